@@ -1,0 +1,199 @@
+"""Reader for installed environments: one Artifact per distribution, plus unowned start-up files.
+
+Only files a distribution's RECORD (or legacy installed-files.txt) lists are attributed to it;
+every start-up file (`*.pth`, PEP 829 `*.site.toml`, `sitecustomize`, `usercustomize`) that no
+distribution owns is gathered into a separate artifact, because that is what a trojaned release
+leaves behind after `pip uninstall`.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import os
+import site
+import stat
+import sys
+from email.parser import HeaderParser
+
+from custody.artifacts._collect import Collector, StopReading
+from custody.artifacts.limits import DEFAULT_LIMITS, Limits
+from custody.artifacts.model import Artifact, ArtifactKind, IssueKind
+from custody.artifacts.selection import Selector, default_selector
+
+UNOWNED_STARTUP = "<unowned start-up files>"
+STARTUP_MODULES = ("sitecustomize", "usercustomize")
+
+
+def is_startup_file(rel_path: str) -> bool:
+    """True for files Python runs at interpreter start when they sit at the site-packages root."""
+    if "/" in rel_path:
+        return False
+    if rel_path.endswith((".pth", ".site.toml")):
+        return True
+    stem = rel_path.split(".", 1)[0]
+    return stem in STARTUP_MODULES
+
+
+def looks_like_site_dir(path: str) -> bool:
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return False
+    return any(n.endswith((".dist-info", ".egg-info", ".pth")) for n in names) or os.path.basename(
+        path
+    ) in ("site-packages", "dist-packages")
+
+
+def find_site_dirs(path: str) -> list[str]:
+    """Site-packages directories for a venv root, a Python prefix or a site-packages path itself."""
+    if looks_like_site_dir(path):
+        return [path]
+    patterns = ("lib/python*/site-packages", "lib64/python*/site-packages", "Lib/site-packages")
+    found: list[str] = []
+    for pattern in patterns:
+        for hit in sorted(glob.glob(os.path.join(path, pattern))):
+            real = os.path.realpath(hit)
+            if real not in {os.path.realpath(f) for f in found}:
+                found.append(hit)
+    return found
+
+
+def running_site_dirs() -> list[str]:
+    """Site-packages directories of the running interpreter, user site included when present."""
+    dirs = [d for d in site.getsitepackages() if os.path.isdir(d)]
+    user = site.getusersitepackages()
+    if isinstance(user, str) and os.path.isdir(user):
+        dirs.append(user)
+    # Virtual environments without system site packages report only their own dir.
+    return [d for d in dict.fromkeys(dirs) if d and not d.startswith(sys.base_prefix + "/lib/python3")] or dirs
+
+
+def _record_paths(dist_dir: str) -> list[str]:
+    record = os.path.join(dist_dir, "RECORD")
+    if os.path.isfile(record):
+        with open(record, encoding="utf-8", errors="replace", newline="") as handle:
+            return [row[0] for row in csv.reader(handle) if row]
+    legacy = os.path.join(dist_dir, "installed-files.txt")
+    if os.path.isfile(legacy):
+        base = os.path.relpath(dist_dir, os.path.dirname(dist_dir))
+        with open(legacy, encoding="utf-8", errors="replace") as handle:
+            return [os.path.normpath(os.path.join(base, line.strip())) for line in handle if line.strip()]
+    return []
+
+
+def _dist_name_version(dist_dir: str) -> tuple[str | None, str | None]:
+    for meta in ("METADATA", "PKG-INFO"):
+        path = os.path.join(dist_dir, meta)
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8", errors="replace") as handle:
+                headers = HeaderParser().parse(io.StringIO(handle.read(65536)), headersonly=True)
+            return headers.get("Name"), headers.get("Version")
+    return None, None
+
+
+def _read_file(collector: Collector, site_dir: str, root: str, rel: str) -> None:
+    """Load one installed file, refusing symlinks, special files and paths outside the env root."""
+    full = os.path.normpath(os.path.join(site_dir, rel))
+    shown = rel.replace(os.sep, "/")
+    collector.admit(shown, shown)
+    if os.path.commonpath([full, root]) != root:
+        collector.issue(IssueKind.OUTSIDE_ROOT, shown, "RECORD names a file outside the environment")
+        return
+    try:
+        info = os.lstat(full)
+    except OSError:
+        return  # missing files are an integrity question for `custody audit`, not a scan finding
+    if stat.S_ISLNK(info.st_mode):
+        collector.issue(IssueKind.SYMLINK, shown, f"symbolic link to {os.readlink(full)!r} (not followed)")
+        return
+    if not stat.S_ISREG(info.st_mode):
+        collector.issue(IssueKind.SPECIAL_FILE, shown, "not a regular file")
+        return
+    collector.account_inflated(info.st_size, shown)
+    want = collector.budget(shown, info.st_size)
+    data = b""
+    if want > 0:
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        try:
+            fd = os.open(full, flags)
+        except OSError as exc:
+            collector.issue(IssueKind.MEMBER_TRUNCATED, shown, f"unreadable: {exc.strerror}")
+            return
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read(want)
+    collector.add(shown, info.st_size, data, wanted_full=want >= info.st_size and want > 0)
+
+
+def read_installed(
+    site_dir: str,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    selector: Selector = default_selector,
+) -> list[Artifact]:
+    """One artifact per distribution in `site_dir`, then one for start-up files nobody owns."""
+    site_dir = os.path.abspath(site_dir)
+    # RECORD paths such as ../../../bin/tool are legitimate up to the environment prefix.
+    root = os.path.dirname(os.path.dirname(os.path.dirname(site_dir))) or site_dir
+    try:
+        entries = sorted(os.listdir(site_dir))
+    except OSError as exc:
+        from custody.artifacts.model import ArtifactError
+
+        raise ArtifactError(f"{site_dir}: {exc.strerror or exc}") from exc
+    owned: set[str] = set()
+    artifacts: list[Artifact] = []
+    for entry in entries:
+        if not entry.endswith((".dist-info", ".egg-info")):
+            continue
+        dist_dir = os.path.join(site_dir, entry)
+        if not os.path.isdir(dist_dir):
+            continue
+        name, version = _dist_name_version(dist_dir)
+        collector = Collector(limits, selector)
+        error: str | None = None
+        paths = [p for p in _record_paths(dist_dir) if not p.endswith(".pyc")]
+        try:
+            for rel in paths:
+                owned.add(os.path.normpath(os.path.join(site_dir, rel)))
+                _read_file(collector, site_dir, root, rel)
+        except StopReading:
+            pass
+        except OSError as exc:
+            error = f"unreadable: {exc}"
+        artifacts.append(
+            Artifact(
+                source=f"{site_dir}::{entry}",
+                kind=ArtifactKind.INSTALLED,
+                name=name,
+                version=version,
+                members=tuple(collector.members),
+                issues=tuple(collector.issues),
+                member_count=collector.member_count,
+                error=error,
+            )
+        )
+    unowned = Collector(limits, selector)
+    for entry in entries:
+        full = os.path.join(site_dir, entry)
+        if is_startup_file(entry) and os.path.normpath(full) not in owned:
+            _read_file(unowned, site_dir, root, entry)
+        elif entry in STARTUP_MODULES and os.path.isdir(full):
+            for sub in sorted(os.listdir(full)):
+                rel = f"{entry}/{sub}"
+                if sub.endswith(".py") and os.path.normpath(os.path.join(site_dir, rel)) not in owned:
+                    _read_file(unowned, site_dir, root, rel)
+    if unowned.members or unowned.issues:
+        artifacts.append(
+            Artifact(
+                source=f"{site_dir}::{UNOWNED_STARTUP}",
+                kind=ArtifactKind.INSTALLED,
+                name=None,
+                version=None,
+                members=tuple(unowned.members),
+                issues=tuple(unowned.issues),
+                member_count=unowned.member_count,
+            )
+        )
+    return artifacts

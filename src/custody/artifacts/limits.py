@@ -1,0 +1,35 @@
+"""Resource bounds for reading hostile archives.
+
+The defaults admit every artifact of the 975 most downloaded PyPI projects (largest wheel member
+~1.5 GB of CUDA code) while stopping compression bombs (ratios of 1,000:1 and more) and
+pathological member counts early. Bounds exist to prevent denial of service, see
+https://en.wikipedia.org/wiki/Zip_bomb and CPython's zipfile "Decompression pitfalls".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    max_members: int = 200_000
+    """Members per archive (nested ones included)."""
+    max_total_bytes: int = 8 * GiB
+    """Total uncompressed bytes an archive may declare or inflate to."""
+    max_ratio: float = 200.0
+    """Compression ratio above which a large member (or tar stream) counts as a bomb."""
+    ratio_floor_bytes: int = 64 * MiB
+    """Ratios are only judged for members larger than this: small text compresses very well."""
+    max_member_bytes: int = 16 * MiB
+    """Bytes loaded from one member; larger members are scanned on a prefix and flagged."""
+    max_loaded_bytes: int = 512 * MiB
+    """Bytes held in memory for one artifact across all members."""
+    max_depth: int = 2
+    """Archives inside archives (a wheel inside an sdist is depth 1)."""
+
+
+DEFAULT_LIMITS = Limits()

@@ -1,0 +1,34 @@
+"""Single files scanned on their own (a `.pth`, a `setup.py`, a script)."""
+
+from __future__ import annotations
+
+import os
+
+from custody.artifacts.limits import DEFAULT_LIMITS, Limits
+from custody.artifacts.model import Artifact, ArtifactError, ArtifactKind, IssueKind, Member, SafetyIssue
+
+
+def read_loose_file(path: str, *, limits: Limits = DEFAULT_LIMITS) -> Artifact:
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as handle:
+            data = handle.read(limits.max_member_bytes)
+    except OSError as exc:
+        raise ArtifactError(f"{path}: {exc.strerror or exc}") from exc
+    name = os.path.basename(path)
+    issues: tuple[SafetyIssue, ...] = ()
+    if len(data) < size:
+        issues = (
+            SafetyIssue(
+                kind=IssueKind.MEMBER_TRUNCATED, path=name, detail=f"only the first {len(data)} bytes were scanned"
+            ),
+        )
+    return Artifact(
+        source=path,
+        kind=ArtifactKind.FILE,
+        name=None,
+        version=None,
+        members=(Member(path=name, size=size, data=data, complete=len(data) >= size),),
+        issues=issues,
+        member_count=1,
+    )

@@ -1,0 +1,58 @@
+"""Streaming, in-memory reader for tar archives (sdists, npm tarballs), any compression."""
+
+from __future__ import annotations
+
+import tarfile
+from collections.abc import Callable
+from typing import IO
+
+from custody.artifacts._collect import Collector, StopReading
+from custody.artifacts.model import IssueKind
+from custody.artifacts.paths import clean_name
+from custody.artifacts.selection import is_nested_archive
+
+
+def read_tar(
+    fileobj: IO[bytes],
+    prefix: str,
+    collector: Collector,
+    nested: Callable[[bytes, str], None],
+    compressed_size: int,
+) -> None:
+    """Read a tar stream member by member without seeking; nothing touches the filesystem."""
+    limits = collector.limits
+    start_inflated = collector.inflated_bytes
+    with tarfile.open(fileobj=fileobj, mode="r|*") as archive:
+        for info in archive:
+            shown = prefix + clean_name(info.name)
+            collector.admit(info.name, shown)
+            if info.isdir():
+                continue
+            if info.issym():
+                collector.issue(IssueKind.SYMLINK, shown, f"symbolic link to {info.linkname!r} (not followed)")
+                continue
+            if info.islnk():
+                collector.issue(IssueKind.HARDLINK, shown, f"hard link to {info.linkname!r} (not followed)")
+                continue
+            if not info.isreg():
+                collector.issue(IssueKind.SPECIAL_FILE, shown, "device, fifo or other special member")
+                continue
+            collector.account_inflated(info.size, shown)
+            inflated = collector.inflated_bytes - start_inflated
+            if inflated > limits.ratio_floor_bytes and inflated > limits.max_ratio * max(compressed_size, 1):
+                collector.issue(
+                    IssueKind.COMPRESSION_BOMB,
+                    shown,
+                    f"{compressed_size} compressed bytes declare {inflated}+ bytes of content "
+                    f"(ratio above {limits.max_ratio:.0f}); rest not read",
+                )
+                raise StopReading
+            want = collector.budget(shown, info.size)
+            data = b""
+            if want > 0:
+                handle = archive.extractfile(info)
+                if handle is not None:
+                    data = handle.read(want)
+            collector.add(shown, info.size, data, wanted_full=want >= info.size and want > 0)
+            if data and len(data) == info.size and is_nested_archive(shown):
+                nested(data, shown + "!/")
