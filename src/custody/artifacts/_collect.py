@@ -27,8 +27,11 @@ class Collector:
     def issue(self, kind: IssueKind, path: str, detail: str) -> None:
         self.issues.append(SafetyIssue(kind=kind, path=path, detail=detail))
 
-    def admit(self, raw_name: str, shown_name: str) -> bool:
-        """Count one member and record path problems; False means: do not read its content."""
+    def admit(self, raw_name: str, shown_name: str, *, check_path: bool = True) -> bool:
+        """Count one member and record path problems; False means: do not read its content.
+
+        `check_path=False` skips the traversal/absolute checks (installed files are checked
+        against the environment root instead, where `../../../bin/tool` is legitimate)."""
         self.member_count += 1
         if self.member_count > self.limits.max_members:
             self.issue(
@@ -38,7 +41,7 @@ class Collector:
         bad_name = name_issue(raw_name)
         if bad_name is not None:
             self.issues.append(bad_name)
-        bad_path = path_issue(raw_name)
+        bad_path = path_issue(raw_name) if check_path else None
         if bad_path is not None:
             self.issues.append(
                 SafetyIssue(kind=bad_path.kind, path=shown_name, detail=bad_path.detail)

@@ -1,7 +1,7 @@
 """Reader for installed environments: one Artifact per distribution, plus unowned start-up files.
 
 Only files a distribution's RECORD (or legacy installed-files.txt) lists are attributed to it;
-every start-up file (`*.pth`, PEP 829 `*.site.toml`, `sitecustomize`, `usercustomize`) that no
+every start-up file (`*.pth`, PEP 829 `*.site.toml` and `*.start`, `sitecustomize`, `usercustomize`) that no
 distribution owns is gathered into a separate artifact, because that is what a trojaned release
 leaves behind after `pip uninstall`.
 """
@@ -30,7 +30,7 @@ def is_startup_file(rel_path: str) -> bool:
     """True for files Python runs at interpreter start when they sit at the site-packages root."""
     if "/" in rel_path:
         return False
-    if rel_path.endswith((".pth", ".site.toml")):
+    if rel_path.endswith((".pth", ".site.toml", ".start")):
         return True
     stem = rel_path.split(".", 1)[0]
     return stem in STARTUP_MODULES
@@ -93,17 +93,32 @@ def _dist_name_version(dist_dir: str) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _linked_parent(full: str, site_dir: str) -> str | None:
+    """The first directory between the site dir (or the env prefix) and `full` that is a symlink."""
+    base = os.path.commonpath([full, site_dir])
+    parent = os.path.dirname(full)
+    while len(parent) > len(base):
+        if os.path.islink(parent):
+            return parent
+        parent = os.path.dirname(parent)
+    return None
+
+
 def _read_file(collector: Collector, site_dir: str, root: str, rel: str) -> None:
     """Load one installed file, refusing symlinks, special files and paths outside the env root."""
     full = os.path.normpath(os.path.join(site_dir, rel))
     shown = rel.replace(os.sep, "/")
-    collector.admit(shown, shown)
+    collector.admit(shown, shown, check_path=False)
     if os.path.commonpath([full, root]) != root:
         collector.issue(IssueKind.OUTSIDE_ROOT, shown, "RECORD names a file outside the environment")
         return
+    link = _linked_parent(full, site_dir)
+    if link is not None:
+        collector.issue(IssueKind.SYMLINK, shown, f"path runs through symbolic link {link!r} (not followed)")
+        return
     try:
         info = os.lstat(full)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte in a RECORD path
         return  # missing files are an integrity question for `custody audit`, not a scan finding
     if stat.S_ISLNK(info.st_mode):
         collector.issue(IssueKind.SYMLINK, shown, f"symbolic link to {os.readlink(full)!r} (not followed)")
@@ -123,7 +138,7 @@ def _read_file(collector: Collector, site_dir: str, root: str, rel: str) -> None
             return
         with os.fdopen(fd, "rb") as handle:
             data = handle.read(want)
-    collector.add(shown, info.st_size, data, wanted_full=want >= info.st_size and want > 0)
+    collector.add(shown, info.st_size, data, wanted_full=collector.selector(shown, info.st_size) >= info.st_size)
 
 
 def read_installed(
@@ -177,13 +192,13 @@ def read_installed(
     unowned = Collector(limits, selector)
     for entry in entries:
         full = os.path.join(site_dir, entry)
-        if is_startup_file(entry) and os.path.normpath(full) not in owned:
-            _read_file(unowned, site_dir, root, entry)
-        elif entry in STARTUP_MODULES and os.path.isdir(full):
+        if entry in STARTUP_MODULES and os.path.isdir(full):
             for sub in sorted(os.listdir(full)):
                 rel = f"{entry}/{sub}"
                 if sub.endswith(".py") and os.path.normpath(os.path.join(site_dir, rel)) not in owned:
                     _read_file(unowned, site_dir, root, rel)
+        elif is_startup_file(entry) and os.path.normpath(full) not in owned:
+            _read_file(unowned, site_dir, root, entry)
     if unowned.members or unowned.issues:
         artifacts.append(
             Artifact(

@@ -118,7 +118,7 @@ def _npm_name_version(members: list[Member]) -> tuple[str | None, str | None] | 
         if member.path == "package/package.json" and member.complete:
             try:
                 manifest = json.loads(member.data)
-            except ValueError:
+            except (ValueError, RecursionError):
                 return None, None
             if isinstance(manifest, dict):
                 name, version = manifest.get("name"), manifest.get("version")

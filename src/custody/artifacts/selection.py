@@ -16,7 +16,7 @@ TEXT_SUFFIXES = frozenset(
     {
         ".py", ".pyw", ".pyi", ".pth", ".toml", ".cfg", ".txt", ".json", ".js", ".cjs", ".mjs", ".ts",
         ".sh", ".bash", ".zsh", ".bat", ".cmd", ".ps1", ".vbs", ".in", ".ini", ".yml", ".yaml",
-        ".service", ".desktop", ".plist", ".pyx", ".pxd",
+        ".service", ".desktop", ".plist", ".pyx", ".pxd", ".start",
     }
 )
 """Suffixes loaded in full for rule evaluation."""

@@ -21,7 +21,7 @@ def read_tar(
 ) -> None:
     """Read a tar stream member by member without seeking; nothing touches the filesystem."""
     limits = collector.limits
-    start_inflated = collector.inflated_bytes
+    inflated = 0  # this stream's own members; nested archives judge their own ratio
     with tarfile.open(fileobj=fileobj, mode="r|*") as archive:
         for info in archive:
             shown = prefix + clean_name(info.name)
@@ -38,7 +38,7 @@ def read_tar(
                 collector.issue(IssueKind.SPECIAL_FILE, shown, "device, fifo or other special member")
                 continue
             collector.account_inflated(info.size, shown)
-            inflated = collector.inflated_bytes - start_inflated
+            inflated += info.size
             if inflated > limits.ratio_floor_bytes and inflated > limits.max_ratio * max(compressed_size, 1):
                 collector.issue(
                     IssueKind.COMPRESSION_BOMB,
@@ -53,6 +53,6 @@ def read_tar(
                 handle = archive.extractfile(info)
                 if handle is not None:
                     data = handle.read(want)
-            collector.add(shown, info.size, data, wanted_full=want >= info.size and want > 0)
+            collector.add(shown, info.size, data, wanted_full=collector.selector(shown, info.size) >= info.size)
             if data and len(data) == info.size and is_nested_archive(shown):
                 nested(data, shown + "!/")

@@ -1,0 +1,267 @@
+"""Turn an artifact's members into facts: Python AST, text fallback, YARA, start-up files, binaries."""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+
+from custody.artifacts import Artifact, ArtifactKind, Member
+from custody.scan.facts import Cap, Fact
+from custody.scan.model import Context
+from custody.scan.python_ast import PythonAnalysis, analyze_python, entropy
+from custody.scan.python_text import text_facts
+from custody.scan.roles import FileType, classify, executable_kind, module_file_candidates, relative_path
+from custody.scan.yara_rules import YaraHit, YaraRules
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+MAX_NESTED_DEPTH = 3
+HUGE_LINE = 20_000
+_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069]".encode())
+_PRIVATE_IP = re.compile(rb"://(127\.|0\.|10\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\.|255\.|169\.254\.)")
+_PTH_MODULE = re.compile(r"^\s*import\s+([A-Za-z_][\w.]*)")
+
+
+@dataclass(slots=True)
+class FileInfo:
+    path: str
+    rel: str
+    type: FileType
+    context: Context
+    lines: list[bytes] | None = None
+    data: bytes = b""
+
+    def line_text(self, line: int | None) -> str:
+        if line is None or not self.data:
+            return ""
+        if self.lines is None:
+            self.lines = self.data.split(b"\n")
+        if 1 <= line <= len(self.lines):
+            return self.lines[line - 1].decode("utf-8", "replace").strip()
+        return ""
+
+
+@dataclass(slots=True)
+class Collected:
+    facts: list[Fact] = field(default_factory=list)
+    files: dict[str, FileInfo] = field(default_factory=dict)
+    user_hits: list[tuple[str, YaraHit, int]] = field(default_factory=list)
+    executables: list[tuple[str, str]] = field(default_factory=list)
+    startup_lines: list[tuple[str, int, str]] = field(default_factory=list)
+    """(file, line, text) of code that runs at interpreter start-up."""
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+class Collector:
+    def __init__(self, artifact: Artifact, yara: YaraRules) -> None:
+        self.artifact = artifact
+        self.yara = yara
+        self.out = Collected()
+        self.startup_modules: set[str] = set()
+
+    def run(self) -> Collected:
+        members = [m for m in self.artifact.members if m.data]
+        infos: list[tuple[Member, FileInfo]] = []
+        for member in members:
+            rel = relative_path(member.path, self.artifact.strip_prefix)
+            ftype, context = classify(rel, self.artifact.kind)
+            info = FileInfo(member.path, rel, ftype, context, data=member.data)
+            self.out.files[member.path] = info
+            infos.append((member, info))
+        # Start-up files first: the modules they import run at start-up too.
+        for member, info in infos:
+            if info.type in (FileType.PTH, FileType.SITE_TOML, FileType.START):
+                self._startup_file(member, info)
+        startup_paths = {c for mod in self.startup_modules for c in module_file_candidates(mod)}
+        for member, info in infos:
+            if info.type is FileType.PYTHON and info.rel in startup_paths and info.context is not Context.DEV:
+                info.context = Context.STARTUP
+            if info.type in (FileType.PTH, FileType.SITE_TOML, FileType.START):
+                continue
+            self._member(member, info)
+        return self.out
+
+    # ---- per type ----------------------------------------------------------------------------
+    def _member(self, member: Member, info: FileInfo) -> None:
+        data = member.data
+        if info.type is FileType.PYTHON:
+            self._python(data, info, info.context, depth=0, line_base=None)
+            return
+        if info.type in (FileType.OTHER, FileType.METADATA, FileType.BINARY) or not member.complete:
+            # Data and metadata files do not run; only their magic number matters.
+            kind = executable_kind(data[:64])
+            if kind is not None:
+                self.out.executables.append((member.path, kind))
+            return
+        if info.type is FileType.PACKAGE_JSON:
+            self._package_json(data, info)
+        context = info.context
+        self._yara(data, info, lambda _line: context, line_base=None)
+        if info.type is FileType.JAVASCRIPT:
+            self._javascript(data, info)
+
+    def _python(self, data: bytes | str, info: FileInfo, base: Context, depth: int, line_base: int | None) -> None:
+        raw = data if isinstance(data, bytes) else data.encode("utf-8", "replace")
+        analysis = analyze_python(raw, info.path, base)
+        if analysis is None:
+            facts = text_facts(raw, info.path, base)
+            if line_base is not None:
+                facts = [Fact(f.cap, f.file, line_base, f.context, "decoded payload: " + f.detail) for f in facts]
+            self.out.facts.extend(facts)
+            self._yara(raw, info, lambda _line: base, line_base)
+            self._text_obfuscation(raw, info, base, line_base)
+            return
+        if line_base is not None:
+            self.out.facts.extend(
+                Fact(f.cap, f.file, line_base, f.context, "decoded payload: " + f.detail) for f in analysis.facts
+            )
+        else:
+            self.out.facts.extend(analysis.facts)
+        self._yara(raw, info, analysis.context_at, line_base)
+        self._text_obfuscation(raw, info, base, line_base, analysis)
+        if depth < MAX_NESTED_DEPTH:
+            self._nested(analysis, info, depth, line_base)
+
+    def _nested(self, analysis: PythonAnalysis, info: FileInfo, depth: int, line_base: int | None) -> None:
+        for line, context, value in analysis.decoded[:20]:
+            site = line_base if line_base is not None else line
+            self._python(value if isinstance(value, (bytes, str)) else b"", info, context, depth + 1, site)
+        for line, context, code in analysis.nested_code[:20]:
+            site = line_base if line_base is not None else line
+            self._python(code, info, context, depth + 1, site)
+
+    def _text_obfuscation(
+        self, raw: bytes, info: FileInfo, base: Context, line_base: int | None,
+        analysis: PythonAnalysis | None = None,
+    ) -> None:
+        match = _INVISIBLE.search(raw)
+        if match is not None:
+            line = line_base or _line_of(raw, match.start())
+            ctx = analysis.context_at(line) if analysis and line_base is None else base
+            self.out.facts.append(Fact(Cap.INVISIBLE_CHAR, info.path, line, ctx, "invisible or bidi control character"))
+        if len(raw) > HUGE_LINE:
+            start = 0
+            while True:
+                end = raw.find(b"\n", start)
+                stop = len(raw) if end < 0 else end
+                if stop - start > HUGE_LINE:
+                    line = line_base or _line_of(raw, start)
+                    ctx = analysis.context_at(line) if analysis and line_base is None else base
+                    ent = entropy(raw[start:start + 4096].decode("latin-1"))
+                    self.out.facts.append(
+                        Fact(Cap.HUGE_LINE, info.path, line, ctx, f"{stop - start}-character line (entropy {ent:.1f})")
+                    )
+                    break
+                if end < 0:
+                    break
+                start = end + 1
+
+    def _yara(self, data: bytes, info: FileInfo, context_at: object, line_base: int | None) -> None:
+        from collections.abc import Callable
+
+        ctx_fn: Callable[[int | None], Context] = context_at  # type: ignore[assignment]
+        for hit in self.yara.scan(data):
+            line = line_base if line_base is not None else _line_of(data, hit.offset)
+            if hit.cap is None:
+                self.out.user_hits.append((info.path, hit, line))
+                continue
+            if hit.cap is Cap.RAW_IP_URL and _PRIVATE_IP.search(data, hit.offset, hit.offset + hit.length + 8):
+                continue
+            detail = hit.detail if line_base is None else "decoded payload: " + hit.detail
+            self.out.facts.append(Fact(hit.cap, info.path, line, ctx_fn(line), f"{detail} [{hit.rule}]"))
+
+    # ---- start-up files ----------------------------------------------------------------------
+    def _startup_file(self, member: Member, info: FileInfo) -> None:
+        text = member.data.decode("utf-8", "replace")
+        if info.type is FileType.PTH:
+            for number, line in enumerate(text.splitlines(), start=1):
+                if line.startswith(("import ", "import\t")):
+                    self.out.startup_lines.append((member.path, number, line))
+                    self.out.facts.append(
+                        Fact(Cap.STARTUP_CODE, member.path, number, Context.STARTUP, "executable .pth line")
+                    )
+                    for match in re.finditer(r"(?:^|;)\s*import\s+([A-Za-z_][\w.]*)", line):
+                        self.startup_modules.add(match.group(1))
+                    self._python(line.encode(), info, Context.STARTUP, depth=0, line_base=number)
+            self._yara(member.data, info, lambda _line: Context.STARTUP, None)
+            return
+        entries: list[str] = []
+        if info.type is FileType.SITE_TOML:
+            try:
+                doc = tomllib.loads(text)
+            except tomllib.TOMLDecodeError:
+                doc = {}
+            section = doc.get("entrypoints", {})
+            init = section.get("init", []) if isinstance(section, dict) else []
+            entries = [e for e in init if isinstance(e, str)] if isinstance(init, list) else []
+        else:
+            entries = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+        for entry in entries:
+            number = next((i for i, ln in enumerate(text.splitlines(), 1) if entry in ln), None)
+            self.out.startup_lines.append((member.path, number or 1, entry))
+            self.out.facts.append(
+                Fact(Cap.STARTUP_CODE, member.path, number, Context.STARTUP, f"start-up entry point {entry}")
+            )
+            self.startup_modules.add(entry.split(":", 1)[0].strip())
+        self._yara(member.data, info, lambda _line: Context.STARTUP, None)
+
+    # ---- npm ----------------------------------------------------------------------------------
+    def _package_json(self, data: bytes, info: FileInfo) -> None:
+        import json
+
+        try:
+            manifest = json.loads(data)
+        except ValueError:
+            return
+        scripts = manifest.get("scripts") if isinstance(manifest, dict) else None
+        if not isinstance(scripts, dict):
+            return
+        for hook in ("preinstall", "install", "postinstall", "prepare"):
+            command = scripts.get(hook)
+            if isinstance(command, str):
+                line = _line_of(data, max(0, data.find(hook.encode())))
+                self.out.facts.append(
+                    Fact(Cap.PROCESS, info.path, line, Context.INSTALL, f"npm {hook} script: {command[:120]}")
+                )
+                for hit in self.yara.scan(command.encode()):
+                    if hit.cap is not None:
+                        self.out.facts.append(Fact(hit.cap, info.path, line, Context.INSTALL, hit.detail))
+                match = re.search(r"\bnode\s+([\w./-]+\.c?js)", command)
+                if match is not None:
+                    target = match.group(1).lstrip("./")
+                    for other in self.out.files.values():
+                        if other.rel == target:
+                            other.context = Context.INSTALL
+
+    def _javascript(self, data: bytes, info: FileInfo) -> None:
+        patterns = (
+            (Cap.PROCESS, rb"child_process|\bexecSync\s*\(|\bspawn\s*\("),
+            (Cap.NETWORK, rb"\bhttps?\.request\s*\(|\bfetch\s*\(|\baxios\.|\bnet\.connect\s*\("),
+            (Cap.RECON, rb"os\.hostname\(\)|os\.userInfo\(\)|os\.homedir\(\)"),
+            (Cap.ENV_DUMP, rb"JSON\.stringify\(\s*process\.env\s*\)"),
+            (Cap.DECODE_EXEC, rb"eval\s*\(\s*(atob|Buffer\.from)\s*\("),
+        )
+        for cap, pattern in patterns:
+            match = re.search(pattern, data)
+            if match is not None:
+                line = _line_of(data, match.start())
+                self.out.facts.append(Fact(cap, info.path, line, info.context, match.group(0).decode("latin-1")))
+
+
+def _looks_textual(data: bytes) -> bool:
+    return b"\x00" not in data[:1024]
+
+
+def collect(artifact: Artifact, yara: YaraRules) -> Collected:
+    return Collector(artifact, yara).run()
+
+
+__all__ = ["Collected", "FileInfo", "collect"]
+_ = ArtifactKind  # re-exported name used by type checkers in callers

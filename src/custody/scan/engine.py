@@ -1,0 +1,188 @@
+"""Scan orchestration: targets in, `ScanResult`s out. No package code is ever executed."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from custody import artifacts
+from custody.artifacts import Artifact, ArtifactError, ArtifactKind
+from custody.scan.collect import collect
+from custody.scan.metadata import metadata_findings
+from custody.scan.model import ScanResult, Verdict
+from custody.scan.verdict import decide, judge
+from custody.scan.yara_rules import YaraRules
+
+LOOSE_SUFFIXES = (".py", ".pth", ".site.toml", ".start", ".js", ".sh", ".ps1", ".bat")
+
+
+@dataclass(frozen=True, slots=True)
+class ScanTask:
+    """One unit of work: an archive/loose file, or one distribution of an installed environment."""
+
+    path: str
+    site_entry: str | None = None
+    """For installed environments: the dist-info name, or UNOWNED_STARTUP."""
+
+
+class Scanner:
+    """Holds compiled rules; create one per process and reuse it."""
+
+    def __init__(self, rule_dirs: tuple[str, ...] = ()) -> None:
+        self.rule_dirs = rule_dirs
+        self.yara = YaraRules(rule_dirs)
+
+    def scan_artifact(self, artifact: Artifact, started: float | None = None) -> ScanResult:
+        started = time.perf_counter() if started is None else started
+        collected = collect(artifact, self.yara)
+        findings = judge(artifact, collected, metadata_findings(artifact))
+        verdict, score, summary = decide(findings)
+        if artifact.error is not None and verdict is not Verdict.MALICIOUS:
+            verdict = Verdict.ERROR
+        return ScanResult(
+            target=artifact.source,
+            name=artifact.name,
+            version=artifact.version,
+            verdict=verdict,
+            score=round(score, 2),
+            findings=tuple(findings),
+            error=artifact.error,
+            seconds=round(time.perf_counter() - started, 4),
+            kind=artifact.kind.value,
+            summary=summary,
+        )
+
+    def scan_task(self, task: ScanTask) -> list[ScanResult]:
+        started = time.perf_counter()
+        try:
+            if task.site_entry is not None:
+                return [
+                    self.scan_artifact(a, started)
+                    for a in artifacts.read_installed(task.path)
+                    if a.source.endswith("::" + task.site_entry)
+                ]
+            if artifacts.is_archive_name(task.path) or _sniff(task.path):
+                artifact = artifacts.read_artifact(task.path)
+            else:
+                artifact = artifacts.read_loose_file(task.path)
+            return [self.scan_artifact(artifact, started)]
+        except ArtifactError as exc:
+            return [error_result(task.path, str(exc), time.perf_counter() - started)]
+        except Exception as exc:  # last line of defence: one bad target never ends the scan
+            return [error_result(task.path, f"internal error: {type(exc).__name__}: {exc}",
+                                 time.perf_counter() - started)]
+
+    def scan_site_dir(self, site_dir: str) -> list[ScanResult]:
+        started = time.perf_counter()
+        try:
+            found = artifacts.read_installed(site_dir)
+        except ArtifactError as exc:
+            return [error_result(site_dir, str(exc), time.perf_counter() - started)]
+        return [self.scan_artifact(a) for a in found]
+
+
+def _sniff(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return artifacts.sniff_format(handle.read(512)) is not None
+    except OSError:
+        return False
+
+
+def error_result(target: str, message: str, seconds: float = 0.0) -> ScanResult:
+    return ScanResult(target=target, name=None, version=None, verdict=Verdict.ERROR, score=0.0, findings=(),
+                      error=message, seconds=round(seconds, 4), kind=None, summary=message)
+
+
+def expand_target(path: str) -> list[ScanTask]:
+    """Files, directories (recursive), venvs and site-packages directories as scan tasks."""
+    if os.path.isfile(path):
+        return [ScanTask(path)]
+    if not os.path.isdir(path):
+        raise ArtifactError(f"{path}: no such file or directory")
+    site_dirs = artifacts.find_site_dirs(path)
+    if site_dirs:
+        tasks: list[ScanTask] = []
+        for site_dir in site_dirs:
+            tasks.extend(_site_tasks(site_dir))
+        return tasks
+    tasks = []
+    for root, dirs, files in os.walk(path):
+        dirs.sort()
+        for name in sorted(files):
+            full = os.path.join(root, name)
+            lower = name.lower()
+            if artifacts.is_archive_name(lower) or lower.endswith(LOOSE_SUFFIXES) and name in (
+                "setup.py", "sitecustomize.py", "usercustomize.py") or lower.endswith((".pth", ".site.toml")):
+                tasks.append(ScanTask(full))
+    return tasks
+
+
+def _site_tasks(site_dir: str) -> list[ScanTask]:
+    entries = sorted(os.listdir(site_dir))
+    tasks = [ScanTask(site_dir, e) for e in entries if e.endswith((".dist-info", ".egg-info"))]
+    tasks.append(ScanTask(site_dir, artifacts.UNOWNED_STARTUP))
+    return tasks
+
+
+# ---- parallel execution ------------------------------------------------------------------------
+_WORKER: Scanner | None = None
+
+
+def _init_worker(rule_dirs: tuple[str, ...]) -> None:
+    global _WORKER  # noqa: PLW0603 - one compiled rule set per worker process
+    _WORKER = Scanner(rule_dirs)
+
+
+def _run_task(task: ScanTask) -> list[ScanResult]:
+    assert _WORKER is not None
+    return _WORKER.scan_task(task)
+
+
+def scan_tasks(
+    tasks: list[ScanTask],
+    *,
+    jobs: int | None = None,
+    rule_dirs: tuple[str, ...] = (),
+    on_result: Callable[[ScanResult], None] | None = None,
+) -> Iterator[ScanResult]:
+    """Scan tasks in `jobs` processes (default: all cores), yielding results in task order."""
+    jobs = jobs or os.cpu_count() or 1
+    if jobs <= 1 or len(tasks) <= 1:
+        scanner = Scanner(rule_dirs)
+        for task in tasks:
+            for result in scanner.scan_task(task):
+                if on_result:
+                    on_result(result)
+                yield result
+        return
+    # Largest first keeps both cores busy to the end instead of one finishing a giant alone.
+    order = sorted(range(len(tasks)), key=lambda i: -_size(tasks[i].path))
+    results: dict[int, list[ScanResult]] = {}
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(rule_dirs,)) as pool:
+        futures = {i: pool.submit(_run_task, tasks[i]) for i in order}
+        next_index = 0
+        for i in order:
+            results[i] = futures[i].result()
+            for result in results[i]:
+                if on_result:
+                    on_result(result)
+            while next_index in results:
+                yield from results.pop(next_index)
+                next_index += 1
+        while next_index in results:
+            yield from results.pop(next_index)
+            next_index += 1
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path) if os.path.isfile(path) else 0
+    except OSError:
+        return 0
+
+
+__all__ = ["ScanTask", "Scanner", "error_result", "expand_target", "scan_tasks", "ArtifactKind"]

@@ -1,0 +1,56 @@
+"""Facts: single observed capabilities at a place in a file, before rules combine them."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from custody.scan.model import Context
+
+
+class Cap(str, enum.Enum):
+    """Capabilities the analysers observe. Rules decide what their combinations mean."""
+
+    EXEC = "exec"  # exec/eval/compile/dynamic import of non-literal code
+    DECODE_EXEC = "decode-exec"  # exec of something decoded, decompressed, decrypted or built from chars
+    NETWORK_EXEC = "network-exec"  # exec of something fetched from the network
+    DECODE = "decode"  # base64/zlib/marshal/... decoding of data
+    PROCESS = "process"  # starts a process or shell
+    NETWORK = "network"  # opens a connection / sends a request
+    DNS_EXFIL = "dns-exfil"  # resolves a host name built from data
+    RECON = "recon"  # reads host name, user name, cwd, external IP
+    ENV_DUMP = "env-dump"  # takes the whole environment
+    SECRET = "secret"  # names a credential store (ssh, cloud, kube, browser, wallet, tokens)
+    CLOUD_METADATA = "cloud-metadata"  # talks to the instance metadata endpoint
+    EXFIL_SINK = "exfil-sink"  # chat webhook, paste site, request catcher, OAST host
+    RAW_IP_URL = "raw-ip-url"  # URL with a literal public IP
+    DOWNLOAD_TOOL = "download-tool"  # curl/wget/Invoke-WebRequest/certutil in a command
+    HIDDEN_SHELL = "hidden-shell"  # powershell -enc / hidden window / CREATE_NO_WINDOW
+    PERSISTENCE = "persistence"  # systemd, cron, autostart, rc files, Run keys, schtasks
+    REVERSE_SHELL = "reverse-shell"
+    MINER = "miner"
+    PIP_INSTALL = "pip-install"  # installs other packages at run time
+    WRITE_EXEC = "write-exec"  # writes an executable file or marks one executable
+    OBFUSCATOR = "obfuscator"  # known obfuscator runtime (PyArmor and similar)
+    BLOB = "blob"  # long high-entropy literal
+    HUGE_LINE = "huge-line"
+    ODD_IDENTIFIER = "odd-identifier"  # non-ASCII / confusable identifiers
+    INVISIBLE_CHAR = "invisible-char"  # zero-width / bidi controls in code
+    OPAQUE_LOOP = "opaque-loop"  # junk control flow typical of obfuscators
+    CMDCLASS = "cmdclass"  # setup.py overrides an install/build command
+    STARTUP_CODE = "startup-code"  # code in a .pth / .site.toml / .start / sitecustomize
+    STEALER_MARKER = "stealer-marker"  # strings stealers use to label or package loot
+    KEYLOGGER = "keylogger"
+    SCREENSHOT = "screenshot"
+    CLIPBOARD = "clipboard"
+    ANTI_ANALYSIS = "anti-analysis"  # VM / debugger / sandbox checks, AV exclusions
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    cap: Cap
+    file: str
+    line: int | None
+    context: Context
+    detail: str
+    """Short text: the call or string that showed the capability."""

@@ -1,0 +1,88 @@
+"""Metadata rules: names one edit from a popular project, placeholder versions, missing metadata."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib import resources
+
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from custody.artifacts import Artifact, ArtifactKind
+from custody.scan.model import Finding, Severity
+
+MIN_SQUAT_LENGTH = 5
+PLACEHOLDER_MAJOR = 99
+
+
+@lru_cache(maxsize=1)
+def popular_names() -> frozenset[str]:
+    text = (resources.files("custody.scan") / "data" / "popular-pypi.txt").read_text(encoding="utf-8")
+    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """True when a and b differ by one insertion, deletion, substitution or adjacent swap."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diffs) == 1:
+            return True
+        return len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[
+            diffs[0]]
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = 0
+    while i < len(short) and short[i] == long_[i]:
+        i += 1
+    return short[i:] == long_[i + 1:]
+
+
+def typosquat_target(name: str) -> str | None:
+    """The popular project `name` imitates, if any (popular names themselves never match)."""
+    canon = canonicalize_name(name)
+    popular = popular_names()
+    if canon in popular or len(canon) < MIN_SQUAT_LENGTH:
+        return None
+    for candidate in popular:
+        if len(candidate) >= MIN_SQUAT_LENGTH and _one_edit(canon, candidate):
+            return candidate
+    # Decorations around a popular name: python-requests, requests-py, py-requests.
+    stripped = re.sub(r"^(python-|py-|py)|(-python|-py|-py3|3)$", "", canon)
+    if stripped != canon and stripped in popular and len(stripped) >= MIN_SQUAT_LENGTH:
+        return None  # wrappers like "py-requests" are common and mostly benign; not flagged
+    return None
+
+
+def metadata_findings(artifact: Artifact) -> list[Finding]:
+    findings: list[Finding] = []
+    if artifact.kind in (ArtifactKind.INSTALLED, ArtifactKind.FILE):
+        return findings
+    name, version = artifact.name, artifact.version
+    if name:
+        target = typosquat_target(name)
+        if target is not None:
+            findings.append(
+                Finding(rule="typosquat", severity=Severity.MEDIUM, file="", line=None, snippet=name,
+                        reason=f"name {name!r} is one edit away from the popular project {target!r}")
+            )
+    if version:
+        try:
+            parsed = Version(version)
+        except InvalidVersion:
+            parsed = None
+        if parsed is not None and parsed.major >= PLACEHOLDER_MAJOR and parsed.major < 1900:
+            findings.append(
+                Finding(rule="placeholder-version", severity=Severity.MEDIUM, file="", line=None, snippet=version,
+                        reason=f"version {version} looks like a placeholder chosen to outrank real releases")
+            )
+    has_metadata = any(
+        m.path.endswith(("PKG-INFO", ".dist-info/METADATA", "package.json")) for m in artifact.members
+    )
+    if not has_metadata and artifact.kind is not ArtifactKind.NPM:
+        findings.append(
+            Finding(rule="metadata-missing", severity=Severity.LOW, file="", line=None, snippet="",
+                    reason="no PKG-INFO or METADATA file: the artifact was not built by standard tooling")
+        )
+    return findings

@@ -1,0 +1,87 @@
+"""Typed results of the scan engine."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Severity(str, enum.Enum):
+    INFO = "info"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {
+    Severity.INFO: 0,
+    Severity.LOW: 1,
+    Severity.MEDIUM: 2,
+    Severity.HIGH: 3,
+    Severity.CRITICAL: 4,
+}
+
+
+class Verdict(str, enum.Enum):
+    MALICIOUS = "malicious"
+    SUSPICIOUS = "suspicious"
+    CLEAN = "clean"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return {"error": -1, "clean": 0, "suspicious": 1, "malicious": 2}[self.value]
+
+
+class Context(str, enum.Enum):
+    """When a piece of code runs, from most to least exposed."""
+
+    STARTUP = "startup"
+    """At every interpreter start (.pth import lines, .site.toml/.start entry points, sitecustomize)."""
+    INSTALL = "install"
+    """While the package is built or installed (setup.py top level, cmdclass, npm install scripts)."""
+    IMPORT = "import"
+    """When the module is imported (module top level)."""
+    CALL = "call"
+    """Only when a function is called by the user."""
+    DEV = "dev"
+    """Tests, docs, examples and benchmarks: shipped but not run by installing or importing."""
+
+    @property
+    def unasked(self) -> bool:
+        """Code that runs without the user calling it."""
+        return self in (Context.STARTUP, Context.INSTALL, Context.IMPORT)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Finding:
+    rule: str
+    """Stable rule id, e.g. `startup-hook-exec`."""
+    severity: Severity
+    file: str
+    """Member path inside the artifact ('' for the artifact as a whole)."""
+    line: int | None
+    snippet: str
+    reason: str
+    """One line: what was seen and why it matters."""
+    context: Context | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScanResult:
+    target: str
+    name: str | None
+    version: str | None
+    verdict: Verdict
+    score: float
+    findings: tuple[Finding, ...]
+    error: str | None
+    seconds: float
+    kind: str | None = None
+    summary: str = ""
+    """Why the verdict: the strongest behaviour chain in words."""

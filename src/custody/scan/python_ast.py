@@ -1,0 +1,497 @@
+"""Behaviour facts from Python source via its AST, with the context each line runs in.
+
+Context: module top level runs at import (or install, for setup.py; or start-up for sitecustomize
+and .pth lines); a function body runs in its caller's context when the module itself calls it
+(or hands it to a thread, atexit, a cmdclass...), and only when called otherwise.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+from custody.scan.facts import Cap, Fact
+from custody.scan.model import Context
+from custody.scan.static_decode import StaticDecoder
+
+PROCESS_CALLS = frozenset(
+    {
+        "subprocess.Popen", "subprocess.call", "subprocess.run", "subprocess.check_call",
+        "subprocess.check_output", "subprocess.getoutput", "subprocess.getstatusoutput",
+        "os.system", "os.popen", "os.startfile", "os.execl", "os.execle", "os.execlp", "os.execlpe",
+        "os.execv", "os.execve", "os.execvp", "os.execvpe", "os.spawnl", "os.spawnle", "os.spawnlp",
+        "os.spawnv", "os.spawnve", "os.spawnvp", "os.posix_spawn", "os.posix_spawnp", "pty.spawn",
+        "commands.getoutput", "asyncio.create_subprocess_shell", "asyncio.create_subprocess_exec",
+        "win32api.ShellExecute", "win32process.CreateProcess", "ctypes.windll.shell32.ShellExecuteW",
+    }
+)
+NETWORK_PREFIXES = (
+    "requests.", "httpx.", "urllib.request.", "urllib2.", "urllib.urlopen", "urllib.urlretrieve",
+    "http.client.", "httplib.", "socket.socket", "socket.create_connection", "aiohttp.", "urllib3.",
+    "pycurl.", "ftplib.", "smtplib.", "telnetlib.", "websocket.", "websockets.", "paramiko.",
+    "discord_webhook.", "dhooks.", "telebot.", "telegram.",
+)
+NETWORK_NAMES = frozenset({"urlopen", "urlretrieve", "Request", "post", "get", "put", "Session"})
+RECON_CALLS = frozenset(
+    {
+        "socket.gethostname", "getpass.getuser", "os.getlogin", "platform.node", "platform.uname",
+        "os.getcwd", "os.uname", "uuid.getnode", "platform.platform", "socket.getfqdn", "os.getuid",
+        "pwd.getpwuid", "platform.system", "os.getenv",
+    }
+)
+# Weak recon: alone they are everywhere; they count only next to a send at install or start-up.
+RECON_STRONG = frozenset(
+    {"socket.gethostname", "getpass.getuser", "os.getlogin", "platform.node", "socket.getfqdn",
+     "uuid.getnode", "os.uname", "platform.uname"}
+)
+EXEC_NAMES = frozenset({"exec", "eval", "execfile", "compile"})
+DECODE_ATTRS = frozenset(
+    {
+        "b64decode", "b32decode", "b16decode", "b85decode", "a85decode", "urlsafe_b64decode",
+        "standard_b64decode", "decodebytes", "decodestring", "unhexlify", "a2b_base64", "a2b_hex",
+        "fromhex", "decompress", "decrypt", "decrypt_and_verify", "rot13",
+    }
+)
+CODE_LOADERS = frozenset({"marshal.loads", "pickle.loads", "dill.loads", "cloudpickle.loads", "types.FunctionType",
+                          "types.CodeType"})
+INSTALL_COMMANDS = frozenset(
+    {"install", "develop", "egg_info", "build_py", "build_ext", "build", "sdist", "bdist_egg",
+     "bdist_wheel", "easy_install", "install_lib", "install_scripts", "build_clib", "install_egg_info",
+     "_install", "_develop", "_egg_info", "orig_install"}
+)
+DYNAMIC_IMPORTS = frozenset({"__import__", "importlib.import_module", "runpy.run_path", "runpy.run_module",
+                             "imp.load_source", "importlib.machinery.SourceFileLoader"})
+
+
+def entropy(text: str) -> float:
+    if not text:
+        return 0.0
+    counts = Counter(text)
+    total = len(text)
+    return -sum(c / total * math.log2(c / total) for c in counts.values())
+
+
+@dataclass(slots=True)
+class PythonAnalysis:
+    facts: list[Fact] = field(default_factory=list)
+    call_ranges: list[tuple[int, int, Context]] = field(default_factory=list)
+    """(first line, last line, context) of code that runs in a context other than the file's base."""
+    base: Context = Context.IMPORT
+    decoded: list[tuple[int, Context, bytes | str]] = field(default_factory=list)
+    """Payloads decoded statically from literals, with the line and context of their use."""
+    nested_code: list[tuple[int, Context, str]] = field(default_factory=list)
+    """Literal code strings handed to exec or `python -c`."""
+    imports: set[str] = field(default_factory=set)
+
+    def context_at(self, line: int | None) -> Context:
+        if line is None:
+            return self.base
+        found = self.base
+        best = -1
+        for start, end, ctx in self.call_ranges:
+            if start <= line <= end and start > best:
+                best, found = start, ctx
+        return found
+
+
+def _dotted(node: ast.expr) -> str:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+    elif isinstance(node, ast.Call):
+        # __import__('os').system -> os.system
+        inner = node.func
+        if isinstance(inner, ast.Name) and inner.id == "__import__" and node.args:
+            first = node.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                parts.append(first.value)
+            else:
+                parts.append("__import__()")
+        else:
+            parts.append(_dotted(inner) + "()")
+    else:
+        return ""
+    return ".".join(reversed(parts))
+
+
+def _is_main_guard(node: ast.If) -> bool:
+    test = node.test
+    if isinstance(test, ast.Compare) and len(test.comparators) == 1:
+        sides = [test.left, test.comparators[0]]
+        names = [s.id for s in sides if isinstance(s, ast.Name)]
+        consts = [s.value for s in sides if isinstance(s, ast.Constant)]
+        return "__name__" in names and "__main__" in consts
+    return False
+
+
+class _Analyzer:
+    def __init__(self, tree: ast.Module, file: str, base: Context) -> None:
+        self.tree = tree
+        self.file = file
+        self.base = base
+        self.result = PythonAnalysis(base=base)
+        self.aliases: dict[str, str] = {}
+        self.constants: dict[str, ast.expr] = {}
+        self.decoded_names: set[str] = set()
+        self.network_names: set[str] = set()
+        self.functions: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
+        self.classes: dict[str, ast.ClassDef] = {}
+
+    # ---- pass 1: names, aliases, constants, reachability -------------------------------------
+    def prepare(self) -> None:
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    self.aliases[alias.asname or alias.name.split(".")[0]] = (
+                        alias.name if alias.asname else alias.name.split(".")[0]
+                    )
+                    self.result.imports.add(alias.name)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                self.result.imports.add(node.module)
+                for alias in node.names:
+                    self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                self.functions.setdefault(node.name, []).append(node)
+            elif isinstance(node, ast.ClassDef):
+                self.classes[node.name] = node
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+                target = node.targets[0]
+                if isinstance(target, ast.Name):
+                    if isinstance(node.value, (ast.Constant, ast.BinOp, ast.Call, ast.Subscript)):
+                        self.constants.setdefault(target.id, node.value)
+        self._taint()
+
+    def resolve(self, node: ast.expr) -> str:
+        name = _dotted(node)
+        if not name:
+            return ""
+        head, _, rest = name.partition(".")
+        if head in self.aliases:
+            head = self.aliases[head]
+        return f"{head}.{rest}" if rest else head
+
+    def _is_decode_call(self, node: ast.Call) -> bool:
+        func = node.func
+        attr = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        resolved = self.resolve(func)
+        if attr in DECODE_ATTRS or resolved.rsplit(".", 1)[-1] in DECODE_ATTRS:
+            return True
+        if resolved in CODE_LOADERS:
+            return True
+        if attr == "decode" and node.args:
+            codec = node.args[-1] if len(node.args) > 1 or resolved == "codecs.decode" else node.args[0]
+            if isinstance(codec, ast.Constant) and isinstance(codec.value, str):
+                return codec.value.lower().replace("-", "_") in (
+                    "rot13", "rot_13", "base64", "hex", "zlib", "bz2", "base_64")
+        if attr == "join" and node.args:
+            arg = node.args[0]
+            if isinstance(arg, (ast.GeneratorExp, ast.ListComp)):
+                elt = arg.elt
+                if isinstance(elt, ast.Call) and isinstance(elt.func, ast.Name) and elt.func.id == "chr":
+                    return True
+            if isinstance(arg, (ast.List, ast.Tuple)) and len(arg.elts) > 8 and all(
+                isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == "chr" for e in arg.elts
+            ):
+                return True
+        if resolved in ("bytes", "bytearray") and node.args and isinstance(node.args[0], (ast.List, ast.Tuple)):
+            return len(node.args[0].elts) > 16
+        return False
+
+    def _contains(self, node: ast.AST, names: set[str], predicate: str) -> bool:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and sub.id in names:
+                return True
+            if isinstance(sub, ast.Call):
+                if predicate == "decode" and self._is_decode_call(sub):
+                    return True
+                if predicate == "network" and self._is_network_call(sub):
+                    return True
+            if predicate == "decode" and isinstance(sub, ast.Subscript) and isinstance(sub.slice, ast.Slice):
+                step = sub.slice.step
+                if isinstance(step, ast.UnaryOp) and isinstance(step.op, ast.USub):
+                    return True
+        return False
+
+    def _taint(self) -> None:
+        assigns = [n for n in ast.walk(self.tree) if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign))]
+        for _ in range(3):
+            changed = False
+            for node in assigns:
+                value = node.value
+                if value is None:
+                    continue
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = {t.id for t in targets if isinstance(t, ast.Name)}
+                if not names:
+                    continue
+                if not names <= self.decoded_names and self._contains(value, self.decoded_names, "decode"):
+                    self.decoded_names |= names
+                    changed = True
+                if not names <= self.network_names and self._contains(value, self.network_names, "network"):
+                    self.network_names |= names
+                    changed = True
+            if not changed:
+                break
+
+    def _is_network_call(self, node: ast.Call) -> bool:
+        resolved = self.resolve(node.func)
+        if resolved.startswith(NETWORK_PREFIXES):
+            return True
+        return resolved in ("urlopen", "urlretrieve")
+
+    def reachable_ranges(self) -> None:
+        """Mark function bodies that do not run in the file's base context."""
+        base = self.base
+        roots: set[str] = set()
+        guard_roots: set[str] = set()
+        install_methods: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+        for stmt in self.tree.body:
+            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                roots.update(self._decorator_names(stmt))
+                continue
+            if isinstance(stmt, ast.ClassDef):
+                if self._is_install_command(stmt):
+                    install_methods.extend(
+                        m for m in stmt.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    )
+                for item in stmt.body:
+                    if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        roots.update(self._names_in(item))
+                continue
+            if isinstance(stmt, ast.If) and _is_main_guard(stmt) and base is not Context.INSTALL:
+                guard_roots.update(self._names_in(stmt))
+                self.result.call_ranges.append((stmt.lineno, stmt.end_lineno or stmt.lineno, Context.CALL))
+                continue
+            roots.update(self._names_in(stmt))
+        reached = self._closure(roots)
+        install_reached: set[str] = set()
+        if install_methods:
+            install_names: set[str] = set()
+            for method in install_methods:
+                install_names.update(self._names_in(method))
+            install_reached = self._closure(install_names)
+        for fname, defs in self.functions.items():
+            for fdef in defs:
+                end = fdef.end_lineno or fdef.lineno
+                if fdef in install_methods or fname in install_reached:
+                    self.result.call_ranges.append((fdef.lineno, end, Context.INSTALL))
+                elif fname in reached:
+                    continue  # runs in the base context: no range needed
+                else:
+                    self.result.call_ranges.append((fdef.lineno, end, Context.CALL))
+        if self.base is Context.DEV:
+            self.result.call_ranges = [(s, e, Context.DEV) for s, e, _ in self.result.call_ranges]
+
+    def _decorator_names(self, fdef: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+        names: set[str] = set()
+        for deco in fdef.decorator_list:
+            if self.resolve(deco if not isinstance(deco, ast.Call) else deco.func) in ("atexit.register",):
+                names.add(fdef.name)
+        return names
+
+    def _is_install_command(self, cls: ast.ClassDef) -> bool:
+        for base in cls.bases:
+            resolved = self.resolve(base)
+            last = resolved.rsplit(".", 1)[-1]
+            if last in INSTALL_COMMANDS or ".command." in resolved:
+                return True
+        return False
+
+    def _names_in(self, node: ast.AST) -> set[str]:
+        names: set[str] = set()
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name):
+                names.add(sub.id)
+            elif isinstance(sub, ast.Attribute):
+                names.add(sub.attr)
+        return names
+
+    def _closure(self, roots: set[str]) -> set[str]:
+        reached: set[str] = set()
+        todo = [n for n in roots if n in self.functions or n in self.classes]
+        while todo:
+            name = todo.pop()
+            if name in reached:
+                continue
+            reached.add(name)
+            bodies: list[ast.AST] = list(self.functions.get(name, []))
+            cls = self.classes.get(name)
+            if cls is not None:
+                bodies.extend(
+                    m for m in cls.body
+                    if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
+                    and m.name in ("__init__", "__new__", "__call__", "__enter__", "__del__", "run")
+                )
+                for m in cls.body:
+                    if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and m.name in (
+                        "__init__", "__new__", "__call__", "__enter__", "__del__", "run"
+                    ):
+                        todo.append(m.name)
+            for body in bodies:
+                for sub in self._names_in(body):
+                    if sub not in reached and (sub in self.functions or sub in self.classes):
+                        todo.append(sub)
+        return reached
+
+    # ---- pass 2: facts ------------------------------------------------------------------------
+    def emit(self, cap: Cap, node: ast.AST, detail: str) -> None:
+        line = getattr(node, "lineno", None)
+        self.result.facts.append(Fact(cap, self.file, line, self.result.context_at(line), detail))
+
+    def scan(self) -> None:
+        decoder = StaticDecoder(self.constants)
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Call):
+                self._call(node, decoder)
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+                self._string(node)
+            elif isinstance(node, ast.Attribute):
+                self._attribute(node)
+            elif isinstance(node, ast.ClassDef) and self._is_install_command(node):
+                self.emit(Cap.CMDCLASS, node, f"class {node.name} overrides a setup command")
+            elif isinstance(node, ast.Name) and not node.id.isascii():
+                self.emit(Cap.ODD_IDENTIFIER, node, f"non-ASCII identifier {node.id!r}")
+            elif isinstance(node, ast.While) and self._opaque_loop(node):
+                self.emit(Cap.OPAQUE_LOOP, node, "loop with a constant or self-cancelling condition")
+
+    def _opaque_loop(self, node: ast.While) -> bool:
+        test = node.test
+        if isinstance(test, ast.Compare) and isinstance(test.left, ast.Constant) and all(
+            isinstance(c, ast.Constant) for c in test.comparators
+        ):
+            return True
+        return False
+
+    def _attribute(self, node: ast.Attribute) -> None:
+        resolved = self.resolve(node)
+        if resolved == "os.environ" and isinstance(getattr(node, "parent_call", None), ast.Call):
+            return
+
+    def _string(self, node: ast.Constant) -> None:
+        value = node.value
+        if len(value) >= 512 and " " not in value[:512]:
+            if entropy(value[:4096]) > 4.8:
+                self.emit(Cap.BLOB, node, f"{len(value)}-character high-entropy literal")
+
+    def _call(self, node: ast.Call, decoder: StaticDecoder) -> None:
+        func = node.func
+        resolved = self.resolve(func)
+        short = resolved.rsplit(".", 1)[-1]
+        if resolved in EXEC_NAMES or resolved in ("builtins.exec", "builtins.eval", "__builtins__.exec",
+                                                   "__builtins__.eval") or self._getattr_exec(node):
+            self._exec(node, resolved or "exec", decoder)
+        elif resolved in DYNAMIC_IMPORTS:
+            if node.args and not isinstance(node.args[0], ast.Constant):
+                self.emit(Cap.EXEC, node, f"{resolved}() of a computed name")
+        elif resolved in CODE_LOADERS and node.args:
+            if self._contains(node.args[0], self.decoded_names, "decode") or self._contains(
+                node.args[0], self.network_names, "network"
+            ):
+                self.emit(Cap.DECODE_EXEC, node, f"{resolved}() of decoded or downloaded data")
+        if resolved in PROCESS_CALLS or (short in ("Popen", "check_output", "check_call") and "subprocess" in resolved):
+            self._process(node, resolved)
+        elif self._is_network_call(node):
+            self.emit(Cap.NETWORK, node, resolved)
+        if resolved in RECON_STRONG:
+            self.emit(Cap.RECON, node, resolved)
+        elif resolved in ("socket.gethostbyname", "socket.getaddrinfo", "dns.resolver.resolve",
+                          "dns.resolver.query") and node.args and isinstance(node.args[0], ast.JoinedStr):
+            self.emit(Cap.DNS_EXFIL, node, f"{resolved}() of a host name built from data")
+        if self._env_dump(node, resolved):
+            self.emit(Cap.ENV_DUMP, node, "takes the whole process environment")
+        if short in DECODE_ATTRS or resolved in CODE_LOADERS:
+            self.emit(Cap.DECODE, node, resolved or short)
+            value = decoder.evaluate(node)
+            if value is not None and len(value) >= 24:
+                line = node.lineno
+                self.result.decoded.append((line, self.result.context_at(line), value))
+        if resolved in ("pip.main", "pip._internal.main", "pip._internal.cli.main.main"):
+            self.emit(Cap.PIP_INSTALL, node, f"{resolved}() installs packages at run time")
+        if resolved in ("os.chmod",) and len(node.args) > 1:
+            mode = node.args[1]
+            if isinstance(mode, ast.Constant) and isinstance(mode.value, int) and mode.value & 0o111:
+                self.emit(Cap.WRITE_EXEC, node, "marks a file executable")
+        if resolved in ("os.dup2",):
+            self.emit(Cap.REVERSE_SHELL, node, "os.dup2 redirects standard streams (reverse shell pattern)")
+
+    def _getattr_exec(self, node: ast.Call) -> bool:
+        func = node.func
+        if isinstance(func, ast.Call) and self.resolve(func.func) == "getattr" and len(func.args) >= 2:
+            name = func.args[1]
+            if isinstance(name, ast.Constant) and name.value in ("exec", "eval", "compile"):
+                return True
+            return self._contains(name, self.decoded_names, "decode")
+        if isinstance(func, ast.Subscript):
+            key = func.slice
+            return isinstance(key, ast.Constant) and key.value in ("exec", "eval")
+        return False
+
+    def _env_dump(self, node: ast.Call, resolved: str) -> bool:
+        if resolved in ("os.environ.copy", "os.environ.items") and isinstance(node.func, ast.Attribute):
+            return resolved == "os.environ.copy"
+        if resolved in ("dict", "json.dumps", "str", "repr", "json.dump") and node.args:
+            return self.resolve(node.args[0]) == "os.environ"
+        return False
+
+    def _exec(self, node: ast.Call, name: str, decoder: StaticDecoder) -> None:
+        if not node.args:
+            return
+        arg = node.args[0]
+        if isinstance(arg, ast.Constant):
+            if isinstance(arg.value, str) and name != "compile":
+                self.result.nested_code.append((node.lineno, self.result.context_at(node.lineno), arg.value))
+            return
+        if self._contains(arg, self.network_names, "network"):
+            self.emit(Cap.NETWORK_EXEC, node, f"{name}() of data fetched from the network")
+        elif self._contains(arg, self.decoded_names, "decode"):
+            self.emit(Cap.DECODE_EXEC, node, f"{name}() of decoded data")
+            value = decoder.evaluate(arg)
+            if value is not None:
+                self.result.decoded.append((node.lineno, self.result.context_at(node.lineno), value))
+        elif name != "compile":
+            self.emit(Cap.EXEC, node, f"{name}() of computed code")
+
+    def _process(self, node: ast.Call, resolved: str) -> None:
+        self.emit(Cap.PROCESS, node, resolved)
+        args = list(node.args) + [k.value for k in node.keywords if k.arg in ("args",)]
+        if not args:
+            return
+        first = args[0]
+        elems = first.elts if isinstance(first, (ast.List, ast.Tuple)) else [first]
+        strings = [e.value for e in elems if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+        for i, text in enumerate(strings[:-1]):
+            if text == "-c":
+                self.result.nested_code.append((node.lineno, self.result.context_at(node.lineno), strings[i + 1]))
+        joined = " ".join(strings).lower()
+        if "pip" in joined and "install" in joined:
+            self.emit(Cap.PIP_INSTALL, node, "runs pip install")
+        for kw in node.keywords:
+            if kw.arg == "creationflags" and "CREATE_NO_WINDOW" in ast.dump(kw.value):
+                self.emit(Cap.HIDDEN_SHELL, node, "starts a process with no window")
+
+
+def parse_python(source: bytes | str) -> ast.Module | None:
+    try:
+        return ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+        return None
+
+
+def analyze_python(source: bytes | str, file: str, base: Context) -> PythonAnalysis | None:
+    """Facts for one Python source; None when it does not parse (caller falls back to text rules)."""
+    tree = parse_python(source)
+    if tree is None:
+        return None
+    analyzer = _Analyzer(tree, file, base)
+    try:
+        analyzer.prepare()
+        analyzer.reachable_ranges()
+        analyzer.scan()
+    except RecursionError:
+        return None
+    return analyzer.result

@@ -1,0 +1,104 @@
+"""What a member is and when its code runs, from its path inside the artifact."""
+
+from __future__ import annotations
+
+import enum
+
+from custody.artifacts import ArtifactKind
+from custody.scan.model import Context
+
+DEV_DIRS = frozenset(
+    {"tests", "test", "testing", "docs", "doc", "examples", "example", "benchmarks", "benchmark", "bench",
+     "samples", "sample", "demo", "demos", "tutorials", "notebooks", "scripts_dev", "ci", ".github"}
+)
+STARTUP_MODULES = frozenset({"sitecustomize.py", "usercustomize.py"})
+
+
+class FileType(str, enum.Enum):
+    PYTHON = "python"
+    PTH = "pth"
+    SITE_TOML = "site-toml"
+    START = "start"
+    JAVASCRIPT = "javascript"
+    PACKAGE_JSON = "package-json"
+    SCRIPT = "script"
+    METADATA = "metadata"
+    BINARY = "binary"
+    OTHER = "other"
+
+
+EXECUTABLE_MAGIC = (
+    (b"MZ", "PE (Windows) executable"),
+    (b"\x7fELF", "ELF executable"),
+    (b"\xcf\xfa\xed\xfe", "Mach-O executable"),
+    (b"\xce\xfa\xed\xfe", "Mach-O executable"),
+    (b"\xfe\xed\xfa\xcf", "Mach-O executable"),
+    (b"\xfe\xed\xfa\xce", "Mach-O executable"),
+)
+
+
+def executable_kind(prefix: bytes) -> str | None:
+    for magic, label in EXECUTABLE_MAGIC:
+        if prefix.startswith(magic):
+            if magic == b"MZ" and len(prefix) >= 64:
+                # A real PE header offset lives at 0x3c; plain text starting with "MZ" is not a PE.
+                offset = int.from_bytes(prefix[0x3C:0x40], "little")
+                if offset == 0 or offset > 1 << 20:
+                    return None
+            return label
+    return None
+
+
+def relative_path(path: str, strip_prefix: str) -> str:
+    """Path as the package would lay it out: sdist wrapper dir and nested-archive prefixes removed."""
+    if "!/" in path:
+        path = path.rsplit("!/", 1)[1]
+        first, _, rest = path.partition("/")
+        # nested sdists carry their own wrapper directory
+        return rest if rest and "-" in first else path
+    if strip_prefix and path.startswith(strip_prefix):
+        return path[len(strip_prefix):]
+    return path
+
+
+def classify(rel: str, kind: ArtifactKind) -> tuple[FileType, Context]:
+    """File type and the context its code runs in by default."""
+    parts = rel.split("/")
+    base = parts[-1]
+    lower = base.lower()
+    top = len(parts) == 1
+    in_dev = any(p.lower() in DEV_DIRS for p in parts[:-1])
+    if lower.endswith(".pth"):
+        return FileType.PTH, Context.STARTUP
+    if lower.endswith(".site.toml"):
+        return FileType.SITE_TOML, Context.STARTUP
+    if lower.endswith(".start") and (top or kind is not ArtifactKind.NPM):
+        return FileType.START, Context.STARTUP
+    if lower.endswith((".py", ".pyw")):
+        if base in STARTUP_MODULES and not in_dev:
+            return FileType.PYTHON, Context.STARTUP
+        if (
+            len(parts) == 2 and parts[0] in ("sitecustomize", "usercustomize") and base == "__init__.py"
+        ):
+            return FileType.PYTHON, Context.STARTUP
+        if base == "setup.py" and top and kind in (ArtifactKind.SDIST, ArtifactKind.FILE, ArtifactKind.EGG):
+            return FileType.PYTHON, Context.INSTALL
+        if in_dev or lower.startswith("test_") or lower.endswith("_test.py") or base == "conftest.py":
+            return FileType.PYTHON, Context.DEV
+        return FileType.PYTHON, Context.IMPORT
+    if kind is ArtifactKind.NPM or lower.endswith((".js", ".cjs", ".mjs")):
+        if base == "package.json" and (top or kind is ArtifactKind.NPM and len(parts) == 1):
+            return FileType.PACKAGE_JSON, Context.INSTALL
+        if lower.endswith((".js", ".cjs", ".mjs")):
+            return FileType.JAVASCRIPT, Context.DEV if in_dev else Context.IMPORT
+    if lower.endswith((".sh", ".bash", ".bat", ".cmd", ".ps1", ".vbs")):
+        return FileType.SCRIPT, Context.DEV if in_dev else Context.CALL
+    if base in ("PKG-INFO", "METADATA", "entry_points.txt", "RECORD", "WHEEL", "setup.cfg"):
+        return FileType.METADATA, Context.CALL
+    return FileType.OTHER, Context.DEV if in_dev else Context.CALL
+
+
+def module_file_candidates(module: str) -> tuple[str, str]:
+    """Relative paths a top-level import of `module` would load."""
+    path = module.replace(".", "/")
+    return f"{path}.py", f"{path}/__init__.py"

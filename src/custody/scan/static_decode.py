@@ -1,0 +1,159 @@
+"""Static evaluation of constant decoding chains, e.g. `zlib.decompress(base64.b64decode('...'))`.
+
+This only transforms literal data already in the file (base64, hex, zlib, rot13, reversal...) so
+the payload can be scanned like any other source; it never runs package code. Output is bounded
+so a decompression bomb inside a literal cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import binascii
+import bz2
+import codecs
+import lzma
+import zlib
+
+MAX_DECODED = 4 * 1024 * 1024
+Value = bytes | str
+
+_B64_FUNCS = {
+    "b64decode": base64.b64decode,
+    "standard_b64decode": base64.standard_b64decode,
+    "urlsafe_b64decode": base64.urlsafe_b64decode,
+    "decodebytes": base64.decodebytes,
+    "decodestring": base64.decodebytes,
+    "b32decode": base64.b32decode,
+    "b16decode": base64.b16decode,
+    "b85decode": base64.b85decode,
+    "a85decode": base64.a85decode,
+    "a2b_base64": binascii.a2b_base64,
+    "unhexlify": binascii.unhexlify,
+    "a2b_hex": binascii.a2b_hex,
+}
+
+
+def _to_bytes(value: Value) -> bytes:
+    return value.encode("latin-1", "replace") if isinstance(value, str) else value
+
+
+def _bounded_inflate(data: bytes, module: str) -> bytes | None:
+    try:
+        if module == "zlib":
+            inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)  # zlib or gzip headers
+            out = inflater.decompress(data, MAX_DECODED)
+            return out
+        if module == "gzip":
+            return zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(data, MAX_DECODED)
+        if module == "lzma":
+            return lzma.LZMADecompressor().decompress(data, MAX_DECODED)
+        if module == "bz2":
+            return bz2.BZ2Decompressor().decompress(data, MAX_DECODED)
+    except (zlib.error, lzma.LZMAError, OSError, ValueError, EOFError):
+        return None
+    return None
+
+
+class StaticDecoder:
+    """Evaluates a small, side-effect-free subset of expressions over literals."""
+
+    def __init__(self, constants: dict[str, ast.expr]) -> None:
+        self.constants = constants
+        self.depth = 0
+
+    def evaluate(self, node: ast.expr) -> Value | None:
+        self.depth += 1
+        try:
+            if self.depth > 24:
+                return None
+            return self._evaluate(node)
+        finally:
+            self.depth -= 1
+
+    def _evaluate(self, node: ast.expr) -> Value | None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
+            return node.value
+        if isinstance(node, ast.Name) and node.id in self.constants:
+            target = self.constants.pop(node.id)  # pop: guards against self-reference cycles
+            try:
+                return self.evaluate(target)
+            finally:
+                self.constants[node.id] = target
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left, right = self.evaluate(node.left), self.evaluate(node.right)
+            if isinstance(left, str) and isinstance(right, str):
+                return left + right if len(left) + len(right) <= MAX_DECODED else None
+            if isinstance(left, bytes) and isinstance(right, bytes):
+                return left + right if len(left) + len(right) <= MAX_DECODED else None
+            return None
+        if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
+            s = node.slice
+            if s.lower is None and s.upper is None and isinstance(s.step, ast.UnaryOp):
+                inner = self.evaluate(node.value)
+                if inner is not None:
+                    return inner[::-1]
+            return None
+        if isinstance(node, ast.Call):
+            return self._call(node)
+        return None
+
+    def _call(self, node: ast.Call) -> Value | None:
+        func = node.func
+        attr = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        owner = ""
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            owner = func.value.id
+        if attr in ("decode", "encode") and isinstance(func, ast.Attribute):
+            inner = self.evaluate(func.value)
+            if inner is None:
+                return None
+            codec = _const_str(node.args[0]) if node.args else "utf-8"
+            return _apply_codec(inner, codec or "utf-8", decode=attr == "decode")
+        if not node.args:
+            return None
+        arg = self.evaluate(node.args[0])
+        if arg is None:
+            return None
+        try:
+            if attr in _B64_FUNCS:
+                return _B64_FUNCS[attr](_to_bytes(arg))
+            if attr == "fromhex":
+                return bytes.fromhex(arg if isinstance(arg, str) else arg.decode("latin-1"))
+            if attr == "decompress":
+                module = owner if owner in ("zlib", "gzip", "lzma", "bz2") else "zlib"
+                return _bounded_inflate(_to_bytes(arg), module)
+            if attr == "decode" and owner == "codecs":
+                codec = _const_str(node.args[1]) if len(node.args) > 1 else "utf-8"
+                return _apply_codec(arg, codec or "utf-8", decode=True)
+            if attr in ("bytes", "str") and isinstance(func, ast.Name):
+                return arg
+        except (binascii.Error, ValueError, TypeError):
+            return None
+        return None
+
+
+def _const_str(node: ast.expr) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def _apply_codec(value: Value, codec: str, *, decode: bool) -> Value | None:
+    name = codec.lower().replace("-", "_")
+    try:
+        if name in ("rot13", "rot_13"):
+            text = value if isinstance(value, str) else value.decode("latin-1")
+            return codecs.decode(text, "rot13")
+        if name in ("base64", "base_64", "hex", "zlib", "bz2"):
+            data = _to_bytes(value)
+            if name == "zlib":
+                return _bounded_inflate(data, "zlib")
+            if name == "bz2":
+                return _bounded_inflate(data, "bz2")
+            return codecs.decode(data, "base64" if name.startswith("base") else "hex")
+        if decode and isinstance(value, bytes):
+            return value.decode(codec, "replace")
+        if not decode and isinstance(value, str):
+            return value.encode(codec, "replace")
+        return value
+    except (LookupError, ValueError, TypeError, binascii.Error):
+        return None

@@ -1,0 +1,338 @@
+"""Rules that weigh facts by where code runs and what co-occurs, then the package verdict.
+
+The principle: a capability alone says little (every HTTP client opens sockets, every CLI starts
+processes); the same capability in code that runs unasked (start-up, install, import), next to
+another that completes an attack chain (secret read + send, decode + exec, download + run), is
+what malware looks like.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from custody.artifacts import Artifact, IssueKind
+from custody.scan.collect import Collected
+from custody.scan.facts import Cap, Fact
+from custody.scan.model import Context, Finding, Severity, Verdict
+
+RUN_EARLY = frozenset({Context.STARTUP, Context.INSTALL})
+UNASKED = frozenset({Context.STARTUP, Context.INSTALL, Context.IMPORT})
+LIVE = frozenset({Context.STARTUP, Context.INSTALL, Context.IMPORT, Context.CALL})
+SENDS = frozenset({Cap.NETWORK, Cap.EXFIL_SINK, Cap.DNS_EXFIL, Cap.DOWNLOAD_TOOL})
+SECRETS = frozenset({Cap.SECRET, Cap.ENV_DUMP, Cap.CLOUD_METADATA})
+STEALER_TARGETS = ("secret_browser_profiles", "secret_chat_tokens", "secret_crypto_wallets")
+DANGEROUS_AT_STARTUP = frozenset(
+    {Cap.PROCESS, Cap.NETWORK, Cap.DECODE_EXEC, Cap.NETWORK_EXEC, Cap.EXFIL_SINK, Cap.DOWNLOAD_TOOL,
+     Cap.HIDDEN_SHELL, Cap.REVERSE_SHELL, Cap.SECRET, Cap.ENV_DUMP, Cap.DNS_EXFIL, Cap.MINER}
+)
+MAX_PER_RULE_FILE = 3
+WEIGHTS = {Severity.CRITICAL: 10.0, Severity.HIGH: 4.0, Severity.MEDIUM: 1.5, Severity.LOW: 0.3, Severity.INFO: 0.0}
+
+
+class _Facts:
+    def __init__(self, facts: Iterable[Fact]) -> None:
+        self.by_cap: dict[Cap, list[Fact]] = defaultdict(list)
+        for fact in facts:
+            self.by_cap[fact.cap].append(fact)
+
+    def get(self, caps: Cap | Iterable[Cap], contexts: frozenset[Context] = LIVE) -> list[Fact]:
+        wanted = (caps,) if isinstance(caps, Cap) else tuple(caps)
+        return [f for cap in wanted for f in self.by_cap.get(cap, ()) if f.context in contexts]
+
+    def files(self, caps: Cap | Iterable[Cap], contexts: frozenset[Context] = LIVE) -> set[str]:
+        return {f.file for f in self.get(caps, contexts)}
+
+
+class _Judge:
+    def __init__(self, artifact: Artifact, collected: Collected) -> None:
+        self.artifact = artifact
+        self.collected = collected
+        self.facts = _Facts(collected.facts)
+        self.findings: list[Finding] = []
+        self._count: dict[tuple[str, str], int] = defaultdict(int)
+
+    def add(self, rule: str, severity: Severity, fact: Fact | None, reason: str, *, file: str = "",
+            line: int | None = None, snippet: str = "") -> None:
+        if fact is not None:
+            file, line = fact.file, fact.line
+            info = self.collected.files.get(fact.file)
+            snippet = info.line_text(fact.line) if info else snippet
+        key = (rule, file)
+        self._count[key] += 1
+        if self._count[key] > MAX_PER_RULE_FILE:
+            return
+        if len(snippet) > 200:
+            snippet = snippet[:197] + "..."
+        self.findings.append(
+            Finding(rule=rule, severity=severity, file=file, line=line, snippet=snippet, reason=reason,
+                    context=fact.context if fact else None)
+        )
+
+    def same_file(self, a: Iterable[Cap] | Cap, b: Iterable[Cap] | Cap, contexts: frozenset[Context]) -> set[str]:
+        return self.facts.files(a, contexts) & self.facts.files(b, contexts)
+
+    # ------------------------------------------------------------------------------------------
+    def run(self) -> list[Finding]:
+        self._startup()
+        self._exec()
+        self._secrets()
+        self._beacon()
+        self._process_and_network()
+        self._shells_miners_persistence()
+        self._sinks()
+        self._obfuscation()
+        self._binaries()
+        self._archive()
+        self._user_rules()
+        return self.findings
+
+    def _startup(self) -> None:
+        f = self.facts
+        for fact in f.get(Cap.STARTUP_CODE, frozenset({Context.STARTUP})):
+            self.add("startup-hook", Severity.MEDIUM, fact,
+                     f"{fact.detail}: runs at every Python start, no import needed")
+        for fact in f.get(DANGEROUS_AT_STARTUP, frozenset({Context.STARTUP})):
+            self.add("startup-hook-dangerous", Severity.CRITICAL, fact,
+                     f"start-up code {fact.detail} ({fact.cap.value}) at every interpreter start")
+        for fact in f.get(Cap.EXEC, frozenset({Context.STARTUP})):
+            self.add("startup-hook-dangerous", Severity.HIGH, fact, f"start-up code runs {fact.detail}")
+
+    def _exec(self) -> None:
+        f = self.facts
+        for fact in f.get(Cap.DECODE_EXEC, UNASKED):
+            self.add("decode-exec", Severity.CRITICAL, fact,
+                     f"{fact.detail} in code that runs at {fact.context.value} time")
+        for fact in f.get(Cap.DECODE_EXEC, frozenset({Context.CALL})):
+            self.add("decode-exec", Severity.MEDIUM, fact, f"{fact.detail} (only when called)")
+        for fact in f.get(Cap.NETWORK_EXEC, UNASKED):
+            self.add("download-exec", Severity.CRITICAL, fact,
+                     f"{fact.detail} in code that runs at {fact.context.value} time")
+        for fact in f.get(Cap.NETWORK_EXEC, frozenset({Context.CALL})):
+            self.add("download-exec", Severity.HIGH, fact, f"{fact.detail} (only when called)")
+        for fact in f.get(Cap.EXEC, RUN_EARLY - {Context.STARTUP}):
+            self.add("dynamic-exec", Severity.MEDIUM, fact, f"{fact.detail} at install time")
+        for fact in f.get(Cap.EXEC, frozenset({Context.IMPORT})):
+            self.add("dynamic-exec", Severity.LOW, fact, f"{fact.detail} at import time")
+
+    def _secrets(self) -> None:
+        f = self.facts
+        early_sends = f.get(SENDS, RUN_EARLY) + [
+            p for p in f.get(Cap.PROCESS, RUN_EARLY) if f.files(Cap.DOWNLOAD_TOOL, RUN_EARLY)
+        ]
+        early_secrets = f.get(SECRETS, RUN_EARLY)
+        if early_secrets and early_sends:
+            for fact in early_secrets:
+                self.add("secret-exfiltration", Severity.CRITICAL, fact,
+                         f"{fact.detail} at {fact.context.value} time, and the package sends data out "
+                         f"({early_sends[0].detail}, {early_sends[0].file}:{early_sends[0].line})")
+        import_files = self.same_file(SECRETS, SENDS, UNASKED)
+        for fact in f.get(SECRETS, frozenset({Context.IMPORT})):
+            if fact.file in import_files:
+                self.add("secret-exfiltration", Severity.CRITICAL, fact,
+                         f"{fact.detail} at import time, next to a network send in the same module")
+        # Stealer: browser, chat or wallet secrets plus a chat/paste sink, wherever it runs.
+        targets = [x for x in f.get(Cap.SECRET) if any(t in x.detail for t in STEALER_TARGETS)]
+        sink_files = f.files(Cap.EXFIL_SINK) | (f.files(Cap.STEALER_MARKER) & f.files(Cap.NETWORK))
+        for fact in targets:
+            if fact.file in sink_files:
+                self.add("stealer", Severity.CRITICAL, fact,
+                         f"{fact.detail}, and the same module sends to an exfiltration endpoint")
+            elif fact.context in UNASKED:
+                self.add("secret-access", Severity.HIGH, fact, f"{fact.detail} in code that runs unasked")
+            else:
+                self.add("secret-access", Severity.MEDIUM, fact, f"{fact.detail} (only when called)")
+        for fact in f.get(SECRETS, RUN_EARLY):
+            if not any(t in fact.detail for t in STEALER_TARGETS):
+                severity = Severity.MEDIUM if fact.cap is Cap.ENV_DUMP else Severity.HIGH
+                self.add("secret-access", severity, fact, f"{fact.detail} at {fact.context.value} time")
+
+    def _beacon(self) -> None:
+        f = self.facts
+        recon = f.get(Cap.RECON, RUN_EARLY)
+        sends = f.get(SENDS, RUN_EARLY)
+        if recon and sends:
+            for fact in recon:
+                self.add("install-beacon", Severity.CRITICAL, fact,
+                         f"reads {fact.detail} at {fact.context.value} time and sends data out "
+                         f"({sends[0].detail}, {sends[0].file}:{sends[0].line})")
+        strong_sinks = {Cap.EXFIL_SINK, Cap.DNS_EXFIL, Cap.RAW_IP_URL}
+        files = self.same_file(Cap.RECON, SENDS, frozenset({Context.IMPORT}))
+        strong = self.same_file(Cap.RECON, strong_sinks, frozenset({Context.IMPORT}))
+        for fact in f.get(Cap.RECON, frozenset({Context.IMPORT})):
+            if fact.file in strong:
+                self.add("install-beacon", Severity.CRITICAL, fact,
+                         f"reads {fact.detail} at import time and sends to an exfiltration endpoint")
+            elif fact.file in files:
+                self.add("install-beacon", Severity.HIGH, fact,
+                         f"reads {fact.detail} at import time next to a network send")
+        for fact in f.get(Cap.DNS_EXFIL, UNASKED):
+            self.add("install-beacon", Severity.HIGH, fact, f"{fact.detail} (DNS tunnelling)")
+
+    def _process_and_network(self) -> None:
+        f = self.facts
+        markers = (Cap.DOWNLOAD_TOOL, Cap.HIDDEN_SHELL, Cap.RAW_IP_URL, Cap.EXFIL_SINK)
+        for fact in f.get(Cap.PROCESS, UNASKED):
+            partners = [m for m in f.get(markers, UNASKED) if m.file == fact.file]
+            if partners:
+                self.add("install-process", Severity.CRITICAL, fact,
+                         f"{fact.detail} at {fact.context.value} time with {partners[0].detail}")
+            elif fact.context is Context.INSTALL:
+                self.add("install-process", Severity.LOW, fact, f"{fact.detail} at install time")
+        net_install = f.get(Cap.NETWORK, frozenset({Context.INSTALL}))
+        run_files = f.files((Cap.PROCESS, Cap.WRITE_EXEC), frozenset({Context.INSTALL}))
+        raw_files = f.files((Cap.RAW_IP_URL, Cap.EXFIL_SINK), RUN_EARLY)
+        for fact in net_install:
+            if fact.file in run_files and fact.file in raw_files:
+                self.add("download-exec", Severity.CRITICAL, fact,
+                         f"{fact.detail} to a raw IP or drop site at install time, then runs a process")
+            elif fact.file in run_files:
+                self.add("install-network", Severity.HIGH, fact,
+                         f"{fact.detail} at install time next to process execution")
+            else:
+                self.add("install-network", Severity.MEDIUM, fact, f"{fact.detail} at install time")
+        for fact in f.get(Cap.PIP_INSTALL, UNASKED):
+            self.add("pip-install-runtime", Severity.HIGH, fact, f"{fact.detail} at {fact.context.value} time")
+        for fact in f.get(Cap.HIDDEN_SHELL, UNASKED):
+            self.add("hidden-shell", Severity.HIGH, fact, f"{fact.detail} at {fact.context.value} time")
+        for fact in f.get(Cap.HIDDEN_SHELL, frozenset({Context.CALL})):
+            self.add("hidden-shell", Severity.MEDIUM, fact, fact.detail)
+
+    def _shells_miners_persistence(self) -> None:
+        f = self.facts
+        sockets = defaultdict(list)
+        for fact in f.get(Cap.NETWORK):
+            sockets[fact.file].append(fact.line or 0)
+        for fact in f.get(Cap.REVERSE_SHELL):
+            is_dup2 = fact.detail.startswith("os.dup2")
+            if is_dup2 and not any(abs((fact.line or 0) - ln) <= 20 for ln in sockets.get(fact.file, ())):
+                continue
+            severity = Severity.CRITICAL if fact.context in UNASKED else Severity.HIGH
+            self.add("reverse-shell", severity, fact, fact.detail)
+        for fact in f.get(Cap.MINER):
+            severity = Severity.CRITICAL if fact.context in UNASKED else Severity.HIGH
+            self.add("cryptominer", severity, fact, fact.detail)
+        active = f.files((Cap.PROCESS, Cap.NETWORK, Cap.WRITE_EXEC), RUN_EARLY)
+        for fact in f.get(Cap.PERSISTENCE):
+            if fact.context in RUN_EARLY:
+                severity = Severity.CRITICAL if fact.file in active else Severity.HIGH
+            elif fact.context is Context.IMPORT:
+                severity = Severity.MEDIUM
+            else:
+                severity = Severity.LOW
+            self.add("persistence", severity, fact, f"{fact.detail} ({fact.context.value})")
+        sink_files = f.files((Cap.EXFIL_SINK, Cap.NETWORK))
+        for fact in f.get(Cap.KEYLOGGER):
+            if fact.file in f.files(Cap.EXFIL_SINK):
+                self.add("spyware", Severity.CRITICAL, fact, f"{fact.detail}, sent to an exfiltration endpoint")
+            else:
+                severity = Severity.HIGH if fact.context in UNASKED or fact.file in sink_files else Severity.LOW
+                self.add("spyware", severity, fact, fact.detail)
+        for fact in f.get(Cap.ANTI_ANALYSIS):
+            severity = Severity.HIGH if fact.context in UNASKED else Severity.MEDIUM
+            self.add("anti-analysis", severity, fact, fact.detail)
+
+    def _sinks(self) -> None:
+        f = self.facts
+        for fact in f.get(Cap.EXFIL_SINK):
+            severity = Severity.HIGH if fact.context in UNASKED else Severity.MEDIUM
+            self.add("exfil-sink", severity, fact, f"{fact.detail} ({fact.context.value})")
+        for fact in f.get(Cap.RAW_IP_URL):
+            severity = {Context.STARTUP: Severity.HIGH, Context.INSTALL: Severity.HIGH,
+                        Context.IMPORT: Severity.MEDIUM}.get(fact.context, Severity.LOW)
+            self.add("raw-ip-url", severity, fact, f"{fact.detail} ({fact.context.value})")
+        for fact in f.get(Cap.DOWNLOAD_TOOL, RUN_EARLY):
+            self.add("install-process", Severity.HIGH, fact, f"{fact.detail} at {fact.context.value} time")
+
+    def _obfuscation(self) -> None:
+        f = self.facts
+        runs = f.files((Cap.EXEC, Cap.DECODE_EXEC, Cap.DECODE), UNASKED)
+        for fact in f.get((Cap.OBFUSCATOR, Cap.BLOB, Cap.HUGE_LINE), UNASKED):
+            if fact.file in runs and fact.cap is not Cap.HUGE_LINE or (
+                fact.cap is Cap.HUGE_LINE and fact.file in f.files((Cap.EXEC, Cap.DECODE_EXEC), UNASKED)
+            ):
+                self.add("obfuscated-exec", Severity.CRITICAL, fact,
+                         f"{fact.detail}, executed by code that runs at {fact.context.value} time")
+        for fact in f.get(Cap.OBFUSCATOR):
+            self.add("obfuscation", Severity.HIGH, fact, fact.detail)
+        for fact in f.get(Cap.INVISIBLE_CHAR):
+            self.add("obfuscation", Severity.MEDIUM, fact, fact.detail)
+        for fact in f.get((Cap.BLOB, Cap.HUGE_LINE, Cap.ODD_IDENTIFIER, Cap.OPAQUE_LOOP)):
+            self.add("obfuscation", Severity.LOW, fact, fact.detail)
+
+    def _binaries(self) -> None:
+        from custody.artifacts import ArtifactKind
+
+        kind = self.artifact.kind
+        pure_wheel = kind is ArtifactKind.WHEEL and self.artifact.source.endswith("-none-any.whl")
+        if kind not in (ArtifactKind.SDIST, ArtifactKind.EGG) and not pure_wheel:
+            return
+        install_process = bool(self.facts.get(Cap.PROCESS, RUN_EARLY))
+        for path, label in self.collected.executables:
+            severity = Severity.HIGH if install_process and label.startswith("PE") else Severity.MEDIUM
+            if not label.startswith("PE") and not install_process:
+                severity = Severity.LOW
+            self.add("embedded-executable", severity, None, f"{label} inside a {kind.value}", file=path)
+
+    def _archive(self) -> None:
+        mapping = {
+            IssueKind.PATH_TRAVERSAL: ("archive-unsafe-path", Severity.HIGH),
+            IssueKind.ABSOLUTE_PATH: ("archive-unsafe-path", Severity.HIGH),
+            IssueKind.SYMLINK: ("archive-link", Severity.MEDIUM),
+            IssueKind.HARDLINK: ("archive-link", Severity.MEDIUM),
+            IssueKind.SPECIAL_FILE: ("archive-special-file", Severity.HIGH),
+            IssueKind.COMPRESSION_BOMB: ("archive-bomb", Severity.HIGH),
+            IssueKind.TOO_MANY_MEMBERS: ("archive-limit", Severity.MEDIUM),
+            IssueKind.TOO_LARGE: ("archive-limit", Severity.MEDIUM),
+            IssueKind.NESTING_TOO_DEEP: ("archive-limit", Severity.LOW),
+            IssueKind.MEMBER_TRUNCATED: ("archive-unreadable", Severity.INFO),
+            IssueKind.UNDECODABLE_NAME: ("archive-unreadable", Severity.LOW),
+            IssueKind.OUTSIDE_ROOT: ("archive-unsafe-path", Severity.MEDIUM),
+            IssueKind.NESTED_ARCHIVE_ERROR: ("archive-unreadable", Severity.LOW),
+        }
+        for issue in self.artifact.issues:
+            rule, severity = mapping[issue.kind]
+            self.add(rule, severity, None, f"{issue.kind.value}: {issue.detail}", file=issue.path)
+
+    def _user_rules(self) -> None:
+        for path, hit, line in self.collected.user_hits:
+            try:
+                severity = Severity(hit.severity.lower())
+            except ValueError:
+                severity = Severity.HIGH
+            info = self.collected.files.get(path)
+            self.add("user-rule", severity, None, f"{hit.rule}: {hit.detail}", file=path, line=line,
+                     snippet=info.line_text(line) if info else "")
+        for fact in self.facts.get(Cap.CMDCLASS, frozenset({Context.INSTALL})):
+            self.add("setup-cmdclass", Severity.INFO, fact, fact.detail)
+
+
+def judge(artifact: Artifact, collected: Collected, extra: Iterable[Finding] = ()) -> list[Finding]:
+    findings = _Judge(artifact, collected).run() + list(extra)
+    findings.sort(key=lambda x: (-x.severity.rank, x.file, x.line or 0))
+    return findings
+
+
+METADATA_RULES = frozenset({"typosquat", "placeholder-version"})
+
+
+def decide(findings: list[Finding]) -> tuple[Verdict, float, str]:
+    """Verdict, score (0-10) and a one-line explanation."""
+    by_rule: dict[str, Severity] = {}
+    for finding in findings:
+        if finding.rule not in by_rule or finding.severity.rank > by_rule[finding.rule].rank:
+            by_rule[finding.rule] = finding.severity
+    score = min(10.0, sum(WEIGHTS[s] for s in by_rule.values()))
+    critical = [r for r, s in by_rule.items() if s is Severity.CRITICAL]
+    high = [r for r, s in by_rule.items() if s is Severity.HIGH]
+    medium = [r for r, s in by_rule.items() if s is Severity.MEDIUM]
+    name_bait = [r for r in METADATA_RULES if r in by_rule]
+    if critical:
+        return Verdict.MALICIOUS, score, "malicious: " + ", ".join(sorted(critical))
+    if name_bait and high:
+        return Verdict.MALICIOUS, max(score, 8.0), "malicious: " + ", ".join(sorted(name_bait + high))
+    if len(high) >= 3:
+        return Verdict.MALICIOUS, score, "malicious: " + ", ".join(sorted(high))
+    if high or len(medium) >= 3:
+        return Verdict.SUSPICIOUS, score, "suspicious: " + ", ".join(sorted(high + medium))
+    return Verdict.CLEAN, score, "no malicious behaviour found"

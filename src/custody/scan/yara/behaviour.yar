@@ -1,0 +1,85 @@
+// Persistence, remote shells, miners and stealer tooling.
+
+rule persistence_locations {
+  meta: cap = "persistence" detail = "writes to an auto-start location (systemd, cron, autostart, rc file, Run key, scheduled task)"
+  strings:
+    $systemd = "/etc/systemd/system/"
+    $user_systemd = ".config/systemd/user"
+    $cron1 = "/etc/cron"
+    $cron2 = /crontab\s+-/
+    $cron3 = "/var/spool/cron"
+    $autostart = ".config/autostart"
+    $rc = /['"\/]\.(bashrc|zshrc|bash_profile|profile)['"]/
+    $run = /CurrentVersion\\{1,2}Run/ nocase
+    $schtasks = /schtasks(\.exe)?\s+\/create/ nocase
+    $startup = /Start Menu\\{1,2}Programs\\{1,2}Startup/ nocase
+    $launch = "Library/LaunchAgents"
+  condition: any of them
+}
+
+rule reverse_shell_command {
+  meta: cap = "reverse-shell" detail = "reverse shell command line"
+  strings:
+    $devtcp = /\/dev\/(tcp|udp)\/[^\s'"]+\/[0-9]{2,5}/
+    $bashi = /(ba)?sh\s+-i\s*[>&<]/
+    $nc = /\b(nc|ncat|netcat)\s+(-[a-z]+\s+)*-e\s+\/bin\/(ba)?sh/
+    $pty = /pty\.spawn\(\s*['"]\/bin\/(ba)?sh/
+    $mkfifo = /mkfifo\s+\/tmp\/[a-z]+;\s*(nc|cat)/
+  condition: any of them
+}
+
+rule cryptominer {
+  meta: cap = "miner" detail = "cryptocurrency miner binary, pool or option"
+  strings:
+    $a = "stratum+tcp://" nocase
+    $b = "stratum+ssl://" nocase
+    $c = /\bxmrig\b/ nocase
+    $d = /(supportxmr|moneroocean|minexmr|nanopool|2miners|nicehash|hashvault)\.(com|org|stream|pro)/ nocase
+    $e = "--donate-level"
+    $f = "cryptonight" nocase
+  condition: any of them
+}
+
+rule stealer_markers {
+  meta: cap = "stealer-marker" detail = "strings stealers use to collect and label loot"
+  strings:
+    $a = /(passwords|cookies|tokens|wallets|history)\.txt['"]/ nocase
+    $b = /\b(grabber|stealer|token[_ ]?logger|rat)\b[^\n]{0,40}(discord|webhook|telegram)/ nocase
+    $c = "ROBLOSECURITY"
+    $d = /\bbrowser_(cookies|passwords)\b/
+  condition: any of them
+}
+
+rule keylogger_screen_clipboard {
+  meta: cap = "keylogger" detail = "captures keystrokes, the screen or the clipboard"
+  strings:
+    $a = "pynput.keyboard"
+    $b = /keyboard\.on_press|on_press\s*=|GetAsyncKeyState|SetWindowsHookEx/
+    $c = /ImageGrab\.grab\(|pyautogui\.screenshot\(|mss\(\)\.shot/
+    $d = /pyperclip\.paste\(|GetClipboardData/
+  condition: any of them
+}
+
+rule anti_analysis {
+  meta: cap = "anti-analysis" detail = "checks for virtual machines, debuggers or sandboxes, or disables defences"
+  strings:
+    $a = /(vmtoolsd|vboxservice|vboxtray|VMwareService|wireshark|processhacker|x64dbg|ollydbg|httpdebugger)\.exe/ nocase
+    $b = "IsDebuggerPresent"
+    $c = "Set-MpPreference -DisableRealtimeMonitoring" nocase
+    $d = /(BLACKLISTED|blacklisted)_(PROGRAMS|USERS|HWIDS|PCNAMES|IPS)/ nocase
+  condition: any of them
+}
+
+rule obfuscator_runtime {
+  meta: cap = "obfuscator" detail = "code protected by an obfuscator (PyArmor or similar)"
+  strings:
+    $a = "__pyarmor__"
+    $b = "pyarmor_runtime"
+    $c = "PY_ARMOR" 
+    $d = "pyobfuscate.com"
+    $e = /Obfuscated (with|by) [A-Za-z]+/
+    $f = "BlankOBF"
+    $g = "__OBFUSCATOR__"
+    $h = "pyarmor" nocase fullword
+  condition: any of them
+}

@@ -1,0 +1,55 @@
+// Exfiltration sinks and download tools named in code or scripts.
+
+rule exfil_chat_webhook {
+  meta: cap = "exfil-sink" detail = "sends to a chat webhook or bot API (Discord, Telegram, Slack)"
+  strings:
+    $a = /discord(app)?\.com\/api\/webhooks/
+    $b = /api\.telegram\.org\/bot/
+    $c = "hooks.slack.com/services"
+    $d = "discord.com/api/v9/users/@me"
+  condition: any of them
+}
+
+rule exfil_paste_or_catcher {
+  meta: cap = "exfil-sink" detail = "sends to a paste site, file drop or request catcher"
+  strings:
+    $a = /pastebin\.com\/(raw|api)/
+    $b = "transfer.sh"
+    $c = "webhook.site"
+    $d = /[a-z0-9]+\.m\.pipedream\.net/
+    $e = "requestbin"
+    $f = /\.(oast\.(pro|live|site|online|fun|me)|interact\.sh|burpcollaborator\.net|oastify\.com|dnslog\.cn|ceye\.io|canarytokens\.com)/
+    $g = /ngrok(-free)?\.(io|app)/
+    $h = /(anonfiles\.com|gofile\.io\/uploadFile|file\.io\/|0x0\.st|paste\.ee\/|hastebin\.com|termbin\.com)/
+    $i = "api.ipify.org"
+    $j = "ipinfo.io/json"
+  condition: any of them
+}
+
+rule raw_ip_url {
+  meta: cap = "raw-ip-url" detail = "URL with a literal IP address"
+  strings:
+    $a = /(https?|ftp|tcp|wss?):\/\/[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}/
+  condition: $a
+}
+
+rule download_tool_command {
+  meta: cap = "download-tool" detail = "command line that downloads with curl, wget, PowerShell, certutil or bitsadmin"
+  strings:
+    $curl = /\b(curl|wget)\s+(-[A-Za-z]+\s+)*['"]?https?:\/\// nocase
+    $iwr = /(Invoke-WebRequest|iwr|Invoke-RestMethod|DownloadString|DownloadFile|Start-BitsTransfer)\b/ nocase
+    $cert = /certutil(\.exe)?\s+-urlcache/ nocase
+    $bits = /bitsadmin(\.exe)?\s+\/transfer/ nocase
+    $pipe = /(curl|wget)[^\n]{1,200}\|\s*(ba|z)?sh\b/
+  condition: any of them
+}
+
+rule hidden_powershell {
+  meta: cap = "hidden-shell" detail = "starts PowerShell hidden or with an encoded command"
+  strings:
+    $a = /-(w|windowstyle)\s+hidden/ nocase
+    $b = /powershell(\.exe)?[^\n]{0,80}\s-(e|ec|enc|encodedcommand)\s+[A-Za-z0-9+\/=]{20}/ nocase
+    $c = /Add-MpPreference\s+-ExclusionPath/ nocase
+    $d = "-ExecutionPolicy Bypass" nocase
+  condition: any of them
+}

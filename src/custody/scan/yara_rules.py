@@ -1,0 +1,104 @@
+"""Byte-pattern rules in YARA (via yara-x): the built-in set plus any user directories.
+
+A rule's `cap` meta names the capability its match shows (see `custody.scan.facts.Cap`); the engine
+weighs it by where the code runs. A user rule without `cap` becomes a finding of its own, with
+the `severity` meta (default `high`) and the `description` meta as its reason.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import yara_x
+
+from custody.scan.facts import Cap
+
+YARA_TIMEOUT_SECONDS = 20
+"""Per-member scan budget: a hostile member must not stall the scan (yara-x aborts past it)."""
+
+
+class RuleLoadError(Exception):
+    """A rules directory or file could not be compiled."""
+
+
+@dataclass(frozen=True, slots=True)
+class YaraHit:
+    rule: str
+    cap: Cap | None
+    detail: str
+    severity: str
+    offset: int
+    length: int
+
+
+def _builtin_sources() -> list[tuple[str, str]]:
+    folder = resources.files("custody.scan") / "yara"
+    return sorted(
+        (entry.name, entry.read_text(encoding="utf-8"))
+        for entry in folder.iterdir()
+        if entry.name.endswith(".yar")
+    )
+
+
+def _user_sources(directory: str) -> list[tuple[str, str]]:
+    path = Path(directory)
+    if not path.is_dir():
+        raise RuleLoadError(f"rules directory not found: {directory}")
+    found = sorted(p for p in path.rglob("*") if p.suffix in (".yar", ".yara") and p.is_file())
+    return [(str(p), p.read_text(encoding="utf-8", errors="replace")) for p in found]
+
+
+class YaraRules:
+    """Compiled rules; build once per process (compilation is the expensive part)."""
+
+    def __init__(self, user_dirs: tuple[str, ...] = ()) -> None:
+        compiler = yara_x.Compiler()
+        try:
+            for origin, source in _builtin_sources():
+                compiler.add_source(source, origin=origin)
+            for index, directory in enumerate(user_dirs):
+                compiler.new_namespace(f"user{index}")
+                for origin, source in _user_sources(directory):
+                    compiler.add_source(source, origin=origin)
+        except yara_x.CompileError as exc:
+            raise RuleLoadError(str(exc)) from exc
+        self.rules = compiler.build()
+        self.scanner = yara_x.Scanner(self.rules)
+        self.scanner.set_timeout(YARA_TIMEOUT_SECONDS)
+
+    def scan(self, data: bytes) -> list[YaraHit]:
+        try:
+            results = self.scanner.scan(data)
+        except (yara_x.TimeoutError, yara_x.ScanError):
+            return []
+        hits: list[YaraHit] = []
+        for rule in results.matching_rules:
+            meta = dict(rule.metadata)
+            cap_name = meta.get("cap")
+            try:
+                cap = Cap(cap_name) if isinstance(cap_name, str) else None
+            except ValueError:
+                cap = None
+            detail = str(meta.get("detail") or meta.get("description") or rule.identifier)
+            severity = str(meta.get("severity", "high"))
+            first: tuple[int, int] | None = None
+            for pattern in rule.patterns:
+                for match in pattern.matches:
+                    if first is None or match.offset < first[0]:
+                        first = (match.offset, match.length)
+                    if cap is not None:
+                        hits.append(YaraHit(rule.identifier, cap, detail, severity, match.offset, match.length))
+                        break  # one hit per pattern is enough evidence
+            if cap is None:
+                offset, length = first or (0, 0)
+                hits.append(YaraHit(rule.identifier, None, detail, severity, offset, length))
+        return hits
+
+
+def default_rule_dirs() -> tuple[str, ...]:
+    """Extra rule directories from CUSTODY_RULES (os.pathsep-separated), if set."""
+    value = os.environ.get("CUSTODY_RULES", "")
+    return tuple(p for p in value.split(os.pathsep) if p)
