@@ -32,7 +32,9 @@ SMALL_TAR_GZ = make_tar(
         ("pkg-1.0/pkg/inner-1.0-py3-none-any.whl", SMALL_WHEEL),
     ]
 )
-MAGIC = st.sampled_from([b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b", b"\x1f\x8b\x08\x00", b"BZh9", b"\xfd7zXZ\x00", b""])
+MAGIC = st.sampled_from(
+    [b"PK\x03\x04", b"PK\x05\x06", b"\x1f\x8b", b"\x1f\x8b\x08\x00", b"BZh9", b"\xfd7zXZ\x00", b""]
+)
 
 
 def _read(data: bytes, filename: str) -> Artifact | None:
@@ -148,7 +150,9 @@ def _expected_path(name: str) -> str:
 
 def _is_absolute(name: str) -> bool:
     shown = name.replace("\\", "/")
-    return shown.startswith("/") or (len(shown) >= 2 and shown[1] == ":" and shown[0].isascii() and shown[0].isalpha())
+    return shown.startswith("/") or (
+        len(shown) >= 2 and shown[1] == ":" and shown[0].isascii() and shown[0].isalpha()
+    )
 
 
 def _climbs(name: str) -> bool:

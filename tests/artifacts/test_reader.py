@@ -168,9 +168,13 @@ def test_dot_slash_prefix_is_normalised() -> None:
 # --- npm ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("name", "filename"), [("left-pad", "left-pad-1.3.0.tgz"), ("@scope/x", "scope-x-1.3.0.tgz")])
+@pytest.mark.parametrize(
+    ("name", "filename"), [("left-pad", "left-pad-1.3.0.tgz"), ("@scope/x", "scope-x-1.3.0.tgz")]
+)
 def test_npm_tarball(name: str, filename: str) -> None:
-    manifest = json.dumps({"name": name, "version": "1.3.0", "scripts": {"postinstall": "node x.js"}}).encode()
+    manifest = json.dumps(
+        {"name": name, "version": "1.3.0", "scripts": {"postinstall": "node x.js"}}
+    ).encode()
     data = make_tar([("package/package.json", manifest), ("package/index.js", b"module.exports = 1;\n")])
     artifact = read_artifact_bytes(data, filename)
     _assert_clean(artifact)

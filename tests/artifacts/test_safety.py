@@ -89,9 +89,7 @@ def test_tar_gz_bomb_default_limits_stops_reading() -> None:
 
 @pytest.mark.parametrize("mode", ["w:gz", "w:bz2", "w:xz"])
 def test_tar_bomb_small_limits(mode: str) -> None:
-    data = tar_with_zeros(
-        "pkg-1.0/zeros.py", 4 * MiB, mode=mode, others=[("pkg-1.0/after.py", PAYLOAD)]
-    )
+    data = tar_with_zeros("pkg-1.0/zeros.py", 4 * MiB, mode=mode, others=[("pkg-1.0/after.py", PAYLOAD)])
     artifact = read_artifact_bytes(data, "pkg-1.0.tar", limits=SMALL_BOMB_LIMITS)
     assert _kinds(artifact) == [IssueKind.COMPRESSION_BOMB]
     assert artifact.issues[0].path == "pkg-1.0/zeros.py"
@@ -280,7 +278,9 @@ def test_corrupt_zip_member_flagged_others_read() -> None:
 def test_tar_non_utf8_name(fmt: int) -> None:
     name = b"pkg-1.0/caf\xe9.py".decode("utf-8", "surrogateescape")
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz", format=fmt, encoding="utf-8", errors="surrogateescape") as tar:
+    with tarfile.open(
+        fileobj=buf, mode="w:gz", format=fmt, encoding="utf-8", errors="surrogateescape"
+    ) as tar:
         info = tarfile.TarInfo(name)
         info.size = len(PAYLOAD)
         tar.addfile(info, io.BytesIO(PAYLOAD))
@@ -377,7 +377,9 @@ INNER_WHEEL = make_zip([("inner/__init__.py", PAYLOAD), ("inner-2.0.dist-info/ME
 
 
 def test_nested_wheel_in_sdist() -> None:
-    outer = make_tar([("pkg-1.0/setup.py", b"setup()\n"), ("pkg-1.0/vendor/inner-2.0-py3-none-any.whl", INNER_WHEEL)])
+    outer = make_tar(
+        [("pkg-1.0/setup.py", b"setup()\n"), ("pkg-1.0/vendor/inner-2.0-py3-none-any.whl", INNER_WHEEL)]
+    )
     artifact = _read_sdist(outer)
     assert artifact.issues == ()
     assert paths(artifact) == [

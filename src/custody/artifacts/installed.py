@@ -138,7 +138,8 @@ def _read_file(collector: Collector, site_dir: str, root: str, rel: str) -> None
             return
         with os.fdopen(fd, "rb") as handle:
             data = handle.read(want)
-    collector.add(shown, info.st_size, data, wanted_full=collector.selector(shown, info.st_size) >= info.st_size)
+    wanted_full = collector.selector(shown, info.st_size) >= info.st_size
+    collector.add(shown, info.st_size, data, wanted_full=wanted_full)
 
 
 def read_installed(

@@ -53,6 +53,7 @@ def read_tar(
                 handle = archive.extractfile(info)
                 if handle is not None:
                     data = handle.read(want)
-            collector.add(shown, info.size, data, wanted_full=collector.selector(shown, info.size) >= info.size)
+            wanted_full = collector.selector(shown, info.size) >= info.size
+            collector.add(shown, info.size, data, wanted_full=wanted_full)
             if data and len(data) == info.size and is_nested_archive(shown):
                 nested(data, shown + "!/")

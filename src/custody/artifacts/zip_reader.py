@@ -54,8 +54,7 @@ def read_zip(
                     # Encrypted, unsupported compression or corrupt member: flag and keep going.
                     collector.issue(IssueKind.MEMBER_TRUNCATED, shown, f"member unreadable: {exc}")
                     continue
-            collector.add(
-                shown, info.file_size, data, wanted_full=collector.selector(shown, info.file_size) >= info.file_size
-            )
+            wanted_full = collector.selector(shown, info.file_size) >= info.file_size
+            collector.add(shown, info.file_size, data, wanted_full=wanted_full)
             if data and len(data) == info.file_size and is_nested_archive(shown):
                 nested(data, shown + "!/")
