@@ -746,7 +746,8 @@ def render_markdown(res: dict[str, Any]) -> str:
             p = c[s]["perf"]
             tree = p.get("tree_peak_rss_mib")
             parts.append(
-                fmt_n(p.get("max_process_rss_mib"), 0) + (f" / {tree:.0f}" if tree is not None else "")
+                fmt_n(p.get("max_process_rss_mib"), 0)
+                + ("" if "guarddog" in c["tool"] else f" / {fmt_n(tree, 0)}")
             )
         return fmt_pair(*parts)
 

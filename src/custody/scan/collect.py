@@ -21,9 +21,8 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 MAX_NESTED_DEPTH = 3
 HUGE_LINE = 20_000
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2066-\u2069]".encode())
+_INVISIBLE = re.compile(rb"\xe2\x80[\x8b-\x8f\xaa-\xae]|\xe2\x81[\xa6-\xa9]")
 _PRIVATE_IP = re.compile(rb"://(127\.|0\.|10\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\.|255\.|169\.254\.)")
-_PTH_MODULE = re.compile(r"^\s*import\s+([A-Za-z_][\w.]*)")
 
 
 @dataclass(slots=True)
@@ -64,7 +63,8 @@ class Collector:
         self.artifact = artifact
         self.yara = yara
         self.out = Collected()
-        self.startup_modules: set[str] = set()
+        self.startup_modules: dict[str, set[str]] = {}
+        self.roots: dict[str, set[str]] = {}
 
     def run(self) -> Collected:
         members = [m for m in self.artifact.members if m.data]
@@ -79,14 +79,33 @@ class Collector:
         for member, info in infos:
             if info.type in (FileType.PTH, FileType.SITE_TOML, FileType.START):
                 self._startup_file(member, info)
-        startup_paths = {c for mod in self.startup_modules for c in module_file_candidates(mod)}
+        by_rel = {info.rel: info for _, info in infos if info.type is FileType.PYTHON}
+        self._promote(self.startup_modules, by_rel, Context.STARTUP)
+        # setup.py next: the package modules it imports run at install time too.
+        done: set[str] = set()
         for member, info in infos:
-            if info.type is FileType.PYTHON and info.rel in startup_paths and info.context is not Context.DEV:
-                info.context = Context.STARTUP
-            if info.type in (FileType.PTH, FileType.SITE_TOML, FileType.START):
+            if info.type is FileType.PYTHON and info.context is Context.INSTALL and info.rel == "setup.py":
+                analysis = self._python(member.data, info, Context.INSTALL, depth=0, line_base=None)
+                done.add(member.path)
+                if analysis is not None:
+                    local = {m: analysis.imported_names.get(m, set()) for m in analysis.imports}
+                    local.update({m: n for m, n in analysis.imported_names.items() if not m.startswith(".")})
+                    self._promote(local, by_rel, Context.INSTALL)
+        for member, info in infos:
+            if member.path in done or info.type in (FileType.PTH, FileType.SITE_TOML, FileType.START):
                 continue
             self._member(member, info)
         return self.out
+
+    def _promote(self, modules: dict[str, set[str]], by_rel: dict[str, FileInfo], context: Context) -> None:
+        """Give imported modules of this artifact the importer's context, with called names as roots."""
+        for module, names in modules.items():
+            for candidate in module_file_candidates(module):
+                for rel, info in by_rel.items():
+                    if (rel == candidate or rel.endswith("/" + candidate)) and info.context is not Context.DEV:
+                        if info.context is not Context.STARTUP:
+                            info.context = context
+                        self.roots.setdefault(info.path, set()).update(names)
 
     # ---- per type ----------------------------------------------------------------------------
     def _member(self, member: Member, info: FileInfo) -> None:
@@ -107,9 +126,12 @@ class Collector:
         if info.type is FileType.JAVASCRIPT:
             self._javascript(data, info)
 
-    def _python(self, data: bytes | str, info: FileInfo, base: Context, depth: int, line_base: int | None) -> None:
+    def _python(
+        self, data: bytes | str, info: FileInfo, base: Context, depth: int, line_base: int | None
+    ) -> PythonAnalysis | None:
         raw = data if isinstance(data, bytes) else data.encode("utf-8", "replace")
-        analysis = analyze_python(raw, info.path, base)
+        roots = frozenset(self.roots.get(info.path, ())) if depth == 0 else frozenset()
+        analysis = analyze_python(raw, info.path, base, roots)
         if analysis is None:
             facts = text_facts(raw, info.path, base)
             if line_base is not None:
@@ -117,7 +139,7 @@ class Collector:
             self.out.facts.extend(facts)
             self._yara(raw, info, lambda _line: base, line_base)
             self._text_obfuscation(raw, info, base, line_base)
-            return
+            return None
         if line_base is not None:
             self.out.facts.extend(
                 Fact(f.cap, f.file, line_base, f.context, "decoded payload: " + f.detail) for f in analysis.facts
@@ -128,6 +150,7 @@ class Collector:
         self._text_obfuscation(raw, info, base, line_base, analysis)
         if depth < MAX_NESTED_DEPTH:
             self._nested(analysis, info, depth, line_base)
+        return analysis
 
     def _nested(self, analysis: PythonAnalysis, info: FileInfo, depth: int, line_base: int | None) -> None:
         for line, context, value in analysis.decoded[:20]:
@@ -188,7 +211,7 @@ class Collector:
                         Fact(Cap.STARTUP_CODE, member.path, number, Context.STARTUP, "executable .pth line")
                     )
                     for match in re.finditer(r"(?:^|;)\s*import\s+([A-Za-z_][\w.]*)", line):
-                        self.startup_modules.add(match.group(1))
+                        self.startup_modules.setdefault(match.group(1), set())
                     self._python(line.encode(), info, Context.STARTUP, depth=0, line_base=number)
             self._yara(member.data, info, lambda _line: Context.STARTUP, None)
             return
@@ -209,7 +232,8 @@ class Collector:
             self.out.facts.append(
                 Fact(Cap.STARTUP_CODE, member.path, number, Context.STARTUP, f"start-up entry point {entry}")
             )
-            self.startup_modules.add(entry.split(":", 1)[0].strip())
+            module, _, func = entry.partition(":")
+            self.startup_modules.setdefault(module.strip(), set()).update({func.strip()} - {""})
         self._yara(member.data, info, lambda _line: Context.STARTUP, None)
 
     # ---- npm ----------------------------------------------------------------------------------
@@ -253,10 +277,6 @@ class Collector:
             if match is not None:
                 line = _line_of(data, match.start())
                 self.out.facts.append(Fact(cap, info.path, line, info.context, match.group(0).decode("latin-1")))
-
-
-def _looks_textual(data: bytes) -> bool:
-    return b"\x00" not in data[:1024]
 
 
 def collect(artifact: Artifact, yara: YaraRules) -> Collected:

@@ -31,6 +31,8 @@ class Cap(str, enum.Enum):
     MINER = "miner"
     PIP_INSTALL = "pip-install"  # installs other packages at run time
     WRITE_EXEC = "write-exec"  # writes an executable file or marks one executable
+    DROP = "drop"  # writes downloaded bytes to disk
+    DYNAMIC_BUILTIN = "dynamic-builtin"  # builtins looked up by computed name, or exec/eval renamed
     OBFUSCATOR = "obfuscator"  # known obfuscator runtime (PyArmor and similar)
     BLOB = "blob"  # long high-entropy literal
     HUGE_LINE = "huge-line"

@@ -84,6 +84,8 @@ class PythonAnalysis:
     nested_code: list[tuple[int, Context, str]] = field(default_factory=list)
     """Literal code strings handed to exec or `python -c`."""
     imports: set[str] = field(default_factory=set)
+    imported_names: dict[str, set[str]] = field(default_factory=dict)
+    """module -> names imported from it with `from module import name` (relative ones included)."""
 
     def context_at(self, line: int | None) -> Context:
         if line is None:
@@ -141,6 +143,8 @@ class _Analyzer:
         self.network_names: set[str] = set()
         self.functions: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
         self.classes: dict[str, ast.ClassDef] = {}
+        self.renamed: list[tuple[ast.Name, str]] = []
+        self.extra_roots: set[str] = set()
 
     # ---- pass 1: names, aliases, constants, reachability -------------------------------------
     def prepare(self) -> None:
@@ -151,7 +155,12 @@ class _Analyzer:
                         alias.name if alias.asname else alias.name.split(".")[0]
                     )
                     self.result.imports.add(alias.name)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                self.result.imported_names.setdefault(("." * node.level) + node.module, set()).update(
+                    a.name for a in node.names
+                )
+                if node.level:
+                    continue
                 self.result.imports.add(node.module)
                 for alias in node.names:
                     self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
@@ -161,10 +170,25 @@ class _Analyzer:
                 self.classes[node.name] = node
             elif isinstance(node, ast.Assign) and len(node.targets) == 1:
                 target = node.targets[0]
+                self._alias_builtins(target, node.value)
                 if isinstance(target, ast.Name):
                     if isinstance(node.value, (ast.Constant, ast.BinOp, ast.Call, ast.Subscript)):
                         self.constants.setdefault(target.id, node.value)
         self._taint()
+
+    def _alias_builtins(self, target: ast.expr, value: ast.expr) -> None:
+        """`run = exec` or `a, b = exec, str`: obfuscators rename the dangerous builtins."""
+        pairs: list[tuple[ast.expr, ast.expr]] = [(target, value)]
+        if isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)):
+            pairs = list(zip(target.elts, value.elts))
+        for name_node, value_node in pairs:
+            if not isinstance(name_node, ast.Name) or not isinstance(value_node, ast.Name):
+                continue
+            original = self.aliases.get(value_node.id, value_node.id)
+            if original in EXEC_NAMES or original in ("__import__", "getattr"):
+                if name_node.id != original:
+                    self.aliases[name_node.id] = original
+                    self.renamed.append((name_node, original))
 
     def resolve(self, node: ast.expr) -> str:
         name = _dotted(node)
@@ -268,7 +292,7 @@ class _Analyzer:
                 self.result.call_ranges.append((stmt.lineno, stmt.end_lineno or stmt.lineno, Context.CALL))
                 continue
             roots.update(self._names_in(stmt))
-        reached = self._closure(roots)
+        reached = self._closure(roots | self.extra_roots)
         install_reached: set[str] = set()
         if install_methods:
             install_names: set[str] = set()
@@ -345,13 +369,13 @@ class _Analyzer:
 
     def scan(self) -> None:
         decoder = StaticDecoder(self.constants)
+        for name_node, original in self.renamed:
+            self.emit(Cap.DYNAMIC_BUILTIN, name_node, f"{original} renamed to {name_node.id!r}")
         for node in ast.walk(self.tree):
             if isinstance(node, ast.Call):
                 self._call(node, decoder)
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):
                 self._string(node)
-            elif isinstance(node, ast.Attribute):
-                self._attribute(node)
             elif isinstance(node, ast.ClassDef) and self._is_install_command(node):
                 self.emit(Cap.CMDCLASS, node, f"class {node.name} overrides a setup command")
             elif isinstance(node, ast.Name) and not node.id.isascii():
@@ -366,11 +390,6 @@ class _Analyzer:
         ):
             return True
         return False
-
-    def _attribute(self, node: ast.Attribute) -> None:
-        resolved = self.resolve(node)
-        if resolved == "os.environ" and isinstance(getattr(node, "parent_call", None), ast.Call):
-            return
 
     def _string(self, node: ast.Constant) -> None:
         value = node.value
@@ -416,8 +435,26 @@ class _Analyzer:
             mode = node.args[1]
             if isinstance(mode, ast.Constant) and isinstance(mode.value, int) and mode.value & 0o111:
                 self.emit(Cap.WRITE_EXEC, node, "marks a file executable")
+        if short == "write" and node.args and self._contains(node.args[0], self.network_names, "network"):
+            self.emit(Cap.DROP, node, "writes downloaded bytes to a file")
+        elif resolved in ("urllib.request.urlretrieve", "urllib.urlretrieve", "urlretrieve", "wget.download"):
+            self.emit(Cap.DROP, node, f"{resolved}() saves a download to disk")
+        elif resolved == "shutil.copyfileobj" and node.args and self._contains(
+            node.args[0], self.network_names, "network"
+        ):
+            self.emit(Cap.DROP, node, "copies a download to a file")
+        if self._dynamic_builtin(node, resolved):
+            self.emit(Cap.DYNAMIC_BUILTIN, node, "looks up a builtin or module attribute by computed name")
         if resolved in ("os.dup2",):
             self.emit(Cap.REVERSE_SHELL, node, "os.dup2 redirects standard streams (reverse shell pattern)")
+
+    def _dynamic_builtin(self, node: ast.Call, resolved: str) -> bool:
+        if resolved == "getattr" and len(node.args) >= 2 and not isinstance(node.args[1], ast.Constant):
+            owner = self.resolve(node.args[0])
+            if owner in ("__builtins__", "builtins", "__import__('builtins')") or owner.startswith("__builtins__"):
+                return True
+            return self._contains(node.args[1], set(), "decode")
+        return False
 
     def _getattr_exec(self, node: ast.Call) -> bool:
         func = node.func
@@ -482,12 +519,19 @@ def parse_python(source: bytes | str) -> ast.Module | None:
         return None
 
 
-def analyze_python(source: bytes | str, file: str, base: Context) -> PythonAnalysis | None:
-    """Facts for one Python source; None when it does not parse (caller falls back to text rules)."""
+def analyze_python(
+    source: bytes | str, file: str, base: Context, roots: frozenset[str] = frozenset()
+) -> PythonAnalysis | None:
+    """Facts for one Python source; None when it does not parse (caller falls back to text rules).
+
+    `roots` are function names another file calls in `base` context (setup.py importing its own
+    package, a .pth start-up entry point), so their bodies run in that context too.
+    """
     tree = parse_python(source)
     if tree is None:
         return None
     analyzer = _Analyzer(tree, file, base)
+    analyzer.extra_roots = set(roots)
     try:
         analyzer.prepare()
         analyzer.reachable_ranges()

@@ -191,6 +191,16 @@ class _Judge:
                          f"{fact.detail} at install time next to process execution")
             else:
                 self.add("install-network", Severity.MEDIUM, fact, f"{fact.detail} at install time")
+        run_caps = (Cap.PROCESS, Cap.WRITE_EXEC)
+        for fact in f.get(Cap.DROP):
+            runs = [r for r in f.get(run_caps, LIVE) if r.file == fact.file]
+            if runs and fact.context in UNASKED:
+                self.add("download-exec", Severity.CRITICAL, fact,
+                         f"{fact.detail} and runs a program ({runs[0].detail}) at {fact.context.value} time")
+            elif runs:
+                self.add("download-exec", Severity.HIGH, fact, f"{fact.detail} and runs a program (when called)")
+            elif fact.context in RUN_EARLY:
+                self.add("install-network", Severity.HIGH, fact, f"{fact.detail} at {fact.context.value} time")
         for fact in f.get(Cap.PIP_INSTALL, UNASKED):
             self.add("pip-install-runtime", Severity.HIGH, fact, f"{fact.detail} at {fact.context.value} time")
         for fact in f.get(Cap.HIDDEN_SHELL, UNASKED):
@@ -253,6 +263,17 @@ class _Judge:
             ):
                 self.add("obfuscated-exec", Severity.CRITICAL, fact,
                          f"{fact.detail}, executed by code that runs at {fact.context.value} time")
+        active = f.files((Cap.EXEC, Cap.DECODE_EXEC, Cap.PIP_INSTALL, Cap.PROCESS, Cap.NETWORK, Cap.WRITE_EXEC),
+                         UNASKED)
+        for fact in f.get(Cap.DYNAMIC_BUILTIN, UNASKED):
+            if fact.file in active:
+                self.add("obfuscated-exec", Severity.CRITICAL, fact,
+                         f"{fact.detail}, in a module that executes code, processes or requests at "
+                         f"{fact.context.value} time")
+            else:
+                self.add("obfuscation", Severity.HIGH, fact, fact.detail)
+        for fact in f.get(Cap.DYNAMIC_BUILTIN, frozenset({Context.CALL})):
+            self.add("obfuscation", Severity.LOW, fact, fact.detail)
         for fact in f.get(Cap.OBFUSCATOR):
             self.add("obfuscation", Severity.HIGH, fact, fact.detail)
         for fact in f.get(Cap.INVISIBLE_CHAR):
@@ -314,6 +335,10 @@ def judge(artifact: Artifact, collected: Collected, extra: Iterable[Finding] = (
 
 
 METADATA_RULES = frozenset({"typosquat", "placeholder-version"})
+# Behaviours that, in a package whose name imitates a popular one, complete the picture of an attack.
+BAIT_PARTNERS = frozenset({"raw-ip-url", "exfil-sink", "secret-access", "install-process", "install-network",
+                           "download-exec", "decode-exec", "obfuscation", "obfuscated-exec", "dynamic-exec",
+                           "pip-install-runtime", "hidden-shell", "persistence", "install-beacon"})
 
 
 def decide(findings: list[Finding]) -> tuple[Verdict, float, str]:
@@ -331,6 +356,9 @@ def decide(findings: list[Finding]) -> tuple[Verdict, float, str]:
         return Verdict.MALICIOUS, score, "malicious: " + ", ".join(sorted(critical))
     if name_bait and high:
         return Verdict.MALICIOUS, max(score, 8.0), "malicious: " + ", ".join(sorted(name_bait + high))
+    partners = [r for r, s in by_rule.items() if r in BAIT_PARTNERS and s.rank >= Severity.LOW.rank]
+    if "typosquat" in by_rule and partners:
+        return Verdict.MALICIOUS, max(score, 8.0), "malicious: typosquat with " + ", ".join(sorted(partners))
     if len(high) >= 3:
         return Verdict.MALICIOUS, score, "malicious: " + ", ".join(sorted(high))
     if high or len(medium) >= 3:

@@ -44,7 +44,7 @@ rule stealer_markers {
   meta: cap = "stealer-marker" detail = "strings stealers use to collect and label loot"
   strings:
     $a = /(passwords|cookies|tokens|wallets|history)\.txt['"]/ nocase
-    $b = /\b(grabber|stealer|token[_ ]?logger|rat)\b[^\n]{0,40}(discord|webhook|telegram)/ nocase
+    $b = /\b(grabber|stealer|token[_ ]?logger)\b[^\n]{0,40}(discord|webhook|telegram)/ nocase
     $c = "ROBLOSECURITY"
     $d = /\bbrowser_(cookies|passwords)\b/
   condition: any of them
@@ -81,5 +81,14 @@ rule obfuscator_runtime {
     $f = "BlankOBF"
     $g = "__OBFUSCATOR__"
     $h = "pyarmor" nocase fullword
+  condition: any of them
+}
+
+rule obfuscator_markers {
+  meta: cap = "obfuscator" detail = "obfuscator banner or runtime marker"
+  strings:
+    $a = "__obfuscator__"
+    $b = /billythegoat356\/(Hyperion|Kramer)/
+    $c = "Specter Obfuscator" nocase
   condition: any of them
 }
