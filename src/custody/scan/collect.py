@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from custody.artifacts import Artifact, ArtifactKind, Member
 from custody.scan.facts import Cap, Fact
+from custody.scan.indent_context import IndentContext, sink_may_run_unasked
 from custody.scan.model import Context
 from custody.scan.python_ast import PythonAnalysis, analyze_python, entropy
 from custody.scan.python_text import text_facts
@@ -20,9 +22,14 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 MAX_NESTED_DEPTH = 3
+MAX_AST_BYTES = 2 * 1024 * 1024
+"""Larger sources get the text analysis: parsing them costs seconds and they are data, not code."""
 HUGE_LINE = 20_000
 _INVISIBLE = re.compile(rb"\xe2\x80[\x8b-\x8f\xaa-\xae]|\xe2\x81[\xa6-\xa9]")
 _PRIVATE_IP = re.compile(rb"://(127\.|0\.|10\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\.|255\.|169\.254\.)")
+
+
+ContextFn = Callable[[int | None], Context]
 
 
 @dataclass(slots=True)
@@ -130,14 +137,25 @@ class Collector:
         self, data: bytes | str, info: FileInfo, base: Context, depth: int, line_base: int | None
     ) -> PythonAnalysis | None:
         raw = data if isinstance(data, bytes) else data.encode("utf-8", "replace")
+        hits, sinks = self.yara.scan_with_sinks(raw)
+        if depth == 0 and not self._needs_ast(raw, info, base, sinks):
+            # Library or dev code whose dangerous calls all sit in function bodies: strings and
+            # text patterns with an indentation-based context are enough, and far cheaper.
+            estimate = IndentContext(raw, base)
+            self._yara_hits(raw, hits, info, estimate, None)
+            self._text_obfuscation(raw, info, base, None)
+            return None
         roots = frozenset(self.roots.get(info.path, ())) if depth == 0 else frozenset()
-        analysis = analyze_python(raw, info.path, base, roots)
+        analysis = analyze_python(raw, info.path, base, roots) if len(raw) <= MAX_AST_BYTES else None
         if analysis is None:
+            estimate = IndentContext(raw, base)
             facts = text_facts(raw, info.path, base)
             if line_base is not None:
                 facts = [Fact(f.cap, f.file, line_base, f.context, "decoded payload: " + f.detail) for f in facts]
+            else:
+                facts = [Fact(f.cap, f.file, f.line, estimate(f.line), f.detail) for f in facts]
             self.out.facts.extend(facts)
-            self._yara(raw, info, lambda _line: base, line_base)
+            self._yara_hits(raw, hits, info, estimate if line_base is None else (lambda _line: base), line_base)
             self._text_obfuscation(raw, info, base, line_base)
             return None
         if line_base is not None:
@@ -146,11 +164,20 @@ class Collector:
             )
         else:
             self.out.facts.extend(analysis.facts)
-        self._yara(raw, info, analysis.context_at, line_base)
+        self._yara_hits(raw, hits, info, analysis.context_at, line_base)
         self._text_obfuscation(raw, info, base, line_base, analysis)
         if depth < MAX_NESTED_DEPTH:
             self._nested(analysis, info, depth, line_base)
         return analysis
+
+    def _needs_ast(self, raw: bytes, info: FileInfo, base: Context, sinks: list[int]) -> bool:
+        if base is Context.DEV:
+            return False
+        if base in (Context.STARTUP, Context.INSTALL) or info.path in self.roots:
+            return True
+        if not sinks:
+            return False
+        return sink_may_run_unasked(raw, sinks, IndentContext(raw, base))
 
     def _nested(self, analysis: PythonAnalysis, info: FileInfo, depth: int, line_base: int | None) -> None:
         for line, context, value in analysis.decoded[:20]:
@@ -186,11 +213,13 @@ class Collector:
                     break
                 start = end + 1
 
-    def _yara(self, data: bytes, info: FileInfo, context_at: object, line_base: int | None) -> None:
-        from collections.abc import Callable
+    def _yara(self, data: bytes, info: FileInfo, context_at: ContextFn, line_base: int | None) -> None:
+        self._yara_hits(data, self.yara.scan(data), info, context_at, line_base)
 
-        ctx_fn: Callable[[int | None], Context] = context_at  # type: ignore[assignment]
-        for hit in self.yara.scan(data):
+    def _yara_hits(
+        self, data: bytes, hits: list[YaraHit], info: FileInfo, ctx_fn: ContextFn, line_base: int | None
+    ) -> None:
+        for hit in hits:
             line = line_base if line_base is not None else _line_of(data, hit.offset)
             if hit.cap is None:
                 self.out.user_hits.append((info.path, hit, line))

@@ -65,6 +65,23 @@ DYNAMIC_IMPORTS = frozenset({"__import__", "importlib.import_module", "runpy.run
                              "imp.load_source", "importlib.machinery.SourceFileLoader"})
 
 
+def walk(root: ast.AST) -> list[ast.AST]:
+    """All nodes under `root` (root included): ast.walk without its per-node generators, ~3x faster."""
+    out: list[ast.AST] = [root]
+    index = 0
+    ast_type = ast.AST
+    while index < len(out):
+        node = out[index]
+        index += 1
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                out.extend(item for item in value if isinstance(item, ast_type))
+            elif isinstance(value, ast_type):
+                out.append(value)
+    return out
+
+
 def entropy(text: str) -> float:
     if not text:
         return 0.0
@@ -144,11 +161,13 @@ class _Analyzer:
         self.functions: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
         self.classes: dict[str, ast.ClassDef] = {}
         self.renamed: list[tuple[ast.Name, str]] = []
+        self.nodes: list[ast.AST] = []
         self.extra_roots: set[str] = set()
 
     # ---- pass 1: names, aliases, constants, reachability -------------------------------------
     def prepare(self) -> None:
-        for node in ast.walk(self.tree):
+        self.nodes = walk(self.tree)
+        for node in self.nodes:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     self.aliases[alias.asname or alias.name.split(".")[0]] = (
@@ -227,7 +246,7 @@ class _Analyzer:
         return False
 
     def _contains(self, node: ast.AST, names: set[str], predicate: str) -> bool:
-        for sub in ast.walk(node):
+        for sub in walk(node):
             if isinstance(sub, ast.Name) and sub.id in names:
                 return True
             if isinstance(sub, ast.Call):
@@ -242,21 +261,35 @@ class _Analyzer:
         return False
 
     def _taint(self) -> None:
-        assigns = [n for n in ast.walk(self.tree) if isinstance(n, (ast.Assign, ast.AnnAssign, ast.AugAssign))]
-        for _ in range(3):
+        """Names holding decoded or downloaded data (flow-insensitive, file-wide, to a fixed point)."""
+        records: list[tuple[set[str], set[str], bool, bool]] = []
+        for node in self.nodes:
+            if not isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) or node.value is None:
+                continue
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = {t.id for t in targets if isinstance(t, ast.Name)}
+            if not names:
+                continue
+            used: set[str] = set()
+            decoded = network = False
+            for sub in walk(node.value):
+                if isinstance(sub, ast.Name):
+                    used.add(sub.id)
+                elif isinstance(sub, ast.Call):
+                    decoded = decoded or self._is_decode_call(sub)
+                    network = network or self._is_network_call(sub)
+                elif isinstance(sub, ast.Subscript) and isinstance(sub.slice, ast.Slice):
+                    step = sub.slice.step
+                    decoded = decoded or (isinstance(step, ast.UnaryOp) and isinstance(step.op, ast.USub))
+            if decoded or network or used:
+                records.append((names, used, decoded, network))
+        for _ in range(4):
             changed = False
-            for node in assigns:
-                value = node.value
-                if value is None:
-                    continue
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                names = {t.id for t in targets if isinstance(t, ast.Name)}
-                if not names:
-                    continue
-                if not names <= self.decoded_names and self._contains(value, self.decoded_names, "decode"):
+            for names, used, decoded, network in records:
+                if (decoded or used & self.decoded_names) and not names <= self.decoded_names:
                     self.decoded_names |= names
                     changed = True
-                if not names <= self.network_names and self._contains(value, self.network_names, "network"):
+                if (network or used & self.network_names) and not names <= self.network_names:
                     self.network_names |= names
                     changed = True
             if not changed:
@@ -328,7 +361,7 @@ class _Analyzer:
 
     def _names_in(self, node: ast.AST) -> set[str]:
         names: set[str] = set()
-        for sub in ast.walk(node):
+        for sub in walk(node):
             if isinstance(sub, ast.Name):
                 names.add(sub.id)
             elif isinstance(sub, ast.Attribute):
@@ -371,7 +404,7 @@ class _Analyzer:
         decoder = StaticDecoder(self.constants)
         for name_node, original in self.renamed:
             self.emit(Cap.DYNAMIC_BUILTIN, name_node, f"{original} renamed to {name_node.id!r}")
-        for node in ast.walk(self.tree):
+        for node in self.nodes:
             if isinstance(node, ast.Call):
                 self._call(node, decoder)
             elif isinstance(node, ast.Constant) and isinstance(node.value, str):

@@ -46,9 +46,15 @@ _PATTERNS: tuple[tuple[Cap, re.Pattern[bytes], str], ...] = (
 )
 
 
-def text_facts(data: bytes, file: str, context: Context) -> list[Fact]:
+STRONG = frozenset({Cap.DECODE_EXEC, Cap.NETWORK_EXEC})
+
+
+def text_facts(data: bytes, file: str, context: Context, *, only_strong: bool = False) -> list[Fact]:
+    """Pattern facts; `only_strong` keeps just the decode/download-and-execute chains."""
     facts: list[Fact] = []
     for cap, pattern, detail in _PATTERNS:
+        if only_strong and cap not in STRONG:
+            continue
         for match in pattern.finditer(data):
             line = data.count(b"\n", 0, match.start()) + 1
             facts.append(Fact(cap, file, line, context, detail))

@@ -70,13 +70,21 @@ class YaraRules:
         self.scanner.set_timeout(YARA_TIMEOUT_SECONDS)
 
     def scan(self, data: bytes) -> list[YaraHit]:
+        return self.scan_with_sinks(data)[0]
+
+    def scan_with_sinks(self, data: bytes) -> tuple[list[YaraHit], list[int]]:
+        """Rule hits, plus the offsets of dangerous calls (internal sink rules)."""
         try:
             results = self.scanner.scan(data)
         except (yara_x.TimeoutError, yara_x.ScanError):
-            return []
+            return [], []
         hits: list[YaraHit] = []
+        sinks: list[int] = []
         for rule in results.matching_rules:
             meta = dict(rule.metadata)
+            if meta.get("internal") == "sink":
+                sinks.extend(m.offset for p in rule.patterns for m in p.matches)
+                continue
             cap_name = meta.get("cap")
             try:
                 cap = Cap(cap_name) if isinstance(cap_name, str) else None
@@ -95,7 +103,8 @@ class YaraRules:
             if cap is None:
                 offset, length = first or (0, 0)
                 hits.append(YaraHit(rule.identifier, None, detail, severity, offset, length))
-        return hits
+        sinks.sort()
+        return hits, sinks
 
 
 def default_rule_dirs() -> tuple[str, ...]:

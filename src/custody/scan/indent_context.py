@@ -1,0 +1,79 @@
+"""Cheap context estimate for a line of Python from indentation alone (no parse).
+
+Used for library modules whose dangerous calls all sit inside functions, and for files too big to
+parse quickly: walking up to the enclosing block headers tells whether a line is in a function
+body (runs when called) or at module level (runs at import). Wrong guesses only ever send a
+file to the full AST analysis, never away from it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from custody.scan.model import Context
+
+_FUNC_HEADERS = (b"def ", b"async def ", b"if __name__")
+
+_DEF_NAME = re.compile(rb"(?:async\s+)?def\s+([A-Za-z_]\w*)|class\s+([A-Za-z_]\w*)")
+
+
+class IndentContext:
+    def __init__(self, data: bytes, base: Context) -> None:
+        self.lines = data.split(b"\n")
+        self.base = base
+
+    def at(self, line: int | None) -> Context:
+        return self.enclosing(line)[0]
+
+    def enclosing(self, line: int | None) -> tuple[Context, list[bytes]]:
+        """Context of `line` and the names of the functions/classes around it, innermost first."""
+        if line is None or not 1 <= line <= len(self.lines):
+            return self.base, []
+        names: list[bytes] = []
+        context = self.base
+        index = line - 1
+        text = self.lines[index]
+        stripped = text.lstrip()
+        current = len(text) - len(stripped) if stripped else 1 << 30
+        while index > 0 and current > 0:
+            index -= 1
+            text = self.lines[index]
+            stripped = text.lstrip()
+            if not stripped or stripped.startswith(b"#"):
+                continue
+            indent = len(text) - len(stripped)
+            if indent < current:
+                if stripped.startswith(_FUNC_HEADERS):
+                    context = Context.CALL
+                match = _DEF_NAME.match(stripped)
+                if match is not None:
+                    names.append(match.group(1) or match.group(2))
+                current = indent
+        return context, names
+
+    def __call__(self, line: int | None) -> Context:
+        return self.at(line)
+
+
+def sink_may_run_unasked(data: bytes, sinks: list[int], context: IndentContext, limit: int = 200) -> bool:
+    """True when a dangerous call sits at module level, or in a function the module itself calls
+    (or hands to a thread or atexit) at top level: then the full AST analysis must decide."""
+    owners: set[bytes] = set()
+    previous, line = 0, 1
+    for count, offset in enumerate(sinks):
+        if count >= limit:
+            return True  # that many sinks: let the full analysis decide
+        line += data.count(b"\n", previous, offset)
+        previous = offset
+        ctx, names = context.enclosing(line)
+        if ctx is not Context.CALL:
+            return True
+        owners.update(names)
+    if not owners:
+        return False
+    alternatives = b"|".join(re.escape(n) for n in sorted(owners))
+    called = re.compile(
+        rb"(?m)^(?:[\w.]+\s*=\s*)?(?:" + alternatives + rb")\s*\(|(?:target\s*=|atexit\.register\()\s*(?:"
+        + alternatives + rb")\b"
+    )
+    return called.search(data) is not None

@@ -1,0 +1,16 @@
+// Internal: offsets of dangerous calls. The engine uses them to decide which library modules need
+// the full AST analysis (a sink at module level, or in a function the module itself calls).
+// `internal = "sink"` rules never become findings.
+
+rule custody_sink_calls {
+  meta: internal = "sink"
+  strings:
+    $exec = /[^.\w](exec|eval|compile|execfile|__import__)\s*\(/
+    $builtins = /getattr\s*\(\s*_*builtins/
+    $proc = /(subprocess\.\w+|os\.(system|popen|startfile|exec\w*|spawn\w*|dup2|chmod)|Popen|check_output|check_call)\s*\(/
+    $net = /(socket\.socket|create_connection|urlopen|urlretrieve|requests\.(get|post|put|patch|delete|head|request|Session)|httpx\.(get|post|put|patch|delete|request|stream|Client|AsyncClient)|urllib3?\.\w+|http\.client\.\w+|HTTPS?Connection|aiohttp\.\w+)\s*\(/
+    $dec = /(b64decode|b32decode|b85decode|a85decode|unhexlify|fromhex|decompress|decrypt|marshal\.loads|pickle\.loads)\s*\(/
+    $misc = /(import_module|gethostname|getuser|getlogin|platform\.node|environ\.copy|pty\.spawn|pip\.main)\s*\(/
+    $env = /os\.environ\s*\)/
+  condition: any of them
+}

@@ -1,0 +1,16 @@
+// Decode-then-execute and download-then-execute written on one line: found by text so they are
+// caught even in sources that do not parse or are too large to parse.
+
+rule text_decode_exec {
+  meta: cap = "decode-exec" detail = "exec/eval of decoded data (text match)"
+  strings:
+    $a = /(exec|eval)\s*\(\s*[^\n]{0,200}(b64decode|b32decode|b85decode|unhexlify|zlib\.decompress|lzma\.decompress|marshal\.loads|decode\(\s*['"](base64|hex|rot.?13|zlib)|fromhex|\[::-1\])/
+  condition: $a
+}
+
+rule text_download_exec {
+  meta: cap = "network-exec" detail = "exec/eval of downloaded data (text match)"
+  strings:
+    $a = /(exec|eval)\s*\(\s*[^\n]{0,120}(urlopen|requests\.get|urllib\.request)[^\n]{0,120}(\.read\(\)|\.text|\.content)/
+  condition: $a
+}
