@@ -13,7 +13,14 @@ from custody.scan.indent_context import IndentContext, sink_may_run_unasked
 from custody.scan.model import Context
 from custody.scan.python_ast import PythonAnalysis, analyze_python, entropy
 from custody.scan.python_text import text_facts
-from custody.scan.roles import FileType, classify, executable_kind, module_file_candidates, relative_path
+from custody.scan.roles import (
+    FileType,
+    classify,
+    executable_kind,
+    module_file_candidates,
+    package_dirs,
+    relative_path,
+)
 from custody.scan.yara_rules import YaraHit, YaraRules
 
 if sys.version_info >= (3, 11):
@@ -76,9 +83,10 @@ class Collector:
     def run(self) -> Collected:
         members = [m for m in self.artifact.members if m.data]
         infos: list[tuple[Member, FileInfo]] = []
-        for member in members:
-            rel = relative_path(member.path, self.artifact.strip_prefix)
-            ftype, context = classify(rel, self.artifact.kind)
+        rels = [relative_path(m.path, self.artifact.strip_prefix) for m in members]
+        packages = package_dirs(rels) if self.artifact.kind is ArtifactKind.SDIST else None
+        for member, rel in zip(members, rels):
+            ftype, context = classify(rel, self.artifact.kind, packages)
             info = FileInfo(member.path, rel, ftype, context, data=member.data)
             self.out.files[member.path] = info
             infos.append((member, info))
@@ -164,6 +172,8 @@ class Collector:
             )
         else:
             self.out.facts.extend(analysis.facts)
+        if line_base is None and analysis.text_ranges:
+            hits = [h for h in hits if not analysis.in_text(_line_of(raw, h.offset))]
         self._yara_hits(raw, hits, info, analysis.context_at, line_base)
         self._text_obfuscation(raw, info, base, line_base, analysis)
         if depth < MAX_NESTED_DEPTH:
@@ -219,8 +229,11 @@ class Collector:
     def _yara_hits(
         self, data: bytes, hits: list[YaraHit], info: FileInfo, ctx_fn: ContextFn, line_base: int | None
     ) -> None:
+        python = info.type is FileType.PYTHON
         for hit in hits:
             line = line_base if line_base is not None else _line_of(data, hit.offset)
+            if python and line_base is None and info.line_text(line).startswith("#"):
+                continue  # a comment describes, it does not act
             if hit.cap is None:
                 self.out.user_hits.append((info.path, hit, line))
                 continue
@@ -313,4 +326,3 @@ def collect(artifact: Artifact, yara: YaraRules) -> Collected:
 
 
 __all__ = ["Collected", "FileInfo", "collect"]
-_ = ArtifactKind  # re-exported name used by type checkers in callers

@@ -8,6 +8,7 @@ and .pth lines); a function body runs in its caller's context when the module it
 from __future__ import annotations
 
 import ast
+import builtins
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,11 +29,17 @@ PROCESS_CALLS = frozenset(
     }
 )
 NETWORK_PREFIXES = (
-    "requests.", "httpx.", "urllib.request.", "urllib2.", "urllib.urlopen", "urllib.urlretrieve",
-    "http.client.", "httplib.", "socket.socket", "socket.create_connection", "aiohttp.", "urllib3.",
+    "requests.", "httpx.", "urllib.request.urlopen", "urllib.request.urlretrieve", "urllib.request.Request",
+    "urllib2.urlopen", "urllib.urlopen", "urllib.urlretrieve",
+    "http.client.HTTP", "httplib.HTTP", "socket.create_connection", "aiohttp.", "urllib3.",
     "pycurl.", "ftplib.", "smtplib.", "telnetlib.", "websocket.", "websockets.", "paramiko.",
     "discord_webhook.", "dhooks.", "telebot.", "telegram.",
 )
+# Names under the network prefixes that build objects or raise errors without sending anything.
+NOT_SENDS = frozenset({"exceptions", "HTTPError", "RequestException", "ConnectionError", "Timeout", "codes",
+                       "utils", "adapters", "HTTPAdapter", "Response", "PreparedRequest", "structures",
+                       "build_opener", "install_opener", "HTTPHandler", "ProxyHandler", "quote", "urlencode",
+                       "Limits", "Timeout", "BasicAuth", "ClientTimeout", "TCPConnector", "Retry"})
 NETWORK_NAMES = frozenset({"urlopen", "urlretrieve", "Request", "post", "get", "put", "Session"})
 RECON_CALLS = frozenset(
     {
@@ -46,6 +53,7 @@ RECON_STRONG = frozenset(
     {"socket.gethostname", "getpass.getuser", "os.getlogin", "platform.node", "socket.getfqdn",
      "uuid.getnode", "os.uname", "platform.uname"}
 )
+BUILTIN_NAMES = frozenset(dir(builtins))
 EXEC_NAMES = frozenset({"exec", "eval", "execfile", "compile"})
 DECODE_ATTRS = frozenset(
     {
@@ -101,8 +109,13 @@ class PythonAnalysis:
     nested_code: list[tuple[int, Context, str]] = field(default_factory=list)
     """Literal code strings handed to exec or `python -c`."""
     imports: set[str] = field(default_factory=set)
+    text_ranges: list[tuple[int, int]] = field(default_factory=list)
+    """Lines of docstrings and bare string statements: prose, not behaviour."""
     imported_names: dict[str, set[str]] = field(default_factory=dict)
     """module -> names imported from it with `from module import name` (relative ones included)."""
+
+    def in_text(self, line: int) -> bool:
+        return any(start <= line <= end for start, end in self.text_ranges)
 
     def context_at(self, line: int | None) -> Context:
         if line is None:
@@ -187,6 +200,10 @@ class _Analyzer:
                 self.functions.setdefault(node.name, []).append(node)
             elif isinstance(node, ast.ClassDef):
                 self.classes[node.name] = node
+            elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(
+                node.value.value, str
+            ):
+                self.result.text_ranges.append((node.lineno, node.end_lineno or node.lineno))
             elif isinstance(node, ast.Assign) and len(node.targets) == 1:
                 target = node.targets[0]
                 self._alias_builtins(target, node.value)
@@ -200,6 +217,12 @@ class _Analyzer:
         pairs: list[tuple[ast.expr, ast.expr]] = [(target, value)]
         if isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)):
             pairs = list(zip(target.elts, value.elts))
+        # Renaming several builtins in one tuple assignment is an obfuscator's habit; a lone
+        # `_exec = exec` is common in instrumentation code, so it only feeds name resolution.
+        builtin_values = sum(
+            1 for _, v in pairs if isinstance(v, ast.Name) and v.id in BUILTIN_NAMES
+        )
+        flag = len(pairs) > 1 and builtin_values >= 2
         for name_node, value_node in pairs:
             if not isinstance(name_node, ast.Name) or not isinstance(value_node, ast.Name):
                 continue
@@ -207,7 +230,8 @@ class _Analyzer:
             if original in EXEC_NAMES or original in ("__import__", "getattr"):
                 if name_node.id != original:
                     self.aliases[name_node.id] = original
-                    self.renamed.append((name_node, original))
+                    if flag:
+                        self.renamed.append((name_node, original))
 
     def resolve(self, node: ast.expr) -> str:
         name = _dotted(node)
@@ -298,7 +322,9 @@ class _Analyzer:
     def _is_network_call(self, node: ast.Call) -> bool:
         resolved = self.resolve(node.func)
         if resolved.startswith(NETWORK_PREFIXES):
-            return True
+            return resolved.rsplit(".", 1)[-1] not in NOT_SENDS
+        if isinstance(node.func, ast.Attribute) and node.func.attr in ("connect", "connect_ex", "sendto", "sendall"):
+            return "socket" in self.result.imports
         return resolved in ("urlopen", "urlretrieve")
 
     def reachable_ranges(self) -> None:
@@ -310,6 +336,8 @@ class _Analyzer:
         for stmt in self.tree.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 roots.update(self._decorator_names(stmt))
+                for deco in stmt.decorator_list:
+                    roots.update(self._names_in(deco))
                 continue
             if isinstance(stmt, ast.ClassDef):
                 if self._is_install_command(stmt):
@@ -360,12 +388,24 @@ class _Analyzer:
         return False
 
     def _names_in(self, node: ast.AST) -> set[str]:
+        """Names of what `node` calls, or hands over to be called (thread targets, callbacks)."""
         names: set[str] = set()
         for sub in walk(node):
-            if isinstance(sub, ast.Name):
-                names.add(sub.id)
-            elif isinstance(sub, ast.Attribute):
-                names.add(sub.attr)
+            if not isinstance(sub, ast.Call):
+                continue
+            func = sub.func
+            if isinstance(func, ast.Name):
+                names.add(func.id)
+            elif isinstance(func, ast.Attribute):
+                names.add(func.attr)
+            for kw in sub.keywords:
+                if kw.arg in ("target", "callback", "func", "function") and isinstance(kw.value, ast.Name):
+                    names.add(kw.value.id)
+            callee = self.resolve(func)
+            if callee in ("atexit.register", "threading.Timer", "signal.signal", "sys.excepthook") or callee.endswith(
+                (".submit", ".run_in_executor", ".start_new_thread", "Thread")
+            ):
+                names.update(a.id for a in sub.args if isinstance(a, ast.Name))
         return names
 
     def _closure(self, roots: set[str]) -> set[str]:
@@ -482,7 +522,9 @@ class _Analyzer:
             self.emit(Cap.REVERSE_SHELL, node, "os.dup2 redirects standard streams (reverse shell pattern)")
 
     def _dynamic_builtin(self, node: ast.Call, resolved: str) -> bool:
-        if resolved == "getattr" and len(node.args) >= 2 and not isinstance(node.args[1], ast.Constant):
+        if resolved == "getattr" and len(node.args) >= 2 and isinstance(
+            node.args[1], (ast.BinOp, ast.Call, ast.Subscript, ast.JoinedStr)
+        ):
             owner = self.resolve(node.args[0])
             if owner in ("__builtins__", "builtins", "__import__('builtins')") or owner.startswith("__builtins__"):
                 return True

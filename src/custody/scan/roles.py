@@ -61,7 +61,7 @@ def relative_path(path: str, strip_prefix: str) -> str:
     return path
 
 
-def classify(rel: str, kind: ArtifactKind) -> tuple[FileType, Context]:
+def classify(rel: str, kind: ArtifactKind, package_dirs: frozenset[str] | None = None) -> tuple[FileType, Context]:
     """File type and the context its code runs in by default."""
     parts = rel.split("/")
     base = parts[-1]
@@ -85,11 +85,18 @@ def classify(rel: str, kind: ArtifactKind) -> tuple[FileType, Context]:
             return FileType.PYTHON, Context.INSTALL
         if in_dev or lower.startswith("test_") or lower.endswith("_test.py") or base == "conftest.py":
             return FileType.PYTHON, Context.DEV
+        if package_dirs is not None and not top and rel.rsplit("/", 1)[0] not in package_dirs:
+            # Outside any package of an sdist (scripts/, tools/, vendored build systems): runs only
+            # when someone runs it on purpose.
+            return FileType.PYTHON, Context.CALL
         return FileType.PYTHON, Context.IMPORT
     if kind is ArtifactKind.NPM or lower.endswith((".js", ".cjs", ".mjs")):
         if base == "package.json" and (top or kind is ArtifactKind.NPM and len(parts) == 1):
             return FileType.PACKAGE_JSON, Context.INSTALL
         if lower.endswith((".js", ".cjs", ".mjs")):
+            if kind is not ArtifactKind.NPM:
+                # JavaScript shipped in a Python package is data for a browser or a bundled tool.
+                return FileType.JAVASCRIPT, Context.CALL
             return FileType.JAVASCRIPT, Context.DEV if in_dev else Context.IMPORT
     if lower.endswith((".sh", ".bash", ".bat", ".cmd", ".ps1", ".vbs")):
         return FileType.SCRIPT, Context.DEV if in_dev else Context.CALL
@@ -102,3 +109,9 @@ def module_file_candidates(module: str) -> tuple[str, str]:
     """Relative paths a top-level import of `module` would load."""
     path = module.replace(".", "/")
     return f"{path}.py", f"{path}/__init__.py"
+
+
+def package_dirs(rels: list[str]) -> frozenset[str]:
+    """Directories that are Python packages (hold an __init__.py), and `src/` layouts' parents."""
+    dirs = {r.rsplit("/", 1)[0] for r in rels if r.endswith("/__init__.py")}
+    return frozenset(dirs)

@@ -256,11 +256,9 @@ class _Judge:
 
     def _obfuscation(self) -> None:
         f = self.facts
-        runs = f.files((Cap.EXEC, Cap.DECODE_EXEC, Cap.DECODE), UNASKED)
+        runs = f.files((Cap.EXEC, Cap.DECODE_EXEC), UNASKED)
         for fact in f.get((Cap.OBFUSCATOR, Cap.BLOB, Cap.HUGE_LINE), UNASKED):
-            if fact.file in runs and fact.cap is not Cap.HUGE_LINE or (
-                fact.cap is Cap.HUGE_LINE and fact.file in f.files((Cap.EXEC, Cap.DECODE_EXEC), UNASKED)
-            ):
+            if fact.file in runs:
                 self.add("obfuscated-exec", Severity.CRITICAL, fact,
                          f"{fact.detail}, executed by code that runs at {fact.context.value} time")
         active = f.files((Cap.EXEC, Cap.DECODE_EXEC, Cap.PIP_INSTALL, Cap.PROCESS, Cap.NETWORK, Cap.WRITE_EXEC),

@@ -21,7 +21,7 @@ rule reverse_shell_command {
   meta: cap = "reverse-shell" detail = "reverse shell command line"
   strings:
     $devtcp = /\/dev\/(tcp|udp)\/[^\s'"]+\/[0-9]{2,5}/
-    $bashi = /(ba)?sh\s+-i\s*[>&<]/
+    $bashi = /\b(ba)?sh\s+-i\s*[>&]/
     $nc = /\b(nc|ncat|netcat)\s+(-[a-z]+\s+)*-e\s+\/bin\/(ba)?sh/
     $pty = /pty\.spawn\(\s*['"]\/bin\/(ba)?sh/
     $mkfifo = /mkfifo\s+\/tmp\/[a-z]+;\s*(nc|cat)/
@@ -80,7 +80,6 @@ rule obfuscator_runtime {
     $e = /Obfuscated (with|by) [A-Za-z]+/
     $f = "BlankOBF"
     $g = "__OBFUSCATOR__"
-    $h = "pyarmor" nocase fullword
   condition: any of them
 }
 
