@@ -32,7 +32,8 @@ MAX_NESTED_DEPTH = 3
 MAX_AST_BYTES = 2 * 1024 * 1024
 """Larger sources get the text analysis: parsing them costs seconds and they are data, not code."""
 HUGE_LINE = 20_000
-_INVISIBLE = re.compile(rb"\xe2\x80[\x8b-\x8f\xaa-\xae]|\xe2\x81[\xa6-\xa9]")
+_BIDI = re.compile(rb"\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]")
+_ZERO_WIDTH = re.compile(rb"\xe2\x80[\x8b-\x8d]")
 _PRIVATE_IP = re.compile(rb"://(127\.|0\.|10\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\.|255\.|169\.254\.)")
 
 
@@ -150,6 +151,7 @@ class Collector:
             # Library or dev code whose dangerous calls all sit in function bodies: strings and
             # text patterns with an indentation-based context are enough, and far cheaper.
             estimate = IndentContext(raw, base)
+            hits = [h for h in hits if not _in_triple_quotes(raw, h.offset)]
             self._yara_hits(raw, hits, info, estimate, None)
             self._text_obfuscation(raw, info, base, None)
             return None
@@ -201,11 +203,15 @@ class Collector:
         self, raw: bytes, info: FileInfo, base: Context, line_base: int | None,
         analysis: PythonAnalysis | None = None,
     ) -> None:
-        match = _INVISIBLE.search(raw)
-        if match is not None:
-            line = line_base or _line_of(raw, match.start())
-            ctx = analysis.context_at(line) if analysis and line_base is None else base
-            self.out.facts.append(Fact(Cap.INVISIBLE_CHAR, info.path, line, ctx, "invisible or bidi control character"))
+        for pattern, label in ((_BIDI, "bidi control character (Trojan Source)"),
+                               (_ZERO_WIDTH, "zero-width character")):
+            match = pattern.search(raw)
+            if match is not None:
+                line = line_base or _line_of(raw, match.start())
+                if line_base is None and info.line_text(line).startswith("#"):
+                    continue
+                ctx = analysis.context_at(line) if analysis and line_base is None else base
+                self.out.facts.append(Fact(Cap.INVISIBLE_CHAR, info.path, line, ctx, label))
         if len(raw) > HUGE_LINE:
             start = 0
             while True:
@@ -319,6 +325,11 @@ class Collector:
             if match is not None:
                 line = _line_of(data, match.start())
                 self.out.facts.append(Fact(cap, info.path, line, info.context, match.group(0).decode("latin-1")))
+
+
+def _in_triple_quotes(data: bytes, offset: int) -> bool:
+    """Heuristic for unparsed sources: inside a docstring when an odd number of triple quotes precede."""
+    return data.count(b'"""', 0, offset) % 2 == 1 or data.count(b"'''", 0, offset) % 2 == 1
 
 
 def collect(artifact: Artifact, yara: YaraRules) -> Collected:

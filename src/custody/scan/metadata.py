@@ -13,7 +13,6 @@ from custody.artifacts import Artifact, ArtifactKind
 from custody.scan.model import Finding, Severity
 
 MIN_SQUAT_LENGTH = 5
-PLACEHOLDER_MAJOR = 99
 
 
 @lru_cache(maxsize=1)
@@ -37,6 +36,12 @@ def _one_edit(a: str, b: str) -> bool:
     while i < len(short) and short[i] == long_[i]:
         i += 1
     return short[i:] == long_[i + 1:]
+
+
+def _placeholder(major: int) -> bool:
+    """99, 999, 9999...: versions picked to outrank any real release (calendar years are fine)."""
+    text = str(major)
+    return (len(text) >= 2 and set(text) == {"9"}) or major > 2200
 
 
 def typosquat_target(name: str) -> str | None:
@@ -72,7 +77,7 @@ def metadata_findings(artifact: Artifact) -> list[Finding]:
             parsed = Version(version)
         except InvalidVersion:
             parsed = None
-        if parsed is not None and parsed.major >= PLACEHOLDER_MAJOR and parsed.major < 1900:
+        if parsed is not None and _placeholder(parsed.major):
             findings.append(
                 Finding(rule="placeholder-version", severity=Severity.MEDIUM, file="", line=None, snippet=version,
                         reason=f"version {version} looks like a placeholder chosen to outrank real releases")

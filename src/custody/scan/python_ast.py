@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import builtins
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -174,6 +175,7 @@ class _Analyzer:
         self.functions: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
         self.classes: dict[str, ast.ClassDef] = {}
         self.renamed: list[tuple[ast.Name, str]] = []
+        self.env_names: set[str] = set()
         self.nodes: list[ast.AST] = []
         self.extra_roots: set[str] = set()
 
@@ -307,6 +309,8 @@ class _Analyzer:
                     decoded = decoded or (isinstance(step, ast.UnaryOp) and isinstance(step.op, ast.USub))
             if decoded or network or used:
                 records.append((names, used, decoded, network))
+            if self._is_env_copy(node.value):
+                self.env_names |= names
         for _ in range(4):
             changed = False
             for names, used, decoded, network in records:
@@ -318,6 +322,17 @@ class _Analyzer:
                     changed = True
             if not changed:
                 break
+
+    def _is_env_copy(self, value: ast.expr) -> bool:
+        """`os.environ`, `os.environ.copy()` or `dict(os.environ)`: a handle on the whole environment."""
+        if isinstance(value, ast.Attribute):
+            return self.resolve(value) == "os.environ"
+        if isinstance(value, ast.Call):
+            callee = self.resolve(value.func)
+            if callee == "os.environ.copy":
+                return True
+            return callee == "dict" and bool(value.args) and self.resolve(value.args[0]) == "os.environ"
+        return False
 
     def _is_network_call(self, node: ast.Call) -> bool:
         resolved = self.resolve(node.func)
@@ -397,7 +412,11 @@ class _Analyzer:
             if isinstance(func, ast.Name):
                 names.add(func.id)
             elif isinstance(func, ast.Attribute):
-                names.add(func.attr)
+                owner = func.value
+                # obj.method(): follow only calls on self/cls or on a class of this module, so a
+                # module-level `requests.get()` does not reach every local function named get.
+                if isinstance(owner, ast.Name) and (owner.id in ("self", "cls") or owner.id in self.classes):
+                    names.add(func.attr)
             for kw in sub.keywords:
                 if kw.arg in ("target", "callback", "func", "function") and isinstance(kw.value, ast.Name):
                     names.add(kw.value.id)
@@ -481,10 +500,12 @@ class _Analyzer:
             if node.args and not isinstance(node.args[0], ast.Constant):
                 self.emit(Cap.EXEC, node, f"{resolved}() of a computed name")
         elif resolved in CODE_LOADERS and node.args:
-            if self._contains(node.args[0], self.decoded_names, "decode") or self._contains(
-                node.args[0], self.network_names, "network"
-            ):
-                self.emit(Cap.DECODE_EXEC, node, f"{resolved}() of decoded or downloaded data")
+            # Unpickling data is everyday library work; unpickling a literal blob or a download is
+            # how payloads hide.
+            if self._contains(node.args[0], self.network_names, "network"):
+                self.emit(Cap.NETWORK_EXEC, node, f"{resolved}() of downloaded data")
+            elif self._literal_payload(node.args[0], decoder):
+                self.emit(Cap.DECODE_EXEC, node, f"{resolved}() of a payload decoded from a literal")
         if resolved in PROCESS_CALLS or (short in ("Popen", "check_output", "check_call") and "subprocess" in resolved):
             self._process(node, resolved)
         elif self._is_network_call(node):
@@ -531,6 +552,15 @@ class _Analyzer:
             return self._contains(node.args[1], set(), "decode")
         return False
 
+    def _literal_payload(self, arg: ast.expr, decoder: StaticDecoder) -> bool:
+        value = decoder.evaluate(arg)
+        if value is not None and len(value) >= 16:
+            return True
+        return any(
+            isinstance(sub, ast.Constant) and isinstance(sub.value, (str, bytes)) and len(sub.value) >= 64
+            for sub in walk(arg)
+        )
+
     def _getattr_exec(self, node: ast.Call) -> bool:
         func = node.func
         if isinstance(func, ast.Call) and self.resolve(func.func) == "getattr" and len(func.args) >= 2:
@@ -544,10 +574,17 @@ class _Analyzer:
         return False
 
     def _env_dump(self, node: ast.Call, resolved: str) -> bool:
-        if resolved in ("os.environ.copy", "os.environ.items") and isinstance(node.func, ast.Attribute):
-            return resolved == "os.environ.copy"
-        if resolved in ("dict", "json.dumps", "str", "repr", "json.dump") and node.args:
-            return self.resolve(node.args[0]) == "os.environ"
+        """The whole environment serialised, or handed to a network call (copies for subprocesses
+        are everywhere and do not count)."""
+        if resolved in ("json.dumps", "str", "repr", "json.dump", "pickle.dumps", "base64.b64encode") and node.args:
+            return self.resolve(node.args[0]) in ("os.environ", "os.environ.copy()")
+        if self._is_network_call(node):
+            for arg in list(node.args) + [k.value for k in node.keywords]:
+                for sub in walk(arg):
+                    if isinstance(sub, ast.Attribute) and self.resolve(sub) == "os.environ":
+                        return True
+                    if isinstance(sub, ast.Name) and sub.id in self.env_names:
+                        return True
         return False
 
     def _exec(self, node: ast.Call, name: str, decoder: StaticDecoder) -> None:
@@ -561,10 +598,17 @@ class _Analyzer:
         if self._contains(arg, self.network_names, "network"):
             self.emit(Cap.NETWORK_EXEC, node, f"{name}() of data fetched from the network")
         elif self._contains(arg, self.decoded_names, "decode"):
-            self.emit(Cap.DECODE_EXEC, node, f"{name}() of decoded data")
+            context = self.result.context_at(node.lineno)
+            literal = self._literal_payload(arg, decoder) or any(
+                isinstance(sub, ast.Name) and sub.id in self.constants for sub in walk(arg)
+            )
+            if literal or context in (Context.STARTUP, Context.INSTALL):
+                self.emit(Cap.DECODE_EXEC, node, f"{name}() of decoded data")
+            else:
+                self.emit(Cap.EXEC, node, f"{name}() of data decoded at run time")
             value = decoder.evaluate(arg)
             if value is not None:
-                self.result.decoded.append((node.lineno, self.result.context_at(node.lineno), value))
+                self.result.decoded.append((node.lineno, context, value))
         elif name != "compile":
             self.emit(Cap.EXEC, node, f"{name}() of computed code")
 
@@ -580,7 +624,7 @@ class _Analyzer:
             if text == "-c":
                 self.result.nested_code.append((node.lineno, self.result.context_at(node.lineno), strings[i + 1]))
         joined = " ".join(strings).lower()
-        if "pip" in joined and "install" in joined:
+        if "pip" in joined and "install" in joined and not re.search(r"install\s+(-e\s+)?\.(\s|$)", joined):
             self.emit(Cap.PIP_INSTALL, node, "runs pip install")
         for kw in node.keywords:
             if kw.arg == "creationflags" and "CREATE_NO_WINDOW" in ast.dump(kw.value):

@@ -126,8 +126,12 @@ class _Judge:
                 self.add("secret-exfiltration", Severity.CRITICAL, fact,
                          f"{fact.detail} at {fact.context.value} time, and the package sends data out "
                          f"({early_sends[0].detail}, {early_sends[0].file}:{early_sends[0].line})")
-        import_files = self.same_file(SECRETS, SENDS, UNASKED)
-        for fact in f.get(SECRETS, frozenset({Context.IMPORT})):
+        # Cloud SDKs legitimately talk to the metadata endpoint from library code: at import time only
+        # credential files and environment dumps count.
+        import_secrets = (Cap.SECRET, Cap.ENV_DUMP)
+        import_files = self.facts.files(import_secrets, frozenset({Context.IMPORT})) & self.facts.files(
+            SENDS, frozenset({Context.IMPORT}))
+        for fact in f.get(import_secrets, frozenset({Context.IMPORT})):
             if fact.file in import_files:
                 self.add("secret-exfiltration", Severity.CRITICAL, fact,
                          f"{fact.detail} at import time, next to a network send in the same module")
@@ -139,13 +143,12 @@ class _Judge:
                 self.add("stealer", Severity.CRITICAL, fact,
                          f"{fact.detail}, and the same module sends to an exfiltration endpoint")
             elif fact.context in UNASKED:
-                self.add("secret-access", Severity.HIGH, fact, f"{fact.detail} in code that runs unasked")
+                self.add("secret-access", Severity.MEDIUM, fact, f"{fact.detail} in code that runs unasked")
             else:
-                self.add("secret-access", Severity.MEDIUM, fact, f"{fact.detail} (only when called)")
+                self.add("secret-access", Severity.LOW, fact, f"{fact.detail} (only when called)")
         for fact in f.get(SECRETS, RUN_EARLY):
             if not any(t in fact.detail for t in STEALER_TARGETS):
-                severity = Severity.MEDIUM if fact.cap is Cap.ENV_DUMP else Severity.HIGH
-                self.add("secret-access", severity, fact, f"{fact.detail} at {fact.context.value} time")
+                self.add("secret-access", Severity.MEDIUM, fact, f"{fact.detail} at {fact.context.value} time")
 
     def _beacon(self) -> None:
         f = self.facts
@@ -187,7 +190,7 @@ class _Judge:
                 self.add("download-exec", Severity.CRITICAL, fact,
                          f"{fact.detail} to a raw IP or drop site at install time, then runs a process")
             elif fact.file in run_files:
-                self.add("install-network", Severity.HIGH, fact,
+                self.add("install-network", Severity.MEDIUM, fact,
                          f"{fact.detail} at install time next to process execution")
             else:
                 self.add("install-network", Severity.MEDIUM, fact, f"{fact.detail} at install time")
@@ -198,7 +201,7 @@ class _Judge:
                 self.add("download-exec", Severity.CRITICAL, fact,
                          f"{fact.detail} and runs a program ({runs[0].detail}) at {fact.context.value} time")
             elif runs:
-                self.add("download-exec", Severity.HIGH, fact, f"{fact.detail} and runs a program (when called)")
+                self.add("download-exec", Severity.MEDIUM, fact, f"{fact.detail} and runs a program (when called)")
             elif fact.context in RUN_EARLY:
                 self.add("install-network", Severity.HIGH, fact, f"{fact.detail} at {fact.context.value} time")
         for fact in f.get(Cap.PIP_INSTALL, UNASKED):
@@ -226,17 +229,18 @@ class _Judge:
         for fact in f.get(Cap.PERSISTENCE):
             if fact.context in RUN_EARLY:
                 severity = Severity.CRITICAL if fact.file in active else Severity.HIGH
-            elif fact.context is Context.IMPORT:
-                severity = Severity.MEDIUM
             else:
                 severity = Severity.LOW
             self.add("persistence", severity, fact, f"{fact.detail} ({fact.context.value})")
-        sink_files = f.files((Cap.EXFIL_SINK, Cap.NETWORK))
+        exfil_files = f.files(Cap.EXFIL_SINK)
+        net_files = f.files(Cap.NETWORK)
         for fact in f.get(Cap.KEYLOGGER):
-            if fact.file in f.files(Cap.EXFIL_SINK):
+            if fact.file in exfil_files:
                 self.add("spyware", Severity.CRITICAL, fact, f"{fact.detail}, sent to an exfiltration endpoint")
+            elif fact.file in net_files and fact.context in UNASKED:
+                self.add("spyware", Severity.HIGH, fact, f"{fact.detail} next to a network send, unasked")
             else:
-                severity = Severity.HIGH if fact.context in UNASKED or fact.file in sink_files else Severity.LOW
+                severity = Severity.MEDIUM if fact.context in UNASKED else Severity.LOW
                 self.add("spyware", severity, fact, fact.detail)
         for fact in f.get(Cap.ANTI_ANALYSIS):
             severity = Severity.HIGH if fact.context in UNASKED else Severity.MEDIUM
@@ -244,8 +248,14 @@ class _Judge:
 
     def _sinks(self) -> None:
         f = self.facts
+        sending = f.files(SENDS - {Cap.EXFIL_SINK}, UNASKED)
         for fact in f.get(Cap.EXFIL_SINK):
-            severity = Severity.HIGH if fact.context in UNASKED else Severity.MEDIUM
+            if fact.context in RUN_EARLY or (fact.context is Context.IMPORT and fact.file in sending):
+                severity = Severity.HIGH
+            elif fact.context is Context.IMPORT:
+                severity = Severity.MEDIUM
+            else:
+                severity = Severity.LOW
             self.add("exfil-sink", severity, fact, f"{fact.detail} ({fact.context.value})")
         for fact in f.get(Cap.RAW_IP_URL):
             severity = {Context.STARTUP: Severity.HIGH, Context.INSTALL: Severity.HIGH,
@@ -275,7 +285,8 @@ class _Judge:
         for fact in f.get(Cap.OBFUSCATOR):
             self.add("obfuscation", Severity.HIGH, fact, fact.detail)
         for fact in f.get(Cap.INVISIBLE_CHAR):
-            self.add("obfuscation", Severity.MEDIUM, fact, fact.detail)
+            severity = Severity.MEDIUM if "bidi" in fact.detail else Severity.LOW
+            self.add("obfuscation", severity, fact, fact.detail)
         for fact in f.get((Cap.BLOB, Cap.HUGE_LINE, Cap.ODD_IDENTIFIER, Cap.OPAQUE_LOOP)):
             self.add("obfuscation", Severity.LOW, fact, fact.detail)
 
@@ -286,12 +297,20 @@ class _Judge:
         pure_wheel = kind is ArtifactKind.WHEEL and self.artifact.source.endswith("-none-any.whl")
         if kind not in (ArtifactKind.SDIST, ArtifactKind.EGG) and not pure_wheel:
             return
-        install_process = bool(self.facts.get(Cap.PROCESS, RUN_EARLY))
+        launched = " ".join(
+            self.collected.files[p.file].line_text(p.line) for p in self.facts.get(Cap.PROCESS, RUN_EARLY)
+            if p.file in self.collected.files
+        )
         for path, label in self.collected.executables:
-            severity = Severity.HIGH if install_process and label.startswith("PE") else Severity.MEDIUM
-            if not label.startswith("PE") and not install_process:
-                severity = Severity.LOW
-            self.add("embedded-executable", severity, None, f"{label} inside a {kind.value}", file=path)
+            name = path.rsplit("/", 1)[-1]
+            if name and name in launched:
+                self.add("embedded-executable", Severity.HIGH, None,
+                         f"{label} inside a {kind.value}, launched at install time", file=path)
+            elif "!/" in path:
+                self.add("embedded-executable", Severity.LOW, None, f"{label} inside a nested archive", file=path)
+            else:
+                severity = Severity.MEDIUM if label.startswith("PE") else Severity.LOW
+                self.add("embedded-executable", severity, None, f"{label} inside a {kind.value}", file=path)
 
     def _archive(self) -> None:
         mapping = {
@@ -311,6 +330,9 @@ class _Judge:
         }
         for issue in self.artifact.issues:
             rule, severity = mapping[issue.kind]
+            if "!/" in issue.path and severity.rank > Severity.LOW.rank:
+                # Inside a nested archive (test fixtures, vendored wheels): installers never unpack it.
+                severity = Severity.LOW
             self.add(rule, severity, None, f"{issue.kind.value}: {issue.detail}", file=issue.path)
 
     def _user_rules(self) -> None:

@@ -54,7 +54,7 @@ rule keylogger_screen_clipboard {
   meta: cap = "keylogger" detail = "captures keystrokes, the screen or the clipboard"
   strings:
     $a = "pynput.keyboard"
-    $b = /keyboard\.on_press|on_press\s*=|GetAsyncKeyState|SetWindowsHookEx/
+    $b = /keyboard\.on_press|\bon_press\s*=|GetAsyncKeyState|SetWindowsHookEx/
     $c = /ImageGrab\.grab\(|pyautogui\.screenshot\(|mss\(\)\.shot/
     $d = /pyperclip\.paste\(|GetClipboardData/
   condition: any of them
@@ -74,8 +74,8 @@ rule obfuscator_runtime {
   meta: cap = "obfuscator" detail = "code protected by an obfuscator (PyArmor or similar)"
   strings:
     $a = "__pyarmor__"
-    $b = "pyarmor_runtime"
-    $c = "PY_ARMOR" 
+    $b = /pyarmor_runtime_[0-9]{6}/
+    $c = /from pytransform import pyarmor/
     $d = "pyobfuscate.com"
     $e = /Obfuscated (with|by) [A-Za-z]+/
     $f = "BlankOBF"

@@ -54,7 +54,7 @@ rule secret_browser_profiles {
     $f = "CryptUnprotectData"
     $g = /User Data[\/\\]+Default[\/\\]+(Cookies|Network|Web Data)/
     $h = "cookies.sqlite"
-  condition: 2 of them or $f or $g
+  condition: 2 of them or $g
 }
 
 rule secret_chat_tokens {
