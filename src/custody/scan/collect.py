@@ -156,7 +156,10 @@ class Collector:
             self._text_obfuscation(raw, info, base, None)
             return None
         roots = frozenset(self.roots.get(info.path, ())) if depth == 0 else frozenset()
-        analysis = analyze_python(raw, info.path, base, roots) if len(raw) <= MAX_AST_BYTES else None
+        as_main = depth == 0 and info.rel == "setup.py" and base is Context.INSTALL
+        analysis = (
+            analyze_python(raw, info.path, base, roots, runs_as_main=as_main) if len(raw) <= MAX_AST_BYTES else None
+        )
         if analysis is None:
             estimate = IndentContext(raw, base)
             facts = text_facts(raw, info.path, base)

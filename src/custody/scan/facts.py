@@ -32,6 +32,7 @@ class Cap(str, enum.Enum):
     PIP_INSTALL = "pip-install"  # installs other packages at run time
     WRITE_EXEC = "write-exec"  # writes an executable file or marks one executable
     DROP = "drop"  # writes downloaded bytes to disk
+    RUN_WRITTEN = "run-written"  # runs a file the same code wrote
     DYNAMIC_BUILTIN = "dynamic-builtin"  # builtins looked up by computed name, or exec/eval renamed
     OBFUSCATOR = "obfuscator"  # known obfuscator runtime (PyArmor and similar)
     BLOB = "blob"  # long high-entropy literal

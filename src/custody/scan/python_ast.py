@@ -176,8 +176,11 @@ class _Analyzer:
         self.classes: dict[str, ast.ClassDef] = {}
         self.renamed: list[tuple[ast.Name, str]] = []
         self.env_names: set[str] = set()
+        self.written_names: set[str] = set()
+        self.written_literals: set[str] = set()
         self.nodes: list[ast.AST] = []
         self.extra_roots: set[str] = set()
+        self.runs_as_main = False
 
     # ---- pass 1: names, aliases, constants, reachability -------------------------------------
     def prepare(self) -> None:
@@ -200,6 +203,8 @@ class _Analyzer:
                     self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.functions.setdefault(node.name, []).append(node)
+            elif isinstance(node, ast.Call):
+                self._note_written(node)
             elif isinstance(node, ast.ClassDef):
                 self.classes[node.name] = node
             elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(
@@ -323,6 +328,36 @@ class _Analyzer:
             if not changed:
                 break
 
+    def _note_written(self, node: ast.Call) -> None:
+        """Remember paths the code writes (open for writing, urlretrieve, copies), to link later runs."""
+        callee = self.resolve(node.func)
+        target: ast.expr | None = None
+        if callee in ("open", "io.open", "builtins.open") and node.args:
+            mode = node.args[1] if len(node.args) > 1 else next(
+                (k.value for k in node.keywords if k.arg == "mode"), None)
+            if isinstance(mode, ast.Constant) and isinstance(mode.value, str) and ("w" in mode.value or "a" in mode.value):
+                target = node.args[0]
+        elif callee.rsplit(".", 1)[-1] in ("urlretrieve", "copyfile", "copy", "copy2", "move") and len(node.args) > 1:
+            target = node.args[1]
+        if target is None:
+            return
+        for sub in walk(target):
+            if isinstance(sub, ast.Name):
+                self.written_names.add(sub.id)
+            elif isinstance(sub, ast.Constant) and isinstance(sub.value, str) and len(sub.value) > 3:
+                self.written_literals.add(sub.value.replace("\\", "/").rsplit("/", 1)[-1])
+
+    def _runs_written(self, node: ast.Call) -> bool:
+        for arg in list(node.args) + [k.value for k in node.keywords if k.arg in ("args", "executable")]:
+            for sub in walk(arg):
+                if isinstance(sub, ast.Name) and sub.id in self.written_names:
+                    return True
+                if isinstance(sub, ast.Constant) and isinstance(sub.value, str) and any(
+                    lit in sub.value for lit in self.written_literals
+                ):
+                    return True
+        return False
+
     def _is_env_copy(self, value: ast.expr) -> bool:
         """`os.environ`, `os.environ.copy()` or `dict(os.environ)`: a handle on the whole environment."""
         if isinstance(value, ast.Attribute):
@@ -363,7 +398,7 @@ class _Analyzer:
                     if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                         roots.update(self._names_in(item))
                 continue
-            if isinstance(stmt, ast.If) and _is_main_guard(stmt) and base is not Context.INSTALL:
+            if isinstance(stmt, ast.If) and _is_main_guard(stmt) and not self.runs_as_main:
                 guard_roots.update(self._names_in(stmt))
                 self.result.call_ranges.append((stmt.lineno, stmt.end_lineno or stmt.lineno, Context.CALL))
                 continue
@@ -614,6 +649,8 @@ class _Analyzer:
 
     def _process(self, node: ast.Call, resolved: str) -> None:
         self.emit(Cap.PROCESS, node, resolved)
+        if self._runs_written(node):
+            self.emit(Cap.RUN_WRITTEN, node, f"{resolved}() runs a file this code wrote")
         args = list(node.args) + [k.value for k in node.keywords if k.arg in ("args",)]
         if not args:
             return
@@ -639,7 +676,7 @@ def parse_python(source: bytes | str) -> ast.Module | None:
 
 
 def analyze_python(
-    source: bytes | str, file: str, base: Context, roots: frozenset[str] = frozenset()
+    source: bytes | str, file: str, base: Context, roots: frozenset[str] = frozenset(), *, runs_as_main: bool = False
 ) -> PythonAnalysis | None:
     """Facts for one Python source; None when it does not parse (caller falls back to text rules).
 
@@ -651,6 +688,7 @@ def analyze_python(
         return None
     analyzer = _Analyzer(tree, file, base)
     analyzer.extra_roots = set(roots)
+    analyzer.runs_as_main = runs_as_main  # setup.py: its `if __name__ == "__main__"` block runs too
     try:
         analyzer.prepare()
         analyzer.reachable_ranges()

@@ -194,16 +194,19 @@ class _Judge:
                          f"{fact.detail} at install time next to process execution")
             else:
                 self.add("install-network", Severity.MEDIUM, fact, f"{fact.detail} at install time")
-        run_caps = (Cap.PROCESS, Cap.WRITE_EXEC)
+        drop_files = f.files(Cap.DROP)
         for fact in f.get(Cap.DROP):
-            runs = [r for r in f.get(run_caps, LIVE) if r.file == fact.file]
+            runs = [r for r in f.get(Cap.RUN_WRITTEN, LIVE) if r.file == fact.file]
             if runs and fact.context in UNASKED:
                 self.add("download-exec", Severity.CRITICAL, fact,
-                         f"{fact.detail} and runs a program ({runs[0].detail}) at {fact.context.value} time")
+                         f"{fact.detail} and runs it ({runs[0].detail}) at {fact.context.value} time")
             elif runs:
-                self.add("download-exec", Severity.MEDIUM, fact, f"{fact.detail} and runs a program (when called)")
+                self.add("download-exec", Severity.HIGH, fact, f"{fact.detail} and runs it (when called)")
             elif fact.context in RUN_EARLY:
-                self.add("install-network", Severity.HIGH, fact, f"{fact.detail} at {fact.context.value} time")
+                self.add("install-network", Severity.MEDIUM, fact, f"{fact.detail} at {fact.context.value} time")
+        for fact in f.get(Cap.RUN_WRITTEN, UNASKED):
+            if fact.file not in drop_files:
+                self.add("install-process", Severity.MEDIUM, fact, f"{fact.detail} at {fact.context.value} time")
         for fact in f.get(Cap.PIP_INSTALL, UNASKED):
             self.add("pip-install-runtime", Severity.HIGH, fact, f"{fact.detail} at {fact.context.value} time")
         for fact in f.get(Cap.HIDDEN_SHELL, UNASKED):
