@@ -80,6 +80,7 @@ class Collector:
         self.out = Collected()
         self.startup_modules: dict[str, set[str]] = {}
         self.roots: dict[str, set[str]] = {}
+        self.as_main: set[str] = set()
 
     def run(self) -> Collected:
         members = [m for m in self.artifact.members if m.data]
@@ -107,6 +108,9 @@ class Collector:
                     local = {m: analysis.imported_names.get(m, set()) for m in analysis.imports}
                     local.update({m: n for m, n in analysis.imported_names.items() if not m.startswith(".")})
                     self._promote(local, by_rel, Context.INSTALL)
+                    for module in analysis.run_modules:
+                        self._promote({module: set()}, by_rel, Context.INSTALL)
+                        self.as_main.update(c for c in module_file_candidates(module))
         for member, info in infos:
             if member.path in done or info.type in (FileType.PTH, FileType.SITE_TOML, FileType.START):
                 continue
@@ -156,7 +160,9 @@ class Collector:
             self._text_obfuscation(raw, info, base, None)
             return None
         roots = frozenset(self.roots.get(info.path, ())) if depth == 0 else frozenset()
-        as_main = depth == 0 and info.rel == "setup.py" and base is Context.INSTALL
+        as_main = depth == 0 and base is Context.INSTALL and (
+            info.rel == "setup.py" or any(info.rel == m or info.rel.endswith("/" + m) for m in self.as_main)
+        )
         analysis = (
             analyze_python(raw, info.path, base, roots, runs_as_main=as_main) if len(raw) <= MAX_AST_BYTES else None
         )
@@ -331,8 +337,15 @@ class Collector:
 
 
 def _in_triple_quotes(data: bytes, offset: int) -> bool:
-    """Heuristic for unparsed sources: inside a docstring when an odd number of triple quotes precede."""
-    return data.count(b'"""', 0, offset) % 2 == 1 or data.count(b"'''", 0, offset) % 2 == 1
+    """Heuristic for unparsed sources: inside a docstring-like string, i.e. an odd number of triple
+    quotes precede and the opening one starts its line (a string handed to a call is code)."""
+    for quote in (b'"""', b"'''"):
+        if data.count(quote, 0, offset) % 2 == 1:
+            start = data.rfind(quote, 0, offset)
+            line_start = data.rfind(b"\n", 0, start) + 1
+            if not data[line_start:start].strip(b" \trRbBuUfF"):
+                return True
+    return False
 
 
 def collect(artifact: Artifact, yara: YaraRules) -> Collected:

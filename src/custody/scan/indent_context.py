@@ -73,7 +73,7 @@ def sink_may_run_unasked(data: bytes, sinks: list[int], context: IndentContext, 
         return False
     alternatives = b"|".join(re.escape(n) for n in sorted(owners))
     called = re.compile(
-        rb"(?m)^(?:[\w.]+\s*=\s*)?(?:" + alternatives + rb")\s*\(|(?:target\s*=|atexit\.register\()\s*(?:"
+        rb"(?m)^\s*(?:[\w.]+\s*=\s*)?(?:" + alternatives + rb")\s*\(|(?:target\s*=|atexit\.register\()\s*(?:"
         + alternatives + rb")\b"
     )
     return called.search(data) is not None

@@ -110,6 +110,8 @@ class PythonAnalysis:
     nested_code: list[tuple[int, Context, str]] = field(default_factory=list)
     """Literal code strings handed to exec or `python -c`."""
     imports: set[str] = field(default_factory=set)
+    run_modules: set[str] = field(default_factory=set)
+    """Local modules this code runs as programs (`python -m X`, `python X.py`)."""
     text_ranges: list[tuple[int, int]] = field(default_factory=list)
     """Lines of docstrings and bare string statements: prose, not behaviour."""
     imported_names: dict[str, set[str]] = field(default_factory=dict)
@@ -176,6 +178,8 @@ class _Analyzer:
         self.classes: dict[str, ast.ClassDef] = {}
         self.renamed: list[tuple[ast.Name, str]] = []
         self.env_names: set[str] = set()
+        self.decoder_funcs: set[str] = set()
+        self.decoder: StaticDecoder | None = None
         self.written_names: set[str] = set()
         self.written_literals: set[str] = set()
         self.nodes: list[ast.AST] = []
@@ -217,7 +221,18 @@ class _Analyzer:
                 if isinstance(target, ast.Name):
                     if isinstance(node.value, (ast.Constant, ast.BinOp, ast.Call, ast.Subscript)):
                         self.constants.setdefault(target.id, node.value)
+        self._find_decoder_funcs()
         self._taint()
+
+    def _find_decoder_funcs(self) -> None:
+        """Local helpers that return decoded data (`def b64d(s): return base64.b64decode(s)...`)."""
+        for name, defs in self.functions.items():
+            for fdef in defs:
+                body = walk(fdef)
+                if any(isinstance(n, ast.Call) and self._is_decode_call(n) for n in body) and any(
+                    isinstance(n, ast.Return) and n.value is not None for n in body
+                ):
+                    self.decoder_funcs.add(name)
 
     def _alias_builtins(self, target: ast.expr, value: ast.expr) -> None:
         """`run = exec` or `a, b = exec, str`: obfuscators rename the dangerous builtins."""
@@ -254,6 +269,8 @@ class _Analyzer:
         attr = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
         resolved = self.resolve(func)
         if attr in DECODE_ATTRS or resolved.rsplit(".", 1)[-1] in DECODE_ATTRS:
+            return True
+        if isinstance(func, ast.Name) and func.id in self.decoder_funcs:
             return True
         if resolved in CODE_LOADERS:
             return True
@@ -495,7 +512,8 @@ class _Analyzer:
         self.result.facts.append(Fact(cap, self.file, line, self.result.context_at(line), detail))
 
     def scan(self) -> None:
-        decoder = StaticDecoder(self.constants)
+        decoder = StaticDecoder(self.constants, self.decoder_funcs)
+        self.decoder = decoder
         for name_node, original in self.renamed:
             self.emit(Cap.DYNAMIC_BUILTIN, name_node, f"{original} renamed to {name_node.id!r}")
         for node in self.nodes:
@@ -566,6 +584,11 @@ class _Analyzer:
                 self.emit(Cap.WRITE_EXEC, node, "marks a file executable")
         if short == "write" and node.args and self._contains(node.args[0], self.network_names, "network"):
             self.emit(Cap.DROP, node, "writes downloaded bytes to a file")
+        elif short == "write" and node.args and self._contains(node.args[0], self.decoded_names, "decode"):
+            self.emit(Cap.DROP, node, "writes decoded bytes to a file")
+            value = decoder.evaluate(node.args[0])
+            if value is not None and len(value) >= 24:
+                self.result.decoded.append((node.lineno, self.result.context_at(node.lineno), value))
         elif resolved in ("urllib.request.urlretrieve", "urllib.urlretrieve", "urlretrieve", "wget.download"):
             self.emit(Cap.DROP, node, f"{resolved}() saves a download to disk")
         elif resolved == "shutil.copyfileobj" and node.args and self._contains(
@@ -651,6 +674,13 @@ class _Analyzer:
         self.emit(Cap.PROCESS, node, resolved)
         if self._runs_written(node):
             self.emit(Cap.RUN_WRITTEN, node, f"{resolved}() runs a file this code wrote")
+        command = list(node.args[:1]) + [k.value for k in node.keywords if k.arg == "args"]
+        if any(self._contains(arg, self.decoded_names, "decode") for arg in command):
+            self.emit(Cap.DECODE_EXEC, node, f"{resolved}() runs a decoded command")
+            for arg in command:
+                value = self.decoder.evaluate(arg) if self.decoder else None
+                if value is not None:
+                    self.result.decoded.append((node.lineno, self.result.context_at(node.lineno), value))
         args = list(node.args) + [k.value for k in node.keywords if k.arg in ("args",)]
         if not args:
             return
@@ -660,6 +690,14 @@ class _Analyzer:
         for i, text in enumerate(strings[:-1]):
             if text == "-c":
                 self.result.nested_code.append((node.lineno, self.result.context_at(node.lineno), strings[i + 1]))
+            elif text == "-m":
+                self.result.run_modules.add(strings[i + 1])
+        for text in strings:
+            for token in text.split():
+                if token.endswith(".py") and "/" not in token.strip("./"):
+                    self.result.run_modules.add(token[:-3].strip("./").replace("/", "."))
+                elif token == "-m":
+                    pass
         joined = " ".join(strings).lower()
         if "pip" in joined and "install" in joined and not re.search(r"install\s+(-e\s+)?\.(\s|$)", joined):
             self.emit(Cap.PIP_INSTALL, node, "runs pip install")

@@ -58,8 +58,10 @@ def _bounded_inflate(data: bytes, module: str) -> bytes | None:
 class StaticDecoder:
     """Evaluates a small, side-effect-free subset of expressions over literals."""
 
-    def __init__(self, constants: dict[str, ast.expr]) -> None:
+    def __init__(self, constants: dict[str, ast.expr], wrappers: set[str] | None = None) -> None:
         self.constants = constants
+        self.wrappers = wrappers or set()
+        """Local helper functions known to decode: tried as base64, the commonest wrapper."""
         self.depth = 0
 
     def evaluate(self, node: ast.expr) -> Value | None:
@@ -116,6 +118,9 @@ class StaticDecoder:
         if arg is None:
             return None
         try:
+            if isinstance(func, ast.Name) and func.id in self.wrappers:
+                decoded = base64.b64decode(_to_bytes(arg), validate=False)
+                return decoded.decode("utf-8") if decoded.isascii() else decoded
             if attr in _B64_FUNCS:
                 return _B64_FUNCS[attr](_to_bytes(arg))
             if attr == "fromhex":
@@ -128,7 +133,7 @@ class StaticDecoder:
                 return _apply_codec(arg, codec or "utf-8", decode=True)
             if attr in ("bytes", "str") and isinstance(func, ast.Name):
                 return arg
-        except (binascii.Error, ValueError, TypeError):
+        except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
             return None
         return None
 

@@ -12,5 +12,7 @@ rule custody_sink_calls {
     $dec = /(b64decode|b32decode|b85decode|a85decode|unhexlify|fromhex|decompress|decrypt|marshal\.loads|pickle\.loads)\s*\(/
     $misc = /(import_module|gethostname|getuser|getlogin|platform\.node|environ\.copy|pty\.spawn|pip\.main)\s*\(/
     $env = /os\.environ\s*\)/
+    $alias1 = /from\s+(os|subprocess|base64|marshal|zlib|socket|requests|urllib\.request|urllib2|ctypes|builtins)\s+import\s[^\n]{0,120}\bas\s/
+    $alias2 = /import\s+(os|subprocess|base64|marshal|zlib|socket|requests|urllib\.request|ctypes|builtins)\s+as\s/
   condition: any of them
 }
