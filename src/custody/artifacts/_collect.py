@@ -43,9 +43,7 @@ class Collector:
             self.issues.append(bad_name)
         bad_path = path_issue(raw_name) if check_path else None
         if bad_path is not None:
-            self.issues.append(
-                SafetyIssue(kind=bad_path.kind, path=shown_name, detail=bad_path.detail)
-            )
+            self.issues.append(SafetyIssue(kind=bad_path.kind, path=shown_name, detail=bad_path.detail))
             # Content is still scanned: a traversal member is a payload on its own.
         return True
 

@@ -63,11 +63,14 @@ def _version_of(filename: str) -> Version | None:
         return None
 
 
-def release_files(name: str, version: str, index: str | None = None, client: httpx.Client | None = None) -> list[IndexFile]:
+def release_files(
+    name: str, version: str, index: str | None = None, client: httpx.Client | None = None
+) -> list[IndexFile]:
     url = f"{index_url(index)}{canonicalize_name(name)}/"
     own = client is None
-    client = client or httpx.Client(timeout=TIMEOUT, follow_redirects=True,
-                                    headers={"User-Agent": f"custody/{__version__}"})
+    client = client or httpx.Client(
+        timeout=TIMEOUT, follow_redirects=True, headers={"User-Agent": f"custody/{__version__}"}
+    )
     try:
         response = client.get(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
         if response.status_code == 404:
@@ -115,7 +118,9 @@ def download(name: str, version: str, index: str | None = None) -> list[str]:
     target_dir = os.path.join(cache_dir(), "artifacts", str(canonicalize_name(name)), version)
     os.makedirs(target_dir, exist_ok=True)
     paths: list[str] = []
-    with httpx.Client(timeout=TIMEOUT, follow_redirects=True, headers={"User-Agent": f"custody/{__version__}"}) as client:
+    with httpx.Client(
+        timeout=TIMEOUT, follow_redirects=True, headers={"User-Agent": f"custody/{__version__}"}
+    ) as client:
         for item in choose_files(release_files(name, version, index, client)):
             if "/" in item.filename or item.filename.startswith("."):
                 raise ArtifactError(f"{item.filename}: refusing unsafe file name from index")

@@ -19,7 +19,7 @@ from email.parser import HeaderParser
 
 from custody.artifacts._collect import Collector, StopReading
 from custody.artifacts.limits import DEFAULT_LIMITS, Limits
-from custody.artifacts.model import Artifact, ArtifactKind, IssueKind
+from custody.artifacts.model import Artifact, ArtifactError, ArtifactKind, IssueKind
 from custody.artifacts.selection import Selector, default_selector
 
 UNOWNED_STARTUP = "<unowned start-up files>"
@@ -41,9 +41,10 @@ def looks_like_site_dir(path: str) -> bool:
         names = os.listdir(path)
     except OSError:
         return False
-    return any(n.endswith((".dist-info", ".egg-info", ".pth")) for n in names) or os.path.basename(
-        path
-    ) in ("site-packages", "dist-packages")
+    return any(n.endswith((".dist-info", ".egg-info", ".pth")) for n in names) or os.path.basename(path) in (
+        "site-packages",
+        "dist-packages",
+    )
 
 
 def find_site_dirs(path: str) -> list[str]:
@@ -67,7 +68,9 @@ def running_site_dirs() -> list[str]:
     if isinstance(user, str) and os.path.isdir(user):
         dirs.append(user)
     # Virtual environments without system site packages report only their own dir.
-    return [d for d in dict.fromkeys(dirs) if d and not d.startswith(sys.base_prefix + "/lib/python3")] or dirs
+    return [
+        d for d in dict.fromkeys(dirs) if d and not d.startswith(sys.base_prefix + "/lib/python3")
+    ] or dirs
 
 
 def _record_paths(dist_dir: str) -> list[str]:
@@ -155,8 +158,6 @@ def read_installed(
     try:
         entries = sorted(os.listdir(site_dir))
     except OSError as exc:
-        from custody.artifacts.model import ArtifactError
-
         raise ArtifactError(f"{site_dir}: {exc.strerror or exc}") from exc
     owned: set[str] = set()
     artifacts: list[Artifact] = []

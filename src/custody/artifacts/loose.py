@@ -20,7 +20,9 @@ def read_loose_file(path: str, *, limits: Limits = DEFAULT_LIMITS) -> Artifact:
     if len(data) < size:
         issues = (
             SafetyIssue(
-                kind=IssueKind.MEMBER_TRUNCATED, path=name, detail=f"only the first {len(data)} bytes were scanned"
+                kind=IssueKind.MEMBER_TRUNCATED,
+                path=name,
+                detail=f"only the first {len(data)} bytes were scanned",
             ),
         )
     return Artifact(

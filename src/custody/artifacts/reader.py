@@ -85,7 +85,9 @@ class _Nested:
         if sniff_format(data[:512]) is None:
             return
         if self.depth > self.reader.limits.max_depth:
-            collector.issue(IssueKind.NESTING_TOO_DEEP, prefix.rstrip("!/"), "archive nested too deep; not read")
+            collector.issue(
+                IssueKind.NESTING_TOO_DEEP, prefix.rstrip("!/"), "archive nested too deep; not read"
+            )
             return
         try:
             self.reader.read(io.BytesIO(data), data[:512], prefix, self.depth, len(data))
@@ -104,7 +106,7 @@ def _common_prefix(members: list[Member]) -> str:
 
 def _metadata_name_version(members: list[Member], strip: str) -> tuple[str | None, str | None]:
     for member in members:
-        rel = member.path[len(strip):] if member.path.startswith(strip) else member.path
+        rel = member.path[len(strip) :] if member.path.startswith(strip) else member.path
         if rel in ("PKG-INFO", "EGG-INFO/PKG-INFO") or (
             rel.count("/") == 1 and rel.endswith(".dist-info/METADATA")
         ):
@@ -122,11 +124,16 @@ def _npm_name_version(members: list[Member]) -> tuple[str | None, str | None] | 
                 return None, None
             if isinstance(manifest, dict):
                 name, version = manifest.get("name"), manifest.get("version")
-                return (name if isinstance(name, str) else None, version if isinstance(version, str) else None)
+                return (
+                    name if isinstance(name, str) else None,
+                    version if isinstance(version, str) else None,
+                )
     return None
 
 
-def _identify(filename: str, members: list[Member], kind: ArtifactKind) -> tuple[ArtifactKind, str | None, str | None, str]:
+def _identify(
+    filename: str, members: list[Member], kind: ArtifactKind
+) -> tuple[ArtifactKind, str | None, str | None, str]:
     strip = _common_prefix(members) if kind is ArtifactKind.SDIST else ""
     if kind is ArtifactKind.SDIST and strip == "package/":
         npm = _npm_name_version(members)

@@ -14,16 +14,53 @@ MAGIC_PREFIX = 64
 
 TEXT_SUFFIXES = frozenset(
     {
-        ".py", ".pyw", ".pyi", ".pth", ".toml", ".cfg", ".txt", ".json", ".js", ".cjs", ".mjs", ".ts",
-        ".sh", ".bash", ".zsh", ".bat", ".cmd", ".ps1", ".vbs", ".in", ".ini", ".yml", ".yaml",
-        ".service", ".desktop", ".plist", ".pyx", ".pxd", ".start",
+        ".py",
+        ".pyw",
+        ".pyi",
+        ".pth",
+        ".toml",
+        ".cfg",
+        ".txt",
+        ".json",
+        ".js",
+        ".cjs",
+        ".mjs",
+        ".ts",
+        ".sh",
+        ".bash",
+        ".zsh",
+        ".bat",
+        ".cmd",
+        ".ps1",
+        ".vbs",
+        ".in",
+        ".ini",
+        ".yml",
+        ".yaml",
+        ".service",
+        ".desktop",
+        ".plist",
+        ".pyx",
+        ".pxd",
+        ".start",
     }
 )
 """Suffixes loaded in full for rule evaluation."""
 
 TEXT_BASENAMES = frozenset(
-    {"PKG-INFO", "METADATA", "RECORD", "WHEEL", "entry_points.txt", "top_level.txt", "Makefile",
-     "requires.txt", "setup.cfg", "package.json", "binding.gyp"}
+    {
+        "PKG-INFO",
+        "METADATA",
+        "RECORD",
+        "WHEEL",
+        "entry_points.txt",
+        "top_level.txt",
+        "Makefile",
+        "requires.txt",
+        "setup.cfg",
+        "package.json",
+        "binding.gyp",
+    }
 )
 
 NESTED_ARCHIVE_SUFFIXES = (".whl", ".egg", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz", ".tar")

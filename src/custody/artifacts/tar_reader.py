@@ -29,7 +29,9 @@ def read_tar(
             if info.isdir():
                 continue
             if info.issym():
-                collector.issue(IssueKind.SYMLINK, shown, f"symbolic link to {info.linkname!r} (not followed)")
+                collector.issue(
+                    IssueKind.SYMLINK, shown, f"symbolic link to {info.linkname!r} (not followed)"
+                )
                 continue
             if info.islnk():
                 collector.issue(IssueKind.HARDLINK, shown, f"hard link to {info.linkname!r} (not followed)")

@@ -33,9 +33,8 @@ def read_zip(
                 collector.issue(IssueKind.SPECIAL_FILE, shown, f"special file (mode {oct(mode)})")
                 continue
             collector.account_inflated(info.file_size, shown)
-            if (
-                info.file_size > limits.ratio_floor_bytes
-                and info.file_size > limits.max_ratio * max(info.compress_size, 1)
+            if info.file_size > limits.ratio_floor_bytes and info.file_size > limits.max_ratio * max(
+                info.compress_size, 1
             ):
                 collector.issue(
                     IssueKind.COMPRESSION_BOMB,

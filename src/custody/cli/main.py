@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -29,20 +30,46 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("targets", nargs=-1)
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True)
-@click.option("--fail-on", type=click.Choice(["malicious", "suspicious"]), default="malicious", show_default=True,
-              help="Exit 1 when any target reaches this verdict.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Worker processes (default: all cores).")
-@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(file_okay=False),
-              help="Extra YARA rule directory (repeatable; also CUSTODY_RULES).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["malicious", "suspicious"]),
+    default="malicious",
+    show_default=True,
+    help="Exit 1 when any target reaches this verdict.",
+)
+@click.option(
+    "--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: all cores)."
+)
+@click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Extra YARA rule directory (repeatable; also CUSTODY_RULES).",
+)
 @click.option("--index-url", default=None, help="Package index for NAME==VERSION targets (PEP 691 JSON API).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write the report to this file instead of stdout.")
-@click.option("--verbose", "-v", is_flag=True, help="Text format: show findings of clean targets and low ones.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the report to this file instead of stdout.",
+)
+@click.option(
+    "--verbose", "-v", is_flag=True, help="Text format: show findings of clean targets and low ones."
+)
 def scan(
-    targets: Sequence[str], fmt: str, fail_on: str, jobs: int | None, rule_dirs: Sequence[str],
-    index_url: str | None, output: str | None, verbose: bool,
+    targets: Sequence[str],
+    fmt: str,
+    fail_on: str,
+    jobs: int | None,
+    rule_dirs: Sequence[str],
+    index_url: str | None,
+    output: str | None,
+    verbose: bool,
 ) -> None:
     """Scan package archives, directories, environments or NAME==VERSION pins for malicious behaviour.
 
@@ -57,10 +84,16 @@ def scan(
         sys.exit(exit_codes.USAGE)
     tasks, early = _plan(list(targets) or running_site_dirs(), index_url, err)
     results: list[ScanResult] = list(early)
-    show_progress = err.is_terminal and fmt == "text" or err.is_terminal and output is not None
+    show_progress = (err.is_terminal and fmt == "text") or (err.is_terminal and output is not None)
     if show_progress and len(tasks) > 1:
-        with Progress(TextColumn("scanning"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      console=err, transient=True) as progress:
+        with Progress(
+            TextColumn("scanning"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
             bar = progress.add_task("scan", total=len(tasks))
             for result in scan_tasks(tasks, jobs=jobs, rule_dirs=all_rule_dirs):
                 results.append(result)
@@ -93,8 +126,6 @@ def _plan(targets: list[str], index_url: str | None, err: Console) -> tuple[list
 
 
 def _exists(path: str) -> bool:
-    import os
-
     return os.path.exists(path)
 
 

@@ -29,8 +29,11 @@ def render_text(results: Sequence[ScanResult], console: Console, *, verbose: boo
     for result in results:
         package = f"{result.name or '?'} {result.version or ''}".strip()
         table.add_row(
-            result.target, package, Text(result.verdict.value, style=_STYLE[result.verdict]),
-            f"{result.score:.1f}", result.summary,
+            result.target,
+            package,
+            Text(result.verdict.value, style=_STYLE[result.verdict]),
+            f"{result.score:.1f}",
+            result.summary,
         )
     console.print(table)
     for result in results:
@@ -39,13 +42,16 @@ def render_text(results: Sequence[ScanResult], console: Console, *, verbose: boo
         shown = [f for f in result.findings if verbose or f.severity.rank >= 2]
         if not shown:
             continue
-        console.print(Text(f"\n{result.target}", style="bold"), Text(f" [{result.verdict.value}]",
-                                                                        style=_STYLE[result.verdict]))
+        console.print(
+            Text(f"\n{result.target}", style="bold"),
+            Text(f" [{result.verdict.value}]", style=_STYLE[result.verdict]),
+        )
         for finding in shown[:25]:
             where = f"{finding.file}:{finding.line}" if finding.line else (finding.file or "(package)")
             console.print(
                 Text(f"  {finding.severity.value:<8}", style=_SEV_STYLE[finding.severity.value]),
-                Text(f"{finding.rule:<24} ", style="bold"), Text(where, style="cyan"),
+                Text(f"{finding.rule:<24} ", style="bold"),
+                Text(where, style="cyan"),
             )
             console.print(Text(f"           {finding.reason}"))
             if finding.snippet:

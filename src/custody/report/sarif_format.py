@@ -31,33 +31,39 @@ def results_to_sarif(results: Iterable[ScanResult]) -> str:
     used: set[str] = set()
     for result in results:
         if result.error and not result.findings:
-            sarif_results.append({
-                "ruleId": "scan-error",
-                "level": "error",
-                "message": {"text": f"{result.target}: {result.error}"},
-                "locations": [{"physicalLocation": {"artifactLocation": {"uri": result.target}}}],
-            })
+            sarif_results.append(
+                {
+                    "ruleId": "scan-error",
+                    "level": "error",
+                    "message": {"text": f"{result.target}: {result.error}"},
+                    "locations": [{"physicalLocation": {"artifactLocation": {"uri": result.target}}}],
+                }
+            )
             used.add("scan-error")
         for finding in result.findings:
             used.add(finding.rule)
             location: dict[str, Any] = {
-                "artifactLocation": {"uri": f"{result.target}!/{finding.file}" if finding.file else result.target}
+                "artifactLocation": {
+                    "uri": f"{result.target}!/{finding.file}" if finding.file else result.target
+                }
             }
             if finding.line:
                 location["region"] = {"startLine": finding.line, "snippet": {"text": finding.snippet}}
-            sarif_results.append({
-                "ruleId": finding.rule,
-                "level": _LEVEL[finding.severity],
-                "message": {"text": finding.reason},
-                "locations": [{"physicalLocation": location}],
-                "properties": {
-                    "severity": finding.severity.value,
-                    "security-severity": _SECURITY_SEVERITY[finding.severity],
-                    "verdict": result.verdict.value,
-                    "package": result.name,
-                    "version": result.version,
-                },
-            })
+            sarif_results.append(
+                {
+                    "ruleId": finding.rule,
+                    "level": _LEVEL[finding.severity],
+                    "message": {"text": finding.reason},
+                    "locations": [{"physicalLocation": location}],
+                    "properties": {
+                        "severity": finding.severity.value,
+                        "security-severity": _SECURITY_SEVERITY[finding.severity],
+                        "verdict": result.verdict.value,
+                        "package": result.name,
+                        "version": result.version,
+                    },
+                }
+            )
     rules = [
         {
             "id": rule_id,
@@ -70,10 +76,18 @@ def results_to_sarif(results: Iterable[ScanResult]) -> str:
     document = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "custody", "version": __version__,
-                                "informationUri": "https://pypi.org/project/custody/", "rules": rules}},
-            "results": sarif_results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "custody",
+                        "version": __version__,
+                        "informationUri": "https://pypi.org/project/custody/",
+                        "rules": rules,
+                    }
+                },
+                "results": sarif_results,
+            }
+        ],
     }
     return json.dumps(document, indent=2, ensure_ascii=False)

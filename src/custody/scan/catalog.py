@@ -15,55 +15,130 @@ class RuleInfo:
 RULES: dict[str, RuleInfo] = {
     r.id: r
     for r in (
-        RuleInfo("startup-hook", "Start-up hook", "Code in a .pth, .site.toml/.start entry point or "
-                 "sitecustomize runs at every interpreter start, no import needed."),
-        RuleInfo("startup-hook-dangerous", "Dangerous start-up hook", "A start-up hook starts processes, "
-                 "opens connections or executes decoded code."),
-        RuleInfo("decode-exec", "Decode-then-execute", "Executes code that was decoded, decompressed, "
-                 "decrypted or assembled from characters: the payload is hidden from review."),
-        RuleInfo("download-exec", "Download-and-execute", "Executes code or a binary fetched from the network."),
-        RuleInfo("secret-exfiltration", "Credential harvesting with a network send", "Reads credential stores "
-                 "or the whole environment and has a way to send data out, in code that runs unasked."),
-        RuleInfo("stealer", "Stealer behaviour", "Targets browser, chat or wallet secrets and sends them to an "
-                 "exfiltration sink."),
-        RuleInfo("install-beacon", "Install-time beacon", "Collects host/user identity and sends it out while "
-                 "installing or starting (dependency-confusion probe or first-stage recon)."),
-        RuleInfo("install-process", "Process at install/start-up", "Starts a process while installing, at "
-                 "start-up or import, with a downloader, hidden window or encoded command."),
-        RuleInfo("install-network", "Network at install/start-up", "Opens a network connection while installing "
-                 "or at start-up."),
+        RuleInfo(
+            "startup-hook",
+            "Start-up hook",
+            "Code in a .pth, .site.toml/.start entry point or "
+            "sitecustomize runs at every interpreter start, no import needed.",
+        ),
+        RuleInfo(
+            "startup-hook-dangerous",
+            "Dangerous start-up hook",
+            "A start-up hook starts processes, opens connections or executes decoded code.",
+        ),
+        RuleInfo(
+            "decode-exec",
+            "Decode-then-execute",
+            "Executes code that was decoded, decompressed, "
+            "decrypted or assembled from characters: the payload is hidden from review.",
+        ),
+        RuleInfo(
+            "download-exec", "Download-and-execute", "Executes code or a binary fetched from the network."
+        ),
+        RuleInfo(
+            "secret-exfiltration",
+            "Credential harvesting with a network send",
+            "Reads credential stores "
+            "or the whole environment and has a way to send data out, in code that runs unasked.",
+        ),
+        RuleInfo(
+            "stealer",
+            "Stealer behaviour",
+            "Targets browser, chat or wallet secrets and sends them to an exfiltration sink.",
+        ),
+        RuleInfo(
+            "install-beacon",
+            "Install-time beacon",
+            "Collects host/user identity and sends it out while "
+            "installing or starting (dependency-confusion probe or first-stage recon).",
+        ),
+        RuleInfo(
+            "install-process",
+            "Process at install/start-up",
+            "Starts a process while installing, at "
+            "start-up or import, with a downloader, hidden window or encoded command.",
+        ),
+        RuleInfo(
+            "install-network",
+            "Network at install/start-up",
+            "Opens a network connection while installing or at start-up.",
+        ),
         RuleInfo("reverse-shell", "Reverse shell", "Connects a shell's standard streams to a socket."),
         RuleInfo("cryptominer", "Cryptominer", "Ships or launches a cryptocurrency miner."),
         RuleInfo("persistence", "Persistence", "Writes to an auto-start location."),
-        RuleInfo("exfil-sink", "Exfiltration endpoint", "Names a chat webhook, paste site or request catcher."),
+        RuleInfo(
+            "exfil-sink", "Exfiltration endpoint", "Names a chat webhook, paste site or request catcher."
+        ),
         RuleInfo("raw-ip-url", "Raw IP URL", "Contacts a literal public IP address instead of a host name."),
-        RuleInfo("pip-install-runtime", "Installs packages at run time", "Runs pip to install further packages "
-                 "outside the resolver's view."),
-        RuleInfo("hidden-shell", "Hidden or encoded shell", "PowerShell with a hidden window or encoded command."),
-        RuleInfo("secret-access", "Credential store access", "Names credential stores in code that runs unasked."),
-        RuleInfo("spyware", "Keylogging, screen or clipboard capture", "Captures keystrokes, the screen or the "
-                 "clipboard."),
-        RuleInfo("anti-analysis", "Anti-analysis", "Checks for virtual machines or debuggers, or disables defences."),
-        RuleInfo("obfuscation", "Obfuscated code", "Obfuscator runtimes, high-entropy blobs, huge lines, "
-                 "invisible characters or junk control flow."),
-        RuleInfo("obfuscated-exec", "Obfuscated code executed unasked", "Obfuscated code plus dynamic execution "
-                 "in code that runs unasked."),
-        RuleInfo("dynamic-exec", "Dynamic code execution", "exec/eval of computed code in code that runs unasked."),
-        RuleInfo("embedded-executable", "Embedded executable", "A PE, ELF or Mach-O binary inside a source "
-                 "distribution or a pure-Python wheel."),
-        RuleInfo("setup-cmdclass", "Overridden setup command", "setup.py replaces an install/build command; its "
-                 "code runs at install."),
+        RuleInfo(
+            "pip-install-runtime",
+            "Installs packages at run time",
+            "Runs pip to install further packages outside the resolver's view.",
+        ),
+        RuleInfo(
+            "hidden-shell", "Hidden or encoded shell", "PowerShell with a hidden window or encoded command."
+        ),
+        RuleInfo(
+            "secret-access", "Credential store access", "Names credential stores in code that runs unasked."
+        ),
+        RuleInfo(
+            "spyware",
+            "Keylogging, screen or clipboard capture",
+            "Captures keystrokes, the screen or the clipboard.",
+        ),
+        RuleInfo(
+            "anti-analysis",
+            "Anti-analysis",
+            "Checks for virtual machines or debuggers, or disables defences.",
+        ),
+        RuleInfo(
+            "obfuscation",
+            "Obfuscated code",
+            "Obfuscator runtimes, high-entropy blobs, huge lines, invisible characters or junk control flow.",
+        ),
+        RuleInfo(
+            "obfuscated-exec",
+            "Obfuscated code executed unasked",
+            "Obfuscated code plus dynamic execution in code that runs unasked.",
+        ),
+        RuleInfo(
+            "dynamic-exec", "Dynamic code execution", "exec/eval of computed code in code that runs unasked."
+        ),
+        RuleInfo(
+            "embedded-executable",
+            "Embedded executable",
+            "A PE, ELF or Mach-O binary inside a source distribution or a pure-Python wheel.",
+        ),
+        RuleInfo(
+            "setup-cmdclass",
+            "Overridden setup command",
+            "setup.py replaces an install/build command; its code runs at install.",
+        ),
         RuleInfo("typosquat", "Typosquat", "The name is one edit away from a popular project."),
-        RuleInfo("placeholder-version", "Placeholder version", "A version like 999.x, used to win "
-                 "dependency-confusion resolution."),
-        RuleInfo("metadata-missing", "Missing or mismatched metadata", "No package metadata, or metadata that "
-                 "contradicts the file name."),
-        RuleInfo("archive-unsafe-path", "Unsafe archive path", "A member path is absolute or climbs out with '..'."),
+        RuleInfo(
+            "placeholder-version",
+            "Placeholder version",
+            "A version like 999.x, used to win dependency-confusion resolution.",
+        ),
+        RuleInfo(
+            "metadata-missing",
+            "Missing or mismatched metadata",
+            "No package metadata, or metadata that contradicts the file name.",
+        ),
+        RuleInfo(
+            "archive-unsafe-path", "Unsafe archive path", "A member path is absolute or climbs out with '..'."
+        ),
         RuleInfo("archive-link", "Archive link member", "A symbolic or hard link member (not followed)."),
         RuleInfo("archive-special-file", "Special file member", "Device, FIFO or other special file."),
-        RuleInfo("archive-bomb", "Compression bomb", "A member or stream inflates far beyond its compressed size."),
-        RuleInfo("archive-limit", "Archive limit reached", "Too many members, too many bytes or too deep nesting."),
-        RuleInfo("archive-unreadable", "Unreadable member", "A member or nested archive could not be read in full."),
+        RuleInfo(
+            "archive-bomb", "Compression bomb", "A member or stream inflates far beyond its compressed size."
+        ),
+        RuleInfo(
+            "archive-limit", "Archive limit reached", "Too many members, too many bytes or too deep nesting."
+        ),
+        RuleInfo(
+            "archive-unreadable", "Unreadable member", "A member or nested archive could not be read in full."
+        ),
         RuleInfo("user-rule", "User YARA rule", "A rule from a --rules directory matched."),
     )
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections.abc import Callable
@@ -87,7 +88,7 @@ class Collector:
         infos: list[tuple[Member, FileInfo]] = []
         rels = [relative_path(m.path, self.artifact.strip_prefix) for m in members]
         packages = package_dirs(rels) if self.artifact.kind is ArtifactKind.SDIST else None
-        for member, rel in zip(members, rels):
+        for member, rel in zip(members, rels, strict=True):
             ftype, context = classify(rel, self.artifact.kind, packages)
             info = FileInfo(member.path, rel, ftype, context, data=member.data)
             self.out.files[member.path] = info
@@ -122,7 +123,9 @@ class Collector:
         for module, names in modules.items():
             for candidate in module_file_candidates(module):
                 for rel, info in by_rel.items():
-                    if (rel == candidate or rel.endswith("/" + candidate)) and info.context is not Context.DEV:
+                    if (
+                        rel == candidate or rel.endswith("/" + candidate)
+                    ) and info.context is not Context.DEV:
                         if info.context is not Context.STARTUP:
                             info.context = context
                         self.roots.setdefault(info.path, set()).update(names)
@@ -160,26 +163,38 @@ class Collector:
             self._text_obfuscation(raw, info, base, None)
             return None
         roots = frozenset(self.roots.get(info.path, ())) if depth == 0 else frozenset()
-        as_main = depth == 0 and base is Context.INSTALL and (
-            info.rel == "setup.py" or any(info.rel == m or info.rel.endswith("/" + m) for m in self.as_main)
+        as_main = (
+            depth == 0
+            and base is Context.INSTALL
+            and (
+                info.rel == "setup.py"
+                or any(info.rel == m or info.rel.endswith("/" + m) for m in self.as_main)
+            )
         )
         analysis = (
-            analyze_python(raw, info.path, base, roots, runs_as_main=as_main) if len(raw) <= MAX_AST_BYTES else None
+            analyze_python(raw, info.path, base, roots, runs_as_main=as_main)
+            if len(raw) <= MAX_AST_BYTES
+            else None
         )
         if analysis is None:
             estimate = IndentContext(raw, base)
             facts = text_facts(raw, info.path, base)
             if line_base is not None:
-                facts = [Fact(f.cap, f.file, line_base, f.context, "decoded payload: " + f.detail) for f in facts]
+                facts = [
+                    Fact(f.cap, f.file, line_base, f.context, "decoded payload: " + f.detail) for f in facts
+                ]
             else:
                 facts = [Fact(f.cap, f.file, f.line, estimate(f.line), f.detail) for f in facts]
             self.out.facts.extend(facts)
-            self._yara_hits(raw, hits, info, estimate if line_base is None else (lambda _line: base), line_base)
+            self._yara_hits(
+                raw, hits, info, estimate if line_base is None else (lambda _line: base), line_base
+            )
             self._text_obfuscation(raw, info, base, line_base)
             return None
         if line_base is not None:
             self.out.facts.extend(
-                Fact(f.cap, f.file, line_base, f.context, "decoded payload: " + f.detail) for f in analysis.facts
+                Fact(f.cap, f.file, line_base, f.context, "decoded payload: " + f.detail)
+                for f in analysis.facts
             )
         else:
             self.out.facts.extend(analysis.facts)
@@ -209,11 +224,17 @@ class Collector:
             self._python(code, info, context, depth + 1, site)
 
     def _text_obfuscation(
-        self, raw: bytes, info: FileInfo, base: Context, line_base: int | None,
+        self,
+        raw: bytes,
+        info: FileInfo,
+        base: Context,
+        line_base: int | None,
         analysis: PythonAnalysis | None = None,
     ) -> None:
-        for pattern, label in ((_BIDI, "bidi control character (Trojan Source)"),
-                               (_ZERO_WIDTH, "zero-width character")):
+        for pattern, label in (
+            (_BIDI, "bidi control character (Trojan Source)"),
+            (_ZERO_WIDTH, "zero-width character"),
+        ):
             match = pattern.search(raw)
             if match is not None:
                 line = line_base or _line_of(raw, match.start())
@@ -229,9 +250,15 @@ class Collector:
                 if stop - start > HUGE_LINE:
                     line = line_base or _line_of(raw, start)
                     ctx = analysis.context_at(line) if analysis and line_base is None else base
-                    ent = entropy(raw[start:start + 4096].decode("latin-1"))
+                    ent = entropy(raw[start : start + 4096].decode("latin-1"))
                     self.out.facts.append(
-                        Fact(Cap.HUGE_LINE, info.path, line, ctx, f"{stop - start}-character line (entropy {ent:.1f})")
+                        Fact(
+                            Cap.HUGE_LINE,
+                            info.path,
+                            line,
+                            ctx,
+                            f"{stop - start}-character line (entropy {ent:.1f})",
+                        )
                     )
                     break
                 if end < 0:
@@ -252,7 +279,9 @@ class Collector:
             if hit.cap is None:
                 self.out.user_hits.append((info.path, hit, line))
                 continue
-            if hit.cap is Cap.RAW_IP_URL and _PRIVATE_IP.search(data, hit.offset, hit.offset + hit.length + 8):
+            if hit.cap is Cap.RAW_IP_URL and _PRIVATE_IP.search(
+                data, hit.offset, hit.offset + hit.length + 8
+            ):
                 continue
             detail = hit.detail if line_base is None else "decoded payload: " + hit.detail
             self.out.facts.append(Fact(hit.cap, info.path, line, ctx_fn(line), f"{detail} [{hit.rule}]"))
@@ -282,10 +311,12 @@ class Collector:
             init = section.get("init", []) if isinstance(section, dict) else []
             entries = [e for e in init if isinstance(e, str)] if isinstance(init, list) else []
         else:
-            entries = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+            entries = [
+                ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
+            ]
         for entry in entries:
-            number = next((i for i, ln in enumerate(text.splitlines(), 1) if entry in ln), None)
-            self.out.startup_lines.append((member.path, number or 1, entry))
+            number = next((i for i, ln in enumerate(text.splitlines(), 1) if entry in ln), 1)
+            self.out.startup_lines.append((member.path, number, entry))
             self.out.facts.append(
                 Fact(Cap.STARTUP_CODE, member.path, number, Context.STARTUP, f"start-up entry point {entry}")
             )
@@ -295,8 +326,6 @@ class Collector:
 
     # ---- npm ----------------------------------------------------------------------------------
     def _package_json(self, data: bytes, info: FileInfo) -> None:
-        import json
-
         try:
             manifest = json.loads(data)
         except ValueError:
@@ -333,7 +362,9 @@ class Collector:
             match = re.search(pattern, data)
             if match is not None:
                 line = _line_of(data, match.start())
-                self.out.facts.append(Fact(cap, info.path, line, info.context, match.group(0).decode("latin-1")))
+                self.out.facts.append(
+                    Fact(cap, info.path, line, info.context, match.group(0).decode("latin-1"))
+                )
 
 
 def _in_triple_quotes(data: bytes, offset: int) -> bool:

@@ -72,8 +72,11 @@ class Scanner:
         except ArtifactError as exc:
             return [error_result(task.path, str(exc), time.perf_counter() - started)]
         except Exception as exc:  # last line of defence: one bad target never ends the scan
-            return [error_result(task.path, f"internal error: {type(exc).__name__}: {exc}",
-                                 time.perf_counter() - started)]
+            return [
+                error_result(
+                    task.path, f"internal error: {type(exc).__name__}: {exc}", time.perf_counter() - started
+                )
+            ]
 
     def scan_site_dir(self, site_dir: str) -> list[ScanResult]:
         started = time.perf_counter()
@@ -93,8 +96,18 @@ def _sniff(path: str) -> bool:
 
 
 def error_result(target: str, message: str, seconds: float = 0.0) -> ScanResult:
-    return ScanResult(target=target, name=None, version=None, verdict=Verdict.ERROR, score=0.0, findings=(),
-                      error=message, seconds=round(seconds, 4), kind=None, summary=message)
+    return ScanResult(
+        target=target,
+        name=None,
+        version=None,
+        verdict=Verdict.ERROR,
+        score=0.0,
+        findings=(),
+        error=message,
+        seconds=round(seconds, 4),
+        kind=None,
+        summary=message,
+    )
 
 
 def expand_target(path: str) -> list[ScanTask]:
@@ -115,8 +128,14 @@ def expand_target(path: str) -> list[ScanTask]:
         for name in sorted(files):
             full = os.path.join(root, name)
             lower = name.lower()
-            if artifacts.is_archive_name(lower) or lower.endswith(LOOSE_SUFFIXES) and name in (
-                "setup.py", "sitecustomize.py", "usercustomize.py") or lower.endswith((".pth", ".site.toml")):
+            if (
+                artifacts.is_archive_name(lower)
+                or (
+                    lower.endswith(LOOSE_SUFFIXES)
+                    and name in ("setup.py", "sitecustomize.py", "usercustomize.py")
+                )
+                or lower.endswith((".pth", ".site.toml"))
+            ):
                 tasks.append(ScanTask(full))
     return tasks
 
@@ -185,4 +204,4 @@ def _size(path: str) -> int:
         return 0
 
 
-__all__ = ["ScanTask", "Scanner", "error_result", "expand_target", "scan_tasks", "ArtifactKind"]
+__all__ = ["ArtifactKind", "ScanTask", "Scanner", "error_result", "expand_target", "scan_tasks"]

@@ -20,7 +20,7 @@ class Cap(str, enum.Enum):
     DNS_EXFIL = "dns-exfil"  # resolves a host name built from data
     RECON = "recon"  # reads host name, user name, cwd, external IP
     ENV_DUMP = "env-dump"  # takes the whole environment
-    SECRET = "secret"  # names a credential store (ssh, cloud, kube, browser, wallet, tokens)
+    SECRET = "secret"  # noqa: S105 - a capability name, not a password; names a credential store (ssh, cloud, kube, browser, wallet, tokens)
     CLOUD_METADATA = "cloud-metadata"  # talks to the instance metadata endpoint
     EXFIL_SINK = "exfil-sink"  # chat webhook, paste site, request catcher, OAST host
     RAW_IP_URL = "raw-ip-url"  # URL with a literal public IP

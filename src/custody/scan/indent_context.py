@@ -73,7 +73,10 @@ def sink_may_run_unasked(data: bytes, sinks: list[int], context: IndentContext, 
         return False
     alternatives = b"|".join(re.escape(n) for n in sorted(owners))
     called = re.compile(
-        rb"(?m)^\s*(?:[\w.]+\s*=\s*)?(?:" + alternatives + rb")\s*\(|(?:target\s*=|atexit\.register\()\s*(?:"
-        + alternatives + rb")\b"
+        rb"(?m)^\s*(?:[\w.]+\s*=\s*)?(?:"
+        + alternatives
+        + rb")\s*\(|(?:target\s*=|atexit\.register\()\s*(?:"
+        + alternatives
+        + rb")\b"
     )
     return called.search(data) is not None

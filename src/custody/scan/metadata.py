@@ -29,13 +29,17 @@ def _one_edit(a: str, b: str) -> bool:
         diffs = [i for i in range(len(a)) if a[i] != b[i]]
         if len(diffs) == 1:
             return True
-        return len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[
-            diffs[0]]
+        return (
+            len(diffs) == 2
+            and diffs[1] == diffs[0] + 1
+            and a[diffs[0]] == b[diffs[1]]
+            and a[diffs[1]] == b[diffs[0]]
+        )
     short, long_ = (a, b) if len(a) < len(b) else (b, a)
     i = 0
     while i < len(short) and short[i] == long_[i]:
         i += 1
-    return short[i:] == long_[i + 1:]
+    return short[i:] == long_[i + 1 :]
 
 
 def _placeholder(major: int) -> bool:
@@ -69,8 +73,14 @@ def metadata_findings(artifact: Artifact) -> list[Finding]:
         target = typosquat_target(name)
         if target is not None:
             findings.append(
-                Finding(rule="typosquat", severity=Severity.MEDIUM, file="", line=None, snippet=name,
-                        reason=f"name {name!r} is one edit away from the popular project {target!r}")
+                Finding(
+                    rule="typosquat",
+                    severity=Severity.MEDIUM,
+                    file="",
+                    line=None,
+                    snippet=name,
+                    reason=f"name {name!r} is one edit away from the popular project {target!r}",
+                )
             )
     if version:
         try:
@@ -79,15 +89,27 @@ def metadata_findings(artifact: Artifact) -> list[Finding]:
             parsed = None
         if parsed is not None and _placeholder(parsed.major):
             findings.append(
-                Finding(rule="placeholder-version", severity=Severity.MEDIUM, file="", line=None, snippet=version,
-                        reason=f"version {version} looks like a placeholder chosen to outrank real releases")
+                Finding(
+                    rule="placeholder-version",
+                    severity=Severity.MEDIUM,
+                    file="",
+                    line=None,
+                    snippet=version,
+                    reason=f"version {version} looks like a placeholder chosen to outrank real releases",
+                )
             )
     has_metadata = any(
         m.path.endswith(("PKG-INFO", ".dist-info/METADATA", "package.json")) for m in artifact.members
     )
     if not has_metadata and artifact.kind is not ArtifactKind.NPM:
         findings.append(
-            Finding(rule="metadata-missing", severity=Severity.LOW, file="", line=None, snippet="",
-                    reason="no PKG-INFO or METADATA file: the artifact was not built by standard tooling")
+            Finding(
+                rule="metadata-missing",
+                severity=Severity.LOW,
+                file="",
+                line=None,
+                snippet="",
+                reason="no PKG-INFO or METADATA file: the artifact was not built by standard tooling",
+            )
         )
     return findings

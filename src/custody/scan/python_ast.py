@@ -20,58 +20,192 @@ from custody.scan.static_decode import StaticDecoder
 
 PROCESS_CALLS = frozenset(
     {
-        "subprocess.Popen", "subprocess.call", "subprocess.run", "subprocess.check_call",
-        "subprocess.check_output", "subprocess.getoutput", "subprocess.getstatusoutput",
-        "os.system", "os.popen", "os.startfile", "os.execl", "os.execle", "os.execlp", "os.execlpe",
-        "os.execv", "os.execve", "os.execvp", "os.execvpe", "os.spawnl", "os.spawnle", "os.spawnlp",
-        "os.spawnv", "os.spawnve", "os.spawnvp", "os.posix_spawn", "os.posix_spawnp", "pty.spawn",
-        "commands.getoutput", "asyncio.create_subprocess_shell", "asyncio.create_subprocess_exec",
-        "win32api.ShellExecute", "win32process.CreateProcess", "ctypes.windll.shell32.ShellExecuteW",
+        "subprocess.Popen",
+        "subprocess.call",
+        "subprocess.run",
+        "subprocess.check_call",
+        "subprocess.check_output",
+        "subprocess.getoutput",
+        "subprocess.getstatusoutput",
+        "os.system",
+        "os.popen",
+        "os.startfile",
+        "os.execl",
+        "os.execle",
+        "os.execlp",
+        "os.execlpe",
+        "os.execv",
+        "os.execve",
+        "os.execvp",
+        "os.execvpe",
+        "os.spawnl",
+        "os.spawnle",
+        "os.spawnlp",
+        "os.spawnv",
+        "os.spawnve",
+        "os.spawnvp",
+        "os.posix_spawn",
+        "os.posix_spawnp",
+        "pty.spawn",
+        "commands.getoutput",
+        "asyncio.create_subprocess_shell",
+        "asyncio.create_subprocess_exec",
+        "win32api.ShellExecute",
+        "win32process.CreateProcess",
+        "ctypes.windll.shell32.ShellExecuteW",
     }
 )
 NETWORK_PREFIXES = (
-    "requests.", "httpx.", "urllib.request.urlopen", "urllib.request.urlretrieve", "urllib.request.Request",
-    "urllib2.urlopen", "urllib.urlopen", "urllib.urlretrieve",
-    "http.client.HTTP", "httplib.HTTP", "socket.create_connection", "aiohttp.", "urllib3.",
-    "pycurl.", "ftplib.", "smtplib.", "telnetlib.", "websocket.", "websockets.", "paramiko.",
-    "discord_webhook.", "dhooks.", "telebot.", "telegram.",
+    "requests.",
+    "httpx.",
+    "urllib.request.urlopen",
+    "urllib.request.urlretrieve",
+    "urllib.request.Request",
+    "urllib2.urlopen",
+    "urllib.urlopen",
+    "urllib.urlretrieve",
+    "http.client.HTTP",
+    "httplib.HTTP",
+    "socket.create_connection",
+    "aiohttp.",
+    "urllib3.",
+    "pycurl.",
+    "ftplib.",
+    "smtplib.",
+    "telnetlib.",
+    "websocket.",
+    "websockets.",
+    "paramiko.",
+    "discord_webhook.",
+    "dhooks.",
+    "telebot.",
+    "telegram.",
 )
 # Names under the network prefixes that build objects or raise errors without sending anything.
-NOT_SENDS = frozenset({"exceptions", "HTTPError", "RequestException", "ConnectionError", "Timeout", "codes",
-                       "utils", "adapters", "HTTPAdapter", "Response", "PreparedRequest", "structures",
-                       "build_opener", "install_opener", "HTTPHandler", "ProxyHandler", "quote", "urlencode",
-                       "Limits", "Timeout", "BasicAuth", "ClientTimeout", "TCPConnector", "Retry"})
+NOT_SENDS = frozenset(
+    {
+        "exceptions",
+        "HTTPError",
+        "RequestException",
+        "ConnectionError",
+        "Timeout",
+        "codes",
+        "utils",
+        "adapters",
+        "HTTPAdapter",
+        "Response",
+        "PreparedRequest",
+        "structures",
+        "build_opener",
+        "install_opener",
+        "HTTPHandler",
+        "ProxyHandler",
+        "quote",
+        "urlencode",
+        "Limits",
+        "BasicAuth",
+        "ClientTimeout",
+        "TCPConnector",
+        "Retry",
+    }
+)
 NETWORK_NAMES = frozenset({"urlopen", "urlretrieve", "Request", "post", "get", "put", "Session"})
 RECON_CALLS = frozenset(
     {
-        "socket.gethostname", "getpass.getuser", "os.getlogin", "platform.node", "platform.uname",
-        "os.getcwd", "os.uname", "uuid.getnode", "platform.platform", "socket.getfqdn", "os.getuid",
-        "pwd.getpwuid", "platform.system", "os.getenv",
+        "socket.gethostname",
+        "getpass.getuser",
+        "os.getlogin",
+        "platform.node",
+        "platform.uname",
+        "os.getcwd",
+        "os.uname",
+        "uuid.getnode",
+        "platform.platform",
+        "socket.getfqdn",
+        "os.getuid",
+        "pwd.getpwuid",
+        "platform.system",
+        "os.getenv",
     }
 )
 # Weak recon: alone they are everywhere; they count only next to a send at install or start-up.
 RECON_STRONG = frozenset(
-    {"socket.gethostname", "getpass.getuser", "os.getlogin", "platform.node", "socket.getfqdn",
-     "uuid.getnode", "os.uname", "platform.uname"}
+    {
+        "socket.gethostname",
+        "getpass.getuser",
+        "os.getlogin",
+        "platform.node",
+        "socket.getfqdn",
+        "uuid.getnode",
+        "os.uname",
+        "platform.uname",
+    }
 )
 BUILTIN_NAMES = frozenset(dir(builtins))
 EXEC_NAMES = frozenset({"exec", "eval", "execfile", "compile"})
 DECODE_ATTRS = frozenset(
     {
-        "b64decode", "b32decode", "b16decode", "b85decode", "a85decode", "urlsafe_b64decode",
-        "standard_b64decode", "decodebytes", "decodestring", "unhexlify", "a2b_base64", "a2b_hex",
-        "fromhex", "decompress", "decrypt", "decrypt_and_verify", "rot13",
+        "b64decode",
+        "b32decode",
+        "b16decode",
+        "b85decode",
+        "a85decode",
+        "urlsafe_b64decode",
+        "standard_b64decode",
+        "decodebytes",
+        "decodestring",
+        "unhexlify",
+        "a2b_base64",
+        "a2b_hex",
+        "fromhex",
+        "decompress",
+        "decrypt",
+        "decrypt_and_verify",
+        "rot13",
     }
 )
-CODE_LOADERS = frozenset({"marshal.loads", "pickle.loads", "dill.loads", "cloudpickle.loads", "types.FunctionType",
-                          "types.CodeType"})
-INSTALL_COMMANDS = frozenset(
-    {"install", "develop", "egg_info", "build_py", "build_ext", "build", "sdist", "bdist_egg",
-     "bdist_wheel", "easy_install", "install_lib", "install_scripts", "build_clib", "install_egg_info",
-     "_install", "_develop", "_egg_info", "orig_install"}
+CODE_LOADERS = frozenset(
+    {
+        "marshal.loads",
+        "pickle.loads",
+        "dill.loads",
+        "cloudpickle.loads",
+        "types.FunctionType",
+        "types.CodeType",
+    }
 )
-DYNAMIC_IMPORTS = frozenset({"__import__", "importlib.import_module", "runpy.run_path", "runpy.run_module",
-                             "imp.load_source", "importlib.machinery.SourceFileLoader"})
+INSTALL_COMMANDS = frozenset(
+    {
+        "install",
+        "develop",
+        "egg_info",
+        "build_py",
+        "build_ext",
+        "build",
+        "sdist",
+        "bdist_egg",
+        "bdist_wheel",
+        "easy_install",
+        "install_lib",
+        "install_scripts",
+        "build_clib",
+        "install_egg_info",
+        "_install",
+        "_develop",
+        "_egg_info",
+        "orig_install",
+    }
+)
+DYNAMIC_IMPORTS = frozenset(
+    {
+        "__import__",
+        "importlib.import_module",
+        "runpy.run_path",
+        "runpy.run_module",
+        "imp.load_source",
+        "importlib.machinery.SourceFileLoader",
+    }
+)
 
 
 def walk(root: ast.AST) -> list[ast.AST]:
@@ -211,16 +345,19 @@ class _Analyzer:
                 self._note_written(node)
             elif isinstance(node, ast.ClassDef):
                 self.classes[node.name] = node
-            elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(
-                node.value.value, str
+            elif (
+                isinstance(node, ast.Expr)
+                and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)
             ):
                 self.result.text_ranges.append((node.lineno, node.end_lineno or node.lineno))
             elif isinstance(node, ast.Assign) and len(node.targets) == 1:
                 target = node.targets[0]
                 self._alias_builtins(target, node.value)
-                if isinstance(target, ast.Name):
-                    if isinstance(node.value, (ast.Constant, ast.BinOp, ast.Call, ast.Subscript)):
-                        self.constants.setdefault(target.id, node.value)
+                if isinstance(target, ast.Name) and isinstance(
+                    node.value, (ast.Constant, ast.BinOp, ast.Call, ast.Subscript)
+                ):
+                    self.constants.setdefault(target.id, node.value)
         self._find_decoder_funcs()
         self._taint()
 
@@ -238,22 +375,19 @@ class _Analyzer:
         """`run = exec` or `a, b = exec, str`: obfuscators rename the dangerous builtins."""
         pairs: list[tuple[ast.expr, ast.expr]] = [(target, value)]
         if isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)):
-            pairs = list(zip(target.elts, value.elts))
+            pairs = list(zip(target.elts, value.elts, strict=False))
         # Renaming several builtins in one tuple assignment is an obfuscator's habit; a lone
         # `_exec = exec` is common in instrumentation code, so it only feeds name resolution.
-        builtin_values = sum(
-            1 for _, v in pairs if isinstance(v, ast.Name) and v.id in BUILTIN_NAMES
-        )
+        builtin_values = sum(1 for _, v in pairs if isinstance(v, ast.Name) and v.id in BUILTIN_NAMES)
         flag = len(pairs) > 1 and builtin_values >= 2
         for name_node, value_node in pairs:
             if not isinstance(name_node, ast.Name) or not isinstance(value_node, ast.Name):
                 continue
             original = self.aliases.get(value_node.id, value_node.id)
-            if original in EXEC_NAMES or original in ("__import__", "getattr"):
-                if name_node.id != original:
-                    self.aliases[name_node.id] = original
-                    if flag:
-                        self.renamed.append((name_node, original))
+            if (original in EXEC_NAMES or original in ("__import__", "getattr")) and name_node.id != original:
+                self.aliases[name_node.id] = original
+                if flag:
+                    self.renamed.append((name_node, original))
 
     def resolve(self, node: ast.expr) -> str:
         name = _dotted(node)
@@ -278,18 +412,34 @@ class _Analyzer:
             codec = node.args[-1] if len(node.args) > 1 or resolved == "codecs.decode" else node.args[0]
             if isinstance(codec, ast.Constant) and isinstance(codec.value, str):
                 return codec.value.lower().replace("-", "_") in (
-                    "rot13", "rot_13", "base64", "hex", "zlib", "bz2", "base_64")
+                    "rot13",
+                    "rot_13",
+                    "base64",
+                    "hex",
+                    "zlib",
+                    "bz2",
+                    "base_64",
+                )
         if attr == "join" and node.args:
             arg = node.args[0]
             if isinstance(arg, (ast.GeneratorExp, ast.ListComp)):
                 elt = arg.elt
                 if isinstance(elt, ast.Call) and isinstance(elt.func, ast.Name) and elt.func.id == "chr":
                     return True
-            if isinstance(arg, (ast.List, ast.Tuple)) and len(arg.elts) > 8 and all(
-                isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == "chr" for e in arg.elts
+            if (
+                isinstance(arg, (ast.List, ast.Tuple))
+                and len(arg.elts) > 8
+                and all(
+                    isinstance(e, ast.Call) and isinstance(e.func, ast.Name) and e.func.id == "chr"
+                    for e in arg.elts
+                )
             ):
                 return True
-        if resolved in ("bytes", "bytearray") and node.args and isinstance(node.args[0], (ast.List, ast.Tuple)):
+        if (
+            resolved in ("bytes", "bytearray")
+            and node.args
+            and isinstance(node.args[0], (ast.List, ast.Tuple))
+        ):
             return len(node.args[0].elts) > 16
         return False
 
@@ -350,11 +500,21 @@ class _Analyzer:
         callee = self.resolve(node.func)
         target: ast.expr | None = None
         if callee in ("open", "io.open", "builtins.open") and node.args:
-            mode = node.args[1] if len(node.args) > 1 else next(
-                (k.value for k in node.keywords if k.arg == "mode"), None)
-            if isinstance(mode, ast.Constant) and isinstance(mode.value, str) and ("w" in mode.value or "a" in mode.value):
+            mode = (
+                node.args[1]
+                if len(node.args) > 1
+                else next((k.value for k in node.keywords if k.arg == "mode"), None)
+            )
+            if (
+                isinstance(mode, ast.Constant)
+                and isinstance(mode.value, str)
+                and ("w" in mode.value or "a" in mode.value)
+            ):
                 target = node.args[0]
-        elif callee.rsplit(".", 1)[-1] in ("urlretrieve", "copyfile", "copy", "copy2", "move") and len(node.args) > 1:
+        elif (
+            callee.rsplit(".", 1)[-1] in ("urlretrieve", "copyfile", "copy", "copy2", "move")
+            and len(node.args) > 1
+        ):
             target = node.args[1]
         if target is None:
             return
@@ -369,8 +529,10 @@ class _Analyzer:
             for sub in walk(arg):
                 if isinstance(sub, ast.Name) and sub.id in self.written_names:
                     return True
-                if isinstance(sub, ast.Constant) and isinstance(sub.value, str) and any(
-                    lit in sub.value for lit in self.written_literals
+                if (
+                    isinstance(sub, ast.Constant)
+                    and isinstance(sub.value, str)
+                    and any(lit in sub.value for lit in self.written_literals)
                 ):
                     return True
         return False
@@ -390,13 +552,17 @@ class _Analyzer:
         resolved = self.resolve(node.func)
         if resolved.startswith(NETWORK_PREFIXES):
             return resolved.rsplit(".", 1)[-1] not in NOT_SENDS
-        if isinstance(node.func, ast.Attribute) and node.func.attr in ("connect", "connect_ex", "sendto", "sendall"):
+        if isinstance(node.func, ast.Attribute) and node.func.attr in (
+            "connect",
+            "connect_ex",
+            "sendto",
+            "sendall",
+        ):
             return "socket" in self.result.imports
         return resolved in ("urlopen", "urlretrieve")
 
     def reachable_ranges(self) -> None:
         """Mark function bodies that do not run in the file's base context."""
-        base = self.base
         roots: set[str] = set()
         guard_roots: set[str] = set()
         install_methods: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
@@ -473,9 +639,12 @@ class _Analyzer:
                 if kw.arg in ("target", "callback", "func", "function") and isinstance(kw.value, ast.Name):
                     names.add(kw.value.id)
             callee = self.resolve(func)
-            if callee in ("atexit.register", "threading.Timer", "signal.signal", "sys.excepthook") or callee.endswith(
-                (".submit", ".run_in_executor", ".start_new_thread", "Thread")
-            ):
+            if callee in (
+                "atexit.register",
+                "threading.Timer",
+                "signal.signal",
+                "sys.excepthook",
+            ) or callee.endswith((".submit", ".run_in_executor", ".start_new_thread", "Thread")):
                 names.update(a.id for a in sub.args if isinstance(a, ast.Name))
         return names
 
@@ -491,13 +660,19 @@ class _Analyzer:
             cls = self.classes.get(name)
             if cls is not None:
                 bodies.extend(
-                    m for m in cls.body
+                    m
+                    for m in cls.body
                     if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
                     and m.name in ("__init__", "__new__", "__call__", "__enter__", "__del__", "run")
                 )
                 for m in cls.body:
                     if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and m.name in (
-                        "__init__", "__new__", "__call__", "__enter__", "__del__", "run"
+                        "__init__",
+                        "__new__",
+                        "__call__",
+                        "__enter__",
+                        "__del__",
+                        "run",
                     ):
                         todo.append(m.name)
             for body in bodies:
@@ -530,24 +705,31 @@ class _Analyzer:
 
     def _opaque_loop(self, node: ast.While) -> bool:
         test = node.test
-        if isinstance(test, ast.Compare) and isinstance(test.left, ast.Constant) and all(
-            isinstance(c, ast.Constant) for c in test.comparators
-        ):
-            return True
-        return False
+        return (
+            isinstance(test, ast.Compare)
+            and isinstance(test.left, ast.Constant)
+            and all(isinstance(c, ast.Constant) for c in test.comparators)
+        )
 
     def _string(self, node: ast.Constant) -> None:
         value = node.value
-        if len(value) >= 512 and " " not in value[:512]:
-            if entropy(value[:4096]) > 4.8:
-                self.emit(Cap.BLOB, node, f"{len(value)}-character high-entropy literal")
+        if (
+            isinstance(value, str)
+            and len(value) >= 512
+            and " " not in value[:512]
+            and entropy(value[:4096]) > 4.8
+        ):
+            self.emit(Cap.BLOB, node, f"{len(value)}-character high-entropy literal")
 
     def _call(self, node: ast.Call, decoder: StaticDecoder) -> None:
         func = node.func
         resolved = self.resolve(func)
         short = resolved.rsplit(".", 1)[-1]
-        if resolved in EXEC_NAMES or resolved in ("builtins.exec", "builtins.eval", "__builtins__.exec",
-                                                   "__builtins__.eval") or self._getattr_exec(node):
+        if (
+            resolved in EXEC_NAMES
+            or resolved in ("builtins.exec", "builtins.eval", "__builtins__.exec", "__builtins__.eval")
+            or self._getattr_exec(node)
+        ):
             self._exec(node, resolved or "exec", decoder)
         elif resolved in DYNAMIC_IMPORTS:
             if node.args and not isinstance(node.args[0], ast.Constant):
@@ -559,14 +741,20 @@ class _Analyzer:
                 self.emit(Cap.NETWORK_EXEC, node, f"{resolved}() of downloaded data")
             elif self._literal_payload(node.args[0], decoder):
                 self.emit(Cap.DECODE_EXEC, node, f"{resolved}() of a payload decoded from a literal")
-        if resolved in PROCESS_CALLS or (short in ("Popen", "check_output", "check_call") and "subprocess" in resolved):
+        if resolved in PROCESS_CALLS or (
+            short in ("Popen", "check_output", "check_call") and "subprocess" in resolved
+        ):
             self._process(node, resolved)
         elif self._is_network_call(node):
             self.emit(Cap.NETWORK, node, resolved)
         if resolved in RECON_STRONG:
             self.emit(Cap.RECON, node, resolved)
-        elif resolved in ("socket.gethostbyname", "socket.getaddrinfo", "dns.resolver.resolve",
-                          "dns.resolver.query") and node.args and isinstance(node.args[0], ast.JoinedStr):
+        elif (
+            resolved
+            in ("socket.gethostbyname", "socket.getaddrinfo", "dns.resolver.resolve", "dns.resolver.query")
+            and node.args
+            and isinstance(node.args[0], ast.JoinedStr)
+        ):
             self.emit(Cap.DNS_EXFIL, node, f"{resolved}() of a host name built from data")
         if self._env_dump(node, resolved):
             self.emit(Cap.ENV_DUMP, node, "takes the whole process environment")
@@ -591,8 +779,10 @@ class _Analyzer:
                 self.result.decoded.append((node.lineno, self.result.context_at(node.lineno), value))
         elif resolved in ("urllib.request.urlretrieve", "urllib.urlretrieve", "urlretrieve", "wget.download"):
             self.emit(Cap.DROP, node, f"{resolved}() saves a download to disk")
-        elif resolved == "shutil.copyfileobj" and node.args and self._contains(
-            node.args[0], self.network_names, "network"
+        elif (
+            resolved == "shutil.copyfileobj"
+            and node.args
+            and self._contains(node.args[0], self.network_names, "network")
         ):
             self.emit(Cap.DROP, node, "copies a download to a file")
         if self._dynamic_builtin(node, resolved):
@@ -601,11 +791,15 @@ class _Analyzer:
             self.emit(Cap.REVERSE_SHELL, node, "os.dup2 redirects standard streams (reverse shell pattern)")
 
     def _dynamic_builtin(self, node: ast.Call, resolved: str) -> bool:
-        if resolved == "getattr" and len(node.args) >= 2 and isinstance(
-            node.args[1], (ast.BinOp, ast.Call, ast.Subscript, ast.JoinedStr)
+        if (
+            resolved == "getattr"
+            and len(node.args) >= 2
+            and isinstance(node.args[1], (ast.BinOp, ast.Call, ast.Subscript, ast.JoinedStr))
         ):
             owner = self.resolve(node.args[0])
-            if owner in ("__builtins__", "builtins", "__import__('builtins')") or owner.startswith("__builtins__"):
+            if owner in ("__builtins__", "builtins", "__import__('builtins')") or owner.startswith(
+                "__builtins__"
+            ):
                 return True
             return self._contains(node.args[1], set(), "decode")
         return False
@@ -634,7 +828,10 @@ class _Analyzer:
     def _env_dump(self, node: ast.Call, resolved: str) -> bool:
         """The whole environment serialised, or handed to a network call (copies for subprocesses
         are everywhere and do not count)."""
-        if resolved in ("json.dumps", "str", "repr", "json.dump", "pickle.dumps", "base64.b64encode") and node.args:
+        if (
+            resolved in ("json.dumps", "str", "repr", "json.dump", "pickle.dumps", "base64.b64encode")
+            and node.args
+        ):
             return self.resolve(node.args[0]) in ("os.environ", "os.environ.copy()")
         if self._is_network_call(node):
             for arg in list(node.args) + [k.value for k in node.keywords]:
@@ -689,15 +886,15 @@ class _Analyzer:
         strings = [e.value for e in elems if isinstance(e, ast.Constant) and isinstance(e.value, str)]
         for i, text in enumerate(strings[:-1]):
             if text == "-c":
-                self.result.nested_code.append((node.lineno, self.result.context_at(node.lineno), strings[i + 1]))
+                self.result.nested_code.append(
+                    (node.lineno, self.result.context_at(node.lineno), strings[i + 1])
+                )
             elif text == "-m":
                 self.result.run_modules.add(strings[i + 1])
         for text in strings:
             for token in text.split():
                 if token.endswith(".py") and "/" not in token.strip("./"):
                     self.result.run_modules.add(token[:-3].strip("./").replace("/", "."))
-                elif token == "-m":
-                    pass
         joined = " ".join(strings).lower()
         if "pip" in joined and "install" in joined and not re.search(r"install\s+(-e\s+)?\.(\s|$)", joined):
             self.emit(Cap.PIP_INSTALL, node, "runs pip install")
@@ -714,7 +911,12 @@ def parse_python(source: bytes | str) -> ast.Module | None:
 
 
 def analyze_python(
-    source: bytes | str, file: str, base: Context, roots: frozenset[str] = frozenset(), *, runs_as_main: bool = False
+    source: bytes | str,
+    file: str,
+    base: Context,
+    roots: frozenset[str] = frozenset(),
+    *,
+    runs_as_main: bool = False,
 ) -> PythonAnalysis | None:
     """Facts for one Python source; None when it does not parse (caller falls back to text rules).
 

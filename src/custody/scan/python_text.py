@@ -21,18 +21,24 @@ _PATTERNS: tuple[tuple[Cap, re.Pattern[bytes], str], ...] = (
     ),
     (
         Cap.NETWORK_EXEC,
-        re.compile(rb"\b(exec|eval)\s*\(\s*[^\n]{0,120}?(urlopen|requests\.get|\.read\(\)|\.text\b|\.content\b)"),
+        re.compile(
+            rb"\b(exec|eval)\s*\(\s*[^\n]{0,120}?(urlopen|requests\.get|\.read\(\)|\.text\b|\.content\b)"
+        ),
         "exec/eval of downloaded data",
     ),
     (
         Cap.PROCESS,
-        re.compile(rb"\b(subprocess\.(Popen|call|run|check_output|check_call)|os\.(system|popen|startfile))\s*\("),
+        re.compile(
+            rb"\b(subprocess\.(Popen|call|run|check_output|check_call)|os\.(system|popen|startfile))\s*\("
+        ),
         "starts a process",
     ),
     (
         Cap.NETWORK,
-        re.compile(rb"\b(urllib2?\.(request\.)?urlopen|requests\.(get|post|put)|socket\.socket|http\.client|"
-                   rb"httplib\.HTTPS?Connection|urlretrieve)\s*\("),
+        re.compile(
+            rb"\b(urllib2?\.(request\.)?urlopen|requests\.(get|post|put)|socket\.socket|http\.client|"
+            rb"httplib\.HTTPS?Connection|urlretrieve)\s*\("
+        ),
         "network request",
     ),
     (
@@ -40,8 +46,11 @@ _PATTERNS: tuple[tuple[Cap, re.Pattern[bytes], str], ...] = (
         re.compile(rb"\b(socket\.gethostname|getpass\.getuser|os\.getlogin|platform\.node)\s*\("),
         "reads host or user identity",
     ),
-    (Cap.ENV_DUMP, re.compile(rb"\b(dict|str|json\.dumps)\s*\(\s*os\.environ\s*\)|os\.environ\.copy\(\)"),
-     "takes the whole process environment"),
+    (
+        Cap.ENV_DUMP,
+        re.compile(rb"\b(dict|str|json\.dumps)\s*\(\s*os\.environ\s*\)|os\.environ\.copy\(\)"),
+        "takes the whole process environment",
+    ),
     (Cap.EXEC, re.compile(rb"\b(exec|eval)\s*\(\s*[A-Za-z_]"), "exec/eval of computed code"),
 )
 

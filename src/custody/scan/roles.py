@@ -8,8 +8,27 @@ from custody.artifacts import ArtifactKind
 from custody.scan.model import Context
 
 DEV_DIRS = frozenset(
-    {"tests", "test", "testing", "docs", "doc", "examples", "example", "benchmarks", "benchmark", "bench",
-     "samples", "sample", "demo", "demos", "tutorials", "notebooks", "scripts_dev", "ci", ".github"}
+    {
+        "tests",
+        "test",
+        "testing",
+        "docs",
+        "doc",
+        "examples",
+        "example",
+        "benchmarks",
+        "benchmark",
+        "bench",
+        "samples",
+        "sample",
+        "demo",
+        "demos",
+        "tutorials",
+        "notebooks",
+        "scripts_dev",
+        "ci",
+        ".github",
+    }
 )
 STARTUP_MODULES = frozenset({"sitecustomize.py", "usercustomize.py"})
 
@@ -57,11 +76,13 @@ def relative_path(path: str, strip_prefix: str) -> str:
         # nested sdists carry their own wrapper directory
         return rest if rest and "-" in first else path
     if strip_prefix and path.startswith(strip_prefix):
-        return path[len(strip_prefix):]
+        return path[len(strip_prefix) :]
     return path
 
 
-def classify(rel: str, kind: ArtifactKind, package_dirs: frozenset[str] | None = None) -> tuple[FileType, Context]:
+def classify(
+    rel: str, kind: ArtifactKind, package_dirs: frozenset[str] | None = None
+) -> tuple[FileType, Context]:
     """File type and the context its code runs in by default."""
     parts = rel.split("/")
     base = parts[-1]
@@ -77,9 +98,7 @@ def classify(rel: str, kind: ArtifactKind, package_dirs: frozenset[str] | None =
     if lower.endswith((".py", ".pyw")):
         if base in STARTUP_MODULES and not in_dev:
             return FileType.PYTHON, Context.STARTUP
-        if (
-            len(parts) == 2 and parts[0] in ("sitecustomize", "usercustomize") and base == "__init__.py"
-        ):
+        if len(parts) == 2 and parts[0] in ("sitecustomize", "usercustomize") and base == "__init__.py":
             return FileType.PYTHON, Context.STARTUP
         if base == "setup.py" and top and kind in (ArtifactKind.SDIST, ArtifactKind.FILE, ArtifactKind.EGG):
             return FileType.PYTHON, Context.INSTALL
@@ -91,7 +110,7 @@ def classify(rel: str, kind: ArtifactKind, package_dirs: frozenset[str] | None =
             return FileType.PYTHON, Context.CALL
         return FileType.PYTHON, Context.IMPORT
     if kind is ArtifactKind.NPM or lower.endswith((".js", ".cjs", ".mjs")):
-        if base == "package.json" and (top or kind is ArtifactKind.NPM and len(parts) == 1):
+        if base == "package.json" and (top or (kind is ArtifactKind.NPM and len(parts) == 1)):
             return FileType.PACKAGE_JSON, Context.INSTALL
         if lower.endswith((".js", ".cjs", ".mjs")):
             if kind is not ArtifactKind.NPM:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from custody.artifacts import Artifact, IssueKind
+from custody.artifacts import Artifact, ArtifactKind, IssueKind
 from custody.scan.collect import Collected
 from custody.scan.facts import Cap, Fact
 from custody.scan.model import Context, Finding, Severity, Verdict
@@ -23,11 +23,29 @@ SENDS = frozenset({Cap.NETWORK, Cap.EXFIL_SINK, Cap.DNS_EXFIL, Cap.DOWNLOAD_TOOL
 SECRETS = frozenset({Cap.SECRET, Cap.ENV_DUMP, Cap.CLOUD_METADATA})
 STEALER_TARGETS = ("secret_browser_profiles", "secret_chat_tokens", "secret_crypto_wallets")
 DANGEROUS_AT_STARTUP = frozenset(
-    {Cap.PROCESS, Cap.NETWORK, Cap.DECODE_EXEC, Cap.NETWORK_EXEC, Cap.EXFIL_SINK, Cap.DOWNLOAD_TOOL,
-     Cap.HIDDEN_SHELL, Cap.REVERSE_SHELL, Cap.SECRET, Cap.ENV_DUMP, Cap.DNS_EXFIL, Cap.MINER}
+    {
+        Cap.PROCESS,
+        Cap.NETWORK,
+        Cap.DECODE_EXEC,
+        Cap.NETWORK_EXEC,
+        Cap.EXFIL_SINK,
+        Cap.DOWNLOAD_TOOL,
+        Cap.HIDDEN_SHELL,
+        Cap.REVERSE_SHELL,
+        Cap.SECRET,
+        Cap.ENV_DUMP,
+        Cap.DNS_EXFIL,
+        Cap.MINER,
+    }
 )
 MAX_PER_RULE_FILE = 3
-WEIGHTS = {Severity.CRITICAL: 10.0, Severity.HIGH: 4.0, Severity.MEDIUM: 1.5, Severity.LOW: 0.3, Severity.INFO: 0.0}
+WEIGHTS = {
+    Severity.CRITICAL: 10.0,
+    Severity.HIGH: 4.0,
+    Severity.MEDIUM: 1.5,
+    Severity.LOW: 0.3,
+    Severity.INFO: 0.0,
+}
 
 
 class _Facts:
@@ -51,13 +69,26 @@ class _Judge:
         self.facts = _Facts(collected.facts)
         self.findings: list[Finding] = []
         self._count: dict[tuple[str, str], int] = defaultdict(int)
+        self._seen: set[tuple[str, str, int | None, str]] = set()
 
-    def add(self, rule: str, severity: Severity, fact: Fact | None, reason: str, *, file: str = "",
-            line: int | None = None, snippet: str = "") -> None:
+    def add(
+        self,
+        rule: str,
+        severity: Severity,
+        fact: Fact | None,
+        reason: str,
+        *,
+        file: str = "",
+        line: int | None = None,
+        snippet: str = "",
+    ) -> None:
         if fact is not None:
             file, line = fact.file, fact.line
             info = self.collected.files.get(fact.file)
             snippet = info.line_text(fact.line) if info else snippet
+        if (rule, file, line, reason) in self._seen:
+            return
+        self._seen.add((rule, file, line, reason))
         key = (rule, file)
         self._count[key] += 1
         if self._count[key] > MAX_PER_RULE_FILE:
@@ -65,11 +96,20 @@ class _Judge:
         if len(snippet) > 200:
             snippet = snippet[:197] + "..."
         self.findings.append(
-            Finding(rule=rule, severity=severity, file=file, line=line, snippet=snippet, reason=reason,
-                    context=fact.context if fact else None)
+            Finding(
+                rule=rule,
+                severity=severity,
+                file=file,
+                line=line,
+                snippet=snippet,
+                reason=reason,
+                context=fact.context if fact else None,
+            )
         )
 
-    def same_file(self, a: Iterable[Cap] | Cap, b: Iterable[Cap] | Cap, contexts: frozenset[Context]) -> set[str]:
+    def same_file(
+        self, a: Iterable[Cap] | Cap, b: Iterable[Cap] | Cap, contexts: frozenset[Context]
+    ) -> set[str]:
         return self.facts.files(a, contexts) & self.facts.files(b, contexts)
 
     # ------------------------------------------------------------------------------------------
@@ -90,24 +130,40 @@ class _Judge:
     def _startup(self) -> None:
         f = self.facts
         for fact in f.get(Cap.STARTUP_CODE, frozenset({Context.STARTUP})):
-            self.add("startup-hook", Severity.MEDIUM, fact,
-                     f"{fact.detail}: runs at every Python start, no import needed")
+            self.add(
+                "startup-hook",
+                Severity.MEDIUM,
+                fact,
+                f"{fact.detail}: runs at every Python start, no import needed",
+            )
         for fact in f.get(DANGEROUS_AT_STARTUP, frozenset({Context.STARTUP})):
-            self.add("startup-hook-dangerous", Severity.CRITICAL, fact,
-                     f"start-up code {fact.detail} ({fact.cap.value}) at every interpreter start")
+            self.add(
+                "startup-hook-dangerous",
+                Severity.CRITICAL,
+                fact,
+                f"start-up code {fact.detail} ({fact.cap.value}) at every interpreter start",
+            )
         for fact in f.get(Cap.EXEC, frozenset({Context.STARTUP})):
             self.add("startup-hook-dangerous", Severity.HIGH, fact, f"start-up code runs {fact.detail}")
 
     def _exec(self) -> None:
         f = self.facts
         for fact in f.get(Cap.DECODE_EXEC, UNASKED):
-            self.add("decode-exec", Severity.CRITICAL, fact,
-                     f"{fact.detail} in code that runs at {fact.context.value} time")
+            self.add(
+                "decode-exec",
+                Severity.CRITICAL,
+                fact,
+                f"{fact.detail} in code that runs at {fact.context.value} time",
+            )
         for fact in f.get(Cap.DECODE_EXEC, frozenset({Context.CALL})):
             self.add("decode-exec", Severity.MEDIUM, fact, f"{fact.detail} (only when called)")
         for fact in f.get(Cap.NETWORK_EXEC, UNASKED):
-            self.add("download-exec", Severity.CRITICAL, fact,
-                     f"{fact.detail} in code that runs at {fact.context.value} time")
+            self.add(
+                "download-exec",
+                Severity.CRITICAL,
+                fact,
+                f"{fact.detail} in code that runs at {fact.context.value} time",
+            )
         for fact in f.get(Cap.NETWORK_EXEC, frozenset({Context.CALL})):
             self.add("download-exec", Severity.HIGH, fact, f"{fact.detail} (only when called)")
         for fact in f.get(Cap.EXEC, RUN_EARLY - {Context.STARTUP}):
@@ -123,32 +179,47 @@ class _Judge:
         early_secrets = f.get(SECRETS, RUN_EARLY)
         if early_secrets and early_sends:
             for fact in early_secrets:
-                self.add("secret-exfiltration", Severity.CRITICAL, fact,
-                         f"{fact.detail} at {fact.context.value} time, and the package sends data out "
-                         f"({early_sends[0].detail}, {early_sends[0].file}:{early_sends[0].line})")
+                self.add(
+                    "secret-exfiltration",
+                    Severity.CRITICAL,
+                    fact,
+                    f"{fact.detail} at {fact.context.value} time, and the package sends data out "
+                    f"({early_sends[0].detail}, {early_sends[0].file}:{early_sends[0].line})",
+                )
         # Cloud SDKs legitimately talk to the metadata endpoint from library code: at import time only
         # credential files and environment dumps count.
         import_secrets = (Cap.SECRET, Cap.ENV_DUMP)
         import_files = self.facts.files(import_secrets, frozenset({Context.IMPORT})) & self.facts.files(
-            SENDS, frozenset({Context.IMPORT}))
+            SENDS, frozenset({Context.IMPORT})
+        )
         for fact in f.get(import_secrets, frozenset({Context.IMPORT})):
             if fact.file in import_files:
-                self.add("secret-exfiltration", Severity.CRITICAL, fact,
-                         f"{fact.detail} at import time, next to a network send in the same module")
+                self.add(
+                    "secret-exfiltration",
+                    Severity.CRITICAL,
+                    fact,
+                    f"{fact.detail} at import time, next to a network send in the same module",
+                )
         # Stealer: browser, chat or wallet secrets plus a chat/paste sink, wherever it runs.
         targets = [x for x in f.get(Cap.SECRET) if any(t in x.detail for t in STEALER_TARGETS)]
         sink_files = f.files(Cap.EXFIL_SINK) | (f.files(Cap.STEALER_MARKER) & f.files(Cap.NETWORK))
         for fact in targets:
             if fact.file in sink_files:
-                self.add("stealer", Severity.CRITICAL, fact,
-                         f"{fact.detail}, and the same module sends to an exfiltration endpoint")
+                self.add(
+                    "stealer",
+                    Severity.CRITICAL,
+                    fact,
+                    f"{fact.detail}, and the same module sends to an exfiltration endpoint",
+                )
             elif fact.context in UNASKED:
                 self.add("secret-access", Severity.MEDIUM, fact, f"{fact.detail} in code that runs unasked")
             else:
                 self.add("secret-access", Severity.LOW, fact, f"{fact.detail} (only when called)")
         for fact in f.get(SECRETS, RUN_EARLY):
             if not any(t in fact.detail for t in STEALER_TARGETS):
-                self.add("secret-access", Severity.MEDIUM, fact, f"{fact.detail} at {fact.context.value} time")
+                self.add(
+                    "secret-access", Severity.MEDIUM, fact, f"{fact.detail} at {fact.context.value} time"
+                )
 
     def _beacon(self) -> None:
         f = self.facts
@@ -156,19 +227,31 @@ class _Judge:
         sends = f.get(SENDS, RUN_EARLY)
         if recon and sends:
             for fact in recon:
-                self.add("install-beacon", Severity.CRITICAL, fact,
-                         f"reads {fact.detail} at {fact.context.value} time and sends data out "
-                         f"({sends[0].detail}, {sends[0].file}:{sends[0].line})")
+                self.add(
+                    "install-beacon",
+                    Severity.CRITICAL,
+                    fact,
+                    f"reads {fact.detail} at {fact.context.value} time and sends data out "
+                    f"({sends[0].detail}, {sends[0].file}:{sends[0].line})",
+                )
         strong_sinks = {Cap.EXFIL_SINK, Cap.DNS_EXFIL, Cap.RAW_IP_URL}
         files = self.same_file(Cap.RECON, SENDS, frozenset({Context.IMPORT}))
         strong = self.same_file(Cap.RECON, strong_sinks, frozenset({Context.IMPORT}))
         for fact in f.get(Cap.RECON, frozenset({Context.IMPORT})):
             if fact.file in strong:
-                self.add("install-beacon", Severity.CRITICAL, fact,
-                         f"reads {fact.detail} at import time and sends to an exfiltration endpoint")
+                self.add(
+                    "install-beacon",
+                    Severity.CRITICAL,
+                    fact,
+                    f"reads {fact.detail} at import time and sends to an exfiltration endpoint",
+                )
             elif fact.file in files:
-                self.add("install-beacon", Severity.HIGH, fact,
-                         f"reads {fact.detail} at import time next to a network send")
+                self.add(
+                    "install-beacon",
+                    Severity.HIGH,
+                    fact,
+                    f"reads {fact.detail} at import time next to a network send",
+                )
         for fact in f.get(Cap.DNS_EXFIL, UNASKED):
             self.add("install-beacon", Severity.HIGH, fact, f"{fact.detail} (DNS tunnelling)")
 
@@ -178,8 +261,12 @@ class _Judge:
         for fact in f.get(Cap.PROCESS, UNASKED):
             partners = [m for m in f.get(markers, UNASKED) if m.file == fact.file]
             if partners:
-                self.add("install-process", Severity.CRITICAL, fact,
-                         f"{fact.detail} at {fact.context.value} time with {partners[0].detail}")
+                self.add(
+                    "install-process",
+                    Severity.CRITICAL,
+                    fact,
+                    f"{fact.detail} at {fact.context.value} time with {partners[0].detail}",
+                )
             elif fact.context is Context.INSTALL:
                 self.add("install-process", Severity.LOW, fact, f"{fact.detail} at install time")
         net_install = f.get(Cap.NETWORK, frozenset({Context.INSTALL}))
@@ -187,28 +274,46 @@ class _Judge:
         raw_files = f.files((Cap.RAW_IP_URL, Cap.EXFIL_SINK), RUN_EARLY)
         for fact in net_install:
             if fact.file in run_files and fact.file in raw_files:
-                self.add("download-exec", Severity.CRITICAL, fact,
-                         f"{fact.detail} to a raw IP or drop site at install time, then runs a process")
+                self.add(
+                    "download-exec",
+                    Severity.CRITICAL,
+                    fact,
+                    f"{fact.detail} to a raw IP or drop site at install time, then runs a process",
+                )
             elif fact.file in run_files:
-                self.add("install-network", Severity.MEDIUM, fact,
-                         f"{fact.detail} at install time next to process execution")
+                self.add(
+                    "install-network",
+                    Severity.MEDIUM,
+                    fact,
+                    f"{fact.detail} at install time next to process execution",
+                )
             else:
                 self.add("install-network", Severity.MEDIUM, fact, f"{fact.detail} at install time")
         drop_files = f.files(Cap.DROP)
         for fact in f.get(Cap.DROP):
             runs = [r for r in f.get(Cap.RUN_WRITTEN, LIVE) if r.file == fact.file]
             if runs and fact.context in UNASKED:
-                self.add("download-exec", Severity.CRITICAL, fact,
-                         f"{fact.detail} and runs it ({runs[0].detail}) at {fact.context.value} time")
+                self.add(
+                    "download-exec",
+                    Severity.CRITICAL,
+                    fact,
+                    f"{fact.detail} and runs it ({runs[0].detail}) at {fact.context.value} time",
+                )
             elif runs:
                 self.add("download-exec", Severity.HIGH, fact, f"{fact.detail} and runs it (when called)")
             elif fact.context in RUN_EARLY:
-                self.add("install-network", Severity.MEDIUM, fact, f"{fact.detail} at {fact.context.value} time")
+                self.add(
+                    "install-network", Severity.MEDIUM, fact, f"{fact.detail} at {fact.context.value} time"
+                )
         for fact in f.get(Cap.RUN_WRITTEN, UNASKED):
             if fact.file not in drop_files:
-                self.add("install-process", Severity.MEDIUM, fact, f"{fact.detail} at {fact.context.value} time")
+                self.add(
+                    "install-process", Severity.MEDIUM, fact, f"{fact.detail} at {fact.context.value} time"
+                )
         for fact in f.get(Cap.PIP_INSTALL, UNASKED):
-            self.add("pip-install-runtime", Severity.HIGH, fact, f"{fact.detail} at {fact.context.value} time")
+            self.add(
+                "pip-install-runtime", Severity.HIGH, fact, f"{fact.detail} at {fact.context.value} time"
+            )
         for fact in f.get(Cap.HIDDEN_SHELL, UNASKED):
             self.add("hidden-shell", Severity.HIGH, fact, f"{fact.detail} at {fact.context.value} time")
         for fact in f.get(Cap.HIDDEN_SHELL, frozenset({Context.CALL})):
@@ -239,7 +344,9 @@ class _Judge:
         net_files = f.files(Cap.NETWORK)
         for fact in f.get(Cap.KEYLOGGER):
             if fact.file in exfil_files:
-                self.add("spyware", Severity.CRITICAL, fact, f"{fact.detail}, sent to an exfiltration endpoint")
+                self.add(
+                    "spyware", Severity.CRITICAL, fact, f"{fact.detail}, sent to an exfiltration endpoint"
+                )
             elif fact.file in net_files and fact.context in UNASKED:
                 self.add("spyware", Severity.HIGH, fact, f"{fact.detail} next to a network send, unasked")
             else:
@@ -261,8 +368,11 @@ class _Judge:
                 severity = Severity.LOW
             self.add("exfil-sink", severity, fact, f"{fact.detail} ({fact.context.value})")
         for fact in f.get(Cap.RAW_IP_URL):
-            severity = {Context.STARTUP: Severity.HIGH, Context.INSTALL: Severity.HIGH,
-                        Context.IMPORT: Severity.MEDIUM}.get(fact.context, Severity.LOW)
+            severity = {
+                Context.STARTUP: Severity.HIGH,
+                Context.INSTALL: Severity.HIGH,
+                Context.IMPORT: Severity.MEDIUM,
+            }.get(fact.context, Severity.LOW)
             self.add("raw-ip-url", severity, fact, f"{fact.detail} ({fact.context.value})")
         for fact in f.get(Cap.DOWNLOAD_TOOL, RUN_EARLY):
             self.add("install-process", Severity.HIGH, fact, f"{fact.detail} at {fact.context.value} time")
@@ -272,15 +382,24 @@ class _Judge:
         runs = f.files((Cap.EXEC, Cap.DECODE_EXEC), UNASKED)
         for fact in f.get((Cap.OBFUSCATOR, Cap.BLOB, Cap.HUGE_LINE), UNASKED):
             if fact.file in runs:
-                self.add("obfuscated-exec", Severity.CRITICAL, fact,
-                         f"{fact.detail}, executed by code that runs at {fact.context.value} time")
-        active = f.files((Cap.EXEC, Cap.DECODE_EXEC, Cap.PIP_INSTALL, Cap.PROCESS, Cap.NETWORK, Cap.WRITE_EXEC),
-                         UNASKED)
+                self.add(
+                    "obfuscated-exec",
+                    Severity.CRITICAL,
+                    fact,
+                    f"{fact.detail}, executed by code that runs at {fact.context.value} time",
+                )
+        active = f.files(
+            (Cap.EXEC, Cap.DECODE_EXEC, Cap.PIP_INSTALL, Cap.PROCESS, Cap.NETWORK, Cap.WRITE_EXEC), UNASKED
+        )
         for fact in f.get(Cap.DYNAMIC_BUILTIN, UNASKED):
             if fact.file in active:
-                self.add("obfuscated-exec", Severity.CRITICAL, fact,
-                         f"{fact.detail}, in a module that executes code, processes or requests at "
-                         f"{fact.context.value} time")
+                self.add(
+                    "obfuscated-exec",
+                    Severity.CRITICAL,
+                    fact,
+                    f"{fact.detail}, in a module that executes code, processes or requests at "
+                    f"{fact.context.value} time",
+                )
             else:
                 self.add("obfuscation", Severity.HIGH, fact, fact.detail)
         for fact in f.get(Cap.DYNAMIC_BUILTIN, frozenset({Context.CALL})):
@@ -294,23 +413,29 @@ class _Judge:
             self.add("obfuscation", Severity.LOW, fact, fact.detail)
 
     def _binaries(self) -> None:
-        from custody.artifacts import ArtifactKind
-
         kind = self.artifact.kind
         pure_wheel = kind is ArtifactKind.WHEEL and self.artifact.source.endswith("-none-any.whl")
         if kind not in (ArtifactKind.SDIST, ArtifactKind.EGG) and not pure_wheel:
             return
         launched = " ".join(
-            self.collected.files[p.file].line_text(p.line) for p in self.facts.get(Cap.PROCESS, RUN_EARLY)
+            self.collected.files[p.file].line_text(p.line)
+            for p in self.facts.get(Cap.PROCESS, RUN_EARLY)
             if p.file in self.collected.files
         )
         for path, label in self.collected.executables:
             name = path.rsplit("/", 1)[-1]
             if name and name in launched:
-                self.add("embedded-executable", Severity.HIGH, None,
-                         f"{label} inside a {kind.value}, launched at install time", file=path)
+                self.add(
+                    "embedded-executable",
+                    Severity.HIGH,
+                    None,
+                    f"{label} inside a {kind.value}, launched at install time",
+                    file=path,
+                )
             elif "!/" in path:
-                self.add("embedded-executable", Severity.LOW, None, f"{label} inside a nested archive", file=path)
+                self.add(
+                    "embedded-executable", Severity.LOW, None, f"{label} inside a nested archive", file=path
+                )
             else:
                 severity = Severity.MEDIUM if label.startswith("PE") else Severity.LOW
                 self.add("embedded-executable", severity, None, f"{label} inside a {kind.value}", file=path)
@@ -345,8 +470,15 @@ class _Judge:
             except ValueError:
                 severity = Severity.HIGH
             info = self.collected.files.get(path)
-            self.add("user-rule", severity, None, f"{hit.rule}: {hit.detail}", file=path, line=line,
-                     snippet=info.line_text(line) if info else "")
+            self.add(
+                "user-rule",
+                severity,
+                None,
+                f"{hit.rule}: {hit.detail}",
+                file=path,
+                line=line,
+                snippet=info.line_text(line) if info else "",
+            )
         for fact in self.facts.get(Cap.CMDCLASS, frozenset({Context.INSTALL})):
             self.add("setup-cmdclass", Severity.INFO, fact, fact.detail)
 
@@ -359,9 +491,24 @@ def judge(artifact: Artifact, collected: Collected, extra: Iterable[Finding] = (
 
 METADATA_RULES = frozenset({"typosquat", "placeholder-version"})
 # Behaviours that, in a package whose name imitates a popular one, complete the picture of an attack.
-BAIT_PARTNERS = frozenset({"raw-ip-url", "exfil-sink", "secret-access", "install-process", "install-network",
-                           "download-exec", "decode-exec", "obfuscation", "obfuscated-exec", "dynamic-exec",
-                           "pip-install-runtime", "hidden-shell", "persistence", "install-beacon"})
+BAIT_PARTNERS = frozenset(
+    {
+        "raw-ip-url",
+        "exfil-sink",
+        "secret-access",
+        "install-process",
+        "install-network",
+        "download-exec",
+        "decode-exec",
+        "obfuscation",
+        "obfuscated-exec",
+        "dynamic-exec",
+        "pip-install-runtime",
+        "hidden-shell",
+        "persistence",
+        "install-beacon",
+    }
+)
 
 
 def decide(findings: list[Finding]) -> tuple[Verdict, float, str]:

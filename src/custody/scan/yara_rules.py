@@ -98,7 +98,9 @@ class YaraRules:
                     if first is None or match.offset < first[0]:
                         first = (match.offset, match.length)
                     if cap is not None:
-                        hits.append(YaraHit(rule.identifier, cap, detail, severity, match.offset, match.length))
+                        hits.append(
+                            YaraHit(rule.identifier, cap, detail, severity, match.offset, match.length)
+                        )
                         break  # one hit per pattern is enough evidence
             if cap is None:
                 offset, length = first or (0, 0)

@@ -1,0 +1,39 @@
+# custody developer tasks. Only needs Python >= 3.10 and pip on the machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck unit bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## demo: install, then scan an inert replica of the trojaned litellm 1.82.8 wheel and the real,
+## clean litellm 1.82.6 release from PyPI, and show the report.
+demo: $(STAMP)
+	$(BIN)/python examples/build_demo.py examples/build
+	-$(BIN)/custody scan examples/build/litellm-1.82.8-py3-none-any.whl litellm==1.82.6
+
+## test: install, then lint, type-check and run every test.
+test: lint typecheck unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src bench examples
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 tests
+
+## bench: detection and speed against GuardDog on ../shared (see bench/README.md).
+bench: $(STAMP)
+	$(BIN)/python bench/scan_bench.py
+
+clean:
+	rm -rf $(VENV) build dist examples/build .pytest_cache .mypy_cache .ruff_cache
