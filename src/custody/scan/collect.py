@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from custody.artifacts import Artifact, ArtifactKind, Member
 from custody.scan.facts import Cap, Fact
-from custody.scan.indent_context import IndentContext, sink_may_run_unasked
+from custody.scan.indent_context import IndentContext, in_docstring, sink_may_run_unasked
 from custody.scan.model import Context
 from custody.scan.python_ast import PythonAnalysis, analyze_python, entropy
 from custody.scan.python_text import text_facts
@@ -30,6 +30,7 @@ else:  # pragma: no cover - exercised on 3.10 only
     import tomli as tomllib
 
 MAX_NESTED_DEPTH = 3
+SMALL_SOURCE = 3 * 1024
 MAX_AST_BYTES = 2 * 1024 * 1024
 """Larger sources get the text analysis: parsing them costs seconds and they are data, not code."""
 HUGE_LINE = 20_000
@@ -158,7 +159,7 @@ class Collector:
             # Library or dev code whose dangerous calls all sit in function bodies: strings and
             # text patterns with an indentation-based context are enough, and far cheaper.
             estimate = IndentContext(raw, base)
-            hits = [h for h in hits if not _in_triple_quotes(raw, h.offset)]
+            hits = [h for h in hits if not in_docstring(raw, h.offset)]
             self._yara_hits(raw, hits, info, estimate, None)
             self._text_obfuscation(raw, info, base, None)
             return None
@@ -213,6 +214,8 @@ class Collector:
             return True
         if not sinks:
             return False
+        if len(raw) <= SMALL_SOURCE:
+            return True  # parsing a small module costs less than guessing about it
         return sink_may_run_unasked(raw, sinks, IndentContext(raw, base))
 
     def _nested(self, analysis: PythonAnalysis, info: FileInfo, depth: int, line_base: int | None) -> None:
@@ -243,27 +246,15 @@ class Collector:
                 ctx = analysis.context_at(line) if analysis and line_base is None else base
                 self.out.facts.append(Fact(Cap.INVISIBLE_CHAR, info.path, line, ctx, label))
         if len(raw) > HUGE_LINE:
-            start = 0
-            while True:
-                end = raw.find(b"\n", start)
-                stop = len(raw) if end < 0 else end
-                if stop - start > HUGE_LINE:
-                    line = line_base or _line_of(raw, start)
-                    ctx = analysis.context_at(line) if analysis and line_base is None else base
-                    ent = entropy(raw[start : start + 4096].decode("latin-1"))
-                    self.out.facts.append(
-                        Fact(
-                            Cap.HUGE_LINE,
-                            info.path,
-                            line,
-                            ctx,
-                            f"{stop - start}-character line (entropy {ent:.1f})",
-                        )
-                    )
-                    break
-                if end < 0:
-                    break
-                start = end + 1
+            lines = raw.split(b"\n")
+            longest = max(range(len(lines)), key=lambda i: len(lines[i]))
+            size = len(lines[longest])
+            if size > HUGE_LINE:
+                line = line_base or longest + 1
+                ctx = analysis.context_at(line) if analysis and line_base is None else base
+                ent = entropy(lines[longest][:4096].decode("latin-1"))
+                detail = f"{size}-character line (entropy {ent:.1f})"
+                self.out.facts.append(Fact(Cap.HUGE_LINE, info.path, line, ctx, detail))
 
     def _yara(self, data: bytes, info: FileInfo, context_at: ContextFn, line_base: int | None) -> None:
         self._yara_hits(data, self.yara.scan(data), info, context_at, line_base)
@@ -365,18 +356,6 @@ class Collector:
                 self.out.facts.append(
                     Fact(cap, info.path, line, info.context, match.group(0).decode("latin-1"))
                 )
-
-
-def _in_triple_quotes(data: bytes, offset: int) -> bool:
-    """Heuristic for unparsed sources: inside a docstring-like string, i.e. an odd number of triple
-    quotes precede and the opening one starts its line (a string handed to a call is code)."""
-    for quote in (b'"""', b"'''"):
-        if data.count(quote, 0, offset) % 2 == 1:
-            start = data.rfind(quote, 0, offset)
-            line_start = data.rfind(b"\n", 0, start) + 1
-            if not data[line_start:start].strip(b" \trRbBuUfF"):
-                return True
-    return False
 
 
 def collect(artifact: Artifact, yara: YaraRules) -> Collected:

@@ -13,6 +13,7 @@ from custody.artifacts import Artifact, ArtifactError, ArtifactKind
 from custody.scan.collect import collect
 from custody.scan.metadata import metadata_findings
 from custody.scan.model import ScanResult, Verdict
+from custody.scan.selection import scan_selector
 from custody.scan.verdict import decide, judge
 from custody.scan.yara_rules import YaraRules
 
@@ -61,11 +62,11 @@ class Scanner:
             if task.site_entry is not None:
                 return [
                     self.scan_artifact(a, started)
-                    for a in artifacts.read_installed(task.path)
+                    for a in artifacts.read_installed(task.path, selector=scan_selector)
                     if a.source.endswith("::" + task.site_entry)
                 ]
             if artifacts.is_archive_name(task.path) or _sniff(task.path):
-                artifact = artifacts.read_artifact(task.path)
+                artifact = artifacts.read_artifact(task.path, selector=scan_selector)
             else:
                 artifact = artifacts.read_loose_file(task.path)
             return [self.scan_artifact(artifact, started)]
@@ -81,7 +82,7 @@ class Scanner:
     def scan_site_dir(self, site_dir: str) -> list[ScanResult]:
         started = time.perf_counter()
         try:
-            found = artifacts.read_installed(site_dir)
+            found = artifacts.read_installed(site_dir, selector=scan_selector)
         except ArtifactError as exc:
             return [error_result(site_dir, str(exc), time.perf_counter() - started)]
         return [self.scan_artifact(a) for a in found]

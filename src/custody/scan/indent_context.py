@@ -55,6 +55,18 @@ class IndentContext:
         return self.at(line)
 
 
+def in_docstring(data: bytes, offset: int) -> bool:
+    """Inside a docstring-like string: an odd number of triple quotes precede and the opening one
+    starts its line (a triple-quoted string handed to a call is code, not prose)."""
+    for quote in (b'"""', b"'''"):
+        if data.count(quote, 0, offset) % 2 == 1:
+            start = data.rfind(quote, 0, offset)
+            line_start = data.rfind(b"\n", 0, start) + 1
+            if not data[line_start:start].strip(b" \trRbBuUfF"):
+                return True
+    return False
+
+
 def sink_may_run_unasked(data: bytes, sinks: list[int], context: IndentContext, limit: int = 200) -> bool:
     """True when a dangerous call sits at module level, or in a function the module itself calls
     (or hands to a thread or atexit) at top level: then the full AST analysis must decide."""
@@ -65,18 +77,36 @@ def sink_may_run_unasked(data: bytes, sinks: list[int], context: IndentContext, 
             return True  # that many sinks: let the full analysis decide
         line += data.count(b"\n", previous, offset)
         previous = offset
+        if in_docstring(data, offset) or data[data.rfind(b"\n", 0, offset) + 1 : offset].lstrip().startswith(
+            b"#"
+        ):
+            continue  # prose: examples in docstrings and comments do not run
         ctx, names = context.enclosing(line)
         if ctx is not Context.CALL:
             return True
         owners.update(names)
-    if not owners:
-        return False
-    alternatives = b"|".join(re.escape(n) for n in sorted(owners))
-    called = re.compile(
-        rb"(?m)^\s*(?:[\w.]+\s*=\s*)?(?:"
-        + alternatives
-        + rb")\s*\(|(?:target\s*=|atexit\.register\()\s*(?:"
-        + alternatives
-        + rb")\b"
-    )
-    return called.search(data) is not None
+    # Follow callers upward a few levels: a sink in download(), called by main(), called at
+    # module level, runs at import.
+    seen: set[bytes] = set()
+    for _ in range(4):
+        fresh = owners - seen
+        if not fresh:
+            return False
+        seen |= fresh
+        alternatives = b"|".join(re.escape(n) for n in sorted(fresh))
+        called = re.compile(
+            rb"(?m)^\s*(?:[\w.]+\s*=\s*)?(?:"
+            + alternatives
+            + rb")\s*\(|(?:target\s*=|atexit\.register\()\s*(?:"
+            + alternatives
+            + rb")\b"
+        )
+        for count, match in enumerate(called.finditer(data)):
+            if count >= limit:
+                return True
+            ctx, names = context.enclosing(data.count(b"\n", 0, match.start()) + 1)
+            if ctx is not Context.CALL:
+                return True
+            if names:
+                owners.update(names)  # whoever calls the enclosing def/class reaches the sink
+    return False

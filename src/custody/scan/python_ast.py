@@ -8,6 +8,7 @@ and .pth lines); a function body runs in its caller's context when the module it
 from __future__ import annotations
 
 import ast
+import bisect
 import builtins
 import math
 import re
@@ -225,6 +226,11 @@ def walk(root: ast.AST) -> list[ast.AST]:
     return out
 
 
+def _any_between(sorted_lines: list[int], start: int, end: int) -> bool:
+    index = bisect.bisect_left(sorted_lines, start)
+    return index < len(sorted_lines) and sorted_lines[index] <= end
+
+
 def entropy(text: str) -> float:
     if not text:
         return 0.0
@@ -358,16 +364,31 @@ class _Analyzer:
                     node.value, (ast.Constant, ast.BinOp, ast.Call, ast.Subscript)
                 ):
                     self.constants.setdefault(target.id, node.value)
-        self._find_decoder_funcs()
-        self._taint()
+        calls = [n for n in self.nodes if isinstance(n, ast.Call)]
+        decode_lines = sorted(n.lineno for n in calls if self._is_decode_call(n))
+        seeded = (
+            bool(decode_lines)
+            or any(self._is_network_call(n) for n in calls)
+            or any(
+                isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Slice) and n.slice.step is not None
+                for n in self.nodes
+            )
+        )
+        if decode_lines:
+            self._find_decoder_funcs(decode_lines)
+        if seeded:  # nothing decoded or downloaded anywhere: no name can carry such data
+            self._taint()
 
-    def _find_decoder_funcs(self) -> None:
+    def _find_decoder_funcs(self, decode_lines: list[int]) -> None:
         """Local helpers that return decoded data (`def b64d(s): return base64.b64decode(s)...`)."""
+        return_lines = sorted(
+            n.lineno for n in self.nodes if isinstance(n, ast.Return) and n.value is not None
+        )
         for name, defs in self.functions.items():
             for fdef in defs:
-                body = walk(fdef)
-                if any(isinstance(n, ast.Call) and self._is_decode_call(n) for n in body) and any(
-                    isinstance(n, ast.Return) and n.value is not None for n in body
+                end = fdef.end_lineno or fdef.lineno
+                if _any_between(decode_lines, fdef.lineno, end) and _any_between(
+                    return_lines, fdef.lineno, end
                 ):
                     self.decoder_funcs.add(name)
 
