@@ -12,7 +12,9 @@ rule custody_sink_calls {
     $dec = /(b64decode|b32decode|b85decode|a85decode|unhexlify|fromhex|decompress|decrypt|marshal\.loads|pickle\.loads)\s*\(/
     $misc = /(import_module|gethostname|getuser|getlogin|platform\.node|environ\.copy|pty\.spawn|pip\.main)\s*\(/
     $env = /os\.environ\s*\)/
-    $alias1 = /from\s+(os|subprocess|base64|marshal|zlib|socket|requests|urllib\.request|urllib2|ctypes|builtins)\s+import\s[^\n]{0,120}\bas\s/
-    $alias2 = /import\s+(os|subprocess|base64|marshal|zlib|socket|requests|urllib\.request|ctypes|builtins)\s+as\s/
+    $alias1 = /from\s+(os|subprocess|posix|nt)\s+import\s[^\n]{0,80}\b(system|popen|Popen|call|run|check_output|startfile|spawn\w*|exec\w*)\s+as\s/
+    $alias2 = /from\s+(base64|binascii|marshal|zlib|codecs|pickle|builtins)\s+import\s[^\n]{0,80}\b(\w*decode\w*|unhexlify|loads|decompress|exec|eval)\s+as\s/
+    $alias3 = /from\s+(urllib\.request|urllib2|requests|socket)\s+import\s[^\n]{0,80}\b(urlopen|urlretrieve|get|post|socket|create_connection)\s+as\s/
+    $alias4 = /import\s+(subprocess|base64|marshal|ctypes|builtins)\s+as\s/
   condition: any of them
 }
