@@ -33,6 +33,8 @@ class Cap(str, enum.Enum):
     WRITE_EXEC = "write-exec"  # writes an executable file or marks one executable
     DROP = "drop"  # writes downloaded bytes to disk
     RUN_WRITTEN = "run-written"  # runs a file the same code wrote
+    RUN_VARIABLE = "run-variable"  # runs a program whose name is computed
+    HOOK_NETWORK = "hook-network"  # network request from an overridden install/develop/egg_info command
     DYNAMIC_BUILTIN = "dynamic-builtin"  # builtins looked up by computed name, or exec/eval renamed
     OBFUSCATOR = "obfuscator"  # known obfuscator runtime (PyArmor and similar)
     BLOB = "blob"  # long high-entropy literal

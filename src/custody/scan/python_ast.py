@@ -197,6 +197,10 @@ INSTALL_COMMANDS = frozenset(
         "orig_install",
     }
 )
+INSTALL_HOOKS = frozenset(
+    {"install", "develop", "egg_info", "easy_install", "install_lib", "install_scripts", "_install", "_develop",
+     "_egg_info", "orig_install"}
+)
 DYNAMIC_IMPORTS = frozenset(
     {
         "__import__",
@@ -252,6 +256,8 @@ class PythonAnalysis:
     imports: set[str] = field(default_factory=set)
     run_modules: set[str] = field(default_factory=set)
     """Local modules this code runs as programs (`python -m X`, `python X.py`)."""
+    hook_ranges: list[tuple[int, int]] = field(default_factory=list)
+    """Lines of overridden install/develop/egg_info commands and what they call."""
     text_ranges: list[tuple[int, int]] = field(default_factory=list)
     """Lines of docstrings and bare string statements: prose, not behaviour."""
     imported_names: dict[str, set[str]] = field(default_factory=dict)
@@ -545,6 +551,13 @@ class _Analyzer:
             elif isinstance(sub, ast.Constant) and isinstance(sub.value, str) and len(sub.value) > 3:
                 self.written_literals.add(sub.value.replace("\\", "/").rsplit("/", 1)[-1])
 
+    def _program_is_variable(self, arg: ast.expr) -> bool:
+        if isinstance(arg, (ast.List, ast.Tuple)):
+            return bool(arg.elts) and isinstance(arg.elts[0], ast.Name)
+        if isinstance(arg, ast.JoinedStr):  # f"start {path}"
+            return any(isinstance(v, ast.FormattedValue) for v in arg.values[:2])
+        return isinstance(arg, ast.Name)
+
     def _runs_written(self, node: ast.Call) -> bool:
         for arg in list(node.args) + [k.value for k in node.keywords if k.arg in ("args", "executable")]:
             for sub in walk(arg):
@@ -587,6 +600,7 @@ class _Analyzer:
         roots: set[str] = set()
         guard_roots: set[str] = set()
         install_methods: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+        hook_methods: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
         for stmt in self.tree.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 roots.update(self._decorator_names(stmt))
@@ -595,9 +609,10 @@ class _Analyzer:
                 continue
             if isinstance(stmt, ast.ClassDef):
                 if self._is_install_command(stmt):
-                    install_methods.extend(
-                        m for m in stmt.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
-                    )
+                    methods = [m for m in stmt.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
+                    install_methods.extend(methods)
+                    if self._is_install_hook(stmt):
+                        hook_methods.extend(methods)
                 for item in stmt.body:
                     if not isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
                         roots.update(self._names_in(item))
@@ -614,6 +629,14 @@ class _Analyzer:
             for method in install_methods:
                 install_names.update(self._names_in(method))
             install_reached = self._closure(install_names)
+        if hook_methods and self.base is Context.INSTALL:
+            hook_names: set[str] = set()
+            for method in hook_methods:
+                hook_names.update(self._names_in(method))
+                self.result.hook_ranges.append((method.lineno, method.end_lineno or method.lineno))
+            for fname in self._closure(hook_names):
+                for fdef in self.functions.get(fname, []):
+                    self.result.hook_ranges.append((fdef.lineno, fdef.end_lineno or fdef.lineno))
         for fname, defs in self.functions.items():
             for fdef in defs:
                 end = fdef.end_lineno or fdef.lineno
@@ -632,6 +655,10 @@ class _Analyzer:
             if self.resolve(deco if not isinstance(deco, ast.Call) else deco.func) in ("atexit.register",):
                 names.add(fdef.name)
         return names
+
+    def _is_install_hook(self, cls: ast.ClassDef) -> bool:
+        """Overrides of the commands that run when a package is installed (not built)."""
+        return any(self.resolve(b).rsplit(".", 1)[-1] in INSTALL_HOOKS for b in cls.bases)
 
     def _is_install_command(self, cls: ast.ClassDef) -> bool:
         for base in cls.bases:
@@ -768,6 +795,8 @@ class _Analyzer:
             self._process(node, resolved)
         elif self._is_network_call(node):
             self.emit(Cap.NETWORK, node, resolved)
+            if any(start <= node.lineno <= end for start, end in self.result.hook_ranges):
+                self.emit(Cap.HOOK_NETWORK, node, f"{resolved} from an overridden install command")
         if resolved in RECON_STRONG:
             self.emit(Cap.RECON, node, resolved)
         elif (
@@ -868,6 +897,8 @@ class _Analyzer:
             return
         arg = node.args[0]
         if isinstance(arg, ast.Constant):
+            if isinstance(arg.value, str) and arg.value.isidentifier() and arg.value in BUILTIN_NAMES:
+                self.emit(Cap.DYNAMIC_BUILTIN, node, f"{name}({arg.value!r}) fetches a builtin by evaluating its name")
             if isinstance(arg.value, str) and name != "compile":
                 self.result.nested_code.append((node.lineno, self.result.context_at(node.lineno), arg.value))
             return
@@ -892,6 +923,8 @@ class _Analyzer:
         self.emit(Cap.PROCESS, node, resolved)
         if self._runs_written(node):
             self.emit(Cap.RUN_WRITTEN, node, f"{resolved}() runs a file this code wrote")
+        elif node.args and self._program_is_variable(node.args[0]):
+            self.emit(Cap.RUN_VARIABLE, node, f"{resolved}() runs a program named by a variable")
         command = list(node.args[:1]) + [k.value for k in node.keywords if k.arg == "args"]
         if any(self._contains(arg, self.decoded_names, "decode") for arg in command):
             self.emit(Cap.DECODE_EXEC, node, f"{resolved}() runs a decoded command")

@@ -252,6 +252,9 @@ class _Judge:
                     fact,
                     f"reads {fact.detail} at import time next to a network send",
                 )
+        for fact in f.get(Cap.HOOK_NETWORK, frozenset({Context.INSTALL})):
+            self.add("install-beacon", Severity.CRITICAL, fact,
+                     f"{fact.detail}: pip install itself phones home (dependency-confusion beacon)")
         for fact in f.get(Cap.DNS_EXFIL, UNASKED):
             self.add("install-beacon", Severity.HIGH, fact, f"{fact.detail} (DNS tunnelling)")
 
@@ -292,6 +295,8 @@ class _Judge:
         drop_files = f.files(Cap.DROP)
         for fact in f.get(Cap.DROP):
             runs = [r for r in f.get(Cap.RUN_WRITTEN, LIVE) if r.file == fact.file]
+            if not runs and fact.context in UNASKED:
+                runs = [r for r in f.get(Cap.RUN_VARIABLE, UNASKED) if r.file == fact.file]
             if runs and fact.context in UNASKED:
                 self.add(
                     "download-exec",
@@ -404,8 +409,14 @@ class _Judge:
                 self.add("obfuscation", Severity.HIGH, fact, fact.detail)
         for fact in f.get(Cap.DYNAMIC_BUILTIN, frozenset({Context.CALL})):
             self.add("obfuscation", Severity.LOW, fact, fact.detail)
+        tricks = f.files((Cap.EXEC, Cap.DECODE, Cap.DECODE_EXEC, Cap.DYNAMIC_BUILTIN, Cap.BLOB, Cap.HUGE_LINE), LIVE)
         for fact in f.get(Cap.OBFUSCATOR):
-            self.add("obfuscation", Severity.HIGH, fact, fact.detail)
+            # Obfuscators sold for hiding stealers (BlankOBF, Hyperion...) plus the dynamic code they
+            # generate, in code that runs: that is the payload's wrapper, not a licence check.
+            if "obfuscator_markers" in fact.detail and fact.context in UNASKED and fact.file in tricks:
+                self.add("obfuscated-exec", Severity.CRITICAL, fact, f"{fact.detail} wrapping dynamic code")
+            else:
+                self.add("obfuscation", Severity.HIGH, fact, fact.detail)
         for fact in f.get(Cap.INVISIBLE_CHAR):
             severity = Severity.MEDIUM if "bidi" in fact.detail else Severity.LOW
             self.add("obfuscation", severity, fact, fact.detail)

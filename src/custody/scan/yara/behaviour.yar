@@ -25,6 +25,7 @@ rule reverse_shell_command {
     $nc = /\b(nc|ncat|netcat)\s+(-[a-z]+\s+)*-e\s+\/bin\/(ba)?sh/
     $pty = /pty\.spawn\(\s*['"]\/bin\/(ba)?sh/
     $mkfifo = /mkfifo\s+\/tmp\/[a-z]+;\s*(nc|cat)/
+    $pyrev = /\.connect\(\(\s*[^)]{1,60}\)\)[^\n]{0,200}dup2\(\s*\w+\.fileno\(\)/
   condition: any of them
 }
 
@@ -78,7 +79,6 @@ rule obfuscator_runtime {
     $c = /from pytransform import pyarmor/
     $d = "pyobfuscate.com"
     $e = /Obfuscated (with|by) [A-Za-z]+/
-    $f = "BlankOBF"
     $g = "__OBFUSCATOR__"
   condition: any of them
 }
@@ -87,6 +87,8 @@ rule obfuscator_markers {
   meta: cap = "obfuscator" detail = "obfuscator banner or runtime marker"
   strings:
     $a = "__obfuscator__"
+    $e = "BlankOBF"
+    $f = /pyobfuscate\.com|Kramer-Specter|obfuscated with (Hyperion|Kramer|BlankOBF)/ nocase
     $b = /billythegoat356\/(Hyperion|Kramer)/
     $c = "Specter Obfuscator" nocase
   condition: any of them

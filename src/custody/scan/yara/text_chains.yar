@@ -14,3 +14,11 @@ rule text_download_exec {
     $a = /(exec|eval)\s*\(\s*[^\n]{0,120}(urlopen|requests\.get|urllib\.request)[^\n]{0,120}(\.read\(\)|\.text|\.content)/
   condition: $a
 }
+
+rule shell_decode_pipe {
+  meta: cap = "decode-exec" detail = "decodes base64 and pipes it into a shell"
+  strings:
+    $a = /base64\s+(-d|--decode|-D)\s*\|\s*(ba|z)?sh\b/
+    $b = /FromBase64String\([^\n]{0,200}(iex|Invoke-Expression)/ nocase
+  condition: any of them
+}
