@@ -104,7 +104,7 @@ def classify(
             return FileType.PYTHON, Context.INSTALL
         if in_dev or lower.startswith("test_") or lower.endswith("_test.py") or base == "conftest.py":
             return FileType.PYTHON, Context.DEV
-        if package_dirs is not None and not top and rel.rsplit("/", 1)[0] not in package_dirs:
+        if package_dirs is not None and not top and not _importable(rel, package_dirs):
             # Outside any package of an sdist (scripts/, tools/, vendored build systems): runs only
             # when someone runs it on purpose.
             return FileType.PYTHON, Context.CALL
@@ -128,6 +128,24 @@ def module_file_candidates(module: str) -> tuple[str, str]:
     """Relative paths a top-level import of `module` would load."""
     path = module.replace(".", "/")
     return f"{path}.py", f"{path}/__init__.py"
+
+
+NON_PACKAGE_DIRS = frozenset(
+    {"scripts", "script", "tools", "tool", "build_tools", "buildtools", "ci", "bin", "dev", "devtools", "misc",
+     "external", "third_party", "thirdparty", "vendored", "extern", "contrib", "utils_dev", "maint", "release",
+     "packaging", "cmake", "build", "builds"}
+)
+
+
+def _importable(rel: str, package_dirs: frozenset[str]) -> bool:
+    """Inside a package, or a plain top-level folder next to setup.py (namespace-style packages)."""
+    folder = rel.rsplit("/", 1)[0]
+    if folder in package_dirs:
+        return True
+    parts = folder.split("/")
+    if parts[0] == "src":
+        parts = parts[1:]
+    return len(parts) == 1 and parts[0].lower() not in NON_PACKAGE_DIRS and not parts[0].startswith(".")
 
 
 def package_dirs(rels: list[str]) -> frozenset[str]:

@@ -165,7 +165,8 @@ class _Judge:
                 f"{fact.detail} in code that runs at {fact.context.value} time",
             )
         for fact in f.get(Cap.NETWORK_EXEC, frozenset({Context.CALL})):
-            self.add("download-exec", Severity.HIGH, fact, f"{fact.detail} (only when called)")
+            # Executing code fetched at run time has no benign library use: it is a remote loader.
+            self.add("download-exec", Severity.CRITICAL, fact, f"{fact.detail} (when called)")
         for fact in f.get(Cap.EXEC, RUN_EARLY - {Context.STARTUP}):
             self.add("dynamic-exec", Severity.MEDIUM, fact, f"{fact.detail} at install time")
         for fact in f.get(Cap.EXEC, frozenset({Context.IMPORT})):
@@ -305,7 +306,7 @@ class _Judge:
                     f"{fact.detail} and runs it ({runs[0].detail}) at {fact.context.value} time",
                 )
             elif runs:
-                self.add("download-exec", Severity.HIGH, fact, f"{fact.detail} and runs it (when called)")
+                self.add("download-exec", Severity.CRITICAL, fact, f"{fact.detail} and runs it (when called)")
             elif fact.context in RUN_EARLY:
                 self.add(
                     "install-network", Severity.MEDIUM, fact, f"{fact.detail} at {fact.context.value} time"

