@@ -265,7 +265,12 @@ class Collector:
         python = info.type is FileType.PYTHON
         for hit in hits:
             line = line_base if line_base is not None else _line_of(data, hit.offset)
-            if python and line_base is None and hit.cap is not Cap.OBFUSCATOR and info.line_text(line).startswith("#"):
+            if (
+                python
+                and line_base is None
+                and hit.cap is not Cap.OBFUSCATOR
+                and info.line_text(line).startswith("#")
+            ):
                 continue  # a comment describes, it does not act (obfuscator banners excepted)
             if hit.cap is None:
                 self.out.user_hits.append((info.path, hit, line))

@@ -19,6 +19,7 @@ class Cap(str, enum.Enum):
     NETWORK = "network"  # opens a connection / sends a request
     DNS_EXFIL = "dns-exfil"  # resolves a host name built from data
     RECON = "recon"  # reads host name, user name, cwd, external IP
+    BEACON = "beacon"  # a network call that carries host or user identity
     ENV_DUMP = "env-dump"  # takes the whole environment
     SECRET = "secret"  # noqa: S105 - a capability name, not a password; names a credential store (ssh, cloud, kube, browser, wallet, tokens)
     CLOUD_METADATA = "cloud-metadata"  # talks to the instance metadata endpoint

@@ -198,8 +198,18 @@ INSTALL_COMMANDS = frozenset(
     }
 )
 INSTALL_HOOKS = frozenset(
-    {"install", "develop", "egg_info", "easy_install", "install_lib", "install_scripts", "_install", "_develop",
-     "_egg_info", "orig_install"}
+    {
+        "install",
+        "develop",
+        "egg_info",
+        "easy_install",
+        "install_lib",
+        "install_scripts",
+        "_install",
+        "_develop",
+        "_egg_info",
+        "orig_install",
+    }
 )
 DYNAMIC_IMPORTS = frozenset(
     {
@@ -300,6 +310,32 @@ def _dotted(node: ast.expr) -> str:
     return ".".join(reversed(parts))
 
 
+INTERPRETERS = frozenset(
+    {
+        "python",
+        "python3",
+        "pythonw",
+        "py",
+        "java",
+        "node",
+        "wscript",
+        "cscript",
+        "powershell",
+        "cmd",
+        "sh",
+        "bash",
+        "start",
+        "open",
+    }
+)
+
+
+def _is_interpreter(node: ast.expr) -> bool:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value.rsplit("/", 1)[-1].lower().removesuffix(".exe") in INTERPRETERS
+    return isinstance(node, ast.Attribute) and node.attr == "executable"
+
+
 def _is_main_guard(node: ast.If) -> bool:
     test = node.test
     if isinstance(test, ast.Compare) and len(test.comparators) == 1:
@@ -324,6 +360,7 @@ class _Analyzer:
         self.classes: dict[str, ast.ClassDef] = {}
         self.renamed: list[tuple[ast.Name, str]] = []
         self.env_names: set[str] = set()
+        self.recon_names: set[str] = set()
         self.decoder_funcs: set[str] = set()
         self.decoder: StaticDecoder | None = None
         self.written_names: set[str] = set()
@@ -487,7 +524,7 @@ class _Analyzer:
 
     def _taint(self) -> None:
         """Names holding decoded or downloaded data (flow-insensitive, file-wide, to a fixed point)."""
-        records: list[tuple[set[str], set[str], bool, bool]] = []
+        records: list[tuple[set[str], set[str], bool, bool, bool]] = []
         for node in self.nodes:
             if not isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) or node.value is None:
                 continue
@@ -496,23 +533,27 @@ class _Analyzer:
             if not names:
                 continue
             used: set[str] = set()
-            decoded = network = False
+            decoded = network = recon = False
             for sub in walk(node.value):
                 if isinstance(sub, ast.Name):
                     used.add(sub.id)
                 elif isinstance(sub, ast.Call):
                     decoded = decoded or self._is_decode_call(sub)
                     network = network or self._is_network_call(sub)
+                    recon = recon or self._is_recon_call(sub)
                 elif isinstance(sub, ast.Subscript) and isinstance(sub.slice, ast.Slice):
                     step = sub.slice.step
                     decoded = decoded or (isinstance(step, ast.UnaryOp) and isinstance(step.op, ast.USub))
-            if decoded or network or used:
-                records.append((names, used, decoded, network))
+            if decoded or network or recon or used:
+                records.append((names, used, decoded, network, recon))
             if self._is_env_copy(node.value):
                 self.env_names |= names
         for _ in range(4):
             changed = False
-            for names, used, decoded, network in records:
+            for names, used, decoded, network, recon in records:
+                if (recon or used & self.recon_names) and not names <= self.recon_names:
+                    self.recon_names |= names
+                    changed = True
                 if (decoded or used & self.decoded_names) and not names <= self.decoded_names:
                     self.decoded_names |= names
                     changed = True
@@ -521,6 +562,20 @@ class _Analyzer:
                     changed = True
             if not changed:
                 break
+
+    def _is_recon_call(self, node: ast.Call) -> bool:
+        resolved = self.resolve(node.func)
+        return resolved in RECON_STRONG or resolved.startswith(("os.uname", "platform.uname"))
+
+    def _carries_identity(self, node: ast.Call) -> bool:
+        """A network call whose arguments hold host/user identity (directly or via names)."""
+        for arg in list(node.args) + [k.value for k in node.keywords]:
+            for sub in walk(arg):
+                if isinstance(sub, ast.Name) and sub.id in self.recon_names:
+                    return True
+                if isinstance(sub, ast.Call) and self._is_recon_call(sub):
+                    return True
+        return False
 
     def _note_written(self, node: ast.Call) -> None:
         """Remember paths the code writes (open for writing, urlretrieve, copies), to link later runs."""
@@ -559,7 +614,17 @@ class _Analyzer:
         return isinstance(arg, ast.Name)
 
     def _runs_written(self, node: ast.Call) -> bool:
-        for arg in list(node.args) + [k.value for k in node.keywords if k.arg in ("args", "executable")]:
+        for arg in list(node.args[:1]) + [k.value for k in node.keywords if k.arg in ("args", "executable")]:
+            if isinstance(arg, (ast.List, ast.Tuple)):
+                # The program, or the script an interpreter runs, not an argument like `tar x FILE`.
+                program = arg.elts[:1]
+                if program and _is_interpreter(program[0]):
+                    program = [
+                        e
+                        for e in arg.elts[1:3]
+                        if not (isinstance(e, ast.Constant) and str(e.value).startswith("-"))
+                    ][:1]
+                arg = program[0] if program else arg
             for sub in walk(arg):
                 if isinstance(sub, ast.Name) and sub.id in self.written_names:
                     return True
@@ -795,6 +860,8 @@ class _Analyzer:
             self._process(node, resolved)
         elif self._is_network_call(node):
             self.emit(Cap.NETWORK, node, resolved)
+            if self._carries_identity(node):
+                self.emit(Cap.BEACON, node, f"{resolved}() sends host or user identity")
             if any(start <= node.lineno <= end for start, end in self.result.hook_ranges):
                 self.emit(Cap.HOOK_NETWORK, node, f"{resolved} from an overridden install command")
         if resolved in RECON_STRONG:
@@ -898,7 +965,11 @@ class _Analyzer:
         arg = node.args[0]
         if isinstance(arg, ast.Constant):
             if isinstance(arg.value, str) and arg.value.isidentifier() and arg.value in BUILTIN_NAMES:
-                self.emit(Cap.DYNAMIC_BUILTIN, node, f"{name}({arg.value!r}) fetches a builtin by evaluating its name")
+                self.emit(
+                    Cap.DYNAMIC_BUILTIN,
+                    node,
+                    f"{name}({arg.value!r}) fetches a builtin by evaluating its name",
+                )
             if isinstance(arg.value, str) and name != "compile":
                 self.result.nested_code.append((node.lineno, self.result.context_at(node.lineno), arg.value))
             return

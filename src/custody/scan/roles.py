@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 
 from custody.artifacts import ArtifactKind
 from custody.scan.model import Context
@@ -30,6 +31,7 @@ DEV_DIRS = frozenset(
         ".github",
     }
 )
+_DEV_WORD = re.compile(r"(^|[ _.-])(tests?|testing|docs?|examples?|benchmarks?|samples?|demos?)([ _.-]|$)")
 STARTUP_MODULES = frozenset({"sitecustomize.py", "usercustomize.py"})
 
 
@@ -88,7 +90,7 @@ def classify(
     base = parts[-1]
     lower = base.lower()
     top = len(parts) == 1
-    in_dev = any(p.lower() in DEV_DIRS for p in parts[:-1])
+    in_dev = any(p.lower() in DEV_DIRS or _DEV_WORD.search(p.lower()) for p in parts[:-1])
     if lower.endswith(".pth"):
         return FileType.PTH, Context.STARTUP
     if lower.endswith(".site.toml"):
@@ -131,20 +133,45 @@ def module_file_candidates(module: str) -> tuple[str, str]:
 
 
 NON_PACKAGE_DIRS = frozenset(
-    {"scripts", "script", "tools", "tool", "build_tools", "buildtools", "ci", "bin", "dev", "devtools", "misc",
-     "external", "third_party", "thirdparty", "vendored", "extern", "contrib", "utils_dev", "maint", "release",
-     "packaging", "cmake", "build", "builds"}
+    {
+        "scripts",
+        "script",
+        "tools",
+        "tool",
+        "build_tools",
+        "buildtools",
+        "ci",
+        "bin",
+        "dev",
+        "devtools",
+        "misc",
+        "external",
+        "third_party",
+        "thirdparty",
+        "vendored",
+        "extern",
+        "contrib",
+        "utils_dev",
+        "maint",
+        "release",
+        "packaging",
+        "cmake",
+        "build",
+        "builds",
+    }
 )
 
 
 def _importable(rel: str, package_dirs: frozenset[str]) -> bool:
     """Inside a package, or a plain top-level folder next to setup.py (namespace-style packages)."""
     folder = rel.rsplit("/", 1)[0]
-    if folder in package_dirs:
-        return True
     parts = folder.split("/")
     if parts[0] == "src":
         parts = parts[1:]
+    if parts and (parts[0].lower() in NON_PACKAGE_DIRS or parts[0].lower().startswith("vendored")):
+        return False  # build tools and vendored sources next to the package are not imported
+    if folder in package_dirs:
+        return True
     return len(parts) == 1 and parts[0].lower() not in NON_PACKAGE_DIRS and not parts[0].startswith(".")
 
 

@@ -235,27 +235,33 @@ class _Judge:
                     f"reads {fact.detail} at {fact.context.value} time and sends data out "
                     f"({sends[0].detail}, {sends[0].file}:{sends[0].line})",
                 )
+        for fact in f.get(Cap.BEACON, UNASKED):
+            self.add("install-beacon", Severity.CRITICAL, fact, f"{fact.detail} at {fact.context.value} time")
         strong_sinks = {Cap.EXFIL_SINK, Cap.DNS_EXFIL, Cap.RAW_IP_URL}
-        files = self.same_file(Cap.RECON, SENDS, frozenset({Context.IMPORT}))
         strong = self.same_file(Cap.RECON, strong_sinks, frozenset({Context.IMPORT}))
+        files = self.same_file(Cap.RECON, SENDS, frozenset({Context.IMPORT}))
         for fact in f.get(Cap.RECON, frozenset({Context.IMPORT})):
             if fact.file in strong:
                 self.add(
                     "install-beacon",
                     Severity.CRITICAL,
                     fact,
-                    f"reads {fact.detail} at import time and sends to an exfiltration endpoint",
+                    f"reads {fact.detail} at import time and names an exfiltration endpoint",
                 )
             elif fact.file in files:
                 self.add(
                     "install-beacon",
-                    Severity.HIGH,
+                    Severity.MEDIUM,
                     fact,
                     f"reads {fact.detail} at import time next to a network send",
                 )
         for fact in f.get(Cap.HOOK_NETWORK, frozenset({Context.INSTALL})):
-            self.add("install-beacon", Severity.CRITICAL, fact,
-                     f"{fact.detail}: pip install itself phones home (dependency-confusion beacon)")
+            self.add(
+                "install-beacon",
+                Severity.CRITICAL,
+                fact,
+                f"{fact.detail}: pip install itself phones home (dependency-confusion beacon)",
+            )
         for fact in f.get(Cap.DNS_EXFIL, UNASKED):
             self.add("install-beacon", Severity.HIGH, fact, f"{fact.detail} (DNS tunnelling)")
 
@@ -296,7 +302,8 @@ class _Judge:
         drop_files = f.files(Cap.DROP)
         for fact in f.get(Cap.DROP):
             runs = [r for r in f.get(Cap.RUN_WRITTEN, LIVE) if r.file == fact.file]
-            if not runs and fact.context in UNASKED:
+            if not runs and fact.context in (Context.IMPORT, Context.STARTUP):
+                # Build scripts run commands held in variables all the time; importing a module should not.
                 runs = [r for r in f.get(Cap.RUN_VARIABLE, UNASKED) if r.file == fact.file]
             if runs and fact.context in UNASKED:
                 self.add(
@@ -306,7 +313,14 @@ class _Judge:
                     f"{fact.detail} and runs it ({runs[0].detail}) at {fact.context.value} time",
                 )
             elif runs:
-                self.add("download-exec", Severity.CRITICAL, fact, f"{fact.detail} and runs it (when called)")
+                # Downloading a program and starting it is what droppers do; build scripts that
+                # unpack decoded data are weaker evidence.
+                severity = (
+                    Severity.CRITICAL
+                    if "downloaded" in fact.detail or "download" in fact.detail
+                    else Severity.HIGH
+                )
+                self.add("download-exec", severity, fact, f"{fact.detail} and runs it (when called)")
             elif fact.context in RUN_EARLY:
                 self.add(
                     "install-network", Severity.MEDIUM, fact, f"{fact.detail} at {fact.context.value} time"
@@ -410,7 +424,9 @@ class _Judge:
                 self.add("obfuscation", Severity.HIGH, fact, fact.detail)
         for fact in f.get(Cap.DYNAMIC_BUILTIN, frozenset({Context.CALL})):
             self.add("obfuscation", Severity.LOW, fact, fact.detail)
-        tricks = f.files((Cap.EXEC, Cap.DECODE, Cap.DECODE_EXEC, Cap.DYNAMIC_BUILTIN, Cap.BLOB, Cap.HUGE_LINE), LIVE)
+        tricks = f.files(
+            (Cap.EXEC, Cap.DECODE, Cap.DECODE_EXEC, Cap.DYNAMIC_BUILTIN, Cap.BLOB, Cap.HUGE_LINE), LIVE
+        )
         for fact in f.get(Cap.OBFUSCATOR):
             # Obfuscators sold for hiding stealers (BlankOBF, Hyperion...) plus the dynamic code they
             # generate, in code that runs: that is the payload's wrapper, not a licence check.
