@@ -624,8 +624,10 @@ class _Analyzer:
                         for e in arg.elts[1:3]
                         if not (isinstance(e, ast.Constant) and str(e.value).startswith("-"))
                     ][:1]
-                arg = program[0] if program else arg
-            for sub in walk(arg):
+                target = program[0] if program else arg
+            else:
+                target = arg
+            for sub in walk(target):
                 if isinstance(sub, ast.Name) and sub.id in self.written_names:
                     return True
                 if (
