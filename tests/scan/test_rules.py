@@ -119,15 +119,7 @@ def test_benign_fixtures_are_clean(tmp_path: Path, scanner: Scanner) -> None:
         ("fixturepkg_hook.pth", "import fixturepkg\n"),
         ("fixturepkg.site.toml", '[entrypoints]\ninit = ["fixturepkg:add"]\n'),
         ("fixturepkg.start", "fixturepkg:add\n"),
-        pytest.param(
-            "sitecustomize.py",
-            "import os\nos.environ.setdefault('FIXTURE_STARTUP', '1')\n",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="a sitecustomize.py shipped in a wheel runs at every start (the catalogue says "
-                "so), but STARTUP_CODE facts are only emitted for .pth/.site.toml/.start files",
-            ),
-        ),
+        ("sitecustomize.py", "import os\nos.environ.setdefault('FIXTURE_STARTUP', '1')\n"),
     ],
     ids=["pth", "site-toml", "start", "sitecustomize"],
 )
@@ -336,12 +328,6 @@ def test_stealer_fires(tmp_path: Path, scanner: Scanner) -> None:
     assert_fires(result, "stealer", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="secret_browser_profiles needs two markers, and its single-marker path pattern "
-    r"User Data\Default\(Cookies|Network|Web Data) omits 'Login Data', so a stealer that names only "
-    "Chrome's saved-password store next to a Discord webhook is not recognised",
-)
 def test_stealer_fires_on_login_data_path_alone(tmp_path: Path, scanner: Scanner) -> None:
     result = scan(write_sdist(tmp_path, {INIT: STEALER_LOGIN_DATA_ONLY}), scanner)
     assert_fires(result, "stealer", Verdict.MALICIOUS, file_endswith=INIT)
@@ -749,11 +735,6 @@ def test_raw_ip_url_benign_private(tmp_path: Path, scanner: Scanner, host: str) 
     assert_quiet(result, "raw-ip-url")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="collect._package_json adds YARA hits on npm install scripts directly, bypassing the "
-    "private-address filter _yara_hits applies, so http://127.0.0.1 in a postinstall is a raw-ip-url",
-)
 def test_raw_ip_url_benign_private_in_npm_script(tmp_path: Path, scanner: Scanner) -> None:
     path = write_npm(tmp_path, scripts={"postinstall": "node-gyp rebuild --dist-url=http://127.0.0.1:9/"})
     assert not hits(scan(path, scanner), "raw-ip-url")
@@ -797,12 +778,6 @@ def test_obfuscated_exec_fires_in_setup(tmp_path: Path, scanner: Scanner) -> Non
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="import-time module: `a, b = exec, str; a(b(...))` contains no textual sink "
-    "(custody_sink_calls needs `exec(`), so collect._needs_ast skips the AST and the rename is never "
-    "seen (with a Hyperion banner it only reaches 'obfuscation', suspicious)",
-)
 @pytest.mark.parametrize(
     "source",
     [HYPERION, "# https://github.com/billythegoat356/Hyperion\n" + HYPERION],
@@ -916,11 +891,6 @@ def test_metadata_missing_fires(tmp_path: Path, scanner: Scanner, kind: str) -> 
     assert_fires(scan(path, scanner), "metadata-missing", Verdict.CLEAN, severity=Severity.LOW)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the catalogue describes metadata-missing as 'No package metadata, or metadata that "
-    "contradicts the file name', but no check compares METADATA Name/Version with the file name",
-)
 def test_metadata_missing_fires_on_mismatch(tmp_path: Path, scanner: Scanner) -> None:
     path = write_wheel(tmp_path, name="otherpkg", filename=f"{DEFAULT_NAME}-1.0.0-py3-none-any.whl")
     assert_fires(scan(path, scanner), "metadata-missing", Verdict.CLEAN)

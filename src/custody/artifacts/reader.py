@@ -65,7 +65,7 @@ class _Reader:
         if fmt == "zip":
             read_zip(fileobj, prefix, self.collector, self._nested_at(depth))
         elif fmt == "tar":
-            read_tar(fileobj, prefix, self.collector, self._nested_at(depth), size)
+            read_tar(fileobj, head, prefix, self.collector, self._nested_at(depth), size)
         else:
             raise ArtifactError("not a zip or tar archive (unrecognised magic bytes)")
 

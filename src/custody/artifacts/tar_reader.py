@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import tarfile
 from collections.abc import Callable
 from typing import IO
 
 from custody.artifacts._collect import Collector, StopReading
+from custody.artifacts._tarstream import TarStream
 from custody.artifacts.model import IssueKind
 from custody.artifacts.paths import clean_name
 from custody.artifacts.selection import is_nested_archive
@@ -14,6 +14,7 @@ from custody.artifacts.selection import is_nested_archive
 
 def read_tar(
     fileobj: IO[bytes],
+    head: bytes,
     prefix: str,
     collector: Collector,
     nested: Callable[[bytes, str], None],
@@ -22,40 +23,36 @@ def read_tar(
     """Read a tar stream member by member without seeking; nothing touches the filesystem."""
     limits = collector.limits
     inflated = 0  # this stream's own members; nested archives judge their own ratio
-    with tarfile.open(fileobj=fileobj, mode="r|*") as archive:
-        for info in archive:
-            shown = prefix + clean_name(info.name)
-            collector.admit(info.name, shown)
-            if info.isdir():
-                continue
-            if info.issym():
-                collector.issue(
-                    IssueKind.SYMLINK, shown, f"symbolic link to {info.linkname!r} (not followed)"
-                )
-                continue
-            if info.islnk():
-                collector.issue(IssueKind.HARDLINK, shown, f"hard link to {info.linkname!r} (not followed)")
-                continue
-            if not info.isreg():
-                collector.issue(IssueKind.SPECIAL_FILE, shown, "device, fifo or other special member")
-                continue
-            collector.account_inflated(info.size, shown)
-            inflated += info.size
-            if inflated > limits.ratio_floor_bytes and inflated > limits.max_ratio * max(compressed_size, 1):
-                collector.issue(
-                    IssueKind.COMPRESSION_BOMB,
-                    shown,
-                    f"{compressed_size} compressed bytes declare {inflated}+ bytes of content "
-                    f"(ratio above {limits.max_ratio:.0f}); rest not read",
-                )
-                raise StopReading
-            want = collector.budget(shown, info.size)
-            data = b""
-            if want > 0:
-                handle = archive.extractfile(info)
-                if handle is not None:
-                    data = handle.read(want)
-            wanted_full = collector.selector(shown, info.size) >= info.size
-            collector.add(shown, info.size, data, wanted_full=wanted_full)
-            if data and len(data) == info.size and is_nested_archive(shown):
-                nested(data, shown + "!/")
+    archive = TarStream(fileobj, head)
+    for info in archive.members():
+        shown = prefix + clean_name(info.name)
+        collector.admit(info.name, shown)
+        if info.type == "dir":
+            continue
+        if info.type == "symlink":
+            collector.issue(IssueKind.SYMLINK, shown, f"symbolic link to {info.linkname!r} (not followed)")
+            continue
+        if info.type == "hardlink":
+            collector.issue(IssueKind.HARDLINK, shown, f"hard link to {info.linkname!r} (not followed)")
+            continue
+        collector.account_inflated(info.size, shown)  # skipped data is inflated too
+        if info.type != "file":
+            collector.issue(IssueKind.SPECIAL_FILE, shown, "device, fifo or other special member")
+            continue
+        inflated += info.size
+        if inflated > limits.ratio_floor_bytes and inflated > limits.max_ratio * max(compressed_size, 1):
+            collector.issue(
+                IssueKind.COMPRESSION_BOMB,
+                shown,
+                f"{compressed_size} compressed bytes declare {inflated}+ bytes of content "
+                f"(ratio above {limits.max_ratio:.0f}); rest not read",
+            )
+            raise StopReading
+        want = collector.budget(shown, info.size)
+        data = b""
+        if want > 0:
+            data = archive.read_data(want)
+        wanted_full = collector.selector(shown, info.size) >= info.size
+        collector.add(shown, info.size, data, wanted_full=wanted_full)
+        if data and len(data) == info.size and is_nested_archive(shown):
+            nested(data, shown + "!/")

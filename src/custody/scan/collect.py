@@ -134,6 +134,21 @@ class Collector:
     # ---- per type ----------------------------------------------------------------------------
     def _member(self, member: Member, info: FileInfo) -> None:
         data = member.data
+        if (
+            info.type is FileType.PYTHON
+            and info.context is Context.STARTUP
+            and info.rel.rsplit("/", 1)[-1] in ("sitecustomize.py", "usercustomize.py", "__init__.py")
+            and info.rel.split("/", 1)[0].removesuffix(".py") in ("sitecustomize", "usercustomize")
+        ):
+            self.out.facts.append(
+                Fact(
+                    Cap.STARTUP_CODE,
+                    member.path,
+                    1,
+                    Context.STARTUP,
+                    f"{info.rel} is imported at every start",
+                )
+            )
         if info.type is FileType.PYTHON:
             self._python(data, info, info.context, depth=0, line_base=None)
             return
@@ -155,6 +170,7 @@ class Collector:
     ) -> PythonAnalysis | None:
         raw = data if isinstance(data, bytes) else data.encode("utf-8", "replace")
         hits, sinks = self.yara.scan_with_sinks(raw)
+        prefix = "decoded payload: " if depth > 0 else ""
         if depth == 0 and not self._needs_ast(raw, info, base, sinks):
             # Library or dev code whose dangerous calls all sit in function bodies: strings and
             # text patterns with an indentation-based context are enough, and far cheaper.
@@ -181,27 +197,24 @@ class Collector:
             estimate = IndentContext(raw, base)
             facts = text_facts(raw, info.path, base)
             if line_base is not None:
-                facts = [
-                    Fact(f.cap, f.file, line_base, f.context, "decoded payload: " + f.detail) for f in facts
-                ]
+                facts = [Fact(f.cap, f.file, line_base, f.context, prefix + f.detail) for f in facts]
             else:
                 facts = [Fact(f.cap, f.file, f.line, estimate(f.line), f.detail) for f in facts]
             self.out.facts.extend(facts)
             self._yara_hits(
-                raw, hits, info, estimate if line_base is None else (lambda _line: base), line_base
+                raw, hits, info, estimate if line_base is None else (lambda _line: base), line_base, prefix
             )
             self._text_obfuscation(raw, info, base, line_base)
             return None
         if line_base is not None:
             self.out.facts.extend(
-                Fact(f.cap, f.file, line_base, f.context, "decoded payload: " + f.detail)
-                for f in analysis.facts
+                Fact(f.cap, f.file, line_base, f.context, prefix + f.detail) for f in analysis.facts
             )
         else:
             self.out.facts.extend(analysis.facts)
         if line_base is None and analysis.text_ranges:
             hits = [h for h in hits if not analysis.in_text(_line_of(raw, h.offset))]
-        self._yara_hits(raw, hits, info, analysis.context_at, line_base)
+        self._yara_hits(raw, hits, info, analysis.context_at, line_base, prefix)
         self._text_obfuscation(raw, info, base, line_base, analysis)
         if depth < MAX_NESTED_DEPTH:
             self._nested(analysis, info, depth, line_base)
@@ -260,7 +273,13 @@ class Collector:
         self._yara_hits(data, self.yara.scan(data), info, context_at, line_base)
 
     def _yara_hits(
-        self, data: bytes, hits: list[YaraHit], info: FileInfo, ctx_fn: ContextFn, line_base: int | None
+        self,
+        data: bytes,
+        hits: list[YaraHit],
+        info: FileInfo,
+        ctx_fn: ContextFn,
+        line_base: int | None,
+        prefix: str = "",
     ) -> None:
         python = info.type is FileType.PYTHON
         for hit in hits:
@@ -279,7 +298,7 @@ class Collector:
                 data, hit.offset, hit.offset + hit.length + 8
             ):
                 continue
-            detail = hit.detail if line_base is None else "decoded payload: " + hit.detail
+            detail = prefix + hit.detail
             self.out.facts.append(Fact(hit.cap, info.path, line, ctx_fn(line), f"{detail} [{hit.rule}]"))
 
     # ---- start-up files ----------------------------------------------------------------------
@@ -337,6 +356,8 @@ class Collector:
                     Fact(Cap.PROCESS, info.path, line, Context.INSTALL, f"npm {hook} script: {command[:120]}")
                 )
                 for hit in self.yara.scan(command.encode()):
+                    if hit.cap is Cap.RAW_IP_URL and _PRIVATE_IP.search(command.encode(), hit.offset):
+                        continue
                     if hit.cap is not None:
                         self.out.facts.append(Fact(hit.cap, info.path, line, Context.INSTALL, hit.detail))
                 match = re.search(r"\bnode\s+([\w./-]+\.c?js)", command)

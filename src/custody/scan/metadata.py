@@ -6,7 +6,13 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-from packaging.utils import canonicalize_name
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 from packaging.version import InvalidVersion, Version
 
 from custody.artifacts import Artifact, ArtifactKind
@@ -46,6 +52,28 @@ def _placeholder(major: int) -> bool:
     """99, 999, 9999...: versions picked to outrank any real release (calendar years are fine)."""
     text = str(major)
     return (len(text) >= 2 and set(text) == {"9"}) or major > 2200
+
+
+def _filename_mismatch(artifact: Artifact) -> str | None:
+    """Name/version in the file name versus the metadata inside (a renamed or doctored artifact)."""
+    filename = artifact.source.replace("\\", "/").rsplit("/", 1)[-1]
+    try:
+        if artifact.kind is ArtifactKind.WHEEL:
+            file_name, file_version, _, _ = parse_wheel_filename(filename)
+        elif artifact.kind is ArtifactKind.SDIST:
+            file_name, file_version = parse_sdist_filename(filename)
+        else:
+            return None
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+    if artifact.name and canonicalize_name(artifact.name) != file_name:
+        return f"file says {file_name}, metadata says {artifact.name}"
+    try:
+        if artifact.version and Version(artifact.version) != file_version:
+            return f"file says {file_version}, metadata says {artifact.version}"
+    except InvalidVersion:
+        return f"metadata version {artifact.version!r} is not a valid version"
+    return None
 
 
 def typosquat_target(name: str) -> str | None:
@@ -98,6 +126,20 @@ def metadata_findings(artifact: Artifact) -> list[Finding]:
                     reason=f"version {version} looks like a placeholder chosen to outrank real releases",
                 )
             )
+    if artifact.error is not None:
+        return findings  # a damaged archive is reported as such, not as badly built
+    mismatch = _filename_mismatch(artifact)
+    if mismatch:
+        findings.append(
+            Finding(
+                rule="metadata-missing",
+                severity=Severity.MEDIUM,
+                file="",
+                line=None,
+                snippet=mismatch,
+                reason=f"package metadata contradicts the file name: {mismatch}",
+            )
+        )
     has_metadata = any(
         m.path.endswith(("PKG-INFO", ".dist-info/METADATA", "package.json")) for m in artifact.members
     )

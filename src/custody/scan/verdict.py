@@ -545,7 +545,7 @@ def decide(findings: list[Finding]) -> tuple[Verdict, float, str]:
     for finding in findings:
         if finding.rule not in by_rule or finding.severity.rank > by_rule[finding.rule].rank:
             by_rule[finding.rule] = finding.severity
-    score = min(10.0, sum(WEIGHTS[s] for s in by_rule.values()))
+    score = float(min(10.0, sum(WEIGHTS[s] for s in by_rule.values())))
     critical = [r for r, s in by_rule.items() if s is Severity.CRITICAL]
     high = [r for r, s in by_rule.items() if s is Severity.HIGH]
     medium = [r for r, s in by_rule.items() if s is Severity.MEDIUM]

@@ -52,7 +52,7 @@ rule secret_browser_profiles {
     $d = "key4.db" fullword
     $e = "encrypted_key"
     $f = "CryptUnprotectData"
-    $g = /User Data[\/\\]+Default[\/\\]+(Cookies|Network|Web Data)/
+    $g = /User Data[\/\\]+Default[\/\\]+(Cookies|Network|Web Data|Login Data)/
     $h = "cookies.sqlite"
   condition: 2 of them or $g
 }

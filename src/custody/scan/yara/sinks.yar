@@ -15,6 +15,7 @@ rule custody_sink_calls {
     $alias1 = /from\s+(os|subprocess|posix|nt)\s+import\s[^\n]{0,80}\b(system|popen|Popen|call|run|check_output|startfile|spawn\w*|exec\w*)\s+as\s/
     $alias2 = /from\s+(base64|binascii|marshal|zlib|codecs|pickle|builtins)\s+import\s[^\n]{0,80}\b(\w*decode\w*|unhexlify|loads|decompress|exec|eval)\s+as\s/
     $alias3 = /from\s+(urllib\.request|urllib2|requests|socket)\s+import\s[^\n]{0,80}\b(urlopen|urlretrieve|get|post|socket|create_connection)\s+as\s/
+    $rename = /=\s*\(?\s*(exec|eval|compile|__import__)\s*[,;\n)]/
     $alias4 = /import\s+(subprocess|base64|marshal|ctypes|builtins)\s+as\s/
   condition: any of them
 }
