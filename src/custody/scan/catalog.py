@@ -64,6 +64,7 @@ RULES: dict[str, RuleInfo] = {
             "Opens a network connection while installing or at start-up.",
         ),
         RuleInfo("reverse-shell", "Reverse shell", "Connects a shell's standard streams to a socket."),
+        RuleInfo("sabotage", "Sabotage", "Shuts the machine down or wipes data."),
         RuleInfo("cryptominer", "Cryptominer", "Ships or launches a cryptocurrency miner."),
         RuleInfo("persistence", "Persistence", "Writes to an auto-start location."),
         RuleInfo(

@@ -30,6 +30,7 @@ class Cap(str, enum.Enum):
     PERSISTENCE = "persistence"  # systemd, cron, autostart, rc files, Run keys, schtasks
     REVERSE_SHELL = "reverse-shell"
     MINER = "miner"
+    SABOTAGE = "sabotage"  # shutdown, wiping
     PIP_INSTALL = "pip-install"  # installs other packages at run time
     WRITE_EXEC = "write-exec"  # writes an executable file or marks one executable
     DROP = "drop"  # writes downloaded bytes to disk

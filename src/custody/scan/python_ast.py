@@ -143,6 +143,11 @@ RECON_STRONG = frozenset(
     }
 )
 BUILTIN_NAMES = frozenset(dir(builtins))
+# Programs whose arguments reach the network (a host name is a DNS query even for ping).
+NETWORK_TOOL = re.compile(
+    r"(?:^|[\s/\\\"'])(ping|nslookup|dig|host|curl|wget|nc|ncat|Invoke-WebRequest)(?:\.exe)?\b"
+)
+MAX_WRITTEN_CODE = 200_000
 EXEC_NAMES = frozenset({"exec", "eval", "execfile", "compile"})
 DECODE_ATTRS = frozenset(
     {
@@ -404,14 +409,14 @@ class _Analyzer:
                 target = node.targets[0]
                 self._alias_builtins(target, node.value)
                 if isinstance(target, ast.Name) and isinstance(
-                    node.value, (ast.Constant, ast.BinOp, ast.Call, ast.Subscript)
+                    node.value, (ast.Constant, ast.BinOp, ast.Call, ast.Subscript, ast.List, ast.Tuple)
                 ):
                     self.constants.setdefault(target.id, node.value)
         calls = [n for n in self.nodes if isinstance(n, ast.Call)]
         decode_lines = sorted(n.lineno for n in calls if self._is_decode_call(n))
         seeded = (
             bool(decode_lines)
-            or any(self._is_network_call(n) for n in calls)
+            or any(self._is_network_call(n) or self._is_recon_call(n) for n in calls)
             or any(
                 isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Slice) and n.slice.step is not None
                 for n in self.nodes
@@ -491,6 +496,15 @@ class _Analyzer:
                 if isinstance(elt, ast.Call) and isinstance(elt.func, ast.Name) and elt.func.id == "chr":
                     return True
             if (
+                isinstance(arg, ast.Call)
+                and isinstance(arg.func, ast.Name)
+                and arg.func.id == "map"
+                and arg.args
+                and isinstance(arg.args[0], ast.Name)
+                and arg.args[0].id == "chr"
+            ):
+                return True
+            if (
                 isinstance(arg, (ast.List, ast.Tuple))
                 and len(arg.elts) > 8
                 and all(
@@ -526,15 +540,24 @@ class _Analyzer:
         """Names holding decoded or downloaded data (flow-insensitive, file-wide, to a fixed point)."""
         records: list[tuple[set[str], set[str], bool, bool, bool]] = []
         for node in self.nodes:
-            if not isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)) or node.value is None:
+            value: ast.expr | None
+            targets: list[ast.expr]
+            if isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+                # `for c in secret: out += c` carries the data through the loop variable
+                targets, value = [node.target], node.iter
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                value = node.value
+            else:
                 continue
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names = {t.id for t in targets if isinstance(t, ast.Name)}
+            if value is None:
+                continue
+            names = {name for target in targets for name in _bound_names(target)}
             if not names:
                 continue
             used: set[str] = set()
             decoded = network = recon = False
-            for sub in walk(node.value):
+            for sub in walk(value):
                 if isinstance(sub, ast.Name):
                     used.add(sub.id)
                 elif isinstance(sub, ast.Call):
@@ -546,7 +569,7 @@ class _Analyzer:
                     decoded = decoded or (isinstance(step, ast.UnaryOp) and isinstance(step.op, ast.USub))
             if decoded or network or recon or used:
                 records.append((names, used, decoded, network, recon))
-            if self._is_env_copy(node.value):
+            if self._is_env_copy(value):
                 self.env_names |= names
         for _ in range(4):
             changed = False
@@ -568,14 +591,29 @@ class _Analyzer:
         return resolved in RECON_STRONG or resolved.startswith(("os.uname", "platform.uname"))
 
     def _carries_identity(self, node: ast.Call) -> bool:
-        """A network call whose arguments hold host/user identity (directly or via names)."""
-        for arg in list(node.args) + [k.value for k in node.keywords]:
-            for sub in walk(arg):
-                if isinstance(sub, ast.Name) and sub.id in self.recon_names:
-                    return True
-                if isinstance(sub, ast.Call) and self._is_recon_call(sub):
-                    return True
+        """A call whose arguments hold host/user identity (directly or via names)."""
+        return any(self._holds_identity(arg) for arg in list(node.args) + [k.value for k in node.keywords])
+
+    def _holds_identity(self, expr: ast.expr) -> bool:
+        for sub in walk(expr):
+            if isinstance(sub, ast.Name) and sub.id in self.recon_names:
+                return True
+            if isinstance(sub, ast.Call) and self._is_recon_call(sub):
+                return True
         return False
+
+    def _command_words(self, command: list[ast.expr]) -> str:
+        """The literal text of a command line, constants resolved, for telling which tool it runs."""
+        words: list[str] = []
+        for arg in command:
+            for sub in walk(arg):
+                if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                    words.append(sub.value)
+                elif isinstance(sub, ast.Name) and sub.id in self.constants:
+                    value = self.decoder.evaluate(self.constants[sub.id]) if self.decoder else None
+                    if isinstance(value, str):
+                        words.append(value)
+        return " ".join(words)
 
     def _note_written(self, node: ast.Call) -> None:
         """Remember paths the code writes (open for writing, urlretrieve, copies), to link later runs."""
@@ -889,6 +927,8 @@ class _Analyzer:
             mode = node.args[1]
             if isinstance(mode, ast.Constant) and isinstance(mode.value, int) and mode.value & 0o111:
                 self.emit(Cap.WRITE_EXEC, node, "marks a file executable")
+        if short in ("write", "write_text") and node.args:
+            self._note_written_code(node, node.args[0])
         if short == "write" and node.args and self._contains(node.args[0], self.network_names, "network"):
             self.emit(Cap.DROP, node, "writes downloaded bytes to a file")
         elif short == "write" and node.args and self._contains(node.args[0], self.decoded_names, "decode"):
@@ -908,6 +948,39 @@ class _Analyzer:
             self.emit(Cap.DYNAMIC_BUILTIN, node, "looks up a builtin or module attribute by computed name")
         if resolved in ("os.dup2",):
             self.emit(Cap.REVERSE_SHELL, node, "os.dup2 redirects standard streams (reverse shell pattern)")
+
+    def _literal_constant(self, name: str) -> bool:
+        """`name` is bound once to a literal string (or one decoded statically): a stored payload."""
+        value = self.constants.get(name)
+        if isinstance(value, ast.Constant):
+            return isinstance(value.value, (str, bytes)) and len(value.value) >= 16
+        return value is not None and self.decoder is not None and self.decoder.evaluate(value) is not None
+
+    def _command_value(self, arg: ast.expr) -> bytes | str | None:
+        """A command decoded statically: a string, or an argv list whose items decode (joined)."""
+        if self.decoder is None:
+            return None
+        if isinstance(arg, ast.Name) and isinstance(self.constants.get(arg.id), (ast.List, ast.Tuple)):
+            arg = self.constants[arg.id]
+        if isinstance(arg, (ast.List, ast.Tuple)):
+            parts = [self.decoder.evaluate(elt) for elt in arg.elts]
+            if not parts or any(not isinstance(p, str) for p in parts):
+                return None
+            return " ".join(p for p in parts if isinstance(p, str))
+        return self.decoder.evaluate(arg)
+
+    def _note_written_code(self, node: ast.Call, arg: ast.expr) -> None:
+        """Python source held in a literal and written to a file is a program this code drops: analyse
+        it as running where the write happens (the usual next step is to start it)."""
+        if isinstance(arg, ast.Name) and arg.id in self.constants:
+            arg = self.constants[arg.id]
+        if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+            return
+        code = arg.value
+        if "\n" not in code or "import" not in code or len(code) > MAX_WRITTEN_CODE:
+            return
+        if parse_python(code) is not None:
+            self.result.nested_code.append((node.lineno, self.result.context_at(node.lineno), code))
 
     def _dynamic_builtin(self, node: ast.Call, resolved: str) -> bool:
         if (
@@ -980,7 +1053,7 @@ class _Analyzer:
         elif self._contains(arg, self.decoded_names, "decode"):
             context = self.result.context_at(node.lineno)
             literal = self._literal_payload(arg, decoder) or any(
-                isinstance(sub, ast.Name) and sub.id in self.constants for sub in walk(arg)
+                isinstance(sub, ast.Name) and self._literal_constant(sub.id) for sub in walk(arg)
             )
             if literal or context in (Context.STARTUP, Context.INSTALL):
                 self.emit(Cap.DECODE_EXEC, node, f"{name}() of decoded data")
@@ -999,10 +1072,15 @@ class _Analyzer:
         elif node.args and self._program_is_variable(node.args[0]):
             self.emit(Cap.RUN_VARIABLE, node, f"{resolved}() runs a program named by a variable")
         command = list(node.args[:1]) + [k.value for k in node.keywords if k.arg == "args"]
+        if any(self._holds_identity(arg) for arg in command):
+            tool = NETWORK_TOOL.search(self._command_words(command))
+            if tool:
+                # `ping <hex(user;host)>.attacker.tld`: the name lookup itself carries the data out
+                self.emit(Cap.BEACON, node, f"{resolved}() passes host or user identity to {tool.group(1)}")
         if any(self._contains(arg, self.decoded_names, "decode") for arg in command):
             self.emit(Cap.DECODE_EXEC, node, f"{resolved}() runs a decoded command")
             for arg in command:
-                value = self.decoder.evaluate(arg) if self.decoder else None
+                value = self._command_value(arg)
                 if value is not None:
                     self.result.decoded.append((node.lineno, self.result.context_at(node.lineno), value))
         args = list(node.args) + [k.value for k in node.keywords if k.arg in ("args",)]
@@ -1010,7 +1088,11 @@ class _Analyzer:
             return
         first = args[0]
         elems = first.elts if isinstance(first, (ast.List, ast.Tuple)) else [first]
-        strings = [e.value for e in elems if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+        strings = []
+        for e in elems:
+            value = self.decoder.evaluate(e) if self.decoder is not None else None
+            if isinstance(value, str):
+                strings.append(value)
         for i, text in enumerate(strings[:-1]):
             if text == "-c":
                 self.result.nested_code.append(
@@ -1028,6 +1110,18 @@ class _Analyzer:
         for kw in node.keywords:
             if kw.arg == "creationflags" and "CREATE_NO_WINDOW" in ast.dump(kw.value):
                 self.emit(Cap.HIDDEN_SHELL, node, "starts a process with no window")
+
+
+def _bound_names(target: ast.AST) -> list[str]:
+    """Plain names an assignment target binds (`a`, `a, (b, *c)`); not `x.attr` or `x[i]`, whose
+    owner would otherwise look tainted as a whole."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [name for elt in target.elts for name in _bound_names(elt)]
+    if isinstance(target, ast.Starred):
+        return _bound_names(target.value)
+    return []
 
 
 def parse_python(source: bytes | str) -> ast.Module | None:

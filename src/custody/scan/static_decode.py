@@ -98,7 +98,44 @@ class StaticDecoder:
             return None
         if isinstance(node, ast.Call):
             return self._call(node)
+        if isinstance(node, ast.JoinedStr):
+            parts: list[str] = []
+            for value in node.values:
+                inner = (
+                    self.evaluate(value.value)
+                    if isinstance(value, ast.FormattedValue)
+                    else self.evaluate(value)
+                )
+                if not isinstance(inner, str):
+                    return None
+                parts.append(inner)
+            return "".join(parts)
         return None
+
+    def _join_chars(self, separator: ast.expr, arg: ast.expr) -> Value | None:
+        """`"".join(map(chr, [...]))` and `"".join(chr(c) for c in [...])` over literal code points."""
+        sep = self.evaluate(separator)
+        if not isinstance(sep, str):
+            return None
+        codes: list[int] | None = None
+        if (
+            isinstance(arg, ast.Call)
+            and isinstance(arg.func, ast.Name)
+            and arg.func.id == "map"
+            and len(arg.args) == 2
+        ):
+            if isinstance(arg.args[0], ast.Name) and arg.args[0].id == "chr":
+                codes = _ints(arg.args[1])
+        elif isinstance(arg, (ast.GeneratorExp, ast.ListComp)) and len(arg.generators) == 1:
+            elt = arg.elt
+            if isinstance(elt, ast.Call) and isinstance(elt.func, ast.Name) and elt.func.id == "chr":
+                codes = _ints(arg.generators[0].iter)
+        if codes is None:
+            return None
+        try:
+            return sep.join(chr(c) for c in codes)
+        except (ValueError, OverflowError):
+            return None
 
     def _call(self, node: ast.Call) -> Value | None:
         func = node.func
@@ -106,6 +143,8 @@ class StaticDecoder:
         owner = ""
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
             owner = func.value.id
+        if attr == "join" and isinstance(func, ast.Attribute) and node.args:
+            return self._join_chars(func.value, node.args[0])
         if attr in ("decode", "encode") and isinstance(func, ast.Attribute):
             inner = self.evaluate(func.value)
             if inner is None:
@@ -136,6 +175,13 @@ class StaticDecoder:
         except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
             return None
         return None
+
+
+def _ints(node: ast.expr) -> list[int] | None:
+    if isinstance(node, (ast.List, ast.Tuple)) and len(node.elts) <= MAX_DECODED:
+        values = [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, int)]
+        return values if len(values) == len(node.elts) else None
+    return None
 
 
 def _const_str(node: ast.expr) -> str | None:

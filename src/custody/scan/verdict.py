@@ -8,6 +8,7 @@ what malware looks like.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -16,6 +17,7 @@ from custody.scan.collect import Collected
 from custody.scan.facts import Cap, Fact
 from custody.scan.model import Context, Finding, Severity, Verdict
 
+_EXECUTABLE_HINT = re.compile(r"\.(exe|scr|bat|cmd|vbs|ps1|pyw|jar|msi)\b|\bstart(file)?\b", re.IGNORECASE)
 RUN_EARLY = frozenset({Context.STARTUP, Context.INSTALL})
 UNASKED = frozenset({Context.STARTUP, Context.INSTALL, Context.IMPORT})
 LIVE = frozenset({Context.STARTUP, Context.INSTALL, Context.IMPORT, Context.CALL})
@@ -155,8 +157,23 @@ class _Judge:
                 fact,
                 f"{fact.detail} in code that runs at {fact.context.value} time",
             )
+        fetch_or_shell = f.files((Cap.DOWNLOAD_TOOL, Cap.REVERSE_SHELL))
         for fact in f.get(Cap.DECODE_EXEC, frozenset({Context.CALL})):
-            self.add("decode-exec", Severity.MEDIUM, fact, f"{fact.detail} (only when called)")
+            if "decoded command" in fact.detail and fact.file in fetch_or_shell:
+                # the decoded command line itself downloads-and-runs or opens a shell
+                self.add(
+                    "decode-exec",
+                    Severity.CRITICAL,
+                    fact,
+                    f"{fact.detail} that downloads and runs code or opens a shell (when called)",
+                )
+            elif "decoded command" in fact.detail:
+                self.add("decode-exec", Severity.MEDIUM, fact, f"{fact.detail} (only when called)")
+            else:
+                # Both analysers only report this for an encoded literal: a payload hidden from review.
+                self.add(
+                    "decode-exec", Severity.CRITICAL, fact, f"{fact.detail}: hidden payload (when called)"
+                )
         for fact in f.get(Cap.NETWORK_EXEC, UNASKED):
             self.add(
                 "download-exec",
@@ -203,7 +220,7 @@ class _Judge:
                 )
         # Stealer: browser, chat or wallet secrets plus a chat/paste sink, wherever it runs.
         targets = [x for x in f.get(Cap.SECRET) if any(t in x.detail for t in STEALER_TARGETS)]
-        sink_files = f.files(Cap.EXFIL_SINK) | (f.files(Cap.STEALER_MARKER) & f.files(Cap.NETWORK))
+        sink_files = f.files(Cap.EXFIL_SINK) | f.files(Cap.NETWORK) | f.files(Cap.DNS_EXFIL)
         for fact in targets:
             if fact.file in sink_files:
                 self.add(
@@ -237,6 +254,17 @@ class _Judge:
                 )
         for fact in f.get(Cap.BEACON, UNASKED):
             self.add("install-beacon", Severity.CRITICAL, fact, f"{fact.detail} at {fact.context.value} time")
+        catcher_files = f.files((Cap.EXFIL_SINK, Cap.DNS_EXFIL))
+        for fact in f.get(Cap.BEACON, frozenset({Context.CALL})):
+            # A library may report its host to its own service; sending it to a request catcher or
+            # out-of-band DNS collector is how dependency-confusion probes report back.
+            if fact.file in catcher_files:
+                self.add(
+                    "install-beacon",
+                    Severity.CRITICAL,
+                    fact,
+                    f"{fact.detail} to a request catcher (when called)",
+                )
         strong_sinks = {Cap.EXFIL_SINK, Cap.DNS_EXFIL, Cap.RAW_IP_URL}
         strong = self.same_file(Cap.RECON, strong_sinks, frozenset({Context.IMPORT}))
         files = self.same_file(Cap.RECON, SENDS, frozenset({Context.IMPORT}))
@@ -321,11 +349,30 @@ class _Judge:
                     else Severity.HIGH
                 )
                 self.add("download-exec", severity, fact, f"{fact.detail} and runs it (when called)")
+            elif fact.context in RUN_EARLY and any(
+                _EXECUTABLE_HINT.search(self.collected.files[p.file].line_text(p.line))
+                for p in f.get(Cap.PROCESS, RUN_EARLY)
+                if p.file == fact.file and p.file in self.collected.files
+            ):
+                self.add(
+                    "download-exec",
+                    Severity.CRITICAL,
+                    fact,
+                    f"{fact.detail} at {fact.context.value} time, then starts an executable",
+                )
             elif fact.context in RUN_EARLY:
                 self.add(
                     "install-network", Severity.MEDIUM, fact, f"{fact.detail} at {fact.context.value} time"
                 )
-        for fact in f.get(Cap.RUN_WRITTEN, UNASKED):
+        for fact in f.get(Cap.RUN_WRITTEN, frozenset({Context.STARTUP})):
+            if fact.file not in drop_files:
+                self.add(
+                    "download-exec",
+                    Severity.CRITICAL,
+                    fact,
+                    f"{fact.detail} at {fact.context.value} time: a dropper, not a library",
+                )
+        for fact in f.get(Cap.RUN_WRITTEN, frozenset({Context.INSTALL, Context.IMPORT})):
             if fact.file not in drop_files:
                 self.add(
                     "install-process", Severity.MEDIUM, fact, f"{fact.detail} at {fact.context.value} time"
@@ -350,6 +397,9 @@ class _Judge:
                 continue
             severity = Severity.CRITICAL if fact.context in UNASKED else Severity.HIGH
             self.add("reverse-shell", severity, fact, fact.detail)
+        for fact in f.get(Cap.SABOTAGE, LIVE):
+            severity = Severity.CRITICAL if fact.context in UNASKED else Severity.MEDIUM
+            self.add("sabotage", severity, fact, f"{fact.detail} ({fact.context.value})")
         for fact in f.get(Cap.MINER):
             severity = Severity.CRITICAL if fact.context in UNASKED else Severity.HIGH
             self.add("cryptominer", severity, fact, fact.detail)
@@ -378,6 +428,15 @@ class _Judge:
 
     def _sinks(self) -> None:
         f = self.facts
+        early_net = f.files(Cap.NETWORK, RUN_EARLY)
+        for fact in f.get(Cap.EXFIL_SINK, RUN_EARLY):
+            if fact.file in early_net:
+                self.add(
+                    "secret-exfiltration",
+                    Severity.CRITICAL,
+                    fact,
+                    f"sends data to {fact.detail} while installing or starting",
+                )
         sending = f.files(SENDS - {Cap.EXFIL_SINK}, UNASKED)
         for fact in f.get(Cap.EXFIL_SINK):
             if fact.context in RUN_EARLY or (fact.context is Context.IMPORT and fact.file in sending):

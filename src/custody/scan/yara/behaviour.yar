@@ -14,6 +14,7 @@ rule persistence_locations {
     $schtasks = /schtasks(\.exe)?\s+\/create/ nocase
     $startup = /Start Menu\\{1,2}Programs\\{1,2}Startup/ nocase
     $launch = "Library/LaunchAgents"
+    $account = /net\s+(user\s+\S+\s+\S+\s+\/add|localgroup\s[^\n]{0,60}\/add)/ nocase
   condition: any of them
 }
 
@@ -91,5 +92,15 @@ rule obfuscator_markers {
     $f = /pyobfuscate\.com|Kramer-Specter|obfuscated with (Hyperion|Kramer|BlankOBF)/ nocase
     $b = /billythegoat356\/(Hyperion|Kramer)/
     $c = "Specter Obfuscator" nocase
+  condition: any of them
+}
+
+rule sabotage_commands {
+  meta: cap = "sabotage" detail = "destroys data or shuts the machine down"
+  strings:
+    $a = /shutdown(\.exe)?\s+[\/-](s|r|p)\b/ nocase
+    $c = /rm\s+-[rf]{2}\s+(\/|~|\$HOME|\/\*)\s*['"]/
+    $d = /(del|rd|rmdir)\s+\/[sfq]\s+[^\n]{0,20}[A-Z]:\\/ nocase
+    $e = /format\s+[A-Z]:\s*\/[qy]/ nocase
   condition: any of them
 }

@@ -16,13 +16,15 @@ rule exfil_paste_or_catcher {
     $a = /pastebin\.com\/(raw|api)/
     $b = "transfer.sh"
     $c = "webhook.site"
-    $d = /[a-z0-9]+\.m\.pipedream\.net/
+    $d = /[a-z0-9]+\.[a-z]\.pipedream\.net/
     $e = "requestbin"
     $f = /\.(oast\.(pro|live|site|online|fun|me)|interact\.sh|burpcollaborator\.net|oastify\.com|dnslog\.cn|ceye\.io|canarytokens\.com)/
     $g = /ngrok(-free)?\.(io|app)/
     $h = /(anonfiles\.com|gofile\.io\/uploadFile|file\.io\/|0x0\.st|paste\.ee\/|hastebin\.com|termbin\.com)/
     $i = "api.ipify.org"
     $j = "ipinfo.io/json"
+    // IP loggers: a request there records the caller's address, which is the whole point
+    $k = /(iplogger\.(org|com|ru|co|info)|grabify\.link|2no\.co\/|yip\.su\/|blasze\.(com|tk))/
   condition: any of them
 }
 
@@ -41,6 +43,7 @@ rule download_tool_command {
     $cert = /certutil(\.exe)?\s+-urlcache/ nocase
     $bits = /bitsadmin(\.exe)?\s+\/transfer/ nocase
     $pipe = /(curl|wget)[^\n]{1,200}\|\s*(ba|z)?sh\b/
+    $send = /\bcurl\b[^\n]{0,100}\s(-F|-d|-T|--data(-binary)?|--upload-file|--form)\s/
   condition: any of them
 }
 

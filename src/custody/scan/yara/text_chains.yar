@@ -4,7 +4,8 @@
 rule text_decode_exec {
   meta: cap = "decode-exec" detail = "exec/eval of decoded data (text match)"
   strings:
-    $a = /(exec|eval)\s*\(\s*[^\n]{0,200}(b64decode|b32decode|b85decode|unhexlify|zlib\.decompress|lzma\.decompress|marshal\.loads|decode\(\s*['"](base64|hex|rot.?13|zlib)|fromhex|\[::-1\])/
+    // only with an encoded literal right there: decoding a variable is everyday code
+    $a = /(exec|eval)\s*\(\s*[^\n]{0,200}(b64decode|b32decode|b16decode|b85decode|unhexlify|decompress|loads|fromhex)\s*\(\s*b?['"][A-Za-z0-9+\/=_\-]{40}/
   condition: $a
 }
 
