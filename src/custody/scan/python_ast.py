@@ -148,6 +148,7 @@ NETWORK_TOOL = re.compile(
     r"(?:^|[\s/\\\"'])(ping|nslookup|dig|host|curl|wget|nc|ncat|Invoke-WebRequest)(?:\.exe)?\b"
 )
 MAX_WRITTEN_CODE = 200_000
+TEMP_FILES = ("NamedTemporaryFile", "mkstemp")
 EXEC_NAMES = frozenset({"exec", "eval", "execfile", "compile"})
 DECODE_ATTRS = frozenset(
     {
@@ -545,6 +546,20 @@ class _Analyzer:
             if isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
                 # `for c in secret: out += c` carries the data through the loop variable
                 targets, value = [node.target], node.iter
+            elif isinstance(node, ast.withitem):
+                # `with urlopen(url) as response`, `with NamedTemporaryFile() as handle`
+                if node.optional_vars is None:
+                    continue
+                targets, value = [node.optional_vars], node.context_expr
+                if (
+                    isinstance(value, ast.Call)
+                    and isinstance(node.optional_vars, ast.Name)
+                    and self.resolve(value.func).endswith(TEMP_FILES)
+                ):
+                    self.written_names.add(node.optional_vars.id)
+            elif isinstance(node, ast.Call):
+                self._note_written(node)  # seeds: paths opened for writing, to follow like the rest
+                continue
             elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 value = node.value
@@ -552,7 +567,9 @@ class _Analyzer:
                 continue
             if value is None:
                 continue
-            names = {name for target in targets for name in _bound_names(target)}
+            # Plain names only: unpacking (`scheme, realm = m.groups()`) spreads taint file-wide
+            # through common names (`url`, `name`) in this flow-insensitive analysis.
+            names = {t.id for t in targets if isinstance(t, ast.Name)}
             if not names:
                 continue
             used: set[str] = set()
@@ -582,6 +599,10 @@ class _Analyzer:
                     changed = True
                 if (network or used & self.network_names) and not names <= self.network_names:
                     self.network_names |= names
+                    changed = True
+                if used & self.written_names and not names <= self.written_names:
+                    # `exe_path = handle.name`: the path of a file this code wrote
+                    self.written_names |= names
                     changed = True
             if not changed:
                 break
@@ -638,9 +659,12 @@ class _Analyzer:
             target = node.args[1]
         if target is None:
             return
+        callees = {id(sub.func) for sub in walk(target) if isinstance(sub, ast.Call)}
         for sub in walk(target):
             if isinstance(sub, ast.Name):
-                self.written_names.add(sub.id)
+                # the path's variables, not `str` in `str(dest)` or `join` in `os.path.join(...)`
+                if id(sub) not in callees and sub.id not in BUILTIN_NAMES:
+                    self.written_names.add(sub.id)
             elif isinstance(sub, ast.Constant) and isinstance(sub.value, str) and len(sub.value) > 3:
                 self.written_literals.add(sub.value.replace("\\", "/").rsplit("/", 1)[-1])
 
@@ -1110,18 +1134,6 @@ class _Analyzer:
         for kw in node.keywords:
             if kw.arg == "creationflags" and "CREATE_NO_WINDOW" in ast.dump(kw.value):
                 self.emit(Cap.HIDDEN_SHELL, node, "starts a process with no window")
-
-
-def _bound_names(target: ast.AST) -> list[str]:
-    """Plain names an assignment target binds (`a`, `a, (b, *c)`); not `x.attr` or `x[i]`, whose
-    owner would otherwise look tainted as a whole."""
-    if isinstance(target, ast.Name):
-        return [target.id]
-    if isinstance(target, (ast.Tuple, ast.List)):
-        return [name for elt in target.elts for name in _bound_names(elt)]
-    if isinstance(target, ast.Starred):
-        return _bound_names(target.value)
-    return []
 
 
 def parse_python(source: bytes | str) -> ast.Module | None:

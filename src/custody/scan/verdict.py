@@ -328,6 +328,9 @@ class _Judge:
             else:
                 self.add("install-network", Severity.MEDIUM, fact, f"{fact.detail} at install time")
         drop_files = f.files(Cap.DROP)
+        exe_files = f.files(Cap.EXE_URL)
+        shady_hosts = f.files((Cap.RAW_IP_URL, Cap.EXFIL_SINK))
+        process_files = f.files(Cap.PROCESS, LIVE)
         for fact in f.get(Cap.DROP):
             runs = [r for r in f.get(Cap.RUN_WRITTEN, LIVE) if r.file == fact.file]
             if not runs and fact.context in (Context.IMPORT, Context.STARTUP):
@@ -341,11 +344,12 @@ class _Judge:
                     f"{fact.detail} and runs it ({runs[0].detail}) at {fact.context.value} time",
                 )
             elif runs:
-                # Downloading a program and starting it is what droppers do; build scripts that
-                # unpack decoded data are weaker evidence.
+                # Downloading a program and starting it is what droppers do, but only-when-called
+                # code also fetches installers (get-pip.py, toolchains) from their vendors: it takes
+                # a Windows program, a raw IP or a file-drop host to make that an attack.
                 severity = (
                     Severity.CRITICAL
-                    if "downloaded" in fact.detail or "download" in fact.detail
+                    if "download" in fact.detail and fact.file in (exe_files | shady_hosts)
                     else Severity.HIGH
                 )
                 self.add("download-exec", severity, fact, f"{fact.detail} and runs it (when called)")
@@ -359,6 +363,23 @@ class _Judge:
                     Severity.CRITICAL,
                     fact,
                     f"{fact.detail} at {fact.context.value} time, then starts an executable",
+                )
+            elif fact.file in exe_files and fact.file in process_files:
+                # Saving a download named like a Windows program next to code that starts programs.
+                severity = Severity.CRITICAL if fact.context in UNASKED else Severity.HIGH
+                self.add(
+                    "download-exec",
+                    severity,
+                    fact,
+                    f"{fact.detail}: a Windows executable, in a module that starts programs "
+                    f"({fact.context.value})",
+                )
+            elif fact.file in exe_files and fact.context in UNASKED:
+                self.add(
+                    "download-exec",
+                    Severity.HIGH,
+                    fact,
+                    f"{fact.detail}: a Windows executable, at {fact.context.value} time",
                 )
             elif fact.context in RUN_EARLY:
                 self.add(

@@ -58,6 +58,10 @@ def open_store(
             row = conn.execute("PRAGMA quick_check").fetchone()
             if row is None or row[0] != "ok":
                 raise StoreError(f"{path}: corrupt store ({row[0] if row else 'no answer'})")
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables and "custody_meta" not in tables:
+            # never add our tables to somebody else's database
+            raise StoreError(f"{path}: an SQLite database that is not a custody store")
         conn.execute(_META)
         found = dict(conn.execute("SELECT key, value FROM custody_meta").fetchall())
         if not found:

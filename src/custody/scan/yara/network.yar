@@ -56,3 +56,11 @@ rule hidden_powershell {
     $d = "-ExecutionPolicy Bypass" nocase
   condition: any of them
 }
+
+rule executable_download_target {
+  meta: cap = "exe-url" detail = "names a Windows executable to fetch or save (URL or path ending .exe/.scr/.msi/.bat/.vbs/.ps1)"
+  strings:
+    $url = /https?:\/\/[^\s'"]{4,300}\.(exe|scr|msi|bat|vbs|ps1)(\?[^\s'"]{0,200})?['"]/ nocase
+    $save = /open\([^\n]{0,120}\.(exe|scr)['"][^\n]{0,40}['"]wb['"]/ nocase
+  condition: any of them
+}
