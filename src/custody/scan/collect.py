@@ -13,7 +13,7 @@ from custody.scan.facts import Cap, Fact
 from custody.scan.indent_context import IndentContext, in_docstring, sink_may_run_unasked
 from custody.scan.model import Context
 from custody.scan.python_ast import PythonAnalysis, analyze_python, entropy
-from custody.scan.python_text import text_facts
+from custody.scan.python_text import folded_identifier, text_facts
 from custody.scan.roles import (
     FileType,
     classify,
@@ -34,8 +34,13 @@ SMALL_SOURCE = 3 * 1024
 MAX_AST_BYTES = 2 * 1024 * 1024
 """Larger sources get the text analysis: parsing them costs seconds and they are data, not code."""
 HUGE_LINE = 20_000
+STRONG_TEXT_CAPS = frozenset(
+    {Cap.EXE_URL, Cap.EXFIL_SINK, Cap.DOWNLOAD_TOOL, Cap.HIDDEN_SHELL, Cap.XOR_DECRYPT}
+)
 _BIDI = re.compile(rb"\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]")
 _ZERO_WIDTH = re.compile(rb"\xe2\x80[\x8b-\x8d]")
+# UTF-8 lead bytes of Mathematical Alphanumeric Symbols (U+1D400-1D7FF) and fullwidth forms.
+_FOLDING_LETTERS = re.compile(rb"\xf0\x9d[\x90-\x9f]|\xef\xbc[\xa1-\xba]|\xef\xbd[\x81-\x9a]")
 _PRIVATE_IP = re.compile(rb"://(127\.|0\.|10\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\.|255\.|169\.254\.)")
 
 
@@ -171,7 +176,7 @@ class Collector:
         raw = data if isinstance(data, bytes) else data.encode("utf-8", "replace")
         hits, sinks = self.yara.scan_with_sinks(raw)
         prefix = "decoded payload: " if depth > 0 else ""
-        if depth == 0 and not self._needs_ast(raw, info, base, sinks):
+        if depth == 0 and not self._needs_ast(raw, info, base, sinks, hits):
             # Library or dev code whose dangerous calls all sit in function bodies: strings and
             # text patterns with an indentation-based context are enough, and far cheaper.
             estimate = IndentContext(raw, base)
@@ -220,13 +225,19 @@ class Collector:
             self._nested(analysis, info, depth, line_base)
         return analysis
 
-    def _needs_ast(self, raw: bytes, info: FileInfo, base: Context, sinks: list[int]) -> bool:
+    def _needs_ast(
+        self, raw: bytes, info: FileInfo, base: Context, sinks: list[int], hits: list[YaraHit]
+    ) -> bool:
         if base is Context.DEV:
             return False
         if base in (Context.STARTUP, Context.INSTALL) or info.path in self.roots:
             return True
         if not sinks:
             return False
+        if any(hit.cap in STRONG_TEXT_CAPS for hit in hits):
+            # A module naming an exfiltration endpoint or a Windows program to fetch gets the full
+            # data-flow analysis even when everything sits in functions: few libraries do either.
+            return True
         if len(raw) <= SMALL_SOURCE:
             return True  # parsing a small module costs less than guessing about it
         return sink_may_run_unasked(raw, sinks, IndentContext(raw, base))
@@ -258,6 +269,15 @@ class Collector:
                     continue
                 ctx = analysis.context_at(line) if analysis and line_base is None else base
                 self.out.facts.append(Fact(Cap.INVISIBLE_CHAR, info.path, line, ctx, label))
+        if _FOLDING_LETTERS.search(raw):
+            folded = folded_identifier(raw)
+            if folded is not None:
+                line = line_base or folded[0]
+                ctx = analysis.context_at(line) if analysis and line_base is None else base
+                detail = (
+                    f"identifier {folded[1]!r} spelt with look-alike letters Python reads as {folded[2]!r}"
+                )
+                self.out.facts.append(Fact(Cap.ODD_IDENTIFIER, info.path, line, ctx, detail))
         if len(raw) > HUGE_LINE:
             lines = raw.split(b"\n")
             longest = max(range(len(lines)), key=lambda i: len(lines[i]))

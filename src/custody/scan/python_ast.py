@@ -149,6 +149,9 @@ NETWORK_TOOL = re.compile(
 )
 MAX_WRITTEN_CODE = 200_000
 TEMP_FILES = ("NamedTemporaryFile", "mkstemp")
+# A package fetched from an address that is not the index: nothing vouches for what it holds.
+DIRECT_URL = re.compile(r"(?:git\+)?https?://(?!(?:files\.pythonhosted\.org|pypi\.org)/)[^\s'\"]+")
+SHELL_SCRIPT = re.compile(r"^#!\s*/|\b(chmod|curl|wget|nohup|crontab|powershell|certutil)\b", re.MULTILINE)
 EXEC_NAMES = frozenset({"exec", "eval", "execfile", "compile"})
 DECODE_ATTRS = frozenset(
     {
@@ -680,7 +683,9 @@ class _Analyzer:
             if isinstance(arg, (ast.List, ast.Tuple)):
                 # The program, or the script an interpreter runs, not an argument like `tar x FILE`.
                 program = arg.elts[:1]
-                if program and _is_interpreter(program[0]):
+                # An interpreter, or a program held in a variable (`[find_pythonw(), path]`), runs
+                # the file named next.
+                if program and (_is_interpreter(program[0]) or not isinstance(program[0], ast.Constant)):
                     program = [
                         e
                         for e in arg.elts[1:3]
@@ -1001,9 +1006,13 @@ class _Analyzer:
         if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
             return
         code = arg.value
-        if "\n" not in code or "import" not in code or len(code) > MAX_WRITTEN_CODE:
+        if len(code) > MAX_WRITTEN_CODE:
             return
-        if parse_python(code) is not None:
+        python = "\n" in code and "import" in code and parse_python(code) is not None
+        # A shell script written from a literal (`fw.write("curl ... ; chmod +x ...")`) is a
+        # program too; the nested pass reads it with the text rules.
+        shell = not python and len(code) >= 20 and SHELL_SCRIPT.search(code) is not None
+        if python or shell:
             self.result.nested_code.append((node.lineno, self.result.context_at(node.lineno), code))
 
     def _dynamic_builtin(self, node: ast.Call, resolved: str) -> bool:
@@ -1128,9 +1137,14 @@ class _Analyzer:
             for token in text.split():
                 if token.endswith(".py") and "/" not in token.strip("./"):
                     self.result.run_modules.add(token[:-3].strip("./").replace("/", "."))
-        joined = " ".join(strings).lower()
+        # f-strings (`f"{sys.executable} -m pip install X"`) only evaluate in part: add their literal words
+        joined = (" ".join(strings) + " " + self._command_words(elems)).lower()
         if "pip" in joined and "install" in joined and not re.search(r"install\s+(-e\s+)?\.(\s|$)", joined):
-            self.emit(Cap.PIP_INSTALL, node, "runs pip install")
+            direct = DIRECT_URL.search(joined)
+            if direct:
+                self.emit(Cap.PIP_INSTALL, node, f"runs pip install of a direct URL ({direct.group(0)[:80]})")
+            else:
+                self.emit(Cap.PIP_INSTALL, node, "runs pip install")
         for kw in node.keywords:
             if kw.arg == "creationflags" and "CREATE_NO_WINDOW" in ast.dump(kw.value):
                 self.emit(Cap.HIDDEN_SHELL, node, "starts a process with no window")

@@ -5,7 +5,10 @@ Coarser than the AST analysis: every hit gets the file's base context.
 
 from __future__ import annotations
 
+import io
 import re
+import tokenize
+import unicodedata
 
 from custody.scan.facts import Cap, Fact
 from custody.scan.model import Context
@@ -70,3 +73,22 @@ def text_facts(data: bytes, file: str, context: Context, *, only_strong: bool = 
             if len(facts) > 200:
                 return facts
     return facts
+
+
+def folded_identifier(raw: bytes) -> tuple[int, str, str] | None:
+    """First identifier written with letters that NFKC folds to ASCII (`𝙚𝙭𝙚𝙘` is `exec` to Python).
+
+    The parser normalises identifiers, so only the tokens still show what the file hides from grep
+    and from reviewers; strings and comments may hold such letters harmlessly and are skipped.
+    """
+    try:
+        tokens = list(tokenize.tokenize(io.BytesIO(raw).readline))
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError, ValueError):
+        return None
+    for token in tokens:
+        if token.type != tokenize.NAME or token.string.isascii():
+            continue
+        folded = unicodedata.normalize("NFKC", token.string)
+        if folded != token.string and folded.isascii():
+            return token.start[0], token.string, folded
+    return None

@@ -157,6 +157,19 @@ class _Judge:
                 fact,
                 f"{fact.detail} in code that runs at {fact.context.value} time",
             )
+        xor_files = f.files(Cap.XOR_DECRYPT)
+        net_files = f.files(Cap.NETWORK, LIVE)
+        for fact in f.get((Cap.EXEC, Cap.DECODE_EXEC), LIVE):
+            # A home-made cipher feeding exec: a loader for a payload kept out of sight.
+            if fact.file in xor_files and "computed name" not in fact.detail:
+                fetched = fact.file in net_files
+                self.add(
+                    "decode-exec",
+                    Severity.CRITICAL if fetched or fact.context in UNASKED else Severity.HIGH,
+                    fact,
+                    f"{fact.detail} after XOR decryption"
+                    + (" of data fetched from the network" if fetched else ""),
+                )
         fetch_or_shell = f.files((Cap.DOWNLOAD_TOOL, Cap.REVERSE_SHELL))
         for fact in f.get(Cap.DECODE_EXEC, frozenset({Context.CALL})):
             if "decoded command" in fact.detail and fact.file in fetch_or_shell:
@@ -399,8 +412,13 @@ class _Judge:
                     "install-process", Severity.MEDIUM, fact, f"{fact.detail} at {fact.context.value} time"
                 )
         for fact in f.get(Cap.PIP_INSTALL, UNASKED):
+            # Importing a module should never install anything, least of all from outside the index.
+            direct = "direct URL" in fact.detail and fact.context in (Context.IMPORT, Context.STARTUP)
             self.add(
-                "pip-install-runtime", Severity.HIGH, fact, f"{fact.detail} at {fact.context.value} time"
+                "pip-install-runtime",
+                Severity.CRITICAL if direct else Severity.HIGH,
+                fact,
+                f"{fact.detail} at {fact.context.value} time",
             )
         for fact in f.get(Cap.HIDDEN_SHELL, UNASKED):
             self.add("hidden-shell", Severity.HIGH, fact, f"{fact.detail} at {fact.context.value} time")
@@ -518,7 +536,9 @@ class _Judge:
             severity = Severity.MEDIUM if "bidi" in fact.detail else Severity.LOW
             self.add("obfuscation", severity, fact, fact.detail)
         for fact in f.get((Cap.BLOB, Cap.HUGE_LINE, Cap.ODD_IDENTIFIER, Cap.OPAQUE_LOOP)):
-            self.add("obfuscation", Severity.LOW, fact, fact.detail)
+            # Look-alike letters that Python folds back to ASCII serve only to defeat search and review.
+            folded = fact.cap is Cap.ODD_IDENTIFIER and "look-alike" in fact.detail
+            self.add("obfuscation", Severity.HIGH if folded else Severity.LOW, fact, fact.detail)
 
     def _binaries(self) -> None:
         kind = self.artifact.kind

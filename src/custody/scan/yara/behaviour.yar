@@ -104,3 +104,11 @@ rule sabotage_commands {
     $e = /format\s+[A-Z]:\s*\/[qy]/ nocase
   condition: any of them
 }
+
+rule xor_string_cipher {
+  meta: cap = "xor-decrypt" detail = "decrypts text with a character-wise XOR key"
+  strings:
+    $a = /chr\(\s*ord\([^()\n]{1,60}\)\s*\^\s*ord\(/
+    $b = /chr\(\s*\(?\s*ord\([^()\n]{1,60}\)\s*\^\s*[A-Za-z_][\w.\[\]%+ ]{0,40}\)/
+  condition: any of them
+}

@@ -43,6 +43,7 @@ rule download_tool_command {
     $cert = /certutil(\.exe)?\s+-urlcache/ nocase
     $bits = /bitsadmin(\.exe)?\s+\/transfer/ nocase
     $pipe = /(curl|wget)[^\n]{1,200}\|\s*(ba|z)?sh\b/
+    $tmprun = /chmod\s+(\+x|[0-7]{3,4})\s+\/(tmp|var\/tmp|dev\/shm)\/[^\s;&|]+\s*(;|&&|\n)\s*\.?\/(tmp|var\/tmp|dev\/shm)\//
     $send = /\bcurl\b[^\n]{0,100}\s(-F|-d|-T|--data(-binary)?|--upload-file|--form)\s/
   condition: any of them
 }
