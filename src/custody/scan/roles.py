@@ -31,7 +31,13 @@ DEV_DIRS = frozenset(
         ".github",
     }
 )
-_DEV_WORD = re.compile(r"(^|[ _.-])(tests?|testing|docs?|examples?|benchmarks?|samples?|demos?)([ _.-]|$)")
+# A dev word that starts or ends a folder name (`test_utils`, `unit-tests`, `docs_src`). One in the
+# middle (`formatter_test_package`) names an ordinary package: treating that as test code would let
+# any package hide its payload by choosing such a name.
+_DEV_WORD = re.compile(
+    r"^(tests?|testing|docs?|examples?|benchmarks?|samples?|demos?)([ _.-]|$)"
+    r"|[ _.-](tests?|testing|docs?|examples?|benchmarks?|samples?|demos?)$"
+)
 STARTUP_MODULES = frozenset({"sitecustomize.py", "usercustomize.py"})
 
 

@@ -157,6 +157,14 @@ class _Judge:
                 fact,
                 f"{fact.detail} in code that runs at {fact.context.value} time",
             )
+        for fact in f.get(Cap.HIDDEN_ENDPOINT, LIVE):
+            # Nobody base64-encodes their own API's address except to keep it from reviewers.
+            self.add(
+                "exfil-sink",
+                Severity.CRITICAL if fact.context in UNASKED else Severity.HIGH,
+                fact,
+                f"{fact.detail} ({fact.context.value})",
+            )
         xor_files = f.files(Cap.XOR_DECRYPT)
         net_files = f.files(Cap.NETWORK, LIVE)
         for fact in f.get((Cap.EXEC, Cap.DECODE_EXEC), LIVE):
