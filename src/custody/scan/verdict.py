@@ -23,7 +23,12 @@ UNASKED = frozenset({Context.STARTUP, Context.INSTALL, Context.IMPORT})
 LIVE = frozenset({Context.STARTUP, Context.INSTALL, Context.IMPORT, Context.CALL})
 SENDS = frozenset({Cap.NETWORK, Cap.EXFIL_SINK, Cap.DNS_EXFIL, Cap.DOWNLOAD_TOOL})
 SECRETS = frozenset({Cap.SECRET, Cap.ENV_DUMP, Cap.CLOUD_METADATA})
-STEALER_TARGETS = ("secret_browser_profiles", "secret_chat_tokens", "secret_crypto_wallets")
+STEALER_TARGETS = (
+    "secret_browser_profiles",
+    "secret_chat_tokens",
+    "secret_crypto_wallets",
+    "secret_game_sessions",
+)
 DANGEROUS_AT_STARTUP = frozenset(
     {
         Cap.PROCESS,
@@ -451,9 +456,15 @@ class _Judge:
             severity = Severity.CRITICAL if fact.context in UNASKED else Severity.HIGH
             self.add("cryptominer", severity, fact, fact.detail)
         active = f.files((Cap.PROCESS, Cap.NETWORK, Cap.WRITE_EXEC), RUN_EARLY)
+        # An auto-start entry in a module that talks to a bare public IP address: an implant
+        # installer, whenever it runs. (Lexers and container recipes name rc files and drop sites
+        # often enough that those partners prove nothing.)
+        implant = f.files(Cap.RAW_IP_URL)
         for fact in f.get(Cap.PERSISTENCE):
             if fact.context in RUN_EARLY:
                 severity = Severity.CRITICAL if fact.file in active else Severity.HIGH
+            elif fact.file in implant and fact.context in LIVE:
+                severity = Severity.HIGH
             else:
                 severity = Severity.LOW
             self.add("persistence", severity, fact, f"{fact.detail} ({fact.context.value})")

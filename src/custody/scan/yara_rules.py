@@ -24,6 +24,9 @@ class RuleLoadError(Exception):
     """A rules directory or file could not be compiled."""
 
 
+MATCHES_PER_PATTERN = 4
+
+
 @dataclass(frozen=True, slots=True)
 class YaraHit:
     rule: str
@@ -94,14 +97,17 @@ class YaraRules:
             severity = str(meta.get("severity", "high"))
             first: tuple[int, int] | None = None
             for pattern in rule.patterns:
-                for match in pattern.matches:
+                # A few matches per pattern, not one: the first may sit in a comment the engine
+                # discards while a live copy follows (`# exec(...)` above `exec(...)`).
+                for index, match in enumerate(pattern.matches):
                     if first is None or match.offset < first[0]:
                         first = (match.offset, match.length)
                     if cap is not None:
                         hits.append(
                             YaraHit(rule.identifier, cap, detail, severity, match.offset, match.length)
                         )
-                        break  # one hit per pattern is enough evidence
+                    if index + 1 >= MATCHES_PER_PATTERN:
+                        break
             if cap is None:
                 offset, length = first or (0, 0)
                 hits.append(YaraHit(rule.identifier, None, detail, severity, offset, length))

@@ -24,6 +24,9 @@ rule exfil_paste_or_catcher {
     $i = "api.ipify.org"
     $j = "ipinfo.io/json"
     // IP loggers: a request there records the caller's address, which is the whole point
+    // cloud drops with a token baked into the code: whoever holds it reads what was sent
+    $l = /dropbox\.Dropbox\(\s*['"](sl\.|[A-Za-z0-9_-]{60})/
+    $m = /['"]sl\.[A-Za-z0-9_-]{120,}['"]/
     $k = /(iplogger\.(org|com|ru|co|info)|grabify\.link|2no\.co\/|yip\.su\/|blasze\.(com|tk))/
   condition: any of them
 }

@@ -89,3 +89,14 @@ rule cloud_metadata_endpoint {
     $c = "100.100.100.200"
   condition: any of them
 }
+
+rule secret_game_sessions {
+  meta: cap = "secret" detail = "names game or launcher session stores (Minecraft, Lunar, Roblox, Steam)"
+  strings:
+    $mc1 = "launcher_accounts.json"
+    $mc2 = "microsoft_accounts.json"
+    $lunar = /\.lunarclient[\/\\'", ]{1,6}settings/
+    $roblox = /ROBLOSECURITY[^\n]{0,120}(winreg|QueryValue|EnumValue|cookies)|(winreg|QueryValue|EnumValue|OpenKey)[^\n]{0,200}Roblox/ nocase
+    $steam = /ssfn[0-9*]|config[\/\\]+loginusers\.vdf/
+  condition: any of them
+}
