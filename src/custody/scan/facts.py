@@ -27,6 +27,8 @@ class Cap(str, enum.Enum):
     RAW_IP_URL = "raw-ip-url"  # URL with a literal public IP
     DOWNLOAD_TOOL = "download-tool"  # curl/wget/Invoke-WebRequest/certutil in a command
     EXE_URL = "exe-url"  # names a URL or a save path of a Windows executable or script
+    CHAT_CREDENTIAL = "chat-credential"  # a bot token or webhook secret baked into the code
+    ENCODED_URL = "encoded-url"  # a base64 literal that decodes to an http(s) URL
     HIDDEN_ENDPOINT = "hidden-endpoint"  # a network call whose address was decoded at run time
     XOR_DECRYPT = "xor-decrypt"  # character-wise XOR with a key: the usual home-made payload cipher
     HIDDEN_SHELL = "hidden-shell"  # powershell -enc / hidden window / CREATE_NO_WINDOW

@@ -149,6 +149,10 @@ NETWORK_TOOL = re.compile(
 )
 MAX_WRITTEN_CODE = 200_000
 TEMP_FILES = ("NamedTemporaryFile", "mkstemp")
+# Methods that take an address first, on whatever client object (`session.post(url)`).
+ADDRESS_TAKERS = frozenset(
+    {"get", "post", "put", "patch", "request", "urlopen", "Request", "ws_connect", "HTTPSConnection"}
+)
 _ADDRESS = re.compile(r"(https?|wss?|ftp)://\S+$|[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)?(/\S*)?$", re.IGNORECASE)
 # A package fetched from an address that is not the index: nothing vouches for what it holds.
 DIRECT_URL = re.compile(r"(?:git\+)?https?://(?!(?:files\.pythonhosted\.org|pypi\.org)/)[^\s'\"]+")
@@ -934,24 +938,12 @@ class _Analyzer:
             self._process(node, resolved)
         elif self._is_network_call(node):
             self.emit(Cap.NETWORK, node, resolved)
-            address = node.args[:1] + [k.value for k in node.keywords if k.arg in ("url", "host")]
-            for arg in address:
-                # An address the package itself carries encoded (decodable here, from its literals);
-                # configuration decoded at run time (cloud IDs, tokens) is ordinary.
-                if not self._contains(arg, self.decoded_names, "decode"):
-                    continue
-                value = self._command_value(arg)
-                if isinstance(value, str) and _ADDRESS.match(value.strip()):
-                    self.emit(
-                        Cap.HIDDEN_ENDPOINT,
-                        node,
-                        f"{resolved}() to {value.strip()[:60]!r}, hidden by encoding",
-                    )
-                    break
             if self._carries_identity(node):
                 self.emit(Cap.BEACON, node, f"{resolved}() sends host or user identity")
             if any(start <= node.lineno <= end for start, end in self.result.hook_ranges):
                 self.emit(Cap.HOOK_NETWORK, node, f"{resolved} from an overridden install command")
+        if short in ADDRESS_TAKERS or self._is_network_call(node):
+            self._hidden_address(node, resolved or short)
         if resolved in RECON_STRONG:
             self.emit(Cap.RECON, node, resolved)
         elif (
@@ -996,6 +988,19 @@ class _Analyzer:
             self.emit(Cap.DYNAMIC_BUILTIN, node, "looks up a builtin or module attribute by computed name")
         if resolved in ("os.dup2",):
             self.emit(Cap.REVERSE_SHELL, node, "os.dup2 redirects standard streams (reverse shell pattern)")
+
+    def _hidden_address(self, node: ast.Call, callee: str) -> None:
+        """An address the package itself carries encoded (decodable here, from its literals) handed
+        to anything that connects; configuration decoded at run time (cloud IDs, tokens) is ordinary."""
+        address = node.args[:1] + [k.value for k in node.keywords if k.arg in ("url", "host")]
+        for arg in address:
+            if not self._contains(arg, self.decoded_names, "decode"):
+                continue
+            value = self._command_value(arg)
+            if isinstance(value, str) and _ADDRESS.match(value.strip()):
+                detail = f"{callee}() to {value.strip()[:60]!r}, hidden by encoding"
+                self.emit(Cap.HIDDEN_ENDPOINT, node, detail)
+                return
 
     def _literal_constant(self, name: str) -> bool:
         """`name` is bound once to a literal string (or one decoded statically): a stored payload."""

@@ -162,6 +162,16 @@ class _Judge:
                 fact,
                 f"{fact.detail} in code that runs at {fact.context.value} time",
             )
+        for fact in f.get(Cap.CHAT_CREDENTIAL, LIVE):
+            # A library has no business owning a chat channel: whatever it posts there, its author reads.
+            self.add(
+                "exfil-sink",
+                Severity.CRITICAL if fact.context in RUN_EARLY else Severity.HIGH,
+                fact,
+                f"{fact.detail} ({fact.context.value})",
+            )
+        for fact in f.get(Cap.ENCODED_URL, LIVE):
+            self.add("obfuscation", Severity.MEDIUM, fact, f"{fact.detail} ({fact.context.value})")
         for fact in f.get(Cap.HIDDEN_ENDPOINT, LIVE):
             # Nobody base64-encodes their own API's address except to keep it from reviewers.
             self.add(

@@ -68,3 +68,19 @@ rule executable_download_target {
     $save = /open\([^\n]{0,120}\.(exe|scr)['"][^\n]{0,40}['"]wb['"]/ nocase
   condition: any of them
 }
+
+rule chat_channel_credential {
+  meta: cap = "chat-credential" detail = "carries the credential of a chat channel (Telegram bot token, Discord webhook secret)"
+  strings:
+    $telegram = /['"][0-9]{8,10}:AA[A-Za-z0-9_-]{32,34}['"]/
+    $discord = /discord(app)?\.com\/api\/webhooks\/[0-9]{17,20}\/[A-Za-z0-9_-]{60,68}/
+  condition: any of them
+}
+
+rule base64_encoded_url {
+  meta: cap = "encoded-url" detail = "holds a web address encoded in base64"
+  strings:
+    // base64 of "http://" and "https://" at the start of a string literal
+    $a = /['"](aHR0cDovL|aHR0cHM6Ly)[A-Za-z0-9+\/]{8,}={0,2}['"]/
+  condition: $a
+}
