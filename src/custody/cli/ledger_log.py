@@ -1,0 +1,214 @@
+"""`custody log`, `custody verify`, `custody ledger`: checkpoints, verification, bundles, tiles,
+evidence packs and the HTTP service. Thin: the work is in `custody.ledger`."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sys
+from collections.abc import Sequence
+
+import click
+
+from custody.cli import exit_codes
+from custody.cli.ledger_common import LEDGER_OPTION
+from custody.cli.ledger_common import fail as _fail
+from custody.cli.ledger_common import open_ledger as _open
+from custody.cli.ledger_common import signers_from as _signers
+from custody.cli.ledger_common import verifiers_from as _verifiers
+from custody.ledger.api import checkpoint
+from custody.ledger.bundle import BundleError, make_bundle, verify_bundle
+from custody.ledger.evidence import EvidenceError, write_evidence
+from custody.ledger.merkle import ProofError
+from custody.ledger.tiles import export_tiles
+from custody.ledger.verify import verify_log
+from custody.store import StoreError
+
+# -- log ------------------------------------------------------------------------------------------
+
+
+@click.group()
+def log() -> None:
+    """The transparency log: checkpoints and whole-log verification."""
+
+
+@log.command("checkpoint")
+@click.option("--origin", required=True, help="The log's origin line, e.g. 'vendor.example/custody'.")
+@click.option("--key", "key_paths", multiple=True, help="Log private key (default $CUSTODY_SIGNING_KEY).")
+@click.option("--output", "-o", default=None, help="Also write the signed checkpoint to this file.")
+@LEDGER_OPTION
+def log_checkpoint(origin: str, key_paths: Sequence[str], output: str | None, ledger_path: str) -> None:
+    """Sign the current tree head as a C2SP checkpoint, keep it in the log and print it."""
+    signers = _signers(key_paths)
+    with _open(ledger_path) as store:
+        try:
+            note = checkpoint(store, origin, signers)
+        except ProofError as exc:
+            _fail(str(exc), exit_codes.FOUND)
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(note)
+    click.echo(note, nl=False)
+
+
+@log.command("verify")
+@click.option(
+    "--key", "keys", multiple=True, help="Log public key (file or text) checkpoints must be signed by."
+)
+@click.option(
+    "--checkpoint", "saved", multiple=True, type=click.Path(exists=True), help="Saved checkpoint file."
+)
+@click.option("--origin", default=None, help="Require checkpoints of this origin.")
+@LEDGER_OPTION
+def log_verify(keys: Sequence[str], saved: Sequence[str], origin: str | None, ledger_path: str) -> None:
+    """Recompute the whole log; check records, signatures and every checkpoint. Exit 1 on a problem."""
+    verifiers = _verifiers(keys)
+    notes = []
+    for path in saved:
+        with open(path, encoding="utf-8") as handle:
+            notes.append(handle.read())
+    with _open(ledger_path) as store:
+        report = verify_log(store, log_keys=verifiers, saved_checkpoints=notes, origin=origin)
+    for problem in report.problems:
+        click.echo(f"PROBLEM: {problem}")
+    for flag in report.flagged:
+        click.echo(f"FLAGGED: {flag}")
+    summary = f"{report.size} entries, root {report.root.hex()}, {report.checkpoints} checkpoints"
+    summary += f", {report.redacted} redacted" if report.redacted else ""
+    if not verifiers and report.checkpoints:
+        summary += " (checkpoint signatures not checked: no --key)"
+    if not report.ok:
+        click.echo(f"FAILED: {summary}")
+        sys.exit(exit_codes.FOUND)
+    click.echo(f"{'OK with flags' if report.flagged else 'OK'}: {summary}")
+    if report.flagged:
+        sys.exit(exit_codes.FOUND)
+
+
+@log.command("prove")
+@click.argument("index", type=click.IntRange(min=0))
+@click.option("--output", "-o", default=None, help="Write the bundle here instead of stdout.")
+@LEDGER_OPTION
+def log_prove(index: int, output: str | None, ledger_path: str) -> None:
+    """Offline proof bundle (C2SP tlog-proof) for entry INDEX: check it with `custody verify`."""
+    with _open(ledger_path) as store:
+        try:
+            text = make_bundle(store, index)
+        except (BundleError, StoreError) as exc:
+            _fail(str(exc))
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    else:
+        click.echo(text, nl=False)
+
+
+@log.command("tiles")
+@click.option("--output", "-o", required=True, help="Directory to publish (only new tiles are written).")
+@LEDGER_OPTION
+def log_tiles(output: str, ledger_path: str) -> None:
+    """Export the read side as C2SP tlog-tiles for the newest stored checkpoint."""
+    with _open(ledger_path) as store:
+        stored = store.checkpoints()
+        if not stored:
+            _fail("no checkpoint yet: run `custody log checkpoint` first")
+        size, _root, note = max(stored, key=lambda c: c[0])
+        try:
+            written = export_tiles(store, output, note)
+        except ProofError as exc:
+            _fail(str(exc), exit_codes.FOUND)
+    click.echo(f"{output}: tiles for size {size} ({written} files written)")
+
+
+@log.command("redact")
+@click.argument("index", type=click.IntRange(min=0))
+@click.option("--reason", required=True, help="Why (kept with the record, e.g. an erasure request id).")
+@LEDGER_OPTION
+def log_redact(index: int, reason: str, ledger_path: str) -> None:
+    """Erase entry INDEX's readable metadata; its commitment and every proof stay valid."""
+    with _open(ledger_path) as store:
+        try:
+            store.redact(index, reason)
+        except StoreError as exc:
+            _fail(str(exc))
+    click.echo(f"entry {index} redacted")
+
+
+@click.command("verify")
+@click.argument("bundle", type=click.Path(exists=True, dir_okay=False))
+@click.option("--key", "keys", multiple=True, required=True, help="Log public key (file or text).")
+@click.option("--origin", default=None, help="Require this log origin.")
+def verify(bundle: str, keys: Sequence[str], origin: str | None) -> None:
+    """Check an offline proof bundle with nothing but the log's public key. Exit 1 if it fails."""
+    verifiers = _verifiers(keys)
+    with open(bundle, encoding="utf-8", errors="replace") as handle:
+        text = handle.read()
+    try:
+        got = verify_bundle(text, verifiers, origin)
+    except BundleError as exc:
+        click.echo(f"FAILED: {exc}")
+        sys.exit(exit_codes.FOUND)
+    cp = got.checkpoint
+    click.echo(f"OK: entry {got.index} ({got.kind}, {got.integrated_at}) is in {cp.origin} at size {cp.size}")
+    if got.signers:
+        click.echo(f"signed by: {', '.join(got.signers)}")
+    if got.statement is not None:
+        names = [s.get("name") for s in got.statement.get("subject", []) if isinstance(s, dict)]
+        click.echo(f"subjects: {', '.join(str(n) for n in names)}")
+        click.echo(json.dumps(got.statement.get("predicate", {}), sort_keys=True))
+
+
+@click.group("ledger")
+def ledger_group() -> None:
+    """The ledger as a whole: evidence packs."""
+
+
+@ledger_group.command("evidence")
+@click.option("--dataset", "dataset_name", required=True, help="Dataset name (as in its statements).")
+@click.option("--output", "-o", required=True, help="Directory for the pack (new or empty).")
+@LEDGER_OPTION
+def ledger_evidence(dataset_name: str, output: str, ledger_path: str) -> None:
+    """Write every entry about a dataset with its offline proof bundle into an evidence pack."""
+    with _open(ledger_path) as store:
+        try:
+            summary = write_evidence(store, dataset_name, output)
+        except EvidenceError as exc:
+            _fail(str(exc))
+    bundled = sum(1 for e in summary["entries"] if e["bundle"])
+    click.echo(
+        f"{output}: {len(summary['entries'])} entries about {dataset_name}, {bundled} with proof bundles"
+    )
+    for e in summary["entries"]:
+        if not e["bundle"]:
+            click.echo(f"  entry {e['index']}: no bundle: {e['why_no_bundle']}")
+
+
+@ledger_group.command("token")
+def ledger_token() -> None:
+    """Print a new random access token and the hash to put in the tenants file."""
+    from custody.ledger.server import token_hash  # noqa: PLC0415 - starlette only when serving
+
+    token = secrets.token_urlsafe(32)
+    click.echo(f"token: {token}\ntenants file entry: {token_hash(token)}")
+
+
+@ledger_group.command("serve")
+@click.option("--tenants", "tenants_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--key", "key_paths", multiple=True, help="Log key signing checkpoints (default $CUSTODY_SIGNING_KEY)."
+)
+@click.option("--bind", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+def ledger_serve(tenants_path: str, key_paths: Sequence[str], bind: str, port: int) -> None:
+    """Serve each tenant's log over HTTP: appends for writers, proofs, bundles and tiles for auditors."""
+    import uvicorn  # noqa: PLC0415 - heavy, only when serving
+
+    from custody.ledger.server import ConfigError, create_app, load_tenants  # noqa: PLC0415
+
+    signers = _signers(key_paths)
+    try:
+        with open(tenants_path, encoding="utf-8") as handle:
+            prefix, tenants = load_tenants(json.load(handle))
+    except (ConfigError, ValueError) as exc:
+        _fail(str(exc))
+    uvicorn.run(create_app(tenants, signers[0], prefix), host=bind, port=port)

@@ -1,0 +1,71 @@
+"""The ledger as one object: signed records in, checkpoints out.
+
+A record is an in-toto Statement in a DSSE envelope signed by one or more keys; the envelope is
+the entry body, its predicate fields and signer key ids are the entry's exposure refs, and each
+signer's public key is registered in the log so verification needs no other key store.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from custody.ledger import merkle
+from custody.ledger.attest import refs_of, statement, statement_bytes
+from custody.ledger.keys import SigningKey
+from custody.ledger.signing import Checkpoint, envelope_bytes, sign_envelope
+from custody.ledger.store import LedgerStore, NewEntry
+
+
+@dataclass(frozen=True)
+class Record:
+    kind: str  # one of attest.PREDICATE_TYPES
+    subjects: Sequence[Mapping[str, Any]]
+    predicate: Mapping[str, Any]
+
+
+def signed_entry(record: Record, signers: Sequence[SigningKey]) -> NewEntry:
+    stmt = statement(record.kind, record.subjects, record.predicate)
+    envelope = sign_envelope(statement_bytes(stmt), signers)
+    return NewEntry(record.kind, envelope_bytes(envelope), refs_of(stmt, envelope))
+
+
+def record(store: LedgerStore, records: Sequence[Record], signers: Sequence[SigningKey]) -> range:
+    """Sign and append records as one batch; returns their log indexes."""
+    for key in signers:
+        store.register_key(key.keyid, key.verifier.text())
+    return store.append(signed_entry(r, signers) for r in records)
+
+
+def checkpoint(store: LedgerStore, origin: str, keys: Sequence[SigningKey]) -> str:
+    """Sign the current tree head as a C2SP checkpoint and keep it in the log."""
+    size = store.size()
+    root = store.root(size)  # nodes are never rewritten, so a concurrent append cannot skew this
+    previous = store.checkpoints()
+    if previous:
+        # Never sign a head that does not extend the last one signed: that would bless a rewrite.
+        last_size, last_root, _ = max(previous, key=lambda c: c[0])
+        if last_size > size:
+            raise merkle.ProofError(f"refusing to sign: the log shrank from {last_size} to {size} entries")
+        proof = store.consistency_proof(last_size, size)
+        try:
+            merkle.verify_consistency(last_size, size, proof, last_root, root)
+        except merkle.ProofError as exc:
+            raise merkle.ProofError(
+                f"refusing to sign: not consistent with checkpoint {last_size}: {exc}"
+            ) from exc
+    note = Checkpoint(origin, size, root).sign(keys)
+    store.save_checkpoint(size, root, note)
+    return note
+
+
+def statement_of(body: bytes) -> dict[str, Any]:
+    """The in-toto statement inside an entry body (an envelope), without verifying signatures."""
+    envelope = json.loads(body)
+    payload = json.loads(base64.b64decode(envelope["payload"]))
+    if not isinstance(payload, dict):
+        raise ValueError("envelope payload is not a JSON object")
+    return payload

@@ -1,0 +1,87 @@
+"""in-toto Statement v1 with custody's predicate types, and the exposure refs they index under.
+
+Each predicate answers one custody question (who produced it, from what, labelled by whom under
+which protocol, read by whom, shipped to whom). `refs_of` pulls out the names an exposure query
+starts from (principal, host, key, dataset, client, project), so the log can index them without
+parsing every body again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from custody.ledger.signing import envelope_signers
+
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+_BASE = "https://custody.dev/ledger"  # custody's predicate namespace (documented in README.md)
+PRODUCED = f"{_BASE}/produced/v1"
+TRANSFORMED = f"{_BASE}/transformed/v1"
+LABELED = f"{_BASE}/labeled/v1"
+ACCESSED = f"{_BASE}/accessed/v1"
+EXPORTED = f"{_BASE}/exported/v1"
+PREDICATE_TYPES = {
+    "produced": PRODUCED,
+    "transformed": TRANSFORMED,
+    "labeled": LABELED,
+    "accessed": ACCESSED,
+    "exported": EXPORTED,
+}
+KIND_OF = {v: k for k, v in PREDICATE_TYPES.items()}
+MERKLE_DIGEST = "custodyMerkleSha256"
+"""Digest name for a dataset version: the RFC 6962 root over its sorted files (see dataset.py)."""
+
+REF_FIELDS = ("principal", "host", "dataset", "client", "project", "producer", "contractor")
+
+
+def subject(name: str, digests: Mapping[str, str]) -> dict[str, Any]:
+    return {"name": name, "digest": dict(digests)}
+
+
+def statement(
+    kind: str, subjects: Sequence[Mapping[str, Any]], predicate: Mapping[str, Any]
+) -> dict[str, Any]:
+    if kind not in PREDICATE_TYPES:
+        raise ValueError(f"unknown custody predicate kind {kind!r} (one of {', '.join(PREDICATE_TYPES)})")
+    if not subjects:
+        raise ValueError("an in-toto statement needs at least one subject")
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": [dict(s) for s in subjects],
+        "predicateType": PREDICATE_TYPES[kind],
+        "predicate": dict(predicate),
+    }
+
+
+def statement_bytes(stmt: Mapping[str, Any]) -> bytes:
+    return json.dumps(stmt, sort_keys=True, separators=(",", ":")).encode()
+
+
+def refs_of(stmt: Mapping[str, Any], envelope: Mapping[str, object] | None = None) -> dict[str, list[str]]:
+    """Exposure index entries: predicate fields named in REF_FIELDS, subject names as datasets,
+    subject digests as `digest` (`ALG:VALUE`, how a manifest root finds its attestation), and
+    (from the envelope) the signing key ids."""
+    refs: dict[str, list[str]] = {}
+    predicate = stmt.get("predicate", {})
+    if isinstance(predicate, Mapping):
+        for name in REF_FIELDS:
+            value = predicate.get(name)
+            if isinstance(value, str) and value:
+                refs.setdefault(name, []).append(value)
+    inputs = predicate.get("inputs", []) if isinstance(predicate, Mapping) else []
+    # a transformation touches its inputs as much as its outputs
+    for subj in [*stmt.get("subject", []), *(inputs if isinstance(inputs, list) else [])]:
+        if not isinstance(subj, Mapping):
+            continue
+        subject_name, digests = subj.get("name"), subj.get("digest", {})
+        if isinstance(subject_name, str) and subject_name not in refs.get("dataset", []):
+            refs.setdefault("dataset", []).append(subject_name)
+        if isinstance(digests, Mapping):
+            for alg, value in sorted(digests.items()):
+                refs.setdefault("digest", []).append(f"{alg}:{value}")
+    if envelope is not None:
+        keyids = envelope_signers(envelope)
+        if keyids:
+            refs["key"] = keyids
+    return refs

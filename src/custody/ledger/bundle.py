@@ -1,0 +1,146 @@
+"""Offline proof bundles in the C2SP tlog-proof format (c2sp.org/tlog-proof).
+
+    c2sp.org/tlog-proof@v1
+    extra <base64(JSON opening of the entry)>
+    index <leaf index>
+    <base64 inclusion proof hash>          (one per line, leaf side first)
+    <blank line>
+    <signed checkpoint note>
+
+The `extra` line carries everything needed to recompute the leaf: the entry's kind, integration
+time, salt, body (the DSSE envelope) and refs, plus the public keys the log registered for the
+envelope's signers. So `custody verify BUNDLE --key LOGKEY` needs nothing else: it recomputes the
+commitment, checks the inclusion proof against the checkpoint, the checkpoint signature against
+the log key, and the envelope signatures against the keys the log vouches for.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from custody.ledger import merkle
+from custody.ledger.keys import BadKey, VerifierKey
+from custody.ledger.signing import Checkpoint, OpenedEnvelope, SignatureError, open_checkpoint, open_envelope
+from custody.ledger.store import LedgerStore, commitment_of
+
+HEADER = "c2sp.org/tlog-proof@v1"
+
+
+class BundleError(ValueError):
+    """A bundle is malformed, truncated, or does not verify; the message says which part."""
+
+
+def make_bundle(store: LedgerStore, index: int) -> str:
+    """Bundle entry `index` with the newest stored checkpoint that covers it."""
+    covering = [(size, note) for size, _root, note in store.checkpoints() if size > index]
+    if not covering:
+        raise BundleError(f"no checkpoint covers entry {index} yet: run `custody log checkpoint` first")
+    size, note = max(covering, key=lambda item: item[0])
+    entry = store.entry(index)
+    if entry.body is None or entry.salt is None:
+        raise BundleError(f"entry {index} is redacted: its content can no longer be bundled")
+    keys = store.keys()
+    signers = _envelope_keyids(entry.body)
+    opening = {
+        "kind": entry.kind,
+        "time": entry.integrated_at,
+        "salt": entry.salt.hex(),
+        "body": base64.b64encode(entry.body).decode(),
+        "refs": entry.refs,
+        "keys": {k: keys[k][0] for k in signers if k in keys and keys[k][0]},
+    }
+    proof = store.inclusion_proof(index, size)
+    lines = [HEADER, "extra " + base64.b64encode(json.dumps(opening, sort_keys=True).encode()).decode()]
+    lines.append(f"index {index}")
+    lines.extend(base64.b64encode(h).decode() for h in proof)
+    return "\n".join(lines) + "\n\n" + note
+
+
+@dataclass(frozen=True)
+class VerifiedBundle:
+    index: int
+    checkpoint: Checkpoint
+    kind: str
+    integrated_at: str
+    refs: dict[str, list[str]]
+    statement: dict[str, Any] | None
+    signers: list[str]
+
+
+def verify_bundle(text: str, log_keys: Sequence[VerifierKey], origin: str | None = None) -> VerifiedBundle:
+    head, sep, note = text.partition("\n\n")
+    if not sep:
+        raise BundleError("bundle is truncated: no checkpoint after the proof")
+    lines = head.split("\n")
+    if lines[0] != HEADER:
+        raise BundleError(f"not a tlog-proof bundle (first line {lines[0][:40]!r})")
+    if len(lines) < 3 or not lines[1].startswith("extra "):
+        raise BundleError("bundle has no entry (extra line): custody bundles carry the entry itself")
+    opening = _opening(lines[1][len("extra ") :])
+    if not lines[2].startswith("index ") or not lines[2][6:].isdigit():
+        raise BundleError("bundle has no valid index line")
+    index = int(lines[2][6:])
+    try:
+        proof = [base64.b64decode(h, validate=True) for h in lines[3:]]
+        cp = open_checkpoint(note, log_keys, origin)
+    except (binascii.Error, ValueError) as exc:
+        raise BundleError(f"bundle checkpoint or proof: {exc}") from exc
+    try:
+        salt = bytes.fromhex(str(opening["salt"]))
+        body = base64.b64decode(str(opening["body"]), validate=True)
+        refs = {str(k): [str(x) for x in v] for k, v in dict(opening["refs"]).items()}
+        kind, when = str(opening["kind"]), str(opening["time"])
+    except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+        raise BundleError(f"bundle entry is malformed: {exc}") from exc
+    leaf = merkle.leaf_hash(commitment_of(kind, when, salt, body, refs))
+    try:
+        merkle.verify_inclusion(index, cp.size, leaf, proof, cp.root)
+    except merkle.ProofError as exc:
+        raise BundleError(f"entry {index} is not in the signed log of size {cp.size}: {exc}") from exc
+    opened = _open_body(body, opening.get("keys", {}))
+    statement = json.loads(opened.payload) if opened is not None else None
+    signers = opened.signers if opened is not None else []
+    return VerifiedBundle(index, cp, kind, when, refs, statement, signers)
+
+
+def _opening(blob: str) -> dict[str, Any]:
+    try:
+        value = json.loads(base64.b64decode(blob, validate=True))
+    except (binascii.Error, ValueError) as exc:
+        raise BundleError(f"bundle entry is not base64 JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise BundleError("bundle entry is not a JSON object")
+    return value
+
+
+def _envelope_keyids(body: bytes) -> list[str]:
+    try:
+        envelope = json.loads(body)
+    except ValueError:
+        return []
+    sigs = envelope.get("signatures", []) if isinstance(envelope, dict) else []
+    return [str(s.get("keyid")) for s in sigs if isinstance(s, dict)]
+
+
+def _open_body(body: bytes, key_texts: object) -> OpenedEnvelope | None:
+    """Check the envelope's signatures with the keys the log registered (and the bundle carries)."""
+    try:
+        envelope = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(envelope, dict) or "signatures" not in envelope:
+        return None
+    if not isinstance(key_texts, dict):
+        raise BundleError("bundle keys are malformed")
+    try:
+        # Keyed by the id derived from each key itself, so a bundle cannot pass a key off as another's.
+        keys = [VerifierKey.parse(str(v)) for v in key_texts.values()]
+        ring = {k.keyid: k for k in keys}
+        return open_envelope(envelope, ring)
+    except (BadKey, SignatureError) as exc:
+        raise BundleError(f"entry signature: {exc}") from exc

@@ -1,0 +1,79 @@
+"""After a breach: which datasets, clients and projects did a principal, host or key touch?
+
+Each hit is backed by an inclusion proof of its entry in the log's current tree (checked here
+before it is reported), so the answer can be handed to someone who trusts only the log's signed
+checkpoint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from custody.ledger import merkle
+from custody.ledger.store import LedgerStore, normalize_time
+
+FIELDS = ("principal", "host", "key")
+
+
+@dataclass
+class Hit:
+    index: int
+    kind: str
+    integrated_at: str
+    refs: dict[str, list[str]]
+    proof: list[str]
+
+
+@dataclass
+class Exposure:
+    by: str  # principal | host | key
+    value: str
+    tree_size: int
+    root: str
+    hits: list[Hit] = field(default_factory=list)
+
+    def touched(self, ref: str) -> list[str]:
+        return sorted({v for h in self.hits for v in h.refs.get(ref, [])})
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "query": {self.by: self.value},
+            "tree_size": self.tree_size,
+            "root": self.root,
+            "datasets": self.touched("dataset"),
+            "clients": self.touched("client"),
+            "projects": self.touched("project"),
+            "entries": [
+                {
+                    "index": h.index,
+                    "kind": h.kind,
+                    "integrated_at": h.integrated_at,
+                    "refs": h.refs,
+                    "proof": h.proof,
+                }
+                for h in self.hits
+            ],
+        }
+
+
+def exposure(
+    store: LedgerStore, field_name: str, value: str, *, since: str | None = None, until: str | None = None
+) -> Exposure:
+    if field_name not in FIELDS:
+        raise ValueError(f"exposure starts from one of {', '.join(FIELDS)}, not {field_name!r}")
+    low = normalize_time(since) if since else None
+    high = normalize_time(until) if until else None
+    size = store.size()
+    root = store.root(size)
+    result = Exposure(field_name, value, size, root.hex())
+    for index in store.find(field_name, value):
+        if index >= size:
+            continue  # appended after we fixed the tree head; the next query will include it
+        entry = store.entry(index)
+        if (low and entry.integrated_at < low) or (high and entry.integrated_at >= high):
+            continue
+        proof = store.inclusion_proof(index, size)
+        merkle.verify_inclusion(index, size, merkle.leaf_hash(entry.commitment), proof, root)
+        result.hits.append(Hit(index, entry.kind, entry.integrated_at, entry.refs, [p.hex() for p in proof]))
+    return result

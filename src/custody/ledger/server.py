@@ -1,0 +1,268 @@
+"""`custody ledger serve`: one log per tenant over HTTP (starlette), writers and auditors by token.
+
+Tenants file (JSON); tokens are stored only as SHA-256 hashes, so the file is not a secret:
+
+    {"origin_prefix": "ledger.example",
+     "tenants": {"acme": {"ledger": "acme.db",
+                          "writers": ["sha256:<hex>"], "auditors": ["sha256:<hex>"]}}}
+
+Routes, all under /t/{tenant}/ with `Authorization: Bearer TOKEN` (writers may also read):
+
+    POST keys                 writer   {"key": "NAME+HASH+BASE64"} registers a signer's public key
+    POST entries              writer   {"envelopes": [DSSE, ...]} -> {"indexes": [...], "checkpoint": note}
+    GET  entries/{i}          reader   kind, time, refs, body (base64) or the redaction record
+    GET  checkpoint           reader   the newest signed checkpoint (text)
+    GET  proof/inclusion?index=I&size=S, proof/consistency?first=A&second=B   reader
+    GET  bundle/{i}           reader   C2SP tlog-proof bundle (text)
+    GET  tile/{L}/{N}[.p/W], tile/entries/{N}[.p/W]                        reader (C2SP tlog-tiles)
+
+The server never takes the client's word for what an entry is about: every envelope must verify
+against a key registered for that tenant, its kind comes from the statement's predicate type and
+its exposure refs are derived from the statement, exactly as `custody.ledger.api.record` does.
+A batch is one append (one transaction) followed by one checkpoint signed with the server's key.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from custody.ledger import merkle
+from custody.ledger.api import checkpoint
+from custody.ledger.attest import KIND_OF, refs_of
+from custody.ledger.bundle import BundleError, make_bundle
+from custody.ledger.keys import BadKey, SigningKey, VerifierKey
+from custody.ledger.signing import SignatureError, envelope_bytes, open_envelope
+from custody.ledger.store import LedgerStore, NewEntry
+from custody.ledger.tiles import HEIGHT, WIDTH
+from custody.store import StoreError
+
+MAX_BATCH = 10_000
+
+
+class ConfigError(ValueError):
+    """The tenants file is malformed."""
+
+
+def token_hash(token: str) -> str:
+    return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass
+class Tenant:
+    name: str
+    ledger: str
+    writers: list[str] = field(default_factory=list)
+    auditors: list[str] = field(default_factory=list)
+    store: LedgerStore | None = None
+
+    def role(self, token: str | None) -> str | None:
+        if not token:
+            return None
+        digest = token_hash(token)
+        if any(hmac.compare_digest(digest, w) for w in self.writers):
+            return "writer"
+        if any(hmac.compare_digest(digest, a) for a in self.auditors):
+            return "auditor"
+        return None
+
+    def open(self) -> LedgerStore:
+        if self.store is None:
+            self.store = LedgerStore.open(self.ledger)
+        return self.store
+
+
+def load_tenants(data: dict[str, Any]) -> tuple[str, dict[str, Tenant]]:
+    try:
+        prefix = str(data.get("origin_prefix", "custody"))
+        tenants = {
+            name: Tenant(name, str(t["ledger"]), list(t.get("writers", [])), list(t.get("auditors", [])))
+            for name, t in dict(data["tenants"]).items()
+        }
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"tenants file: {exc}") from exc
+    for t in tenants.values():
+        for h in t.writers + t.auditors:
+            if not re.fullmatch(r"sha256:[0-9a-f]{64}", h):
+                raise ConfigError(f"tenant {t.name}: tokens must be given as sha256:<64 hex>, not in clear")
+    return prefix, tenants
+
+
+def create_app(tenants: dict[str, Tenant], log_key: SigningKey, origin_prefix: str = "custody") -> Starlette:
+    def auth(request: Request, need: str) -> tuple[Tenant, LedgerStore] | Response:
+        tenant = tenants.get(request.path_params["tenant"])
+        if tenant is None:
+            return JSONResponse({"error": "no such tenant"}, 404)
+        header = request.headers.get("authorization", "")
+        token = header[7:] if header.lower().startswith("bearer ") else None
+        role = tenant.role(token)
+        if role is None:
+            return JSONResponse({"error": "missing or unknown token"}, 401)
+        if need == "writer" and role != "writer":
+            return JSONResponse({"error": "auditors are read-only"}, 403)
+        return tenant, tenant.open()
+
+    async def add_key(request: Request) -> Response:
+        got = auth(request, "writer")
+        if isinstance(got, Response):
+            return got
+        _, store = got
+        try:
+            key = VerifierKey.parse(str((await request.json())["key"]))
+        except (BadKey, KeyError, TypeError, ValueError) as exc:
+            return JSONResponse({"error": f"bad key: {exc}"}, 400)
+        store.register_key(key.keyid, key.text())
+        return JSONResponse({"keyid": key.keyid})
+
+    async def append(request: Request) -> Response:
+        got = auth(request, "writer")
+        if isinstance(got, Response):
+            return got
+        tenant, store = got
+        try:
+            envelopes = (await request.json())["envelopes"]
+            if not isinstance(envelopes, list) or not 0 < len(envelopes) <= MAX_BATCH:
+                raise ValueError(f"envelopes must be a list of 1..{MAX_BATCH}")
+            ring = {k: VerifierKey.parse(v) for k, (v, _) in store.keys().items() if v}
+            entries = [_entry(env, ring) for env in envelopes]
+        except (KeyError, TypeError, ValueError, SignatureError) as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        indexes = store.append(entries)
+        note = checkpoint(store, f"{origin_prefix}/{tenant.name}", [log_key])
+        return JSONResponse({"indexes": list(indexes), "checkpoint": note})
+
+    async def read_entry(request: Request) -> Response:
+        got = auth(request, "reader")
+        if isinstance(got, Response):
+            return got
+        _, store = got
+        try:
+            e = store.entry(int(request.path_params["index"]))
+        except StoreError:
+            return JSONResponse({"error": "no such entry"}, 404)
+        return JSONResponse(
+            {
+                "index": e.index,
+                "kind": e.kind,
+                "integrated_at": e.integrated_at,
+                "commitment": e.commitment.hex(),
+                "refs": e.refs,
+                "body": None if e.body is None else base64.b64encode(e.body).decode(),
+                "redacted_at": e.redacted_at,
+                "redaction_reason": e.redaction_reason,
+            }
+        )
+
+    async def latest_checkpoint(request: Request) -> Response:
+        got = auth(request, "reader")
+        if isinstance(got, Response):
+            return got
+        _, store = got
+        stored = store.checkpoints()
+        if not stored:
+            return PlainTextResponse("no checkpoint yet\n", 404)
+        return PlainTextResponse(max(stored, key=lambda c: c[0])[2])
+
+    async def proof(request: Request) -> Response:
+        got = auth(request, "reader")
+        if isinstance(got, Response):
+            return got
+        _, store = got
+        q = request.query_params
+        try:
+            size = store.size()
+            if request.path_params["kind"] == "inclusion":
+                index, at = int(q["index"]), int(q.get("size", size))
+                if at > size:
+                    raise merkle.ProofError(f"the log has only {size} entries")
+                hashes = store.inclusion_proof(index, at)
+            elif request.path_params["kind"] == "consistency":
+                first, second = int(q["first"]), int(q.get("second", size))
+                if second > size:
+                    raise merkle.ProofError(f"the log has only {size} entries")
+                hashes = store.consistency_proof(first, second)
+            else:
+                return JSONResponse({"error": "no such proof"}, 404)
+        except (KeyError, ValueError) as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        return JSONResponse({"proof": [h.hex() for h in hashes]})
+
+    async def bundle(request: Request) -> Response:
+        got = auth(request, "reader")
+        if isinstance(got, Response):
+            return got
+        _, store = got
+        try:
+            return PlainTextResponse(make_bundle(store, int(request.path_params["index"])))
+        except (BundleError, StoreError) as exc:
+            return JSONResponse({"error": str(exc)}, 404)
+
+    async def tile(request: Request) -> Response:
+        got = auth(request, "reader")
+        if isinstance(got, Response):
+            return got
+        _, store = got
+        data = _tile(store, request.path_params["path"])
+        if data is None:
+            return JSONResponse({"error": "no such tile"}, 404)
+        return Response(data, media_type="application/octet-stream")
+
+    return Starlette(
+        routes=[
+            Route("/t/{tenant}/keys", add_key, methods=["POST"]),
+            Route("/t/{tenant}/entries", append, methods=["POST"]),
+            Route("/t/{tenant}/entries/{index:int}", read_entry),
+            Route("/t/{tenant}/checkpoint", latest_checkpoint),
+            Route("/t/{tenant}/proof/{kind}", proof),
+            Route("/t/{tenant}/bundle/{index:int}", bundle),
+            Route("/t/{tenant}/tile/{path:path}", tile),
+        ]
+    )
+
+
+def _entry(envelope: Any, ring: dict[str, VerifierKey]) -> NewEntry:
+    if not isinstance(envelope, dict):
+        raise ValueError("each envelope must be a JSON object")
+    opened = open_envelope(envelope, ring)
+    stmt = json.loads(opened.payload)
+    kind = KIND_OF.get(stmt.get("predicateType", "")) if isinstance(stmt, dict) else None
+    if kind is None:
+        raise ValueError("envelope payload is not a custody in-toto statement")
+    return NewEntry(kind, envelope_bytes(envelope), refs_of(stmt, envelope))
+
+
+_TILE = re.compile(r"(entries|\d+)/((?:x\d{3}/)*\d{3})(?:\.p/(\d+))?")
+
+
+def _tile(store: LedgerStore, path: str) -> bytes | None:
+    """A tile computed from the store (same bytes `tiles.export_tiles` writes)."""
+    m = _TILE.fullmatch(path)
+    if m is None:
+        return None
+    level_text, n_text, width_text = m.groups()
+    n = int(n_text.replace("x", "").replace("/", ""))
+    width = int(width_text) if width_text else WIDTH
+    if not 0 < width <= WIDTH:
+        return None
+    level = 0 if level_text == "entries" else int(level_text)
+    if level > 63 or store.size() >> (HEIGHT * level) < n * WIDTH + width:
+        return None
+    if level_text == "entries":
+        rows = store.conn.execute(
+            "SELECT commitment FROM leaf WHERE idx >= ? AND idx < ? ORDER BY idx",
+            (n * WIDTH, n * WIDTH + width),
+        )
+        return b"".join(len(c).to_bytes(2, "big") + bytes(c) for (c,) in rows)
+    ids = [(HEIGHT * level, n * WIDTH + i) for i in range(width)]
+    found = store.get(ids)
+    return b"".join(found[i] for i in ids) if len(found) == width else None

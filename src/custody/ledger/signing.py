@@ -1,0 +1,191 @@
+"""Signatures: C2SP signed notes and checkpoints, and DSSE envelopes.
+
+Signed note (c2sp.org/signed-note): the text (ending in a newline), a blank line, then one line
+per signature, `— <key name> <base64(4-byte key hash || Ed25519 signature)>`, signing the text.
+Checkpoint (c2sp.org/tlog-checkpoint): the note text is `<origin>\\n<size>\\n<base64 root>\\n`
+plus optional extension lines.
+
+DSSE (github.com/secure-systems-lab/dsse): signatures over
+PAE = "DSSEv1" SP len(type) SP type SP len(body) SP body, so the payload type is bound too.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from custody.ledger.keys import SigningKey, VerifierKey
+
+SIG_PREFIX = "\u2014 "  # em dash + space, as the signed-note spec writes it
+IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
+
+
+class SignatureError(ValueError):
+    """A note, checkpoint or envelope is malformed, unsigned by a known key, or forged."""
+
+
+# -- signed notes ---------------------------------------------------------------------------------
+
+
+def sign_note(text: str, keys: Sequence[SigningKey]) -> str:
+    if not text.endswith("\n"):
+        raise SignatureError("note text must end with a newline")
+    lines = [
+        f"{SIG_PREFIX}{k.name} {base64.b64encode(k.verifier.hash + k.sign(text.encode())).decode()}\n"
+        for k in keys
+    ]
+    return text + "\n" + "".join(lines)
+
+
+@dataclass(frozen=True)
+class OpenedNote:
+    text: str
+    verified_by: list[str]  # key ids whose signatures verified
+    unknown: list[str] = field(default_factory=list)  # "name+hash" of signers we have no key for
+
+
+def open_note(note: str, verifiers: Sequence[VerifierKey]) -> OpenedNote:
+    """Split and check a signed note; at least one known key must have signed it validly."""
+    text, sep, sigblock = note.rpartition("\n\n")
+    if not sep or not sigblock.endswith("\n"):
+        raise SignatureError("malformed note: no signature block (truncated?)")
+    text += "\n"
+    by_hash = {(v.name, v.hash): v for v in verifiers}
+    verified: list[str] = []
+    unknown: list[str] = []
+    for line in sigblock[:-1].split("\n"):
+        if not line.startswith(SIG_PREFIX):
+            raise SignatureError(f"malformed signature line {line[:40]!r}")
+        name, _, blob = line[len(SIG_PREFIX) :].partition(" ")
+        raw = _b64(blob, "note signature")
+        if len(raw) < 5:
+            raise SignatureError(f"signature of {name} is truncated")
+        key = by_hash.get((name, raw[:4]))
+        if key is None:
+            unknown.append(f"{name}+{raw[:4].hex()}")
+            continue
+        if not key.verify(raw[4:], text.encode()):
+            raise SignatureError(f"signature of {key.keyid} does not verify: the note was altered or forged")
+        verified.append(key.keyid)
+    if not verified:
+        who = ", ".join(unknown) or "nobody"
+        raise SignatureError(f"note is not signed by any trusted key (signed by {who})")
+    return OpenedNote(text, verified, unknown)
+
+
+# -- checkpoints ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    origin: str
+    size: int
+    root: bytes
+    extensions: tuple[str, ...] = ()
+
+    def text(self) -> str:
+        body = f"{self.origin}\n{self.size}\n{base64.b64encode(self.root).decode()}\n"
+        return body + "".join(f"{e}\n" for e in self.extensions)
+
+    def sign(self, keys: Sequence[SigningKey]) -> str:
+        return sign_note(self.text(), keys)
+
+    @classmethod
+    def parse(cls, text: str) -> Checkpoint:
+        lines = text.split("\n")
+        if len(lines) < 4 or lines[-1] != "":
+            raise SignatureError("malformed checkpoint: needs origin, size and root lines")
+        origin, size_text, root_text = lines[0], lines[1], lines[2]
+        if not origin or not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
+            raise SignatureError("malformed checkpoint: bad origin or size line")
+        root = _b64(root_text, "checkpoint root")
+        if len(root) != 32:
+            raise SignatureError("malformed checkpoint: root hash is not 32 bytes")
+        return cls(origin, int(size_text), root, tuple(lines[3:-1]))
+
+
+def open_checkpoint(note: str, verifiers: Sequence[VerifierKey], origin: str | None = None) -> Checkpoint:
+    opened = open_note(note, verifiers)
+    cp = Checkpoint.parse(opened.text)
+    if origin is not None and cp.origin != origin:
+        raise SignatureError(f"checkpoint is for log {cp.origin!r}, not {origin!r}")
+    return cp
+
+
+# -- DSSE -----------------------------------------------------------------------------------------
+
+
+def pae(payload_type: str, payload: bytes) -> bytes:
+    kind = payload_type.encode()
+    return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
+
+
+def sign_envelope(
+    payload: bytes, keys: Sequence[SigningKey], payload_type: str = IN_TOTO_PAYLOAD_TYPE
+) -> dict[str, object]:
+    if not keys:
+        raise SignatureError("an envelope needs at least one signer")
+    message = pae(payload_type, payload)
+    return {
+        "payloadType": payload_type,
+        "payload": base64.b64encode(payload).decode(),
+        "signatures": [{"keyid": k.keyid, "sig": base64.b64encode(k.sign(message)).decode()} for k in keys],
+    }
+
+
+@dataclass(frozen=True)
+class OpenedEnvelope:
+    payload_type: str
+    payload: bytes
+    signers: list[str]  # key ids whose signatures verified
+
+
+def envelope_signers(envelope: Mapping[str, object]) -> list[str]:
+    """Key ids an envelope claims, without checking anything (for indexing and exposure)."""
+    sigs = envelope.get("signatures")
+    if not isinstance(sigs, list):
+        return []
+    return [str(s["keyid"]) for s in sigs if isinstance(s, dict) and "keyid" in s]
+
+
+def open_envelope(envelope: Mapping[str, object], keyring: Mapping[str, VerifierKey]) -> OpenedEnvelope:
+    """Verify every signature; an unknown key id or one bad signature fails the whole envelope."""
+    payload_type = envelope.get("payloadType")
+    payload_b64 = envelope.get("payload")
+    sigs = envelope.get("signatures")
+    if not isinstance(payload_type, str) or not isinstance(payload_b64, str) or not isinstance(sigs, list):
+        raise SignatureError("malformed envelope: needs payloadType, payload and signatures")
+    if not sigs:
+        raise SignatureError("envelope carries no signature")
+    payload = _b64(payload_b64, "envelope payload")
+    message = pae(payload_type, payload)
+    signers: list[str] = []
+    for sig in sigs:
+        if (
+            not isinstance(sig, dict)
+            or not isinstance(sig.get("keyid"), str)
+            or not isinstance(sig.get("sig"), str)
+        ):
+            raise SignatureError("malformed envelope signature entry")
+        keyid = sig["keyid"]
+        key = keyring.get(keyid)
+        if key is None:
+            raise SignatureError(f"envelope signed by unknown key {keyid}")
+        if not key.verify(_b64(sig["sig"], "envelope signature"), message):
+            raise SignatureError(f"signature by {keyid} does not verify: the envelope was altered or forged")
+        signers.append(keyid)
+    return OpenedEnvelope(payload_type, payload, signers)
+
+
+def envelope_bytes(envelope: Mapping[str, object]) -> bytes:
+    return json.dumps(envelope, sort_keys=True, separators=(",", ":")).encode()
+
+
+def _b64(text: str, what: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise SignatureError(f"bad base64 in {what}: {exc}") from exc

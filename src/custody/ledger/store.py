@@ -1,0 +1,362 @@
+"""The append-only log on SQLite, through `custody.store`.
+
+Tables: `leaf` holds what the Merkle tree commits to (one 32-byte commitment per entry plus the
+log's integration time); `node` holds every perfect subtree hash so proofs are O(log n) reads;
+`entry` holds the readable metadata (body, salt, refs as JSON) and `entry_ref` indexes the refs
+for exposure lookups; both are kept apart so one record can be redacted (body, salt and refs
+deleted) while every proof stays valid, because proofs only ever touch
+`leaf` and `node`.
+
+A batch is one `BEGIN IMMEDIATE` transaction: either every leaf, node and metadata row of the
+batch is committed or none is (SQLite's WAL rolls back a writer killed mid-batch), and two
+processes appending at once are serialised by SQLite's write lock, each reading the tree size
+inside its own transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from custody.ledger import merkle
+from custody.store import StoreError, open_store, transaction
+
+KIND = "ledger"
+SCHEMA_VERSION = 1
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS leaf (
+    idx INTEGER PRIMARY KEY,
+    commitment BLOB NOT NULL,
+    integrated_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS node (id INTEGER PRIMARY KEY, hash BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS entry (
+    idx INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    salt BLOB,
+    body BLOB,
+    refs TEXT,
+    redacted_at TEXT,
+    redaction_reason TEXT
+);
+CREATE TABLE IF NOT EXISTS entry_ref (idx INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS entry_ref_lookup ON entry_ref(field, value, idx);
+CREATE TABLE IF NOT EXISTS checkpoint (
+    id INTEGER PRIMARY KEY,
+    size INTEGER NOT NULL,
+    root BLOB NOT NULL,
+    note TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS signer_key (
+    keyid TEXT PRIMARY KEY,
+    verifier TEXT NOT NULL,
+    compromised_since TEXT
+);
+"""
+
+_CHUNK = 2000  # rows per executemany inside a batch: bounds memory for huge batches
+_LEVEL_SHIFT = 48  # node id = level << 48 | index: one integer primary key, 2**48 leaves
+
+
+def node_key(node: merkle.NodeId) -> int:
+    return (node[0] << _LEVEL_SHIFT) | node[1]
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def normalize_time(text: str) -> str:
+    """A user-given time (ISO 8601; date only means midnight; no zone means UTC) in the log's own
+    format, so that times compare correctly as strings."""
+    try:
+        when = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"bad time {text!r}: use ISO 8601, e.g. 2026-03-24T10:00:00Z") from exc
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """One record to append: a kind (produced, accessed, ...), an opaque body, exposure refs."""
+
+    kind: str
+    body: bytes
+    refs: Mapping[str, Sequence[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    index: int
+    kind: str
+    integrated_at: str
+    commitment: bytes
+    body: bytes | None  # None once redacted
+    refs: dict[str, list[str]]
+    redacted_at: str | None
+    redaction_reason: str | None
+    salt: bytes | None
+
+
+def commitment_of(
+    kind: str, integrated_at: str, salt: bytes, body: bytes, refs: Mapping[str, Sequence[str]]
+) -> bytes:
+    """What the log commits to. Salted so that a redacted record cannot be guessed back from its
+    commitment; covers the integration time so that compromise windows cannot be dodged later."""
+    canonical = json.dumps(
+        {
+            "v": 1,
+            "kind": kind,
+            "time": integrated_at,
+            "salt": salt.hex(),
+            "body_sha256": hashlib.sha256(body).hexdigest(),
+            "refs": {k: sorted(v) for k, v in sorted(refs.items())},
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    ).encode()
+    return hashlib.sha256(canonical).digest()
+
+
+class LedgerStore:
+    """One log in one SQLite file."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str, *, create: bool = True) -> LedgerStore:
+        conn = open_store(path, kind=KIND, schema_version=SCHEMA_VERSION, schema=SCHEMA, create=create)
+        return cls(conn, path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> LedgerStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- tree ---------------------------------------------------------------------------------
+
+    def size(self) -> int:
+        row = self.conn.execute("SELECT max(idx) FROM leaf").fetchone()
+        return 0 if row is None or row[0] is None else int(row[0]) + 1
+
+    def get(self, ids: Sequence[merkle.NodeId]) -> Mapping[merkle.NodeId, bytes]:
+        """`merkle.NodeSource`: one query for all wanted nodes."""
+        keys = {node_key(n): n for n in ids}
+        out: dict[merkle.NodeId, bytes] = {}
+        items = list(keys)
+        for start in range(0, len(items), 500):  # stay below SQLite's bound-parameter limit
+            part = items[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for key, value in self.conn.execute(f"SELECT id, hash FROM node WHERE id IN ({marks})", part):  # noqa: S608
+                out[keys[key]] = bytes(value)
+        return out
+
+    def root(self, size: int | None = None) -> bytes:
+        return merkle.root(self.size() if size is None else size, self)
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        return merkle.inclusion_proof(index, self.size() if size is None else size, self)
+
+    def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
+        return merkle.consistency_proof(size1, self.size() if size2 is None else size2, self)
+
+    def leaf_hash(self, index: int) -> bytes:
+        found = self.get([(0, index)])
+        if (0, index) not in found:
+            raise StoreError(f"{self.path}: no entry {index}")
+        return found[(0, index)]
+
+    # -- append -------------------------------------------------------------------------------
+
+    def append(self, entries: Iterable[NewEntry]) -> range:
+        """Append a batch atomically; returns the indexes it got.
+
+        `entries` is consumed inside the transaction, chunk by chunk, so a huge batch does not
+        have to sit in memory, and a writer that dies halfway leaves nothing behind.
+        """
+        with transaction(self.conn):
+            start = self.size()
+            plan = merkle.range_nodes(0, start)
+            found = self.get(plan)
+            if len(found) != len(plan):
+                raise StoreError(f"{self.path}: tree nodes missing at size {start}; run `custody log verify`")
+            border = merkle.CompactRange(start, [found[n] for n in plan])
+            now = utc_now()
+            leaves: list[tuple[int, bytes, str]] = []
+            metas: list[tuple[int, str, bytes, bytes, str]] = []
+            refs: list[tuple[int, str, str]] = []
+            nodes: list[tuple[int, bytes]] = []
+            index = start
+            for item in entries:
+                salt = os.urandom(16)
+                # an empty ref list would be committed to but leaves no row to read back
+                item_refs = {k: list(v) for k, v in item.refs.items() if v}
+                commitment = commitment_of(item.kind, now, salt, item.body, item_refs)
+                leaves.append((index, commitment, now))
+                metas.append((index, item.kind, salt, item.body, _refs_json(item_refs)))
+                refs.extend((index, k, v) for k, values in item_refs.items() for v in values)
+                nodes.extend((node_key(n), h) for n, h in border.append(merkle.leaf_hash(commitment)))
+                index += 1
+                if len(leaves) >= _CHUNK:
+                    self._flush(leaves, metas, refs, nodes)
+            self._flush(leaves, metas, refs, nodes)
+        return range(start, index)
+
+    def _flush(
+        self,
+        leaves: list[tuple[int, bytes, str]],
+        metas: list[tuple[int, str, bytes, bytes, str]],
+        refs: list[tuple[int, str, str]],
+        nodes: list[tuple[int, bytes]],
+    ) -> None:
+        c = self.conn
+        c.executemany("INSERT INTO leaf(idx, commitment, integrated_at) VALUES (?, ?, ?)", leaves)
+        c.executemany("INSERT INTO entry(idx, kind, salt, body, refs) VALUES (?, ?, ?, ?, ?)", metas)
+        c.executemany("INSERT INTO entry_ref(idx, field, value) VALUES (?, ?, ?)", refs)
+        c.executemany("INSERT INTO node(id, hash) VALUES (?, ?)", nodes)
+        for rows in (leaves, metas, refs, nodes):
+            rows.clear()
+
+    # -- metadata -----------------------------------------------------------------------------
+
+    def entry(self, index: int) -> StoredEntry:
+        row = self.conn.execute(
+            "SELECT l.idx, e.kind, l.integrated_at, l.commitment, e.body, e.redacted_at,"
+            " e.redaction_reason, e.salt, e.refs FROM leaf l LEFT JOIN entry e ON e.idx = l.idx"
+            " WHERE l.idx = ?",
+            (index,),
+        ).fetchone()
+        if row is None:
+            raise StoreError(f"{self.path}: no entry {index}")
+        return self._entry(row)
+
+    def entries(self, start: int = 0, end: int | None = None) -> Iterator[StoredEntry]:
+        stop = self.size() if end is None else end
+        cursor = self.conn.execute(
+            "SELECT l.idx, e.kind, l.integrated_at, l.commitment, e.body, e.redacted_at,"
+            " e.redaction_reason, e.salt, e.refs FROM leaf l LEFT JOIN entry e ON e.idx = l.idx"
+            " WHERE l.idx >= ? AND l.idx < ? ORDER BY l.idx",
+            (start, stop),
+        )
+        for row in cursor:
+            yield self._entry(row)
+
+    def _entry(self, row: tuple[object, ...]) -> StoredEntry:
+        index = int(str(row[0]))
+        refs = _parse_refs(row[8])
+        body, salt = row[4], row[7]
+        return StoredEntry(
+            index=index,
+            kind=str(row[1] or ""),
+            integrated_at=str(row[2]),
+            commitment=_blob(row[3]) or b"",
+            body=_blob(body),
+            refs=refs,
+            redacted_at=None if row[5] is None else str(row[5]),
+            redaction_reason=None if row[6] is None else str(row[6]),
+            salt=_blob(salt),
+        )
+
+    def redact(self, index: int, reason: str) -> None:
+        """Erase one record's readable metadata; its commitment (and every proof) stays."""
+        with transaction(self.conn):
+            if self.conn.execute("SELECT 1 FROM leaf WHERE idx = ?", (index,)).fetchone() is None:
+                raise StoreError(f"{self.path}: no entry {index}")
+            row = self.conn.execute("SELECT refs FROM entry WHERE idx = ?", (index,)).fetchone()
+            refs = _parse_refs(row[0] if row else None)
+            # through the (field, value, idx) index: no second index on idx to pay for at append
+            self.conn.executemany(
+                "DELETE FROM entry_ref WHERE field = ? AND value = ? AND idx = ?",
+                [(k, v, index) for k, values in refs.items() for v in values],
+            )
+            self.conn.execute(
+                "UPDATE entry SET body = NULL, salt = NULL, refs = NULL, redacted_at = ?,"
+                " redaction_reason = ? WHERE idx = ?",
+                (utc_now(), reason, index),
+            )
+
+    def find(self, field_name: str, value: str) -> list[int]:
+        rows = self.conn.execute(
+            "SELECT DISTINCT idx FROM entry_ref WHERE field = ? AND value = ? ORDER BY idx",
+            (field_name, value),
+        )
+        return [int(r[0]) for r in rows]
+
+    # -- checkpoints and keys -----------------------------------------------------------------
+
+    def save_checkpoint(self, size: int, root_hash: bytes, note: str) -> None:
+        with transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO checkpoint(size, root, note, created_at) VALUES (?, ?, ?, ?)",
+                (size, root_hash, note, utc_now()),
+            )
+
+    def checkpoints(self) -> list[tuple[int, bytes, str]]:
+        rows = self.conn.execute("SELECT size, root, note FROM checkpoint ORDER BY id")
+        return [(int(s), bytes(r), str(n)) for s, r, n in rows]
+
+    def register_key(self, keyid: str, verifier: str) -> None:
+        with transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO signer_key(keyid, verifier) VALUES (?, ?)"
+                " ON CONFLICT(keyid) DO UPDATE SET verifier = excluded.verifier WHERE verifier = ''",
+                (keyid, verifier),
+            )
+
+    def mark_compromised(self, keyid: str, since: str) -> None:
+        """From `since` on, everything this key signs is flagged; a key never seen before is recorded
+        too (without its public half), so a leak can be declared before the key is ever used."""
+        with transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO signer_key(keyid, verifier, compromised_since) VALUES (?, '', ?)"
+                " ON CONFLICT(keyid) DO UPDATE SET compromised_since = excluded.compromised_since",
+                (keyid, since),
+            )
+
+    def keys(self) -> dict[str, tuple[str, str | None]]:
+        """keyid -> (verifier key text, compromised since or None)."""
+        rows = self.conn.execute("SELECT keyid, verifier, compromised_since FROM signer_key")
+        return {str(k): (str(v), None if c is None else str(c)) for k, v, c in rows}
+
+
+def _refs_json(refs: Mapping[str, Sequence[str]]) -> str:
+    return json.dumps({k: list(v) for k, v in refs.items()}, sort_keys=True, separators=(",", ":"))
+
+
+def _parse_refs(value: object) -> dict[str, list[str]]:
+    """The entry's own copy of its refs (entry_ref is only the lookup index over them)."""
+    if value is None:
+        return {}
+    try:
+        data = json.loads(str(value))
+    except ValueError:
+        return {"<unreadable>": [str(value)[:40]]}  # fails the commitment check, named there
+    if not isinstance(data, dict):
+        return {"<unreadable>": [str(value)[:40]]}
+    return {str(k): [str(x) for x in v] for k, v in data.items() if isinstance(v, list)}
+
+
+def _blob(value: object) -> bytes | None:
+    """A BLOB column; an edit through SQL text functions turns it into TEXT, which must still
+    be compared (and so found to differ), not mistaken for a redaction."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.encode()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    return str(value).encode()

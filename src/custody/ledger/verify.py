@@ -1,0 +1,212 @@
+"""Whole-log verification: recompute the tree from the commitments and name every disagreement.
+
+Checks, each reported with where it happened:
+- leaves are numbered 0..n-1 without gaps;
+- every stored node equals the one recomputed from the commitments (an edited or reordered
+  leaf shows up as the leaf index whose hash changed);
+- every unredacted record still matches its commitment (an edited body, time or ref);
+- every checkpoint (stored in the log, or saved elsewhere and passed in) is signed by the log
+  key, is not beyond the log's end (truncation), and its root is the recomputed root at its size
+  (rewritten history); two checkpoints of one size with different roots are a fork;
+- every signed record verifies against the registered keys; signatures by a key after its
+  compromise time (judged by the log's integration time, which the signer cannot backdate)
+  are flagged, earlier ones are not.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from custody.ledger import merkle
+from custody.ledger.keys import BadKey, VerifierKey
+from custody.ledger.signing import Checkpoint, SignatureError, open_checkpoint, open_envelope
+from custody.ledger.store import LedgerStore, StoredEntry, commitment_of
+
+_CHUNK = 5000
+
+
+@dataclass
+class LogReport:
+    size: int = 0
+    root: bytes = merkle.EMPTY_ROOT
+    problems: list[str] = field(default_factory=list)
+    flagged: list[str] = field(default_factory=list)  # valid signatures by keys compromised by then
+    redacted: int = 0
+    checkpoints: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_log(
+    store: LedgerStore,
+    *,
+    log_keys: Sequence[VerifierKey] = (),
+    saved_checkpoints: Sequence[str] = (),
+    origin: str | None = None,
+) -> LogReport:
+    report = LogReport()
+    notes = [("stored", n) for _, _, n in store.checkpoints()] + [("saved", n) for n in saved_checkpoints]
+    cps = _open_checkpoints(notes, log_keys, origin, report)
+    wanted_sizes = {cp.size for _, cp in cps}
+    roots = _check_tree(store, wanted_sizes, report)
+    for where, cp in cps:
+        if cp.size > report.size:
+            report.problems.append(
+                f"{where} of size {cp.size}: the log holds only {report.size} entries (truncated)"
+            )
+        elif roots.get(cp.size) != cp.root:
+            report.problems.append(
+                f"{where} of size {cp.size}: its root differs from the log's (history rewritten)"
+            )
+    by_size: dict[int, set[bytes]] = {}
+    for _, cp in cps:
+        by_size.setdefault(cp.size, set()).add(cp.root)
+    for size, found in sorted(by_size.items()):
+        if len(found) > 1:
+            report.problems.append(f"fork: {len(found)} different signed roots for size {size}")
+    report.checkpoints = len(cps)
+    _check_records(store, report)
+    _check_ref_index(store, report)
+    return report
+
+
+def _open_checkpoints(
+    notes: Sequence[tuple[str, str]], log_keys: Sequence[VerifierKey], origin: str | None, report: LogReport
+) -> list[tuple[str, Checkpoint]]:
+    out: list[tuple[str, Checkpoint]] = []
+    for number, (where, note) in enumerate(notes):
+        label = f"{where} checkpoint #{number}"
+        try:
+            cp = (
+                open_checkpoint(note, log_keys, origin)
+                if log_keys
+                else Checkpoint.parse(note.split("\n\n")[0] + "\n")
+            )
+        except SignatureError as exc:
+            report.problems.append(f"{label}: {exc}")
+            continue
+        out.append((label, cp))
+    return out
+
+
+def _check_tree(store: LedgerStore, sizes: set[int], report: LogReport) -> dict[int, bytes]:
+    """Recompute leaf and node hashes chunk by chunk and compare with the stored ones."""
+    rng = merkle.CompactRange()
+    roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT} if 0 in sizes else {}
+    expected_nodes = 0
+    cursor = store.conn.execute("SELECT idx, commitment FROM leaf ORDER BY idx")
+    while True:
+        rows = cursor.fetchmany(_CHUNK)
+        if not rows:
+            break
+        made: list[tuple[merkle.NodeId, bytes]] = []
+        for idx, commitment in rows:
+            if idx != rng.size:
+                report.problems.append(f"leaf {rng.size}: missing (next stored leaf is {idx})")
+                report.size, report.root = rng.size, rng.root()
+                return roots
+            made.extend(rng.append(merkle.leaf_hash(bytes(commitment))))
+            if rng.size in sizes:
+                roots[rng.size] = rng.root()
+        stored = store.get([n for n, _ in made])
+        expected_nodes += len(made)
+        for node, h in made:
+            got = stored.get(node)
+            if got != h:
+                level, index = node
+                first, last = index << level, ((index + 1) << level) - 1
+                what = f"leaf {first}" if level == 0 else f"node level {level} over leaves {first}..{last}"
+                state = "missing" if got is None else "differs from its recomputed hash"
+                report.problems.append(f"{what}: stored hash {state}")
+    count = store.conn.execute("SELECT count(*) FROM node").fetchone()[0]
+    if count != expected_nodes:
+        report.problems.append(
+            f"node table holds {count} hashes, a log of {rng.size} entries has {expected_nodes}"
+        )
+    report.size = rng.size
+    report.root = rng.root()
+    max_row = store.conn.execute("SELECT max(idx) FROM leaf").fetchone()[0]
+    if max_row is not None and max_row + 1 != rng.size:
+        report.problems.append(
+            f"leaf numbering has gaps: highest index {max_row}, contiguous up to {rng.size}"
+        )
+    return roots
+
+
+def _check_records(store: LedgerStore, report: LogReport) -> None:
+    keys = store.keys()
+    keyring: dict[str, VerifierKey] = {}
+    for keyid, (text, _) in keys.items():
+        if text:
+            try:
+                keyring[keyid] = VerifierKey.parse(text)
+            except BadKey as exc:
+                report.problems.append(f"registered key {keyid}: {exc}")
+    compromised = {k: since for k, (_, since) in keys.items() if since}
+    for entry in store.entries():
+        if entry.body is None or entry.salt is None:
+            if entry.redacted_at is None:
+                report.problems.append(f"entry {entry.index}: metadata missing without a redaction record")
+            else:
+                report.redacted += 1
+            continue
+        expected = commitment_of(entry.kind, entry.integrated_at, entry.salt, entry.body, entry.refs)
+        if expected != entry.commitment:
+            report.problems.append(f"entry {entry.index}: metadata does not match its commitment (edited)")
+            continue
+        _check_signatures(entry, keyring, compromised, report)
+
+
+def _check_ref_index(store: LedgerStore, report: LogReport) -> None:
+    """The exposure index (entry_ref) must say exactly what each record's committed refs say:
+    a row added or removed there would make an exposure query lie while proofs still pass.
+    Both sides are read in index order and merged, so memory stays flat on a big log."""
+    rows = store.conn.execute("SELECT idx, field, value FROM entry_ref ORDER BY idx, field, value")
+    groups = itertools.groupby(rows, key=lambda r: int(r[0]))
+    pending = next(groups, None)
+    for entry in store.entries():
+        while pending is not None and pending[0] < entry.index:
+            report.problems.append(f"exposure index names entry {pending[0]}, which does not exist")
+            pending = next(groups, None)
+        indexed: list[tuple[str, str]] = []
+        if pending is not None and pending[0] == entry.index:
+            indexed = [(str(f), str(v)) for _, f, v in pending[1]]
+            pending = next(groups, None)
+        expected = sorted((k, v) for k, values in entry.refs.items() for v in values)
+        if indexed != expected:
+            report.problems.append(
+                f"entry {entry.index}: exposure index differs from its record (index edited)"
+            )
+    while pending is not None:
+        report.problems.append(f"exposure index names entry {pending[0]}, which does not exist")
+        pending = next(groups, None)
+
+
+def _check_signatures(
+    entry: StoredEntry, keyring: dict[str, VerifierKey], compromised: dict[str, str], report: LogReport
+) -> None:
+    if entry.body is None or not entry.body.startswith(b"{"):
+        return
+    try:
+        envelope = json.loads(entry.body)
+    except ValueError:
+        return
+    if not isinstance(envelope, dict) or "signatures" not in envelope:
+        return
+    try:
+        opened = open_envelope(envelope, keyring)
+    except SignatureError as exc:
+        report.problems.append(f"entry {entry.index}: {exc}")
+        return
+    for keyid in opened.signers:
+        since = compromised.get(keyid)
+        if since is not None and entry.integrated_at >= since:
+            report.flagged.append(
+                f"entry {entry.index}: signed by {keyid} at {entry.integrated_at},"
+                f" after its compromise at {since}"
+            )

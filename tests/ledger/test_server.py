@@ -1,0 +1,116 @@
+"""The HTTP service: token roles per tenant, signed appends only, proofs, bundles and tiles."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from starlette.testclient import TestClient
+
+from custody.ledger import merkle
+from custody.ledger.attest import statement, statement_bytes
+from custody.ledger.bundle import verify_bundle
+from custody.ledger.server import ConfigError, create_app, load_tenants, token_hash
+from custody.ledger.signing import open_checkpoint, sign_envelope
+
+W, A, W2 = "writer-token", "auditor-token", "other-tenant-writer"
+
+
+@pytest.fixture
+def client(tmp_path, log_key):
+    prefix, tenants = load_tenants(
+        {
+            "origin_prefix": "ledger.example",
+            "tenants": {
+                "acme": {
+                    "ledger": str(tmp_path / "acme.db"),
+                    "writers": [token_hash(W)],
+                    "auditors": [token_hash(A)],
+                },
+                "globex": {"ledger": str(tmp_path / "globex.db"), "writers": [token_hash(W2)]},
+            },
+        }
+    )
+    return TestClient(create_app(tenants, log_key, prefix))
+
+
+def _h(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def _envelope(signer, dataset: str = "ds", principal: str = "ann") -> dict:
+    stmt = statement(
+        "accessed",
+        [{"name": dataset, "digest": {"sha256": "ef" * 32}}],
+        {"principal": principal, "purpose": "eval"},
+    )
+    return sign_envelope(statement_bytes(stmt), [signer])
+
+
+def test_append_read_prove_and_roles(client: TestClient, alice, log_key) -> None:
+    assert client.post("/t/acme/keys", json={"key": alice.verifier.text()}, headers=_h(W)).json() == {
+        "keyid": alice.keyid
+    }
+    r = client.post(
+        "/t/acme/entries", json={"envelopes": [_envelope(alice), _envelope(alice, "ds2")]}, headers=_h(W)
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["indexes"] == [0, 1]
+    cp = open_checkpoint(r.json()["checkpoint"], [log_key.verifier], "ledger.example/acme")
+    assert cp.size == 2
+    entry = client.get("/t/acme/entries/1", headers=_h(A)).json()
+    assert entry["kind"] == "accessed" and entry["refs"]["dataset"] == ["ds2"]
+    assert entry["refs"]["key"] == [alice.keyid]
+    proof = [
+        bytes.fromhex(h) for h in client.get("/t/acme/proof/inclusion?index=1", headers=_h(A)).json()["proof"]
+    ]
+    merkle.verify_inclusion(1, 2, merkle.leaf_hash(bytes.fromhex(entry["commitment"])), proof, cp.root)
+    assert client.get("/t/acme/checkpoint", headers=_h(A)).text == r.json()["checkpoint"]
+    bundle = client.get("/t/acme/bundle/0", headers=_h(A)).text
+    assert verify_bundle(bundle, [log_key.verifier]).index == 0
+    tile = client.get("/t/acme/tile/0/000.p/2", headers=_h(A))
+    assert tile.status_code == 200 and len(tile.content) == 64
+    entries_tile = client.get("/t/acme/tile/entries/000.p/2", headers=_h(A)).content
+    assert len(entries_tile) == 2 * 34 and entries_tile[34:36] == b"\x00\x20"
+    assert entries_tile[36:] == bytes.fromhex(entry["commitment"])
+    assert client.get("/t/acme/tile/0/000.p/3", headers=_h(A)).status_code == 404
+    r = client.post("/t/acme/entries", json={"envelopes": [_envelope(alice)]}, headers=_h(W))
+    cp2 = open_checkpoint(r.json()["checkpoint"], [log_key.verifier])
+    consistency = client.get("/t/acme/proof/consistency?first=2", headers=_h(A)).json()["proof"]
+    merkle.verify_consistency(2, 3, [bytes.fromhex(h) for h in consistency], cp.root, cp2.root)
+
+
+def test_auth_errors(client: TestClient, alice) -> None:
+    assert client.get("/t/acme/checkpoint").status_code == 401
+    assert client.get("/t/acme/checkpoint", headers=_h("wrong")).status_code == 401
+    assert client.get("/t/acme/checkpoint", headers=_h(W2)).status_code == 401  # other tenant's token
+    assert client.get("/t/nobody/checkpoint", headers=_h(W)).status_code == 404
+    r = client.post("/t/acme/keys", json={"key": alice.verifier.text()}, headers=_h(A))
+    assert r.status_code == 403 and "read-only" in r.json()["error"]
+    r = client.post("/t/acme/entries", json={"envelopes": [_envelope(alice)]}, headers=_h(A))
+    assert r.status_code == 403
+
+
+def test_refuses_unsigned_unknown_or_foreign_payloads(client: TestClient, alice, bob) -> None:
+    client.post("/t/acme/keys", json={"key": alice.verifier.text()}, headers=_h(W))
+    r = client.post("/t/acme/entries", json={"envelopes": [_envelope(bob)]}, headers=_h(W))
+    assert r.status_code == 400 and f"unknown key {bob.keyid}" in r.json()["error"]
+    forged = _envelope(alice)
+    forged["payload"] = base64.b64encode(b'{"predicateType": "x"}').decode()
+    r = client.post("/t/acme/entries", json={"envelopes": [forged]}, headers=_h(W))
+    assert r.status_code == 400 and "altered or forged" in r.json()["error"]
+    other = sign_envelope(b'{"predicateType": "https://example.com/other"}', [alice])
+    r = client.post("/t/acme/entries", json={"envelopes": [other]}, headers=_h(W))
+    assert r.status_code == 400 and "not a custody in-toto statement" in r.json()["error"]
+    assert client.post("/t/acme/entries", json={"envelopes": []}, headers=_h(W)).status_code == 400
+    assert client.post("/t/acme/keys", json={"key": "nonsense"}, headers=_h(W)).status_code == 400
+    assert client.get("/t/acme/checkpoint", headers=_h(A)).status_code == 404  # nothing was appended
+    assert client.get("/t/acme/entries/0", headers=_h(A)).status_code == 404
+    assert client.get("/t/acme/proof/inclusion?index=0", headers=_h(A)).status_code == 400
+
+
+def test_tokens_in_clear_are_refused() -> None:
+    with pytest.raises(ConfigError, match="not in clear"):
+        load_tenants({"tenants": {"a": {"ledger": "a.db", "writers": ["hunter2"]}}})
+    with pytest.raises(ConfigError):
+        load_tenants({"nothing": 1})

@@ -1,0 +1,153 @@
+"""Whole-log verification names what was tampered with and where."""
+
+from __future__ import annotations
+
+import pytest
+
+from custody.ledger import merkle
+from custody.ledger.api import Record, checkpoint, record
+from custody.ledger.keys import SigningKey
+from custody.ledger.signing import Checkpoint
+from custody.ledger.store import LedgerStore, node_key
+from custody.ledger.verify import verify_log
+
+ORIGIN = "log.example/custody"
+
+
+def _records(n: int, principal: str = "ann") -> list[Record]:
+    return [
+        Record(
+            "produced",
+            [{"name": f"ds{i}", "digest": {"sha256": f"{i:064x}"}}],
+            {"producer": "vendor", "client": f"client{i % 2}", "project": "p", "principal": principal},
+        )
+        for i in range(n)
+    ]
+
+
+@pytest.fixture
+def log(store: LedgerStore, alice: SigningKey, log_key: SigningKey) -> LedgerStore:
+    record(store, _records(10), [alice])
+    checkpoint(store, ORIGIN, [log_key])
+    record(store, _records(10), [alice])
+    checkpoint(store, ORIGIN, [log_key])
+    return store
+
+
+def _problems(store: LedgerStore, log_key: SigningKey, saved: list[str] | None = None) -> list[str]:
+    return verify_log(
+        store, log_keys=[log_key.verifier], saved_checkpoints=saved or [], origin=ORIGIN
+    ).problems
+
+
+def _rebuild_nodes(store: LedgerStore) -> None:
+    """What a careful attacker does after editing leaves: make the stored tree consistent again."""
+    rows = store.conn.execute("SELECT commitment FROM leaf ORDER BY idx").fetchall()
+    rng = merkle.CompactRange()
+    store.conn.execute("DELETE FROM node")
+    for (commitment,) in rows:
+        for n, h in rng.append(merkle.leaf_hash(bytes(commitment))):
+            store.conn.execute("INSERT INTO node(id, hash) VALUES (?, ?)", (node_key(n), h))
+
+
+def test_untouched_log_verifies(log: LedgerStore, log_key: SigningKey) -> None:
+    report = verify_log(log, log_keys=[log_key.verifier], origin=ORIGIN)
+    assert report.ok, report.problems
+    assert (report.size, report.checkpoints, report.flagged) == (20, 2, [])
+    assert report.root == log.root()
+
+
+def test_edited_entry_is_named(log: LedgerStore, log_key: SigningKey) -> None:
+    body = log.entry(3).body
+    assert body is not None
+    log.conn.execute("UPDATE entry SET body = ? WHERE idx = 3", (body.replace(b'"sig":"', b'"sig":"A'),))
+    log.conn.execute("UPDATE entry SET kind = 'exported' WHERE idx = 7")
+    assert _problems(log, log_key) == [
+        "entry 3: metadata does not match its commitment (edited)",
+        "entry 7: metadata does not match its commitment (edited)",
+    ]
+
+
+def test_edited_leaf_is_named_even_with_a_consistent_tree(log: LedgerStore, log_key: SigningKey) -> None:
+    log.conn.execute("UPDATE leaf SET commitment = zeroblob(32) WHERE idx = 4")
+    problems = _problems(log, log_key)
+    assert "leaf 4: stored hash differs from its recomputed hash" in problems
+    assert "entry 4: metadata does not match its commitment (edited)" in problems
+    _rebuild_nodes(log)
+    problems = _problems(log, log_key)
+    assert any("checkpoint #0 of size 10" in p and "history rewritten" in p for p in problems)
+    assert any("checkpoint #1 of size 20" in p and "history rewritten" in p for p in problems)
+    with pytest.raises(merkle.ProofError, match="refusing to sign: not consistent with checkpoint 20"):
+        checkpoint(log, ORIGIN, [log_key])
+
+
+def test_reordered_leaves_are_named(log: LedgerStore, log_key: SigningKey) -> None:
+    two, five = (
+        log.conn.execute("SELECT commitment FROM leaf WHERE idx = ?", (i,)).fetchone()[0] for i in (2, 5)
+    )
+    log.conn.execute("UPDATE leaf SET commitment = ? WHERE idx = 2", (five,))
+    log.conn.execute("UPDATE leaf SET commitment = ? WHERE idx = 5", (two,))
+    problems = _problems(log, log_key)
+    for index in (2, 5):
+        assert f"leaf {index}: stored hash differs from its recomputed hash" in problems
+        assert f"entry {index}: metadata does not match its commitment (edited)" in problems
+
+
+def test_truncated_tail_is_named(log: LedgerStore, log_key: SigningKey) -> None:
+    saved = [n for _, _, n in log.checkpoints()]
+    for table in ("leaf", "entry", "entry_ref"):
+        log.conn.execute(f"DELETE FROM {table} WHERE idx >= 15")
+    log.conn.execute("DELETE FROM checkpoint")
+    _rebuild_nodes(log)
+    problems = _problems(log, log_key, saved)
+    assert problems == ["saved checkpoint #1 of size 20: the log holds only 15 entries (truncated)"]
+
+
+def test_fork_two_roots_for_one_size(log: LedgerStore, log_key: SigningKey, tmp_path, alice) -> None:
+    with LedgerStore.open(str(tmp_path / "other.db")) as other:
+        record(other, _records(20, principal="mallory"), [alice])
+        forked = checkpoint(other, ORIGIN, [log_key])
+    problems = _problems(log, log_key, [forked])
+    assert "fork: 2 different signed roots for size 20" in problems
+    assert any("saved checkpoint #2 of size 20" in p and "history rewritten" in p for p in problems)
+
+
+def test_checkpoint_chain_wrong_key_and_truncated_note(log: LedgerStore, log_key: SigningKey) -> None:
+    good = log.checkpoints()[0][2]
+    wrong = Checkpoint(ORIGIN, 10, log.root(10)).sign([SigningKey.generate("log.example")])
+    problems = _problems(log, log_key, [good, wrong, good[:-30]])
+    assert problems[0].startswith(
+        "saved checkpoint #3: note is not signed by any trusted key (signed by log.example+"
+    )
+    assert problems[1].startswith("saved checkpoint #4: ")
+    assert len(problems) == 2
+
+
+def test_compromised_key_flags_later_signatures_only(store: LedgerStore, alice, bob, log_key) -> None:
+    early = record(store, _records(3), [alice])
+    late = record(store, _records(3), [alice, bob])
+    since = store.entry(late[0]).integrated_at
+    assert store.entry(early[-1]).integrated_at < since
+    store.mark_compromised(alice.keyid, since)
+    report = verify_log(store)
+    assert report.ok
+    assert [f.split(":")[0] for f in report.flagged] == [f"entry {i}" for i in late]
+    assert all(alice.keyid in f for f in report.flagged)
+
+
+def test_unknown_signer_is_a_problem(log: LedgerStore, alice, log_key) -> None:
+    log.conn.execute("DELETE FROM signer_key")
+    problems = _problems(log, log_key)
+    assert len(problems) == 20
+    assert problems[0] == f"entry 0: envelope signed by unknown key {alice.keyid}"
+
+
+def test_edited_exposure_index_is_named(log: LedgerStore, log_key: SigningKey) -> None:
+    log.conn.execute("DELETE FROM entry_ref WHERE idx = 4 AND field = 'principal'")  # hide a read
+    log.conn.execute("INSERT INTO entry_ref(idx, field, value) VALUES (6, 'principal', 'mallory')")
+    log.conn.execute("INSERT INTO entry_ref(idx, field, value) VALUES (99, 'principal', 'ghost')")
+    assert _problems(log, log_key) == [
+        "entry 4: exposure index differs from its record (index edited)",
+        "entry 6: exposure index differs from its record (index edited)",
+        "exposure index names entry 99, which does not exist",
+    ]
