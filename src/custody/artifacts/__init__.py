@@ -7,11 +7,16 @@ links, special files, bombs, excess nesting) come back as `SafetyIssue`s.
 """
 
 from custody.artifacts.installed import (
+    STARTUP_MODULES,
     UNOWNED_STARTUP,
+    InstalledDistribution,
+    RecordEntry,
     find_site_dirs,
     is_startup_file,
+    list_distributions,
     looks_like_site_dir,
     read_installed,
+    read_record,
     running_site_dirs,
 )
 from custody.artifacts.limits import DEFAULT_LIMITS, Limits
@@ -22,24 +27,29 @@ from custody.artifacts.selection import Selector, default_selector
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "STARTUP_MODULES",
     "UNOWNED_STARTUP",
     "Artifact",
     "ArtifactError",
     "ArtifactKind",
+    "InstalledDistribution",
     "IssueKind",
     "Limits",
     "Member",
+    "RecordEntry",
     "SafetyIssue",
     "Selector",
     "default_selector",
     "find_site_dirs",
     "is_archive_name",
     "is_startup_file",
+    "list_distributions",
     "looks_like_site_dir",
     "read_artifact",
     "read_artifact_bytes",
     "read_installed",
     "read_loose_file",
+    "read_record",
     "running_site_dirs",
     "sniff_format",
 ]

@@ -15,6 +15,7 @@ import os
 import site
 import stat
 import sys
+from dataclasses import dataclass
 from email.parser import HeaderParser
 
 from custody.artifacts._collect import Collector, StopReading
@@ -214,3 +215,81 @@ def read_installed(
             )
         )
     return artifacts
+
+
+# ---- RECORD rows with hashes (for integrity checks; additive API) ------------------------------
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordEntry:
+    """One row of a distribution's RECORD file."""
+
+    path: str
+    """Path as written in RECORD, relative to the site-packages directory (may start with `../`)."""
+    algorithm: str | None
+    """Hash algorithm (`sha256`), or None when RECORD gives no hash (RECORD itself, .pyc files)."""
+    digest: str | None
+    """urlsafe-base64 digest without padding, as RECORD stores it."""
+    size: int | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstalledDistribution:
+    """A `.dist-info` / `.egg-info` directory of a site-packages dir, read without importing anything."""
+
+    site_dir: str
+    entry: str
+    """Directory name, e.g. `requests-2.32.3.dist-info`."""
+    name: str | None
+    version: str | None
+    record: tuple[RecordEntry, ...]
+    has_record: bool
+    """False for legacy installs without RECORD (then `record` comes from installed-files.txt, no hashes)."""
+
+    @property
+    def path(self) -> str:
+        return os.path.join(self.site_dir, self.entry)
+
+
+def read_record(dist_dir: str) -> tuple[tuple[RecordEntry, ...], bool]:
+    """RECORD rows of one distribution, and whether a RECORD (rather than installed-files.txt) exists."""
+    record = os.path.join(dist_dir, "RECORD")
+    if not os.path.isfile(record):
+        return tuple(
+            RecordEntry(path=p, algorithm=None, digest=None, size=None) for p in _record_paths(dist_dir)
+        ), False
+    rows: list[RecordEntry] = []
+    with open(record, encoding="utf-8", errors="replace", newline="") as handle:
+        for row in csv.reader(handle):
+            if not row or not row[0]:
+                continue
+            algorithm = digest = None
+            if len(row) > 1 and "=" in row[1]:
+                algorithm, digest = row[1].split("=", 1)
+            size = int(row[2]) if len(row) > 2 and row[2].strip().isdigit() else None
+            rows.append(RecordEntry(path=row[0], algorithm=algorithm, digest=digest, size=size))
+    return tuple(rows), True
+
+
+def list_distributions(site_dir: str) -> list[InstalledDistribution]:
+    """Every distribution in `site_dir` with its name, version and RECORD rows (sorted by entry)."""
+    try:
+        entries = sorted(os.listdir(site_dir))
+    except OSError as exc:
+        raise ArtifactError(f"{site_dir}: {exc.strerror or exc}") from exc
+    found: list[InstalledDistribution] = []
+    for entry in entries:
+        dist_dir = os.path.join(site_dir, entry)
+        if not entry.endswith((".dist-info", ".egg-info")) or not os.path.isdir(dist_dir):
+            continue
+        name, version = _dist_name_version(dist_dir)
+        record, has_record = read_record(dist_dir)
+        found.append(
+            InstalledDistribution(
+                site_dir=site_dir,
+                entry=entry,
+                name=name,
+                version=version,
+                record=record,
+                has_record=has_record,
+            )
+        )
+    return found

@@ -14,6 +14,8 @@ from custody import __version__
 from custody.artifacts import ArtifactError, running_site_dirs
 from custody.artifacts.index import download, parse_spec
 from custody.cli import exit_codes
+from custody.cli.audit_cmd import audit_command, db_group
+from custody.cli.ledger_cmds import COMMANDS as LEDGER_COMMANDS
 from custody.cli.render import render_text
 from custody.report import results_to_json, results_to_sarif
 from custody.scan import RuleLoadError, ScanResult, ScanTask, Verdict, error_result, expand_target, scan_tasks
@@ -154,6 +156,14 @@ def _exit_code(results: list[ScanResult], level: Verdict) -> int:
     if any(r.verdict is Verdict.ERROR for r in results):
         return exit_codes.SCAN_ERROR
     return exit_codes.OK
+
+
+cli.add_command(audit_command)
+cli.add_command(db_group)
+
+
+for _command in LEDGER_COMMANDS:
+    cli.add_command(_command)
 
 
 def main() -> None:

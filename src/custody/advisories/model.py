@@ -1,0 +1,51 @@
+"""OSV records as typed, frozen data (only the fields custody acts on)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class AdvisoryError(Exception):
+    """An advisory source or the advisory store could not be used; the message says what to do."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    kind: str
+    """`introduced`, `fixed`, `last_affected` or `limit`."""
+    version: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Range:
+    type: str
+    """`ECOSYSTEM`, `SEMVER` or `GIT` (GIT ranges are kept but never match a version)."""
+    events: tuple[Event, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Affected:
+    ecosystem: str
+    name: str
+    ranges: tuple[Range, ...] = ()
+    versions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Advisory:
+    id: str
+    aliases: tuple[str, ...] = ()
+    summary: str = ""
+    details: str = ""
+    modified: str = ""
+    withdrawn: str | None = None
+    severity: str | None = None
+    """`critical`, `high`, `medium`, `low`, or None when the record says nothing usable."""
+    affected: tuple[Affected, ...] = ()
+    url: str | None = None
+    """Most useful reference (ADVISORY, else the first)."""
+
+    @property
+    def malware(self) -> bool:
+        """MAL- records (OpenSSF malicious-packages) describe malware, not vulnerabilities."""
+        return self.id.startswith("MAL-") or any(a.startswith("MAL-") for a in self.aliases)

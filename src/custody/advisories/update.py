@@ -1,0 +1,47 @@
+"""`custody db update`: fill the store from local paths or OSV's exports, rebuilding a broken store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import httpx
+
+from custody.advisories.sources import ECOSYSTEMS, download_export, export_url, iter_path, iter_zip
+from custody.advisories.store import LoadStats, open_for_update
+
+
+@dataclass(slots=True)
+class UpdateResult:
+    path: str
+    loaded: list[LoadStats] = field(default_factory=list)
+    rebuilt: str | None = None
+    """Why the existing store was thrown away and rebuilt, when it was."""
+    total: int = 0
+    """Advisories in the store afterwards."""
+
+
+def update_store(
+    *,
+    path: str | None = None,
+    sources: Sequence[str] = (),
+    ecosystems: Sequence[str] = ECOSYSTEMS,
+    client: httpx.Client | None = None,
+) -> UpdateResult:
+    """Load every `sources` path (zip, directory, file); with none, download each ecosystem's export.
+
+    Raises AdvisoryError when a source cannot be read or downloaded (the store keeps what it had).
+    """
+    store, rebuilt = open_for_update(path)
+    result = UpdateResult(path=store.path, rebuilt=rebuilt)
+    with store:
+        if sources:
+            for source in sources:
+                result.loaded.append(store.load(iter_path(source), source))
+        else:
+            for ecosystem in ecosystems:
+                url = export_url(ecosystem)
+                data = download_export(ecosystem, client=client)
+                result.loaded.append(store.load(iter_zip(data, url), url))
+        result.total = store.count()
+    return result

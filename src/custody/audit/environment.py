@@ -1,0 +1,78 @@
+"""Integrity and start-up hook findings for one site-packages directory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from custody.audit.model import Finding, FindingKind
+from custody.inventory import IntegrityIssue, IssueType, StartupHook
+
+_INTEGRITY_SEVERITY = {
+    IssueType.MODIFIED: "high",
+    IssueType.MISSING: "medium",
+    IssueType.UNLISTED: "low",
+    IssueType.NO_RECORD: "low",
+}
+
+HookScan = Callable[[str], tuple[str, str]]
+"""Path of a start-up file -> (severity, one-line verdict) from the scan engine."""
+
+
+def integrity_findings(issues: list[IntegrityIssue]) -> list[Finding]:
+    return [
+        Finding(
+            kind=FindingKind.INTEGRITY,
+            id=f"record-{issue.kind.value}",
+            aliases=(),
+            package=issue.package,
+            version=issue.version,
+            severity=_INTEGRITY_SEVERITY[issue.kind],
+            path=issue.path,
+            fix="reinstall the distribution from a trusted source"
+            if issue.kind is IssueType.MODIFIED
+            else None,
+            detail=issue.detail,
+        )
+        for issue in issues
+    ]
+
+
+def _lines(hook: StartupHook) -> str:
+    shown = "; ".join(f"{n}: {text[:120]}" if n else text[:120] for n, text in hook.lines[:3])
+    return shown + (f" (+{len(hook.lines) - 3} more)" if len(hook.lines) > 3 else "")
+
+
+def hook_findings(hooks: list[StartupHook], scan_hook: HookScan | None) -> list[Finding]:
+    """Unowned hooks are high severity; owned ones carry their owner and the scan engine's verdict."""
+    found: list[Finding] = []
+    for hook in hooks:
+        if hook.owner is None:
+            found.append(
+                Finding(
+                    kind=FindingKind.STARTUP_HOOK,
+                    id="startup-hook-unowned",
+                    aliases=(),
+                    package=None,
+                    version=None,
+                    severity="high",
+                    path=hook.path,
+                    fix="remove the file unless you put it there; then check what it ran",
+                    detail=f"{hook.kind} start-up hook no RECORD owns, runs at every start: {_lines(hook)}",
+                )
+            )
+            continue
+        severity, verdict = scan_hook(hook.path) if scan_hook else ("info", "not scanned")
+        found.append(
+            Finding(
+                kind=FindingKind.STARTUP_HOOK,
+                id="startup-hook-owned",
+                aliases=(),
+                package=hook.owner_name,
+                version=hook.owner_version,
+                severity=severity,
+                path=hook.path,
+                fix=None,
+                detail=f"{hook.kind} hook owned by {hook.owner}; scan: {verdict}; runs: {_lines(hook)}",
+            )
+        )
+    return found

@@ -1,0 +1,174 @@
+"""`custody audit`: wire inventory sources, integrity checks and advisory sources into findings."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import httpx
+
+from custody.advisories import AdvisoryError, AdvisoryStore, release_statuses
+from custody.advisories.model import Advisory
+from custody.audit.environment import HookScan, hook_findings, integrity_findings
+from custody.audit.matching import match_package
+from custody.audit.model import AuditReport, Finding, FindingKind
+from custody.inventory import (
+    Ecosystem,
+    InventoryError,
+    Package,
+    find_startup_hooks,
+    installed_packages,
+    read_lockfile,
+    verify_records,
+)
+from custody.inventory.environment import distributions
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuditRequest:
+    site_dirs: Sequence[str] = ()
+    lockfiles: Sequence[str] = ()
+    store_path: str | None = None
+    """Advisory store (default: `default_store_path()`)."""
+    live: bool = False
+    """Also ask PyPI's JSON API (vulnerabilities and yanked status) for every pinned PyPI release."""
+    integrity: bool = True
+    scan_hook: HookScan | None = None
+    """Scans an owned start-up file (the CLI passes the scan engine); None reports them unscanned."""
+    http: httpx.Client | None = field(default=None, compare=False)
+
+
+def _environment(request: AuditRequest, report: AuditReport) -> list[Package]:
+    packages: list[Package] = []
+    for site_dir in request.site_dirs:
+        report.targets.append(site_dir)
+        try:
+            dists = distributions(os.path.abspath(site_dir))
+        except InventoryError as exc:
+            report.errors.append(str(exc))
+            continue
+        packages.extend(installed_packages(os.path.abspath(site_dir), dists))
+        if request.integrity:
+            report.findings.extend(integrity_findings(verify_records(site_dir, dists)))
+        report.findings.extend(hook_findings(find_startup_hooks(site_dir, dists), request.scan_hook))
+    return packages
+
+
+def _lockfiles(request: AuditRequest, report: AuditReport) -> list[Package]:
+    packages: list[Package] = []
+    for path in request.lockfiles:
+        report.targets.append(path)
+        try:
+            found = read_lockfile(path)
+        except InventoryError as exc:
+            report.errors.append(str(exc))
+            continue
+        for package in found:
+            if package.unpinned is not None:
+                report.findings.append(
+                    Finding(
+                        kind=FindingKind.UNPINNED,
+                        id=None,
+                        aliases=(),
+                        package=package.name,
+                        version=None,
+                        severity="low",
+                        path=package.source,
+                        fix="pin an exact version (with --hash)",
+                        detail=f"cannot be audited: {package.unpinned}",
+                        ecosystem=package.ecosystem.value,
+                    )
+                )
+            else:
+                packages.append(package)
+    return packages
+
+
+def _store_lookup(request: AuditRequest, report: AuditReport) -> Callable[[Package], list[Advisory]] | None:
+    # Without the store, --live still answers for PyPI packages: then it is a note, not an error.
+    problems = report.notes if request.live else report.errors
+    try:
+        store = AdvisoryStore.open(request.store_path)
+        empty = store.count() == 0
+    except AdvisoryError as exc:
+        problems.append(str(exc))
+        return None
+    if empty:
+        store.close()
+        problems.append(
+            f"the advisory store at {store.path} is empty: run `custody db update` "
+            "(offline: `custody db update --from PATH`), or pass --live to ask PyPI"
+        )
+        return None
+
+    def lookup(package: Package) -> list[Advisory]:
+        return store.lookup(package.ecosystem, package.name)
+
+    return lookup
+
+
+def _unique(packages: list[Package]) -> dict[tuple[Ecosystem, str, str], list[Package]]:
+    grouped: dict[tuple[Ecosystem, str, str], list[Package]] = {}
+    for package in packages:
+        if package.version is not None:
+            grouped.setdefault((package.ecosystem, package.key, package.version), []).append(package)
+    return grouped
+
+
+def _advisory_findings(request: AuditRequest, report: AuditReport, packages: list[Package]) -> None:
+    grouped = _unique(packages)
+    report.packages = len(grouped)
+    report.inventory = [declared[0] for declared in grouped.values()]
+    if not grouped:
+        return
+    lookup = _store_lookup(request, report)
+    live: dict[tuple[str, str], list[Advisory]] = {}
+    yanked: dict[tuple[str, str], str] = {}
+    if request.live:
+        releases = [(key, version) for eco, key, version in grouped if eco is Ecosystem.PYPI]
+        statuses, errors = release_statuses(releases, client=request.http)
+        report.errors.extend(errors)
+        for release, status in statuses.items():
+            live[release] = list(status.advisories)
+            if status.yanked:
+                yanked[release] = f"yanked from PyPI: {status.yanked_reason or 'no reason given'}"
+            elif status.removed:
+                yanked[release] = "no longer listed on PyPI (the release was deleted)"
+    if lookup is None and not request.live:
+        return
+    for (_eco, key, version), declared in grouped.items():
+        package = declared[0]
+        candidates = (lookup(package) if lookup else []) + live.get((key, version), [])
+        others = sorted({p.source for p in declared[1:]})
+        for finding in match_package(package, candidates):
+            report.findings.append(_also(finding, others) if others else finding)
+        if (key, version) in yanked:
+            report.findings.append(
+                Finding(
+                    kind=FindingKind.YANKED,
+                    id=None,
+                    aliases=(),
+                    package=package.name,
+                    version=version,
+                    severity="medium",
+                    path=package.source,
+                    fix="move to a release that is not yanked",
+                    detail=yanked[(key, version)],
+                    ecosystem=package.ecosystem.value,
+                )
+            )
+
+
+def _also(finding: Finding, others: list[str]) -> Finding:
+    shown = ", ".join(others[:5]) + (f" and {len(others) - 5} more" if len(others) > 5 else "")
+    return dataclasses.replace(finding, detail=f"{finding.detail}; also declared in {shown}")
+
+
+def audit(request: AuditRequest) -> AuditReport:
+    """What `custody audit` reports for these environments and lockfiles. Runs no package code."""
+    report = AuditReport()
+    packages = _environment(request, report) + _lockfiles(request, report)
+    _advisory_findings(request, report, packages)
+    return report

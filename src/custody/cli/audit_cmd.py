@@ -1,0 +1,199 @@
+"""`custody audit` and `custody db ...`: thin click wrappers over custody.audit and custody.advisories."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+import click
+
+from custody.advisories import ECOSYSTEMS, AdvisoryError, AdvisoryStore, update_store
+from custody.artifacts import find_site_dirs, running_site_dirs
+from custody.audit import AuditReport, AuditRequest, audit, severity_rank
+from custody.audit.report import report_to_json, report_to_sarif, report_to_text
+from custody.audit.scanning import hook_scanner, scan_site_dirs
+from custody.cli import exit_codes
+from custody.inventory import InventoryError, find_lockfiles, python_site_dirs
+from custody.inventory.discover import reader_for
+from custody.scan.yara_rules import default_rule_dirs
+
+FAIL_ON = ("critical", "high", "medium", "low")
+
+
+def _fail(message: str, code: int = exit_codes.USAGE) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def plan_targets(paths: Sequence[str], pythons: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(site dirs, lockfiles) for the command line; exits with USAGE on a path it cannot use."""
+    site_dirs: list[str] = []
+    lockfiles: list[str] = []
+    for python in pythons:
+        try:
+            site_dirs.extend(python_site_dirs(python))
+        except InventoryError as exc:
+            _fail(str(exc))
+    for path in paths:
+        if os.path.isfile(path):
+            if reader_for(path) is None:
+                _fail(f"{path}: not a requirements or lock file this version knows")
+            lockfiles.append(path)
+        elif os.path.isdir(path):
+            found_sites = find_site_dirs(path)
+            for venv in (".venv", "venv"):  # a project directory with its virtual environment inside
+                if not found_sites and os.path.isfile(os.path.join(path, venv, "pyvenv.cfg")):
+                    found_sites = find_site_dirs(os.path.join(path, venv))
+            found_locks = find_lockfiles(path)
+            if not found_sites and not found_locks:
+                _fail(f"{path}: neither an environment nor a directory with lock files")
+            site_dirs.extend(found_sites)
+            lockfiles.extend(found_locks)
+        else:
+            _fail(f"{path}: no such file or directory")
+    if not paths and not pythons:
+        site_dirs.extend(running_site_dirs())
+        lockfiles.extend(find_lockfiles(os.getcwd()))
+    return list(dict.fromkeys(site_dirs)), list(dict.fromkeys(lockfiles))
+
+
+def exit_code(report: AuditReport, fail_on: str) -> int:
+    if report.worst() >= severity_rank(fail_on):
+        return exit_codes.FOUND
+    return exit_codes.SCAN_ERROR if report.errors else exit_codes.OK
+
+
+@click.command("audit")
+@click.argument("paths", nargs=-1)
+@click.option(
+    "--python", "pythons", multiple=True, help="Audit the site-packages of this interpreter (repeatable)."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif", "cyclonedx"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(FAIL_ON),
+    default="medium",
+    show_default=True,
+    help="Exit 1 when any finding has at least this severity.",
+)
+@click.option(
+    "--scan", "run_scan", is_flag=True, help="Also run the scan engine over every installed distribution."
+)
+@click.option("--live", is_flag=True, help="Also ask PyPI's JSON API (vulnerabilities, yanked releases).")
+@click.option(
+    "--db", "db_path", default=None, help="Advisory store (default: user cache; CUSTODY_ADVISORY_DB)."
+)
+@click.option(
+    "--no-integrity", is_flag=True, help="Skip RECORD verification (start-up hooks are still listed)."
+)
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes for --scan.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None)
+@click.option("--verbose", "-v", is_flag=True, help="Text format: also show info findings.")
+def audit_command(
+    paths: Sequence[str],
+    pythons: Sequence[str],
+    fmt: str,
+    fail_on: str,
+    run_scan: bool,
+    live: bool,
+    db_path: str | None,
+    no_integrity: bool,
+    jobs: int | None,
+    output: str | None,
+    verbose: bool,
+) -> None:
+    """Audit environments and lock files: known vulnerabilities and malware, RECORD integrity, start-up hooks.
+
+    PATH is a venv, a site-packages dir, a lock/requirements file, or a directory holding lock files.
+    With none, audits the running environment plus the lock files in the current directory.
+    """
+    site_dirs, lockfiles = plan_targets(paths, pythons)
+    rule_dirs = default_rule_dirs()
+    request = AuditRequest(
+        site_dirs=site_dirs,
+        lockfiles=lockfiles,
+        store_path=db_path,
+        live=live,
+        integrity=not no_integrity,
+        scan_hook=hook_scanner(rule_dirs),
+    )
+    report = audit(request)
+    if run_scan:
+        scan_site_dirs(site_dirs, report, jobs=jobs, rule_dirs=rule_dirs)
+    if fmt == "json":
+        text = report_to_json(report)
+    elif fmt == "sarif":
+        text = report_to_sarif(report)
+    elif fmt == "cyclonedx":
+        # cyclonedx-python-lib costs ~0.2 s to import: only when this format is asked for.
+        from custody.audit.cyclonedx import report_to_cyclonedx  # noqa: PLC0415
+
+        text = report_to_cyclonedx(report)
+    else:
+        text = report_to_text(report, verbose=verbose)
+    if output is None:
+        click.echo(text)
+    else:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    sys.exit(exit_code(report, fail_on))
+
+
+@click.group("db")
+def db_group() -> None:
+    """The local advisory store (OSV records, SQLite in the user cache dir)."""
+
+
+@db_group.command("update")
+@click.option(
+    "--from",
+    "sources",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="OSV zip export, directory of OSV JSON/YAML, or one record (repeatable). Without it: download.",
+)
+@click.option(
+    "--ecosystem", "ecosystems", multiple=True, type=click.Choice(ECOSYSTEMS), help="Exports to download."
+)
+@click.option(
+    "--db", "db_path", default=None, help="Advisory store (default: user cache; CUSTODY_ADVISORY_DB)."
+)
+def db_update(sources: Sequence[str], ecosystems: Sequence[str], db_path: str | None) -> None:
+    """Fill the store from OSV's per-ecosystem exports, or offline from --from PATH."""
+    try:
+        result = update_store(path=db_path, sources=sources, ecosystems=ecosystems or ECOSYSTEMS)
+    except AdvisoryError as exc:
+        _fail(str(exc), exit_codes.SCAN_ERROR)
+        return
+    if result.rebuilt:
+        click.echo(f"rebuilt the advisory store: {result.rebuilt}", err=True)
+    failed = 0
+    for stats in result.loaded:
+        click.echo(f"{stats.origin}: {stats.loaded} record(s) loaded, {stats.failed} unreadable")
+        failed += stats.failed
+        for error in stats.errors:
+            click.echo(f"  {error}", err=True)
+    click.echo(f"{result.path}: {result.total} advisories")
+    sys.exit(exit_codes.SCAN_ERROR if failed else exit_codes.OK)
+
+
+@db_group.command("status")
+@click.option(
+    "--db", "db_path", default=None, help="Advisory store (default: user cache; CUSTODY_ADVISORY_DB)."
+)
+def db_status(db_path: str | None) -> None:
+    """Where the store is, how many advisories it holds and where they came from."""
+    try:
+        with AdvisoryStore.open(db_path) as store:
+            click.echo(f"{store.path}: {store.count()} advisories")
+            for origin, _loaded_at, records in store.feeds():
+                click.echo(f"  {origin}: {records} record(s)")
+    except AdvisoryError as exc:
+        _fail(str(exc), exit_codes.SCAN_ERROR)

@@ -1,0 +1,159 @@
+"""The audit as a whole, on a synthetic environment (files written, nothing executed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from custody.advisories import open_for_update, update_store
+from custody.audit import MALWARE_REMEDIATION, AuditRequest, Finding, FindingKind, audit
+from tests.inventory.builders import ORPHAN_PTH, make_site, write_dist
+
+MAL_RECORD = Path(__file__).resolve().parents[3] / "shared" / "advisories" / "mal-osv" / "MAL-2026-2144.json"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> str:
+    if not MAL_RECORD.is_file():
+        pytest.skip("../shared/advisories/mal-osv not present")
+    records = tmp_path / "records"
+    records.mkdir()
+    (records / "MAL-2026-2144.json").write_bytes(MAL_RECORD.read_bytes())
+    (records / "PYSEC-2019-217.json").write_text(
+        json.dumps(
+            {
+                "id": "PYSEC-2019-217",
+                "aliases": ["CVE-2019-10906", "GHSA-462w-v97r-4m45"],
+                "summary": "Jinja2 sandbox escape via str.format_map",
+                "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:N/A:N"}],
+                "affected": [
+                    {
+                        "package": {"ecosystem": "PyPI", "name": "jinja2"},
+                        "ranges": [
+                            {"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "2.10.1"}]}
+                        ],
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    path = tmp_path / "store.sqlite"
+    update_store(path=str(path), sources=[str(records)])
+    return str(path)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    site = make_site(tmp_path)
+    write_dist(site, "goodpkg", "1.0", {"goodpkg/__init__.py": b"VALUE = 1\n"})
+    write_dist(site, "litellm", "1.82.8", {"litellm/__init__.py": b"# inert stand-in\n"})
+    write_dist(site, "Jinja2", "2.10", {"jinja2/__init__.py": b""})
+    (site / "goodpkg" / "__init__.py").write_bytes(b"VALUE = 666\n")  # tampered after install
+    (site / "zz_orphan.pth").write_text(ORPHAN_PTH, encoding="utf-8")  # no RECORD owns it
+    return site
+
+
+def test_tampered_file_orphan_hook_and_malware_pin_are_all_reported(
+    tmp_path: Path, site: Path, store: str
+) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("litellm==1.82.8\njinja2==2.10\n", encoding="utf-8")
+    report = audit(AuditRequest(site_dirs=[str(site)], lockfiles=[str(requirements)], store_path=store))
+    assert report.errors == []
+    by_kind: dict[FindingKind, list[Finding]] = {}
+    for finding in report.findings:
+        by_kind.setdefault(finding.kind, []).append(finding)
+
+    (tampered,) = by_kind[FindingKind.INTEGRITY]
+    assert tampered.package == "goodpkg" and tampered.severity == "high" and tampered.id == "record-modified"
+    assert tampered.path and tampered.path.endswith("goodpkg/__init__.py")
+
+    (hook,) = by_kind[FindingKind.STARTUP_HOOK]
+    assert (
+        hook.severity == "high" and hook.package is None and hook.path and hook.path.endswith("zz_orphan.pth")
+    )
+    assert "subprocess.Popen" in hook.detail
+
+    # installed and pinned: one finding, the pin named as a second place
+    (malware,) = by_kind[FindingKind.MALWARE]
+    assert (malware.id, malware.aliases, malware.package, malware.version) == (
+        "MAL-2026-2144",
+        ("PYSEC-2026-2",),
+        "litellm",
+        "1.82.8",
+    )
+    assert malware.severity == "critical" and malware.fix == MALWARE_REMEDIATION
+    assert "requirements.txt:1" in malware.detail
+
+    (vuln,) = by_kind[FindingKind.VULNERABILITY]
+    assert vuln.id == "PYSEC-2019-217"  # the record held; its aliases alongside
+    assert vuln.aliases == ("GHSA-462w-v97r-4m45", "CVE-2019-10906")
+    assert (vuln.fix, vuln.severity) == ("2.10.1", "high")
+    assert report.packages == 3
+
+
+def test_clean_litellm_is_not_malware(tmp_path: Path, store: str) -> None:
+    site = make_site(tmp_path)
+    write_dist(site, "litellm", "1.82.6", {"litellm/__init__.py": b""})
+    report = audit(AuditRequest(site_dirs=[str(site)], store_path=store))
+    assert report.findings == [] and report.errors == []
+
+
+def test_empty_store_offline_is_a_clear_error_not_a_crash(tmp_path: Path, site: Path) -> None:
+    empty = tmp_path / "empty.sqlite"
+    open_for_update(str(empty))[0].close()
+    report = audit(AuditRequest(site_dirs=[str(site)], store_path=str(empty)))
+    assert len(report.errors) == 1 and "empty" in report.errors[0] and "custody db update" in report.errors[0]
+    # the environment checks still ran
+    assert {f.kind for f in report.findings} == {FindingKind.INTEGRITY, FindingKind.STARTUP_HOOK}
+    missing = audit(AuditRequest(site_dirs=[str(site)], store_path=str(tmp_path / "absent.sqlite")))
+    assert "no advisory store" in missing.errors[0]
+
+
+def test_live_source_merges_with_the_store_by_alias(tmp_path: Path, site: Path, store: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        name = request.url.path.strip("/").split("/")[1]
+        if name == "jinja2":
+            return httpx.Response(
+                200,
+                json={
+                    "info": {"version": "2.10"},
+                    "releases": {"2.10": [{"yanked": True, "yanked_reason": "broken"}]},
+                    "vulnerabilities": [
+                        {
+                            "id": "GHSA-462w-v97r-4m45",
+                            "aliases": ["CVE-2019-10906"],
+                            "fixed_in": ["2.10.1"],
+                            "summary": "sandbox escape",
+                        }
+                    ],
+                },
+            )
+        return httpx.Response(404)
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    report = audit(AuditRequest(site_dirs=[str(site)], store_path=store, live=True, http=client))
+    vulns = [f for f in report.findings if f.kind is FindingKind.VULNERABILITY]
+    assert len(vulns) == 1  # PYSEC from the store and GHSA from PyPI are one problem
+    assert vulns[0].id == "GHSA-462w-v97r-4m45" and "PYSEC-2019-217" in vulns[0].aliases
+    (yanked,) = [f for f in report.findings if f.kind is FindingKind.YANKED]
+    assert yanked.package == "Jinja2" and "broken" in yanked.detail
+
+
+def test_live_without_a_store_is_a_note_and_no_integrity_skips_record_checks(
+    tmp_path: Path, site: Path
+) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404)
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    absent = str(tmp_path / "absent.sqlite")
+    report = audit(
+        AuditRequest(site_dirs=[str(site)], store_path=absent, live=True, http=client, integrity=False)
+    )
+    assert report.errors == [] and "no advisory store" in report.notes[0]
+    assert {f.kind for f in report.findings} == {FindingKind.STARTUP_HOOK}
