@@ -987,6 +987,41 @@ def test_exfil_sink_fires_for_encoded_address_on_client_object(tmp_path: Path, s
     assert_fires(result, "obfuscation", Verdict.SUSPICIOUS, severity=Severity.MEDIUM)
 
 
+STARTFILE_DROPPER_INIT = """from os import environ, startfile
+
+CODE = "print('inert fixture payload')"
+with open(environ["APPDATA"] + "\\\\helper.pyw", "w") as handle:
+    handle.write(CODE)
+startfile(environ["APPDATA"] + "\\\\helper.pyw")
+"""
+
+
+def test_download_exec_fires_for_program_written_and_started_at_import(
+    tmp_path: Path, scanner: Scanner
+) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: STARTFILE_DROPPER_INIT}), scanner)
+    assert_fires(result, "download-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+SPELLED_BUILTINS_INIT = """globe = globals
+_ = "".join
+ns = globe()[_([chr(c) for c in [95, 95, 98, 117, 105, 108, 116, 105, 110, 115, 95, 95]])]
+"""
+GREETING_FROM_CODES = """GREETING = "".join(chr(c) for c in [104, 101, 108, 108, 111])
+"""
+
+
+def test_obfuscation_fires_for_builtins_spelt_from_codes(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: SPELLED_BUILTINS_INIT}), scanner)
+    found = assert_fires(result, "obfuscation", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+    assert any("__builtins__" in f.reason for f in found), describe(result)
+
+
+def test_obfuscation_benign_text_from_codes(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: GREETING_FROM_CODES}), scanner)
+    assert_quiet(result, "obfuscation", below=Severity.MEDIUM)
+
+
 def test_sabotage_fires(tmp_path: Path, scanner: Scanner) -> None:
     result = scan(write_sdist(tmp_path, {INIT: SABOTAGE_INIT}), scanner)
     assert_fires(result, "sabotage", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)

@@ -35,7 +35,15 @@ MAX_AST_BYTES = 2 * 1024 * 1024
 """Larger sources get the text analysis: parsing them costs seconds and they are data, not code."""
 HUGE_LINE = 20_000
 STRONG_TEXT_CAPS = frozenset(
-    {Cap.EXE_URL, Cap.EXFIL_SINK, Cap.DOWNLOAD_TOOL, Cap.HIDDEN_SHELL, Cap.XOR_DECRYPT, Cap.ENCODED_URL}
+    {
+        Cap.EXE_URL,
+        Cap.EXFIL_SINK,
+        Cap.DOWNLOAD_TOOL,
+        Cap.HIDDEN_SHELL,
+        Cap.XOR_DECRYPT,
+        Cap.ENCODED_URL,
+        Cap.CHAR_CODES,
+    }
 )
 _BIDI = re.compile(rb"\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]")
 _ZERO_WIDTH = re.compile(rb"\xe2\x80[\x8b-\x8d]")
@@ -242,12 +250,12 @@ class Collector:
             return False
         if base in (Context.STARTUP, Context.INSTALL) or info.path in self.roots:
             return True
-        if not sinks:
-            return False
         if any(hit.cap in STRONG_TEXT_CAPS for hit in hits):
             # A module naming an exfiltration endpoint or a Windows program to fetch gets the full
             # data-flow analysis even when everything sits in functions: few libraries do either.
             return True
+        if not sinks:
+            return False
         if len(raw) <= SMALL_SOURCE:
             return True  # parsing a small module costs less than guessing about it
         return sink_may_run_unasked(raw, sinks, IndentContext(raw, base))

@@ -28,6 +28,7 @@ class Cap(str, enum.Enum):
     DOWNLOAD_TOOL = "download-tool"  # curl/wget/Invoke-WebRequest/certutil in a command
     EXE_URL = "exe-url"  # names a URL or a save path of a Windows executable or script
     CHAT_CREDENTIAL = "chat-credential"  # a bot token or webhook secret baked into the code
+    CHAR_CODES = "char-codes"  # text built from lists of character codes
     ENCODED_URL = "encoded-url"  # a base64 literal that decodes to an http(s) URL
     HIDDEN_ENDPOINT = "hidden-endpoint"  # a network call whose address was decoded at run time
     XOR_DECRYPT = "xor-decrypt"  # character-wise XOR with a key: the usual home-made payload cipher

@@ -149,6 +149,10 @@ NETWORK_TOOL = re.compile(
 )
 MAX_WRITTEN_CODE = 200_000
 TEMP_FILES = ("NamedTemporaryFile", "mkstemp")
+# Names nobody spells out character by character unless hiding what the code reaches for.
+SPELLED_NAMES = frozenset(
+    {"__builtins__", "__import__", "builtins", "exec", "eval", "compile", "getattr", "globals", "system"}
+)
 # Methods that take an address first, on whatever client object (`session.post(url)`).
 ADDRESS_TAKERS = frozenset(
     {"get", "post", "put", "patch", "request", "urlopen", "Request", "ws_connect", "HTTPSConnection"}
@@ -942,6 +946,12 @@ class _Analyzer:
                 self.emit(Cap.BEACON, node, f"{resolved}() sends host or user identity")
             if any(start <= node.lineno <= end for start, end in self.result.hook_ranges):
                 self.emit(Cap.HOOK_NETWORK, node, f"{resolved} from an overridden install command")
+        for arg in node.args[:2]:
+            spelled = _spelled_from_codes(arg)
+            if spelled in SPELLED_NAMES:
+                # `_([chr(c) for c in [95, 95, 105, ...]])` is `__import__`, kept from plain sight
+                self.emit(Cap.OBFUSCATOR, node, f"spells {spelled!r} from character codes")
+                break
         if short in ADDRESS_TAKERS or self._is_network_call(node):
             self._hidden_address(node, resolved or short)
         if resolved in RECON_STRONG:
@@ -1174,6 +1184,32 @@ class _Analyzer:
         for kw in node.keywords:
             if kw.arg == "creationflags" and "CREATE_NO_WINDOW" in ast.dump(kw.value):
                 self.emit(Cap.HIDDEN_SHELL, node, "starts a process with no window")
+
+
+def _spelled_from_codes(node: ast.expr) -> str | None:
+    """The text of `[chr(c) for c in [..ints..]]`, `(chr(c) for c in ...)` or `map(chr, [..])`."""
+    codes: ast.expr | None = None
+    if isinstance(node, (ast.ListComp, ast.GeneratorExp)) and len(node.generators) == 1:
+        elt = node.elt
+        if isinstance(elt, ast.Call) and isinstance(elt.func, ast.Name) and elt.func.id == "chr":
+            codes = node.generators[0].iter
+    elif (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "map"
+        and len(node.args) == 2
+        and isinstance(node.args[0], ast.Name)
+        and node.args[0].id == "chr"
+    ):
+        codes = node.args[1]
+    if not isinstance(codes, (ast.List, ast.Tuple)) or not 2 < len(codes.elts) < 64:
+        return None
+    chars: list[str] = []
+    for elt in codes.elts:
+        if not (isinstance(elt, ast.Constant) and isinstance(elt.value, int) and 0 < elt.value < 0x110000):
+            return None
+        chars.append(chr(elt.value))
+    return "".join(chars)
 
 
 def parse_python(source: bytes | str) -> ast.Module | None:

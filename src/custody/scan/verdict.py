@@ -421,8 +421,12 @@ class _Judge:
                 self.add(
                     "install-network", Severity.MEDIUM, fact, f"{fact.detail} at {fact.context.value} time"
                 )
-        for fact in f.get(Cap.RUN_WRITTEN, frozenset({Context.STARTUP})):
-            if fact.file not in drop_files:
+        for fact in f.get(Cap.RUN_WRITTEN, frozenset({Context.STARTUP, Context.IMPORT})):
+            if fact.file in drop_files:
+                continue
+            # At import, only a clear program launch counts (`startfile(...\\x.pyw)`): build helpers
+            # imported by mistake also "run what they wrote" (`git add` on a generated folder).
+            if fact.context is Context.STARTUP or self._launches_program(fact):
                 self.add(
                     "download-exec",
                     Severity.CRITICAL,
@@ -493,6 +497,10 @@ class _Judge:
         for fact in f.get(Cap.ANTI_ANALYSIS):
             severity = Severity.HIGH if fact.context in UNASKED else Severity.MEDIUM
             self.add("anti-analysis", severity, fact, fact.detail)
+
+    def _launches_program(self, fact: Fact) -> bool:
+        info = self.collected.files.get(fact.file)
+        return info is not None and _EXECUTABLE_HINT.search(info.line_text(fact.line)) is not None
 
     def _sinks(self) -> None:
         f = self.facts

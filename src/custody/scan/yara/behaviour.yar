@@ -112,3 +112,11 @@ rule xor_string_cipher {
     $b = /chr\(\s*\(?\s*ord\([^()\n]{1,60}\)\s*\^\s*[A-Za-z_][\w.\[\]%+ ]{0,40}\)/
   condition: any of them
 }
+
+rule text_from_character_codes {
+  meta: cap = "char-codes" detail = "builds text from lists of character codes"
+  strings:
+    $comp = /chr\(\s*\w+\s*\)\s+for\s+\w+\s+in\s+[\[(]\s*\d{2,3}\s*,\s*\d{2,3}\s*,/
+    $map = /map\(\s*chr\s*,\s*[\[(]\s*\d{2,3}\s*,\s*\d{2,3}\s*,/
+  condition: any of them
+}

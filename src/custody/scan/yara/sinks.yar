@@ -17,5 +17,7 @@ rule custody_sink_calls {
     $alias3 = /from\s+(urllib\.request|urllib2|requests|socket)\s+import\s[^\n]{0,80}\b(urlopen|urlretrieve|get|post|socket|create_connection)\s+as\s/
     $rename = /=\s*\(?\s*(exec|eval|compile|__import__)\s*[,;\n)]/
     $alias4 = /import\s+(subprocess|base64|marshal|ctypes|builtins)\s+as\s/
+    // bare names imported from os (`from os import startfile`): the call site then has no prefix
+    $bare = /from\s+(os|posix|nt)\s+import\s[^\n]{0,80}\b(system|popen|startfile|spawn\w*|exec[lv]\w*)\b/
   condition: any of them
 }
