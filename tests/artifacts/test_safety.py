@@ -217,8 +217,15 @@ def _check_truncated(data: bytes, filename: str, full: Artifact) -> Artifact | N
     except ArtifactError:
         return None
     assert isinstance(artifact, Artifact)
-    # Whatever was kept is an exact, complete prefix of the real content: never garbage.
-    assert list(artifact.members) == list(full.members[: len(artifact.members)])
+    # Whatever was kept is the real content: complete members exactly, a member cut short as a
+    # true prefix of itself (flagged incomplete). Never garbage.
+    for got, real in zip(artifact.members, full.members):
+        assert got.path == real.path
+        if got.complete:
+            assert got == real
+        else:
+            assert real.data.startswith(got.data)
+    assert len(artifact.members) <= len(full.members)
     if artifact.error is None:
         assert artifact.members == full.members
     return artifact
@@ -251,6 +258,21 @@ def test_truncated_wheel_never_crashes() -> None:
         else:
             assert artifact is not None
             assert artifact.error is not None
+
+
+def test_zip_without_central_directory_is_salvaged_from_local_headers() -> None:
+    # A zip cut inside its third member: no central directory, but two whole members and the
+    # start of the third are still there to scan, and the damage is reported.
+    data = make_zip(TRUNC_MEMBERS)
+    third = data.index(TRUNC_MEMBERS[2][0].encode())
+    artifact = read_artifact_bytes(data[: third + 3000], "pkg-1.0-py3-none-any.whl")
+    assert artifact.error is not None
+    assert "recovered from local headers" in artifact.error
+    assert paths(artifact)[:2] == [TRUNC_MEMBERS[0][0], TRUNC_MEMBERS[1][0]]
+    assert member(artifact, TRUNC_MEMBERS[1][0]).data == TRUNC_MEMBERS[1][1]
+    cut = member(artifact, TRUNC_MEMBERS[2][0])
+    assert not cut.complete
+    assert TRUNC_MEMBERS[2][1].startswith(cut.data)
 
 
 def test_truncated_archive_on_disk(tmp_path: os.PathLike[str]) -> None:

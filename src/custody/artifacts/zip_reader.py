@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import stat
+import struct
 import zipfile
+import zlib
 from collections.abc import Callable
 from typing import IO
 
 from custody.artifacts._collect import Collector
-from custody.artifacts.model import IssueKind
+from custody.artifacts.model import ArtifactError, IssueKind
 from custody.artifacts.paths import clean_name
 from custody.artifacts.selection import is_nested_archive
 
@@ -18,7 +20,16 @@ def read_zip(
 ) -> None:
     """Read every member of a zip archive into `collector`. `nested(data, prefix)` recurses."""
     limits = collector.limits
-    with zipfile.ZipFile(fileobj) as archive:
+    try:
+        archive = zipfile.ZipFile(fileobj)
+    except zipfile.BadZipFile as exc:
+        # No central directory (a truncated download, or one cut on purpose): the local headers
+        # still describe each member, so read what they hold, then report the damage.
+        recovered = salvage_local_members(fileobj, prefix, collector)
+        raise ArtifactError(
+            f"corrupt or truncated zip ({exc}); {recovered} member(s) recovered from local headers"
+        ) from exc
+    with archive:
         infos = archive.infolist()
         for info in infos:
             shown = prefix + clean_name(info.filename)
@@ -57,3 +68,60 @@ def read_zip(
             collector.add(shown, info.file_size, data, wanted_full=wanted_full)
             if data and len(data) == info.file_size and is_nested_archive(shown):
                 nested(data, shown + "!/")
+
+
+SALVAGE_BYTES = 256 * 1024 * 1024  # a broken archive is read into memory: only this much of it
+_LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
+_LOCAL_SIGNATURE = b"PK\x03\x04"
+
+
+def salvage_local_members(fileobj: IO[bytes], prefix: str, collector: Collector) -> int:
+    """Members of a zip with no central directory, from its local file headers, in order.
+
+    Stored and deflated members only; a member cut short yields the bytes that inflate before the
+    cut. Every limit of the normal path applies (sizes are taken from what actually inflates).
+    """
+    fileobj.seek(0)
+    blob = fileobj.read(min(collector.limits.max_total_bytes, SALVAGE_BYTES))
+    offset = 0
+    recovered = 0
+    while offset + _LOCAL_HEADER.size <= len(blob) and blob[offset : offset + 4] == _LOCAL_SIGNATURE:
+        fields = _LOCAL_HEADER.unpack_from(blob, offset)
+        flags, method, packed, size = fields[2], fields[3], fields[7], fields[8]
+        name_len, extra_len = fields[9], fields[10]
+        name_start = offset + _LOCAL_HEADER.size
+        if name_start + name_len + extra_len > len(blob):
+            break  # cut inside the header: nothing of this member is left
+        raw_name = blob[name_start : name_start + name_len].decode(
+            "utf-8" if flags & 0x800 else "cp437", "replace"
+        )
+        data_start = name_start + name_len + extra_len
+        # With a data descriptor (flag 8) the header holds no size: take what is left.
+        end = len(blob) if flags & 0x8 or packed == 0 else min(len(blob), data_start + packed)
+        shown = prefix + clean_name(raw_name)
+        if not collector.admit(raw_name, shown) or raw_name.endswith("/"):
+            offset = end if end > offset else len(blob)
+            continue
+        cap = collector.budget(shown, collector.limits.max_member_bytes)
+        whole = False
+        if method == 0:
+            data = blob[data_start:end][:cap]
+            whole = not flags & 0x8 and len(data) == size
+        elif method == 8:
+            inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+            try:
+                data = inflater.decompress(blob[data_start:end], max(cap, 1))
+                whole = inflater.eof
+            except zlib.error:
+                data = b""
+        else:
+            data = b""
+        # Declared size when the header has one; a member cut short is recorded as such.
+        declared = size if not flags & 0x8 and size else len(data) + (0 if whole else 1)
+        collector.account_inflated(len(data), shown)
+        collector.add(shown, max(declared, len(data)), data, wanted_full=False)
+        recovered += 1
+        if end >= len(blob) or end <= offset:
+            break
+        offset = end
+    return recovered
