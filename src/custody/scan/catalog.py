@@ -122,6 +122,12 @@ RULES: dict[str, RuleInfo] = {
             "A version like 999.x, used to win dependency-confusion resolution.",
         ),
         RuleInfo(
+            "stdlib-dependency",
+            "Dependency named after a standard-library module",
+            "Declares a dependency such as `subprocess` or `shutil`: what pip fetches under that name is "
+            "somebody's squat, never the standard library.",
+        ),
+        RuleInfo(
             "metadata-missing",
             "Missing or mismatched metadata",
             "No package metadata, or metadata that contradicts the file name.",

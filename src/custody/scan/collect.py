@@ -18,6 +18,7 @@ from custody.scan.roles import (
     FileType,
     classify,
     executable_kind,
+    imported_modules,
     module_file_candidates,
     package_dirs,
     relative_path,
@@ -34,6 +35,9 @@ SMALL_SOURCE = 3 * 1024
 MAX_AST_BYTES = 2 * 1024 * 1024
 """Larger sources get the text analysis: parsing them costs seconds and they are data, not code."""
 HUGE_LINE = 20_000
+_DEV_IMPORT_HINT = re.compile(
+    rb"import[^\n]*\b(tests?|testing|docs?|examples?|samples?|demos?)\b|from\s+[\w.]*\b(tests?|testing|docs?|examples?|samples?|demos?)\b"
+)
 STRONG_TEXT_CAPS = frozenset(
     {
         Cap.EXE_URL,
@@ -43,6 +47,8 @@ STRONG_TEXT_CAPS = frozenset(
         Cap.XOR_DECRYPT,
         Cap.ENCODED_URL,
         Cap.CHAR_CODES,
+        Cap.PERSISTENCE,
+        Cap.RAW_UPLOAD,
     }
 )
 _BIDI = re.compile(rb"\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]")
@@ -112,6 +118,7 @@ class Collector:
             if info.type in (FileType.PTH, FileType.SITE_TOML, FileType.START):
                 self._startup_file(member, info)
         by_rel = {info.rel: info for _, info in infos if info.type is FileType.PYTHON}
+        self._library_imports_of_dev_files(by_rel)
         self._promote(self.startup_modules, by_rel, Context.STARTUP)
         # setup.py next: the package modules it imports run at install time too.
         done: set[str] = set()
@@ -131,6 +138,24 @@ class Collector:
                 continue
             self._member(member, info)
         return self.out
+
+    def _library_imports_of_dev_files(self, by_rel: dict[str, FileInfo]) -> None:
+        """A test or docs module that library code imports is library code: otherwise a package
+        could keep its payload in `pkg/tests/x.py` and run it with `from .tests import x`."""
+        dev = {rel: info for rel, info in by_rel.items() if info.context is Context.DEV}
+        if not dev:
+            return
+        for rel, info in by_rel.items():
+            if info.context is Context.DEV or not _DEV_IMPORT_HINT.search(info.data):
+                continue
+            package = rel.rsplit("/", 1)[0] if "/" in rel else ""
+            for module in imported_modules(info.data, package):
+                for candidate in module_file_candidates(module):
+                    for dev_rel, dev_info in dev.items():
+                        if dev_info.context is Context.DEV and (
+                            dev_rel == candidate or dev_rel.endswith("/" + candidate)
+                        ):
+                            dev_info.context = Context.IMPORT
 
     def _promote(
         self,

@@ -27,6 +27,7 @@ class Cap(str, enum.Enum):
     RAW_IP_URL = "raw-ip-url"  # URL with a literal public IP
     DOWNLOAD_TOOL = "download-tool"  # curl/wget/Invoke-WebRequest/certutil in a command
     EXE_URL = "exe-url"  # names a URL or a save path of a Windows executable or script
+    RAW_UPLOAD = "raw-upload"  # a command line that uploads local files to a bare IP address
     CHAT_CREDENTIAL = "chat-credential"  # a bot token or webhook secret baked into the code
     CHAR_CODES = "char-codes"  # text built from lists of character codes
     ENCODED_URL = "encoded-url"  # a base64 literal that decodes to an http(s) URL

@@ -19,6 +19,19 @@ from custody.artifacts import Artifact, ArtifactKind
 from custody.scan.model import Finding, Severity
 
 MIN_SQUAT_LENGTH = 5
+# Standard-library modules with no legitimate distribution of the same name on PyPI (real backports
+# such as `typing`, `dataclasses`, `enum34`, `futures`, `pathlib`, `argparse`, `asyncio` and `uuid`
+# are deliberately absent).
+STDLIB_ONLY = frozenset(
+    {
+        "os", "sys", "shutil", "zipfile", "tempfile", "multiprocessing", "subprocess", "socket",
+        "time", "random", "re", "base64", "hashlib", "sqlite3", "threading", "json", "urllib",
+        "http", "ctypes", "platform", "getpass", "glob", "io", "math", "string", "struct",
+        "pickle", "marshal", "zlib", "codecs", "builtins", "webbrowser", "winreg", "ssl",
+        "signal", "traceback", "logging", "copy", "itertools", "functools", "collections",
+    }
+)  # fmt: skip
+_REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 @lru_cache(maxsize=1)
@@ -126,6 +139,19 @@ def metadata_findings(artifact: Artifact) -> list[Finding]:
                     reason=f"version {version} looks like a placeholder chosen to outrank real releases",
                 )
             )
+    squats = sorted(_declared_dependencies(artifact) & STDLIB_ONLY)
+    if squats:
+        findings.append(
+            Finding(
+                rule="stdlib-dependency",
+                severity=Severity.HIGH,
+                file="",
+                line=None,
+                snippet=", ".join(squats),
+                reason=f"depends on {', '.join(squats)}: standard-library names, so pip installs "
+                "whatever squats them on the index",
+            )
+        )
     if artifact.error is not None:
         return findings  # a damaged archive is reported as such, not as badly built
     mismatch = _filename_mismatch(artifact)
@@ -155,3 +181,26 @@ def metadata_findings(artifact: Artifact) -> list[Finding]:
             )
         )
     return findings
+
+
+def _declared_dependencies(artifact: Artifact) -> set[str]:
+    """Canonical names from Requires-Dist (PKG-INFO, METADATA) and egg-info requires.txt."""
+    names: set[str] = set()
+    for member in artifact.members:
+        path = member.path
+        if path.endswith(("PKG-INFO", ".dist-info/METADATA")) and path.count("/") <= 2:
+            text = member.data.decode("utf-8", "replace")
+            head = text.split("\n\n", 1)[0]
+            for line in head.splitlines():
+                if line.startswith("Requires-Dist:"):
+                    match = _REQUIREMENT_NAME.match(line[len("Requires-Dist:") :])
+                    if match:
+                        names.add(canonicalize_name(match.group(1)))
+        elif path.endswith(".egg-info/requires.txt") and path.count("/") <= 3:
+            for line in member.data.decode("utf-8", "replace").splitlines():
+                if line.startswith("["):
+                    break  # extras and markers sections: optional
+                match = _REQUIREMENT_NAME.match(line)
+                if match:
+                    names.add(canonicalize_name(match.group(1)))
+    return names

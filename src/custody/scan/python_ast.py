@@ -149,6 +149,8 @@ NETWORK_TOOL = re.compile(
 )
 MAX_WRITTEN_CODE = 200_000
 TEMP_FILES = ("NamedTemporaryFile", "mkstemp")
+RC_FILE = re.compile(r"\.(bashrc|bash_profile|zshrc|zprofile|profile|bash_login)\b")
+RC_PAYLOAD = re.compile(r"\b(curl|wget|nohup|python3? -c|bash -c|sh -c|base64 -d|nc|ncat)\b")
 # Names nobody spells out character by character unless hiding what the code reaches for.
 SPELLED_NAMES = frozenset(
     {"__builtins__", "__import__", "builtins", "exec", "eval", "compile", "getattr", "globals", "system"}
@@ -382,6 +384,7 @@ class _Analyzer:
         self.decoder_funcs: set[str] = set()
         self.decoder: StaticDecoder | None = None
         self.written_names: set[str] = set()
+        self.handles: dict[str, ast.expr] = {}
         self.written_literals: set[str] = set()
         self.nodes: list[ast.AST] = []
         self.extra_roots: set[str] = set()
@@ -425,6 +428,11 @@ class _Analyzer:
                     node.value, (ast.Constant, ast.BinOp, ast.Call, ast.Subscript, ast.List, ast.Tuple)
                 ):
                     self.constants.setdefault(target.id, node.value)
+        for node in self.nodes:
+            if isinstance(node, ast.withitem) and node.optional_vars is not None:
+                self._note_handle(node.optional_vars, node.context_expr)
+            elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+                self._note_handle(node.targets[0], node.value)
         calls = [n for n in self.nodes if isinstance(n, ast.Call)]
         decode_lines = sorted(n.lineno for n in calls if self._is_decode_call(n))
         seeded = (
@@ -618,6 +626,19 @@ class _Analyzer:
                     changed = True
             if not changed:
                 break
+
+    def _note_handle(self, target: ast.expr, value: ast.expr) -> None:
+        """Remember `handle = open(path, ...)` so writes through `handle` know their file."""
+        if (
+            isinstance(target, ast.Name)
+            and isinstance(value, ast.Call)
+            and self.resolve(value.func) in ("open", "io.open", "builtins.open", "codecs.open")
+            and value.args
+        ):
+            path = value.args[0]
+            if isinstance(path, ast.Name) and path.id in self.constants:
+                path = self.constants[path.id]
+            self.handles[target.id] = path
 
     def _is_recon_call(self, node: ast.Call) -> bool:
         resolved = self.resolve(node.func)
@@ -979,6 +1000,7 @@ class _Analyzer:
                 self.emit(Cap.WRITE_EXEC, node, "marks a file executable")
         if short in ("write", "write_text") and node.args:
             self._note_written_code(node, node.args[0])
+            self._startup_file_write(node)
         if short == "write" and node.args and self._contains(node.args[0], self.network_names, "network"):
             self.emit(Cap.DROP, node, "writes downloaded bytes to a file")
         elif short == "write" and node.args and self._contains(node.args[0], self.decoded_names, "decode"):
@@ -1018,6 +1040,25 @@ class _Analyzer:
         if isinstance(value, ast.Constant):
             return isinstance(value.value, (str, bytes)) and len(value.value) >= 16
         return value is not None and self.decoder is not None and self.decoder.evaluate(value) is not None
+
+    def _startup_file_write(self, node: ast.Call) -> None:
+        """`handle.write(...)` into a shell start-up file, where what is written fetches or starts
+        something: the classic way to come back at every login."""
+        func = node.func
+        if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)):
+            return
+        target = self.handles.get(func.value.id)
+        if target is None:
+            return
+        path = self._command_words([target])
+        if not RC_FILE.search(path):
+            return
+        text = self._command_words(node.args[:1])
+        tool = RC_PAYLOAD.search(text)
+        if tool:
+            rc = RC_FILE.search(path)
+            where = rc.group(0) if rc else "a start-up file"
+            self.emit(Cap.PERSISTENCE, node, f"appends a command that runs {tool.group(1)} to {where}")
 
     def _command_value(self, arg: ast.expr) -> bytes | str | None:
         """A command decoded statically: a string, or an argv list whose items decode (joined)."""

@@ -185,3 +185,34 @@ def package_dirs(rels: list[str]) -> frozenset[str]:
     """Directories that are Python packages (hold an __init__.py), and `src/` layouts' parents."""
     dirs = {r.rsplit("/", 1)[0] for r in rels if r.endswith("/__init__.py")}
     return frozenset(dirs)
+
+
+_FROM_IMPORT = re.compile(rb"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w, \t]+)", re.MULTILINE)
+_PLAIN_IMPORT = re.compile(rb"^[ \t]*import[ \t]+([\w., \t]+)", re.MULTILINE)
+
+
+def imported_modules(source: bytes, package: str) -> set[str]:
+    """Dotted modules a source file imports (relative ones resolved against `package`, the file's
+    folder as a slash path), including `from pkg import name` read as a possible `pkg.name`."""
+    found: set[str] = set()
+    base = [p for p in package.split("/") if p]
+    for dots, module, names in _FROM_IMPORT.findall(source):
+        level = len(dots)
+        if level:
+            parent = base[: len(base) - (level - 1)] if level - 1 <= len(base) else []
+            stem = ".".join([*parent, module.decode()]) if module else ".".join(parent)
+        else:
+            stem = module.decode()
+        if not stem:
+            continue
+        found.add(stem)
+        for item in names.decode().replace("(", " ").split(","):
+            name = item.strip().split(" ")[0]
+            if name.isidentifier():
+                found.add(f"{stem}.{name}")
+    for group in _PLAIN_IMPORT.findall(source):
+        for item in group.decode().split(","):
+            name = item.strip().split(" ")[0]
+            if name:
+                found.add(name)
+    return found

@@ -162,6 +162,13 @@ class _Judge:
                 fact,
                 f"{fact.detail} in code that runs at {fact.context.value} time",
             )
+        for fact in f.get(Cap.RAW_UPLOAD, LIVE):
+            self.add(
+                "exfil-sink",
+                Severity.CRITICAL if fact.context in UNASKED else Severity.HIGH,
+                fact,
+                f"{fact.detail} ({fact.context.value})",
+            )
         for fact in f.get(Cap.CHAT_CREDENTIAL, LIVE):
             # A library has no business owning a chat channel: whatever it posts there, its author reads.
             self.add(
@@ -475,7 +482,9 @@ class _Judge:
         # often enough that those partners prove nothing.)
         implant = f.files(Cap.RAW_IP_URL)
         for fact in f.get(Cap.PERSISTENCE):
-            if fact.context in RUN_EARLY:
+            if fact.context in LIVE and fact.detail.startswith("appends a command"):
+                severity = Severity.CRITICAL
+            elif fact.context in RUN_EARLY:
                 severity = Severity.CRITICAL if fact.file in active else Severity.HIGH
             elif fact.file in implant and fact.context in LIVE:
                 severity = Severity.HIGH

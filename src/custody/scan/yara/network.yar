@@ -84,3 +84,10 @@ rule base64_encoded_url {
     $a = /['"](aHR0cDovL|aHR0cHM6Ly)[A-Za-z0-9+\/]{8,}={0,2}['"]/
   condition: $a
 }
+
+rule upload_to_bare_ip {
+  meta: cap = "raw-upload" detail = "uploads local files to a bare IP address (curl -F/-T/--data-binary @file)"
+  strings:
+    $a = /curl[^\n]{0,120}\s(-F|-T|--form|--upload-file|--data-binary)\s*\\?['"]?[\w-]*=?@[^\n]{0,200}(https?:\/\/)?[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}/
+  condition: $a
+}
