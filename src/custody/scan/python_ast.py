@@ -149,7 +149,11 @@ NETWORK_TOOL = re.compile(
 )
 MAX_WRITTEN_CODE = 200_000
 TEMP_FILES = ("NamedTemporaryFile", "mkstemp")
-RC_FILE = re.compile(r"\.(bashrc|bash_profile|zshrc|zprofile|profile|bash_login)\b")
+AUTOSTART_PATH = re.compile(
+    r"\.(bashrc|bash_profile|zshrc|zprofile|profile|bash_login)\b|Start Menu\\+Programs\\+Startup"
+    r"|Library/LaunchAgents|\.config/autostart|systemd/(user|system)|/etc/cron|/etc/rc\.local",
+    re.IGNORECASE,
+)
 RC_PAYLOAD = re.compile(r"\b(curl|wget|nohup|python3? -c|bash -c|sh -c|base64 -d|nc|ncat)\b")
 # Names nobody spells out character by character unless hiding what the code reaches for.
 SPELLED_NAMES = frozenset(
@@ -425,7 +429,8 @@ class _Analyzer:
                 target = node.targets[0]
                 self._alias_builtins(target, node.value)
                 if isinstance(target, ast.Name) and isinstance(
-                    node.value, (ast.Constant, ast.BinOp, ast.Call, ast.Subscript, ast.List, ast.Tuple)
+                    node.value,
+                    (ast.Constant, ast.BinOp, ast.Call, ast.Subscript, ast.List, ast.Tuple, ast.JoinedStr),
                 ):
                     self.constants.setdefault(target.id, node.value)
         for node in self.nodes:
@@ -667,6 +672,12 @@ class _Analyzer:
                     value = self.decoder.evaluate(self.constants[sub.id]) if self.decoder else None
                     if isinstance(value, str):
                         words.append(value)
+                    else:  # `f"C:\\Users\\{user}\\...\\Startup"`: its literal parts still tell
+                        words.extend(
+                            part.value
+                            for part in walk(self.constants[sub.id])
+                            if isinstance(part, ast.Constant) and isinstance(part.value, str)
+                        )
         return " ".join(words)
 
     def _note_written(self, node: ast.Call) -> None:
@@ -1051,14 +1062,19 @@ class _Analyzer:
         if target is None:
             return
         path = self._command_words([target])
-        if not RC_FILE.search(path):
+        place = AUTOSTART_PATH.search(path)
+        if not place:
             return
         text = self._command_words(node.args[:1])
         tool = RC_PAYLOAD.search(text)
         if tool:
-            rc = RC_FILE.search(path)
-            where = rc.group(0) if rc else "a start-up file"
-            self.emit(Cap.PERSISTENCE, node, f"appends a command that runs {tool.group(1)} to {where}")
+            self.emit(
+                Cap.PERSISTENCE, node, f"appends a command that runs {tool.group(1)} to {place.group(0)}"
+            )
+        elif self._contains(node.args[0], self.network_names, "network"):
+            self.emit(
+                Cap.PERSISTENCE, node, f"saves a download into the auto-start location {place.group(0)}"
+            )
 
     def _command_value(self, arg: ast.expr) -> bytes | str | None:
         """A command decoded statically: a string, or an argv list whose items decode (joined)."""

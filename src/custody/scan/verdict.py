@@ -177,8 +177,18 @@ class _Judge:
                 fact,
                 f"{fact.detail} ({fact.context.value})",
             )
+        requesting = f.files((Cap.NETWORK, Cap.HIDDEN_ENDPOINT), LIVE)
         for fact in f.get(Cap.ENCODED_URL, LIVE):
-            self.add("obfuscation", Severity.MEDIUM, fact, f"{fact.detail} ({fact.context.value})")
+            # An address kept in base64 by a module that makes requests: hidden from review, used.
+            if fact.file in requesting:
+                self.add(
+                    "exfil-sink",
+                    Severity.HIGH,
+                    fact,
+                    f"{fact.detail}, in a module that makes web requests ({fact.context.value})",
+                )
+            else:
+                self.add("obfuscation", Severity.MEDIUM, fact, f"{fact.detail} ({fact.context.value})")
         for fact in f.get(Cap.HIDDEN_ENDPOINT, LIVE):
             # Nobody base64-encodes their own API's address except to keep it from reviewers.
             self.add(
@@ -482,7 +492,7 @@ class _Judge:
         # often enough that those partners prove nothing.)
         implant = f.files(Cap.RAW_IP_URL)
         for fact in f.get(Cap.PERSISTENCE):
-            if fact.context in LIVE and fact.detail.startswith("appends a command"):
+            if fact.context in LIVE and fact.detail.startswith(("appends a command", "saves a download")):
                 severity = Severity.CRITICAL
             elif fact.context in RUN_EARLY:
                 severity = Severity.CRITICAL if fact.file in active else Severity.HIGH
