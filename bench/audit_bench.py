@@ -16,7 +16,7 @@ What it measures (wall time, best and median of --runs, in this process):
 3. For reference, auditing the interpreter running this script (its real site-packages).
 
 Nothing is installed or executed: the synthetic environment is files written to a temp directory.
-Not yet: a pip-audit comparison on the same environment.
+The pip-audit comparison on a real environment is bench/audit_agreement.py (bench/AUDIT_RESULTS.md).
 """
 
 from __future__ import annotations

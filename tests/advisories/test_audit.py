@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from custody.advisories import open_for_update, update_store
 from custody.audit import MALWARE_REMEDIATION, AuditRequest, Finding, FindingKind, audit
@@ -114,29 +119,35 @@ def test_empty_store_offline_is_a_clear_error_not_a_crash(tmp_path: Path, site: 
     assert "no advisory store" in missing.errors[0]
 
 
-def test_live_source_merges_with_the_store_by_alias(tmp_path: Path, site: Path, store: str) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        name = request.url.path.strip("/").split("/")[1]
-        if name == "jinja2":
-            return httpx.Response(
-                200,
-                json={
-                    "info": {"version": "2.10"},
-                    "releases": {"2.10": [{"yanked": True, "yanked_reason": "broken"}]},
-                    "vulnerabilities": [
-                        {
-                            "id": "GHSA-462w-v97r-4m45",
-                            "aliases": ["CVE-2019-10906"],
-                            "fixed_in": ["2.10.1"],
-                            "summary": "sandbox escape",
-                        }
-                    ],
-                },
-            )
-        return httpx.Response(404)
+def _pypi(projects: dict[str, dict[str, Any]]) -> Starlette:
+    """PyPI's JSON API for `projects` (404 for anything else), to serve on 127.0.0.1."""
 
-    client = httpx.Client(transport=httpx.MockTransport(handler))
-    report = audit(AuditRequest(site_dirs=[str(site)], store_path=store, live=True, http=client))
+    async def project(request: Request) -> Response:
+        doc = projects.get(request.path_params["name"])
+        return Response(status_code=404) if doc is None else JSONResponse(doc)
+
+    return Starlette(
+        routes=[Route("/pypi/{name}/json", project), Route("/pypi/{name}/{version}/json", project)]
+    )
+
+
+def test_live_source_merges_with_the_store_by_alias(
+    tmp_path: Path, site: Path, store: str, asgi_server, monkeypatch
+) -> None:
+    jinja2 = {
+        "info": {"version": "2.10"},
+        "releases": {"2.10": [{"yanked": True, "yanked_reason": "broken"}]},
+        "vulnerabilities": [
+            {
+                "id": "GHSA-462w-v97r-4m45",
+                "aliases": ["CVE-2019-10906"],
+                "fixed_in": ["2.10.1"],
+                "summary": "sandbox escape",
+            }
+        ],
+    }
+    monkeypatch.setenv("CUSTODY_PYPI_URL", asgi_server(_pypi({"jinja2": jinja2})))
+    report = audit(AuditRequest(site_dirs=[str(site)], store_path=store, live=True))
     vulns = [f for f in report.findings if f.kind is FindingKind.VULNERABILITY]
     assert len(vulns) == 1  # PYSEC from the store and GHSA from PyPI are one problem
     assert vulns[0].id == "GHSA-462w-v97r-4m45" and "PYSEC-2019-217" in vulns[0].aliases
@@ -145,15 +156,32 @@ def test_live_source_merges_with_the_store_by_alias(tmp_path: Path, site: Path, 
 
 
 def test_live_without_a_store_is_a_note_and_no_integrity_skips_record_checks(
-    tmp_path: Path, site: Path
+    tmp_path: Path, site: Path, asgi_server, monkeypatch
 ) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(404)
-
-    client = httpx.Client(transport=httpx.MockTransport(handler))
+    monkeypatch.setenv("CUSTODY_PYPI_URL", asgi_server(_pypi({})))  # knows no project: 404 for all
     absent = str(tmp_path / "absent.sqlite")
-    report = audit(
-        AuditRequest(site_dirs=[str(site)], store_path=absent, live=True, http=client, integrity=False)
-    )
+    with httpx.Client(timeout=10.0) as client:  # the caller's own client
+        report = audit(
+            AuditRequest(site_dirs=[str(site)], store_path=absent, live=True, http=client, integrity=False)
+        )
     assert report.errors == [] and "no advisory store" in report.notes[0]
     assert {f.kind for f in report.findings} == {FindingKind.STARTUP_HOOK}
+
+
+def test_live_says_which_releases_it_could_not_check(
+    tmp_path: Path, site: Path, store: str, asgi_server, monkeypatch
+) -> None:
+    # A server without /pypi/NAME/VERSION/json: an older jinja2 release gets no live answer.
+    jinja2 = {"info": {"version": "3.1.4"}, "releases": {"2.10": [{}], "3.1.4": [{}]}, "vulnerabilities": []}
+
+    async def project(request: Request) -> Response:
+        return JSONResponse(jinja2) if request.path_params["name"] == "jinja2" else Response(status_code=404)
+
+    monkeypatch.setenv(
+        "CUSTODY_PYPI_URL", asgi_server(Starlette(routes=[Route("/pypi/{name}/json", project)]))
+    )
+    report = audit(AuditRequest(site_dirs=[str(site)], store_path=store, live=True))
+    assert report.errors == []
+    (note,) = [n for n in report.notes if "not known live" in n]
+    assert "jinja2==2.10" in note and "store still covers them" in note
+    assert any(f.kind is FindingKind.VULNERABILITY and f.package == "Jinja2" for f in report.findings)

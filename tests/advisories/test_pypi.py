@@ -1,10 +1,14 @@
-"""PyPI's JSON API as a live source, answered by recorded-shape responses (no network)."""
+"""PyPI's JSON API as a live source: recorded-shape responses served over real HTTP on 127.0.0.1."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from custody.advisories import affects, lowest_fix, release_statuses
 from custody.inventory import Ecosystem
@@ -50,23 +54,37 @@ RELEASES: dict[tuple[str, str], dict[str, Any]] = {
 }
 
 
-def serve(per_release: bool) -> httpx.MockTransport:
-    def handler(request: httpx.Request) -> httpx.Response:
-        parts = request.url.path.strip("/").split("/")
-        if len(parts) == 3 and parts[0] == "pypi" and parts[2] == "json" and parts[1] in PROJECTS:
-            return httpx.Response(200, json=PROJECTS[parts[1]])
-        if per_release and len(parts) == 4 and parts[2] in PROJECTS.get(parts[1], {}).get("releases", {}):
-            empty = {"info": {"name": parts[1], "version": parts[2]}, "vulnerabilities": []}
-            return httpx.Response(200, json=RELEASES.get((parts[1], parts[2]), empty))
-        return httpx.Response(404)
+def pypi_app(*, per_release: bool = True, status: int | None = None) -> Starlette:
+    """PyPI's JSON API over the fixtures above; `per_release=False` is a server without
+    `/pypi/NAME/VERSION/json`, `status` answers every request with that error status."""
 
-    return httpx.MockTransport(handler)
+    async def project(request: Request) -> Response:
+        if status is not None:
+            return Response(status_code=status)
+        doc = PROJECTS.get(request.path_params["name"])
+        return Response(status_code=404) if doc is None else JSONResponse(doc)
+
+    async def release(request: Request) -> Response:
+        name, version = request.path_params["name"], request.path_params["version"]
+        if status is not None:
+            return Response(status_code=status)
+        if not per_release or version not in PROJECTS.get(name, {}).get("releases", {}):
+            return Response(status_code=404)
+        empty = {"info": {"name": name, "version": version}, "vulnerabilities": []}
+        return JSONResponse(RELEASES.get((name, version), empty))
+
+    return Starlette(
+        routes=[
+            Route("/pypi/{name}/json", project),
+            Route("/pypi/{name}/{version}/json", release),
+        ]
+    )
 
 
-def test_yanked_removed_unknown_and_per_release_vulnerabilities() -> None:
-    client = httpx.Client(transport=serve(per_release=True))
+def test_yanked_removed_unknown_and_per_release_vulnerabilities(asgi_server) -> None:
+    base_url = asgi_server(pypi_app(per_release=True))
     wanted = [("requests", "2.32.0"), ("requests", "2.31.0"), ("litellm", "1.82.8"), ("nothere", "1.0")]
-    found, errors = release_statuses(wanted, client=client, base_url="https://pypi.test")
+    found, errors = release_statuses(wanted, base_url=base_url)  # its own HTTP client
     assert errors == []
     assert found[("requests", "2.32.0")].yanked
     assert "CVE-2024-35195" in (found[("requests", "2.32.0")].yanked_reason or "")
@@ -80,14 +98,28 @@ def test_yanked_removed_unknown_and_per_release_vulnerabilities() -> None:
     assert lowest_fix(advisory, Ecosystem.PYPI, "requests", "2.31.0") == "2.32.0"
 
 
-def test_server_without_per_release_endpoint() -> None:
-    client = httpx.Client(transport=serve(per_release=False))
-    found, errors = release_statuses([("requests", "2.31.0")], client=client, base_url="https://pypi.test")
+def test_server_without_per_release_endpoint(asgi_server) -> None:
+    base_url = asgi_server(pypi_app(per_release=False))
+    with httpx.Client(timeout=10.0) as client:
+        found, errors = release_statuses([("requests", "2.31.0")], client=client, base_url=base_url)
     status = found[("requests", "2.31.0")]
     assert errors == [] and not status.advisories_known and status.advisories == ()
 
 
-def test_http_errors_are_reported_not_raised() -> None:
-    client = httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(503)))
-    found, errors = release_statuses([("requests", "2.31.0")], client=client, base_url="https://pypi.test")
+def test_http_errors_are_reported_not_raised(asgi_server) -> None:
+    base_url = asgi_server(pypi_app(status=503))
+    with httpx.Client(timeout=10.0) as client:
+        found, errors = release_statuses([("requests", "2.31.0")], client=client, base_url=base_url)
     assert found == {} and len(errors) == 1 and "503" in errors[0]
+
+
+def test_versions_compare_by_pep440_and_the_listed_spelling_is_asked(asgi_server) -> None:
+    base_url = asgi_server(pypi_app(per_release=True))  # serves only /pypi/requests/2.31.0/json
+    wanted = [("requests", "2.31"), ("Requests", "2.32.3.0")]
+    found, errors = release_statuses(wanted, base_url=base_url)
+    assert errors == []
+    old = found[("requests", "2.31")]
+    assert not old.removed and old.advisories_known  # 2.31 is the listed 2.31.0, not a deleted release
+    assert [a.id for a in old.advisories] == ["GHSA-9wx4-h78v-vm56"]
+    latest = found[("Requests", "2.32.3.0")]
+    assert not latest.removed and not latest.yanked and latest.advisories_known and latest.advisories == ()

@@ -9,6 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from custody.advisories import (
     AdvisoryError,
@@ -18,8 +22,10 @@ from custody.advisories import (
     lowest_fix,
     update_store,
 )
+from custody.advisories.sources import export_url
 from custody.audit import group_by_alias
 from custody.inventory import Ecosystem
+from tests.servers import free_port
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "advisories"
 PYPA = SHARED / "pypa-osv"
@@ -114,20 +120,19 @@ def test_missing_store_gives_the_command_to_build_it(tmp_path: Path) -> None:
         AdvisoryStore.open(str(tmp_path / "absent.sqlite"))
 
 
-def test_unreachable_export_fails_with_a_clear_message(tmp_path: Path) -> None:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise httpx.ConnectError("name resolution failed", request=request)
-
-    client = httpx.Client(transport=httpx.MockTransport(refuse))
-    with pytest.raises(AdvisoryError, match=r"all\.zip.*--from PATH"):
-        download_export("PyPI", client=client)
-    with pytest.raises(AdvisoryError, match="--from PATH"):
-        update_store(path=str(tmp_path / "s.sqlite"), client=client)
+def test_unreachable_export_fails_with_a_clear_message(tmp_path: Path, monkeypatch) -> None:
+    # Nothing listens on that port: a real refused connection.
+    monkeypatch.setenv("CUSTODY_OSV_EXPORT_URL", f"http://127.0.0.1:{free_port()}/{{ecosystem}}/all.zip")
+    with httpx.Client(timeout=10.0) as client:
+        with pytest.raises(AdvisoryError, match=r"all\.zip.*--from PATH"):
+            download_export("PyPI", client=client)
+        with pytest.raises(AdvisoryError, match="--from PATH"):
+            update_store(path=str(tmp_path / "s.sqlite"), client=client)
     with AdvisoryStore.open(str(tmp_path / "s.sqlite")) as store:
         assert store.count() == 0  # the store exists, empty; nothing half-loaded
 
 
-def test_export_download_through_a_transport(tmp_path: Path) -> None:
+def test_export_download_over_http(tmp_path: Path, asgi_server, monkeypatch) -> None:
     import io
 
     buf = io.BytesIO()
@@ -145,13 +150,17 @@ def test_export_download_through_a_transport(tmp_path: Path) -> None:
         )
     seen: list[str] = []
 
-    def serve(request: httpx.Request) -> httpx.Response:
-        seen.append(str(request.url))
-        return httpx.Response(200, content=buf.getvalue())
+    async def serve(request: Request) -> Response:
+        seen.append(request.url.path)
+        return Response(buf.getvalue(), media_type="application/zip")
 
-    client = httpx.Client(transport=httpx.MockTransport(serve))
-    result = update_store(path=str(tmp_path / "s.sqlite"), ecosystems=["npm"], client=client)
-    assert seen == ["https://osv-vulnerabilities.storage.googleapis.com/npm/all.zip"]
+    monkeypatch.delenv("CUSTODY_OSV_EXPORT_URL", raising=False)
+    assert export_url("npm") == "https://osv-vulnerabilities.storage.googleapis.com/npm/all.zip"
+    base_url = asgi_server(Starlette(routes=[Route("/{ecosystem}/all.zip", serve)]))
+    monkeypatch.setenv("CUSTODY_OSV_EXPORT_URL", base_url + "/{ecosystem}/all.zip")  # a mirror
+    with httpx.Client(timeout=10.0) as client:
+        result = update_store(path=str(tmp_path / "s.sqlite"), ecosystems=["npm"], client=client)
+    assert seen == ["/npm/all.zip"]
     with AdvisoryStore.open(result.path) as store:
         (mal,) = store.lookup(Ecosystem.NPM, "evil-pkg")
         assert mal.malware and affects(mal, Ecosystem.NPM, "evil-pkg", "1.0.0")

@@ -219,7 +219,7 @@ def _check_truncated(data: bytes, filename: str, full: Artifact) -> Artifact | N
     assert isinstance(artifact, Artifact)
     # Whatever was kept is the real content: complete members exactly, a member cut short as a
     # true prefix of itself (flagged incomplete). Never garbage.
-    for got, real in zip(artifact.members, full.members):
+    for got, real in zip(artifact.members, full.members, strict=False):
         assert got.path == real.path
         if got.complete:
             assert got == real

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import base64
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
 
+import httpx
 import pytest
-from starlette.testclient import TestClient
 
 from custody.ledger import merkle
 from custody.ledger.attest import statement, statement_bytes
 from custody.ledger.bundle import verify_bundle
 from custody.ledger.server import ConfigError, create_app, load_tenants, token_hash
 from custody.ledger.signing import open_checkpoint, sign_envelope
+from tests.servers import ServerError, free_port, wait_http
 
 W, A, W2 = "writer-token", "auditor-token", "other-tenant-writer"
 
 
 @pytest.fixture
-def client(tmp_path, log_key):
+def client(tmp_path, log_key, asgi_server) -> Iterator[httpx.Client]:
+    """An HTTP client on the real service: `create_app(...)` served by uvicorn on 127.0.0.1."""
     prefix, tenants = load_tenants(
         {
             "origin_prefix": "ledger.example",
@@ -31,7 +38,12 @@ def client(tmp_path, log_key):
             },
         }
     )
-    return TestClient(create_app(tenants, log_key, prefix))
+    base_url = asgi_server(create_app(tenants, log_key, prefix))
+    with httpx.Client(base_url=base_url, timeout=10.0, trust_env=False) as http:
+        yield http
+    for tenant in tenants.values():  # the server has stopped: close the logs it opened
+        if tenant.store is not None:
+            tenant.store.close()
 
 
 def _h(token: str) -> dict[str, str]:
@@ -47,7 +59,7 @@ def _envelope(signer, dataset: str = "ds", principal: str = "ann") -> dict:
     return sign_envelope(statement_bytes(stmt), [signer])
 
 
-def test_append_read_prove_and_roles(client: TestClient, alice, log_key) -> None:
+def test_append_read_prove_and_roles(client: httpx.Client, alice, log_key) -> None:
     assert client.post("/t/acme/keys", json={"key": alice.verifier.text()}, headers=_h(W)).json() == {
         "keyid": alice.keyid
     }
@@ -80,7 +92,7 @@ def test_append_read_prove_and_roles(client: TestClient, alice, log_key) -> None
     merkle.verify_consistency(2, 3, [bytes.fromhex(h) for h in consistency], cp.root, cp2.root)
 
 
-def test_auth_errors(client: TestClient, alice) -> None:
+def test_auth_errors(client: httpx.Client, alice) -> None:
     assert client.get("/t/acme/checkpoint").status_code == 401
     assert client.get("/t/acme/checkpoint", headers=_h("wrong")).status_code == 401
     assert client.get("/t/acme/checkpoint", headers=_h(W2)).status_code == 401  # other tenant's token
@@ -91,7 +103,7 @@ def test_auth_errors(client: TestClient, alice) -> None:
     assert r.status_code == 403
 
 
-def test_refuses_unsigned_unknown_or_foreign_payloads(client: TestClient, alice, bob) -> None:
+def test_refuses_unsigned_unknown_or_foreign_payloads(client: httpx.Client, alice, bob) -> None:
     client.post("/t/acme/keys", json={"key": alice.verifier.text()}, headers=_h(W))
     r = client.post("/t/acme/entries", json={"envelopes": [_envelope(bob)]}, headers=_h(W))
     assert r.status_code == 400 and f"unknown key {bob.keyid}" in r.json()["error"]
@@ -114,3 +126,60 @@ def test_tokens_in_clear_are_refused() -> None:
         load_tenants({"tenants": {"a": {"ledger": "a.db", "writers": ["hunter2"]}}})
     with pytest.raises(ConfigError):
         load_tenants({"nothing": 1})
+
+
+def test_cli_serve_end_to_end(tmp_path, alice, log_key) -> None:
+    """`custody ledger serve` as its own process on a free port: append, read, prove, then stop."""
+    key_file = tmp_path / "log.key"
+    key_file.write_text(log_key.text())
+    key_file.chmod(0o600)
+    tenants_file = tmp_path / "tenants.json"
+    tenants_file.write_text(
+        json.dumps(
+            {
+                "origin_prefix": "ledger.example",
+                "tenants": {
+                    "acme": {
+                        "ledger": str(tmp_path / "acme.db"),
+                        "writers": [token_hash(W)],
+                        "auditors": [token_hash(A)],
+                    }
+                },
+            }
+        )
+    )
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "custody.cli.main", "ledger", "serve", "--tenants", str(tenants_file)]
+    command += ["--key", str(key_file), "--bind", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        try:
+            wait_http(f"{base_url}/t/acme/checkpoint", timeout=20.0, process=process)
+        except ServerError as exc:
+            process.kill()
+            pytest.fail(f"{exc}\n{process.communicate(timeout=10)[0]}")
+        with httpx.Client(base_url=base_url, timeout=10.0, trust_env=False) as http:
+            assert http.post("/t/acme/keys", json={"key": alice.verifier.text()}, headers=_h(W)).json() == {
+                "keyid": alice.keyid
+            }
+            r = http.post("/t/acme/entries", json={"envelopes": [_envelope(alice, "ds-cli")]}, headers=_h(W))
+            assert r.status_code == 200, r.text
+            assert r.json()["indexes"] == [0]
+            cp = open_checkpoint(r.json()["checkpoint"], [log_key.verifier], "ledger.example/acme")
+            assert cp.size == 1
+            entry = http.get("/t/acme/entries/0", headers=_h(A)).json()
+            assert entry["kind"] == "accessed" and entry["refs"]["dataset"] == ["ds-cli"]
+            assert http.get("/t/acme/checkpoint", headers=_h(A)).text == r.json()["checkpoint"]
+            assert (
+                verify_bundle(http.get("/t/acme/bundle/0", headers=_h(A)).text, [log_key.verifier]).index == 0
+            )
+            assert http.get("/t/acme/checkpoint").status_code == 401
+    finally:
+        process.terminate()
+        try:
+            output = process.communicate(timeout=10)[0]
+        except subprocess.TimeoutExpired:
+            process.kill()
+            output = process.communicate(timeout=10)[0]
+    assert process.returncode in (0, -signal.SIGTERM), output  # stopped cleanly by SIGTERM

@@ -3,6 +3,8 @@
 `/pypi/NAME/json` gives every release's files (with `yanked`) and the vulnerabilities of the
 latest release. For an older release, `/pypi/NAME/VERSION/json` is asked too; a server that does
 not offer that endpoint (404 for releases it lists, three times) is not asked again in the run.
+That per-release endpoint is also where pip-audit's PyPI service gets its data (it asks it for every
+release, the latest included); without it neither tool learns anything live about older releases.
 """
 
 from __future__ import annotations
@@ -72,9 +74,10 @@ def _advisory(name: str, version: str, item: dict[str, Any]) -> Advisory | None:
 
 
 def _same(a: str, b: str) -> bool:
-    """Same release; a local build (`2.1.0+cpu`, from another index) counts as its public release."""
+    """Same release by PEP 440 (`2.2` is `2.2.0`); a local build (`2.1.0+cpu`, from another index)
+    counts as its public release."""
     try:
-        return a == b or Version(a).public == Version(b).public
+        return a == b or Version(Version(a).public) == Version(Version(b).public)
     except InvalidVersion:
         return False
 
@@ -109,16 +112,17 @@ class PyPIClient:
         raw_info, raw_releases = doc.get("info"), doc.get("releases")
         info: dict[str, Any] = raw_info if isinstance(raw_info, dict) else {}
         releases: dict[str, Any] = raw_releases if isinstance(raw_releases, dict) else {}
-        files = next((f for v, f in releases.items() if _same(v, version)), None)
+        listed, files = next(((v, f) for v, f in releases.items() if _same(v, version)), (version, None))
         removed = files is None
-        listed = [f for f in files or [] if isinstance(f, dict)]
-        yanked = bool(listed) and all(f.get("yanked") for f in listed)
-        reason = next((_text(f, "yanked_reason") for f in listed if _text(f, "yanked_reason")), None)
+        dists = [f for f in files or [] if isinstance(f, dict)]
+        yanked = bool(dists) and all(f.get("yanked") for f in dists)
+        reason = next((_text(f, "yanked_reason") for f in dists if _text(f, "yanked_reason")), None)
         vulns: Any = None
         if _same(_text(info, "version"), version):
             vulns = doc.get("vulnerabilities")
         elif self.per_release and not removed:
-            release_doc = self._get(f"{self.base}/pypi/{project}/{version}/json")
+            # The release as PyPI lists it (`2.2` for a pin `2.2.0`): the endpoint knows only that spelling.
+            release_doc = self._get(f"{self.base}/pypi/{project}/{listed}/json")
             if release_doc is None:
                 with self._lock:  # the server lists the release yet 404s: after a few, stop asking
                     self._misses += 1

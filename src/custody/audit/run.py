@@ -136,6 +136,14 @@ def _advisory_findings(request: AuditRequest, report: AuditReport, packages: lis
                 yanked[release] = f"yanked from PyPI: {status.yanked_reason or 'no reason given'}"
             elif status.removed:
                 yanked[release] = "no longer listed on PyPI (the release was deleted)"
+        unknown = sorted(r for r, s in statuses.items() if not s.advisories_known and not s.removed)
+        if unknown:  # pip-audit reports these as skipped dependencies; say so too
+            shown = ", ".join(f"{n}=={v}" for n, v in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+            covered = "the advisory store still covers them" if lookup else "nothing else covers them"
+            report.notes.append(
+                f"PyPI JSON API: vulnerabilities of {len(unknown)} release(s) not known live ({shown}): "
+                f"the server does not answer /pypi/NAME/VERSION/json for older releases; {covered}"
+            )
     if lookup is None and not request.live:
         return
     for (_eco, key, version), declared in grouped.items():

@@ -78,14 +78,16 @@ def _env_root(site_dir: str) -> str:
     return os.path.dirname(os.path.dirname(os.path.dirname(site_dir))) or site_dir
 
 
-def _check_entry(site_dir: str, dist: InstalledDistribution, entry: RecordEntry) -> IntegrityIssue | None:
+def _check_entry(
+    site_dir: str, root: str, dist: InstalledDistribution, entry: RecordEntry
+) -> IntegrityIssue | None:
+    """`root` is `_env_root(site_dir)` ending in a separator (computed once per site dir)."""
     full = _record_full(site_dir, entry)
 
     def issue(kind: IssueType, detail: str) -> IntegrityIssue:
         return IntegrityIssue(kind=kind, path=full, package=dist.name, version=dist.version, detail=detail)
 
-    root = _env_root(site_dir)
-    if os.path.commonpath([full, root]) != root:
+    if not (full + os.sep).startswith(root):  # both absolute and normalised: as commonpath, cheaper
         return issue(IssueType.MODIFIED, "RECORD names a file outside the environment (not read)")
 
     try:
@@ -114,6 +116,7 @@ def _check_entry(site_dir: str, dist: InstalledDistribution, entry: RecordEntry)
 def verify_records(site_dir: str, dists: list[InstalledDistribution] | None = None) -> list[IntegrityIssue]:
     """Modified and missing files of every distribution, and unlisted files in their package dirs."""
     site_dir = os.path.abspath(site_dir)
+    root = os.path.join(_env_root(site_dir), "")
     dists = distributions(site_dir) if dists is None else dists
     issues: list[IntegrityIssue] = []
     owned: set[str] = set()
@@ -142,7 +145,7 @@ def verify_records(site_dir: str, dists: list[InstalledDistribution] | None = No
                 and not top.endswith((".dist-info", ".egg-info", ".data"))
             ):
                 top_owner.setdefault(top, dist)
-            found = _check_entry(site_dir, dist, entry)
+            found = _check_entry(site_dir, root, dist, entry)
             if found is not None:
                 issues.append(found)
     for top, dist in sorted(top_owner.items()):
