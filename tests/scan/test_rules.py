@@ -1124,6 +1124,20 @@ def test_encoded_url_without_requests_is_only_noted(tmp_path: Path, scanner: Sca
     assert_quiet(result, "obfuscation", below=Severity.HIGH)
 
 
+FULLWIDTH_DOCSTRING = '''def width(text):
+    """Examples:
+
+    ＫＡＤＯＫＡＷＡ  ┆ KADOKAWA
+    """
+    return len(text)
+'''
+
+
+def test_obfuscation_benign_fullwidth_text_in_docstring(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: FULLWIDTH_DOCSTRING}), scanner)
+    assert_quiet(result, "obfuscation", below=Severity.MEDIUM)
+
+
 def test_sabotage_fires(tmp_path: Path, scanner: Scanner) -> None:
     result = scan(write_sdist(tmp_path, {INIT: SABOTAGE_INIT}), scanner)
     assert_fires(result, "sabotage", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)

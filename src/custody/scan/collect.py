@@ -13,7 +13,7 @@ from custody.scan.facts import Cap, Fact
 from custody.scan.indent_context import IndentContext, in_docstring, sink_may_run_unasked
 from custody.scan.model import Context
 from custody.scan.python_ast import PythonAnalysis, analyze_python, entropy
-from custody.scan.python_text import folded_identifier, text_facts
+from custody.scan.python_text import FOLDING_BYTES, folded_identifier, text_facts
 from custody.scan.roles import (
     FileType,
     classify,
@@ -35,9 +35,6 @@ SMALL_SOURCE = 3 * 1024
 MAX_AST_BYTES = 2 * 1024 * 1024
 """Larger sources get the text analysis: parsing them costs seconds and they are data, not code."""
 HUGE_LINE = 20_000
-_DEV_IMPORT_HINT = re.compile(
-    rb"import[^\n]*\b(tests?|testing|docs?|examples?|samples?|demos?)\b|from\s+[\w.]*\b(tests?|testing|docs?|examples?|samples?|demos?)\b"
-)
 STRONG_TEXT_CAPS = frozenset(
     {
         Cap.EXE_URL,
@@ -53,8 +50,6 @@ STRONG_TEXT_CAPS = frozenset(
 )
 _BIDI = re.compile(rb"\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]")
 _ZERO_WIDTH = re.compile(rb"\xe2\x80[\x8b-\x8d]")
-# UTF-8 lead bytes of Mathematical Alphanumeric Symbols (U+1D400-1D7FF) and fullwidth forms.
-_FOLDING_LETTERS = re.compile(rb"\xf0\x9d[\x90-\x9f]|\xef\xbc[\xa1-\xba]|\xef\xbd[\x81-\x9a]")
 _PRIVATE_IP = re.compile(rb"://(127\.|0\.|10\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\.|255\.|169\.254\.)")
 
 
@@ -102,6 +97,9 @@ class Collector:
         self.startup_modules: dict[str, set[str]] = {}
         self.roots: dict[str, set[str]] = {}
         self.as_main: set[str] = set()
+        # YARA results of top-level Python files, scanned once up front (their internal marks
+        # decide contexts before any file is analysed) and used again by `_python`.
+        self.prescanned: dict[str, tuple[list[YaraHit], list[int], frozenset[str]]] = {}
 
     def run(self) -> Collected:
         members = [m for m in self.artifact.members if m.data]
@@ -142,20 +140,27 @@ class Collector:
     def _library_imports_of_dev_files(self, by_rel: dict[str, FileInfo]) -> None:
         """A test or docs module that library code imports is library code: otherwise a package
         could keep its payload in `pkg/tests/x.py` and run it with `from .tests import x`."""
-        dev = {rel: info for rel, info in by_rel.items() if info.context is Context.DEV}
-        if not dev:
+        # every path suffix of every dev file (`a/tests/x.py`, `tests/x.py`, `x.py`) -> the files
+        by_suffix: dict[str, list[FileInfo]] = {}
+        for rel, info in by_rel.items():
+            if info.context is Context.DEV:
+                parts = rel.split("/")
+                for start in range(len(parts)):
+                    by_suffix.setdefault("/".join(parts[start:]), []).append(info)
+        if not by_suffix:
             return
         for rel, info in by_rel.items():
-            if info.context is Context.DEV or not _DEV_IMPORT_HINT.search(info.data):
+            if info.context is Context.DEV:
+                continue
+            scanned = self.yara.scan_with_sinks(info.data)
+            self.prescanned[info.path] = scanned
+            if "dev-import" not in scanned[2]:
                 continue
             package = rel.rsplit("/", 1)[0] if "/" in rel else ""
             for module in imported_modules(info.data, package):
                 for candidate in module_file_candidates(module):
-                    for dev_rel, dev_info in dev.items():
-                        if dev_info.context is Context.DEV and (
-                            dev_rel == candidate or dev_rel.endswith("/" + candidate)
-                        ):
-                            dev_info.context = Context.IMPORT
+                    for dev_info in by_suffix.get(candidate, ()):
+                        dev_info.context = Context.IMPORT
 
     def _promote(
         self,
@@ -217,7 +222,8 @@ class Collector:
         self, data: bytes | str, info: FileInfo, base: Context, depth: int, line_base: int | None
     ) -> PythonAnalysis | None:
         raw = data if isinstance(data, bytes) else data.encode("utf-8", "replace")
-        hits, sinks = self.yara.scan_with_sinks(raw)
+        cached = self.prescanned.pop(info.path, None) if depth == 0 else None
+        hits, sinks, _marks = cached if cached is not None else self.yara.scan_with_sinks(raw)
         prefix = "decoded payload: " if depth > 0 else ""
         if depth == 0 and not self._needs_ast(raw, info, base, sinks, hits):
             # Library or dev code whose dangerous calls all sit in function bodies: strings and
@@ -301,9 +307,14 @@ class Collector:
         line_base: int | None,
         analysis: PythonAnalysis | None = None,
     ) -> None:
+        ascii_only = raw.isascii()  # one C pass; the patterns below all need non-ASCII bytes
         for pattern, label in (
-            (_BIDI, "bidi control character (Trojan Source)"),
-            (_ZERO_WIDTH, "zero-width character"),
+            ()
+            if ascii_only
+            else (
+                (_BIDI, "bidi control character (Trojan Source)"),
+                (_ZERO_WIDTH, "zero-width character"),
+            )
         ):
             match = pattern.search(raw)
             if match is not None:
@@ -312,7 +323,7 @@ class Collector:
                     continue
                 ctx = analysis.context_at(line) if analysis and line_base is None else base
                 self.out.facts.append(Fact(Cap.INVISIBLE_CHAR, info.path, line, ctx, label))
-        if _FOLDING_LETTERS.search(raw):
+        if not ascii_only and FOLDING_BYTES.search(raw):
             folded = folded_identifier(raw)
             if folded is not None:
                 line = line_base or folded[0]
@@ -323,9 +334,10 @@ class Collector:
                 self.out.facts.append(Fact(Cap.ODD_IDENTIFIER, info.path, line, ctx, detail))
         if len(raw) > HUGE_LINE:
             lines = raw.split(b"\n")
-            longest = max(range(len(lines)), key=lambda i: len(lines[i]))
-            size = len(lines[longest])
+            lengths = list(map(len, lines))  # C-level passes: this runs on every large file
+            size = max(lengths)
             if size > HUGE_LINE:
+                longest = lengths.index(size)
                 line = line_base or longest + 1
                 ctx = analysis.context_at(line) if analysis and line_base is None else base
                 ent = entropy(lines[longest][:4096].decode("latin-1"))

@@ -78,17 +78,40 @@ def text_facts(data: bytes, file: str, context: Context, *, only_strong: bool = 
 def folded_identifier(raw: bytes) -> tuple[int, str, str] | None:
     """First identifier written with letters that NFKC folds to ASCII (`𝙚𝙭𝙚𝙘` is `exec` to Python).
 
-    The parser normalises identifiers, so only the tokens still show what the file hides from grep
-    and from reviewers; strings and comments may hold such letters harmlessly and are skipped.
+    The parser normalises identifiers, so only the text still shows what the file hides from grep
+    and from reviewers. Only lines holding such letters are looked at, with their one-line string
+    literals and comments removed (tables of fullwidth text in strings are everyday data).
     """
+    candidate = False
+    for line in raw.split(b"\n"):
+        if FOLDING_BYTES.search(line):
+            code = _LINE_STRINGS.sub(" ", line.decode("utf-8", "replace"))
+            if any(_folds(word) for word in _WORD.findall(code)):
+                candidate = True
+                break
+    if not candidate:
+        return None
+    # Confirm with the tokenizer (multi-line strings and docstrings fool the line test); it only
+    # runs for the rare file that got this far.
     try:
         tokens = list(tokenize.tokenize(io.BytesIO(raw).readline))
     except (tokenize.TokenError, SyntaxError, UnicodeDecodeError, ValueError):
         return None
     for token in tokens:
-        if token.type != tokenize.NAME or token.string.isascii():
-            continue
-        folded = unicodedata.normalize("NFKC", token.string)
-        if folded != token.string and folded.isascii():
-            return token.start[0], token.string, folded
+        if token.type == tokenize.NAME and _folds(token.string):
+            return token.start[0], token.string, unicodedata.normalize("NFKC", token.string)
     return None
+
+
+def _folds(word: str) -> bool:
+    if word.isascii():
+        return False
+    folded = unicodedata.normalize("NFKC", word)
+    return folded != word and folded.isascii() and folded.isidentifier()
+
+
+FOLDING_BYTES = re.compile(rb"\xf0\x9d[\x90-\x9f]|\xef\xbc[\xa1-\xba]|\xef\xbd[\x81-\x9a]")
+_LINE_STRINGS = re.compile(
+    r"""[rbuRBU]{0,2}('[^'\\\n]*(?:\\.[^'\\\n]*)*'|"[^"\\\n]*(?:\\.[^"\\\n]*)*")|#.*$"""
+)
+_WORD = re.compile(r"[^\W\d]\w*")

@@ -88,6 +88,12 @@ def relative_path(path: str, strip_prefix: str) -> str:
     return path
 
 
+def is_dev_dir(name: str) -> bool:
+    """A folder for tests, docs, examples or benchmarks, by its name."""
+    lower = name.lower()
+    return lower in DEV_DIRS or _DEV_WORD.search(lower) is not None
+
+
 def classify(
     rel: str, kind: ArtifactKind, package_dirs: frozenset[str] | None = None
 ) -> tuple[FileType, Context]:
@@ -96,7 +102,7 @@ def classify(
     base = parts[-1]
     lower = base.lower()
     top = len(parts) == 1
-    in_dev = any(p.lower() in DEV_DIRS or _DEV_WORD.search(p.lower()) for p in parts[:-1])
+    in_dev = any(is_dev_dir(p) for p in parts[:-1])
     if lower.endswith(".pth"):
         return FileType.PTH, Context.STARTUP
     if lower.endswith(".site.toml"):

@@ -75,18 +75,24 @@ class YaraRules:
     def scan(self, data: bytes) -> list[YaraHit]:
         return self.scan_with_sinks(data)[0]
 
-    def scan_with_sinks(self, data: bytes) -> tuple[list[YaraHit], list[int]]:
-        """Rule hits, plus the offsets of dangerous calls (internal sink rules)."""
+    def scan_with_sinks(self, data: bytes) -> tuple[list[YaraHit], list[int], frozenset[str]]:
+        """Rule hits, the offsets of dangerous calls (internal sink rules), and the names of the
+        other internal marks that matched (e.g. `dev-import`)."""
         try:
             results = self.scanner.scan(data)
         except (yara_x.TimeoutError, yara_x.ScanError):
-            return [], []
+            return [], [], frozenset()
         hits: list[YaraHit] = []
         sinks: list[int] = []
+        marks: set[str] = set()
         for rule in results.matching_rules:
             meta = dict(rule.metadata)
-            if meta.get("internal") == "sink":
+            internal = meta.get("internal")
+            if internal == "sink":
                 sinks.extend(m.offset for p in rule.patterns for m in p.matches)
+                continue
+            if isinstance(internal, str):
+                marks.add(internal)
                 continue
             cap_name = meta.get("cap")
             try:
@@ -112,7 +118,7 @@ class YaraRules:
                 offset, length = first or (0, 0)
                 hits.append(YaraHit(rule.identifier, None, detail, severity, offset, length))
         sinks.sort()
-        return hits, sinks
+        return hits, sinks, frozenset(marks)
 
 
 def default_rule_dirs() -> tuple[str, ...]:

@@ -21,3 +21,14 @@ rule custody_sink_calls {
     $bare = /from\s+(os|posix|nt)\s+import\s[^\n]{0,80}\b(system|popen|startfile|spawn\w*|exec[lv]\w*)\b/
   condition: any of them
 }
+
+// Internal: an import that names a test/docs/examples folder. Such a module, when imported by
+// library code, is library code (see collect.py).
+rule custody_dev_imports {
+  meta: internal = "dev-import"
+  strings:
+    $from = /from\s+\.*[\w.]*\b(tests?|testing|docs?|examples?|samples?|demos?|benchmarks?)\b[\w.]*\s+import/
+    $fromdot = /from\s+\.+\s+import\s+[^\n]{0,80}\b(tests?|testing|docs?|examples?|samples?|demos?|benchmarks?)\b/
+    $import = /import\s+[\w.]*\b(tests?|testing|docs?|examples?|samples?|demos?|benchmarks?)\b/
+  condition: any of them
+}
