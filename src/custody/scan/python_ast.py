@@ -389,6 +389,7 @@ class _Analyzer:
         self.decoder: StaticDecoder | None = None
         self.written_names: set[str] = set()
         self.handles: dict[str, ast.expr] = {}
+        self.resolved: dict[int, str] | None = None  # memo of `resolve`, once aliases are known
         self.written_literals: set[str] = set()
         self.nodes: list[ast.AST] = []
         self.extra_roots: set[str] = set()
@@ -433,6 +434,9 @@ class _Analyzer:
                     (ast.Constant, ast.BinOp, ast.Call, ast.Subscript, ast.List, ast.Tuple, ast.JoinedStr),
                 ):
                     self.constants.setdefault(target.id, node.value)
+        # Aliases are complete from here on: names resolve the same way every time, so remember
+        # them (the later passes resolve the same call nodes over and over).
+        self.resolved = {}
         for node in self.nodes:
             if isinstance(node, ast.withitem) and node.optional_vars is not None:
                 self._note_handle(node.optional_vars, node.context_expr)
@@ -485,13 +489,21 @@ class _Analyzer:
                     self.renamed.append((name_node, original))
 
     def resolve(self, node: ast.expr) -> str:
+        if self.resolved is not None:
+            known = self.resolved.get(id(node))
+            if known is not None:
+                return known
         name = _dotted(node)
         if not name:
-            return ""
-        head, _, rest = name.partition(".")
-        if head in self.aliases:
-            head = self.aliases[head]
-        return f"{head}.{rest}" if rest else head
+            resolved = ""
+        else:
+            head, _, rest = name.partition(".")
+            if head in self.aliases:
+                head = self.aliases[head]
+            resolved = f"{head}.{rest}" if rest else head
+        if self.resolved is not None:
+            self.resolved[id(node)] = resolved
+        return resolved
 
     def _is_decode_call(self, node: ast.Call) -> bool:
         func = node.func
@@ -634,12 +646,13 @@ class _Analyzer:
 
     def _note_handle(self, target: ast.expr, value: ast.expr) -> None:
         """Remember `handle = open(path, ...)` so writes through `handle` know their file."""
-        if (
-            isinstance(target, ast.Name)
-            and isinstance(value, ast.Call)
-            and self.resolve(value.func) in ("open", "io.open", "builtins.open", "codecs.open")
-            and value.args
-        ):
+        if not (isinstance(target, ast.Name) and isinstance(value, ast.Call) and value.args):
+            return
+        func = value.func
+        named = (
+            func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+        )
+        if named == "open" and self.resolve(func) in ("open", "io.open", "builtins.open", "codecs.open"):
             path = value.args[0]
             if isinstance(path, ast.Name) and path.id in self.constants:
                 path = self.constants[path.id]
