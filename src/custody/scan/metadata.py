@@ -20,15 +20,15 @@ from custody.scan.model import Finding, Severity
 
 MIN_SQUAT_LENGTH = 5
 # Standard-library modules with no legitimate distribution of the same name on PyPI (real backports
-# such as `typing`, `dataclasses`, `enum34`, `futures`, `pathlib`, `argparse`, `asyncio` and `uuid`
-# are deliberately absent).
+# such as `typing`, `dataclasses`, `enum34`, `futures`, `pathlib`, `argparse`, `asyncio` and `uuid`,
+# and old projects that really exist under `logging`, `ssl`, `json` or `http`, are left out).
 STDLIB_ONLY = frozenset(
     {
         "os", "sys", "shutil", "zipfile", "tempfile", "multiprocessing", "subprocess", "socket",
-        "time", "random", "re", "base64", "hashlib", "sqlite3", "threading", "json", "urllib",
-        "http", "ctypes", "platform", "getpass", "glob", "io", "math", "string", "struct",
-        "pickle", "marshal", "zlib", "codecs", "builtins", "webbrowser", "winreg", "ssl",
-        "signal", "traceback", "logging", "copy", "itertools", "functools", "collections",
+        "time", "random", "re", "base64", "hashlib", "sqlite3", "threading", "urllib",
+        "ctypes", "platform", "getpass", "glob", "io", "math", "string", "struct",
+        "pickle", "marshal", "zlib", "codecs", "builtins", "webbrowser", "winreg",
+        "signal", "traceback", "copy", "itertools", "functools", "collections",
     }
 )  # fmt: skip
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")

@@ -149,6 +149,9 @@ NETWORK_TOOL = re.compile(
 )
 MAX_WRITTEN_CODE = 200_000
 TEMP_FILES = ("NamedTemporaryFile", "mkstemp")
+# Calls that turn the environment into text (a dump); `dict(os.environ)` is only a copy.
+SERIALIZERS = frozenset({"json.dumps", "str", "repr", "json.dump", "pickle.dumps", "base64.b64encode"})
+ENV_COPIERS = SERIALIZERS | {"dict", "list", "sorted"}
 AUTOSTART_PATH = re.compile(
     r"\.(bashrc|bash_profile|zshrc|zprofile|profile|bash_login)\b|Start Menu\\+Programs\\+Startup"
     r"|Library/LaunchAgents|\.config/autostart|systemd/(user|system)|/etc/cron|/etc/rc\.local",
@@ -767,7 +770,10 @@ class _Analyzer:
             callee = self.resolve(value.func)
             if callee == "os.environ.copy":
                 return True
-            return callee == "dict" and bool(value.args) and self.resolve(value.args[0]) == "os.environ"
+            if callee == "dict" and bool(value.args) and self.resolve(value.args[0]) == "os.environ":
+                return True
+            # `str(os.environ.items())`, `json.dumps(dict(os.environ))`: the environment as text
+            return callee in ENV_COPIERS and bool(value.args) and self._whole_env(value.args[0])
         return False
 
     def _is_network_call(self, node: ast.Call) -> bool:
@@ -1157,19 +1163,35 @@ class _Analyzer:
     def _env_dump(self, node: ast.Call, resolved: str) -> bool:
         """The whole environment serialised, or handed to a network call (copies for subprocesses
         are everywhere and do not count)."""
-        if (
-            resolved in ("json.dumps", "str", "repr", "json.dump", "pickle.dumps", "base64.b64encode")
-            and node.args
-        ):
-            return self.resolve(node.args[0]) in ("os.environ", "os.environ.copy()")
+        if resolved in SERIALIZERS and node.args:
+            return self._whole_env(node.args[0])
         if self._is_network_call(node):
             for arg in list(node.args) + [k.value for k in node.keywords]:
-                for sub in walk(arg):
-                    if isinstance(sub, ast.Attribute) and self.resolve(sub) == "os.environ":
-                        return True
-                    if isinstance(sub, ast.Name) and sub.id in self.env_names:
-                        return True
+                if self._whole_env(arg):
+                    return True
+                if any(isinstance(sub, ast.Name) and sub.id in self.env_names for sub in walk(arg)):
+                    return True
         return False
+
+    def _whole_env(self, expr: ast.expr) -> bool:
+        """`expr` reaches `os.environ` as a whole (`str(os.environ.items())`, `dict(os.environ)`),
+        not just single variables (`os.environ["HOME"]`, `os.environ.get("TOKEN")`)."""
+        nodes = walk(expr)
+        wholes = sum(1 for n in nodes if isinstance(n, ast.Attribute) and self.resolve(n) == "os.environ")
+        if not wholes:
+            return False
+        single = 0
+        for n in nodes:
+            if isinstance(n, ast.Subscript) and isinstance(n.value, ast.Attribute):
+                single += self.resolve(n.value) == "os.environ"
+            elif (
+                isinstance(n, ast.Call)
+                and isinstance(n.func, ast.Attribute)
+                and n.func.attr in ("get", "pop", "setdefault", "__getitem__", "__contains__")
+                and isinstance(n.func.value, ast.Attribute)
+            ):
+                single += self.resolve(n.func.value) == "os.environ"
+        return wholes > single
 
     def _exec(self, node: ast.Call, name: str, decoder: StaticDecoder) -> None:
         if not node.args:
