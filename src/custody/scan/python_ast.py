@@ -1005,6 +1005,8 @@ class _Analyzer:
                 break
         if short in ADDRESS_TAKERS or self._is_network_call(node):
             self._hidden_address(node, resolved or short)
+        if short in ("get_credentials", "get_frozen_credentials") and "boto" in " ".join(self.result.imports):
+            self.emit(Cap.SECRET, node, f"{short}(): reads the AWS credentials the SDK can find")
         if resolved in RECON_STRONG:
             self.emit(Cap.RECON, node, resolved)
         elif (
@@ -1048,6 +1050,8 @@ class _Analyzer:
             self.emit(Cap.DROP, node, "copies a download to a file")
         if self._dynamic_builtin(node, resolved):
             self.emit(Cap.DYNAMIC_BUILTIN, node, "looks up a builtin or module attribute by computed name")
+        if resolved in ("os.memfd_create",) or (short == "syscall" and "319" in ast.dump(node)):
+            self.emit(Cap.FILELESS, node, "creates an anonymous in-memory file (memfd) to run a program from")
         if resolved in ("os.dup2",):
             self.emit(Cap.REVERSE_SHELL, node, "os.dup2 redirects standard streams (reverse shell pattern)")
 
@@ -1094,6 +1098,9 @@ class _Analyzer:
             self.emit(
                 Cap.PERSISTENCE, node, f"saves a download into the auto-start location {place.group(0)}"
             )
+        elif not place.group(0).startswith("."):
+            # a program dropped where the OS starts it by itself (shell rc files hold PATH exports too)
+            self.emit(Cap.PERSISTENCE, node, f"saves a program into the auto-start location {place.group(0)}")
 
     def _command_value(self, arg: ast.expr) -> bytes | str | None:
         """A command decoded statically: a string, or an argv list whose items decode (joined)."""

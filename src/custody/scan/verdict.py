@@ -18,6 +18,10 @@ from custody.scan.facts import Cap, Fact
 from custody.scan.model import Context, Finding, Severity, Verdict
 
 _EXECUTABLE_HINT = re.compile(r"\.(exe|scr|bat|cmd|vbs|ps1|pyw|jar|msi)\b|\bstart(file)?\b", re.IGNORECASE)
+# a program started from a memory file: fexecve, or exec*/Popen/run given a /proc/self/fd path
+_RUNS_MEMFD = re.compile(
+    rb"fexecve|(exec\w*|Popen|run|call|system|spawn\w*)\(\s*\[?\s*f?['\"]/proc/(self|\{[^}]*\})/fd"
+)
 RUN_EARLY = frozenset({Context.STARTUP, Context.INSTALL})
 UNASKED = frozenset({Context.STARTUP, Context.INSTALL, Context.IMPORT})
 LIVE = frozenset({Context.STARTUP, Context.INSTALL, Context.IMPORT, Context.CALL})
@@ -161,6 +165,25 @@ class _Judge:
                 Severity.CRITICAL,
                 fact,
                 f"{fact.detail} in code that runs at {fact.context.value} time",
+            )
+        for fact in f.get(Cap.FILELESS, LIVE):
+            # memfd also holds certificates and keys off disk; only running it (through
+            # /proc/self/fd or fexecve) makes it a loader.
+            info = self.collected.files.get(fact.file)
+            if info is None or not _RUNS_MEMFD.search(info.data):
+                continue
+            self.add(
+                "download-exec",
+                Severity.CRITICAL if fact.context in UNASKED else Severity.HIGH,
+                fact,
+                f"{fact.detail} ({fact.context.value})",
+            )
+        for fact in f.get(Cap.WHITESPACE_HIDDEN, LIVE):
+            self.add(
+                "obfuscation",
+                Severity.CRITICAL if fact.context in UNASKED else Severity.HIGH,
+                fact,
+                f"{fact.detail} ({fact.context.value})",
             )
         for fact in f.get(Cap.RAW_UPLOAD, LIVE):
             self.add(
@@ -494,6 +517,8 @@ class _Judge:
         for fact in f.get(Cap.PERSISTENCE):
             if fact.context in LIVE and fact.detail.startswith(("appends a command", "saves a download")):
                 severity = Severity.CRITICAL
+            elif fact.detail.startswith("saves a program"):
+                severity = Severity.CRITICAL if fact.context in UNASKED else Severity.HIGH
             elif fact.context in RUN_EARLY:
                 severity = Severity.CRITICAL if fact.file in active else Severity.HIGH
             elif fact.file in implant and fact.context in LIVE:

@@ -120,3 +120,10 @@ rule text_from_character_codes {
     $map = /map\(\s*chr\s*,\s*[\[(]\s*\d{2,3}\s*,\s*\d{2,3}\s*,/
   condition: any of them
 }
+
+rule whitespace_hidden_code {
+  meta: cap = "whitespace-hidden" detail = "code pushed far to the right of a line, out of an editor's view"
+  strings:
+    $a = /[^\s][ \t]{150,}(import |exec\(|eval\(|__import__|base64|;)[^\n]{10,}/
+  condition: $a
+}

@@ -64,8 +64,8 @@ rule hidden_powershell {
 rule executable_download_target {
   meta: cap = "exe-url" detail = "names a Windows executable to fetch or save (URL or path ending .exe/.scr/.msi/.bat/.vbs/.ps1)"
   strings:
-    $url = /https?:\/\/[^\s'"]{4,300}\.(exe|scr|msi|bat|vbs|ps1)(\?[^\s'"]{0,200})?['"]/ nocase
-    $save = /open\([^\n]{0,120}\.(exe|scr)['"][^\n]{0,40}['"]wb['"]/ nocase
+    $url = /https?:\/\/[^\s'"]{4,300}\.(exe|scr|msi|bat|vbs|ps1|jar)(\?[^\s'"]{0,200})?['"]/ nocase
+    $save = /open\([^\n]{0,120}\.(exe|scr|jar)['"][^\n]{0,40}['"]wb['"]/ nocase
   condition: any of them
 }
 

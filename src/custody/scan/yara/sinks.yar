@@ -10,7 +10,7 @@ rule custody_sink_calls {
     $proc = /(subprocess\.\w+|os\.(system|popen|startfile|exec\w*|spawn\w*|dup2|chmod)|Popen|check_output|check_call)\s*\(/
     $net = /(socket\.socket|create_connection|urlopen|urlretrieve|requests\.(get|post|put|patch|delete|head|request|Session)|httpx\.(get|post|put|patch|delete|request|stream|Client|AsyncClient)|urllib3?\.\w+|http\.client\.\w+|HTTPS?Connection|aiohttp\.\w+)\s*\(/
     $dec = /(b64decode|b32decode|b85decode|a85decode|unhexlify|fromhex|decompress|decrypt|marshal\.loads|pickle\.loads)\s*\(/
-    $misc = /(import_module|gethostname|getuser|getlogin|platform\.node|environ\.copy|pty\.spawn|pip\.main)\s*\(/
+    $misc = /(import_module|gethostname|getuser|getlogin|platform\.node|environ\.copy|pty\.spawn|pip\.main|memfd_create|get_credentials|get_frozen_credentials)\s*\(/
     $env = /os\.environ\s*\)/
     $alias1 = /from\s+(os|subprocess|posix|nt)\s+import\s[^\n]{0,80}\b(system|popen|Popen|call|run|check_output|startfile|spawn\w*|exec\w*)\s+as\s/
     $alias2 = /from\s+(base64|binascii|marshal|zlib|codecs|pickle|builtins)\s+import\s[^\n]{0,80}\b(\w*decode\w*|unhexlify|loads|decompress|exec|eval)\s+as\s/
