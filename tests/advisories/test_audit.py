@@ -146,7 +146,9 @@ def test_live_source_merges_with_the_store_by_alias(
             }
         ],
     }
-    monkeypatch.setenv("CUSTODY_PYPI_URL", asgi_server(_pypi({"jinja2": jinja2})))
+    base_url = asgi_server(_pypi({"jinja2": jinja2}))
+    monkeypatch.setenv("CUSTODY_PYPI_URL", base_url)
+    monkeypatch.setenv("CUSTODY_INDEX_URL", f"{base_url}/simple/")  # no simple API there: 404, no status
     report = audit(AuditRequest(site_dirs=[str(site)], store_path=store, live=True))
     vulns = [f for f in report.findings if f.kind is FindingKind.VULNERABILITY]
     assert len(vulns) == 1  # PYSEC from the store and GHSA from PyPI are one problem
@@ -158,7 +160,9 @@ def test_live_source_merges_with_the_store_by_alias(
 def test_live_without_a_store_is_a_note_and_no_integrity_skips_record_checks(
     tmp_path: Path, site: Path, asgi_server, monkeypatch
 ) -> None:
-    monkeypatch.setenv("CUSTODY_PYPI_URL", asgi_server(_pypi({})))  # knows no project: 404 for all
+    base_url = asgi_server(_pypi({}))  # knows no project: 404 for all
+    monkeypatch.setenv("CUSTODY_PYPI_URL", base_url)
+    monkeypatch.setenv("CUSTODY_INDEX_URL", f"{base_url}/simple/")
     absent = str(tmp_path / "absent.sqlite")
     with httpx.Client(timeout=10.0) as client:  # the caller's own client
         report = audit(
@@ -177,9 +181,9 @@ def test_live_says_which_releases_it_could_not_check(
     async def project(request: Request) -> Response:
         return JSONResponse(jinja2) if request.path_params["name"] == "jinja2" else Response(status_code=404)
 
-    monkeypatch.setenv(
-        "CUSTODY_PYPI_URL", asgi_server(Starlette(routes=[Route("/pypi/{name}/json", project)]))
-    )
+    base_url = asgi_server(Starlette(routes=[Route("/pypi/{name}/json", project)]))
+    monkeypatch.setenv("CUSTODY_PYPI_URL", base_url)
+    monkeypatch.setenv("CUSTODY_INDEX_URL", f"{base_url}/simple/")
     report = audit(AuditRequest(site_dirs=[str(site)], store_path=store, live=True))
     assert report.errors == []
     (note,) = [n for n in report.notes if "not known live" in n]

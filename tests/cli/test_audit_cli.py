@@ -31,7 +31,16 @@ FINDING_KEYS = {
     "detail",
     "ecosystem",
 }
-KINDS = {"malware", "vulnerability", "integrity", "startup-hook", "yanked", "unpinned", "scan"}
+KINDS = {
+    "malware",
+    "vulnerability",
+    "integrity",
+    "startup-hook",
+    "yanked",
+    "project-status",
+    "unpinned",
+    "scan",
+}
 SEVERITIES = {"critical", "high", "medium", "low", "info"}
 
 

@@ -1,7 +1,8 @@
 """Download `NAME==VERSION` artifacts from a package index into a local cache, sha256 verified.
 
 Speaks the PEP 691 JSON simple API (PyPI and most mirrors); the index URL comes from
-`--index-url`, then `CUSTODY_INDEX_URL`, then `PIP_INDEX_URL`, then PyPI.
+`--index-url`, then `CUSTODY_INDEX_URL`, then `PIP_INDEX_URL`, then PyPI. The same project page
+carries the PEP 792 project status (`project_status`): active, archived, quarantined, deprecated.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import hashlib
 import os
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import platformdirs
@@ -30,6 +32,7 @@ DEFAULT_INDEX = "https://pypi.org/simple/"
 SPEC = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([A-Za-z0-9.+!_-]+)\s*$")
 TIMEOUT = httpx.Timeout(30.0, read=120.0)
 MAX_DOWNLOAD = 2 * 1024 * 1024 * 1024
+SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,25 +66,46 @@ def _version_of(filename: str) -> Version | None:
         return None
 
 
-def release_files(
-    name: str, version: str, index: str | None = None, client: httpx.Client | None = None
-) -> list[IndexFile]:
-    url = f"{index_url(index)}{canonicalize_name(name)}/"
-    own = client is None
-    client = client or httpx.Client(
+def new_client() -> httpx.Client:
+    """An HTTP client for index requests (timeouts, redirects, custody's User-Agent)."""
+    return httpx.Client(
         timeout=TIMEOUT, follow_redirects=True, headers={"User-Agent": f"custody/{__version__}"}
     )
+
+
+def project_page(
+    name: str, index: str | None = None, client: httpx.Client | None = None
+) -> dict[str, Any] | None:
+    """The PEP 691 JSON project page of `name`; None when the index does not know the project (404).
+
+    Raises ArtifactError when the index cannot be reached or does not answer with a JSON object.
+    """
+    url = f"{index_url(index)}{canonicalize_name(name)}/"
+    own = client is None
+    http = client or new_client()
     try:
-        response = client.get(url, headers={"Accept": "application/vnd.pypi.simple.v1+json"})
+        response = http.get(url, headers={"Accept": SIMPLE_JSON})
         if response.status_code == 404:
-            raise ArtifactError(f"{name}: not found on {index_url(index)}")
+            return None
         response.raise_for_status()
         payload = response.json()
     except (httpx.HTTPError, ValueError) as exc:
         raise ArtifactError(f"{name}: index unreachable or invalid answer ({exc})") from exc
     finally:
         if own:
-            client.close()
+            http.close()
+    if not isinstance(payload, dict):
+        raise ArtifactError(f"{name}: index answered with something other than a PEP 691 JSON object")
+    return payload
+
+
+def release_files(
+    name: str, version: str, index: str | None = None, client: httpx.Client | None = None
+) -> list[IndexFile]:
+    url = f"{index_url(index)}{canonicalize_name(name)}/"
+    payload = project_page(name, index, client)
+    if payload is None:
+        raise ArtifactError(f"{name}: not found on {index_url(index)}")
     wanted = Version(version)
     files: list[IndexFile] = []
     for entry in payload.get("files", []):
@@ -93,6 +117,59 @@ def release_files(
     if not files:
         raise ArtifactError(f"{name}=={version}: no files for that version on {index_url(index)}")
     return files
+
+
+def release_sha256s(payload: dict[str, Any], version: str) -> set[str] | None:
+    """The sha256 digests the project page publishes for the files of `version` (PEP 440 equality);
+    None when `version` is not valid PEP 440. An empty set: no file of that version is listed."""
+    try:
+        wanted = Version(version)
+    except InvalidVersion:
+        return None
+    digests: set[str] = set()
+    for entry in payload.get("files") or []:
+        if not isinstance(entry, dict) or _version_of(str(entry.get("filename", ""))) != wanted:
+            continue
+        hashes = entry.get("hashes")
+        digest = hashes.get("sha256") if isinstance(hashes, dict) else None
+        if isinstance(digest, str):
+            digests.add(digest.lower())
+    return digests
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectStatus:
+    """PEP 792: what the index says about a whole project."""
+
+    name: str
+    status: str
+    """`active`, `archived`, `quarantined`, `deprecated` (or a later standard's marker)."""
+    reason: str | None
+
+
+def status_of(name: str, payload: dict[str, Any]) -> ProjectStatus:
+    """The PEP 792 status in a PEP 691 project page: `project-status.status` (the PEP's example; its
+    prose once said `state`, accepted too) and `project-status.reason`; absent means active."""
+    raw = payload.get("project-status")
+    block: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    status = block.get("status", block.get("state"))
+    reason = block.get("reason")
+    return ProjectStatus(
+        name=name,
+        status=status.strip().lower() if isinstance(status, str) and status.strip() else "active",
+        reason=reason if isinstance(reason, str) and reason.strip() else None,
+    )
+
+
+def project_status(
+    name: str, index: str | None = None, client: httpx.Client | None = None
+) -> ProjectStatus | None:
+    """The PEP 792 status of project `name` on the index; None when the index does not know it.
+
+    Raises ArtifactError when the index cannot be reached.
+    """
+    payload = project_page(name, index, client)
+    return None if payload is None else status_of(name, payload)
 
 
 def choose_files(files: list[IndexFile]) -> list[IndexFile]:
@@ -118,9 +195,7 @@ def download(name: str, version: str, index: str | None = None) -> list[str]:
     target_dir = os.path.join(cache_dir(), "artifacts", str(canonicalize_name(name)), version)
     os.makedirs(target_dir, exist_ok=True)
     paths: list[str] = []
-    with httpx.Client(
-        timeout=TIMEOUT, follow_redirects=True, headers={"User-Agent": f"custody/{__version__}"}
-    ) as client:
+    with new_client() as client:
         for item in choose_files(release_files(name, version, index, client)):
             if "/" in item.filename or item.filename.startswith("."):
                 raise ArtifactError(f"{item.filename}: refusing unsafe file name from index")

@@ -29,6 +29,8 @@ class FindingKind(str, enum.Enum):
     """A .pth import line, .site.toml/.start entry point or sitecustomize/usercustomize."""
     YANKED = "yanked"
     """The index has yanked this release since it was installed or pinned (live source only)."""
+    PROJECT_STATUS = "project-status"
+    """PEP 792: the index marks the whole project quarantined, archived or deprecated (live only)."""
     UNPINNED = "unpinned"
     """A requirement without an exact version (URL, VCS ref, range): it cannot be audited."""
     SCAN = "scan"

@@ -12,6 +12,7 @@ import httpx
 from custody.advisories import AdvisoryError, AdvisoryStore, release_statuses
 from custody.advisories.model import Advisory
 from custody.audit.environment import HookScan, hook_findings, integrity_findings
+from custody.audit.index_checks import index_findings
 from custody.audit.matching import match_package
 from custody.audit.model import AuditReport, Finding, FindingKind
 from custody.inventory import (
@@ -25,6 +26,9 @@ from custody.inventory import (
 )
 from custody.inventory.environment import distributions
 
+_NAMED_UNPINNED = ("range ", "no version given", "no version in lock")
+"""`Package.unpinned` reasons of declarations that name an index project (`name>=1`, `name`, ...)."""
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditRequest:
@@ -33,7 +37,11 @@ class AuditRequest:
     store_path: str | None = None
     """Advisory store (default: `default_store_path()`)."""
     live: bool = False
-    """Also ask PyPI's JSON API (vulnerabilities and yanked status) for every pinned PyPI release."""
+    """Also ask PyPI's JSON API (vulnerabilities and yanked status) for every pinned PyPI release, and
+    the package index (PEP 691/792) for the status of every PyPI project and the published sha256
+    of every pinned file digest."""
+    index_url: str | None = None
+    """Package index for `--live` index checks (default: `CUSTODY_INDEX_URL`, `PIP_INDEX_URL`, PyPI)."""
     integrity: bool = True
     scan_hook: HookScan | None = None
     """Scans an owned start-up file (the CLI passes the scan engine); None reports them unscanned."""
@@ -56,8 +64,10 @@ def _environment(request: AuditRequest, report: AuditReport) -> list[Package]:
     return packages
 
 
-def _lockfiles(request: AuditRequest, report: AuditReport) -> list[Package]:
+def _lockfiles(request: AuditRequest, report: AuditReport) -> tuple[list[Package], list[Package]]:
+    """(pinned packages, unpinned declarations); an `unpinned` finding is added for each of the latter."""
     packages: list[Package] = []
+    unpinned: list[Package] = []
     for path in request.lockfiles:
         report.targets.append(path)
         try:
@@ -81,9 +91,10 @@ def _lockfiles(request: AuditRequest, report: AuditReport) -> list[Package]:
                         ecosystem=package.ecosystem.value,
                     )
                 )
+                unpinned.append(package)
             else:
                 packages.append(package)
-    return packages
+    return packages, unpinned
 
 
 def _store_lookup(request: AuditRequest, report: AuditReport) -> Callable[[Package], list[Advisory]] | None:
@@ -177,6 +188,13 @@ def _also(finding: Finding, others: list[str]) -> Finding:
 def audit(request: AuditRequest) -> AuditReport:
     """What `custody audit` reports for these environments and lockfiles. Runs no package code."""
     report = AuditReport()
-    packages = _environment(request, report) + _lockfiles(request, report)
+    pinned, unpinned = _lockfiles(request, report)
+    packages = _environment(request, report) + pinned
     _advisory_findings(request, report, packages)
+    if request.live:
+        # Project status (ranges count too, not URL/VCS/path declarations) and published hashes.
+        named = [p for p in unpinned if p.unpinned and p.unpinned.startswith(_NAMED_UNPINNED)]
+        findings, errors = index_findings(packages + named, index=request.index_url, client=request.http)
+        report.findings.extend(findings)
+        report.errors.extend(errors)
     return report

@@ -86,7 +86,16 @@ def exit_code(report: AuditReport, fail_on: str) -> int:
 @click.option(
     "--scan", "run_scan", is_flag=True, help="Also run the scan engine over every installed distribution."
 )
-@click.option("--live", is_flag=True, help="Also ask PyPI's JSON API (vulnerabilities, yanked releases).")
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Also ask PyPI's JSON API (vulnerabilities, yanked) and the index (project status, digests).",
+)
+@click.option(
+    "--index-url",
+    default=None,
+    help="PEP 691 index for --live statuses and digests (also CUSTODY_INDEX_URL, PIP_INDEX_URL).",
+)
 @click.option(
     "--db", "db_path", default=None, help="Advisory store (default: user cache; CUSTODY_ADVISORY_DB)."
 )
@@ -103,6 +112,7 @@ def audit_command(
     fail_on: str,
     run_scan: bool,
     live: bool,
+    index_url: str | None,
     db_path: str | None,
     no_integrity: bool,
     jobs: int | None,
@@ -121,6 +131,7 @@ def audit_command(
         lockfiles=lockfiles,
         store_path=db_path,
         live=live,
+        index_url=index_url,
         integrity=not no_integrity,
         scan_hook=hook_scanner(rule_dirs),
     )

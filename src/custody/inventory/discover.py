@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from custody.inventory.json_locks import read_package_lock, read_pipfile_lock
 from custody.inventory.model import InventoryError, Package
+from custody.inventory.project_files import read_pyproject, read_setup_cfg
 from custody.inventory.requirements import read_requirements
 from custody.inventory.toml_locks import read_poetry_lock, read_pylock, read_uv_lock
 
@@ -26,10 +27,16 @@ LOCKFILE_NAMES: tuple[tuple[str, Reader], ...] = (
 )
 """File-name patterns, in lookup order, and their readers."""
 
+DECLARATION_NAMES: tuple[tuple[str, Reader], ...] = (
+    ("pyproject.toml", read_pyproject),
+    ("setup.cfg", read_setup_cfg),
+)
+"""Project declarations (mostly ranges): read when named, and found in a directory without lock files."""
+
 
 def reader_for(path: str) -> Reader | None:
     base = os.path.basename(path)
-    for pattern, reader in LOCKFILE_NAMES:
+    for pattern, reader in LOCKFILE_NAMES + DECLARATION_NAMES:
         if fnmatch.fnmatchcase(base, pattern):
             return reader
     if base.endswith((".txt", ".in")):
@@ -48,7 +55,8 @@ def read_lockfile(path: str) -> list[Package]:
 
 
 def find_lockfiles(directory: str) -> list[str]:
-    """Lock and requirements files directly in `directory` (not recursive), sorted by name."""
+    """Lock and requirements files directly in `directory` (not recursive), sorted by name; without
+    any, its pyproject.toml and setup.cfg (with a lock beside them, their ranges are what it resolved)."""
     try:
         names = sorted(os.listdir(directory))
     except OSError:
@@ -58,4 +66,8 @@ def find_lockfiles(directory: str) -> list[str]:
         full = os.path.join(directory, name)
         if os.path.isfile(full) and any(fnmatch.fnmatchcase(name, p) for p, _ in LOCKFILE_NAMES):
             found.append(full)
+    if not found:
+        for name, _reader in DECLARATION_NAMES:
+            if os.path.isfile(os.path.join(directory, name)):
+                found.append(os.path.join(directory, name))
     return found

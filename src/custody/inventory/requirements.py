@@ -85,6 +85,11 @@ def _read(full: str, shown: str, out: list[Package], seen: set[str], *, constrai
         out.append(_requirement(line, where))
 
 
+def parse_requirement(text: str, where: str) -> Package:
+    """One requirement string (PEP 508, optionally with `--hash` options) declared at `where`."""
+    return _requirement(text, where)
+
+
 def _split_hashes(line: str) -> tuple[str, list[str]]:
     hashes = [
         f"{m.group(1)}:{m.group(2)}" for m in re.finditer(r"--hash[= ]([a-z0-9]+):([0-9a-fA-F]+)", line)
