@@ -1,14 +1,21 @@
-"""custody ledger figures: batched appends/s on SQLite, proof produce/verify time, hashing speed.
+"""custody ledger figures: batched appends/s on SQLite or PostgreSQL, proof produce/verify
+time, hashing speed.
 
     python bench/ledger_bench.py [--appends 200000] [--batch 1000] [--proof-size 2000000]
                                  [--hash-mib 1024] [--skip-proofs] [--skip-hash]
+                                 [--db postgresql://USER@HOST:PORT/DB]
+
+With --db postgresql://..., the appends and proofs run against that PostgreSQL database, each in a
+schema of its own (`custody_bench_appends`, `custody_bench_proofs_SIZE`) that is dropped
+afterwards unless --keep is given; the database must allow the user to CREATE SCHEMA.
 
 Everything is written under bench/out/ledger/ (git-ignored) and removed afterwards unless
 --keep is given. Figures are printed; the lead records them in bench/RESULTS.md.
 
 - appends: NewEntry records with a 300-byte body and two exposure refs (the shape of a signed
   attestation index), appended through LedgerStore.append in batches of --batch, one
-  transaction per batch, WAL, synchronous=NORMAL (custody.store's settings).
+  transaction per batch, WAL, synchronous=NORMAL (custody.store's settings); on PostgreSQL one
+  transaction per batch holding the writers' advisory lock, server settings as they are.
 - proofs: a log of --proof-size entries is built through the same append path (64-byte
   bodies, no refs, to keep the file small), then random inclusion and consistency proofs against
   the full size are produced from SQLite and verified; median and 99th percentile per proof.
@@ -25,17 +32,61 @@ import shutil
 import statistics
 import subprocess
 import time
+from urllib.parse import quote
+
+import psycopg
 
 from custody.ledger import merkle
 from custody.ledger.dataset import build_manifest, list_files
 from custody.ledger.store import LedgerStore, NewEntry
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "out", "ledger")
+SCHEMA_PREFIX = "custody_bench_"
 
 
-def bench_appends(total: int, batch: int) -> None:
-    path = os.path.join(OUT, "appends.db")
+def target(db: str | None, name: str, *, fresh: bool) -> str:
+    """SQLite: bench/out/ledger/NAME.db; PostgreSQL: schema custody_bench_NAME in --db."""
+    if db is None:
+        path = os.path.join(OUT, f"{name}.db")
+        if fresh:
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(path + suffix):
+                    os.remove(path + suffix)
+        return path
+    schema = SCHEMA_PREFIX + name.replace("-", "_")
+    with psycopg.connect(db, autocommit=True) as conn:
+        if fresh:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    joiner = "&" if "?" in db else "?"
+    return f"{db}{joiner}options={quote(f'-c search_path={schema}', safe='')}"
+
+
+def drop_schemas(db: str) -> None:
+    with psycopg.connect(db, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", (SCHEMA_PREFIX + "%",)
+        ).fetchall()
+        for (schema,) in rows:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def store_bytes(db: str | None, path: str) -> int:
+    if db is None:
+        return os.path.getsize(path)
+    with psycopg.connect(path) as conn:
+        row = conn.execute(
+            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c"
+            " JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = current_schema() AND c.relkind = 'r'"
+        ).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def bench_appends(total: int, batch: int, db: str | None) -> None:
+    path = target(db, "appends", fresh=True)
     store = LedgerStore.open(path)
+    backend = store.conn.dialect.name
     body = os.urandom(150).hex().encode()
     start = time.perf_counter()
     done = 0
@@ -46,14 +97,17 @@ def bench_appends(total: int, batch: int) -> None:
         done += n
     elapsed = time.perf_counter() - start
     store.close()
-    size_mb = os.path.getsize(path) / 1e6
+    size_mb = store_bytes(db, path) / 1e6
     rate = total / elapsed
-    print(f"appends: {total} entries in batches of {batch}: {elapsed:.2f} s = {rate:,.0f} appends/s")
-    print(f"         database file {size_mb:.0f} MB ({size_mb * 1e6 / total:.0f} bytes/entry)")
+    print(
+        f"appends: {backend}: {total} entries in batches of {batch}: {elapsed:.2f} s = {rate:,.0f} appends/s"
+    )
+    what = "database file" if db is None else "tables and indexes"
+    print(f"         {what} {size_mb:.0f} MB ({size_mb * 1e6 / total:.0f} bytes/entry)")
 
 
-def build_log(size: int) -> LedgerStore:
-    path = os.path.join(OUT, f"proofs-{size}.db")
+def build_log(size: int, db: str | None) -> LedgerStore:
+    path = target(db, f"proofs-{size}", fresh=False)
     store = LedgerStore.open(path)
     have = store.size()
     if have < size:
@@ -65,7 +119,7 @@ def build_log(size: int) -> LedgerStore:
             have += n
         print(f"proofs:  built a log of {size:,} entries in {time.perf_counter() - start:.0f} s")
     else:
-        print(f"proofs:  reusing the log of {have:,} entries at {path}")
+        print(f"proofs:  reusing the log of {have:,} entries at {store.path}")
     return store
 
 
@@ -75,10 +129,10 @@ def _summary(label: str, seconds: list[float]) -> str:
     return f"{label}: median {statistics.median(ordered) * 1e3:.3f} ms, p99 {p99 * 1e3:.3f} ms"
 
 
-def bench_proofs(size: int, samples: int) -> None:
+def bench_proofs(size: int, samples: int, db: str | None) -> None:
     """Two passes over the same random leaves and sizes: the first reads pages the OS may not
     have cached yet (a fresh process on a big file), the second shows the warm-cache cost."""
-    store = build_log(size)
+    store = build_log(size, db)
     n = store.size()
     rng = random.Random(6962)
     root = store.root(n)
@@ -176,21 +230,21 @@ def main() -> None:
     parser.add_argument("--skip-proofs", action="store_true")
     parser.add_argument("--skip-hash", action="store_true")
     parser.add_argument("--keep", action="store_true", help="Keep bench/out/ledger (reuse the big log).")
+    parser.add_argument("--db", help="postgresql://... URL: measure appends and proofs on PostgreSQL.")
     args = parser.parse_args()
     os.makedirs(OUT, exist_ok=True)
     try:
         if not args.skip_appends:
-            for suffix in ("", "-wal", "-shm"):
-                if os.path.exists(os.path.join(OUT, "appends.db" + suffix)):
-                    os.remove(os.path.join(OUT, "appends.db" + suffix))
-            bench_appends(args.appends, args.batch)
+            bench_appends(args.appends, args.batch, args.db)
         if not args.skip_proofs:
-            bench_proofs(args.proof_size, args.samples)
+            bench_proofs(args.proof_size, args.samples, args.db)
         if not args.skip_hash:
             bench_hash(args.hash_mib)
     finally:
         if not args.keep:
             shutil.rmtree(OUT, ignore_errors=True)
+            if args.db:
+                drop_schemas(args.db)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,10 @@ from custody.cli.main import cli
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
+def env(tmp_path, monkeypatch, ledger_url):
+    """Every CLI test runs on both backends: CUSTODY_LEDGER is a path or a postgresql:// URL."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("CUSTODY_LEDGER", str(tmp_path / "ledger.db"))
+    monkeypatch.setenv("CUSTODY_LEDGER", ledger_url)
     monkeypatch.delenv("CUSTODY_SIGNING_KEY", raising=False)
     (tmp_path / "ds" / "sub").mkdir(parents=True)
     (tmp_path / "ds" / "a.txt").write_text("hello\n")
@@ -115,6 +116,21 @@ def test_log_checkpoint_verify_compromise_and_exposure(env) -> None:
 def test_missing_ledger_is_a_clear_error(env) -> None:
     code, out = run("log", "verify", "--ledger", "nope.db")
     assert code == 2 and "no such store" in out
+
+
+def test_db_option_names_the_ledger(env, ledger_url, monkeypatch) -> None:
+    monkeypatch.delenv("CUSTODY_LEDGER")
+    code, out = run(*ADD, "--key", "keys/vendor.key", "--db", ledger_url)
+    assert code == 0 and "ledger entry: 0 in " in out
+    code, out = run("log", "checkpoint", "--origin", "o", "--key", "keys/log.example.key", "--db", ledger_url)
+    assert code == 0
+    assert run("log", "verify", "--key", "keys/log.example.pub", "--db", ledger_url)[0] == 0
+
+
+def test_unreachable_postgres_is_a_clear_error(env) -> None:
+    url = "postgresql://custody:s3cret@127.0.0.1:1/custody?connect_timeout=2"
+    code, out = run("log", "verify", "--db", url)
+    assert code == 2 and "cannot connect to PostgreSQL" in out and "s3cret" not in out
 
 
 def test_bundle_round_trip_redact_and_errors(env) -> None:

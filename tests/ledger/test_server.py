@@ -155,7 +155,7 @@ def test_cli_serve_end_to_end(tmp_path, alice, log_key) -> None:
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         try:
-            wait_http(f"{base_url}/t/acme/checkpoint", timeout=20.0, process=process)
+            wait_http(f"{base_url}/t/acme/checkpoint", timeout=60.0, process=process)
         except ServerError as exc:
             process.kill()
             pytest.fail(f"{exc}\n{process.communicate(timeout=10)[0]}")

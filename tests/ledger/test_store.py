@@ -1,4 +1,5 @@
-"""The SQLite log: batched appends, proofs from stored nodes, redaction, crashes, two writers."""
+"""The log on both backends (the store contract suite): batched appends, proofs from stored
+nodes, redaction, crashes, two writers."""
 
 from __future__ import annotations
 
@@ -104,8 +105,8 @@ CHILD_CRASH = textwrap.dedent(
 )
 
 
-def test_kill_9_during_a_batch_leaves_no_partial_entry(tmp_path) -> None:
-    path = str(tmp_path / "crash.db")
+def test_kill_9_during_a_batch_leaves_no_partial_entry(ledger_url: str) -> None:
+    path = ledger_url
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD_CRASH, path], stdout=subprocess.PIPE, text=True, cwd=ROOT
     )
@@ -136,8 +137,8 @@ CHILD_WRITER = textwrap.dedent(
 )
 
 
-def test_two_processes_appending_at_once(tmp_path) -> None:
-    path = str(tmp_path / "shared.db")
+def test_two_processes_appending_at_once(ledger_url: str) -> None:
+    path = ledger_url
     LedgerStore.open(path).close()
     writers = [
         subprocess.Popen([sys.executable, "-c", CHILD_WRITER, path, name], cwd=ROOT) for name in ("w1", "w2")

@@ -69,7 +69,7 @@ def test_edited_entry_is_named(log: LedgerStore, log_key: SigningKey) -> None:
 
 
 def test_edited_leaf_is_named_even_with_a_consistent_tree(log: LedgerStore, log_key: SigningKey) -> None:
-    log.conn.execute("UPDATE leaf SET commitment = zeroblob(32) WHERE idx = 4")
+    log.conn.execute("UPDATE leaf SET commitment = ? WHERE idx = 4", (bytes(32),))
     problems = _problems(log, log_key)
     assert "leaf 4: stored hash differs from its recomputed hash" in problems
     assert "entry 4: metadata does not match its commitment (edited)" in problems

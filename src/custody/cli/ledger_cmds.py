@@ -138,7 +138,7 @@ def data_add(
     with _open(ledger_path, create=True) as store:
         index = record(store, [rec], signers)[0]
     click.echo(f"{dataset_name}: {len(manifest.files)} files, root {manifest.root}")
-    click.echo(f"manifest: {out}\nledger entry: {index} in {ledger_path}")
+    click.echo(f"manifest: {out}\nledger entry: {index} in {store.path}")  # a URL without its password
     for skipped in manifest.skipped:
         click.echo(f"skipped (not a regular file): {skipped}", err=True)
 

@@ -1,4 +1,4 @@
-"""Helpers the ledger commands share: the --ledger option, errors, opening stores and keys."""
+"""Helpers the ledger commands share: the --ledger/--db option, errors, opening stores and keys."""
 
 from __future__ import annotations
 
@@ -15,11 +15,13 @@ from custody.store import StoreError
 
 LEDGER_OPTION = click.option(
     "--ledger",
+    "--db",
     "ledger_path",
     envvar="CUSTODY_LEDGER",
     default="custody-ledger.db",
     show_default=True,
-    help="Ledger database (also CUSTODY_LEDGER).",
+    help="Ledger database: a path or sqlite:///PATH (SQLite), or postgresql://USER@HOST/DB for a "
+    "shared ledger (also CUSTODY_LEDGER).",
 )
 
 

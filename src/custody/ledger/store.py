@@ -1,4 +1,4 @@
-"""The append-only log on SQLite, through `custody.store`.
+"""The append-only log on SQLite or PostgreSQL, through `custody.store`.
 
 Tables: `leaf` holds what the Merkle tree commits to (one 32-byte commitment per entry plus the
 log's integration time); `node` holds every perfect subtree hash so proofs are O(log n) reads;
@@ -7,10 +7,12 @@ for exposure lookups; both are kept apart so one record can be redacted (body, s
 deleted) while every proof stays valid, because proofs only ever touch
 `leaf` and `node`.
 
-A batch is one `BEGIN IMMEDIATE` transaction: either every leaf, node and metadata row of the
-batch is committed or none is (SQLite's WAL rolls back a writer killed mid-batch), and two
-processes appending at once are serialised by SQLite's write lock, each reading the tree size
-inside its own transaction.
+A batch is one write transaction (`Database.transaction()`): either every leaf, node and metadata
+row of the batch is committed or none is (SQLite's WAL, or the PostgreSQL server, rolls back a
+writer killed mid-batch), and two processes appending at once are serialised by the store's
+writer lock (SQLite's write lock, `BEGIN IMMEDIATE`; on PostgreSQL `pg_advisory_xact_lock`), each
+reading the tree size inside its own transaction, after it holds the lock. The SQL is the
+portable subset of `custody.store.dialect` (`?` placeholders, INTEGER/TEXT/BLOB).
 """
 
 from __future__ import annotations
@@ -18,13 +20,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from custody.ledger import merkle
-from custody.store import StoreError, open_store, transaction
+from custody.store import Database, StoreError, open_database
 
 KIND = "ledger"
 SCHEMA_VERSION = 1
@@ -47,7 +48,7 @@ CREATE TABLE IF NOT EXISTS entry (
 CREATE TABLE IF NOT EXISTS entry_ref (idx INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS entry_ref_lookup ON entry_ref(field, value, idx);
 CREATE TABLE IF NOT EXISTS checkpoint (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     size INTEGER NOT NULL,
     root BLOB NOT NULL,
     note TEXT NOT NULL,
@@ -127,15 +128,18 @@ def commitment_of(
 
 
 class LedgerStore:
-    """One log in one SQLite file."""
+    """One log in one SQLite file or PostgreSQL database.
 
-    def __init__(self, conn: sqlite3.Connection, path: str) -> None:
+    `path` is a file path, `sqlite:///PATH` or `postgresql://...`; `conn` runs portable SQL on
+    either (see `custody.store.Database`)."""
+
+    def __init__(self, conn: Database, path: str) -> None:
         self.conn = conn
-        self.path = path
+        self.path = conn.name  # the path, or the URL without its password
 
     @classmethod
     def open(cls, path: str, *, create: bool = True) -> LedgerStore:
-        conn = open_store(path, kind=KIND, schema_version=SCHEMA_VERSION, schema=SCHEMA, create=create)
+        conn = open_database(path, kind=KIND, schema_version=SCHEMA_VERSION, schema=SCHEMA, create=create)
         return cls(conn, path)
 
     def close(self) -> None:
@@ -188,7 +192,7 @@ class LedgerStore:
         `entries` is consumed inside the transaction, chunk by chunk, so a huge batch does not
         have to sit in memory, and a writer that dies halfway leaves nothing behind.
         """
-        with transaction(self.conn):
+        with self.conn.transaction():
             start = self.size()
             plan = merkle.range_nodes(0, start)
             found = self.get(plan)
@@ -224,10 +228,10 @@ class LedgerStore:
         nodes: list[tuple[int, bytes]],
     ) -> None:
         c = self.conn
-        c.executemany("INSERT INTO leaf(idx, commitment, integrated_at) VALUES (?, ?, ?)", leaves)
-        c.executemany("INSERT INTO entry(idx, kind, salt, body, refs) VALUES (?, ?, ?, ?, ?)", metas)
-        c.executemany("INSERT INTO entry_ref(idx, field, value) VALUES (?, ?, ?)", refs)
-        c.executemany("INSERT INTO node(id, hash) VALUES (?, ?)", nodes)
+        c.insert_rows("leaf", ("idx", "commitment", "integrated_at"), leaves)
+        c.insert_rows("entry", ("idx", "kind", "salt", "body", "refs"), metas)
+        c.insert_rows("entry_ref", ("idx", "field", "value"), refs)
+        c.insert_rows("node", ("id", "hash"), nodes)
         for rows in (leaves, metas, refs, nodes):
             rows.clear()
 
@@ -273,7 +277,7 @@ class LedgerStore:
 
     def redact(self, index: int, reason: str) -> None:
         """Erase one record's readable metadata; its commitment (and every proof) stays."""
-        with transaction(self.conn):
+        with self.conn.transaction():
             if self.conn.execute("SELECT 1 FROM leaf WHERE idx = ?", (index,)).fetchone() is None:
                 raise StoreError(f"{self.path}: no entry {index}")
             row = self.conn.execute("SELECT refs FROM entry WHERE idx = ?", (index,)).fetchone()
@@ -299,7 +303,7 @@ class LedgerStore:
     # -- checkpoints and keys -----------------------------------------------------------------
 
     def save_checkpoint(self, size: int, root_hash: bytes, note: str) -> None:
-        with transaction(self.conn):
+        with self.conn.transaction():
             self.conn.execute(
                 "INSERT INTO checkpoint(size, root, note, created_at) VALUES (?, ?, ?, ?)",
                 (size, root_hash, note, utc_now()),
@@ -310,17 +314,18 @@ class LedgerStore:
         return [(int(s), bytes(r), str(n)) for s, r, n in rows]
 
     def register_key(self, keyid: str, verifier: str) -> None:
-        with transaction(self.conn):
+        with self.conn.transaction():
             self.conn.execute(
                 "INSERT INTO signer_key(keyid, verifier) VALUES (?, ?)"
-                " ON CONFLICT(keyid) DO UPDATE SET verifier = excluded.verifier WHERE verifier = ''",
+                " ON CONFLICT(keyid) DO UPDATE SET verifier = excluded.verifier"
+                " WHERE signer_key.verifier = ''",
                 (keyid, verifier),
             )
 
     def mark_compromised(self, keyid: str, since: str) -> None:
         """From `since` on, everything this key signs is flagged; a key never seen before is recorded
         too (without its public half), so a leak can be declared before the key is ever used."""
-        with transaction(self.conn):
+        with self.conn.transaction():
             self.conn.execute(
                 "INSERT INTO signer_key(keyid, verifier, compromised_since) VALUES (?, '', ?)"
                 " ON CONFLICT(keyid) DO UPDATE SET compromised_since = excluded.compromised_since",

@@ -13,6 +13,8 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from custody.store.dialect import SQLITE
+
 
 class StoreError(Exception):
     """The store file is missing, unreadable, corrupt, or belongs to something else."""
@@ -66,7 +68,7 @@ def open_store(
         found = dict(conn.execute("SELECT key, value FROM custody_meta").fetchall())
         if not found:
             with transaction(conn):
-                for statement in _split(schema):
+                for statement in SQLITE.ddl(schema):
                     conn.execute(statement)
                 conn.executemany(
                     "INSERT INTO custody_meta(key, value) VALUES (?, ?)",
@@ -97,18 +99,3 @@ def transaction(conn: sqlite3.Connection, *, immediate: bool = True) -> Iterator
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
-
-
-def _split(schema: str) -> list[str]:
-    """DDL statements one by one (executescript would commit our transaction behind our back)."""
-    statements: list[str] = []
-    buffer = ""
-    for line in schema.splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            if buffer.strip():
-                statements.append(buffer.strip())
-            buffer = ""
-    if buffer.strip():
-        statements.append(buffer.strip())
-    return statements

@@ -1,0 +1,104 @@
+"""`Database`: one store connection, whichever backend, speaking the portable SQL of
+`custody.store.dialect`.
+
+`open_database(target, ...)` opens a path or `sqlite:///PATH` as an SQLite file (WAL, checked
+with `quick_check`) and `postgresql://...` as a PostgreSQL database (`custody.store.postgres`,
+imported only then); both check the store's `custody_meta` (kind, schema version) and refuse
+foreign databases. Capabilities then run the same statements on either through `execute`,
+`executemany` and `transaction`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from custody.store.dialect import SQLITE, Dialect
+from custody.store.sqlite import open_store, transaction
+
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+class Cursor(Protocol):
+    """What both drivers' cursors give back."""
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def fetchmany(self, size: int) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Database:
+    """A store connection: portable statements in, rows out; `transaction()` for writes.
+
+    This class is the SQLite backend; `custody.store.postgres.PostgresDatabase` overrides it.
+    """
+
+    dialect: Dialect = SQLITE
+
+    def __init__(self, name: str, conn: sqlite3.Connection | None = None) -> None:
+        self.name = name  # for messages: a path, or a PostgreSQL URL without its password
+        self._conn = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        return self._sqlite().execute(sql, params)
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self._sqlite().executemany(sql, rows)
+
+    def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Bulk insert (the backend's fastest way: SQLite executemany, PostgreSQL COPY).
+        `table` and `columns` are the caller's own identifiers, never user input."""
+        marks = ", ".join("?" * len(columns))
+        self.executemany(f"INSERT INTO {table}({', '.join(columns)}) VALUES ({marks})", rows)  # noqa: S608
+
+    @contextmanager
+    def transaction(self) -> Iterator[Database]:
+        """One write transaction, committed on success and rolled back on any exception; writers
+        are serialised (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock held to COMMIT)."""
+        with transaction(self._sqlite()):
+            yield self
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+    def _sqlite(self) -> sqlite3.Connection:
+        assert self._conn is not None
+        return self._conn
+
+
+def is_postgres_url(target: str) -> bool:
+    return target.startswith(POSTGRES_SCHEMES)
+
+
+def sqlite_path(target: str) -> str:
+    """`sqlite:///rel.db` -> `rel.db`, `sqlite:////abs.db` -> `/abs.db`, a plain path as it is."""
+    return target[len("sqlite:///") :] if target.startswith("sqlite:///") else target
+
+
+def open_database(
+    target: str, *, kind: str, schema_version: int, schema: str, create: bool = True
+) -> Database:
+    """Open (and create, when allowed) the store at `target` for capability `kind`.
+
+    `schema` is portable DDL (see `custody.store.dialect`). Raises `StoreError` for an
+    unreachable server, failed authentication, a corrupt or foreign store, `SchemaMismatch`
+    for another schema version.
+    """
+    if is_postgres_url(target):
+        from custody.store import postgres  # noqa: PLC0415 - psycopg only for PostgreSQL stores
+
+        return postgres.open_postgres(
+            target, kind=kind, schema_version=schema_version, schema=schema, create=create
+        )
+    path = sqlite_path(target)
+    return Database(
+        path, open_store(path, kind=kind, schema_version=schema_version, schema=schema, create=create)
+    )
