@@ -401,7 +401,24 @@ class _Analyzer:
     # ---- pass 1: names, aliases, constants, reachability -------------------------------------
     def prepare(self) -> None:
         self.nodes = walk(self.tree)
+        calls: list[ast.Call] = []
+        handles: list[ast.withitem | ast.Assign] = []
+        reversing = False
         for node in self.nodes:
+            kind = type(node)
+            if kind not in _PREPARE_KINDS:  # most nodes are names, constants and operators
+                continue
+            if kind is ast.Subscript:
+                cut = node.slice  # type: ignore[attr-defined]
+                reversing = reversing or (isinstance(cut, ast.Slice) and cut.step is not None)
+                continue
+            if kind is ast.withitem:
+                handles.append(node)  # type: ignore[arg-type]
+                continue
+            if kind is ast.Call:
+                calls.append(node)  # type: ignore[arg-type]
+            elif kind is ast.Assign:
+                handles.append(node)  # type: ignore[arg-type]
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     self.aliases[alias.asname or alias.name.split(".")[0]] = (
@@ -440,20 +457,17 @@ class _Analyzer:
         # Aliases are complete from here on: names resolve the same way every time, so remember
         # them (the later passes resolve the same call nodes over and over).
         self.resolved = {}
-        for node in self.nodes:
-            if isinstance(node, ast.withitem) and node.optional_vars is not None:
-                self._note_handle(node.optional_vars, node.context_expr)
-            elif isinstance(node, ast.Assign) and len(node.targets) == 1:
-                self._note_handle(node.targets[0], node.value)
-        calls = [n for n in self.nodes if isinstance(n, ast.Call)]
+        for handle in handles:
+            if isinstance(handle, ast.withitem):
+                if handle.optional_vars is not None:
+                    self._note_handle(handle.optional_vars, handle.context_expr)
+            elif len(handle.targets) == 1:
+                self._note_handle(handle.targets[0], handle.value)
         decode_lines = sorted(n.lineno for n in calls if self._is_decode_call(n))
         seeded = (
             bool(decode_lines)
+            or reversing
             or any(self._is_network_call(n) or self._is_recon_call(n) for n in calls)
-            or any(
-                isinstance(n, ast.Subscript) and isinstance(n.slice, ast.Slice) and n.slice.step is not None
-                for n in self.nodes
-            )
         )
         if decode_lines:
             self._find_decoder_funcs(decode_lines)
@@ -1283,6 +1297,22 @@ class _Analyzer:
         for kw in node.keywords:
             if kw.arg == "creationflags" and "CREATE_NO_WINDOW" in ast.dump(kw.value):
                 self.emit(Cap.HIDDEN_SHELL, node, "starts a process with no window")
+
+
+_PREPARE_KINDS = frozenset(
+    {
+        ast.Import,
+        ast.ImportFrom,
+        ast.FunctionDef,
+        ast.AsyncFunctionDef,
+        ast.Call,
+        ast.ClassDef,
+        ast.Expr,
+        ast.Assign,
+        ast.Subscript,
+        ast.withitem,
+    }
+)
 
 
 def _spelled_from_codes(node: ast.expr) -> str | None:
