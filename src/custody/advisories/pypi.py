@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ import httpx
 from packaging.version import InvalidVersion, Version
 
 from custody.advisories.model import Advisory, AdvisoryError, Affected, Event, Range
+from custody.artifacts.index import fetch_each
 from custody.inventory import canonical_name
 from custody.inventory.model import Ecosystem
 
@@ -156,23 +156,10 @@ def release_statuses(
     own = client is None
     http = client or httpx.Client(timeout=20.0, follow_redirects=True)
     pypi = PyPIClient(http, base_url)
-    found: dict[tuple[str, str], ReleaseStatus] = {}
-    errors: list[str] = []
-
-    def one(release: tuple[str, str]) -> tuple[tuple[str, str], ReleaseStatus | None, str | None]:
-        try:
-            return release, pypi.status(*release), None
-        except AdvisoryError as exc:
-            return release, None, str(exc)
-
     try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for release, status, error in pool.map(one, releases):
-                if status is not None:
-                    found[release] = status
-                if error is not None:
-                    errors.append(error)
+        return fetch_each(
+            releases, lambda release: pypi.status(*release), expected=(AdvisoryError,), jobs=jobs
+        )
     finally:
         if own:
             http.close()
-    return found, errors

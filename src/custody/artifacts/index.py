@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import platformdirs
@@ -231,3 +233,38 @@ def _sha256(path: str) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+Key = TypeVar("Key")
+Answer = TypeVar("Answer")
+
+
+def fetch_each(
+    keys: Sequence[Key],
+    fetch: Callable[[Key], Answer | None],
+    *,
+    expected: tuple[type[Exception], ...],
+    describe: Callable[[Exception], str] = str,
+    jobs: int = 8,
+) -> tuple[dict[Key, Answer], list[str]]:
+    """`fetch(key)` for every key on a few threads (index and advisory look-ups are I/O bound).
+
+    Answers that are None are left out; `expected` errors become messages (via `describe`) so one
+    unreachable project never hides the others; anything else propagates.
+    """
+
+    def one(key: Key) -> tuple[Key, Answer | None, str | None]:
+        try:
+            return key, fetch(key), None
+        except expected as exc:
+            return key, None, describe(exc)
+
+    found: dict[Key, Answer] = {}
+    errors: list[str] = []
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for key, answer, error in pool.map(one, keys):
+            if answer is not None:
+                found[key] = answer
+            if error is not None:
+                errors.append(error)
+    return found, errors

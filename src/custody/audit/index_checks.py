@@ -14,13 +14,19 @@ each project is asked once for both checks.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
 from packaging.version import InvalidVersion, Version
 
-from custody.artifacts.index import index_url, new_client, project_page, release_sha256s, status_of
+from custody.artifacts.index import (
+    fetch_each,
+    index_url,
+    new_client,
+    project_page,
+    release_sha256s,
+    status_of,
+)
 from custody.artifacts.model import ArtifactError
 from custody.audit.model import MALWARE_REMEDIATION, Finding, FindingKind
 from custody.inventory import Ecosystem, Package
@@ -48,26 +54,17 @@ def fetch_pages(
     Projects the index does not know (404) are absent from both."""
     own = client is None
     http = client or new_client()
-    found: dict[str, dict[str, Any]] = {}
-    errors: list[str] = []
-
-    def one(name: str) -> tuple[str, dict[str, Any] | None, str | None]:
-        try:
-            return name, project_page(name, index, http), None
-        except ArtifactError as exc:
-            return name, None, f"package index ({index_url(index)}): {exc}"
-
     try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            for name, page, error in pool.map(one, names):
-                if page is not None:
-                    found[name] = page
-                if error is not None:
-                    errors.append(error)
+        return fetch_each(
+            names,
+            lambda name: project_page(name, index, http),
+            expected=(ArtifactError,),
+            describe=lambda exc: f"package index ({index_url(index)}): {exc}",
+            jobs=jobs,
+        )
     finally:
         if own:
             http.close()
-    return found, errors
 
 
 def _also(sources: list[str]) -> str:
