@@ -2,7 +2,7 @@
 time, hashing speed.
 
     python bench/ledger_bench.py [--appends 200000] [--batch 1000] [--proof-size 2000000]
-                                 [--hash-mib 1024] [--skip-proofs] [--skip-hash]
+                                 [--hash-mib 1024] [--skip-proofs] [--skip-hash] [--cold]
                                  [--db postgresql://USER@HOST:PORT/DB]
 
 With --db postgresql://..., the appends and proofs run against that PostgreSQL database, each in a
@@ -129,11 +129,28 @@ def _summary(label: str, seconds: list[float]) -> str:
     return f"{label}: median {statistics.median(ordered) * 1e3:.3f} ms, p99 {p99 * 1e3:.3f} ms"
 
 
-def bench_proofs(size: int, samples: int, db: str | None) -> None:
+def evict(path: str) -> None:
+    """Drop one SQLite store's clean pages from the OS page cache (the file and its WAL), so the
+    first pass reads from disk: opening the store runs `PRAGMA quick_check`, which reads the whole
+    file and would otherwise leave it cached."""
+    for suffix in ("", "-wal"):
+        if os.path.exists(path + suffix):
+            fd = os.open(path + suffix, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
+def bench_proofs(size: int, samples: int, db: str | None, *, cold: bool = False) -> None:
     """Two passes over the same random leaves and sizes: the first reads pages the OS may not
-    have cached yet (a fresh process on a big file), the second shows the warm-cache cost."""
+    have cached yet (a fresh process on a big file; --cold makes sure of it on SQLite), the
+    second shows the warm-cache cost."""
     store = build_log(size, db)
     n = store.size()
+    if cold and db is None:
+        evict(store.path)
     rng = random.Random(6962)
     root = store.root(n)
     leaves = [rng.randrange(n) for _ in range(samples)]
@@ -229,6 +246,11 @@ def main() -> None:
     parser.add_argument("--skip-appends", action="store_true")
     parser.add_argument("--skip-proofs", action="store_true")
     parser.add_argument("--skip-hash", action="store_true")
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="SQLite: evict the log from the OS page cache before the first pass.",
+    )
     parser.add_argument("--keep", action="store_true", help="Keep bench/out/ledger (reuse the big log).")
     parser.add_argument("--db", help="postgresql://... URL: measure appends and proofs on PostgreSQL.")
     args = parser.parse_args()
@@ -237,7 +259,7 @@ def main() -> None:
         if not args.skip_appends:
             bench_appends(args.appends, args.batch, args.db)
         if not args.skip_proofs:
-            bench_proofs(args.proof_size, args.samples, args.db)
+            bench_proofs(args.proof_size, args.samples, args.db, cold=args.cold)
         if not args.skip_hash:
             bench_hash(args.hash_mib)
     finally:

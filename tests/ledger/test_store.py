@@ -12,7 +12,7 @@ import textwrap
 import pytest
 
 from custody.ledger import merkle
-from custody.ledger.store import LedgerStore, NewEntry, commitment_of
+from custody.ledger.store import LedgerStore, NewEntry, commitment_of, node_key
 from custody.ledger.verify import verify_log
 from custody.store import StoreError
 
@@ -151,3 +151,69 @@ def test_two_processes_appending_at_once(ledger_url: str) -> None:
         assert len(bodies) == 2000
         report = verify_log(store)
         assert report.ok, report.problems
+
+
+def test_proofs_from_the_upper_levels_in_memory_follow_appends(
+    store: LedgerStore, ledger_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Proofs read the top of the tree from memory (levels >= 4 here); appends extend it."""
+    monkeypatch.setattr("custody.ledger.store._UPPER_NODES", 1 << 6)
+    store.append(_entries(300))
+    for round_size in (300, 301, 517, 1024, 1500):
+        store.append(_entries(round_size - store.size()))
+        ref = _reference(store)
+        for size in (1, 7, 64, 299, 300, round_size):
+            if size > round_size:
+                continue
+            for index in (0, size // 3, size - 1):
+                assert store.inclusion_proof(index, size) == ref.inclusion_proof(index, size)
+            for size1 in (1, size // 2, size):
+                assert store.consistency_proof(size1, size) == ref.consistency_proof(size1, size)
+        assert store._upper._lowest == max(0, round_size.bit_length() + 2 - 7)
+    with LedgerStore.open(ledger_url) as fresh:
+        assert fresh.inclusion_proof(1000, 1500) == store.inclusion_proof(1000, 1500)
+
+
+def test_roots_and_verification_read_the_store_not_the_proof_cache(
+    store: LedgerStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("custody.ledger.store._UPPER_NODES", 1 << 6)
+    store.append(_entries(600))
+    ref = _reference(store)
+    assert store.inclusion_proof(5, 600) == ref.inclusion_proof(5, 600)  # levels >= 5 now held
+    key = node_key((6, 8))  # leaves 512..575: part of the root of size 600
+    store.conn.execute("UPDATE node SET hash = ? WHERE id = ?", (bytes(32), key))
+    assert store.get([(6, 8)]) == {(6, 8): bytes(32)}
+    assert store.root(600) != ref.root(600)
+    assert "node level 6 over leaves 512..575: stored hash differs from its recomputed hash" in (
+        verify_log(store).problems
+    )
+    # a proof from memory cannot reach the root computed from the edited store
+    with pytest.raises(merkle.ProofError):
+        merkle.verify_inclusion(
+            300, 600, ref.levels[0][300], store.inclusion_proof(300, 600), store.root(600)
+        )
+    store.append(_entries(424))  # completes (9, 1) and (10, 0): the tree grew, levels reloaded
+    store.conn.execute("DELETE FROM node WHERE id = ?", (node_key((9, 0)),))
+    with pytest.raises(merkle.ProofError, match="missing node"):
+        store.inclusion_proof(600, 1024)
+
+
+def test_low_proof_nodes_are_hashed_from_their_stored_leaf_block(
+    store: LedgerStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below level 5 a proof node comes from its complete block of 32 stored leaf hashes (one
+    range read); on the right border, or with a leaf row missing, from the stored nodes."""
+    monkeypatch.setattr("custody.ledger.store._UPPER_NODES", 1 << 2)  # only levels >= 6 in memory
+    store.append(_entries(100))
+    ref = _reference(store)
+    store.conn.execute("UPDATE node SET hash = ? WHERE id = ?", (bytes(32), node_key((2, 1))))
+    assert store.inclusion_proof(0, 100) == ref.inclusion_proof(0, 100)  # block 0 is complete
+    assert (
+        "node level 2 over leaves 4..7: stored hash differs from its recomputed hash"
+        in verify_log(store).problems
+    )
+    store.conn.execute("UPDATE node SET hash = ? WHERE id = ?", (bytes(32), node_key((1, 49))))
+    assert store.inclusion_proof(96, 100)[1] == bytes(32)  # leaves 96..99: border, stored nodes
+    store.conn.execute("DELETE FROM node WHERE id = ?", (node_key((0, 7)),))
+    assert store.inclusion_proof(0, 100)[2] == bytes(32)  # block 0 incomplete: stored (2, 1)
