@@ -19,3 +19,9 @@ def asgi_server() -> Iterator[Callable[[Callable[..., Any]], str]]:
     """
     with contextlib.ExitStack() as stack:
         yield lambda app: stack.enter_context(serve_asgi(app))
+
+
+@pytest.fixture(autouse=True)
+def _private_digest_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Audits in tests keep their digest cache in a temporary folder, never in the user's cache."""
+    monkeypatch.setenv("CUSTODY_DIGEST_CACHE", str(tmp_path_factory.mktemp("digests") / "digests.sqlite"))

@@ -11,6 +11,7 @@ import httpx
 
 from custody.advisories import AdvisoryError, AdvisoryStore, release_statuses
 from custody.advisories.model import Advisory
+from custody.artifacts.index import cache_dir
 from custody.audit.environment import HookScan, hook_findings, integrity_findings
 from custody.audit.index_checks import index_findings
 from custody.audit.matching import match_package
@@ -24,7 +25,9 @@ from custody.inventory import (
     read_lockfile,
     verify_records,
 )
+from custody.inventory.digest_cache import DigestCache
 from custody.inventory.environment import distributions
+from custody.store import StoreError
 
 _NAMED_UNPINNED = ("range ", "no version given", "no version in lock")
 """`Package.unpinned` reasons of declarations that name an index project (`name>=1`, `name`, ...)."""
@@ -43,12 +46,39 @@ class AuditRequest:
     index_url: str | None = None
     """Package index for `--live` index checks (default: `CUSTODY_INDEX_URL`, `PIP_INDEX_URL`, PyPI)."""
     integrity: bool = True
+    digest_cache: str | None = None
+    """Digest cache for RECORD checks (files unchanged since the last run are not re-read); None
+    hashes everything."""
     scan_hook: HookScan | None = None
     """Scans an owned start-up file (the CLI passes the scan engine); None reports them unscanned."""
     http: httpx.Client | None = field(default=None, compare=False)
 
 
+def default_digest_cache_path() -> str:
+    """`CUSTODY_DIGEST_CACHE`, else `digests.sqlite` in the custody cache dir."""
+    return os.environ.get("CUSTODY_DIGEST_CACHE") or os.path.join(cache_dir(), "digests.sqlite")
+
+
+def _open_digest_cache(request: AuditRequest, report: AuditReport) -> DigestCache | None:
+    if request.digest_cache is None or not request.integrity or not request.site_dirs:
+        return None
+    try:
+        return DigestCache(request.digest_cache)
+    except StoreError as exc:
+        report.notes.append(f"digest cache not used ({exc}); every RECORD entry was hashed")
+        return None
+
+
 def _environment(request: AuditRequest, report: AuditReport) -> list[Package]:
+    cache = _open_digest_cache(request, report)
+    try:
+        return _environment_with(request, report, cache)
+    finally:
+        if cache is not None:
+            cache.close()
+
+
+def _environment_with(request: AuditRequest, report: AuditReport, cache: DigestCache | None) -> list[Package]:
     packages: list[Package] = []
     for site_dir in request.site_dirs:
         report.targets.append(site_dir)
@@ -59,7 +89,7 @@ def _environment(request: AuditRequest, report: AuditReport) -> list[Package]:
             continue
         packages.extend(installed_packages(os.path.abspath(site_dir), dists))
         if request.integrity:
-            report.findings.extend(integrity_findings(verify_records(site_dir, dists)))
+            report.findings.extend(integrity_findings(verify_records(site_dir, dists, cache)))
         report.findings.extend(hook_findings(find_startup_hooks(site_dir, dists), request.scan_hook))
     return packages
 

@@ -12,6 +12,7 @@ from custody.advisories import ECOSYSTEMS, AdvisoryError, AdvisoryStore, update_
 from custody.artifacts import find_site_dirs, running_site_dirs
 from custody.audit import AuditReport, AuditRequest, audit, severity_rank
 from custody.audit.report import report_to_json, report_to_sarif, report_to_text
+from custody.audit.run import default_digest_cache_path
 from custody.audit.scanning import hook_scanner, scan_site_dirs
 from custody.cli import exit_codes
 from custody.inventory import InventoryError, find_lockfiles, python_site_dirs
@@ -102,6 +103,12 @@ def exit_code(report: AuditReport, fail_on: str) -> int:
 @click.option(
     "--no-integrity", is_flag=True, help="Skip RECORD verification (start-up hooks are still listed)."
 )
+@click.option(
+    "--rehash",
+    is_flag=True,
+    help="Hash every RECORD entry again instead of reusing digests of unchanged files "
+    "(use after a suspected compromise).",
+)
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes for --scan.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None)
 @click.option("--verbose", "-v", is_flag=True, help="Text format: also show info findings.")
@@ -115,6 +122,7 @@ def audit_command(
     index_url: str | None,
     db_path: str | None,
     no_integrity: bool,
+    rehash: bool,
     jobs: int | None,
     output: str | None,
     verbose: bool,
@@ -133,6 +141,7 @@ def audit_command(
         live=live,
         index_url=index_url,
         integrity=not no_integrity,
+        digest_cache=None if rehash else default_digest_cache_path(),
         scan_hook=hook_scanner(rule_dirs),
     )
     report = audit(request)

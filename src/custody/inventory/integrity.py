@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import enum
+import functools
 import hashlib
 import os
 import stat
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from custody.artifacts import STARTUP_MODULES, InstalledDistribution, RecordEntry, is_startup_file
 from custody.inventory._toml import tomllib
+from custody.inventory.digest_cache import DigestCache
 from custody.inventory.environment import distributions
 
 _CHUNK = 1 << 20
@@ -57,7 +59,13 @@ class StartupHook:
 
 
 def _record_full(site_dir: str, entry: RecordEntry) -> str:
-    return os.path.normpath(os.path.join(site_dir, entry.path))
+    return _full_path(site_dir, entry.path)
+
+
+@functools.lru_cache(maxsize=1 << 18)
+def _full_path(site_dir: str, rel: str) -> str:
+    # every RECORD row is resolved by the integrity walk, the unlisted-file walk and the hook owners
+    return os.path.normpath(os.path.join(site_dir, rel))
 
 
 def _digest(path: str, algorithm: str) -> str | None:
@@ -79,7 +87,11 @@ def _env_root(site_dir: str) -> str:
 
 
 def _check_entry(
-    site_dir: str, root: str, dist: InstalledDistribution, entry: RecordEntry
+    site_dir: str,
+    root: str,
+    dist: InstalledDistribution,
+    entry: RecordEntry,
+    cache: DigestCache | None = None,
 ) -> IntegrityIssue | None:
     """`root` is `_env_root(site_dir)` ending in a separator (computed once per site dir)."""
     full = _record_full(site_dir, entry)
@@ -104,17 +116,24 @@ def _check_entry(
         return None
     if entry.size is not None and entry.size != info.st_size:
         return issue(IssueType.MODIFIED, f"size {info.st_size} bytes, RECORD says {entry.size}")
-    try:
-        actual = _digest(full, entry.algorithm)
-    except OSError as exc:
-        return issue(IssueType.MODIFIED, f"unreadable: {exc.strerror or exc}")
+    actual = cache.lookup(full, info, entry.algorithm) if cache is not None else None
+    if actual is None:
+        try:
+            actual = _digest(full, entry.algorithm)
+        except OSError as exc:
+            return issue(IssueType.MODIFIED, f"unreadable: {exc.strerror or exc}")
+        if actual is not None and cache is not None:
+            cache.remember(full, info, entry.algorithm, actual)
     if actual is not None and actual != entry.digest:
         return issue(IssueType.MODIFIED, f"{entry.algorithm} differs from {dist.entry}/RECORD")
     return None
 
 
-def verify_records(site_dir: str, dists: list[InstalledDistribution] | None = None) -> list[IntegrityIssue]:
-    """Modified and missing files of every distribution, and unlisted files in their package dirs."""
+def verify_records(
+    site_dir: str, dists: list[InstalledDistribution] | None = None, cache: DigestCache | None = None
+) -> list[IntegrityIssue]:
+    """Modified and missing files of every distribution, and unlisted files in their package dirs.
+    With `cache`, files unchanged since an earlier run (size, mtime, ctime, inode) are not re-read."""
     site_dir = os.path.abspath(site_dir)
     root = os.path.join(_env_root(site_dir), "")
     dists = distributions(site_dir) if dists is None else dists
@@ -145,7 +164,7 @@ def verify_records(site_dir: str, dists: list[InstalledDistribution] | None = No
                 and not top.endswith((".dist-info", ".egg-info", ".data"))
             ):
                 top_owner.setdefault(top, dist)
-            found = _check_entry(site_dir, root, dist, entry)
+            found = _check_entry(site_dir, root, dist, entry, cache)
             if found is not None:
                 issues.append(found)
     for top, dist in sorted(top_owner.items()):
