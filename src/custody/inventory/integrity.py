@@ -92,9 +92,11 @@ def _check_entry(
     dist: InstalledDistribution,
     entry: RecordEntry,
     cache: DigestCache | None = None,
+    full: str | None = None,
 ) -> IntegrityIssue | None:
-    """`root` is `_env_root(site_dir)` ending in a separator (computed once per site dir)."""
-    full = _record_full(site_dir, entry)
+    """`root` is `_env_root(site_dir)` ending in a separator (computed once per site dir); `full`
+    the entry's resolved path when the caller already has it."""
+    full = full or _record_full(site_dir, entry)
 
     def issue(kind: IssueType, detail: str) -> IntegrityIssue:
         return IntegrityIssue(kind=kind, path=full, package=dist.name, version=dist.version, detail=detail)
@@ -156,15 +158,17 @@ def verify_records(
                 owned.add(_record_full(site_dir, entry))
             continue
         for entry in dist.record:
-            owned.add(_record_full(site_dir, entry))
-            top = entry.path.replace("\\", "/").split("/", 1)[0]
+            full = _record_full(site_dir, entry)
+            owned.add(full)
+            rel = entry.path.replace("\\", "/")
+            top = rel.split("/", 1)[0]
             if (
-                "/" in entry.path.replace("\\", "/")
+                "/" in rel
                 and top not in ("..", "__pycache__")
                 and not top.endswith((".dist-info", ".egg-info", ".data"))
             ):
                 top_owner.setdefault(top, dist)
-            found = _check_entry(site_dir, root, dist, entry, cache)
+            found = _check_entry(site_dir, root, dist, entry, cache, full)
             if found is not None:
                 issues.append(found)
     for top, dist in sorted(top_owner.items()):
