@@ -27,6 +27,25 @@ def _packages(doc: dict[str, Any], key: str, shown: str) -> list[dict[str, Any]]
     return [p for p in items if isinstance(p, dict) and isinstance(p.get("name"), str)]
 
 
+def _pypi_package(
+    pkg: dict[str, Any],
+    version: str | None,
+    shown: str,
+    hashes: list[str],
+    unpinned: str | None,
+    marker: str | None = None,
+) -> Package:
+    return Package(
+        name=pkg["name"],
+        version=version,
+        ecosystem=Ecosystem.PYPI,
+        source=shown,
+        hashes=tuple(hashes),
+        unpinned=unpinned,
+        marker=marker,
+    )
+
+
 def read_pylock(path: str, shown: str) -> list[Package]:
     """PEP 751: `[[packages]]` with version, marker and vcs/directory/archive/sdist/wheels sources."""
     doc = load_toml(path, shown)
@@ -51,17 +70,7 @@ def read_pylock(path: str, shown: str) -> list[Package]:
         elif version is None:
             unpinned = "no version in lock"
         marker = pkg.get("marker") if isinstance(pkg.get("marker"), str) else None
-        out.append(
-            Package(
-                name=pkg["name"],
-                version=version,
-                ecosystem=Ecosystem.PYPI,
-                source=shown,
-                hashes=tuple(hashes),
-                unpinned=unpinned,
-                marker=marker,
-            )
-        )
+        out.append(_pypi_package(pkg, version, shown, hashes, unpinned, marker))
     return out
 
 
@@ -85,16 +94,7 @@ def read_uv_lock(path: str, shown: str) -> list[Package]:
             unpinned = f"URL: {source['url']}"
         elif version is None:
             unpinned = "no version in lock"
-        out.append(
-            Package(
-                name=pkg["name"],
-                version=version,
-                ecosystem=Ecosystem.PYPI,
-                source=shown,
-                hashes=tuple(hashes),
-                unpinned=unpinned,
-            )
-        )
+        out.append(_pypi_package(pkg, version, shown, hashes, unpinned))
     return out
 
 
@@ -116,14 +116,5 @@ def read_poetry_lock(path: str, shown: str) -> list[Package]:
         elif kind in ("url", "file", "directory"):
             unpinned = f"{kind}: {source.get('url')}"
         version = pkg.get("version") if isinstance(pkg.get("version"), str) else None
-        out.append(
-            Package(
-                name=pkg["name"],
-                version=version,
-                ecosystem=Ecosystem.PYPI,
-                source=shown,
-                hashes=tuple(hashes),
-                unpinned=unpinned,
-            )
-        )
+        out.append(_pypi_package(pkg, version, shown, hashes, unpinned))
     return out
