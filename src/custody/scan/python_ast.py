@@ -412,6 +412,10 @@ class _Analyzer:
                 cut = node.slice  # type: ignore[attr-defined]
                 reversing = reversing or (isinstance(cut, ast.Slice) and cut.step is not None)
                 continue
+            if kind is ast.BinOp:
+                # byte-wise XOR of text (`ord(c) ^ key`) is a home-made cipher: follow its output
+                reversing = reversing or isinstance(node.op, ast.BitXor)  # type: ignore[attr-defined]
+                continue
             if kind is ast.withitem:
                 handles.append(node)  # type: ignore[arg-type]
                 continue
@@ -638,6 +642,8 @@ class _Analyzer:
                 elif isinstance(sub, ast.Subscript) and isinstance(sub.slice, ast.Slice):
                     step = sub.slice.step
                     decoded = decoded or (isinstance(step, ast.UnaryOp) and isinstance(step.op, ast.USub))
+                elif isinstance(sub, ast.BinOp) and isinstance(sub.op, ast.BitXor):
+                    decoded = decoded or _xor_of_text(sub, self.constants)
             if decoded or network or recon or used:
                 records.append((names, used, decoded, network, recon))
             if self._is_env_copy(value):
@@ -1301,6 +1307,7 @@ class _Analyzer:
 
 _PREPARE_KINDS = frozenset(
     {
+        ast.BinOp,
         ast.Import,
         ast.ImportFrom,
         ast.FunctionDef,
@@ -1313,6 +1320,19 @@ _PREPARE_KINDS = frozenset(
         ast.withitem,
     }
 )
+
+
+def _xor_of_text(node: ast.BinOp, constants: dict[str, ast.expr]) -> bool:
+    """`ord(c) ^ key`, or `b ^ key` for `b` drawn from a literal (`for b in b"\\xae..."`): XOR
+    over characters or bytes, not over numbers."""
+    for side in (node.left, node.right):
+        if isinstance(side, ast.Call) and isinstance(side.func, ast.Name) and side.func.id == "ord":
+            return True
+        if isinstance(side, ast.Subscript) and isinstance(side.value, ast.Name):
+            bound = constants.get(side.value.id)
+            if isinstance(bound, ast.Constant) and isinstance(bound.value, bytes):
+                return True
+    return False
 
 
 def _spelled_from_codes(node: ast.expr) -> str | None:

@@ -110,6 +110,7 @@ rule xor_string_cipher {
   strings:
     $a = /chr\(\s*ord\([^()\n]{1,60}\)\s*\^\s*ord\(/
     $b = /chr\(\s*\(?\s*ord\([^()\n]{1,60}\)\s*\^\s*[A-Za-z_][\w.\[\]%+ ]{0,40}\)/
+    $c = /=\s*ord\(\s*\w+\s*\)\s*\^\s*\w+\s*\n/
   condition: any of them
 }
 
