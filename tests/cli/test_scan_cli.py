@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -317,3 +318,15 @@ def test_user_rules_directory(tmp_path: Path, home: Path) -> None:
     assert target["verdict"] == "suspicious"
     code, document = run_json(home, "--fail-on", "suspicious", str(path))
     assert code == 0 and document["targets"][0]["findings"] == []
+
+
+def test_every_command_is_reachable_through_the_lazy_group() -> None:
+    from custody.cli.ledger_cmds import COMMANDS
+    from custody.cli.main import _COMMANDS
+
+    ctx = click.Context(cli)
+    for name in _COMMANDS:
+        command = cli.get_command(ctx, name)
+        assert command is not None
+        assert command.name == name
+    assert {c.name for c in COMMANDS} <= set(_COMMANDS)

@@ -32,7 +32,7 @@ def test_cached_digests_still_catch_a_rewrite_that_keeps_size_and_mtime(tmp_path
     assert _modified(site, cache) == []
     cache.close()
     cache = DigestCache(cache_path)
-    assert str(target) in cache.known  # the second run may reuse it
+    assert str(target) in cache.group(str(site / "demo")).known  # the second run may reuse it
 
     # same size, same mtime put back: only ctime (which cannot be set back) tells
     before = target.stat()
@@ -48,3 +48,44 @@ def test_unusable_cache_file_is_a_store_error_not_a_crash(tmp_path: Path) -> Non
     bad.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError):
         DigestCache(str(bad))
+
+
+def test_cache_of_another_version_is_started_afresh(tmp_path: Path) -> None:
+    from custody.store import open_store
+
+    old_path = str(tmp_path / "digests.sqlite")
+    old = open_store(old_path, kind="digest-cache", schema_version=1, schema="CREATE TABLE t (x INTEGER);")
+    old.close()
+    site = make_site(tmp_path)
+    write_dist(site, "demo", "1.0", {"demo/core.py": b"VALUE = 1\n"})
+    cache = DigestCache(old_path)
+    assert cache.group(str(site / "demo")).known == {}
+    assert _modified(site, cache) == []
+    cache.close()
+    assert str(site / "demo" / "core.py") in DigestCache(old_path).group(str(site / "demo")).known
+
+
+def test_deleted_files_leave_the_cache_and_a_damaged_group_is_rehashed(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    write_dist(site, "demo", "1.0", {"demo/a.py": b"A = 1\n", "demo/b.py": b"B = 1\n"})
+    cache_path = str(tmp_path / "digests.sqlite")
+    cache = DigestCache(cache_path)
+    assert _modified(site, cache) == []
+    cache.close()
+    (site / "demo" / "b.py").unlink()
+    cache = DigestCache(cache_path)
+    verify_records(str(site), distributions(str(site)), cache)  # b.py is reported missing
+    cache.close()
+    assert set(DigestCache(cache_path).group(str(site / "demo")).known) == {str(site / "demo" / "a.py")}
+
+    import sqlite3
+
+    conn = sqlite3.connect(cache_path)
+    conn.execute("UPDATE digest_group SET entries = '{not json' WHERE grp = ?", (str(site / "demo"),))
+    conn.commit()
+    conn.close()
+    (site / "demo" / "a.py").write_bytes(b"A = 2\n")  # same size: only the digest can tell
+    cache = DigestCache(cache_path)
+    assert cache.group(str(site / "demo")).known == {}
+    assert _modified(site, cache) == ["a.py"]
+    cache.close()

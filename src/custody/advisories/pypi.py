@@ -12,15 +12,17 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from packaging.version import InvalidVersion, Version
 
 from custody.advisories.model import Advisory, AdvisoryError, Affected, Event, Range
 from custody.artifacts.index import fetch_each
 from custody.inventory import canonical_name
 from custody.inventory.model import Ecosystem
+
+if TYPE_CHECKING:
+    import httpx
 
 DEFAULT_PYPI_URL = "https://pypi.org"
 _PER_RELEASE_MISSES = 3
@@ -93,6 +95,8 @@ class PyPIClient:
         self._lock = threading.Lock()
 
     def _get(self, url: str) -> dict[str, Any] | None:
+        import httpx  # noqa: PLC0415 - on first use: httpx costs ~45 ms of every start
+
         try:
             response = self.http.get(url)
             if response.status_code == 404:
@@ -153,6 +157,8 @@ def release_statuses(
     jobs: int = 8,
 ) -> tuple[dict[tuple[str, str], ReleaseStatus], list[str]]:
     """PyPI's view of many releases (threads), keyed by the given (name, version); and the errors."""
+    import httpx  # noqa: PLC0415 - on first use: httpx costs ~45 ms of every start
+
     own = client is None
     http = client or httpx.Client(timeout=20.0, follow_redirects=True)
     pypi = PyPIClient(http, base_url)

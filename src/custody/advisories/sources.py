@@ -8,12 +8,14 @@ import os
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import yaml
 
 from custody.advisories.model import AdvisoryError
+
+if TYPE_CHECKING:
+    import httpx
 
 OSV_EXPORT_URL = "https://osv-vulnerabilities.storage.googleapis.com/{ecosystem}/all.zip"
 """OSV's standard per-ecosystem export location."""
@@ -113,6 +115,8 @@ def download_export(
     ecosystem: str, *, url: str | None = None, client: httpx.Client | None = None, timeout: float = 60.0
 ) -> bytes:
     """The OSV zip export of `ecosystem`. Raises AdvisoryError with what to do when unreachable."""
+    import httpx  # noqa: PLC0415 - on first use: httpx costs ~45 ms of every start
+
     target = url or export_url(ecosystem)
     own = client is None
     http = client or httpx.Client(timeout=timeout, follow_redirects=True)

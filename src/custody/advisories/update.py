@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-
-import httpx
+from typing import TYPE_CHECKING
 
 from custody.advisories.sources import ECOSYSTEMS, download_export, export_url, iter_path, iter_zip
 from custody.advisories.store import LoadStats, open_for_update
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @dataclass(slots=True)

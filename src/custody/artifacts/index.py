@@ -13,9 +13,8 @@ import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
 import platformdirs
 from packaging.tags import sys_tags
 from packaging.utils import (
@@ -30,9 +29,11 @@ from packaging.version import InvalidVersion, Version
 from custody import __version__
 from custody.artifacts.model import ArtifactError
 
+if TYPE_CHECKING:
+    import httpx
+
 DEFAULT_INDEX = "https://pypi.org/simple/"
 SPEC = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([A-Za-z0-9.+!_-]+)\s*$")
-TIMEOUT = httpx.Timeout(30.0, read=120.0)
 MAX_DOWNLOAD = 2 * 1024 * 1024 * 1024
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 
@@ -70,8 +71,12 @@ def _version_of(filename: str) -> Version | None:
 
 def new_client() -> httpx.Client:
     """An HTTP client for index requests (timeouts, redirects, custody's User-Agent)."""
+    import httpx  # noqa: PLC0415 - on first use: httpx costs ~45 ms of every start
+
     return httpx.Client(
-        timeout=TIMEOUT, follow_redirects=True, headers={"User-Agent": f"custody/{__version__}"}
+        timeout=httpx.Timeout(30.0, read=120.0),
+        follow_redirects=True,
+        headers={"User-Agent": f"custody/{__version__}"},
     )
 
 
@@ -82,6 +87,8 @@ def project_page(
 
     Raises ArtifactError when the index cannot be reached or does not answer with a JSON object.
     """
+    import httpx  # noqa: PLC0415 - on first use: httpx costs ~45 ms of every start
+
     url = f"{index_url(index)}{canonicalize_name(name)}/"
     own = client is None
     http = client or new_client()
@@ -104,6 +111,8 @@ def project_page(
 def release_files(
     name: str, version: str, index: str | None = None, client: httpx.Client | None = None
 ) -> list[IndexFile]:
+    import httpx  # noqa: PLC0415 - on first use: httpx costs ~45 ms of every start
+
     url = f"{index_url(index)}{canonicalize_name(name)}/"
     payload = project_page(name, index, client)
     if payload is None:
@@ -194,6 +203,8 @@ def choose_files(files: list[IndexFile]) -> list[IndexFile]:
 
 def download(name: str, version: str, index: str | None = None) -> list[str]:
     """Fetch the chosen files of a release into the cache; returns their paths. Raises ArtifactError."""
+    import httpx  # noqa: PLC0415 - on first use: httpx costs ~45 ms of every start
+
     target_dir = os.path.join(cache_dir(), "artifacts", str(canonicalize_name(name)), version)
     os.makedirs(target_dir, exist_ok=True)
     paths: list[str] = []

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import csv
 import glob
-import io
 import os
 import site
 import stat
 import sys
 from dataclasses import dataclass
-from email.parser import HeaderParser
+from typing import NamedTuple
 
 from custody.artifacts._collect import Collector, StopReading
 from custody.artifacts.limits import DEFAULT_LIMITS, Limits
+from custody.artifacts.metadata import NAME_VERSION, metadata_headers
 from custody.artifacts.model import Artifact, ArtifactError, ArtifactKind, IssueKind
 from custody.artifacts.selection import Selector, default_selector
 
@@ -90,10 +90,15 @@ def _record_paths(dist_dir: str) -> list[str]:
 def _dist_name_version(dist_dir: str) -> tuple[str | None, str | None]:
     for meta in ("METADATA", "PKG-INFO"):
         path = os.path.join(dist_dir, meta)
-        if os.path.isfile(path):
+        if not os.path.isfile(path):  # also keeps a FIFO planted as METADATA from blocking the read
+            continue
+        try:
             with open(path, encoding="utf-8", errors="replace") as handle:
-                headers = HeaderParser().parse(io.StringIO(handle.read(65536)), headersonly=True)
-            return headers.get("Name"), headers.get("Version")
+                text = handle.read(65536)
+        except OSError:
+            continue
+        headers = metadata_headers(text, NAME_VERSION)
+        return headers.get("name"), headers.get("version")
     return None, None
 
 
@@ -218,9 +223,8 @@ def read_installed(
 
 
 # ---- RECORD rows with hashes (for integrity checks; additive API) ------------------------------
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RecordEntry:
-    """One row of a distribution's RECORD file."""
+class RecordEntry(NamedTuple):
+    """One row of a distribution's RECORD file (a named tuple: an audit builds one per installed file)."""
 
     path: str
     """Path as written in RECORD, relative to the site-packages directory (may start with `../`)."""
@@ -265,7 +269,7 @@ def read_record(dist_dir: str) -> tuple[tuple[RecordEntry, ...], bool]:
             if len(row) > 1 and "=" in row[1]:
                 algorithm, digest = row[1].split("=", 1)
             size = int(row[2]) if len(row) > 2 and row[2].strip().isdigit() else None
-            rows.append(RecordEntry(path=row[0], algorithm=algorithm, digest=digest, size=size))
+            rows.append(RecordEntry(row[0], algorithm, digest, size))
     return tuple(rows), True
 
 

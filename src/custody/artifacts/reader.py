@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import os
-from email.parser import HeaderParser
 from typing import IO
 
 from packaging.utils import (
@@ -21,6 +20,7 @@ from packaging.utils import (
 
 from custody.artifacts._collect import Collector, StopReading
 from custody.artifacts.limits import DEFAULT_LIMITS, Limits
+from custody.artifacts.metadata import NAME_VERSION, metadata_headers
 from custody.artifacts.model import Artifact, ArtifactError, ArtifactKind, IssueKind, Member
 from custody.artifacts.selection import Selector, default_selector
 from custody.artifacts.tar_reader import read_tar
@@ -110,8 +110,8 @@ def _metadata_name_version(members: list[Member], strip: str) -> tuple[str | Non
         if rel in ("PKG-INFO", "EGG-INFO/PKG-INFO") or (
             rel.count("/") == 1 and rel.endswith(".dist-info/METADATA")
         ):
-            headers = HeaderParser().parsestr(member.data.decode("utf-8", "replace"), headersonly=True)
-            return headers.get("Name"), headers.get("Version")
+            headers = metadata_headers(member.data.decode("utf-8", "replace"), NAME_VERSION)
+            return headers.get("name"), headers.get("version")
     return None, None
 
 

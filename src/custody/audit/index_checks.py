@@ -14,9 +14,8 @@ each project is asked once for both checks.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from packaging.version import InvalidVersion, Version
 
 from custody.artifacts.index import (
@@ -30,6 +29,9 @@ from custody.artifacts.index import (
 from custody.artifacts.model import ArtifactError
 from custody.audit.model import MALWARE_REMEDIATION, Finding, FindingKind
 from custody.inventory import Ecosystem, Package
+
+if TYPE_CHECKING:
+    import httpx
 
 SEVERITY = {"quarantined": "critical", "archived": "low", "deprecated": "low"}
 """Severity per status; a marker this version does not know (a later standard's) is `low`."""

@@ -6,8 +6,7 @@ import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-
-import httpx
+from typing import TYPE_CHECKING
 
 from custody.advisories import AdvisoryError, AdvisoryStore, release_statuses
 from custody.advisories.model import Advisory
@@ -29,6 +28,9 @@ from custody.inventory.digest_cache import DigestCache
 from custody.inventory.environment import distributions
 from custody.store import StoreError
 
+if TYPE_CHECKING:
+    import httpx
+
 _NAMED_UNPINNED = ("range ", "no version given", "no version in lock")
 """`Package.unpinned` reasons of declarations that name an index project (`name>=1`, `name`, ...)."""
 
@@ -46,6 +48,9 @@ class AuditRequest:
     index_url: str | None = None
     """Package index for `--live` index checks (default: `CUSTODY_INDEX_URL`, `PIP_INDEX_URL`, PyPI)."""
     integrity: bool = True
+    workers: int = 1
+    """Processes for RECORD verification of large environments (forked on Linux only, and only from a
+    single-threaded process; see `custody.inventory._parallel`)."""
     digest_cache: str | None = None
     """Digest cache for RECORD checks (files unchanged since the last run are not re-read); None
     hashes everything."""
@@ -89,7 +94,8 @@ def _environment_with(request: AuditRequest, report: AuditReport, cache: DigestC
             continue
         packages.extend(installed_packages(os.path.abspath(site_dir), dists))
         if request.integrity:
-            report.findings.extend(integrity_findings(verify_records(site_dir, dists, cache)))
+            issues = verify_records(site_dir, dists, cache, workers=request.workers)
+            report.findings.extend(integrity_findings(issues))
         report.findings.extend(hook_findings(find_startup_hooks(site_dir, dists), request.scan_hook))
     return packages
 

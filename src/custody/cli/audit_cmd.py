@@ -109,7 +109,13 @@ def exit_code(report: AuditReport, fail_on: str) -> int:
     help="Hash every RECORD entry again instead of reusing digests of unchanged files "
     "(use after a suspected compromise).",
 )
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes for --scan.")
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes for RECORD verification and --scan (default: all cores).",
+)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None)
 @click.option("--verbose", "-v", is_flag=True, help="Text format: also show info findings.")
 def audit_command(
@@ -141,6 +147,7 @@ def audit_command(
         live=live,
         index_url=index_url,
         integrity=not no_integrity,
+        workers=jobs or os.cpu_count() or 1,
         digest_cache=None if rehash else default_digest_cache_path(),
         scan_hook=hook_scanner(rule_dirs),
     )

@@ -6,68 +6,141 @@ inode all match what was seen when it was hashed. ctime cannot be set back by an
 process (touching a file back to its old mtime still moves its ctime), so a file rewritten by code
 running as the user is hashed again. The cache is as trustworthy as the user account that owns it:
 after a suspected compromise, audit with `--rehash`.
+
+Digests are stored by group (one package directory, or one distribution's other files), one row
+per group: a warm audit loads each group where it checks it (in parallel workers), and a group is
+rewritten with only the files seen in its last check, so deleted files do not pile up.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import sqlite3
 
-from custody.store import StoreError, open_store, transaction
+from custody.store import SchemaMismatch, StoreError, open_store, transaction
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS digest (
-    path TEXT PRIMARY KEY,
-    size INTEGER NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    ctime_ns INTEGER NOT NULL,
-    inode INTEGER NOT NULL,
-    algorithm TEXT NOT NULL,
-    digest TEXT NOT NULL
+CREATE TABLE IF NOT EXISTS digest_group (
+    grp TEXT PRIMARY KEY,
+    entries TEXT NOT NULL
 );
 """
-_Key = tuple[int, int, int, int, str]
+_SCHEMA_VERSION = 3
+Entries = dict[str, tuple[str, str]]
+"""path -> (stamp, digest)."""
 
 
-def _key(info: os.stat_result, algorithm: str) -> _Key:
-    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, algorithm)
+def _stamp(info: os.stat_result, algorithm: str) -> str:
+    """What must be unchanged for a digest to be reused."""
+    return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}:{algorithm}"
 
 
-class DigestCache:
-    """Digests by path, valid while (size, mtime, ctime, inode, algorithm) is unchanged."""
+class DigestGroup:
+    """The cached digests of one group, and what this run saw of it."""
 
-    def __init__(self, path: str) -> None:
-        """Open or create the cache at `path`. Raises `StoreError` if it is unusable."""
-        self.conn = open_store(path, kind="digest-cache", schema_version=1, schema=_SCHEMA)
-        try:
-            rows = self.conn.execute(
-                "SELECT path, size, mtime_ns, ctime_ns, inode, algorithm, digest FROM digest"
-            ).fetchall()
-        except sqlite3.DatabaseError as exc:
-            self.conn.close()
-            raise StoreError(f"{path}: unreadable digest cache: {exc}") from exc
-        self.known: dict[str, tuple[_Key, str]] = {
-            row[0]: ((row[1], row[2], row[3], row[4], row[5]), row[6]) for row in rows
-        }
-        self.fresh: dict[str, tuple[_Key, str]] = {}
+    def __init__(self, key: str, known: Entries) -> None:
+        self.key = key
+        self.known = known
+        self.current: Entries = {}
+        self.changed = False
 
     def lookup(self, path: str, info: os.stat_result, algorithm: str) -> str | None:
         hit = self.known.get(path)
-        return hit[1] if hit is not None and hit[0] == _key(info, algorithm) else None
+        if hit is None or hit[0] != _stamp(info, algorithm):
+            return None
+        self.current[path] = hit
+        return hit[1]
 
     def remember(self, path: str, info: os.stat_result, algorithm: str, digest: str) -> None:
-        self.fresh[path] = (_key(info, algorithm), digest)
+        self.current[path] = (_stamp(info, algorithm), digest)
+        self.changed = True
+
+    def update(self) -> Entries | None:
+        """What to store for this group, or None when the stored row is still exact."""
+        return self.current if self.changed or len(self.current) != len(self.known) else None
+
+
+class DigestCache:
+    """Digests by path, valid while (size, mtime, ctime, inode, algorithm) is unchanged.
+
+    Safe to use from forked children: each process reads through its own connection; only the
+    process that opened the cache writes, in `close()`.
+    """
+
+    def __init__(self, path: str) -> None:
+        """Open or create the cache at `path`; one written by another custody version is started
+        afresh (it only holds what can be recomputed). Raises `StoreError` if it is unusable."""
+        self.path = path
+        try:
+            conn = _open(path)
+        except SchemaMismatch:
+            _remove_store(path)
+            conn = _open(path)
+        self._owner = os.getpid()
+        self._conn: sqlite3.Connection | None = conn
+        self._conn_pid = self._owner
+        self.pending: dict[str, Entries] = {}
+
+    def group(self, key: str) -> DigestGroup:
+        """The group `key` as stored; empty when absent or unreadable (its files are hashed)."""
+        try:
+            row = (
+                self._connection()
+                .execute("SELECT entries FROM digest_group WHERE grp = ?", (key,))
+                .fetchone()
+            )
+            stored = json.loads(row[0]) if row else {}
+        except (sqlite3.Error, StoreError, ValueError, RecursionError):
+            stored = {}
+        known: Entries = {}
+        if isinstance(stored, dict):
+            for path, value in stored.items():
+                if isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value):
+                    known[path] = (value[0], value[1])
+        return DigestGroup(key, known)
+
+    def save(self, key: str, entries: Entries) -> None:
+        """Queue `entries` as the new content of group `key` (written by `close()`)."""
+        self.pending[key] = entries
 
     def close(self) -> None:
-        """Write what was hashed in this run, then close."""
+        """Write the groups that changed in this run, then close."""
+        if os.getpid() != self._owner:
+            return  # a forked child: its changes travel back to the parent, which writes them
         try:
-            if self.fresh:
-                with transaction(self.conn):
-                    self.conn.executemany(
-                        "INSERT OR REPLACE INTO digest VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [(path, *key, digest) for path, (key, digest) in self.fresh.items()],
+            if self.pending:
+                conn = self._connection()
+                with transaction(conn):
+                    conn.executemany(
+                        "INSERT OR REPLACE INTO digest_group VALUES (?, ?)",
+                        [
+                            (key, json.dumps(entries, separators=(",", ":")))
+                            for key, entries in self.pending.items()
+                        ],
                     )
-        except sqlite3.Error:
+        except (sqlite3.Error, StoreError):
             pass  # a cache that cannot be written only costs the next run some hashing
         finally:
-            self.conn.close()
+            if self._conn is not None and self._conn_pid == os.getpid():
+                self._conn.close()
+            self._conn = None
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None or self._conn_pid != os.getpid():
+            # never use a connection across fork(): the child opens its own
+            self._conn = _open(self.path)
+            self._conn_pid = os.getpid()
+        return self._conn
+
+
+def _open(path: str) -> sqlite3.Connection:
+    # no quick_check: a damaged page fails the read of its group, which is then hashed afresh
+    return open_store(path, kind="digest-cache", schema_version=_SCHEMA_VERSION, schema=_SCHEMA, check=False)
+
+
+def _remove_store(path: str) -> None:
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path + suffix)

@@ -1,0 +1,149 @@
+"""`custody scan`: a thin click wrapper over custody.scan."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from custody.artifacts import ArtifactError, running_site_dirs
+from custody.artifacts.index import download, parse_spec
+from custody.cli import exit_codes
+from custody.cli.render import render_text
+from custody.report import results_to_json, results_to_sarif
+from custody.scan import RuleLoadError, ScanResult, ScanTask, Verdict, error_result, expand_target, scan_tasks
+from custody.scan.yara_rules import YaraRules, default_rule_dirs
+
+FAIL_LEVELS = {"malicious": Verdict.MALICIOUS, "suspicious": Verdict.SUSPICIOUS}
+
+
+@click.command()
+@click.argument("targets", nargs=-1)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["malicious", "suspicious"]),
+    default="malicious",
+    show_default=True,
+    help="Exit 1 when any target reaches this verdict.",
+)
+@click.option(
+    "--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: all cores)."
+)
+@click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Extra YARA rule directory (repeatable; also CUSTODY_RULES).",
+)
+@click.option("--index-url", default=None, help="Package index for NAME==VERSION targets (PEP 691 JSON API).")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write the report to this file instead of stdout.",
+)
+@click.option(
+    "--verbose", "-v", is_flag=True, help="Text format: show findings of clean targets and low ones."
+)
+def scan(
+    targets: Sequence[str],
+    fmt: str,
+    fail_on: str,
+    jobs: int | None,
+    rule_dirs: Sequence[str],
+    index_url: str | None,
+    output: str | None,
+    verbose: bool,
+) -> None:
+    """Scan package archives, directories, environments or NAME==VERSION pins for malicious behaviour.
+
+    With no TARGET, scans the running Python environment. Never executes package code.
+    """
+    err = Console(stderr=True)
+    all_rule_dirs = tuple(rule_dirs) + default_rule_dirs()
+    try:
+        YaraRules(all_rule_dirs)  # fail fast on bad user rules, before any worker starts
+    except (RuleLoadError, OSError) as exc:
+        err.print(f"[red]error:[/red] cannot load rules: {exc}")
+        sys.exit(exit_codes.USAGE)
+    tasks, early = _plan(list(targets) or running_site_dirs(), index_url, err)
+    results: list[ScanResult] = list(early)
+    show_progress = (err.is_terminal and fmt == "text") or (err.is_terminal and output is not None)
+    if show_progress and len(tasks) > 1:
+        with Progress(
+            TextColumn("scanning"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
+            bar = progress.add_task("scan", total=len(tasks))
+            for result in scan_tasks(tasks, jobs=jobs, rule_dirs=all_rule_dirs):
+                results.append(result)
+                progress.update(bar, completed=min(len(results) - len(early), len(tasks)))
+    else:
+        results.extend(scan_tasks(tasks, jobs=jobs, rule_dirs=all_rule_dirs))
+    _emit(results, fmt, output, verbose)
+    sys.exit(_exit_code(results, FAIL_LEVELS[fail_on]))
+
+
+def _plan(targets: list[str], index_url: str | None, err: Console) -> tuple[list[ScanTask], list[ScanResult]]:
+    tasks: list[ScanTask] = []
+    early: list[ScanResult] = []
+    for target in targets:
+        pin = parse_spec(target)
+        if pin is not None and not _exists(target):
+            try:
+                paths = download(pin[0], pin[1], index_url)
+            except ArtifactError as exc:
+                early.append(error_result(target, str(exc)))
+                continue
+            tasks.extend(ScanTask(p) for p in paths)
+            continue
+        try:
+            tasks.extend(expand_target(target))
+        except ArtifactError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            sys.exit(exit_codes.USAGE)
+    return tasks, early
+
+
+def _exists(path: str) -> bool:
+    return os.path.exists(path)
+
+
+def _emit(results: list[ScanResult], fmt: str, output: str | None, verbose: bool) -> None:
+    if fmt == "json":
+        text = results_to_json(results)
+    elif fmt == "sarif":
+        text = results_to_sarif(results)
+    else:
+        if output is None:
+            render_text(results, Console(), verbose=verbose)
+            return
+        with open(output, "w", encoding="utf-8") as handle:
+            render_text(results, Console(file=handle, width=160), verbose=verbose)
+        return
+    if output is None:
+        click.echo(text)
+    else:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+
+
+def _exit_code(results: list[ScanResult], level: Verdict) -> int:
+    if any(r.verdict.rank >= level.rank for r in results):
+        return exit_codes.FOUND
+    if any(r.verdict is Verdict.ERROR for r in results):
+        return exit_codes.SCAN_ERROR
+    return exit_codes.OK

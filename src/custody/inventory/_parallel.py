@@ -1,0 +1,77 @@
+"""Share CPU-bound checks of a large environment between forked processes.
+
+Walking and stat-ing 100k installed files is Python-bound: threads do not help, a second process
+does. Forking is done only where it is safe: on Linux, from a process with a single thread (a
+fork taken while another thread holds a lock can deadlock the child). Everywhere else, and when a
+child fails for any reason, its share is run here: the result is always the serial one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def can_fork() -> bool:
+    return sys.platform == "linux" and hasattr(os, "fork") and threading.active_count() == 1
+
+
+def run_parts(jobs: list[Callable[[], T]]) -> list[T]:
+    """Every job's result, in order: the first runs here, the others in forked children."""
+    if len(jobs) < 2 or not can_fork():
+        return [job() for job in jobs]
+    children: list[tuple[int, int]] = []
+    try:
+        for job in jobs[1:]:
+            children.append(_start(job))
+        results = [jobs[0]()]
+        for (pid, read), job in zip(children[:], jobs[1:], strict=True):
+            results.append(_collect(pid, read, job))
+            children.remove((pid, read))
+        return results
+    finally:
+        for pid, read in children:  # only left when this process's own share raised
+            os.close(read)
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+
+
+def _start(job: Callable[[], T]) -> tuple[int, int]:
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns, never runs the parent's clean-up or atexit code
+        status = 1
+        try:
+            os.close(read)
+            payload = pickle.dumps(job(), protocol=pickle.HIGHEST_PROTOCOL)
+            with os.fdopen(write, "wb") as out:
+                out.write(payload)
+            status = 0
+        except BaseException:  # noqa: S110 - the parent redoes this share; nothing else to tell
+            pass
+        finally:
+            os._exit(status)
+    os.close(write)
+    return pid, read
+
+
+def _collect(pid: int, read: int, job: Callable[[], T]) -> T:
+    with os.fdopen(read, "rb") as source:
+        payload = source.read()
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) == 0:
+        try:
+            result: T = pickle.loads(payload)  # noqa: S301 - written by our own forked child
+            return result
+        except Exception:  # noqa: S110 - fall through to redoing the share
+            pass
+    return job()
