@@ -16,14 +16,17 @@ default ~/.cache/custody-bench/audit-agreement/, and is reused on the next run):
 3. A custody advisory store fed offline from --advisories (PyPA advisory-database snapshot and the
    MAL record) with `custody db update --from`.
 4. Timed runs (best and median of --runs, each a new process, same environment):
-   pip-audit `--path SITE --format json` (its default service: PyPI's JSON API, live), and
+   pip-audit `--path SITE --format json` (its default service: PyPI's JSON API, live), pip-audit
+   `-s osv --osv-url` against bench/osv_standin.py (a local OSV query API serving the same offline
+   records as the custody store, with its own matcher written from the OSV specification), and
    `custody audit ENV --format json` four ways: the warm store (RECORD hashes, start-up hooks and
    advisories), the same with --no-integrity (advisories and hooks only: the like-for-like figure,
    since pip-audit verifies no files), `--live` only (an empty store), and the store plus `--live`.
 5. Both reports normalised to (package, version, advisory ids with aliases); an advisory of one tool
    matches one of the other when package and version agree and their id sets intersect. Printed:
    matched, missed by custody, extra in custody (each with a reason), dependencies pip-audit skipped,
-   and the timing. Written as JSON to bench/out/audit_agreement.json (git-ignored).
+   and the timing; then the same comparison on the same data: pip-audit via the stand-in against
+   custody's store. Written as JSON to bench/out/audit_agreement.json (git-ignored).
 
 Results and the reasons for every difference: bench/AUDIT_RESULTS.md.
 """
@@ -43,6 +46,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import osv_standin  # noqa: E402 - beside this script
+
 CACHE = Path.home() / ".cache" / "custody-bench"
 
 # Old releases with published advisories that still install as wheels on CPython 3.11.
@@ -178,12 +184,127 @@ def custody_findings(doc: dict[str, Any]) -> list[Key]:
     ]
 
 
+def same_version(a: str, b: str) -> bool:
+    """PEP 440 equality: pip-audit reports a pin normalised (`0.6.3-2` as `0.6.3.post2`), custody
+    as written."""
+    from packaging.version import InvalidVersion, Version  # noqa: PLC0415 - the bench venv has it
+
+    if a == b:
+        return True
+    try:
+        return Version(a) == Version(b)
+    except InvalidVersion:
+        return False
+
+
 def matches(key: Key, others: list[Key]) -> bool:
-    return any(key[0] == o[0] and key[1] == o[1] and key[2] & o[2] for o in others)
+    return any(key[0] == o[0] and key[2] & o[2] and same_version(key[1], o[1]) for o in others)
 
 
 def show(key: Key) -> dict[str, Any]:
     return {"package": key[0], "version": key[1], "ids": sorted(key[2])}
+
+
+def boundary_pins(sources: list[Path], per_package: int) -> list[list[tuple[str, str]]]:
+    """Rounds of (name, version) pins where range semantics are easy to get wrong: versions an OSV
+    record names (listed versions, introduced, fixed, last_affected events), up to `per_package`
+    per project spread over its sorted versions. A round names each project once (pip-audit
+    refuses a requirements file that pins one project twice)."""
+    from packaging.version import InvalidVersion, Version  # noqa: PLC0415 - the bench venv has it
+
+    named: dict[str, set[str]] = {}
+    for record in osv_standin.read_records(sources):
+        for affected in record.get("affected") or []:
+            package = affected.get("package") or {}
+            if package.get("ecosystem") != "PyPI" or not package.get("name"):
+                continue
+            versions = set(affected.get("versions") or [])
+            for spans in affected.get("ranges") or []:
+                for event in spans.get("events") or []:
+                    versions.update(
+                        v for k, v in event.items() if k in ("introduced", "fixed", "last_affected")
+                    )
+            named.setdefault(canonical(package["name"]), set()).update(versions - {"0"})
+    rounds: list[list[tuple[str, str]]] = []
+    for name in sorted(named):
+        valid = []
+        for version in named[name]:
+            try:
+                valid.append((Version(version), version))
+            except InvalidVersion:
+                continue
+        ordered = [text for _, text in sorted(valid)]
+        if len(ordered) > per_package:
+            step = (len(ordered) - 1) / (per_package - 1)
+            ordered = [ordered[round(i * step)] for i in range(per_package)]
+        for index, version in enumerate(ordered):
+            while len(rounds) <= index:
+                rounds.append([])
+            rounds[index].append((name, version))
+    return rounds
+
+
+def wide_agreement(
+    pip_audit: Path, custody: list[str], store: Path, sources: list[Path], per_package: int, work: Path
+) -> dict[str, Any]:
+    """pip-audit (OSV stand-in) and custody (store) on the same requirements files of boundary pins."""
+    rounds = boundary_pins(sources, per_package)
+    files: list[Path] = []
+    for index, pins in enumerate(rounds):
+        files.append(work / f"boundary-pins-{index:02d}.txt")
+        files[-1].write_text("".join(f"{name}=={version}\n" for name, version in pins))
+    url, server, _ = osv_standin.start(sources)
+    pa_found: list[Key] = []
+    pa_skipped: dict[str, str] = {}
+    pa_audited = 0
+    start = time.perf_counter()
+    try:
+        for path in files:
+            command = [str(pip_audit), "-r", str(path), "--disable-pip", "--no-deps", "--format", "json"]
+            command += ["--progress-spinner", "off", "--vulnerability-service", "osv", "--osv-url", url]
+            done = run(command)
+            if done.returncode not in (0, 1) or not done.stdout.strip():
+                sys.exit(f"pip-audit ({path.name}) failed ({done.returncode}): {done.stderr[-2000:]}")
+            found, skipped, audited = pip_audit_findings(json.loads(done.stdout))
+            pa_found += found
+            pa_skipped.update(skipped)
+            pa_audited += audited
+    finally:
+        server.shutdown()
+    pa_seconds = time.perf_counter() - start
+    ours_command = [*custody, "audit", *map(str, files), "--db", str(store), "--format", "json"]
+    start = time.perf_counter()
+    ours_done = run([*ours_command, "--fail-on", "critical"])
+    custody_seconds = time.perf_counter() - start
+    ours = custody_findings(json.loads(ours_done.stdout))
+    return {
+        "pins": sum(len(pins) for pins in rounds),
+        "projects": len(rounds[0]) if rounds else 0,
+        "requirements_files": len(files),
+        "pip_audit": {
+            "command": f"{pip_audit} -r FILE --disable-pip --no-deps -s osv --osv-url STANDIN (per file)",
+            "advisories": len(pa_found),
+            "audited": pa_audited,
+            "skipped": len(pa_skipped),
+            "seconds": round(pa_seconds, 2),
+        },
+        "custody": {
+            "command": " ".join(ours_command[:4]) + " ... --db STORE --format json",
+            "advisories": len(ours),
+            "seconds": round(custody_seconds, 2),
+        },
+        "matched": sum(1 for k in pa_found if matches(k, ours)),
+        "missed_by_custody": [show(k) for k in pa_found if not matches(k, ours)],
+        "extra_in_custody": [show(k) for k in ours if not matches(k, pa_found)],
+        "skipped_by_pip_audit": sorted(pa_skipped.items())[:50],
+        # one custody finding standing for several pip-audit ones: records that alias each other,
+        # which custody merges ("one problem is reported once") and pip-audit lists separately
+        "merged_by_custody": [
+            {**show(k), "pip_audit": [sorted(o[2]) for o in pa_found if matches(o, [k])]}
+            for k in ours
+            if sum(1 for o in pa_found if matches(o, [k])) > 1
+        ],
+    }
 
 
 def main() -> int:
@@ -202,6 +323,13 @@ def main() -> int:
     )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--rebuild", action="store_true", help="rebuild the environment")
+    parser.add_argument(
+        "--boundary-pins",
+        type=int,
+        default=10,
+        help="also compare both tools on up to this many name==version pins per project, drawn "
+        "from the versions the records name (OSV stand-in vs store; 0 = skip)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "audit_agreement.json")
     args = parser.parse_args()
     sources = args.advisories or [ROOT.parent / "shared" / "advisories" / n for n in ("pypa-osv", "mal-osv")]
@@ -229,6 +357,18 @@ def main() -> int:
     if pa_done.returncode not in (0, 1):
         sys.exit(f"pip-audit failed ({pa_done.returncode}): {pa_done.stderr}")
     pa_found, pa_skipped, pa_audited = pip_audit_findings(json.loads(pa_done.stdout))
+
+    # pip-audit against a local OSV API serving the same offline records as custody's store
+    # (osv.dev and PyPI's per-release JSON do not answer here): bench/osv_standin.py.
+    osv_url, osv_server, osv_records = osv_standin.start(sources)
+    try:
+        osv_command = [*pa_command, "--vulnerability-service", "osv", "--osv-url", osv_url]
+        osv_times, osv_done = timed(osv_command, args.runs)
+    finally:
+        osv_server.shutdown()
+    if osv_done.returncode not in (0, 1):
+        sys.exit(f"pip-audit (OSV stand-in) failed ({osv_done.returncode}): {osv_done.stderr}")
+    osv_found, osv_skipped, osv_audited = pip_audit_findings(json.loads(osv_done.stdout))
 
     results: dict[str, Any] = {}
     reports: dict[str, list[Key]] = {}
@@ -269,6 +409,12 @@ def main() -> int:
         extra.append({**show(key), "custody_source": source, "reason": reason})
     matched = [k for k in pa_found if matches(k, custody_all)]
 
+    # Same data on both sides: pip-audit via the OSV stand-in against custody's offline store.
+    custody_store = reports["store"]
+    osv_missed = [k for k in osv_found if not matches(k, custody_store)]
+    osv_extra = [k for k in custody_store if not matches(k, osv_found)]
+    osv_matched = [k for k in osv_found if matches(k, custody_store)]
+
     pa_best = min(pa_times)
     summary: dict[str, Any] = {
         "environment": str(venv),
@@ -283,6 +429,14 @@ def main() -> int:
             "skipped": len(pa_skipped),
             "skip_reasons": sorted(set(re.sub(r": \S+ \(.*\)$", "", r) for r in pa_skipped.values())),
         },
+        "pip_audit_osv_standin": {
+            "command": " ".join(osv_command),
+            "records_served": osv_records,
+            "seconds": stats(osv_times),
+            "advisories": len(osv_found),
+            "audited": osv_audited,
+            "skipped": len(osv_skipped),
+        },
         "custody": results,
         "store_load_seconds": round(load_seconds, 3),
         "agreement": {
@@ -290,8 +444,19 @@ def main() -> int:
             "missed_by_custody": [show(k) for k in missed],
             "extra_in_custody": extra,
         },
+        "agreement_same_data": {
+            "pip_audit": "OSV stand-in over the store's sources",
+            "custody": "store",
+            "matched": len(osv_matched),
+            "missed_by_custody": [show(k) for k in osv_missed],
+            "extra_in_custody": [show(k) for k in osv_extra],
+        },
         "ratios": {label: round(results[label]["seconds"]["best"] / pa_best, 4) for label in results},
     }
+    if args.boundary_pins:
+        summary["agreement_boundary_pins"] = wide_agreement(
+            pip_audit, custody, store, sources, args.boundary_pins, args.work
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(summary, indent=2) + "\n")
 
@@ -309,13 +474,14 @@ def main() -> int:
             f"{100 * summary['ratios'][label]:.1f} % of pip-audit"
             + (f"; errors: {result['errors']}" if result["errors"] else "")
         )
-    like = results["store --no-integrity"]["seconds"]["best"]
-    ratio = summary["ratios"]["store --no-integrity"]
-    print(
-        f"targets (store --no-integrity, {len(dists)} distributions): {like:.2f} s <= 1 s: "
-        f"{'yes' if like <= 1 else 'NO'}; {100 * ratio:.1f} % of pip-audit <= 5 %: "
-        f"{'yes' if ratio <= 0.05 else 'NO'}"
-    )
+    for label in ("store", "store --no-integrity"):
+        best = results[label]["seconds"]["best"]
+        ratio = summary["ratios"][label]
+        print(
+            f"targets ({label}, {len(dists)} distributions): {best:.2f} s <= 1 s: "
+            f"{'yes' if best <= 1 else 'NO'}; {100 * ratio:.1f} % of pip-audit <= 5 %: "
+            f"{'yes' if ratio <= 0.05 else 'NO'}"
+        )
     for note in results["store+live"]["notes"]:
         print(f"  custody note (store+live): {note}")
     print(f"matched {len(matched)}, missed by custody {len(missed)}, extra in custody {len(extra)}")
@@ -327,6 +493,31 @@ def main() -> int:
         by_reason[label] = by_reason.get(label, 0) + 1
     for label, count in sorted(by_reason.items()):
         print(f"  extra: {count} x {label}")
+    print(
+        f"same data (pip-audit -s osv via the stand-in, {osv_records} records; custody store): "
+        f"pip-audit {len(osv_found)} advisories (audited {osv_audited}, skipped {len(osv_skipped)}) in "
+        f"{min(osv_times):.2f} s; matched {len(osv_matched)}, missed by custody {len(osv_missed)}, "
+        f"extra in custody {len(osv_extra)}"
+    )
+    for key in osv_missed:
+        print(f"  missed (same data): {key[0]} {key[1]} {sorted(key[2])}")
+    for key in osv_extra:
+        print(f"  extra (same data): {key[0]} {key[1]} {sorted(key[2])}")
+    wide = summary.get("agreement_boundary_pins")
+    if wide:
+        print(
+            f"boundary pins ({wide['pins']} name==version of {wide['projects']} projects, same data): "
+            "pip-audit "
+            f"{wide['pip_audit']['advisories']} advisories (audited {wide['pip_audit']['audited']}, "
+            f"skipped {wide['pip_audit']['skipped']}), custody {wide['custody']['advisories']}; matched "
+            f"{wide['matched']}, missed by custody {len(wide['missed_by_custody'])}, extra in custody "
+            f"{len(wide['extra_in_custody'])}"
+        )
+        for item in wide["missed_by_custody"][:20]:
+            print(f"  missed (boundary): {item['package']} {item['version']} {item['ids']}")
+        for item in wide["extra_in_custody"][:20]:
+            print(f"  extra (boundary): {item['package']} {item['version']} {item['ids']}")
+        print(f"  one custody finding for several pip-audit ones: {len(wide['merged_by_custody'])}")
     print(f"written: {os.path.relpath(args.out, ROOT)}")
     return 0
 
