@@ -97,3 +97,22 @@ def test_an_exception_in_the_parents_share_propagates() -> None:
 
     with pytest.raises(ValueError, match="broken"):
         run_parts([boom, lambda: 1])
+
+
+def test_deep_trees_are_walked_by_path_past_the_descriptor_depth(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from custody.inventory import integrity
+
+    site = make_site(tmp_path)
+    deep = "deep/" + "/".join(f"d{i}" for i in range(6))
+    write_dist(site, "deep", "1.0", {f"{deep}/mod.py": b"X = 1\n", "deep/__init__.py": b""})
+    (site / deep / "mod.py").write_bytes(b"X = 2\n")
+    (site / deep / "planted.py").write_bytes(b"import os\n")
+    expected = [
+        (IssueType.MODIFIED.value, f"{deep}/mod.py", "deep"),
+        (IssueType.UNLISTED.value, f"{deep}/planted.py", "deep"),
+    ]
+    assert _summary(site, 1) == expected
+    monkeypatch.setattr(integrity, "_FD_DEPTH", 2)
+    assert _summary(site, 1) == expected

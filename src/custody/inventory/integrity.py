@@ -327,13 +327,18 @@ def _package_files(directory: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
         os.close(fd)
 
 
-def _files_by_fd(path: str, fd: int, depth: int) -> Iterator[tuple[str, os.DirEntry[str]]]:
+def _entries(directory: int | str) -> list[os.DirEntry[str]]:
+    """The entries of a directory (by descriptor or path); none when it cannot be listed, in which
+    case its listed files are looked up, and reported, one by one."""
     try:
-        with os.scandir(fd) as listing:
-            entries = list(listing)
+        with os.scandir(directory) as listing:
+            return list(listing)
     except OSError:
-        return
-    for item in entries:
+        return []
+
+
+def _files_by_fd(path: str, fd: int, depth: int) -> Iterator[tuple[str, os.DirEntry[str]]]:
+    for item in _entries(fd):
         full = f"{path}{os.sep}{item.name}"
         if not item.is_dir(follow_symlinks=False):
             yield full, item
@@ -353,13 +358,7 @@ def _files_by_fd(path: str, fd: int, depth: int) -> Iterator[tuple[str, os.DirEn
 def _files_by_path(directory: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
     pending = [directory]
     while pending:
-        current = pending.pop()
-        try:
-            with os.scandir(current) as listing:
-                entries = list(listing)
-        except OSError:
-            continue
-        for item in entries:
+        for item in _entries(pending.pop()):
             if item.is_dir(follow_symlinks=False):
                 pending.append(item.path)
             else:
