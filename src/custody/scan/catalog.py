@@ -83,6 +83,12 @@ RULES: dict[str, RuleInfo] = {
             "secret-access", "Credential store access", "Names credential stores in code that runs unasked."
         ),
         RuleInfo(
+            "detached-process",
+            "Detached background process",
+            "Starts a process detached from its parent (own session or process group, "
+            "DETACHED_PROCESS) at import or start-up: it keeps running after the import returns.",
+        ),
+        RuleInfo(
             "spyware",
             "Keylogging, screen or clipboard capture",
             "Captures keystrokes, the screen or the clipboard.",

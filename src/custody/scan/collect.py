@@ -117,6 +117,7 @@ class Collector:
                 self._startup_file(member, info)
         by_rel = {info.rel: info for _, info in infos if info.type is FileType.PYTHON}
         self._library_imports_of_dev_files(by_rel)
+        self._imported_by_packages(by_rel)
         self._promote(self.startup_modules, by_rel, Context.STARTUP)
         # setup.py next: the package modules it imports run at install time too.
         done: set[str] = set()
@@ -161,6 +162,25 @@ class Collector:
                 for candidate in module_file_candidates(module):
                     for dev_info in by_suffix.get(candidate, ()):
                         dev_info.context = Context.IMPORT
+
+    def _imported_by_packages(self, by_rel: dict[str, FileInfo]) -> None:
+        """A module that a package's `__init__.py` imports runs at import, even from a folder that
+        is not a package (no `__init__.py`) and would otherwise count as a script run by hand."""
+        pending = [
+            info
+            for rel, info in by_rel.items()
+            if rel.endswith("__init__.py") and info.context is Context.IMPORT
+        ]
+        while pending:
+            importer = pending.pop()
+            package = importer.rel.rsplit("/", 1)[0] if "/" in importer.rel else ""
+            for module in imported_modules(importer.data, package):
+                for candidate in module_file_candidates(module):
+                    for rel in (candidate, f"src/{candidate}"):
+                        target = by_rel.get(rel)
+                        if target is not None and target.context is Context.CALL:
+                            target.context = Context.IMPORT
+                            pending.append(target)
 
     def _promote(
         self,

@@ -45,6 +45,7 @@ class Cap(str, enum.Enum):
     DROP = "drop"  # writes downloaded bytes to disk
     RUN_WRITTEN = "run-written"  # runs a file the same code wrote
     RUN_VARIABLE = "run-variable"  # runs a program whose name is computed
+    DETACHED = "detached"  # starts a process that outlives its caller (detached, own session)
     HOOK_NETWORK = "hook-network"  # network request from an overridden install/develop/egg_info command
     DYNAMIC_BUILTIN = "dynamic-builtin"  # builtins looked up by computed name, or exec/eval renamed
     OBFUSCATOR = "obfuscator"  # known obfuscator runtime (PyArmor and similar)

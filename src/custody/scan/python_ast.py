@@ -111,6 +111,22 @@ NOT_SENDS = frozenset(
     }
 )
 NETWORK_NAMES = frozenset({"urlopen", "urlretrieve", "Request", "post", "get", "put", "Session"})
+# What `from MODULE import *` brings in that the rules look at: a star import hides where `get`
+# or `Popen` come from, so these names resolve as if imported one by one (a local definition of
+# the same name wins).
+STAR_EXPORTS: dict[str, tuple[str, ...]] = {
+    "requests": ("get", "post", "put", "patch", "delete", "head", "request", "Session", "session"),
+    "subprocess": ("Popen", "call", "run", "check_call", "check_output", "getoutput", "getstatusoutput"),
+    "os": ("system", "popen", "startfile", "getlogin", "environ", "getenv", "execv", "execve", "spawnv"),
+    "urllib.request": ("urlopen", "urlretrieve", "Request"),
+    "socket": ("socket", "gethostname", "create_connection"),
+    "base64": ("b64decode", "b32decode", "b16decode", "b85decode", "a85decode", "urlsafe_b64decode"),
+    "marshal": ("loads",),
+    "zlib": ("decompress",),
+    "platform": ("node", "uname"),
+    "getpass": ("getuser",),
+    "http.client": ("HTTPConnection", "HTTPSConnection"),
+}
 RECON_CALLS = frozenset(
     {
         "socket.gethostname",
@@ -403,6 +419,7 @@ class _Analyzer:
         self.nodes = walk(self.tree)
         calls: list[ast.Call] = []
         handles: list[ast.withitem | ast.Assign] = []
+        star_names: dict[str, str] = {}
         reversing = False
         for node in self.nodes:
             kind = type(node)
@@ -437,6 +454,10 @@ class _Analyzer:
                     continue
                 self.result.imports.add(node.module)
                 for alias in node.names:
+                    if alias.name == "*":
+                        for name in STAR_EXPORTS.get(node.module, ()):
+                            star_names.setdefault(name, f"{node.module}.{name}")
+                        continue
                     self.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.functions.setdefault(node.name, []).append(node)
@@ -458,6 +479,10 @@ class _Analyzer:
                     (ast.Constant, ast.BinOp, ast.Call, ast.Subscript, ast.List, ast.Tuple, ast.JoinedStr),
                 ):
                     self.constants.setdefault(target.id, node.value)
+        for name, star_target in star_names.items():
+            if name not in self.aliases and name not in self.functions and name not in self.classes:
+                self.aliases[name] = star_target
+        self._alias_returners(handles)
         # Aliases are complete from here on: names resolve the same way every time, so remember
         # them (the later passes resolve the same call nodes over and over).
         self.resolved = {}
@@ -477,6 +502,50 @@ class _Analyzer:
             self._find_decoder_funcs(decode_lines)
         if seeded:  # nothing decoded or downloaded anywhere: no name can carry such data
             self._taint()
+
+    def _alias_returners(self, handles: list[ast.withitem | ast.Assign]) -> None:
+        """`def get_co(): from subprocess import check_output as c; return c` hands out an imported
+        name through a call: `get_co()(cmd)` and `run = get_co()` resolve to what it imports."""
+        for name, defs in self.functions.items():
+            if len(defs) != 1:
+                continue
+            body = [
+                n for n in defs[0].body if not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))
+            ]
+            if (
+                len(body) < 2
+                or not isinstance(body[-1], ast.Return)
+                or not isinstance(body[-1].value, ast.Name)
+            ):
+                continue
+            local: dict[str, str] = {}
+            for statement in body[:-1]:
+                if isinstance(statement, ast.Import):
+                    for alias in statement.names:
+                        local[alias.asname or alias.name.split(".")[0]] = (
+                            alias.name if alias.asname else alias.name.split(".")[0]
+                        )
+                elif isinstance(statement, ast.ImportFrom) and statement.module and not statement.level:
+                    for alias in statement.names:
+                        local[alias.asname or alias.name] = f"{statement.module}.{alias.name}"
+                else:
+                    local = {}
+                    break
+            target = local.get(body[-1].value.id)
+            if target:
+                self.aliases[f"{name}()"] = target
+        for handle in handles:
+            if (
+                isinstance(handle, ast.Assign)
+                and len(handle.targets) == 1
+                and isinstance(handle.targets[0], ast.Name)
+                and isinstance(handle.value, ast.Call)
+                and not handle.value.args
+                and isinstance(handle.value.func, ast.Name)
+            ):
+                target = self.aliases.get(f"{handle.value.func.id}()")
+                if target:
+                    self.aliases.setdefault(handle.targets[0].id, target)
 
     def _find_decoder_funcs(self, decode_lines: list[int]) -> None:
         """Local helpers that return decoded data (`def b64d(s): return base64.b64decode(s)...`)."""
@@ -1220,6 +1289,25 @@ class _Analyzer:
                 single += self.resolve(n.func.value) == "os.environ"
         return wholes > single
 
+    def _detached(self, node: ast.Call) -> bool:
+        """A child that survives its parent: `start_new_session=True`, `preexec_fn=os.setsid` or
+        `os.setpgrp`, or Windows `creationflags` with DETACHED_PROCESS (0x8)."""
+        for keyword in node.keywords:
+            value = keyword.value
+            if keyword.arg == "start_new_session":
+                return isinstance(value, ast.Constant) and value.value is True
+            if keyword.arg == "preexec_fn":
+                return self.resolve(value) in ("os.setsid", "os.setpgrp")
+            if keyword.arg == "creationflags":
+                for sub in walk(value):
+                    if isinstance(sub, (ast.Name, ast.Attribute)) and _dotted(sub).endswith(
+                        "DETACHED_PROCESS"
+                    ):
+                        return True
+                    if isinstance(sub, ast.Constant) and isinstance(sub.value, int) and sub.value & 0x8:
+                        return True
+        return False
+
     def _exec(self, node: ast.Call, name: str, decoder: StaticDecoder) -> None:
         if not node.args:
             return
@@ -1255,6 +1343,8 @@ class _Analyzer:
 
     def _process(self, node: ast.Call, resolved: str) -> None:
         self.emit(Cap.PROCESS, node, resolved)
+        if self._detached(node):
+            self.emit(Cap.DETACHED, node, f"{resolved}() starts a detached background process")
         if self._runs_written(node):
             self.emit(Cap.RUN_WRITTEN, node, f"{resolved}() runs a file this code wrote")
         elif node.args and self._program_is_variable(node.args[0]):

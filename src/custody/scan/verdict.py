@@ -478,6 +478,15 @@ class _Judge:
                 self.add(
                     "install-process", Severity.MEDIUM, fact, f"{fact.detail} at {fact.context.value} time"
                 )
+        for fact in f.get(Cap.DETACHED, frozenset({Context.STARTUP, Context.IMPORT})):
+            # A library may start helpers when called; one that leaves a detached process behind
+            # the moment it is imported (or at every start) is planting something that stays.
+            self.add(
+                "detached-process",
+                Severity.HIGH,
+                fact,
+                f"{fact.detail} at {fact.context.value} time: it keeps running after the import",
+            )
         for fact in f.get(Cap.PIP_INSTALL, UNASKED):
             # Importing a module should never install anything, least of all from outside the index.
             direct = "direct URL" in fact.detail and fact.context in (Context.IMPORT, Context.STARTUP)
