@@ -1799,6 +1799,7 @@ POSITIVE_TESTS: dict[str, str] = {
     "startup-hook": "test_startup_hook_fires",
     "startup-hook-dangerous": "test_startup_hook_dangerous_fires",
     "decode-exec": "test_decode_exec_fires",
+    "detached-process": "test_detached_process_fires_at_import_even_from_a_folder_without_init",
     "download-exec": "test_download_exec_fires",
     "secret-exfiltration": "test_secret_exfiltration_fires",
     "stealer": "test_stealer_fires",
