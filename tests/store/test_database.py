@@ -140,3 +140,19 @@ def test_foreign_postgres_database_is_refused() -> None:
 def test_empty_postgres_database_without_create() -> None:
     with fresh_schema() as url, pytest.raises(StoreError, match="no such store"):
         _open(url, create=False)
+
+
+def test_streams_read_in_chunks_and_interleave(target: str) -> None:
+    db = _open(target)
+    with db.transaction():
+        db.insert_rows("tag", ["name", "n"], [(f"t{i:04d}", i) for i in range(2500)])
+    evens = db.stream("SELECT n FROM tag WHERE n % 2 = 0 ORDER BY n", size=100)
+    odds = db.stream("SELECT n FROM tag WHERE n % 2 = 1 ORDER BY n", size=7)
+    pairs = [(int(a[0]), int(b[0])) for a, b in zip(evens, odds, strict=True)]
+    assert pairs == [(2 * i, 2 * i + 1) for i in range(1250)]
+    # a stream given up half way leaves the connection usable
+    half = db.stream("SELECT n FROM tag ORDER BY n", size=10)
+    assert int(next(half)[0]) == 0
+    del half
+    assert db.execute("SELECT count(*) FROM tag").fetchone()[0] == 2500
+    db.close()

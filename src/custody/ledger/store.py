@@ -261,13 +261,13 @@ class LedgerStore:
 
     def entries(self, start: int = 0, end: int | None = None) -> Iterator[StoredEntry]:
         stop = self.size() if end is None else end
-        cursor = self.conn.execute(
+        rows = self.conn.stream(
             "SELECT l.idx, e.kind, l.integrated_at, l.commitment, e.body, e.redacted_at,"
             " e.redaction_reason, e.salt, e.refs FROM leaf l LEFT JOIN entry e ON e.idx = l.idx"
             " WHERE l.idx >= ? AND l.idx < ? ORDER BY l.idx",
             (start, stop),
         )
-        for row in cursor:
+        for row in rows:
             yield self._entry(row)
 
     def _entry(self, row: tuple[object, ...]) -> StoredEntry:

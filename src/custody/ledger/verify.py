@@ -99,9 +99,9 @@ def _check_tree(store: LedgerStore, sizes: set[int], report: LogReport) -> dict[
     rng = merkle.CompactRange()
     roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT} if 0 in sizes else {}
     expected_nodes = 0
-    cursor = store.conn.execute("SELECT idx, commitment FROM leaf ORDER BY idx")
+    stream = store.conn.stream("SELECT idx, commitment FROM leaf ORDER BY idx", size=_CHUNK)
     while True:
-        rows = cursor.fetchmany(_CHUNK)
+        rows = list(itertools.islice(stream, _CHUNK))
         if not rows:
             break
         made: list[tuple[merkle.NodeId, bytes]] = []
@@ -166,7 +166,7 @@ def _check_ref_index(store: LedgerStore, report: LogReport) -> None:
     """The exposure index (entry_ref) must say exactly what each record's committed refs say:
     a row added or removed there would make an exposure query lie while proofs still pass.
     Both sides are read in index order and merged, so memory stays flat on a big log."""
-    rows = store.conn.execute("SELECT idx, field, value FROM entry_ref ORDER BY idx, field, value")
+    rows = store.conn.stream("SELECT idx, field, value FROM entry_ref ORDER BY idx, field, value")
     groups = itertools.groupby(rows, key=lambda r: int(r[0]))
     pending = next(groups, None)
     for entry in store.entries():

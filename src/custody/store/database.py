@@ -52,6 +52,13 @@ class Database:
         if rows:
             self._sqlite().executemany(sql, rows)
 
+    def stream(self, sql: str, params: Sequence[Any] = (), size: int = 5000) -> Iterator[Any]:
+        """The rows of a query that may return millions, read `size` at a time: client memory stays
+        flat (SQLite cursors step through the table; PostgreSQL uses a server-side cursor)."""
+        cursor = self._sqlite().execute(sql, params)
+        while rows := cursor.fetchmany(size):
+            yield from rows
+
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Bulk insert (the backend's fastest way: SQLite executemany, PostgreSQL COPY).
         `table` and `columns` are the caller's own identifiers, never user input."""

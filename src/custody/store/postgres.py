@@ -37,6 +37,7 @@ class PostgresDatabase(Database):
         super().__init__(name)
         self._pg = pg
         self._lock_key = lock_key
+        self._streams = 0
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         try:
@@ -50,6 +51,20 @@ class PostgresDatabase(Database):
         try:
             with self._pg.cursor() as cursor:
                 cursor.executemany(self.dialect.sql(sql), rows)
+        except psycopg.OperationalError as exc:
+            raise StoreError(f"{self.name}: {exc}") from exc
+
+    def stream(self, sql: str, params: Sequence[Any] = (), size: int = 5000) -> Iterator[Any]:
+        # A named (server-side) cursor: psycopg's ordinary cursor would hold the whole result in
+        # this process. WITH HOLD lets it live outside a transaction (the connection autocommits),
+        # so several streams can be read interleaved; the server keeps the result, not the client.
+        self._streams += 1
+        try:
+            with self._pg.cursor(name=f"custody_stream_{self._streams}", withhold=True) as cursor:
+                cursor.itersize = size
+                cursor.execute(self.dialect.sql(sql), params)
+                while rows := cursor.fetchmany(size):
+                    yield from rows
         except psycopg.OperationalError as exc:
             raise StoreError(f"{self.name}: {exc}") from exc
 
