@@ -25,10 +25,15 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _list(value: Any) -> list[Any]:
+    """A JSON array field; anything else (absent, null, a number, a string, an object) as empty."""
+    return value if isinstance(value, list) else []
+
+
 def _severity(record: dict[str, Any]) -> str | None:
     scores = [
         cvss3_score(s["score"])
-        for s in record.get("severity") or []
+        for s in _list(record.get("severity"))
         if isinstance(s, dict) and isinstance(s.get("score"), str)
     ]
     known = [s for s in scores if s is not None]
@@ -44,18 +49,18 @@ def _affected(item: dict[str, Any]) -> Affected | None:
     if not isinstance(package, dict) or not _str(package.get("name")):
         return None
     ranges = []
-    for rng in item.get("ranges") or []:
+    for rng in _list(item.get("ranges")):
         if not isinstance(rng, dict):
             continue
         events = tuple(
             Event(kind=kind, version=str(event[kind]))
-            for event in rng.get("events") or []
+            for event in _list(rng.get("events"))
             if isinstance(event, dict)
             for kind in _EVENT_KINDS
-            if kind in event
+            if isinstance(event.get(kind), (str, int, float))
         )
         ranges.append(Range(type=_str(rng.get("type")).upper(), events=events))
-    versions = tuple(str(v) for v in item.get("versions") or [] if isinstance(v, (str, int, float)))
+    versions = tuple(str(v) for v in _list(item.get("versions")) if isinstance(v, (str, int, float)))
     return Affected(
         ecosystem=_str(package.get("ecosystem")),
         name=_str(package.get("name")),
@@ -64,19 +69,33 @@ def _affected(item: dict[str, Any]) -> Affected | None:
     )
 
 
+def _check_text(advisory: Advisory) -> None:
+    """JSON `\\ud800` escapes decode to lone surrogates: text that cannot be stored or printed."""
+    texts = [advisory.id, advisory.modified, advisory.summary, advisory.details, *advisory.aliases]
+    texts += [advisory.withdrawn or "", advisory.url or ""]
+    for item in advisory.affected:
+        texts += [item.ecosystem, item.name, *item.versions]
+        texts += [f"{r.type}{e.version}" for r in item.ranges for e in r.events]
+    try:
+        "".join(texts).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"OSV record {advisory.id!r} holds text that is not valid Unicode: {exc}") from exc
+
+
 def parse_record(record: dict[str, Any]) -> Advisory:
-    """An `Advisory` from one OSV JSON/YAML document. Raises ValueError when it has no id."""
+    """An `Advisory` from one OSV JSON/YAML document. Raises ValueError when it has no id, or
+    holds text that is not valid Unicode; fields of the wrong type are ignored."""
     ident = _str(record.get("id"))
     if not ident:
         raise ValueError("OSV record without an `id`")
-    refs = [r for r in record.get("references") or [] if isinstance(r, dict) and _str(r.get("url"))]
+    refs = [r for r in _list(record.get("references")) if isinstance(r, dict) and _str(r.get("url"))]
     preferred = [r for r in refs if r.get("type") == "ADVISORY"] or refs
     affected = tuple(
-        a for a in (_affected(i) for i in record.get("affected") or [] if isinstance(i, dict)) if a
+        a for a in (_affected(i) for i in _list(record.get("affected")) if isinstance(i, dict)) if a
     )
-    return Advisory(
+    advisory = Advisory(
         id=ident,
-        aliases=tuple(str(a) for a in record.get("aliases") or [] if isinstance(a, str)),
+        aliases=tuple(a for a in _list(record.get("aliases")) if isinstance(a, str)),
         summary=_str(record.get("summary")),
         details=_str(record.get("details"))[:2000],
         modified=_str(record.get("modified")),
@@ -85,6 +104,8 @@ def parse_record(record: dict[str, Any]) -> Advisory:
         affected=affected,
         url=_str(preferred[0]["url"]) if preferred else None,
     )
+    _check_text(advisory)
+    return advisory
 
 
 def _ecosystem_matches(affected: Affected, ecosystem: Ecosystem, key: str) -> bool:
@@ -152,7 +173,9 @@ def lowest_fix(advisory: Advisory, ecosystem: Ecosystem, name: str, version: str
             for event in rng.events:
                 if event.kind != "fixed":
                     continue
-                parsed = parse_version(ecosystem.value, event.version, range_type=rng.type)
+                # In the package's own scheme, as `current` is: a PyPI package's SEMVER range
+                # would otherwise compare a SemVer with a PEP 440 Version.
+                parsed = parse_version(ecosystem.value, event.version)
                 if parsed is not None and (current is None or current < parsed):
                     candidates.append((parsed, event.version))
     for _, text in sorted(candidates, key=lambda pair: pair[0]):

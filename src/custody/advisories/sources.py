@@ -58,6 +58,10 @@ def _record(origin: str, data: bytes) -> RawRecord:
         doc = _decode(origin, data)
     except (ValueError, yaml.YAMLError, UnicodeDecodeError) as exc:
         return RawRecord(origin=origin, document=None, error=f"unparseable: {exc}")
+    except RecursionError:
+        return RawRecord(
+            origin=origin, document=None, error="unparseable: arrays or objects nested too deeply"
+        )
     if doc is None:
         return RawRecord(origin=origin, document=None, error="not an OSV object")
     return RawRecord(origin=origin, document=doc)

@@ -144,6 +144,11 @@ class AdvisoryStore:
     def lookup(self, ecosystem: Ecosystem, name: str) -> list[Advisory]:
         """Every stored advisory naming `name` in `ecosystem` (affected or not: see `osv.affects`)."""
         key = canonical_name(name, ecosystem)
+        if not key.isascii():
+            try:
+                key.encode("utf-8")
+            except UnicodeEncodeError:
+                return []  # lone surrogates (from a JSON escape): no stored record can name it
         try:
             rows = self.conn.execute(
                 "SELECT a.id, a.body FROM affected f JOIN advisory a ON a.id = f.advisory_id "

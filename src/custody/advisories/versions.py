@@ -18,7 +18,8 @@ class Comparable(Protocol):
 _SEMVER = re.compile(
     r"^[v=\s]*(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
-    r"(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?\s*$"
+    r"(?:\+[0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*)?\s*$",
+    re.ASCII,  # SemVer digits are 0-9: `\d` would also take other scripts' digits ("١.٢.٣")
 )
 
 PreKey = tuple[int, tuple[tuple[int, int | str], ...]]
@@ -39,17 +40,20 @@ def parse_semver(text: str) -> SemVer | None:
     if match is None:
         return None
     major, minor, patch, pre = match.groups()
-    if pre is None:
-        key: PreKey = (1, ())
-    else:
-        key = (0, tuple((0, int(p)) if p.isdigit() else (1, p) for p in pre.split(".")))
-    return SemVer(int(major), int(minor), int(patch), key)
+    try:  # int() refuses more than sys.get_int_max_str_digits() digits: not a usable version
+        if pre is None:
+            key: PreKey = (1, ())
+        else:
+            key = (0, tuple((0, int(p)) if p.isdigit() else (1, p) for p in pre.split(".")))
+        return SemVer(int(major), int(minor), int(patch), key)
+    except ValueError:
+        return None
 
 
 def parse_pep440(text: str) -> Version | None:
     try:
         return Version(text)
-    except InvalidVersion:
+    except (InvalidVersion, ValueError):  # ValueError: a number with too many digits for int()
         return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from custody.inventory._files import read_declared
 from custody.inventory.model import InventoryError
 
 if sys.version_info >= (3, 11):
@@ -16,11 +17,11 @@ __all__ = ["load_toml", "tomllib"]
 
 
 def load_toml(path: str, shown: str) -> dict[str, Any]:
+    data = read_declared(path, shown)
     try:
-        with open(path, "rb") as handle:
-            doc: dict[str, Any] = tomllib.load(handle)
-            return doc
-    except OSError as exc:
-        raise InventoryError(f"{shown}: {exc.strerror or exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
+        doc: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
+        return doc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InventoryError(f"{shown}: not valid TOML: {exc}") from exc
+    except RecursionError as exc:
+        raise InventoryError(f"{shown}: not valid TOML: arrays or tables nested too deeply") from exc

@@ -49,9 +49,9 @@ def read_lockfile(path: str) -> list[Package]:
     reader = reader_for(path)
     if reader is None:
         raise InventoryError(f"{path}: not a known requirements or lock file name")
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise InventoryError(f"{path}: no such file")
-    return reader(path, path)
+    return reader(path, path)  # a directory, device or FIFO is refused by the reader, unread
 
 
 def find_lockfiles(directory: str) -> list[str]:

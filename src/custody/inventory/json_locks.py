@@ -3,21 +3,35 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
+from custody.inventory._files import read_declared
 from custody.inventory.model import Ecosystem, InventoryError, Package
 
 _REGISTRY_PREFIXES = ("https://registry.npmjs.org/", "https://registry.yarnpkg.com/")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _clean(value: Any) -> Any:
+    return value.encode("utf-8", "replace").decode("utf-8") if isinstance(value, str) else value
+
+
+def _without_surrogates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    return {_clean(key): _clean(value) for key, value in pairs}
 
 
 def _load_json(path: str, shown: str) -> dict[str, Any]:
+    data = read_declared(path, shown)
     try:
-        with open(path, encoding="utf-8") as handle:
-            doc = json.load(handle)
-    except OSError as exc:
-        raise InventoryError(f"{shown}: {exc.strerror or exc}") from exc
+        text = data.decode("utf-8")
+        # `\ud800` escapes decode to lone surrogates, which no report format can encode: replaced
+        hook = _without_surrogates if _SURROGATE_ESCAPE.search(text) else None
+        doc = json.loads(text, object_pairs_hook=hook)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InventoryError(f"{shown}: not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise InventoryError(f"{shown}: not valid JSON: arrays or objects nested too deeply") from exc
     if not isinstance(doc, dict):
         raise InventoryError(f"{shown}: expected a JSON object")
     return doc
@@ -43,7 +57,8 @@ def read_pipfile_lock(path: str, shown: str) -> list[Package]:
                 unpinned = f"local path or URL: {entry.get('path') or entry.get('file')}"
             elif version is None:
                 unpinned = f"not an exact pin: {raw!r}"
-            hashes = tuple(h for h in entry.get("hashes", []) if isinstance(h, str))
+            listed = entry.get("hashes")
+            hashes = tuple(h for h in listed if isinstance(h, str)) if isinstance(listed, list) else ()
             marker = entry.get("markers") if isinstance(entry.get("markers"), str) else None
             out.append(
                 Package(

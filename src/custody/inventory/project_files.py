@@ -19,6 +19,7 @@ import os
 import re
 from typing import Any
 
+from custody.inventory._files import read_declared
 from custody.inventory._toml import load_toml
 from custody.inventory.model import InventoryError, Package
 from custody.inventory.requirements import parse_requirement, read_requirements
@@ -45,11 +46,7 @@ class _Locator:
 
 
 def _read_text(path: str, shown: str) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except OSError as exc:
-        raise InventoryError(f"{shown}: {exc.strerror or exc}") from exc
+    return read_declared(path, shown).decode("utf-8", errors="replace")
 
 
 def _toml_literals(value: str) -> list[str]:

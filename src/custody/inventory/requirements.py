@@ -8,7 +8,8 @@ import shlex
 
 from packaging.requirements import InvalidRequirement, Requirement
 
-from custody.inventory.model import Ecosystem, InventoryError, Package
+from custody.inventory._files import read_declared
+from custody.inventory.model import Ecosystem, Package
 
 _INCLUDE = {"-r": False, "--requirement": False, "-c": True, "--constraint": True}
 _VCS = re.compile(r"^(git|hg|svn|bzr)\+", re.IGNORECASE)
@@ -48,11 +49,7 @@ def _read(full: str, shown: str, out: list[Package], seen: set[str], *, constrai
     if full in seen or len(seen) > _MAX_DEPTH:
         return
     seen.add(full)
-    try:
-        with open(full, encoding="utf-8", errors="replace") as handle:
-            text = handle.read()
-    except OSError as exc:
-        raise InventoryError(f"{shown}: {exc.strerror or exc}") from exc
+    text = read_declared(full, shown).decode("utf-8", errors="replace")
     for number, line in _logical_lines(text):
         where = f"{shown}:{number}"
         try:
@@ -106,8 +103,9 @@ def _requirement(line: str, where: str) -> Package:
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
+        words = (text or line).split()  # text is empty when the line held only options
         return Package(
-            name=text.split()[0],
+            name=words[0] if words else line,
             version=None,
             ecosystem=Ecosystem.PYPI,
             source=where,
