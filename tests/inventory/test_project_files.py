@@ -175,3 +175,40 @@ def test_audit_of_a_pyproject(tmp_path: Path) -> None:
     unpinned = {f.package: f for f in report.findings if f.kind is FindingKind.UNPINNED}
     assert set(unpinned) == {"pydantic", "uvicorn", "torch", "s3fs", "pytest-cov", "ipython"}
     assert unpinned["pydantic"].path == f"{path}:12" and unpinned["pydantic"].severity == "low"
+
+
+POETRY = """\
+[tool.poetry]
+name = "app"
+version = "0.1.0"
+
+[tool.poetry.dependencies]
+python = "^3.11"
+requests = "2.19.1"
+jinja2 = "==2.10"
+flask = "^0.12"
+django = { version = "2.2.0", markers = "python_version >= '3'" }
+mylib = { git = "https://example.invalid/mylib.git", rev = "abc" }
+urllib3 = ">=1.23,<1.24"
+
+[tool.poetry.group.dev.dependencies]
+pytest = "7.0.0"
+"""
+
+
+def test_poetry_tables_bare_versions_are_exact_pins(tmp_path: Path) -> None:
+    path = tmp_path / "pyproject.toml"
+    path.write_text(POETRY, encoding="utf-8")
+    found = {p.name: p for p in read_lockfile(str(path))}
+    assert set(found) == {"requests", "jinja2", "flask", "django", "mylib", "urllib3", "pytest"}
+    assert {n: p.version for n, p in found.items() if p.version} == {
+        "requests": "2.19.1",  # Poetry reads a bare version as ==
+        "jinja2": "2.10",
+        "django": "2.2.0",
+        "pytest": "7.0.0",
+    }
+    assert found["flask"].unpinned == "Poetry range '^0.12'"
+    assert found["mylib"].unpinned is not None and "VCS" in found["mylib"].unpinned
+    assert found["urllib3"].unpinned is not None
+    assert found["requests"].source == f"{path}:7"
+    assert found["django"].marker is not None

@@ -1,8 +1,9 @@
 """Project declarations as audit inputs: `pyproject.toml` and `setup.cfg`.
 
-`pyproject.toml`: `[project] dependencies` and `optional-dependencies` (PEP 621) and
+`pyproject.toml`: `[project] dependencies` and `optional-dependencies` (PEP 621),
 `[dependency-groups]` (PEP 735; `{include-group = ...}` entries are skipped, the included group is
-read on its own). `setup.cfg`: `[options] install_requires` and `[options.extras_require]`
+read on its own) and Poetry's `[tool.poetry.dependencies]`, `dev-dependencies` and group tables.
+`setup.cfg`: `[options] install_requires` and `[options.extras_require]`
 (setuptools' syntax: one per line, or `;`-separated on one line, or `file: a.txt, b.txt`).
 
 Each string is read like a requirements-file line: `==` pins are audited, ranges, URLs and bare
@@ -14,6 +15,7 @@ computed by a build backend at build time and cannot be read here; nothing runs.
 from __future__ import annotations
 
 import configparser
+import dataclasses
 import json
 import os
 import re
@@ -78,11 +80,66 @@ def read_pyproject(path: str, shown: str) -> list[Package]:
     if isinstance(groups, dict):
         for group, items in groups.items():
             collect(f"dependency-groups.{group}", items)
-    return [
+    found = [
         parse_requirement(text.strip(), locate.where(_toml_literals(text), section))
         for section, text in declared
         if text.strip()
     ]
+    return found + _poetry(doc, locate)
+
+
+def _poetry_tables(doc: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    tool = doc.get("tool")
+    poetry = tool.get("poetry") if isinstance(tool, dict) else None
+    if not isinstance(poetry, dict):
+        return []
+    tables = [(f"tool.poetry.{key}", poetry.get(key)) for key in ("dependencies", "dev-dependencies")]
+    groups = poetry.get("group")
+    if isinstance(groups, dict):
+        for name, group in groups.items():
+            if isinstance(group, dict):
+                tables.append((f"tool.poetry.group.{name}.dependencies", group.get("dependencies")))
+    return [(section, table) for section, table in tables if isinstance(table, dict)]
+
+
+def _poetry(doc: dict[str, Any], locate: _Locator) -> list[Package]:
+    """Poetry's `[tool.poetry.dependencies]` and group tables. In Poetry a bare version (`"2.19.1"`
+    or `"=2.19.1"`) is an exact pin and is audited; `^`/`~` ranges, `*`, and git/path/url sources
+    come back unpinned."""
+    out: list[Package] = []
+    for section, table in _poetry_tables(doc):
+        for name, spec in table.items():
+            if name.lower() == "python":
+                continue  # the interpreter constraint, not a package
+            for one in spec if isinstance(spec, list) else [spec]:  # multiple-constraint lists
+                text, poetry_range = _poetry_requirement(name, one)
+                package = parse_requirement(text, locate.where([f"{name} =", f'"{name}"', name], section))
+                if poetry_range:
+                    package = dataclasses.replace(package, unpinned=f"Poetry range {poetry_range!r}")
+                out.append(package)
+    return out
+
+
+def _poetry_requirement(name: str, spec: Any) -> tuple[str, str | None]:
+    """A PEP 508 string for one Poetry dependency entry, and its Poetry-only range (`^1.2`) if any."""
+    marker = ""
+    if isinstance(spec, dict):
+        if isinstance(spec.get("markers"), str):
+            marker = f" ; {spec['markers']}"
+        for source in ("git", "url", "path"):
+            if isinstance(spec.get(source), str):
+                prefix = "git+" if source == "git" and not spec[source].startswith("git+") else ""
+                return f"{name} @ {prefix}{spec[source]}", None
+        spec = spec.get("version")
+    if not isinstance(spec, str):
+        return name, None
+    constraint = spec.strip()
+    exact = re.fullmatch(r"(?:==?)?\s*([0-9][0-9A-Za-z.!+_-]*)", constraint)
+    if exact:
+        return f"{name}=={exact.group(1)}{marker}", None
+    if re.fullmatch(r"(?:[<>!]=?|~=|==)\s*[0-9][^,]*(?:,\s*(?:[<>!]=?|~=|==)\s*[0-9][^,]*)*", constraint):
+        return f"{name}{constraint}{marker}", None  # already PEP 440
+    return f"{name}{marker}", constraint  # ^1.2, ~1.2, *, 1.2.*: a range Poetry resolves, not a pin
 
 
 _SEMI_LIST = ("install_requires",)
