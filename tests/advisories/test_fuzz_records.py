@@ -24,7 +24,9 @@ from custody.advisories import (
 from custody.advisories.sources import iter_path
 from custody.inventory import Ecosystem
 
-FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]
+)
 
 ODD_TEXT = st.sampled_from(["", " ", "\x00", "\ud800", "\udc00x", "𝔘", "null", "1" * 5000])
 VERSIONS = (
