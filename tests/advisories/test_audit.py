@@ -189,3 +189,41 @@ def test_live_says_which_releases_it_could_not_check(
     (note,) = [n for n in report.notes if "not known live" in n]
     assert "jinja2==2.10" in note and "store still covers them" in note
     assert any(f.kind is FindingKind.VULNERABILITY and f.package == "Jinja2" for f in report.findings)
+
+
+def test_min_release_age_reports_releases_inside_the_cooldown(
+    tmp_path: Path, site: Path, store: str, asgi_server, monkeypatch
+) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime(2026, 3, 24, 12, 0, tzinfo=timezone.utc)
+    fresh = (now - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # live about three hours
+    old = (now - timedelta(days=40)).strftime("%Y-%m-%dT%H:%M:%S")  # `upload_time`: UTC, no zone
+    projects = {
+        "goodpkg": {
+            "info": {"version": "1.0"},
+            "releases": {"1.0": [{"upload_time_iso_8601": fresh}, {"upload_time_iso_8601": old}]},
+        },
+        "litellm": {
+            "info": {"version": "1.82.8"},
+            "releases": {"1.82.8": [{"upload_time": old}]},
+        },
+    }
+    base_url = asgi_server(_pypi(projects))
+    monkeypatch.setenv("CUSTODY_PYPI_URL", base_url)
+    monkeypatch.setenv("CUSTODY_INDEX_URL", f"{base_url}/simple/")
+    request = AuditRequest(site_dirs=[str(site)], store_path=store, live=True, now=now, integrity=False)
+    assert not [f for f in audit(request).findings if f.kind is FindingKind.RELEASE_AGE]  # off by default
+
+    week = AuditRequest(
+        site_dirs=[str(site)], store_path=store, live=True, now=now, integrity=False,
+        min_release_age=timedelta(days=7),
+    )
+    young = [f for f in audit(week).findings if f.kind is FindingKind.RELEASE_AGE]
+    # goodpkg's first file went up 40 days ago: the release is as old as its first upload
+    assert young == []
+
+    projects["goodpkg"]["releases"]["1.0"] = [{"upload_time_iso_8601": fresh}]
+    (finding,) = [f for f in audit(week).findings if f.kind is FindingKind.RELEASE_AGE]
+    assert finding.package == "goodpkg" and finding.severity == "medium"
+    assert "3.0 hours" in finding.detail and "7-day cooldown" in finding.detail

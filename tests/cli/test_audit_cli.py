@@ -40,6 +40,7 @@ KINDS = {
     "project-status",
     "unpinned",
     "scan",
+    "release-age",
 }
 SEVERITIES = {"critical", "high", "medium", "low", "info"}
 
@@ -271,3 +272,17 @@ def test_cyclonedx_output(tmp_path: Path, loaded: dict[str, str]) -> None:
     assert {"name": "custody:kind", "value": "malware"} in mal["properties"]
     assert mal["ratings"][0]["severity"] == "critical"
     assert vulns["PYSEC-2019-217"]["recommendation"] == "upgrade to 2.10.1"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--min-release-age", "7d"], "needs --live"),
+        (["--live", "--min-release-age", "a week"], "give a number of days"),
+    ],
+)
+def test_min_release_age_usage_errors(tmp_path: Path, args: list[str], message: str) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("requests==2.32.3\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["audit", str(requirements), *args], catch_exceptions=False)
+    assert result.exit_code == 2 and message in result.output

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from packaging.version import InvalidVersion, Version
@@ -46,6 +47,8 @@ class ReleaseStatus:
     advisories: tuple[Advisory, ...]
     advisories_known: bool
     """False when PyPI could not say (an older release and no per-release endpoint)."""
+    uploaded: datetime | None = None
+    """When the release's first file was uploaded (UTC); None when PyPI does not say."""
 
 
 def _text(item: dict[str, Any], key: str) -> str:
@@ -73,6 +76,15 @@ def _advisory(name: str, version: str, item: dict[str, Any]) -> Advisory | None:
         affected=(affected,),
         url=_text(item, "link") or None,
     )
+
+
+def _upload_time(item: dict[str, Any]) -> datetime | None:
+    text = _text(item, "upload_time_iso_8601") or _text(item, "upload_time")
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)  # upload_time is UTC
 
 
 def _same(a: str, b: str) -> bool:
@@ -121,6 +133,7 @@ class PyPIClient:
         dists = [f for f in files or [] if isinstance(f, dict)]
         yanked = bool(dists) and all(f.get("yanked") for f in dists)
         reason = next((_text(f, "yanked_reason") for f in dists if _text(f, "yanked_reason")), None)
+        uploads = [t for t in (_upload_time(f) for f in dists) if t is not None]
         vulns: Any = None
         if _same(_text(info, "version"), version):
             vulns = doc.get("vulnerabilities")
@@ -146,6 +159,7 @@ class PyPIClient:
             removed=removed,
             advisories=tuple(advisories),
             advisories_known=vulns is not None,
+            uploaded=min(uploads) if uploads else None,
         )
 
 

@@ -35,6 +35,8 @@ class FindingKind(str, enum.Enum):
     """A requirement without an exact version (URL, VCS ref, range): it cannot be audited."""
     SCAN = "scan"
     """`--scan`: the scan engine judged a distribution malicious or suspicious."""
+    RELEASE_AGE = "release-age"
+    """`--min-release-age`: the release is younger than the cooldown (live source only)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

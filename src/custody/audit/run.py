@@ -6,10 +6,12 @@ import dataclasses
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from custody.advisories import AdvisoryError, AdvisoryStore, release_statuses
 from custody.advisories.model import Advisory
+from custody.advisories.pypi import ReleaseStatus
 from custody.artifacts.index import cache_dir
 from custody.audit.environment import HookScan, hook_findings, integrity_findings
 from custody.audit.index_checks import index_findings
@@ -48,6 +50,10 @@ class AuditRequest:
     index_url: str | None = None
     """Package index for `--live` index checks (default: `CUSTODY_INDEX_URL`, `PIP_INDEX_URL`, PyPI)."""
     integrity: bool = True
+    min_release_age: timedelta | None = None
+    """With `live`: report pinned or installed PyPI releases uploaded less than this long ago."""
+    now: datetime | None = field(default=None, compare=False)
+    """The audit's "now" for release ages (tests); None is the clock."""
     workers: int = 1
     """Processes for RECORD verification of large environments (forked on Linux only, and only from a
     single-threaded process; see `custody.inventory._parallel`)."""
@@ -173,6 +179,7 @@ def _advisory_findings(request: AuditRequest, report: AuditReport, packages: lis
     lookup = _store_lookup(request, report)
     live: dict[tuple[str, str], list[Advisory]] = {}
     yanked: dict[tuple[str, str], str] = {}
+    young: dict[tuple[str, str], str] = {}
     if request.live:
         releases = [(key, version) for eco, key, version in grouped if eco is Ecosystem.PYPI]
         statuses, errors = release_statuses(releases, client=request.http)
@@ -183,6 +190,9 @@ def _advisory_findings(request: AuditRequest, report: AuditReport, packages: lis
                 yanked[release] = f"yanked from PyPI: {status.yanked_reason or 'no reason given'}"
             elif status.removed:
                 yanked[release] = "no longer listed on PyPI (the release was deleted)"
+            age = _too_young(status, request)
+            if age:
+                young[release] = age
         unknown = sorted(r for r, s in statuses.items() if not s.advisories_known and not s.removed)
         if unknown:  # pip-audit reports these as skipped dependencies; say so too
             shown = ", ".join(f"{n}=={v}" for n, v in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
@@ -199,6 +209,21 @@ def _advisory_findings(request: AuditRequest, report: AuditReport, packages: lis
         others = sorted({p.source for p in declared[1:]})
         for finding in match_package(package, candidates):
             report.findings.append(_also(finding, others) if others else finding)
+        if (key, version) in young:
+            report.findings.append(
+                Finding(
+                    kind=FindingKind.RELEASE_AGE,
+                    id="release-too-new",
+                    aliases=(),
+                    package=package.name,
+                    version=version,
+                    severity="medium",
+                    path=package.source,
+                    fix="wait out the cooldown, or pin the previous release",
+                    detail=young[(key, version)],
+                    ecosystem=package.ecosystem.value,
+                )
+            )
         if (key, version) in yanked:
             report.findings.append(
                 Finding(
@@ -214,6 +239,24 @@ def _advisory_findings(request: AuditRequest, report: AuditReport, packages: lis
                     ecosystem=package.ecosystem.value,
                 )
             )
+
+
+def _too_young(status: ReleaseStatus, request: AuditRequest) -> str | None:
+    """Why a release is inside the cooldown: trojaned releases are usually caught and pulled within
+    hours or days (litellm 1.82.8 was live about three hours), so a fresh one has not been looked at."""
+    if request.min_release_age is None or status.uploaded is None:
+        return None
+    now = request.now or datetime.now(timezone.utc)
+    age = now - status.uploaded
+    if age >= request.min_release_age:
+        return None
+    hours = max(age.total_seconds() / 3600, 0.0)
+    shown = f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"
+    limit = request.min_release_age.total_seconds() / 86400
+    return (
+        f"uploaded to PyPI {shown} ago ({status.uploaded.isoformat(timespec='minutes')}), "
+        f"inside the {limit:g}-day cooldown: too new to have been looked at"
+    )
 
 
 def _also(finding: Finding, others: list[str]) -> Finding:

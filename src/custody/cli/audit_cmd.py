@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
+from typing import NoReturn
 
 import click
 
@@ -22,7 +25,20 @@ from custody.scan.yara_rules import default_rule_dirs
 FAIL_ON = ("critical", "high", "medium", "low")
 
 
-def _fail(message: str, code: int = exit_codes.USAGE) -> None:
+def _age(text: str | None, live: bool) -> timedelta | None:
+    """`7d`, `36h`, `90m` or a number of days."""
+    if text is None:
+        return None
+    if not live:
+        _fail("--min-release-age needs --live (release dates come from PyPI's JSON API)")
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dhm]?)\s*", text)
+    if match is None:
+        _fail(f"--min-release-age {text!r}: give a number of days, or e.g. 7d, 36h, 90m")
+    amount, unit = float(match.group(1)), match.group(2) or "d"
+    return timedelta(**{{"d": "days", "h": "hours", "m": "minutes"}[unit]: amount})
+
+
+def _fail(message: str, code: int = exit_codes.USAGE) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(code)
 
@@ -93,6 +109,13 @@ def exit_code(report: AuditReport, fail_on: str) -> int:
     help="Also ask PyPI's JSON API (vulnerabilities, yanked) and the index (project status, digests).",
 )
 @click.option(
+    "--min-release-age",
+    "min_age",
+    default=None,
+    metavar="AGE",
+    help="With --live: report PyPI releases uploaded less than AGE ago (e.g. 7d, 36h; a cooldown).",
+)
+@click.option(
     "--index-url",
     default=None,
     help="PEP 691 index for --live statuses and digests (also CUSTODY_INDEX_URL, PIP_INDEX_URL).",
@@ -129,6 +152,7 @@ def audit_command(
     db_path: str | None,
     no_integrity: bool,
     rehash: bool,
+    min_age: str | None,
     jobs: int | None,
     output: str | None,
     verbose: bool,
@@ -145,6 +169,7 @@ def audit_command(
         lockfiles=lockfiles,
         store_path=db_path,
         live=live,
+        min_release_age=_age(min_age, live),
         index_url=index_url,
         integrity=not no_integrity,
         workers=jobs or os.cpu_count() or 1,
@@ -198,7 +223,6 @@ def db_update(sources: Sequence[str], ecosystems: Sequence[str], db_path: str | 
         result = update_store(path=db_path, sources=sources, ecosystems=ecosystems or ECOSYSTEMS)
     except AdvisoryError as exc:
         _fail(str(exc), exit_codes.SCAN_ERROR)
-        return
     if result.rebuilt:
         click.echo(f"rebuilt the advisory store: {result.rebuilt}", err=True)
     failed = 0
