@@ -120,17 +120,14 @@ def _lockfiles(request: AuditRequest, report: AuditReport) -> tuple[list[Package
         for package in found:
             if package.unpinned is not None:
                 report.findings.append(
-                    Finding(
-                        kind=FindingKind.UNPINNED,
-                        id=None,
-                        aliases=(),
-                        package=package.name,
-                        version=None,
+                    _package_finding(
+                        FindingKind.UNPINNED,
+                        None,
+                        package,
+                        None,
+                        f"cannot be audited: {package.unpinned}",
+                        "pin an exact version (with --hash)",
                         severity="low",
-                        path=package.source,
-                        fix="pin an exact version (with --hash)",
-                        detail=f"cannot be audited: {package.unpinned}",
-                        ecosystem=package.ecosystem.value,
                     )
                 )
                 unpinned.append(package)
@@ -211,34 +208,51 @@ def _advisory_findings(request: AuditRequest, report: AuditReport, packages: lis
             report.findings.append(_also(finding, others) if others else finding)
         if (key, version) in young:
             report.findings.append(
-                Finding(
-                    kind=FindingKind.RELEASE_AGE,
-                    id="release-too-new",
-                    aliases=(),
-                    package=package.name,
-                    version=version,
-                    severity="medium",
-                    path=package.source,
-                    fix="wait out the cooldown, or pin the previous release",
-                    detail=young[(key, version)],
-                    ecosystem=package.ecosystem.value,
+                _package_finding(
+                    FindingKind.RELEASE_AGE,
+                    "release-too-new",
+                    package,
+                    version,
+                    young[(key, version)],
+                    "wait out the cooldown, or pin the previous release",
                 )
             )
         if (key, version) in yanked:
             report.findings.append(
-                Finding(
-                    kind=FindingKind.YANKED,
-                    id=None,
-                    aliases=(),
-                    package=package.name,
-                    version=version,
-                    severity="medium",
-                    path=package.source,
-                    fix="move to a release that is not yanked",
-                    detail=yanked[(key, version)],
-                    ecosystem=package.ecosystem.value,
+                _package_finding(
+                    FindingKind.YANKED,
+                    None,
+                    package,
+                    version,
+                    yanked[(key, version)],
+                    "move to a release that is not yanked",
                 )
             )
+
+
+def _package_finding(
+    kind: FindingKind,
+    ident: str | None,
+    package: Package,
+    version: str | None,
+    detail: str,
+    fix: str,
+    *,
+    severity: str = "medium",
+) -> Finding:
+    """A finding about a declared or installed package itself (not an advisory about it)."""
+    return Finding(
+        kind=kind,
+        id=ident,
+        aliases=(),
+        package=package.name,
+        version=version,
+        severity=severity,
+        path=package.source,
+        fix=fix,
+        detail=detail,
+        ecosystem=package.ecosystem.value,
+    )
 
 
 def _too_young(status: ReleaseStatus, request: AuditRequest) -> str | None:
