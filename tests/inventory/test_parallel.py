@@ -116,3 +116,11 @@ def test_deep_trees_are_walked_by_path_past_the_descriptor_depth(
     assert _summary(site, 1) == expected
     monkeypatch.setattr(integrity, "_FD_DEPTH", 2)
     assert _summary(site, 1) == expected
+
+
+def test_a_refused_fork_runs_that_share_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_fork() -> int:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert run_parts([lambda: 1, lambda: 2, lambda: 3]) == [1, 2, 3]

@@ -28,17 +28,24 @@ def run_parts(jobs: list[Callable[[], T]]) -> list[T]:
     """Every job's result, in order: the first runs here, the others in forked children."""
     if len(jobs) < 2 or not can_fork():
         return [job() for job in jobs]
-    children: list[tuple[int, int]] = []
+    children: list[tuple[int, int] | None] = []
     try:
         for job in jobs[1:]:
-            children.append(_start(job))
+            try:
+                children.append(_start(job))
+            except OSError:  # no fork to be had (process limit, memory): that share runs here
+                children.append(None)
         results = [jobs[0]()]
-        for (pid, read), job in zip(children[:], jobs[1:], strict=True):
-            results.append(_collect(pid, read, job))
-            children.remove((pid, read))
+        for index, job in enumerate(jobs[1:]):
+            child = children[index]
+            children[index] = None
+            results.append(job() if child is None else _collect(*child, job))
         return results
     finally:
-        for pid, read in children:  # only left when this process's own share raised
+        for child in children:  # only left when this process's own share raised
+            if child is None:
+                continue
+            pid, read = child
             os.close(read)
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
@@ -47,7 +54,12 @@ def run_parts(jobs: list[Callable[[], T]]) -> list[T]:
 
 def _start(job: Callable[[], T]) -> tuple[int, int]:
     read, write = os.pipe()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read)
+        os.close(write)
+        raise
     if pid == 0:  # the child: never returns, never runs the parent's clean-up or atexit code
         status = 1
         try:
