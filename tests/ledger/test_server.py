@@ -42,8 +42,7 @@ def client(tmp_path, log_key, asgi_server) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=base_url, timeout=10.0, trust_env=False) as http:
         yield http
     for tenant in tenants.values():  # the server has stopped: close the logs it opened
-        if tenant.store is not None:
-            tenant.store.close()
+        tenant.close()
 
 
 def _h(token: str) -> dict[str, str]:
@@ -183,3 +182,40 @@ def test_cli_serve_end_to_end(tmp_path, alice, log_key) -> None:
             process.kill()
             output = process.communicate(timeout=10)[0]
     assert process.returncode in (0, -signal.SIGTERM), output  # stopped cleanly by SIGTERM
+
+
+def test_concurrent_reads_and_writes_stay_consistent(client: httpx.Client, alice, log_key) -> None:
+    """Reads run on a pool of connections beside the writer: every proof served while appends
+    go on verifies against a checkpoint the server signed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    client.post("/t/acme/keys", json={"key": alice.verifier.text()}, headers=_h(W))
+    first = client.post(
+        "/t/acme/entries", json={"envelopes": [_envelope(alice, f"d{i}") for i in range(20)]}, headers=_h(W)
+    )
+    assert first.status_code == 200, first.text
+
+    def append(n: int) -> int:
+        r = client.post("/t/acme/entries", json={"envelopes": [_envelope(alice, f"late{n}")]}, headers=_h(W))
+        assert r.status_code == 200, r.text
+        return int(r.json()["indexes"][0])
+
+    def prove(n: int) -> int:
+        cp = open_checkpoint(client.get("/t/acme/checkpoint", headers=_h(A)).text, [log_key.verifier])
+        index = n % cp.size
+        entry = client.get(f"/t/acme/entries/{index}", headers=_h(A)).json()
+        answer = client.get(f"/t/acme/proof/inclusion?index={index}&size={cp.size}", headers=_h(A))
+        assert answer.status_code == 200, answer.text
+        proof = [bytes.fromhex(h) for h in answer.json()["proof"]]
+        leaf = merkle.leaf_hash(bytes.fromhex(entry["commitment"]))
+        merkle.verify_inclusion(index, cp.size, leaf, proof, cp.root)
+        return index
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        writes = [pool.submit(append, n) for n in range(10)]
+        reads = [pool.submit(prove, n) for n in range(60)]
+        indexes = sorted(f.result() for f in writes)
+        assert all(f.result() >= 0 for f in reads)
+    assert indexes == list(range(20, 30))
+    final = open_checkpoint(client.get("/t/acme/checkpoint", headers=_h(A)).text, [log_key.verifier])
+    assert final.size == 30
