@@ -20,10 +20,6 @@ The server never takes the client's word for what an entry is about: every envel
 against a key registered for that tenant, its kind comes from the statement's predicate type and
 its exposure refs are derived from the statement, exactly as `custody.ledger.api.record` does.
 A batch is one append (one transaction) followed by one checkpoint signed with the server's key.
-
-Store work runs in worker threads, never on the event loop: reads use one connection per thread
-(SQLite WAL and PostgreSQL both serve concurrent readers), writes of one tenant are serialised on
-its writer connection, and different tenants never wait for each other.
 """
 
 from __future__ import annotations
@@ -32,16 +28,11 @@ import base64
 import hashlib
 import hmac
 import json
-import queue
 import re
-import threading
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -57,8 +48,6 @@ from custody.ledger.tiles import HEIGHT, WIDTH
 from custody.store import StoreError
 
 MAX_BATCH = 10_000
-READERS_PER_TENANT = 4
-"""Read connections per tenant: reads of one tenant run this many at a time."""
 
 
 class ConfigError(ValueError):
@@ -76,13 +65,6 @@ class Tenant:
     writers: list[str] = field(default_factory=list)
     auditors: list[str] = field(default_factory=list)
     store: LedgerStore | None = None
-    """The writer connection (opened on first write)."""
-    _write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _open_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _idle: queue.SimpleQueue[LedgerStore] = field(default_factory=queue.SimpleQueue, repr=False)
-    _readers: threading.BoundedSemaphore = field(
-        default_factory=lambda: threading.BoundedSemaphore(READERS_PER_TENANT), repr=False
-    )
 
     def role(self, token: str | None) -> str | None:
         if not token:
@@ -95,44 +77,15 @@ class Tenant:
         return None
 
     def open(self) -> LedgerStore:
-        """The writer connection (created, with the log, when the tenant has none yet)."""
-        with self._open_lock:
-            if self.store is None:
-                self.store = LedgerStore.open(self.ledger)
-            return self.store
+        if self.store is None:
+            self.store = LedgerStore.open(self.ledger)
+        return self.store
 
     def close(self) -> None:
-        """Close the writer and every idle read connection (when the server has stopped)."""
-        with self._open_lock:
-            if self.store is not None:
-                self.store.close()
-                self.store = None
-        while True:
-            try:
-                self._idle.get_nowait().close()
-            except queue.Empty:
-                return
-
-    @contextmanager
-    def writing(self) -> Iterator[LedgerStore]:
-        """The writer connection, held by one request at a time."""
-        with self._write_lock:
-            yield self.open()
-
-    @contextmanager
-    def reading(self) -> Iterator[LedgerStore]:
-        """A read connection from this tenant's pool: at most READERS_PER_TENANT are open (each holds
-        a page cache and the top of the tree in memory), a request beyond that waits for one."""
-        with self._readers:
-            try:
-                store = self._idle.get_nowait()
-            except queue.Empty:
-                self.open()  # the first request may be a read of a tenant whose log does not exist yet
-                store = LedgerStore.open(self.ledger, create=False)
-            try:
-                yield store
-            finally:
-                self._idle.put(store)
+        """Close the tenant's log (when the server has stopped)."""
+        if self.store is not None:
+            self.store.close()
+            self.store = None
 
 
 def load_tenants(data: dict[str, Any]) -> tuple[str, dict[str, Tenant]]:
@@ -152,7 +105,7 @@ def load_tenants(data: dict[str, Any]) -> tuple[str, dict[str, Tenant]]:
 
 
 def create_app(tenants: dict[str, Tenant], log_key: SigningKey, origin_prefix: str = "custody") -> Starlette:
-    def auth(request: Request, need: str) -> Tenant | Response:
+    def auth(request: Request, need: str) -> tuple[Tenant, LedgerStore] | Response:
         tenant = tenants.get(request.path_params["tenant"])
         if tenant is None:
             return JSONResponse({"error": "no such tenant"}, 404)
@@ -163,67 +116,42 @@ def create_app(tenants: dict[str, Tenant], log_key: SigningKey, origin_prefix: s
             return JSONResponse({"error": "missing or unknown token"}, 401)
         if need == "writer" and role != "writer":
             return JSONResponse({"error": "auditors are read-only"}, 403)
-        return tenant
-
-    def reading(
-        handler: Callable[[Request, LedgerStore], Response],
-    ) -> Callable[[Request], Awaitable[Response]]:
-        """A read route: auth on the event loop, the store work on a worker thread's connection."""
-
-        async def endpoint(request: Request) -> Response:
-            tenant = auth(request, "reader")
-            if isinstance(tenant, Response):
-                return tenant
-
-            def work() -> Response:
-                with tenant.reading() as store:
-                    return handler(request, store)
-
-            return await run_in_threadpool(work)
-
-        return endpoint
+        return tenant, tenant.open()
 
     async def add_key(request: Request) -> Response:
-        tenant = auth(request, "writer")
-        if isinstance(tenant, Response):
-            return tenant
+        got = auth(request, "writer")
+        if isinstance(got, Response):
+            return got
+        _, store = got
         try:
             key = VerifierKey.parse(str((await request.json())["key"]))
         except (BadKey, KeyError, TypeError, ValueError) as exc:
             return JSONResponse({"error": f"bad key: {exc}"}, 400)
-
-        def register() -> None:
-            with tenant.writing() as store:
-                store.register_key(key.keyid, key.text())
-
-        await run_in_threadpool(register)
+        store.register_key(key.keyid, key.text())
         return JSONResponse({"keyid": key.keyid})
 
     async def append(request: Request) -> Response:
-        tenant = auth(request, "writer")
-        if isinstance(tenant, Response):
-            return tenant
+        got = auth(request, "writer")
+        if isinstance(got, Response):
+            return got
+        tenant, store = got
         try:
             envelopes = (await request.json())["envelopes"]
             if not isinstance(envelopes, list) or not 0 < len(envelopes) <= MAX_BATCH:
                 raise ValueError(f"envelopes must be a list of 1..{MAX_BATCH}")
-        except (KeyError, TypeError, ValueError) as exc:
+            ring = {k: VerifierKey.parse(v) for k, (v, _) in store.keys().items() if v}
+            entries = [_entry(env, ring) for env in envelopes]
+        except (KeyError, TypeError, ValueError, SignatureError) as exc:
             return JSONResponse({"error": str(exc)}, 400)
+        indexes = store.append(entries)
+        note = checkpoint(store, f"{origin_prefix}/{tenant.name}", [log_key])
+        return JSONResponse({"indexes": list(indexes), "checkpoint": note})
 
-        def write() -> Response:
-            with tenant.writing() as store:
-                try:
-                    ring = {k: VerifierKey.parse(v) for k, (v, _) in store.keys().items() if v}
-                    entries = [_entry(env, ring) for env in envelopes]
-                except (KeyError, TypeError, ValueError, SignatureError) as exc:
-                    return JSONResponse({"error": str(exc)}, 400)
-                indexes = store.append(entries)
-                note = checkpoint(store, f"{origin_prefix}/{tenant.name}", [log_key])
-            return JSONResponse({"indexes": list(indexes), "checkpoint": note})
-
-        return await run_in_threadpool(write)
-
-    def read_entry(request: Request, store: LedgerStore) -> Response:
+    async def read_entry(request: Request) -> Response:
+        got = auth(request, "reader")
+        if isinstance(got, Response):
+            return got
+        _, store = got
         try:
             e = store.entry(int(request.path_params["index"]))
         except StoreError:
@@ -241,13 +169,21 @@ def create_app(tenants: dict[str, Tenant], log_key: SigningKey, origin_prefix: s
             }
         )
 
-    def latest_checkpoint(request: Request, store: LedgerStore) -> Response:
+    async def latest_checkpoint(request: Request) -> Response:
+        got = auth(request, "reader")
+        if isinstance(got, Response):
+            return got
+        _, store = got
         stored = store.checkpoints()
         if not stored:
             return PlainTextResponse("no checkpoint yet\n", 404)
         return PlainTextResponse(max(stored, key=lambda c: c[0])[2])
 
-    def proof(request: Request, store: LedgerStore) -> Response:
+    async def proof(request: Request) -> Response:
+        got = auth(request, "reader")
+        if isinstance(got, Response):
+            return got
+        _, store = got
         q = request.query_params
         try:
             size = store.size()
@@ -267,13 +203,21 @@ def create_app(tenants: dict[str, Tenant], log_key: SigningKey, origin_prefix: s
             return JSONResponse({"error": str(exc)}, 400)
         return JSONResponse({"proof": [h.hex() for h in hashes]})
 
-    def bundle(request: Request, store: LedgerStore) -> Response:
+    async def bundle(request: Request) -> Response:
+        got = auth(request, "reader")
+        if isinstance(got, Response):
+            return got
+        _, store = got
         try:
             return PlainTextResponse(make_bundle(store, int(request.path_params["index"])))
         except (BundleError, StoreError) as exc:
             return JSONResponse({"error": str(exc)}, 404)
 
-    def tile(request: Request, store: LedgerStore) -> Response:
+    async def tile(request: Request) -> Response:
+        got = auth(request, "reader")
+        if isinstance(got, Response):
+            return got
+        _, store = got
         data = _tile(store, request.path_params["path"])
         if data is None:
             return JSONResponse({"error": "no such tile"}, 404)
@@ -283,11 +227,11 @@ def create_app(tenants: dict[str, Tenant], log_key: SigningKey, origin_prefix: s
         routes=[
             Route("/t/{tenant}/keys", add_key, methods=["POST"]),
             Route("/t/{tenant}/entries", append, methods=["POST"]),
-            Route("/t/{tenant}/entries/{index:int}", reading(read_entry)),
-            Route("/t/{tenant}/checkpoint", reading(latest_checkpoint)),
-            Route("/t/{tenant}/proof/{kind}", reading(proof)),
-            Route("/t/{tenant}/bundle/{index:int}", reading(bundle)),
-            Route("/t/{tenant}/tile/{path:path}", reading(tile)),
+            Route("/t/{tenant}/entries/{index:int}", read_entry),
+            Route("/t/{tenant}/checkpoint", latest_checkpoint),
+            Route("/t/{tenant}/proof/{kind}", proof),
+            Route("/t/{tenant}/bundle/{index:int}", bundle),
+            Route("/t/{tenant}/tile/{path:path}", tile),
         ]
     )
 
