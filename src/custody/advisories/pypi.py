@@ -21,6 +21,7 @@ from custody.advisories.model import Advisory, AdvisoryError, Affected, Event, R
 from custody.artifacts.index import fetch_each
 from custody.inventory import canonical_name
 from custody.inventory.model import Ecosystem
+from custody.progress import Progress
 
 if TYPE_CHECKING:
     import httpx
@@ -169,6 +170,7 @@ def release_statuses(
     client: httpx.Client | None = None,
     base_url: str | None = None,
     jobs: int = 8,
+    progress: Progress | None = None,
 ) -> tuple[dict[tuple[str, str], ReleaseStatus], list[str]]:
     """PyPI's view of many releases (threads), keyed by the given (name, version); and the errors."""
     import httpx  # noqa: PLC0415 - on first use: httpx costs ~45 ms of every start
@@ -178,7 +180,12 @@ def release_statuses(
     pypi = PyPIClient(http, base_url)
     try:
         return fetch_each(
-            releases, lambda release: pypi.status(*release), expected=(AdvisoryError,), jobs=jobs
+            releases,
+            lambda release: pypi.status(*release),
+            expected=(AdvisoryError,),
+            jobs=jobs,
+            progress=progress,
+            stage="PyPI JSON API",
         )
     finally:
         if own:

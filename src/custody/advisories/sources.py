@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from custody.advisories.model import AdvisoryError
+from custody.progress import Progress, report
 
 if TYPE_CHECKING:
     import httpx
@@ -116,7 +117,12 @@ def iter_path(path: str) -> Iterator[RawRecord]:
 
 
 def download_export(
-    ecosystem: str, *, url: str | None = None, client: httpx.Client | None = None, timeout: float = 60.0
+    ecosystem: str,
+    *,
+    url: str | None = None,
+    client: httpx.Client | None = None,
+    timeout: float = 60.0,
+    progress: Progress | None = None,
 ) -> bytes:
     """The OSV zip export of `ecosystem`. Raises AdvisoryError with what to do when unreachable."""
     import httpx  # noqa: PLC0415 - on first use: httpx costs ~45 ms of every start
@@ -129,8 +135,11 @@ def download_export(
             response.raise_for_status()
             chunks: list[bytes] = []
             size = 0
+            length = response.headers.get("content-length", "")
+            total = int(length) if length.isdigit() else None
             for chunk in response.iter_bytes():
                 size += len(chunk)
+                report(progress, f"download {ecosystem}", size, total)
                 if size > MAX_EXPORT_BYTES:
                     raise AdvisoryError(f"{target}: export larger than {MAX_EXPORT_BYTES} bytes, refused")
                 chunks.append(chunk)

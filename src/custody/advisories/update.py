@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from custody.advisories.sources import ECOSYSTEMS, download_export, export_url, iter_path, iter_zip
+from custody.advisories.sources import (
+    ECOSYSTEMS,
+    RawRecord,
+    download_export,
+    export_url,
+    iter_path,
+    iter_zip,
+)
 from custody.advisories.store import LoadStats, open_for_update
+from custody.progress import Progress, report
 
 if TYPE_CHECKING:
     import httpx
@@ -29,6 +37,7 @@ def update_store(
     sources: Sequence[str] = (),
     ecosystems: Sequence[str] = ECOSYSTEMS,
     client: httpx.Client | None = None,
+    progress: Progress | None = None,
 ) -> UpdateResult:
     """Load every `sources` path (zip, directory, file); with none, download each ecosystem's export.
 
@@ -39,11 +48,22 @@ def update_store(
     with store:
         if sources:
             for source in sources:
-                result.loaded.append(store.load(iter_path(source), source))
+                result.loaded.append(store.load(_counted(iter_path(source), progress), source))
         else:
             for ecosystem in ecosystems:
                 url = export_url(ecosystem)
-                data = download_export(ecosystem, client=client)
-                result.loaded.append(store.load(iter_zip(data, url), url))
+                data = download_export(ecosystem, client=client, progress=progress)
+                result.loaded.append(store.load(_counted(iter_zip(data, url), progress), url))
         result.total = store.count()
     return result
+
+
+def _counted(records: Iterator[RawRecord], progress: Progress | None) -> Iterator[RawRecord]:
+    """`records`, telling `progress` how many were read (every 500)."""
+    done = 0
+    for record in records:
+        yield record
+        done += 1
+        if done % 500 == 0:
+            report(progress, "records", done, None)
+    report(progress, "records", done, done)

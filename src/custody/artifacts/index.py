@@ -28,6 +28,7 @@ from packaging.version import InvalidVersion, Version
 
 from custody import __version__
 from custody.artifacts.model import ArtifactError
+from custody.progress import Progress, report
 
 if TYPE_CHECKING:
     import httpx
@@ -257,6 +258,8 @@ def fetch_each(
     expected: tuple[type[Exception], ...],
     describe: Callable[[Exception], str] = str,
     jobs: int = 8,
+    progress: Progress | None = None,
+    stage: str = "look-ups",
 ) -> tuple[dict[Key, Answer], list[str]]:
     """`fetch(key)` for every key on a few threads (index and advisory look-ups are I/O bound).
 
@@ -272,8 +275,10 @@ def fetch_each(
 
     found: dict[Key, Answer] = {}
     errors: list[str] = []
+    report(progress, stage, 0, len(keys))
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for key, answer, error in pool.map(one, keys):
+        for done, (key, answer, error) in enumerate(pool.map(one, keys), 1):
+            report(progress, stage, done, len(keys))
             if answer is not None:
                 found[key] = answer
             if error is not None:

@@ -29,6 +29,7 @@ from custody.artifacts.index import (
 from custody.artifacts.model import ArtifactError
 from custody.audit.model import MALWARE_REMEDIATION, Finding, FindingKind
 from custody.inventory import Ecosystem, Package
+from custody.progress import Progress
 
 if TYPE_CHECKING:
     import httpx
@@ -50,7 +51,12 @@ HASH_FIX = "find out where the pinned file came from before installing it; re-lo
 
 
 def fetch_pages(
-    names: Sequence[str], *, index: str | None = None, client: httpx.Client | None = None, jobs: int = 8
+    names: Sequence[str],
+    *,
+    index: str | None = None,
+    client: httpx.Client | None = None,
+    jobs: int = 8,
+    progress: Progress | None = None,
 ) -> tuple[dict[str, dict[str, Any]], list[str]]:
     """The PEP 691 project page of each project (threads), keyed by the given name; and the errors.
     Projects the index does not know (404) are absent from both."""
@@ -63,6 +69,8 @@ def fetch_pages(
             expected=(ArtifactError,),
             describe=lambda exc: f"package index ({index_url(index)}): {exc}",
             jobs=jobs,
+            progress=progress,
+            stage="package index",
         )
     finally:
         if own:
@@ -143,7 +151,11 @@ def _hash_finding(package: Package, page: dict[str, Any], where: str) -> Finding
 
 
 def index_findings(
-    packages: Sequence[Package], *, index: str | None = None, client: httpx.Client | None = None
+    packages: Sequence[Package],
+    *,
+    index: str | None = None,
+    client: httpx.Client | None = None,
+    progress: Progress | None = None,
 ) -> tuple[list[Finding], list[str]]:
     """Project-status and published-hash findings for the PyPI projects among `packages`; errors."""
     by_project: dict[str, list[Package]] = {}
@@ -152,7 +164,7 @@ def index_findings(
             by_project.setdefault(package.key, []).append(package)
     if not by_project:
         return [], []
-    pages, errors = fetch_pages(sorted(by_project), index=index, client=client)
+    pages, errors = fetch_pages(sorted(by_project), index=index, client=client, progress=progress)
     where = index_url(index)
     findings: list[Finding] = []
     for key, page in sorted(pages.items()):

@@ -28,6 +28,7 @@ from custody.inventory import (
 )
 from custody.inventory.digest_cache import DigestCache
 from custody.inventory.environment import distributions
+from custody.progress import Progress
 from custody.store import StoreError
 
 if TYPE_CHECKING:
@@ -63,6 +64,8 @@ class AuditRequest:
     scan_hook: HookScan | None = None
     """Scans an owned start-up file (the CLI passes the scan engine); None reports them unscanned."""
     http: httpx.Client | None = field(default=None, compare=False)
+    progress: Progress | None = field(default=None, compare=False)
+    """Told (stage, done, total) as live look-ups finish (the CLI draws a bar on a terminal)."""
 
 
 def default_digest_cache_path() -> str:
@@ -179,7 +182,7 @@ def _advisory_findings(request: AuditRequest, report: AuditReport, packages: lis
     young: dict[tuple[str, str], str] = {}
     if request.live:
         releases = [(key, version) for eco, key, version in grouped if eco is Ecosystem.PYPI]
-        statuses, errors = release_statuses(releases, client=request.http)
+        statuses, errors = release_statuses(releases, client=request.http, progress=request.progress)
         report.errors.extend(errors)
         for release, status in statuses.items():
             live[release] = list(status.advisories)
@@ -287,7 +290,9 @@ def audit(request: AuditRequest) -> AuditReport:
     if request.live:
         # Project status (ranges count too, not URL/VCS/path declarations) and published hashes.
         named = [p for p in unpinned if p.unpinned and p.unpinned.startswith(_NAMED_UNPINNED)]
-        findings, errors = index_findings(packages + named, index=request.index_url, client=request.http)
+        findings, errors = index_findings(
+            packages + named, index=request.index_url, client=request.http, progress=request.progress
+        )
         report.findings.extend(findings)
         report.errors.extend(errors)
     return report

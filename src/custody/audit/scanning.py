@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from custody.artifacts import ArtifactError, read_loose_file
 from custody.audit.environment import HookScan
 from custody.audit.model import MALWARE_REMEDIATION, AuditReport, Finding, FindingKind
+from custody.progress import Progress
+from custody.progress import report as report_progress
 from custody.scan import Scanner, ScanResult, Verdict, expand_target, scan_tasks
 
 VERDICT_SEVERITY = {
@@ -49,7 +51,12 @@ def _finding(result: ScanResult) -> Finding:
 
 
 def scan_site_dirs(
-    site_dirs: Sequence[str], report: AuditReport, *, jobs: int | None = None, rule_dirs: tuple[str, ...] = ()
+    site_dirs: Sequence[str],
+    report: AuditReport,
+    *,
+    jobs: int | None = None,
+    rule_dirs: tuple[str, ...] = (),
+    progress: Progress | None = None,
 ) -> None:
     """`--scan`: every distribution (and the unowned start-up files) through the scan engine."""
     tasks = []
@@ -58,7 +65,9 @@ def scan_site_dirs(
             tasks.extend(expand_target(site_dir))
         except ArtifactError as exc:
             report.errors.append(str(exc))
-    for result in scan_tasks(tasks, jobs=jobs, rule_dirs=rule_dirs):
+    report_progress(progress, "scan", 0, len(tasks))
+    for done, result in enumerate(scan_tasks(tasks, jobs=jobs, rule_dirs=rule_dirs), 1):
+        report_progress(progress, "scan", done, len(tasks))
         if result.verdict is Verdict.ERROR:
             report.errors.append(f"{result.target}: {result.error}")
         elif result.verdict in (Verdict.MALICIOUS, Verdict.SUSPICIOUS):

@@ -18,6 +18,7 @@ from custody.audit.report import report_to_json, report_to_sarif, report_to_text
 from custody.audit.run import default_digest_cache_path
 from custody.audit.scanning import hook_scanner, scan_site_dirs
 from custody.cli import exit_codes
+from custody.cli.progress import progress_display, wanted
 from custody.inventory import InventoryError, find_lockfiles, python_site_dirs
 from custody.inventory.discover import reader_for
 from custody.scan.yara_rules import default_rule_dirs
@@ -164,21 +165,23 @@ def audit_command(
     """
     site_dirs, lockfiles = plan_targets(paths, pythons)
     rule_dirs = default_rule_dirs()
-    request = AuditRequest(
-        site_dirs=site_dirs,
-        lockfiles=lockfiles,
-        store_path=db_path,
-        live=live,
-        min_release_age=_age(min_age, live),
-        index_url=index_url,
-        integrity=not no_integrity,
-        workers=jobs or os.cpu_count() or 1,
-        digest_cache=None if rehash else default_digest_cache_path(),
-        scan_hook=hook_scanner(rule_dirs),
-    )
-    report = audit(request)
-    if run_scan:
-        scan_site_dirs(site_dirs, report, jobs=jobs, rule_dirs=rule_dirs)
+    with progress_display(wanted(fmt, output)) as progress:
+        request = AuditRequest(
+            site_dirs=site_dirs,
+            lockfiles=lockfiles,
+            store_path=db_path,
+            live=live,
+            min_release_age=_age(min_age, live),
+            index_url=index_url,
+            integrity=not no_integrity,
+            workers=jobs or os.cpu_count() or 1,
+            digest_cache=None if rehash else default_digest_cache_path(),
+            scan_hook=hook_scanner(rule_dirs),
+            progress=progress,
+        )
+        report = audit(request)
+        if run_scan:
+            scan_site_dirs(site_dirs, report, jobs=jobs, rule_dirs=rule_dirs, progress=progress)
     if fmt == "json":
         text = report_to_json(report)
     elif fmt == "sarif":
@@ -220,7 +223,10 @@ def db_group() -> None:
 def db_update(sources: Sequence[str], ecosystems: Sequence[str], db_path: str | None) -> None:
     """Fill the store from OSV's per-ecosystem exports, or offline from --from PATH."""
     try:
-        result = update_store(path=db_path, sources=sources, ecosystems=ecosystems or ECOSYSTEMS)
+        with progress_display(sys.stderr.isatty()) as progress:
+            result = update_store(
+                path=db_path, sources=sources, ecosystems=ecosystems or ECOSYSTEMS, progress=progress
+            )
     except AdvisoryError as exc:
         _fail(str(exc), exit_codes.SCAN_ERROR)
     if result.rebuilt:

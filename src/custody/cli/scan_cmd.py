@@ -8,12 +8,13 @@ from collections.abc import Sequence
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from custody.artifacts import ArtifactError, running_site_dirs
 from custody.artifacts.index import download, parse_spec
 from custody.cli import exit_codes
+from custody.cli.progress import progress_display, wanted
 from custody.cli.render import render_text
+from custody.progress import report
 from custody.report import results_to_json, results_to_sarif
 from custody.scan import RuleLoadError, ScanResult, ScanTask, Verdict, error_result, expand_target, scan_tasks
 from custody.scan.yara_rules import YaraRules, default_rule_dirs
@@ -77,22 +78,10 @@ def scan(
         sys.exit(exit_codes.USAGE)
     tasks, early = _plan(list(targets) or running_site_dirs(), index_url, err)
     results: list[ScanResult] = list(early)
-    show_progress = (err.is_terminal and fmt == "text") or (err.is_terminal and output is not None)
-    if show_progress and len(tasks) > 1:
-        with Progress(
-            TextColumn("scanning"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as progress:
-            bar = progress.add_task("scan", total=len(tasks))
-            for result in scan_tasks(tasks, jobs=jobs, rule_dirs=all_rule_dirs):
-                results.append(result)
-                progress.update(bar, completed=min(len(results) - len(early), len(tasks)))
-    else:
-        results.extend(scan_tasks(tasks, jobs=jobs, rule_dirs=all_rule_dirs))
+    with progress_display(wanted(fmt, output) and len(tasks) > 1) as progress:
+        for done, result in enumerate(scan_tasks(tasks, jobs=jobs, rule_dirs=all_rule_dirs), 1):
+            results.append(result)
+            report(progress, "scanning", done, len(tasks))
     _emit(results, fmt, output, verbose)
     sys.exit(_exit_code(results, FAIL_LEVELS[fail_on]))
 
