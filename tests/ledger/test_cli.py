@@ -293,3 +293,34 @@ def test_data_oms(env, monkeypatch) -> None:
     key = load_signing_key("keys/vendor.key")
     opened = open_envelope(json.loads(out), {key.keyid: key.verifier})
     assert json.loads(opened.payload)["subject"][0]["name"] == "ds"
+
+
+def test_witness_cosigns_and_bundles_need_the_quorum(env) -> None:
+    for name in ("w1", "w2"):
+        assert run("key", "gen", name, "--dir", "keys")[0] == 0
+    assert run(*ADD, "--key", "keys/vendor.key")[0] == 0
+    assert run("log", "checkpoint", "--origin", "o", "--key", "keys/log.example.key", "-o", "cp1")[0] == 0
+    witness = ("log", "witness", "--log-key", "keys/log.example.pub", "--key", "keys/w1.key")
+    witness += ("--state", "w1.json")
+    code, out = run(*witness, "cp1", "--record")
+    assert code == 0, out
+    assert out.count("\u2014 ") == 2  # the log's signature and w1's cosignature
+
+    # the log grows; the witness gets the consistency proof from the ledger and cosigns again
+    assert run(*ADD, "--key", "keys/vendor.key")[0] == 0
+    assert run("log", "checkpoint", "--origin", "o", "--key", "keys/log.example.key", "-o", "cp2")[0] == 0
+    code, out = run(*witness, "cp2", "--record")
+    assert code == 0, out
+    code, out = run(*witness, "cp1")  # an older checkpoint: the witness will not go back
+    assert code == 1 and "rollback" in out
+
+    assert run("log", "prove", "1", "-o", "b.txt")[0] == 0
+    base = ("verify", "b.txt", "--key", "keys/log.example.pub")
+    code, out = run(*base, "--witness", "keys/w1.pub")
+    assert code == 0 and "cosigned by: w1+" in out, out
+    code, out = run(*base, "--witness", "keys/w1.pub", "--witness", "keys/w2.pub")  # both required
+    assert code == 1 and "1 of the trusted witnesses, 2 required" in out
+    code, out = run(*base, "--witness", "keys/w1.pub", "--witness", "keys/w2.pub", "--min-witnesses", "1")
+    assert code == 0, out
+    assert run(*base, "--witness", "keys/w1.pub", "--min-witnesses", "2")[0] == 2
+    assert run("log", "verify")[1].startswith("OK: 2 entries")  # cosigned checkpoints are kept too

@@ -20,8 +20,10 @@ from custody.ledger.api import checkpoint
 from custody.ledger.bundle import BundleError, make_bundle, verify_bundle
 from custody.ledger.evidence import EvidenceError, write_evidence
 from custody.ledger.merkle import ProofError
+from custody.ledger.signing import SignatureError, open_checkpoint
 from custody.ledger.tiles import export_tiles
 from custody.ledger.verify import verify_log
+from custody.ledger.witness import WitnessError, last_seen, require_witnesses, witness
 from custody.store import StoreError
 
 # -- log ------------------------------------------------------------------------------------------
@@ -49,6 +51,60 @@ def log_checkpoint(origin: str, key_paths: Sequence[str], output: str | None, le
         with open(output, "w", encoding="utf-8") as handle:
             handle.write(note)
     click.echo(note, nl=False)
+
+
+@log.command("witness")
+@click.argument("checkpoint_file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--log-key", "log_keys", multiple=True, required=True, help="The log's public key (file or text)."
+)
+@click.option("--key", "key_paths", multiple=True, help="Witness private key (default $CUSTODY_SIGNING_KEY).")
+@click.option(
+    "--state", "state_path", required=True, help="The witness's memory of each log (JSON, kept between runs)."
+)
+@click.option("--output", "-o", default=None, help="Write the cosigned checkpoint here (default: stdout).")
+@click.option(
+    "--record",
+    is_flag=True,
+    help="Also keep the cosigned checkpoint in the ledger, so proof bundles carry the cosignature.",
+)
+@LEDGER_OPTION
+def log_witness(
+    checkpoint_file: str,
+    log_keys: Sequence[str],
+    key_paths: Sequence[str],
+    state_path: str,
+    output: str | None,
+    record: bool,
+    ledger_path: str,
+) -> None:
+    """Cosign a checkpoint (c2sp.org/tlog-cosignature) after checking it extends the last one this
+    witness cosigned for that log, with a consistency proof from the ledger. Exit 1 on a rollback,
+    a fork or a failed proof (nothing is cosigned, the witness state is unchanged)."""
+    signers = _signers(key_paths)
+    if len(signers) != 1:
+        _fail("give exactly one witness key")
+    with open(checkpoint_file, encoding="utf-8") as handle:
+        note = handle.read()
+    verifiers = _verifiers(log_keys)
+    try:
+        cp = open_checkpoint(note, verifiers)
+        seen = last_seen(state_path, cp.origin)
+        proof: list[bytes] = []
+        if seen is not None and cp.size > seen.size:
+            with _open(ledger_path) as store:
+                proof = store.consistency_proof(seen.size, cp.size)
+        cosigned = witness(note, verifiers, signers[0], state_path, proof)
+        if record:
+            with _open(ledger_path) as store:
+                store.save_checkpoint(cp.size, cp.root, cosigned)
+    except (WitnessError, SignatureError, ProofError, StoreError) as exc:
+        _fail(f"not cosigned: {exc}", exit_codes.FOUND)
+    if output:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(cosigned)
+    else:
+        click.echo(cosigned, nl=False)
 
 
 @log.command("verify")
@@ -138,18 +194,39 @@ def log_redact(index: int, reason: str, ledger_path: str) -> None:
 @click.argument("bundle", type=click.Path(exists=True, dir_okay=False))
 @click.option("--key", "keys", multiple=True, required=True, help="Log public key (file or text).")
 @click.option("--origin", default=None, help="Require this log origin.")
-def verify(bundle: str, keys: Sequence[str], origin: str | None) -> None:
-    """Check an offline proof bundle with nothing but the log's public key. Exit 1 if it fails."""
+@click.option("--witness", "witness_keys", multiple=True, help="A trusted witness's public key (repeatable).")
+@click.option(
+    "--min-witnesses",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Cosignatures required on the checkpoint (default: all --witness keys).",
+)
+def verify(
+    bundle: str,
+    keys: Sequence[str],
+    origin: str | None,
+    witness_keys: Sequence[str],
+    min_witnesses: int | None,
+) -> None:
+    """Check an offline proof bundle with nothing but the log's public key (and, with --witness, a
+    quorum of witness cosignatures on its checkpoint). Exit 1 if it fails."""
     verifiers = _verifiers(keys)
+    witnesses = _verifiers(witness_keys) if witness_keys else []
+    quorum = len(witnesses) if min_witnesses is None else min_witnesses
+    if quorum > len(witnesses):
+        _fail(f"--min-witnesses {quorum} needs at least that many --witness keys")
     with open(bundle, encoding="utf-8", errors="replace") as handle:
         text = handle.read()
     try:
         got = verify_bundle(text, verifiers, origin)
-    except BundleError as exc:
+        cosigned = require_witnesses(text.partition("\n\n")[2], witnesses, quorum) if quorum else []
+    except (BundleError, SignatureError) as exc:
         click.echo(f"FAILED: {exc}")
         sys.exit(exit_codes.FOUND)
     cp = got.checkpoint
     click.echo(f"OK: entry {got.index} ({got.kind}, {got.integrated_at}) is in {cp.origin} at size {cp.size}")
+    if cosigned:
+        click.echo(f"cosigned by: {', '.join(c.witness for c in cosigned)}")
     if got.signers:
         click.echo(f"signed by: {', '.join(got.signers)}")
     if got.statement is not None:

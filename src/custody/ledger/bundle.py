@@ -40,7 +40,8 @@ def make_bundle(store: LedgerStore, index: int) -> str:
     covering = [(size, note) for size, _root, note in store.checkpoints() if size > index]
     if not covering:
         raise BundleError(f"no checkpoint covers entry {index} yet: run `custody log checkpoint` first")
-    size, note = max(covering, key=lambda item: item[0])
+    size = max(s for s, _ in covering)
+    note = [n for s, n in covering if s == size][-1]  # the newest: it may carry witness cosignatures
     entry = store.entry(index)
     if entry.body is None or entry.salt is None:
         raise BundleError(f"entry {index} is redacted: its content can no longer be bundled")
