@@ -115,3 +115,17 @@ def test_witness_cosigns_only_consistent_growth(tmp_path: Path, log_key: Signing
         witness(second, [log_key.verifier], w1, state)
     store.close()
     other.close()
+
+
+def test_the_newest_note_of_the_largest_size_is_served(
+    tmp_path: Path, log_key: SigningKey, w1: SigningKey
+) -> None:
+    store = LedgerStore.open(str(tmp_path / "l.db"))
+    _grow(store, 4)
+    note = checkpoint(store, ORIGIN, [log_key])
+    cp = open_checkpoint(note, [log_key.verifier])
+    store.save_checkpoint(cp.size, cp.root, cosign(note, w1))
+    latest = store.latest_checkpoint()
+    assert latest is not None and cosignatures(latest[2], [w1.verifier])  # bundles, tiles, the server
+    assert store.latest_checkpoint(below=4) is None  # nothing covers entry 4 yet
+    store.close()

@@ -165,10 +165,10 @@ def log_prove(index: int, output: str | None, ledger_path: str) -> None:
 def log_tiles(output: str, ledger_path: str) -> None:
     """Export the read side as C2SP tlog-tiles for the newest stored checkpoint."""
     with _open(ledger_path) as store:
-        stored = store.checkpoints()
-        if not stored:
+        latest = store.latest_checkpoint()
+        if latest is None:
             _fail("no checkpoint yet: run `custody log checkpoint` first")
-        size, _root, note = max(stored, key=lambda c: c[0])
+        size, _root, note = latest
         try:
             written = export_tiles(store, output, note)
         except ProofError as exc:

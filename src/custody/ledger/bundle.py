@@ -37,11 +37,10 @@ class BundleError(ValueError):
 
 def make_bundle(store: LedgerStore, index: int) -> str:
     """Bundle entry `index` with the newest stored checkpoint that covers it."""
-    covering = [(size, note) for size, _root, note in store.checkpoints() if size > index]
-    if not covering:
+    latest = store.latest_checkpoint(below=index)
+    if latest is None:
         raise BundleError(f"no checkpoint covers entry {index} yet: run `custody log checkpoint` first")
-    size = max(s for s, _ in covering)
-    note = [n for s, n in covering if s == size][-1]  # the newest: it may carry witness cosignatures
+    size, _root, note = latest
     entry = store.entry(index)
     if entry.body is None or entry.salt is None:
         raise BundleError(f"entry {index} is redacted: its content can no longer be bundled")

@@ -29,10 +29,10 @@ def write_evidence(store: LedgerStore, dataset: str, out_dir: str) -> dict[str, 
     if os.path.exists(out_dir) and os.listdir(out_dir):
         raise EvidenceError(f"{out_dir} exists and is not empty")
     os.makedirs(os.path.join(out_dir, "entries"), exist_ok=True)
-    checkpoints = store.checkpoints()
-    if checkpoints:
+    latest = store.latest_checkpoint()
+    if latest is not None:
         with open(os.path.join(out_dir, "checkpoint.txt"), "w", encoding="utf-8") as handle:
-            handle.write(max(checkpoints, key=lambda c: c[0])[2])
+            handle.write(latest[2])
     size = store.size()
     rows: list[dict[str, Any]] = []
     for index in indexes:

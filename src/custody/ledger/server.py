@@ -174,10 +174,10 @@ def create_app(tenants: dict[str, Tenant], log_key: SigningKey, origin_prefix: s
         if isinstance(got, Response):
             return got
         _, store = got
-        stored = store.checkpoints()
-        if not stored:
+        latest = store.latest_checkpoint()
+        if latest is None:
             return PlainTextResponse("no checkpoint yet\n", 404)
-        return PlainTextResponse(max(stored, key=lambda c: c[0])[2])
+        return PlainTextResponse(latest[2])
 
     async def proof(request: Request) -> Response:
         got = auth(request, "reader")

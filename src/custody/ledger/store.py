@@ -324,6 +324,15 @@ class LedgerStore:
         rows = self.conn.execute("SELECT size, root, note FROM checkpoint ORDER BY id")
         return [(int(s), bytes(r), str(n)) for s, r, n in rows]
 
+    def latest_checkpoint(self, below: int | None = None) -> tuple[int, bytes, str] | None:
+        """(size, root, note) of the largest stored checkpoint (of size > `below`, if given); of
+        several for that size, the newest, which is the one carrying witness cosignatures."""
+        found: tuple[int, bytes, str] | None = None
+        for item in self.checkpoints():
+            if (below is None or item[0] > below) and (found is None or item[0] >= found[0]):
+                found = item
+        return found
+
     def register_key(self, keyid: str, verifier: str) -> None:
         with self.conn.transaction():
             self.conn.execute(
