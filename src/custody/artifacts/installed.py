@@ -247,6 +247,8 @@ class InstalledDistribution:
     record: tuple[RecordEntry, ...]
     has_record: bool
     """False for legacy installs without RECORD (then `record` comes from installed-files.txt, no hashes)."""
+    installer: str | None = None
+    """The INSTALLER file's first line (`pip`, `uv`, `rpm`...); None when there is none."""
 
     @property
     def path(self) -> str:
@@ -294,6 +296,18 @@ def list_distributions(site_dir: str) -> list[InstalledDistribution]:
                 version=version,
                 record=record,
                 has_record=has_record,
+                installer=_installer(dist_dir),
             )
         )
     return found
+
+
+def _installer(dist_dir: str) -> str | None:
+    path = os.path.join(dist_dir, "INSTALLER")
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.readline(200).strip() or None
+    except OSError:
+        return None

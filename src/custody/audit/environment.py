@@ -18,7 +18,15 @@ HookScan = Callable[[str], tuple[str, str]]
 """Path of a start-up file -> (severity, one-line verdict) from the scan engine."""
 
 
+_OS_MANAGED = (
+    "; installed by the OS package manager, which may change files after writing RECORD:"
+    " check them with its own tool (dpkg --verify, rpm -V)"
+)
+
+
 def integrity_findings(issues: list[IntegrityIssue]) -> list[Finding]:
+    """One finding per RECORD problem. Files of OS-managed distributions are reported low: their
+    package manager strips binaries and patches metadata after RECORD was made."""
     return [
         Finding(
             kind=FindingKind.INTEGRITY,
@@ -26,12 +34,12 @@ def integrity_findings(issues: list[IntegrityIssue]) -> list[Finding]:
             aliases=(),
             package=issue.package,
             version=issue.version,
-            severity=_INTEGRITY_SEVERITY[issue.kind],
+            severity="low" if issue.os_managed else _INTEGRITY_SEVERITY[issue.kind],
             path=issue.path,
             fix="reinstall the distribution from a trusted source"
             if issue.kind is IssueType.MODIFIED
             else None,
-            detail=issue.detail,
+            detail=issue.detail + (_OS_MANAGED if issue.os_managed else ""),
         )
         for issue in issues
     ]
@@ -57,7 +65,8 @@ def hook_findings(hooks: list[StartupHook], scan_hook: HookScan | None) -> list[
                     severity="high",
                     path=hook.path,
                     fix="remove the file unless you put it there; then check what it ran",
-                    detail=f"{hook.kind} start-up hook no RECORD owns, runs at every start: {_lines(hook)}",
+                    detail=f"{hook.kind} start-up hook no RECORD owns, runs at every start: {_lines(hook)}"
+                    + (f" ({hook.note})" if hook.note else ""),
                 )
             )
             continue

@@ -9,12 +9,15 @@ import subprocess
 from custody.artifacts import ArtifactError, InstalledDistribution, find_site_dirs, list_distributions
 from custody.inventory.model import Ecosystem, InventoryError, Package
 
-# -I: isolated (no user site, no PYTHON* variables); -S: no `site` import, so no .pth line of the
-# audited environment runs. sysconfig still knows where that interpreter installs packages.
+# -I: isolated (no PYTHON* variables); -S: `site` is not run at start, so no .pth line of the
+# audited environment runs. Importing `site` afterwards only defines its functions (it runs main()
+# only without -S): getsitepackages() then names every site dir the interpreter puts on sys.path
+# (Debian's dist-packages too), and the user site it would add when run normally.
 _PROBE = (
-    "import json, sys, sysconfig;"
+    "import json, site, sys, sysconfig;"
     "p = sysconfig.get_paths();"
-    "print(json.dumps({'prefix': sys.prefix, 'dirs': [p['purelib'], p['platlib']]}))"
+    "dirs = [p['purelib'], p['platlib']] + list(site.getsitepackages()) + [site.getusersitepackages()];"
+    "print(json.dumps({'prefix': sys.prefix, 'dirs': dirs}))"
 )
 
 

@@ -19,6 +19,7 @@ from custody.inventory._parallel import run_parts
 from custody.inventory._toml import tomllib
 from custody.inventory.digest_cache import DigestCache, DigestGroup, Entries
 from custody.inventory.environment import distributions
+from custody.inventory.os_packages import os_owner
 
 _CHUNK = 1 << 20
 
@@ -43,6 +44,10 @@ class IntegrityIssue:
     """Owning distribution's name (for UNLISTED: the distribution owning the directory)."""
     version: str | None
     detail: str
+    os_managed: bool = False
+    """The distribution was installed by the operating system's package manager (INSTALLER names
+    one, or there is no INSTALLER outside a virtual environment): it may rewrite files after RECORD
+    was made (stripped binaries, patched metadata), and its own tool verifies them."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,6 +63,8 @@ class StartupHook:
     """`.dist-info` directory whose RECORD lists the file, or None when no RECORD does."""
     owner_name: str | None = None
     owner_version: str | None = None
+    note: str | None = None
+    """What else is known about an unowned hook (an OS package lists it with other content)."""
 
 
 def _record_full(site_dir: str, entry: RecordEntry) -> str:
@@ -89,13 +96,46 @@ def _digest(path: str, algorithm: str) -> str | None:
     return base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode("ascii")
 
 
+def _same_digest(actual: str, recorded: str) -> bool:
+    """`actual` (urlsafe base64, as RECORD specifies) against RECORD's value; Debian's packages
+    write hex digests instead, which are compared as hex."""
+    if actual == recorded:
+        return True
+    if len(recorded) in (32, 40, 56, 64, 96, 128) and all(c in "0123456789abcdefABCDEF" for c in recorded):
+        raw = base64.urlsafe_b64decode(actual + "=" * (-len(actual) % 4))
+        return raw.hex() == recorded.lower()
+    return False
+
+
 def _env_root(site_dir: str) -> str:
     """The environment prefix (`lib/pythonX.Y/site-packages` up three levels): RECORD may reach it."""
     return os.path.dirname(os.path.dirname(os.path.dirname(site_dir))) or site_dir
 
 
+_OS_INSTALLERS = frozenset({"rpm", "dnf", "yum", "dpkg", "apt", "debian", "pacman", "apk", "portage", "nix"})
+
+
+def _os_managed(dist: InstalledDistribution) -> bool:
+    if dist.installer is not None:
+        return dist.installer.lower() in _OS_INSTALLERS
+    # pip, uv, poetry and conda always write INSTALLER; Debian's python3-* packages do not
+    return not _in_virtualenv(dist.site_dir)
+
+
+@functools.lru_cache(maxsize=64)
+def _in_virtualenv(site_dir: str) -> bool:
+    return os.path.isfile(os.path.join(_env_root(site_dir), "pyvenv.cfg"))
+
+
 def _issue(kind: IssueType, full: str, dist: InstalledDistribution, detail: str) -> IntegrityIssue:
-    return IntegrityIssue(kind=kind, path=full, package=dist.name, version=dist.version, detail=detail)
+    return IntegrityIssue(
+        kind=kind,
+        path=full,
+        package=dist.name,
+        version=dist.version,
+        detail=detail,
+        os_managed=_os_managed(dist),
+    )
 
 
 def _check_entry(
@@ -147,7 +187,7 @@ def _compare(
             return _issue(IssueType.MODIFIED, full, dist, f"unreadable: {exc.strerror or exc}")
         if actual is not None and cache is not None:
             cache.remember(full, info, entry.algorithm, actual)
-    if actual is not None and actual != entry.digest:
+    if actual is not None and not _same_digest(actual, entry.digest):
         return _issue(IssueType.MODIFIED, full, dist, f"{entry.algorithm} differs from {dist.entry}/RECORD")
     return None
 
@@ -440,17 +480,37 @@ def find_startup_hooks(site_dir: str, dists: list[InstalledDistribution] | None 
             if not lines:
                 continue  # a .pth of plain path entries runs nothing
             owner = owners.get(os.path.normpath(path))
-            hooks.append(
-                StartupHook(
-                    path=path,
-                    kind=kind,
-                    lines=tuple(lines),
-                    owner=owner.entry if owner else None,
-                    owner_name=owner.name if owner else None,
-                    owner_version=owner.version if owner else None,
+            if owner is not None:
+                hooks.append(
+                    StartupHook(
+                        path=path,
+                        kind=kind,
+                        lines=tuple(lines),
+                        owner=owner.entry,
+                        owner_name=owner.name,
+                        owner_version=owner.version,
+                    )
                 )
-            )
+            else:
+                hooks.append(_os_owned_or_unowned(path, kind, tuple(lines), site_dir))
     return hooks
+
+
+def _os_owned_or_unowned(
+    path: str, kind: str, lines: tuple[tuple[int, str], ...], site_dir: str
+) -> StartupHook:
+    """A hook no RECORD lists: owned by an OS package when that package installed this very content
+    (outside virtual environments only: an OS package manager does not install into a venv)."""
+    system = None if _in_virtualenv(site_dir) else os_owner(path)
+    if system is not None and system.intact is not False:
+        label = f"{system.manager}:{system.package}"
+        return StartupHook(path=path, kind=kind, lines=lines, owner=label, owner_name=system.package)
+    note = (
+        f"{system.manager} package {system.package} installed a file here, but not this content"
+        if system is not None
+        else None
+    )
+    return StartupHook(path=path, kind=kind, lines=lines, owner=None, note=note)
 
 
 def check_site_dir(
