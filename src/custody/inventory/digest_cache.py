@@ -81,6 +81,7 @@ class DigestCache:
         self._owner = os.getpid()
         self._conn: sqlite3.Connection | None = conn
         self._conn_pid = self._owner
+        self._inherited: list[sqlite3.Connection] = []
         self.pending: dict[str, Entries] = {}
 
     def group(self, key: str) -> DigestGroup:
@@ -129,7 +130,11 @@ class DigestCache:
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None or self._conn_pid != os.getpid():
-            # never use a connection across fork(): the child opens its own
+            # Never use a connection across fork(): the child opens its own. The inherited one is
+            # kept referenced, never closed or collected here: closing SQLite's copy of the
+            # parent's handle in the child could checkpoint or unlink files the parent still uses.
+            if self._conn is not None:
+                self._inherited.append(self._conn)
             self._conn = _open(self.path)
             self._conn_pid = os.getpid()
         return self._conn
