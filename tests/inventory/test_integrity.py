@@ -99,3 +99,16 @@ def test_record_pointing_outside_the_environment_is_flagged_not_read(tmp_path: P
     assert [(i.kind, i.path, "outside" in i.detail) for i in issues] == [
         (IssueType.MODIFIED, str(secret), True)
     ]
+
+
+def test_a_listed_file_replaced_by_a_fifo_is_modified_not_read(tmp_path: Path) -> None:
+    import os
+
+    site = _site(tmp_path)
+    target = site / "goodpkg" / "util.py"
+    target.unlink()
+    os.mkfifo(target)  # nobody writes to it: reading it would block
+    _, issues, _ = check_site_dir(str(site))
+    assert [(Path(i.path).name, i.kind, i.detail) for i in issues] == [
+        ("util.py", IssueType.MODIFIED, "no longer a regular file")
+    ]

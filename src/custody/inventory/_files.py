@@ -1,11 +1,15 @@
-"""One way to read a declared file (lock, requirements, project file): bounded and non-blocking.
+"""Reading files an audit meets without hanging or being led elsewhere.
 
-A requirements include such as `-r /dev/zero` or `-r /dev/stdin`, or a FIFO planted where a lock
-file is expected, must not hang an audit or fill memory: only regular files of sane size are read.
+`read_declared`: a lock, requirements or project file, bounded and non-blocking (a requirements
+include such as `-r /dev/zero` or `-r /dev/stdin`, or a FIFO planted where a lock file is
+expected, must not hang an audit or fill memory). `file_digest`: the hash of an installed file,
+never through a final symbolic link and never from anything but a regular file.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import os
 import stat
 
@@ -37,3 +41,25 @@ def read_declared(path: str, shown: str) -> bytes:
     if len(data) > MAX_DECLARED_BYTES:
         raise InventoryError(f"{shown}: grew past {MAX_DECLARED_BYTES} bytes while read: not read")
     return data
+
+
+_CHUNK = 1 << 20
+
+
+def file_digest(path: str, algorithm: str) -> bytes | None:
+    """The raw `algorithm` digest of the regular file at `path`; None when hashlib has no such
+    algorithm. Raises OSError when the file cannot be read or is not a regular file (a link is not
+    followed, a FIFO is not waited on)."""
+    try:
+        # MD5 only ever checks an OS package database's sums here, never a security decision alone
+        hasher = hashlib.new(algorithm, usedforsecurity=algorithm.lower() != "md5")
+    except (ValueError, TypeError):
+        return None
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # checked on the descriptor: no race with a swap
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file")
+    with os.fdopen(fd, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            hasher.update(chunk)
+    return hasher.digest()

@@ -8,20 +8,18 @@ from __future__ import annotations
 import base64
 import enum
 import functools
-import hashlib
 import os
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from custody.artifacts import STARTUP_MODULES, InstalledDistribution, RecordEntry, is_startup_file
+from custody.inventory._files import file_digest
 from custody.inventory._parallel import run_parts
 from custody.inventory._toml import tomllib
 from custody.inventory.digest_cache import DigestCache, DigestGroup, Entries
 from custody.inventory.environment import distributions
 from custody.inventory.os_packages import os_owner
-
-_CHUNK = 1 << 20
 
 
 class IssueType(str, enum.Enum):
@@ -84,16 +82,9 @@ def _full_path(site_dir: str, rel: str) -> str:
 
 
 def _digest(path: str, algorithm: str) -> str | None:
-    try:
-        hasher = hashlib.new(algorithm)
-    except (ValueError, TypeError):
-        return None
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    fd = os.open(path, flags)
-    with os.fdopen(fd, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            hasher.update(chunk)
-    return base64.urlsafe_b64encode(hasher.digest()).rstrip(b"=").decode("ascii")
+    """RECORD's spelling of a digest: urlsafe base64 without padding."""
+    raw = file_digest(path, algorithm)
+    return None if raw is None else base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def _same_digest(actual: str, recorded: str) -> bool:
@@ -175,8 +166,10 @@ def _compare(
     the file is unchanged since it was hashed)."""
     if stat.S_ISLNK(info.st_mode):
         return _issue(IssueType.MODIFIED, full, dist, f"now a symbolic link to {os.readlink(full)!r}")
-    if not entry.algorithm or not entry.digest or not stat.S_ISREG(info.st_mode):
+    if not entry.algorithm or not entry.digest:
         return None
+    if not stat.S_ISREG(info.st_mode):  # a FIFO, device or directory where RECORD hashed a file
+        return _issue(IssueType.MODIFIED, full, dist, "no longer a regular file")
     if entry.size is not None and entry.size != info.st_size:
         return _issue(IssueType.MODIFIED, full, dist, f"size {info.st_size} bytes, RECORD says {entry.size}")
     actual = cache.lookup(full, info, entry.algorithm) if cache is not None else None

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import functools
 import glob
-import hashlib
 import os
-import stat
 from dataclasses import dataclass
+
+from custody.inventory._files import file_digest
 
 DPKG_INFO = "/var/lib/dpkg/info"
 
@@ -56,21 +56,12 @@ def _dpkg_sum(info_dir: str, package: str, path: str) -> str | None:
 
 
 def _md5(path: str) -> str | None:
-    """MD5 of a regular file (dpkg's sums are MD5); None for anything else (a FIFO is not opened
-    for a blocking read, a link is not followed)."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    """MD5 of a regular file (dpkg's sums are MD5); None for anything else."""
     try:
-        fd = os.open(path, flags)
+        raw = file_digest(path, "md5")
     except OSError:
         return None
-    if not stat.S_ISREG(os.fstat(fd).st_mode):  # before wrapping: Python refuses a directory
-        os.close(fd)
-        return None
-    with os.fdopen(fd, "rb") as handle:
-        digest = hashlib.md5(usedforsecurity=False)
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return None if raw is None else raw.hex()
 
 
 def os_owner(path: str, *, info_dir: str | None = None) -> OsOwner | None:
