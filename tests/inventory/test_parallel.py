@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from custody.inventory._parallel import can_fork, run_parts
+from custody.inventory._parallel import run_parts
 from custody.inventory.environment import distributions
 from custody.inventory.integrity import IssueType, verify_records
 from tests.inventory.builders import make_site, write_dist
@@ -81,14 +81,33 @@ def test_forked_workers_give_the_serial_answer(tmp_path: Path) -> None:
     assert [tuple(i) for i in answer["issues"]] == _summary(site, 1)
 
 
-def test_run_parts_keeps_order_and_redoes_a_failed_child() -> None:
-    def job(n: int) -> int:
-        if n == 2 and can_fork() and os.getpid() != parent:
-            os._exit(3)  # a child that dies: the parent must do its share
-        return n * n
+def _fresh(program: str) -> dict[str, object]:
+    """Run `program` in a new interpreter (pytest workers may run helper threads, and run_parts
+    refuses to fork then) and return the JSON it prints last."""
+    done = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=120
+    )
+    answer: dict[str, object] = json.loads(done.stdout.strip().splitlines()[-1])
+    return answer
 
-    parent = os.getpid()
-    assert run_parts([lambda n=n: job(n) for n in range(4)]) == [0, 1, 4, 9]
+
+@pytest.mark.skipif(sys.platform != "linux", reason="workers fork on Linux only")
+def test_run_parts_keeps_order_and_redoes_a_failed_child() -> None:
+    answer = _fresh(
+        "import json, os\n"
+        "from custody.inventory._parallel import can_fork, run_parts\n"
+        "parent = os.getpid()\n"
+        "def job(n):\n"
+        "    if os.getpid() != parent:\n"
+        "        if n == 2:\n"
+        "            os._exit(3)  # a child that dies: the parent must do its share\n"
+        "        return ('child', n * n)\n"
+        "    return ('parent', n * n)\n"
+        "jobs = [lambda n=n: job(n) for n in range(4)]\n"
+        "print(json.dumps({'forked': can_fork(), 'results': run_parts(jobs)}))\n"
+    )
+    assert answer["forked"] is True
+    assert answer["results"] == [["parent", 0], ["child", 1], ["parent", 4], ["child", 9]]
 
 
 def test_an_exception_in_the_parents_share_propagates() -> None:
@@ -118,9 +137,14 @@ def test_deep_trees_are_walked_by_path_past_the_descriptor_depth(
     assert _summary(site, 1) == expected
 
 
-def test_a_refused_fork_runs_that_share_here(monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_fork() -> int:
-        raise OSError(11, "Resource temporarily unavailable")
-
-    monkeypatch.setattr(os, "fork", no_fork)
-    assert run_parts([lambda: 1, lambda: 2, lambda: 3]) == [1, 2, 3]
+@pytest.mark.skipif(sys.platform != "linux", reason="workers fork on Linux only")
+def test_a_refused_fork_runs_that_share_here() -> None:
+    answer = _fresh(
+        "import json, os\n"
+        "from custody.inventory._parallel import can_fork, run_parts\n"
+        "def no_fork():\n"
+        "    raise OSError(11, 'Resource temporarily unavailable')\n"
+        "os.fork = no_fork\n"
+        "print(json.dumps({'forked': can_fork(), 'results': run_parts([lambda: 1, lambda: 2, lambda: 3])}))\n"
+    )
+    assert answer == {"forked": True, "results": [1, 2, 3]}
