@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from packaging.version import InvalidVersion, Version
 
 from custody.advisories.model import Advisory, AdvisoryError, Affected, Event, Range
-from custody.artifacts.index import fetch_each
+from custody.artifacts.index import fetch_each, get_json
+from custody.artifacts.model import ArtifactError
 from custody.inventory import canonical_name
 from custody.inventory.model import Ecosystem
 from custody.progress import Progress
@@ -108,16 +109,10 @@ class PyPIClient:
         self._lock = threading.Lock()
 
     def _get(self, url: str) -> dict[str, Any] | None:
-        import httpx  # noqa: PLC0415 - on first use: httpx costs ~45 ms of every start
-
         try:
-            response = self.http.get(url)
-            if response.status_code == 404:
-                return None
-            response.raise_for_status()
-            doc = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise AdvisoryError(f"PyPI JSON API: {url}: {exc or type(exc).__name__}") from exc
+            doc = get_json(self.http, url)
+        except ArtifactError as exc:
+            raise AdvisoryError(f"PyPI JSON API: {url}: {exc}") from exc
         return doc if isinstance(doc, dict) else None
 
     def status(self, name: str, version: str) -> ReleaseStatus | None:

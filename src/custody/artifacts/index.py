@@ -81,6 +81,21 @@ def new_client() -> httpx.Client:
     )
 
 
+def get_json(http: httpx.Client, url: str, *, accept: str | None = None) -> Any:
+    """The JSON document at `url`, or None when the server answers 404. Raises ArtifactError for
+    any other HTTP error, an unreachable server or a body that is not JSON."""
+    import httpx  # noqa: PLC0415 - on first use: httpx costs ~45 ms of every start
+
+    try:
+        response = http.get(url, headers={"Accept": accept} if accept else None)
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        return response.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise ArtifactError(str(exc) or type(exc).__name__) from exc
+
+
 def project_page(
     name: str, index: str | None = None, client: httpx.Client | None = None
 ) -> dict[str, Any] | None:
@@ -88,22 +103,18 @@ def project_page(
 
     Raises ArtifactError when the index cannot be reached or does not answer with a JSON object.
     """
-    import httpx  # noqa: PLC0415 - on first use: httpx costs ~45 ms of every start
-
     url = f"{index_url(index)}{canonicalize_name(name)}/"
     own = client is None
     http = client or new_client()
     try:
-        response = http.get(url, headers={"Accept": SIMPLE_JSON})
-        if response.status_code == 404:
-            return None
-        response.raise_for_status()
-        payload = response.json()
-    except (httpx.HTTPError, ValueError) as exc:
+        payload = get_json(http, url, accept=SIMPLE_JSON)
+    except ArtifactError as exc:
         raise ArtifactError(f"{name}: index unreachable or invalid answer ({exc})") from exc
     finally:
         if own:
             http.close()
+    if payload is None:
+        return None
     if not isinstance(payload, dict):
         raise ArtifactError(f"{name}: index answered with something other than a PEP 691 JSON object")
     return payload
