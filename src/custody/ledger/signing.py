@@ -47,16 +47,21 @@ class OpenedNote:
     unknown: list[str] = field(default_factory=list)  # "name+hash" of signers we have no key for
 
 
-def open_note(note: str, verifiers: Sequence[VerifierKey]) -> OpenedNote:
-    """Split and check a signed note; at least one known key must have signed it validly."""
+def split_note(note: str) -> tuple[str, list[str]]:
+    """(the note text with its final newline, the signature lines)."""
     text, sep, sigblock = note.rpartition("\n\n")
     if not sep or not sigblock.endswith("\n"):
         raise SignatureError("malformed note: no signature block (truncated?)")
-    text += "\n"
+    return text + "\n", sigblock[:-1].split("\n")
+
+
+def open_note(note: str, verifiers: Sequence[VerifierKey]) -> OpenedNote:
+    """Split and check a signed note; at least one known key must have signed it validly."""
+    text, lines = split_note(note)
     by_hash = {(v.name, v.hash): v for v in verifiers}
     verified: list[str] = []
     unknown: list[str] = []
-    for line in sigblock[:-1].split("\n"):
+    for line in lines:
         if not line.startswith(SIG_PREFIX):
             raise SignatureError(f"malformed signature line {line[:40]!r}")
         name, _, blob = line[len(SIG_PREFIX) :].partition(" ")

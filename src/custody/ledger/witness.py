@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from custody.ledger import merkle
 from custody.ledger.keys import SigningKey, VerifierKey
-from custody.ledger.signing import SIG_PREFIX, Checkpoint, SignatureError, open_checkpoint
+from custody.ledger.signing import SIG_PREFIX, Checkpoint, SignatureError, open_checkpoint, split_note
 
 COSIGNATURE_ALG = 0x04
 _HEADER = b"cosignature/v1\n"
@@ -43,14 +43,6 @@ def cosignature_key_id(key: VerifierKey) -> bytes:
     return hashlib.sha256(key.name.encode() + b"\n" + bytes([COSIGNATURE_ALG]) + key.public).digest()[:4]
 
 
-def _split(note: str) -> tuple[str, list[str]]:
-    """(checkpoint body with its final newline, signature lines)."""
-    body, sep, block = note.rpartition("\n\n")
-    if not sep or not block.endswith("\n"):
-        raise SignatureError("malformed note: no signature block (truncated?)")
-    return body + "\n", block[:-1].split("\n")
-
-
 def _message(body: str, timestamp: int) -> bytes:
     return _HEADER + f"time {timestamp}\n".encode() + body.encode()
 
@@ -58,7 +50,7 @@ def _message(body: str, timestamp: int) -> bytes:
 def cosign(note: str, key: SigningKey, *, timestamp: int | None = None) -> str:
     """`note` with one more signature line: `key`'s cosignature at `timestamp` (default: now).
     Only the signature is made here; `witness()` is what checks a checkpoint before cosigning."""
-    body, lines = _split(note)
+    body, lines = split_note(note)
     stamp = int(time.time()) if timestamp is None else timestamp
     if not 0 <= stamp <= _MAX_TIMESTAMP:
         raise SignatureError("cosignature timestamp out of range")
@@ -81,7 +73,7 @@ def cosignatures(note: str, witnesses: Sequence[VerifierKey], *, now: int | None
     witness but does not verify raises SignatureError (a forged cosignature is not just absent);
     lines of other signers are ignored, as the spec asks. Timestamps in the future (more than 10
     minutes past `now`) are refused."""
-    body, lines = _split(note)
+    body, lines = split_note(note)
     by_id = {(w.name, cosignature_key_id(w)): w for w in witnesses}
     limit = (int(time.time()) if now is None else now) + 600
     found: dict[str, Cosignature] = {}
