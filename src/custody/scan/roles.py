@@ -222,3 +222,51 @@ def imported_modules(source: bytes, package: str) -> set[str]:
             if name:
                 found.add(name)
     return found
+
+
+_FROM_IMPORT_AS = re.compile(
+    rb"^from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w, \t\n]+?)\)?[ \t]*(?:#[^\n]*)?$", re.MULTILINE
+)
+_TOP_LEVEL_LINE = re.compile(
+    rb"^(?![ \t]|def[ \t]|class[ \t]|async[ \t]|#|from[ \t]|import[ \t])[^\n]+", re.MULTILINE
+)
+_IDENTIFIER = re.compile(rb"[A-Za-z_]\w*")
+
+
+def module_level_calls(source: bytes, package: str) -> dict[str, set[str]]:
+    """Names imported from other modules that this module calls (or hands to a thread, timer or
+    atexit, or uses as a decorator) at its top level: module -> names as the imported module
+    defines them. Those functions run when this module is imported, whatever module holds them.
+
+    A text pass, not a parse: it runs on every module of a package to decide which ones need the
+    full analysis. Top level means a line that starts at column 0 (decorator lines included)."""
+    imported: dict[bytes, tuple[str, str]] = {}
+    base = [p for p in package.split("/") if p]
+    for dots, module, names in _FROM_IMPORT_AS.findall(source):
+        level = len(dots)
+        if level:
+            parent = base[: len(base) - (level - 1)] if level - 1 <= len(base) else []
+            stem = ".".join([*parent, module.decode()]) if module else ".".join(parent)
+        else:
+            stem = module.decode()
+        if not stem:
+            continue
+        for item in names.replace(b"\n", b" ").split(b","):
+            words = item.split()
+            if not words or not _IDENTIFIER.fullmatch(words[0]):
+                continue
+            local = words[2] if len(words) == 3 and words[1] == b"as" else words[0]
+            imported[local] = (stem, words[0].decode())
+    if not imported:
+        return {}
+    found: dict[str, set[str]] = {}
+    for line in _TOP_LEVEL_LINE.findall(source):
+        for word in _IDENTIFIER.findall(line):
+            target = imported.get(word)
+            if target is None:
+                continue
+            after = line.split(word, 1)[1].lstrip()
+            before = line.split(word, 1)[0]
+            if after.startswith(b"(") or before.rstrip().endswith((b"@", b"target=", b"register(")):
+                found.setdefault(target[0], set()).add(target[1])
+    return found
