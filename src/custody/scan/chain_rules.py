@@ -27,6 +27,8 @@ class Reach(str, enum.Enum):
     """A hard-coded host nobody accountable owns (bare IP, tunnel, catcher, mock API, chat, paste)."""
     FOREIGN = "foreign"
     """A hard-coded host that is not the package's own (its name or home page)."""
+    CATCHER = "catcher"
+    """A hard-coded request catcher or out-of-band callback host."""
     COMPUTED = "computed"
     """An address the code computes or is given."""
     ANY = "any"
@@ -114,12 +116,40 @@ CHAIN_RULES: tuple[ChainRule, ...] = (
         "a secret or the whole environment is sent out by code that runs unasked",
     ),
     ChainRule(
+        "install-beacon",
+        frozenset({Source.REQUEST}),
+        Sink.NETWORK,
+        Reach.CATCHER,
+        {
+            Context.STARTUP: Severity.CRITICAL,
+            Context.INSTALL: Severity.CRITICAL,
+            Context.IMPORT: Severity.CRITICAL,
+            Context.CALL: Severity.LOW,
+        },
+        "code that runs unasked contacts a request catcher or out-of-band callback host: the request "
+        "itself reports that the package was installed or imported, and where",
+    ),
+    ChainRule(
         "remote-control",
         frozenset({Source.REMOTE_COMMAND}),
         Sink.PROCESS,
         Reach.ANY,
         _EVERYWHERE,
         "a chat bot runs the commands its chat sends it: a remote shell for whoever holds the bot",
+    ),
+    ChainRule(
+        "install-beacon",
+        frozenset({Source.REQUEST}),
+        Sink.NETWORK,
+        Reach.CATCHER,
+        {
+            Context.STARTUP: Severity.CRITICAL,
+            Context.INSTALL: Severity.CRITICAL,
+            Context.IMPORT: Severity.CRITICAL,
+            Context.CALL: Severity.LOW,
+        },
+        "code that runs unasked contacts a request catcher or out-of-band callback host: the request "
+        "itself reports that the package was installed or imported, and where",
     ),
     ChainRule(
         "remote-control",
@@ -195,6 +225,8 @@ def _reach_matches(rule: ChainRule, fact: FlowFact, name: str | None, own: set[s
     if not destination.hard_coded or destination.host is None:
         return False
     host_class = destination.host_class
+    if rule.reach is Reach.CATCHER:
+        return host_class is HostClass.CATCHER
     if rule.reach is Reach.THROWAWAY:
         return host_class is not None and host_class.throwaway
     if host_class in (HostClass.LOCAL, HostClass.METADATA, HostClass.IP_LOOKUP):

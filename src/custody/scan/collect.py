@@ -111,7 +111,7 @@ class Collector:
         rels = [relative_path(m.path, self.artifact.strip_prefix) for m in members]
         packages = package_dirs(rels) if self.artifact.kind is ArtifactKind.SDIST else None
         for member, rel in zip(members, rels, strict=True):
-            ftype, context = classify(rel, self.artifact.kind, packages)
+            ftype, context = classify(rel, self.artifact.kind, packages, self.artifact.name)
             info = FileInfo(member.path, rel, ftype, context, data=member.data)
             self.out.files[member.path] = info
             infos.append((member, info))

@@ -41,6 +41,8 @@ class Source(str, enum.Enum):
     """The source code of the program that imported or called the package (through stack frames)."""
     DOWNLOAD = "download"
     """Data fetched from the network."""
+    REQUEST = "request"
+    """The request itself: its arrival tells the receiver that this code ran, and where."""
     REMOTE_COMMAND = "remote-command"
     """A message a chat bot handler receives: whoever writes in the chat controls it."""
 
@@ -568,6 +570,8 @@ class FlowAnalysis:
             carried: set[Label] = set()
             for arg in args:
                 carried |= self.labels(arg, env, scope)
+            if destination.hard_coded:
+                carried.add(Source.REQUEST.value)
             self._record(carried, Sink.NETWORK, destination, via, node, scope, resolved)
         elif (
             isinstance(node.func, ast.Attribute)

@@ -603,6 +603,9 @@ class _Analyzer:
         builtin_values = sum(1 for _, v in pairs if isinstance(v, ast.Name) and v.id in BUILTIN_NAMES)
         flag = len(pairs) > 1 and builtin_values >= 2
         for name_node, value_node in pairs:
+            if isinstance(name_node, ast.Name) and isinstance(value_node, ast.Call):
+                self._alias_evaluated_name(name_node, value_node)
+                continue
             if not isinstance(name_node, ast.Name) or not isinstance(value_node, ast.Name):
                 continue
             original = self.aliases.get(value_node.id, value_node.id)
@@ -610,6 +613,23 @@ class _Analyzer:
                 self.aliases[name_node.id] = original
                 if flag:
                     self.renamed.append((name_node, original))
+
+    def _alias_evaluated_name(self, name_node: ast.Name, call: ast.Call) -> None:
+        """`run = eval("o" + "s.sys" + "tem")`: a dangerous function fetched by evaluating its name
+        spelled in pieces. The name resolves to what the text spells, and the spelling is flagged."""
+        func = call.func
+        if not (isinstance(func, ast.Name) and func.id == "eval" and len(call.args) == 1):
+            return
+        spelled = _fold_text(call.args[0])
+        if spelled is None or not _DOTTED_NAME.fullmatch(spelled):
+            return
+        head, _, rest = spelled.partition(".")
+        head = self.aliases.get(head, head)
+        self.aliases[name_node.id] = f"{head}.{rest}" if rest else head
+        if isinstance(call.args[0], ast.BinOp) and (
+            head in DANGEROUS_MODULES or spelled in EXEC_NAMES or spelled in ("__import__", "getattr")
+        ):
+            self.renamed.append((name_node, spelled))
 
     def resolve(self, node: ast.expr) -> str:
         if self.resolved is not None:
@@ -1513,6 +1533,25 @@ def _spelled_from_codes(node: ast.expr) -> str | None:
             return None
         chars.append(chr(elt.value))
     return "".join(chars)
+
+
+DANGEROUS_MODULES = frozenset(
+    {"os", "subprocess", "builtins", "sys", "socket", "base64", "marshal", "zlib", "ctypes", "importlib", "pty"}
+)
+_DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+def _fold_text(node: ast.expr, depth: int = 0) -> str | None:
+    """The value of a string literal built only from literals joined with `+`."""
+    if depth > 200:
+        return None
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left = _fold_text(node.left, depth + 1)
+        right = _fold_text(node.right, depth + 1) if left is not None else None
+        return left + right if left is not None and right is not None else None
+    return None
 
 
 def parse_python(source: bytes | str) -> ast.Module | None:

@@ -94,15 +94,29 @@ def is_dev_dir(name: str) -> bool:
     return lower in DEV_DIRS or _DEV_WORD.search(lower) is not None
 
 
+def own_module_name(project: str | None) -> str | None:
+    """The import name a project's own package or module would have (`shoots-api-test` ->
+    `shoots_api_test`)."""
+    if not project:
+        return None
+    return re.sub(r"[-.]+", "_", project).lower()
+
+
 def classify(
-    rel: str, kind: ArtifactKind, package_dirs: frozenset[str] | None = None
+    rel: str, kind: ArtifactKind, package_dirs: frozenset[str] | None = None, project: str | None = None
 ) -> tuple[FileType, Context]:
-    """File type and the context its code runs in by default."""
+    """File type and the context its code runs in by default.
+
+    The project's own package is never test code because of its name: a package called
+    `x_test` or `demo_tools` would otherwise hide its payload from the import-time rules."""
     parts = rel.split("/")
     base = parts[-1]
     lower = base.lower()
     top = len(parts) == 1
-    in_dev = any(is_dev_dir(p) for p in parts[:-1])
+    own = own_module_name(project)
+    first = 1 if len(parts) > 2 and parts[0] == "src" else 0
+    in_dev = any(is_dev_dir(p) for i, p in enumerate(parts[:-1]) if not (i == first and p.lower() == own))
+    own_module = own is not None and lower in (f"{own}.py", f"{own}.pyw")
     if lower.endswith(".pth"):
         return FileType.PTH, Context.STARTUP
     if lower.endswith(".site.toml"):
@@ -116,7 +130,9 @@ def classify(
             return FileType.PYTHON, Context.STARTUP
         if base == "setup.py" and top and kind in (ArtifactKind.SDIST, ArtifactKind.FILE, ArtifactKind.EGG):
             return FileType.PYTHON, Context.INSTALL
-        if in_dev or lower.startswith("test_") or lower.endswith("_test.py") or base == "conftest.py":
+        if in_dev or (
+            not own_module and (lower.startswith("test_") or lower.endswith("_test.py") or base == "conftest.py")
+        ):
             return FileType.PYTHON, Context.DEV
         if package_dirs is not None and not top and not _importable(rel, package_dirs):
             # Outside any package of an sdist (scripts/, tools/, vendored build systems): runs only
