@@ -483,7 +483,7 @@ def test_phishing_prompt_for_a_seed_phrase_sent_to_a_chat_bot(tmp_path: Path) ->
 
 
 def test_phishing_benign_prompt_for_a_city_sent_to_a_chat_bot(tmp_path: Path) -> None:
-    verdict, findings = scan_package(
+    _verdict, findings = scan_package(
         tmp_path,
         {
             f"{DEFAULT_NAME}/__init__.py": "",

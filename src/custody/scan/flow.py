@@ -779,12 +779,18 @@ _WALLET_PROMPT = re.compile(
     re.IGNORECASE,
 )
 _CREDENTIAL_PROMPT = re.compile(r"password|passcode|token|api\s*key|2fa|otp|verification code", re.IGNORECASE)
-_LITERAL_DECODERS = {
+
+
+def _from_hex(value: str | bytes) -> bytes:
+    return bytes.fromhex(value if isinstance(value, str) else value.decode("ascii"))
+
+
+_LITERAL_DECODERS: dict[str, Callable[[str | bytes], bytes]] = {
     "b64decode": base64.b64decode,
     "urlsafe_b64decode": base64.urlsafe_b64decode,
     "b32decode": base64.b32decode,
     "unhexlify": binascii.unhexlify,
-    "fromhex": bytes.fromhex,
+    "fromhex": _from_hex,
 }
 
 
@@ -801,8 +807,8 @@ def _decoded_literal(node: ast.expr) -> str | None:
     if decoder is None or not isinstance(value, (str, bytes)) or len(value) > 4096:
         return None
     try:
-        raw = decoder(value)  # type: ignore[operator]
-    except (ValueError, TypeError):
+        raw = decoder(value)
+    except (ValueError, TypeError, binascii.Error):
         return None
     text = raw.decode("utf-8", "replace")
     return text if "://" in text[:12] else None
