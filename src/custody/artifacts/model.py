@@ -35,6 +35,9 @@ class IssueKind(str, enum.Enum):
     UNDECODABLE_NAME = "undecodable-name"
     OUTSIDE_ROOT = "outside-root"
     NESTED_ARCHIVE_ERROR = "nested-archive-error"
+    AMBIGUOUS_MEMBER = "ambiguous-member"
+    """Zip entries installers may read differently: a local header naming another file than the
+    central directory does, or two directory entries sharing one body."""
 
 
 class LimitKind(str, enum.Enum):

@@ -34,12 +34,13 @@ def read_zip(
         ) from exc
     with archive:
         infos = archive.infolist()
+        _shared_bodies(infos, prefix, collector)
         ordered = sorted(infos, key=lambda i: read_order(collector, prefix, i))
         first = len(collector.members)
         try:
             for index, info in enumerate(ordered):
                 try:
-                    _read_member(archive, info, prefix, collector, nested)
+                    _read_member(archive, fileobj, info, prefix, collector, nested)
                 except StopReading as stop:
                     # The central directory names everything after the stop: record what stays
                     # unread so the scan can tell unread code from unread data.
@@ -72,8 +73,32 @@ def read_order(collector: Collector, prefix: str, info: zipfile.ZipInfo) -> tupl
     return (not wants_whole(collector.selector, shown, info.file_size), info.file_size)
 
 
+def _shared_bodies(infos: list[zipfile.ZipInfo], prefix: str, collector: Collector) -> None:
+    """Two central-directory entries pointing at one local header: an installer that follows the
+    local headers sees one file where the directory lists two."""
+    owner: dict[int, str] = {}
+    for info in infos:
+        shown = prefix + clean_name(info.filename)
+        first = owner.setdefault(info.header_offset, shown)
+        if first != shown:
+            collector.issue(IssueKind.AMBIGUOUS_MEMBER, shown, f"shares its local header with {first!r}")
+
+
+def _local_name(fileobj: IO[bytes], info: zipfile.ZipInfo) -> bytes | None:
+    """The file name a member's local header gives, or None if there is no readable header."""
+    try:
+        fileobj.seek(info.header_offset)
+        fields = fileobj.read(_LOCAL_HEADER.size)
+        if len(fields) < _LOCAL_HEADER.size or fields[:4] != _LOCAL_SIGNATURE:
+            return None
+        return fileobj.read(_LOCAL_HEADER.unpack(fields)[9])
+    except (OSError, ValueError):
+        return None
+
+
 def _read_member(
     archive: zipfile.ZipFile,
+    fileobj: IO[bytes],
     info: zipfile.ZipInfo,
     prefix: str,
     collector: Collector,
@@ -114,9 +139,18 @@ def _read_member(
             # Encrypted, unsupported compression, corrupt, or a local header naming another member
             # (two directory entries sharing one body): flag it, keep going, and record the
             # content as unread so unread code fails the scan closed.
-            collector.issue(
-                IssueKind.MEMBER_TRUNCATED, shown, f"member unreadable: {exc}", LimitKind.UNREADABLE
-            )
+            local = _local_name(fileobj, info)
+            encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
+            if local is not None and local.decode(encoding, "replace") != info.orig_filename:
+                collector.issue(
+                    IssueKind.AMBIGUOUS_MEMBER,
+                    shown,
+                    f"local header names {local.decode('utf-8', 'replace')!r} instead",
+                )
+            else:
+                collector.issue(
+                    IssueKind.MEMBER_TRUNCATED, shown, f"member unreadable: {exc}", LimitKind.UNREADABLE
+                )
             collector.missed(shown, LimitKind.UNREADABLE, info.file_size)
             return
     wanted_full = collector.selector(shown, info.file_size) >= info.file_size
