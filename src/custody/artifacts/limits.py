@@ -44,19 +44,24 @@ out of the budget."""
 
 
 class Deadline:
-    """A point in `time.monotonic()` time after which reading and analysis stop (None: never)."""
+    """A budget of `seconds` of this process's CPU time, after which reading and analysis stop
+    (None: never).
+
+    CPU time, not wall time: the bound is on the work a hostile input can cause, and on an idle
+    core the two are equal; on a machine busy with other jobs wall time stretches, and a benign
+    target must not turn into an `error` because the machine is busy."""
 
     __slots__ = ("at",)
 
     def __init__(self, seconds: float | None) -> None:
-        self.at = None if seconds is None else time.monotonic() + seconds
+        self.at = None if seconds is None else time.process_time() + seconds
 
     def expired(self) -> bool:
-        return self.at is not None and time.monotonic() >= self.at
+        return self.at is not None and time.process_time() >= self.at
 
     def remaining(self) -> float | None:
         """Seconds left (never below 0), or None without a deadline."""
-        return None if self.at is None else max(0.0, self.at - time.monotonic())
+        return None if self.at is None else max(0.0, self.at - time.process_time())
 
 
 NO_DEADLINE = Deadline(None)
