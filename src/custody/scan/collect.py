@@ -238,6 +238,7 @@ class Collector:
         pending = [info for info in by_rel.values() if info.context in UNASKED_CONTEXTS]
         seen: set[str] = set()
         while pending:
+            self._tick()
             importer = pending.pop()
             if importer.path in seen:
                 continue

@@ -53,7 +53,7 @@ class Coverage:
 def role_of(path: str, artifact: Artifact) -> Role | None:
     """Start-up, install-time or other code, or None for data and metadata."""
     rel = relative_path(path, artifact.strip_prefix)
-    ftype, context = classify(rel, artifact.kind)
+    ftype, context = classify(rel, artifact.kind, None, artifact.name)
     if ftype in (FileType.PTH, FileType.SITE_TOML, FileType.START) or (
         ftype is FileType.PYTHON and context is Context.STARTUP
     ):
