@@ -58,7 +58,7 @@ FAIL_LEVELS = {"malicious": Verdict.MALICIOUS, "suspicious": Verdict.SUSPICIOUS}
     type=click.FloatRange(min=0, min_open=True),
     default=DEFAULT_TIMEOUT,
     show_default=True,
-    help="Seconds per target; a target not fully analysed in time is reported as error.",
+    help="CPU seconds per target; a target not fully analysed in time is reported as error.",
 )
 @click.option(
     "--verbose", "-v", is_flag=True, help="Text format: show findings of clean targets and low ones."
