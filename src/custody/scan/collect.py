@@ -8,13 +8,14 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from custody.artifacts import Artifact, ArtifactKind, Member
+from custody.artifacts import Artifact, Member
 from custody.scan.facts import Cap, Fact
 from custody.scan.indent_context import IndentContext, in_docstring, sink_may_run_unasked
 from custody.scan.model import Context
 from custody.scan.python_ast import PythonAnalysis, analyze_python, entropy
 from custody.scan.python_text import FOLDING_BYTES, folded_identifier, text_facts
 from custody.scan.roles import (
+    SOURCE_KINDS,
     FileType,
     classify,
     executable_kind,
@@ -105,7 +106,7 @@ class Collector:
         members = [m for m in self.artifact.members if m.data]
         infos: list[tuple[Member, FileInfo]] = []
         rels = [relative_path(m.path, self.artifact.strip_prefix) for m in members]
-        packages = package_dirs(rels) if self.artifact.kind is ArtifactKind.SDIST else None
+        packages = package_dirs(rels) if self.artifact.kind in SOURCE_KINDS else None
         for member, rel in zip(members, rels, strict=True):
             ftype, context = classify(rel, self.artifact.kind, packages)
             info = FileInfo(member.path, rel, ftype, context, data=member.data)

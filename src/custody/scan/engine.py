@@ -17,16 +17,17 @@ from custody.scan.selection import scan_selector
 from custody.scan.verdict import decide, judge
 from custody.scan.yara_rules import YaraRules
 
-LOOSE_SUFFIXES = (".py", ".pth", ".site.toml", ".start", ".js", ".sh", ".ps1", ".bat")
-
 
 @dataclass(frozen=True, slots=True)
 class ScanTask:
-    """One unit of work: an archive/loose file, or one distribution of an installed environment."""
+    """One unit of work: an archive/loose file, a source tree, or one distribution of an
+    installed environment."""
 
     path: str
     site_entry: str | None = None
     """For installed environments: the dist-info name, or UNOWNED_STARTUP."""
+    tree: bool = False
+    """`path` is a source directory (checkout, unpacked sdist) read as one package."""
 
 
 class Scanner:
@@ -59,17 +60,7 @@ class Scanner:
     def scan_task(self, task: ScanTask) -> list[ScanResult]:
         started = time.perf_counter()
         try:
-            if task.site_entry is not None:
-                return [
-                    self.scan_artifact(a, started)
-                    for a in artifacts.read_installed(task.path, selector=scan_selector)
-                    if a.source.endswith("::" + task.site_entry)
-                ]
-            if artifacts.is_archive_name(task.path) or _sniff(task.path):
-                artifact = artifacts.read_artifact(task.path, selector=scan_selector)
-            else:
-                artifact = artifacts.read_loose_file(task.path)
-            return [self.scan_artifact(artifact, started)]
+            return [self.scan_artifact(a, started) for a in read_task(task)]
         except ArtifactError as exc:
             return [error_result(task.path, str(exc), time.perf_counter() - started)]
         except Exception as exc:  # last line of defence: one bad target never ends the scan
@@ -86,6 +77,20 @@ class Scanner:
         except ArtifactError as exc:
             return [error_result(site_dir, str(exc), time.perf_counter() - started)]
         return [self.scan_artifact(a) for a in found]
+
+
+def read_task(task: ScanTask) -> list[Artifact]:
+    """The artifacts one task covers, read with the scan's selector (none: no unowned start-up file)."""
+    if task.site_entry == artifacts.UNOWNED_STARTUP:
+        unowned = artifacts.read_unowned_startup(task.path, selector=scan_selector)
+        return [unowned] if unowned is not None else []
+    if task.site_entry is not None:
+        return [artifacts.read_distribution(task.path, task.site_entry, selector=scan_selector)]
+    if task.tree:
+        return [artifacts.read_tree(task.path, selector=scan_selector)]
+    if artifacts.is_archive_name(task.path) or _sniff(task.path):
+        return [artifacts.read_artifact(task.path, selector=scan_selector)]
+    return [artifacts.read_loose_file(task.path)]
 
 
 def _sniff(path: str) -> bool:
@@ -112,29 +117,59 @@ def error_result(target: str, message: str, seconds: float = 0.0) -> ScanResult:
 
 
 def expand_target(path: str) -> list[ScanTask]:
-    """Files, directories (recursive), venvs and site-packages directories as scan tasks."""
+    """Scan tasks for one command-line target.
+
+    - a file: itself (archive by magic number, else a loose file);
+    - a venv, a Python prefix or a site-packages directory: one task per distribution, plus one
+      for the start-up files no distribution owns;
+    - a project (pyproject.toml, setup.py or setup.cfg at the top) or a folder of Python code (a
+      package or loose `.py` files at the top): the tree as ONE package, judged like an sdist,
+      plus every archive inside it as a target of its own;
+    - any other directory (downloads, a corpus laid out NAME/VERSION/FILE): every archive under
+      it, every project folder under it as a package, and loose `setup.py`, `.pth`, `.site.toml`,
+      `sitecustomize.py` and `usercustomize.py` files.
+    """
     if os.path.isfile(path):
         return [ScanTask(path)]
     if not os.path.isdir(path):
         raise ArtifactError(f"{path}: no such file or directory")
+    is_site_packages = os.path.basename(os.path.normpath(path)) in ("site-packages", "dist-packages")
+    if not is_site_packages and artifacts.is_project_root(path):
+        return _tree_tasks(path)  # a checkout with an egg-info or a .pth is still a project
     site_dirs = artifacts.find_site_dirs(path)
     if site_dirs:
         tasks: list[ScanTask] = []
         for site_dir in site_dirs:
             tasks.extend(_site_tasks(site_dir))
         return tasks
-    tasks = []
+    if artifacts.looks_like_source_tree(path):
+        return _tree_tasks(path)
+    return _folder_tasks(path)
+
+
+def _tree_tasks(path: str) -> list[ScanTask]:
+    """The tree as one package, then the archives inside it (outside VCS data, caches and venvs)."""
+    tasks = [ScanTask(path, tree=True)]
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not artifacts.is_skipped_dir(os.path.join(root, d), d))
+        tasks.extend(ScanTask(os.path.join(root, n)) for n in sorted(files) if artifacts.is_archive_name(n))
+    return tasks
+
+
+def _folder_tasks(path: str) -> list[ScanTask]:
+    tasks: list[ScanTask] = []
     for root, dirs, files in os.walk(path):
         dirs.sort()
+        if root != path and artifacts.is_project_root(root):
+            tasks.extend(_tree_tasks(root))  # an unpacked sdist among downloads is one package
+            dirs.clear()
+            continue
         for name in sorted(files):
             full = os.path.join(root, name)
             lower = name.lower()
             if (
                 artifacts.is_archive_name(lower)
-                or (
-                    lower.endswith(LOOSE_SUFFIXES)
-                    and name in ("setup.py", "sitecustomize.py", "usercustomize.py")
-                )
+                or name in ("setup.py", "sitecustomize.py", "usercustomize.py")
                 or lower.endswith((".pth", ".site.toml"))
             ):
                 tasks.append(ScanTask(full))
@@ -142,8 +177,9 @@ def expand_target(path: str) -> list[ScanTask]:
 
 
 def _site_tasks(site_dir: str) -> list[ScanTask]:
-    entries = sorted(os.listdir(site_dir))
-    tasks = [ScanTask(site_dir, e) for e in entries if e.endswith((".dist-info", ".egg-info"))]
+    # One task per distribution, each reading only the files its RECORD lists: the processes
+    # share the work without any of them reading the whole environment.
+    tasks = [ScanTask(site_dir, e) for e in artifacts.distribution_entries(site_dir)]
     tasks.append(ScanTask(site_dir, artifacts.UNOWNED_STARTUP))
     return tasks
 
@@ -205,4 +241,4 @@ def _size(path: str) -> int:
         return 0
 
 
-__all__ = ["ArtifactKind", "ScanTask", "Scanner", "error_result", "expand_target", "scan_tasks"]
+__all__ = ["ArtifactKind", "ScanTask", "Scanner", "error_result", "expand_target", "read_task", "scan_tasks"]

@@ -633,7 +633,7 @@ class _Judge:
     def _binaries(self) -> None:
         kind = self.artifact.kind
         pure_wheel = kind is ArtifactKind.WHEEL and self.artifact.source.endswith("-none-any.whl")
-        if kind not in (ArtifactKind.SDIST, ArtifactKind.EGG) and not pure_wheel:
+        if kind not in (ArtifactKind.SDIST, ArtifactKind.SOURCE, ArtifactKind.EGG) and not pure_wheel:
             return
         launched = " ".join(
             self.collected.files[p.file].line_text(p.line)
