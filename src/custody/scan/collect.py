@@ -380,13 +380,11 @@ class Collector:
         python = info.type is FileType.PYTHON
         for hit in hits:
             line = line_base if line_base is not None else _line_of(data, hit.offset)
-            if (
-                python
-                and line_base is None
-                and hit.cap is not Cap.OBFUSCATOR
-                and info.line_text(line).startswith("#")
-            ):
-                continue  # a comment describes, it does not act (obfuscator banners excepted)
+            comment = python and line_base is None and info.line_text(line).startswith("#")
+            if comment and hit.cap is not Cap.OBFUSCATOR:
+                continue  # a comment describes, it does not act
+            # An obfuscator banner is kept, marked as prose: next to obfuscated code it names the
+            # tool that wrapped the payload; alone it is just words (verdict._obfuscation).
             if hit.cap is None:
                 self.out.user_hits.append((info.path, hit, line))
                 continue
@@ -394,8 +392,8 @@ class Collector:
                 data, hit.offset, hit.offset + hit.length + 8
             ):
                 continue
-            detail = prefix + hit.detail
-            self.out.facts.append(Fact(hit.cap, info.path, line, ctx_fn(line), f"{detail} [{hit.rule}]"))
+            detail = f"{prefix}{hit.detail} [{hit.rule}]"
+            self.out.facts.append(Fact(hit.cap, info.path, line, ctx_fn(line), detail, prose=comment))
 
     # ---- start-up files ----------------------------------------------------------------------
     def _startup_file(self, member: Member, info: FileInfo) -> None:

@@ -620,6 +620,10 @@ class _Judge:
             # generate, in code that runs: that is the payload's wrapper, not a licence check.
             if "obfuscator_markers" in fact.detail and fact.context in UNASKED and fact.file in tricks:
                 self.add("obfuscated-exec", Severity.CRITICAL, fact, f"{fact.detail} wrapping dynamic code")
+            elif fact.prose and fact.file not in tricks:
+                # A comment naming an obfuscator over plain code (a scanner's notes, docs): the
+                # file is not obfuscated, so the words alone decide nothing.
+                self.add("obfuscation", Severity.LOW, fact, f"{fact.detail}, in a comment over plain code")
             else:
                 self.add("obfuscation", Severity.HIGH, fact, fact.detail)
         for fact in f.get(Cap.INVISIBLE_CHAR):
