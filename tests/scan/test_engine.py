@@ -87,6 +87,9 @@ def test_environment_keeps_one_task_per_distribution(tmp_path: Path) -> None:
     ]
     assert expand_target(str(tmp_path / "venv")) == expected
     assert expand_target(str(site)) == expected
+    # a venv made in a project folder (`python -m venv .`) is an environment first
+    write_tree(tmp_path / "venv", {"pyvenv.cfg": "home = /usr/bin\n", "pyproject.toml": BENIGN_PYPROJECT})
+    assert expand_target(str(tmp_path / "venv")) == expected
 
 
 # ---- a checkout is judged like the package it is -------------------------------------------------

@@ -1540,7 +1540,7 @@ def test_obfuscated_exec_fires_at_import(tmp_path: Path, scanner: Scanner, sourc
     assert_fires(result, "obfuscated-exec", Verdict.MALICIOUS, file_endswith=INIT)
 
 
-BANNER_OVER_PLAIN_CODE = """# Obfuscators sold for hiding stealers (BlankOBF, Hyperion...) wrap the payload in exec.
+BANNER_OVER_PLAIN_CODE = """# Obfuscators sold for hiding stealers (BlankOBF, Hyperion...) wrap code in exec.
 # See https://github.com/billythegoat356/Hyperion for what their output looks like.
 MARKERS = ("pyarmor_runtime", "Specter")
 

@@ -133,8 +133,9 @@ def expand_target(path: str) -> list[ScanTask]:
         return [ScanTask(path)]
     if not os.path.isdir(path):
         raise ArtifactError(f"{path}: no such file or directory")
-    is_site_packages = os.path.basename(os.path.normpath(path)) in ("site-packages", "dist-packages")
-    if not is_site_packages and artifacts.is_project_root(path):
+    environment = os.path.basename(os.path.normpath(path)) in ("site-packages", "dist-packages")
+    environment = environment or os.path.isfile(os.path.join(path, "pyvenv.cfg"))  # `python -m venv .`
+    if not environment and artifacts.is_project_root(path):
         return _tree_tasks(path)  # a checkout with an egg-info or a .pth is still a project
     site_dirs = artifacts.find_site_dirs(path)
     if site_dirs:
