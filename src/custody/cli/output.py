@@ -47,6 +47,7 @@ def output_dir_problem(path: str) -> str | None:
 
 
 def fail_output(path: str, reason: str) -> NoReturn:
+    """Report on one line that `path` cannot be written, and exit with the usage error code."""
     click.echo(f"error: cannot write {path}: {reason}", err=True)
     sys.exit(exit_codes.USAGE)
 

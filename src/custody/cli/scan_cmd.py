@@ -69,7 +69,10 @@ def scan(
 ) -> None:
     """Scan package archives, directories, environments or NAME==VERSION pins for malicious behaviour.
 
-    With no TARGET, scans the running Python environment. Never executes package code.
+    A project directory (pyproject.toml, setup.py or setup.cfg at the top; a checkout, an unpacked
+    sdist) is scanned as one package; a venv or site-packages one target per distribution; any
+    other directory, every archive under it. With no TARGET, scans the running Python
+    environment. Never executes package code.
     """
     err = Console(stderr=True)
     all_rule_dirs = tuple(rule_dirs) + default_rule_dirs()
