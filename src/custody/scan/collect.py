@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from custody.artifacts import Artifact, ArtifactKind, Member
 from custody.scan.facts import Cap, Fact
 from custody.scan.indent_context import IndentContext, in_docstring, sink_may_run_unasked
+from custody.scan.install_hooks import install_hooks
 from custody.scan.model import Context
 from custody.scan.python_ast import PythonAnalysis, analyze_python, entropy
 from custody.scan.python_text import FOLDING_BYTES, folded_identifier, text_facts
@@ -106,9 +107,14 @@ class Collector:
         infos: list[tuple[Member, FileInfo]] = []
         rels = [relative_path(m.path, self.artifact.strip_prefix) for m in members]
         packages = package_dirs(rels) if self.artifact.kind is ArtifactKind.SDIST else None
+        hooks = install_hooks(self.artifact)
         for member, rel in zip(members, rels, strict=True):
             ftype, context = classify(rel, self.artifact.kind, packages)
             info = FileInfo(member.path, rel, ftype, context, data=member.data)
+            if ftype is FileType.PYTHON and rel in hooks:
+                # a build backend or build hook of the sdist: the installer runs it, like setup.py
+                info.context = Context.INSTALL
+                self.roots.setdefault(member.path, set()).update(hooks[rel])
             self.out.files[member.path] = info
             infos.append((member, info))
         # Start-up files first: the modules they import run at start-up too.
@@ -122,7 +128,11 @@ class Collector:
         # setup.py next: the package modules it imports run at install time too.
         done: set[str] = set()
         for member, info in infos:
-            if info.type is FileType.PYTHON and info.context is Context.INSTALL and info.rel == "setup.py":
+            if (
+                info.type is FileType.PYTHON
+                and info.context is Context.INSTALL
+                and (info.rel == "setup.py" or info.rel in hooks)
+            ):
                 analysis = self._python(member.data, info, Context.INSTALL, depth=0, line_base=None)
                 done.add(member.path)
                 if analysis is not None:
