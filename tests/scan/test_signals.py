@@ -53,6 +53,15 @@ def test_empty_package_benign_meta_package(tmp_path: Path, scanner: Scanner) -> 
     # A meta package (like `jupyter`): no code of its own, only what it depends on.
     files = {INIT: "", "PKG-INFO": metadata(headers="Requires-Dist: numpy>=1.0\nRequires-Dist: scipy\n")}
     assert_quiet(scan(write_sdist(tmp_path, files), scanner), "empty-package")
+    # Requirements read from a file by setup.py: dependencies all the same.
+    setup = (
+        "from setuptools import setup\n\n"
+        "with open('requirements.txt') as handle:\n    REQS = handle.read().split()\n"
+        f"setup(name='{DEFAULT_NAME}', version='1.0.0', install_requires=REQS)\n"
+    )
+    (tmp_path / "computed").mkdir()
+    result = scan(write_sdist(tmp_path / "computed", {INIT: ""}, setup_py=setup), scanner)
+    assert_quiet(result, "empty-package")
 
 
 def test_empty_package_benign_library_and_data(tmp_path: Path, scanner: Scanner) -> None:
@@ -99,6 +108,24 @@ def test_renamed_copy_benign_fork_and_own_home(tmp_path: Path, scanner: Scanner)
         "PKG-INFO": metadata(headers="Home-page: https://github.com/fixture-org/fixturepkg\n"),
     }
     assert_quiet(scan(write_sdist(tmp_path, own, with_package=False), scanner), "renamed-copy")
+
+
+def test_renamed_copy_fires_on_support_edition(tmp_path: Path, scanner: Scanner) -> None:
+    # The original package under the original's name plus a word that names no build of it.
+    files = {"requests/__init__.py": COPY_INIT, "PKG-INFO": metadata("requests-ssl")}
+    result = scan(write_sdist(tmp_path, files, name="requests-ssl", with_package=False), scanner)
+    assert_fires(result, "renamed-copy", Verdict.SUSPICIOUS)
+
+
+def test_typosquat_dependency_fires(tmp_path: Path, scanner: Scanner) -> None:
+    files = {"PKG-INFO": metadata(headers="Requires-Dist: reqeusts>=2\nRequires-Dist: numpy\n")}
+    found = assert_fires(scan(write_sdist(tmp_path, files), scanner), "typosquat-dependency", Verdict.CLEAN)
+    assert found[0].severity is Severity.MEDIUM and "requests" in found[0].reason
+
+
+def test_typosquat_dependency_benign(tmp_path: Path, scanner: Scanner) -> None:
+    files = {"PKG-INFO": metadata(headers="Requires-Dist: requests>=2\nRequires-Dist: fixturepkg-extra\n")}
+    assert_quiet(scan(write_sdist(tmp_path, files), scanner), "typosquat-dependency")
 
 
 # ---- dependency on known malware -----------------------------------------------------------------
@@ -193,6 +220,13 @@ def test_mcp_tool_injection_fires(tmp_path: Path, scanner: Scanner) -> None:
     result = scan(write_wheel(tmp_path, {f"{DEFAULT_NAME}/server.py": POISONED_TOOL}), scanner)
     found = assert_fires(result, "mcp-tool-injection", Verdict.SUSPICIOUS, severity=Severity.HIGH)
     assert found[0].file.endswith("server.py") and found[0].line == 7
+
+
+def test_mcp_tool_injection_any_decorator_shape(tmp_path: Path, scanner: Scanner) -> None:
+    # Decorators are read by their dotted name, whatever holds the server (a subscript here).
+    odd = POISONED_TOOL.replace("@mcp.tool()", '@servers["main"].tool(name=f"add_{1}")')
+    result = scan(write_wheel(tmp_path, {f"{DEFAULT_NAME}/server.py": odd}), scanner)
+    assert_fires(result, "mcp-tool-injection", Verdict.SUSPICIOUS)
 
 
 def test_mcp_tool_injection_benign(tmp_path: Path, scanner: Scanner) -> None:

@@ -151,6 +151,11 @@ RULES: dict[str, RuleInfo] = {
             "Requires a package that the local advisory store lists as malware (OSV MAL- record).",
         ),
         RuleInfo(
+            "typosquat-dependency",
+            "Dependency on a typosquat",
+            "Requires a package whose name is one edit away from a popular project's.",
+        ),
+        RuleInfo(
             "mcp-tool-injection",
             "Instructions to the model in an MCP tool description",
             "An MCP tool's description or docstring tells the model to ignore its instructions, hide "

@@ -91,6 +91,9 @@ class Declarations:
     """Home-Page and Project-URL values (PKG-INFO/METADATA)."""
     metadata_file: str = ""
     """Member path of PKG-INFO/METADATA, when there is one."""
+    computed_requirements: bool = False
+    """Runtime requirements exist that are not literal here (setup.py reading requirements.txt,
+    `dynamic = ["dependencies"]`): the package has dependencies even if none is listed."""
 
 
 def _text(member: Member) -> str | None:
@@ -199,6 +202,9 @@ def _pyproject(text: str, path: str, out: Declarations) -> None:
     for req in _strings(build.get("requires")):
         out.requirements.append(Requirement(req, DependencyKind.BUILD, path, _line_of(text, req)))
     project = _table(doc, "project")
+    dynamic = project.get("dynamic")
+    if isinstance(dynamic, list) and ("dependencies" in dynamic or "optional-dependencies" in dynamic):
+        out.computed_requirements = True
     for req in _strings(project.get("dependencies")):
         out.requirements.append(Requirement(req, DependencyKind.RUNTIME, path, _line_of(text, req)))
     for group in _table(doc, "project", "optional-dependencies").values():
@@ -307,6 +313,8 @@ def _setup_py(text: str, path: str, out: Declarations) -> None:
             value = keyword.value
             if isinstance(value, ast.Name) and value.id in assigned:
                 value = assigned[value.id]
+            if kind is DependencyKind.RUNTIME and not isinstance(value, (ast.List, ast.Tuple, ast.Dict)):
+                out.computed_requirements = True  # read from a file or built at run time
             for constant in ast.walk(value):
                 if isinstance(constant, ast.Constant) and isinstance(constant.value, str):
                     if isinstance(value, ast.Dict) and constant in value.keys:

@@ -18,7 +18,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from custody.artifacts import Artifact, ArtifactKind
-from custody.scan.declared import read_declarations
+from custody.scan.declared import Declarations, read_declarations
 from custody.scan.install_time import direct_url_findings
 from custody.scan.model import Basis, Finding, Severity
 from custody.scan.signals import (
@@ -148,6 +148,7 @@ def metadata_findings(artifact: Artifact, malware: MalwareLookup | Unset | None 
     lookup = default_malware_lookup() if isinstance(malware, Unset) else malware
     findings.extend(malicious_dependencies(declared, lookup))
     findings.extend(mcp_tool_injection(artifact))
+    findings.extend(_squatted_dependencies(declared))
     for signal in (empty_package(artifact, declared), renamed_copy(artifact, declared, popular_names())):
         if signal is not None:
             findings.append(signal)
@@ -223,6 +224,33 @@ def metadata_findings(artifact: Artifact, malware: MalwareLookup | Unset | None 
                 line=None,
                 snippet="",
                 reason="no PKG-INFO or METADATA file: the artifact was not built by standard tooling",
+            )
+        )
+    return findings
+
+
+def _squatted_dependencies(declared: Declarations) -> list[Finding]:
+    """Requirements on a name one edit from a popular project: the package pulls in the squat."""
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    for requirement in declared.requirements:
+        match = _REQUIREMENT_NAME.match(requirement.text)
+        if match is None:
+            continue
+        name = canonicalize_name(match.group(1))
+        target = typosquat_target(name) if name not in seen else None
+        seen.add(name)
+        if target is None:
+            continue
+        findings.append(
+            Finding(
+                rule="typosquat-dependency",
+                severity=Severity.MEDIUM,
+                file=requirement.file,
+                line=requirement.line,
+                snippet=requirement.text[:200],
+                reason=f"requires {name!r}, one edit away from the popular project {target!r}",
+                basis=Basis.METADATA,
             )
         )
     return findings

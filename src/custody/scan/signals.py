@@ -106,7 +106,7 @@ def empty_package(artifact: Artifact, declared: Declarations) -> Finding | None:
     """Finding for a wheel or sdist with nothing to import and no dependency to pull in."""
     if artifact.kind not in (ArtifactKind.WHEEL, ArtifactKind.SDIST) or artifact.error is not None:
         return None
-    if any(r.kind is DependencyKind.RUNTIME for r in declared.requirements):
+    if declared.computed_requirements or any(r.kind is DependencyKind.RUNTIME for r in declared.requirements):
         return None  # a meta package: its content is what it depends on
     if not declared.metadata_file:
         return None  # not built by standard tooling: `metadata-missing` already says so
@@ -135,9 +135,10 @@ def empty_package(artifact: Artifact, declared: Declarations) -> Finding | None:
 
 
 # ---- renamed copy -------------------------------------------------------------------------------
-def top_level_packages(artifact: Artifact) -> set[str]:
-    """Import names the artifact installs: top-level packages and modules (src layout included)."""
-    names: set[str] = set()
+def top_level_packages(artifact: Artifact) -> dict[str, bool]:
+    """Import names the artifact installs (src layout included), each with whether it is a
+    package with code in its `__init__.py` (True) or a plain module or empty package (False)."""
+    names: dict[str, bool] = {}
     for member in artifact.members:
         if "!/" in member.path:
             continue
@@ -147,9 +148,9 @@ def top_level_packages(artifact: Artifact) -> set[str]:
         if parts[0].endswith((".dist-info", ".egg-info", ".data")) or is_dev_dir(parts[0]):
             continue
         if len(parts) == 2 and parts[1] == "__init__.py":
-            names.add(parts[0])
+            names[parts[0]] = names.get(parts[0], False) or (member.size > 0 and _python_has_code(member))
         elif len(parts) == 1 and parts[0].endswith(".py") and artifact.kind is ArtifactKind.WHEEL:
-            names.add(parts[0][:-3])
+            names.setdefault(parts[0][:-3], False)
     return names
 
 
@@ -172,29 +173,54 @@ def _url_project_names(url: str) -> set[str]:
     return {str(canonicalize_name(n)) for n in found if n}
 
 
+# Words that name a build of the same project (psycopg2-binary, tensorflow-cpu, keras-nightly): such
+# distributions ship the project's own package legitimately.
+BUILD_VARIANT = re.compile(
+    r"^(binary|bin|cpu|gpu|headless|nightly|slim|lite|light|contrib|rocm|cuda|cu\d+|intel|static|"
+    r"aarch64|arm64|x86|win|windows|mac|macos|linux|py3|python|compat|legacy|wheel|wheels|stable)$"
+)
+
+
+def _variant_of(own: str, target: str) -> bool:
+    """`own` is `target` plus build-variant words only (or the names are unrelated: False)."""
+    if target not in own:
+        return False
+    extra = [w for w in own.replace(target, "-").split("-") if w]
+    return all(BUILD_VARIANT.match(w) for w in extra)
+
+
 def renamed_copy(artifact: Artifact, declared: Declarations, popular: frozenset[str]) -> Finding | None:
-    """Finding for a popular project's code and home page published under another name."""
+    """Finding for a popular project's package published under another name: either its project
+    URLs name that project too, or the name is the project's plus words that are not a build
+    variant (a "support" or "fix" edition that ships the whole original package)."""
     if artifact.kind not in (ArtifactKind.WHEEL, ArtifactKind.SDIST) or not artifact.name:
         return None
     own = str(canonicalize_name(artifact.name))
     if own in popular:
         return None
     url_names = set().union(*(_url_project_names(u) for u in declared.urls)) if declared.urls else set()
-    for module in sorted(top_level_packages(artifact)):
+    for module, has_code in sorted(top_level_packages(artifact).items()):
         target = str(canonicalize_name(module))
-        if len(target) < 4 or target not in popular or target in own or own in target:
-            continue  # forks and builds of a project keep its name in theirs (psycopg2-binary)
-        if target in url_names:
-            return Finding(
-                rule="renamed-copy",
-                severity=Severity.HIGH,
-                file=declared.metadata_file,
-                line=None,
-                snippet=f"{artifact.name}: {module}/",
-                reason=f"ships the {module!r} package and names {target!r} as its project, but is "
-                f"published as {artifact.name!r}: a renamed copy of a popular project",
-                basis=Basis.METADATA,
-            )
+        if len(target) < 4 or target not in popular or own in target or _variant_of(own, target):
+            continue
+        if target in own:
+            evidence = f"its name is {target!r} plus words that do not name a build of it"
+            if not has_code:
+                continue  # a namespace or plugin folder, not the project's package
+        elif target in url_names:
+            evidence = f"its project URLs name {target!r}"
+        else:
+            continue
+        return Finding(
+            rule="renamed-copy",
+            severity=Severity.HIGH,
+            file=declared.metadata_file,
+            line=None,
+            snippet=f"{artifact.name}: {module}/",
+            reason=f"ships the {module!r} package of the popular project {target!r} as "
+            f"{artifact.name!r}, and {evidence}: a renamed copy",
+            basis=Basis.METADATA,
+        )
     return None
 
 
@@ -333,16 +359,27 @@ def injection_phrase(text: str) -> str | None:
     return None
 
 
+def _dotted(node: ast.expr) -> str:
+    """`mcp.tool` for `mcp.tool`, `mcp.tool()` or `server.mcp.tool(name=...)`; '' for anything else."""
+    if isinstance(node, ast.Call):
+        return _dotted(node.func)
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    if isinstance(node, ast.Name):
+        return node.id
+    return ""
+
+
 def _tool_texts(tree: ast.Module) -> Iterator[tuple[int, str]]:
     """(line, text) of tool descriptions: docstrings of functions with a `*tool*` decorator and
     `description=` strings given to a `*tool*`/`*Tool*` call."""
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            if any("tool" in ast.unparse(d).lower() for d in node.decorator_list):
+            if any("tool" in _dotted(d).lower() for d in node.decorator_list):
                 doc = ast.get_docstring(node)
                 if doc:
                     yield node.lineno, doc
-        elif isinstance(node, ast.Call) and "tool" in ast.unparse(node.func).lower():
+        elif isinstance(node, ast.Call) and "tool" in _dotted(node.func).lower():
             for keyword in node.keywords:
                 if keyword.arg == "description":
                     for sub in ast.walk(keyword.value):
