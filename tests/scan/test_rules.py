@@ -1834,6 +1834,13 @@ POSITIVE_TESTS: dict[str, str] = {
     "archive-limit": "test_archive_limit_fires",
     "archive-unreadable": "test_archive_unreadable_fires",
     "user-rule": "test_user_rule_fires",
+    # metadata signals and direct-URL requirements: their tests live in test_signals.py
+    "empty-package": "test_empty_package_fires_on_sdist",
+    "renamed-copy": "test_renamed_copy_fires",
+    "malicious-dependency": "test_malicious_dependency_fires",
+    "typosquat-dependency": "test_typosquat_dependency_fires",
+    "mcp-tool-injection": "test_mcp_tool_injection_fires",
+    "direct-url-dependency": "test_direct_url_build_requirement_fires",
 }
 
 
@@ -1842,8 +1849,10 @@ def test_every_rule_has_a_positive_test() -> None:
         f"rules without a positive test: {sorted(set(RULES) - set(POSITIVE_TESTS))}; "
         f"tests for unknown rules: {sorted(set(POSITIVE_TESTS) - set(RULES))}"
     )
+    from tests.scan import test_signals  # imported here: it imports this module's helpers
+
     for rule, name in POSITIVE_TESTS.items():
-        test = globals().get(name)
+        test = globals().get(name) or getattr(test_signals, name, None)
         assert callable(test), f"{rule}: {name} is not a test in this module"
         assert not any(m.name == "xfail" for m in getattr(test, "pytestmark", [])), (
             f"{rule}: its designated positive test {name} is expected to fail"

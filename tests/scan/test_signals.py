@@ -70,6 +70,16 @@ def test_empty_package_benign_library_and_data(tmp_path: Path, scanner: Scanner)
     assert_quiet(scan(write_wheel(tmp_path, data_only, with_package=False), scanner), "empty-package")
 
 
+def test_empty_package_benign_popular_stub_and_doc_named_package(tmp_path: Path, scanner: Scanner) -> None:
+    # A top project's deprecation stub (nothing but metadata) is not a probe.
+    stub = write_wheel(tmp_path, name="asyncio", version="4.0.0", with_package=False)
+    assert_quiet(scan(stub, scanner), "empty-package")
+    # A package whose folder name ends in `_doc` is the package, not documentation.
+    named = {"fixture_doc/__init__.py": "def render(text):\n    return text\n"}
+    result = scan(write_wheel(tmp_path, named, name="fixture-doc", with_package=False), scanner)
+    assert_quiet(result, "empty-package")
+
+
 # ---- placeholder version combined with code ------------------------------------------------------
 def test_metadata_signals_alone_never_malicious(tmp_path: Path, scanner: Scanner) -> None:
     # Typosquat + placeholder version + empty package: three declarations, still only suspicious.

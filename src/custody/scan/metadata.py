@@ -53,6 +53,7 @@ STDLIB_ONLY = frozenset(
     }
 )  # fmt: skip
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+_EXTRA_MARKER = re.compile(r";.*\bextra\s*==")
 
 
 @lru_cache(maxsize=1)
@@ -149,7 +150,10 @@ def metadata_findings(artifact: Artifact, malware: MalwareLookup | Unset | None 
     findings.extend(malicious_dependencies(declared, lookup))
     findings.extend(mcp_tool_injection(artifact))
     findings.extend(_squatted_dependencies(declared))
-    for signal in (empty_package(artifact, declared), renamed_copy(artifact, declared, popular_names())):
+    for signal in (
+        empty_package(artifact, declared, popular_names()),
+        renamed_copy(artifact, declared, popular_names()),
+    ):
         if signal is not None:
             findings.append(signal)
     name, version = artifact.name, artifact.version
@@ -235,13 +239,13 @@ def _squatted_dependencies(declared: Declarations) -> list[Finding]:
     seen: set[str] = set()
     for requirement in declared.requirements:
         match = _REQUIREMENT_NAME.match(requirement.text)
-        if match is None:
-            continue
+        if match is None or _EXTRA_MARKER.search(requirement.text):
+            continue  # optional extras are not installed by default
         name = canonicalize_name(match.group(1))
         target = typosquat_target(name) if name not in seen else None
         seen.add(name)
-        if target is None:
-            continue
+        if target is None or name.rstrip("0123456789") == target:
+            continue  # `httpx2`, `python-consul2`: a numbered successor or fork, named openly
         findings.append(
             Finding(
                 rule="typosquat-dependency",

@@ -32,7 +32,7 @@ from custody.inventory import Ecosystem
 from custody.scan.declared import Declarations, DependencyKind
 from custody.scan.install_time import direct_url
 from custody.scan.model import Basis, Finding, Severity
-from custody.scan.roles import is_dev_dir, relative_path
+from custody.scan.roles import DEV_DIRS, is_dev_dir, relative_path
 
 MAX_MCP_SOURCE = 512 * 1024
 # Files that describe or build a package rather than make it up.
@@ -70,8 +70,8 @@ def _is_packaging(rel: str) -> bool:
     parts = rel.split("/")
     if parts[0].endswith((".dist-info", ".egg-info")) or (len(parts) > 1 and parts[-2].endswith(".egg-info")):
         return True
-    if any(is_dev_dir(p) for p in parts[:-1]):
-        return True
+    if any(p.lower() in DEV_DIRS for p in parts[:-1]):
+        return True  # tests/, docs/ (by exact name: `annotated_doc/` is a package)
     base = parts[-1]
     lower = base.lower()
     if base in _PACKAGING_FILES and len(parts) <= 2:
@@ -102,7 +102,7 @@ def _python_has_code(member: Member) -> bool:
     return False
 
 
-def empty_package(artifact: Artifact, declared: Declarations) -> Finding | None:
+def empty_package(artifact: Artifact, declared: Declarations, popular: frozenset[str]) -> Finding | None:
     """Finding for a wheel or sdist with nothing to import and no dependency to pull in."""
     if artifact.kind not in (ArtifactKind.WHEEL, ArtifactKind.SDIST) or artifact.error is not None:
         return None
@@ -110,6 +110,8 @@ def empty_package(artifact: Artifact, declared: Declarations) -> Finding | None:
         return None  # a meta package: its content is what it depends on
     if not declared.metadata_file:
         return None  # not built by standard tooling: `metadata-missing` already says so
+    if artifact.name and canonicalize_name(artifact.name) in popular:
+        return None  # a top project's deprecation stub or broken release is no probe
     empties: list[str] = []
     for member in artifact.members:
         rel = relative_path(member.path, artifact.strip_prefix)
