@@ -4,7 +4,8 @@ A PEP 440 direct reference (`name @ https://...`, `git+https://...`, `file:...`)
 index: nobody reviewed what sits at that address, and it can change after release. A build
 requirement is imported by the build backend, so one from a direct URL runs arbitrary code at
 install time. A runtime requirement from a bare IP address, a paste site or a file-drop service is
-how droppers ship their second stage; one from a repository on a code host is usually a fork.
+how droppers ship their second stage, and so is a single raw file or gist on a code host; one
+from a repository on a code host is usually a fork.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ DROP_HOSTS = frozenset(
         "t.me",
     }
 )
+# Single files served from a code host (gists, raw blobs): a script drop, not a project release.
+RAW_FILE_HOSTS = frozenset({"raw.githubusercontent.com", "gist.github.com", "gist.githubusercontent.com"})
 # Repository hosts: a requirement from one of them is normally a fork or an unreleased fix.
 CODE_HOSTS = frozenset({"github.com", "gitlab.com", "bitbucket.org", "codeberg.org", "git.sr.ht"})
 
@@ -72,6 +75,7 @@ class UrlRisk(enum.Enum):
     LOCAL = "a local path"
     UNKNOWN = "an address outside the index"
     DROP = "a paste or file-drop service"
+    RAW_FILE = "a single raw file or gist on a code host"
     RAW_IP = "a bare IP address"
 
 
@@ -100,7 +104,9 @@ def url_risk(url: str) -> UrlRisk:
         return UrlRisk.RAW_IP
     if host in DROP_HOSTS or any(host.endswith("." + d) for d in DROP_HOSTS):
         return UrlRisk.DROP
-    if host in CODE_HOSTS or host.endswith(".github.com") or host == "raw.githubusercontent.com":
+    if host in RAW_FILE_HOSTS:
+        return UrlRisk.RAW_FILE
+    if host in CODE_HOSTS or host.endswith(".github.com"):
         return UrlRisk.REPOSITORY
     return UrlRisk.UNKNOWN
 
@@ -108,7 +114,7 @@ def url_risk(url: str) -> UrlRisk:
 def _severity(requirement: Requirement, risk: UrlRisk) -> Severity:
     if requirement.kind is DependencyKind.BUILD and risk is not UrlRisk.LOCAL:
         return Severity.HIGH  # the build backend imports it: its code runs on install
-    if risk in (UrlRisk.RAW_IP, UrlRisk.DROP):
+    if risk in (UrlRisk.RAW_IP, UrlRisk.DROP, UrlRisk.RAW_FILE):
         return Severity.HIGH
     if risk is UrlRisk.UNKNOWN:
         return Severity.MEDIUM
