@@ -107,8 +107,10 @@ def _line_of(text: str, needle: str) -> int | None:
     return text.count("\n", 0, index) + 1 if index >= 0 else None
 
 
-def read_declarations(artifact: Artifact) -> Declarations:
-    """Everything the artifact's own metadata files declare (top-level files only)."""
+def read_declarations(artifact: Artifact, *, with_setup_py: bool = True) -> Declarations:
+    """Everything the artifact's own metadata files declare (top-level files only).
+
+    `with_setup_py=False` skips parsing setup.py (it declares requirements, never build hooks)."""
     out = Declarations()
     for member in artifact.members:
         rel = relative_path(member.path, artifact.strip_prefix)
@@ -134,7 +136,7 @@ def read_declarations(artifact: Artifact) -> Declarations:
                 _pyproject(text, member.path, out)
             elif base == "setup.cfg":
                 _setup_cfg(text, member.path, out)
-            elif base == "setup.py":
+            elif base == "setup.py" and with_setup_py:
                 _setup_py(text, member.path, out)
     _dedupe(out)
     return out

@@ -16,7 +16,7 @@ def install_hooks(artifact: Artifact) -> dict[str, frozenset[str]]:
     """Relative path -> functions and classes the build tool calls, for each hook module present."""
     if artifact.kind is not ArtifactKind.SDIST:
         return {}
-    declared = read_declarations(artifact)
+    declared = read_declarations(artifact, with_setup_py=False)
     if not declared.hooks:
         return {}
     sources = {
