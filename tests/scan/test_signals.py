@@ -134,7 +134,14 @@ def test_typosquat_dependency_fires(tmp_path: Path, scanner: Scanner) -> None:
 
 
 def test_typosquat_dependency_benign(tmp_path: Path, scanner: Scanner) -> None:
-    files = {"PKG-INFO": metadata(headers="Requires-Dist: requests>=2\nRequires-Dist: fixturepkg-extra\n")}
+    headers = (
+        "Requires-Dist: requests>=2\nRequires-Dist: fixturepkg-extra\n"
+        'Requires-Dist: reqeusts; extra == "dev"\nRequires-Dist: httpx2>=2\n'
+    )
+    files = {
+        "PKG-INFO": metadata(headers=headers),
+        f"{DEFAULT_NAME}.egg-info/requires.txt": "requests\n\n[testing]\nreqeusts\n",
+    }
     assert_quiet(scan(write_sdist(tmp_path, files), scanner), "typosquat-dependency")
 
 

@@ -48,6 +48,7 @@ PDM_HOOK_FUNCTIONS = frozenset(
         "pdm_build_finalize",
     }
 )
+_EXTRA_MARKER = re.compile(r";.*\bextra\s*==")
 _TOP_LEVEL_DEF = re.compile(r"^(?:async\s+def|def|class)\s+([A-Za-z_]\w*)", re.MULTILINE)
 
 
@@ -69,6 +70,8 @@ class Requirement:
     file: str
     """Member path of the declaring file."""
     line: int | None
+    optional: bool = False
+    """Only installed with an extra (`pkg[extra]`): not part of a default install."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +167,8 @@ def _core_metadata(text: str, path: str, out: Declarations) -> None:
         value = value.strip()
         key = key.strip().lower()
         if key == "requires-dist" and value:
-            out.requirements.append(Requirement(value, DependencyKind.RUNTIME, path, number))
+            optional = _EXTRA_MARKER.search(value) is not None
+            out.requirements.append(Requirement(value, DependencyKind.RUNTIME, path, number, optional))
         elif key == "summary":
             out.summary = value
         elif key == "home-page" and value and value.lower() != "unknown":
@@ -174,10 +178,16 @@ def _core_metadata(text: str, path: str, out: Declarations) -> None:
 
 
 def _requires_txt(text: str, path: str, out: Declarations) -> None:
+    """egg-info requires.txt: default requirements, then `[extra]` or `[:marker]` sections."""
+    section: str | None = None
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
-        if line and not line.startswith(("[", "#")):
-            out.requirements.append(Requirement(line, DependencyKind.RUNTIME, path, number))
+        if line.startswith("["):
+            section = line.strip("[]")
+        elif line and not line.startswith("#"):
+            # `[:sys_platform == "win32"]` holds conditional defaults; `[name]` or `[name:...]` extras
+            optional = section is not None and not section.startswith(":")
+            out.requirements.append(Requirement(line, DependencyKind.RUNTIME, path, number, optional))
 
 
 def _strings(value: object) -> list[str]:
@@ -211,7 +221,9 @@ def _pyproject(text: str, path: str, out: Declarations) -> None:
         out.requirements.append(Requirement(req, DependencyKind.RUNTIME, path, _line_of(text, req)))
     for group in _table(doc, "project", "optional-dependencies").values():
         for req in _strings(group):
-            out.requirements.append(Requirement(req, DependencyKind.RUNTIME, path, _line_of(text, req)))
+            out.requirements.append(
+                Requirement(req, DependencyKind.RUNTIME, path, _line_of(text, req), optional=True)
+            )
     # In-tree backend: the frontend imports `build-backend` from `backend-path` and calls its hooks.
     backend = build.get("build-backend")
     backend_path = _strings(build.get("backend-path"))
@@ -284,7 +296,9 @@ def _setup_cfg(text: str, path: str, out: Declarations) -> None:
     if parser.has_section("options.extras_require"):
         for _, value in parser.items("options.extras_require"):
             for req in _cfg_list(value):
-                out.requirements.append(Requirement(req, DependencyKind.RUNTIME, path, _line_of(text, req)))
+                out.requirements.append(
+                    Requirement(req, DependencyKind.RUNTIME, path, _line_of(text, req), optional=True)
+                )
 
 
 _SETUP_KEYWORDS = {
@@ -321,7 +335,10 @@ def _setup_py(text: str, path: str, out: Declarations) -> None:
                 if isinstance(constant, ast.Constant) and isinstance(constant.value, str):
                     if isinstance(value, ast.Dict) and constant in value.keys:
                         continue  # extras names, not requirements
-                    out.requirements.append(Requirement(constant.value, kind, path, constant.lineno))
+                    optional = keyword.arg == "extras_require"
+                    out.requirements.append(
+                        Requirement(constant.value, kind, path, constant.lineno, optional)
+                    )
 
 
 def hook_roots(source: bytes, hook: InstallHook) -> frozenset[str]:

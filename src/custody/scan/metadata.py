@@ -53,7 +53,6 @@ STDLIB_ONLY = frozenset(
     }
 )  # fmt: skip
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
-_EXTRA_MARKER = re.compile(r";.*\bextra\s*==")
 
 
 @lru_cache(maxsize=1)
@@ -239,13 +238,13 @@ def _squatted_dependencies(declared: Declarations) -> list[Finding]:
     seen: set[str] = set()
     for requirement in declared.requirements:
         match = _REQUIREMENT_NAME.match(requirement.text)
-        if match is None or _EXTRA_MARKER.search(requirement.text):
-            continue  # optional extras are not installed by default
+        if match is None or requirement.optional:
+            continue  # extras are not installed by default
         name = canonicalize_name(match.group(1))
         target = typosquat_target(name) if name not in seen else None
         seen.add(name)
-        if target is None or name.rstrip("0123456789") == target:
-            continue  # `httpx2`, `python-consul2`: a numbered successor or fork, named openly
+        if target is None or name.rstrip("0123456789") == target.rstrip("0123456789"):
+            continue  # `httpx2`, `pyreadline` for `pyreadline3`: numbered successors, named openly
         findings.append(
             Finding(
                 rule="typosquat-dependency",
