@@ -1622,7 +1622,7 @@ def test_typosquat_benign_popular_or_unrelated(tmp_path: Path, scanner: Scanner,
     assert_quiet(scan(write_sdist(tmp_path, name=name), scanner), "typosquat")
 
 
-@pytest.mark.parametrize("version", ["99.0.0", "9999.1", "999", "1337.0.0", "40000.1"])
+@pytest.mark.parametrize("version", ["99.0.0", "9999.1", "999", "1337.0.0", "40000.1", "9.9.9"])
 def test_placeholder_version_fires(tmp_path: Path, scanner: Scanner, version: str) -> None:
     # A metadata signal: suspicious on its own, never malicious without a code finding.
     result = scan(write_sdist(tmp_path, version=version), scanner)
@@ -1630,7 +1630,9 @@ def test_placeholder_version_fires(tmp_path: Path, scanner: Scanner, version: st
     assert found[0].snippet == version
 
 
-@pytest.mark.parametrize("version", ["312", "2024.1", "1.0.0", "0.0.1", "20231228", "202406.1"])
+@pytest.mark.parametrize(
+    "version", ["312", "2024.1", "1.0.0", "0.0.1", "20231228", "202406.1", "9.9", "9.9.10"]
+)
 def test_placeholder_version_benign(tmp_path: Path, scanner: Scanner, version: str) -> None:
     assert_quiet(scan(write_sdist(tmp_path, version=version), scanner), "placeholder-version")
 

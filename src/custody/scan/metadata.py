@@ -98,6 +98,12 @@ def _placeholder(major: int) -> bool:
     return major > 2200 and _DATE_VERSION.match(text) is None
 
 
+def _all_nines(version: Version) -> bool:
+    """9.9.9, 9.99.999: every part of a three-or-more-part release a run of nines."""
+    release = version.release
+    return len(release) >= 3 and all(set(str(part)) == {"9"} for part in release)
+
+
 def _filename_mismatch(artifact: Artifact) -> str | None:
     """Name/version in the file name versus the metadata inside (a renamed or doctored artifact)."""
     filename = artifact.source.replace("\\", "/").rsplit("/", 1)[-1]
@@ -175,7 +181,7 @@ def metadata_findings(artifact: Artifact, malware: MalwareLookup | Unset | None 
             parsed = Version(version)
         except InvalidVersion:
             parsed = None
-        if parsed is not None and _placeholder(parsed.major):
+        if parsed is not None and (_placeholder(parsed.major) or _all_nines(parsed)):
             findings.append(
                 Finding(
                     rule="placeholder-version",
