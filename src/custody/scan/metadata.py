@@ -90,6 +90,8 @@ def _placeholder(major: int) -> bool:
     """99, 999, 9999..., 1337: versions picked to outrank any real release or to show off.
 
     Calendar versions are fine: years (2024.1) and dates (20231228, 202406) as a major."""
+    if major >= 10**30:
+        return True  # no real release counts that high
     text = str(major)
     if len(text) >= 2 and set(text) == {"9"}:
         return True
@@ -101,7 +103,7 @@ def _placeholder(major: int) -> bool:
 def _all_nines(version: Version) -> bool:
     """9.9.9, 9.99.999: every part of a three-or-more-part release a run of nines."""
     release = version.release
-    return len(release) >= 3 and all(set(str(part)) == {"9"} for part in release)
+    return len(release) >= 3 and all(part < 10**30 and set(str(part)) == {"9"} for part in release)
 
 
 def _filename_mismatch(artifact: Artifact) -> str | None:
@@ -179,7 +181,7 @@ def metadata_findings(artifact: Artifact, malware: MalwareLookup | Unset | None 
     if version:
         try:
             parsed = Version(version)
-        except InvalidVersion:
+        except ValueError:  # InvalidVersion, or a part longer than int() accepts
             parsed = None
         if parsed is not None and (_placeholder(parsed.major) or _all_nines(parsed)):
             findings.append(

@@ -21,7 +21,6 @@ import re
 from collections.abc import Callable, Iterator
 from urllib.parse import urlsplit
 
-from packaging.requirements import InvalidRequirement
 from packaging.requirements import Requirement as PackagingRequirement
 from packaging.utils import canonicalize_name
 
@@ -279,9 +278,9 @@ def default_malware_lookup() -> MalwareLookup | None:
 def _pinned_version(requirement: str) -> str | None:
     try:
         parsed = PackagingRequirement(requirement)
-    except InvalidRequirement:
+        specs = list(parsed.specifier)
+    except ValueError:  # InvalidRequirement, or a version part longer than int() accepts
         return None
-    specs = list(parsed.specifier)
     if len(specs) == 1 and specs[0].operator in ("==", "==="):
         return specs[0].version
     return None
@@ -298,7 +297,7 @@ def malicious_dependencies(declared: Declarations, lookup: MalwareLookup | None)
             continue
         try:
             name = str(canonicalize_name(PackagingRequirement(requirement.text).name))
-        except InvalidRequirement:
+        except ValueError:  # InvalidRequirement, or a version part longer than int() accepts
             continue
         if name in seen:
             continue
