@@ -1653,14 +1653,17 @@ def test_typosquat_benign_popular_or_unrelated(tmp_path: Path, scanner: Scanner,
     assert_quiet(scan(write_sdist(tmp_path, name=name), scanner), "typosquat")
 
 
-@pytest.mark.parametrize("version", ["99.0.0", "9999.1", "999"])
+@pytest.mark.parametrize("version", ["99.0.0", "9999.1", "999", "1337.0.0", "40000.1", "9.9.9"])
 def test_placeholder_version_fires(tmp_path: Path, scanner: Scanner, version: str) -> None:
+    # A metadata signal: suspicious on its own, never malicious without a code finding.
     result = scan(write_sdist(tmp_path, version=version), scanner)
-    found = assert_fires(result, "placeholder-version", Verdict.CLEAN)
+    found = assert_fires(result, "placeholder-version", Verdict.SUSPICIOUS)
     assert found[0].snippet == version
 
 
-@pytest.mark.parametrize("version", ["312", "2024.1", "1.0.0", "0.0.1"])
+@pytest.mark.parametrize(
+    "version", ["312", "2024.1", "1.0.0", "0.0.1", "20231228", "202406.1", "9.9", "9.9.10"]
+)
 def test_placeholder_version_benign(tmp_path: Path, scanner: Scanner, version: str) -> None:
     assert_quiet(scan(write_sdist(tmp_path, version=version), scanner), "placeholder-version")
 
@@ -1976,6 +1979,13 @@ POSITIVE_TESTS: dict[str, str] = {
     "scan-incomplete": "test_scan_incomplete_fires",
     "scan-timeout": "test_scan_timeout_fires",
     "user-rule": "test_user_rule_fires",
+    # metadata signals and direct-URL requirements: their tests live in test_signals.py
+    "empty-package": "test_empty_package_fires_on_sdist",
+    "renamed-copy": "test_renamed_copy_fires",
+    "malicious-dependency": "test_malicious_dependency_fires",
+    "typosquat-dependency": "test_typosquat_dependency_fires",
+    "mcp-tool-injection": "test_mcp_tool_injection_fires",
+    "direct-url-dependency": "test_direct_url_build_requirement_fires",
 }
 
 
@@ -1984,8 +1994,10 @@ def test_every_rule_has_a_positive_test() -> None:
         f"rules without a positive test: {sorted(set(RULES) - set(POSITIVE_TESTS))}; "
         f"tests for unknown rules: {sorted(set(POSITIVE_TESTS) - set(RULES))}"
     )
+    from tests.scan import test_signals  # imported here: it imports this module's helpers
+
     for rule, name in POSITIVE_TESTS.items():
-        test = globals().get(name)
+        test = globals().get(name) or getattr(test_signals, name, None)
         assert callable(test), f"{rule}: {name} is not a test in this module"
         assert not any(m.name == "xfail" for m in getattr(test, "pytestmark", [])), (
             f"{rule}: its designated positive test {name} is expected to fail"

@@ -133,7 +133,10 @@ def _requirement(line: str, where: str) -> Package:
             hashes=tuple(hashes),
             marker=marker,
         )
-    reason = f"range {req.specifier}" if specs else "no version given"
+    try:
+        reason = f"range {req.specifier}" if specs else "no version given"
+    except ValueError:  # a version part too long for int() (Python's digit limit): still a range
+        reason = "range (unprintable)"
     return Package(
         name=req.name,
         version=None,

@@ -139,13 +139,47 @@ RULES: dict[str, RuleInfo] = {
         RuleInfo(
             "placeholder-version",
             "Placeholder version",
-            "A version like 999.x, used to win dependency-confusion resolution.",
+            "A version like 999.x or 1337, used to win dependency-confusion resolution.",
         ),
         RuleInfo(
             "stdlib-dependency",
             "Dependency named after a standard-library module",
             "Declares a dependency such as `subprocess` or `shutil`: what pip fetches under that name is "
             "somebody's squat, never the standard library.",
+        ),
+        RuleInfo(
+            "empty-package",
+            "Empty package",
+            "No code to import (or only empty `__init__.py` files) and no dependency: a name "
+            "reservation or dependency-confusion probe, not a library or a meta package.",
+        ),
+        RuleInfo(
+            "renamed-copy",
+            "Renamed copy of a popular project",
+            "Ships a popular project's import package and names that project as its home, under "
+            "another distribution name.",
+        ),
+        RuleInfo(
+            "malicious-dependency",
+            "Dependency on known malware",
+            "Requires a package that the local advisory store lists as malware (OSV MAL- record).",
+        ),
+        RuleInfo(
+            "typosquat-dependency",
+            "Dependency on a typosquat",
+            "Requires a package whose name is one edit away from a popular project's.",
+        ),
+        RuleInfo(
+            "mcp-tool-injection",
+            "Instructions to the model in an MCP tool description",
+            "An MCP tool's description or docstring tells the model to ignore its instructions, hide "
+            "actions from the user, or read secrets and pass them on (tool poisoning).",
+        ),
+        RuleInfo(
+            "direct-url-dependency",
+            "Dependency from a direct URL",
+            "A requirement pip fetches from a URL instead of the index: a build requirement runs its "
+            "code at install; one from a bare IP, paste or file-drop site is a second stage.",
         ),
         RuleInfo(
             "metadata-missing",

@@ -12,6 +12,7 @@ from functools import partial
 from custody.artifacts import NO_DEADLINE, Artifact, Deadline, LimitKind, Member, Unread
 from custody.scan.facts import Cap, Fact, FlowFact
 from custody.scan.indent_context import IndentContext, in_docstring, sink_may_run_unasked
+from custody.scan.install_hooks import install_hooks
 from custody.scan.model import Context
 from custody.scan.python_ast import PythonAnalysis, analyze_python, entropy
 from custody.scan.python_text import FOLDING_BYTES, folded_identifier, text_facts
@@ -148,9 +149,14 @@ class Collector:
         infos: list[tuple[Member, FileInfo]] = []
         rels = [relative_path(m.path, self.artifact.strip_prefix) for m in members]
         packages = package_dirs(rels) if self.artifact.kind in SOURCE_KINDS else None
+        hooks = install_hooks(self.artifact)
         for member, rel in zip(members, rels, strict=True):
             ftype, context = classify(rel, self.artifact.kind, packages, self.artifact.name)
             info = FileInfo(member.path, rel, ftype, context, data=member.data)
+            if ftype is FileType.PYTHON and rel in hooks:
+                # a build backend or build hook of the sdist: the installer runs it, like setup.py
+                info.context = Context.INSTALL
+                self.roots.setdefault(member.path, set()).update(hooks[rel])
             self.out.files[member.path] = info
             infos.append((member, info))
         # Start-up files first: the modules they import run at start-up too.
@@ -165,7 +171,11 @@ class Collector:
         # setup.py next: the package modules it imports run at install time too.
         done: set[str] = set()
         for member, info in infos:
-            if info.type is FileType.PYTHON and info.context is Context.INSTALL and info.rel == "setup.py":
+            if (
+                info.type is FileType.PYTHON
+                and info.context is Context.INSTALL
+                and (info.rel == "setup.py" or info.rel in hooks)
+            ):
                 done.add(member.path)
                 self._tick()
                 try:

@@ -1,7 +1,9 @@
-"""Metadata rules: names one edit from a popular project, placeholder versions, missing metadata."""
+"""Metadata rules: names one edit from a popular project, placeholder versions, missing metadata,
+and the signals of `custody.scan.signals` and `custody.scan.install_time`."""
 
 from __future__ import annotations
 
+import enum
 import re
 from functools import lru_cache
 from importlib import resources
@@ -16,7 +18,26 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from custody.artifacts import Artifact, ArtifactKind
-from custody.scan.model import Finding, Severity
+from custody.scan.declared import Declarations, read_declarations
+from custody.scan.install_time import direct_url_findings
+from custody.scan.model import Basis, Finding, Severity
+from custody.scan.signals import (
+    MalwareLookup,
+    default_malware_lookup,
+    empty_package,
+    malicious_dependencies,
+    mcp_tool_injection,
+    renamed_copy,
+)
+
+
+class Unset(enum.Enum):
+    """Marker for an argument left out (None means "no advisory store")."""
+
+    UNSET = enum.auto()
+
+
+UNSET = Unset.UNSET
 
 MIN_SQUAT_LENGTH = 5
 # Standard-library modules with no legitimate distribution of the same name on PyPI (real backports
@@ -61,10 +82,28 @@ def _one_edit(a: str, b: str) -> bool:
     return short[i:] == long_[i + 1 :]
 
 
+_DATE_VERSION = re.compile(r"^(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])?$")
+LEET_VERSIONS = frozenset({1337, 31337})
+
+
 def _placeholder(major: int) -> bool:
-    """99, 999, 9999...: versions picked to outrank any real release (calendar years are fine)."""
+    """99, 999, 9999..., 1337: versions picked to outrank any real release or to show off.
+
+    Calendar versions are fine: years (2024.1) and dates (20231228, 202406) as a major."""
+    if major >= 10**30:
+        return True  # no real release counts that high
     text = str(major)
-    return (len(text) >= 2 and set(text) == {"9"}) or major > 2200
+    if len(text) >= 2 and set(text) == {"9"}:
+        return True
+    if major in LEET_VERSIONS:
+        return True
+    return major > 2200 and _DATE_VERSION.match(text) is None
+
+
+def _all_nines(version: Version) -> bool:
+    """9.9.9, 9.99.999: every part of a three-or-more-part release a run of nines."""
+    release = version.release
+    return len(release) >= 3 and all(part < 10**30 and set(str(part)) == {"9"} for part in release)
 
 
 def _filename_mismatch(artifact: Artifact) -> str | None:
@@ -105,10 +144,25 @@ def typosquat_target(name: str) -> str | None:
     return None
 
 
-def metadata_findings(artifact: Artifact) -> list[Finding]:
+def metadata_findings(artifact: Artifact, malware: MalwareLookup | Unset | None = UNSET) -> list[Finding]:
+    """Findings from what the artifact declares: name, version, dependencies, descriptions.
+
+    `malware` looks dependencies up in an advisory store; by default the local store, if built."""
     findings: list[Finding] = []
     if artifact.kind in (ArtifactKind.INSTALLED, ArtifactKind.FILE):
         return findings
+    declared = read_declarations(artifact)
+    findings.extend(direct_url_findings(declared))
+    lookup = default_malware_lookup() if isinstance(malware, Unset) else malware
+    findings.extend(malicious_dependencies(declared, lookup))
+    findings.extend(mcp_tool_injection(artifact))
+    findings.extend(_squatted_dependencies(declared))
+    for signal in (
+        empty_package(artifact, declared, popular_names()),
+        renamed_copy(artifact, declared, popular_names()),
+    ):
+        if signal is not None:
+            findings.append(signal)
     name, version = artifact.name, artifact.version
     if name:
         target = typosquat_target(name)
@@ -121,22 +175,24 @@ def metadata_findings(artifact: Artifact) -> list[Finding]:
                     line=None,
                     snippet=name,
                     reason=f"name {name!r} is one edit away from the popular project {target!r}",
+                    basis=Basis.METADATA,
                 )
             )
     if version:
         try:
             parsed = Version(version)
-        except InvalidVersion:
+        except ValueError:  # InvalidVersion, or a part longer than int() accepts
             parsed = None
-        if parsed is not None and _placeholder(parsed.major):
+        if parsed is not None and (_placeholder(parsed.major) or _all_nines(parsed)):
             findings.append(
                 Finding(
                     rule="placeholder-version",
-                    severity=Severity.MEDIUM,
+                    severity=Severity.HIGH,
                     file="",
                     line=None,
                     snippet=version,
                     reason=f"version {version} looks like a placeholder chosen to outrank real releases",
+                    basis=Basis.METADATA,
                 )
             )
     squats = sorted(_declared_dependencies(artifact) & STDLIB_ONLY)
@@ -150,6 +206,7 @@ def metadata_findings(artifact: Artifact) -> list[Finding]:
                 snippet=", ".join(squats),
                 reason=f"depends on {', '.join(squats)}: standard-library names, so pip installs "
                 "whatever squats them on the index",
+                basis=Basis.METADATA,
             )
         )
     if artifact.error is not None:
@@ -179,6 +236,33 @@ def metadata_findings(artifact: Artifact) -> list[Finding]:
                 line=None,
                 snippet="",
                 reason="no PKG-INFO or METADATA file: the artifact was not built by standard tooling",
+            )
+        )
+    return findings
+
+
+def _squatted_dependencies(declared: Declarations) -> list[Finding]:
+    """Requirements on a name one edit from a popular project: the package pulls in the squat."""
+    findings: list[Finding] = []
+    seen: set[str] = set()
+    for requirement in declared.requirements:
+        match = _REQUIREMENT_NAME.match(requirement.text)
+        if match is None or requirement.optional:
+            continue  # extras are not installed by default
+        name = canonicalize_name(match.group(1))
+        target = typosquat_target(name) if name not in seen else None
+        seen.add(name)
+        if target is None or name.rstrip("0123456789") == target.rstrip("0123456789"):
+            continue  # `httpx2`, `pyreadline` for `pyreadline3`: numbered successors, named openly
+        findings.append(
+            Finding(
+                rule="typosquat-dependency",
+                severity=Severity.MEDIUM,
+                file=requirement.file,
+                line=requirement.line,
+                snippet=requirement.text[:200],
+                reason=f"requires {name!r}, one edit away from the popular project {target!r}",
+                basis=Basis.METADATA,
             )
         )
     return findings

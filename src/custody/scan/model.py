@@ -60,6 +60,16 @@ class Context(str, enum.Enum):
         return self in (Context.STARTUP, Context.INSTALL, Context.IMPORT)
 
 
+class Basis(str, enum.Enum):
+    """What a finding was read from: the verdict weighs declarations differently from behaviour."""
+
+    CODE = "code"
+    """Code, byte patterns or archive structure: something the package does or is."""
+    METADATA = "metadata"
+    """Declarations about the package (name, version, dependencies, descriptions): a signal that
+    alone makes a package at most suspicious, and that makes a code finding count for more."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
     rule: str
@@ -74,6 +84,7 @@ class Finding:
     context: Context | None = None
     limit: LimitKind | None = None
     """For findings about content a limit or timeout left unread: which one (typed, for policy)."""
+    basis: Basis = Basis.CODE
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

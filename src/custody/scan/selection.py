@@ -24,7 +24,17 @@ CODE_SUFFIXES = (
     ".vbs",
 )
 JS_SUFFIXES = (".js", ".cjs", ".mjs")
-METADATA_NAMES = frozenset({"PKG-INFO", "METADATA", "package.json", "setup.cfg", "entry_points.txt"})
+METADATA_NAMES = frozenset(
+    {
+        "PKG-INFO",
+        "METADATA",
+        "package.json",
+        "setup.cfg",
+        "entry_points.txt",
+        "pyproject.toml",
+        "requires.txt",
+    }
+)
 MAX_NESTED_ARCHIVE = 64 * 1024 * 1024
 """Nested archives larger than this are not opened (vendored data sets, test corpora)."""
 

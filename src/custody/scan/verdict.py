@@ -16,7 +16,7 @@ from custody.artifacts import Artifact, ArtifactKind, IssueKind, LimitKind
 from custody.scan.chain_rules import match_flows, project_urls
 from custody.scan.collect import Collected
 from custody.scan.facts import Cap, Fact
-from custody.scan.model import Context, Finding, Severity, Verdict
+from custody.scan.model import Basis, Context, Finding, Severity, Verdict
 
 _EXECUTABLE_HINT = re.compile(r"\.(exe|scr|bat|cmd|vbs|ps1|pyw|jar|msi)\b|\bstart(file)?\b", re.IGNORECASE)
 # a program started from a memory file: fexecve, or exec*/Popen/run given a /proc/self/fd path
@@ -780,15 +780,32 @@ def decide(findings: list[Finding]) -> tuple[Verdict, float, str]:
     critical = [r for r, s in by_rule.items() if s is Severity.CRITICAL]
     high = [r for r, s in by_rule.items() if s is Severity.HIGH]
     medium = [r for r, s in by_rule.items() if s is Severity.MEDIUM]
-    name_bait = [r for r in METADATA_RULES if r in by_rule]
+    # Metadata signals (a declaration, not a behaviour) never make a package malicious on their own
+    # or together: only next to what its code does. A high one is bait like a squatted name.
+    # A code finding on the very line a signal was read from (an IP address in setup.py's
+    # install_requires) is the same evidence twice, not corroboration.
+    declared = {f.rule for f in findings if f.basis is Basis.METADATA}
+    sites = {(f.file, f.line) for f in findings if f.basis is Basis.METADATA and f.line is not None}
+    high_signals = [r for r in high if r in declared]
+    code_high = sorted(
+        {
+            f.rule
+            for f in findings
+            if f.severity is Severity.HIGH
+            and f.rule in high
+            and f.rule not in declared
+            and (f.file, f.line) not in sites
+        }
+    )
+    name_bait = sorted({r for r in METADATA_RULES if r in by_rule} | set(high_signals))
     if critical:
         return Verdict.MALICIOUS, score, "malicious: " + ", ".join(sorted(critical))
-    if name_bait and high:
-        return Verdict.MALICIOUS, max(score, 8.0), "malicious: " + ", ".join(sorted(name_bait + high))
+    if name_bait and code_high:
+        return Verdict.MALICIOUS, max(score, 8.0), "malicious: " + ", ".join(sorted(name_bait + code_high))
     partners = [r for r, s in by_rule.items() if r in BAIT_PARTNERS and s.rank >= Severity.LOW.rank]
     if "typosquat" in by_rule and partners:
         return Verdict.MALICIOUS, max(score, 8.0), "malicious: typosquat with " + ", ".join(sorted(partners))
-    if len(high) >= 3:
+    if len(code_high) >= 3:
         return Verdict.MALICIOUS, score, "malicious: " + ", ".join(sorted(high))
     if high or len(medium) >= 3:
         return Verdict.SUSPICIOUS, score, "suspicious: " + ", ".join(sorted(high + medium))

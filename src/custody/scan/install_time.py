@@ -1,0 +1,154 @@
+"""Install time outside setup.py: requirements that pip fetches from a direct URL.
+
+A PEP 440 direct reference (`name @ https://...`, `git+https://...`, `file:...`) bypasses the
+index: nobody reviewed what sits at that address, and it can change after release. A build
+requirement is imported by the build backend, so one from a direct URL runs arbitrary code at
+install time. A runtime requirement from a bare IP address, a paste site or a file-drop service is
+how droppers ship their second stage, and so is a single raw file or gist on a code host; one
+from a repository on a code host is usually a fork.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+from custody.scan.declared import Declarations, DependencyKind, Requirement
+from custody.scan.model import Basis, Context, Finding, Severity
+
+RULE = "direct-url-dependency"
+_URL = re.compile(r"(?:[a-z][a-z0-9+.-]*\+)?(?:https?|ftp|file|git|ssh)://\S+|\bfile:\S+", re.IGNORECASE)
+# Services that host anonymous uploads or pastes: nobody publishes a real dependency there.
+DROP_HOSTS = frozenset(
+    {
+        "pastebin.com",
+        "paste.ee",
+        "hastebin.com",
+        "rentry.co",
+        "rentry.org",
+        "ghostbin.com",
+        "dpaste.com",
+        "dpaste.org",
+        "controlc.com",
+        "transfer.sh",
+        "file.io",
+        "0x0.st",
+        "catbox.moe",
+        "files.catbox.moe",
+        "litter.catbox.moe",
+        "gofile.io",
+        "anonfiles.com",
+        "bashupload.com",
+        "tmpfiles.org",
+        "temp.sh",
+        "filebin.net",
+        "mega.nz",
+        "mediafire.com",
+        "dropbox.com",
+        "dl.dropboxusercontent.com",
+        "cdn.discordapp.com",
+        "media.discordapp.net",
+        "ngrok.io",
+        "ngrok-free.app",
+        "trycloudflare.com",
+        "workers.dev",
+        "pipedream.net",
+        "webhook.site",
+        "bit.ly",
+        "tinyurl.com",
+        "is.gd",
+        "t.me",
+    }
+)
+# Single files served from a code host (gists, raw blobs): a script drop, not a project release.
+RAW_FILE_HOSTS = frozenset({"raw.githubusercontent.com", "gist.github.com", "gist.githubusercontent.com"})
+# Repository hosts: a requirement from one of them is normally a fork or an unreleased fix.
+CODE_HOSTS = frozenset({"github.com", "gitlab.com", "bitbucket.org", "codeberg.org", "git.sr.ht"})
+
+
+class UrlRisk(enum.Enum):
+    """How much a direct-URL source says about the requirement."""
+
+    REPOSITORY = "a repository on a code host"
+    LOCAL = "a local path"
+    UNKNOWN = "an address outside the index"
+    DROP = "a paste or file-drop service"
+    RAW_FILE = "a single raw file or gist on a code host"
+    RAW_IP = "a bare IP address"
+
+
+def direct_url(requirement: str) -> str | None:
+    """The direct URL a requirement string names (PEP 440 `@` reference or a bare URL), if any."""
+    spec = requirement.split(";", 1)[0]
+    match = _URL.search(spec)
+    return match.group(0).rstrip("'\",)") if match else None
+
+
+def url_risk(url: str) -> UrlRisk:
+    """Classify the host a direct URL points to."""
+    lower = url.lower()
+    if lower.startswith("file:"):
+        return UrlRisk.LOCAL
+    scheme_free = lower.split("+", 1)[1] if "+" in lower.split("://", 1)[0] else lower
+    try:
+        host = urlsplit(scheme_free).hostname or ""
+    except ValueError:
+        return UrlRisk.UNKNOWN
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return UrlRisk.RAW_IP
+    if host in DROP_HOSTS or any(host.endswith("." + d) for d in DROP_HOSTS):
+        return UrlRisk.DROP
+    if host in RAW_FILE_HOSTS:
+        return UrlRisk.RAW_FILE
+    if host in CODE_HOSTS or host.endswith(".github.com"):
+        return UrlRisk.REPOSITORY
+    return UrlRisk.UNKNOWN
+
+
+def _severity(requirement: Requirement, risk: UrlRisk) -> Severity:
+    if requirement.kind is DependencyKind.BUILD and risk is not UrlRisk.LOCAL:
+        return Severity.HIGH  # the build backend imports it: its code runs on install
+    if risk in (UrlRisk.RAW_IP, UrlRisk.DROP, UrlRisk.RAW_FILE):
+        return Severity.HIGH
+    if risk is UrlRisk.UNKNOWN:
+        return Severity.MEDIUM
+    return Severity.LOW
+
+
+def direct_url_findings(declared: Declarations) -> list[Finding]:
+    """One finding per declared requirement that pip would fetch from a direct URL."""
+    findings: list[Finding] = []
+    for requirement in declared.requirements:
+        url = direct_url(requirement.text)
+        if url is None:
+            continue
+        risk = url_risk(url)
+        severity = _severity(requirement, risk)
+        what = "build requirement" if requirement.kind is DependencyKind.BUILD else "dependency"
+        consequence = (
+            ": the build imports it, so its code runs at install time"
+            if requirement.kind is DependencyKind.BUILD
+            else ": pip installs whatever is there, unreviewed"
+        )
+        findings.append(
+            Finding(
+                rule=RULE,
+                severity=severity,
+                file=requirement.file,
+                line=requirement.line,
+                snippet=requirement.text[:200],
+                reason=f"{what} fetched from {risk.value} ({url[:120]}){consequence}",
+                context=Context.INSTALL,
+                basis=Basis.METADATA,
+            )
+        )
+    return findings
+
+
+__all__ = ["RULE", "UrlRisk", "direct_url", "direct_url_findings", "url_risk"]
