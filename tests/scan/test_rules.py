@@ -22,6 +22,7 @@ import pytest
 from custody.scan import RULES, Finding, Scanner, ScanResult, ScanTask, Severity, Verdict
 from custody.scan.metadata import typosquat_target
 from tests.artifacts.builders import make_zip_infos, tar_special, zip_symlink, zip_with_zeros
+from tests.scan import test_carriers
 from tests.scan.builders import (
     DEFAULT_NAME,
     SAMPLE_PE,
@@ -1795,7 +1796,15 @@ def test_user_rule_with_cap_feeds_the_engine(tmp_path: Path) -> None:
 
 
 # ---- catalogue coverage --------------------------------------------------------------------------
+# Carrier rules (pickles, YAML, bytecode, disguised files) are tested in test_carriers.py.
+carriers_serialized_exec = test_carriers.test_malicious_pickle_loaded_at_import_is_malicious
+carriers_sourceless_bytecode = test_carriers.test_sourceless_bytecode_module_is_suspicious
+carriers_disguised_file = test_carriers.test_disguised_zip_put_on_sys_path_at_import_is_malicious
+
 POSITIVE_TESTS: dict[str, str] = {
+    "serialized-exec": "carriers_serialized_exec",
+    "sourceless-bytecode": "carriers_sourceless_bytecode",
+    "disguised-file": "carriers_disguised_file",
     "startup-hook": "test_startup_hook_fires",
     "startup-hook-dangerous": "test_startup_hook_dangerous_fires",
     "decode-exec": "test_decode_exec_fires",

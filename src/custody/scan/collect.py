@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from custody.artifacts import Artifact, ArtifactKind, Member
+from custody.scan.carriers import carrier_facts
 from custody.scan.facts import Cap, Fact
 from custody.scan.indent_context import IndentContext, in_docstring, sink_may_run_unasked
 from custody.scan.model import Context
@@ -136,6 +137,9 @@ class Collector:
             if member.path in done or info.type in (FileType.PTH, FileType.SITE_TOML, FileType.START):
                 continue
             self._member(member, info)
+        # Pickles, YAML, sourceless bytecode, disguised archives: after the contexts are final,
+        # since a carrier takes the context of the code that loads it.
+        self.out.facts.extend(carrier_facts(self.artifact.kind, infos, self.yara))
         return self.out
 
     def _library_imports_of_dev_files(self, by_rel: dict[str, FileInfo]) -> None:
