@@ -192,6 +192,19 @@ def test_pickle_scanner_reads_pickles_back_to_back() -> None:
     assert report.pickles == 2 and [c.name for c in report.calls] == ["system"]
 
 
+def test_pickle_scanner_resumes_after_raw_bytes() -> None:
+    # joblib writes array bytes between opcodes; a payload after them must still be decoded
+    array = struct.pack("<4d", 1.0, 2.0, 3.0, 4.0) + b"\x00\xff"
+    for protocol in (2, 4):
+        report = scan_pickle(benign_pickle(protocol)[:-1] + array + shell_pickle(protocol))
+        assert [(c.name, c.called) for c in report.calls] == [("system", True)], report
+
+
+def test_pickle_scanner_sweep_ignores_harmless_names_in_trailing_bytes() -> None:
+    tail = b"ccollections\nOrderedDict\n" + bytes(range(256))
+    assert scan_pickle(benign_pickle(2) + tail).calls == []
+
+
 def test_pickle_scanner_torch_globals_are_not_dangerous() -> None:
     assert scan_pickle(torch_like_pickle()).calls == []
     for module, name in (

@@ -49,6 +49,7 @@ PICKLE_SUFFIXES = (
     ".npz",
     ".sav",
     ".dill",
+    ".p",
     ".pkl.gz",
     ".pkl.z",
     ".pkl.xz",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import pickletools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -28,6 +29,13 @@ MAX_PICKLES = 16
 MAX_STACK = 100_000
 MAX_MEMO = 100_000
 MAX_CALLS = 32
+MAX_RESUMES = 16
+# A callable named in protocol 0-3 form (`c` GLOBAL or `i` INST: "module\nname\n"), or as the two
+# short strings (optionally memoised) that a protocol 4+ STACK_GLOBAL takes.
+_NAMED = re.compile(
+    rb"[ci]([A-Za-z_][\w.]{0,99})\n([A-Za-z_][\w.]{0,99})\n"
+    rb"|\x8c[\x01-\x64]([A-Za-z_][\w.]{0,99})\x94?\x8c[\x01-\x64]([A-Za-z_][\w.]{0,99})\x94?\x93"
+)
 _MAX_ARG_TEXT = 80
 _PROTO = 0x80
 
@@ -249,28 +257,83 @@ _SHAPES: dict[str, tuple[bool, int, bool]] = {
 }
 
 
+class _OverBudget(Exception):
+    pass
+
+
+def _run_one(stream: io.BytesIO, report: PickleReport) -> None:
+    """Decode one pickle from the stream's position to its STOP (or raise on bad bytes)."""
+    start = stream.tell()
+    machine = _Machine(report)
+    for op, arg, pos in pickletools.genops(stream):
+        report.opcodes += 1
+        if report.opcodes > MAX_OPCODES:
+            raise _OverBudget
+        machine.step(op, arg, pos if pos is not None else start)
+
+
+def _sweep(data: bytes, start: int, report: PickleReport) -> None:
+    """Resume decoding at each place after `start` where a dangerous callable is named.
+
+    Joblib dumps interleave raw array bytes with opcodes, and a payload can be appended after
+    junk: the linear decode stops at the first non-opcode byte, so the bytes left over are
+    searched for GLOBAL/INST lines and STACK_GLOBAL string pairs, and decoding restarts there."""
+    covered = start
+    resumed = 0
+    for match in _NAMED.finditer(data, start):
+        if match.start() < covered:
+            continue
+        module = (match.group(1) or match.group(3) or b"").decode("ascii")
+        name = (match.group(2) or match.group(4) or b"").decode("ascii")
+        if classify_callable(module, name) is None:
+            continue
+        resumed += 1
+        if resumed > MAX_RESUMES:
+            break
+        stream = io.BytesIO(data)
+        stream.seek(match.start())
+        try:
+            _run_one(stream, report)
+        except _OverBudget:
+            raise
+        except Exception:  # noqa: S110 - a resumed decode ends where the bytes stop making sense
+            pass
+        covered = max(stream.tell(), match.end())
+
+
+def _merge(report: PickleReport) -> None:
+    """One entry per callable, the called one when several decodes saw it."""
+    best: dict[tuple[str, str], PickleCall] = {}
+    for call in report.calls:
+        key = (call.module, call.name)
+        if key not in best or (call.called and not best[key].called):
+            best[key] = call
+    report.calls = list(best.values())
+
+
 def scan_pickle(data: bytes) -> PickleReport:
-    """Dangerous callables named in the pickle(s) at the start of `data`. Never raises."""
+    """Dangerous callables named in the pickle(s) in `data`. Never raises."""
     report = PickleReport()
-    stream = io.BytesIO(data[:MAX_PICKLE_BYTES])
-    limit = min(len(data), MAX_PICKLE_BYTES)
+    data = data[:MAX_PICKLE_BYTES]
+    stream = io.BytesIO(data)
     try:
-        while report.pickles < MAX_PICKLES:
-            start = stream.tell()
-            machine = _Machine(report)
-            for op, arg, pos in pickletools.genops(stream):
-                report.opcodes += 1
-                if report.opcodes > MAX_OPCODES:
-                    report.error = f"stopped after {MAX_OPCODES} opcodes"
-                    return report
-                machine.step(op, arg, pos if pos is not None else start)
-            report.pickles += 1
-            rest = stream.tell()
-            # Another pickle follows only if the next byte opens one (protocol 2+ header).
-            if rest >= limit or data[rest] != _PROTO:
-                break
-    except Exception as exc:  # hostile bytes: any decoding error ends the scan
-        report.error = f"{type(exc).__name__}: {str(exc)[:120]}"
+        try:
+            while report.pickles < MAX_PICKLES:
+                _run_one(stream, report)
+                report.pickles += 1
+                rest = stream.tell()
+                # Another pickle follows only if the next byte opens one (protocol 2+ header).
+                if rest >= len(data) or data[rest] != _PROTO:
+                    break
+        except _OverBudget:
+            raise
+        except Exception as exc:  # hostile bytes: any decoding error ends the linear scan
+            report.error = f"{type(exc).__name__}: {str(exc)[:120]}"
+        if stream.tell() < len(data):
+            _sweep(data, stream.tell(), report)
+    except _OverBudget:
+        report.error = f"stopped after {MAX_OPCODES} opcodes"
+    _merge(report)
     return report
 
 
