@@ -396,10 +396,21 @@ def test_disguised_file_alone_is_noted_and_real_images_are_quiet(tmp_path: Path,
     path = write_wheel(tmp_path, {f"{PKG}/logo.png": _zip_with_module(), f"{PKG}/icon.png": PNG})
     result = scan(path, scanner)
     assert [(f.severity, f.file.rsplit("/", 1)[-1]) for f in hits(result, "disguised-file")] == [
-        (Severity.LOW, "logo.png")
+        (Severity.INFO, "logo.png")
     ]
     assert result.verdict is Verdict.CLEAN
     assert_quiet(scan(write_wheel(tmp_path, {f"{PKG}/icon.png": PNG}), scanner), "disguised-file")
+
+
+def test_pyc_that_is_not_bytecode_is_noted(tmp_path: Path, scanner: Scanner) -> None:
+    blob = bytes((i * 73 + 41) % 256 for i in range(4096))  # stands in for an encrypted payload
+    path = write_wheel(tmp_path, {f"{PKG}/__pycache__/helper.pyc": blob})
+    result = scan(path, scanner)
+    assert [f.severity for f in hits(result, "disguised-file")] == [Severity.MEDIUM], describe(result)
+    assert result.verdict is Verdict.CLEAN  # one medium finding alone decides nothing
+    # ...but next to a name imitating a popular project it completes the picture
+    bait = write_wheel(tmp_path, {"requestz/__pycache__/helper.pyc": blob}, name="requestz")
+    assert scan(bait, scanner).verdict is Verdict.MALICIOUS
 
 
 def _result_rules(result: ScanResult) -> set[str]:

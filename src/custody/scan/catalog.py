@@ -131,8 +131,9 @@ RULES: dict[str, RuleInfo] = {
         RuleInfo(
             "disguised-file",
             "Archive or program named like data",
-            "A file named like an image or text holds a zip, compressed stream or executable; "
-            "critical when package code puts it on sys.path, loads it as a library or runs it.",
+            "A file named like an image, text or compiled bytecode holds something else (a zip, a "
+            "compressed stream, an executable, an opaque blob); critical when package code puts it "
+            "on sys.path, loads it as a library or runs it.",
         ),
         RuleInfo(
             "setup-cmdclass",

@@ -67,6 +67,7 @@ class Cap(str, enum.Enum):
     SOURCELESS_BYTECODE = "sourceless-bytecode"  # an importable .pyc shipped without its source
     DISGUISED_ARCHIVE = "disguised-archive"  # a zip/gzip/... named like an image or text file
     DISGUISED_BINARY = "disguised-binary"  # an executable named like an image or text file
+    FAKE_BYTECODE = "fake-bytecode"  # a .pyc whose bytes are not Python bytecode: a blob where nobody looks
     DISGUISED_LOAD = "disguised-load"  # code puts a disguised file on sys.path, loads or runs it
 
 

@@ -684,10 +684,13 @@ class _Judge:
             else:
                 severity = Severity.MEDIUM
             self.add("sourceless-bytecode", severity, fact, f"{fact.detail} ({fact.context.value})")
-        for fact in f.get(Cap.DISGUISED_BINARY, LIVE):
+        for fact in f.get((Cap.DISGUISED_BINARY, Cap.FAKE_BYTECODE), LIVE):
             self.add("disguised-file", Severity.MEDIUM, fact, fact.detail)
-        for fact in f.get((Cap.DISGUISED_ARCHIVE, Cap.DISGUISED_BINARY), frozenset(Context)):
+        for fact in f.get((Cap.DISGUISED_BINARY, Cap.FAKE_BYTECODE), frozenset({Context.DEV})):
             self.add("disguised-file", Severity.LOW, fact, fact.detail)
+        for fact in f.get(Cap.DISGUISED_ARCHIVE, frozenset(Context)):
+            # Compressed data under a data name is common enough; it only matters once loaded.
+            self.add("disguised-file", Severity.INFO, fact, fact.detail)
         for fact in f.get(Cap.DISGUISED_LOAD, LIVE):
             severity = Severity.CRITICAL if fact.context in UNASKED else Severity.HIGH
             self.add("disguised-file", severity, fact, f"{fact.detail} ({fact.context.value})")
@@ -759,6 +762,9 @@ BAIT_PARTNERS = frozenset(
         "hidden-shell",
         "persistence",
         "install-beacon",
+        "serialized-exec",
+        "sourceless-bytecode",
+        "disguised-file",
     }
 )
 

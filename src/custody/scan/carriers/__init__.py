@@ -311,9 +311,17 @@ def _bytecode_facts(
 ) -> None:
     parts = info.rel.split("/")
     data = member.data
+    if len(data) < 16:
+        return
+    if data[2:4] != b"\r\n":
+        # Every .pyc starts with a 2-byte magic number and CR LF: anything else is a blob kept
+        # where reviewers (and most tools) never look, for code of its own to read.
+        detail = f"{info.rel} is named like compiled bytecode but is not bytecode"
+        out.append(Fact(Cap.FAKE_BYTECODE, member.path, None, _base_context(info.rel), detail))
+        return
     # Only a legacy-location .pyc imports without its source (PEP 3147); one in __pycache__ is
     # a stale cache. A .py, .pyx or extension module of the same name takes precedence.
-    if "__pycache__" in parts or _stem(info.rel) in sources or len(data) < 16 or data[2:4] != b"\r\n":
+    if "__pycache__" in parts or _stem(info.rel) in sources:
         return
     _, context = classify(info.rel[:-1], kind, packages)
     out.append(
