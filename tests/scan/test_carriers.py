@@ -25,9 +25,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from custody.scan import Finding, Scanner, ScanResult, ScanTask, Severity, Verdict
-from custody.scan.carriers import pickles
+from custody.scan.carriers import CARRIER_BYTES, pickles
 from custody.scan.carriers.callables import Danger, classify_callable
 from custody.scan.carriers.pickles import scan_pickle
+from custody.scan.selection import scan_selector
 from tests.scan.builders import DEFAULT_NAME, write_sdist, write_wheel
 
 PKG = DEFAULT_NAME
@@ -400,6 +401,15 @@ def test_disguised_file_alone_is_noted_and_real_images_are_quiet(tmp_path: Path,
     ]
     assert result.verdict is Verdict.CLEAN
     assert_quiet(scan(write_wheel(tmp_path, {f"{PKG}/icon.png": PNG}), scanner), "disguised-file")
+
+
+def test_only_carriers_are_loaded_beyond_their_magic_number() -> None:
+    big = 50 * 1024 * 1024
+    assert scan_selector("pkg/model.pkl", big) == CARRIER_BYTES
+    assert scan_selector("pkg/settings.yaml", 100) == 100
+    assert scan_selector("pkg/core.pyc", big) == CARRIER_BYTES
+    assert scan_selector("pkg/__pycache__/core.cpython-311.pyc", big) == 64
+    assert scan_selector("pkg/logo.png", big) == 64
 
 
 def test_pyc_that_is_not_bytecode_is_noted(tmp_path: Path, scanner: Scanner) -> None:

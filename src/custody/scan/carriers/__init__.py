@@ -125,6 +125,10 @@ _RANK = {Context.STARTUP: 0, Context.INSTALL: 1, Context.IMPORT: 2, Context.CALL
 def carrier_bytes(path: str, size: int) -> int | None:
     """How much of a member the scan should load to read it as a carrier; None if it is not one."""
     lower = path.rsplit("/", 1)[-1].lower()
+    if lower.endswith(BYTECODE_SUFFIX) and "__pycache__/" in path:
+        # Cached bytecode never imports without its source and environments hold thousands:
+        # its magic-number prefix (enough to tell a blob from bytecode) is all that is needed.
+        return None
     if lower.endswith(PICKLE_SUFFIXES + YAML_SUFFIXES + (BYTECODE_SUFFIX,)):
         return min(size, CARRIER_BYTES)
     return None
