@@ -137,7 +137,9 @@ _RISKY: dict[str, frozenset[str]] = {
             "memfd_create",
         }
     ),
-    "shutil": frozenset({_EVERY_NAME}),
+    "shutil": frozenset(
+        {"rmtree", "move", "copy", "copy2", "copyfile", "copytree", "chown", "make_archive", "unpack_archive"}
+    ),
     "sys": frozenset({_EVERY_NAME}),
     "socket": frozenset(
         {"socket", "create_connection", "create_server", "socketpair", "fromfd", "getaddrinfo"}
@@ -159,9 +161,7 @@ _RISKY: dict[str, frozenset[str]] = {
     # pickled functions: code that ships without source (dill, cloudpickle)
     "dill": frozenset({"_create_code", "_create_function", "_create_lambda", "_import_module"}),
     "cloudpickle": frozenset({"_make_function", "_builtin_type", "subimport", "_make_code"}),
-    "tempfile": frozenset({_EVERY_NAME}),
     "zipimport": frozenset({_EVERY_NAME}),
-    "glob": frozenset({_EVERY_NAME}),
     "io": frozenset({"open", "FileIO", "open_code"}),
     "_io": frozenset({"open", "FileIO", "open_code"}),
 }
