@@ -374,6 +374,24 @@ def test_bytecode_next_to_its_source_or_in_a_cache_is_quiet(tmp_path: Path, scan
     assert_quiet(scan(write_sdist(tmp_path, files), scanner), "sourceless-bytecode")
 
 
+def test_bytecode_in_a_test_egg_is_reported_not_decisive(tmp_path: Path, scanner: Scanner) -> None:
+    # frameworks test their egg loading with eggs of bare .pyc files; installers never unpack them
+    egg = zipfile_bytes({"eggapp/__init__.pyc": pyc("VALUE = 1\n"), "EGG-INFO/PKG-INFO": "Name: eggapp\n"})
+    result = scan(write_sdist(tmp_path, {"tests/eggs/eggapp.egg": egg}), scanner)
+    assert [f.severity for f in hits(result, "sourceless-bytecode")] == [Severity.LOW], describe(result)
+    assert result.verdict is Verdict.CLEAN
+    vendored = scan(write_sdist(tmp_path, {f"{PKG}/vendor/eggapp.egg": egg}), scanner)
+    assert [f.severity for f in hits(vendored, "sourceless-bytecode")] == [Severity.MEDIUM]
+
+
+def zipfile_bytes(entries: dict[str, str | bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buf.getvalue()
+
+
 # ---- archives and programs named like data -------------------------------------------------------
 def _zip_with_module() -> bytes:
     buf = io.BytesIO()

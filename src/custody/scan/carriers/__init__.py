@@ -134,8 +134,14 @@ def carrier_bytes(path: str, size: int) -> int | None:
     return None
 
 
-def _base_context(rel: str) -> Context:
-    return Context.DEV if any(is_dev_dir(p) for p in rel.split("/")[:-1]) else Context.CALL
+def _base_context(path: str, rel: str, strip: str) -> Context:
+    """DEV for files under test/docs folders, including inside a nested archive kept in one
+    (test eggs and wheels in an sdist); CALL otherwise: nobody is known to load the file."""
+    folders = rel.split("/")[:-1]
+    if "!/" in path:
+        outer = path.rsplit("!/", 1)[0]
+        folders += (outer[len(strip) :] if strip and outer.startswith(strip) else outer).split("/")[:-1]
+    return Context.DEV if any(is_dev_dir(p) for p in folders) else Context.CALL
 
 
 def _more_exposed(a: Context, b: Context) -> Context:
@@ -243,14 +249,14 @@ def pickle_payloads(data: bytes) -> list[tuple[str, bytes]]:
     return [("", data)]
 
 
-def _pickle_facts(member: Member, info: FileInfo, loaders: _Loaders, out: list[Fact]) -> None:
+def _pickle_facts(member: Member, info: FileInfo, base: Context, loaders: _Loaders, out: list[Fact]) -> None:
     reports: list[tuple[str, PickleReport]] = [
         (inner, scan_pickle(payload)) for inner, payload in pickle_payloads(member.data)
     ]
     if not any(report.calls for _, report in reports):
         return
     name = info.rel.rsplit("/", 1)[-1]
-    context, where = loaders.context(name, _base_context(info.rel))
+    context, where = loaders.context(name, base)
     loaded = f", loaded by {where}" if where else ""
     for inner, report in reports:
         label = f"pickle {inner} in {name}" if inner else f"pickle {name}"
@@ -271,7 +277,7 @@ def _pickle_facts(member: Member, info: FileInfo, loaders: _Loaders, out: list[F
 
 
 # ---- YAML ----------------------------------------------------------------------------------------
-def _yaml_facts(member: Member, info: FileInfo, loaders: _Loaders, out: list[Fact]) -> None:
+def _yaml_facts(member: Member, info: FileInfo, base: Context, loaders: _Loaders, out: list[Fact]) -> None:
     data = member.data
     if b"python/" not in data:
         return  # one C pass rules out nearly every YAML file
@@ -290,7 +296,7 @@ def _yaml_facts(member: Member, info: FileInfo, loaders: _Loaders, out: list[Fac
         else:
             continue
         if context is None:
-            context, where = loaders.context(info.rel.rsplit("/", 1)[-1], _base_context(info.rel))
+            context, where = loaders.context(info.rel.rsplit("/", 1)[-1], base)
         line = data.count(b"\n", 0, match.start()) + 1
         loaded = f", loaded by {where}" if where else ""
         verb = "calls" if called else "names"
@@ -307,6 +313,7 @@ def _stem(rel: str) -> str:
 def _bytecode_facts(
     member: Member,
     info: FileInfo,
+    base: Context,
     kind: ArtifactKind,
     sources: frozenset[str],
     packages: frozenset[str] | None,
@@ -321,13 +328,15 @@ def _bytecode_facts(
         # Every .pyc starts with a 2-byte magic number and CR LF: anything else is a blob kept
         # where reviewers (and most tools) never look, for code of its own to read.
         detail = f"{info.rel} is named like compiled bytecode but is not bytecode"
-        out.append(Fact(Cap.FAKE_BYTECODE, member.path, None, _base_context(info.rel), detail))
+        out.append(Fact(Cap.FAKE_BYTECODE, member.path, None, base, detail))
         return
     # Only a legacy-location .pyc imports without its source (PEP 3147); one in __pycache__ is
     # a stale cache. A .py, .pyx or extension module of the same name takes precedence.
     if "__pycache__" in parts or _stem(info.rel) in sources:
         return
     _, context = classify(info.rel[:-1], kind, packages)
+    if base is Context.DEV or "!/" in member.path:
+        context = base  # installers never unpack an archive inside the artifact
     out.append(
         Fact(
             Cap.SOURCELESS_BYTECODE,
@@ -349,7 +358,9 @@ def _bytecode_facts(
 
 
 # ---- archives and programs named like data -------------------------------------------------------
-def _disguised_facts(member: Member, info: FileInfo, loaders: _Loaders, out: list[Fact]) -> None:
+def _disguised_facts(
+    member: Member, info: FileInfo, base: Context, loaders: _Loaders, out: list[Fact]
+) -> None:
     head = member.data[:64]
     label = next((text for magic, text in _ARCHIVE_MAGIC if head.startswith(magic)), None)
     cap = Cap.DISGUISED_ARCHIVE
@@ -359,7 +370,6 @@ def _disguised_facts(member: Member, info: FileInfo, loaders: _Loaders, out: lis
     if label is None:
         return
     name = info.rel.rsplit("/", 1)[-1]
-    base = _base_context(info.rel)
     out.append(Fact(cap, member.path, None, base, f"{name} is named like data but holds a {label}"))
     for loader, line, context in loaders.references(name):
         lines = loader.data.split(b"\n")
@@ -393,18 +403,24 @@ def carrier_facts(
         if kind is ArtifactKind.SDIST
         else None
     )
+    # the wrapper folder of an sdist (`name-1.0/`): a member's path is that plus its rel
+    strip = next(
+        (m.path[: len(m.path) - len(i.rel)] for m, i in files if "!/" not in m.path and i.rel),
+        "",
+    )
     for member, info in files:
         lower = info.rel.rsplit("/", 1)[-1].lower()
         if not member.data:
             continue
+        base = _base_context(member.path, info.rel, strip)
         if lower.endswith(PICKLE_SUFFIXES) and (not lower.endswith(".pth") or _is_binary_model(member.data)):
-            _pickle_facts(member, info, loaders, out)
+            _pickle_facts(member, info, base, loaders, out)
         elif lower.endswith(BYTECODE_SUFFIX):
-            _bytecode_facts(member, info, kind, sources, packages, yara, out)
+            _bytecode_facts(member, info, base, kind, sources, packages, yara, out)
         if lower.endswith(YAML_SUFFIXES):
-            _yaml_facts(member, info, loaders, out)
+            _yaml_facts(member, info, base, loaders, out)
         if lower.endswith(DATA_SUFFIXES):
-            _disguised_facts(member, info, loaders, out)
+            _disguised_facts(member, info, base, loaders, out)
     return out
 
 
