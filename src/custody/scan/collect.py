@@ -6,11 +6,11 @@ import json
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from custody.artifacts import Artifact, ArtifactKind, Member
 from custody.scan.carriers import carrier_facts
-from custody.scan.facts import Cap, Fact
+from custody.scan.facts import Cap, Fact, FlowFact
 from custody.scan.indent_context import IndentContext, in_docstring, sink_may_run_unasked
 from custody.scan.model import Context
 from custody.scan.python_ast import PythonAnalysis, analyze_python, entropy
@@ -21,6 +21,7 @@ from custody.scan.roles import (
     executable_kind,
     imported_modules,
     module_file_candidates,
+    module_level_calls,
     package_dirs,
     relative_path,
 )
@@ -54,6 +55,7 @@ _ZERO_WIDTH = re.compile(rb"\xe2\x80[\x8b-\x8d]")
 _PRIVATE_IP = re.compile(rb"://(127\.|0\.|10\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\.|255\.|169\.254\.)")
 
 
+UNASKED_CONTEXTS = frozenset({Context.STARTUP, Context.INSTALL, Context.IMPORT})
 ContextFn = Callable[[int | None], Context]
 
 
@@ -84,6 +86,8 @@ class Collected:
     executables: list[tuple[str, str]] = field(default_factory=list)
     startup_lines: list[tuple[str, int, str]] = field(default_factory=list)
     """(file, line, text) of code that runs at interpreter start-up."""
+    flows: list[FlowFact] = field(default_factory=list)
+    """Source-to-sink value flows found by the Python analysis."""
 
 
 def _line_of(data: bytes, offset: int) -> int:
@@ -108,7 +112,7 @@ class Collector:
         rels = [relative_path(m.path, self.artifact.strip_prefix) for m in members]
         packages = package_dirs(rels) if self.artifact.kind is ArtifactKind.SDIST else None
         for member, rel in zip(members, rels, strict=True):
-            ftype, context = classify(rel, self.artifact.kind, packages)
+            ftype, context = classify(rel, self.artifact.kind, packages, self.artifact.name)
             info = FileInfo(member.path, rel, ftype, context, data=member.data)
             self.out.files[member.path] = info
             infos.append((member, info))
@@ -119,6 +123,7 @@ class Collector:
         by_rel = {info.rel: info for _, info in infos if info.type is FileType.PYTHON}
         self._library_imports_of_dev_files(by_rel)
         self._imported_by_packages(by_rel)
+        self._called_across_modules(by_rel)
         self._promote(self.startup_modules, by_rel, Context.STARTUP)
         # setup.py next: the package modules it imports run at install time too.
         done: set[str] = set()
@@ -186,6 +191,33 @@ class Collector:
                             target.context = Context.IMPORT
                             pending.append(target)
 
+    def _called_across_modules(self, by_rel: dict[str, FileInfo]) -> None:
+        """`from .utils import f; f()` at the top of an imported module runs `f` at import: give `f`
+        the importer's context in the module that defines it, through chains of such modules."""
+        pending = [info for info in by_rel.values() if info.context in UNASKED_CONTEXTS]
+        seen: set[str] = set()
+        while pending:
+            importer = pending.pop()
+            if importer.path in seen:
+                continue
+            seen.add(importer.path)
+            package = importer.rel.rsplit("/", 1)[0] if "/" in importer.rel else ""
+            for module, names in module_level_calls(importer.data, package).items():
+                for candidate in module_file_candidates(module):
+                    for rel in (candidate, f"src/{candidate}"):
+                        target = by_rel.get(rel)
+                        if target is None or target is importer or target.context is Context.DEV:
+                            continue
+                        if target.context is Context.CALL or (
+                            target.context is Context.IMPORT and importer.context is not Context.IMPORT
+                        ):
+                            target.context = importer.context
+                        before = len(self.roots.get(target.path, ()))
+                        self.roots.setdefault(target.path, set()).update(names)
+                        if len(self.roots[target.path]) != before:
+                            seen.discard(target.path)
+                            pending.append(target)
+
     def _promote(
         self,
         modules: dict[str, set[str]],
@@ -247,9 +279,9 @@ class Collector:
     ) -> PythonAnalysis | None:
         raw = data if isinstance(data, bytes) else data.encode("utf-8", "replace")
         cached = self.prescanned.pop(info.path, None) if depth == 0 else None
-        hits, sinks, _marks = cached if cached is not None else self.yara.scan_with_sinks(raw)
+        hits, sinks, marks = cached if cached is not None else self.yara.scan_with_sinks(raw)
         prefix = "decoded payload: " if depth > 0 else ""
-        if depth == 0 and not self._needs_ast(raw, info, base, sinks, hits):
+        if depth == 0 and not self._needs_ast(raw, info, base, sinks, hits, marks):
             # Library or dev code whose dangerous calls all sit in function bodies: strings and
             # text patterns with an indentation-based context are enough, and far cheaper.
             estimate = IndentContext(raw, base)
@@ -288,8 +320,12 @@ class Collector:
             self.out.facts.extend(
                 Fact(f.cap, f.file, line_base, f.context, prefix + f.detail) for f in analysis.facts
             )
+            self.out.flows.extend(
+                FlowFact(replace(f.flow, line=line_base), f.file, f.context) for f in analysis.flows
+            )
         else:
             self.out.facts.extend(analysis.facts)
+            self.out.flows.extend(analysis.flows)
         if line_base is None and analysis.text_ranges:
             hits = [h for h in hits if not analysis.in_text(_line_of(raw, h.offset))]
         self._yara_hits(raw, hits, info, analysis.context_at, line_base, prefix)
@@ -299,10 +335,20 @@ class Collector:
         return analysis
 
     def _needs_ast(
-        self, raw: bytes, info: FileInfo, base: Context, sinks: list[int], hits: list[YaraHit]
+        self,
+        raw: bytes,
+        info: FileInfo,
+        base: Context,
+        sinks: list[int],
+        hits: list[YaraHit],
+        marks: frozenset[str] = frozenset(),
     ) -> bool:
         if base is Context.DEV:
             return False
+        if sinks and "flow-source" in marks:
+            # A value worth following (a key parameter, a stack frame, a throwaway host) next to a
+            # sink: the flow analysis decides, wherever the code sits.
+            return True
         if base in (Context.STARTUP, Context.INSTALL) or info.path in self.roots:
             return True
         if any(hit.cap in STRONG_TEXT_CAPS for hit in hits):

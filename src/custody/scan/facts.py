@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from custody.scan.flow import Flow
 from custody.scan.model import Context
 
 
@@ -79,3 +80,12 @@ class Fact:
     context: Context
     detail: str
     """Short text: the call or string that showed the capability."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlowFact:
+    """A value flow (source to sink) observed in a file, with the context its sink runs in."""
+
+    flow: Flow
+    file: str
+    context: Context

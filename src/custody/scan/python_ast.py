@@ -15,7 +15,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from custody.scan.facts import Cap, Fact
+from custody.scan.facts import Cap, Fact, FlowFact
+from custody.scan.flow import analyse_flows
 from custody.scan.model import Context
 from custody.scan.static_decode import StaticDecoder
 
@@ -186,6 +187,36 @@ _ADDRESS = re.compile(r"(https?|wss?|ftp)://\S+$|[a-z0-9-]+(\.[a-z0-9-]+)+(:\d+)
 # A package fetched from an address that is not the index: nothing vouches for what it holds.
 DIRECT_URL = re.compile(r"(?:git\+)?https?://(?!(?:files\.pythonhosted\.org|pypi\.org)/)[^\s'\"]+")
 SHELL_SCRIPT = re.compile(r"^#!\s*/|\b(chmod|curl|wget|nohup|crontab|powershell|certutil)\b", re.MULTILINE)
+# Methods that run once an instance exists or is used implicitly: construction, calls, context
+# managers, threads, descriptors set on a class, and import-system finders placed on sys.meta_path.
+INSTANCE_TIME_METHODS = frozenset(
+    {
+        "__init__",
+        "__new__",
+        "__call__",
+        "__enter__",
+        "__del__",
+        "run",
+        "__set_name__",
+        "__prepare__",
+        "find_spec",
+        "find_module",
+        "load_module",
+        "exec_module",
+        "create_module",
+    }
+)
+DNS_LOOKUPS = frozenset(
+    {
+        "socket.gethostbyname",
+        "socket.gethostbyname_ex",
+        "socket.getaddrinfo",
+        "dns.resolver.resolve",
+        "dns.resolver.query",
+        "gethostbyname",
+        "getaddrinfo",
+    }
+)
 EXEC_NAMES = frozenset({"exec", "eval", "execfile", "compile"})
 DECODE_ATTRS = frozenset(
     {
@@ -315,6 +346,8 @@ class PythonAnalysis:
     """Lines of docstrings and bare string statements: prose, not behaviour."""
     imported_names: dict[str, set[str]] = field(default_factory=dict)
     """module -> names imported from it with `from module import name` (relative ones included)."""
+    flows: list[FlowFact] = field(default_factory=list)
+    """Values followed from a source (secret, identity, download) to a sink (network, exec, process)."""
 
     def in_text(self, line: int) -> bool:
         return any(start <= line <= end for start, end in self.text_ranges)
@@ -570,6 +603,9 @@ class _Analyzer:
         builtin_values = sum(1 for _, v in pairs if isinstance(v, ast.Name) and v.id in BUILTIN_NAMES)
         flag = len(pairs) > 1 and builtin_values >= 2
         for name_node, value_node in pairs:
+            if isinstance(name_node, ast.Name) and isinstance(value_node, ast.Call):
+                self._alias_evaluated_name(name_node, value_node)
+                continue
             if not isinstance(name_node, ast.Name) or not isinstance(value_node, ast.Name):
                 continue
             original = self.aliases.get(value_node.id, value_node.id)
@@ -577,6 +613,23 @@ class _Analyzer:
                 self.aliases[name_node.id] = original
                 if flag:
                     self.renamed.append((name_node, original))
+
+    def _alias_evaluated_name(self, name_node: ast.Name, call: ast.Call) -> None:
+        """`run = eval("o" + "s.sys" + "tem")`: a dangerous function fetched by evaluating its name
+        spelled in pieces. The name resolves to what the text spells, and the spelling is flagged."""
+        func = call.func
+        if not (isinstance(func, ast.Name) and func.id == "eval" and len(call.args) == 1):
+            return
+        spelled = _fold_text(call.args[0])
+        if spelled is None or not _DOTTED_NAME.fullmatch(spelled):
+            return
+        head, _, rest = spelled.partition(".")
+        head = self.aliases.get(head, head)
+        self.aliases[name_node.id] = f"{head}.{rest}" if rest else head
+        if isinstance(call.args[0], ast.BinOp) and (
+            head in DANGEROUS_MODULES or spelled in EXEC_NAMES or spelled in ("__import__", "getattr")
+        ):
+            self.renamed.append((name_node, spelled))
 
     def resolve(self, node: ast.expr) -> str:
         if self.resolved is not None:
@@ -887,10 +940,10 @@ class _Analyzer:
         for stmt in self.tree.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 roots.update(self._decorator_names(stmt))
-                for deco in stmt.decorator_list:
-                    roots.update(self._names_in(deco))
+                roots.update(self._def_time_names(stmt))
                 continue
             if isinstance(stmt, ast.ClassDef):
+                roots.update(self._class_time_names(stmt))
                 if self._is_install_command(stmt):
                     methods = [m for m in stmt.body if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))]
                     install_methods.extend(methods)
@@ -931,6 +984,37 @@ class _Analyzer:
                     self.result.call_ranges.append((fdef.lineno, end, Context.CALL))
         if self.base is Context.DEV:
             self.result.call_ranges = [(s, e, Context.DEV) for s, e, _ in self.result.call_ranges]
+
+    def _def_time_names(self, fdef: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+        """What runs when a `def` statement runs: decorators (called with the function) and default
+        argument values (evaluated once, at definition)."""
+        names: set[str] = set()
+        for deco in fdef.decorator_list:
+            names.update(self._names_in(deco))
+            if isinstance(deco, ast.Name):
+                names.add(deco.id)
+        for default in [*fdef.args.defaults, *(d for d in fdef.args.kw_defaults if d is not None)]:
+            names.update(self._names_in(default))
+        return names
+
+    def _class_time_names(self, cls: ast.ClassDef) -> set[str]:
+        """What runs when a `class` statement runs: class decorators, the metaclass, the bases'
+        `__init_subclass__`, and the def-time parts of its methods."""
+        names: set[str] = set()
+        for deco in cls.decorator_list:
+            names.update(self._names_in(deco))
+            if isinstance(deco, ast.Name):
+                names.add(deco.id)
+        for keyword in cls.keywords:
+            if keyword.arg == "metaclass" and isinstance(keyword.value, ast.Name):
+                names.add(keyword.value.id)
+            names.update(self._names_in(keyword.value))
+        if any(isinstance(b, ast.Name) and b.id in self.classes for b in cls.bases):
+            names.add("__init_subclass__")
+        for item in cls.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                names.update(self._def_time_names(item))
+        return names
 
     def _decorator_names(self, fdef: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
         names: set[str] = set()
@@ -994,16 +1078,11 @@ class _Analyzer:
                     m
                     for m in cls.body
                     if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef))
-                    and m.name in ("__init__", "__new__", "__call__", "__enter__", "__del__", "run")
+                    and m.name in INSTANCE_TIME_METHODS
                 )
                 for m in cls.body:
                     if isinstance(m, (ast.FunctionDef, ast.AsyncFunctionDef)) and m.name in (
-                        "__init__",
-                        "__new__",
-                        "__call__",
-                        "__enter__",
-                        "__del__",
-                        "run",
+                        INSTANCE_TIME_METHODS
                     ):
                         todo.append(m.name)
             for body in bodies:
@@ -1086,6 +1165,11 @@ class _Analyzer:
                 self.emit(Cap.BEACON, node, f"{resolved}() sends host or user identity")
             if any(start <= node.lineno <= end for start, end in self.result.hook_ranges):
                 self.emit(Cap.HOOK_NETWORK, node, f"{resolved} from an overridden install command")
+        elif resolved in DNS_LOOKUPS and any(
+            start <= node.lineno <= end for start, end in self.result.hook_ranges
+        ):
+            # A name lookup is a message: the DNS server of the zone learns that pip ran this.
+            self.emit(Cap.HOOK_NETWORK, node, f"{resolved} (a DNS query) from an overridden install command")
         for arg in node.args[:2]:
             spelled = _spelled_from_codes(arg)
             if spelled in SPELLED_NAMES:
@@ -1451,6 +1535,37 @@ def _spelled_from_codes(node: ast.expr) -> str | None:
     return "".join(chars)
 
 
+DANGEROUS_MODULES = frozenset(
+    {
+        "os",
+        "subprocess",
+        "builtins",
+        "sys",
+        "socket",
+        "base64",
+        "marshal",
+        "zlib",
+        "ctypes",
+        "importlib",
+        "pty",
+    }
+)
+_DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+def _fold_text(node: ast.expr, depth: int = 0) -> str | None:
+    """The value of a string literal built only from literals joined with `+`."""
+    if depth > 200:
+        return None
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left = _fold_text(node.left, depth + 1)
+        right = _fold_text(node.right, depth + 1) if left is not None else None
+        return left + right if left is not None and right is not None else None
+    return None
+
+
 def parse_python(source: bytes | str) -> ast.Module | None:
     try:
         return ast.parse(source)
@@ -1481,6 +1596,9 @@ def analyze_python(
         analyzer.prepare()
         analyzer.reachable_ranges()
         analyzer.scan()
+        result = analyzer.result
+        for flow in analyse_flows(tree, analyzer.resolve, analyzer.constants, result.imports):
+            result.flows.append(FlowFact(flow, file, result.context_at(flow.line)))
     except RecursionError:
         return None
-    return analyzer.result
+    return result

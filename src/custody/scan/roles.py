@@ -94,15 +94,29 @@ def is_dev_dir(name: str) -> bool:
     return lower in DEV_DIRS or _DEV_WORD.search(lower) is not None
 
 
+def own_module_name(project: str | None) -> str | None:
+    """The import name a project's own package or module would have (`shoots-api-test` ->
+    `shoots_api_test`)."""
+    if not project:
+        return None
+    return re.sub(r"[-.]+", "_", project).lower()
+
+
 def classify(
-    rel: str, kind: ArtifactKind, package_dirs: frozenset[str] | None = None
+    rel: str, kind: ArtifactKind, package_dirs: frozenset[str] | None = None, project: str | None = None
 ) -> tuple[FileType, Context]:
-    """File type and the context its code runs in by default."""
+    """File type and the context its code runs in by default.
+
+    The project's own package is never test code because of its name: a package called
+    `x_test` or `demo_tools` would otherwise hide its payload from the import-time rules."""
     parts = rel.split("/")
     base = parts[-1]
     lower = base.lower()
     top = len(parts) == 1
-    in_dev = any(is_dev_dir(p) for p in parts[:-1])
+    own = own_module_name(project)
+    first = 1 if len(parts) > 2 and parts[0] == "src" else 0
+    in_dev = any(is_dev_dir(p) for i, p in enumerate(parts[:-1]) if not (i == first and p.lower() == own))
+    own_module = own is not None and lower in (f"{own}.py", f"{own}.pyw")
     if lower.endswith(".pth"):
         return FileType.PTH, Context.STARTUP
     if lower.endswith(".site.toml"):
@@ -116,7 +130,10 @@ def classify(
             return FileType.PYTHON, Context.STARTUP
         if base == "setup.py" and top and kind in (ArtifactKind.SDIST, ArtifactKind.FILE, ArtifactKind.EGG):
             return FileType.PYTHON, Context.INSTALL
-        if in_dev or lower.startswith("test_") or lower.endswith("_test.py") or base == "conftest.py":
+        if in_dev or (
+            not own_module
+            and (lower.startswith("test_") or lower.endswith("_test.py") or base == "conftest.py")
+        ):
             return FileType.PYTHON, Context.DEV
         if package_dirs is not None and not top and not _importable(rel, package_dirs):
             # Outside any package of an sdist (scripts/, tools/, vendored build systems): runs only
@@ -221,4 +238,52 @@ def imported_modules(source: bytes, package: str) -> set[str]:
             name = item.strip().split(" ")[0]
             if name:
                 found.add(name)
+    return found
+
+
+_FROM_IMPORT_AS = re.compile(
+    rb"^from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w, \t\n]+?)\)?[ \t]*(?:#[^\n]*)?$", re.MULTILINE
+)
+_TOP_LEVEL_LINE = re.compile(
+    rb"^(?![ \t]|def[ \t]|class[ \t]|async[ \t]|#|from[ \t]|import[ \t])[^\n]+", re.MULTILINE
+)
+_IDENTIFIER = re.compile(rb"[A-Za-z_]\w*")
+
+
+def module_level_calls(source: bytes, package: str) -> dict[str, set[str]]:
+    """Names imported from other modules that this module calls (or hands to a thread, timer or
+    atexit, or uses as a decorator) at its top level: module -> names as the imported module
+    defines them. Those functions run when this module is imported, whatever module holds them.
+
+    A text pass, not a parse: it runs on every module of a package to decide which ones need the
+    full analysis. Top level means a line that starts at column 0 (decorator lines included)."""
+    imported: dict[bytes, tuple[str, str]] = {}
+    base = [p for p in package.split("/") if p]
+    for dots, module, names in _FROM_IMPORT_AS.findall(source):
+        level = len(dots)
+        if level:
+            parent = base[: len(base) - (level - 1)] if level - 1 <= len(base) else []
+            stem = ".".join([*parent, module.decode()]) if module else ".".join(parent)
+        else:
+            stem = module.decode()
+        if not stem:
+            continue
+        for item in names.replace(b"\n", b" ").split(b","):
+            words = item.split()
+            if not words or not _IDENTIFIER.fullmatch(words[0]):
+                continue
+            local = words[2] if len(words) == 3 and words[1] == b"as" else words[0]
+            imported[local] = (stem, words[0].decode())
+    if not imported:
+        return {}
+    found: dict[str, set[str]] = {}
+    for line in _TOP_LEVEL_LINE.findall(source):
+        for word in _IDENTIFIER.findall(line):
+            target = imported.get(word)
+            if target is None:
+                continue
+            after = line.split(word, 1)[1].lstrip()
+            before = line.split(word, 1)[0]
+            if after.startswith(b"(") or before.rstrip().endswith((b"@", b"target=", b"register(")):
+                found.setdefault(target[0], set()).add(target[1])
     return found

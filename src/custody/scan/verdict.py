@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from custody.artifacts import Artifact, ArtifactKind, IssueKind
+from custody.scan.chain_rules import match_flows, project_urls
 from custody.scan.collect import Collected
 from custody.scan.facts import Cap, Fact
 from custody.scan.model import Context, Finding, Severity, Verdict
@@ -92,6 +93,7 @@ class _Judge:
         file: str = "",
         line: int | None = None,
         snippet: str = "",
+        context: Context | None = None,
     ) -> None:
         if fact is not None:
             file, line = fact.file, fact.line
@@ -114,7 +116,7 @@ class _Judge:
                 line=line,
                 snippet=snippet,
                 reason=reason,
-                context=fact.context if fact else None,
+                context=fact.context if fact else context,
             )
         )
 
@@ -125,6 +127,7 @@ class _Judge:
 
     # ------------------------------------------------------------------------------------------
     def run(self) -> list[Finding]:
+        self._flows()
         self._startup()
         self._exec()
         self._secrets()
@@ -138,6 +141,25 @@ class _Judge:
         self._archive()
         self._user_rules()
         return self.findings
+
+    def _flows(self) -> None:
+        urls = project_urls(self.artifact)
+        for match in match_flows(self.collected.flows, self.artifact.name, urls):
+            flow = match.fact.flow
+            self.add(
+                match.rule.id,
+                match.severity,
+                None,
+                f"{flow.detail}: {match.rule.description} ({match.fact.context.value})",
+                file=match.fact.file,
+                line=flow.line,
+                snippet=self._snippet(match.fact.file, flow.line),
+                context=match.fact.context,
+            )
+
+    def _snippet(self, file: str, line: int | None) -> str:
+        info = self.collected.files.get(file)
+        return info.line_text(line) if info else ""
 
     def _startup(self) -> None:
         f = self.facts

