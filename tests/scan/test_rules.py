@@ -956,8 +956,11 @@ def send(token, chat, text):
 
 
 def test_exfil_sink_fires_for_baked_in_bot_token(tmp_path: Path, scanner: Scanner) -> None:
+    """The token alone is suspicious; the file contents the helper uploads to that baked-in channel
+    complete the chain (exfil-flow): whatever the caller shares, the package's author receives."""
     result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/share.py": BOT_TOKEN_LIBRARY}), scanner)
-    assert_fires(result, "exfil-sink", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+    assert_fires(result, "exfil-sink", Verdict.MALICIOUS, severity=Severity.HIGH)
+    assert_fires(result, "exfil-flow", Verdict.MALICIOUS, severity=Severity.CRITICAL)
 
 
 def test_exfil_sink_benign_bot_client_taking_token(tmp_path: Path, scanner: Scanner) -> None:

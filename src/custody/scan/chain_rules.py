@@ -63,6 +63,13 @@ _UNASKED_CRITICAL = {
     Context.CALL: Severity.HIGH,
     Context.DEV: Severity.LOW,
 }
+_UNASKED_ELSE_MEDIUM = {
+    Context.STARTUP: Severity.CRITICAL,
+    Context.INSTALL: Severity.CRITICAL,
+    Context.IMPORT: Severity.CRITICAL,
+    Context.CALL: Severity.MEDIUM,
+    Context.DEV: Severity.LOW,
+}
 _UNASKED_ONLY = {
     Context.STARTUP: Severity.HIGH,
     Context.INSTALL: Severity.HIGH,
@@ -173,9 +180,17 @@ CHAIN_RULES: tuple[ChainRule, ...] = (
         "download-exec",
         frozenset({Source.DOWNLOAD}),
         Sink.EXEC,
-        Reach.ANY,
+        Reach.FOREIGN,
         _EVERYWHERE,
-        "code fetched from the network is executed",
+        "code fetched from a hard-coded host is executed: a remote loader",
+    ),
+    ChainRule(
+        "download-exec",
+        frozenset({Source.DOWNLOAD}),
+        Sink.EXEC,
+        Reach.ANY,
+        _UNASKED_ELSE_MEDIUM,
+        "code received from the network is executed (a debugger or REPL server does this on purpose)",
     ),
     ChainRule(
         "download-exec",
@@ -183,15 +198,23 @@ CHAIN_RULES: tuple[ChainRule, ...] = (
         Sink.PROCESS,
         Reach.THROWAWAY,
         _EVERYWHERE,
-        "a command fetched from a paste site, code host or throwaway host is run",
+        "a command or program fetched from a paste site, code host or throwaway host is run",
+    ),
+    ChainRule(
+        "download-exec",
+        frozenset({Source.DOWNLOAD}),
+        Sink.PROCESS,
+        Reach.FOREIGN,
+        _UNASKED_CRITICAL,
+        "a command or program fetched from a hard-coded host is run",
     ),
     ChainRule(
         "download-exec",
         frozenset({Source.DOWNLOAD}),
         Sink.PROCESS,
         Reach.ANY,
-        _UNASKED_CRITICAL,
-        "a command fetched from the network is run",
+        _UNASKED_ONLY,
+        "a command or program received from the network is run",
     ),
 )
 

@@ -200,6 +200,63 @@ _HANDLER_DECORATORS = frozenset(
     }
 )
 SHELL = "shell"
+CLIENT = "client"
+"""An object that talks to the network: what its send methods are given leaves the machine."""
+CHAT_CLIENT = "chat-client"
+_SEND_MODULES = (
+    "requests",
+    "httpx",
+    "urllib.request",
+    "urllib2",
+    "urllib3",
+    "aiohttp",
+    "http.client",
+    "smtplib",
+    "ftplib",
+    "websocket",
+    "websockets",
+    "pycurl",
+    "telebot",
+    "telegram",
+    "discord",
+    "aiogram",
+    "pyrogram",
+    "dhooks",
+    "discord_webhook",
+)
+_CLIENT_FACTORIES = frozenset(
+    {
+        "Session",
+        "Client",
+        "AsyncClient",
+        "ClientSession",
+        "PoolManager",
+        "ProxyManager",
+        "HTTPConnection",
+        "HTTPSConnection",
+        "SMTP",
+        "SMTP_SSL",
+        "FTP",
+        "FTP_TLS",
+        "socket",
+        "TeleBot",
+        "AsyncTeleBot",
+        "Bot",
+        "Application",
+        "ApplicationBuilder",
+        "Updater",
+        "Dispatcher",
+        "WebSocket",
+        "WebSocketApp",
+        "Curl",
+        "Webhook",
+        "DiscordWebhook",
+        "build_opener",
+    }
+)
+_NOT_SENDS = frozenset(
+    {"Request", "HTTPError", "URLError", "quote", "urlencode", "Response", "codes", "exceptions", "Timeout"}
+)
 _SHELL = re.compile(r"(^|[\\/\s])(cmd(\.exe)?|powershell(\.exe)?|pwsh|(ba|z|da|k)?sh)(\s|$)", re.IGNORECASE)
 _SPAWNERS = frozenset({"subprocess.Popen", "Popen", "pty.spawn", "os.popen"})
 _CHAT_MODULES = frozenset(
@@ -249,6 +306,20 @@ class _Scope:
     """Class name for methods: `self.x` is shared by the methods of that class."""
 
 
+_MOVES = (
+    ast.Assign,
+    ast.AugAssign,
+    ast.AnnAssign,
+    ast.For,
+    ast.AsyncFor,
+    ast.comprehension,
+    ast.withitem,
+    ast.NamedExpr,
+    ast.Return,
+    ast.Expr,
+)
+
+
 def _own_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
     """Every node of a scope, not descending into nested functions, lambdas or classes."""
     todo: list[ast.AST] = list(reversed(body))
@@ -274,7 +345,7 @@ class FlowAnalysis:
         self.tree = tree
         self.resolve = resolve
         self.constants = constants
-        self.networked = any(i.split(".")[0] in _NET_MODULES or i in _NET_MODULES for i in imports)
+        self.networked = any(_from_module(i, (*_SEND_MODULES, "socket")) for i in imports)
         self.chat_bot = any(i.split(".")[0] in _CHAT_MODULES for i in imports)
         self.functions: dict[str, _Summary] = {}
         self.scopes: list[_Scope] = []
@@ -282,6 +353,8 @@ class FlowAnalysis:
         self.module_env: dict[str, set[Label]] = {}
         self.flows: dict[tuple[Source, Sink, int, str | None], Flow] = {}
         self.written_paths: dict[tuple[int, str], str] = {}
+        self._memo: dict[int, set[Label]] = {}
+        self._scope_nodes: dict[int, tuple[list[ast.AST], list[ast.Call]]] = {}
         """(scope, handle name) -> name of the path the handle was opened on for writing."""
 
     # ---- scopes -----------------------------------------------------------------------------
@@ -310,6 +383,8 @@ class FlowAnalysis:
                     todo.append((child, owner))
 
     def run(self) -> list[Flow]:
+        if not self._has_sink():
+            return []  # most modules never send, execute or start anything: nothing to follow
         self._collect_scopes()
         # Summaries feed each other; three rounds reach a chain of three helpers.
         for _ in range(3):
@@ -319,6 +394,31 @@ class FlowAnalysis:
             if not changed:
                 break
         return list(self.flows.values())
+
+    def _has_sink(self) -> bool:
+        for node in ast.walk(self.tree):
+            if isinstance(node, ast.Call):
+                resolved = self.resolve(node.func)
+                if resolved in _EXEC_CALLS or resolved in _PROCESS_CALLS or self._is_send(node, resolved):
+                    return True
+        return False
+
+    def _nodes(self, scope: _Scope) -> tuple[list[ast.AST], list[ast.Call]]:
+        """The statements that move values, and the calls, of a scope (computed once)."""
+        cached = self._scope_nodes.get(id(scope))
+        if cached is None:
+            moving: list[ast.AST] = []
+            calls: list[ast.Call] = []
+            for node in _own_nodes(scope.body):  # type: ignore[arg-type]
+                if isinstance(node, _MOVES):
+                    moving.append(node)
+                elif isinstance(node, ast.Call):
+                    calls.append(node)
+                    if isinstance(node.func, ast.Attribute) and (node.args or node.keywords):
+                        moving.append(node)
+            cached = (moving, calls)
+            self._scope_nodes[id(scope)] = cached
+        return cached
 
     # ---- one scope --------------------------------------------------------------------------
     def _analyse(self, scope: _Scope) -> bool:
@@ -331,19 +431,21 @@ class FlowAnalysis:
                 source = Source.REMOTE_COMMAND if remote else _parameter_source(name)
                 if source is not None:
                     env[name].add(source.value)
-        nodes = list(_own_nodes(scope.body))  # type: ignore[arg-type]
+        moving, calls = self._nodes(scope)
         before = self._fingerprint(summary)
         # To a fixed point: flow-insensitive, so statement order must not matter (bounded: each round
-        # that changes something adds a label to a name, and labels are few).
+        # that changes something adds a label to a name, and labels are few). Values are memoised
+        # within a pass; a pass that changes nothing had no stale memo, so the result is exact.
         for _ in range(12):
             size = self._size(env)
-            for node in nodes:
+            self._memo.clear()
+            for node in moving:
                 self._statement(node, env, scope)
             if self._size(env) == size:
                 break
-        for node in nodes:
-            if isinstance(node, ast.Call):
-                self._sink(node, env, scope)
+        self._memo.clear()
+        for call in calls:
+            self._sink(call, env, scope)
         return self._fingerprint(summary) != before
 
     def _size(self, env: dict[str, set[Label]]) -> int:
@@ -439,7 +541,7 @@ class FlowAnalysis:
             and isinstance(node.value, ast.Call)
             and isinstance(node.value.func, ast.Attribute)
             and (node.value.args or node.value.keywords)
-            and not self._is_send(node.value, self.resolve(node.value.func))
+            and not self._is_send(node.value, self.resolve(node.value.func), env, scope)
         ):
             # `parser.read(path)`, `hasher.update(data)`, `items.append(v)`: a method called for its
             # effect takes what it is given into its object.
@@ -459,6 +561,14 @@ class FlowAnalysis:
         """Sources (and caller parameters) a value may carry."""
         if depth > 40:
             return set()
+        known = self._memo.get(id(node))
+        if known is not None:
+            return known
+        found = self._labels(node, env, scope, depth)
+        self._memo[id(node)] = found
+        return found
+
+    def _labels(self, node: ast.expr, env: dict[str, set[Label]], scope: _Scope, depth: int) -> set[Label]:
         if isinstance(node, ast.Name):
             named = set(env.get(node.id, ()))
             if env is not self.module_env:
@@ -530,17 +640,24 @@ class FlowAnalysis:
             return set()
         found: set[Label] = set()
         if resolved in ("socket.create_connection", "create_connection") and node.args:
-            return self._peer_labels(node.args[0], env, scope)
+            return self._peer_labels(node.args[0], env, scope) | {CLIENT}
+        client = self._client_labels(resolved)
+        if client:
+            return client
         if resolved in _SPAWNERS and node.args and _SHELL.search(_strings(node.args[0])):
             return {SHELL}  # an interactive shell: what is written to its stdin, it runs
-        if self.networked and isinstance(node.func, ast.Attribute) and node.func.attr in _RECEIVERS:
-            # bytes read from a socket: whoever is at the other end (known from its connect) wrote them
-            return {Source.DOWNLOAD.value} | self.labels(node.func.value, env, scope, depth + 1)
-        if self._is_send(node, resolved):
+        if isinstance(node.func, ast.Attribute) and node.func.attr in _RECEIVERS:
+            receiver = self.labels(node.func.value, env, scope, depth + 1)
+            if CLIENT in receiver:
+                # bytes read from a socket: whoever is at the other end (known from its connect) wrote them
+                return {Source.DOWNLOAD.value} | (receiver - {CLIENT, CHAT_CLIENT})
+        if self._is_send(node, resolved, env, scope):
             found.add(Source.DOWNLOAD.value)
-            where = self._destination(node, env, scope)[0]
+            where, via = self._destination(node, env, scope)
             if where.host is not None:
                 found.add(f"{DOWNLOAD_FROM}{where.host}")
+            elif via >= 0:
+                found.add(f"{DOWNLOAD_FROM}{_param(via)}")  # from the address the caller passes
         if _is_sanitizer(resolved):
             return found
         if _opens(resolved, node):
@@ -560,6 +677,14 @@ class FlowAnalysis:
                     index = int(label[2:])
                     if index < len(node.args):
                         found |= self.labels(node.args[index], env, scope, depth + 1)
+                elif label.startswith(DOWNLOAD_FROM + "p:"):
+                    index = int(label[len(DOWNLOAD_FROM) + 2 :])
+                    if index < len(node.args):
+                        where, via = self._destination_of(node.args[index], env, scope)
+                        if where.host is not None:
+                            found.add(f"{DOWNLOAD_FROM}{where.host}")
+                        elif via >= 0:
+                            found.add(f"{DOWNLOAD_FROM}{_param(via)}")
                 else:
                     found.add(label)
             return found
@@ -591,15 +716,38 @@ class FlowAnalysis:
             return self.functions.get(func.attr)
         return None
 
-    def _is_send(self, node: ast.Call, resolved: str) -> bool:
+    def _client_labels(self, resolved: str) -> set[Label]:
+        """A network client being built (`requests.Session()`, `socket.socket()`, `TeleBot(token)`)."""
+        if not resolved or resolved.rsplit(".", 1)[-1] not in _CLIENT_FACTORIES:
+            return set()
         head = resolved.split(".", 1)[0]
+        if head in _CHAT_MODULES:
+            return {CLIENT, CHAT_CLIENT}
+        if _from_module(resolved, _SEND_MODULES) or head == "socket":
+            return {CLIENT}
+        return set()
+
+    def _is_send(
+        self,
+        node: ast.Call,
+        resolved: str,
+        env: dict[str, set[Label]] | None = None,
+        scope: _Scope | None = None,
+    ) -> bool:
+        """A request or message leaves the machine: a module-level send function (`requests.post`,
+        `urlopen`) or a send method of a client this code built. Without `env` (the quick check for
+        any sink at all), any send-named method in a module that imports a network library counts."""
         short = resolved.rsplit(".", 1)[-1] if resolved else ""
-        if head in _NET_MODULES or resolved.startswith(("urllib.request", "http.client")):
-            return short not in ("Session", "Client", "AsyncClient", "Request", "ClientSession", "socket")
+        if _from_module(resolved, _SEND_MODULES):
+            return short not in _CLIENT_FACTORIES and short not in _NOT_SENDS
         if short in ("urlopen", "urlretrieve"):
             return True
         func = node.func
-        return self.networked and isinstance(func, ast.Attribute) and func.attr in _SEND_METHODS
+        if not (isinstance(func, ast.Attribute) and func.attr in _SEND_METHODS):
+            return False
+        if env is None or scope is None:
+            return self.networked
+        return CLIENT in self.labels(func.value, env, scope)
 
     # ---- sinks ------------------------------------------------------------------------------
     def _sink(self, node: ast.Call, env: dict[str, set[Label]], scope: _Scope) -> None:
@@ -607,7 +755,7 @@ class FlowAnalysis:
         args = [*node.args, *(k.value for k in node.keywords)]
         if not args:
             return
-        if self._is_send(node, resolved):
+        if self._is_send(node, resolved, env, scope):
             destination, via = self._destination(node, env, scope)
             carried: set[Label] = set()
             for arg in args:
@@ -697,7 +845,7 @@ class FlowAnalysis:
             if found.hard_coded:
                 return found, -1
             via = param if via < 0 else via
-        if self._chat_client(func):
+        if isinstance(func, ast.Attribute) and CHAT_CLIENT in self.labels(func.value, env, scope):
             return Destination("chat bot API", HostClass.CHAT), -1
         return NO_DESTINATION, via
 
@@ -742,10 +890,6 @@ class FlowAnalysis:
             if name in _HANDLER_DECORATORS:
                 return True
         return False
-
-    def _chat_client(self, func: ast.expr) -> bool:
-        resolved = self.resolve(func)
-        return resolved.split(".", 1)[0] in _CHAT_MODULES
 
     def _address_text(self, node: ast.expr, env: dict[str, set[Label]], depth: int) -> str | None:
         """The constant prefix of an address expression: literal, constant name, f-string or `+`."""
@@ -803,7 +947,7 @@ def _is_sanitizer(resolved: str) -> bool:
 
 def _downloaded_from(carried: set[Label]) -> Destination:
     for label in sorted(carried):
-        if label.startswith(DOWNLOAD_FROM):
+        if label.startswith(DOWNLOAD_FROM) and not label.startswith(DOWNLOAD_FROM + "p:"):
             host = label[len(DOWNLOAD_FROM) :]
             return Destination(host, classify_host(host))
     return NO_DESTINATION
@@ -849,6 +993,10 @@ def _decoded_literal(node: ast.expr) -> str | None:
         return None
     text = raw.decode("utf-8", "replace")
     return text if "://" in text[:12] else None
+
+
+def _from_module(resolved: str, modules: tuple[str, ...]) -> bool:
+    return any(resolved == m or resolved.startswith(m + ".") for m in modules)
 
 
 def _parameter_source(name: str) -> Source | None:
