@@ -216,7 +216,11 @@ def test_min_release_age_reports_releases_inside_the_cooldown(
     assert not [f for f in audit(request).findings if f.kind is FindingKind.RELEASE_AGE]  # off by default
 
     week = AuditRequest(
-        site_dirs=[str(site)], store_path=store, live=True, now=now, integrity=False,
+        site_dirs=[str(site)],
+        store_path=store,
+        live=True,
+        now=now,
+        integrity=False,
         min_release_age=timedelta(days=7),
     )
     young = [f for f in audit(week).findings if f.kind is FindingKind.RELEASE_AGE]

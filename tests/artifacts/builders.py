@@ -131,3 +131,34 @@ def member(artifact: Artifact, path: str) -> Member:
 def issues_of(artifact: Artifact) -> set[tuple[str, str]]:
     """(kind value, path) pairs of an artifact's issues."""
     return {(i.kind.value, i.path) for i in artifact.issues}
+
+
+def _central_records(data: bytes) -> dict[str, int]:
+    """Central-directory record offsets by member name (first record per name)."""
+    records: dict[str, int] = {}
+    at = data.find(b"PK\x01\x02")
+    while at >= 0:
+        name_len = int.from_bytes(data[at + 28 : at + 30], "little")
+        records.setdefault(data[at + 46 : at + 46 + name_len].decode("cp437"), at)
+        at = data.find(b"PK\x01\x02", at + 46 + name_len)
+    return records
+
+
+def repoint_zip_entry(data: bytes, name: str, target: str) -> bytes:
+    """Make `name`'s central-directory entry point at `target`'s local header (overlapping entries)."""
+    records = _central_records(data)
+    target_offset = data[records[target] + 42 : records[target] + 46]
+    patched = bytearray(data)
+    patched[records[name] + 42 : records[name] + 46] = target_offset
+    return bytes(patched)
+
+
+def rename_local_header(data: bytes, name: str, shown: str) -> bytes:
+    """Give `name`'s local header the file name `shown` (same length), leaving the directory as is."""
+    assert len(name) == len(shown)
+    records = _central_records(data)
+    local = int.from_bytes(data[records[name] + 42 : records[name] + 46], "little")
+    assert data[local + 30 : local + 30 + len(name)] == name.encode()
+    patched = bytearray(data)
+    patched[local + 30 : local + 30 + len(name)] = shown.encode()
+    return bytes(patched)

@@ -36,8 +36,7 @@ def test_agrees_with_email_parser(lines: list[str], newline: str) -> None:
 
 def test_real_metadata_and_folded_value() -> None:
     text = (
-        "Metadata-Version: 2.1\nName: requests\nVersion: 2.32.3\n"
-        "Summary: HTTP\n  for humans\n\nName: body\n"
+        "Metadata-Version: 2.1\nName: requests\nVersion: 2.32.3\nSummary: HTTP\n  for humans\n\nName: body\n"
     )
     assert metadata_headers(text, frozenset({"name", "version", "summary"})) == {
         "name": "requests",

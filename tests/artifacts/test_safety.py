@@ -12,7 +12,17 @@ import zlib
 
 import pytest
 
-from custody.artifacts import Artifact, ArtifactError, IssueKind, Limits, read_artifact, read_artifact_bytes
+from custody.artifacts import (
+    Artifact,
+    ArtifactError,
+    Deadline,
+    IssueKind,
+    LimitKind,
+    Limits,
+    Unread,
+    read_artifact,
+    read_artifact_bytes,
+)
 from tests.artifacts.builders import (
     issues_of,
     make_tar,
@@ -20,6 +30,8 @@ from tests.artifacts.builders import (
     make_zip_infos,
     member,
     paths,
+    rename_local_header,
+    repoint_zip_entry,
     tar_special,
     tar_with_zeros,
     zip_info,
@@ -501,3 +513,75 @@ def test_non_archive_raises(filename: str, tmp_path: os.PathLike[str]) -> None:
         handle.write(content)
     with pytest.raises(ArtifactError):
         read_artifact(path)
+
+
+# --- what limits leave unread (the scan fails closed on it) -------------------------------------
+
+
+def test_zip_reads_code_before_data_so_limits_cut_data() -> None:
+    data_members = [(f"pkg/data/f{i:02}.bin", os.urandom(100)) for i in range(20)]
+    data = make_zip([*data_members, ("pkg/payload.py", PAYLOAD)])
+    artifact = _read_wheel(data, limits=Limits(max_members=5))
+    assert member(artifact, "pkg/payload.py").data == PAYLOAD
+    unread = {u.path: u for u in artifact.unread}
+    assert "pkg/payload.py" not in unread
+    assert len(unread) == 16  # 21 members, 5 read
+    assert {u.limit for u in unread.values()} == {LimitKind.MEMBER_COUNT}
+    # members come back in archive order, whatever order they were read in
+    names = [n for n, _ in [*data_members, ("pkg/payload.py", PAYLOAD)]]
+    assert paths(artifact) == sorted(paths(artifact), key=names.index)
+
+
+def test_tar_limit_records_the_unknown_rest() -> None:
+    data = make_tar([(f"pkg-1.0/m{i:02}.py", b"x\n") for i in range(20)])
+    artifact = _read_sdist(data, limits=Limits(max_members=5))
+    assert artifact.unread == (Unread(path="", limit=LimitKind.MEMBER_COUNT, rest=True),)
+
+
+def test_budget_cuts_are_recorded_with_their_limit() -> None:
+    entries = [
+        ("pkg-1.0/big.py", b"#" * 5000),
+        ("pkg-1.0/m1.py", b"y" * 2000),
+        ("pkg-1.0/m2.py", b"z" * 2000),
+    ]
+    artifact = _read_sdist(make_tar(entries), limits=Limits(max_member_bytes=4096, max_loaded_bytes=7000))
+    assert {(u.path, u.limit, u.loaded) for u in artifact.unread} == {
+        ("pkg-1.0/big.py", LimitKind.MEMBER_BYTES, 4096),
+        ("pkg-1.0/m2.py", LimitKind.LOADED_BYTES, 904),
+    }
+
+
+def test_nested_archives_take_at_most_half_the_budget() -> None:
+    inner = make_zip([("blob.bin", os.urandom(3000))], compression=zipfile.ZIP_STORED)
+    entries = [(f"pkg-1.0/f{i}.zip", inner) for i in range(3)] + [("pkg-1.0/setup.py", PAYLOAD)]
+    artifact = _read_sdist(make_tar(entries), limits=Limits(max_loaded_bytes=4 * len(inner)))
+    assert [m.complete for m in artifact.members if m.path.endswith(".zip")] == [True, True, False]
+    assert member(artifact, "pkg-1.0/setup.py").data == PAYLOAD
+
+
+def test_zip_local_header_naming_another_member_is_ambiguous() -> None:
+    data = rename_local_header(
+        make_zip([("pkg/a.py", PAYLOAD), ("pkg/b.py", b"b = 2\n")]), "pkg/a.py", "pkg/c.py"
+    )
+    artifact = _read_wheel(data)
+    assert (IssueKind.AMBIGUOUS_MEMBER.value, "pkg/a.py") in issues_of(artifact)
+    assert [(u.path, u.limit) for u in artifact.unread] == [("pkg/a.py", LimitKind.UNREADABLE)]
+    assert member(artifact, "pkg/b.py").data == b"b = 2\n"
+
+
+def test_zip_entries_sharing_one_body_are_ambiguous() -> None:
+    data = repoint_zip_entry(
+        make_zip([("pkg/a.py", PAYLOAD), ("x.pth", b"import os\n")]), "x.pth", "pkg/a.py"
+    )
+    artifact = _read_wheel(data)
+    assert (IssueKind.AMBIGUOUS_MEMBER.value, "x.pth") in issues_of(artifact)
+    assert ("x.pth", LimitKind.UNREADABLE) in {(u.path, u.limit) for u in artifact.unread}
+
+
+@pytest.mark.parametrize("fmt", ["zip", "tar"])
+def test_spent_deadline_stops_reading(fmt: str) -> None:
+    entries = [("pkg-1.0/setup.py", PAYLOAD)]
+    data = make_zip(entries) if fmt == "zip" else make_tar(entries)
+    artifact = read_artifact_bytes(data, "pkg-1.0.tar.gz", deadline=Deadline(0))
+    assert paths(artifact) == []
+    assert {u.limit for u in artifact.unread} == {LimitKind.SCAN_TIME}

@@ -218,9 +218,7 @@ def test_toml_documents(doc: dict[str, Any], name: str) -> None:
 
 @FUZZ
 @given(
-    packages=st.lists(
-        st.dictionaries(KEYS, _values(NOT_NONE), max_size=6), max_size=4
-    ),
+    packages=st.lists(st.dictionaries(KEYS, _values(NOT_NONE), max_size=6), max_size=4),
     key=st.sampled_from(["packages", "package"]),
     name=st.sampled_from(["pylock.toml", "uv.lock", "poetry.lock"]),
 )

@@ -97,7 +97,10 @@ def test_another_interpreters_site_dirs_include_every_dist_packages() -> None:
         pytest.skip("no interpreter outside a virtual environment here")
     asked = subprocess.run(  # what that interpreter itself puts on sys.path (it runs its site here)
         [base, "-c", "import json, site; print(json.dumps(site.getsitepackages()))"],
-        capture_output=True, text=True, check=True, timeout=60,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     expected = {os.path.realpath(d) for d in json.loads(asked.stdout) if os.path.isdir(d)}
     found = {os.path.realpath(d) for d in python_site_dirs(base)}

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from custody import __version__
+from custody.artifacts import LimitKind
 from custody.report import SCHEMA_VERSION, result_to_dict, results_to_json
 from custody.scan import (
     Context,
@@ -40,11 +41,12 @@ TARGET_KEYS = {
     "error",
     "seconds",
 }
-FINDING_KEYS = {"rule", "severity", "file", "line", "snippet", "reason", "context"}
+FINDING_KEYS = {"rule", "severity", "file", "line", "snippet", "reason", "context", "limit"}
 VERDICTS = {"malicious", "suspicious", "clean", "error"}
 KINDS = {"wheel", "sdist", "egg", "npm", "installed", "file", None}
 SEVERITIES = {"critical", "high", "medium", "low", "info"}
 CONTEXTS = {"startup", "install", "import", "call", "dev", None}
+LIMITS = {kind.value for kind in LimitKind} | {None}
 
 
 def check_document(document: dict[str, Any]) -> None:
@@ -78,6 +80,7 @@ def check_target(target: dict[str, Any]) -> None:
         assert isinstance(finding["snippet"], str)
         assert isinstance(finding["reason"], str) and finding["reason"]
         assert finding["context"] in CONTEXTS
+        assert finding["limit"] in LIMITS
 
 
 def _readme_example() -> dict[str, Any]:
@@ -135,6 +138,7 @@ def test_keys_of_a_constructed_result() -> None:
         "snippet": "import x",
         "reason": "executable .pth line",
         "context": "startup",
+        "limit": None,
     }
     assert target["findings"][1]["line"] is None and target["findings"][1]["context"] is None
 

@@ -19,9 +19,18 @@ from pathlib import Path
 
 import pytest
 
+from custody.artifacts import LimitKind, Limits, read_artifact_bytes
 from custody.scan import RULES, Finding, Scanner, ScanResult, ScanTask, Severity, Verdict
 from custody.scan.metadata import typosquat_target
-from tests.artifacts.builders import make_zip_infos, tar_special, zip_symlink, zip_with_zeros
+from custody.scan.selection import scan_selector
+from tests.artifacts.builders import (
+    make_zip,
+    make_zip_infos,
+    rename_local_header,
+    tar_special,
+    zip_symlink,
+    zip_with_zeros,
+)
 from tests.scan import test_carriers
 from tests.scan.builders import (
     DEFAULT_NAME,
@@ -38,6 +47,7 @@ MiB = 1024 * 1024
 PREFIX = f"{DEFAULT_NAME}-1.0.0/"
 INIT = f"{DEFAULT_NAME}/__init__.py"
 INERT_CODE = "print('inert fixture payload')"
+WHEEL_NAME = f"{DEFAULT_NAME}-1.0.0-py3-none-any.whl"
 
 
 # ---- helpers -------------------------------------------------------------------------------------
@@ -1723,8 +1733,37 @@ def test_archive_bomb_fires(tmp_path: Path, scanner: Scanner) -> None:
     data = zip_with_zeros(f"{DEFAULT_NAME}/bomb.py", 65 * MiB, others=list(wheel_entries().items()))
     path = tmp_path / f"{DEFAULT_NAME}-1.0.0-py3-none-any.whl"
     path.write_bytes(data)
-    found = assert_fires(scan(path, scanner), "archive-bomb", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+    found = assert_fires(scan(path, scanner), "archive-bomb", Verdict.MALICIOUS, severity=Severity.CRITICAL)
     assert [f.file for f in found] == [f"{DEFAULT_NAME}/bomb.py"]
+    assert [f.limit for f in found] == [LimitKind.COMPRESSION_RATIO]
+
+
+def test_archive_confusion_fires(scanner: Scanner) -> None:
+    # The local header of the package's __init__.py names __main__.py: zip readers disagree.
+    data = rename_local_header(make_zip(wheel_entries().items()), INIT, f"{DEFAULT_NAME}/__main__.py")
+    result = scanner.scan_artifact(read_artifact_bytes(data, WHEEL_NAME, selector=scan_selector))
+    found = assert_fires(result, "archive-confusion", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+    assert [f.file for f in found] == [INIT]
+
+
+def test_scan_incomplete_fires(scanner: Scanner) -> None:
+    big = "VALUE = 1\n" * 200 + INERT_CODE + "\n"
+    data = make_zip(wheel_entries({f"{DEFAULT_NAME}/big.py": big}).items())
+    limits = Limits(max_member_bytes=1024)
+    result = scanner.scan_artifact(
+        read_artifact_bytes(data, WHEEL_NAME, limits=limits, selector=scan_selector)
+    )
+    found = assert_fires(result, "scan-incomplete", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+    assert [(f.file, f.limit) for f in found] == [(f"{DEFAULT_NAME}/big.py", LimitKind.MEMBER_BYTES)]
+
+
+def test_scan_timeout_fires() -> None:
+    data = make_zip(wheel_entries({f"{DEFAULT_NAME}/gen.py": "from os import " * (1024 * 1024)}).items())
+    artifact = read_artifact_bytes(data, WHEEL_NAME, selector=scan_selector)
+    result = Scanner(timeout=0.5).scan_artifact(artifact)
+    found = assert_fires(result, "scan-timeout", Verdict.ERROR, severity=Severity.HIGH)
+    assert [f.limit for f in found] == [LimitKind.SCAN_TIME]
+    assert result.error is not None
 
 
 def test_archive_limit_fires(tmp_path: Path, scanner: Scanner) -> None:
@@ -1924,6 +1963,9 @@ POSITIVE_TESTS: dict[str, str] = {
     "archive-bomb": "test_archive_bomb_fires",
     "archive-limit": "test_archive_limit_fires",
     "archive-unreadable": "test_archive_unreadable_fires",
+    "archive-confusion": "test_archive_confusion_fires",
+    "scan-incomplete": "test_scan_incomplete_fires",
+    "scan-timeout": "test_scan_timeout_fires",
     "user-rule": "test_user_rule_fires",
 }
 

@@ -19,26 +19,39 @@ from custody.artifacts.installed import (
     read_record,
     running_site_dirs,
 )
-from custody.artifacts.limits import DEFAULT_LIMITS, Limits
+from custody.artifacts.limits import DEFAULT_LIMITS, NO_DEADLINE, Deadline, Limits
 from custody.artifacts.loose import read_loose_file
-from custody.artifacts.model import Artifact, ArtifactError, ArtifactKind, IssueKind, Member, SafetyIssue
+from custody.artifacts.model import (
+    Artifact,
+    ArtifactError,
+    ArtifactKind,
+    IssueKind,
+    LimitKind,
+    Member,
+    SafetyIssue,
+    Unread,
+)
 from custody.artifacts.reader import is_archive_name, read_artifact, read_artifact_bytes, sniff_format
 from custody.artifacts.selection import Selector, default_selector
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "NO_DEADLINE",
     "STARTUP_MODULES",
     "UNOWNED_STARTUP",
     "Artifact",
     "ArtifactError",
     "ArtifactKind",
+    "Deadline",
     "InstalledDistribution",
     "IssueKind",
+    "LimitKind",
     "Limits",
     "Member",
     "RecordEntry",
     "SafetyIssue",
     "Selector",
+    "Unread",
     "default_selector",
     "find_site_dirs",
     "is_archive_name",

@@ -1,43 +1,69 @@
-"""Bookkeeping shared by the archive readers: counts, budgets and issues for one artifact."""
+"""Bookkeeping shared by the archive readers: counts, budgets, issues and unread content."""
 
 from __future__ import annotations
 
-from custody.artifacts.limits import Limits
-from custody.artifacts.model import IssueKind, Member, SafetyIssue
+from typing import NoReturn
+
+from custody.artifacts.limits import NESTED_SHARE, NO_DEADLINE, Deadline, Limits
+from custody.artifacts.model import IssueKind, LimitKind, Member, SafetyIssue, Unread
 from custody.artifacts.paths import name_issue, path_issue
-from custody.artifacts.selection import Selector
+from custody.artifacts.selection import Selector, is_nested_archive
 
 
 class StopReading(Exception):
     """Raised inside a reader when a limit says the rest of the artifact must not be read."""
 
+    def __init__(self, limit: LimitKind) -> None:
+        super().__init__(limit.value)
+        self.limit = limit
+
 
 class Collector:
     """Accumulates members and issues while enforcing the artifact-wide limits."""
 
-    def __init__(self, limits: Limits, selector: Selector) -> None:
+    def __init__(self, limits: Limits, selector: Selector, deadline: Deadline = NO_DEADLINE) -> None:
         self.limits = limits
         self.selector = selector
+        self.deadline = deadline
         self.members: list[Member] = []
         self.issues: list[SafetyIssue] = []
+        self.unread: list[Unread] = []
         self.member_count = 0
         self.inflated_bytes = 0
         self.loaded_bytes = 0
+        self.nested_loaded = 0
 
-    def issue(self, kind: IssueKind, path: str, detail: str) -> None:
-        self.issues.append(SafetyIssue(kind=kind, path=path, detail=detail))
+    def issue(self, kind: IssueKind, path: str, detail: str, limit: LimitKind | None = None) -> None:
+        self.issues.append(SafetyIssue(kind=kind, path=path, detail=detail, limit=limit))
+
+    def stop(self, kind: IssueKind, path: str, detail: str, limit: LimitKind) -> NoReturn:
+        """Record why reading ends here and end it; readers record what they leave unread."""
+        self.issue(kind, path, detail, limit)
+        raise StopReading(limit)
+
+    def missed(self, path: str, limit: LimitKind, size: int = -1, loaded: int = 0) -> None:
+        """A member the reader wanted but could not (fully) load because of `limit`."""
+        self.unread.append(Unread(path=path, limit=limit, size=size, loaded=loaded))
+
+    def check_time(self) -> None:
+        """Stop reading once the scan's time budget is spent (checked per member)."""
+        if self.deadline.expired():
+            raise StopReading(LimitKind.SCAN_TIME)
 
     def admit(self, raw_name: str, shown_name: str, *, check_path: bool = True) -> bool:
         """Count one member and record path problems; False means: do not read its content.
 
         `check_path=False` skips the traversal/absolute checks (installed files are checked
         against the environment root instead, where `../../../bin/tool` is legitimate)."""
+        self.check_time()
         self.member_count += 1
         if self.member_count > self.limits.max_members:
-            self.issue(
-                IssueKind.TOO_MANY_MEMBERS, "", f"more than {self.limits.max_members} members; rest not read"
+            self.stop(
+                IssueKind.TOO_MANY_MEMBERS,
+                "",
+                f"more than {self.limits.max_members} members; rest not read",
+                LimitKind.MEMBER_COUNT,
             )
-            raise StopReading
         bad_name = name_issue(raw_name)
         if bad_name is not None:
             self.issues.append(bad_name)
@@ -50,12 +76,12 @@ class Collector:
     def account_inflated(self, size: int, path: str) -> None:
         self.inflated_bytes += size
         if self.inflated_bytes > self.limits.max_total_bytes:
-            self.issue(
+            self.stop(
                 IssueKind.TOO_LARGE,
                 path,
                 f"archive inflates past {self.limits.max_total_bytes} bytes; rest not read",
+                LimitKind.TOTAL_BYTES,
             )
-            raise StopReading
 
     def budget(self, path: str, size: int) -> int:
         """Bytes to load for a member, after the selector's wish and the memory limits."""
@@ -64,15 +90,24 @@ class Collector:
             return 0
         want = min(want, size, self.limits.max_member_bytes)
         room = self.limits.max_loaded_bytes - self.loaded_bytes
+        if is_nested_archive(path):
+            # Nested archives may not crowd code out of the budget (see NESTED_SHARE).
+            room = min(room, int(self.limits.max_loaded_bytes * NESTED_SHARE) - self.nested_loaded)
         return max(0, min(want, room))
 
     def add(self, path: str, size: int, data: bytes, wanted_full: bool) -> None:
         complete = len(data) >= size
         if wanted_full and not complete:
+            cut_by_member_limit = len(data) >= self.limits.max_member_bytes
+            limit = LimitKind.MEMBER_BYTES if cut_by_member_limit else LimitKind.LOADED_BYTES
             self.issue(
                 IssueKind.MEMBER_TRUNCATED,
                 path,
-                f"member is {size} bytes; only the first {len(data)} were scanned",
+                f"member is {size} bytes; only the first {len(data)} were scanned ({limit.value} limit)",
+                limit,
             )
+            self.missed(path, limit, size, len(data))
         self.loaded_bytes += len(data)
+        if is_nested_archive(path):
+            self.nested_loaded += len(data)
         self.members.append(Member(path=path, size=size, data=data, complete=complete))

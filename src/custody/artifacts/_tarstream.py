@@ -12,7 +12,7 @@ from __future__ import annotations
 import bz2
 import lzma
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
@@ -201,16 +201,27 @@ MAX_META = 1 << 20
 """Largest GNU long-name or pax header accepted: real ones are a few hundred bytes."""
 
 
+SKIP_STEP = 64 << 20
+"""Skipped member data is inflated in steps of this size, with `tick` called between them."""
+
+
 class TarStream:
-    def __init__(self, fileobj: IO[bytes], head: bytes) -> None:
+    def __init__(self, fileobj: IO[bytes], head: bytes, tick: Callable[[], None] | None = None) -> None:
         self.stream = _Inflater(fileobj, head)
         self.remaining = 0  # data bytes of the current member not yet consumed
         self.padding = 0
+        self.tick = tick
+        """Called between skip steps; it may raise to stop a long skip (the scan's deadline)."""
 
     def _finish_member(self) -> None:
         todo = self.remaining + self.padding
-        if todo and self.stream.skip(todo) < todo:
-            raise TarError("archive ends inside a member (truncated archive)")
+        while todo:
+            step = min(todo, SKIP_STEP)
+            if self.stream.skip(step) < step:
+                raise TarError("archive ends inside a member (truncated archive)")
+            todo -= step
+            if todo and self.tick is not None:
+                self.tick()
         self.remaining = self.padding = 0
 
     def read_data(self, size: int) -> bytes:

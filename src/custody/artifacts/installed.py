@@ -20,7 +20,7 @@ from typing import NamedTuple
 from custody.artifacts._collect import Collector, StopReading
 from custody.artifacts.limits import DEFAULT_LIMITS, Limits
 from custody.artifacts.metadata import NAME_VERSION, metadata_headers
-from custody.artifacts.model import Artifact, ArtifactError, ArtifactKind, IssueKind
+from custody.artifacts.model import Artifact, ArtifactError, ArtifactKind, IssueKind, LimitKind, Unread
 from custody.artifacts.selection import Selector, default_selector
 
 UNOWNED_STARTUP = "<unowned start-up files>"
@@ -143,7 +143,10 @@ def _read_file(collector: Collector, site_dir: str, root: str, rel: str) -> None
         try:
             fd = os.open(full, flags)
         except OSError as exc:
-            collector.issue(IssueKind.MEMBER_TRUNCATED, shown, f"unreadable: {exc.strerror}")
+            collector.issue(
+                IssueKind.MEMBER_TRUNCATED, shown, f"unreadable: {exc.strerror}", LimitKind.UNREADABLE
+            )
+            collector.missed(shown, LimitKind.UNREADABLE, info.st_size)
             return
         with os.fdopen(fd, "rb") as handle:
             data = handle.read(want)
@@ -181,8 +184,8 @@ def read_installed(
             for rel in paths:
                 owned.add(os.path.normpath(os.path.join(site_dir, rel)))
                 _read_file(collector, site_dir, root, rel)
-        except StopReading:
-            pass
+        except StopReading as stop:
+            collector.unread.append(Unread(path="", limit=stop.limit, rest=True))
         except OSError as exc:
             error = f"unreadable: {exc}"
         artifacts.append(
@@ -195,6 +198,7 @@ def read_installed(
                 issues=tuple(collector.issues),
                 member_count=collector.member_count,
                 error=error,
+                unread=tuple(collector.unread),
             )
         )
     unowned = Collector(limits, selector)
@@ -217,6 +221,7 @@ def read_installed(
                 members=tuple(unowned.members),
                 issues=tuple(unowned.issues),
                 member_count=unowned.member_count,
+                unread=tuple(unowned.unread),
             )
         )
     return artifacts

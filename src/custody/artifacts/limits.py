@@ -8,6 +8,7 @@ https://en.wikipedia.org/wiki/Zip_bomb and CPython's zipfile "Decompression pitf
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 MiB = 1024 * 1024
@@ -33,3 +34,34 @@ class Limits:
 
 
 DEFAULT_LIMITS = Limits()
+
+
+NESTED_SHARE = 0.5
+"""Share of `max_loaded_bytes` that nested archives may take. A streamed tar cannot be reordered,
+so instead of reading code first it keeps the rest of the budget for code: data members only
+ever cost a magic-number prefix, so nested archives are the one padding that could crowd code
+out of the budget."""
+
+
+class Deadline:
+    """A budget of `seconds` of this process's CPU time, after which reading and analysis stop
+    (None: never).
+
+    CPU time, not wall time: the bound is on the work a hostile input can cause, and on an idle
+    core the two are equal; on a machine busy with other jobs wall time stretches, and a benign
+    target must not turn into an `error` because the machine is busy."""
+
+    __slots__ = ("at",)
+
+    def __init__(self, seconds: float | None) -> None:
+        self.at = None if seconds is None else time.process_time() + seconds
+
+    def expired(self) -> bool:
+        return self.at is not None and time.process_time() >= self.at
+
+    def remaining(self) -> float | None:
+        """Seconds left (never below 0), or None without a deadline."""
+        return None if self.at is None else max(0.0, self.at - time.process_time())
+
+
+NO_DEADLINE = Deadline(None)

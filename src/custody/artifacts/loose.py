@@ -5,7 +5,16 @@ from __future__ import annotations
 import os
 
 from custody.artifacts.limits import DEFAULT_LIMITS, Limits
-from custody.artifacts.model import Artifact, ArtifactError, ArtifactKind, IssueKind, Member, SafetyIssue
+from custody.artifacts.model import (
+    Artifact,
+    ArtifactError,
+    ArtifactKind,
+    IssueKind,
+    LimitKind,
+    Member,
+    SafetyIssue,
+    Unread,
+)
 
 
 def read_loose_file(path: str, *, limits: Limits = DEFAULT_LIMITS) -> Artifact:
@@ -17,14 +26,17 @@ def read_loose_file(path: str, *, limits: Limits = DEFAULT_LIMITS) -> Artifact:
         raise ArtifactError(f"{path}: {exc.strerror or exc}") from exc
     name = os.path.basename(path)
     issues: tuple[SafetyIssue, ...] = ()
+    unread: tuple[Unread, ...] = ()
     if len(data) < size:
         issues = (
             SafetyIssue(
                 kind=IssueKind.MEMBER_TRUNCATED,
                 path=name,
                 detail=f"only the first {len(data)} bytes were scanned",
+                limit=LimitKind.MEMBER_BYTES,
             ),
         )
+        unread = (Unread(path=name, limit=LimitKind.MEMBER_BYTES, size=size, loaded=len(data)),)
     return Artifact(
         source=path,
         kind=ArtifactKind.FILE,
@@ -33,4 +45,5 @@ def read_loose_file(path: str, *, limits: Limits = DEFAULT_LIMITS) -> Artifact:
         members=(Member(path=name, size=size, data=data, complete=len(data) >= size),),
         issues=issues,
         member_count=1,
+        unread=unread,
     )

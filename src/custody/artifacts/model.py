@@ -35,6 +35,51 @@ class IssueKind(str, enum.Enum):
     UNDECODABLE_NAME = "undecodable-name"
     OUTSIDE_ROOT = "outside-root"
     NESTED_ARCHIVE_ERROR = "nested-archive-error"
+    AMBIGUOUS_MEMBER = "ambiguous-member"
+    """Zip entries installers may read differently: a local header naming another file than the
+    central directory does, or two directory entries sharing one body."""
+
+
+class LimitKind(str, enum.Enum):
+    """Which bound left content unread or unanalysed. Scan findings about such gaps carry one, so
+    decisions (fail closed) are made on this value, never on message text."""
+
+    MEMBER_COUNT = "member-count"
+    """`Limits.max_members`: members after the limit were not read."""
+    TOTAL_BYTES = "total-bytes"
+    """`Limits.max_total_bytes`: the archive inflates past the absolute bound."""
+    COMPRESSION_RATIO = "compression-ratio"
+    """`Limits.max_ratio`: a compression bomb."""
+    MEMBER_BYTES = "member-bytes"
+    """`Limits.max_member_bytes`: only a prefix of a large member was loaded."""
+    LOADED_BYTES = "loaded-bytes"
+    """`Limits.max_loaded_bytes`: the per-artifact memory budget ran out."""
+    NESTING_DEPTH = "nesting-depth"
+    """`Limits.max_depth`: an archive nested too deep was not opened."""
+    UNREADABLE = "unreadable"
+    """Not a bound: a corrupt, encrypted or inconsistent member (e.g. a zip local header that names
+    another file). Its content is just as unseen, so it is treated the same way."""
+    SCAN_TIME = "scan-time"
+    """The per-target time budget (`custody scan --timeout`) ran out."""
+    AST_SIZE = "ast-size"
+    """A source too large for the syntax-tree analysis got the coarser text analysis only."""
+    PATTERN_TIME = "pattern-time"
+    """Pattern (YARA) matching over one member hit its time limit."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unread:
+    """Content a limit kept from being read or analysed in full."""
+
+    path: str
+    """Member path; with `rest`, where reading stopped ('' or a nested archive's `outer!/` prefix)."""
+    limit: LimitKind
+    size: int = -1
+    """Declared size of the member (-1 when unknown)."""
+    loaded: int = 0
+    """Bytes of it that were read (a prefix)."""
+    rest: bool = False
+    """True when everything after `path` in a streamed archive went unread (names unknown)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,6 +90,8 @@ class SafetyIssue:
     path: str
     """Member path inside the artifact ('' for the archive as a whole)."""
     detail: str
+    limit: LimitKind | None = None
+    """The bound behind this issue, when a bound (not the archive's shape) caused it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,6 +122,8 @@ class Artifact:
     """All members seen, including those not loaded."""
     error: str | None = None
     """Set when reading stopped early (corrupt or truncated archive); members hold what was read."""
+    unread: tuple[Unread, ...] = ()
+    """What limits left unread (members the reader wanted in full but could not load)."""
     strip_prefix: str = ""
     """Leading directory that wraps the package (`name-1.0/` in sdists, `package/` in npm tarballs)."""
     extra: dict[str, str] = field(default_factory=dict)

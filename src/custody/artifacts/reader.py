@@ -19,9 +19,9 @@ from packaging.utils import (
 )
 
 from custody.artifacts._collect import Collector, StopReading
-from custody.artifacts.limits import DEFAULT_LIMITS, Limits
+from custody.artifacts.limits import DEFAULT_LIMITS, NO_DEADLINE, Deadline, Limits
 from custody.artifacts.metadata import NAME_VERSION, metadata_headers
-from custody.artifacts.model import Artifact, ArtifactError, ArtifactKind, IssueKind, Member
+from custody.artifacts.model import Artifact, ArtifactError, ArtifactKind, IssueKind, LimitKind, Member
 from custody.artifacts.selection import Selector, default_selector
 from custody.artifacts.tar_reader import read_tar
 from custody.artifacts.zip_reader import read_zip
@@ -56,8 +56,8 @@ def _kind_from_name(filename: str) -> ArtifactKind:
 
 
 class _Reader:
-    def __init__(self, limits: Limits, selector: Selector) -> None:
-        self.collector = Collector(limits, selector)
+    def __init__(self, limits: Limits, selector: Selector, deadline: Deadline) -> None:
+        self.collector = Collector(limits, selector, deadline)
         self.limits = limits
 
     def read(self, fileobj: IO[bytes], head: bytes, prefix: str, depth: int, size: int) -> None:
@@ -86,7 +86,10 @@ class _Nested:
             return
         if self.depth > self.reader.limits.max_depth:
             collector.issue(
-                IssueKind.NESTING_TOO_DEEP, prefix.rstrip("!/"), "archive nested too deep; not read"
+                IssueKind.NESTING_TOO_DEEP,
+                prefix.rstrip("!/"),
+                "archive nested too deep; not read",
+                LimitKind.NESTING_DEPTH,
             )
             return
         try:
@@ -161,9 +164,14 @@ def read_artifact_bytes(
     limits: Limits = DEFAULT_LIMITS,
     selector: Selector = default_selector,
     source: str | None = None,
+    deadline: Deadline = NO_DEADLINE,
 ) -> Artifact:
-    """Read an archive held in memory. Errors after the first member are reported in `error`."""
-    return _read(io.BytesIO(data), data[:512], len(data), filename, source or filename, limits, selector)
+    """Read an archive held in memory. Errors after the first member are reported in `error`.
+
+    Past `deadline` reading stops and the rest is recorded in `Artifact.unread`."""
+    return _read(
+        io.BytesIO(data), data[:512], len(data), filename, source or filename, limits, selector, deadline
+    )
 
 
 def read_artifact(
@@ -171,8 +179,11 @@ def read_artifact(
     *,
     limits: Limits = DEFAULT_LIMITS,
     selector: Selector = default_selector,
+    deadline: Deadline = NO_DEADLINE,
 ) -> Artifact:
-    """Read a package archive from disk without extracting it. Raises ArtifactError if unreadable."""
+    """Read a package archive from disk without extracting it. Raises ArtifactError if unreadable.
+
+    Past `deadline` reading stops and the rest is recorded in `Artifact.unread`."""
     path = os.fspath(path)
     try:
         # Refuse to follow a symlinked target into somewhere unexpected: read what the link names,
@@ -186,7 +197,7 @@ def read_artifact(
     with handle:
         head = handle.read(512)
         handle.seek(0)
-        return _read(handle, head, st.st_size, os.path.basename(path), path, limits, selector)
+        return _read(handle, head, st.st_size, os.path.basename(path), path, limits, selector, deadline)
 
 
 def _read(
@@ -197,10 +208,11 @@ def _read(
     source: str,
     limits: Limits,
     selector: Selector,
+    deadline: Deadline,
 ) -> Artifact:
     if sniff_format(head) is None:
         raise ArtifactError(f"{filename}: not a zip or tar archive")
-    reader = _Reader(limits, selector)
+    reader = _Reader(limits, selector, deadline)
     error: str | None = None
     try:
         reader.read(fileobj, head, "", 0, size)
@@ -221,5 +233,6 @@ def _read(
         issues=tuple(collector.issues),
         member_count=collector.member_count,
         error=error,
+        unread=tuple(collector.unread),
         strip_prefix=strip,
     )

@@ -93,3 +93,10 @@ def default_selector(path: str, size: int) -> int:
     if is_text_candidate(path) or is_nested_archive(path):
         return size
     return min(size, MAGIC_PREFIX)
+
+
+def wants_whole(selector: Selector, path: str, size: int) -> bool:
+    """Whether `selector` reads this member in full (code, metadata, nested archives), as opposed
+    to a magic-number prefix. Tiny members are probed at a larger size: a 10-byte data file is
+    "whole" at 64 bytes, but it is still data."""
+    return selector(path, max(size, MAGIC_PREFIX + 1)) >= max(size, MAGIC_PREFIX + 1)

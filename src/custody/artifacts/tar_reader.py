@@ -7,7 +7,7 @@ from typing import IO
 
 from custody.artifacts._collect import Collector, StopReading
 from custody.artifacts._tarstream import TarStream
-from custody.artifacts.model import IssueKind
+from custody.artifacts.model import IssueKind, LimitKind, Unread
 from custody.artifacts.paths import clean_name
 from custody.artifacts.selection import is_nested_archive
 
@@ -20,10 +20,28 @@ def read_tar(
     nested: Callable[[bytes, str], None],
     compressed_size: int,
 ) -> None:
-    """Read a tar stream member by member without seeking; nothing touches the filesystem."""
+    """Read a tar stream member by member without seeking; nothing touches the filesystem.
+
+    A stream cannot be reordered to read code first; the loaded-bytes budget is protected instead
+    (data members cost a 64-byte prefix, nested archives at most `NESTED_SHARE` of it), and when
+    a limit stops the stream, the unknown rest is recorded as unread so the scan fails closed."""
+    archive = TarStream(fileobj, head, collector.check_time)
+    try:
+        _read_members(archive, prefix, collector, nested, compressed_size)
+    except StopReading as stop:
+        collector.unread.append(Unread(path=prefix, limit=stop.limit, rest=True))
+        raise
+
+
+def _read_members(
+    archive: TarStream,
+    prefix: str,
+    collector: Collector,
+    nested: Callable[[bytes, str], None],
+    compressed_size: int,
+) -> None:
     limits = collector.limits
     inflated = 0  # this stream's own members; nested archives judge their own ratio
-    archive = TarStream(fileobj, head)
     for info in archive.members():
         shown = prefix + clean_name(info.name)
         collector.admit(info.name, shown)
@@ -41,13 +59,13 @@ def read_tar(
             continue
         inflated += info.size
         if inflated > limits.ratio_floor_bytes and inflated > limits.max_ratio * max(compressed_size, 1):
-            collector.issue(
+            collector.stop(
                 IssueKind.COMPRESSION_BOMB,
                 shown,
                 f"{compressed_size} compressed bytes declare {inflated}+ bytes of content "
                 f"(ratio above {limits.max_ratio:.0f}); rest not read",
+                LimitKind.COMPRESSION_RATIO,
             )
-            raise StopReading
         want = collector.budget(shown, info.size)
         data = b""
         if want > 0:

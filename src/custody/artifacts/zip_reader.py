@@ -9,65 +9,154 @@ import zlib
 from collections.abc import Callable
 from typing import IO
 
-from custody.artifacts._collect import Collector
-from custody.artifacts.model import ArtifactError, IssueKind
+from custody.artifacts._collect import Collector, StopReading
+from custody.artifacts.model import ArtifactError, IssueKind, LimitKind, Member, Unread
 from custody.artifacts.paths import clean_name
-from custody.artifacts.selection import is_nested_archive
+from custody.artifacts.selection import is_nested_archive, wants_whole
 
 
 def read_zip(
     fileobj: IO[bytes], prefix: str, collector: Collector, nested: Callable[[bytes, str], None]
 ) -> None:
     """Read every member of a zip archive into `collector`. `nested(data, prefix)` recurses."""
-    limits = collector.limits
     try:
         archive = zipfile.ZipFile(fileobj)
     except zipfile.BadZipFile as exc:
         # No central directory (a truncated download, or one cut on purpose): the local headers
         # still describe each member, so read what they hold, then report the damage.
-        recovered = salvage_local_members(fileobj, prefix, collector)
+        try:
+            recovered = salvage_local_members(fileobj, prefix, collector)
+        except StopReading as stop:
+            collector.unread.append(Unread(path=prefix, limit=stop.limit, rest=True))
+            recovered = len(collector.members)
         raise ArtifactError(
             f"corrupt or truncated zip ({exc}); {recovered} member(s) recovered from local headers"
         ) from exc
     with archive:
         infos = archive.infolist()
-        for info in infos:
-            shown = prefix + clean_name(info.filename)
-            collector.admit(info.filename, shown)
-            if info.is_dir():
-                continue
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                collector.issue(IssueKind.SYMLINK, shown, "symbolic link member (not followed)")
-                continue
-            if stat.S_IFMT(mode) not in (0, stat.S_IFREG):
-                collector.issue(IssueKind.SPECIAL_FILE, shown, f"special file (mode {oct(mode)})")
-                continue
-            collector.account_inflated(info.file_size, shown)
-            if info.file_size > limits.ratio_floor_bytes and info.file_size > limits.max_ratio * max(
-                info.compress_size, 1
-            ):
-                collector.issue(
-                    IssueKind.COMPRESSION_BOMB,
-                    shown,
-                    f"{info.compress_size} bytes inflate to {info.file_size} "
-                    f"(ratio above {limits.max_ratio:.0f}); not read",
-                )
-                continue
-            want = collector.budget(shown, info.file_size)
-            data = b""
-            if want > 0:
+        _shared_bodies(infos, prefix, collector)
+        ordered = sorted(infos, key=lambda i: read_order(collector, prefix, i))
+        first = len(collector.members)
+        try:
+            for index, info in enumerate(ordered):
                 try:
-                    with archive.open(info) as handle:
-                        data = handle.read(want)
-                except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError) as exc:
-                    # Encrypted, unsupported compression or corrupt member: flag and keep going.
-                    collector.issue(IssueKind.MEMBER_TRUNCATED, shown, f"member unreadable: {exc}")
-                    continue
-            wanted_full = collector.selector(shown, info.file_size) >= info.file_size
-            collector.add(shown, info.file_size, data, wanted_full=wanted_full)
-            if data and len(data) == info.file_size and is_nested_archive(shown):
-                nested(data, shown + "!/")
+                    _read_member(archive, fileobj, info, prefix, collector, nested)
+                except StopReading as stop:
+                    # The central directory names everything after the stop: record what stays
+                    # unread so the scan can tell unread code from unread data.
+                    for later in ordered[index:]:
+                        if not later.is_dir():
+                            collector.missed(prefix + clean_name(later.filename), stop.limit, later.file_size)
+                    raise
+        finally:
+            _archive_order(collector, first, prefix, infos)
+
+
+def _archive_order(collector: Collector, first: int, prefix: str, infos: list[zipfile.ZipInfo]) -> None:
+    """Put the members read from this zip back in central-directory order (the order callers see)."""
+    position = {prefix + clean_name(info.filename): index for index, info in enumerate(infos)}
+
+    def key(member: Member) -> int:
+        top = member.path[len(prefix) :].split("!/", 1)[0]
+        return position.get(prefix + top, len(infos))
+
+    collector.members[first:] = sorted(collector.members[first:], key=key)
+
+
+def read_order(collector: Collector, prefix: str, info: zipfile.ZipInfo) -> tuple[bool, int]:
+    """Members read in full (code, metadata, nested archives) first, smallest first; then the rest.
+
+    Why: the member-count and loaded-bytes limits cut the end of the reading order, so padding
+    (big data members, or big code-like members) placed before a payload cannot push it out; what
+    is cut at the end is reported as unread, and unread code fails the scan closed."""
+    shown = prefix + clean_name(info.filename)
+    return (not wants_whole(collector.selector, shown, info.file_size), info.file_size)
+
+
+def _shared_bodies(infos: list[zipfile.ZipInfo], prefix: str, collector: Collector) -> None:
+    """Two central-directory entries pointing at one local header: an installer that follows the
+    local headers sees one file where the directory lists two."""
+    owner: dict[int, str] = {}
+    for info in infos:
+        shown = prefix + clean_name(info.filename)
+        first = owner.setdefault(info.header_offset, shown)
+        if first != shown:
+            collector.issue(IssueKind.AMBIGUOUS_MEMBER, shown, f"shares its local header with {first!r}")
+
+
+def _local_name(fileobj: IO[bytes], info: zipfile.ZipInfo) -> bytes | None:
+    """The file name a member's local header gives, or None if there is no readable header."""
+    try:
+        fileobj.seek(info.header_offset)
+        fields = fileobj.read(_LOCAL_HEADER.size)
+        if len(fields) < _LOCAL_HEADER.size or fields[:4] != _LOCAL_SIGNATURE:
+            return None
+        return fileobj.read(_LOCAL_HEADER.unpack(fields)[9])
+    except (OSError, ValueError):
+        return None
+
+
+def _read_member(
+    archive: zipfile.ZipFile,
+    fileobj: IO[bytes],
+    info: zipfile.ZipInfo,
+    prefix: str,
+    collector: Collector,
+    nested: Callable[[bytes, str], None],
+) -> None:
+    limits = collector.limits
+    shown = prefix + clean_name(info.filename)
+    collector.admit(info.filename, shown)
+    if info.is_dir():
+        return
+    mode = info.external_attr >> 16
+    if stat.S_ISLNK(mode):
+        collector.issue(IssueKind.SYMLINK, shown, "symbolic link member (not followed)")
+        return
+    if stat.S_IFMT(mode) not in (0, stat.S_IFREG):
+        collector.issue(IssueKind.SPECIAL_FILE, shown, f"special file (mode {oct(mode)})")
+        return
+    collector.account_inflated(info.file_size, shown)
+    if info.file_size > limits.ratio_floor_bytes and info.file_size > limits.max_ratio * max(
+        info.compress_size, 1
+    ):
+        collector.issue(
+            IssueKind.COMPRESSION_BOMB,
+            shown,
+            f"{info.compress_size} bytes inflate to {info.file_size} "
+            f"(ratio above {limits.max_ratio:.0f}); not read",
+            LimitKind.COMPRESSION_RATIO,
+        )
+        collector.missed(shown, LimitKind.COMPRESSION_RATIO, info.file_size)
+        return
+    want = collector.budget(shown, info.file_size)
+    data = b""
+    if want > 0:
+        try:
+            with archive.open(info) as handle:
+                data = handle.read(want)
+        except (zipfile.BadZipFile, RuntimeError, NotImplementedError, OSError, EOFError) as exc:
+            # Encrypted, unsupported compression, corrupt, or a local header naming another member
+            # (two directory entries sharing one body): flag it, keep going, and record the
+            # content as unread so unread code fails the scan closed.
+            local = _local_name(fileobj, info)
+            encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
+            if local is not None and local.decode(encoding, "replace") != info.orig_filename:
+                collector.issue(
+                    IssueKind.AMBIGUOUS_MEMBER,
+                    shown,
+                    f"local header names {local.decode('utf-8', 'replace')!r} instead",
+                )
+            else:
+                collector.issue(
+                    IssueKind.MEMBER_TRUNCATED, shown, f"member unreadable: {exc}", LimitKind.UNREADABLE
+                )
+            collector.missed(shown, LimitKind.UNREADABLE, info.file_size)
+            return
+    wanted_full = collector.selector(shown, info.file_size) >= info.file_size
+    collector.add(shown, info.file_size, data, wanted_full=wanted_full)
+    if data and len(data) == info.file_size and is_nested_archive(shown):
+        nested(data, shown + "!/")
 
 
 SALVAGE_BYTES = 256 * 1024 * 1024  # a broken archive is read into memory: only this much of it

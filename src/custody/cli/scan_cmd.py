@@ -17,6 +17,7 @@ from custody.cli.render import render_text
 from custody.progress import report
 from custody.report import results_to_json, results_to_sarif
 from custody.scan import RuleLoadError, ScanResult, ScanTask, Verdict, error_result, expand_target, scan_tasks
+from custody.scan.engine import DEFAULT_TIMEOUT
 from custody.scan.yara_rules import YaraRules, default_rule_dirs
 
 FAIL_LEVELS = {"malicious": Verdict.MALICIOUS, "suspicious": Verdict.SUSPICIOUS}
@@ -53,6 +54,13 @@ FAIL_LEVELS = {"malicious": Verdict.MALICIOUS, "suspicious": Verdict.SUSPICIOUS}
     help="Write the report to this file instead of stdout.",
 )
 @click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_TIMEOUT,
+    show_default=True,
+    help="CPU seconds per target; a target not fully analysed in time is reported as error.",
+)
+@click.option(
     "--verbose", "-v", is_flag=True, help="Text format: show findings of clean targets and low ones."
 )
 def scan(
@@ -63,6 +71,7 @@ def scan(
     rule_dirs: Sequence[str],
     index_url: str | None,
     output: str | None,
+    timeout: float,
     verbose: bool,
 ) -> None:
     """Scan package archives, directories, environments or NAME==VERSION pins for malicious behaviour.
@@ -79,7 +88,9 @@ def scan(
     tasks, early = _plan(list(targets) or running_site_dirs(), index_url, err)
     results: list[ScanResult] = list(early)
     with progress_display(wanted(fmt, output) and len(tasks) > 1) as progress:
-        for done, result in enumerate(scan_tasks(tasks, jobs=jobs, rule_dirs=all_rule_dirs), 1):
+        for done, result in enumerate(
+            scan_tasks(tasks, jobs=jobs, rule_dirs=all_rule_dirs, timeout=timeout), 1
+        ):
             results.append(result)
             report(progress, "scanning", done, len(tasks))
     _emit(results, fmt, output, verbose)

@@ -24,6 +24,7 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
         "snippet": finding.snippet,
         "reason": finding.reason,
         "context": finding.context.value if finding.context else None,
+        "limit": finding.limit.value if finding.limit else None,
     }
 
 

@@ -58,6 +58,7 @@ def results_to_sarif(results: Iterable[ScanResult]) -> str:
                     "properties": {
                         "severity": finding.severity.value,
                         "security-severity": _SECURITY_SEVERITY[finding.severity],
+                        "limit": finding.limit.value if finding.limit else None,
                         "verdict": result.verdict.value,
                         "package": result.name,
                         "version": result.version,

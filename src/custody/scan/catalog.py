@@ -185,6 +185,23 @@ RULES: dict[str, RuleInfo] = {
         RuleInfo(
             "archive-unreadable", "Unreadable member", "A member or nested archive could not be read in full."
         ),
+        RuleInfo(
+            "archive-confusion",
+            "Ambiguous zip entry",
+            "A local header names another file than the central directory, or two entries share one "
+            "body: installers that read zips differently would install different files.",
+        ),
+        RuleInfo(
+            "scan-incomplete",
+            "Code left unread by a limit",
+            "A reader limit, an unreadable member or a pattern timeout left code unread: at least "
+            "suspicious, and an error for start-up and install-time files (the finding names the limit).",
+        ),
+        RuleInfo(
+            "scan-timeout",
+            "Scan time budget exceeded",
+            "The target's time budget (--timeout) ran out before it was fully analysed: verdict error.",
+        ),
         RuleInfo("user-rule", "User YARA rule", "A rule from a --rules directory matched."),
     )
 }

@@ -7,8 +7,9 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 
-from custody.artifacts import Artifact, ArtifactKind, Member
+from custody.artifacts import NO_DEADLINE, Artifact, ArtifactKind, Deadline, LimitKind, Member, Unread
 from custody.scan.carriers import carrier_facts
 from custody.scan.facts import Cap, Fact, FlowFact
 from custody.scan.indent_context import IndentContext, in_docstring, sink_may_run_unasked
@@ -25,7 +26,7 @@ from custody.scan.roles import (
     package_dirs,
     relative_path,
 )
-from custody.scan.yara_rules import YaraHit, YaraRules
+from custody.scan.yara_rules import PatternTimeout, YaraHit, YaraRules
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,6 +38,8 @@ SMALL_SOURCE = 3 * 1024
 MAX_AST_BYTES = 2 * 1024 * 1024
 """Larger sources get the text analysis: parsing them costs seconds and they are data, not code."""
 HUGE_LINE = 20_000
+LINE_TEXT_BYTES = 8192
+"""Bytes of a line decoded for snippets and comment checks."""
 STRONG_TEXT_CAPS = frozenset(
     {
         Cap.EXE_URL,
@@ -74,7 +77,9 @@ class FileInfo:
         if self.lines is None:
             self.lines = self.data.split(b"\n")
         if 1 <= line <= len(self.lines):
-            return self.lines[line - 1].decode("utf-8", "replace").strip()
+            # Snippets are cut to 200 characters; decoding a 16 MiB line for each finding on it
+            # made a hostile one-line file cost seconds per finding.
+            return self.lines[line - 1][:LINE_TEXT_BYTES].decode("utf-8", "replace").strip()
         return ""
 
 
@@ -88,6 +93,13 @@ class Collected:
     """(file, line, text) of code that runs at interpreter start-up."""
     flows: list[FlowFact] = field(default_factory=list)
     """Source-to-sink value flows found by the Python analysis."""
+    unread: list[Unread] = field(default_factory=list)
+    """What the analysis left out: members past the deadline, pattern timeouts, sources too large
+    for the syntax tree. The reader's own gaps are in `Artifact.unread`."""
+
+
+class _OutOfTime(Exception):
+    """The target's deadline passed: stop analysing and report the rest as unread."""
 
 
 def _line_of(data: bytes, offset: int) -> int:
@@ -95,9 +107,10 @@ def _line_of(data: bytes, offset: int) -> int:
 
 
 class Collector:
-    def __init__(self, artifact: Artifact, yara: YaraRules) -> None:
+    def __init__(self, artifact: Artifact, yara: YaraRules, deadline: Deadline = NO_DEADLINE) -> None:
         self.artifact = artifact
         self.yara = yara
+        self.deadline = deadline
         self.out = Collected()
         self.startup_modules: dict[str, set[str]] = {}
         self.roots: dict[str, set[str]] = {}
@@ -107,6 +120,30 @@ class Collector:
         self.prescanned: dict[str, tuple[list[YaraHit], list[int], frozenset[str]]] = {}
 
     def run(self) -> Collected:
+        try:
+            self._run()
+        except _OutOfTime:
+            self.out.unread.append(Unread(path="", limit=LimitKind.SCAN_TIME, rest=True))
+        return self.out
+
+    def _tick(self) -> None:
+        if self.deadline.expired():
+            raise _OutOfTime
+
+    def _guarded(self, member: Member, work: Callable[[], object]) -> None:
+        """Run one member's analysis; a pattern timeout leaves that member unread, not harmless."""
+        self._tick()
+        try:
+            work()
+        except PatternTimeout as exc:
+            self._pattern_timeout(member, exc)
+
+    def _pattern_timeout(self, member: Member, exc: PatternTimeout) -> None:
+        if exc.by_deadline or self.deadline.expired():
+            raise _OutOfTime from exc  # the target, not this member, ran out of time
+        self.out.unread.append(Unread(path=member.path, limit=LimitKind.PATTERN_TIME, size=member.size))
+
+    def _run(self) -> None:
         members = [m for m in self.artifact.members if m.data]
         infos: list[tuple[Member, FileInfo]] = []
         rels = [relative_path(m.path, self.artifact.strip_prefix) for m in members]
@@ -119,7 +156,7 @@ class Collector:
         # Start-up files first: the modules they import run at start-up too.
         for member, info in infos:
             if info.type in (FileType.PTH, FileType.SITE_TOML, FileType.START):
-                self._startup_file(member, info)
+                self._guarded(member, partial(self._startup_file, member, info))
         by_rel = {info.rel: info for _, info in infos if info.type is FileType.PYTHON}
         self._library_imports_of_dev_files(by_rel)
         self._imported_by_packages(by_rel)
@@ -129,8 +166,13 @@ class Collector:
         done: set[str] = set()
         for member, info in infos:
             if info.type is FileType.PYTHON and info.context is Context.INSTALL and info.rel == "setup.py":
-                analysis = self._python(member.data, info, Context.INSTALL, depth=0, line_base=None)
                 done.add(member.path)
+                self._tick()
+                try:
+                    analysis = self._python(member.data, info, Context.INSTALL, depth=0, line_base=None)
+                except PatternTimeout as exc:
+                    self._pattern_timeout(member, exc)
+                    continue
                 if analysis is not None:
                     local = {m: analysis.imported_names.get(m, set()) for m in analysis.imports}
                     local.update({m: n for m, n in analysis.imported_names.items() if not m.startswith(".")})
@@ -141,11 +183,10 @@ class Collector:
         for member, info in infos:
             if member.path in done or info.type in (FileType.PTH, FileType.SITE_TOML, FileType.START):
                 continue
-            self._member(member, info)
+            self._guarded(member, partial(self._member, member, info))
         # Pickles, YAML, sourceless bytecode, disguised archives: after the contexts are final,
         # since a carrier takes the context of the code that loads it.
         self.out.facts.extend(carrier_facts(self.artifact.kind, infos, self.yara))
-        return self.out
 
     def _library_imports_of_dev_files(self, by_rel: dict[str, FileInfo]) -> None:
         """A test or docs module that library code imports is library code: otherwise a package
@@ -162,7 +203,11 @@ class Collector:
         for rel, info in by_rel.items():
             if info.context is Context.DEV:
                 continue
-            scanned = self.yara.scan_with_sinks(info.data)
+            self._tick()
+            try:
+                scanned = self.yara.scan_with_sinks(info.data, self.deadline)
+            except PatternTimeout:
+                continue  # scanned again (and reported if it times out again) by `_python`
             self.prescanned[info.path] = scanned
             if "dev-import" not in scanned[2]:
                 continue
@@ -197,6 +242,7 @@ class Collector:
         pending = [info for info in by_rel.values() if info.context in UNASKED_CONTEXTS]
         seen: set[str] = set()
         while pending:
+            self._tick()
             importer = pending.pop()
             if importer.path in seen:
                 continue
@@ -279,7 +325,7 @@ class Collector:
     ) -> PythonAnalysis | None:
         raw = data if isinstance(data, bytes) else data.encode("utf-8", "replace")
         cached = self.prescanned.pop(info.path, None) if depth == 0 else None
-        hits, sinks, marks = cached if cached is not None else self.yara.scan_with_sinks(raw)
+        hits, sinks, marks = cached if cached is not None else self.yara.scan_with_sinks(raw, self.deadline)
         prefix = "decoded payload: " if depth > 0 else ""
         if depth == 0 and not self._needs_ast(raw, info, base, sinks, hits, marks):
             # Library or dev code whose dangerous calls all sit in function bodies: strings and
@@ -303,6 +349,12 @@ class Collector:
             if len(raw) <= MAX_AST_BYTES
             else None
         )
+        if depth == 0 and len(raw) > MAX_AST_BYTES:
+            # Text patterns still see every byte, but encoded payloads are not decoded and
+            # contexts are estimated: the coverage check decides whether that matters here.
+            self.out.unread.append(
+                Unread(path=info.path, limit=LimitKind.AST_SIZE, size=len(raw), loaded=len(raw))
+            )
         if analysis is None:
             estimate = IndentContext(raw, base)
             facts = text_facts(raw, info.path, base)
@@ -415,7 +467,7 @@ class Collector:
                 self.out.facts.append(Fact(Cap.HUGE_LINE, info.path, line, ctx, detail))
 
     def _yara(self, data: bytes, info: FileInfo, context_at: ContextFn, line_base: int | None) -> None:
-        self._yara_hits(data, self.yara.scan(data), info, context_at, line_base)
+        self._yara_hits(data, self.yara.scan(data, self.deadline), info, context_at, line_base)
 
     def _yara_hits(
         self,
@@ -500,7 +552,7 @@ class Collector:
                 self.out.facts.append(
                     Fact(Cap.PROCESS, info.path, line, Context.INSTALL, f"npm {hook} script: {command[:120]}")
                 )
-                for hit in self.yara.scan(command.encode()):
+                for hit in self.yara.scan(command.encode(), self.deadline):
                     if hit.cap is Cap.RAW_IP_URL and _PRIVATE_IP.search(command.encode(), hit.offset):
                         continue
                     if hit.cap is not None:
@@ -529,8 +581,9 @@ class Collector:
                 )
 
 
-def collect(artifact: Artifact, yara: YaraRules) -> Collected:
-    return Collector(artifact, yara).run()
+def collect(artifact: Artifact, yara: YaraRules, deadline: Deadline = NO_DEADLINE) -> Collected:
+    """Facts about every loaded member; past `deadline` the rest is recorded in `Collected.unread`."""
+    return Collector(artifact, yara, deadline).run()
 
 
 __all__ = ["Collected", "FileInfo", "collect"]

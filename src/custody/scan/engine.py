@@ -9,14 +9,17 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from custody import artifacts
-from custody.artifacts import Artifact, ArtifactError, ArtifactKind
+from custody.artifacts import Artifact, ArtifactError, ArtifactKind, Deadline, LimitKind, Unread
 from custody.scan.collect import collect
+from custody.scan.coverage import assess
 from custody.scan.metadata import metadata_findings
 from custody.scan.model import ScanResult, Verdict
 from custody.scan.selection import scan_selector
 from custody.scan.verdict import decide, judge
 from custody.scan.yara_rules import YaraRules
 
+DEFAULT_TIMEOUT = 60.0
+"""Seconds one target may take (reading and analysis) before it is reported as `error`."""
 LOOSE_SUFFIXES = (".py", ".pth", ".site.toml", ".start", ".js", ".sh", ".ps1", ".bat")
 
 
@@ -30,19 +33,33 @@ class ScanTask:
 
 
 class Scanner:
-    """Holds compiled rules; create one per process and reuse it."""
+    """Holds compiled rules; create one per process and reuse it.
 
-    def __init__(self, rule_dirs: tuple[str, ...] = ()) -> None:
+    `timeout` bounds each target (reading and analysis, in seconds; None: unbounded). A target
+    that runs out of it is `error` (or `malicious` if that was already certain), never `clean`."""
+
+    def __init__(self, rule_dirs: tuple[str, ...] = (), timeout: float | None = DEFAULT_TIMEOUT) -> None:
         self.rule_dirs = rule_dirs
+        self.timeout = timeout
         self.yara = YaraRules(rule_dirs)
 
-    def scan_artifact(self, artifact: Artifact, started: float | None = None) -> ScanResult:
+    def scan_artifact(
+        self, artifact: Artifact, started: float | None = None, deadline: Deadline | None = None
+    ) -> ScanResult:
         started = time.perf_counter() if started is None else started
-        collected = collect(artifact, self.yara)
-        findings = judge(artifact, collected, metadata_findings(artifact))
+        deadline = Deadline(self.timeout) if deadline is None else deadline
+        collected = collect(artifact, self.yara, deadline)
+        if deadline.expired() and not any(g.limit is LimitKind.SCAN_TIME for g in collected.unread):
+            # Finished, but late (one step outlasted the budget): the bound is the contract.
+            collected.unread.append(Unread(path="", limit=LimitKind.SCAN_TIME, rest=True))
+        coverage = assess(artifact, collected, self.timeout)
+        findings = judge(artifact, collected, [*metadata_findings(artifact), *coverage.findings])
         verdict, score, summary = decide(findings)
-        if artifact.error is not None and verdict is not Verdict.MALICIOUS:
+        error = artifact.error or coverage.error
+        if error is not None and verdict is not Verdict.MALICIOUS:
+            # Fail closed: what could not be read or analysed is not declared harmless.
             verdict = Verdict.ERROR
+            summary = f"error: {error}"
         return ScanResult(
             target=artifact.source,
             name=artifact.name,
@@ -50,7 +67,7 @@ class Scanner:
             verdict=verdict,
             score=round(score, 2),
             findings=tuple(findings),
-            error=artifact.error,
+            error=error,
             seconds=round(time.perf_counter() - started, 4),
             kind=artifact.kind.value,
             summary=summary,
@@ -58,18 +75,19 @@ class Scanner:
 
     def scan_task(self, task: ScanTask) -> list[ScanResult]:
         started = time.perf_counter()
+        deadline = Deadline(self.timeout)
         try:
             if task.site_entry is not None:
                 return [
-                    self.scan_artifact(a, started)
+                    self.scan_artifact(a, started, deadline)
                     for a in artifacts.read_installed(task.path, selector=scan_selector)
                     if a.source.endswith("::" + task.site_entry)
                 ]
             if artifacts.is_archive_name(task.path) or _sniff(task.path):
-                artifact = artifacts.read_artifact(task.path, selector=scan_selector)
+                artifact = artifacts.read_artifact(task.path, selector=scan_selector, deadline=deadline)
             else:
                 artifact = artifacts.read_loose_file(task.path)
-            return [self.scan_artifact(artifact, started)]
+            return [self.scan_artifact(artifact, started, deadline)]
         except ArtifactError as exc:
             return [error_result(task.path, str(exc), time.perf_counter() - started)]
         except Exception as exc:  # last line of defence: one bad target never ends the scan
@@ -152,9 +170,9 @@ def _site_tasks(site_dir: str) -> list[ScanTask]:
 _WORKER: Scanner | None = None
 
 
-def _init_worker(rule_dirs: tuple[str, ...]) -> None:
+def _init_worker(rule_dirs: tuple[str, ...], timeout: float | None) -> None:
     global _WORKER  # noqa: PLW0603 - one compiled rule set per worker process
-    _WORKER = Scanner(rule_dirs)
+    _WORKER = Scanner(rule_dirs, timeout)
 
 
 def _run_task(task: ScanTask) -> list[ScanResult]:
@@ -168,11 +186,14 @@ def scan_tasks(
     jobs: int | None = None,
     rule_dirs: tuple[str, ...] = (),
     on_result: Callable[[ScanResult], None] | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Iterator[ScanResult]:
-    """Scan tasks in `jobs` processes (default: all cores), yielding results in task order."""
+    """Scan tasks in `jobs` processes (default: all cores), yielding results in task order.
+
+    `timeout`: seconds per target (see `Scanner`)."""
     jobs = jobs or os.cpu_count() or 1
     if jobs <= 1 or len(tasks) <= 1:
-        scanner = Scanner(rule_dirs)
+        scanner = Scanner(rule_dirs, timeout)
         for task in tasks:
             for result in scanner.scan_task(task):
                 if on_result:
@@ -182,7 +203,9 @@ def scan_tasks(
     # Largest first keeps both cores busy to the end instead of one finishing a giant alone.
     order = sorted(range(len(tasks)), key=lambda i: -_size(tasks[i].path))
     results: dict[int, list[ScanResult]] = {}
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(rule_dirs,)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs, initializer=_init_worker, initargs=(rule_dirs, timeout)
+    ) as pool:
         futures = {i: pool.submit(_run_task, tasks[i]) for i in order}
         next_index = 0
         for i in order:
@@ -205,4 +228,12 @@ def _size(path: str) -> int:
         return 0
 
 
-__all__ = ["ArtifactKind", "ScanTask", "Scanner", "error_result", "expand_target", "scan_tasks"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "ArtifactKind",
+    "ScanTask",
+    "Scanner",
+    "error_result",
+    "expand_target",
+    "scan_tasks",
+]

@@ -100,7 +100,7 @@ class Flow:
 
 # ---- vocabulary -------------------------------------------------------------------------------
 _WALLET_WORDS = re.compile(
-    r"(^|_)(priv(ate)?_?key|privkey|pk_?hex|secret_?key|mnemonic|seed_?phrase|seed_?words|seed|"
+    r"(^|_)(priv(ate)?_?key|privkey|pk_?hex|secret_?key|mnemonic|seed_?phrase|seed_?words|"
     r"key_?pair|wallet_?key|recovery_?phrase|passphrase|wif)($|_)",
     re.IGNORECASE,
 )
@@ -341,8 +341,10 @@ class FlowAnalysis:
         resolve: Callable[[ast.expr], str],
         constants: dict[str, ast.expr],
         imports: set[str],
+        nodes: list[ast.AST] | None = None,
     ) -> None:
         self.tree = tree
+        self.all_nodes = nodes
         self.resolve = resolve
         self.constants = constants
         self.networked = any(_from_module(i, (*_SEND_MODULES, "socket")) for i in imports)
@@ -354,6 +356,7 @@ class FlowAnalysis:
         self.flows: dict[tuple[Source, Sink, int, str | None], Flow] = {}
         self.written_paths: dict[tuple[int, str], str] = {}
         self._memo: dict[int, set[Label]] = {}
+        self._texts: dict[int, str] = {}
         self._scope_nodes: dict[int, tuple[list[ast.AST], list[ast.Call]]] = {}
         """(scope, handle name) -> name of the path the handle was opened on for writing."""
 
@@ -383,25 +386,81 @@ class FlowAnalysis:
                     todo.append((child, owner))
 
     def run(self) -> list[Flow]:
-        if not self._has_sink():
-            return []  # most modules never send, execute or start anything: nothing to follow
+        if not self._worth_following():
+            return []  # most modules hold no value any rule cares about: nothing to follow
         self._collect_scopes()
-        # Summaries feed each other; three rounds reach a chain of three helpers.
+        # Summaries feed each other; three rounds reach a chain of three helpers. After the first
+        # round only scopes that call a helper whose summary grew need another look.
+        pending = self.scopes
         for _ in range(3):
-            changed = False
-            for scope in self.scopes:
-                changed = self._analyse(scope) or changed
-            if not changed:
+            grown: set[str] = set()
+            for scope in pending:
+                if self._analyse(scope) and isinstance(scope.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    grown.add(scope.node.name)
+            if not grown:
                 break
+            pending = [scope for scope in self.scopes if self._callees(scope) & grown]
         return list(self.flows.values())
 
-    def _has_sink(self) -> bool:
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.Call):
-                resolved = self.resolve(node.func)
-                if resolved in _EXEC_CALLS or resolved in _PROCESS_CALLS or self._is_send(node, resolved):
-                    return True
-        return False
+    def _callees(self, scope: _Scope) -> set[str]:
+        names: set[str] = set()
+        for call in self._nodes(scope)[1]:
+            func = call.func
+            if isinstance(func, ast.Name):
+                names.add(func.id)
+            elif (
+                isinstance(func, ast.Attribute)
+                and isinstance(func.value, ast.Name)
+                and func.value.id in ("self", "cls")
+            ):
+                names.add(func.attr)
+        return names
+
+    def _text(self, node: ast.AST) -> str:
+        """The string literals inside an expression (memoised: the same nodes are asked every pass)."""
+        known = self._texts.get(id(node))
+        if known is None:
+            known = _strings(node)
+            self._texts[id(node)] = known
+        return known
+
+    def _worth_following(self) -> bool:
+        """Whether any chain rule could match, from one look at every node: a sink, and a source
+        that some rule pairs with it. Most library modules fail this and cost nothing more."""
+        sends = runs = receives = False
+        sources = False
+        for node in self.all_nodes if self.all_nodes is not None else ast.walk(self.tree):
+            kind = type(node)
+            if kind is ast.Call:
+                call: ast.Call = node  # type: ignore[assignment]
+                resolved = self.resolve(call.func)
+                if resolved in _EXEC_CALLS or resolved in _PROCESS_CALLS:
+                    runs = True
+                elif self._is_send(call, resolved):
+                    sends = True
+                elif isinstance(call.func, ast.Attribute) and call.func.attr in _RECEIVERS:
+                    receives = True
+                if (
+                    resolved in _FRAME_CALLS
+                    or resolved in _ENV_WHOLE
+                    or resolved in _PROMPTS
+                    or resolved in _IDENTITY_CALLS
+                    or _decoded_literal(call) is not None
+                ):
+                    sources = True
+            elif kind is ast.Constant:
+                value = node.value  # type: ignore[attr-defined]
+                if isinstance(value, str) and len(value) < 300 and _interesting_text(value):
+                    sources = True
+            elif kind is ast.Attribute and self.resolve(node) in _ENV_WHOLE:  # type: ignore[arg-type]
+                sources = True
+            elif kind in (ast.FunctionDef, ast.AsyncFunctionDef):
+                args = node.args  # type: ignore[attr-defined]
+                if any(_WALLET_WORDS.search(a.arg) for a in args.args + args.kwonlyargs):
+                    sources = True
+        if self.chat_bot:
+            sources = True
+        return (sends and (sources or runs)) or (runs and (receives or sources))
 
     def _nodes(self, scope: _Scope) -> tuple[list[ast.AST], list[ast.Call]]:
         """The statements that move values, and the calls, of a scope (computed once)."""
@@ -628,11 +687,11 @@ class FlowAnalysis:
             if isinstance(key, ast.Constant) and isinstance(key.value, str):
                 return {Source.CREDENTIAL.value} if _SECRET_ENV.search(key.value) else set()
             return {Source.ENVIRONMENT.value}
-        if resolved in _PROCESS_CALLS and node.args and _CREDENTIAL_COMMANDS.search(_strings(node.args[0])):
+        if resolved in _PROCESS_CALLS and node.args and _CREDENTIAL_COMMANDS.search(self._text(node.args[0])):
             return {Source.CREDENTIAL.value}
         if resolved in _PROMPTS and node.args:
             # A prompt that asks for a seed phrase or key is how a phishing helper collects it.
-            prompt = _strings(node.args[0])
+            prompt = self._text(node.args[0])
             if _WALLET_PROMPT.search(prompt):
                 return {Source.WALLET_SECRET.value}
             if resolved in ("getpass.getpass", "getpass") or _CREDENTIAL_PROMPT.search(prompt):
@@ -644,7 +703,7 @@ class FlowAnalysis:
         client = self._client_labels(resolved)
         if client:
             return client
-        if resolved in _SPAWNERS and node.args and _SHELL.search(_strings(node.args[0])):
+        if resolved in _SPAWNERS and node.args and _SHELL.search(self._text(node.args[0])):
             return {SHELL}  # an interactive shell: what is written to its stdin, it runs
         if isinstance(node.func, ast.Attribute) and node.func.attr in _RECEIVERS:
             receiver = self.labels(node.func.value, env, scope, depth + 1)
@@ -661,7 +720,7 @@ class FlowAnalysis:
         if _is_sanitizer(resolved):
             return found
         if _opens(resolved, node):
-            path_text = " ".join(_strings(a) for a in args[:1]) + " " + _strings(node.func)
+            path_text = " ".join(self._text(a) for a in args[:1]) + " " + self._text(node.func)
             path_labels = self.labels(args[0], env, scope, depth + 1) if args else set()
             if _SECRET_PATH.search(path_text):
                 found.add(Source.SECRET_FILE.value)
@@ -995,6 +1054,16 @@ def _decoded_literal(node: ast.expr) -> str | None:
     return text if "://" in text[:12] else None
 
 
+def _interesting_text(value: str) -> bool:
+    """A literal that names a credential store, or an address of a throwaway host."""
+    if _SECRET_PATH.search(value):
+        return True
+    if "://" not in value and not value[:1].isdigit():
+        return False
+    host = host_of(value)
+    return host is not None and classify_host(host).throwaway
+
+
 def _from_module(resolved: str, modules: tuple[str, ...]) -> bool:
     return any(resolved == m or resolved.startswith(m + ".") for m in modules)
 
@@ -1036,6 +1105,8 @@ def analyse_flows(
     resolve: Callable[[ast.expr], str],
     constants: dict[str, ast.expr],
     imports: set[str],
+    nodes: list[ast.AST] | None = None,
 ) -> list[Flow]:
-    """Every source-to-sink flow of one module."""
-    return FlowAnalysis(tree, resolve, constants, imports).run()
+    """Every source-to-sink flow of one module. `nodes`, when given, is every node of `tree` (the
+    caller's walk, reused: walking a large module costs as much as the rest of this analysis)."""
+    return FlowAnalysis(tree, resolve, constants, imports, nodes).run()

@@ -14,6 +14,11 @@ from custody.scan.model import Context
 
 _FUNC_HEADERS = (b"def ", b"async def ", b"if __name__")
 
+MAX_WALK = 20_000
+"""Lines walked up from one line looking for its enclosing blocks. Past it the line counts as
+module level, which only ever sends a file to the full analysis: a hostile file of a million
+lines inside one function would otherwise cost a million steps for each of its 200 sinks."""
+
 _DEF_NAME = re.compile(rb"(?:async\s+)?def\s+([A-Za-z_]\w*)|class\s+([A-Za-z_]\w*)")
 
 
@@ -35,7 +40,10 @@ class IndentContext:
         text = self.lines[index]
         stripped = text.lstrip()
         current = len(text) - len(stripped) if stripped else 1 << 30
+        stop = max(0, index - MAX_WALK)
         while index > 0 and current > 0:
+            if index <= stop:
+                return self.base, names
             index -= 1
             text = self.lines[index]
             stripped = text.lstrip()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from custody.artifacts import LimitKind
+
 
 class Severity(str, enum.Enum):
     INFO = "info"
@@ -70,6 +72,8 @@ class Finding:
     reason: str
     """One line: what was seen and why it matters."""
     context: Context | None = None
+    limit: LimitKind | None = None
+    """For findings about content a limit or timeout left unread: which one (typed, for policy)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

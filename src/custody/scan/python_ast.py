@@ -1597,7 +1597,7 @@ def analyze_python(
         analyzer.reachable_ranges()
         analyzer.scan()
         result = analyzer.result
-        for flow in analyse_flows(tree, analyzer.resolve, analyzer.constants, result.imports):
+        for flow in analyse_flows(tree, analyzer.resolve, analyzer.constants, result.imports, analyzer.nodes):
             result.flows.append(FlowFact(flow, file, result.context_at(flow.line)))
     except RecursionError:
         return None

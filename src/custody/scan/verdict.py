@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable
 
-from custody.artifacts import Artifact, ArtifactKind, IssueKind
+from custody.artifacts import Artifact, ArtifactKind, IssueKind, LimitKind
 from custody.scan.chain_rules import match_flows, project_urls
 from custody.scan.collect import Collected
 from custody.scan.facts import Cap, Fact
@@ -94,6 +94,7 @@ class _Judge:
         line: int | None = None,
         snippet: str = "",
         context: Context | None = None,
+        limit: LimitKind | None = None,
     ) -> None:
         if fact is not None:
             file, line = fact.file, fact.line
@@ -117,6 +118,7 @@ class _Judge:
                 snippet=snippet,
                 reason=reason,
                 context=fact.context if fact else context,
+                limit=limit,
             )
         )
 
@@ -724,7 +726,9 @@ class _Judge:
             IssueKind.SYMLINK: ("archive-link", Severity.MEDIUM),
             IssueKind.HARDLINK: ("archive-link", Severity.MEDIUM),
             IssueKind.SPECIAL_FILE: ("archive-special-file", Severity.HIGH),
-            IssueKind.COMPRESSION_BOMB: ("archive-bomb", Severity.HIGH),
+            # Installing unpacks every member of the artifact: a bomb there is a denial of service
+            # against the installing host, which no benign package of the benchmark comes near.
+            IssueKind.COMPRESSION_BOMB: ("archive-bomb", Severity.CRITICAL),
             IssueKind.TOO_MANY_MEMBERS: ("archive-limit", Severity.MEDIUM),
             IssueKind.TOO_LARGE: ("archive-limit", Severity.MEDIUM),
             IssueKind.NESTING_TOO_DEEP: ("archive-limit", Severity.LOW),
@@ -732,13 +736,17 @@ class _Judge:
             IssueKind.UNDECODABLE_NAME: ("archive-unreadable", Severity.LOW),
             IssueKind.OUTSIDE_ROOT: ("archive-unsafe-path", Severity.MEDIUM),
             IssueKind.NESTED_ARCHIVE_ERROR: ("archive-unreadable", Severity.LOW),
+            IssueKind.AMBIGUOUS_MEMBER: ("archive-confusion", Severity.HIGH),
         }
         for issue in self.artifact.issues:
             rule, severity = mapping[issue.kind]
             if "!/" in issue.path and severity.rank > Severity.LOW.rank:
                 # Inside a nested archive (test fixtures, vendored wheels): installers never unpack it.
                 severity = Severity.LOW
-            self.add(rule, severity, None, f"{issue.kind.value}: {issue.detail}", file=issue.path)
+            reason = f"{issue.kind.value}: {issue.detail}"
+            if issue.kind is IssueKind.COMPRESSION_BOMB and severity is Severity.CRITICAL:
+                reason += " (installing unpacks it: denial of service)"
+            self.add(rule, severity, None, reason, file=issue.path, limit=issue.limit)
 
     def _user_rules(self) -> None:
         for path, hit, line in self.collected.user_hits:

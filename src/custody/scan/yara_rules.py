@@ -7,6 +7,8 @@ the `severity` meta (default `high`) and the `description` meta as its reason.
 
 from __future__ import annotations
 
+import itertools
+import math
 import os
 from dataclasses import dataclass
 from importlib import resources
@@ -14,14 +16,29 @@ from pathlib import Path
 
 import yara_x
 
+from custody.artifacts import NO_DEADLINE, Deadline
 from custody.scan.facts import Cap
 
 YARA_TIMEOUT_SECONDS = 20
-"""Per-member scan budget: a hostile member must not stall the scan (yara-x aborts past it)."""
+"""Per-member scan budget: a hostile member must not stall the scan (yara-x aborts past it). It is
+lowered to what is left of the target's own deadline."""
+SINK_OFFSETS = 256
+"""Sink offsets kept per pattern: the engine looks at the first 200 only (`sink_may_run_unasked`),
+and a file of a million `exec(` calls must not cost a million Python objects."""
 
 
 class RuleLoadError(Exception):
     """A rules directory or file could not be compiled."""
+
+
+class PatternTimeout(Exception):
+    """Pattern matching over one input stopped at its time limit: its matches are unknown."""
+
+    def __init__(self, message: str, *, by_deadline: bool) -> None:
+        super().__init__(message)
+        self.by_deadline = by_deadline
+        """The limit was the target's deadline (lowered below YARA_TIMEOUT_SECONDS), not the
+        per-input one: the target, not this input, ran out of time."""
 
 
 MATCHES_PER_PATTERN = 4
@@ -70,18 +87,38 @@ class YaraRules:
             raise RuleLoadError(str(exc)) from exc
         self.rules = compiler.build()
         self.scanner = yara_x.Scanner(self.rules)
-        self.scanner.set_timeout(YARA_TIMEOUT_SECONDS)
+        self.timeout = YARA_TIMEOUT_SECONDS
+        self.scanner.set_timeout(self.timeout)
 
-    def scan(self, data: bytes) -> list[YaraHit]:
-        return self.scan_with_sinks(data)[0]
+    def scan(self, data: bytes, deadline: Deadline = NO_DEADLINE) -> list[YaraHit]:
+        return self.scan_with_sinks(data, deadline)[0]
 
-    def scan_with_sinks(self, data: bytes) -> tuple[list[YaraHit], list[int], frozenset[str]]:
+    def _set_timeout(self, deadline: Deadline) -> bool:
+        """Set the scan timeout; True when the deadline, not YARA_TIMEOUT_SECONDS, set it."""
+        remaining = deadline.remaining()
+        # yara-x takes whole seconds (and may stop up to one early); at least one.
+        seconds = YARA_TIMEOUT_SECONDS if remaining is None else math.ceil(remaining)
+        seconds = max(1, min(YARA_TIMEOUT_SECONDS, seconds))
+        if seconds != self.timeout:
+            self.scanner.set_timeout(seconds)
+            self.timeout = seconds
+        return seconds < YARA_TIMEOUT_SECONDS
+
+    def scan_with_sinks(
+        self, data: bytes, deadline: Deadline = NO_DEADLINE
+    ) -> tuple[list[YaraHit], list[int], frozenset[str]]:
         """Rule hits, the offsets of dangerous calls (internal sink rules), and the names of the
-        other internal marks that matched (e.g. `dev-import`)."""
+        other internal marks that matched (e.g. `dev-import`).
+
+        Raises PatternTimeout when matching stops at its time limit (at most YARA_TIMEOUT_SECONDS,
+        less when `deadline` is nearer), or fails: the caller must treat the input as unread."""
+        by_deadline = self._set_timeout(deadline)
         try:
             results = self.scanner.scan(data)
-        except (yara_x.TimeoutError, yara_x.ScanError):
-            return [], [], frozenset()
+        except yara_x.TimeoutError as exc:
+            raise PatternTimeout(str(exc), by_deadline=by_deadline) from exc
+        except yara_x.ScanError as exc:
+            raise PatternTimeout(str(exc), by_deadline=False) from exc
         hits: list[YaraHit] = []
         sinks: list[int] = []
         marks: set[str] = set()
@@ -89,7 +126,8 @@ class YaraRules:
             meta = dict(rule.metadata)
             internal = meta.get("internal")
             if internal == "sink":
-                sinks.extend(m.offset for p in rule.patterns for m in p.matches)
+                for pattern in rule.patterns:
+                    sinks.extend(m.offset for m in itertools.islice(pattern.matches, SINK_OFFSETS))
                 continue
             if isinstance(internal, str):
                 marks.add(internal)

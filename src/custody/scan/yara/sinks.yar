@@ -39,7 +39,7 @@ rule custody_dev_imports {
 rule custody_flow_sources {
   meta: internal = "flow-source"
   strings:
-    $param = /def\s+\w+\s*\([^)]{0,200}\b(priv(ate)?_?key|privkey|secret_?key|mnemonic|seed(_?phrase)?|key_?pair|wallet_?key|passphrase)\b/ nocase
+    $param = /def\s+\w+\s*\([^)]{0,200}\b(priv(ate)?_?key|privkey|mnemonic|seed_?phrase|key_?pair|wallet_?key)\b/ nocase
     $frame = /inspect\.(stack|currentframe|getouterframes)|sys\._getframe/
     $cmd = /gh\s+auth\s+token|aws\s+configure\s+(get|export)|print-access-token/
     $host = /\.(mockapi\.io|mocky\.io|ngrok(-free)?\.(io|app|dev)|trycloudflare\.com|serveo\.net|loca\.lt|workers\.dev|vercel\.app|herokuapp\.com|glitch\.me|repl\.co|onrender\.com|duckdns\.org|ddns\.net|no-ip\.(org|biz)|hopto\.org|pipedream\.net|webhook\.site|beeceptor\.com|jsonbin\.io|firebaseio\.com)\b/
