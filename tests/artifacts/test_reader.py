@@ -16,11 +16,14 @@ from custody.artifacts import (
     ArtifactKind,
     IssueKind,
     Limits,
+    distribution_entries,
     find_site_dirs,
     read_artifact,
     read_artifact_bytes,
+    read_distribution,
     read_installed,
     read_loose_file,
+    read_unowned_startup,
     sniff_format,
 )
 from tests.artifacts.builders import TAR_MODES, issues_of, make_tar, make_zip, member, paths
@@ -440,3 +443,28 @@ def test_zip_with_directory_entries_and_stored_members() -> None:
     artifact = read_artifact_bytes(data, "pkg-1.0.zip")
     assert paths(artifact) == ["pkg-1.0/setup.py"]
     assert artifact.member_count == 2
+
+
+def test_one_distribution_reads_only_its_record(env: Path) -> None:
+    whole = {a.source: a for a in read_installed(str(env))}
+    for entry in distribution_entries(str(env)):
+        alone = read_distribution(str(env), entry)
+        assert alone == whole[alone.source]  # same members, issues and metadata as the whole read
+    bar = read_distribution(str(env), "bar-2.0.dist-info")
+    assert paths(bar) == ["bar/__init__.py", "bar-2.0.dist-info/METADATA", "bar-2.0.dist-info/RECORD"]
+
+
+def test_unowned_startup_alone_matches_the_whole_read(env: Path) -> None:
+    unowned = read_unowned_startup(str(env))
+    assert unowned is not None
+    assert unowned == read_installed(str(env))[-1]
+    (env / "evil.pth").unlink()
+    (env / "sitecustomize.py").unlink()
+    assert read_unowned_startup(str(env)) is None
+
+
+def test_distribution_entries_are_directories_only(env: Path) -> None:
+    _write(env / "stray.dist-info", "not a directory\n")
+    assert distribution_entries(str(env)) == ["bar-2.0.dist-info", "foo-1.0.dist-info"]
+    with pytest.raises(ArtifactError):
+        read_distribution(str(env), "stray.dist-info")

@@ -20,17 +20,22 @@ from click.testing import CliRunner, Result
 from custody.cli.main import cli
 from custody.scan import RULES
 from tests.scan.builders import (
+    BENIGN_INIT,
+    BENIGN_PYPROJECT,
     DEFAULT_VERSION,
     LITELLM_PTH,
+    b64,
     litellm_pth,
     write_litellm_wheel,
     write_npm,
     write_sdist,
     write_site_packages,
+    write_tree,
     write_wheel,
 )
 
 SEVERITIES = {"critical", "high", "medium", "low", "info"}
+INERT_PRINT = "print('inert fixture payload')"
 VERDICTS = {"malicious", "suspicious", "clean", "error"}
 
 
@@ -330,3 +335,53 @@ def test_every_command_is_reachable_through_the_lazy_group() -> None:
         assert command is not None
         assert command.name == name
     assert {c.name for c in COMMANDS} <= set(_COMMANDS)
+
+
+# ---- directories of source -----------------------------------------------------------------------
+CHECKOUT_SETUP = (
+    "import base64\n"
+    f"exec(base64.b64decode('{b64(INERT_PRINT)}'))\n"
+    "from setuptools import setup\nsetup(name='fixturepkg', version='1.0.0')\n"
+)
+
+
+def test_checkout_is_scanned_as_a_package(tmp_path: Path, home: Path) -> None:
+    bad = write_tree(tmp_path / "bad", {"setup.py": CHECKOUT_SETUP, "fixturepkg/__init__.py": BENIGN_INIT})
+    code, document = run_json(home, str(bad))
+    assert code == 1
+    [target] = document["targets"]
+    assert (target["target"], target["kind"], target["verdict"]) == (str(bad), "source", "malicious")
+    assert {f["file"] for f in target["findings"] if f["severity"] == "critical"} == {"setup.py"}
+    good = write_tree(
+        tmp_path / "good", {"pyproject.toml": BENIGN_PYPROJECT, "fixturepkg/__init__.py": BENIGN_INIT}
+    )
+    code, document = run_json(home, str(good))
+    assert code == 0
+    assert [(t["kind"], t["verdict"], t["name"]) for t in document["targets"]] == [
+        ("source", "clean", "fixturepkg")
+    ]
+
+
+# ---- why a target errored ------------------------------------------------------------------------
+def test_text_output_says_why_a_target_errored(tmp_path: Path, home: Path) -> None:
+    corrupt = tmp_path / "garbage-1.0.0.tar.gz"
+    corrupt.write_bytes(b"this is not an archive\n" * 4)
+    _, document = run_json(home, str(corrupt))
+    message = document["targets"][0]["error"]
+    result = run(home, str(corrupt))
+    assert result.exit_code == 3
+    assert f"error: {message}" in " ".join(result.stdout.split())  # below the table, unfolded
+
+
+# ---- -o to a path that cannot be written -----------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
+@pytest.mark.parametrize("where", ["missing-dir", "a-directory"])
+def test_unwritable_output_is_a_one_line_usage_error(
+    tmp_path: Path, clean_wheel: Path, home: Path, fmt: str, where: str
+) -> None:
+    out = tmp_path / "nope" / "report.out" if where == "missing-dir" else tmp_path
+    result = run(home, "--format", fmt, "-o", str(out), str(clean_wheel))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: cannot write {out}: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stdout == ""

@@ -230,6 +230,21 @@ def write_site_packages(
     return site
 
 
+def write_tree(root: Path, files: Files) -> Path:
+    """A source directory (a checkout, an unpacked sdist) holding `files` (paths from `root`)."""
+    for rel, content in files.items():
+        target = root / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(_bytes(content))
+    return root
+
+
+BENIGN_PYPROJECT = f"""[project]
+name = "{DEFAULT_NAME}"
+version = "{DEFAULT_VERSION}"
+"""
+
+
 def nested_zip(depth: int, inner: Files) -> bytes:
     """A zip holding a zip holding ... (`depth` levels) whose innermost one holds `inner`."""
     data = make_zip((k, _bytes(v)) for k, v in inner.items())

@@ -1554,6 +1554,24 @@ def test_obfuscated_exec_fires_at_import(tmp_path: Path, scanner: Scanner, sourc
     assert_fires(result, "obfuscated-exec", Verdict.MALICIOUS, file_endswith=INIT)
 
 
+BANNER_OVER_PLAIN_CODE = """# Obfuscators sold for hiding stealers (BlankOBF, Hyperion...) wrap code in exec.
+# See https://github.com/billythegoat356/Hyperion for what their output looks like.
+MARKERS = ("pyarmor_runtime", "Specter")
+
+
+def looks_obfuscated(text):
+    return any(marker in text for marker in MARKERS)
+"""
+
+
+def test_obfuscation_benign_obfuscator_named_in_a_comment(tmp_path: Path, scanner: Scanner) -> None:
+    """A comment naming obfuscators over plain code (a scanner's notes) is words, not obfuscation;
+    the same banner over dynamic code still convicts it (test_obfuscated_exec_fires_at_import)."""
+    result = scan(write_wheel(tmp_path, {INIT: BANNER_OVER_PLAIN_CODE}), scanner)
+    assert_quiet(result, "obfuscation", below=Severity.MEDIUM)
+    assert hits(result, "obfuscation"), describe(result)  # still reported, as low
+
+
 def test_obfuscated_exec_benign_tuple_rename(tmp_path: Path, scanner: Scanner) -> None:
     result = scan(write_sdist(tmp_path, {INIT: TUPLE_RENAME_BENIGN}), scanner)
     assert_quiet(result, "obfuscated-exec")

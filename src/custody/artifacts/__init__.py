@@ -1,9 +1,10 @@
 """custody.artifacts: the one safe reader of package artifacts.
 
-Wheels, sdists (.tar.gz/.tgz/.tar.bz2/.tar.xz/.zip), eggs, npm tarballs and installed
-environments are read member by member into memory under `Limits`; nothing is extracted, no
-link is followed and no package code runs. Structural problems (traversal, absolute paths,
-links, special files, bombs, excess nesting) come back as `SafetyIssue`s.
+Wheels, sdists (.tar.gz/.tgz/.tar.bz2/.tar.xz/.zip), eggs, npm tarballs, source trees
+(checkouts, unpacked sdists) and installed environments are read member by member into memory
+under `Limits`; nothing is extracted, no link is followed and no package code runs. Structural
+problems (traversal, absolute paths, links, special files, bombs, excess nesting) come back as
+`SafetyIssue`s.
 """
 
 from custody.artifacts.installed import (
@@ -11,12 +12,15 @@ from custody.artifacts.installed import (
     UNOWNED_STARTUP,
     InstalledDistribution,
     RecordEntry,
+    distribution_entries,
     find_site_dirs,
     is_startup_file,
     list_distributions,
     looks_like_site_dir,
+    read_distribution,
     read_installed,
     read_record,
+    read_unowned_startup,
     running_site_dirs,
 )
 from custody.artifacts.limits import DEFAULT_LIMITS, NO_DEADLINE, Deadline, Limits
@@ -33,6 +37,7 @@ from custody.artifacts.model import (
 )
 from custody.artifacts.reader import is_archive_name, read_artifact, read_artifact_bytes, sniff_format
 from custody.artifacts.selection import Selector, default_selector
+from custody.artifacts.tree import is_project_root, is_skipped_dir, looks_like_source_tree, read_tree
 
 __all__ = [
     "DEFAULT_LIMITS",
@@ -53,16 +58,23 @@ __all__ = [
     "Selector",
     "Unread",
     "default_selector",
+    "distribution_entries",
     "find_site_dirs",
     "is_archive_name",
+    "is_project_root",
+    "is_skipped_dir",
     "is_startup_file",
     "list_distributions",
     "looks_like_site_dir",
+    "looks_like_source_tree",
     "read_artifact",
     "read_artifact_bytes",
+    "read_distribution",
     "read_installed",
     "read_loose_file",
     "read_record",
+    "read_tree",
+    "read_unowned_startup",
     "running_site_dirs",
     "sniff_format",
 ]

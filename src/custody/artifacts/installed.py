@@ -162,69 +162,117 @@ def read_installed(
 ) -> list[Artifact]:
     """One artifact per distribution in `site_dir`, then one for start-up files nobody owns."""
     site_dir = os.path.abspath(site_dir)
-    # RECORD paths such as ../../../bin/tool are legitimate up to the environment prefix.
-    root = os.path.dirname(os.path.dirname(os.path.dirname(site_dir))) or site_dir
+    found = [
+        read_distribution(site_dir, entry, limits=limits, selector=selector)
+        for entry in distribution_entries(site_dir)
+    ]
+    unowned = read_unowned_startup(site_dir, limits=limits, selector=selector)
+    return [*found, unowned] if unowned is not None else found
+
+
+def _listdir(site_dir: str) -> list[str]:
     try:
-        entries = sorted(os.listdir(site_dir))
+        return sorted(os.listdir(site_dir))
     except OSError as exc:
         raise ArtifactError(f"{site_dir}: {exc.strerror or exc}") from exc
-    owned: set[str] = set()
-    artifacts: list[Artifact] = []
-    for entry in entries:
-        if not entry.endswith((".dist-info", ".egg-info")):
-            continue
-        dist_dir = os.path.join(site_dir, entry)
-        if not os.path.isdir(dist_dir):
-            continue
-        name, version = _dist_name_version(dist_dir)
-        collector = Collector(limits, selector)
-        error: str | None = None
-        paths = [p for p in _record_paths(dist_dir) if not p.endswith(".pyc")]
-        try:
-            for rel in paths:
-                owned.add(os.path.normpath(os.path.join(site_dir, rel)))
+
+
+def distribution_entries(site_dir: str) -> list[str]:
+    """Names of the `.dist-info` / `.egg-info` directories in `site_dir`, sorted."""
+    return [
+        entry
+        for entry in _listdir(site_dir)
+        if entry.endswith((".dist-info", ".egg-info")) and os.path.isdir(os.path.join(site_dir, entry))
+    ]
+
+
+def _env_root(site_dir: str) -> str:
+    # RECORD paths such as ../../../bin/tool are legitimate up to the environment prefix.
+    return os.path.dirname(os.path.dirname(os.path.dirname(site_dir))) or site_dir
+
+
+def read_distribution(
+    site_dir: str,
+    entry: str,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    selector: Selector = default_selector,
+) -> Artifact:
+    """One installed distribution (`entry` is its `.dist-info`/`.egg-info` name): only the files
+    its RECORD (or installed-files.txt) lists are read, so each distribution can be scanned on its
+    own, in parallel, without reading the rest of the environment."""
+    site_dir = os.path.abspath(site_dir)
+    dist_dir = os.path.join(site_dir, entry)
+    if not os.path.isdir(dist_dir):
+        raise ArtifactError(f"{dist_dir}: not a distribution directory")
+    root = _env_root(site_dir)
+    name, version = _dist_name_version(dist_dir)
+    collector = Collector(limits, selector)
+    error: str | None = None
+    try:
+        for rel in _record_paths(dist_dir):
+            if not rel.endswith(".pyc"):
                 _read_file(collector, site_dir, root, rel)
-        except StopReading as stop:
-            collector.unread.append(Unread(path="", limit=stop.limit, rest=True))
-        except OSError as exc:
-            error = f"unreadable: {exc}"
-        artifacts.append(
-            Artifact(
-                source=f"{site_dir}::{entry}",
-                kind=ArtifactKind.INSTALLED,
-                name=name,
-                version=version,
-                members=tuple(collector.members),
-                issues=tuple(collector.issues),
-                member_count=collector.member_count,
-                error=error,
-                unread=tuple(collector.unread),
-            )
-        )
+    except StopReading as stop:
+        collector.unread.append(Unread(path="", limit=stop.limit, rest=True))
+    except OSError as exc:
+        error = f"unreadable: {exc}"
+    return Artifact(
+        source=f"{site_dir}::{entry}",
+        kind=ArtifactKind.INSTALLED,
+        name=name,
+        version=version,
+        members=tuple(collector.members),
+        issues=tuple(collector.issues),
+        member_count=collector.member_count,
+        error=error,
+        unread=tuple(collector.unread),
+    )
+
+
+def read_unowned_startup(
+    site_dir: str,
+    *,
+    limits: Limits = DEFAULT_LIMITS,
+    selector: Selector = default_selector,
+) -> Artifact | None:
+    """The start-up files of `site_dir` that no distribution's RECORD lists, as one artifact
+    (None when there are none). Reads every RECORD, but no file a RECORD owns."""
+    site_dir = os.path.abspath(site_dir)
+    root = _env_root(site_dir)
+    entries = _listdir(site_dir)
+    owned: set[str] = set()
+    for entry in distribution_entries(site_dir):
+        try:
+            paths = _record_paths(os.path.join(site_dir, entry))
+        except OSError:
+            continue  # that distribution's own task reports its unreadable RECORD
+        owned.update(os.path.normpath(os.path.join(site_dir, rel)) for rel in paths)
     unowned = Collector(limits, selector)
-    for entry in entries:
-        full = os.path.join(site_dir, entry)
-        if entry in STARTUP_MODULES and os.path.isdir(full):
-            for sub in sorted(os.listdir(full)):
-                rel = f"{entry}/{sub}"
-                if sub.endswith(".py") and os.path.normpath(os.path.join(site_dir, rel)) not in owned:
-                    _read_file(unowned, site_dir, root, rel)
-        elif is_startup_file(entry) and os.path.normpath(full) not in owned:
-            _read_file(unowned, site_dir, root, entry)
-    if unowned.members or unowned.issues:
-        artifacts.append(
-            Artifact(
-                source=f"{site_dir}::{UNOWNED_STARTUP}",
-                kind=ArtifactKind.INSTALLED,
-                name=None,
-                version=None,
-                members=tuple(unowned.members),
-                issues=tuple(unowned.issues),
-                member_count=unowned.member_count,
-                unread=tuple(unowned.unread),
-            )
-        )
-    return artifacts
+    try:
+        for entry in entries:
+            full = os.path.join(site_dir, entry)
+            if entry in STARTUP_MODULES and os.path.isdir(full):
+                for sub in sorted(os.listdir(full)):
+                    rel = f"{entry}/{sub}"
+                    if sub.endswith(".py") and os.path.normpath(os.path.join(site_dir, rel)) not in owned:
+                        _read_file(unowned, site_dir, root, rel)
+            elif is_startup_file(entry) and os.path.normpath(full) not in owned:
+                _read_file(unowned, site_dir, root, entry)
+    except StopReading as stop:
+        unowned.unread.append(Unread(path="", limit=stop.limit, rest=True))
+    if not unowned.members and not unowned.issues:
+        return None
+    return Artifact(
+        source=f"{site_dir}::{UNOWNED_STARTUP}",
+        kind=ArtifactKind.INSTALLED,
+        name=None,
+        version=None,
+        members=tuple(unowned.members),
+        issues=tuple(unowned.issues),
+        member_count=unowned.member_count,
+        unread=tuple(unowned.unread),
+    )
 
 
 # ---- RECORD rows with hashes (for integrity checks; additive API) ------------------------------

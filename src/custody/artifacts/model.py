@@ -17,6 +17,8 @@ class ArtifactKind(str, enum.Enum):
     """One distribution (or the unowned start-up files) of an installed environment."""
     FILE = "file"
     """A loose file (e.g. a single `.pth` or `setup.py`) scanned on its own."""
+    SOURCE = "source"
+    """A directory of source (checkout, unpacked sdist) read as one package; judged like an sdist."""
 
 
 class IssueKind(str, enum.Enum):

@@ -18,6 +18,7 @@ from custody.audit.report import report_to_json, report_to_sarif, report_to_text
 from custody.audit.run import default_digest_cache_path
 from custody.audit.scanning import hook_scanner, scan_site_dirs
 from custody.cli import exit_codes
+from custody.cli.output import check_output_file, write_output
 from custody.cli.progress import progress_display, wanted
 from custody.inventory import InventoryError, find_lockfiles, python_site_dirs
 from custody.inventory.discover import reader_for
@@ -140,7 +141,7 @@ def exit_code(report: AuditReport, fail_on: str) -> int:
     default=None,
     help="Worker processes for RECORD verification and --scan (default: all cores).",
 )
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default=None)
+@click.option("--output", "-o", metavar="FILE", default=None, callback=check_output_file)
 @click.option("--verbose", "-v", is_flag=True, help="Text format: also show info findings.")
 def audit_command(
     paths: Sequence[str],
@@ -196,8 +197,7 @@ def audit_command(
     if output is None:
         click.echo(text)
     else:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
+        write_output(output, text + "\n")
     sys.exit(exit_code(report, fail_on))
 
 

@@ -25,6 +25,7 @@ from custody.cli.ledger_common import open_ledger as _open
 from custody.cli.ledger_common import signers_from as _signers
 from custody.cli.ledger_log import ledger_group, log, verify
 from custody.cli.ledger_records import DATA_COMMANDS
+from custody.cli.output import check_output_file, open_output
 from custody.ledger import dataset
 from custody.ledger.access import AccessRefused, open_verified
 from custody.ledger.api import Record, record
@@ -198,7 +199,13 @@ def data_prove(path: str, file: str, manifest_path: str | None, record: int | No
 @click.option(
     "--key", "key_paths", multiple=True, help="Reader's private key (default $CUSTODY_SIGNING_KEY)."
 )
-@click.option("--output", "-o", default=None, help="Write the content here (default: stdout).")
+@click.option(
+    "--output",
+    "-o",
+    default=None,
+    callback=check_output_file,
+    help="Write the content here (default: stdout).",
+)
 @LEDGER_OPTION
 def data_open(
     file: str,
@@ -232,7 +239,7 @@ def data_open(
             sys.exit(exit_codes.FOUND)
     with handle:
         if output:
-            with open(output, "wb") as out:
+            with open_output(output, binary=True) as out:
                 shutil.copyfileobj(handle, out)
         else:
             sys.stdout.flush()

@@ -16,6 +16,7 @@ from custody.cli.ledger_common import fail as _fail
 from custody.cli.ledger_common import open_ledger as _open
 from custody.cli.ledger_common import signers_from as _signers
 from custody.cli.ledger_common import verifiers_from as _verifiers
+from custody.cli.output import check_output_dir, check_output_file, fail_output, write_output
 from custody.ledger.api import checkpoint
 from custody.ledger.bundle import BundleError, make_bundle, verify_bundle
 from custody.ledger.evidence import EvidenceError, write_evidence
@@ -37,7 +38,13 @@ def log() -> None:
 @log.command("checkpoint")
 @click.option("--origin", required=True, help="The log's origin line, e.g. 'vendor.example/custody'.")
 @click.option("--key", "key_paths", multiple=True, help="Log private key (default $CUSTODY_SIGNING_KEY).")
-@click.option("--output", "-o", default=None, help="Also write the signed checkpoint to this file.")
+@click.option(
+    "--output",
+    "-o",
+    default=None,
+    callback=check_output_file,
+    help="Also write the signed checkpoint to this file.",
+)
 @LEDGER_OPTION
 def log_checkpoint(origin: str, key_paths: Sequence[str], output: str | None, ledger_path: str) -> None:
     """Sign the current tree head as a C2SP checkpoint, keep it in the log and print it."""
@@ -48,8 +55,7 @@ def log_checkpoint(origin: str, key_paths: Sequence[str], output: str | None, le
         except ProofError as exc:
             _fail(str(exc), exit_codes.FOUND)
     if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(note)
+        write_output(output, note)
     click.echo(note, nl=False)
 
 
@@ -62,7 +68,13 @@ def log_checkpoint(origin: str, key_paths: Sequence[str], output: str | None, le
 @click.option(
     "--state", "state_path", required=True, help="The witness's memory of each log (JSON, kept between runs)."
 )
-@click.option("--output", "-o", default=None, help="Write the cosigned checkpoint here (default: stdout).")
+@click.option(
+    "--output",
+    "-o",
+    default=None,
+    callback=check_output_file,
+    help="Write the cosigned checkpoint here (default: stdout).",
+)
 @click.option(
     "--record",
     is_flag=True,
@@ -101,8 +113,7 @@ def log_witness(
     except (WitnessError, SignatureError, ProofError, StoreError) as exc:
         _fail(f"not cosigned: {exc}", exit_codes.FOUND)
     if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(cosigned)
+        write_output(output, cosigned)
     else:
         click.echo(cosigned, nl=False)
 
@@ -143,7 +154,13 @@ def log_verify(keys: Sequence[str], saved: Sequence[str], origin: str | None, le
 
 @log.command("prove")
 @click.argument("index", type=click.IntRange(min=0))
-@click.option("--output", "-o", default=None, help="Write the bundle here instead of stdout.")
+@click.option(
+    "--output",
+    "-o",
+    default=None,
+    callback=check_output_file,
+    help="Write the bundle here instead of stdout.",
+)
 @LEDGER_OPTION
 def log_prove(index: int, output: str | None, ledger_path: str) -> None:
     """Offline proof bundle (C2SP tlog-proof) for entry INDEX: check it with `custody verify`."""
@@ -153,14 +170,19 @@ def log_prove(index: int, output: str | None, ledger_path: str) -> None:
         except (BundleError, StoreError) as exc:
             _fail(str(exc))
     if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        write_output(output, text)
     else:
         click.echo(text, nl=False)
 
 
 @log.command("tiles")
-@click.option("--output", "-o", required=True, help="Directory to publish (only new tiles are written).")
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    callback=check_output_dir,
+    help="Directory to publish (only new tiles are written).",
+)
 @LEDGER_OPTION
 def log_tiles(output: str, ledger_path: str) -> None:
     """Export the read side as C2SP tlog-tiles for the newest stored checkpoint."""
@@ -173,6 +195,8 @@ def log_tiles(output: str, ledger_path: str) -> None:
             written = export_tiles(store, output, note)
         except ProofError as exc:
             _fail(str(exc), exit_codes.FOUND)
+        except OSError as exc:
+            fail_output(output, exc.strerror or str(exc))
     click.echo(f"{output}: tiles for size {size} ({written} files written)")
 
 
@@ -242,7 +266,9 @@ def ledger_group() -> None:
 
 @ledger_group.command("evidence")
 @click.option("--dataset", "dataset_name", required=True, help="Dataset name (as in its statements).")
-@click.option("--output", "-o", required=True, help="Directory for the pack (new or empty).")
+@click.option(
+    "--output", "-o", required=True, callback=check_output_dir, help="Directory for the pack (new or empty)."
+)
 @LEDGER_OPTION
 def ledger_evidence(dataset_name: str, output: str, ledger_path: str) -> None:
     """Write every entry about a dataset with its offline proof bundle into an evidence pack."""
@@ -251,6 +277,8 @@ def ledger_evidence(dataset_name: str, output: str, ledger_path: str) -> None:
             summary = write_evidence(store, dataset_name, output)
         except EvidenceError as exc:
             _fail(str(exc))
+        except OSError as exc:
+            fail_output(output, exc.strerror or str(exc))
     bundled = sum(1 for e in summary["entries"] if e["bundle"])
     click.echo(
         f"{output}: {len(summary['entries'])} entries about {dataset_name}, {bundled} with proof bundles"

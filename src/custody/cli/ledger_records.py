@@ -19,6 +19,7 @@ import click
 
 from custody.cli import exit_codes
 from custody.cli.ledger_common import LEDGER_OPTION, fail, open_ledger, signers_from
+from custody.cli.output import check_output_file, write_output
 from custody.ledger import dataset
 from custody.ledger.api import Record, record
 from custody.ledger.attest import MERKLE_DIGEST, statement_bytes
@@ -169,7 +170,9 @@ def export(
 @click.argument("path", type=click.Path(exists=True))
 @click.option("--name", default=None, help="Dataset name (default: the file or directory name).")
 @click.option("--sign", "key_paths", multiple=True, help="Wrap in a DSSE envelope signed with this key.")
-@click.option("--output", "-o", default=None, help="Write here instead of stdout.")
+@click.option(
+    "--output", "-o", default=None, callback=check_output_file, help="Write here instead of stdout."
+)
 def oms(path: str, name: str | None, key_paths: Sequence[str], output: str | None) -> None:
     """Export PATH's manifest as an OpenSSF model-signing (OMS v1.0) in-toto statement."""
     manifest = _checked_manifest(path)
@@ -179,8 +182,7 @@ def oms(path: str, name: str | None, key_paths: Sequence[str], output: str | Non
         out = sign_envelope(statement_bytes(stmt), signers_from(key_paths))
     text = json.dumps(out, indent=1, sort_keys=True) + "\n"
     if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        write_output(output, text)
     else:
         click.echo(text, nl=False)
 

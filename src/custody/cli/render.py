@@ -16,10 +16,20 @@ _STYLE = {
     Verdict.CLEAN: "green",
     Verdict.ERROR: "magenta",
 }
+
+
+def _why(result: ScanResult) -> str:
+    """The summary, or the reason a target could not be scanned (its findings say nothing then)."""
+    if result.verdict is Verdict.ERROR and result.error is not None:
+        return f"error: {result.error}"
+    return result.summary
+
+
 _SEV_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
 def render_text(results: Sequence[ScanResult], console: Console, *, verbose: bool = False) -> None:
+    """The results as a table (one row per target), then the findings and read errors of each."""
     table = Table(title="custody scan", show_lines=False)
     table.add_column("target", overflow="fold")
     table.add_column("package")
@@ -33,19 +43,22 @@ def render_text(results: Sequence[ScanResult], console: Console, *, verbose: boo
             package,
             Text(result.verdict.value, style=_STYLE[result.verdict]),
             f"{result.score:.1f}",
-            result.summary,
+            _why(result),
         )
     console.print(table)
     for result in results:
         if result.verdict is Verdict.CLEAN and not verbose:
             continue
         shown = [f for f in result.findings if verbose or f.severity.rank >= 2]
-        if not shown:
+        if not shown and result.error is None:
             continue
         console.print(
             Text(f"\n{result.target}", style="bold"),
             Text(f" [{result.verdict.value}]", style=_STYLE[result.verdict]),
         )
+        if result.error is not None:
+            # in full here: the table cell may be folded or, for a partial read, hold the findings
+            console.print(Text(f"  error: {result.error}", style=_STYLE[Verdict.ERROR]))
         for finding in shown[:25]:
             where = f"{finding.file}:{finding.line}" if finding.line else (finding.file or "(package)")
             console.print(

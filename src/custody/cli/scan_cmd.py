@@ -12,6 +12,7 @@ from rich.console import Console
 from custody.artifacts import ArtifactError, running_site_dirs
 from custody.artifacts.index import download, parse_spec
 from custody.cli import exit_codes
+from custody.cli.output import check_output_file, fail_output, open_output, write_output
 from custody.cli.progress import progress_display, wanted
 from custody.cli.render import render_text
 from custody.progress import report
@@ -49,8 +50,9 @@ FAIL_LEVELS = {"malicious": Verdict.MALICIOUS, "suspicious": Verdict.SUSPICIOUS}
 @click.option(
     "--output",
     "-o",
-    type=click.Path(dir_okay=False, writable=True),
+    metavar="FILE",
     default=None,
+    callback=check_output_file,
     help="Write the report to this file instead of stdout.",
 )
 @click.option(
@@ -76,7 +78,10 @@ def scan(
 ) -> None:
     """Scan package archives, directories, environments or NAME==VERSION pins for malicious behaviour.
 
-    With no TARGET, scans the running Python environment. Never executes package code.
+    A project directory (pyproject.toml, setup.py or setup.cfg at the top; a checkout, an unpacked
+    sdist) is scanned as one package; a venv or site-packages one target per distribution; any
+    other directory, every archive under it. With no TARGET, scans the running Python
+    environment. Never executes package code.
     """
     err = Console(stderr=True)
     all_rule_dirs = tuple(rule_dirs) + default_rule_dirs()
@@ -131,14 +136,17 @@ def _emit(results: list[ScanResult], fmt: str, output: str | None, verbose: bool
         if output is None:
             render_text(results, Console(), verbose=verbose)
             return
-        with open(output, "w", encoding="utf-8") as handle:
-            render_text(results, Console(file=handle, width=160), verbose=verbose)
+        handle = open_output(output)
+        try:
+            with handle:
+                render_text(results, Console(file=handle, width=160), verbose=verbose)
+        except OSError as exc:
+            fail_output(output, exc.strerror or str(exc))
         return
     if output is None:
         click.echo(text)
     else:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
+        write_output(output, text + "\n")
 
 
 def _exit_code(results: list[ScanResult], level: Verdict) -> int:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import partial
 
-from custody.artifacts import NO_DEADLINE, Artifact, ArtifactKind, Deadline, LimitKind, Member, Unread
+from custody.artifacts import NO_DEADLINE, Artifact, Deadline, LimitKind, Member, Unread
 from custody.scan.carriers import carrier_facts
 from custody.scan.facts import Cap, Fact, FlowFact
 from custody.scan.indent_context import IndentContext, in_docstring, sink_may_run_unasked
@@ -17,6 +17,7 @@ from custody.scan.model import Context
 from custody.scan.python_ast import PythonAnalysis, analyze_python, entropy
 from custody.scan.python_text import FOLDING_BYTES, folded_identifier, text_facts
 from custody.scan.roles import (
+    SOURCE_KINDS,
     FileType,
     classify,
     executable_kind,
@@ -147,7 +148,7 @@ class Collector:
         members = [m for m in self.artifact.members if m.data]
         infos: list[tuple[Member, FileInfo]] = []
         rels = [relative_path(m.path, self.artifact.strip_prefix) for m in members]
-        packages = package_dirs(rels) if self.artifact.kind is ArtifactKind.SDIST else None
+        packages = package_dirs(rels) if self.artifact.kind in SOURCE_KINDS else None
         for member, rel in zip(members, rels, strict=True):
             ftype, context = classify(rel, self.artifact.kind, packages, self.artifact.name)
             info = FileInfo(member.path, rel, ftype, context, data=member.data)
@@ -481,13 +482,11 @@ class Collector:
         python = info.type is FileType.PYTHON
         for hit in hits:
             line = line_base if line_base is not None else _line_of(data, hit.offset)
-            if (
-                python
-                and line_base is None
-                and hit.cap is not Cap.OBFUSCATOR
-                and info.line_text(line).startswith("#")
-            ):
-                continue  # a comment describes, it does not act (obfuscator banners excepted)
+            comment = python and line_base is None and info.line_text(line).startswith("#")
+            if comment and hit.cap is not Cap.OBFUSCATOR:
+                continue  # a comment describes, it does not act
+            # An obfuscator banner is kept, marked as prose: next to obfuscated code it names the
+            # tool that wrapped the payload; alone it is just words (verdict._obfuscation).
             if hit.cap is None:
                 self.out.user_hits.append((info.path, hit, line))
                 continue
@@ -495,8 +494,8 @@ class Collector:
                 data, hit.offset, hit.offset + hit.length + 8
             ):
                 continue
-            detail = prefix + hit.detail
-            self.out.facts.append(Fact(hit.cap, info.path, line, ctx_fn(line), f"{detail} [{hit.rule}]"))
+            detail = f"{prefix}{hit.detail} [{hit.rule}]"
+            self.out.facts.append(Fact(hit.cap, info.path, line, ctx_fn(line), detail, prose=comment))
 
     # ---- start-up files ----------------------------------------------------------------------
     def _startup_file(self, member: Member, info: FileInfo) -> None:

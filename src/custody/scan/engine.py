@@ -9,7 +9,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from custody import artifacts
-from custody.artifacts import Artifact, ArtifactError, ArtifactKind, Deadline, LimitKind, Unread
+from custody.artifacts import NO_DEADLINE, Artifact, ArtifactError, ArtifactKind, Deadline, LimitKind, Unread
 from custody.scan.collect import collect
 from custody.scan.coverage import assess
 from custody.scan.metadata import metadata_findings
@@ -25,11 +25,14 @@ LOOSE_SUFFIXES = (".py", ".pth", ".site.toml", ".start", ".js", ".sh", ".ps1", "
 
 @dataclass(frozen=True, slots=True)
 class ScanTask:
-    """One unit of work: an archive/loose file, or one distribution of an installed environment."""
+    """One unit of work: an archive/loose file, a source tree, or one distribution of an
+    installed environment."""
 
     path: str
     site_entry: str | None = None
     """For installed environments: the dist-info name, or UNOWNED_STARTUP."""
+    tree: bool = False
+    """`path` is a source directory (checkout, unpacked sdist) read as one package."""
 
 
 class Scanner:
@@ -77,17 +80,7 @@ class Scanner:
         started = time.perf_counter()
         deadline = Deadline(self.timeout)
         try:
-            if task.site_entry is not None:
-                return [
-                    self.scan_artifact(a, started, deadline)
-                    for a in artifacts.read_installed(task.path, selector=scan_selector)
-                    if a.source.endswith("::" + task.site_entry)
-                ]
-            if artifacts.is_archive_name(task.path) or _sniff(task.path):
-                artifact = artifacts.read_artifact(task.path, selector=scan_selector, deadline=deadline)
-            else:
-                artifact = artifacts.read_loose_file(task.path)
-            return [self.scan_artifact(artifact, started, deadline)]
+            return [self.scan_artifact(a, started, deadline) for a in read_task(task, deadline)]
         except ArtifactError as exc:
             return [error_result(task.path, str(exc), time.perf_counter() - started)]
         except Exception as exc:  # last line of defence: one bad target never ends the scan
@@ -104,6 +97,20 @@ class Scanner:
         except ArtifactError as exc:
             return [error_result(site_dir, str(exc), time.perf_counter() - started)]
         return [self.scan_artifact(a) for a in found]
+
+
+def read_task(task: ScanTask, deadline: Deadline = NO_DEADLINE) -> list[Artifact]:
+    """The artifacts one task covers, read with the scan's selector (none: no unowned start-up file)."""
+    if task.site_entry == artifacts.UNOWNED_STARTUP:
+        unowned = artifacts.read_unowned_startup(task.path, selector=scan_selector)
+        return [unowned] if unowned is not None else []
+    if task.site_entry is not None:
+        return [artifacts.read_distribution(task.path, task.site_entry, selector=scan_selector)]
+    if task.tree:
+        return [artifacts.read_tree(task.path, selector=scan_selector)]
+    if artifacts.is_archive_name(task.path) or _sniff(task.path):
+        return [artifacts.read_artifact(task.path, selector=scan_selector, deadline=deadline)]
+    return [artifacts.read_loose_file(task.path)]
 
 
 def _sniff(path: str) -> bool:
@@ -130,29 +137,60 @@ def error_result(target: str, message: str, seconds: float = 0.0) -> ScanResult:
 
 
 def expand_target(path: str) -> list[ScanTask]:
-    """Files, directories (recursive), venvs and site-packages directories as scan tasks."""
+    """Scan tasks for one command-line target.
+
+    - a file: itself (archive by magic number, else a loose file);
+    - a venv, a Python prefix or a site-packages directory: one task per distribution, plus one
+      for the start-up files no distribution owns;
+    - a project (pyproject.toml, setup.py or setup.cfg at the top) or a folder of Python code (a
+      package or loose `.py` files at the top): the tree as ONE package, judged like an sdist,
+      plus every archive inside it as a target of its own;
+    - any other directory (downloads, a corpus laid out NAME/VERSION/FILE): every archive under
+      it, every project folder under it as a package, and loose `setup.py`, `.pth`, `.site.toml`,
+      `sitecustomize.py` and `usercustomize.py` files.
+    """
     if os.path.isfile(path):
         return [ScanTask(path)]
     if not os.path.isdir(path):
         raise ArtifactError(f"{path}: no such file or directory")
+    environment = os.path.basename(os.path.normpath(path)) in ("site-packages", "dist-packages")
+    environment = environment or os.path.isfile(os.path.join(path, "pyvenv.cfg"))  # `python -m venv .`
+    if not environment and artifacts.is_project_root(path):
+        return _tree_tasks(path)  # a checkout with an egg-info or a .pth is still a project
     site_dirs = artifacts.find_site_dirs(path)
     if site_dirs:
         tasks: list[ScanTask] = []
         for site_dir in site_dirs:
             tasks.extend(_site_tasks(site_dir))
         return tasks
-    tasks = []
+    if artifacts.looks_like_source_tree(path):
+        return _tree_tasks(path)
+    return _folder_tasks(path)
+
+
+def _tree_tasks(path: str) -> list[ScanTask]:
+    """The tree as one package, then the archives inside it (outside VCS data, caches and venvs)."""
+    tasks = [ScanTask(path, tree=True)]
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not artifacts.is_skipped_dir(os.path.join(root, d), d))
+        tasks.extend(ScanTask(os.path.join(root, n)) for n in sorted(files) if artifacts.is_archive_name(n))
+    return tasks
+
+
+def _folder_tasks(path: str) -> list[ScanTask]:
+    tasks: list[ScanTask] = []
     for root, dirs, files in os.walk(path):
         dirs.sort()
+        if root != path and artifacts.is_project_root(root):
+            tasks.extend(_tree_tasks(root))  # an unpacked sdist among downloads is one package
+            dirs.clear()
+            continue
         for name in sorted(files):
             full = os.path.join(root, name)
             lower = name.lower()
             if (
                 artifacts.is_archive_name(lower)
-                or (
-                    lower.endswith(LOOSE_SUFFIXES)
-                    and name in ("setup.py", "sitecustomize.py", "usercustomize.py")
-                )
+                or name in ("setup.py", "sitecustomize.py", "usercustomize.py")
                 or lower.endswith((".pth", ".site.toml"))
             ):
                 tasks.append(ScanTask(full))
@@ -160,8 +198,9 @@ def expand_target(path: str) -> list[ScanTask]:
 
 
 def _site_tasks(site_dir: str) -> list[ScanTask]:
-    entries = sorted(os.listdir(site_dir))
-    tasks = [ScanTask(site_dir, e) for e in entries if e.endswith((".dist-info", ".egg-info"))]
+    # One task per distribution, each reading only the files its RECORD lists: the processes
+    # share the work without any of them reading the whole environment.
+    tasks = [ScanTask(site_dir, e) for e in artifacts.distribution_entries(site_dir)]
     tasks.append(ScanTask(site_dir, artifacts.UNOWNED_STARTUP))
     return tasks
 
@@ -235,5 +274,6 @@ __all__ = [
     "Scanner",
     "error_result",
     "expand_target",
+    "read_task",
     "scan_tasks",
 ]

@@ -80,6 +80,8 @@ class Fact:
     context: Context
     detail: str
     """Short text: the call or string that showed the capability."""
+    prose: bool = False
+    """Seen only in a comment: words about code (a banner, a note), not code that does it."""
 
 
 @dataclass(frozen=True, slots=True)

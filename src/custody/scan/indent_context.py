@@ -51,7 +51,9 @@ class IndentContext:
                 continue
             indent = len(text) - len(stripped)
             if indent < current:
-                if stripped.startswith(_FUNC_HEADERS):
+                if stripped.startswith(_FUNC_HEADERS) and self.base is not Context.DEV:
+                    # a function body runs when called, but in test or docs code it stays dev
+                    # code (as the AST analysis keeps it): reported, never decisive
                     context = Context.CALL
                 match = _DEF_NAME.match(stripped)
                 if match is not None:

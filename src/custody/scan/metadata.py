@@ -169,7 +169,8 @@ def metadata_findings(artifact: Artifact) -> list[Finding]:
     has_metadata = any(
         m.path.endswith(("PKG-INFO", ".dist-info/METADATA", "package.json")) for m in artifact.members
     )
-    if not has_metadata and artifact.kind is not ArtifactKind.NPM:
+    # A checkout has no built metadata by nature; only built artifacts are expected to carry it.
+    if not has_metadata and artifact.kind not in (ArtifactKind.NPM, ArtifactKind.SOURCE):
         findings.append(
             Finding(
                 rule="metadata-missing",

@@ -39,6 +39,9 @@ _DEV_WORD = re.compile(
     r"|[ _.-](tests?|testing|docs?|examples?|benchmarks?|samples?|demos?)$"
 )
 STARTUP_MODULES = frozenset({"sitecustomize.py", "usercustomize.py"})
+SOURCE_KINDS = frozenset({ArtifactKind.SDIST, ArtifactKind.SOURCE})
+"""Artifacts pip builds from source: their top-level setup.py runs at install."""
+SETUP_RUNS = SOURCE_KINDS | {ArtifactKind.FILE, ArtifactKind.EGG}
 
 
 class FileType(str, enum.Enum):
@@ -128,7 +131,7 @@ def classify(
             return FileType.PYTHON, Context.STARTUP
         if len(parts) == 2 and parts[0] in ("sitecustomize", "usercustomize") and base == "__init__.py":
             return FileType.PYTHON, Context.STARTUP
-        if base == "setup.py" and top and kind in (ArtifactKind.SDIST, ArtifactKind.FILE, ArtifactKind.EGG):
+        if base == "setup.py" and top and kind in SETUP_RUNS:
             return FileType.PYTHON, Context.INSTALL
         if in_dev or (
             not own_module

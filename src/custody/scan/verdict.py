@@ -321,6 +321,7 @@ class _Judge:
                 )
         # Stealer: browser, chat or wallet secrets plus a chat/paste sink, wherever it runs.
         targets = [x for x in f.get(Cap.SECRET) if any(t in x.detail for t in STEALER_TARGETS)]
+        acting = f.files((Cap.NETWORK, Cap.PROCESS, Cap.EXFIL_SINK, Cap.DNS_EXFIL), LIVE | {Context.DEV})
         sink_files = f.files(Cap.EXFIL_SINK) | f.files(Cap.NETWORK) | f.files(Cap.DNS_EXFIL)
         for fact in targets:
             if fact.file in sink_files:
@@ -330,8 +331,12 @@ class _Judge:
                     fact,
                     f"{fact.detail}, and the same module sends to an exfiltration endpoint",
                 )
-            elif fact.context in UNASKED:
+            elif fact.context in UNASKED and fact.file in acting:
                 self.add("secret-access", Severity.MEDIUM, fact, f"{fact.detail} in code that runs unasked")
+            elif fact.context in UNASKED:
+                # Names in a module that neither sends nor starts anything: a table of words (a
+                # scanner's own rules, a path list), nothing that could carry the secret away.
+                self.add("secret-access", Severity.LOW, fact, f"{fact.detail} (a module that sends nothing)")
             else:
                 self.add("secret-access", Severity.LOW, fact, f"{fact.detail} (only when called)")
         for fact in f.get(SECRETS, RUN_EARLY):
@@ -592,12 +597,14 @@ class _Judge:
                     f"sends data to {fact.detail} while installing or starting",
                 )
         sending = f.files(SENDS - {Cap.EXFIL_SINK}, UNASKED)
+        requesting_files = f.files((Cap.NETWORK, Cap.DOWNLOAD_TOOL, Cap.PROCESS), LIVE | {Context.DEV})
         for fact in f.get(Cap.EXFIL_SINK):
             if fact.context in RUN_EARLY or (fact.context is Context.IMPORT and fact.file in sending):
                 severity = Severity.HIGH
-            elif fact.context is Context.IMPORT:
+            elif fact.context is Context.IMPORT and fact.file in requesting_files:
                 severity = Severity.MEDIUM
             else:
+                # Only named, by a module that makes no request at all (a host list, a rule table).
                 severity = Severity.LOW
             self.add("exfil-sink", severity, fact, f"{fact.detail} ({fact.context.value})")
         for fact in f.get(Cap.RAW_IP_URL):
@@ -645,6 +652,10 @@ class _Judge:
             # generate, in code that runs: that is the payload's wrapper, not a licence check.
             if "obfuscator_markers" in fact.detail and fact.context in UNASKED and fact.file in tricks:
                 self.add("obfuscated-exec", Severity.CRITICAL, fact, f"{fact.detail} wrapping dynamic code")
+            elif fact.prose and fact.file not in tricks:
+                # A comment naming an obfuscator over plain code (a scanner's notes, docs): the
+                # file is not obfuscated, so the words alone decide nothing.
+                self.add("obfuscation", Severity.LOW, fact, f"{fact.detail}, in a comment over plain code")
             else:
                 self.add("obfuscation", Severity.HIGH, fact, fact.detail)
         for fact in f.get(Cap.INVISIBLE_CHAR):
@@ -658,7 +669,7 @@ class _Judge:
     def _binaries(self) -> None:
         kind = self.artifact.kind
         pure_wheel = kind is ArtifactKind.WHEEL and self.artifact.source.endswith("-none-any.whl")
-        if kind not in (ArtifactKind.SDIST, ArtifactKind.EGG) and not pure_wheel:
+        if kind not in (ArtifactKind.SDIST, ArtifactKind.SOURCE, ArtifactKind.EGG) and not pure_wheel:
             return
         launched = " ".join(
             self.collected.files[p.file].line_text(p.line)
