@@ -108,7 +108,8 @@ def test_tar_nested_archives_cannot_crowd_code_out_of_the_budget(scanner: Scanne
 
 # ---- member count --------------------------------------------------------------------------------
 def test_zip_member_count_cuts_data_not_the_payload(scanner: Scanner) -> None:
-    data_members = [(f"{DEFAULT_NAME}/data/f{i:02}.bin", os.urandom(100)) for i in range(30)]
+    # `.dat`, not `.bin`: a `.bin` may be a pickled model, which the scan reads like code
+    data_members = [(f"{DEFAULT_NAME}/data/f{i:02}.dat", os.urandom(100)) for i in range(30)]
     result = scan(scanner, wheel([*data_members, (PTH, HOOK.encode())]), WHEEL, Limits(max_members=10))
     assert result.verdict is Verdict.MALICIOUS, describe(result)
 

@@ -31,6 +31,7 @@ from tests.artifacts.builders import (
     zip_symlink,
     zip_with_zeros,
 )
+from tests.scan import test_carriers
 from tests.scan.builders import (
     DEFAULT_NAME,
     SAMPLE_PE,
@@ -1936,7 +1937,15 @@ def test_install_process_benign_wget_helper_only_called(tmp_path: Path, scanner:
     assert_quiet(result, "install-process", not_verdict=Verdict.MALICIOUS)
 
 
+# Carrier rules (pickles, YAML, bytecode, disguised files) are tested in test_carriers.py.
+carriers_serialized_exec = test_carriers.test_malicious_pickle_loaded_at_import_is_malicious
+carriers_sourceless_bytecode = test_carriers.test_sourceless_bytecode_module_is_suspicious
+carriers_disguised_file = test_carriers.test_disguised_zip_put_on_sys_path_at_import_is_malicious
+
 POSITIVE_TESTS: dict[str, str] = {
+    "serialized-exec": "carriers_serialized_exec",
+    "sourceless-bytecode": "carriers_sourceless_bytecode",
+    "disguised-file": "carriers_disguised_file",
     "startup-hook": "test_startup_hook_fires",
     "startup-hook-dangerous": "test_startup_hook_dangerous_fires",
     "decode-exec": "test_decode_exec_fires",

@@ -131,6 +131,25 @@ RULES: dict[str, RuleInfo] = {
             "A PE, ELF or Mach-O binary inside a source distribution or a pure-Python wheel.",
         ),
         RuleInfo(
+            "serialized-exec",
+            "Pickle or YAML that runs code when loaded",
+            "A pickle, model file or YAML document names a callable that runs code, a shell or a "
+            "process (critical), or reaches files, the network or attributes by name (high), and "
+            "calls it as it is loaded.",
+        ),
+        RuleInfo(
+            "sourceless-bytecode",
+            "Bytecode without source",
+            "An importable .pyc ships without its .py: the code runs but cannot be reviewed.",
+        ),
+        RuleInfo(
+            "disguised-file",
+            "Archive or program named like data",
+            "A file named like an image, text or compiled bytecode holds something else (a zip, a "
+            "compressed stream, an executable, an opaque blob); critical when package code puts it "
+            "on sys.path, loads it as a library or runs it.",
+        ),
+        RuleInfo(
             "setup-cmdclass",
             "Overridden setup command",
             "setup.py replaces an install/build command; its code runs at install.",

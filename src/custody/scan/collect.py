@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 
 from custody.artifacts import NO_DEADLINE, Artifact, Deadline, LimitKind, Member, Unread
+from custody.scan.carriers import carrier_facts
 from custody.scan.facts import Cap, Fact, FlowFact
 from custody.scan.indent_context import IndentContext, in_docstring, sink_may_run_unasked
 from custody.scan.install_hooks import install_hooks
@@ -194,6 +195,9 @@ class Collector:
             if member.path in done or info.type in (FileType.PTH, FileType.SITE_TOML, FileType.START):
                 continue
             self._guarded(member, partial(self._member, member, info))
+        # Pickles, YAML, sourceless bytecode, disguised archives: after the contexts are final,
+        # since a carrier takes the context of the code that loads it.
+        self.out.facts.extend(carrier_facts(self.artifact.kind, infos, self.yara))
 
     def _library_imports_of_dev_files(self, by_rel: dict[str, FileInfo]) -> None:
         """A test or docs module that library code imports is library code: otherwise a package

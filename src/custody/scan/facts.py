@@ -62,6 +62,14 @@ class Cap(str, enum.Enum):
     SCREENSHOT = "screenshot"
     CLIPBOARD = "clipboard"
     ANTI_ANALYSIS = "anti-analysis"  # VM / debugger / sandbox checks, AV exclusions
+    # carriers (custody.scan.carriers): payloads in files that code loads rather than runs
+    SERIALIZED_EXEC = "serialized-exec"  # a pickle/YAML that calls exec, a shell or a process when loaded
+    SERIALIZED_CALL = "serialized-call"  # a pickle/YAML that calls file, network or lookup functions
+    SOURCELESS_BYTECODE = "sourceless-bytecode"  # an importable .pyc shipped without its source
+    DISGUISED_ARCHIVE = "disguised-archive"  # a zip/gzip/... named like an image or text file
+    DISGUISED_BINARY = "disguised-binary"  # an executable named like an image or text file
+    FAKE_BYTECODE = "fake-bytecode"  # a .pyc whose bytes are not Python bytecode: a blob where nobody looks
+    DISGUISED_LOAD = "disguised-load"  # code puts a disguised file on sys.path, loads or runs it
 
 
 @dataclass(frozen=True, slots=True)

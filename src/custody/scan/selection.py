@@ -1,13 +1,16 @@
 """What the scan engine reads of each member: code in full, everything else by its magic number.
 
-Data files (JSON, text, YAML, binaries) never run, so only their first bytes are loaded to spot
-embedded executables; in a zip they are not even inflated beyond that. JavaScript is read only in
-npm packages, where it is what runs; in a Python package it is browser or tool data.
+Data files (JSON, text, binaries) never run, so only their first bytes are loaded to spot
+embedded executables; in a zip they are not even inflated beyond that. Pickles, models, YAML and
+`.pyc` files, whose loading can run code, get a bounded prefix (`custody.scan.carriers`).
+JavaScript is read only in npm packages, where it is what runs; in a Python package it is browser
+or tool data.
 """
 
 from __future__ import annotations
 
 from custody.artifacts.selection import MAGIC_PREFIX, is_nested_archive
+from custody.scan.carriers import carrier_bytes
 
 CODE_SUFFIXES = (
     ".py",
@@ -48,4 +51,7 @@ def scan_selector(path: str, size: int) -> int:
         return size
     if is_nested_archive(lower):
         return size if size <= MAX_NESTED_ARCHIVE else MAGIC_PREFIX
+    carrier = carrier_bytes(path, size)
+    if carrier is not None:
+        return carrier  # pickles, models, YAML and bytecode: read as payload carriers
     return min(size, MAGIC_PREFIX)

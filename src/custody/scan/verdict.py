@@ -139,6 +139,7 @@ class _Judge:
         self._sinks()
         self._obfuscation()
         self._binaries()
+        self._carriers()
         self._archive()
         self._user_rules()
         return self.findings
@@ -693,6 +694,42 @@ class _Judge:
                 severity = Severity.MEDIUM if label.startswith("PE") else Severity.LOW
                 self.add("embedded-executable", severity, None, f"{label} inside a {kind.value}", file=path)
 
+    def _carriers(self) -> None:
+        """Payloads in files that code loads (custody.scan.carriers). A booby-trapped pickle or
+        YAML file attacks whoever loads it, so it counts wherever it sits, tests and docs aside."""
+        f = self.facts
+        dev = frozenset({Context.DEV})
+        for fact in f.get(Cap.SERIALIZED_EXEC, LIVE):
+            self.add("serialized-exec", Severity.CRITICAL, fact, f"{fact.detail} ({fact.context.value})")
+        for fact in f.get(Cap.SERIALIZED_CALL, LIVE):
+            self.add("serialized-exec", Severity.HIGH, fact, f"{fact.detail} ({fact.context.value})")
+        for fact in f.get((Cap.SERIALIZED_EXEC, Cap.SERIALIZED_CALL), dev):
+            severity = Severity.MEDIUM if fact.cap is Cap.SERIALIZED_EXEC else Severity.LOW
+            self.add("serialized-exec", severity, fact, f"{fact.detail} (test or docs data)")
+        kind = self.artifact.kind
+        # Sdists and pure wheels are source by definition: bytecode in place of a module is hiding it.
+        source_only = kind is ArtifactKind.SDIST or (
+            kind is ArtifactKind.WHEEL and self.artifact.source.endswith("-none-any.whl")
+        )
+        for fact in f.get(Cap.SOURCELESS_BYTECODE, frozenset(Context)):
+            if fact.context is Context.DEV:
+                severity = Severity.LOW
+            elif fact.context in UNASKED and source_only:
+                severity = Severity.HIGH
+            else:
+                severity = Severity.MEDIUM
+            self.add("sourceless-bytecode", severity, fact, f"{fact.detail} ({fact.context.value})")
+        for fact in f.get((Cap.DISGUISED_BINARY, Cap.FAKE_BYTECODE), LIVE):
+            self.add("disguised-file", Severity.MEDIUM, fact, fact.detail)
+        for fact in f.get((Cap.DISGUISED_BINARY, Cap.FAKE_BYTECODE), frozenset({Context.DEV})):
+            self.add("disguised-file", Severity.LOW, fact, fact.detail)
+        for fact in f.get(Cap.DISGUISED_ARCHIVE, frozenset(Context)):
+            # Compressed data under a data name is common enough; it only matters once loaded.
+            self.add("disguised-file", Severity.INFO, fact, fact.detail)
+        for fact in f.get(Cap.DISGUISED_LOAD, LIVE):
+            severity = Severity.CRITICAL if fact.context in UNASKED else Severity.HIGH
+            self.add("disguised-file", severity, fact, f"{fact.detail} ({fact.context.value})")
+
     def _archive(self) -> None:
         mapping = {
             IssueKind.PATH_TRAVERSAL: ("archive-unsafe-path", Severity.HIGH),
@@ -766,6 +803,9 @@ BAIT_PARTNERS = frozenset(
         "hidden-shell",
         "persistence",
         "install-beacon",
+        "serialized-exec",
+        "sourceless-bytecode",
+        "disguised-file",
     }
 )
 
