@@ -1345,6 +1345,8 @@ def main(argv: Sequence[str]) -> int:
     # GuardDog on a sample, and custody on the same files
     gd_version = None
     if not args.skip_guarddog:
+        # custody's figures first, so that they survive a GuardDog phase that is stopped
+        save(res, meta(args, command, started, versions, gd_version, dirs, bench_sets), final=False)
         exe, gd_version = ensure_guarddog(args.guarddog_venv, args.guarddog_upgrade)
         print(f"GuardDog {gd_version} at {exe}")
         sizes = {
@@ -1385,7 +1387,20 @@ def main(argv: Sequence[str]) -> int:
         res["comparison"] = compare(res, ["malicious-dev", "benign-top"], full_rows, gd_rows)
         res["comparison_recent"] = compare(res, ["malicious-recent"], full_rows, gd_rows)
 
-    res["meta"] = {
+    save(res, meta(args, command, started, versions, gd_version, dirs, bench_sets), final=True)
+    return 0
+
+
+def meta(
+    args: argparse.Namespace,
+    command: str,
+    started: datetime.datetime,
+    versions: set[str | None],
+    gd_version: str | None,
+    dirs: dict[str, str],
+    bench_sets: Sequence[BenchSet],
+) -> dict[str, Any]:
+    return {
         "command": command,
         "started": started.isoformat(timespec="seconds"),
         "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -1409,17 +1424,31 @@ def main(argv: Sequence[str]) -> int:
         "per_file_bound_s": PER_FILE_BOUND_S,
         "no_fetch": args.no_fetch,
         "unavailable": {bs.name: bs.unavailable for bs in bench_sets},
+        "out": str(args.out),
     }
+
+
+def save(res: dict[str, Any], run_meta: dict[str, Any], final: bool) -> None:
+    """Write results.json and summary.md; print the Markdown block at the end of the run."""
+    out = Path(run_meta["out"])
+    res["meta"] = run_meta
     (out / "results.json").write_text(json.dumps(res, indent=1, sort_keys=True) + "\n")
     md = render_markdown(res)
     (out / "summary.md").write_text(md)
-    print()
-    print(md, end="")
-    print(f"\nresults: {out / 'results.json'}; Markdown block: {out / 'summary.md'}")
-    return 0
+    if final:
+        print()
+        print(md, end="")
+        print(f"\nresults: {out / 'results.json'}; Markdown block: {out / 'summary.md'}")
+    else:
+        print(f"custody figures saved to {out / 'summary.md'} (GuardDog next)", flush=True)
+
+
+def _on_term(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _on_term)  # background jobs ignore SIGINT: stop on SIGTERM as well
     try:
         sys.exit(main(sys.argv[1:]))
     except KeyboardInterrupt:
