@@ -594,10 +594,14 @@ def run_guarddog(
             ): i
             for i, s in enumerate(samples)
         }
-        for n, fut in enumerate(cf.as_completed(futures), 1):
-            rows[futures[fut]] = fut.result()
-            if n % 25 == 0 or n == len(samples):
-                print(f"    guarddog {label}: {n}/{len(samples)}", flush=True)
+        try:
+            for n, fut in enumerate(cf.as_completed(futures), 1):
+                rows[futures[fut]] = fut.result()
+                if n % 25 == 0 or n == len(samples):
+                    print(f"    guarddog {label}: {n}/{len(samples)}", flush=True)
+        except BaseException:  # interrupted: start no more scans (the running ones are killed by main)
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
     wall = time.perf_counter() - start
     return {"rows": rows, "wall_s": wall}
 
@@ -1151,6 +1155,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument(
         "--report-only", action="store_true", help="print the Markdown block from OUT/results.json and exit"
     )
+    p.add_argument(
+        "--guarddog-only",
+        action="store_true",
+        help="run only the GuardDog phase and add it to the custody figures in OUT/results.json",
+    )
     args = p.parse_args(argv)
     args.custody_cmd = shlex.split(args.custody)
     args.custody_extra = shlex.split(args.custody_extra)
@@ -1309,6 +1318,8 @@ def main(argv: Sequence[str]) -> int:
     (out / "custody").mkdir(parents=True, exist_ok=True)
     started = datetime.datetime.now(datetime.timezone.utc)
     command = shlex.join(["python", *([sys.argv[0]] if sys.argv else []), *argv])
+    if args.guarddog_only:
+        return guarddog_only(args, command)
 
     bench_sets, dirs = load_sets(args)
     by_name = {bs.name: bs for bs in bench_sets}
@@ -1347,47 +1358,91 @@ def main(argv: Sequence[str]) -> int:
     if not args.skip_guarddog:
         # custody's figures first, so that they survive a GuardDog phase that is stopped
         save(res, meta(args, command, started, versions, gd_version, dirs, bench_sets), final=False)
-        exe, gd_version = ensure_guarddog(args.guarddog_venv, args.guarddog_upgrade)
-        print(f"GuardDog {gd_version} at {exe}")
-        sizes = {
-            "malicious-dev": (args.guarddog_sample, "guarddog-malicious"),
-            "malicious-recent": (args.guarddog_recent_sample, "guarddog-recent"),
-            "benign-top": (args.guarddog_sample, "guarddog-benign"),
-        }
-        samples = {
-            n: pick(by_name[n].samples, k, args.seed, salt) for n, (k, salt) in sizes.items() if n in by_name
-        }
-        (out / "guarddog-sample.json").write_text(
-            json.dumps({k: [s.key for s in v] for k, v in samples.items()}, indent=1) + "\n"
-        )
-        guarddog: dict[str, Any] = {"tool": "guarddog", "label_mapping": GUARDDOG_LABELS, "sets": {}}
-        on_sample: dict[str, Any] = {"tool": "custody", "sets": {}}
-        gd_rows: dict[str, list[dict[str, Any]]] = {}
         full_rows = {r["path"]: r for rows in rows_by_set.values() for r in rows}
-        for name, chosen in samples.items():
-            print(f"  guarddog {name}: {len(chosen)} files, {args.guarddog_workers} at a time", flush=True)
-            gd_run = run_guarddog(exe, chosen, name, out / "guarddog", args)
-            gd_rows[name] = gd_run["rows"]
-            kind = by_name[name].kind
-            guarddog["sets"][name] = set_result(gd_run["rows"], kind, guarddog_perf(gd_run))
-            # custody's detection and per-file seconds on these files come from the full run; its wall time
-            # and files/s come from a run on just these files (raw output kept only for dev-slice files).
-            run = custody_on(args, by_name[name], chosen, f"sample-{name}")
-            on_sample["sets"][name] = set_result(
-                [full_rows[s.path] for s in chosen], kind, custody_perf(run, len(chosen))
-            )
-        write_analysis(
-            out,
-            "guarddog",
-            [r for n in MALICIOUS_SETS for r in gd_rows.get(n, [])],
-            gd_rows.get("benign-top", []),
-        )
-        res["guarddog"] = guarddog
-        res["custody_on_sample"] = on_sample
-        res["comparison"] = compare(res, ["malicious-dev", "benign-top"], full_rows, gd_rows)
-        res["comparison_recent"] = compare(res, ["malicious-recent"], full_rows, gd_rows)
+        gd_version = guarddog_phase(args, res, by_name, full_rows)
 
     save(res, meta(args, command, started, versions, gd_version, dirs, bench_sets), final=True)
+    return 0
+
+
+def guarddog_phase(
+    args: argparse.Namespace,
+    res: dict[str, Any],
+    by_name: dict[str, BenchSet],
+    full_rows: dict[str, dict[str, Any]] | None,
+) -> str:
+    """GuardDog on a sample of malicious-dev, malicious-recent and benign-top, custody on the same files.
+
+    custody's verdicts and per-file seconds on the sample come from full_rows (the full run) when given,
+    else (--guarddog-only) from its run on just the sample files; its wall time always comes from that run.
+    """
+    out: Path = args.out
+    exe, gd_version = ensure_guarddog(args.guarddog_venv, args.guarddog_upgrade)
+    print(f"GuardDog {gd_version} at {exe}")
+    sizes = {
+        "malicious-dev": (args.guarddog_sample, "guarddog-malicious"),
+        "malicious-recent": (args.guarddog_recent_sample, "guarddog-recent"),
+        "benign-top": (args.guarddog_sample, "guarddog-benign"),
+    }
+    samples = {
+        n: pick(by_name[n].samples, k, args.seed, salt) for n, (k, salt) in sizes.items() if n in by_name
+    }
+    (out / "guarddog-sample.json").write_text(
+        json.dumps({k: [s.key for s in v] for k, v in samples.items()}, indent=1) + "\n"
+    )
+    guarddog: dict[str, Any] = {"tool": "guarddog", "label_mapping": GUARDDOG_LABELS, "sets": {}}
+    on_sample: dict[str, Any] = {"tool": "custody", "sets": {}}
+    gd_rows: dict[str, list[dict[str, Any]]] = {}
+    rows_of = dict(full_rows or {})
+    for name, chosen in samples.items():
+        print(f"  guarddog {name}: {len(chosen)} files, {args.guarddog_workers} at a time", flush=True)
+        gd_run = run_guarddog(exe, chosen, name, out / "guarddog", args)
+        gd_rows[name] = gd_run["rows"]
+        kind = by_name[name].kind
+        guarddog["sets"][name] = set_result(gd_run["rows"], kind, guarddog_perf(gd_run))
+        # custody's wall time and files/s on these files come from a run on just these files (raw output
+        # kept only for dev-slice files).
+        run = custody_on(args, by_name[name], chosen, f"sample-{name}")
+        if full_rows is None:
+            rows_of.update((r["path"], r) for r in custody_rows(chosen, run["entries"])[0])
+        on_sample["sets"][name] = set_result(
+            [rows_of[s.path] for s in chosen], kind, custody_perf(run, len(chosen))
+        )
+    write_analysis(
+        out,
+        "guarddog",
+        [r for n in MALICIOUS_SETS for r in gd_rows.get(n, [])],
+        gd_rows.get("benign-top", []),
+    )
+    res["guarddog"] = guarddog
+    res["custody_on_sample"] = on_sample
+    res["comparison"] = compare(res, ["malicious-dev", "benign-top"], rows_of, gd_rows)
+    res["comparison_recent"] = compare(res, ["malicious-recent"], rows_of, gd_rows)
+    return gd_version
+
+
+def guarddog_only(args: argparse.Namespace, command: str) -> int:
+    """--guarddog-only: add the GuardDog phase to the custody figures already in OUT/results.json."""
+    res = json.loads((args.out / "results.json").read_text())
+    args.sets = [
+        n for n in ("malicious-dev", "malicious-recent", "benign-top") if n in res["custody"]["sets"]
+    ]
+    args.no_fetch = True
+    bench_sets, _ = load_sets(args)
+    gd_version = guarddog_phase(args, res, {bs.name: bs for bs in bench_sets}, None)
+    run_meta = res["meta"]
+    run_meta.update(
+        command=f"{run_meta['command']}` then `{command}",
+        finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        guarddog_version=gd_version,
+        guarddog_workers=args.guarddog_workers,
+        guarddog_timeout_s=args.guarddog_timeout,
+        guarddog_sandbox=args.guarddog_sandbox,
+        guarddog_sample=args.guarddog_sample,
+        guarddog_recent_sample=args.guarddog_recent_sample,
+        guarddog_only=True,
+    )
+    save(res, run_meta, final=True)
     return 0
 
 
