@@ -22,6 +22,7 @@ _COMMANDS = {
     "key": "custody.cli.ledger_cmds:key",
     "ledger": "custody.cli.ledger_log:ledger_group",
     "log": "custody.cli.ledger_log:log",
+    "rules": "custody.cli.rules_cmd:rules",
     "scan": "custody.cli.scan_cmd:scan",
     "verify": "custody.cli.ledger_log:verify",
 }
