@@ -155,20 +155,6 @@ CHAIN_RULES: tuple[ChainRule, ...] = (
         "a chat bot runs the commands its chat sends it: a remote shell for whoever holds the bot",
     ),
     ChainRule(
-        "install-beacon",
-        frozenset({Source.REQUEST}),
-        Sink.NETWORK,
-        Reach.CATCHER,
-        {
-            Context.STARTUP: Severity.CRITICAL,
-            Context.INSTALL: Severity.CRITICAL,
-            Context.IMPORT: Severity.CRITICAL,
-            Context.CALL: Severity.LOW,
-        },
-        "code that runs unasked contacts a request catcher or out-of-band callback host: the request "
-        "itself reports that the package was installed or imported, and where",
-    ),
-    ChainRule(
         "remote-control",
         frozenset({Source.REMOTE_COMMAND}),
         Sink.EXEC,

@@ -11,57 +11,15 @@ from a repository on a code host is usually a fork.
 from __future__ import annotations
 
 import enum
-import ipaddress
 import re
 from urllib.parse import urlsplit
 
 from custody.scan.declared import Declarations, DependencyKind, Requirement
+from custody.scan.hosts import HostClass, classify_host
 from custody.scan.model import Basis, Context, Finding, Severity
 
 RULE = "direct-url-dependency"
 _URL = re.compile(r"(?:[a-z][a-z0-9+.-]*\+)?(?:https?|ftp|file|git|ssh)://\S+|\bfile:\S+", re.IGNORECASE)
-# Services that host anonymous uploads or pastes: nobody publishes a real dependency there.
-DROP_HOSTS = frozenset(
-    {
-        "pastebin.com",
-        "paste.ee",
-        "hastebin.com",
-        "rentry.co",
-        "rentry.org",
-        "ghostbin.com",
-        "dpaste.com",
-        "dpaste.org",
-        "controlc.com",
-        "transfer.sh",
-        "file.io",
-        "0x0.st",
-        "catbox.moe",
-        "files.catbox.moe",
-        "litter.catbox.moe",
-        "gofile.io",
-        "anonfiles.com",
-        "bashupload.com",
-        "tmpfiles.org",
-        "temp.sh",
-        "filebin.net",
-        "mega.nz",
-        "mediafire.com",
-        "dropbox.com",
-        "dl.dropboxusercontent.com",
-        "cdn.discordapp.com",
-        "media.discordapp.net",
-        "ngrok.io",
-        "ngrok-free.app",
-        "trycloudflare.com",
-        "workers.dev",
-        "pipedream.net",
-        "webhook.site",
-        "bit.ly",
-        "tinyurl.com",
-        "is.gd",
-        "t.me",
-    }
-)
 # Single files served from a code host (gists, raw blobs): a script drop, not a project release.
 RAW_FILE_HOSTS = frozenset({"raw.githubusercontent.com", "gist.github.com", "gist.githubusercontent.com"})
 # Repository hosts: a requirement from one of them is normally a fork or an unreleased fix.
@@ -96,16 +54,13 @@ def url_risk(url: str) -> UrlRisk:
         host = urlsplit(scheme_free).hostname or ""
     except ValueError:
         return UrlRisk.UNKNOWN
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        return UrlRisk.RAW_IP
-    if host in DROP_HOSTS or any(host.endswith("." + d) for d in DROP_HOSTS):
-        return UrlRisk.DROP
     if host in RAW_FILE_HOSTS:
         return UrlRisk.RAW_FILE
+    host_class = classify_host(host) if host else HostClass.OTHER
+    if host_class is HostClass.RAW_IP:
+        return UrlRisk.RAW_IP
+    if host_class.throwaway:
+        return UrlRisk.DROP  # paste sites, file drops, tunnels, catchers: one host table for all rules
     if host in CODE_HOSTS or host.endswith(".github.com"):
         return UrlRisk.REPOSITORY
     return UrlRisk.UNKNOWN
