@@ -23,6 +23,8 @@ from custody.scan.model import Context, Severity
 class Reach(str, enum.Enum):
     """Which destinations a rule covers."""
 
+    PAYLOAD_SOURCE = "payload-source"
+    """A hard-coded throwaway host or raw code host: where unreleased payloads are fetched from."""
     THROWAWAY = "throwaway"
     """A hard-coded host nobody accountable owns (bare IP, tunnel, catcher, mock API, chat, paste)."""
     FOREIGN = "foreign"
@@ -95,8 +97,17 @@ CHAIN_RULES: tuple[ChainRule, ...] = (
         Reach.THROWAWAY,
         _EVERYWHERE,
         "the content of files on the machine is sent to a hard-coded throwaway host (bare IP, tunnel, "
-        "request catcher, mock API, chat webhook, paste site)",
-        except_hosts=frozenset(),
+        "request catcher, mock API, chat webhook)",
+        except_hosts=frozenset({HostClass.PASTE}),
+    ),
+    ChainRule(
+        "exfil-flow",
+        frozenset({Source.LOCAL_FILE}),
+        Sink.NETWORK,
+        Reach.THROWAWAY,
+        _UNASKED_CRITICAL,
+        "the content of files on the machine is sent to a paste site (an editor's share command does "
+        "this when asked)",
     ),
     ChainRule(
         "exfil-flow",
@@ -175,14 +186,20 @@ CHAIN_RULES: tuple[ChainRule, ...] = (
         frozenset({Source.DOWNLOAD}),
         Sink.EXEC,
         Reach.ANY,
-        _UNASKED_ELSE_MEDIUM,
+        {
+            Context.STARTUP: Severity.CRITICAL,
+            Context.INSTALL: Severity.CRITICAL,
+            Context.IMPORT: Severity.HIGH,
+            Context.CALL: Severity.MEDIUM,
+            Context.DEV: Severity.LOW,
+        },
         "code received from the network is executed (a debugger or REPL server does this on purpose)",
     ),
     ChainRule(
         "download-exec",
         frozenset({Source.DOWNLOAD}),
         Sink.PROCESS,
-        Reach.THROWAWAY,
+        Reach.PAYLOAD_SOURCE,
         _EVERYWHERE,
         "a command or program fetched from a paste site, code host or throwaway host is run",
     ),
@@ -191,15 +208,22 @@ CHAIN_RULES: tuple[ChainRule, ...] = (
         frozenset({Source.DOWNLOAD}),
         Sink.PROCESS,
         Reach.FOREIGN,
-        _UNASKED_CRITICAL,
-        "a command or program fetched from a hard-coded host is run",
+        {
+            Context.STARTUP: Severity.CRITICAL,
+            Context.INSTALL: Severity.CRITICAL,
+            Context.IMPORT: Severity.CRITICAL,
+            Context.CALL: Severity.MEDIUM,
+            Context.DEV: Severity.LOW,
+        },
+        "a command or program fetched from a hard-coded host is run (installers of tools do this when "
+        "asked)",
     ),
     ChainRule(
         "download-exec",
         frozenset({Source.DOWNLOAD}),
         Sink.PROCESS,
         Reach.ANY,
-        _UNASKED_ONLY,
+        {Context.STARTUP: Severity.HIGH, Context.INSTALL: Severity.MEDIUM, Context.IMPORT: Severity.MEDIUM},
         "a command or program received from the network is run",
     ),
 )
@@ -246,6 +270,8 @@ def _reach_matches(rule: ChainRule, fact: FlowFact, name: str | None, own: set[s
     host_class = destination.host_class
     if rule.reach is Reach.CATCHER:
         return host_class is HostClass.CATCHER
+    if rule.reach is Reach.PAYLOAD_SOURCE:
+        return host_class is not None and host_class.payload_source
     if rule.reach is Reach.THROWAWAY:
         # An app host named after the project (`myproj.vercel.app`) is the project's own service.
         if host_class is HostClass.SERVERLESS and _named_after(destination.host, name, own):

@@ -653,7 +653,8 @@ class FlowAnalysis:
                 key = node.slice
                 if isinstance(key, ast.Constant) and isinstance(key.value, str):
                     return {Source.CREDENTIAL.value} if _SECRET_ENV.search(key.value) else set()
-                return {Source.ENVIRONMENT.value}
+                # one variable by a computed name: whole only if the name came from iterating it
+                return self.labels(key, env, scope, depth + 1)
             return self.labels(node.value, env, scope, depth + 1)
         if isinstance(node, (ast.Lambda, ast.FunctionDef)):
             return set()
@@ -686,7 +687,7 @@ class FlowAnalysis:
             key = node.args[0] if node.args else None
             if isinstance(key, ast.Constant) and isinstance(key.value, str):
                 return {Source.CREDENTIAL.value} if _SECRET_ENV.search(key.value) else set()
-            return {Source.ENVIRONMENT.value}
+            return self.labels(key, env, scope, depth + 1) if key is not None else set()
         if resolved in _PROCESS_CALLS and node.args and _CREDENTIAL_COMMANDS.search(self._text(node.args[0])):
             return {Source.CREDENTIAL.value}
         if resolved in _PROMPTS and node.args:
@@ -835,7 +836,7 @@ class FlowAnalysis:
             carried = self.labels(node.args[0], env, scope)
             self._record(carried, Sink.EXEC, _downloaded_from(carried), -1, node, scope, resolved)
         elif resolved in _PROCESS_CALLS and node.args:
-            carried = self.labels(node.args[0], env, scope)
+            carried = self.labels(_program_of(node.args[0]), env, scope)
             self._record(carried, Sink.PROCESS, _downloaded_from(carried), -1, node, scope, resolved)
         callee = self._local_callee(node)
         if callee is None:
@@ -1062,6 +1063,19 @@ def _interesting_text(value: str) -> bool:
         return False
     host = host_of(value)
     return host is not None and classify_host(host).throwaway
+
+
+def _program_of(command: ast.expr) -> ast.expr:
+    """What a process call runs: the whole string of a shell command, the program of an argument
+    list (`[prog, arg...]`), or the script of `[shell, "-c", script]`. Arguments such as data paths
+    are not what runs."""
+    if isinstance(command, (ast.List, ast.Tuple)) and command.elts:
+        elements = command.elts
+        for index, element in enumerate(elements[:-1]):
+            if isinstance(element, ast.Constant) and element.value in ("-c", "/c", "-Command", "-e"):
+                return elements[index + 1]
+        return elements[0]
+    return command
 
 
 def _from_module(resolved: str, modules: tuple[str, ...]) -> bool:

@@ -33,10 +33,17 @@ class HostClass(str, enum.Enum):
     CHAT = "chat"
     """Chat webhooks and bot APIs (Discord, Telegram, Slack)."""
     PASTE = "paste"
-    """Paste sites, file drops and raw code hosts: where payloads are fetched from and loot is left."""
+    """Paste sites and file drops: where payloads are fetched from and loot is left."""
+    CODE_HOST = "code-host"
+    """Raw files of a code host or a chat CDN: a place to fetch a script from, not to send data to."""
     IP_LOOKUP = "ip-lookup"
     """Services that tell the caller its public address: recon, not a data sink."""
     OTHER = "other"
+
+    @property
+    def payload_source(self) -> bool:
+        """A host to fetch a payload from without an accountable release: throwaway or raw code."""
+        return self in _THROWAWAY or self is HostClass.CODE_HOST
 
     @property
     def throwaway(self) -> bool:
@@ -209,10 +216,6 @@ _SUFFIXES: dict[HostClass, tuple[str, ...]] = {
         "bashupload.com",
         "temp.sh",
         "oshi.at",
-        "raw.githubusercontent.com",
-        "gist.githubusercontent.com",
-        "cdn.discordapp.com",
-        "media.discordapp.net",
         "tmpfiles.org",
         "mega.nz",
         "mediafire.com",
@@ -221,6 +224,13 @@ _SUFFIXES: dict[HostClass, tuple[str, ...]] = {
         "tinyurl.com",
         "is.gd",
         "t.me",
+    ),
+    HostClass.CODE_HOST: (
+        "raw.githubusercontent.com",
+        "gist.githubusercontent.com",
+        "gist.github.com",
+        "cdn.discordapp.com",
+        "media.discordapp.net",
     ),
     HostClass.IP_LOOKUP: (
         "api.ipify.org",
@@ -247,6 +257,14 @@ _BARE_HOST = re.compile(r"^([a-z0-9-]+(\.[a-z0-9-]+)+|\d{1,3}(\.\d{1,3}){3})(:\d
 
 def host_of(address: str) -> str | None:
     """The host named by a URL or `host[:port][/path]` text, lower-cased; None if it names none."""
+    host = _host_of(address)
+    return host if host is not None and _HOST_NAME.fullmatch(host) else None
+
+
+_HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*|[0-9a-f:]+")
+
+
+def _host_of(address: str) -> str | None:
     text = address.strip()
     if "://" in text:
         try:
@@ -277,7 +295,9 @@ def classify_host(host: str) -> HostClass:
         if ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_unspecified or ip.is_reserved:
             return HostClass.LOCAL
         return HostClass.RAW_IP
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal", ".lan")):
+    if "." not in host or host.endswith(
+        (".localhost", ".local", ".internal", ".lan", ".svc", ".cluster.local", ".home.arpa", ".corp")
+    ):
         return HostClass.LOCAL
     parts = host.split(".")
     if any(_is_callback_token(label) for label in parts[:-2]):

@@ -59,7 +59,7 @@ def url_risk(url: str) -> UrlRisk:
     host_class = classify_host(host) if host else HostClass.OTHER
     if host_class is HostClass.RAW_IP:
         return UrlRisk.RAW_IP
-    if host_class.throwaway:
+    if host_class.throwaway or host_class is HostClass.CODE_HOST:
         return UrlRisk.DROP  # paste sites, file drops, tunnels, catchers: one host table for all rules
     if host in CODE_HOSTS or host.endswith(".github.com"):
         return UrlRisk.REPOSITORY
