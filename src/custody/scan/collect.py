@@ -412,7 +412,10 @@ class Collector:
             # A value worth following (a key parameter, a stack frame, a throwaway host) next to a
             # sink: the flow analysis decides, wherever the code sits.
             return True
-        if base in (Context.STARTUP, Context.INSTALL) or info.path in self.roots:
+        if base in (Context.STARTUP, Context.INSTALL):
+            return True
+        if info.path in self.roots and (sinks or base is not Context.IMPORT):
+            # functions another module runs at import: only worth parsing when something can happen
             return True
         if any(hit.cap in STRONG_TEXT_CAPS for hit in hits):
             # A module naming an exfiltration endpoint or a Windows program to fetch gets the full

@@ -306,6 +306,9 @@ class _Scope:
     """Class name for methods: `self.x` is shared by the methods of that class."""
 
 
+MAX_FLOW_NODES = 40_000
+"""Modules larger than this (about 8,000 lines) are not followed value by value: the fixed point
+costs seconds there, and every other rule still reads them. A known limit, in the README."""
 _MOVES = (
     ast.Assign,
     ast.AugAssign,
@@ -356,6 +359,8 @@ class FlowAnalysis:
         self.flows: dict[tuple[Source, Sink, int, str | None], Flow] = {}
         self.written_paths: dict[tuple[int, str], str] = {}
         self._memo: dict[int, set[Label]] = {}
+        self.grown = 0
+        """Labels added so far, anywhere: a pass that adds none has reached the fixed point."""
         self._texts: dict[int, str] = {}
         self._scope_nodes: dict[int, tuple[list[ast.AST], list[ast.Call]]] = {}
         """(scope, handle name) -> name of the path the handle was opened on for writing."""
@@ -386,12 +391,14 @@ class FlowAnalysis:
                     todo.append((child, owner))
 
     def run(self) -> list[Flow]:
+        if self.all_nodes is not None and len(self.all_nodes) > MAX_FLOW_NODES:
+            return []  # see MAX_FLOW_NODES
         if not self._worth_following():
             return []  # most modules hold no value any rule cares about: nothing to follow
         self._collect_scopes()
         # Summaries feed each other; three rounds reach a chain of three helpers. After the first
         # round only scopes that call a helper whose summary grew need another look.
-        pending = self.scopes
+        pending = self._relevant_scopes()
         for _ in range(3):
             grown: set[str] = set()
             for scope in pending:
@@ -401,6 +408,66 @@ class FlowAnalysis:
                 break
             pending = [scope for scope in self.scopes if self._callees(scope) & grown]
         return list(self.flows.values())
+
+    def _relevant_scopes(self) -> list[_Scope]:
+        """Scopes that hold a source or a sink, and the scopes that call those (a value reaches a
+        sink through its callers). The rest are left out: a call to one of them is followed as an
+        unknown call (whatever it is given, its result may carry), which over-approximates it."""
+        named: dict[str, list[_Scope]] = {}
+        for scope in self.scopes:
+            if isinstance(scope.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                named.setdefault(scope.node.name, []).append(scope)
+        relevant = {id(s) for s in self.scopes if self._direct(s)}
+        names = {n for n, scopes in named.items() if any(id(s) in relevant for s in scopes)}
+        callees = {id(s): self._callees(s) for s in self.scopes}
+        changed = True
+        while changed:
+            changed = False
+            for scope in self.scopes:
+                if id(scope) not in relevant and callees[id(scope)] & names:
+                    relevant.add(id(scope))
+                    changed = True
+                    if isinstance(scope.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        names.add(scope.node.name)
+        for name in list(self.functions):
+            if name not in names:
+                del self.functions[name]
+        return [s for s in self.scopes if id(s) in relevant]
+
+    def _direct(self, scope: _Scope) -> bool:
+        """A scope that itself holds a source or a sink (cheap, by names: a guess that errs wide)."""
+        if scope.summary is not None and (
+            any(_parameter_source(p) is not None for p in scope.summary.params)
+            or self._chat_handler(scope.node)
+        ):
+            return True
+        moving, calls = self._nodes(scope)
+        for call in calls:
+            resolved = self.resolve(call.func)
+            short = resolved.rsplit(".", 1)[-1] if resolved else ""
+            if (
+                resolved in _EXEC_CALLS
+                or resolved in _PROCESS_CALLS
+                or resolved in _SPAWNERS
+                or resolved in _IDENTITY_CALLS
+                or resolved in _FRAME_CALLS
+                or resolved in _ENV_WHOLE
+                or resolved in _ENV_GETTERS
+                or resolved in _PROMPTS
+                or short in _RECEIVERS
+                or short in ("connect", "connect_ex", "create_connection", "open", "read_text", "read_bytes")
+                or self._is_send(call, resolved)
+                or bool(self._client_labels(resolved))
+            ):
+                return True
+        for node in moving:
+            for sub in ast.walk(node):
+                if isinstance(sub, ast.Constant) and isinstance(sub.value, str) and len(sub.value) < 300:
+                    if _interesting_text(sub.value):
+                        return True
+                elif isinstance(sub, ast.Attribute) and self.resolve(sub) in _ENV_WHOLE:
+                    return True
+        return False
 
     def _callees(self, scope: _Scope) -> set[str]:
         names: set[str] = set()
@@ -496,21 +563,27 @@ class FlowAnalysis:
         # that changes something adds a label to a name, and labels are few). Values are memoised
         # within a pass; a pass that changes nothing had no stale memo, so the result is exact.
         for _ in range(12):
-            size = self._size(env)
+            size = self.grown
             self._memo.clear()
             for node in moving:
                 self._statement(node, env, scope)
-            if self._size(env) == size:
+            if self.grown == size:
                 break
         self._memo.clear()
         for call in calls:
             self._sink(call, env, scope)
         return self._fingerprint(summary) != before
 
-    def _size(self, env: dict[str, set[Label]]) -> int:
-        return sum(len(v) for v in env.values()) + sum(
-            len(v) for state in self.class_state.values() for v in state.values()
-        )
+    def _add(self, where: dict[str, set[Label]], name: str, labels: set[Label]) -> None:
+        """Add labels to a name, counting growth (the fixed-point loops stop when nothing grows)."""
+        held = where.get(name)
+        if held is None:
+            where[name] = set(labels)
+            self.grown += len(labels)
+        elif not labels <= held:
+            before = len(held)
+            held.update(labels)
+            self.grown += len(held) - before
 
     @staticmethod
     def _fingerprint(summary: _Summary | None) -> tuple[int, int]:
@@ -524,12 +597,12 @@ class FlowAnalysis:
         if not labels:
             return
         if isinstance(target, ast.Name):
-            env.setdefault(target.id, set()).update(labels)
+            self._add(env, target.id, labels)
             path = self.written_paths.get((id(scope), target.id))
             if path is not None:
                 # What is written through a handle ends up in its file: running that path runs it.
                 home = env if path in env or env is self.module_env else self.module_env
-                home.setdefault(path, set()).update(labels)
+                self._add(home, path, labels)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for element in target.elts:
                 self._assign(element, labels, env, scope)
@@ -538,9 +611,9 @@ class FlowAnalysis:
         elif isinstance(target, ast.Attribute):
             base = target.value
             if isinstance(base, ast.Name) and base.id in ("self", "cls") and scope.owner is not None:
-                self.class_state.setdefault(scope.owner, {}).setdefault(target.attr, set()).update(labels)
+                self._add(self.class_state.setdefault(scope.owner, {}), target.attr, labels)
             elif isinstance(base, ast.Name):
-                env.setdefault(base.id, set()).update(labels)
+                self._add(env, base.id, labels)
         elif isinstance(target, ast.Subscript):
             self._assign(target.value, labels, env, scope)
 
@@ -1079,7 +1152,15 @@ def _program_of(command: ast.expr) -> ast.expr:
 
 
 def _from_module(resolved: str, modules: tuple[str, ...]) -> bool:
+    heads = _HEADS.get(modules)
+    if heads is None:
+        heads = _HEADS[modules] = frozenset(m.split(".", 1)[0] for m in modules)
+    if resolved.split(".", 1)[0] not in heads:
+        return False  # the common case, decided without looking at every module
     return any(resolved == m or resolved.startswith(m + ".") for m in modules)
+
+
+_HEADS: dict[tuple[str, ...], frozenset[str]] = {}
 
 
 def _parameter_source(name: str) -> Source | None:

@@ -402,6 +402,8 @@ def mcp_tool_injection(artifact: Artifact) -> list[Finding]:
         rel = relative_path(member.path, artifact.strip_prefix)
         if any(is_dev_dir(p) for p in rel.split("/")[:-1]):
             continue
+        if injection_phrase(data.decode("utf-8", "replace")) is None:
+            continue  # no such phrase anywhere in the file: no description can hold one (parsing costs)
         try:
             tree = ast.parse(data)
         except (SyntaxError, ValueError, RecursionError):

@@ -43,8 +43,7 @@ rule custody_flow_sources {
     $frame = /inspect\.(stack|currentframe|getouterframes)|sys\._getframe/
     $cmd = /gh\s+auth\s+token|aws\s+configure\s+(get|export)|print-access-token/
     $host = /\.(mockapi\.io|mocky\.io|ngrok(-free)?\.(io|app|dev)|trycloudflare\.com|serveo\.net|loca\.lt|workers\.dev|vercel\.app|herokuapp\.com|glitch\.me|repl\.co|onrender\.com|duckdns\.org|ddns\.net|no-ip\.(org|biz)|hopto\.org|pipedream\.net|webhook\.site|beeceptor\.com|jsonbin\.io|firebaseio\.com)\b/
-    $rawip = /(https?|wss?):\/\/[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}/
     $chat = /api\.telegram\.org|discord(app)?\.com\/api\/webhooks|import\s+telebot|from\s+telegram(\.ext)?\s+import|from\s+aiogram\s+import/
-    $paste = /pastebin\.com|rentry\.(co|org)|raw\.githubusercontent\.com|gist\.githubusercontent\.com|cdn\.discordapp\.com|transfer\.sh|paste\.ee/
+    $paste = /pastebin\.com|rentry\.(co|org)|cdn\.discordapp\.com|transfer\.sh|paste\.ee/
   condition: any of them
 }
