@@ -215,8 +215,7 @@ CHAIN_RULES: tuple[ChainRule, ...] = (
             Context.CALL: Severity.MEDIUM,
             Context.DEV: Severity.LOW,
         },
-        "a command or program fetched from a hard-coded host is run (installers of tools do this when "
-        "asked)",
+        "a command or program fetched from a hard-coded host is run (installers of tools do this when asked)",
     ),
     ChainRule(
         "download-exec",
