@@ -42,8 +42,9 @@ rule download_tool_command {
   meta: cap = "download-tool" detail = "command line that downloads with curl, wget, PowerShell, certutil or bitsadmin"
   strings:
     $curl = /\b(curl|wget)\s+(-[A-Za-z]+\s+)*['"]?https?:\/\// nocase
-    // options with values before the address: `wget -O ~/.x/y.py https://...`, `curl -o f -L https://...`
-    $curlopt = /\b(curl|wget)\s+(-{1,2}[A-Za-z-]+(\s+[^\s'"|;&]+)?\s+){1,6}['"]?https?:\/\// nocase
+    // short options with values before the address: `wget -O ~/.x/y.py https://...`, `curl -o f -L https://...`
+    // (long options such as `curl --location URL` are how CLIs print usage examples: not counted)
+    $curlopt = /\b(curl|wget)\s+(-[A-Za-z]{1,2}(\s+[^\s'"|;&-][^\s'"|;&]*)?\s+){1,6}['"]?https?:\/\// nocase
     $iwr = /(Invoke-WebRequest|iwr|Invoke-RestMethod|DownloadString|DownloadFile|Start-BitsTransfer)\b/ nocase
     $cert = /certutil(\.exe)?\s+-urlcache/ nocase
     $bits = /bitsadmin(\.exe)?\s+\/transfer/ nocase
