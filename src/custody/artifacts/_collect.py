@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from typing import NoReturn
 
 from custody.artifacts.limits import NESTED_SHARE, NO_DEADLINE, Deadline, Limits
@@ -111,3 +113,35 @@ class Collector:
         if is_nested_archive(path):
             self.nested_loaded += len(data)
         self.members.append(Member(path=path, size=size, data=data, complete=complete))
+
+
+def read_regular_file(collector: Collector, full: str, shown: str, info: os.stat_result) -> None:
+    """Add the file at `full` (already `lstat`ed as `info`) as member `shown`: links and special
+    files are reported, never followed or opened; a file that cannot be opened is recorded as
+    unread (fail closed), never skipped in silence. Shared by the installed-environment and
+    source-tree readers."""
+    if stat.S_ISLNK(info.st_mode):
+        collector.issue(IssueKind.SYMLINK, shown, f"symbolic link to {os.readlink(full)!r} (not followed)")
+        return
+    if not stat.S_ISREG(info.st_mode):
+        collector.issue(IssueKind.SPECIAL_FILE, shown, "not a regular file")
+        return
+    collector.account_inflated(info.st_size, shown)
+    want = collector.budget(shown, info.st_size)
+    data = b""
+    if want > 0:
+        # O_NOFOLLOW: the file cannot be swapped for a link between lstat and open;
+        # O_NONBLOCK: nor for a FIFO that would hang the read.
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        try:
+            fd = os.open(full, flags)
+        except OSError as exc:
+            collector.issue(
+                IssueKind.MEMBER_TRUNCATED, shown, f"unreadable: {exc.strerror}", LimitKind.UNREADABLE
+            )
+            collector.missed(shown, LimitKind.UNREADABLE, info.st_size)
+            return
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read(want)
+    wanted_full = collector.selector(shown, info.st_size) >= info.st_size
+    collector.add(shown, info.st_size, data, wanted_full=wanted_full)

@@ -12,15 +12,14 @@ import csv
 import glob
 import os
 import site
-import stat
 import sys
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from custody.artifacts._collect import Collector, StopReading
+from custody.artifacts._collect import Collector, StopReading, read_regular_file
 from custody.artifacts.limits import DEFAULT_LIMITS, Limits
 from custody.artifacts.metadata import NAME_VERSION, metadata_headers
-from custody.artifacts.model import Artifact, ArtifactError, ArtifactKind, IssueKind, LimitKind, Unread
+from custody.artifacts.model import Artifact, ArtifactError, ArtifactKind, IssueKind, Unread
 from custody.artifacts.selection import Selector, default_selector
 
 UNOWNED_STARTUP = "<unowned start-up files>"
@@ -129,29 +128,7 @@ def _read_file(collector: Collector, site_dir: str, root: str, rel: str) -> None
         info = os.lstat(full)
     except (OSError, ValueError):  # ValueError: a NUL byte in a RECORD path
         return  # missing files are an integrity question for `custody audit`, not a scan finding
-    if stat.S_ISLNK(info.st_mode):
-        collector.issue(IssueKind.SYMLINK, shown, f"symbolic link to {os.readlink(full)!r} (not followed)")
-        return
-    if not stat.S_ISREG(info.st_mode):
-        collector.issue(IssueKind.SPECIAL_FILE, shown, "not a regular file")
-        return
-    collector.account_inflated(info.st_size, shown)
-    want = collector.budget(shown, info.st_size)
-    data = b""
-    if want > 0:
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-        try:
-            fd = os.open(full, flags)
-        except OSError as exc:
-            collector.issue(
-                IssueKind.MEMBER_TRUNCATED, shown, f"unreadable: {exc.strerror}", LimitKind.UNREADABLE
-            )
-            collector.missed(shown, LimitKind.UNREADABLE, info.st_size)
-            return
-        with os.fdopen(fd, "rb") as handle:
-            data = handle.read(want)
-    wanted_full = collector.selector(shown, info.st_size) >= info.st_size
-    collector.add(shown, info.st_size, data, wanted_full=wanted_full)
+    read_regular_file(collector, full, shown, info)
 
 
 def read_installed(

@@ -15,10 +15,9 @@ for any data file): the scan engine reads each one as a target of its own.
 from __future__ import annotations
 
 import os
-import stat
 import sys
 
-from custody.artifacts._collect import Collector, StopReading
+from custody.artifacts._collect import Collector, StopReading, read_regular_file
 from custody.artifacts.limits import DEFAULT_LIMITS, Limits
 from custody.artifacts.metadata import NAME_VERSION, metadata_headers
 from custody.artifacts.model import Artifact, ArtifactError, ArtifactKind, IssueKind
@@ -180,25 +179,7 @@ class _TreeReader:
             info = os.lstat(full)
         except OSError:
             return  # removed while we walked
-        if not stat.S_ISREG(info.st_mode):
-            collector.issue(IssueKind.SPECIAL_FILE, shown, "not a regular file")
-            return
-        collector.account_inflated(info.st_size, shown)
-        want = collector.budget(shown, info.st_size)
-        data = b""
-        if want > 0:
-            # O_NOFOLLOW: the file cannot be swapped for a link between lstat and open;
-            # O_NONBLOCK: nor for a FIFO that would hang the read.
-            flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-            try:
-                fd = os.open(full, flags)
-            except OSError as exc:
-                collector.issue(IssueKind.MEMBER_TRUNCATED, shown, f"unreadable: {exc.strerror}")
-                return
-            with os.fdopen(fd, "rb") as handle:
-                data = handle.read(want)
-        wanted_full = collector.selector(shown, info.st_size) >= info.st_size
-        collector.add(shown, info.st_size, data, wanted_full=wanted_full)
+        read_regular_file(collector, full, shown, info)
 
 
 def _name_version(root: str) -> tuple[str | None, str | None]:

@@ -217,18 +217,22 @@ _FROM_IMPORT = re.compile(rb"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?
 _PLAIN_IMPORT = re.compile(rb"^[ \t]*import[ \t]+([\w., \t]+)", re.MULTILINE)
 
 
+def _import_stem(dots: bytes, module: bytes, base: list[str]) -> str:
+    """The dotted module `from <dots><module> import ...` names, seen from package folder `base`."""
+    level = len(dots)
+    if not level:
+        return module.decode()
+    parent = base[: len(base) - (level - 1)] if level - 1 <= len(base) else []
+    return ".".join([*parent, module.decode()]) if module else ".".join(parent)
+
+
 def imported_modules(source: bytes, package: str) -> set[str]:
     """Dotted modules a source file imports (relative ones resolved against `package`, the file's
     folder as a slash path), including `from pkg import name` read as a possible `pkg.name`."""
     found: set[str] = set()
     base = [p for p in package.split("/") if p]
     for dots, module, names in _FROM_IMPORT.findall(source):
-        level = len(dots)
-        if level:
-            parent = base[: len(base) - (level - 1)] if level - 1 <= len(base) else []
-            stem = ".".join([*parent, module.decode()]) if module else ".".join(parent)
-        else:
-            stem = module.decode()
+        stem = _import_stem(dots, module, base)
         if not stem:
             continue
         found.add(stem)
@@ -263,12 +267,7 @@ def module_level_calls(source: bytes, package: str) -> dict[str, set[str]]:
     imported: dict[bytes, tuple[str, str]] = {}
     base = [p for p in package.split("/") if p]
     for dots, module, names in _FROM_IMPORT_AS.findall(source):
-        level = len(dots)
-        if level:
-            parent = base[: len(base) - (level - 1)] if level - 1 <= len(base) else []
-            stem = ".".join([*parent, module.decode()]) if module else ".".join(parent)
-        else:
-            stem = module.decode()
+        stem = _import_stem(dots, module, base)
         if not stem:
             continue
         for item in names.replace(b"\n", b" ").split(b","):
