@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from custody.advisories.sources import RawRecord
 from tests.artifacts.builders import make_zip
 
 INERT_CODE = "print('inert fixture payload')"
@@ -30,6 +31,17 @@ EXEC_PTH = "import base64; exec(base64.b64decode('" + base64.b64encode(INERT_COD
 """A start-up hook that decodes and runs an encoded blob: what the scanner calls malicious."""
 OLD = time.time() - 30 * 86400
 """An upload time well past any cooldown the tests use."""
+
+
+def mal_record(ident: str, name: str, versions: tuple[str, ...]) -> RawRecord:
+    """An OSV MAL- record naming `name` at `versions`."""
+    doc = {
+        "id": ident,
+        "modified": "2026-03-24T00:00:00Z",
+        "summary": f"Malicious code in {name} (PyPI)",
+        "affected": [{"package": {"ecosystem": "PyPI", "name": name}, "versions": list(versions)}],
+    }
+    return RawRecord(origin=f"{ident}.json", document=doc)
 
 
 def metadata_text(name: str, version: str, requires: tuple[str, ...] = ()) -> str:
@@ -84,9 +96,16 @@ def add_wheel(
     return path
 
 
-def json_upstream(directory: Path, *, tamper: Mapping[str, str] | None = None) -> Starlette:
+def json_upstream(
+    directory: Path,
+    *,
+    tamper: Mapping[str, str] | None = None,
+    downloads: dict[str, int] | None = None,
+    page_body: bytes | None = None,
+) -> Starlette:
     """A tiny PEP 691 JSON index over `directory` (relative file URLs, PEP 700 upload times from
-    mtimes). `tamper` maps a file name to the sha256 the page claims instead of the real one."""
+    mtimes). `tamper` maps a file name to the sha256 the page claims instead of the real one;
+    `downloads` counts file requests by name; `page_body` replaces every project page (garbage)."""
 
     def files_of(project: str) -> Iterator[Path]:
         for path in sorted(directory.glob("*.whl")):
@@ -95,6 +114,8 @@ def json_upstream(directory: Path, *, tamper: Mapping[str, str] | None = None) -
 
     async def page(request: Request) -> Response:
         project = request.path_params["project"]
+        if page_body is not None:
+            return Response(page_body, media_type="application/vnd.pypi.simple.v1+json")
         entries: list[dict[str, Any]] = []
         for path in files_of(project):
             data = path.read_bytes()
@@ -119,6 +140,8 @@ def json_upstream(directory: Path, *, tamper: Mapping[str, str] | None = None) -
 
     async def file(request: Request) -> Response:
         path = directory / request.path_params["filename"]
+        if downloads is not None:
+            downloads[path.name] = downloads.get(path.name, 0) + 1
         if not path.is_file():
             return PlainTextResponse("not found", status_code=404)
         return FileResponse(path)

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from custody.advisories import AdvisoryError, AdvisoryStore, affects, default_store_path
 from custody.advisories.model import Advisory
-from custody.artifacts.index import MAX_DOWNLOAD, cache_dir
+from custody.artifacts.index import MAX_DOWNLOAD, IndexFile, cache_dir, choose_files
 from custody.gate.decide import (
     Decision,
     Listing,
@@ -98,6 +98,15 @@ class FileAnswer:
     refusal: Refusal | None = None
     token: str | None = None
     """Key of the refusal, for the explanation URL."""
+    sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckResult:
+    """`custody gate check`: one file and what the gate decided."""
+
+    filename: str
+    decision: Decision
     sha256: str | None = None
 
 
@@ -351,6 +360,35 @@ class Gate:
         ):
             return Refusal(status=502, short="metadata sha256 mismatch", body="metadata sha256 mismatch\n")
         return body
+
+    async def check(self, name: str, version: str, *, all_files: bool = False) -> list[CheckResult]:
+        """What the gate decides for the files of `name==version` a client would install (the sdist
+        and the wheel for this interpreter; every file with `all_files`). Downloads and scans what
+        the page lets through; an empty list: the version is not on the upstream page."""
+        result = await self.judge_page(name)
+        if result is None:
+            return []
+        page, judged, _ = result
+        wanted = [
+            j for j in judged if j.listing.version is not None and same_version(j.listing.version, version)
+        ]
+        if not all_files and wanted:
+            chosen = {
+                f.filename
+                for f in choose_files([IndexFile(j.entry.filename, j.entry.url, None) for j in wanted])
+            }
+            wanted = [j for j in wanted if j.entry.filename in chosen]
+        checked: list[CheckResult] = []
+        for item in wanted:
+            if item.decision.outcome is Outcome.HIDE:
+                checked.append(CheckResult(filename=item.entry.filename, decision=item.decision))
+                continue
+            answer = await self.get_file(
+                page.name, item.entry.filename, client="local", user_agent="custody gate check"
+            )
+            decision = answer.decision or Decision(outcome=Outcome.HIDE, reason="not on the page")
+            checked.append(CheckResult(filename=item.entry.filename, decision=decision, sha256=answer.sha256))
+        return checked
 
     def refusal(self, token: str) -> Refusal | None:
         return self._refusals.get(token)
