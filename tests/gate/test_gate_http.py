@@ -119,10 +119,7 @@ def test_decisions_are_signed_into_the_ledger(tmp_path: Path, gate_server: GateS
     add_wheel(upstream, "gateok", "1.0.0")
     config = gate_config(tmp_path, str(upstream))
     with serve_asgi(create_app(config), lifespan="on") as gate, _client() as client:
-        assert (
-            client.get(f"{gate}/files/gateok/{WHEEL}", headers={"User-Agent": "pip/26"}).status_code
-            == 200
-        )
+        assert client.get(f"{gate}/files/gateok/{WHEEL}", headers={"User-Agent": "pip/26"}).status_code == 200
     # the server stopped: the recorder flushed on shutdown
     with LedgerStore.open(str(Path(config.data_dir or "") / "gate-ledger.db")) as ledger:
         entries = list(ledger.entries())

@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import getpass
 import json
+import logging
 import sys
 from datetime import datetime, timezone
 from typing import Any, NoReturn
@@ -121,6 +122,8 @@ def serve(
         scan_workers=scan_workers,
         scan_timeout=scan_timeout,
     )
+    # The gate's own log (refusals at INFO, suspicious files served and store trouble at WARNING).
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
     click.echo(f"custody gate: http://{host}:{port}/simple/ in front of {upstream}", err=True)
     run(create_app(config), host=host, port=port)
 

@@ -48,6 +48,7 @@ LOG = logging.getLogger("custody.gate")
 T = TypeVar("T")
 MAX_METADATA = 16 * 1024 * 1024
 REFUSALS_KEPT = 10_000
+PAGES_KEPT = 2_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -221,6 +222,11 @@ class Gate:
         if page is not None and self.upstream.is_pypi and any(f.upload_time is None for f in page.files):
             page = await self._fill_upload_times(page)
         self._pages[name] = (time.monotonic(), page)
+        if len(self._pages) > PAGES_KEPT:  # bounded: drop the oldest entries
+            for stale in sorted(self._pages, key=lambda k: self._pages[k][0])[
+                : len(self._pages) - PAGES_KEPT
+            ]:
+                del self._pages[stale]
         return page
 
     async def _fill_upload_times(self, page: ProjectPage) -> ProjectPage:
