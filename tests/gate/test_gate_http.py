@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -189,3 +190,21 @@ def test_exact_allow_overrides_a_malicious_verdict(tmp_path: Path, gate_server: 
         response = client.get(f"{gate}/files/gatehook/gatehook-1.0.0-py3-none-any.whl")
     assert response.status_code == 200
     assert response.headers["x-custody-verdict"] == "malicious"
+
+
+def test_a_file_that_cannot_be_scanned_is_refused_unless_the_project_opts_in(
+    tmp_path: Path, gate_server: GateServer
+) -> None:
+    upstream = tmp_path / "up"
+    upstream.mkdir()
+    broken = upstream / "gatebad-1.0.0-py3-none-any.whl"
+    broken.write_bytes(b"PK\x03\x04 this is not a zip archive")
+    os.utime(broken, (time.time() - 30 * 86400,) * 2)
+    strict = gate_server(gate_config(tmp_path / "strict", str(upstream)))
+    lenient_policy = policy_from_mapping({"projects": {"gatebad": {"on_error": "allow"}}})
+    lenient = gate_server(gate_config(tmp_path / "lenient", str(upstream), lenient_policy))
+    with _client() as client:
+        refused = client.get(f"{strict}/files/gatebad/{broken.name}")
+        served = client.get(f"{lenient}/files/gatebad/{broken.name}")
+    assert refused.status_code == 403 and "could not be checked" in refused.reason_phrase
+    assert served.status_code == 200 and served.headers["x-custody-verdict"] == "error"
