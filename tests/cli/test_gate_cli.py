@@ -123,3 +123,16 @@ def test_pip_conf() -> None:
     result = CliRunner().invoke(cli, ["gate", "pip-conf", "--url", "http://gate.internal:8070"])
     assert "index-url = http://gate.internal:8070/simple/" in result.output
     assert "UV_DEFAULT_INDEX=http://gate.internal:8070/simple/" in result.output
+
+
+def test_serve_refuses_to_start_on_a_corrupt_advisory_store(tmp_path: Path, gate_env: dict[str, str]) -> None:
+    corrupt = tmp_path / "advisories.sqlite"
+    corrupt.write_bytes(b"not a database at all")
+    upstream = tmp_path / "up"
+    upstream.mkdir()
+    result = CliRunner().invoke(
+        cli,
+        ["gate", "serve", "--upstream", str(upstream), "--advisory-db", str(corrupt), "--scan-workers", "0"],
+    )
+    assert result.exit_code == 3
+    assert "cannot start the gate: advisory store unusable" in result.output

@@ -122,10 +122,29 @@ def serve(
         scan_workers=scan_workers,
         scan_timeout=scan_timeout,
     )
+    _preflight(config)
     # The gate's own log (refusals at INFO, suspicious files served and store trouble at WARNING).
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
     click.echo(f"custody gate: http://{host}:{port}/simple/ in front of {upstream}", err=True)
     run(create_app(config), host=host, port=port)
+
+
+def _preflight(config: Any) -> None:
+    """Open what the gate needs once before serving, so a corrupt store, an unreadable key or a
+    missing upstream directory is one line and exit 3, not a traceback from the server."""
+    from custody.gate import Gate  # noqa: PLC0415
+
+    async def run() -> None:
+        the_gate = Gate(config)
+        try:
+            await the_gate.start()
+        finally:
+            await the_gate.aclose()
+
+    try:
+        asyncio.run(run())
+    except Exception as exc:
+        _fail(f"cannot start the gate: {exc}", exit_codes.SCAN_ERROR)
 
 
 @gate.command("check")

@@ -140,8 +140,8 @@ def create_app(config: GateConfig | None = None, *, gate: Gate | None = None) ->
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await the_gate.start()
         try:
+            await the_gate.start()
             yield
         finally:
             await the_gate.aclose()

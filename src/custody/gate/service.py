@@ -24,6 +24,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
+from packaging.version import InvalidVersion, Version
+
 from custody.advisories import AdvisoryError, AdvisoryStore, affects, default_store_path
 from custody.advisories.model import Advisory
 from custody.artifacts.index import MAX_DOWNLOAD, IndexFile, cache_dir, choose_files
@@ -144,6 +146,7 @@ class Gate:
         self._refusals: collections.OrderedDict[str, Refusal] = collections.OrderedDict()
         self._started = False
         self._start_lock = asyncio.Lock()
+        self._closed = False
         self._ledger: LedgerWriter | None = None
 
     # -- life cycle ------------------------------------------------------------------------------
@@ -165,6 +168,12 @@ class Gate:
     def _open_stores(self) -> None:
         # Opened on the db thread: SQLite connections stay on the thread that made them.
         self.store = GateStore.open(self.config.store or os.path.join(self.data_dir, "gate.sqlite"))
+        if self.config.ledger != "":  # the signing key is made here, on first start
+            self._ledger = LedgerWriter(
+                self.config.ledger or os.path.join(self.data_dir, "gate-ledger.db"),
+                self.config.key,
+                self.data_dir,
+            )
         path = self.config.advisory_db or default_store_path()
         if os.path.exists(path):
             self.advisories = AdvisoryStore.open(path)
@@ -177,18 +186,14 @@ class Gate:
         # On the db thread: the store first (the gate's own log), then the signed ledger records.
         assert self.store is not None
         self.store.add_decisions(rows)
-        if self.config.ledger != "":
-            if self._ledger is None:
-                self._ledger = LedgerWriter(
-                    self.config.ledger or os.path.join(self.data_dir, "gate-ledger.db"),
-                    self.config.key,
-                    self.data_dir,
-                )
+        if self._ledger is not None:
             self._ledger.append(rows)
 
     async def aclose(self) -> None:
-        if not self._started:
+        """Flush the recorder and release everything `start` made (also after a failed start)."""
+        if self._closed:
             return
+        self._closed = True
         self._started = False
         if self.recorder is not None:
             await self.recorder.stop()
@@ -200,12 +205,10 @@ class Gate:
         self._db_executor.shutdown(wait=True)
 
     def _close_stores(self) -> None:
-        if self.store is not None:
-            self.store.close()
-        if self.advisories is not None:
-            self.advisories.close()
-        if self._ledger is not None:
-            self._ledger.close()
+        for resource in (self.store, self.advisories, self._ledger):
+            if resource is not None:
+                resource.close()
+        self.store = self.advisories = self._ledger = None
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._db_executor, fn, *args)
@@ -278,8 +281,12 @@ class Gate:
         visible = [j.entry for j in judged if j.decision.outcome is not Outcome.HIDE]
         shown_versions = {j.listing.version for j in judged if j.decision.outcome is not Outcome.HIDE}
         all_versions = {j.listing.version for j in judged}
-        # PEP 700 versions: keep versions that still have a file, and those upstream lists without files
-        versions = tuple(v for v in page.versions if v in shown_versions or v not in all_versions)
+        # PEP 700 versions: keep versions that still have a file, and those upstream lists without
+        # files; an upstream that gave none (HTML, a directory) gets the versions of what is shown.
+        if page.versions:
+            versions = tuple(v for v in page.versions if v in shown_versions or v not in all_versions)
+        else:
+            versions = tuple(sorted((v for v in shown_versions if v is not None), key=_sort_key))
         return with_urls(
             replace(page, versions=versions), visible, {f.filename: file_url(f) for f in visible}
         )
@@ -562,6 +569,13 @@ class Gate:
 
 class _IntegrityError(Exception):
     pass
+
+
+def _sort_key(version: str) -> tuple[int, Version | str]:
+    try:
+        return (0, Version(version))
+    except InvalidVersion:
+        return (1, version)
 
 
 def _version(filename: str) -> str | None:
