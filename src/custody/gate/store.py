@@ -146,16 +146,11 @@ class GateStore:
     def close(self) -> None:
         self.db.close()
 
-    def _sql(self, text: str) -> str:
-        return self.db.dialect.sql(text)
-
     # -- verdicts --------------------------------------------------------------------------------
 
     def verdict(self, sha256: str, scanner: str) -> StoredVerdict | None:
         row = self.db.execute(
-            self._sql(
-                "SELECT verdict, rule, location, summary FROM verdict WHERE sha256 = ? AND scanner = ?"
-            ),
+            "SELECT verdict, rule, location, summary FROM verdict WHERE sha256 = ? AND scanner = ?",
             (sha256, scanner),
         ).fetchone()
         if row is None:
@@ -167,13 +162,11 @@ class GateStore:
     def save_verdict(self, item: StoredVerdict) -> None:
         with self.db.transaction() as db:
             db.execute(
-                self._sql(
-                    "INSERT INTO verdict(sha256, scanner, verdict, rule, location, summary, scanned_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO UPDATE SET "
-                    "scanner = excluded.scanner, verdict = excluded.verdict, rule = excluded.rule, "
-                    "location = excluded.location, summary = excluded.summary, "
-                    "scanned_at = excluded.scanned_at"
-                ),
+                "INSERT INTO verdict(sha256, scanner, verdict, rule, location, summary, scanned_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO UPDATE SET "
+                "scanner = excluded.scanner, verdict = excluded.verdict, rule = excluded.rule, "
+                "location = excluded.location, summary = excluded.summary, "
+                "scanned_at = excluded.scanned_at",
                 (
                     item.sha256,
                     item.scanner,
@@ -229,7 +222,7 @@ class GateStore:
         if decision:
             sql += " AND decision = ?"
             params.append(decision)
-        rows = self.db.execute(self._sql(sql + " ORDER BY id"), params).fetchall()
+        rows = self.db.execute(sql + " ORDER BY id", params).fetchall()
         return [
             DecisionRow(
                 at=datetime.fromisoformat(r[0]),
@@ -253,10 +246,8 @@ class GateStore:
         added = entry.added or datetime.now(timezone.utc)
         with self.db.transaction() as db:
             db.execute(
-                self._sql(
-                    "INSERT INTO entry(kind, name, version, reason, author, until, added) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)"
-                ),
+                "INSERT INTO entry(kind, name, version, reason, author, until, added) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     entry.kind.value,
                     entry.name,
@@ -291,13 +282,11 @@ class GateStore:
         params = (kind.value, name, version or "")
         with self.db.transaction() as db:
             count = db.execute(
-                self._sql(
-                    "SELECT count(*) FROM entry WHERE kind = ? AND name = ? AND coalesce(version, '') = ?"
-                ),
+                "SELECT count(*) FROM entry WHERE kind = ? AND name = ? AND coalesce(version, '') = ?",
                 params,
             ).fetchone()[0]
             db.execute(
-                self._sql("DELETE FROM entry WHERE kind = ? AND name = ? AND coalesce(version, '') = ?"),
+                "DELETE FROM entry WHERE kind = ? AND name = ? AND coalesce(version, '') = ?",
                 params,
             )
         return int(count)
