@@ -33,6 +33,27 @@ OLD = time.time() - 30 * 86400
 """An upload time well past any cooldown the tests use."""
 
 
+def pypi_json_api(directory: Path) -> Starlette:
+    """PyPI's `/pypi/NAME/json` over `directory`: every file with its `upload_time_iso_8601` (mtime)."""
+
+    async def project(request: Request) -> Response:
+        name = request.path_params["name"]
+        releases: dict[str, list[dict[str, Any]]] = {}
+        for path in sorted(directory.glob("*.whl")):
+            project_name, version = path.name.split("-")[:2]
+            if project_name.replace("_", "-") != name:
+                continue
+            moment = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+            releases.setdefault(version, []).append(
+                {"filename": path.name, "upload_time_iso_8601": moment.isoformat().replace("+00:00", "Z")}
+            )
+        if not releases:
+            return PlainTextResponse("not found", status_code=404)
+        return JSONResponse({"info": {"name": name}, "releases": releases})
+
+    return Starlette(routes=[Route("/pypi/{name}/json", project)])
+
+
 def mal_record(ident: str, name: str, versions: tuple[str, ...]) -> RawRecord:
     """An OSV MAL- record naming `name` at `versions`."""
     doc = {
@@ -102,10 +123,12 @@ def json_upstream(
     tamper: Mapping[str, str] | None = None,
     downloads: dict[str, int] | None = None,
     page_body: bytes | None = None,
+    html: bool = False,
 ) -> Starlette:
     """A tiny PEP 691 JSON index over `directory` (relative file URLs, PEP 700 upload times from
     mtimes). `tamper` maps a file name to the sha256 the page claims instead of the real one;
-    `downloads` counts file requests by name; `page_body` replaces every project page (garbage)."""
+    `downloads` counts file requests by name; `page_body` replaces every project page (garbage);
+    `html` serves PEP 503 HTML instead (which has no upload times)."""
 
     def files_of(project: str) -> Iterator[Path]:
         for path in sorted(directory.glob("*.whl")):
@@ -135,6 +158,12 @@ def json_upstream(
             )
         if not entries:
             return PlainTextResponse("not found", status_code=404)
+        if html:
+            links = "".join(
+                f'<a href="{e["url"]}#sha256={e["hashes"]["sha256"]}">{e["filename"]}</a><br/>\n'
+                for e in entries
+            )
+            return Response(f"<html><body>{links}</body></html>", media_type="text/html")
         doc = {"meta": {"api-version": "1.1"}, "name": project, "files": entries, "versions": []}
         return JSONResponse(doc, media_type="application/vnd.pypi.simple.v1+json")
 

@@ -19,7 +19,7 @@ from custody.ledger.api import statement_of
 from custody.ledger.attest import GATE_DECISION
 from custody.ledger.store import LedgerStore
 from custody.policy import Action, Policy, Rule, policy_from_mapping
-from tests.gate.builders import EXEC_PTH, add_wheel, json_upstream, mal_record
+from tests.gate.builders import EXEC_PTH, add_wheel, json_upstream, mal_record, pypi_json_api
 from tests.gate.conftest import gate_config
 from tests.servers import serve_asgi
 
@@ -208,3 +208,22 @@ def test_a_file_that_cannot_be_scanned_is_refused_unless_the_project_opts_in(
         served = client.get(f"{lenient}/files/gatebad/{broken.name}")
     assert refused.status_code == 403 and "could not be checked" in refused.reason_phrase
     assert served.status_code == 200 and served.headers["x-custody-verdict"] == "error"
+
+
+def test_upload_times_missing_from_html_pages(tmp_path: Path, gate_server: GateServer) -> None:
+    """PEP 503 HTML carries no upload time: unknown counts as too new, unless a PyPI JSON API
+    gives the times (what the gate asks when the upstream is PyPI)."""
+    upstream = tmp_path / "up"
+    add_wheel(upstream, "gateok", "1.0.0")
+    add_wheel(upstream, "gateok", "2.0.0", uploaded=time.time() - 60)
+    with serve_asgi(json_upstream(upstream, html=True)) as index, serve_asgi(pypi_json_api(upstream)) as api:
+        blind = gate_server(gate_config(tmp_path / "blind", f"{index}/simple/"))
+        informed = gate_server(gate_config(tmp_path / "informed", f"{index}/simple/", pypi_json_url=api))
+        with _client() as client:
+            unknown = client.get(f"{blind}/simple/gateok/", headers={"Accept": JSON_V1}).json()
+            known = client.get(f"{informed}/simple/gateok/", headers={"Accept": JSON_V1}).json()
+    assert unknown["files"] == []
+    assert [f["filename"] for f in known["files"]] == [WHEEL]
+    assert known["files"][0]["upload-time"].startswith(
+        time.strftime("%Y", time.gmtime(time.time() - 30 * 86400))
+    )

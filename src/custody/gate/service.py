@@ -80,7 +80,9 @@ class GateConfig:
     max_page_bytes: int = MAX_PAGE_BYTES
     max_file_bytes: int = MAX_DOWNLOAD
     pypi_json_url: str | None = None
-    """PyPI JSON API for upload times missing from pages (only asked when the upstream is PyPI)."""
+    """A PyPI JSON API (`/pypi/NAME/json`) for upload times a page lacks. None: https://pypi.org
+    (or `CUSTODY_PYPI_URL`), asked only when the upstream is PyPI; set it for a PyPI mirror
+    whose pages carry no PEP 700 times."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -222,7 +224,8 @@ class Gate:
         if cached is not None and time.monotonic() - cached[0] < self.config.page_ttl:
             return cached[1]
         page = await self.upstream.project_page(name)
-        if page is not None and self.upstream.is_pypi and any(f.upload_time is None for f in page.files):
+        ask_pypi = self.upstream.is_pypi or self.config.pypi_json_url is not None
+        if page is not None and ask_pypi and any(f.upload_time is None for f in page.files):
             page = await self._fill_upload_times(page)
         self._pages[name] = (time.monotonic(), page)
         if len(self._pages) > PAGES_KEPT:  # bounded: drop the oldest entries
