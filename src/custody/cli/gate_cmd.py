@@ -93,6 +93,10 @@ def gate() -> None:
 @click.option(
     "--advisory-db", help="Advisory store for MAL- checks (default: the one `custody db update` fills)."
 )
+@click.option(
+    "--pypi-json-url",
+    help="PyPI JSON API for upload times the pages lack (default: https://pypi.org, asked only for PyPI).",
+)
 @click.option("--scan-workers", type=int, default=2, show_default=True, help="Scan processes (0: a thread).")
 @click.option("--scan-timeout", type=float, default=60.0, show_default=True, help="Seconds per file.")
 def serve(
@@ -105,6 +109,7 @@ def serve(
     key_path: str | None,
     ledger: str | None,
     advisory_db: str | None,
+    pypi_json_url: str | None,
     scan_workers: int,
     scan_timeout: float,
 ) -> None:
@@ -121,6 +126,7 @@ def serve(
         advisory_db=advisory_db,
         scan_workers=scan_workers,
         scan_timeout=scan_timeout,
+        pypi_json_url=pypi_json_url,
     )
     _preflight(config)
     # The gate's own log (refusals at INFO, suspicious files served and store trouble at WARNING).
