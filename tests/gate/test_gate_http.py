@@ -31,11 +31,14 @@ def _client() -> httpx.Client:
     return httpx.Client(trust_env=False, timeout=60, follow_redirects=True)
 
 
-def test_page_lists_through_the_gate_and_hides_fresh_files(tmp_path: Path, gate_server: GateServer) -> None:
+@pytest.mark.parametrize("as_url", [False, True], ids=["directory", "file-url"])
+def test_page_lists_through_the_gate_and_hides_fresh_files(
+    tmp_path: Path, gate_server: GateServer, as_url: bool
+) -> None:
     upstream = tmp_path / "up"
     add_wheel(upstream, "gateok", "1.0.0")
     add_wheel(upstream, "gateok", "2.0.0", uploaded=time.time() - 60)
-    gate = gate_server(gate_config(tmp_path, str(upstream)))
+    gate = gate_server(gate_config(tmp_path, upstream.as_uri() if as_url else str(upstream)))
     with _client() as client:
         page = client.get(f"{gate}/simple/gateok/", headers={"Accept": JSON_V1})
         html = client.get(f"{gate}/simple/gateok/")
