@@ -260,9 +260,12 @@ def _entry_command(kind: EntryKind) -> click.Command:
             opened.add_entry(entry)
         click.echo(f"{kind.value} {entry.spec}" + (f" until {expiry.isoformat()}" if expiry else ""))
 
+    what = (
+        "Let NAME or NAME==VERSION through" if kind is EntryKind.ALLOW else "Keep NAME or NAME==VERSION out"
+    )
     command.help = (
-        f"{kind.value.capitalize()} NAME or NAME==VERSION through the gate (kept in the gate store; "
-        "a running gate applies it to the next request)."
+        f"{what} (kept in the gate store with the reason, author and expiry; a running gate applies "
+        "it to the next request)."
     )
     return command
 
