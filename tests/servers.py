@@ -39,19 +39,24 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve_asgi(app: Callable[..., Any], *, start_timeout: float = START_TIMEOUT) -> Iterator[str]:
-    """Serve `app` with uvicorn in a background thread; yield its base URL; stop it on exit."""
+def serve_asgi(
+    app: Callable[..., Any], *, start_timeout: float = START_TIMEOUT, **options: Any
+) -> Iterator[str]:
+    """Serve `app` with uvicorn in a background thread; yield its base URL; stop it on exit.
+
+    `options` override the uvicorn.Config defaults below (e.g. `lifespan="on"`, `http=...`)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        timeout_graceful_shutdown=2,
-    )
+    settings: dict[str, Any] = {
+        "log_level": "warning",
+        "access_log": False,
+        "lifespan": "off",
+        "timeout_graceful_shutdown": 2,
+        **options,
+    }
+    config = uvicorn.Config(app, **settings)
     server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{port}", daemon=True

@@ -185,3 +185,18 @@ def release_statuses(
     finally:
         if own:
             http.close()
+
+
+def upload_times(client: httpx.Client, name: str, base_url: str | None = None) -> dict[str, datetime]:
+    """When each file of project `name` was uploaded, by file name, from `/pypi/NAME/json` (for
+    indexes whose simple pages carry no PEP 700 `upload-time`). Empty when PyPI does not know it.
+    Raises AdvisoryError when the API cannot be reached."""
+    pypi = PyPIClient(client, base_url)
+    doc = pypi._get(f"{pypi.base}/pypi/{canonical_name(name, Ecosystem.PYPI)}/json")
+    releases = doc.get("releases") if doc else None
+    times: dict[str, datetime] = {}
+    for files in releases.values() if isinstance(releases, dict) else ():
+        for item in files if isinstance(files, list) else ():
+            if isinstance(item, dict) and (moment := _upload_time(item)) is not None:
+                times[_text(item, "filename")] = moment
+    return times

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -22,6 +21,7 @@ from custody.cli.output import check_output_file, write_output
 from custody.cli.progress import progress_display, wanted
 from custody.inventory import InventoryError, find_lockfiles, python_site_dirs
 from custody.inventory.discover import reader_for
+from custody.policy import DurationError, parse_duration
 from custody.scan.yara_rules import default_rule_dirs
 
 FAIL_ON = ("critical", "high", "medium", "low")
@@ -33,11 +33,10 @@ def _age(text: str | None, live: bool) -> timedelta | None:
         return None
     if not live:
         _fail("--min-release-age needs --live (release dates come from PyPI's JSON API)")
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dhm]?)\s*", text)
-    if match is None:
-        _fail(f"--min-release-age {text!r}: give a number of days, or e.g. 7d, 36h, 90m")
-    amount, unit = float(match.group(1)), match.group(2) or "d"
-    return timedelta(**{{"d": "days", "h": "hours", "m": "minutes"}[unit]: amount})
+    try:
+        return parse_duration(text)
+    except DurationError as exc:
+        _fail(f"--min-release-age {exc}")
 
 
 def _fail(message: str, code: int = exit_codes.USAGE) -> NoReturn:

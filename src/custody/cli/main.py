@@ -19,6 +19,7 @@ _COMMANDS = {
     "data": "custody.cli.ledger_cmds:data",
     "db": "custody.cli.audit_cmd:db_group",
     "exposure": "custody.cli.ledger_cmds:exposure",
+    "gate": "custody.cli.gate_cmd:gate",
     "key": "custody.cli.ledger_cmds:key",
     "ledger": "custody.cli.ledger_log:ledger_group",
     "log": "custody.cli.ledger_log:log",

@@ -21,12 +21,16 @@ TRANSFORMED = f"{_BASE}/transformed/v1"
 LABELED = f"{_BASE}/labeled/v1"
 ACCESSED = f"{_BASE}/accessed/v1"
 EXPORTED = f"{_BASE}/exported/v1"
+GATE_DECISION = f"{_BASE}/gate-decision/v1"
+"""`custody gate`: one file served or refused at install time (predicate: project, version,
+filename, decision, verdict, rule, reason, host = the client's address, user_agent, time)."""
 PREDICATE_TYPES = {
     "produced": PRODUCED,
     "transformed": TRANSFORMED,
     "labeled": LABELED,
     "accessed": ACCESSED,
     "exported": EXPORTED,
+    "gate-decision": GATE_DECISION,
 }
 KIND_OF = {v: k for k, v in PREDICATE_TYPES.items()}
 MERKLE_DIGEST = "custodyMerkleSha256"

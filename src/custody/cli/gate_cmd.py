@@ -1,0 +1,340 @@
+"""`custody gate ...`: the install-time firewall. Thin: the work is in `custody.gate`."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import getpass
+import json
+import logging
+import sys
+from datetime import datetime, timezone
+from typing import Any, NoReturn
+
+import click
+
+from custody.cli import exit_codes
+from custody.policy import (
+    Entry,
+    EntryKind,
+    Policy,
+    PolicyError,
+    load_policy,
+    parse_duration,
+    parse_spec,
+    parse_time,
+)
+from custody.policy.duration import DurationError
+
+UPSTREAM = click.option(
+    "--upstream",
+    envvar="CUSTODY_GATE_UPSTREAM",
+    default="https://pypi.org/simple/",
+    show_default=True,
+    help="Upstream simple index: an http(s) URL, a file:// URL or a directory of distribution files.",
+)
+POLICY = click.option(
+    "--policy",
+    "policy_path",
+    envvar="CUSTODY_GATE_POLICY",
+    help="TOML policy file (see examples/gate-policy.toml).",
+)
+COOLDOWN = click.option("--cooldown", help="Override the policy's cooldown (e.g. 3d, 12h, 90m, 0).")
+STORE = click.option(
+    "--store",
+    envvar="CUSTODY_GATE_STORE",
+    help="Gate store: a path or postgresql:// URL (default: gate.sqlite in the gate data dir).",
+)
+
+
+def _fail(message: str, code: int = exit_codes.USAGE) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def _policy(path: str | None, cooldown: str | None) -> Policy:
+    try:
+        policy = load_policy(path) if path else Policy()
+        if cooldown is not None:
+            policy = dataclasses.replace(policy, cooldown=parse_duration(cooldown))
+    except (PolicyError, DurationError) as exc:
+        _fail(str(exc))
+    return policy
+
+
+def _open_store(target: str | None) -> Any:
+    from custody.gate.store import GateStore  # noqa: PLC0415 - keep `custody --help` fast
+    from custody.store import StoreError  # noqa: PLC0415
+
+    try:
+        return GateStore.open(target)
+    except StoreError as exc:
+        _fail(f"gate store unusable: {exc}", exit_codes.SCAN_ERROR)
+
+
+@click.group()
+def gate() -> None:
+    """Install-time firewall: a package index proxy that pip and uv install through."""
+
+
+@gate.command("serve")
+@UPSTREAM
+@POLICY
+@COOLDOWN
+@STORE
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8070, show_default=True)
+@click.option(
+    "--key", "key_path", help="Signing key for the ledger records (default: generated in the data dir)."
+)
+@click.option(
+    "--ledger", help="Ledger the decisions are signed into (default: gate-ledger.db in the data dir)."
+)
+@click.option(
+    "--advisory-db", help="Advisory store for MAL- checks (default: the one `custody db update` fills)."
+)
+@click.option(
+    "--pypi-json-url",
+    help="PyPI JSON API for upload times the pages lack (default: https://pypi.org, asked only for PyPI).",
+)
+@click.option("--scan-workers", type=int, default=2, show_default=True, help="Scan processes (0: a thread).")
+@click.option("--scan-timeout", type=float, default=60.0, show_default=True, help="Seconds per file.")
+def serve(
+    upstream: str,
+    policy_path: str | None,
+    cooldown: str | None,
+    store: str | None,
+    host: str,
+    port: int,
+    key_path: str | None,
+    ledger: str | None,
+    advisory_db: str | None,
+    pypi_json_url: str | None,
+    scan_workers: int,
+    scan_timeout: float,
+) -> None:
+    """Run the gate; point pip/uv at http://HOST:PORT/simple/ (see `custody gate pip-conf`)."""
+    from custody.gate import GateConfig, create_app  # noqa: PLC0415
+    from custody.gate.server import serve as run  # noqa: PLC0415
+
+    config = GateConfig(
+        upstream=upstream,
+        policy=_policy(policy_path, cooldown),
+        store=store,
+        key=key_path,
+        ledger=ledger,
+        advisory_db=advisory_db,
+        scan_workers=scan_workers,
+        scan_timeout=scan_timeout,
+        pypi_json_url=pypi_json_url,
+    )
+    _preflight(config)
+    # The gate's own log (refusals at INFO, suspicious files served and store trouble at WARNING).
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
+    click.echo(f"custody gate: http://{host}:{port}/simple/ in front of {upstream}", err=True)
+    run(create_app(config), host=host, port=port)
+
+
+def _preflight(config: Any) -> None:
+    """Open what the gate needs once before serving, so a corrupt store, an unreadable key or a
+    missing upstream directory is one line and exit 3, not a traceback from the server."""
+    from custody.gate import Gate  # noqa: PLC0415
+
+    async def run() -> None:
+        the_gate = Gate(config)
+        try:
+            await the_gate.start()
+        finally:
+            await the_gate.aclose()
+
+    try:
+        asyncio.run(run())
+    except Exception as exc:
+        _fail(f"cannot start the gate: {exc}", exit_codes.SCAN_ERROR)
+
+
+@gate.command("check")
+@click.argument("spec")
+@UPSTREAM
+@POLICY
+@COOLDOWN
+@STORE
+@click.option("--advisory-db", help="Advisory store for MAL- checks.")
+@click.option(
+    "--all-files", is_flag=True, help="Every file of the release, not only what this machine installs."
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def check(
+    spec: str,
+    upstream: str,
+    policy_path: str | None,
+    cooldown: str | None,
+    store: str | None,
+    advisory_db: str | None,
+    all_files: bool,
+    fmt: str,
+) -> None:
+    """What the gate would decide for NAME==VERSION (no server; downloads and scans).
+
+    Exit 0: every file would be served; 1: something is refused or hidden; 3: not found or error."""
+    from custody.gate import Gate, GateConfig  # noqa: PLC0415
+
+    name, version = _spec(spec)
+    if version is None:
+        _fail("give NAME==VERSION")
+    config = GateConfig(
+        upstream=upstream,
+        policy=_policy(policy_path, cooldown),
+        store=store,
+        advisory_db=advisory_db,
+        scan_workers=0,
+        ledger="",
+    )
+
+    async def run() -> Any:
+        the_gate = Gate(config)
+        await the_gate.start()
+        try:
+            return await the_gate.check(name, version, all_files=all_files)
+        finally:
+            await the_gate.aclose()
+
+    try:
+        results = asyncio.run(run())
+    except Exception as exc:
+        _fail(f"{spec}: {exc}", exit_codes.SCAN_ERROR)
+    if not results:
+        _fail(f"{spec}: no such release on {upstream}", exit_codes.SCAN_ERROR)
+    rows = [
+        {
+            "filename": r.filename,
+            "decision": r.decision.outcome.value,
+            "rule": r.decision.rule,
+            "verdict": r.decision.verdict,
+            "reason": r.decision.reason,
+            "sha256": r.sha256,
+        }
+        for r in results
+    ]
+    if fmt == "json":
+        click.echo(json.dumps({"spec": spec, "files": rows}, indent=2))
+    else:
+        for row in rows:
+            why = f" ({row['rule']}: {row['reason']})" if row["reason"] else ""
+            click.echo(f"{row['decision']:8} {row['filename']}{why}")
+    sys.exit(exit_codes.OK if all(r["decision"] == "served" for r in rows) else exit_codes.FOUND)
+
+
+def _spec(text: str) -> tuple[str, str | None]:
+    try:
+        return parse_spec(text)
+    except PolicyError as exc:
+        _fail(str(exc))
+
+
+def _entry_command(kind: EntryKind) -> click.Command:
+    @click.command(kind.value)
+    @click.argument("spec")
+    @click.option("--reason", required=True, help="Why (kept with the entry and shown in decisions).")
+    @click.option("--author", default=None, help="Who decided (default: the current user).")
+    @click.option("--until", default=None, help="Expiry: a date or ISO time; the entry stops applying then.")
+    @STORE
+    def command(spec: str, reason: str, author: str | None, until: str | None, store: str | None) -> None:
+        name, version = _spec(spec)
+        if not reason.strip():
+            _fail("--reason must say why")
+        try:
+            expiry = parse_time(until) if until else None
+        except PolicyError as exc:
+            _fail(str(exc))
+        entry = Entry(
+            kind=kind,
+            name=name,
+            version=version,
+            reason=reason.strip(),
+            author=author or getpass.getuser(),
+            until=expiry,
+            added=datetime.now(timezone.utc),
+        )
+        with _open_store(store) as opened:
+            opened.add_entry(entry)
+        click.echo(f"{kind.value} {entry.spec}" + (f" until {expiry.isoformat()}" if expiry else ""))
+
+    what = (
+        "Let NAME or NAME==VERSION through" if kind is EntryKind.ALLOW else "Keep NAME or NAME==VERSION out"
+    )
+    command.help = (
+        f"{what} (kept in the gate store with the reason, author and expiry; a running gate applies "
+        "it to the next request)."
+    )
+    return command
+
+
+gate.add_command(_entry_command(EntryKind.ALLOW))
+gate.add_command(_entry_command(EntryKind.DENY))
+
+
+@gate.command("list")
+@POLICY
+@STORE
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def list_entries(policy_path: str | None, store: str | None, fmt: str) -> None:
+    """Allow and deny entries: the policy file's and the store's (expired ones marked)."""
+    policy = _policy(policy_path, None)
+    with _open_store(store) as opened:
+        stored = opened.entries()
+    now = datetime.now(timezone.utc)
+    rows = [
+        {
+            "kind": e.kind.value,
+            "spec": e.spec,
+            "reason": e.reason,
+            "author": e.author,
+            "until": e.until.isoformat() if e.until else None,
+            "expired": not e.active(now),
+            "source": source,
+        }
+        for source, entries in (("policy", policy.entries), ("store", stored))
+        for e in entries
+    ]
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        until = f" until {row['until']}" + (" (expired)" if row["expired"] else "") if row["until"] else ""
+        who = f" by {row['author']}" if row["author"] else ""
+        click.echo(f"{row['kind']:5} {row['spec']}{who}{until} [{row['source']}]: {row['reason']}")
+
+
+@gate.command("pip-conf")
+@click.option("--url", default="http://127.0.0.1:8070", show_default=True, help="The gate's base URL.")
+def pip_conf(url: str) -> None:
+    """Print pip.conf, uv.toml and environment lines that send installs through the gate."""
+    index = url.rstrip("/") + "/simple/"
+    click.echo(
+        f"# pip.conf (~/.config/pip/pip.conf or /etc/pip.conf)\n[global]\nindex-url = {index}\n\n"
+        f'# uv.toml (~/.config/uv/uv.toml or /etc/uv/uv.toml)\n[[index]]\nurl = "{index}"\ndefault = true\n\n'
+        f"# environment\nexport PIP_INDEX_URL={index}\nexport UV_DEFAULT_INDEX={index}"
+    )
+
+
+@gate.command("log")
+@STORE
+@click.option("--since", help="Only decisions newer than this (e.g. 1d, 12h).")
+@click.option("--decision", type=click.Choice(["served", "refused"]), help="Only this decision.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def log(store: str | None, since: str | None, decision: str | None, fmt: str) -> None:
+    """The decisions the gate took (time, client, file, verdict, rule, decision, reason)."""
+    try:
+        start = datetime.now(timezone.utc) - parse_duration(since) if since else None
+    except DurationError as exc:
+        _fail(f"--since {exc}")
+    with _open_store(store) as opened:
+        rows = opened.decisions(since=start, decision=decision)
+    if fmt == "json":
+        click.echo(json.dumps([r.as_json() for r in rows], indent=2))
+        return
+    for row in rows:
+        item = row.as_json()
+        why = f" {row.rule}: {row.reason}" if row.reason else ""
+        click.echo(f"{item['at']} {row.decision:8} {row.filename} {row.client or '-'}{why}")

@@ -1,0 +1,104 @@
+"""The scan engine off the event loop: one long-lived pool, one `Scanner` per worker.
+
+Scanning is CPU-bound, so by default the pool is processes (started with `spawn`: the server
+has threads, and forking a threaded process can deadlock the child). `workers=0` scans in one
+thread of the server process instead (tests, tiny installs). Any failure of the pool itself (a
+worker killed, a pickling error) comes back as an `error` verdict, never as clean; a broken
+process pool is replaced for the next file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import threading
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from custody import __version__
+from custody.scan import Scanner, ScanResult, ScanTask, Verdict
+
+_LOCAL = threading.local()
+"""One Scanner per worker thread: compiled YARA scanners must stay on the thread that made them."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScanOutcome:
+    """What the gate keeps of a scan: the verdict and its strongest finding."""
+
+    verdict: str
+    """`malicious`, `suspicious`, `clean` or `error`."""
+    rule: str | None
+    location: str | None
+    """`file:line` inside the archive."""
+    summary: str
+    """One line: the scanner's summary, or the error."""
+
+
+def scanner_id(timeout: float | None) -> str:
+    """Identifies the scanner a stored verdict came from; a new custody version scans again."""
+    return f"custody-{__version__}/timeout={timeout}"
+
+
+def outcome_of(result: ScanResult) -> ScanOutcome:
+    """The gate's view of a scan result: the strongest finding names the rule and place."""
+    strongest = max(result.findings, key=lambda f: f.severity.rank, default=None)
+    location = None
+    if strongest is not None and strongest.file:
+        location = strongest.file + (f":{strongest.line}" if strongest.line is not None else "")
+    summary = result.summary or (result.error or result.verdict.value)
+    if result.verdict is Verdict.ERROR and result.error:
+        summary = f"error: {result.error}"
+    return ScanOutcome(
+        verdict=result.verdict.value,
+        rule=strongest.rule if strongest is not None and result.verdict is not Verdict.CLEAN else None,
+        location=location if result.verdict is not Verdict.CLEAN else None,
+        summary=summary.splitlines()[0] if summary else result.verdict.value,
+    )
+
+
+def scan_file(path: str, timeout: float | None) -> ScanOutcome:
+    """Scan one downloaded artifact (runs in a worker). The verdict of the whole file is the worst
+    verdict of what it holds; an empty result is an error (nothing was read, nothing is cleared)."""
+    scanners: dict[float | None, Scanner] = _LOCAL.__dict__.setdefault("scanners", {})
+    scanner = scanners.get(timeout)
+    if scanner is None:
+        scanner = scanners[timeout] = Scanner(timeout=timeout)
+    results = scanner.scan_task(ScanTask(path))
+    if not results:
+        return ScanOutcome(verdict="error", rule=None, location=None, summary="error: nothing could be read")
+    worst = max(results, key=lambda r: (r.verdict is Verdict.ERROR, r.verdict.rank))
+    if any(r.verdict is Verdict.MALICIOUS for r in results):
+        worst = next(r for r in results if r.verdict is Verdict.MALICIOUS)
+    return outcome_of(worst)
+
+
+class ScanPool:
+    """A long-lived executor for `scan_file`."""
+
+    def __init__(self, workers: int = 1, timeout: float | None = 60.0) -> None:
+        self.workers = workers
+        self.timeout = timeout
+        self.id = scanner_id(timeout)
+        self._executor: Executor = self._new()
+
+    def _new(self) -> Executor:
+        if self.workers <= 0:
+            return ThreadPoolExecutor(max_workers=1, thread_name_prefix="custody-scan")
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+
+    async def scan(self, path: str) -> ScanOutcome:
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, scan_file, path, self.timeout)
+        except BrokenProcessPool:
+            self._executor = self._new()
+            return ScanOutcome(verdict="error", rule=None, location=None, summary="error: scan worker died")
+        except Exception as exc:  # fail closed: whatever went wrong, the file is not cleared
+            return ScanOutcome(
+                verdict="error", rule=None, location=None, summary=f"error: {type(exc).__name__}: {exc}"
+            )
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,613 @@
+"""The gate as a library: pages in, filtered pages out; file requests in, checked files or refusals out.
+
+`Gate` owns the upstream client, the content-addressed file cache, the scan pool, the stores and
+the decision recorder. The HTTP app (`custody.gate.app`) and `custody gate check` are thin users.
+
+Fail closed throughout: an upstream that cannot be reached or answers garbage, a file whose
+sha256 differs from what upstream published, a scan that errs or times out, a store that cannot
+be read: each refuses the file (with the reason), none lets it through unchecked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import hashlib
+import logging
+import os
+import secrets
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+from packaging.version import InvalidVersion, Version
+
+from custody.advisories import AdvisoryError, AdvisoryStore, affects, default_store_path
+from custody.advisories.model import Advisory
+from custody.artifacts.index import MAX_DOWNLOAD, IndexFile, cache_dir, choose_files
+from custody.gate.decide import (
+    Decision,
+    Listing,
+    Outcome,
+    judge_listing,
+    judge_scan,
+    refusal_text,
+    short_reason,
+)
+from custody.gate.recorder import LedgerWriter, Recorder
+from custody.gate.scanning import ScanOutcome, ScanPool
+from custody.gate.simple import FileEntry, ProjectPage, project_of, with_urls
+from custody.gate.store import DecisionRow, GateStore, StoredVerdict, data_dir
+from custody.gate.upstream import DEFAULT_UPSTREAM, MAX_PAGE_BYTES, Upstream, UpstreamError, open_upstream
+from custody.inventory import Ecosystem
+from custody.policy import Policy, same_version
+
+LOG = logging.getLogger("custody.gate")
+T = TypeVar("T")
+MAX_METADATA = 16 * 1024 * 1024
+REFUSALS_KEPT = 10_000
+PAGES_KEPT = 2_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GateConfig:
+    """How a gate runs; every field has a working default."""
+
+    upstream: str = DEFAULT_UPSTREAM
+    policy: Policy = field(default_factory=Policy)
+    store: str | None = None
+    """Gate store: a path, `sqlite:///PATH` or `postgresql://...` (default: `gate.sqlite` in the data dir)."""
+    data_dir: str | None = None
+    """Signing key and ledger live here (default: `CUSTODY_GATE_DIR` or the user data dir)."""
+    cache_dir: str | None = None
+    """Downloaded files, by sha256 (default: `gate-files` in the custody cache dir)."""
+    key: str | None = None
+    """Signing key file for the ledger records (default: generated on first start in the data dir)."""
+    ledger: str | None = None
+    """Where decisions are appended as signed records (default: `gate-ledger.db` in the data dir);
+    empty string: no ledger."""
+    advisory_db: str | None = None
+    """The advisory store (default: the one `custody db update` fills); missing means no MAL- checks."""
+    scan_workers: int = 1
+    """Scan processes; 0 scans in a thread of the server process."""
+    scan_timeout: float | None = 60.0
+    page_ttl: float = 30.0
+    """Seconds an upstream page is reused (a page fetch and the downloads that follow it)."""
+    max_page_bytes: int = MAX_PAGE_BYTES
+    max_file_bytes: int = MAX_DOWNLOAD
+    pypi_json_url: str | None = None
+    """A PyPI JSON API (`/pypi/NAME/json`) for upload times a page lacks. None: https://pypi.org
+    (or `CUSTODY_PYPI_URL`), asked only when the upstream is PyPI; set it for a PyPI mirror
+    whose pages carry no PEP 700 times."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Refusal:
+    """What a refused request answers: status, one-line reason, full text."""
+
+    status: int
+    short: str
+    body: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileAnswer:
+    """The outcome of a file request: a checked file to serve, a refusal, or not found (None both)."""
+
+    path: str | None = None
+    decision: Decision | None = None
+    refusal: Refusal | None = None
+    token: str | None = None
+    """Key of the refusal, for the explanation URL."""
+    sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckResult:
+    """`custody gate check`: one file and what the gate decided."""
+
+    filename: str
+    decision: Decision
+    sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Judged:
+    entry: FileEntry
+    listing: Listing
+    decision: Decision
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    path: str | None
+    sha256: str | None
+    outcome: ScanOutcome | None
+    failure: Decision | None
+
+
+class Gate:
+    """One gate instance. `await gate.start()` before use, `await gate.aclose()` after."""
+
+    def __init__(self, config: GateConfig | None = None) -> None:
+        self.config = config or GateConfig()
+        self.data_dir = self.config.data_dir or data_dir()
+        self.files_dir = self.config.cache_dir or os.path.join(cache_dir(), "gate-files")
+        self.upstream: Upstream | None = None
+        self.store: GateStore | None = None
+        self.advisories: AdvisoryStore | None = None
+        self.scans: ScanPool | None = None
+        self.recorder: Recorder | None = None
+        self._db_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="custody-gate-db")
+        self._pages: dict[str, tuple[float, ProjectPage | None]] = {}
+        self._flights: dict[str, asyncio.Future[_Prepared]] = {}
+        self._refusals: collections.OrderedDict[str, Refusal] = collections.OrderedDict()
+        self._started = False
+        self._start_lock = asyncio.Lock()
+        self._closed = False
+        self._ledger: LedgerWriter | None = None
+
+    # -- life cycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        async with self._start_lock:
+            if not self._started:
+                await self._start()
+
+    async def _start(self) -> None:
+        self.upstream = open_upstream(self.config.upstream, max_page_bytes=self.config.max_page_bytes)
+        os.makedirs(os.path.join(self.files_dir, "tmp"), exist_ok=True)
+        await self._db(self._open_stores)
+        self.scans = ScanPool(self.config.scan_workers, self.config.scan_timeout)
+        self.recorder = Recorder(self._db, self._record_rows)
+        self.recorder.start()
+        self._started = True
+
+    def _open_stores(self) -> None:
+        # Opened on the db thread: SQLite connections stay on the thread that made them.
+        self.store = GateStore.open(self.config.store or os.path.join(self.data_dir, "gate.sqlite"))
+        if self.config.ledger != "":  # the signing key is made here, on first start
+            self._ledger = LedgerWriter(
+                self.config.ledger or os.path.join(self.data_dir, "gate-ledger.db"),
+                self.config.key,
+                self.data_dir,
+            )
+        path = self.config.advisory_db or default_store_path()
+        if os.path.exists(path):
+            self.advisories = AdvisoryStore.open(path)
+        else:
+            LOG.warning(
+                "no advisory store at %s: MAL- advisories are not checked (run `custody db update`)", path
+            )
+
+    def _record_rows(self, rows: list[DecisionRow]) -> None:
+        # On the db thread: the store first (the gate's own log), then the signed ledger records.
+        assert self.store is not None
+        self.store.add_decisions(rows)
+        if self._ledger is not None:
+            self._ledger.append(rows)
+
+    async def aclose(self) -> None:
+        """Flush the recorder and release everything `start` made (also after a failed start)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._started = False
+        if self.recorder is not None:
+            await self.recorder.stop()
+        if self.scans is not None:
+            self.scans.close()
+        if self.upstream is not None:
+            await self.upstream.aclose()
+        await self._db(self._close_stores)
+        self._db_executor.shutdown(wait=True)
+
+    def _close_stores(self) -> None:
+        for resource in (self.store, self.advisories, self._ledger):
+            if resource is not None:
+                resource.close()
+        self.store = self.advisories = self._ledger = None
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._db_executor, fn, *args)
+
+    # -- pages -----------------------------------------------------------------------------------
+
+    async def upstream_page(self, name: str) -> ProjectPage | None:
+        """The upstream page (reused for `page_ttl` seconds). Raises UpstreamError."""
+        assert self.upstream is not None
+        cached = self._pages.get(name)
+        if cached is not None and time.monotonic() - cached[0] < self.config.page_ttl:
+            return cached[1]
+        page = await self.upstream.project_page(name)
+        ask_pypi = self.upstream.is_pypi or self.config.pypi_json_url is not None
+        if page is not None and ask_pypi and any(f.upload_time is None for f in page.files):
+            page = await self._fill_upload_times(page)
+        self._pages[name] = (time.monotonic(), page)
+        if len(self._pages) > PAGES_KEPT:  # bounded: drop the oldest entries
+            for stale in sorted(self._pages, key=lambda k: self._pages[k][0])[
+                : len(self._pages) - PAGES_KEPT
+            ]:
+                del self._pages[stale]
+        return page
+
+    async def _fill_upload_times(self, page: ProjectPage) -> ProjectPage:
+        from custody.advisories.pypi import upload_times  # noqa: PLC0415
+        from custody.artifacts.index import new_client  # noqa: PLC0415
+
+        def fetch() -> dict[str, datetime]:
+            with new_client() as client:
+                return upload_times(client, page.name, self.config.pypi_json_url)
+
+        try:
+            times = await asyncio.to_thread(fetch)
+        except AdvisoryError as exc:
+            LOG.warning("upload times for %s unknown: %s", page.name, exc)
+            return page  # unknown stays unknown: the cooldown treats it as the policy says
+        return replace(
+            page,
+            files=tuple(replace(f, upload_time=f.upload_time or times.get(f.filename)) for f in page.files),
+        )
+
+    def _policy_and_advisories(self, name: str) -> tuple[Policy, list[Advisory]]:
+        assert self.store is not None
+        policy = self.config.policy.with_entries(self.store.entries())
+        advisories = self.advisories.lookup(Ecosystem.PYPI, name) if self.advisories is not None else []
+        return policy, advisories
+
+    async def judge_page(self, name: str) -> tuple[ProjectPage, list[_Judged], Policy] | None:
+        """Every file of the page with its listing decision; None when upstream does not know `name`.
+        Raises UpstreamError (upstream) or AdvisoryError/StoreError (a store that cannot be read)."""
+        page = await self.upstream_page(name)
+        if page is None:
+            return None
+        policy, advisories = await self._db(self._policy_and_advisories, page.name)
+        now = datetime.now(timezone.utc)
+        judged = []
+        for entry in page.files:
+            parsed = project_of(entry.filename)
+            version = parsed[1] if parsed else None
+            listing = _listing(page.name, version, entry, advisories)
+            judged.append(_Judged(entry, listing, judge_listing(policy, listing, now)))
+        return page, judged, policy
+
+    async def index_page(self, name: str, file_url: Callable[[FileEntry], str]) -> ProjectPage | None:
+        """The page clients see: hidden files left out, every URL pointing through the gate."""
+        result = await self.judge_page(name)
+        if result is None:
+            return None
+        page, judged, _ = result
+        visible = [j.entry for j in judged if j.decision.outcome is not Outcome.HIDE]
+        shown_versions = {j.listing.version for j in judged if j.decision.outcome is not Outcome.HIDE}
+        all_versions = {j.listing.version for j in judged}
+        # PEP 700 versions: keep versions that still have a file, and those upstream lists without
+        # files; an upstream that gave none (HTML, a directory) gets the versions of what is shown.
+        if page.versions:
+            versions = tuple(v for v in page.versions if v in shown_versions or v not in all_versions)
+        else:
+            versions = tuple(sorted((v for v in shown_versions if v is not None), key=_sort_key))
+        return with_urls(
+            replace(page, versions=versions), visible, {f.filename: file_url(f) for f in visible}
+        )
+
+    async def project_names(self) -> list[str]:
+        assert self.upstream is not None
+        return await self.upstream.project_names()
+
+    # -- files -----------------------------------------------------------------------------------
+
+    async def get_file(
+        self, name: str, filename: str, *, client: str | None = None, user_agent: str | None = None
+    ) -> FileAnswer:
+        """Decide on one file; download, verify and scan it when the page allows; record it."""
+        try:
+            result = await self.judge_page(name)
+        except (UpstreamError, AdvisoryError, Exception) as exc:
+            listing = Listing(project=name, version=_version(filename), upload_time=None)
+            status = 502 if isinstance(exc, UpstreamError) else 503
+            decision = Decision(
+                outcome=Outcome.REFUSE,
+                rule="upstream" if status == 502 else "store",
+                reason=_one_line(str(exc) or type(exc).__name__),
+                status=status,
+            )
+            return self._refuse(listing, filename, decision, None, client, user_agent)
+        if result is None:
+            return FileAnswer()
+        _, judged, policy = result
+        item = next((j for j in judged if j.entry.filename == filename), None)
+        if item is None or item.decision.outcome is Outcome.HIDE:
+            return FileAnswer()  # not on the page the client may see: as if it did not exist
+        if item.decision.outcome is Outcome.REFUSE:
+            return self._refuse(item.listing, filename, item.decision, item.entry.sha256, client, user_agent)
+        prepared = await self._prepare(item.entry)
+        if prepared.failure is not None:
+            return self._refuse(item.listing, filename, prepared.failure, prepared.sha256, client, user_agent)
+        assert prepared.outcome is not None and prepared.path is not None
+        allowed = item.decision if item.decision.rule == "allow" else None
+        decision = judge_scan(
+            policy,
+            item.listing,
+            verdict=prepared.outcome.verdict,
+            rule=prepared.outcome.rule,
+            location=prepared.outcome.location,
+            summary=prepared.outcome.summary,
+            allowed=allowed,
+        )
+        if decision.outcome is not Outcome.SERVE:
+            return self._refuse(item.listing, filename, decision, prepared.sha256, client, user_agent)
+        if decision.warning:
+            LOG.warning("serving %s with a warning: %s", filename, decision.reason)
+        self._record(item.listing, filename, decision, prepared.sha256, client, user_agent)
+        return FileAnswer(path=prepared.path, decision=decision, sha256=prepared.sha256)
+
+    async def get_metadata(self, name: str, filename: str) -> bytes | Refusal | None:
+        """The PEP 658 metadata of a listed file (sha256-verified); None when not listed or none."""
+        assert self.upstream is not None
+        try:
+            result = await self.judge_page(name)
+        except Exception as exc:
+            return Refusal(status=502, short=_one_line(str(exc)), body=f"{exc}\n")
+        if result is None:
+            return None
+        item = next((j for j in result[1] if j.entry.filename == filename), None)
+        if item is None or item.decision.outcome is Outcome.HIDE or not item.entry.core_metadata:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            async for chunk in self.upstream.open_file(item.entry, metadata=True):
+                size += len(chunk)
+                if size > MAX_METADATA:
+                    return Refusal(status=502, short="metadata too large", body="metadata file too large\n")
+                chunks.append(chunk)
+        except UpstreamError as exc:
+            return Refusal(status=502, short=_one_line(str(exc)), body=f"{exc}\n")
+        body = b"".join(chunks)
+        expected = item.entry.core_metadata
+        if (
+            isinstance(expected, Mapping)
+            and "sha256" in expected
+            and hashlib.sha256(body).hexdigest() != expected["sha256"]
+        ):
+            return Refusal(status=502, short="metadata sha256 mismatch", body="metadata sha256 mismatch\n")
+        return body
+
+    async def check(self, name: str, version: str, *, all_files: bool = False) -> list[CheckResult]:
+        """What the gate decides for the files of `name==version` a client would install (the sdist
+        and the wheel for this interpreter; every file with `all_files`). Downloads and scans what
+        the page lets through; an empty list: the version is not on the upstream page."""
+        result = await self.judge_page(name)
+        if result is None:
+            return []
+        page, judged, _ = result
+        wanted = [
+            j for j in judged if j.listing.version is not None and same_version(j.listing.version, version)
+        ]
+        if not all_files and wanted:
+            chosen = {
+                f.filename
+                for f in choose_files([IndexFile(j.entry.filename, j.entry.url, None) for j in wanted])
+            }
+            wanted = [j for j in wanted if j.entry.filename in chosen]
+        checked: list[CheckResult] = []
+        for item in wanted:
+            if item.decision.outcome is Outcome.HIDE:
+                checked.append(CheckResult(filename=item.entry.filename, decision=item.decision))
+                continue
+            answer = await self.get_file(
+                page.name, item.entry.filename, client="local", user_agent="custody gate check"
+            )
+            decision = answer.decision or Decision(outcome=Outcome.HIDE, reason="not on the page")
+            checked.append(CheckResult(filename=item.entry.filename, decision=decision, sha256=answer.sha256))
+        return checked
+
+    def refusal(self, token: str) -> Refusal | None:
+        return self._refusals.get(token)
+
+    def _refuse(
+        self,
+        listing: Listing,
+        filename: str,
+        decision: Decision,
+        sha256: str | None,
+        client: str | None,
+        user_agent: str | None,
+    ) -> FileAnswer:
+        self._record(listing, filename, decision, sha256, client, user_agent)
+        refusal = Refusal(
+            status=decision.status if decision.status >= 400 else 403,
+            short=short_reason(listing, decision),
+            body=refusal_text(listing, filename, decision, sha256=sha256),
+        )
+        token = secrets.token_urlsafe(9)
+        self._refusals[token] = refusal
+        while len(self._refusals) > REFUSALS_KEPT:
+            self._refusals.popitem(last=False)
+        LOG.info("refused %s: %s", filename, decision.reason)
+        return FileAnswer(decision=decision, refusal=refusal, token=token, sha256=sha256)
+
+    def _record(
+        self,
+        listing: Listing,
+        filename: str,
+        decision: Decision,
+        sha256: str | None,
+        client: str | None,
+        user_agent: str | None,
+    ) -> None:
+        if self.recorder is None:
+            return
+        self.recorder.add(
+            DecisionRow(
+                at=datetime.now(timezone.utc),
+                client=client,
+                user_agent=user_agent,
+                project=listing.project,
+                version=listing.version,
+                filename=filename,
+                sha256=sha256,
+                verdict=decision.verdict,
+                rule=decision.rule,
+                decision=decision.outcome.value,
+                reason=decision.reason,
+            )
+        )
+
+    async def _prepare(self, entry: FileEntry) -> _Prepared:
+        """Download (once), verify and scan (once) a file: concurrent requests share one flight."""
+        key = entry.sha256 or entry.url
+        flight = self._flights.get(key)
+        if flight is None:
+            flight = asyncio.ensure_future(self._download_and_scan(entry))
+            self._flights[key] = flight
+            flight.add_done_callback(lambda _f: self._flights.pop(key, None))
+        return await asyncio.shield(flight)
+
+    def _cached_path(self, sha256: str, filename: str) -> str:
+        return os.path.join(self.files_dir, sha256[:2], sha256, filename)
+
+    async def _download_and_scan(self, entry: FileEntry) -> _Prepared:
+        assert self.upstream is not None and self.scans is not None
+        path: str | None = None
+        sha256 = entry.sha256
+        if sha256 and os.path.isfile(self._cached_path(sha256, entry.filename)):
+            path = self._cached_path(sha256, entry.filename)
+        else:
+            try:
+                path, sha256 = await self._download(entry)
+            except UpstreamError as exc:
+                return _Prepared(
+                    None,
+                    entry.sha256,
+                    None,
+                    Decision(outcome=Outcome.REFUSE, rule="upstream", reason=_one_line(str(exc)), status=502),
+                )
+            except _IntegrityError as exc:
+                return _Prepared(
+                    None,
+                    entry.sha256,
+                    None,
+                    Decision(outcome=Outcome.REFUSE, rule="hash-mismatch", reason=str(exc), status=502),
+                )
+        try:
+            stored = await self._db(self._stored_verdict, sha256)
+        except Exception as exc:
+            return _Prepared(
+                path,
+                sha256,
+                None,
+                Decision(
+                    outcome=Outcome.REFUSE,
+                    rule="store",
+                    reason=_one_line(f"gate store unusable: {exc}"),
+                    status=503,
+                ),
+            )
+        if stored is not None:
+            outcome = ScanOutcome(
+                verdict=stored.verdict, rule=stored.rule, location=stored.location, summary=stored.summary
+            )
+            return _Prepared(path, sha256, outcome, None)
+        outcome = await self.scans.scan(path)
+        if outcome.verdict != "error":  # errors (timeouts, a busy machine) are tried again next time
+            try:
+                await self._db(self._save_verdict, sha256, outcome)
+            except Exception as exc:
+                LOG.warning("could not keep the verdict of %s: %s", sha256, exc)
+        return _Prepared(path, sha256, outcome, None)
+
+    def _stored_verdict(self, sha256: str) -> StoredVerdict | None:
+        assert self.store is not None and self.scans is not None
+        return self.store.verdict(sha256, self.scans.id)
+
+    def _save_verdict(self, sha256: str, outcome: ScanOutcome) -> None:
+        assert self.store is not None and self.scans is not None
+        self.store.save_verdict(
+            StoredVerdict(
+                sha256=sha256,
+                scanner=self.scans.id,
+                verdict=outcome.verdict,
+                rule=outcome.rule,
+                location=outcome.location,
+                summary=outcome.summary,
+            )
+        )
+
+    async def _download(self, entry: FileEntry) -> tuple[str, str]:
+        """Stream the file to a temporary file, hashing as it comes, then move it into the cache
+        under its sha256. Never held whole in memory; a mismatch leaves nothing behind."""
+        assert self.upstream is not None
+        tmp_dir = os.path.join(self.files_dir, "tmp")
+        fd, partial = tempfile.mkstemp(dir=tmp_dir, suffix=".part")
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                async for chunk in self.upstream.open_file(entry):
+                    size += len(chunk)
+                    if size > self.config.max_file_bytes:
+                        raise UpstreamError(
+                            f"{entry.filename}: larger than {self.config.max_file_bytes} bytes"
+                        )
+                    digest.update(chunk)
+                    out.write(chunk)
+            actual = digest.hexdigest()
+            if entry.sha256 and actual != entry.sha256:
+                raise _IntegrityError(
+                    f"sha256 mismatch: upstream lists {entry.sha256[:16]}..., the file is {actual[:16]}..."
+                )
+            target = self._cached_path(actual, entry.filename)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            os.replace(partial, target)
+            return target, actual
+        finally:
+            if os.path.exists(partial):
+                os.unlink(partial)
+
+
+class _IntegrityError(Exception):
+    pass
+
+
+def _sort_key(version: str) -> tuple[int, Version | str]:
+    try:
+        return (0, Version(version))
+    except InvalidVersion:
+        return (1, version)
+
+
+def _version(filename: str) -> str | None:
+    parsed = project_of(filename)
+    return parsed[1] if parsed else None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]
+
+
+def _listing(project: str, version: str | None, entry: FileEntry, advisories: list[Advisory]) -> Listing:
+    malware: list[str] = []
+    fixes = False
+    if version is not None:
+        for advisory in advisories:
+            if advisory.malware and affects(advisory, Ecosystem.PYPI, project, version):
+                malware.append(advisory.id)
+            elif not advisory.malware and not advisory.withdrawn:
+                fixes = fixes or any(
+                    e.kind == "fixed" and same_version(e.version, version)
+                    for a in advisory.affected
+                    for r in a.ranges
+                    for e in r.events
+                )
+    return Listing(
+        project=project,
+        version=version,
+        upload_time=entry.upload_time,
+        malware=tuple(malware),
+        fixes_vulnerability=fixes,
+    )

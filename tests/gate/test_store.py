@@ -1,0 +1,51 @@
+"""The gate store on both backends (SQLite file, PostgreSQL schema): verdicts, decisions, entries."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from custody.gate.store import DecisionRow, GateStore, StoredVerdict
+from custody.policy import Entry, EntryKind
+from tests.postgres import BACKENDS, store_target
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=timezone.utc)
+
+
+def _row(filename: str, decision: str, at: datetime) -> DecisionRow:
+    return DecisionRow(
+        at=at, client="10.0.0.7", user_agent="pip/26", project="pkg", version="1.0", filename=filename,
+        sha256="ab" * 32, verdict="clean", rule=None, decision=decision, reason="",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gate_store_contract(backend: str, tmp_path: Path) -> None:
+    with store_target(backend, tmp_path, "gate.sqlite") as target, GateStore.open(target) as store:
+        verdict = StoredVerdict(
+            sha256="cd" * 32, scanner="s1", verdict="malicious", rule="r", location="x.pth:1", summary="bad"
+        )
+        store.save_verdict(verdict)
+        store.save_verdict(verdict)  # idempotent upsert
+        assert store.verdict("cd" * 32, "s1") == verdict
+        assert store.verdict("cd" * 32, "s2") is None  # another scanner scans again
+
+        store.add_decisions([_row("a.whl", "served", NOW - timedelta(days=2)), _row("b.whl", "refused", NOW)])
+        assert [d.filename for d in store.decisions()] == ["a.whl", "b.whl"]
+        assert [d.filename for d in store.decisions(since=NOW - timedelta(hours=1))] == ["b.whl"]
+        assert [d.filename for d in store.decisions(decision="refused")] == ["b.whl"]
+
+        until = NOW + timedelta(days=1)
+        store.add_entry(
+            Entry(kind=EntryKind.ALLOW, name="pkg", version="1.0", reason="ok", author="ann", until=until)
+        )
+        store.add_entry(Entry(kind=EntryKind.DENY, name="pkg", reason="no"))
+        entries = store.entries()
+        assert [(e.kind, e.spec, e.until) for e in entries] == [
+            (EntryKind.ALLOW, "pkg==1.0", until),
+            (EntryKind.DENY, "pkg", None),
+        ]
+        assert store.remove_entries(EntryKind.DENY, "pkg", None) == 1
+        assert [e.spec for e in store.entries()] == ["pkg==1.0"]
