@@ -99,6 +99,16 @@ def gate() -> None:
 )
 @click.option("--scan-workers", type=int, default=2, show_default=True, help="Scan processes (0: a thread).")
 @click.option("--scan-timeout", type=float, default=60.0, show_default=True, help="Seconds per file.")
+@click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    help="Extra YARA rule directory (repeatable; also CUSTODY_RULES). Part of the scanner fingerprint.",
+)
+@click.option(
+    "--replica",
+    help="This gate's name among replicas sharing a --store (default: host name, pid and a random suffix).",
+)
 def serve(
     upstream: str,
     policy_path: str | None,
@@ -112,10 +122,16 @@ def serve(
     pypi_json_url: str | None,
     scan_workers: int,
     scan_timeout: float,
+    rule_dirs: tuple[str, ...],
+    replica: str | None,
 ) -> None:
-    """Run the gate; point pip/uv at http://HOST:PORT/simple/ (see `custody gate pip-conf`)."""
+    """Run the gate; point pip/uv at http://HOST:PORT/simple/ (see `custody gate pip-conf`).
+
+    Several gates may share one --store postgresql://... (replicas behind a load balancer): they
+    share verdicts, allow/deny entries and the decision log, and scan each file once between them."""
     from custody.gate import GateConfig, create_app  # noqa: PLC0415
     from custody.gate.server import serve as run  # noqa: PLC0415
+    from custody.scan.yara_rules import default_rule_dirs  # noqa: PLC0415
 
     config = GateConfig(
         upstream=upstream,
@@ -127,6 +143,8 @@ def serve(
         scan_workers=scan_workers,
         scan_timeout=scan_timeout,
         pypi_json_url=pypi_json_url,
+        rule_dirs=tuple(rule_dirs) + default_rule_dirs(),
+        replica=replica,
     )
     _preflight(config)
     # The gate's own log (refusals at INFO, suspicious files served and store trouble at WARNING).

@@ -16,6 +16,7 @@ import hashlib
 import logging
 import os
 import secrets
+import socket
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -41,7 +42,7 @@ from custody.gate.decide import (
 from custody.gate.recorder import LedgerWriter, Recorder
 from custody.gate.scanning import ScanOutcome, ScanPool
 from custody.gate.simple import FileEntry, ProjectPage, project_of, with_urls
-from custody.gate.store import DecisionRow, GateStore, StoredVerdict, data_dir
+from custody.gate.store import Claim, DecisionRow, GateStore, StoredVerdict, data_dir
 from custody.gate.upstream import DEFAULT_UPSTREAM, MAX_PAGE_BYTES, Upstream, UpstreamError, open_upstream
 from custody.inventory import Ecosystem
 from custody.policy import Policy, same_version
@@ -75,6 +76,14 @@ class GateConfig:
     scan_workers: int = 1
     """Scan processes; 0 scans in a thread of the server process."""
     scan_timeout: float | None = 60.0
+    rule_dirs: tuple[str, ...] = ()
+    """Extra YARA rule directories for the scan (part of the scanner fingerprint verdicts are kept under)."""
+    replica: str | None = None
+    """This gate's name among replicas sharing one store (default: host name, process id and a
+    random suffix); kept with each verdict it scans."""
+    scan_lease: float = 30.0
+    """Seconds a scan lease lasts without renewal (renewed every third of it while the scan
+    runs): how long a replica that died mid-scan can hold others back."""
     page_ttl: float = 30.0
     """Seconds an upstream page is reused (a page fetch and the downloads that follow it)."""
     max_page_bytes: int = MAX_PAGE_BYTES
@@ -150,6 +159,7 @@ class Gate:
         self._start_lock = asyncio.Lock()
         self._closed = False
         self._ledger: LedgerWriter | None = None
+        self.replica = self.config.replica or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -162,7 +172,7 @@ class Gate:
         self.upstream = open_upstream(self.config.upstream, max_page_bytes=self.config.max_page_bytes)
         os.makedirs(os.path.join(self.files_dir, "tmp"), exist_ok=True)
         await self._db(self._open_stores)
-        self.scans = ScanPool(self.config.scan_workers, self.config.scan_timeout)
+        self.scans = ScanPool(self.config.scan_workers, self.config.scan_timeout, self.config.rule_dirs)
         self.recorder = Recorder(self._db, self._record_rows)
         self.recorder.start()
         self._started = True
@@ -495,7 +505,7 @@ class Gate:
                     Decision(outcome=Outcome.REFUSE, rule="hash-mismatch", reason=str(exc), status=502),
                 )
         try:
-            stored = await self._db(self._stored_verdict, sha256)
+            outcome = await self._verdict_once(path, sha256)
         except Exception as exc:
             return _Prepared(
                 path,
@@ -508,22 +518,70 @@ class Gate:
                     status=503,
                 ),
             )
-        if stored is not None:
-            outcome = ScanOutcome(
-                verdict=stored.verdict, rule=stored.rule, location=stored.location, summary=stored.summary
-            )
-            return _Prepared(path, sha256, outcome, None)
-        outcome = await self.scans.scan(path)
-        if outcome.verdict != "error":  # errors (timeouts, a busy machine) are tried again next time
-            try:
-                await self._db(self._save_verdict, sha256, outcome)
-            except Exception as exc:
-                LOG.warning("could not keep the verdict of %s: %s", sha256, exc)
         return _Prepared(path, sha256, outcome, None)
 
-    def _stored_verdict(self, sha256: str) -> StoredVerdict | None:
+    async def _verdict_once(self, path: str, sha256: str) -> ScanOutcome:
+        """The file's verdict, scanned at most once across every gate sharing the store: the stored
+        verdict if any, else scan under a lease, else wait for the replica that holds the lease.
+        Raises when the store cannot be used (the caller refuses the file)."""
+        assert self.scans is not None
+        lease = self.config.scan_lease
+        # the longest a live lease can be renewed for one scan, then a margin: past it, fail closed
+        patience = (self.config.scan_timeout or 3600.0) * 2 + lease * 2
+        waited = 0.0
+        poll = 0.05
+        while True:
+            claim = await self._db(self._claim, sha256, lease)
+            if claim.verdict is not None:
+                stored = claim.verdict
+                return ScanOutcome(
+                    verdict=stored.verdict, rule=stored.rule, location=stored.location, summary=stored.summary
+                )
+            if claim.leased:
+                break
+            if waited >= patience:
+                return ScanOutcome(
+                    verdict="error",
+                    rule=None,
+                    location=None,
+                    summary="error: another gate replica's scan of this file did not finish",
+                )
+            await asyncio.sleep(poll)
+            waited += poll
+            poll = min(poll * 2, 1.0)
+        renewing = asyncio.ensure_future(self._renew(sha256, lease))
+        try:
+            outcome = await self.scans.scan(path)
+        finally:
+            renewing.cancel()
+        try:
+            if outcome.verdict != "error":  # errors (timeouts, a busy machine) are tried again next time
+                await self._db(self._save_verdict, sha256, outcome)
+            else:
+                await self._db(self._release, sha256)
+        except Exception as exc:
+            LOG.warning("could not keep the verdict of %s: %s", sha256, exc)
+        return outcome
+
+    async def _renew(self, sha256: str, lease: float) -> None:
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                await self._db(self._renew_lease, sha256, lease)
+            except Exception as exc:  # the scan goes on; at worst another replica scans too
+                LOG.warning("could not renew the scan lease of %s: %s", sha256, exc)
+
+    def _claim(self, sha256: str, lease: float) -> Claim:
         assert self.store is not None and self.scans is not None
-        return self.store.verdict(sha256, self.scans.id)
+        return self.store.claim_scan(sha256, self.scans.id, self.replica, lease)
+
+    def _renew_lease(self, sha256: str, lease: float) -> None:
+        assert self.store is not None
+        self.store.renew_lease(sha256, self.replica, lease)
+
+    def _release(self, sha256: str) -> None:
+        assert self.store is not None
+        self.store.release_lease(sha256, self.replica)
 
     def _save_verdict(self, sha256: str, outcome: ScanOutcome) -> None:
         assert self.store is not None and self.scans is not None
@@ -535,7 +593,8 @@ class Gate:
                 rule=outcome.rule,
                 location=outcome.location,
                 summary=outcome.summary,
-            )
+            ),
+            by=self.replica,
         )
 
     async def _download(self, entry: FileEntry) -> tuple[str, str]:
