@@ -16,7 +16,7 @@ Synchronous, like every custody store; the server calls it from one dedicated th
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -85,6 +85,25 @@ def default_store() -> str:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def _decision(r: Sequence[object]) -> DecisionRow:
+    def text(value: object) -> str | None:
+        return None if value is None else str(value)
+
+    return DecisionRow(
+        at=datetime.fromisoformat(str(r[0])),
+        client=text(r[1]),
+        user_agent=text(r[2]),
+        project=str(r[3]),
+        version=text(r[4]),
+        filename=str(r[5]),
+        sha256=text(r[6]),
+        verdict=text(r[7]),
+        rule=text(r[8]),
+        decision=str(r[9]),
+        reason=str(r[10]),
+    )
 
 
 def _iso_precise(moment: datetime) -> str:
@@ -328,22 +347,26 @@ class GateStore:
             sql += " AND decision = ?"
             params.append(decision)
         rows = self.db.execute(sql + " ORDER BY id", params).fetchall()
-        return [
-            DecisionRow(
-                at=datetime.fromisoformat(r[0]),
-                client=r[1],
-                user_agent=r[2],
-                project=r[3],
-                version=r[4],
-                filename=r[5],
-                sha256=r[6],
-                verdict=r[7],
-                rule=r[8],
-                decision=r[9],
-                reason=r[10],
-            )
-            for r in rows
-        ]
+        return [_decision(r) for r in rows]
+
+    def decisions_of(
+        self, *, project: str | None = None, decision: str | None = None
+    ) -> Iterator[DecisionRow]:
+        """Decisions about `project` and/or of kind `decision`, oldest first, read in pages (the
+        log of a busy gate does not fit in memory)."""
+        sql = (
+            "SELECT at, client, user_agent, project, version, filename, sha256, verdict, rule, decision, "
+            "reason FROM decision WHERE 1 = 1"
+        )
+        params: list[object] = []
+        if project is not None:
+            sql += " AND project = ?"
+            params.append(project)
+        if decision is not None:
+            sql += " AND decision = ?"
+            params.append(decision)
+        for row in self.db.stream(sql + " ORDER BY id", params):
+            yield _decision(row)
 
     # -- allow/deny entries ----------------------------------------------------------------------
 
