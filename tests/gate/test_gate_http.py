@@ -230,3 +230,45 @@ def test_upload_times_missing_from_html_pages(tmp_path: Path, gate_server: GateS
     assert known["files"][0]["upload-time"].startswith(
         time.strftime("%Y", time.gmtime(time.time() - 30 * 86400))
     )
+
+
+@pytest.mark.parametrize("html", [False, True], ids=["json", "html"])
+def test_pep_792_project_status(tmp_path: Path, gate_server: GateServer, html: bool) -> None:
+    """Quarantined upstream: nothing offered (not even to a guessed URL), status kept on the page;
+    archived and deprecated: served as usual, status passed through."""
+    upstream = tmp_path / "up"
+    add_wheel(upstream, "gateok", "1.0.0")
+    add_wheel(upstream, "gatebad", "1.0.0")
+    add_wheel(upstream, "gateold", "1.0.0")
+    status = {
+        "gatebad": {"status": "quarantined", "reason": "malware reported"},
+        "gateold": {"status": "archived"},
+        "gateok": {"status": "deprecated", "reason": "use gatenew"},
+    }
+    with serve_asgi(json_upstream(upstream, html=html, status=status)) as index:
+        # HTML pages carry no upload times: no cooldown here, the test is about the status
+        gate = gate_server(
+            gate_config(tmp_path, f"{index}/simple/", policy_from_mapping({"unknown_upload_time": "allow"}))
+        )
+        with _client() as client:
+            bad = client.get(f"{gate}/simple/gatebad/", headers={"Accept": JSON_V1}).json()
+            bad_html = client.get(f"{gate}/simple/gatebad/").text
+            bad_file = client.get(f"{gate}/files/gatebad/gatebad-1.0.0-py3-none-any.whl")
+            bad_meta = client.get(f"{gate}/files/gatebad/gatebad-1.0.0-py3-none-any.whl.metadata")
+            old = client.get(f"{gate}/simple/gateold/", headers={"Accept": JSON_V1}).json()
+            old_file = client.get(f"{gate}/files/gateold/gateold-1.0.0-py3-none-any.whl")
+            deprecated = client.get(f"{gate}/simple/gateok/", headers={"Accept": JSON_V1}).json()
+            deprecated_html = client.get(f"{gate}/simple/gateok/").text
+    assert bad["files"] == [] and bad["project-status"] == {
+        "status": "quarantined",
+        "reason": "malware reported",
+    }
+    assert '<meta name="pypi:project-status" content="quarantined">' in bad_html
+    assert "gatebad-1.0.0" not in bad_html
+    assert bad_file.status_code == 404 and bad_meta.status_code == 404
+    assert old["project-status"] == {"status": "archived"} and len(old["files"]) == 1
+    assert old_file.status_code == 200
+    assert deprecated["project-status"] == {"status": "deprecated", "reason": "use gatenew"}
+    assert '<meta name="pypi:project-status-reason" content="use gatenew">' in deprecated_html
+    if not html:  # every file has its size: the page claims the API version that defines the key
+        assert deprecated["meta"]["api-version"] == "1.4"

@@ -41,7 +41,7 @@ from custody.gate.decide import (
 )
 from custody.gate.recorder import LedgerWriter, Recorder
 from custody.gate.scanning import ScanOutcome, ScanPool
-from custody.gate.simple import FileEntry, ProjectPage, project_of, with_urls
+from custody.gate.simple import QUARANTINED, FileEntry, ProjectPage, project_of, with_urls
 from custody.gate.store import Claim, DecisionRow, GateStore, StoredVerdict, data_dir
 from custody.gate.upstream import DEFAULT_UPSTREAM, MAX_PAGE_BYTES, Upstream, UpstreamError, open_upstream
 from custody.inventory import Ecosystem
@@ -278,11 +278,23 @@ class Gate:
         policy, advisories = await self._db(self._policy_and_advisories, page.name)
         now = datetime.now(timezone.utc)
         judged = []
+        # PEP 792: an index must offer no file of a quarantined project. No allow entry lifts it:
+        # upstream has withdrawn every file (usually for malware), nothing is left to vouch for.
+        quarantine = (
+            Decision(
+                outcome=Outcome.HIDE,
+                rule="quarantined",
+                reason="project quarantined upstream"
+                + (f": {page.status_reason}" if page.status_reason else ""),
+            )
+            if page.status == QUARANTINED
+            else None
+        )
         for entry in page.files:
             parsed = project_of(entry.filename)
             version = parsed[1] if parsed else None
             listing = _listing(page.name, version, entry, advisories)
-            judged.append(_Judged(entry, listing, judge_listing(policy, listing, now)))
+            judged.append(_Judged(entry, listing, quarantine or judge_listing(policy, listing, now)))
         return page, judged, policy
 
     async def index_page(self, name: str, file_url: Callable[[FileEntry], str]) -> ProjectPage | None:
@@ -296,7 +308,9 @@ class Gate:
         all_versions = {j.listing.version for j in judged}
         # PEP 700 versions: keep versions that still have a file, and those upstream lists without
         # files; an upstream that gave none (HTML, a directory) gets the versions of what is shown.
-        if page.versions:
+        if page.status == QUARANTINED:
+            versions: tuple[str, ...] = ()
+        elif page.versions:
             versions = tuple(v for v in page.versions if v in shown_versions or v not in all_versions)
         else:
             versions = tuple(sorted((v for v in shown_versions if v is not None), key=_sort_key))
