@@ -129,6 +129,10 @@ def create_app(config: GateConfig | None = None, *, gate: Gate | None = None) ->
         if result.path is None:
             return PlainTextResponse("not found\n", status_code=404)
         headers = {"X-Custody-Verdict": (result.decision.verdict or "") if result.decision else ""}
+        if result.timings:  # W3C Server-Timing: where a slow first download spent its time
+            headers["Server-Timing"] = ", ".join(
+                f"{name};dur={seconds * 1000:.3f}" for name, seconds in result.timings.items()
+            )
         return FileResponse(result.path, media_type=_media_type(filename), headers=headers)
 
     async def refused(request: Request) -> Response:

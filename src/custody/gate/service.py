@@ -113,6 +113,9 @@ class FileAnswer:
     token: str | None = None
     """Key of the refusal, for the explanation URL."""
     sha256: str | None = None
+    timings: Mapping[str, float] = field(default_factory=dict)
+    """Seconds spent: `fetch` (upstream download) and `scan` when this request waited on them,
+    `gate` in all (the app sends them as a Server-Timing header)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -137,6 +140,8 @@ class _Prepared:
     sha256: str | None
     outcome: ScanOutcome | None
     failure: Decision | None
+    timings: Mapping[str, float] = field(default_factory=dict)
+    """Seconds this flight spent on `fetch` (upstream download and hashing) and `scan`."""
 
 
 class Gate:
@@ -328,6 +333,7 @@ class Gate:
         self, name: str, filename: str, *, client: str | None = None, user_agent: str | None = None
     ) -> FileAnswer:
         """Decide on one file; download, verify and scan it when the page allows; record it."""
+        started = time.perf_counter()
         try:
             result = await self.judge_page(name)
         except (UpstreamError, AdvisoryError, Exception) as exc:
@@ -367,7 +373,8 @@ class Gate:
         if decision.warning:
             LOG.warning("serving %s with a warning: %s", filename, decision.reason)
         self._record(item.listing, filename, decision, prepared.sha256, client, user_agent)
-        return FileAnswer(path=prepared.path, decision=decision, sha256=prepared.sha256)
+        timings = {**prepared.timings, "gate": time.perf_counter() - started}
+        return FileAnswer(path=prepared.path, decision=decision, sha256=prepared.sha256, timings=timings)
 
     async def get_metadata(self, name: str, filename: str) -> bytes | Refusal | None:
         """The PEP 658 metadata of a listed file (sha256-verified); None when not listed or none."""
@@ -499,11 +506,14 @@ class Gate:
         assert self.upstream is not None and self.scans is not None
         path: str | None = None
         sha256 = entry.sha256
+        timings: dict[str, float] = {}
         if sha256 and os.path.isfile(self._cached_path(sha256, entry.filename)):
             path = self._cached_path(sha256, entry.filename)
         else:
             try:
+                fetch_started = time.perf_counter()
                 path, sha256 = await self._download(entry)
+                timings["fetch"] = time.perf_counter() - fetch_started
             except UpstreamError as exc:
                 return _Prepared(
                     None,
@@ -519,7 +529,7 @@ class Gate:
                     Decision(outcome=Outcome.REFUSE, rule="hash-mismatch", reason=str(exc), status=502),
                 )
         try:
-            outcome = await self._verdict_once(path, sha256)
+            outcome = await self._verdict_once(path, sha256, timings)
         except Exception as exc:
             return _Prepared(
                 path,
@@ -532,9 +542,9 @@ class Gate:
                     status=503,
                 ),
             )
-        return _Prepared(path, sha256, outcome, None)
+        return _Prepared(path, sha256, outcome, None, timings)
 
-    async def _verdict_once(self, path: str, sha256: str) -> ScanOutcome:
+    async def _verdict_once(self, path: str, sha256: str, timings: dict[str, float]) -> ScanOutcome:
         """The file's verdict, scanned at most once across every gate sharing the store: the stored
         verdict if any, else scan under a lease, else wait for the replica that holds the lease.
         Raises when the store cannot be used (the caller refuses the file)."""
@@ -564,10 +574,12 @@ class Gate:
             waited += poll
             poll = min(poll * 2, 1.0)
         renewing = asyncio.ensure_future(self._renew(sha256, lease))
+        scan_started = time.perf_counter()
         try:
             outcome = await self.scans.scan(path)
         finally:
             renewing.cancel()
+            timings["scan"] = time.perf_counter() - scan_started
         try:
             if outcome.verdict != "error":  # errors (timeouts, a busy machine) are tried again next time
                 await self._db(self._save_verdict, sha256, outcome)
