@@ -18,7 +18,7 @@ from custody.gate.simple import JSON_V1
 from custody.ledger.api import statement_of
 from custody.ledger.attest import GATE_DECISION
 from custody.ledger.store import LedgerStore
-from custody.policy import Action, Policy, Rule, policy_from_mapping
+from custody.policy import Action, Entry, EntryKind, Policy, Rule, policy_from_mapping
 from tests.gate.builders import EXEC_PTH, add_wheel, json_upstream, mal_record, pypi_json_api
 from tests.gate.conftest import gate_config
 from tests.servers import serve_asgi
@@ -275,3 +275,21 @@ def test_pep_792_project_status(tmp_path: Path, gate_server: GateServer, html: b
     assert '<meta name="pypi:project-status-reason" content="use gatenew">' in deprecated_html
     if not html:  # every file has its size: the page claims the API version that defines the key
         assert deprecated["meta"]["api-version"] == "1.4"
+
+
+def test_page_follows_store_entries_at_once(tmp_path: Path, gate_server: GateServer) -> None:
+    """The rendered page is reused, but never past a change of the store's entries."""
+    upstream = tmp_path / "up"
+    add_wheel(upstream, "gateok", "1.0.0")
+    config = gate_config(tmp_path, str(upstream), Policy(actions={Rule.DENY: Action.HIDE}))
+    gate = gate_server(config)
+    with _client() as client, GateStore.open(config.store) as store:
+        listed = client.get(f"{gate}/simple/gateok/", headers={"Accept": JSON_V1}).json()["files"]
+        again = client.get(f"{gate}/simple/gateok/", headers={"Accept": JSON_V1}).json()["files"]
+        store.add_entry(Entry(kind=EntryKind.DENY, name="gateok", reason="pulled"))
+        denied = client.get(f"{gate}/simple/gateok/", headers={"Accept": JSON_V1}).json()["files"]
+        store.remove_entries(EntryKind.DENY, "gateok", None)
+        back = client.get(f"{gate}/simple/gateok/").text
+    assert [f["filename"] for f in listed] == [WHEEL] and again == listed
+    assert denied == []
+    assert WHEEL in back

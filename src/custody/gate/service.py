@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from packaging.version import InvalidVersion, Version
@@ -41,7 +41,7 @@ from custody.gate.decide import (
 )
 from custody.gate.recorder import LedgerWriter, Recorder
 from custody.gate.scanning import ScanOutcome, ScanPool
-from custody.gate.simple import QUARANTINED, FileEntry, ProjectPage, project_of, with_urls
+from custody.gate.simple import QUARANTINED, FileEntry, ProjectPage, project_of, render_page, with_urls
 from custody.gate.store import Claim, DecisionRow, GateStore, StoredVerdict, data_dir
 from custody.gate.upstream import DEFAULT_UPSTREAM, MAX_PAGE_BYTES, Upstream, UpstreamError, open_upstream
 from custody.inventory import Ecosystem
@@ -134,6 +134,16 @@ class _Judged:
     decision: Decision
 
 
+@dataclass(slots=True, kw_only=True)
+class _IndexView:
+    upstream: ProjectPage
+    """The upstream page object this view was judged from (identity: a refetch is a new object)."""
+    depends: tuple[object, ...]
+    valid_until: datetime
+    page: ProjectPage
+    rendered: dict[str, bytes] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     path: str | None
@@ -158,6 +168,7 @@ class Gate:
         self.recorder: Recorder | None = None
         self._db_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="custody-gate-db")
         self._pages: dict[str, tuple[float, ProjectPage | None]] = {}
+        self._index_views: dict[str, _IndexView] = {}
         self._flights: dict[str, asyncio.Future[_Prepared]] = {}
         self._refusals: collections.OrderedDict[str, Refusal] = collections.OrderedDict()
         self._started = False
@@ -277,6 +288,15 @@ class Gate:
     async def judge_page(self, name: str) -> tuple[ProjectPage, list[_Judged], Policy] | None:
         """Every file of the page with its listing decision; None when upstream does not know `name`.
         Raises UpstreamError (upstream) or AdvisoryError/StoreError (a store that cannot be read)."""
+        found = await self._judged(name)
+        return None if found is None else found[:3]
+
+    async def _judged(
+        self, name: str
+    ) -> tuple[ProjectPage, list[_Judged], Policy, tuple[object, ...], datetime] | None:
+        """`judge_page`, plus what the judgement depends on besides the page (the store's entries,
+        the advisories' ids and modification times) and the moment it stops holding (the next
+        cooldown end or entry expiry), for the index-page cache."""
         page = await self.upstream_page(name)
         if page is None:
             return None
@@ -295,33 +315,75 @@ class Gate:
             if page.status == QUARANTINED
             else None
         )
+        cooldown = policy.cooldown_for(page.name)
+        changes = [e.until for e in policy.entries if e.until is not None and e.until > now]
         for entry in page.files:
             parsed = project_of(entry.filename)
             version = parsed[1] if parsed else None
             listing = _listing(page.name, version, entry, advisories)
             judged.append(_Judged(entry, listing, quarantine or judge_listing(policy, listing, now)))
-        return page, judged, policy
+            if entry.upload_time is not None and entry.upload_time + cooldown > now:
+                changes.append(entry.upload_time + cooldown)
+        depends = (policy.entries, tuple((a.id, a.modified) for a in advisories))
+        valid_until = min(changes, default=now + timedelta(days=365))
+        return page, judged, policy, depends, valid_until
 
     async def index_page(self, name: str, file_url: Callable[[FileEntry], str]) -> ProjectPage | None:
         """The page clients see: hidden files left out, every URL pointing through the gate."""
-        result = await self.judge_page(name)
-        if result is None:
+        view = await self._index_view(name, file_url)
+        return None if view is None else view.page
+
+    async def rendered_index(
+        self, name: str, media: str, file_url: Callable[[FileEntry], str]
+    ) -> bytes | None:
+        """`index_page` rendered as `media`, kept while nothing it depends on changes: the same
+        upstream page object (reused for `page_ttl`), the same allow/deny entries and advisories,
+        and no cooldown end or entry expiry passed since. The store and advisories are still read
+        on every request (another replica or `custody gate allow` may have changed them); only
+        the judging of each file and the rendering are saved."""
+        view = await self._index_view(name, file_url)
+        if view is None:
             return None
-        page, judged, _ = result
+        body = view.rendered.get(media)
+        if body is None:
+            body = view.rendered[media] = render_page(view.page, media)
+        return body
+
+    async def _index_view(self, name: str, file_url: Callable[[FileEntry], str]) -> _IndexView | None:
+        page = await self.upstream_page(name)
+        if page is None:
+            return None
+        cached = self._index_views.get(name)
+        if cached is not None and cached.upstream is page:
+            # the page is the same object: only the store's entries, the advisories and the
+            # clock can change the judgement
+            policy, advisories = await self._db(self._policy_and_advisories, page.name)
+            current: tuple[object, ...] = (policy.entries, tuple((a.id, a.modified) for a in advisories))
+            if current == cached.depends and datetime.now(timezone.utc) < cached.valid_until:
+                return cached
+        found = await self._judged(name)
+        if found is None:
+            return None
+        upstream, judged, _, depends, valid_until = found
         visible = [j.entry for j in judged if j.decision.outcome is not Outcome.HIDE]
         shown_versions = {j.listing.version for j in judged if j.decision.outcome is not Outcome.HIDE}
         all_versions = {j.listing.version for j in judged}
         # PEP 700 versions: keep versions that still have a file, and those upstream lists without
         # files; an upstream that gave none (HTML, a directory) gets the versions of what is shown.
-        if page.status == QUARANTINED:
+        if upstream.status == QUARANTINED:
             versions: tuple[str, ...] = ()
-        elif page.versions:
-            versions = tuple(v for v in page.versions if v in shown_versions or v not in all_versions)
+        elif upstream.versions:
+            versions = tuple(v for v in upstream.versions if v in shown_versions or v not in all_versions)
         else:
             versions = tuple(sorted((v for v in shown_versions if v is not None), key=_sort_key))
-        return with_urls(
-            replace(page, versions=versions), visible, {f.filename: file_url(f) for f in visible}
+        shown = with_urls(
+            replace(upstream, versions=versions), visible, {f.filename: file_url(f) for f in visible}
         )
+        view = _IndexView(upstream=upstream, depends=depends, valid_until=valid_until, page=shown)
+        self._index_views[name] = view
+        if len(self._index_views) > PAGES_KEPT:
+            self._index_views.pop(next(iter(self._index_views)))
+        return view
 
     async def project_names(self) -> list[str]:
         assert self.upstream is not None
