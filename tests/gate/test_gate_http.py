@@ -99,8 +99,13 @@ def test_head_and_range_requests(tmp_path: Path, gate_server: GateServer) -> Non
     assert part.status_code == 206 and part.content == data[-22:]  # the zip's end record, as uv reads it
     assert whole.content == data and whole.headers["x-custody-verdict"] == "clean"
     # Server-Timing: the first request fetched and scanned, later ones only decided
-    assert [t.split(";")[0] for t in head.headers["server-timing"].split(", ")] == ["fetch", "scan", "gate"]
-    assert [t.split(";")[0] for t in whole.headers["server-timing"].split(", ")] == ["gate"]
+    assert [t.split(";")[0] for t in head.headers["server-timing"].split(", ")] == [
+        "page",
+        "fetch",
+        "scan",
+        "gate",
+    ]
+    assert [t.split(";")[0] for t in whole.headers["server-timing"].split(", ")] == ["page", "gate"]
 
 
 def test_concurrent_requests_download_and_scan_once(tmp_path: Path, gate_server: GateServer) -> None:

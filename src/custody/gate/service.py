@@ -114,8 +114,9 @@ class FileAnswer:
     """Key of the refusal, for the explanation URL."""
     sha256: str | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
-    """Seconds spent: `fetch` (upstream download) and `scan` when this request waited on them,
-    `gate` in all (the app sends them as a Server-Timing header)."""
+    """Seconds spent: `page` (getting the upstream page, from the page cache when fresh), `fetch`
+    (upstream download) and `scan` when this request waited on them, `gate` in all (the app sends
+    them as a Server-Timing header)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -397,6 +398,10 @@ class Gate:
         """Decide on one file; download, verify and scan it when the page allows; record it."""
         started = time.perf_counter()
         try:
+            # the upstream page first, timed on its own (it is upstream transfer, not gate work);
+            # judge_page below reuses it from the page cache
+            await self.upstream_page(name)
+            page_seconds = time.perf_counter() - started
             result = await self.judge_page(name)
         except (UpstreamError, AdvisoryError, Exception) as exc:
             listing = Listing(project=name, version=_version(filename), upload_time=None)
@@ -435,7 +440,7 @@ class Gate:
         if decision.warning:
             LOG.warning("serving %s with a warning: %s", filename, decision.reason)
         self._record(item.listing, filename, decision, prepared.sha256, client, user_agent)
-        timings = {**prepared.timings, "gate": time.perf_counter() - started}
+        timings = {"page": page_seconds, **prepared.timings, "gate": time.perf_counter() - started}
         return FileAnswer(path=prepared.path, decision=decision, sha256=prepared.sha256, timings=timings)
 
     async def get_metadata(self, name: str, filename: str) -> bytes | Refusal | None:
