@@ -459,6 +459,7 @@ def bench_page(args: argparse.Namespace, upstream: str) -> dict[str, Any]:
     result: dict[str, Any] = {
         "clients": args.clients,
         "requests_per_client": args.requests,
+        "interval_s": args.interval,
         "files": PAGE_FILES,
     }
     with (
@@ -654,10 +655,20 @@ def main() -> None:
         default=0.5,
         help="Seconds between one client's requests in the paced page run.",
     )
+    parser.add_argument(
+        "--report", type=Path, help="Only write results.md again from this results.json (no measuring)."
+    )
     parser.add_argument("--skip-install", action="store_true")
     parser.add_argument("--skip-page", action="store_true")
     parser.add_argument("--skip-cold", action="store_true")
     args = parser.parse_args()
+    if args.report is not None:
+        saved = json.loads(args.report.read_text())
+        saved.get("page", {}).setdefault("interval_s", args.interval)  # runs before it was recorded
+        block = markdown(saved, saved["command"])
+        (OUT / "results.md").write_text(block + "\n")
+        print(block)
+        return
     large = args.large
     if large is None and not args.skip_cold:
         wheels = sorted(glob.glob(str(CACHE / "ai-stack" / "torch-*.whl"))) or sorted(
