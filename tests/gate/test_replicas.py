@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 
 from custody.gate import GateConfig, GateStore
+from custody.gate.scanning import scanner_id
 from custody.policy import Entry, EntryKind
 from tests.gate.builders import add_wheel, json_upstream
 from tests.gate.conftest import gate_config, running_gate
@@ -81,3 +83,22 @@ def test_two_replicas_share_the_store_and_scan_each_file_once(tmp_path: Path) ->
         assert len(served) == 8 and {d.sha256 for d in served} == {_sha(first_file), _sha(second_file)}
         assert [d.decision for d in decisions if d.project == "gatedeny"] == ["refused", "refused"]
     assert downloads[first_file.name] == 2  # once per replica cache, scanned once in all
+
+
+def test_a_replica_that_died_mid_scan_does_not_block_the_others(tmp_path: Path) -> None:
+    """A lease left by a replica that died while scanning (it never renews it) is taken over once
+    it expires: the live replica scans and serves the file."""
+    upstream = tmp_path / "up"
+    wheel = add_wheel(upstream, "gateok", "1.0.0")
+    with fresh_schema() as store, serve_asgi(json_upstream(upstream)) as index:
+        with GateStore.open(store) as shared:  # "replica-dead" took the lease, then died
+            config = _replica(tmp_path, "replica-live", f"{index}/simple/", store)
+            scanner = scanner_id(config.scan_timeout, config.rule_dirs)
+            assert shared.claim_scan(_sha(wheel), scanner, "replica-dead", 1.0).leased
+        live = replace(config, scan_lease=1.0)
+        with running_gate(live) as gate, httpx.Client(trust_env=False, timeout=60) as client:
+            response = client.get(f"{gate}/files/gateok/{wheel.name}")
+        assert response.status_code == 200 and response.content == wheel.read_bytes()
+        with GateStore.open(store) as shared:
+            record = shared.scan_record(_sha(wheel))
+        assert record is not None and (record.scans, record.scanned_by) == (1, "replica-live")
