@@ -3,6 +3,7 @@ included) with pip installing through it, and the entry, log and check commands.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -10,12 +11,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
+from custody.advisories import AdvisoryStore
 from custody.cli.main import cli
-from tests.gate.builders import EXEC_PTH, add_wheel
-from tests.gate.conftest import pip_install
+from custody.gate import GateConfig
+from custody.ledger import merkle
+from custody.ledger.store import LedgerStore
+from custody.policy import policy_from_mapping
+from tests.gate.builders import EXEC_PTH, add_wheel, mal_record
+from tests.gate.conftest import pip_install, running_gate
 from tests.servers import free_port, wait_http
 
 
@@ -136,3 +143,74 @@ def test_serve_refuses_to_start_on_a_corrupt_advisory_store(tmp_path: Path, gate
     )
     assert result.exit_code == 3
     assert "cannot start the gate: advisory store unusable" in result.output
+
+
+def test_exposure_and_recheck(tmp_path: Path, gate_env: dict[str, str]) -> None:
+    """Files served by a gate (in process, default store, ledger and cache from the environment),
+    then `custody gate exposure` and `custody gate recheck` before and after new MAL- data."""
+    upstream = tmp_path / "up"
+    ok = add_wheel(upstream, "gateok", "1.0.0")
+    hook = add_wheel(upstream, "gatehook", "1.0.0", files={"gatehook_init.pth": EXEC_PTH})
+    # an exact allow serves the hook file despite its verdict: what a rescan must still flag
+    policy = policy_from_mapping({"allow": [{"spec": "gatehook==1.0.0", "reason": "fixture", "author": "t"}]})
+    with (
+        running_gate(GateConfig(upstream=str(upstream), policy=policy, scan_workers=0)) as gate,
+        httpx.Client(trust_env=False, timeout=60) as client,
+    ):
+        for agent in ("pip/26.3", "uv/0.13"):
+            assert (
+                client.get(f"{gate}/files/gateok/{ok.name}", headers={"User-Agent": agent}).status_code == 200
+            )
+        assert client.get(f"{gate}/files/gatehook/{hook.name}").status_code == 200
+    ok_sha = hashlib.sha256(ok.read_bytes()).hexdigest()
+    runner = CliRunner()
+
+    by_name = runner.invoke(cli, ["gate", "exposure", "gateok==1.0", "--format", "json"])
+    assert by_name.exit_code == 0, by_name.output
+    answer = json.loads(by_name.output)
+    assert answer["sha256"] == [ok_sha] and answer["clients"] == ["127.0.0.1"]
+    assert sorted(f["user_agent"] for f in answer["fetches"]) == ["pip/26.3", "uv/0.13"]
+    with LedgerStore.open(str(Path(gate_env["CUSTODY_GATE_DIR"]) / "gate-ledger.db")) as ledger:
+        root = bytes.fromhex(answer["root"])
+        for fetch in answer["fetches"]:  # every proof holds against the reported tree head
+            leaf = merkle.leaf_hash(ledger.entry(fetch["index"]).commitment)
+            proof = [bytes.fromhex(p) for p in fetch["proof"]]
+            merkle.verify_inclusion(fetch["index"], answer["tree_size"], leaf, proof, root)
+            assert fetch["decision"] == "served" and fetch["filename"] == ok.name
+    by_sha = runner.invoke(cli, ["gate", "exposure", "--sha256", ok_sha.upper()])
+    assert by_sha.exit_code == 0 and "2 decisions, served to 1 clients" in by_sha.output
+    assert runner.invoke(cli, ["gate", "exposure"]).exit_code == 2
+
+    # no advisory store yet: nothing could be checked
+    assert runner.invoke(cli, ["gate", "recheck"]).exit_code == 3
+    advisories = gate_env["CUSTODY_ADVISORY_DB"]
+    with AdvisoryStore.open(advisories, create=True) as store:
+        store.load([mal_record("MAL-2026-0001", "otherpkg", ("1.0.0",))], origin="test")
+    clean = runner.invoke(cli, ["gate", "recheck", "--format", "json"])
+    assert clean.exit_code == 0, clean.output
+    assert json.loads(clean.output)["files"] == 2 and json.loads(clean.output)["condemned"] == []
+
+    # `custody db update` brings a MAL- record for a version already served
+    with AdvisoryStore.open(advisories) as store:
+        store.load([mal_record("MAL-2026-0042", "gateok", ("1.0.0",))], origin="test")
+    found = runner.invoke(cli, ["gate", "recheck", "--format", "json"])
+    assert found.exit_code == 1, found.output
+    [condemned] = json.loads(found.output)["condemned"]
+    assert (condemned["filename"], condemned["rule"], condemned["advisories"]) == (
+        ok.name,
+        "malware-advisory",
+        ["MAL-2026-0042"],
+    )
+    assert condemned["clients"] == ["127.0.0.1"] and len(condemned["served_to"]) == 2
+    text = runner.invoke(cli, ["gate", "recheck"])
+    assert text.exit_code == 1 and f"CONDEMNED {ok.name}" in text.output
+
+    # --rescan: the current scanner judges the (allowed, served) hook file malicious
+    rescanned = runner.invoke(cli, ["gate", "recheck", "--rescan", "--format", "json"])
+    assert rescanned.exit_code == 1, rescanned.output
+    report = json.loads(rescanned.output)
+    assert {(c["filename"], c["rule"]) for c in report["condemned"]} == {
+        (ok.name, "malware-advisory"),
+        (hook.name, "scan:startup-hook-dangerous"),
+    }
+    assert report["unchecked"] == []

@@ -124,11 +124,13 @@ def json_upstream(
     downloads: dict[str, int] | None = None,
     page_body: bytes | None = None,
     html: bool = False,
+    status: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Starlette:
     """A tiny PEP 691 JSON index over `directory` (relative file URLs, PEP 700 upload times from
     mtimes). `tamper` maps a file name to the sha256 the page claims instead of the real one;
     `downloads` counts file requests by name; `page_body` replaces every project page (garbage);
-    `html` serves PEP 503 HTML instead (which has no upload times)."""
+    `html` serves PEP 503 HTML instead (which has no upload times); `status` maps a project to its
+    PEP 792 `project-status` object."""
 
     def files_of(project: str) -> Iterator[Path]:
         for path in sorted(directory.glob("*.whl")):
@@ -158,13 +160,26 @@ def json_upstream(
             )
         if not entries:
             return PlainTextResponse("not found", status_code=404)
+        marker = (status or {}).get(project)
         if html:
             links = "".join(
                 f'<a href="{e["url"]}#sha256={e["hashes"]["sha256"]}">{e["filename"]}</a><br/>\n'
                 for e in entries
             )
-            return Response(f"<html><body>{links}</body></html>", media_type="text/html")
-        doc = {"meta": {"api-version": "1.1"}, "name": project, "files": entries, "versions": []}
+            head = "".join(
+                f'<meta name="pypi:project-status{"-reason" if key == "reason" else ""}" content="{value}">'
+                for key, value in (marker or {}).items()
+            )
+            return Response(f"<html><head>{head}</head><body>{links}</body></html>", media_type="text/html")
+        doc: dict[str, Any] = {
+            "meta": {"api-version": "1.1"},
+            "name": project,
+            "files": entries,
+            "versions": [],
+        }
+        if marker is not None:
+            doc["meta"]["api-version"] = "1.4"
+            doc["project-status"] = dict(marker)
         return JSONResponse(doc, media_type="application/vnd.pypi.simple.v1+json")
 
     async def file(request: Request) -> Response:

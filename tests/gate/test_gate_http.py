@@ -18,7 +18,7 @@ from custody.gate.simple import JSON_V1
 from custody.ledger.api import statement_of
 from custody.ledger.attest import GATE_DECISION
 from custody.ledger.store import LedgerStore
-from custody.policy import Action, Policy, Rule, policy_from_mapping
+from custody.policy import Action, Entry, EntryKind, Policy, Rule, policy_from_mapping
 from tests.gate.builders import EXEC_PTH, add_wheel, json_upstream, mal_record, pypi_json_api
 from tests.gate.conftest import gate_config
 from tests.servers import serve_asgi
@@ -98,6 +98,14 @@ def test_head_and_range_requests(tmp_path: Path, gate_server: GateServer) -> Non
     assert head.headers["accept-ranges"] == "bytes"
     assert part.status_code == 206 and part.content == data[-22:]  # the zip's end record, as uv reads it
     assert whole.content == data and whole.headers["x-custody-verdict"] == "clean"
+    # Server-Timing: the first request fetched and scanned, later ones only decided
+    assert [t.split(";")[0] for t in head.headers["server-timing"].split(", ")] == [
+        "page",
+        "fetch",
+        "scan",
+        "gate",
+    ]
+    assert [t.split(";")[0] for t in whole.headers["server-timing"].split(", ")] == ["page", "gate"]
 
 
 def test_concurrent_requests_download_and_scan_once(tmp_path: Path, gate_server: GateServer) -> None:
@@ -230,3 +238,63 @@ def test_upload_times_missing_from_html_pages(tmp_path: Path, gate_server: GateS
     assert known["files"][0]["upload-time"].startswith(
         time.strftime("%Y", time.gmtime(time.time() - 30 * 86400))
     )
+
+
+@pytest.mark.parametrize("html", [False, True], ids=["json", "html"])
+def test_pep_792_project_status(tmp_path: Path, gate_server: GateServer, html: bool) -> None:
+    """Quarantined upstream: nothing offered (not even to a guessed URL), status kept on the page;
+    archived and deprecated: served as usual, status passed through."""
+    upstream = tmp_path / "up"
+    add_wheel(upstream, "gateok", "1.0.0")
+    add_wheel(upstream, "gatebad", "1.0.0")
+    add_wheel(upstream, "gateold", "1.0.0")
+    status = {
+        "gatebad": {"status": "quarantined", "reason": "malware reported"},
+        "gateold": {"status": "archived"},
+        "gateok": {"status": "deprecated", "reason": "use gatenew"},
+    }
+    with serve_asgi(json_upstream(upstream, html=html, status=status)) as index:
+        # HTML pages carry no upload times: no cooldown here, the test is about the status
+        gate = gate_server(
+            gate_config(tmp_path, f"{index}/simple/", policy_from_mapping({"unknown_upload_time": "allow"}))
+        )
+        with _client() as client:
+            bad = client.get(f"{gate}/simple/gatebad/", headers={"Accept": JSON_V1}).json()
+            bad_html = client.get(f"{gate}/simple/gatebad/").text
+            bad_file = client.get(f"{gate}/files/gatebad/gatebad-1.0.0-py3-none-any.whl")
+            bad_meta = client.get(f"{gate}/files/gatebad/gatebad-1.0.0-py3-none-any.whl.metadata")
+            old = client.get(f"{gate}/simple/gateold/", headers={"Accept": JSON_V1}).json()
+            old_file = client.get(f"{gate}/files/gateold/gateold-1.0.0-py3-none-any.whl")
+            deprecated = client.get(f"{gate}/simple/gateok/", headers={"Accept": JSON_V1}).json()
+            deprecated_html = client.get(f"{gate}/simple/gateok/").text
+    assert bad["files"] == [] and bad["project-status"] == {
+        "status": "quarantined",
+        "reason": "malware reported",
+    }
+    assert '<meta name="pypi:project-status" content="quarantined">' in bad_html
+    assert "gatebad-1.0.0" not in bad_html
+    assert bad_file.status_code == 404 and bad_meta.status_code == 404
+    assert old["project-status"] == {"status": "archived"} and len(old["files"]) == 1
+    assert old_file.status_code == 200
+    assert deprecated["project-status"] == {"status": "deprecated", "reason": "use gatenew"}
+    assert '<meta name="pypi:project-status-reason" content="use gatenew">' in deprecated_html
+    if not html:  # every file has its size: the page claims the API version that defines the key
+        assert deprecated["meta"]["api-version"] == "1.4"
+
+
+def test_page_follows_store_entries_at_once(tmp_path: Path, gate_server: GateServer) -> None:
+    """The rendered page is reused, but never past a change of the store's entries."""
+    upstream = tmp_path / "up"
+    add_wheel(upstream, "gateok", "1.0.0")
+    config = gate_config(tmp_path, str(upstream), Policy(actions={Rule.DENY: Action.HIDE}))
+    gate = gate_server(config)
+    with _client() as client, GateStore.open(config.store) as store:
+        listed = client.get(f"{gate}/simple/gateok/", headers={"Accept": JSON_V1}).json()["files"]
+        again = client.get(f"{gate}/simple/gateok/", headers={"Accept": JSON_V1}).json()["files"]
+        store.add_entry(Entry(kind=EntryKind.DENY, name="gateok", reason="pulled"))
+        denied = client.get(f"{gate}/simple/gateok/", headers={"Accept": JSON_V1}).json()["files"]
+        store.remove_entries(EntryKind.DENY, "gateok", None)
+        back = client.get(f"{gate}/simple/gateok/").text
+    assert [f["filename"] for f in listed] == [WHEEL] and again == listed
+    assert denied == []
+    assert WHEEL in back

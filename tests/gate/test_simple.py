@@ -149,3 +149,24 @@ def test_project_list_round_trip() -> None:
         body = render_project_list(["Demo_Pkg", "other", "demo-pkg"], media)
         content_type = JSON_V1 if media == JSON_V1 else "text/html"
         assert parse_project_list(body, content_type) == ["demo-pkg", "other"]
+
+
+def test_pep_792_status_round_trips() -> None:
+    doc = {
+        "meta": {"api-version": "1.4"},
+        "name": "pkg",
+        "files": [],
+        "project-status": {"status": "Quarantined", "reason": "malware\nreported"},
+    }
+    page = parse_json_page("pkg", json.dumps(doc).encode(), "https://up.example/simple/pkg/")
+    assert (page.status, page.status_reason) == ("quarantined", "malware reported")
+    again = parse_html_page("pkg", render_html_page(page), "https://up.example/simple/pkg/")
+    assert (again.status, again.status_reason) == ("quarantined", "malware reported")
+    assert json.loads(render_json_page(page))["project-status"] == {
+        "status": "quarantined",
+        "reason": "malware reported",
+    }
+    # no status, or a malformed one: the page is active and says nothing
+    for raw in (None, {"status": "<script>"}, {"status": 7}, "archived"):
+        plain = parse_json_page("pkg", json.dumps({**doc, "project-status": raw}).encode(), "https://x/")
+        assert plain.status is None and "project-status" not in json.loads(render_json_page(plain))

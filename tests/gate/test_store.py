@@ -49,3 +49,35 @@ def test_gate_store_contract(backend: str, tmp_path: Path) -> None:
         ]
         assert store.remove_entries(EntryKind.DENY, "pkg", None) == 1
         assert [e.spec for e in store.entries()] == ["pkg==1.0"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_scan_leases_let_one_replica_scan_and_survive_a_dead_one(backend: str, tmp_path: Path) -> None:
+    sha = "ef" * 32
+    with (
+        store_target(backend, tmp_path, "gate.sqlite") as target,
+        GateStore.open(target) as first,
+        GateStore.open(target) as second,
+    ):
+        assert first.claim_scan(sha, "s1", "replica-a", 30).leased
+        assert first.claim_scan(sha, "s1", "replica-a", 30).leased  # its own lease, again
+        busy = second.claim_scan(sha, "s1", "replica-b", 30)
+        assert not busy.leased and busy.verdict is None  # replica-a is scanning: wait
+        assert first.renew_lease(sha, "replica-a", 30)
+        assert not second.renew_lease(sha, "replica-b", 30)
+        verdict = StoredVerdict(
+            sha256=sha, scanner="s1", verdict="clean", rule=None, location=None, summary="clean"
+        )
+        first.save_verdict(verdict, by="replica-a")
+        assert second.claim_scan(sha, "s1", "replica-b", 30).verdict == verdict
+        record = second.scan_record(sha)
+        assert record is not None and (record.scans, record.scanned_by) == (1, "replica-a")
+
+        # replica-a takes a lease and dies: an expired lease is taken over
+        other = "01" * 32
+        assert first.claim_scan(other, "s1", "replica-a", -1).leased
+        assert second.claim_scan(other, "s1", "replica-b", 30).leased
+        assert not first.renew_lease(other, "replica-a", 30)
+        # a scan that erred gives the lease up: another replica may try at once
+        second.release_lease(other, "replica-b")
+        assert first.claim_scan(other, "s1", "replica-a", 30).leased

@@ -1942,6 +1942,7 @@ carriers_serialized_exec = test_carriers.test_malicious_pickle_loaded_at_import_
 carriers_sourceless_bytecode = test_carriers.test_sourceless_bytecode_module_is_suspicious
 carriers_disguised_file = test_carriers.test_disguised_zip_put_on_sys_path_at_import_is_malicious
 
+
 def test_install_process_benign_cli_printing_a_curl_example(tmp_path: Path, scanner: Scanner) -> None:
     """A CLI that prints a `curl --location URL` usage example and starts a helper program is not
     a downloader (the clean litellm 1.82.6 release has exactly this shape)."""

@@ -7,6 +7,8 @@ import dataclasses
 import getpass
 import json
 import logging
+import os
+import re
 import sys
 from datetime import datetime, timezone
 from typing import Any, NoReturn
@@ -99,6 +101,16 @@ def gate() -> None:
 )
 @click.option("--scan-workers", type=int, default=2, show_default=True, help="Scan processes (0: a thread).")
 @click.option("--scan-timeout", type=float, default=60.0, show_default=True, help="Seconds per file.")
+@click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    help="Extra YARA rule directory (repeatable; also CUSTODY_RULES). Part of the scanner fingerprint.",
+)
+@click.option(
+    "--replica",
+    help="This gate's name among replicas sharing a --store (default: host name, pid and a random suffix).",
+)
 def serve(
     upstream: str,
     policy_path: str | None,
@@ -112,10 +124,16 @@ def serve(
     pypi_json_url: str | None,
     scan_workers: int,
     scan_timeout: float,
+    rule_dirs: tuple[str, ...],
+    replica: str | None,
 ) -> None:
-    """Run the gate; point pip/uv at http://HOST:PORT/simple/ (see `custody gate pip-conf`)."""
+    """Run the gate; point pip/uv at http://HOST:PORT/simple/ (see `custody gate pip-conf`).
+
+    Several gates may share one --store postgresql://... (replicas behind a load balancer): they
+    share verdicts, allow/deny entries and the decision log, and scan each file once between them."""
     from custody.gate import GateConfig, create_app  # noqa: PLC0415
     from custody.gate.server import serve as run  # noqa: PLC0415
+    from custody.scan.yara_rules import default_rule_dirs  # noqa: PLC0415
 
     config = GateConfig(
         upstream=upstream,
@@ -127,6 +145,8 @@ def serve(
         scan_workers=scan_workers,
         scan_timeout=scan_timeout,
         pypi_json_url=pypi_json_url,
+        rule_dirs=tuple(rule_dirs) + default_rule_dirs(),
+        replica=replica,
     )
     _preflight(config)
     # The gate's own log (refusals at INFO, suspicious files served and store trouble at WARNING).
@@ -338,3 +358,137 @@ def log(store: str | None, since: str | None, decision: str | None, fmt: str) ->
         item = row.as_json()
         why = f" {row.rule}: {row.reason}" if row.reason else ""
         click.echo(f"{item['at']} {row.decision:8} {row.filename} {row.client or '-'}{why}")
+
+
+LEDGER = click.option(
+    "--ledger", help="The gate's ledger (default: gate-ledger.db in the gate data dir, as `serve` uses)."
+)
+
+
+@gate.command("exposure")
+@click.argument("spec", required=False)
+@click.option("--sha256", "digest", help="The file's sha256 instead of NAME==VERSION.")
+@STORE
+@LEDGER
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def exposure(spec: str | None, digest: str | None, store: str | None, ledger: str | None, fmt: str) -> None:
+    """Which clients fetched a file (NAME==VERSION, or --sha256) and when, each decision with its
+    inclusion proof in the gate's ledger (checked before it is shown).
+
+    Exit 0: answered (even when nobody fetched it); 2: bad arguments; 3: store or ledger unusable,
+    or a proof that does not verify."""
+    from custody.gate.exposure import file_digests, file_exposure  # noqa: PLC0415
+    from custody.gate.store import data_dir  # noqa: PLC0415
+    from custody.ledger.store import LedgerStore  # noqa: PLC0415
+
+    if (spec is None) == (digest is None):
+        _fail("give NAME==VERSION or --sha256 HEX")
+    query: dict[str, str]
+    if digest is not None:
+        if not re.fullmatch(r"[0-9a-fA-F]{64}", digest):
+            _fail("--sha256 takes 64 hex digits")
+        digests, query = [digest.lower()], {"sha256": digest.lower()}
+    else:
+        name, version = _spec(spec or "")
+        if version is None:
+            _fail("give NAME==VERSION")
+        with _open_store(store) as opened:
+            digests = file_digests(opened, name, version)
+        query = {"project": name, "version": version}
+    target = ledger or os.path.join(data_dir(), "gate-ledger.db")
+    try:
+        with LedgerStore.open(target, create=False) as opened_ledger:
+            answer = file_exposure(opened_ledger, digests, query)
+    except Exception as exc:
+        _fail(f"ledger {target}: {exc}", exit_codes.SCAN_ERROR)
+    if fmt == "json":
+        click.echo(json.dumps(answer.as_json(), indent=2))
+        return
+    what = query.get("sha256") or f"{query['project']}=={query['version']}"
+    click.echo(f"{what}: {len(answer.fetches)} decisions, served to {len(answer.clients)} clients")
+    click.echo(f"ledger tree size {answer.tree_size}, root {answer.root}")
+    for fetch in answer.fetches:
+        click.echo(
+            f"  #{fetch.index} {fetch.time or fetch.integrated_at} {fetch.decision or 'redacted':8} "
+            f"{fetch.client or '-'} {fetch.filename or '-'} ({fetch.user_agent or '-'}) "
+            f"proof: {len(fetch.proof)} hashes"
+        )
+
+
+@gate.command("recheck")
+@STORE
+@click.option("--advisory-db", help="Advisory store (default: the one `custody db update` fills).")
+@click.option(
+    "--rescan", is_flag=True, help="Also scan every served file in the gate cache with the current scanner."
+)
+@click.option("--cache-dir", help="The gate's file cache (default: gate-files in the custody cache dir).")
+@click.option(
+    "--rules", "rule_dirs", multiple=True, help="Extra YARA rule directory for --rescan (also CUSTODY_RULES)."
+)
+@click.option(
+    "--scan-timeout", type=float, default=60.0, show_default=True, help="Seconds per file for --rescan."
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def recheck(
+    store: str | None,
+    advisory_db: str | None,
+    rescan: bool,
+    cache_dir: str | None,
+    rule_dirs: tuple[str, ...],
+    scan_timeout: float,
+    fmt: str,
+) -> None:
+    """Every file the gate already served that today's MAL- advisories (after `custody db update`)
+    condemn, or with --rescan that the current scanner judges malicious, with who fetched it.
+
+    Exit 0: nothing condemned; 1: at least one served file is condemned; 3: nothing condemned but
+    something could not be checked (no advisory store, a file --rescan could not scan)."""
+    from custody.advisories import AdvisoryStore, default_store_path  # noqa: PLC0415
+    from custody.artifacts.index import cache_dir as custody_cache_dir  # noqa: PLC0415
+    from custody.gate.exposure import recheck as run_recheck  # noqa: PLC0415
+    from custody.gate.scanning import scan_file, scanner_id  # noqa: PLC0415
+    from custody.scan.yara_rules import default_rule_dirs  # noqa: PLC0415
+
+    path = advisory_db or default_store_path()
+    advisories = None
+    if os.path.exists(path):
+        try:
+            advisories = AdvisoryStore.open(path)
+        except Exception as exc:
+            _fail(f"advisory store {path}: {exc}", exit_codes.SCAN_ERROR)
+    elif not rescan:
+        _fail(f"no advisory store at {path}: run `custody db update` first", exit_codes.SCAN_ERROR)
+    rules = tuple(rule_dirs) + default_rule_dirs()
+    files_dir = cache_dir or os.path.join(custody_cache_dir(), "gate-files")
+    try:
+        with _open_store(store) as opened:
+            report = run_recheck(
+                opened,
+                advisories,
+                rescan=(lambda file: scan_file(file, scan_timeout, rules)) if rescan else None,
+                scanner=scanner_id(scan_timeout, rules) if rescan else None,
+                files_dir=files_dir if rescan else None,
+            )
+    finally:
+        if advisories is not None:
+            advisories.close()
+    if fmt == "json":
+        click.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        click.echo(f"{report.files} served files rechecked, {len(report.condemned)} condemned")
+        if not report.advisories_checked:
+            click.echo(f"  (no advisory store at {path}: MAL- advisories not checked)")
+        for item in report.condemned:
+            clients = sorted({r.client for r in item.served_to if r.client})
+            click.echo(f"CONDEMNED {item.filename} ({item.rule}: {item.reason})")
+            click.echo(
+                f"  sha256 {item.sha256}; served {len(item.served_to)} times to {', '.join(clients) or '-'}"
+            )
+            for fetched in item.served_to:
+                click.echo(f"    {fetched.at} {fetched.client or '-'} {fetched.user_agent or '-'}")
+        for unchecked in report.unchecked:
+            click.echo(f"unchecked {unchecked['filename']}: {unchecked['why']}")
+    if report.condemned:
+        sys.exit(exit_codes.FOUND)
+    if report.unchecked or not report.advisories_checked:
+        sys.exit(exit_codes.SCAN_ERROR)

@@ -25,7 +25,7 @@ from starlette.responses import FileResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from custody.gate.service import FileAnswer, Gate, GateConfig, Refusal
-from custody.gate.simple import JSON_V1, TEXT_HTML, negotiate, render_page, render_project_list
+from custody.gate.simple import JSON_V1, TEXT_HTML, negotiate, render_project_list
 
 REASON_HEADER = "x-custody-status-reason"
 """Internal: the reason phrase for the status line (moved there, and removed, by the server)."""
@@ -97,13 +97,12 @@ def create_app(config: GateConfig | None = None, *, gate: Gate | None = None) ->
             return PlainTextResponse("not acceptable\n", status_code=406)
         gate = await started()
         try:
-            page = await gate.index_page(canonical, lambda f: file_url(canonical, f.filename))
+            body = await gate.rendered_index(canonical, media, lambda f: file_url(canonical, f.filename))
         except Exception as exc:
             short = " ".join(str(exc).split()) or type(exc).__name__
             return refusal_response(Refusal(status=502, short=short, body=f"custody gate: {short}\n"))
-        if page is None:
+        if body is None:
             return PlainTextResponse(f"{canonical}: not found\n", status_code=404)
-        body = render_page(page, media)
         return Response(
             body, media_type=media if media != TEXT_HTML else "text/html", headers={"Vary": "Accept"}
         )
@@ -129,6 +128,10 @@ def create_app(config: GateConfig | None = None, *, gate: Gate | None = None) ->
         if result.path is None:
             return PlainTextResponse("not found\n", status_code=404)
         headers = {"X-Custody-Verdict": (result.decision.verdict or "") if result.decision else ""}
+        if result.timings:  # W3C Server-Timing: where a slow first download spent its time
+            headers["Server-Timing"] = ", ".join(
+                f"{name};dur={seconds * 1000:.3f}" for name, seconds in result.timings.items()
+            )
         return FileResponse(result.path, media_type=_media_type(filename), headers=headers)
 
     async def refused(request: Request) -> Response:

@@ -16,7 +16,7 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
-from custody import __version__
+from custody.gate.fingerprint import scanner_fingerprint
 from custody.scan import Scanner, ScanResult, ScanTask, Verdict
 
 _LOCAL = threading.local()
@@ -36,9 +36,11 @@ class ScanOutcome:
     """One line: the scanner's summary, or the error."""
 
 
-def scanner_id(timeout: float | None) -> str:
-    """Identifies the scanner a stored verdict came from; a new custody version scans again."""
-    return f"custody-{__version__}/timeout={timeout}"
+def scanner_id(timeout: float | None, rule_dirs: tuple[str, ...] = ()) -> str:
+    """Identifies the scanner a stored verdict came from: a new custody version, a changed rule or
+    scan-engine file, another extra rule directory or timeout scans again (see
+    `custody.gate.fingerprint`)."""
+    return scanner_fingerprint(rule_dirs, timeout)
 
 
 def outcome_of(result: ScanResult) -> ScanOutcome:
@@ -58,13 +60,13 @@ def outcome_of(result: ScanResult) -> ScanOutcome:
     )
 
 
-def scan_file(path: str, timeout: float | None) -> ScanOutcome:
+def scan_file(path: str, timeout: float | None, rule_dirs: tuple[str, ...] = ()) -> ScanOutcome:
     """Scan one downloaded artifact (runs in a worker). The verdict of the whole file is the worst
     verdict of what it holds; an empty result is an error (nothing was read, nothing is cleared)."""
-    scanners: dict[float | None, Scanner] = _LOCAL.__dict__.setdefault("scanners", {})
-    scanner = scanners.get(timeout)
+    scanners: dict[tuple[float | None, tuple[str, ...]], Scanner] = _LOCAL.__dict__.setdefault("scanners", {})
+    scanner = scanners.get((timeout, rule_dirs))
     if scanner is None:
-        scanner = scanners[timeout] = Scanner(timeout=timeout)
+        scanner = scanners[(timeout, rule_dirs)] = Scanner(rule_dirs, timeout=timeout)
     results = scanner.scan_task(ScanTask(path))
     if not results:
         return ScanOutcome(verdict="error", rule=None, location=None, summary="error: nothing could be read")
@@ -77,10 +79,13 @@ def scan_file(path: str, timeout: float | None) -> ScanOutcome:
 class ScanPool:
     """A long-lived executor for `scan_file`."""
 
-    def __init__(self, workers: int = 1, timeout: float | None = 60.0) -> None:
+    def __init__(
+        self, workers: int = 1, timeout: float | None = 60.0, rule_dirs: tuple[str, ...] = ()
+    ) -> None:
         self.workers = workers
         self.timeout = timeout
-        self.id = scanner_id(timeout)
+        self.rule_dirs = rule_dirs
+        self.id = scanner_id(timeout, rule_dirs)
         self._executor: Executor = self._new()
 
     def _new(self) -> Executor:
@@ -91,7 +96,7 @@ class ScanPool:
     async def scan(self, path: str) -> ScanOutcome:
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(self._executor, scan_file, path, self.timeout)
+            return await loop.run_in_executor(self._executor, scan_file, path, self.timeout, self.rule_dirs)
         except BrokenProcessPool:
             self._executor = self._new()
             return ScanOutcome(verdict="error", rule=None, location=None, summary="error: scan worker died")

@@ -16,12 +16,13 @@ import hashlib
 import logging
 import os
 import secrets
+import socket
 import tempfile
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from packaging.version import InvalidVersion, Version
@@ -40,8 +41,8 @@ from custody.gate.decide import (
 )
 from custody.gate.recorder import LedgerWriter, Recorder
 from custody.gate.scanning import ScanOutcome, ScanPool
-from custody.gate.simple import FileEntry, ProjectPage, project_of, with_urls
-from custody.gate.store import DecisionRow, GateStore, StoredVerdict, data_dir
+from custody.gate.simple import QUARANTINED, FileEntry, ProjectPage, project_of, render_page, with_urls
+from custody.gate.store import Claim, DecisionRow, GateStore, StoredVerdict, data_dir
 from custody.gate.upstream import DEFAULT_UPSTREAM, MAX_PAGE_BYTES, Upstream, UpstreamError, open_upstream
 from custody.inventory import Ecosystem
 from custody.policy import Policy, same_version
@@ -75,6 +76,14 @@ class GateConfig:
     scan_workers: int = 1
     """Scan processes; 0 scans in a thread of the server process."""
     scan_timeout: float | None = 60.0
+    rule_dirs: tuple[str, ...] = ()
+    """Extra YARA rule directories for the scan (part of the scanner fingerprint verdicts are kept under)."""
+    replica: str | None = None
+    """This gate's name among replicas sharing one store (default: host name, process id and a
+    random suffix); kept with each verdict it scans."""
+    scan_lease: float = 30.0
+    """Seconds a scan lease lasts without renewal (renewed every third of it while the scan
+    runs): how long a replica that died mid-scan can hold others back."""
     page_ttl: float = 30.0
     """Seconds an upstream page is reused (a page fetch and the downloads that follow it)."""
     max_page_bytes: int = MAX_PAGE_BYTES
@@ -104,6 +113,10 @@ class FileAnswer:
     token: str | None = None
     """Key of the refusal, for the explanation URL."""
     sha256: str | None = None
+    timings: Mapping[str, float] = field(default_factory=dict)
+    """Seconds spent: `page` (getting the upstream page, from the page cache when fresh), `fetch`
+    (upstream download) and `scan` when this request waited on them, `gate` in all (the app sends
+    them as a Server-Timing header)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,12 +135,24 @@ class _Judged:
     decision: Decision
 
 
+@dataclass(slots=True, kw_only=True)
+class _IndexView:
+    upstream: ProjectPage
+    """The upstream page object this view was judged from (identity: a refetch is a new object)."""
+    depends: tuple[object, ...]
+    valid_until: datetime
+    page: ProjectPage
+    rendered: dict[str, bytes] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, slots=True)
 class _Prepared:
     path: str | None
     sha256: str | None
     outcome: ScanOutcome | None
     failure: Decision | None
+    timings: Mapping[str, float] = field(default_factory=dict)
+    """Seconds this flight spent on `fetch` (upstream download and hashing) and `scan`."""
 
 
 class Gate:
@@ -144,12 +169,14 @@ class Gate:
         self.recorder: Recorder | None = None
         self._db_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="custody-gate-db")
         self._pages: dict[str, tuple[float, ProjectPage | None]] = {}
+        self._index_views: dict[str, _IndexView] = {}
         self._flights: dict[str, asyncio.Future[_Prepared]] = {}
         self._refusals: collections.OrderedDict[str, Refusal] = collections.OrderedDict()
         self._started = False
         self._start_lock = asyncio.Lock()
         self._closed = False
         self._ledger: LedgerWriter | None = None
+        self.replica = self.config.replica or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
     # -- life cycle ------------------------------------------------------------------------------
 
@@ -162,7 +189,7 @@ class Gate:
         self.upstream = open_upstream(self.config.upstream, max_page_bytes=self.config.max_page_bytes)
         os.makedirs(os.path.join(self.files_dir, "tmp"), exist_ok=True)
         await self._db(self._open_stores)
-        self.scans = ScanPool(self.config.scan_workers, self.config.scan_timeout)
+        self.scans = ScanPool(self.config.scan_workers, self.config.scan_timeout, self.config.rule_dirs)
         self.recorder = Recorder(self._db, self._record_rows)
         self.recorder.start()
         self._started = True
@@ -262,37 +289,102 @@ class Gate:
     async def judge_page(self, name: str) -> tuple[ProjectPage, list[_Judged], Policy] | None:
         """Every file of the page with its listing decision; None when upstream does not know `name`.
         Raises UpstreamError (upstream) or AdvisoryError/StoreError (a store that cannot be read)."""
+        found = await self._judged(name)
+        return None if found is None else found[:3]
+
+    async def _judged(
+        self, name: str
+    ) -> tuple[ProjectPage, list[_Judged], Policy, tuple[object, ...], datetime] | None:
+        """`judge_page`, plus what the judgement depends on besides the page (the store's entries,
+        the advisories' ids and modification times) and the moment it stops holding (the next
+        cooldown end or entry expiry), for the index-page cache."""
         page = await self.upstream_page(name)
         if page is None:
             return None
         policy, advisories = await self._db(self._policy_and_advisories, page.name)
         now = datetime.now(timezone.utc)
         judged = []
+        # PEP 792: an index must offer no file of a quarantined project. No allow entry lifts it:
+        # upstream has withdrawn every file (usually for malware), nothing is left to vouch for.
+        quarantine = (
+            Decision(
+                outcome=Outcome.HIDE,
+                rule="quarantined",
+                reason="project quarantined upstream"
+                + (f": {page.status_reason}" if page.status_reason else ""),
+            )
+            if page.status == QUARANTINED
+            else None
+        )
+        cooldown = policy.cooldown_for(page.name)
+        changes = [e.until for e in policy.entries if e.until is not None and e.until > now]
         for entry in page.files:
             parsed = project_of(entry.filename)
             version = parsed[1] if parsed else None
             listing = _listing(page.name, version, entry, advisories)
-            judged.append(_Judged(entry, listing, judge_listing(policy, listing, now)))
-        return page, judged, policy
+            judged.append(_Judged(entry, listing, quarantine or judge_listing(policy, listing, now)))
+            if entry.upload_time is not None and entry.upload_time + cooldown > now:
+                changes.append(entry.upload_time + cooldown)
+        depends = (policy.entries, tuple((a.id, a.modified) for a in advisories))
+        valid_until = min(changes, default=now + timedelta(days=365))
+        return page, judged, policy, depends, valid_until
 
     async def index_page(self, name: str, file_url: Callable[[FileEntry], str]) -> ProjectPage | None:
         """The page clients see: hidden files left out, every URL pointing through the gate."""
-        result = await self.judge_page(name)
-        if result is None:
+        view = await self._index_view(name, file_url)
+        return None if view is None else view.page
+
+    async def rendered_index(
+        self, name: str, media: str, file_url: Callable[[FileEntry], str]
+    ) -> bytes | None:
+        """`index_page` rendered as `media`, kept while nothing it depends on changes: the same
+        upstream page object (reused for `page_ttl`), the same allow/deny entries and advisories,
+        and no cooldown end or entry expiry passed since. The store and advisories are still read
+        on every request (another replica or `custody gate allow` may have changed them); only
+        the judging of each file and the rendering are saved."""
+        view = await self._index_view(name, file_url)
+        if view is None:
             return None
-        page, judged, _ = result
+        body = view.rendered.get(media)
+        if body is None:
+            body = view.rendered[media] = render_page(view.page, media)
+        return body
+
+    async def _index_view(self, name: str, file_url: Callable[[FileEntry], str]) -> _IndexView | None:
+        page = await self.upstream_page(name)
+        if page is None:
+            return None
+        cached = self._index_views.get(name)
+        if cached is not None and cached.upstream is page:
+            # the page is the same object: only the store's entries, the advisories and the
+            # clock can change the judgement
+            policy, advisories = await self._db(self._policy_and_advisories, page.name)
+            current: tuple[object, ...] = (policy.entries, tuple((a.id, a.modified) for a in advisories))
+            if current == cached.depends and datetime.now(timezone.utc) < cached.valid_until:
+                return cached
+        found = await self._judged(name)
+        if found is None:
+            return None
+        upstream, judged, _, depends, valid_until = found
         visible = [j.entry for j in judged if j.decision.outcome is not Outcome.HIDE]
         shown_versions = {j.listing.version for j in judged if j.decision.outcome is not Outcome.HIDE}
         all_versions = {j.listing.version for j in judged}
         # PEP 700 versions: keep versions that still have a file, and those upstream lists without
         # files; an upstream that gave none (HTML, a directory) gets the versions of what is shown.
-        if page.versions:
-            versions = tuple(v for v in page.versions if v in shown_versions or v not in all_versions)
+        if upstream.status == QUARANTINED:
+            versions: tuple[str, ...] = ()
+        elif upstream.versions:
+            versions = tuple(v for v in upstream.versions if v in shown_versions or v not in all_versions)
         else:
             versions = tuple(sorted((v for v in shown_versions if v is not None), key=_sort_key))
-        return with_urls(
-            replace(page, versions=versions), visible, {f.filename: file_url(f) for f in visible}
+        shown = with_urls(
+            replace(upstream, versions=versions), visible, {f.filename: file_url(f) for f in visible}
         )
+        view = _IndexView(upstream=upstream, depends=depends, valid_until=valid_until, page=shown)
+        self._index_views[name] = view
+        if len(self._index_views) > PAGES_KEPT:
+            self._index_views.pop(next(iter(self._index_views)))
+        return view
 
     async def project_names(self) -> list[str]:
         assert self.upstream is not None
@@ -304,7 +396,12 @@ class Gate:
         self, name: str, filename: str, *, client: str | None = None, user_agent: str | None = None
     ) -> FileAnswer:
         """Decide on one file; download, verify and scan it when the page allows; record it."""
+        started = time.perf_counter()
         try:
+            # the upstream page first, timed on its own (it is upstream transfer, not gate work);
+            # judge_page below reuses it from the page cache
+            await self.upstream_page(name)
+            page_seconds = time.perf_counter() - started
             result = await self.judge_page(name)
         except (UpstreamError, AdvisoryError, Exception) as exc:
             listing = Listing(project=name, version=_version(filename), upload_time=None)
@@ -343,7 +440,8 @@ class Gate:
         if decision.warning:
             LOG.warning("serving %s with a warning: %s", filename, decision.reason)
         self._record(item.listing, filename, decision, prepared.sha256, client, user_agent)
-        return FileAnswer(path=prepared.path, decision=decision, sha256=prepared.sha256)
+        timings = {"page": page_seconds, **prepared.timings, "gate": time.perf_counter() - started}
+        return FileAnswer(path=prepared.path, decision=decision, sha256=prepared.sha256, timings=timings)
 
     async def get_metadata(self, name: str, filename: str) -> bytes | Refusal | None:
         """The PEP 658 metadata of a listed file (sha256-verified); None when not listed or none."""
@@ -475,11 +573,14 @@ class Gate:
         assert self.upstream is not None and self.scans is not None
         path: str | None = None
         sha256 = entry.sha256
+        timings: dict[str, float] = {}
         if sha256 and os.path.isfile(self._cached_path(sha256, entry.filename)):
             path = self._cached_path(sha256, entry.filename)
         else:
             try:
+                fetch_started = time.perf_counter()
                 path, sha256 = await self._download(entry)
+                timings["fetch"] = time.perf_counter() - fetch_started
             except UpstreamError as exc:
                 return _Prepared(
                     None,
@@ -495,7 +596,7 @@ class Gate:
                     Decision(outcome=Outcome.REFUSE, rule="hash-mismatch", reason=str(exc), status=502),
                 )
         try:
-            stored = await self._db(self._stored_verdict, sha256)
+            outcome = await self._verdict_once(path, sha256, timings)
         except Exception as exc:
             return _Prepared(
                 path,
@@ -508,22 +609,72 @@ class Gate:
                     status=503,
                 ),
             )
-        if stored is not None:
-            outcome = ScanOutcome(
-                verdict=stored.verdict, rule=stored.rule, location=stored.location, summary=stored.summary
-            )
-            return _Prepared(path, sha256, outcome, None)
-        outcome = await self.scans.scan(path)
-        if outcome.verdict != "error":  # errors (timeouts, a busy machine) are tried again next time
-            try:
-                await self._db(self._save_verdict, sha256, outcome)
-            except Exception as exc:
-                LOG.warning("could not keep the verdict of %s: %s", sha256, exc)
-        return _Prepared(path, sha256, outcome, None)
+        return _Prepared(path, sha256, outcome, None, timings)
 
-    def _stored_verdict(self, sha256: str) -> StoredVerdict | None:
+    async def _verdict_once(self, path: str, sha256: str, timings: dict[str, float]) -> ScanOutcome:
+        """The file's verdict, scanned at most once across every gate sharing the store: the stored
+        verdict if any, else scan under a lease, else wait for the replica that holds the lease.
+        Raises when the store cannot be used (the caller refuses the file)."""
+        assert self.scans is not None
+        lease = self.config.scan_lease
+        # the longest a live lease can be renewed for one scan, then a margin: past it, fail closed
+        patience = (self.config.scan_timeout or 3600.0) * 2 + lease * 2
+        waited = 0.0
+        poll = 0.05
+        while True:
+            claim = await self._db(self._claim, sha256, lease)
+            if claim.verdict is not None:
+                stored = claim.verdict
+                return ScanOutcome(
+                    verdict=stored.verdict, rule=stored.rule, location=stored.location, summary=stored.summary
+                )
+            if claim.leased:
+                break
+            if waited >= patience:
+                return ScanOutcome(
+                    verdict="error",
+                    rule=None,
+                    location=None,
+                    summary="error: another gate replica's scan of this file did not finish",
+                )
+            await asyncio.sleep(poll)
+            waited += poll
+            poll = min(poll * 2, 1.0)
+        renewing = asyncio.ensure_future(self._renew(sha256, lease))
+        scan_started = time.perf_counter()
+        try:
+            outcome = await self.scans.scan(path)
+        finally:
+            renewing.cancel()
+            timings["scan"] = time.perf_counter() - scan_started
+        try:
+            if outcome.verdict != "error":  # errors (timeouts, a busy machine) are tried again next time
+                await self._db(self._save_verdict, sha256, outcome)
+            else:
+                await self._db(self._release, sha256)
+        except Exception as exc:
+            LOG.warning("could not keep the verdict of %s: %s", sha256, exc)
+        return outcome
+
+    async def _renew(self, sha256: str, lease: float) -> None:
+        while True:
+            await asyncio.sleep(lease / 3)
+            try:
+                await self._db(self._renew_lease, sha256, lease)
+            except Exception as exc:  # the scan goes on; at worst another replica scans too
+                LOG.warning("could not renew the scan lease of %s: %s", sha256, exc)
+
+    def _claim(self, sha256: str, lease: float) -> Claim:
         assert self.store is not None and self.scans is not None
-        return self.store.verdict(sha256, self.scans.id)
+        return self.store.claim_scan(sha256, self.scans.id, self.replica, lease)
+
+    def _renew_lease(self, sha256: str, lease: float) -> None:
+        assert self.store is not None
+        self.store.renew_lease(sha256, self.replica, lease)
+
+    def _release(self, sha256: str) -> None:
+        assert self.store is not None
+        self.store.release_lease(sha256, self.replica)
 
     def _save_verdict(self, sha256: str, outcome: ScanOutcome) -> None:
         assert self.store is not None and self.scans is not None
@@ -535,7 +686,8 @@ class Gate:
                 rule=outcome.rule,
                 location=outcome.location,
                 summary=outcome.summary,
-            )
+            ),
+            by=self.replica,
         )
 
     async def _download(self, entry: FileEntry) -> tuple[str, str]:

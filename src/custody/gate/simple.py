@@ -5,7 +5,8 @@ negotiated by `Accept` (`application/vnd.pypi.simple.v1+json`, `application/vnd.
 `text/html`). What clients rely on survives the round trip: hashes, `requires-python`, yanked
 (with its reason), PEP 700 `upload-time`, `size` and `versions`, and PEP 658/714 core-metadata
 (`data-core-metadata` plus the older `data-dist-info-metadata`; `core-metadata` and
-`dist-info-metadata` in JSON).
+`dist-info-metadata` in JSON), and PEP 792 project status (`project-status` in JSON, the
+`pypi:project-status` and `pypi:project-status-reason` meta tags in HTML).
 
 Hostile pages: the caller bounds the page size before parsing; garbage raises `PageError`; links
 are resolved against the page URL (and an HTML `<base>`), may point at other hosts (PEP 503
@@ -42,6 +43,10 @@ UPSTREAM_ACCEPT = f"{JSON_V1}, {HTML_V1};q=0.2, {TEXT_HTML};q=0.01"
 _HASH_NAME = re.compile(r"^[a-z0-9_]{2,32}$")
 _HEX = re.compile(r"^[0-9a-fA-F]{16,256}$")
 _BAD_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\]")
+_STATUS = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+STATUSES = frozenset({"active", "archived", "quarantined", "deprecated"})
+"""PEP 792 statuses. Others are kept on the page if well-formed (a future marker), served as active."""
+QUARANTINED = "quarantined"
 
 
 class PageError(ValueError):
@@ -79,6 +84,10 @@ class ProjectPage:
     versions: tuple[str, ...] = ()
     dropped: int = 0
     """Links left out because their file name or scheme could not be trusted."""
+    status: str | None = None
+    """PEP 792 project status as upstream gave it (`active`, `archived`, `quarantined`,
+    `deprecated`); None when the page has none (active)."""
+    status_reason: str | None = None
 
 
 def project_of(filename: str) -> tuple[str, str] | None:
@@ -153,12 +162,15 @@ class _Links(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.base = base
         self.links: list[tuple[str, dict[str, str | None]]] = []
+        self.meta: dict[str, str] = {}
         self._open: tuple[str, dict[str, str | None]] | None = None
         self._text: list[str] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
-        if tag == "base" and values.get("href"):
+        if tag == "meta" and values.get("name") and values.get("content") is not None:
+            self.meta.setdefault(str(values["name"]).strip().lower(), str(values["content"]))
+        elif tag == "base" and values.get("href"):
             self.base = urljoin(self.base, values["href"] or "")
         elif tag == "a" and values.get("href"):
             self._open = (urljoin(self.base, (values["href"] or "").strip()), values)
@@ -218,7 +230,10 @@ def parse_html_page(
                 else False,
             )
         )
-    return _own_files(name, files, (), dropped)
+    page = _own_files(name, files, (), dropped)
+    return _with_status(
+        page, parser.meta.get("pypi:project-status"), parser.meta.get("pypi:project-status-reason")
+    )
 
 
 def parse_json_page(
@@ -265,7 +280,20 @@ def parse_json_page(
         )
     versions = doc.get("versions")
     listed = tuple(v for v in versions if isinstance(v, str)) if isinstance(versions, list) else ()
-    return _own_files(name, files, listed, dropped)
+    page = _own_files(name, files, listed, dropped)
+    status = doc.get("project-status")
+    if isinstance(status, dict):
+        return _with_status(page, status.get("status"), status.get("reason"))
+    return page
+
+
+def _with_status(page: ProjectPage, status: object, reason: object) -> ProjectPage:
+    """PEP 792 status on a parsed page: a well-formed status token (lower-cased) and a one-line
+    reason; anything else is left off (the page counts as active)."""
+    if not isinstance(status, str) or not _STATUS.match(status.strip().lower()):
+        return page
+    text = " ".join(reason.split())[:500] if isinstance(reason, str) and reason.strip() else None
+    return replace(page, status=status.strip().lower(), status_reason=text)
 
 
 def _own_files(name: str, files: list[FileEntry], versions: tuple[str, ...], dropped: int) -> ProjectPage:
@@ -367,13 +395,16 @@ def render_json_page(page: ProjectPage) -> bytes:
         if f.upload_time is not None:
             item["upload-time"] = _iso(f.upload_time)
         files.append(item)
-    doc: dict[str, Any] = {
-        "meta": {"api-version": "1.1" if full else "1.0"},
-        "name": page.name,
-        "files": files,
-    }
+    # 1.4 (PEP 792) builds on 1.1, so it is claimed only when 1.1's sizes are all there; the
+    # `project-status` key is kept either way (older clients ignore keys they do not know).
+    version = ("1.4" if page.status else "1.1") if full else "1.0"
+    doc: dict[str, Any] = {"meta": {"api-version": version}, "name": page.name, "files": files}
     if full:
         doc["versions"] = list(page.versions)
+    if page.status:
+        doc["project-status"] = {"status": page.status}
+        if page.status_reason:
+            doc["project-status"]["reason"] = page.status_reason
     return json.dumps(doc, separators=(",", ":")).encode()
 
 
@@ -383,7 +414,14 @@ def render_html_page(page: ProjectPage) -> bytes:
         "<!DOCTYPE html>",
         "<html>",
         "<head>",
-        '<meta name="pypi:repository-version" content="1.1">',
+        f'<meta name="pypi:repository-version" content="{"1.4" if page.status else "1.1"}">',
+    ]
+    if page.status:
+        lines.append(f'<meta name="pypi:project-status" content="{html.escape(page.status, quote=True)}">')
+        if page.status_reason:
+            reason = html.escape(page.status_reason, quote=True)
+            lines.append(f'<meta name="pypi:project-status-reason" content="{reason}">')
+    lines += [
         f"<title>Links for {html.escape(page.name)}</title>",
         "</head>",
         "<body>",

@@ -1,15 +1,24 @@
 """The gate's store (custody.store: SQLite by default, PostgreSQL by URL): scan verdicts by
 sha256, every decision the gate took, and the allow/deny entries `custody gate allow/deny` add.
 
+Several gate processes (replicas behind a load balancer, on any hosts) may share one store: each
+reads the verdicts, entries and decisions the others write. A file is scanned once across them
+through a **scan lease** (`claim_scan`): the replica that finds neither a verdict nor a live
+lease takes the lease and scans; the others wait for the verdict. The scanning replica renews
+its lease while it scans, so one that dies mid-scan stops renewing and another takes the lease
+over once it expires (leases compare the replicas' clocks: keep them in sync, as NTP does). A
+claim is one write transaction, serialised by the backend's writer lock (SQLite `BEGIN
+IMMEDIATE`, PostgreSQL the store's advisory lock), so two replicas never both take a lease.
+
 Synchronous, like every custody store; the server calls it from one dedicated thread.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import platformdirs
 
@@ -17,7 +26,8 @@ from custody.policy import Entry, EntryKind
 from custody.store import Database, StoreError, open_database
 
 KIND = "gate"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: scan counts and replicas on verdicts, scan leases (replicas sharing one store)."""
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS verdict (
     sha256 TEXT PRIMARY KEY,
@@ -26,7 +36,15 @@ CREATE TABLE IF NOT EXISTS verdict (
     rule TEXT,
     location TEXT,
     summary TEXT NOT NULL,
-    scanned_at TEXT NOT NULL
+    scanned_at TEXT NOT NULL,
+    scanned_by TEXT,
+    scans INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS scan_lease (
+    sha256 TEXT PRIMARY KEY,
+    scanner TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    expires TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS decision (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -69,6 +87,29 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 
+def _decision(r: Sequence[object]) -> DecisionRow:
+    def text(value: object) -> str | None:
+        return None if value is None else str(value)
+
+    return DecisionRow(
+        at=datetime.fromisoformat(str(r[0])),
+        client=text(r[1]),
+        user_agent=text(r[2]),
+        project=str(r[3]),
+        version=text(r[4]),
+        filename=str(r[5]),
+        sha256=text(r[6]),
+        verdict=text(r[7]),
+        rule=text(r[8]),
+        decision=str(r[9]),
+        reason=str(r[10]),
+    )
+
+
+def _iso_precise(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
 def _time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
@@ -85,6 +126,27 @@ class StoredVerdict:
     location: str | None
     """`file:line` of the strongest finding."""
     summary: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScanRecord:
+    """Who scanned a file and how often (`scans` counts every scan stored for this sha256, by
+    any scanner: the figure replicas sharing a store keep at one per file and scanner)."""
+
+    sha256: str
+    scanner: str
+    scanned_at: datetime
+    scanned_by: str | None
+    scans: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Claim:
+    """The answer of `GateStore.claim_scan`: a stored verdict, the lease (scan it now), or
+    neither (another replica holds a live lease: ask again shortly)."""
+
+    verdict: StoredVerdict | None = None
+    leased: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -159,14 +221,17 @@ class GateStore:
             sha256=sha256, scanner=scanner, verdict=row[0], rule=row[1], location=row[2], summary=row[3]
         )
 
-    def save_verdict(self, item: StoredVerdict) -> None:
+    def save_verdict(self, item: StoredVerdict, *, by: str | None = None) -> None:
+        """Keep a verdict (replacing the file's verdict from another scanner), count the scan and
+        release this sha256's scan lease."""
         with self.db.transaction() as db:
             db.execute(
-                "INSERT INTO verdict(sha256, scanner, verdict, rule, location, summary, scanned_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (sha256) DO UPDATE SET "
+                "INSERT INTO verdict(sha256, scanner, verdict, rule, location, summary, scanned_at, "
+                "scanned_by, scans) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (sha256) DO UPDATE SET "
                 "scanner = excluded.scanner, verdict = excluded.verdict, rule = excluded.rule, "
                 "location = excluded.location, summary = excluded.summary, "
-                "scanned_at = excluded.scanned_at",
+                "scanned_at = excluded.scanned_at, scanned_by = excluded.scanned_by, "
+                "scans = verdict.scans + 1",
                 (
                     item.sha256,
                     item.scanner,
@@ -175,8 +240,67 @@ class GateStore:
                     item.location,
                     item.summary,
                     _iso(datetime.now(timezone.utc)),
+                    by,
                 ),
             )
+            db.execute("DELETE FROM scan_lease WHERE sha256 = ?", (item.sha256,))
+
+    def scan_record(self, sha256: str) -> ScanRecord | None:
+        """Who scanned `sha256` last, with which scanner, and how many scans were stored."""
+        row = self.db.execute(
+            "SELECT scanner, scanned_at, scanned_by, scans FROM verdict WHERE sha256 = ?", (sha256,)
+        ).fetchone()
+        if row is None:
+            return None
+        return ScanRecord(
+            sha256=sha256,
+            scanner=row[0],
+            scanned_at=datetime.fromisoformat(row[1]),
+            scanned_by=row[2],
+            scans=int(row[3]),
+        )
+
+    def claim_scan(self, sha256: str, scanner: str, owner: str, lease: float) -> Claim:
+        """In one write transaction: the stored verdict of `sha256` by `scanner` if there is one;
+        else the scan lease for `owner` (for `lease` seconds) unless another owner holds a live one.
+        Taking over an expired lease is how a replica that died mid-scan stops blocking others."""
+        now = datetime.now(timezone.utc)
+        with self.db.transaction() as db:
+            found = self.verdict(sha256, scanner)
+            if found is not None:
+                return Claim(verdict=found)
+            row = db.execute(
+                "SELECT scanner, owner, expires FROM scan_lease WHERE sha256 = ?", (sha256,)
+            ).fetchone()
+            live = row is not None and datetime.fromisoformat(row[2]) > now
+            if live and row[0] == scanner and row[1] != owner:
+                return Claim()
+            db.execute(
+                "INSERT INTO scan_lease(sha256, scanner, owner, expires) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (sha256) DO UPDATE SET scanner = excluded.scanner, owner = excluded.owner, "
+                "expires = excluded.expires",
+                (sha256, scanner, owner, _iso_precise(now + timedelta(seconds=lease))),
+            )
+        return Claim(leased=True)
+
+    def renew_lease(self, sha256: str, owner: str, lease: float) -> bool:
+        """Extend `owner`'s lease on `sha256`; False when it no longer holds it (taken over)."""
+        expires = _iso_precise(datetime.now(timezone.utc) + timedelta(seconds=lease))
+        with self.db.transaction() as db:
+            held = db.execute(
+                "SELECT 1 FROM scan_lease WHERE sha256 = ? AND owner = ?", (sha256, owner)
+            ).fetchone()
+            if held is None:
+                return False
+            db.execute(
+                "UPDATE scan_lease SET expires = ? WHERE sha256 = ? AND owner = ?", (expires, sha256, owner)
+            )
+        return True
+
+    def release_lease(self, sha256: str, owner: str) -> None:
+        """Give up `owner`'s lease without a verdict (the scan erred: another replica may try)."""
+        with self.db.transaction() as db:
+            db.execute("DELETE FROM scan_lease WHERE sha256 = ? AND owner = ?", (sha256, owner))
 
     # -- decisions -------------------------------------------------------------------------------
 
@@ -223,22 +347,26 @@ class GateStore:
             sql += " AND decision = ?"
             params.append(decision)
         rows = self.db.execute(sql + " ORDER BY id", params).fetchall()
-        return [
-            DecisionRow(
-                at=datetime.fromisoformat(r[0]),
-                client=r[1],
-                user_agent=r[2],
-                project=r[3],
-                version=r[4],
-                filename=r[5],
-                sha256=r[6],
-                verdict=r[7],
-                rule=r[8],
-                decision=r[9],
-                reason=r[10],
-            )
-            for r in rows
-        ]
+        return [_decision(r) for r in rows]
+
+    def decisions_of(
+        self, *, project: str | None = None, decision: str | None = None
+    ) -> Iterator[DecisionRow]:
+        """Decisions about `project` and/or of kind `decision`, oldest first, read in pages (the
+        log of a busy gate does not fit in memory)."""
+        sql = (
+            "SELECT at, client, user_agent, project, version, filename, sha256, verdict, rule, decision, "
+            "reason FROM decision WHERE 1 = 1"
+        )
+        params: list[object] = []
+        if project is not None:
+            sql += " AND project = ?"
+            params.append(project)
+        if decision is not None:
+            sql += " AND decision = ?"
+            params.append(decision)
+        for row in self.db.stream(sql + " ORDER BY id", params):
+            yield _decision(row)
 
     # -- allow/deny entries ----------------------------------------------------------------------
 
@@ -292,4 +420,13 @@ class GateStore:
         return int(count)
 
 
-__all__ = ["DecisionRow", "GateStore", "StoreError", "StoredVerdict", "data_dir", "default_store"]
+__all__ = [
+    "Claim",
+    "DecisionRow",
+    "GateStore",
+    "ScanRecord",
+    "StoreError",
+    "StoredVerdict",
+    "data_dir",
+    "default_store",
+]

@@ -1,0 +1,706 @@
+"""custody gate figures (issue 9): warm-cache installs against proxpi, page latency under load,
+the cold path's own overhead and memory on a large wheel.
+
+    python bench/gate_bench.py [--mirror ~/.cache/custody-bench/gate-mirror] [--runs 3]
+                               [--large PATH.whl] [--clients 50] [--requests 40]
+                               [--proxpi-venv ~/.cache/custody-bench/proxpi-venv]
+                               [--skip-install] [--skip-page] [--skip-cold]
+
+Offline once the mirror exists. Make it once (30 popular packages and their dependencies, wheels
+for this interpreter; the list is REQUIREMENTS below, also written to MIRROR/requirements.txt):
+
+    PIP_CONFIG_FILE=/dev/null pip download --only-binary=:all: --index-url https://pypi.org/simple/ \\
+        -d ~/.cache/custody-bench/gate-mirror/files -r requirements.txt
+    python -m venv ~/.cache/custody-bench/proxpi-venv
+    ~/.cache/custody-bench/proxpi-venv/bin/pip install proxpi gunicorn
+
+The upstream is the mirror as a PEP 503 directory index (bench/out/gate/upstream: one
+`simple/NAME/index.html` per project, sha256 fragments, files symlinked), served over loopback
+by `python -m http.server`; both the gate (`custody gate serve`, a real process, 2 scan
+workers, ledger on) and proxpi (gunicorn, 1 worker, 4 threads) sit in front of that same server.
+
+- install: `pip install --no-cache-dir --target DIR -r requirements.txt` through each proxy.
+  One untimed warm-up per proxy (the gate's downloads and scans every file then: its cold install
+  time is reported too), then --runs timed runs alternating gate/proxpi. Wall time, pip's CPU
+  time (getrusage of the child) and the proxy's CPU time (utime+stime of its process tree from
+  /proc). Medians; ratio gate/proxpi.
+- page: a synthetic project with 100 wheels; after a warm-up, --clients concurrent clients (each
+  its own httpx.AsyncClient) each ask --requests times for its PEP 691 JSON page, once as fast as
+  answers come (closed loop: the latency is then mostly queueing for CPU) and once paced at one
+  request per --interval seconds per client; p50/p99/max latency and CPU per request of server
+  and client (the gate reuses upstream pages for 30 s: all of it is served from its page cache).
+- cold: a fresh gate (empty cache and store) asked for --large (default: the largest wheel in
+  ~/.cache/custody-bench/ai-stack, no download); its Server-Timing header says how long it spent
+  getting the upstream page, fetching the file from upstream and scanning it; the overhead is the
+  client's time to the first byte minus those three (and the gate's own total minus them). Peak
+  RSS of the gate server process (VmHWM) and of its scan workers (sampled every 20 ms) while it
+  fetches, scans and serves the file. The bench policy allows that exact release so that a
+  verdict on it (torch's test helpers trip a rule) does not stop the figure: the file is still
+  downloaded, hashed and scanned in full.
+
+Results: bench/out/gate/results.json and results.md (the block for bench/RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import csv
+import glob
+import hashlib
+import html
+import io
+import json
+import os
+import re
+import resource
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out" / "gate"
+CACHE = Path.home() / ".cache" / "custody-bench"
+REQUIREMENTS = [
+    "requests",
+    "urllib3",
+    "certifi",
+    "idna",
+    "charset-normalizer",
+    "six",
+    "python-dateutil",
+    "pyyaml",
+    "packaging",
+    "setuptools",
+    "typing-extensions",
+    "attrs",
+    "click",
+    "jinja2",
+    "markupsafe",
+    "numpy",
+    "pydantic",
+    "rich",
+    "httpx",
+    "boto3",
+    "pytz",
+    "filelock",
+    "platformdirs",
+    "pytest",
+    "cryptography",
+    "protobuf",
+    "wrapt",
+    "pyasn1",
+    "fsspec",
+    "aiohttp",
+]
+PAGE_PROJECT = "gatebenchpage"
+PAGE_FILES = 100
+_NAME = re.compile(r"^([A-Za-z0-9_.]+?)-(\d[^-]*)-")
+
+
+# -- the upstream ----------------------------------------------------------------------------------
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def tiny_wheel(name: str, version: str) -> tuple[str, bytes]:
+    module = name.replace("-", "_")
+    dist = f"{module}-{version}.dist-info"
+    entries = {
+        f"{module}/__init__.py": b"VALUE = 1\n",
+        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+        f"{dist}/WHEEL": (
+            b"Wheel-Version: 1.0\nGenerator: gate-bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+    }
+    record = io.StringIO()
+    writer = csv.writer(record, lineterminator="\n")
+    for path, data in entries.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        writer.writerow([path, f"sha256={digest}", len(data)])
+    writer.writerow([f"{dist}/RECORD", "", ""])
+    entries[f"{dist}/RECORD"] = record.getvalue().encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in entries.items():
+            archive.writestr(path, data)
+    return f"{module}-{version}-py3-none-any.whl", buffer.getvalue()
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def build_upstream(mirror: Path, large: Path | None, root: Path) -> dict[str, list[Path]]:
+    """A PEP 503 directory index over the mirror's files, the synthetic page project and the
+    large wheel; returns project -> files."""
+    if root.exists():
+        shutil.rmtree(root)
+    files_dir = root / "files"
+    files_dir.mkdir(parents=True)
+    projects: dict[str, list[Path]] = {}
+    sources = sorted((mirror / "files").iterdir()) + ([large] if large else [])
+    for source in sources:
+        match = _NAME.match(source.name)
+        if not match or not source.name.endswith((".whl", ".tar.gz")):
+            continue
+        link = files_dir / source.name
+        link.symlink_to(source.resolve())
+        projects.setdefault(canonical(match.group(1)), []).append(link)
+    for index in range(PAGE_FILES):
+        filename, data = tiny_wheel(PAGE_PROJECT, f"1.0.{index}")
+        path = files_dir / filename
+        path.write_bytes(data)
+        projects.setdefault(PAGE_PROJECT, []).append(path)
+    digests_file = mirror / "sha256.json"
+    known: dict[str, str] = json.loads(digests_file.read_text()) if digests_file.exists() else {}
+    for name, paths in projects.items():
+        page = root / "simple" / name
+        page.mkdir(parents=True)
+        links = []
+        for path in paths:
+            key = f"{path.name}:{path.resolve().stat().st_size}"
+            digest = known.get(key) or sha256_of(path)
+            known[key] = digest
+            href = f"../../files/{path.name}#sha256={digest}"
+            links.append(f'<a href="{html.escape(href)}">{html.escape(path.name)}</a><br/>')
+        page.joinpath("index.html").write_text(
+            f"<!DOCTYPE html><html><body>\n{chr(10).join(links)}\n</body></html>\n"
+        )
+    root.joinpath("simple", "index.html").write_text(
+        "<!DOCTYPE html><html><body>\n"
+        + "\n".join(f'<a href="{n}/">{n}</a><br/>' for n in sorted(projects))
+        + "\n</body></html>\n"
+    )
+    with contextlib.suppress(OSError):
+        digests_file.write_text(json.dumps(known))
+    return projects
+
+
+# -- processes -------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url}: the server exited with {proc.returncode}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=2, trust_env=False).status_code < 500:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{url}: not up after {timeout} s")
+
+
+@contextlib.contextmanager
+def process(
+    command: list[str], env: dict[str, str], health: str, log: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_up(health, proc)
+            yield proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def tree_pids(root: int) -> list[int]:
+    """`root` and every descendant (from each task's /proc children list: no walk over /proc,
+    so sampling often does not steal CPU from what is measured)."""
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        for children in glob.glob(f"/proc/{pid}/task/*/children"):
+            with contextlib.suppress(OSError, ValueError):
+                todo.extend(int(c) for c in Path(children).read_text().split())
+    return found
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds (user+system) of a process tree, including reaped children."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in tree_pids(root):
+        with contextlib.suppress(OSError, ValueError):
+            text = Path(f"/proc/{pid}/stat").read_text()
+            fields = text[text.rindex(")") + 2 :].split()
+            total += sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return total / tick
+
+
+def rss_kib(pid: int, key: str = "VmRSS") -> int:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_")) and "proxy" not in k.lower()
+    }
+    env.update(PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1", PIP_NO_INPUT="1", NO_PROXY="*")
+    env.update(extra or {})
+    return env
+
+
+@contextlib.contextmanager
+def upstream_server(root: Path) -> Iterator[str]:
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "http.server",
+        "--bind",
+        "127.0.0.1",
+        "--directory",
+        str(root),
+        str(port),
+    ]
+    with process(command, clean_env(), f"http://127.0.0.1:{port}/simple/", OUT / "upstream.log"):
+        yield f"http://127.0.0.1:{port}/simple/"
+
+
+POLICY = """# gate_bench.py: the mirror's files are old releases with no upload times in a PEP 503 page
+cooldown = "0"
+unknown_upload_time = "allow"
+"""
+
+
+@contextlib.contextmanager
+def gate_server(
+    upstream: str, state: Path, allow: str | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    if state.exists():
+        shutil.rmtree(state)
+    state.mkdir(parents=True)
+    policy = state / "policy.toml"
+    text = POLICY
+    if allow:
+        text += (
+            f'\n[[allow]]\nspec = "{allow}"\nreason = "gate_bench: measure serving, whatever the verdict"\n'
+        )
+    policy.write_text(text)
+    port = free_port()
+    command = [
+        sys.executable, "-m", "custody.cli.main", "gate", "serve", "--upstream", upstream,
+        "--policy", str(policy), "--port", str(port), "--scan-workers", "2", "--scan-timeout", "600",
+        "--advisory-db", str(state / "no-advisories.sqlite"),
+    ]  # fmt: skip
+    env = clean_env({"CUSTODY_GATE_DIR": str(state / "data"), "CUSTODY_CACHE_DIR": str(state / "cache")})
+    with process(command, env, f"http://127.0.0.1:{port}/health", state / "gate.log") as proc:
+        yield f"http://127.0.0.1:{port}", proc
+
+
+@contextlib.contextmanager
+def proxpi_server(venv: Path, upstream: str, state: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    if state.exists():
+        shutil.rmtree(state)
+    state.mkdir(parents=True)
+    port = free_port()
+    command = [
+        str(venv / "bin" / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4",
+        "proxpi.server:app",
+    ]  # fmt: skip
+    env = clean_env(
+        {
+            "PROXPI_INDEX_URL": upstream,
+            "PROXPI_CACHE_DIR": str(state / "cache"),
+            "PROXPI_LOGGING_LEVEL": "WARNING",
+        }
+    )
+    with process(command, env, f"http://127.0.0.1:{port}/health", state / "proxpi.log") as proc:
+        yield f"http://127.0.0.1:{port}", proc
+
+
+# -- (a) installs ----------------------------------------------------------------------------------
+
+
+def pip_install(index: str, requirements: Path, target: Path) -> tuple[float, float, list[str]]:
+    """(wall seconds, pip CPU seconds, installed dist-info names)."""
+    if target.exists():
+        shutil.rmtree(target)
+    command = [
+        sys.executable, "-m", "pip", "install", "--no-cache-dir", "--no-compile", "--quiet",
+        "--index-url", index, "--target", str(target), "-r", str(requirements),
+    ]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, env=clean_env(), capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise RuntimeError(f"pip install through {index} failed:\n{done.stdout}\n{done.stderr}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    installed = sorted(p.name for p in target.glob("*.dist-info"))
+    return wall, cpu, installed
+
+
+def bench_install(args: argparse.Namespace, upstream: str, requirements: Path) -> dict[str, Any]:
+    runs: dict[str, list[dict[str, float]]] = {"gate": [], "proxpi": []}
+    result: dict[str, Any] = {}
+    with (
+        gate_server(upstream, OUT / "state-install-gate") as (gate, gate_proc),
+        proxpi_server(args.proxpi_venv, upstream, OUT / "state-proxpi") as (proxpi, proxpi_proc),
+    ):
+        indexes = {"gate": (f"{gate}/simple/", gate_proc), "proxpi": (f"{proxpi}/index/", proxpi_proc)}
+        sets = {}
+        for name, (index, proc) in indexes.items():  # warm-up: fills each cache
+            cpu0 = tree_cpu(proc.pid)
+            wall, pip_cpu, installed = pip_install(index, requirements, OUT / f"target-{name}")
+            result[f"{name}_cold"] = {
+                "wall": wall,
+                "pip_cpu": pip_cpu,
+                "server_cpu": tree_cpu(proc.pid) - cpu0,
+            }
+            sets[name] = installed
+            print(f"  warm-up {name}: {wall:.2f} s wall, {len(installed)} distributions", flush=True)
+        if sets["gate"] != sets["proxpi"]:
+            raise RuntimeError(f"the two installs differ: {set(sets['gate']) ^ set(sets['proxpi'])}")
+        result["distributions"] = len(sets["gate"])
+        for run in range(args.runs):
+            for name, (index, proc) in indexes.items():
+                cpu0 = tree_cpu(proc.pid)
+                wall, pip_cpu, _ = pip_install(index, requirements, OUT / f"target-{name}")
+                server = tree_cpu(proc.pid) - cpu0
+                runs[name].append({"wall": wall, "pip_cpu": pip_cpu, "server_cpu": server})
+                print(
+                    f"  run {run + 1} {name}: {wall:.2f} s wall, pip {pip_cpu:.2f} s CPU, "
+                    f"server {server:.2f} s CPU",
+                    flush=True,
+                )
+    for name, items in runs.items():
+        result[name] = {
+            key: statistics.median(r[key] for r in items) for key in ("wall", "pip_cpu", "server_cpu")
+        }
+        result[name]["runs"] = items
+    result["ratio_wall"] = result["gate"]["wall"] / result["proxpi"]["wall"]
+    total = {n: result[n]["pip_cpu"] + result[n]["server_cpu"] for n in ("gate", "proxpi")}
+    result["ratio_cpu"] = total["gate"] / total["proxpi"]
+    return result
+
+
+# -- (b) page latency ------------------------------------------------------------------------------
+
+
+async def hammer(url: str, clients: int, requests: int, interval: float = 0.0) -> list[float]:
+    """`clients` concurrent clients, each its own httpx.AsyncClient (one connection, kept alive,
+    as each pip or uv process has its own), each asking `requests` times in a row. One shared
+    client with a 50-connection pool costs more CPU per request than the server does (httpcore
+    scans its pool), and on a loaded machine that would measure the client, not the gate.
+    `interval` > 0 paces each client to one request per `interval` seconds (spread evenly over the
+    clients), instead of asking again as soon as an answer arrives."""
+    latencies: list[float] = []
+    headers = {"Accept": "application/vnd.pypi.simple.v1+json"}
+    ready = asyncio.Event()
+    connected = [0]
+
+    async def one(number: int) -> None:
+        async with httpx.AsyncClient(trust_env=False, timeout=30) as client:
+            await client.get(url, headers=headers)  # connect first: the figure is per request
+            connected[0] += 1
+            if connected[0] == clients:
+                ready.set()  # all connected: start together
+            await ready.wait()
+            phase = interval * number / clients  # the clients' schedules spread over one interval
+            begin = time.perf_counter() + phase
+            for index in range(requests):
+                if interval > 0:
+                    await asyncio.sleep(max(0.0, begin + index * interval - time.perf_counter()))
+                started = time.perf_counter()
+                response = await client.get(url, headers=headers)
+                latencies.append(time.perf_counter() - started)
+                if response.status_code != 200:
+                    raise RuntimeError(f"{url}: {response.status_code}")
+
+    await asyncio.gather(*(one(number) for number in range(clients)))
+    return latencies
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
+    return {"n": len(ordered), "p50_ms": pick(0.50), "p99_ms": pick(0.99), "max_ms": ordered[-1] * 1000}
+
+
+def bench_page(args: argparse.Namespace, upstream: str) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "clients": args.clients,
+        "requests_per_client": args.requests,
+        "interval_s": args.interval,
+        "files": PAGE_FILES,
+    }
+    with (
+        gate_server(upstream, OUT / "state-page-gate") as (gate, gate_proc),
+        proxpi_server(args.proxpi_venv, upstream, OUT / "state-page-proxpi") as (proxpi, proxpi_proc),
+    ):
+        servers = (
+            ("gate", f"{gate}/simple/{PAGE_PROJECT}/", gate_proc),
+            ("proxpi", f"{proxpi}/index/{PAGE_PROJECT}/", proxpi_proc),
+        )
+        for name, url, proc in servers:
+            page = httpx.get(
+                url, headers={"Accept": "application/vnd.pypi.simple.v1+json"}, trust_env=False
+            ).json()
+            if len(page["files"]) != PAGE_FILES:
+                raise RuntimeError(f"{name}: {len(page['files'])} files on the page, not {PAGE_FILES}")
+            asyncio.run(hammer(url, 5, 5))  # warm connections and code paths
+            for mode, interval in (("closed", 0.0), ("paced", args.interval)):
+                cpu0, client0 = tree_cpu(proc.pid), time.process_time()
+                started = time.perf_counter()
+                latencies = asyncio.run(hammer(url, args.clients, args.requests, interval))
+                row = percentiles(latencies)
+                row["seconds"] = time.perf_counter() - started
+                row["server_cpu_ms_per_request"] = (tree_cpu(proc.pid) - cpu0) / len(latencies) * 1000
+                row["client_cpu_ms_per_request"] = (time.process_time() - client0) / len(latencies) * 1000
+                result.setdefault(name, {})[mode] = row
+            print(f"  {name}: {result[name]}", flush=True)
+    return result
+
+
+# -- (c) cold large artifact -----------------------------------------------------------------------
+
+
+def server_timing(header: str) -> dict[str, float]:
+    found = {}
+    for part in header.split(","):
+        name, _, rest = part.strip().partition(";dur=")
+        with contextlib.suppress(ValueError):
+            found[name] = float(rest) / 1000
+    return found
+
+
+def bench_cold(upstream: str, large: Path) -> dict[str, Any]:
+    match = _NAME.match(large.name)
+    assert match is not None
+    project, version = canonical(match.group(1)), match.group(2)
+    result: dict[str, Any] = {"file": large.name, "bytes": large.stat().st_size}
+    # the upstream alone, as the gate reads it: streamed to a file on the same disk while hashed
+    sink = OUT / "direct.part"
+    digest = hashlib.sha256()
+    started = time.perf_counter()
+    with (
+        httpx.stream(
+            "GET", f"{upstream.removesuffix('simple/')}files/{large.name}", trust_env=False
+        ) as response,
+        sink.open("wb") as out,
+    ):
+        for chunk in response.iter_bytes(1 << 16):
+            digest.update(chunk)
+            out.write(chunk)
+    result["direct_download_s"] = time.perf_counter() - started
+    sink.unlink()
+    with gate_server(upstream, OUT / "state-cold-gate", allow=f"{project}=={version}") as (gate, proc):
+        peak = {"workers_kib": 0}
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                for pid in tree_pids(proc.pid)[1:]:
+                    peak["workers_kib"] = max(peak["workers_kib"], rss_kib(pid))
+                stop.wait(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        before_kib = rss_kib(proc.pid)
+        url = f"{gate}/files/{project}/{large.name}"
+        started = time.perf_counter()
+        received = 0
+        with httpx.stream("GET", url, trust_env=False, timeout=900) as response:
+            first_byte = time.perf_counter() - started
+            if response.status_code != 200:
+                raise RuntimeError(f"{url}: {response.status_code} {response.reason_phrase}")
+            timing = server_timing(response.headers.get("server-timing", ""))
+            verdict = response.headers.get("x-custody-verdict")
+            for chunk in response.iter_raw(1 << 16):
+                received += len(chunk)
+        total = time.perf_counter() - started
+        stop.set()
+        sampler.join()
+        # upstream transfer: the project page (a cold gate has none cached) and the file
+        upstream_and_scan = timing["page"] + timing["fetch"] + timing["scan"]
+        if received != result["bytes"]:
+            raise RuntimeError(f"served {received} bytes of {result['bytes']}")
+        result.update(
+            verdict=verdict,
+            page_s=timing.get("page"),
+            fetch_s=timing.get("fetch"),
+            scan_s=timing.get("scan"),
+            gate_total_s=timing.get("gate"),
+            first_byte_s=first_byte,
+            whole_response_s=total,
+            overhead_first_byte_ms=(first_byte - upstream_and_scan) * 1000,
+            overhead_in_gate_ms=(timing["gate"] - upstream_and_scan) * 1000,
+            serve_body_s=total - first_byte,
+            gate_rss_before_mib=before_kib / 1024,
+            gate_peak_rss_mib=rss_kib(proc.pid, "VmHWM") / 1024,
+            scan_worker_peak_rss_mib=peak["workers_kib"] / 1024,
+        )
+        print(f"  {result}", flush=True)
+    return result
+
+
+# -- report ----------------------------------------------------------------------------------------
+
+
+def markdown(results: dict[str, Any], command: str) -> str:
+    lines = [f"Command: `{command}`", f"Machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}", ""]
+    install = results.get("install")
+    if install:
+        g, p = install["gate"], install["proxpi"]
+        runs = len(g["runs"])
+        lines += [
+            f"**Warm-cache install** ({len(REQUIREMENTS)} packages, {install['distributions']} distributions "
+            f"with dependencies, `pip install --no-cache-dir --target`, median of {runs} runs):",
+            "",
+            "| | wall s | pip CPU s | proxy CPU s |",
+            "|---|---:|---:|---:|",
+            f"| gate | {g['wall']:.2f} | {g['pip_cpu']:.2f} | {g['server_cpu']:.2f} |",
+            f"| proxpi | {p['wall']:.2f} | {p['pip_cpu']:.2f} | {p['server_cpu']:.2f} |",
+            f"| **gate / proxpi** | **{install['ratio_wall']:.3f}** | | "
+            f"CPU (pip+proxy) {install['ratio_cpu']:.3f} |",
+            "",
+            f"Cold first install (untimed warm-up; the gate downloads and scans every file): gate "
+            f"{install['gate_cold']['wall']:.1f} s, proxpi {install['proxpi_cold']['wall']:.1f} s.",
+            "",
+        ]
+    page = results.get("page")
+    if page:
+        lines += [
+            f"**Project page from cache** ({page['files']} files, PEP 691 JSON, {page['clients']} concurrent "
+            f"clients x {page['requests_per_client']} requests, each client its own httpx.AsyncClient on "
+            f"loopback; closed: each client asks again as soon as answered; paced: each client asks once "
+            f"every {page['interval_s']} s):",
+            "",
+            "| | load | p50 ms | p99 ms | max ms | server CPU ms/request | client CPU ms/request |",
+            "|---|---|---:|---:|---:|---:|---:|",
+        ]
+        for name in ("gate", "proxpi"):
+            for mode in ("closed", "paced"):
+                row = page[name][mode]
+                lines.append(
+                    f"| {name} | {mode} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['max_ms']:.1f} | "
+                    f"{row['server_cpu_ms_per_request']:.2f} | {row['client_cpu_ms_per_request']:.2f} |"
+                )
+        lines.append("")
+    cold = results.get("cold")
+    if cold:
+        mib = cold["bytes"] / 2**20
+        lines += [
+            f"**Cold artifact** `{cold['file']}` ({mib:.0f} MiB, verdict {cold['verdict']}, "
+            "served by an exact allow):",
+            "",
+            f"- upstream page {cold['page_s'] * 1000:.1f} ms, upstream fetch {cold['fetch_s']:.2f} s "
+            f"(direct download of the same file: "
+            f"{cold['direct_download_s']:.2f} s), scan {cold['scan_s']:.2f} s, "
+            f"first byte at {cold['first_byte_s']:.2f} s",
+            f"- **time beyond upstream transfer + scan: {cold['overhead_first_byte_ms']:.1f} ms** to the "
+            f"first byte ({cold['overhead_in_gate_ms']:.1f} ms inside the gate); sending the body then "
+            f"took {cold['serve_body_s']:.2f} s",
+            f"- **peak gate server RSS {cold['gate_peak_rss_mib']:.0f} MiB** (VmHWM; "
+            f"{cold['gate_rss_before_mib']:.0f} MiB before the request); scan worker peak "
+            f"{cold['scan_worker_peak_rss_mib']:.0f} MiB",
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--mirror", type=Path, default=CACHE / "gate-mirror")
+    parser.add_argument("--proxpi-venv", type=Path, default=CACHE / "proxpi-venv")
+    parser.add_argument(
+        "--large", type=Path, help="A large wheel for the cold figure (default: the largest in ai-stack)."
+    )
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument(
+        "--interval",
+        type=float,
+        default=0.5,
+        help="Seconds between one client's requests in the paced page run.",
+    )
+    parser.add_argument(
+        "--report", type=Path, help="Only write results.md again from this results.json (no measuring)."
+    )
+    parser.add_argument("--skip-install", action="store_true")
+    parser.add_argument("--skip-page", action="store_true")
+    parser.add_argument("--skip-cold", action="store_true")
+    args = parser.parse_args()
+    if args.report is not None:
+        saved = json.loads(args.report.read_text())
+        saved.get("page", {}).setdefault("interval_s", args.interval)  # runs before it was recorded
+        block = markdown(saved, saved["command"])
+        (OUT / "results.md").write_text(block + "\n")
+        print(block)
+        return
+    large = args.large
+    if large is None and not args.skip_cold:
+        wheels = sorted(glob.glob(str(CACHE / "ai-stack" / "torch-*.whl"))) or sorted(
+            glob.glob(str(CACHE / "ai-stack" / "*.whl")), key=os.path.getsize
+        )
+        large = Path(wheels[-1]) if wheels else None
+    OUT.mkdir(parents=True, exist_ok=True)
+    requirements = OUT / "requirements.txt"
+    requirements.write_text("\n".join(REQUIREMENTS) + "\n")
+    if not (args.mirror / "files").is_dir():
+        sys.exit(f"no mirror at {args.mirror}/files: see the docstring for the one-time pip download")
+    build_upstream(args.mirror, None if args.skip_cold else large, OUT / "upstream")
+    command = "python " + " ".join(["bench/gate_bench.py", *sys.argv[1:]])
+    results: dict[str, Any] = {
+        "command": command,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    with upstream_server(OUT / "upstream") as upstream:
+        if not args.skip_install:
+            print("install: gate vs proxpi, warm caches", flush=True)
+            results["install"] = bench_install(args, upstream, requirements)
+        if not args.skip_page:
+            print("page: p99 under concurrent clients", flush=True)
+            results["page"] = bench_page(args, upstream)
+        if not args.skip_cold and large is not None:
+            print(f"cold: {large.name}", flush=True)
+            results["cold"] = bench_cold(upstream, large)
+    (OUT / "results.json").write_text(json.dumps(results, indent=2))
+    block = markdown(results, command)
+    (OUT / "results.md").write_text(block + "\n")
+    print("\n" + block)
+
+
+if __name__ == "__main__":
+    main()
