@@ -321,6 +321,30 @@ def test_numpy_object_array_with_payload_is_malicious(tmp_path: Path, scanner: S
     assert_fires(scan(path, scanner), RULE, Verdict.MALICIOUS, severity=Severity.CRITICAL)
 
 
+def npz(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, body in members.items():
+            archive.writestr(name, body)
+    return buf.getvalue()
+
+
+def test_npz_object_array_beside_numeric_arrays_is_malicious(tmp_path: Path, scanner: Scanner) -> None:
+    # numeric arrays are read only up to their header; the object array behind them in full
+    big = npy("<f8", struct.pack("<d", 1.0) * 100_000)
+    members = {"weights.npy": big, "labels.npy": npy("|O", b"\x00" * 5000 + shell_pickle(3))}
+    path = write_wheel(tmp_path, {f"{PKG}/arrays.npz": npz(members)})
+    assert_fires(scan(path, scanner), RULE, Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+def test_npz_of_numeric_arrays_is_clean(tmp_path: Path, scanner: Scanner) -> None:
+    members = {
+        "weights.npy": npy("<f8", struct.pack("<d", 1.0) * 100_000),
+        "bias.npy": npy("<f4", b"\x00" * 64),
+    }
+    assert_quiet(scan(write_wheel(tmp_path, {f"{PKG}/arrays.npz": npz(members)}), scanner), RULE)
+
+
 def test_malicious_pickle_in_tests_is_reported_not_decisive(tmp_path: Path, scanner: Scanner) -> None:
     # pickle scanners ship exploit samples as test data; nothing of the package loads them
     path = write_sdist(tmp_path, {"tests/data/exploit.pkl": shell_pickle()})

@@ -56,6 +56,30 @@ def test_function_called_at_import_from_another_module_runs_at_import(tmp_path: 
     assert beacons_at_import(findings), findings
 
 
+PADDING = "".join(
+    f"\n\ndef helper_{i}(value):\n    return value * {i} + len(str(value))\n" for i in range(120)
+)
+
+
+@pytest.mark.parametrize("where", ["direct", "through a caller"])
+def test_large_module_function_called_at_import_elsewhere_is_parsed(tmp_path: Path, where: str) -> None:
+    # past the small-module size, whether a module is parsed is estimated from indentation: a
+    # function that another module runs at import counts as called at the top of this one
+    net = BEACON + PADDING
+    if where == "through a caller":
+        net += "\n\ndef setup():\n    beacon()\n"
+    init = f"from .net import {'beacon' if where == 'direct' else 'setup'}\n{'beacon' if where == 'direct' else 'setup'}()\n"
+    verdict, findings = scan_files(tmp_path, {f"{PKG}/__init__.py": init, f"{PKG}/net.py": net})
+    assert verdict is Verdict.MALICIOUS, findings
+    assert beacons_at_import(findings), findings
+
+
+def test_large_module_other_function_called_at_import_stays_quiet(tmp_path: Path) -> None:
+    init = "from .net import helper_3\nVALUE = helper_3(2)\n"
+    verdict, findings = scan_files(tmp_path, {f"{PKG}/__init__.py": init, f"{PKG}/net.py": BEACON + PADDING})
+    assert not beacons_at_import(findings), findings
+
+
 def test_function_only_imported_stays_call_time(tmp_path: Path) -> None:
     init = "from .net import beacon\n\n__all__ = ['beacon']\n\ndef later():\n    beacon()\n"
     verdict, findings = scan_files(tmp_path, {f"{PKG}/__init__.py": init, f"{PKG}/net.py": BEACON})

@@ -414,9 +414,6 @@ class Collector:
             return True
         if base in (Context.STARTUP, Context.INSTALL):
             return True
-        if info.path in self.roots and (sinks or base is not Context.IMPORT):
-            # functions another module runs at import: only worth parsing when something can happen
-            return True
         if any(hit.cap in STRONG_TEXT_CAPS for hit in hits):
             # A module naming an exfiltration endpoint or a Windows program to fetch gets the full
             # data-flow analysis even when everything sits in functions: few libraries do either.
@@ -425,7 +422,9 @@ class Collector:
             return False
         if len(raw) <= SMALL_SOURCE:
             return True  # parsing a small module costs less than guessing about it
-        return sink_may_run_unasked(raw, sinks, IndentContext(raw, base))
+        # functions another module runs at import count as called at the top of this one
+        roots = frozenset(self.roots.get(info.path, ()))
+        return sink_may_run_unasked(raw, sinks, IndentContext(raw, base), called=roots)
 
     def _nested(self, analysis: PythonAnalysis, info: FileInfo, depth: int, line_base: int | None) -> None:
         for line, context, value in analysis.decoded[:20]:

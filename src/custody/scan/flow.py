@@ -20,7 +20,7 @@ import base64
 import binascii
 import enum
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from custody.scan.hosts import HostClass, classify_host, host_of
@@ -323,15 +323,27 @@ _MOVES = (
 )
 
 
-def _own_nodes(body: list[ast.stmt]) -> Iterator[ast.AST]:
-    """Every node of a scope, not descending into nested functions, lambdas or classes."""
-    todo: list[ast.AST] = list(reversed(body))
-    while todo:
-        node = todo.pop()
-        yield node
-        for child in ast.iter_child_nodes(node):
-            if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-                todo.append(child)
+_NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def _own_nodes(body: list[ast.stmt]) -> list[ast.AST]:
+    """Every node of a scope, not descending into nested functions, lambdas or classes (which are
+    yielded themselves). Reads `_fields` directly: ast.iter_child_nodes costs a generator a node."""
+    out: list[ast.AST] = list(body)
+    index = 0
+    ast_type = ast.AST
+    while index < len(out):
+        node = out[index]
+        index += 1
+        if index > len(body) and isinstance(node, _NESTED):
+            continue
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                out.extend(item for item in value if isinstance(item, ast_type))
+            elif isinstance(value, ast_type):
+                out.append(value)
+    return out
 
 
 class FlowAnalysis:
@@ -362,7 +374,7 @@ class FlowAnalysis:
         self.grown = 0
         """Labels added so far, anywhere: a pass that adds none has reached the fixed point."""
         self._texts: dict[int, str] = {}
-        self._scope_nodes: dict[int, tuple[list[ast.AST], list[ast.Call]]] = {}
+        self._scope_nodes: dict[int, tuple[list[ast.AST], list[ast.Call], bool]] = {}
         """(scope, handle name) -> name of the path the handle was opened on for writing."""
 
     # ---- scopes -----------------------------------------------------------------------------
@@ -441,8 +453,7 @@ class FlowAnalysis:
             or self._chat_handler(scope.node)
         ):
             return True
-        moving, calls = self._nodes(scope)
-        for call in calls:
+        for call in self._nodes(scope)[1]:
             resolved = self.resolve(call.func)
             short = resolved.rsplit(".", 1)[-1] if resolved else ""
             if (
@@ -460,14 +471,7 @@ class FlowAnalysis:
                 or bool(self._client_labels(resolved))
             ):
                 return True
-        for node in moving:
-            for sub in ast.walk(node):
-                if isinstance(sub, ast.Constant) and isinstance(sub.value, str) and len(sub.value) < 300:
-                    if _interesting_text(sub.value):
-                        return True
-                elif isinstance(sub, ast.Attribute) and self.resolve(sub) in _ENV_WHOLE:
-                    return True
-        return False
+        return self._nodes(scope)[2]
 
     def _callees(self, scope: _Scope) -> set[str]:
         names: set[str] = set()
@@ -527,22 +531,44 @@ class FlowAnalysis:
                     sources = True
         if self.chat_bot:
             sources = True
-        return (sends and (sources or runs)) or (runs and (receives or sources))
+        # As the chain rules pair them: the network sinks take stolen values, identity, files and
+        # requests; a process or exec sink takes only what arrived over the network (a download, a
+        # received or chat command), so it needs a send or a receive in the same module.
+        return (sends and sources) or (runs and (sends or receives or self.chat_bot))
 
-    def _nodes(self, scope: _Scope) -> tuple[list[ast.AST], list[ast.Call]]:
-        """The statements that move values, and the calls, of a scope (computed once)."""
+    def _nodes(self, scope: _Scope) -> tuple[list[ast.AST], list[ast.Call], bool]:
+        """The statements that move values, and the calls, of a scope (computed once), and whether
+        it names a source in a literal or an environment read (one walk serves all three)."""
         cached = self._scope_nodes.get(id(scope))
         if cached is None:
             moving: list[ast.AST] = []
             calls: list[ast.Call] = []
+            named = False
             for node in _own_nodes(scope.body):  # type: ignore[arg-type]
+                kind = type(node)
                 if isinstance(node, _MOVES):
                     moving.append(node)
-                elif isinstance(node, ast.Call):
-                    calls.append(node)
-                    if isinstance(node.func, ast.Attribute) and (node.args or node.keywords):
+                elif kind is ast.Call:
+                    calls.append(node)  # type: ignore[arg-type]
+                    func = node.func  # type: ignore[attr-defined]
+                    if isinstance(func, ast.Attribute) and (node.args or node.keywords):  # type: ignore[attr-defined]
                         moving.append(node)
-            cached = (moving, calls)
+                elif kind is ast.Constant:
+                    value = node.value  # type: ignore[attr-defined]
+                    named = named or (
+                        isinstance(value, str) and len(value) < 300 and _interesting_text(value)
+                    )
+                elif kind is ast.Attribute and not named:
+                    named = self.resolve(node) in _ENV_WHOLE  # type: ignore[arg-type]
+                elif kind is ast.Lambda and not named:
+                    # not a scope of its own: its literals belong to this one
+                    named = any(
+                        isinstance(sub, ast.Constant)
+                        and isinstance(sub.value, str)
+                        and _interesting_text(sub.value)
+                        for sub in ast.walk(node)
+                    )
+            cached = (moving, calls, named)
             self._scope_nodes[id(scope)] = cached
         return cached
 
@@ -557,7 +583,7 @@ class FlowAnalysis:
                 source = Source.REMOTE_COMMAND if remote else _parameter_source(name)
                 if source is not None:
                     env[name].add(source.value)
-        moving, calls = self._nodes(scope)
+        moving, calls, _ = self._nodes(scope)
         before = self._fingerprint(summary)
         # To a fixed point: flow-insensitive, so statement order must not matter (bounded: each round
         # that changes something adds a label to a name, and labels are few). Values are memoised

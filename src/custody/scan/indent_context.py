@@ -77,9 +77,17 @@ def in_docstring(data: bytes, offset: int) -> bool:
     return False
 
 
-def sink_may_run_unasked(data: bytes, sinks: list[int], context: IndentContext, limit: int = 200) -> bool:
+def sink_may_run_unasked(
+    data: bytes,
+    sinks: list[int],
+    context: IndentContext,
+    limit: int = 200,
+    called: frozenset[str] = frozenset(),
+) -> bool:
     """True when a dangerous call sits at module level, or in a function the module itself calls
-    (or hands to a thread or atexit) at top level: then the full AST analysis must decide."""
+    (or hands to a thread or atexit) at top level, or in one of `called` (functions and classes
+    other modules run when they are imported): then the full AST analysis must decide."""
+    run_elsewhere = {name.encode() for name in called}
     owners: set[bytes] = set()
     previous, line = 0, 1
     for count, offset in enumerate(sinks):
@@ -87,12 +95,14 @@ def sink_may_run_unasked(data: bytes, sinks: list[int], context: IndentContext, 
             return True  # that many sinks: let the full analysis decide
         line += data.count(b"\n", previous, offset)
         previous = offset
-        if in_docstring(data, offset) or data[data.rfind(b"\n", 0, offset) + 1 : offset].lstrip().startswith(
-            b"#"
-        ):
+        before = data[data.rfind(b"\n", 0, offset) + 1 : offset].lstrip()
+        if before.startswith(b"#") or in_docstring(data, offset):
             continue  # prose: examples in docstrings and comments do not run
+        head = before.rstrip()
+        if head.endswith(b"def") and (len(head) == 3 or head[-4:-3] in (b" ", b"\t")):
+            continue  # `def eval(self, ...)`: a method named like a sink is defined here, not called
         ctx, names = context.enclosing(line)
-        if ctx is not Context.CALL:
+        if ctx is not Context.CALL or run_elsewhere.intersection(names):
             return True
         owners.update(names)
     # Follow callers upward a few levels: a sink in download(), called by main(), called at
@@ -104,18 +114,18 @@ def sink_may_run_unasked(data: bytes, sinks: list[int], context: IndentContext, 
             return False
         seen |= fresh
         alternatives = b"|".join(re.escape(n) for n in sorted(fresh))
-        called = re.compile(
+        callers = re.compile(
             rb"(?m)^\s*(?:[\w.]+\s*=\s*)?(?:"
             + alternatives
             + rb")\s*\(|(?:target\s*=|atexit\.register\()\s*(?:"
             + alternatives
             + rb")\b"
         )
-        for count, match in enumerate(called.finditer(data)):
+        for count, match in enumerate(callers.finditer(data)):
             if count >= limit:
                 return True
             ctx, names = context.enclosing(data.count(b"\n", 0, match.start()) + 1)
-            if ctx is not Context.CALL:
+            if ctx is not Context.CALL or run_elsewhere.intersection(names):
                 return True
             if names:
                 owners.update(names)  # whoever calls the enclosing def/class reaches the sink

@@ -248,12 +248,15 @@ def imported_modules(source: bytes, package: str) -> set[str]:
     return found
 
 
+# Anchored on a literal newline (the text is given one in front) so the engine can search for
+# it: a `^` in MULTILINE mode is tried at every byte.
 _FROM_IMPORT_AS = re.compile(
-    rb"^from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w, \t\n]+?)\)?[ \t]*(?:#[^\n]*)?$", re.MULTILINE
+    rb"\nfrom[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w, \t\n]+?)\)?[ \t]*(?:#[^\n]*)?(?=\n)"
 )
-_TOP_LEVEL_LINE = re.compile(
-    rb"^(?![ \t]|def[ \t]|class[ \t]|async[ \t]|#|from[ \t]|import[ \t])[^\n]+", re.MULTILINE
-)
+# Lines at column 0 that are not definitions, imports or comments, each with its newline.
+_TOP_LEVEL_LINE = re.compile(rb"\n(?![ \t#\r\n]|def[ \t]|class[ \t]|async[ \t]|from[ \t]|import[ \t])[^\n]+")
+# A name used as a decorator or handed to a thread or atexit (group 1), or called (group 2).
+_CALLED_OR_HANDED = re.compile(rb"(?:@|target[ \t]*=|register\()[ \t]*([A-Za-z_]\w*)|([A-Za-z_]\w*)[ \t]*\(")
 _IDENTIFIER = re.compile(rb"[A-Za-z_]\w*")
 
 
@@ -266,7 +269,7 @@ def module_level_calls(source: bytes, package: str) -> dict[str, set[str]]:
     full analysis. Top level means a line that starts at column 0 (decorator lines included)."""
     imported: dict[bytes, tuple[str, str]] = {}
     base = [p for p in package.split("/") if p]
-    for dots, module, names in _FROM_IMPORT_AS.findall(source):
+    for dots, module, names in _FROM_IMPORT_AS.findall(b"\n" + source + b"\n"):
         stem = _import_stem(dots, module, base)
         if not stem:
             continue
@@ -279,13 +282,9 @@ def module_level_calls(source: bytes, package: str) -> dict[str, set[str]]:
     if not imported:
         return {}
     found: dict[str, set[str]] = {}
-    for line in _TOP_LEVEL_LINE.findall(source):
-        for word in _IDENTIFIER.findall(line):
-            target = imported.get(word)
-            if target is None:
-                continue
-            after = line.split(word, 1)[1].lstrip()
-            before = line.split(word, 1)[0]
-            if after.startswith(b"(") or before.rstrip().endswith((b"@", b"target=", b"register(")):
-                found.setdefault(target[0], set()).add(target[1])
+    top_level = b"".join(_TOP_LEVEL_LINE.findall(b"\n" + source))
+    for match in _CALLED_OR_HANDED.finditer(top_level):
+        target = imported.get(match.group(1) or match.group(2))
+        if target is not None:
+            found.setdefault(target[0], set()).add(target[1])
     return found

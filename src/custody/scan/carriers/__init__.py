@@ -215,22 +215,58 @@ def _npy_pickle(data: bytes) -> bytes | None:
     return data[start + size :]
 
 
+_NPY_HEADER_BYTES = 4096
+"""Enough of a `.npy` member for its header (NumPy caps headers far below this in practice)."""
+
+
+def _may_hold_objects(prefix: bytes) -> bool:
+    """A `.npy` prefix whose header declares an object array, or is cut before it ends."""
+    if len(prefix) < 12:
+        return True
+    if prefix[6] == 1:
+        end = 10 + int.from_bytes(prefix[8:10], "little")
+    else:
+        end = 12 + int.from_bytes(prefix[8:12], "little")
+    return end > len(prefix) or b"'|O'" in prefix[:end]
+
+
 def _zip_pickles(data: bytes) -> list[tuple[str, bytes]]:
     """Pickles inside a zip-wrapped model (torch `archive/data.pkl`, `.npz` arrays), read through
-    the artifact reader; a prefix of the zip still yields its leading members (local headers)."""
+    the artifact reader; a prefix of the zip still yields its leading members (local headers).
+
+    `.npy` members hold a pickle only when their array is of objects: their headers are read
+    first, and only object arrays in full (numeric `.npz` files are mostly megabytes of floats)."""
 
     def wanted(path: str, size: int) -> int:
-        return min(size, MAX_PICKLE_BYTES) if path.lower().endswith((".pkl", ".npy", ".pickle")) else 0
+        lower = path.lower()
+        if lower.endswith((".pkl", ".pickle")):
+            return min(size, MAX_PICKLE_BYTES)
+        return min(size, _NPY_HEADER_BYTES) if lower.endswith(".npy") else 0
 
     try:
         inner = read_artifact_bytes(data, "model.zip", selector=wanted)
     except ArtifactError:
         return []
+    objects = {m.path for m in inner.members if m.data.startswith(_NPY_MAGIC) and _may_hold_objects(m.data)}
+    if objects:
+        # Headers longer than the prefix count as object arrays: read them whole, not skipped.
+        try:
+            again = read_artifact_bytes(
+                data,
+                "model.zip",
+                selector=lambda path, size: min(size, MAX_PICKLE_BYTES) if path in objects else 0,
+            )
+        except ArtifactError:
+            again = inner
+        full = {m.path: m for m in again.members if m.data}
+    else:
+        full = {}
     found: list[tuple[str, bytes]] = []
     for member in inner.members:
         if not member.data:
             continue
-        payload = _npy_pickle(member.data) if member.data.startswith(_NPY_MAGIC) else member.data
+        body = full.get(member.path, member).data
+        payload = _npy_pickle(body) if body.startswith(_NPY_MAGIC) else body
         if payload is not None:
             found.append((member.path, payload))
     return found
