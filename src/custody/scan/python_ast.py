@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from custody.scan.facts import Cap, Fact, FlowFact
-from custody.scan.flow import analyse_flows
+from custody.scan.flow import UNAME_CALLS, UNAME_PLATFORM_FIELDS, analyse_flows
 from custody.scan.model import Context
 from custody.scan.static_decode import StaticDecoder
 
@@ -159,6 +159,31 @@ RECON_STRONG = frozenset(
         "platform.uname",
     }
 )
+TEXT_RESULTS = frozenset(
+    {
+        "str",
+        "bytes",
+        "bytearray",
+        "decode",
+        "encode",
+        "read",
+        "readline",
+        "getvalue",
+        "join",
+        "replace",
+        "strip",
+        "lstrip",
+        "rstrip",
+        "lower",
+        "upper",
+        "format",
+        "hex",
+        "tobytes",
+        "recv",
+        "input",
+    }
+)
+"""Calls whose result is text: reversing it can undo a reversed payload."""
 BUILTIN_NAMES = frozenset(dir(builtins))
 # Programs whose arguments reach the network (a host name is a DNS query even for ping).
 NETWORK_TOOL = re.compile(
@@ -433,6 +458,9 @@ class _Analyzer:
         self.decoded_names: set[str] = set()
         self.network_names: set[str] = set()
         self.functions: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
+        self._parameter_spans: list[tuple[int, int, frozenset[str]]] | None = None
+        self.platform_only: set[int] = set()
+        """ids of uname calls whose result is only read for a platform field."""
         self.classes: dict[str, ast.ClassDef] = {}
         self.renamed: list[tuple[ast.Name, str]] = []
         self.env_names: set[str] = set()
@@ -519,6 +547,11 @@ class _Analyzer:
         # Aliases are complete from here on: names resolve the same way every time, so remember
         # them (the later passes resolve the same call nodes over and over).
         self.resolved = {}
+        unames = {id(c) for c in calls if self.resolve(c.func) in UNAME_CALLS}
+        if unames:  # rare: find the field each is read for
+            for node in self.nodes:
+                if isinstance(node, (ast.Attribute, ast.Subscript)) and id(node.value) in unames:
+                    self._note_platform_only(node)
         for handle in handles:
             if isinstance(handle, ast.withitem):
                 if handle.optional_vars is not None:
@@ -702,19 +735,70 @@ class _Analyzer:
             return len(node.args[0].elts) > 16
         return False
 
+    def _reverses_text(self, node: ast.Subscript) -> bool:
+        """`x[::-1]` that can undo a reversed string: of a literal, a name, or a call that gives
+        text. `np.argsort(v)[::-1]` or `sorted(v)[::-1]` reverse an order, not hidden text."""
+        cut = node.slice
+        if not (
+            isinstance(cut, ast.Slice)
+            and isinstance(cut.step, ast.UnaryOp)
+            and isinstance(cut.step.op, ast.USub)
+        ):
+            return False
+        value = node.value
+        if not isinstance(value, ast.Call):
+            return True
+        func = value.func
+        short = (
+            func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+        )
+        return short in TEXT_RESULTS or self._is_decode_call(value)
+
+    def _own_parameters(self, line: int) -> frozenset[str]:
+        """Parameters of the innermost function around `line` that its body never rebinds.
+
+        Taint is kept per name, file-wide; a parameter holds whatever its caller passes, so a
+        same-named variable elsewhere that holds a download or decoded text says nothing about it."""
+        if self._parameter_spans is None:
+            spans: list[tuple[int, int, frozenset[str]]] = []
+            for defs in self.functions.values():
+                for fn in defs:
+                    args = fn.args
+                    params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
+                    if args.vararg is not None:
+                        params.add(args.vararg.arg)
+                    if args.kwarg is not None:
+                        params.add(args.kwarg.arg)
+                    for sub in walk(fn):
+                        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
+                            params.discard(sub.id)
+                    if params:
+                        spans.append((fn.lineno, fn.end_lineno or fn.lineno, frozenset(params)))
+            self._parameter_spans = spans
+        best: tuple[int, int, frozenset[str]] | None = None
+        for span in self._parameter_spans:
+            if span[0] <= line <= span[1] and (best is None or span[0] >= best[0]):
+                best = span
+        return best[2] if best is not None else frozenset()
+
     def _contains(self, node: ast.AST, names: set[str], predicate: str) -> bool:
+        line = getattr(node, "lineno", None)
+        own = self._own_parameters(line) if names and line is not None else frozenset()
         for sub in walk(node):
-            if isinstance(sub, ast.Name) and sub.id in names:
+            if isinstance(sub, ast.Name) and sub.id in names and sub.id not in own:
                 return True
             if isinstance(sub, ast.Call):
                 if predicate == "decode" and self._is_decode_call(sub):
                     return True
                 if predicate == "network" and self._is_network_call(sub):
                     return True
-            if predicate == "decode" and isinstance(sub, ast.Subscript) and isinstance(sub.slice, ast.Slice):
-                step = sub.slice.step
-                if isinstance(step, ast.UnaryOp) and isinstance(step.op, ast.USub):
-                    return True
+            if (
+                predicate == "decode"
+                and isinstance(sub, ast.Subscript)
+                and isinstance(sub.slice, ast.Slice)
+                and self._reverses_text(sub)
+            ):
+                return True
         return False
 
     def _taint(self) -> None:
@@ -762,8 +846,7 @@ class _Analyzer:
                     network = network or self._is_network_call(sub)
                     recon = recon or self._is_recon_call(sub)
                 elif isinstance(sub, ast.Subscript) and isinstance(sub.slice, ast.Slice):
-                    step = sub.slice.step
-                    decoded = decoded or (isinstance(step, ast.UnaryOp) and isinstance(step.op, ast.USub))
+                    decoded = decoded or self._reverses_text(sub)
                 elif isinstance(sub, ast.BinOp) and isinstance(sub.op, ast.BitXor):
                     decoded = decoded or _xor_of_text(sub, self.constants)
             if decoded or network or recon or used:
@@ -804,8 +887,23 @@ class _Analyzer:
             self.handles[target.id] = path
 
     def _is_recon_call(self, node: ast.Call) -> bool:
+        if id(node) in self.platform_only:
+            return False
         resolved = self.resolve(node.func)
         return resolved in RECON_STRONG or resolved.startswith(("os.uname", "platform.uname"))
+
+    def _note_platform_only(self, node: ast.Attribute | ast.Subscript) -> None:
+        """`platform.uname().machine` (or `[4]`) reads the architecture, not who the host is."""
+        call = node.value
+        if not (isinstance(call, ast.Call) and self.resolve(call.func) in UNAME_CALLS):
+            return
+        if isinstance(node, ast.Attribute):
+            platform_field = node.attr in UNAME_PLATFORM_FIELDS
+        else:
+            index = node.slice
+            platform_field = isinstance(index, ast.Constant) and index.value in (0, 2, 3, 4, 5)
+        if platform_field:
+            self.platform_only.add(id(call))
 
     def _carries_identity(self, node: ast.Call) -> bool:
         """A call whose arguments hold host/user identity (directly or via names)."""
@@ -1180,7 +1278,7 @@ class _Analyzer:
             self._hidden_address(node, resolved or short)
         if short in ("get_credentials", "get_frozen_credentials") and "boto" in " ".join(self.result.imports):
             self.emit(Cap.SECRET, node, f"{short}(): reads the AWS credentials the SDK can find")
-        if resolved in RECON_STRONG:
+        if resolved in RECON_STRONG and id(node) not in self.platform_only:
             self.emit(Cap.RECON, node, resolved)
         elif (
             resolved
