@@ -44,6 +44,7 @@ class Cap(str, enum.Enum):
     PIP_INSTALL = "pip-install"  # installs other packages at run time
     WRITE_EXEC = "write-exec"  # writes an executable file or marks one executable
     DROP = "drop"  # writes downloaded bytes to disk
+    DROP_DECODED = "drop-decoded"  # writes bytes decoded from the package's own data to disk
     RUN_WRITTEN = "run-written"  # runs a file the same code wrote
     RUN_VARIABLE = "run-variable"  # runs a program whose name is computed
     DETACHED = "detached"  # starts a process that outlives its caller (detached, own session)

@@ -1307,7 +1307,7 @@ class _Analyzer:
         if short == "write" and node.args and self._contains(node.args[0], self.network_names, "network"):
             self.emit(Cap.DROP, node, "writes downloaded bytes to a file")
         elif short == "write" and node.args and self._contains(node.args[0], self.decoded_names, "decode"):
-            self.emit(Cap.DROP, node, "writes decoded bytes to a file")
+            self.emit(Cap.DROP_DECODED, node, "writes decoded bytes to a file")
             value = decoder.evaluate(node.args[0])
             if value is not None and len(value) >= 24:
                 self.result.decoded.append((node.lineno, self.result.context_at(node.lineno), value))

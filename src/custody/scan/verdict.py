@@ -433,11 +433,13 @@ class _Judge:
                 )
             else:
                 self.add("install-network", Severity.MEDIUM, fact, f"{fact.detail} at install time")
-        drop_files = f.files(Cap.DROP)
+        drops = (Cap.DROP, Cap.DROP_DECODED)
+        drop_files = f.files(drops)
         exe_files = f.files(Cap.EXE_URL)
         shady_hosts = f.files((Cap.RAW_IP_URL, Cap.EXFIL_SINK))
         process_files = f.files(Cap.PROCESS, LIVE)
-        for fact in f.get(Cap.DROP):
+        for fact in f.get(drops):
+            downloaded = fact.cap is Cap.DROP
             runs = [r for r in f.get(Cap.RUN_WRITTEN, LIVE) if r.file == fact.file]
             if not runs and fact.context in (Context.IMPORT, Context.STARTUP):
                 # Build scripts run commands held in variables all the time; importing a module should not.
@@ -455,8 +457,10 @@ class _Judge:
                 # a Windows program, a raw IP or a file-drop host to make that an attack.
                 severity = (
                     Severity.CRITICAL
-                    if "download" in fact.detail and fact.file in (exe_files | shady_hosts)
-                    else Severity.HIGH
+                    if downloaded and fact.file in (exe_files | shady_hosts)
+                    else Severity.MEDIUM
+                    if downloaded
+                    else Severity.HIGH  # what it writes was hidden in the package, not fetched
                 )
                 self.add("download-exec", severity, fact, f"{fact.detail} and runs it (when called)")
             elif fact.context in RUN_EARLY and any(
