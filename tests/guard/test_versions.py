@@ -17,6 +17,7 @@ from tests.guard.conftest import make_venv, pip_install
 from tests.guard.test_guard_venv import events, run
 
 CANDIDATES = {
+    "3.10": ["/root/.pyenv/versions/3.10.13/bin/python3.10", "python3.10"],
     "3.12": ["/root/.pyenv/versions/3.12.1/bin/python3.12", "python3.12"],
     "3.13": ["/root/.pyenv/versions/3.13.0/bin/python3.13", "python3.13"],
     "3.11-system": ["/usr/bin/python3.11"],

@@ -45,6 +45,7 @@ _seen: set[tuple[str, str, str]] = set()
 _log_fd: int | None = None
 _regex_cache: dict[str, Any] = {}
 _prefixes: tuple[str, ...] = ()
+_base_prefixes: tuple[str, ...] = ()
 
 
 # ---- configuration and index ------------------------------------------------------------------
@@ -113,7 +114,7 @@ def _get_index() -> dict[str, str]:
     try:
         cached = _load(path)
         if cached.get("stamp") == _stamp(site_dirs):
-            _index = dict(cached["files"])
+            _index = cached["files"]
             return _index
     except (OSError, ValueError, EOFError, TypeError, KeyError, AttributeError):
         pass
@@ -216,7 +217,7 @@ def _caps(package: str) -> dict[str, Any]:
 
 
 def _protected_path(path: str) -> str | None:
-    if not path.startswith(_prefixes):
+    if not path.startswith(_prefixes) and not os.path.basename(path).startswith(_base_prefixes):
         return None
     for group, spec in _config["protected"].items():
         if any(_matches(p, path) for p in spec.get("paths", ())):
@@ -306,7 +307,18 @@ def _decide(
         entry["finding"] = finding
     _write_log(entry)
     if decision == "deny":
-        raise PermissionError(f"custody guard: {package} may not {capability} {key!r} (rule: {rule})")
+        verb = _VERBS.get(capability, capability)
+        raise PermissionError(f"custody guard: {package} may not {verb} {key!r} (rule: {rule})")
+
+
+_VERBS = {
+    "network": "connect to",
+    "read": "read",
+    "write": "write",
+    "subprocess": "start",
+    "native": "load native code from",
+    "dynamic_code": "run code built from strings in",
+}
 
 
 def _check(package: str, capability: str, key: str) -> str | None:
@@ -336,6 +348,8 @@ def _check(package: str, capability: str, key: str) -> str | None:
 
 # ---- event handlers ---------------------------------------------------------------------------
 def _path(value: Any) -> str | None:
+    if type(value) is str and value[:1] == "/" and "/." not in value and "//" not in value:
+        return value  # already absolute and normal: the common case, no posixpath calls
     if isinstance(value, int) or value is None:
         return None
     try:
@@ -345,8 +359,10 @@ def _path(value: Any) -> str | None:
 
 
 def _on_open(event: str, args: tuple[Any, ...], frame: Any) -> None:
+    if _caller_is_import_machinery(frame):
+        return
     path = _path(args[0])
-    if path is None or _caller_is_import_machinery(frame):
+    if path is None:
         return
     mode, flags = args[1], args[2] if len(args) > 2 else 0
     write = bool(isinstance(mode, str) and _WRITE_MODE.intersection(mode)) or bool(
@@ -455,7 +471,12 @@ def _on_compile(event: str, args: tuple[Any, ...], frame: Any) -> None:
 
 def _on_import(event: str, args: tuple[Any, ...], frame: Any) -> None:
     filename = args[1] if len(args) > 1 else None
-    if isinstance(filename, str) and filename.endswith(_EXT_SUFFIXES):
+    # the interpreter's own extension modules (lib-dynload) are not a package loading native code
+    if (
+        isinstance(filename, str)
+        and filename.endswith(_EXT_SUFFIXES)
+        and not filename.startswith(_config.get("stdlib", "\0"))
+    ):
         _decide(event, [args[0], filename], frame, "native", filename, None)
 
 
@@ -531,19 +552,30 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
 def _expand(config: dict[str, Any]) -> None:
     """Resolve `~` against this process's HOME and note the prefixes protected paths start with."""
     global _prefixes
+    global _base_prefixes
     home = os.path.expanduser("~")
     prefixes: list[str] = []
+    base_prefixes: list[str] = []
     for spec in config["protected"].values():
         paths = [os.path.normpath(p.replace("~", home, 1)) if p.startswith("~") else p for p in spec["paths"]]
         spec["paths"] = paths
         for p in paths:
-            cut = min((p.find(c) for c in "*?[" if c in p), default=len(p))
-            prefixes.append(p[:cut])
+            # "*/NAME" (a name in any directory) is pre-filtered on the base name, anything else on
+            # its literal head: most paths then never reach a regex (and `re` is not even imported)
+            if p.startswith("*/"):
+                base_prefixes.append(_literal_head(p[2:]))
+            else:
+                prefixes.append(_literal_head(p))
     for caps in [config["default"], *config["packages"].values()]:
         for key in ("read", "write"):
             if caps.get(key) is not None:
                 caps[key] = [p.replace("~", home, 1) if p.startswith("~") else p for p in caps[key]]
-    _prefixes = tuple(prefixes) or ("\0",)
+    _prefixes = tuple(prefixes)
+    _base_prefixes = tuple(base_prefixes)
+
+
+def _literal_head(pattern: str) -> str:
+    return pattern[: min((pattern.find(c) for c in "*?[" if c in pattern), default=len(pattern))]
 
 
 def arm(config_path: str | None = None) -> bool:
