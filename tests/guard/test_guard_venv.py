@@ -183,3 +183,28 @@ def test_uninstall_disarms(venv: Path, home: Path, tmp_path: Path) -> None:
     assert done.stdout.strip() == "False"
     assert not status(env).armed
     assert sys.version_info >= (3, 10)
+
+
+UNOWNED_PTH = (
+    "import os, marshal; os.environ.get('GUARD_FIXTURE_PORT') and "
+    "(open(os.path.expanduser('~/.ssh/id_rsa')).close(), "
+    "exec(marshal.loads(marshal.dumps(compile('x = 1', '<payload>', 'exec')))))\n"
+)
+
+
+def test_unowned_start_up_file_and_marshalled_code(
+    venv: Path, home: Path, tmp_path: Path, armed: None
+) -> None:
+    log = arm(venv, tmp_path, GuardMode.MONITOR)
+    pth = Path(environment(venv=str(venv)).site_dir) / "zz-unowned.pth"
+    pth.write_text(UNOWNED_PTH)
+    try:
+        with sink() as server:
+            done = run(venv, "pass", home, server.port)
+    finally:
+        pth.unlink()
+    assert done.returncode == 0, done.stderr
+    mine = [e for e in events(log) if e["startup_file"] == str(pth)]
+    assert mine and {e["package"] for e in mine} == {"unowned start-up file"}
+    assert any(e["resource"].endswith(".ssh/id_rsa") and e["rule"] == "protected:ssh-keys" for e in mine)
+    assert any(e["event"] == "exec" and e["resource"] == "<payload>" for e in mine)

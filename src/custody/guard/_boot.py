@@ -368,8 +368,11 @@ def _on_open(event: str, args: tuple[Any, ...], frame: Any) -> None:
     write = bool(isinstance(mode, str) and _WRITE_MODE.intersection(mode)) or bool(
         isinstance(flags, int) and flags & _WRITE_FLAGS
     )
-    if not write and path.startswith(_config["quiet_read"]) and _protected_path(path) is None:
-        return  # reading the environment's own files (package data, stdlib): the common, cheap case
+    # No policy restricts this read: not attributed, not logged (the common, cheap case; a read
+    # allowlist anywhere in the policy makes every read outside the environment count).
+    unrestricted = _config["reads_unrestricted"] or path.startswith(_config["quiet_read"])
+    if not write and unrestricted and _protected_path(path) is None:
+        return
     _decide(event, list(args), frame, "write" if write else "read", path, None)
 
 
@@ -469,6 +472,16 @@ def _on_compile(event: str, args: tuple[Any, ...], frame: Any) -> None:
     _decide(event, [text[:300], filename], frame, "dynamic_code", filename, None)
 
 
+def _on_exec(event: str, args: tuple[Any, ...], frame: Any) -> None:
+    # a code object not read from a source file, e.g. exec(marshal.loads(...)): no compile event
+    # precedes it (exec of a string fires compile first, and is logged for that too)
+    code = args[0] if args else None
+    filename = getattr(code, "co_filename", None)
+    if not isinstance(filename, str) or not filename.startswith("<") or _caller_is_stdlib(frame):
+        return
+    _decide(event, [repr(code)[:300]], frame, "dynamic_code", filename, None)
+
+
 def _on_import(event: str, args: tuple[Any, ...], frame: Any) -> None:
     filename = args[1] if len(args) > 1 else None
     # the interpreter's own extension modules (lib-dynload) are not a package loading native code
@@ -525,9 +538,48 @@ _HANDLERS = {
     "os.spawn": _on_process,
     "os.fork": _on_process,
     "compile": _on_compile,
+    "exec": _on_exec,
     "import": _on_import,
     "ctypes.dlopen": _on_dlopen,
     "sys.addaudithook": _on_addaudithook,
+}
+
+
+def _open_is_quiet(args: tuple[Any, ...]) -> bool:
+    """A read no policy restricts (see _on_open): the bulk of all events, so checked first."""
+    mode = args[1]
+    if not isinstance(mode, str) or _WRITE_MODE.intersection(mode):
+        return False
+    flags = args[2] if len(args) > 2 else 0
+    if isinstance(flags, int) and flags & _WRITE_FLAGS:
+        return False
+    path = _path(args[0])
+    if path is None:
+        return True
+    unrestricted = _config["reads_unrestricted"] or path.startswith(_config["quiet_read"])
+    return unrestricted and _protected_path(path) is None
+
+
+def _import_is_quiet(args: tuple[Any, ...]) -> bool:
+    filename = args[1] if len(args) > 1 else None
+    return not (isinstance(filename, str) and filename.endswith(_EXT_SUFFIXES))
+
+
+def _compile_is_quiet(args: tuple[Any, ...]) -> bool:
+    filename = args[1] if len(args) > 1 else None
+    return isinstance(filename, str) and not filename.startswith("<")
+
+
+def _exec_is_quiet(args: tuple[Any, ...]) -> bool:
+    filename = getattr(args[0], "co_filename", None) if args else None
+    return isinstance(filename, str) and not filename.startswith("<")
+
+
+_QUIET = {
+    "open": _open_is_quiet,
+    "import": _import_is_quiet,
+    "compile": _compile_is_quiet,
+    "exec": _exec_is_quiet,
 }
 
 
@@ -535,6 +587,9 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
     handler = _HANDLERS.get(event)
     if handler is None:
         return  # the vast majority of events: one dict lookup
+    quiet = _QUIET.get(event)
+    if quiet is not None and quiet(args):
+        return  # decided from the arguments alone: no frame, no stack walk
     me = get_ident()
     if me in _busy:
         return  # our own opens and writes, and events raised while we decide
@@ -592,6 +647,9 @@ def arm(config_path: str | None = None) -> bool:
     _config.update(config)
     _config["quiet_read"] = tuple(p for p in (sys.prefix, sys.base_prefix, sys.exec_prefix) if p)
     _config["stdlib"] = os.path.dirname(os.__file__)
+    _config["reads_unrestricted"] = all(
+        caps.get("read") is None for caps in [config["default"], *config["packages"].values()]
+    )
     sys._custody_guard_armed = True  # type: ignore[attr-defined]
     sys.addaudithook(_hook)
     return True
