@@ -34,10 +34,12 @@ INDEX_NAME = _boot.INDEX_NAME
 PTH_LINE = "import _custody_guard\n"
 _OWN_FILES = (PTH_NAME, BOOT_NAME, CONFIG_NAME, INDEX_NAME)
 _OWN_CACHE = "__pycache__/_custody_guard.*.pyc"
+# With -S, `site` is imported but not run: getsitepackages() gives the order `site` would process
+# the site dirs in (lib64 before lib where platlibdir is lib64), so the guard goes into the first.
 _PROBE = (
-    "import json, sys, sysconfig; p = sysconfig.get_paths();"
+    "import json, site, sys, sysconfig; p = sysconfig.get_paths();"
     "print(json.dumps({'prefix': sys.prefix, 'purelib': p['purelib'], 'platlib': p['platlib'],"
-    " 'version': '%d.%d' % sys.version_info[:2]}))"
+    " 'order': site.getsitepackages()}))"
 )
 
 
@@ -52,7 +54,7 @@ class Environment:
     python: str
     prefix: str
     site_dirs: tuple[str, ...]
-    """purelib first (where the guard's files go), then platlib when it is another directory."""
+    """In the order `site` processes them; the guard's files go into the first."""
 
     @property
     def site_dir(self) -> str:
@@ -99,9 +101,10 @@ def environment(*, python: str | None = None, venv: str | None = None) -> Enviro
         answer = json.loads(done.stdout)
     except (OSError, subprocess.SubprocessError, ValueError) as exc:
         raise GuardError(f"{python}: cannot ask it for its site-packages: {exc}") from exc
-    dirs = tuple(dict.fromkeys(os.path.realpath(d) for d in (answer["purelib"], answer["platlib"])))
-    if not os.path.isdir(dirs[0]):
-        raise GuardError(f"{python}: site-packages {dirs[0]} does not exist")
+    candidates = [*answer.get("order", []), answer["purelib"], answer["platlib"]]
+    dirs = tuple(dict.fromkeys(os.path.realpath(d) for d in candidates if os.path.isdir(d)))
+    if not dirs:
+        raise GuardError(f"{python}: reports no existing site-packages directory")
     return Environment(python=python, prefix=answer["prefix"], site_dirs=dirs)
 
 
