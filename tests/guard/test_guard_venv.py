@@ -208,3 +208,29 @@ def test_unowned_start_up_file_and_marshalled_code(
     assert mine and {e["package"] for e in mine} == {"unowned start-up file"}
     assert any(e["resource"].endswith(".ssh/id_rsa") and e["rule"] == "protected:ssh-keys" for e in mine)
     assert any(e["event"] == "exec" and e["resource"] == "<payload>" for e in mine)
+
+
+def test_a_child_of_the_same_environment_arms_its_own_hook(
+    venv: Path, home: Path, tmp_path: Path, armed: None
+) -> None:
+    arm(venv, tmp_path, GuardMode.MONITOR)
+    code = (
+        "import subprocess, sys; "
+        "print(subprocess.run([sys.executable, '-c', 'import sys; print(sys._custody_guard_armed)'], "
+        "capture_output=True, text=True).stdout.strip())"
+    )
+    assert run(venv, code, home).stdout.strip() == "True"
+
+
+def test_a_guard_bug_does_not_break_the_program(venv: Path, home: Path, tmp_path: Path, armed: None) -> None:
+    log = arm(venv, tmp_path, GuardMode.ENFORCE)
+    code = (
+        "import _custody_guard as g\n"
+        "def broken(event, args, frame): raise KeyError('boom')\n"
+        "g._HANDLERS['socket.gethostname'] = broken\n"
+        "import socket; print(bool(socket.gethostname()))\n"
+    )
+    done = run(venv, code, home)
+    assert done.stdout.strip() == "True", done.stderr
+    errors = [e for e in events(log) if e.get("finding") == "guard-error"]
+    assert errors and errors[0]["event"] == "socket.gethostname" and "boom" in errors[0]["resource"]

@@ -587,21 +587,52 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
     handler = _HANDLERS.get(event)
     if handler is None:
         return  # the vast majority of events: one dict lookup
-    quiet = _QUIET.get(event)
-    if quiet is not None and quiet(args):
-        return  # decided from the arguments alone: no frame, no stack walk
     me = get_ident()
     if me in _busy:
         return  # our own opens and writes, and events raised while we decide
     _busy.add(me)
     try:
+        quiet = _QUIET.get(event)
+        if quiet is not None and quiet(args):
+            return  # decided from the arguments alone: no frame, no stack walk
         try:
             frame = sys._getframe(1)
         except ValueError:  # raised from C with no Python frame (interpreter start, shutdown)
             frame = None
         handler(event, args, frame)
+    except PermissionError:
+        raise  # an enforced refusal
+    except Exception as exc:  # a guard bug must not break the guarded program (it is logged)
+        _guard_error(event, exc)
     finally:
         _busy.discard(me)
+
+
+def _guard_error(event: str, exc: Exception) -> None:
+    """Log (once per event name) that the guard failed on an event, which then went unchecked."""
+    if ("", event, "error") in _seen:
+        return
+    _seen.add(("", event, "error"))
+    try:
+        _write_log(
+            {
+                "time": _now(),
+                "pid": os.getpid(),
+                "event": event,
+                "args": [],
+                "capability": "guard-error",
+                "resource": repr(exc)[:300],
+                "package": "custody-guard",
+                "startup_file": None,
+                "where": None,
+                "decision": "allow",
+                "rule": None,
+                "mode": _config.get("mode"),
+                "finding": "guard-error",
+            }
+        )
+    except Exception:  # nothing left to report it with (contextlib is not loaded at start-up)
+        return
 
 
 def _expand(config: dict[str, Any]) -> None:
