@@ -169,8 +169,11 @@ def test_status_lists_start_up_files_that_run_first(venv: Path, tmp_path: Path, 
         state = status(env)
     finally:
         early.unlink()
-    assert state.armed and state.mode == "monitor"
+    assert state.armed and state.mode == "monitor" and state.bootstrap_intact
     assert state.before == (str(early),)
+    boot = Path(env.site_dir) / "_custody_guard.py"
+    boot.write_text(boot.read_text() + "\n# replaced\n")
+    assert not status(env).bootstrap_intact
     ordinary = ["00-a.pth", "-a.pth", "_a.pth", "A.pth", "0.pth", "#a.pth", "~a.pth"]
     assert sorted([*ordinary, "!custody-guard.pth"])[0] == "!custody-guard.pth"
 

@@ -113,7 +113,9 @@ def refresh_cmd(python: str | None, venv: str | None) -> None:
 @VENV
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status_cmd(python: str | None, venv: str | None, as_json: bool) -> None:
-    """Armed or not, mode, policy, log, and every start-up file that runs before the guard's."""
+    """Armed or not, mode, policy, log, and every start-up file that runs before the guard's.
+
+    Exits 1 when the environment is not armed or its bootstrap is not this custody's."""
     env = _env(python, venv)
     state = status(env)
     doc = {
@@ -123,6 +125,7 @@ def status_cmd(python: str | None, venv: str | None, as_json: bool) -> None:
         "policy": state.policy,
         "log": state.log,
         "index_fresh": state.index_fresh,
+        "bootstrap_intact": state.bootstrap_intact,
         "runs_before_guard": list(state.before),
     }
     if as_json:
@@ -132,7 +135,7 @@ def status_cmd(python: str | None, venv: str | None, as_json: bool) -> None:
             if key != "runs_before_guard":
                 click.echo(f"{key}: {value}")
         click.echo("runs before the guard: " + (", ".join(state.before) or "nothing"))
-    sys.exit(exit_codes.OK if state.armed else exit_codes.FOUND)
+    sys.exit(exit_codes.OK if state.armed and state.bootstrap_intact else exit_codes.FOUND)
 
 
 @guard.command("report")

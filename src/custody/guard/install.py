@@ -73,6 +73,9 @@ class GuardStatus:
     before: tuple[str, ...]
     """Start-up files that `site` processes before the guard's (they run unguarded)."""
     index_fresh: bool
+    bootstrap_intact: bool
+    """The installed bootstrap is byte for byte this custody's (a wheel shipping its own
+    `_custody_guard.py`, or a package with write access, could replace it)."""
 
 
 def environment(*, python: str | None = None, venv: str | None = None) -> Environment:
@@ -226,7 +229,12 @@ def status(env: Environment) -> GuardStatus:
         fresh = _boot._load(os.path.join(site, INDEX_NAME)).get("stamp") == _boot._stamp(list(env.site_dirs))
     except (OSError, ValueError, EOFError, AttributeError):
         fresh = False
+    try:
+        intact = Path(site, BOOT_NAME).read_bytes() == Path(_boot.__file__).read_bytes()
+    except OSError:
+        intact = False
     return GuardStatus(
+        bootstrap_intact=intact,
         environment=env,
         armed=armed and config is not None,
         mode=config.get("mode") if config else None,
