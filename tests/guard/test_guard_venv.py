@@ -237,3 +237,14 @@ def test_a_guard_bug_does_not_break_the_program(venv: Path, home: Path, tmp_path
     assert done.stdout.strip() == "True", done.stderr
     errors = [e for e in events(log) if e.get("finding") == "guard-error"]
     assert errors and errors[0]["event"] == "socket.gethostname" and "boom" in errors[0]["resource"]
+
+
+def test_main_program_starting_an_unguarded_interpreter_is_a_finding(
+    venv: Path, home: Path, tmp_path: Path, armed: None
+) -> None:
+    log = arm(venv, tmp_path, GuardMode.ENFORCE)
+    done = run(venv, "import subprocess, sys; subprocess.run([sys.executable, '-I', '-c', 'pass'])", home)
+    assert done.returncode == 0, done.stderr  # the main program is not policed, only reported
+    found = [e for e in events(log) if e["package"] == "main program"]
+    assert [e["finding"] for e in found] == ["unguarded-interpreter"]
+    assert found[0]["decision"] == "allow"

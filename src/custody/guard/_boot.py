@@ -36,6 +36,7 @@ _EXT_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 _WRITE_MODE = frozenset("wax+")
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 UNOWNED = "unowned start-up file"
+MAIN = "main program"
 
 _config: dict[str, Any] = {}
 _busy: set[int] = set()
@@ -279,8 +280,13 @@ def _decide(
     """Attribute, check `rule` (None: allowed by policy) and log; raise PermissionError when enforced."""
     package, startup, where = _attribute(frame)
     if package is None:
-        return  # the main program or the standard library: not policed
-    if rule is None:
+        if finding is None:
+            return  # the main program or the standard library: not policed
+        # ... but an unguarded child interpreter is worth knowing about whoever starts it
+        package = MAIN
+        if frame is not None:
+            where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+    elif rule is None:
         rule = _check(package, capability, key)
     enforce = _config.get("mode") == "enforce"
     decision = "deny" if rule is not None and enforce else ("allow" if rule is None else "would-deny")
