@@ -553,8 +553,8 @@ _HANDLERS = {
 
 def _open_is_quiet(args: tuple[Any, ...]) -> bool:
     """A read no policy restricts (see _on_open): the bulk of all events, so checked first."""
-    mode = args[1]
-    if not isinstance(mode, str) or _WRITE_MODE.intersection(mode):
+    mode = args[1]  # None for os.open: its flags tell
+    if mode is not None and (not isinstance(mode, str) or _WRITE_MODE.intersection(mode)):
         return False
     flags = args[2] if len(args) > 2 else 0
     if isinstance(flags, int) and flags & _WRITE_FLAGS:
