@@ -20,6 +20,7 @@ _COMMANDS = {
     "db": "custody.cli.audit_cmd:db_group",
     "exposure": "custody.cli.ledger_cmds:exposure",
     "gate": "custody.cli.gate_cmd:gate",
+    "guard": "custody.cli.guard_cmd:guard",
     "key": "custody.cli.ledger_cmds:key",
     "ledger": "custody.cli.ledger_log:ledger_group",
     "log": "custody.cli.ledger_log:log",

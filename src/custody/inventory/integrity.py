@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from custody.artifacts import STARTUP_MODULES, InstalledDistribution, RecordEntry, is_startup_file
 from custody.inventory._files import file_digest
 from custody.inventory._parallel import run_parts
-from custody.inventory._toml import tomllib
 from custody.inventory.digest_cache import DigestCache, DigestGroup, Entries
 from custody.inventory.environment import distributions
 from custody.inventory.os_packages import os_owner
+from custody.startup_files import pth_executed_lines, site_toml_entries, start_entries
 
 
 class IssueType(str, enum.Enum):
@@ -398,33 +398,10 @@ def _files_by_path(directory: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
                 yield item.path, item
 
 
-def _pth_lines(text: str) -> list[tuple[int, str]]:
-    # site.addpackage() executes exactly the lines that start with "import " or "import\t".
-    return [
-        (n, line.rstrip())
-        for n, line in enumerate(text.splitlines(), 1)
-        if line.startswith(("import ", "import\t"))
-    ]
-
-
-def _site_toml_lines(text: str) -> list[tuple[int, str]]:
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        return [(0, f"<unparseable .site.toml: {exc}>")]
-    section = doc.get("entrypoints", {})
-    init = section.get("init", []) if isinstance(section, dict) else []
-    entries = [e for e in init if isinstance(e, str)] if isinstance(init, list) else []
-    lines = text.splitlines()
-    return [(next((i for i, ln in enumerate(lines, 1) if e in ln), 0), e) for e in entries]
-
-
-def _start_lines(text: str) -> list[tuple[int, str]]:
-    return [
-        (n, ln.strip())
-        for n, ln in enumerate(text.splitlines(), 1)
-        if ln.strip() and not ln.lstrip().startswith("#")
-    ]
+# The start-up file grammar lives in custody.startup_files (shared with guard; scan keeps its own).
+_pth_lines = pth_executed_lines
+_site_toml_lines = site_toml_entries
+_start_lines = start_entries
 
 
 def _read_text(path: str) -> str:

@@ -22,6 +22,7 @@ LABELED = f"{_BASE}/labeled/v1"
 ACCESSED = f"{_BASE}/accessed/v1"
 EXPORTED = f"{_BASE}/exported/v1"
 GATE_DECISION = f"{_BASE}/gate-decision/v1"
+GUARD_EVENT = f"{_BASE}/guard-event/v1"
 """`custody gate`: one file served or refused at install time (predicate: project, version,
 filename, decision, verdict, rule, reason, host = the client's address, user_agent, time)."""
 PREDICATE_TYPES = {
@@ -31,6 +32,7 @@ PREDICATE_TYPES = {
     "accessed": ACCESSED,
     "exported": EXPORTED,
     "gate-decision": GATE_DECISION,
+    "guard-event": GUARD_EVENT,
 }
 KIND_OF = {v: k for k, v in PREDICATE_TYPES.items()}
 MERKLE_DIGEST = "custodyMerkleSha256"

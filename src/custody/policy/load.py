@@ -38,6 +38,7 @@ _TOP_KEYS = {
     "projects",
     "allow",
     "deny",
+    "guard",  # the runtime guard's table, read by custody.policy.guard
 }
 
 

@@ -1,0 +1,696 @@
+"""custody guard bootstrap: a PEP 578 audit hook armed at interpreter start-up.
+
+`custody guard install` copies this file into a site-packages directory as `_custody_guard.py`
+next to `!custody-guard.pth` (one line, `import _custody_guard`), whose name sorts before every
+ordinary start-up file, so the hook is in place before any other `.pth` line runs.
+
+This module is STDLIB-ONLY and imports nothing costly at start-up (no json, re, dataclasses,
+custody): it runs in every interpreter of the environment. It reads two marshal files written
+by the full custody code next to it: `_custody_guard.cfg` (mode, log path, compiled policy) and
+`_custody_guard.idx` (file path -> owning distribution, from RECORD files). When the
+environment changed since the index was built (a site dir's mtime moved: something was installed
+or removed), the index is rebuilt here from RECORD files, lazily, on the first event that needs
+attribution, and written back when the directory is writable.
+
+A tripwire and a seatbelt, not a sandbox: native code and ctypes act unseen, audit hooks only
+see the current interpreter, and an event that has no audit hook on this CPython is not seen.
+"""
+
+# Module-level state (PLW0603) is deliberate: one hook per interpreter, no objects to build at start-up.
+# ruff: noqa: PLW0603
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+from _thread import get_ident
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs milliseconds to import: annotations only (they are strings here)
+    from typing import Any
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+CONFIG_NAME = "_custody_guard.cfg"
+INDEX_NAME = "_custody_guard.idx"
+_EXT_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
+_WRITE_MODE = frozenset("wax+")
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+UNOWNED = "unowned start-up file"
+MAIN = "main program"
+
+_config: dict[str, Any] = {}
+_busy: set[int] = set()
+_owner_cache: dict[str, str | None] = {}
+_index: dict[str, str] | None = None
+_seen: set[tuple[str, str, str]] = set()
+_log_fd: int | None = None
+_regex_cache: dict[str, Any] = {}
+_prefixes: tuple[str, ...] = ()
+_base_prefixes: tuple[str, ...] = ()
+
+
+# ---- configuration and index ------------------------------------------------------------------
+def _load(path: str) -> Any:
+    with open(path, "rb") as handle:
+        return marshal.load(handle)  # noqa: S302 - our own file, written by `custody guard install`
+
+
+def _stamp(site_dirs: list[str]) -> list[list[Any]]:
+    stamp: list[list[Any]] = []
+    for site_dir in site_dirs:
+        try:
+            stamp.append([site_dir, os.stat(site_dir).st_mtime_ns])
+        except OSError:
+            stamp.append([site_dir, 0])
+    return stamp
+
+
+def build_index(site_dirs: list[str]) -> dict[str, str]:
+    """path -> "name version" for every file a RECORD lists (stdlib fallback of custody's index)."""
+    import csv  # noqa: PLC0415 - only when the cached index is stale
+
+    files: dict[str, str] = {}
+    for site_dir in site_dirs:
+        try:
+            entries = sorted(os.listdir(site_dir))
+        except OSError:
+            continue
+        for entry in entries:
+            if not entry.endswith(".dist-info"):
+                continue
+            name, version = _name_version(os.path.join(site_dir, entry), entry)
+            try:
+                with open(os.path.join(site_dir, entry, "RECORD"), encoding="utf-8", newline="") as handle:
+                    rows = list(csv.reader(handle))
+            except (OSError, UnicodeDecodeError, csv.Error):
+                continue
+            for row in rows:
+                if row and row[0]:
+                    files[os.path.normpath(os.path.join(site_dir, row[0]))] = f"{name} {version}"
+    return files
+
+
+def _name_version(dist_dir: str, entry: str) -> tuple[str, str]:
+    name, _, version = entry[: -len(".dist-info")].partition("-")
+    try:
+        with open(os.path.join(dist_dir, "METADATA"), encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("Name:"):
+                    name = line[5:].strip()
+                elif line.startswith("Version:"):
+                    version = line[8:].strip()
+                elif not line.strip():
+                    break
+    except OSError:
+        pass
+    return name.lower().replace("_", "-").replace(".", "-"), version
+
+
+def _get_index() -> dict[str, str]:
+    global _index
+    if _index is not None:
+        return _index
+    site_dirs: list[str] = list(_config.get("site_dirs", []))
+    path = os.path.join(_HERE, INDEX_NAME)
+    try:
+        cached = _load(path)
+        if cached.get("stamp") == _stamp(site_dirs):
+            _index = cached["files"]
+            return _index
+    except (OSError, ValueError, EOFError, TypeError, KeyError, AttributeError):
+        pass
+    _index = build_index(site_dirs)
+    try:  # best effort: the next interpreter then loads it instead of rebuilding
+        save_index(path, _index, site_dirs)
+    except OSError:  # a read-only environment: rebuilt per process until `custody guard refresh`
+        return _index
+    return _index
+
+
+def save_index(path: str, files: dict[str, str], site_dirs: list[str]) -> None:
+    """Write the index, stamped with the site dirs' mtimes as they are once the file exists.
+
+    Creating the file changes its directory's mtime; rewriting its content in place does not. So
+    the file is created first (atomically), then rewritten with the stamp taken after that."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as handle:
+        handle.write(marshal.dumps({"stamp": [], "files": files}, 4))
+    os.replace(tmp, path)
+    with open(path, "r+b") as handle:
+        handle.write(marshal.dumps({"stamp": _stamp(site_dirs), "files": files}, 4))
+        handle.truncate()
+
+
+def _owner(filename: str) -> str | None:
+    try:
+        return _owner_cache[filename]
+    except KeyError:
+        pass
+    owner = None
+    if filename and not filename.startswith("<"):
+        index = _get_index()
+        owner = index.get(filename) or index.get(os.path.normpath(filename))
+        if owner is None:
+            owner = index.get(os.path.realpath(filename))
+    _owner_cache[filename] = owner
+    return owner
+
+
+# ---- attribution ------------------------------------------------------------------------------
+def _attribute(frame: Any) -> tuple[str | None, str | None, str | None]:
+    """(package "name version", startup file, "file:line") of the code behind an event: the
+    nearest frame whose file a RECORD owns, else the `.pth` whose line is running."""
+    package = where = startup = None
+    f = frame
+    while f is not None:
+        code = f.f_code
+        # site is frozen from 3.11 ("<frozen site>"), a plain site.py before and with -X frozen_modules=off
+        in_site = code.co_filename.endswith(("site.py", " site>"))
+        if startup is None and in_site and code.co_name == "addpackage":
+            local = f.f_locals
+            startup = local.get("fullname")
+            n = local.get("n")
+            if package is None and isinstance(n, int):
+                where = f"{startup}:{n if sys.version_info >= (3, 13) else n + 1}"
+        if package is None:
+            owner = _owner(code.co_filename)
+            if owner is not None:
+                package, where = owner, f"{code.co_filename}:{f.f_lineno}"
+        f = f.f_back
+    if package is None and startup is not None:
+        package = _owner(startup) or UNOWNED
+    return package, startup, where
+
+
+def _caller_is_import_machinery(frame: Any) -> bool:
+    return frame is not None and frame.f_code.co_filename.startswith("<frozen importlib")
+
+
+def _caller_is_stdlib(frame: Any) -> bool:
+    if frame is None:
+        return True
+    filename: str = frame.f_code.co_filename
+    if filename.startswith("<frozen"):
+        return True
+    return filename.startswith(_config.get("stdlib", "\0")) and "-packages" not in filename
+
+
+# ---- matching ---------------------------------------------------------------------------------
+def _matches(pattern: str, text: str) -> bool:
+    """fnmatch-style glob, `*` crossing `/` (so `~/.ssh/*` covers the whole tree); compiled once."""
+    rx = _regex_cache.get(pattern)
+    if rx is None:
+        import fnmatch  # noqa: PLC0415 - lazily: only once a package event is checked
+        import re  # noqa: PLC0415
+
+        rx = _regex_cache[pattern] = re.compile(fnmatch.translate(pattern), re.IGNORECASE * (os.name == "nt"))
+    return rx.match(text) is not None
+
+
+def _any(patterns: list[str] | None, text: str) -> bool:
+    return patterns is None or any(_matches(p, text) for p in patterns)
+
+
+def _caps(package: str) -> dict[str, Any]:
+    name = package.split(" ", 1)[0]
+    caps: dict[str, Any] = _config["packages"].get(name, _config["default"])
+    return caps
+
+
+def _protected_path(path: str) -> str | None:
+    if not path.startswith(_prefixes) and not os.path.basename(path).startswith(_base_prefixes):
+        return None
+    for group, spec in _config["protected"].items():
+        if any(_matches(p, path) for p in spec.get("paths", ())):
+            return str(group)
+    return None
+
+
+def _protected_host(host: str) -> str | None:
+    for group, spec in _config["protected"].items():
+        if any(_matches(p, host) for p in spec.get("hosts", ())):
+            return str(group)
+    return None
+
+
+# ---- decisions and the log ---------------------------------------------------------------------
+def _now() -> str:
+    import time  # noqa: PLC0415 - builtin-backed, cheap; imported on first log line only
+
+    moment = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(moment)) + f".{int(moment % 1 * 1000):03d}Z"
+
+
+def _write_log(line: dict[str, Any]) -> None:
+    global _log_fd
+    import json  # noqa: PLC0415 - lazily: most processes never log
+
+    path = _config.get("log")
+    data = (json.dumps(line, default=str) + "\n").encode()
+    if not path:
+        sys.stderr.write("custody guard: " + data.decode())
+        return
+    try:
+        if _log_fd is None:
+            _log_fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        os.write(_log_fd, data)  # one write per line: O_APPEND keeps lines of many processes whole
+    except OSError:
+        pass
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value[:300] if isinstance(value, str) else value
+    if isinstance(value, bytes):
+        return os.fsdecode(value)[:300]
+    if isinstance(value, (list, tuple)):
+        return [_short(v) for v in value[:20]]
+    return repr(value)[:300]
+
+
+def _decide(
+    event: str,
+    args: list[Any],
+    frame: Any,
+    capability: str,
+    key: str,
+    rule: str | None,
+    finding: str | None = None,
+) -> None:
+    """Attribute, check `rule` (None: allowed by policy) and log; raise PermissionError when enforced."""
+    package, startup, where = _attribute(frame)
+    if package is None:
+        if finding is None:
+            return  # the main program or the standard library: not policed
+        # ... but an unguarded child interpreter is worth knowing about whoever starts it
+        package = MAIN
+        if frame is not None:
+            where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+    elif rule is None:
+        rule = _check(package, capability, key)
+    enforce = _config.get("mode") == "enforce"
+    decision = "deny" if rule is not None and enforce else ("allow" if rule is None else "would-deny")
+    if rule is None and finding is None:
+        seen = (package, event, key)
+        if seen in _seen:
+            return  # the log keeps the first of each (package, event, resource)
+        _seen.add(seen)
+    entry: dict[str, Any] = {
+        "time": _now(),
+        "pid": os.getpid(),
+        "event": event,
+        "args": _short(args),
+        "capability": capability,
+        "resource": key,
+        "package": package,
+        "startup_file": startup,
+        "where": where,
+        "decision": decision,
+        "rule": rule,
+        "mode": _config.get("mode"),
+    }
+    if finding is not None:
+        entry["finding"] = finding
+    _write_log(entry)
+    if decision == "deny":
+        verb = _VERBS.get(capability, capability)
+        raise PermissionError(f"custody guard: {package} may not {verb} {key!r} (rule: {rule})")
+
+
+_VERBS = {
+    "network": "connect to",
+    "read": "read",
+    "write": "write",
+    "subprocess": "start",
+    "native": "load native code from",
+    "dynamic_code": "run code built from strings in",
+}
+
+
+def _check(package: str, capability: str, key: str) -> str | None:
+    """The rule that refuses `capability` on `key` for `package`, or None when allowed."""
+    caps = _caps(package)
+    granted = caps.get("protected", ())
+    if caps.get("denied"):
+        return "deny-list"
+    if capability in ("read", "write"):
+        group = _protected_path(key)
+        if group is not None and group not in granted:
+            return f"protected:{group}"
+        return None if _any(caps.get(capability), key) else f"{capability}-not-allowed"
+    if capability == "network":
+        host = key.rsplit(":", 1)[0].strip("[]") if ":" in key else key
+        group = _protected_host(host)
+        if group is not None and group not in granted:
+            return f"protected:{group}"
+        patterns = caps.get("network")
+        if patterns is None:
+            return None
+        return None if any(_matches(p, key) or _matches(p, host) for p in patterns) else "network-not-allowed"
+    if not caps.get(capability, True):
+        return f"{capability}-not-allowed"
+    return None
+
+
+# ---- event handlers ---------------------------------------------------------------------------
+def _path(value: Any) -> str | None:
+    if type(value) is str and value[:1] == "/" and "/." not in value and "//" not in value:
+        return value  # already absolute and normal: the common case, no posixpath calls
+    if isinstance(value, int) or value is None:
+        return None
+    try:
+        return os.path.abspath(os.fsdecode(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _on_open(event: str, args: tuple[Any, ...], frame: Any) -> None:
+    if _caller_is_import_machinery(frame):
+        return
+    path = _path(args[0])
+    if path is None:
+        return
+    mode, flags = args[1], args[2] if len(args) > 2 else 0
+    write = bool(isinstance(mode, str) and _WRITE_MODE.intersection(mode)) or bool(
+        isinstance(flags, int) and flags & _WRITE_FLAGS
+    )
+    # No policy restricts this read: not attributed, not logged (the common, cheap case; a read
+    # allowlist anywhere in the policy makes every read outside the environment count).
+    unrestricted = _config["reads_unrestricted"] or path.startswith(_config["quiet_read"])
+    if not write and unrestricted and _protected_path(path) is None:
+        return
+    _decide(event, list(args), frame, "write" if write else "read", path, None)
+
+
+def _on_path_change(event: str, args: tuple[Any, ...], frame: Any) -> None:
+    for value in args[:2] if event == "os.rename" else args[:1]:
+        path = _path(value)
+        if path is not None:
+            _decide(event, list(args), frame, "write", path, None)
+
+
+def _address(value: Any) -> str | None:
+    if isinstance(value, tuple) and len(value) >= 2:
+        host = value[0].decode() if isinstance(value[0], bytes) else str(value[0])
+        return f"[{host}]:{value[1]}" if ":" in host else f"{host}:{value[1]}"
+    return None  # AF_UNIX paths and the like: local, not network egress
+
+
+def _on_connect(event: str, args: tuple[Any, ...], frame: Any) -> None:
+    address = _address(args[1]) if len(args) > 1 else None
+    if address is not None:
+        _decide(event, [repr(args[0])[:120], args[1]], frame, "network", address, None)
+
+
+def _on_getaddrinfo(event: str, args: tuple[Any, ...], frame: Any) -> None:
+    host = args[0].decode() if isinstance(args[0], bytes) else args[0]
+    if isinstance(host, str) and host:
+        port = args[1]
+        key = f"{host}:{port.decode() if isinstance(port, bytes) else port}" if port is not None else host
+        _decide(event, list(args[:2]), frame, "network", key, None)
+
+
+_INTERPRETERS = ("python", "pypy")
+
+
+def _interpreter_finding(argv: list[str]) -> str | None:
+    """'unguarded-interpreter' for `python -S/-I` (no site: no guard), 'other-interpreter' for a
+    Python that is not this environment's (its own .pth files, maybe no guard)."""
+    if not argv:
+        return None
+    base = os.path.basename(argv[0]).lower()
+    if not base.startswith(_INTERPRETERS):
+        return None
+    for arg in argv[1:]:
+        if arg in ("-c", "-m") or not arg.startswith("-"):
+            break
+        if arg.startswith("-") and not arg.startswith("--") and ("S" in arg or "I" in arg):
+            return "unguarded-interpreter"
+    executable = argv[0]
+    if os.sep not in executable:
+        import shutil  # noqa: PLC0415 - only when a package starts an interpreter
+
+        executable = shutil.which(executable) or executable
+    if os.path.dirname(os.path.abspath(executable)) != os.path.dirname(os.path.abspath(sys.executable)):
+        return "other-interpreter"
+    return None
+
+
+def _argv(value: Any) -> list[str]:
+    if isinstance(value, (str, bytes)):
+        import shlex  # noqa: PLC0415 - only for shell command strings
+
+        try:
+            return shlex.split(os.fsdecode(value))
+        except ValueError:
+            return [os.fsdecode(value)]
+    if isinstance(value, (list, tuple)):
+        return [os.fsdecode(v) if isinstance(v, (str, bytes)) else str(v) for v in value]
+    return []
+
+
+def _on_process(event: str, args: tuple[Any, ...], frame: Any) -> None:
+    if event == "os.fork":
+        argv: list[str] = []
+    elif event == "subprocess.Popen":
+        argv = _argv(args[1])
+        if args[0] is not None and argv:
+            argv[0] = os.fsdecode(args[0])
+    elif event == "os.system":
+        argv = _argv(args[0])
+    else:  # os.exec, os.posix_spawn, os.spawn: (path, argv, env) / (mode, path, argv, env)
+        argv = _argv(args[2] if event == "os.spawn" else args[1])
+    finding = _interpreter_finding(argv)
+    key = " ".join(argv)[:300] if argv else event
+    _decide(event, [key], frame, "subprocess", key, None, finding)
+
+
+def _on_compile(event: str, args: tuple[Any, ...], frame: Any) -> None:
+    filename = args[1] if len(args) > 1 else None
+    if isinstance(filename, bytes):
+        filename = os.fsdecode(filename)
+    if not isinstance(filename, str) or not filename.startswith("<") or _caller_is_stdlib(frame):
+        return  # source files being imported, or the stdlib's own exec (dataclasses, namedtuple)
+    source = args[0]
+    text = (
+        os.fsdecode(source) if isinstance(source, bytes) else source if isinstance(source, str) else "<ast>"
+    )
+    _decide(event, [text[:300], filename], frame, "dynamic_code", filename, None)
+
+
+def _on_exec(event: str, args: tuple[Any, ...], frame: Any) -> None:
+    # a code object not read from a source file, e.g. exec(marshal.loads(...)): no compile event
+    # precedes it (exec of a string fires compile first, and is logged for that too)
+    code = args[0] if args else None
+    filename = getattr(code, "co_filename", None)
+    if not isinstance(filename, str) or not filename.startswith("<") or _caller_is_stdlib(frame):
+        return
+    _decide(event, [repr(code)[:300]], frame, "dynamic_code", filename, None)
+
+
+def _on_import(event: str, args: tuple[Any, ...], frame: Any) -> None:
+    filename = args[1] if len(args) > 1 else None
+    # the interpreter's own extension modules (lib-dynload) are not a package loading native code
+    if (
+        isinstance(filename, str)
+        and filename.endswith(_EXT_SUFFIXES)
+        and not filename.startswith(_config.get("stdlib", "\0"))
+    ):
+        _decide(event, [args[0], filename], frame, "native", filename, None)
+
+
+def _on_dlopen(event: str, args: tuple[Any, ...], frame: Any) -> None:
+    name = args[0] if args else None
+    _decide(event, [name], frame, "native", str(name), None, "ctypes")
+
+
+def _on_addaudithook(event: str, args: tuple[Any, ...], frame: Any) -> None:
+    # Logged, never refused: a hook refusing this must raise RuntimeError, which would hide it.
+    package, startup, where = _attribute(frame)
+    if package is not None:
+        _write_log(
+            {
+                "time": _now(),
+                "pid": os.getpid(),
+                "event": event,
+                "args": [],
+                "capability": "tamper",
+                "resource": event,
+                "package": package,
+                "startup_file": startup,
+                "where": where,
+                "decision": "allow",
+                "rule": None,
+                "mode": _config.get("mode"),
+                "finding": "audit-hook-added",
+            }
+        )
+
+
+_HANDLERS = {
+    "open": _on_open,
+    "os.remove": _on_path_change,
+    "os.rename": _on_path_change,
+    "os.chmod": _on_path_change,
+    "os.mkdir": _on_path_change,
+    "os.rmdir": _on_path_change,
+    "socket.connect": _on_connect,
+    "socket.sendto": _on_connect,
+    "socket.getaddrinfo": _on_getaddrinfo,
+    "subprocess.Popen": _on_process,
+    "os.system": _on_process,
+    "os.exec": _on_process,
+    "os.posix_spawn": _on_process,
+    "os.spawn": _on_process,
+    "os.fork": _on_process,
+    "compile": _on_compile,
+    "exec": _on_exec,
+    "import": _on_import,
+    "ctypes.dlopen": _on_dlopen,
+    "sys.addaudithook": _on_addaudithook,
+}
+
+
+def _open_is_quiet(args: tuple[Any, ...]) -> bool:
+    """A read no policy restricts (see _on_open): the bulk of all events, so checked first."""
+    mode = args[1]  # None for os.open: its flags tell
+    if mode is not None and (not isinstance(mode, str) or _WRITE_MODE.intersection(mode)):
+        return False
+    flags = args[2] if len(args) > 2 else 0
+    if isinstance(flags, int) and flags & _WRITE_FLAGS:
+        return False
+    path = _path(args[0])
+    if path is None:
+        return True
+    unrestricted = _config["reads_unrestricted"] or path.startswith(_config["quiet_read"])
+    return unrestricted and _protected_path(path) is None
+
+
+def _import_is_quiet(args: tuple[Any, ...]) -> bool:
+    filename = args[1] if len(args) > 1 else None
+    return not (isinstance(filename, str) and filename.endswith(_EXT_SUFFIXES))
+
+
+def _compile_is_quiet(args: tuple[Any, ...]) -> bool:
+    filename = args[1] if len(args) > 1 else None
+    return isinstance(filename, str) and not filename.startswith("<")
+
+
+def _exec_is_quiet(args: tuple[Any, ...]) -> bool:
+    filename = getattr(args[0], "co_filename", None) if args else None
+    return isinstance(filename, str) and not filename.startswith("<")
+
+
+_QUIET = {
+    "open": _open_is_quiet,
+    "import": _import_is_quiet,
+    "compile": _compile_is_quiet,
+    "exec": _exec_is_quiet,
+}
+
+
+def _hook(event: str, args: tuple[Any, ...]) -> None:
+    handler = _HANDLERS.get(event)
+    if handler is None:
+        return  # the vast majority of events: one dict lookup
+    me = get_ident()
+    if me in _busy:
+        return  # our own opens and writes, and events raised while we decide
+    _busy.add(me)
+    try:
+        quiet = _QUIET.get(event)
+        if quiet is not None and quiet(args):
+            return  # decided from the arguments alone: no frame, no stack walk
+        try:
+            frame = sys._getframe(1)
+        except ValueError:  # raised from C with no Python frame (interpreter start, shutdown)
+            frame = None
+        handler(event, args, frame)
+    except PermissionError:
+        raise  # an enforced refusal
+    except Exception as exc:  # a guard bug must not break the guarded program (it is logged)
+        _guard_error(event, exc)
+    finally:
+        _busy.discard(me)
+
+
+def _guard_error(event: str, exc: Exception) -> None:
+    """Log (once per event name) that the guard failed on an event, which then went unchecked."""
+    if ("", event, "error") in _seen:
+        return
+    _seen.add(("", event, "error"))
+    try:
+        _write_log(
+            {
+                "time": _now(),
+                "pid": os.getpid(),
+                "event": event,
+                "args": [],
+                "capability": "guard-error",
+                "resource": repr(exc)[:300],
+                "package": "custody-guard",
+                "startup_file": None,
+                "where": None,
+                "decision": "allow",
+                "rule": None,
+                "mode": _config.get("mode"),
+                "finding": "guard-error",
+            }
+        )
+    except Exception:  # nothing left to report it with (contextlib is not loaded at start-up)
+        return
+
+
+def _expand(config: dict[str, Any]) -> None:
+    """Resolve `~` against this process's HOME and note the prefixes protected paths start with."""
+    global _prefixes
+    global _base_prefixes
+    home = os.path.expanduser("~")
+    prefixes: list[str] = []
+    base_prefixes: list[str] = []
+    for spec in config["protected"].values():
+        paths = [os.path.normpath(p.replace("~", home, 1)) if p.startswith("~") else p for p in spec["paths"]]
+        spec["paths"] = paths
+        for p in paths:
+            # "*/NAME" (a name in any directory) is pre-filtered on the base name, anything else on
+            # its literal head: most paths then never reach a regex (and `re` is not even imported)
+            if p.startswith("*/"):
+                base_prefixes.append(_literal_head(p[2:]))
+            else:
+                prefixes.append(_literal_head(p))
+    for caps in [config["default"], *config["packages"].values()]:
+        for key in ("read", "write"):
+            if caps.get(key) is not None:
+                caps[key] = [p.replace("~", home, 1) if p.startswith("~") else p for p in caps[key]]
+    _prefixes = tuple(prefixes)
+    _base_prefixes = tuple(base_prefixes)
+
+
+def _literal_head(pattern: str) -> str:
+    return pattern[: min((pattern.find(c) for c in "*?[" if c in pattern), default=len(pattern))]
+
+
+def arm(config_path: str | None = None) -> bool:
+    """Install the audit hook once per interpreter; False when already armed or not configured."""
+    if getattr(sys, "_custody_guard_armed", False):
+        return False  # the same site dir reached twice (lib and lib64), or a re-import
+    try:
+        config = _load(config_path or os.path.join(_HERE, CONFIG_NAME))
+        _expand(config)
+    except (OSError, ValueError, EOFError, TypeError, KeyError) as exc:
+        sys.stderr.write(f"custody guard: not armed, cannot read its configuration: {exc}\n")
+        return False
+    _config.clear()
+    _config.update(config)
+    _config["quiet_read"] = tuple(p for p in (sys.prefix, sys.base_prefix, sys.exec_prefix) if p)
+    _config["stdlib"] = os.path.dirname(os.__file__)
+    _config["reads_unrestricted"] = all(
+        caps.get("read") is None for caps in [config["default"], *config["packages"].values()]
+    )
+    sys._custody_guard_armed = True  # type: ignore[attr-defined]
+    sys.addaudithook(_hook)
+    return True
+
+
+if __name__ == "_custody_guard":
+    arm()
