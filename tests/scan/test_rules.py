@@ -311,6 +311,52 @@ def test_decode_exec_fires_for_reversed_command_text(tmp_path: Path, scanner: Sc
     assert_fires(result, "decode-exec", Verdict.MALICIOUS)
 
 
+LOADER_HELPER = """import os
+import subprocess
+import tempfile
+
+import requests
+
+
+def init(url):
+    response = requests.get(url)
+    path = os.path.join(tempfile.gettempdir(), os.path.basename(url))
+    with open(path, "wb") as handle:
+        handle.write(response.content)
+    subprocess.run([path])
+"""
+FETCH_THEN_BUILD = """import subprocess
+import urllib.request
+
+
+def fetch_config(url, target):
+    with urllib.request.urlopen(url) as response:
+        data = response.read()
+    with open(target, "wb") as handle:
+        handle.write(data)
+
+
+def build(workdir):
+    with open(workdir + "/build.sh", "w") as script:
+        script.write("make all\\n")
+    subprocess.run(["sh", workdir + "/build.sh"], check=True)
+"""
+
+
+def test_download_exec_fires_for_loader_helper_when_called(tmp_path: Path, scanner: Scanner) -> None:
+    # saving whatever a URL serves and starting it, in one function: a loader, whoever calls it
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/__init__.py": LOADER_HELPER}), scanner)
+    assert_fires(result, "download-exec", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+
+
+def test_download_exec_benign_download_and_run_in_different_functions(
+    tmp_path: Path, scanner: Scanner
+) -> None:
+    # a fetched config file in one function, a generated build script run in another
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/tools.py": FETCH_THEN_BUILD}), scanner)
+    assert result.verdict is Verdict.CLEAN, describe(result)
+
+
 def test_download_exec_fires(tmp_path: Path, scanner: Scanner) -> None:
     result = scan(write_sdist(tmp_path, setup_py=DOWNLOAD_EXEC_SETUP), scanner)
     assert_fires(

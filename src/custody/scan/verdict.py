@@ -16,6 +16,7 @@ from custody.artifacts import Artifact, ArtifactKind, IssueKind, LimitKind
 from custody.scan.chain_rules import match_flows, project_urls
 from custody.scan.collect import Collected
 from custody.scan.facts import Cap, Fact
+from custody.scan.indent_context import IndentContext
 from custody.scan.model import Basis, Context, Finding, Severity, Verdict
 
 _EXECUTABLE_HINT = re.compile(r"\.(exe|scr|bat|cmd|vbs|ps1|pyw|jar|msi)\b|\bstart(file)?\b", re.IGNORECASE)
@@ -458,9 +459,9 @@ class _Judge:
                 severity = (
                     Severity.CRITICAL
                     if downloaded and fact.file in (exe_files | shady_hosts)
-                    else Severity.MEDIUM
-                    if downloaded
-                    else Severity.HIGH  # what it writes was hidden in the package, not fetched
+                    else Severity.HIGH
+                    if not downloaded or any(self._same_function(fact, run) for run in runs)
+                    else Severity.MEDIUM  # saved in one place, something else run in another
                 )
                 self.add("download-exec", severity, fact, f"{fact.detail} and runs it (when called)")
             elif fact.context in RUN_EARLY and any(
@@ -584,6 +585,15 @@ class _Judge:
         for fact in f.get(Cap.ANTI_ANALYSIS):
             severity = Severity.HIGH if fact.context in UNASKED else Severity.MEDIUM
             self.add("anti-analysis", severity, fact, fact.detail)
+
+    def _same_function(self, first: Fact, second: Fact) -> bool:
+        """Both facts sit in the same function body (by indentation): one chain, not neighbours."""
+        info = self.collected.files.get(first.file)
+        if info is None or first.file != second.file or first.line is None or second.line is None:
+            return False
+        estimate = IndentContext(info.data, Context.CALL)
+        names = estimate.enclosing(first.line)[1]
+        return bool(names) and names[:1] == estimate.enclosing(second.line)[1][:1]
 
     def _launches_program(self, fact: Fact) -> bool:
         info = self.collected.files.get(fact.file)
