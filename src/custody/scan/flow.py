@@ -981,7 +981,7 @@ class FlowAnalysis:
             if index >= len(node.args):
                 continue
             carried = self.labels(node.args[index], env, scope)
-            for sink, destination, via in sinks:
+            for sink, destination, via in list(sinks):  # a recursive helper adds to its own summary
                 where, where_via = destination, -1
                 if sink is not Sink.NETWORK and not destination.hard_coded:
                     where = _downloaded_from(carried)  # a download handed to a helper that runs it
