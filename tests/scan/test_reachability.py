@@ -68,7 +68,8 @@ def test_large_module_function_called_at_import_elsewhere_is_parsed(tmp_path: Pa
     net = BEACON + PADDING
     if where == "through a caller":
         net += "\n\ndef setup():\n    beacon()\n"
-    init = f"from .net import {'beacon' if where == 'direct' else 'setup'}\n{'beacon' if where == 'direct' else 'setup'}()\n"
+    entry = "beacon" if where == "direct" else "setup"
+    init = f"from .net import {entry}\n{entry}()\n"
     verdict, findings = scan_files(tmp_path, {f"{PKG}/__init__.py": init, f"{PKG}/net.py": net})
     assert verdict is Verdict.MALICIOUS, findings
     assert beacons_at_import(findings), findings
@@ -76,7 +77,7 @@ def test_large_module_function_called_at_import_elsewhere_is_parsed(tmp_path: Pa
 
 def test_large_module_other_function_called_at_import_stays_quiet(tmp_path: Path) -> None:
     init = "from .net import helper_3\nVALUE = helper_3(2)\n"
-    verdict, findings = scan_files(tmp_path, {f"{PKG}/__init__.py": init, f"{PKG}/net.py": BEACON + PADDING})
+    _, findings = scan_files(tmp_path, {f"{PKG}/__init__.py": init, f"{PKG}/net.py": BEACON + PADDING})
     assert not beacons_at_import(findings), findings
 
 
