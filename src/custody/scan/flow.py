@@ -139,6 +139,9 @@ _IDENTITY_CALLS = frozenset(
     }
 )
 _FRAME_CALLS = frozenset({"inspect.stack", "inspect.currentframe", "sys._getframe", "inspect.getouterframes"})
+_SESSION_HISTORY = frozenset({"input_hist_raw", "input_hist_parsed", "_ih"})
+"""An interactive session's input history (IPython/Jupyter): the code the user typed, the
+notebook's own source, like the importing program's file read through a stack frame."""
 _ENV_WHOLE = frozenset({"os.environ", "os.environ.copy", "os.environ.items", "os.environ.values"})
 _ENV_GETTERS = frozenset({"os.getenv", "os.environ.get", "os.environ.__getitem__", "environ.get", "getenv"})
 _CREDENTIAL_COMMANDS = re.compile(
@@ -541,7 +544,10 @@ class FlowAnalysis:
                 value = node.value  # type: ignore[attr-defined]
                 if isinstance(value, str) and len(value) < 300 and _interesting_text(value):
                     sources = True
-            elif kind is ast.Attribute and self.resolve(node) in _ENV_WHOLE:  # type: ignore[arg-type]
+            elif kind is ast.Attribute and (
+                node.attr in _SESSION_HISTORY  # type: ignore[attr-defined]
+                or self.resolve(node) in _ENV_WHOLE  # type: ignore[arg-type]
+            ):
                 sources = True
             elif kind in (ast.FunctionDef, ast.AsyncFunctionDef):
                 args = node.args  # type: ignore[attr-defined]
@@ -586,7 +592,10 @@ class FlowAnalysis:
                         isinstance(value, str) and len(value) < 300 and _interesting_text(value)
                     )
                 elif kind is ast.Attribute and not named:
-                    named = self.resolve(node) in _ENV_WHOLE  # type: ignore[arg-type]
+                    named = (
+                        node.attr in _SESSION_HISTORY  # type: ignore[attr-defined]
+                        or self.resolve(node) in _ENV_WHOLE  # type: ignore[arg-type]
+                    )
                 elif kind is ast.Lambda and not named:
                     # not a scope of its own: its literals belong to this one
                     named = any(
@@ -773,6 +782,8 @@ class FlowAnalysis:
             if resolved in _ENV_WHOLE:
                 return {Source.ENVIRONMENT.value}
             base = node.value
+            if node.attr in _SESSION_HISTORY:
+                return {Source.CALLER_SOURCE.value}
             if isinstance(base, ast.Name) and base.id in ("self", "cls") and scope.owner is not None:
                 return set(self.class_state.get(scope.owner, {}).get(node.attr, ()))
             if (
