@@ -1255,6 +1255,33 @@ def test_persistence_benign_path_export(tmp_path: Path, scanner: Scanner) -> Non
     assert_quiet(result, "persistence", not_verdict=Verdict.SUSPICIOUS, below=Severity.HIGH)
 
 
+HIDDEN_RC_APPEND_SETUP = setup_py(
+    'hidden = "".join(chr(ord(c) - 1) for c in "fdip!gjyuvsf")\n'
+    'home = "".join(chr(x) for x in [104, 111, 109, 101])\n'
+    'profile = "".join(chr(x) for x in [46, 112, 114, 111, 102, 105, 108, 101])\n'
+    'with open(f"/{home}/user/{profile}", "a") as handle:\n'
+    "    handle.write(hidden)\n",
+)
+PLAIN_RC_APPEND_SETUP = setup_py(
+    'with open(os.path.expanduser("~/.profile"), "a") as handle:\n'
+    '    handle.write("export PATH=$HOME/.local/bin:$PATH")\n',
+    imports="import os\n",
+)
+
+
+def test_persistence_fires_for_hidden_text_appended_to_login_script(tmp_path: Path, scanner: Scanner) -> None:
+    # a login script holds plain commands; text that must be decoded first is hiding something
+    result = scan(write_sdist(tmp_path, setup_py=HIDDEN_RC_APPEND_SETUP), scanner)
+    assert_fires(
+        result, "persistence", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith="setup.py"
+    )
+
+
+def test_persistence_benign_plain_path_export_at_install(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, setup_py=PLAIN_RC_APPEND_SETUP), scanner)
+    assert_quiet(result, "persistence", not_verdict=Verdict.MALICIOUS, below=Severity.CRITICAL)
+
+
 STARTUP_FOLDER_DROPPER = """import os
 
 import requests

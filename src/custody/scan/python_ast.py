@@ -1369,6 +1369,9 @@ class _Analyzer:
             self.emit(
                 Cap.PERSISTENCE, node, f"saves a download into the auto-start location {place.group(0)}"
             )
+        elif node.args and self._contains(node.args[0], self.decoded_names, "decode"):
+            # a login script holds plain commands: text that had to be decoded first is hidden
+            self.emit(Cap.PERSISTENCE, node, f"writes text hidden by encoding into {place.group(0)}")
         elif not place.group(0).startswith("."):
             # a program dropped where the OS starts it by itself (shell rc files hold PATH exports too)
             self.emit(Cap.PERSISTENCE, node, f"saves a program into the auto-start location {place.group(0)}")

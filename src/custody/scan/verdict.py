@@ -559,7 +559,9 @@ class _Judge:
         # often enough that those partners prove nothing.)
         implant = f.files(Cap.RAW_IP_URL)
         for fact in f.get(Cap.PERSISTENCE):
-            if fact.context in LIVE and fact.detail.startswith(("appends a command", "saves a download")):
+            if fact.context in LIVE and fact.detail.startswith(
+                ("appends a command", "saves a download", "writes text hidden")
+            ):
                 severity = Severity.CRITICAL
             elif fact.detail.startswith("saves a program"):
                 severity = Severity.CRITICAL if fact.context in UNASKED else Severity.HIGH
