@@ -29,8 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from custody.inventory._toml import tomllib
-from custody.policy.load import policy_from_mapping
+from custody.policy.load import policy_from_mapping, read_policy_document
 from custody.policy.model import EntryKind, Policy, PolicyError, parse_spec
 
 
@@ -250,13 +249,7 @@ def guard_policy_from_mapping(
 
 def load_guard_policy(path: str) -> GuardPolicy:
     """The guard policy of the TOML file at `path` (the whole file is validated, gate keys too)."""
-    try:
-        with open(path, "rb") as handle:
-            doc = tomllib.load(handle)
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot read policy: {exc.strerror or exc}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise PolicyError(f"{path}: not valid TOML: {exc}") from exc
+    doc = read_policy_document(path)
     return guard_policy_from_mapping(doc, path, policy_from_mapping(doc, path))
 
 

@@ -143,13 +143,18 @@ def policy_from_mapping(doc: Mapping[str, Any], source: str = "policy") -> Polic
     return Policy(**settings, actions=actions, projects=projects, entries=tuple(entries))
 
 
-def load_policy(path: str) -> Policy:
-    """Read the TOML policy file at `path`. Raises PolicyError (unreadable, not TOML, bad values)."""
+def read_policy_document(path: str) -> dict[str, Any]:
+    """The TOML document of a policy file. Raises PolicyError (unreadable, not TOML)."""
     try:
         with open(path, "rb") as handle:
-            doc = tomllib.load(handle)
+            doc: dict[str, Any] = tomllib.load(handle)
     except OSError as exc:
         raise PolicyError(f"{path}: cannot read policy: {exc.strerror or exc}") from exc
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{path}: not valid TOML: {exc}") from exc
-    return policy_from_mapping(doc, path)
+    return doc
+
+
+def load_policy(path: str) -> Policy:
+    """Read the TOML policy file at `path`. Raises PolicyError (unreadable, not TOML, bad values)."""
+    return policy_from_mapping(read_policy_document(path), path)
