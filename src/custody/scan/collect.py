@@ -29,11 +29,12 @@ from custody.scan.roles import (
     relative_path,
 )
 from custody.scan.yara_rules import PatternTimeout, YaraHit, YaraRules
+from custody.startup_files import pth_executed_lines, site_toml_entries, start_entries
 
 if sys.version_info >= (3, 11):
-    import tomllib
+    pass
 else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
+    pass
 
 MAX_NESTED_DEPTH = 3
 SMALL_SOURCE = 3 * 1024
@@ -511,38 +512,28 @@ class Collector:
 
     # ---- start-up files ----------------------------------------------------------------------
     def _startup_file(self, member: Member, info: FileInfo) -> None:
+        # The grammar is custody.startup_files' (shared with audit and guard): what `site` runs.
         text = member.data.decode("utf-8", "replace")
         if info.type is FileType.PTH:
-            for number, line in enumerate(text.splitlines(), start=1):
-                if line.startswith(("import ", "import\t")):
-                    self.out.startup_lines.append((member.path, number, line))
-                    self.out.facts.append(
-                        Fact(Cap.STARTUP_CODE, member.path, number, Context.STARTUP, "executable .pth line")
-                    )
-                    for match in re.finditer(r"(?:^|;)\s*import\s+([A-Za-z_][\w.]*)", line):
-                        self.startup_modules.setdefault(match.group(1), set())
-                    self._python(line.encode(), info, Context.STARTUP, depth=0, line_base=number)
+            for number, line in pth_executed_lines(text):
+                self.out.startup_lines.append((member.path, number, line))
+                self.out.facts.append(
+                    Fact(Cap.STARTUP_CODE, member.path, number, Context.STARTUP, "executable .pth line")
+                )
+                for match in re.finditer(r"(?:^|;)\s*import\s+([A-Za-z_][\w.]*)", line):
+                    self.startup_modules.setdefault(match.group(1), set())
+                self._python(line.encode(), info, Context.STARTUP, depth=0, line_base=number)
             self._yara(member.data, info, lambda _line: Context.STARTUP, None)
             return
-        entries: list[str] = []
-        if info.type is FileType.SITE_TOML:
-            try:
-                doc = tomllib.loads(text)
-            except tomllib.TOMLDecodeError:
-                doc = {}
-            section = doc.get("entrypoints", {})
-            init = section.get("init", []) if isinstance(section, dict) else []
-            entries = [e for e in init if isinstance(e, str)] if isinstance(init, list) else []
-        else:
-            entries = [
-                ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")
-            ]
-        for entry in entries:
-            number = next((i for i, ln in enumerate(text.splitlines(), 1) if entry in ln), 1)
+        entries = site_toml_entries(text) if info.type is FileType.SITE_TOML else start_entries(text)
+        for found_at, entry in entries:
+            number = max(found_at, 1)  # 0: the entry's line could not be located
             self.out.startup_lines.append((member.path, number, entry))
             self.out.facts.append(
                 Fact(Cap.STARTUP_CODE, member.path, number, Context.STARTUP, f"start-up entry point {entry}")
             )
+            if entry.startswith("<"):
+                continue  # not an entry point: the file does not parse (reported as start-up code)
             module, _, func = entry.partition(":")
             self.startup_modules.setdefault(module.strip(), set()).update({func.strip()} - {""})
         self._yara(member.data, info, lambda _line: Context.STARTUP, None)
