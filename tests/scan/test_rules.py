@@ -512,6 +512,7 @@ def test_stealer_benign_without_sink(tmp_path: Path, scanner: Scanner) -> None:
 COOKIE_JAR_MODULE = r"""import json
 import os
 import sqlite3
+import subprocess
 import urllib.request
 
 PROFILE = os.path.join(os.path.expanduser("~"), ".config", "google-chrome", "Default")
@@ -520,6 +521,12 @@ PROFILE = os.path.join(os.path.expanduser("~"), ".config", "google-chrome", "Def
 def master_key():
     with open(os.path.join(PROFILE, "..", "Local State"), "rb") as handle:
         return json.load(handle)["os_crypt"]["encrypted_key"]
+
+
+def keyring_password():
+    # what Chrome keeps in the desktop keyring on Linux (yt-dlp asks secret-tool the same way)
+    found = subprocess.run(["secret-tool", "lookup", "application", "chrome"], capture_output=True)
+    return found.stdout
 
 
 def load_cookies(jar):
