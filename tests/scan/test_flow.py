@@ -196,9 +196,19 @@ def share(url, text):
 """
 
 
-def test_notebook_input_history_is_the_callers_source() -> None:
+@pytest.mark.parametrize(
+    "read",
+    [
+        "get_ipython().history_manager.input_hist_raw[-1]",
+        "str(list(get_ipython().history_manager.get_range(output=False)))",
+        "str(list(get_ipython().history_manager.get_tail(50)))",
+    ],
+    ids=["input_hist_raw", "get_range", "get_tail"],
+)
+def test_notebook_input_history_is_the_callers_source(read: str) -> None:
     # what a user typed into a notebook (keys pasted into a cell) is the caller's own source
-    flows = flows_of(NOTEBOOK_HISTORY_EXFIL)
+    code = NOTEBOOK_HISTORY_EXFIL.replace("get_ipython().history_manager.input_hist_raw[-1]", read)
+    flows = flows_of(code)
     assert [(f.source, f.sink, f.destination.host_class) for f in flows] == [
         (Source.CALLER_SOURCE, Sink.NETWORK, HostClass.RAW_IP)
     ]

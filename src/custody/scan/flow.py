@@ -142,6 +142,21 @@ _FRAME_CALLS = frozenset({"inspect.stack", "inspect.currentframe", "sys._getfram
 _SESSION_HISTORY = frozenset({"input_hist_raw", "input_hist_parsed", "_ih"})
 """An interactive session's input history (IPython/Jupyter): the code the user typed, the
 notebook's own source, like the importing program's file read through a stack frame."""
+_HISTORY_READERS = frozenset({"get_range", "get_tail", "get_range_by_str", "search"})
+"""Methods of IPython's `history_manager` that return what was typed."""
+
+
+def _reads_session_history(call: ast.Call) -> bool:
+    """`get_ipython().history_manager.get_range(...)` and friends: the session's typed input."""
+    func = call.func
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr in _HISTORY_READERS
+        and isinstance(func.value, ast.Attribute)
+        and func.value.attr == "history_manager"
+    )
+
+
 _ENV_WHOLE = frozenset({"os.environ", "os.environ.copy", "os.environ.items", "os.environ.values"})
 _ENV_GETTERS = frozenset({"os.getenv", "os.environ.get", "os.environ.__getitem__", "environ.get", "getenv"})
 _CREDENTIAL_COMMANDS = re.compile(
@@ -483,6 +498,7 @@ class FlowAnalysis:
                 or resolved in _SPAWNERS
                 or resolved in _IDENTITY_CALLS
                 or resolved in _FRAME_CALLS
+                or _reads_session_history(call)
                 or resolved in _ENV_WHOLE
                 or resolved in _ENV_GETTERS
                 or resolved in _PROMPTS
@@ -534,6 +550,7 @@ class FlowAnalysis:
                     receives = True
                 if (
                     resolved in _FRAME_CALLS
+                    or _reads_session_history(call)
                     or resolved in _ENV_WHOLE
                     or resolved in _PROMPTS
                     or resolved in _IDENTITY_CALLS
@@ -822,6 +839,8 @@ class FlowAnalysis:
             return {Source.IDENTITY.value}
         if resolved in _FRAME_CALLS:
             return {"frame"}
+        if _reads_session_history(node):
+            return {Source.CALLER_SOURCE.value}
         if resolved in _ENV_WHOLE:
             return {Source.ENVIRONMENT.value}
         if resolved in _ENV_GETTERS or (
