@@ -11,7 +11,7 @@ from functools import partial
 
 from custody.artifacts import NO_DEADLINE, Artifact, Deadline, LimitKind, Member, Unread
 from custody.scan.carriers import carrier_facts
-from custody.scan.facts import Cap, Fact, FlowFact
+from custody.scan.facts import Cap, Fact, FlowFact, Trait
 from custody.scan.indent_context import IndentContext, in_docstring, sink_may_run_unasked
 from custody.scan.install_hooks import install_hooks
 from custody.scan.model import Context
@@ -19,6 +19,7 @@ from custody.scan.python_ast import PythonAnalysis, analyze_python, entropy
 from custody.scan.python_text import FOLDING_BYTES, folded_identifier, text_facts
 from custody.scan.roles import (
     SOURCE_KINDS,
+    ExecutableFormat,
     FileType,
     classify,
     executable_kind,
@@ -91,7 +92,7 @@ class Collected:
     facts: list[Fact] = field(default_factory=list)
     files: dict[str, FileInfo] = field(default_factory=dict)
     user_hits: list[tuple[str, YaraHit, int]] = field(default_factory=list)
-    executables: list[tuple[str, str]] = field(default_factory=list)
+    executables: list[tuple[str, ExecutableFormat]] = field(default_factory=list)
     startup_lines: list[tuple[str, int, str]] = field(default_factory=list)
     """(file, line, text) of code that runs at interpreter start-up."""
     flows: list[FlowFact] = field(default_factory=list)
@@ -371,9 +372,9 @@ class Collector:
             estimate = IndentContext(raw, base)
             facts = text_facts(raw, info.path, base)
             if line_base is not None:
-                facts = [Fact(f.cap, f.file, line_base, f.context, prefix + f.detail) for f in facts]
+                facts = [replace(f, line=line_base, detail=prefix + f.detail) for f in facts]
             else:
-                facts = [Fact(f.cap, f.file, f.line, estimate(f.line), f.detail) for f in facts]
+                facts = [replace(f, context=estimate(f.line)) for f in facts]
             self.out.facts.extend(facts)
             self._yara_hits(
                 raw, hits, info, estimate if line_base is None else (lambda _line: base), line_base, prefix
@@ -382,7 +383,7 @@ class Collector:
             return None
         if line_base is not None:
             self.out.facts.extend(
-                Fact(f.cap, f.file, line_base, f.context, prefix + f.detail) for f in analysis.facts
+                replace(f, line=line_base, detail=prefix + f.detail) for f in analysis.facts
             )
             self.out.flows.extend(
                 FlowFact(replace(f.flow, line=line_base), f.file, f.context) for f in analysis.flows
@@ -444,12 +445,12 @@ class Collector:
         analysis: PythonAnalysis | None = None,
     ) -> None:
         ascii_only = raw.isascii()  # one C pass; the patterns below all need non-ASCII bytes
-        for pattern, label in (
+        for pattern, label, trait in (
             ()
             if ascii_only
             else (
-                (_BIDI, "bidi control character (Trojan Source)"),
-                (_ZERO_WIDTH, "zero-width character"),
+                (_BIDI, "bidi control character (Trojan Source)", Trait.BIDI),
+                (_ZERO_WIDTH, "zero-width character", None),
             )
         ):
             match = pattern.search(raw)
@@ -458,7 +459,7 @@ class Collector:
                 if line_base is None and info.line_text(line).startswith("#"):
                     continue
                 ctx = analysis.context_at(line) if analysis and line_base is None else base
-                self.out.facts.append(Fact(Cap.INVISIBLE_CHAR, info.path, line, ctx, label))
+                self.out.facts.append(Fact(Cap.INVISIBLE_CHAR, info.path, line, ctx, label, trait=trait))
         if not ascii_only and FOLDING_BYTES.search(raw):
             folded = folded_identifier(raw)
             if folded is not None:
@@ -467,7 +468,8 @@ class Collector:
                 detail = (
                     f"identifier {folded[1]!r} spelt with look-alike letters Python reads as {folded[2]!r}"
                 )
-                self.out.facts.append(Fact(Cap.ODD_IDENTIFIER, info.path, line, ctx, detail))
+                fact = Fact(Cap.ODD_IDENTIFIER, info.path, line, ctx, detail, trait=Trait.LOOK_ALIKE)
+                self.out.facts.append(fact)
         if len(raw) > HUGE_LINE:
             lines = raw.split(b"\n")
             lengths = list(map(len, lines))  # C-level passes: this runs on every large file
@@ -508,7 +510,8 @@ class Collector:
             ):
                 continue
             detail = f"{prefix}{hit.detail} [{hit.rule}]"
-            self.out.facts.append(Fact(hit.cap, info.path, line, ctx_fn(line), detail, prose=comment))
+            fact = Fact(hit.cap, info.path, line, ctx_fn(line), detail, prose=comment, trait=hit.trait)
+            self.out.facts.append(fact)
 
     # ---- start-up files ----------------------------------------------------------------------
     def _startup_file(self, member: Member, info: FileInfo) -> None:
@@ -558,7 +561,8 @@ class Collector:
                     if hit.cap is Cap.RAW_IP_URL and _PRIVATE_IP.search(command.encode(), hit.offset):
                         continue
                     if hit.cap is not None:
-                        self.out.facts.append(Fact(hit.cap, info.path, line, Context.INSTALL, hit.detail))
+                        fact = Fact(hit.cap, info.path, line, Context.INSTALL, hit.detail, trait=hit.trait)
+                        self.out.facts.append(fact)
                 match = re.search(r"\bnode\s+([\w./-]+\.c?js)", command)
                 if match is not None:
                     target = match.group(1).lstrip("./")

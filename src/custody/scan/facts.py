@@ -73,6 +73,26 @@ class Cap(str, enum.Enum):
     DISGUISED_LOAD = "disguised-load"  # code puts a disguised file on sys.path, loads or runs it
 
 
+class Trait(str, enum.Enum):
+    """A typed qualifier of a fact: what kind of the capability was seen, for the verdict to weigh.
+
+    The verdict decides from these, never from a fact's detail text (which is for people).
+    """
+
+    COMPUTED_NAME = "computed-name"  # EXEC: a function reached through a name built at run time
+    DECODED_COMMAND = "decoded-command"  # DECODE_EXEC: a process started with a decoded command line
+    STEALER_TARGET = "stealer-target"  # SECRET: browser, chat-token, wallet or game-session stores
+    OBFUSCATOR_MARKER = "obfuscator-marker"  # OBFUSCATOR: an obfuscator's banner or runtime marker
+    DIRECT_URL = "direct-url"  # PIP_INSTALL: pip install of a direct URL
+    STREAM_REDIRECT = "stream-redirect"  # REVERSE_SHELL: os.dup2 of the standard streams
+    AUTOSTART_COMMAND = "autostart-command"  # PERSISTENCE: a command appended to an auto-start file
+    AUTOSTART_DOWNLOAD = "autostart-download"  # PERSISTENCE: a download saved into an auto-start place
+    AUTOSTART_HIDDEN_TEXT = "autostart-hidden-text"  # PERSISTENCE: decoded text written to one
+    AUTOSTART_PROGRAM = "autostart-program"  # PERSISTENCE: a program saved into an auto-start place
+    BIDI = "bidi"  # INVISIBLE_CHAR: a bidirectional control (Trojan Source), not a zero-width space
+    LOOK_ALIKE = "look-alike"  # ODD_IDENTIFIER: letters Python folds (NFKC) to another identifier
+
+
 @dataclass(frozen=True, slots=True)
 class Fact:
     cap: Cap
@@ -83,6 +103,8 @@ class Fact:
     """Short text: the call or string that showed the capability."""
     prose: bool = False
     """Seen only in a comment: words about code (a banner, a note), not code that does it."""
+    trait: Trait | None = None
+    """What kind of the capability this is, where the verdict weighs kinds differently."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from custody.scan.facts import Cap, Fact, FlowFact
+from custody.scan.facts import Cap, Fact, FlowFact, Trait
 from custody.scan.flow import UNAME_CALLS, UNAME_PLATFORM_FIELDS, analyse_flows
 from custody.scan.model import Context
 from custody.scan.static_decode import StaticDecoder
@@ -1189,9 +1189,10 @@ class _Analyzer:
         return reached
 
     # ---- pass 2: facts ------------------------------------------------------------------------
-    def emit(self, cap: Cap, node: ast.AST, detail: str) -> None:
+    def emit(self, cap: Cap, node: ast.AST, detail: str, trait: Trait | None = None) -> None:
         line = getattr(node, "lineno", None)
-        self.result.facts.append(Fact(cap, self.file, line, self.result.context_at(line), detail))
+        context = self.result.context_at(line)
+        self.result.facts.append(Fact(cap, self.file, line, context, detail, trait=trait))
 
     def scan(self) -> None:
         decoder = StaticDecoder(self.constants, self.decoder_funcs)
@@ -1240,7 +1241,7 @@ class _Analyzer:
             self._exec(node, resolved or "exec", decoder)
         elif resolved in DYNAMIC_IMPORTS:
             if node.args and not isinstance(node.args[0], ast.Constant):
-                self.emit(Cap.EXEC, node, f"{resolved}() of a computed name")
+                self.emit(Cap.EXEC, node, f"{resolved}() of a computed name", Trait.COMPUTED_NAME)
             elif node.args:
                 name = node.args[0]
                 if isinstance(name, ast.Constant) and isinstance(name.value, str):
@@ -1323,7 +1324,12 @@ class _Analyzer:
         if resolved in ("os.memfd_create",) or (short == "syscall" and "319" in ast.dump(node)):
             self.emit(Cap.FILELESS, node, "creates an anonymous in-memory file (memfd) to run a program from")
         if resolved in ("os.dup2",):
-            self.emit(Cap.REVERSE_SHELL, node, "os.dup2 redirects standard streams (reverse shell pattern)")
+            self.emit(
+                Cap.REVERSE_SHELL,
+                node,
+                "os.dup2 redirects standard streams (reverse shell pattern)",
+                Trait.STREAM_REDIRECT,
+            )
 
     def _hidden_address(self, node: ast.Call, callee: str) -> None:
         """An address the package itself carries encoded (decodable here, from its literals) handed
@@ -1362,18 +1368,34 @@ class _Analyzer:
         tool = RC_PAYLOAD.search(text)
         if tool:
             self.emit(
-                Cap.PERSISTENCE, node, f"appends a command that runs {tool.group(1)} to {place.group(0)}"
+                Cap.PERSISTENCE,
+                node,
+                f"appends a command that runs {tool.group(1)} to {place.group(0)}",
+                Trait.AUTOSTART_COMMAND,
             )
         elif self._contains(node.args[0], self.network_names, "network"):
             self.emit(
-                Cap.PERSISTENCE, node, f"saves a download into the auto-start location {place.group(0)}"
+                Cap.PERSISTENCE,
+                node,
+                f"saves a download into the auto-start location {place.group(0)}",
+                Trait.AUTOSTART_DOWNLOAD,
             )
         elif node.args and self._contains(node.args[0], self.decoded_names, "decode"):
             # a login script holds plain commands: text that had to be decoded first is hidden
-            self.emit(Cap.PERSISTENCE, node, f"writes text hidden by encoding into {place.group(0)}")
+            self.emit(
+                Cap.PERSISTENCE,
+                node,
+                f"writes text hidden by encoding into {place.group(0)}",
+                Trait.AUTOSTART_HIDDEN_TEXT,
+            )
         elif not place.group(0).startswith("."):
             # a program dropped where the OS starts it by itself (shell rc files hold PATH exports too)
-            self.emit(Cap.PERSISTENCE, node, f"saves a program into the auto-start location {place.group(0)}")
+            self.emit(
+                Cap.PERSISTENCE,
+                node,
+                f"saves a program into the auto-start location {place.group(0)}",
+                Trait.AUTOSTART_PROGRAM,
+            )
 
     def _command_value(self, arg: ast.expr) -> bytes | str | None:
         """A command decoded statically: a string, or an argv list whose items decode (joined)."""
@@ -1540,7 +1562,7 @@ class _Analyzer:
                 # `ping <hex(user;host)>.attacker.tld`: the name lookup itself carries the data out
                 self.emit(Cap.BEACON, node, f"{resolved}() passes host or user identity to {tool.group(1)}")
         if any(self._contains(arg, self.decoded_names, "decode") for arg in command):
-            self.emit(Cap.DECODE_EXEC, node, f"{resolved}() runs a decoded command")
+            self.emit(Cap.DECODE_EXEC, node, f"{resolved}() runs a decoded command", Trait.DECODED_COMMAND)
             for arg in command:
                 value = self._command_value(arg)
                 if value is not None:
@@ -1571,7 +1593,8 @@ class _Analyzer:
         if "pip" in joined and "install" in joined and not re.search(r"install\s+(-e\s+)?\.(\s|$)", joined):
             direct = DIRECT_URL.search(joined)
             if direct:
-                self.emit(Cap.PIP_INSTALL, node, f"runs pip install of a direct URL ({direct.group(0)[:80]})")
+                detail = f"runs pip install of a direct URL ({direct.group(0)[:80]})"
+                self.emit(Cap.PIP_INSTALL, node, detail, Trait.DIRECT_URL)
             else:
                 self.emit(Cap.PIP_INSTALL, node, "runs pip install")
         for kw in node.keywords:

@@ -57,17 +57,26 @@ class FileType(str, enum.Enum):
     OTHER = "other"
 
 
+class ExecutableFormat(enum.Enum):
+    """A native executable format, recognised by its magic number; the value is its label."""
+
+    PE = "PE (Windows) executable"
+    ELF = "ELF executable"
+    MACH_O = "Mach-O executable"
+
+
 EXECUTABLE_MAGIC = (
-    (b"MZ", "PE (Windows) executable"),
-    (b"\x7fELF", "ELF executable"),
-    (b"\xcf\xfa\xed\xfe", "Mach-O executable"),
-    (b"\xce\xfa\xed\xfe", "Mach-O executable"),
-    (b"\xfe\xed\xfa\xcf", "Mach-O executable"),
-    (b"\xfe\xed\xfa\xce", "Mach-O executable"),
+    (b"MZ", ExecutableFormat.PE),
+    (b"\x7fELF", ExecutableFormat.ELF),
+    (b"\xcf\xfa\xed\xfe", ExecutableFormat.MACH_O),
+    (b"\xce\xfa\xed\xfe", ExecutableFormat.MACH_O),
+    (b"\xfe\xed\xfa\xcf", ExecutableFormat.MACH_O),
+    (b"\xfe\xed\xfa\xce", ExecutableFormat.MACH_O),
 )
 
 
-def executable_kind(prefix: bytes) -> str | None:
+def executable_kind(prefix: bytes) -> ExecutableFormat | None:
+    """The executable format a file's first 64 bytes announce, if any."""
     for magic, label in EXECUTABLE_MAGIC:
         if prefix.startswith(magic):
             if magic == b"MZ" and len(prefix) >= 64:

@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from custody.artifacts import Artifact, ArtifactKind, IssueKind, LimitKind
 from custody.scan.chain_rules import match_flows, project_urls
 from custody.scan.collect import Collected
-from custody.scan.facts import Cap, Fact
+from custody.scan.facts import Cap, Fact, Trait
 from custody.scan.indent_context import IndentContext
 from custody.scan.model import Basis, Context, Finding, Severity, Verdict
+from custody.scan.roles import ExecutableFormat
 
 _EXECUTABLE_HINT = re.compile(r"\.(exe|scr|bat|cmd|vbs|ps1|pyw|jar|msi)\b|\bstart(file)?\b", re.IGNORECASE)
 # a program started from a memory file: fexecve, or exec*/Popen/run given a /proc/self/fd path
@@ -29,12 +30,9 @@ UNASKED = frozenset({Context.STARTUP, Context.INSTALL, Context.IMPORT})
 LIVE = frozenset({Context.STARTUP, Context.INSTALL, Context.IMPORT, Context.CALL})
 SENDS = frozenset({Cap.NETWORK, Cap.EXFIL_SINK, Cap.DNS_EXFIL, Cap.DOWNLOAD_TOOL})
 SECRETS = frozenset({Cap.SECRET, Cap.ENV_DUMP, Cap.CLOUD_METADATA})
-STEALER_TARGETS = (
-    "secret_browser_profiles",
-    "secret_chat_tokens",
-    "secret_crypto_wallets",
-    "secret_game_sessions",
-)
+# Writes into an auto-start place that only an implant makes: a fetch command, a download or
+# decoded text appended to a login script (rc files also hold PATH exports, so a plain write is not).
+IMPLANTING = frozenset({Trait.AUTOSTART_COMMAND, Trait.AUTOSTART_DOWNLOAD, Trait.AUTOSTART_HIDDEN_TEXT})
 DANGEROUS_AT_STARTUP = frozenset(
     {
         Cap.PROCESS,
@@ -250,7 +248,7 @@ class _Judge:
         net_files = f.files(Cap.NETWORK, LIVE)
         for fact in f.get((Cap.EXEC, Cap.DECODE_EXEC), LIVE):
             # A home-made cipher feeding exec: a loader for a payload kept out of sight.
-            if fact.file in xor_files and "computed name" not in fact.detail:
+            if fact.file in xor_files and fact.trait is not Trait.COMPUTED_NAME:
                 fetched = fact.file in net_files
                 self.add(
                     "decode-exec",
@@ -261,7 +259,8 @@ class _Judge:
                 )
         fetch_or_shell = f.files((Cap.DOWNLOAD_TOOL, Cap.REVERSE_SHELL))
         for fact in f.get(Cap.DECODE_EXEC, frozenset({Context.CALL})):
-            if "decoded command" in fact.detail and fact.file in fetch_or_shell:
+            decoded_command = fact.trait is Trait.DECODED_COMMAND
+            if decoded_command and fact.file in fetch_or_shell:
                 # the decoded command line itself downloads-and-runs or opens a shell
                 self.add(
                     "decode-exec",
@@ -269,7 +268,7 @@ class _Judge:
                     fact,
                     f"{fact.detail} that downloads and runs code or opens a shell (when called)",
                 )
-            elif "decoded command" in fact.detail:
+            elif decoded_command:
                 self.add("decode-exec", Severity.MEDIUM, fact, f"{fact.detail} (only when called)")
             else:
                 # Both analysers only report this for an encoded literal: a payload hidden from review.
@@ -321,7 +320,7 @@ class _Judge:
                     f"{fact.detail} at import time, next to a network send in the same module",
                 )
         # Stealer: browser, chat or wallet secrets plus a chat/paste sink, wherever it runs.
-        targets = [x for x in f.get(Cap.SECRET) if any(t in x.detail for t in STEALER_TARGETS)]
+        targets = [x for x in f.get(Cap.SECRET) if x.trait is Trait.STEALER_TARGET]
         acting = f.files((Cap.NETWORK, Cap.PROCESS, Cap.EXFIL_SINK, Cap.DNS_EXFIL), LIVE | {Context.DEV})
         sink_files = f.files(Cap.EXFIL_SINK) | f.files(Cap.NETWORK) | f.files(Cap.DNS_EXFIL)
         for fact in targets:
@@ -341,7 +340,7 @@ class _Judge:
             else:
                 self.add("secret-access", Severity.LOW, fact, f"{fact.detail} (only when called)")
         for fact in f.get(SECRETS, RUN_EARLY):
-            if not any(t in fact.detail for t in STEALER_TARGETS):
+            if fact.trait is not Trait.STEALER_TARGET:
                 self.add(
                     "secret-access", Severity.MEDIUM, fact, f"{fact.detail} at {fact.context.value} time"
                 )
@@ -524,7 +523,7 @@ class _Judge:
             )
         for fact in f.get(Cap.PIP_INSTALL, UNASKED):
             # Importing a module should never install anything, least of all from outside the index.
-            direct = "direct URL" in fact.detail and fact.context in (Context.IMPORT, Context.STARTUP)
+            direct = fact.trait is Trait.DIRECT_URL and fact.context in (Context.IMPORT, Context.STARTUP)
             self.add(
                 "pip-install-runtime",
                 Severity.CRITICAL if direct else Severity.HIGH,
@@ -542,7 +541,7 @@ class _Judge:
         for fact in f.get(Cap.NETWORK):
             sockets[fact.file].append(fact.line or 0)
         for fact in f.get(Cap.REVERSE_SHELL):
-            is_dup2 = fact.detail.startswith("os.dup2")
+            is_dup2 = fact.trait is Trait.STREAM_REDIRECT
             if is_dup2 and not any(abs((fact.line or 0) - ln) <= 20 for ln in sockets.get(fact.file, ())):
                 continue
             severity = Severity.CRITICAL if fact.context in UNASKED else Severity.HIGH
@@ -559,11 +558,9 @@ class _Judge:
         # often enough that those partners prove nothing.)
         implant = f.files(Cap.RAW_IP_URL)
         for fact in f.get(Cap.PERSISTENCE):
-            if fact.context in LIVE and fact.detail.startswith(
-                ("appends a command", "saves a download", "writes text hidden")
-            ):
+            if fact.context in LIVE and fact.trait in IMPLANTING:
                 severity = Severity.CRITICAL
-            elif fact.detail.startswith("saves a program"):
+            elif fact.trait is Trait.AUTOSTART_PROGRAM:
                 severity = Severity.CRITICAL if fact.context in UNASKED else Severity.HIGH
             elif fact.context in RUN_EARLY:
                 severity = Severity.CRITICAL if fact.file in active else Severity.HIGH
@@ -666,7 +663,8 @@ class _Judge:
         for fact in f.get(Cap.OBFUSCATOR):
             # Obfuscators sold for hiding stealers (BlankOBF, Hyperion...) plus the dynamic code they
             # generate, in code that runs: that is the payload's wrapper, not a licence check.
-            if "obfuscator_markers" in fact.detail and fact.context in UNASKED and fact.file in tricks:
+            marker = fact.trait is Trait.OBFUSCATOR_MARKER
+            if marker and fact.context in UNASKED and fact.file in tricks:
                 self.add("obfuscated-exec", Severity.CRITICAL, fact, f"{fact.detail} wrapping dynamic code")
             elif fact.prose and fact.file not in tricks:
                 # A comment naming an obfuscator over plain code (a scanner's notes, docs): the
@@ -675,11 +673,11 @@ class _Judge:
             else:
                 self.add("obfuscation", Severity.HIGH, fact, fact.detail)
         for fact in f.get(Cap.INVISIBLE_CHAR):
-            severity = Severity.MEDIUM if "bidi" in fact.detail else Severity.LOW
+            severity = Severity.MEDIUM if fact.trait is Trait.BIDI else Severity.LOW
             self.add("obfuscation", severity, fact, fact.detail)
         for fact in f.get((Cap.BLOB, Cap.HUGE_LINE, Cap.ODD_IDENTIFIER, Cap.OPAQUE_LOOP)):
             # Look-alike letters that Python folds back to ASCII serve only to defeat search and review.
-            folded = fact.cap is Cap.ODD_IDENTIFIER and "look-alike" in fact.detail
+            folded = fact.trait is Trait.LOOK_ALIKE
             self.add("obfuscation", Severity.HIGH if folded else Severity.LOW, fact, fact.detail)
 
     def _binaries(self) -> None:
@@ -692,7 +690,8 @@ class _Judge:
             for p in self.facts.get(Cap.PROCESS, RUN_EARLY)
             if p.file in self.collected.files
         )
-        for path, label in self.collected.executables:
+        for path, binary in self.collected.executables:
+            label = binary.value
             name = path.rsplit("/", 1)[-1]
             if name and name in launched:
                 self.add(
@@ -707,7 +706,7 @@ class _Judge:
                     "embedded-executable", Severity.LOW, None, f"{label} inside a nested archive", file=path
                 )
             else:
-                severity = Severity.MEDIUM if label.startswith("PE") else Severity.LOW
+                severity = Severity.MEDIUM if binary is ExecutableFormat.PE else Severity.LOW
                 self.add("embedded-executable", severity, None, f"{label} inside a {kind.value}", file=path)
 
     def _carriers(self) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import yara_x
 
 from custody.artifacts import NO_DEADLINE, Deadline
-from custody.scan.facts import Cap
+from custody.scan.facts import Cap, Trait
 
 YARA_TIMEOUT_SECONDS = 20
 """Per-member scan budget: a hostile member must not stall the scan (yara-x aborts past it). It is
@@ -52,6 +52,7 @@ class YaraHit:
     severity: str
     offset: int
     length: int
+    trait: Trait | None = None
 
 
 def _builtin_sources() -> list[tuple[str, str]]:
@@ -138,6 +139,7 @@ class YaraRules:
             except ValueError:
                 cap = None
             detail = str(meta.get("detail") or meta.get("description") or rule.identifier)
+            trait = _trait(meta.get("trait"))
             severity = str(meta.get("severity", "high"))
             first: tuple[int, int] | None = None
             for pattern in rule.patterns:
@@ -148,7 +150,7 @@ class YaraRules:
                         first = (match.offset, match.length)
                     if cap is not None:
                         hits.append(
-                            YaraHit(rule.identifier, cap, detail, severity, match.offset, match.length)
+                            YaraHit(rule.identifier, cap, detail, severity, match.offset, match.length, trait)
                         )
                     if index + 1 >= MATCHES_PER_PATTERN:
                         break
@@ -157,6 +159,14 @@ class YaraRules:
                 hits.append(YaraHit(rule.identifier, None, detail, severity, offset, length))
         sinks.sort()
         return hits, sinks, frozenset(marks)
+
+
+def _trait(name: object) -> Trait | None:
+    """The typed qualifier a rule's `trait` meta names (unknown names are ignored, as `cap`s are)."""
+    try:
+        return Trait(name) if isinstance(name, str) else None
+    except ValueError:
+        return None
 
 
 def default_rule_dirs() -> tuple[str, ...]:

@@ -401,7 +401,8 @@ def _disguised_facts(
     label = next((text for magic, text in _ARCHIVE_MAGIC if head.startswith(magic)), None)
     cap = Cap.DISGUISED_ARCHIVE
     if label is None:
-        label = executable_kind(head)
+        binary = executable_kind(head)
+        label = binary.value if binary else None
         cap = Cap.DISGUISED_BINARY
     if label is None:
         return

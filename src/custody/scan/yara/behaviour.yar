@@ -85,7 +85,7 @@ rule obfuscator_runtime {
 }
 
 rule obfuscator_markers {
-  meta: cap = "obfuscator" detail = "obfuscator banner or runtime marker"
+  meta: cap = "obfuscator" trait = "obfuscator-marker" detail = "obfuscator banner or runtime marker"
   strings:
     $a = "__obfuscator__"
     $e = "BlankOBF"

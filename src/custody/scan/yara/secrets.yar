@@ -44,7 +44,7 @@ rule secret_dotfiles {
 }
 
 rule secret_browser_profiles {
-  meta: cap = "secret" detail = "names browser credential stores (saved passwords, cookies, master key)"
+  meta: cap = "secret" trait = "stealer-target" detail = "names browser credential stores (saved passwords, cookies, master key)"
   strings:
     $a = "Login Data" fullword
     $b = "Local State" fullword
@@ -58,7 +58,7 @@ rule secret_browser_profiles {
 }
 
 rule secret_chat_tokens {
-  meta: cap = "secret" detail = "hunts Discord or Telegram session tokens"
+  meta: cap = "secret" trait = "stealer-target" detail = "hunts Discord or Telegram session tokens"
   strings:
     $leveldb = /[Dd]iscord[^\n]{0,80}Local Storage[\/\\]+leveldb/
     $tok1 = "[\\w-]{24}\\.[\\w-]{6}\\.[\\w-]{27}"
@@ -69,7 +69,7 @@ rule secret_chat_tokens {
 }
 
 rule secret_crypto_wallets {
-  meta: cap = "secret" detail = "names cryptocurrency wallet stores"
+  meta: cap = "secret" trait = "stealer-target" detail = "names cryptocurrency wallet stores"
   strings:
     $a = "wallet.dat" fullword
     $b = "nkbihfbeogaeaoehlefnkodbefgpgknn"
@@ -91,7 +91,7 @@ rule cloud_metadata_endpoint {
 }
 
 rule secret_game_sessions {
-  meta: cap = "secret" detail = "names game or launcher session stores (Minecraft, Lunar, Roblox, Steam)"
+  meta: cap = "secret" trait = "stealer-target" detail = "names game or launcher session stores (Minecraft, Lunar, Roblox, Steam)"
   strings:
     $mc1 = "launcher_accounts.json"
     $mc2 = "microsoft_accounts.json"
