@@ -854,6 +854,51 @@ def test_download_exec_installer_fetch_when_called_is_not_malicious(tmp_path: Pa
     assert_quiet(result, "download-exec", not_verdict=Verdict.MALICIOUS, below=Severity.CRITICAL)
 
 
+DECODED_DROPPER_LIBRARY = """import base64
+import subprocess
+
+BLOB = "IyEvYmluL3NoCmVjaG8gaW5lcnQK"
+
+
+def deploy(path):
+    data = base64.b64decode(BLOB)
+    with open(path, "wb") as handle:
+        handle.write(data)
+    subprocess.Popen([path])
+"""
+SAME_NAME_IN_TWO_FUNCTIONS = """import base64
+import subprocess
+
+
+def show(token):
+    data = base64.b64decode(token)
+    print(data)
+
+
+def build(template_path, out_path):
+    with open(template_path) as source:
+        data = source.read()
+    with open(out_path, "w") as handle:
+        handle.write(data)
+    subprocess.run(["sh", out_path])
+"""
+
+
+def test_download_exec_fires_for_decoded_program_written_and_run(tmp_path: Path, scanner: Scanner) -> None:
+    # A program kept encoded in the package, decoded, saved and started by the same function.
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/util.py": DECODED_DROPPER_LIBRARY}), scanner)
+    assert_fires(result, "download-exec", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+
+
+def test_download_exec_quiet_for_same_spelt_variables_of_different_functions(
+    tmp_path: Path, scanner: Scanner
+) -> None:
+    # `data` holds decoded text in one function and a template's text in another (a build script
+    # rendered and run): Python keeps them apart, and so must the analysis.
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/build.py": SAME_NAME_IN_TWO_FUNCTIONS}), scanner)
+    assert_quiet(result, "download-exec")
+
+
 FOLDED_IDENTIFIERS = """import os
 
 𝙩𝙖𝙧𝙜𝙚𝙩 = os.path.join("a", "b")

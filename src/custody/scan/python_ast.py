@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from custody.scan.facts import Cap, Fact, FlowFact, Trait
 from custody.scan.flow import UNAME_CALLS, UNAME_PLATFORM_FIELDS, analyse_flows
 from custody.scan.model import Context
+from custody.scan.scopes import ScopeMap
 from custody.scan.static_decode import StaticDecoder
 
 PROCESS_CALLS = frozenset(
@@ -338,6 +339,35 @@ def walk(root: ast.AST) -> list[ast.AST]:
     return out
 
 
+def _own_callee(func: ast.expr) -> str:
+    """The module function or method a call names directly (`helper(...)`, `self.helper(...)`)."""
+    if isinstance(func, ast.Name):
+        return func.id
+    if (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Name)
+        and func.value.id in ("self", "cls")
+    ):
+        return func.attr
+    return ""
+
+
+def _bound_arguments(
+    fn: ast.FunctionDef | ast.AsyncFunctionDef, call: ast.Call
+) -> list[tuple[str, ast.expr]]:
+    """(parameter, argument) pairs a call binds, positional and keyword; starred ones are skipped."""
+    positional = [a.arg for a in [*fn.args.posonlyargs, *fn.args.args]]
+    if isinstance(call.func, ast.Attribute):
+        positional = positional[1:]  # `self.helper(x)`: the first parameter is the instance
+    pairs: list[tuple[str, ast.expr]] = []
+    for name, arg in zip(positional, call.args, strict=False):
+        if isinstance(arg, ast.Starred):
+            break  # the positions after it are unknown
+        pairs.append((name, arg))
+    pairs.extend((k.arg, k.value) for k in call.keywords if k.arg is not None)
+    return pairs
+
+
 def _any_between(sorted_lines: list[int], start: int, end: int) -> bool:
     index = bisect.bisect_left(sorted_lines, start)
     return index < len(sorted_lines) and sorted_lines[index] <= end
@@ -457,7 +487,7 @@ class _Analyzer:
         self.decoded_names: set[str] = set()
         self.network_names: set[str] = set()
         self.functions: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
-        self._parameter_spans: list[tuple[int, int, frozenset[str]]] | None = None
+        self._scopes: ScopeMap | None = None
         self.platform_only: set[int] = set()
         """ids of uname calls whose result is only read for a platform field."""
         self.classes: dict[str, ast.ClassDef] = {}
@@ -753,38 +783,18 @@ class _Analyzer:
         )
         return short in TEXT_RESULTS or self._is_decode_call(value)
 
-    def _own_parameters(self, line: int) -> frozenset[str]:
-        """Parameters of the innermost function around `line` that its body never rebinds.
-
-        Taint is kept per name, file-wide; a parameter holds whatever its caller passes, so a
-        same-named variable elsewhere that holds a download or decoded text says nothing about it."""
-        if self._parameter_spans is None:
-            spans: list[tuple[int, int, frozenset[str]]] = []
-            for defs in self.functions.values():
-                for fn in defs:
-                    args = fn.args
-                    params = {a.arg for a in [*args.posonlyargs, *args.args, *args.kwonlyargs]}
-                    if args.vararg is not None:
-                        params.add(args.vararg.arg)
-                    if args.kwarg is not None:
-                        params.add(args.kwarg.arg)
-                    for sub in walk(fn):
-                        if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
-                            params.discard(sub.id)
-                    if params:
-                        spans.append((fn.lineno, fn.end_lineno or fn.lineno, frozenset(params)))
-            self._parameter_spans = spans
-        best: tuple[int, int, frozenset[str]] | None = None
-        for span in self._parameter_spans:
-            if span[0] <= line <= span[1] and (best is None or span[0] >= best[0]):
-                best = span
-        return best[2] if best is not None else frozenset()
+    @property
+    def scopes(self) -> ScopeMap:
+        """Which function each name belongs to: the name sets below hold qualified names, so a
+        variable of one function never taints a same-spelt variable of another."""
+        if self._scopes is None:
+            self._scopes = ScopeMap(self.nodes)
+        return self._scopes
 
     def _contains(self, node: ast.AST, names: set[str], predicate: str) -> bool:
-        line = getattr(node, "lineno", None)
-        own = self._own_parameters(line) if names and line is not None else frozenset()
+        qualify = self.scopes.qualify_node if names else None
         for sub in walk(node):
-            if isinstance(sub, ast.Name) and sub.id in names and sub.id not in own:
+            if qualify is not None and isinstance(sub, ast.Name) and qualify(sub) in names:
                 return True
             if isinstance(sub, ast.Call):
                 if predicate == "decode" and self._is_decode_call(sub):
@@ -803,6 +813,7 @@ class _Analyzer:
     def _taint(self) -> None:
         """Names holding decoded or downloaded data (flow-insensitive, file-wide, to a fixed point)."""
         records: list[tuple[set[str], set[str], bool, bool, bool]] = []
+        qualify = self.scopes.qualify_node
         for node in self.nodes:
             value: ast.expr | None
             targets: list[ast.expr]
@@ -819,7 +830,7 @@ class _Analyzer:
                     and isinstance(node.optional_vars, ast.Name)
                     and self.resolve(value.func).endswith(TEMP_FILES)
                 ):
-                    self.written_names.add(node.optional_vars.id)
+                    self.written_names.add(self.scopes.qualify_node(node.optional_vars))
             elif isinstance(node, ast.Call):
                 self._note_written(node)  # seeds: paths opened for writing, to follow like the rest
                 continue
@@ -832,14 +843,14 @@ class _Analyzer:
                 continue
             # Plain names only: unpacking (`scheme, realm = m.groups()`) spreads taint file-wide
             # through common names (`url`, `name`) in this flow-insensitive analysis.
-            names = {t.id for t in targets if isinstance(t, ast.Name)}
+            names = {qualify(t) for t in targets if isinstance(t, ast.Name)}
             if not names:
                 continue
             used: set[str] = set()
             decoded = network = recon = False
             for sub in walk(value):
                 if isinstance(sub, ast.Name):
-                    used.add(sub.id)
+                    used.add(qualify(sub))
                 elif isinstance(sub, ast.Call):
                     decoded = decoded or self._is_decode_call(sub)
                     network = network or self._is_network_call(sub)
@@ -870,6 +881,56 @@ class _Analyzer:
                     changed = True
             if not changed:
                 break
+        self._written_through_calls()
+
+    def _written_through_calls(self) -> None:
+        """A path links through the module's own calls: `fetch(url, "tool.exe")` where `fetch`
+        writes its parameter writes "tool.exe"; `start("tool.exe")` hands a written file to
+        `start`'s parameter. Names are per function, so this is how one helper's file reaches another."""
+        if not (self.written_names or self.written_literals):
+            return
+        calls = [
+            (node, defs)
+            for node in self.nodes
+            if isinstance(node, ast.Call) and (defs := self.functions.get(_own_callee(node.func), []))
+        ]
+        qualify = self.scopes.qualify
+        for _ in range(3):
+            changed = False
+            for call, defs in calls:
+                for fn in defs:
+                    for param, arg in _bound_arguments(fn, call):
+                        inner = qualify(param, fn.lineno)
+                        if inner in self.written_names:
+                            changed = self._mark_written(arg) or changed
+                        elif self._is_written_path(arg):
+                            self.written_names.add(inner)
+                            changed = True
+            if not changed:
+                break
+
+    def _mark_written(self, arg: ast.expr) -> bool:
+        """Record the names and file names in `arg` as written; True if any was new."""
+        before = len(self.written_names) + len(self.written_literals)
+        for sub in walk(arg):
+            if isinstance(sub, ast.Name) and sub.id not in BUILTIN_NAMES:
+                self.written_names.add(self.scopes.qualify_node(sub))
+            elif isinstance(sub, ast.Constant) and isinstance(sub.value, str) and len(sub.value) > 3:
+                self.written_literals.add(sub.value.replace("\\", "/").rsplit("/", 1)[-1])
+        return len(self.written_names) + len(self.written_literals) > before
+
+    def _is_written_path(self, arg: ast.expr) -> bool:
+        qualify = self.scopes.qualify_node
+        for sub in walk(arg):
+            if isinstance(sub, ast.Name) and qualify(sub) in self.written_names:
+                return True
+            if (
+                isinstance(sub, ast.Constant)
+                and isinstance(sub.value, str)
+                and any(lit in sub.value for lit in self.written_literals)
+            ):
+                return True
+        return False
 
     def _note_handle(self, target: ast.expr, value: ast.expr) -> None:
         """Remember `handle = open(path, ...)` so writes through `handle` know their file."""
@@ -910,7 +971,7 @@ class _Analyzer:
 
     def _holds_identity(self, expr: ast.expr) -> bool:
         for sub in walk(expr):
-            if isinstance(sub, ast.Name) and sub.id in self.recon_names:
+            if isinstance(sub, ast.Name) and self.scopes.qualify_node(sub) in self.recon_names:
                 return True
             if isinstance(sub, ast.Call) and self._is_recon_call(sub):
                 return True
@@ -963,7 +1024,7 @@ class _Analyzer:
             if isinstance(sub, ast.Name):
                 # the path's variables, not `str` in `str(dest)` or `join` in `os.path.join(...)`
                 if id(sub) not in callees and sub.id not in BUILTIN_NAMES:
-                    self.written_names.add(sub.id)
+                    self.written_names.add(self.scopes.qualify_node(sub))
             elif isinstance(sub, ast.Constant) and isinstance(sub.value, str) and len(sub.value) > 3:
                 self.written_literals.add(sub.value.replace("\\", "/").rsplit("/", 1)[-1])
 
@@ -991,7 +1052,7 @@ class _Analyzer:
             else:
                 target = arg
             for sub in walk(target):
-                if isinstance(sub, ast.Name) and sub.id in self.written_names:
+                if isinstance(sub, ast.Name) and self.scopes.qualify_node(sub) in self.written_names:
                     return True
                 if (
                     isinstance(sub, ast.Constant)
@@ -1471,7 +1532,9 @@ class _Analyzer:
             for arg in list(node.args) + [k.value for k in node.keywords]:
                 if self._whole_env(arg):
                     return True
-                if any(isinstance(sub, ast.Name) and sub.id in self.env_names for sub in walk(arg)):
+                env_names = self.env_names
+                qualify = self.scopes.qualify_node
+                if any(isinstance(sub, ast.Name) and qualify(sub) in env_names for sub in walk(arg)):
                     return True
         return False
 
