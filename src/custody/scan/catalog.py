@@ -36,6 +36,13 @@ RULES: dict[str, RuleInfo] = {
             "download-exec", "Download-and-execute", "Executes code or a binary fetched from the network."
         ),
         RuleInfo(
+            "recipient-swap",
+            "Transfer recipient swapped",
+            "A function takes the destination of a payment or transfer from its caller, then sends "
+            "to a cryptocurrency address written into the code instead: a drainer in a wallet or "
+            "chain client.",
+        ),
+        RuleInfo(
             "secret-exfiltration",
             "Credential harvesting with a network send",
             "Reads credential stores "

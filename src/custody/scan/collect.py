@@ -57,6 +57,12 @@ STRONG_TEXT_CAPS = frozenset(
         Cap.RAW_UPLOAD,
     }
 )
+_PADDED_CODE = re.compile(rb"\S[ \t]{150,}(?:import |exec\(|eval\(|__import__|base64|;)[^\n]{10,}")
+"""Code pushed far right on a line, out of an editor's view. Read here, not by a YARA rule: a pad of
+thousands of spaces is longer than a YARA match may be, so the rule missed exactly the widest pads."""
+_PAD_RUNS = (b" " * 150, b"\t" * 150)
+"""Cheap guards (a substring search is ~300x faster than the regex): a file without such a run of
+one kind of blank has nothing to find. A pad that alternates spaces and tabs is not caught."""
 _BIDI = re.compile(rb"\xe2\x80[\xaa-\xae]|\xe2\x81[\xa6-\xa9]")
 _ZERO_WIDTH = re.compile(rb"\xe2\x80[\x8b-\x8d]")
 _PRIVATE_IP = re.compile(rb"://(127\.|0\.|10\.|192\.168\.|172\.(1[6-9]|2[0-9]|3[01])\.|255\.|169\.254\.)")
@@ -414,7 +420,7 @@ class Collector:
             # A value worth following (a key parameter, a stack frame, a throwaway host) next to a
             # sink: the flow analysis decides, wherever the code sits.
             return True
-        if base in (Context.STARTUP, Context.INSTALL):
+        if base in (Context.STARTUP, Context.INSTALL) or "constant-recipient" in marks:
             return True
         if any(hit.cap in STRONG_TEXT_CAPS for hit in hits):
             # A module naming an exfiltration endpoint or a Windows program to fetch gets the full
@@ -470,6 +476,15 @@ class Collector:
                 )
                 fact = Fact(Cap.ODD_IDENTIFIER, info.path, line, ctx, detail, trait=Trait.LOOK_ALIKE)
                 self.out.facts.append(fact)
+        padded = _PADDED_CODE.search(raw) if any(run in raw for run in _PAD_RUNS) else None
+        if padded is not None:
+            line = line_base or _line_of(raw, padded.start())
+            if line_base is not None:
+                ctx = base
+            else:
+                ctx = analysis.context_at(line) if analysis else IndentContext(raw, base)(line)
+            detail = "code pushed far to the right of a line, out of an editor's view"
+            self.out.facts.append(Fact(Cap.WHITESPACE_HIDDEN, info.path, line, ctx, detail))
         if len(raw) > HUGE_LINE:
             lines = raw.split(b"\n")
             lengths = list(map(len, lines))  # C-level passes: this runs on every large file

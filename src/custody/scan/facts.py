@@ -63,6 +63,7 @@ class Cap(str, enum.Enum):
     SCREENSHOT = "screenshot"
     CLIPBOARD = "clipboard"
     ANTI_ANALYSIS = "anti-analysis"  # VM / debugger / sandbox checks, AV exclusions
+    RECIPIENT_SWAP = "recipient-swap"  # a transfer's destination parameter replaced by a constant address
     # carriers (custody.scan.carriers): payloads in files that code loads rather than runs
     SERIALIZED_EXEC = "serialized-exec"  # a pickle/YAML that calls exec, a shell or a process when loaded
     SERIALIZED_CALL = "serialized-call"  # a pickle/YAML that calls file, network or lookup functions

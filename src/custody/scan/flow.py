@@ -164,6 +164,13 @@ _CREDENTIAL_COMMANDS = re.compile(
     r"\bgcloud\s+auth\s+print-access-token|\bsecurity\s+find-(generic|internet)-password|\bcmdkey\s+/list",
     re.IGNORECASE,
 )
+IDENTITY_COMMANDS = re.compile(
+    r"^\s*(whoami|hostname|id|uname|ipconfig|ifconfig|systeminfo|ip\s+a(ddr)?|net\s+(user|config)|"
+    r"wmic\s+(computersystem|csproduct|bios|useraccount|os)|"
+    r"echo\s+(%(USERNAME|COMPUTERNAME|USERDOMAIN)%|\$\{?(USER|HOSTNAME|LOGNAME)\b))(\s|$|\})",
+    re.IGNORECASE,
+)
+"""A command whose output names the machine or its user: the shell's spelling of gethostname()."""
 _NET_MODULES = (
     "requests",
     "httpx",
@@ -555,6 +562,11 @@ class FlowAnalysis:
                     or resolved in _PROMPTS
                     or resolved in _IDENTITY_CALLS
                     or _decoded_literal(call) is not None
+                    or (
+                        resolved in _PROCESS_CALLS
+                        and call.args
+                        and IDENTITY_COMMANDS.search(self._text(call.args[0]))
+                    )
                 ):
                     sources = True
             elif kind is ast.Constant:
@@ -852,8 +864,12 @@ class FlowAnalysis:
             if isinstance(key, ast.Constant) and isinstance(key.value, str):
                 return {Source.CREDENTIAL.value} if _SECRET_ENV.search(key.value) else set()
             return self.labels(key, env, scope, depth + 1) if key is not None else set()
-        if resolved in _PROCESS_CALLS and node.args and _CREDENTIAL_COMMANDS.search(self._text(node.args[0])):
-            return {Source.CREDENTIAL.value}
+        if resolved in _PROCESS_CALLS and node.args:
+            command = self._text(node.args[0])
+            if _CREDENTIAL_COMMANDS.search(command):
+                return {Source.CREDENTIAL.value}
+            if IDENTITY_COMMANDS.search(command):
+                return {Source.IDENTITY.value}
         if resolved in _PROMPTS and node.args:
             # A prompt that asks for a seed phrase or key is how a phishing helper collects it.
             prompt = self._text(node.args[0])

@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from custody.scan.facts import Cap, Fact, FlowFact, Trait
-from custody.scan.flow import UNAME_CALLS, UNAME_PLATFORM_FIELDS, analyse_flows
+from custody.scan.flow import IDENTITY_COMMANDS, UNAME_CALLS, UNAME_PLATFORM_FIELDS, analyse_flows
 from custody.scan.model import Context
 from custody.scan.scopes import ScopeMap
 from custody.scan.static_decode import StaticDecoder
@@ -159,6 +159,29 @@ RECON_STRONG = frozenset(
         "platform.uname",
     }
 )
+RECIPIENT_PARAMETER = re.compile(
+    r"(^|_)(dest|destination|recipient|receiver|to_?addr(ess)?|to_?wallet|payee|beneficiary)($|_)",
+    re.IGNORECASE,
+)
+RECIPIENT_SLOT = re.compile(
+    r"^(dest|destination|to|recipient|receiver|to_?address|payee|beneficiary)$", re.IGNORECASE
+)
+CRYPTO_ADDRESS = re.compile(
+    r"^(0x[0-9a-fA-F]{40}|5[1-9A-HJ-NP-Za-km-z]{46,47}|(bc1|tb1)[02-9ac-hj-np-z]{25,62}|"
+    r"[13][1-9A-HJ-NP-Za-km-z]{25,34}|T[1-9A-HJ-NP-Za-km-z]{33}|[1-9A-HJ-NP-Za-km-z]{32,44})$"
+)
+"""An address on a chain: EVM hex, Substrate SS58, Bitcoin bech32 or base58, Tron, Solana."""
+PROCESS_OUTPUT_CALLS = frozenset(
+    {
+        "os.popen",
+        "subprocess.check_output",
+        "subprocess.getoutput",
+        "subprocess.getstatusoutput",
+        "subprocess.run",
+        "subprocess.Popen",
+    }
+)
+"""Calls whose result can carry what a command printed."""
 TEXT_RESULTS = frozenset(
     {
         "str",
@@ -337,6 +360,36 @@ def walk(root: ast.AST) -> list[ast.AST]:
             elif isinstance(value, ast_type):
                 out.append(value)
     return out
+
+
+def _is_address(node: ast.AST | None) -> bool:
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and bool(CRYPTO_ADDRESS.match(node.value))
+    )
+
+
+def _constant_address_slot(node: ast.AST, recipients: set[str]) -> str | None:
+    """Where `node` puts a constant address in a recipient's place, if it does."""
+    if isinstance(node, ast.Dict):
+        for key, value in zip(node.keys, node.values, strict=False):
+            if (
+                isinstance(key, ast.Constant)
+                and isinstance(key.value, str)
+                and RECIPIENT_SLOT.match(key.value)
+                and _is_address(value)
+            ):
+                return f"the {key.value!r} entry"
+    elif isinstance(node, ast.Call):
+        for keyword in node.keywords:
+            if keyword.arg and RECIPIENT_SLOT.match(keyword.arg) and _is_address(keyword.value):
+                return f"the {keyword.arg}= argument"
+    elif isinstance(node, ast.Assign) and _is_address(node.value):
+        for target in node.targets:
+            if isinstance(target, ast.Name) and target.id in recipients:
+                return f"{target.id} rebound"
+    return None
 
 
 def _own_callee(func: ast.expr) -> str:
@@ -946,10 +999,34 @@ class _Analyzer:
                 path = self.constants[path.id]
             self.handles[target.id] = path
 
+    def _recipient_swaps(self) -> None:
+        """A function that takes a transfer's destination from its caller but puts a constant
+        address where the destination goes (`{"dest": "5D4k..."}`, `to="0x..."`, or the parameter
+        rebound to one): the payment goes to whoever wrote the constant."""
+        for defs in self.functions.values():
+            for fn in defs:
+                args = [*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs]
+                recipients = {a.arg for a in args if RECIPIENT_PARAMETER.search(a.arg)}
+                if not recipients:
+                    continue
+                for sub in walk(fn):
+                    slot = _constant_address_slot(sub, recipients)
+                    if slot is not None:
+                        self.emit(
+                            Cap.RECIPIENT_SWAP,
+                            sub,
+                            f"{fn.name}() takes {sorted(recipients)[0]!r} from its caller but sends "
+                            f"to the constant address in {slot}",
+                        )
+                        break
+
     def _is_recon_call(self, node: ast.Call) -> bool:
         if id(node) in self.platform_only:
             return False
         resolved = self.resolve(node.func)
+        if resolved in PROCESS_OUTPUT_CALLS and node.args:
+            # `os.popen("whoami").read()`: the shell's spelling of getpass.getuser()
+            return IDENTITY_COMMANDS.search(self._command_words(node.args[:1])) is not None
         return resolved in RECON_STRONG or resolved.startswith(("os.uname", "platform.uname"))
 
     def _note_platform_only(self, node: ast.Attribute | ast.Subscript) -> None:
@@ -1260,6 +1337,7 @@ class _Analyzer:
         self.decoder = decoder
         for name_node, original in self.renamed:
             self.emit(Cap.DYNAMIC_BUILTIN, name_node, f"{original} renamed to {name_node.id!r}")
+        self._recipient_swaps()
         for node in self.nodes:
             if isinstance(node, ast.Call):
                 self._call(node, decoder)
@@ -1590,8 +1668,10 @@ class _Analyzer:
                     node,
                     f"{name}({arg.value!r}) fetches a builtin by evaluating its name",
                 )
-            if isinstance(arg.value, str) and name != "compile":
-                self.result.nested_code.append((node.lineno, self.result.context_at(node.lineno), arg.value))
+            if isinstance(arg.value, (str, bytes)) and name != "compile":
+                # exec(b"\x65\x78...") runs the bytes as source: escapes hide it from a reader only
+                text = arg.value if isinstance(arg.value, str) else arg.value.decode("utf-8", "replace")
+                self.result.nested_code.append((node.lineno, self.result.context_at(node.lineno), text))
             return
         if self._contains(arg, self.network_names, "network"):
             self.emit(Cap.NETWORK_EXEC, node, f"{name}() of data fetched from the network")

@@ -135,6 +135,7 @@ class _Judge:
         self._beacon()
         self._process_and_network()
         self._shells_miners_persistence()
+        self._recipient_swaps()
         self._sinks()
         self._obfuscation()
         self._binaries()
@@ -534,6 +535,13 @@ class _Judge:
             self.add("hidden-shell", Severity.HIGH, fact, f"{fact.detail} at {fact.context.value} time")
         for fact in f.get(Cap.HIDDEN_SHELL, frozenset({Context.CALL})):
             self.add("hidden-shell", Severity.MEDIUM, fact, fact.detail)
+
+    def _recipient_swaps(self) -> None:
+        # The caller chose where the money goes and the code sends it elsewhere: theft whenever it
+        # runs; in tests it is a fixture.
+        for fact in self.facts.get(Cap.RECIPIENT_SWAP):
+            severity = Severity.CRITICAL if fact.context in LIVE else Severity.LOW
+            self.add("recipient-swap", severity, fact, f"{fact.detail} ({fact.context.value})")
 
     def _shells_miners_persistence(self) -> None:
         f = self.facts

@@ -122,9 +122,3 @@ rule text_from_character_codes {
   condition: any of them
 }
 
-rule whitespace_hidden_code {
-  meta: cap = "whitespace-hidden" detail = "code pushed far to the right of a line, out of an editor's view"
-  strings:
-    $a = /[^\s][ \t]{150,}(import |exec\(|eval\(|__import__|base64|;)[^\n]{10,}/
-  condition: $a
-}

@@ -47,3 +47,14 @@ rule custody_flow_sources {
     $paste = /pastebin\.com|rentry\.(co|org)|cdn\.discordapp\.com|transfer\.sh|paste\.ee/
   condition: any of them
 }
+
+// Internal: a cryptocurrency address written where a transfer's recipient goes. Such a module gets
+// the full analysis wherever the code sits, so a drainer that swaps the caller's destination for
+// its own address is judged (python_ast._recipient_swaps decides; this only selects the module).
+rule custody_constant_recipient {
+  meta: internal = "constant-recipient"
+  strings:
+    $entry = /["'](dest|destination|to|recipient|receiver|to_?address|payee|beneficiary)["']\s*:\s*["'](0x[0-9a-fA-F]{40}|(bc1|tb1)[02-9ac-hj-np-z]{25,62}|[1-9A-HJ-NP-Za-km-z]{25,48})["']/ nocase
+    $bind = /\b(dest|destination|to|recipient|receiver|to_?address|payee|beneficiary)\s*=\s*["'](0x[0-9a-fA-F]{40}|(bc1|tb1)[02-9ac-hj-np-z]{25,62}|[1-9A-HJ-NP-Za-km-z]{25,48})["']/ nocase
+  condition: any of them
+}
