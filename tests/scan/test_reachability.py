@@ -75,6 +75,27 @@ def test_large_module_function_called_at_import_elsewhere_is_parsed(tmp_path: Pa
     assert beacons_at_import(findings), findings
 
 
+@pytest.mark.parametrize("newline", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_large_module_calling_its_own_function_after_blank_lines_is_parsed(
+    tmp_path: Path, newline: str
+) -> None:
+    # The call sits at column 0 after blank lines that follow an indented body: the text estimate
+    # must place it on its own line, not on the blank line before it (inside the last function).
+    net = (BEACON + PADDING + "\n\n\nbeacon()\n").replace("\n", newline)
+    init = "from . import net\n"
+    _, findings = scan_files(tmp_path, {f"{PKG}/__init__.py": init, f"{PKG}/net.py": net})
+    assert beacons_at_import(findings), findings
+
+
+def test_star_import_of_a_module_runs_it_at_import(tmp_path: Path) -> None:
+    # `tools/` has no __init__.py, so only the package's own import makes its module run at import
+    init = "try:\n    from .tools.net import *\nexcept Exception:\n    pass\n"
+    files = {f"{PKG}/__init__.py": init, f"{PKG}/tools/net.py": BEACON + "\nbeacon()\n"}
+    verdict, findings = scan_files(tmp_path, files)
+    assert verdict is Verdict.MALICIOUS, findings
+    assert beacons_at_import(findings), findings
+
+
 def test_large_module_other_function_called_at_import_stays_quiet(tmp_path: Path) -> None:
     init = "from .net import helper_3\nVALUE = helper_3(2)\n"
     _, findings = scan_files(tmp_path, {f"{PKG}/__init__.py": init, f"{PKG}/net.py": BEACON + PADDING})

@@ -2526,3 +2526,42 @@ def test_recipient_swap_quiet_when_the_destination_is_the_callers(tmp_path: Path
     # A function without a destination parameter may pay a fixed address (a faucet refill).
     result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/transfer.py": RECIPIENT_FROM_CALLER}), scanner)
     assert_quiet(result, "recipient-swap")
+
+
+NATIVE_THEN_SELF_DELETE = """import ctypes
+import os
+
+
+def supported():
+    try:
+        lib = ctypes.CDLL(os.path.join(os.path.dirname(__file__), "helper.so"))
+        return bool(lib.probe(b"x"))
+    finally:
+        os.remove(__file__)
+
+
+supported()
+"""
+NATIVE_LIBRARY_BINDING = """import ctypes
+import os
+
+_lib = ctypes.CDLL(os.path.join(os.path.dirname(__file__), "libfast.so"))
+
+
+def fast_sum(values):
+    return _lib.fast_sum(values)
+"""
+
+
+def test_anti_analysis_fires_for_code_that_deletes_itself_after_acting(
+    tmp_path: Path, scanner: Scanner
+) -> None:
+    # A shipped native library run at import, then the module removes its own source.
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/__init__.py": NATIVE_THEN_SELF_DELETE}), scanner)
+    assert_fires(result, "anti-analysis", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+def test_anti_analysis_quiet_for_a_native_library_binding(tmp_path: Path, scanner: Scanner) -> None:
+    # ctypes bindings to a library the package ships load it at import: ordinary.
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/__init__.py": NATIVE_LIBRARY_BINDING}), scanner)
+    assert_quiet(result, "anti-analysis")

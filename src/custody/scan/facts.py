@@ -63,6 +63,7 @@ class Cap(str, enum.Enum):
     SCREENSHOT = "screenshot"
     CLIPBOARD = "clipboard"
     ANTI_ANALYSIS = "anti-analysis"  # VM / debugger / sandbox checks, AV exclusions
+    NATIVE_LOAD = "native-load"  # loads a native library shipped in the package (ctypes), a partner fact
     RECIPIENT_SWAP = "recipient-swap"  # a transfer's destination parameter replaced by a constant address
     # carriers (custody.scan.carriers): payloads in files that code loads rather than runs
     SERIALIZED_EXEC = "serialized-exec"  # a pickle/YAML that calls exec, a shell or a process when loaded
@@ -92,6 +93,7 @@ class Trait(str, enum.Enum):
     AUTOSTART_PROGRAM = "autostart-program"  # PERSISTENCE: a program saved into an auto-start place
     BIDI = "bidi"  # INVISIBLE_CHAR: a bidirectional control (Trojan Source), not a zero-width space
     LOOK_ALIKE = "look-alike"  # ODD_IDENTIFIER: letters Python folds (NFKC) to another identifier
+    SELF_DELETE = "self-delete"  # ANTI_ANALYSIS: code that removes its own source file
 
 
 @dataclass(frozen=True, slots=True)

@@ -115,7 +115,7 @@ def sink_may_run_unasked(
         seen |= fresh
         alternatives = b"|".join(re.escape(n) for n in sorted(fresh))
         callers = re.compile(
-            rb"(?m)^\s*(?:[\w.]+\s*=\s*)?(?:"
+            rb"(?m)^[ \t]*(?:[\w.]+[ \t]*=[ \t]*)?(?:"
             + alternatives
             + rb")\s*\(|(?:target\s*=|atexit\.register\()\s*(?:"
             + alternatives

@@ -171,6 +171,18 @@ CRYPTO_ADDRESS = re.compile(
     r"[13][1-9A-HJ-NP-Za-km-z]{25,34}|T[1-9A-HJ-NP-Za-km-z]{33}|[1-9A-HJ-NP-Za-km-z]{32,44})$"
 )
 """An address on a chain: EVM hex, Substrate SS58, Bitcoin bech32 or base58, Tron, Solana."""
+SELF_REMOVERS = frozenset({"os.remove", "os.unlink", "shutil.rmtree", "os.rmdir"})
+NATIVE_LOADERS = frozenset(
+    {
+        "ctypes.CDLL",
+        "ctypes.WinDLL",
+        "ctypes.PyDLL",
+        "ctypes.OleDLL",
+        "ctypes.cdll.LoadLibrary",
+        "ctypes.windll.LoadLibrary",
+        "ctypes.CDLL.LoadLibrary",
+    }
+)
 PROCESS_OUTPUT_CALLS = frozenset(
     {
         "os.popen",
@@ -362,6 +374,21 @@ def walk(root: ast.AST) -> list[ast.AST]:
     return out
 
 
+def _names_own_file(expr: ast.expr) -> bool:
+    """`__file__` (or the running script, `sys.argv[0]`) within a path expression."""
+    for sub in walk(expr):
+        if isinstance(sub, ast.Name) and sub.id == "__file__":
+            return True
+        if (
+            isinstance(sub, ast.Attribute)
+            and sub.attr == "argv"
+            and isinstance(sub.value, ast.Name)
+            and sub.value.id == "sys"
+        ):
+            return True
+    return False
+
+
 def _is_address(node: ast.AST | None) -> bool:
     return (
         isinstance(node, ast.Constant)
@@ -390,6 +417,33 @@ def _constant_address_slot(node: ast.AST, recipients: set[str]) -> str | None:
             if isinstance(target, ast.Name) and target.id in recipients:
                 return f"{target.id} rebound"
     return None
+
+
+_FILE_NAME = re.compile(r"[\w.-]+\.[A-Za-z0-9]{1,8}")
+
+
+def _file_name(text: str) -> str | None:
+    """The file name at the end of a path literal, if it has one with an extension."""
+    name = text.replace("\\", "/").rsplit("/", 1)[-1]
+    return name if _FILE_NAME.fullmatch(name) else None
+
+
+def _path_parts(expr: ast.expr) -> list[ast.AST]:
+    """Nodes of a path expression, without lambdas (code handed along, not part of the path) and
+    without the functions called to build it (`os.path.join`, `str`)."""
+    out: list[ast.AST] = []
+    pending: list[ast.AST] = [expr]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.Lambda):
+            continue
+        out.append(node)
+        if isinstance(node, ast.Call):
+            pending.extend(node.args)
+            pending.extend(k.value for k in node.keywords)
+            continue
+        pending.extend(child for child in ast.iter_child_nodes(node))
+    return out
 
 
 def _own_callee(func: ast.expr) -> str:
@@ -963,24 +1017,29 @@ class _Analyzer:
                 break
 
     def _mark_written(self, arg: ast.expr) -> bool:
-        """Record the names and file names in `arg` as written; True if any was new."""
+        """Record the path variables and file names in a call's argument as written; True if any
+        was new. Only a path's own parts count: names, and literals that name a file
+        (`"tool.exe"`), not every word of an f-string or the body of a lambda handed along."""
         before = len(self.written_names) + len(self.written_literals)
-        for sub in walk(arg):
+        for sub in _path_parts(arg):
             if isinstance(sub, ast.Name) and sub.id not in BUILTIN_NAMES:
                 self.written_names.add(self.scopes.qualify_node(sub))
-            elif isinstance(sub, ast.Constant) and isinstance(sub.value, str) and len(sub.value) > 3:
-                self.written_literals.add(sub.value.replace("\\", "/").rsplit("/", 1)[-1])
+            elif isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                name = _file_name(sub.value)
+                if name is not None:
+                    self.written_literals.add(name)
         return len(self.written_names) + len(self.written_literals) > before
 
     def _is_written_path(self, arg: ast.expr) -> bool:
+        """The argument names a path this code wrote: a written variable, or the same file name."""
         qualify = self.scopes.qualify_node
-        for sub in walk(arg):
+        for sub in _path_parts(arg):
             if isinstance(sub, ast.Name) and qualify(sub) in self.written_names:
                 return True
             if (
                 isinstance(sub, ast.Constant)
                 and isinstance(sub.value, str)
-                and any(lit in sub.value for lit in self.written_literals)
+                and _file_name(sub.value) in self.written_literals
             ):
                 return True
         return False
@@ -998,6 +1057,20 @@ class _Analyzer:
             if isinstance(path, ast.Name) and path.id in self.constants:
                 path = self.constants[path.id]
             self.handles[target.id] = path
+
+    def _own_files(self, node: ast.Call, resolved: str) -> None:
+        """What code does with the package's own files: removing its own source covers its tracks
+        (no library deletes itself); loading a native library it ships is a partner fact."""
+        func = node.func
+        removes = (resolved in SELF_REMOVERS and node.args and _names_own_file(node.args[0])) or (
+            isinstance(func, ast.Attribute) and func.attr == "unlink" and _names_own_file(func.value)
+        )
+        if removes:
+            self.emit(
+                Cap.ANTI_ANALYSIS, node, "removes its own source file (covers its tracks)", Trait.SELF_DELETE
+            )
+        elif resolved in NATIVE_LOADERS and node.args and _names_own_file(node.args[0]):
+            self.emit(Cap.NATIVE_LOAD, node, f"{resolved}() loads a native library shipped in the package")
 
     def _recipient_swaps(self) -> None:
         """A function that takes a transfer's destination from its caller but puts a constant
@@ -1103,7 +1176,9 @@ class _Analyzer:
                 if id(sub) not in callees and sub.id not in BUILTIN_NAMES:
                     self.written_names.add(self.scopes.qualify_node(sub))
             elif isinstance(sub, ast.Constant) and isinstance(sub.value, str) and len(sub.value) > 3:
-                self.written_literals.add(sub.value.replace("\\", "/").rsplit("/", 1)[-1])
+                base = sub.value.replace("\\", "/").rsplit("/", 1)[-1]
+                if base:  # "dir/": an empty name would match every string
+                    self.written_literals.add(base)
 
     def _program_is_variable(self, arg: ast.expr) -> bool:
         if isinstance(arg, (ast.List, ast.Tuple)):
@@ -1372,6 +1447,7 @@ class _Analyzer:
         func = node.func
         resolved = self.resolve(func)
         short = resolved.rsplit(".", 1)[-1]
+        self._own_files(node, resolved)
         if (
             resolved in EXEC_NAMES
             or resolved in ("builtins.exec", "builtins.eval", "__builtins__.exec", "__builtins__.eval")

@@ -222,7 +222,8 @@ def package_dirs(rels: list[str]) -> frozenset[str]:
     return frozenset(dirs)
 
 
-_FROM_IMPORT = re.compile(rb"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w, \t]+)", re.MULTILINE)
+# `from .x import *` imports x too: the star is accepted where names go
+_FROM_IMPORT = re.compile(rb"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w, \t*]+)", re.MULTILINE)
 _PLAIN_IMPORT = re.compile(rb"^[ \t]*import[ \t]+([\w., \t]+)", re.MULTILINE)
 
 

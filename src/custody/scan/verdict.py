@@ -589,7 +589,13 @@ class _Judge:
             else:
                 severity = Severity.MEDIUM if fact.context in UNASKED else Severity.LOW
                 self.add("spyware", severity, fact, fact.detail)
+        # Deleting its own source after running a shipped native library, a process, a request or
+        # dynamic code: the payload ran and the evidence is gone.
+        acted = f.files((Cap.NATIVE_LOAD, Cap.PROCESS, Cap.NETWORK, Cap.EXEC, Cap.DECODE_EXEC), UNASKED)
         for fact in f.get(Cap.ANTI_ANALYSIS):
+            if fact.trait is Trait.SELF_DELETE and fact.context in UNASKED and fact.file in acted:
+                self.add("anti-analysis", Severity.CRITICAL, fact, f"{fact.detail} after acting, unasked")
+                continue
             severity = Severity.HIGH if fact.context in UNASKED else Severity.MEDIUM
             self.add("anti-analysis", severity, fact, fact.detail)
 

@@ -12,6 +12,8 @@ rule custody_sink_calls {
     $dec = /(b64decode|b32decode|b85decode|a85decode|unhexlify|fromhex|decompress|decrypt|marshal\.loads|pickle\.loads)\s*\(/
     $misc = /(import_module|gethostname|getuser|getlogin|platform\.node|environ\.copy|pty\.spawn|pip\.main|memfd_create|get_credentials|get_frozen_credentials)\s*\(/
     $env = /os\.environ\s*\)/
+    $native = /(CDLL|WinDLL|PyDLL|LoadLibrary)\s*\(/
+    $selfremove = /(remove|unlink|rmtree)\s*\([^)\n]{0,60}__file__|__file__[^\n]{0,40}\.unlink\(/
     $alias1 = /from\s+(os|subprocess|posix|nt)\s+import\s[^\n]{0,80}\b(system|popen|Popen|call|run|check_output|startfile|spawn\w*|exec\w*)\s+as\s/
     $alias2 = /from\s+(base64|binascii|marshal|zlib|codecs|pickle|builtins)\s+import\s[^\n]{0,80}\b(\w*decode\w*|unhexlify|loads|decompress|exec|eval)\s+as\s/
     $alias3 = /from\s+(urllib\.request|urllib2|requests|socket)\s+import\s[^\n]{0,80}\b(urlopen|urlretrieve|get|post|socket|create_connection)\s+as\s/
