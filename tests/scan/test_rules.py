@@ -11,6 +11,7 @@ fails when a rule is added to the catalogue without one.
 
 from __future__ import annotations
 
+import base64
 import codecs
 import tarfile
 import zipfile
@@ -2565,3 +2566,28 @@ def test_anti_analysis_quiet_for_a_native_library_binding(tmp_path: Path, scanne
     # ctypes bindings to a library the package ships load it at import: ordinary.
     result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/__init__.py": NATIVE_LIBRARY_BINDING}), scanner)
     assert_quiet(result, "anti-analysis")
+
+
+_HIDDEN_SOURCE = base64.b64encode(b"import os\nos.system('echo inert > /dev/null')\n").decode()
+PAYLOAD_IN_A_METHOD = (
+    "import base64\n\n\nclass Client:\n    def __init__(self, token=None):\n        self.token = token\n"
+    f'        encoded = b"""\n        {_HIDDEN_SOURCE}\n        """\n'
+    "        exec(base64.b64decode(encoded).decode(), globals())\n\n"
+    + "".join(f"    def method_{i}(self, value):\n        return value * {i}\n\n" for i in range(80))
+)
+DECODE_AND_EVAL_APART = (
+    "import ast\nimport base64\n\n\ndef load(blob):\n    return base64.b64decode(blob)\n\n\n"
+    "def evaluate(expr):\n    return eval(compile(ast.parse(expr, mode='eval'), '<expr>', 'eval'), {})\n\n"
+    + "".join(f"def helper_{i}(value):\n    return value * {i}\n\n\n" for i in range(80))
+)
+
+
+def test_decode_exec_fires_for_a_literal_payload_run_from_a_method(tmp_path: Path, scanner: Scanner) -> None:
+    # A large module whose payload runs in a constructor: call-time code, still a hidden payload.
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/client.py": PAYLOAD_IN_A_METHOD}), scanner)
+    assert_fires(result, "decode-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+def test_decode_exec_quiet_for_decoding_and_eval_apart(tmp_path: Path, scanner: Scanner) -> None:
+    result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/util.py": DECODE_AND_EVAL_APART}), scanner)
+    assert_quiet(result, "decode-exec", not_verdict=Verdict.SUSPICIOUS)

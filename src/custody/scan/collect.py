@@ -57,6 +57,8 @@ STRONG_TEXT_CAPS = frozenset(
         Cap.RAW_UPLOAD,
     }
 )
+_ANALYSE_ANYWHERE = frozenset({"constant-recipient", "decode-and-exec"})
+"""YARA marks (sinks.yar) of code shapes judged by the full analysis wherever in a module they sit."""
 _PADDED_CODE = re.compile(rb"\S[ \t]{150,}(?:import |exec\(|eval\(|__import__|base64|;)[^\n]{10,}")
 """Code pushed far right on a line, out of an editor's view. Read here, not by a YARA rule: a pad of
 thousands of spaces is longer than a YARA match may be, so the rule missed exactly the widest pads."""
@@ -420,7 +422,7 @@ class Collector:
             # A value worth following (a key parameter, a stack frame, a throwaway host) next to a
             # sink: the flow analysis decides, wherever the code sits.
             return True
-        if base in (Context.STARTUP, Context.INSTALL) or "constant-recipient" in marks:
+        if base in (Context.STARTUP, Context.INSTALL) or marks & _ANALYSE_ANYWHERE:
             return True
         if any(hit.cap in STRONG_TEXT_CAPS for hit in hits):
             # A module naming an exfiltration endpoint or a Windows program to fetch gets the full

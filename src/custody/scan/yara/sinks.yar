@@ -61,3 +61,14 @@ rule custody_constant_recipient {
     $bind = /\b(dest|destination|to|recipient|receiver|to_?address|payee|beneficiary)\s*=\s*["'](0x[0-9a-fA-F]{40}|(bc1|tb1)[02-9ac-hj-np-z]{25,62}|[1-9A-HJ-NP-Za-km-z]{25,48})["']/ nocase
   condition: any of them
 }
+
+// Internal: a module that both decodes data and executes code. A payload kept as an encoded literal
+// and run from a method (`exec(b64decode(BLOB))` in `Client.__init__`) sits where the indentation
+// estimate sees only call-time code, so such a module always gets the full analysis.
+rule custody_decode_and_exec {
+  meta: internal = "decode-and-exec"
+  strings:
+    $decode = /(b64decode|b32decode|b85decode|a85decode|unhexlify|fromhex|decompress|marshal\.loads)\s*\(/
+    $exec = /[^.\w](exec|eval)\s*\(/
+  condition: $decode and $exec
+}
