@@ -33,13 +33,15 @@ class ScopeMap:
         last = max((fn.end_lineno or fn.lineno for fn in functions), default=0)
         self._owner: list[int] = [0] * (last + 2)
         self._parent: list[int] = [0]
-        self._locals: list[frozenset[str]] = [frozenset()]
+        self._functions = [None, *functions]
+        # a function's names are read the first time a line of it is asked about: most modules
+        # are asked about a few functions only
+        self._locals: list[frozenset[str] | None] = [frozenset()] + [None] * len(functions)
         for index, fn in enumerate(functions, 1):
             start, end = fn.lineno, fn.end_lineno or fn.lineno
             # sorted outer-first, so the owner of the first line is the enclosing function
             self._parent.append(self._owner[start])
             self._owner[start : end + 1] = [index] * (end - start + 1)
-            self._locals.append(bound_names(fn))
 
     def qualify(self, name: str, line: int | None) -> str:
         """The variable `name` denotes at `line`: `name` itself at module level, else `name:N`."""
@@ -48,7 +50,12 @@ class ScopeMap:
             return name
         scope = owner[line]
         while scope:
-            if name in self._locals[scope]:
+            names = self._locals[scope]
+            if names is None:
+                fn = self._functions[scope]
+                assert fn is not None
+                names = self._locals[scope] = bound_names(fn)
+            if name in names:
                 return f"{name}:{scope}"
             scope = self._parent[scope]
         return name
