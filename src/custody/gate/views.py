@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Generic, TypeVar
 
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from custody.advisories import affects
@@ -34,7 +35,7 @@ from custody.gate.decide import Decision, Listing, Outcome, judge_listing
 from custody.gate.pages import PageCache
 from custody.gate.simple import QUARANTINED, FileEntry, ProjectPage, project_of, render_page, with_urls
 from custody.inventory import Ecosystem
-from custody.policy import Policy, same_version
+from custody.policy import Entry, Policy, same_version
 
 T = TypeVar("T")
 FileUrl = Callable[[FileEntry], str]
@@ -68,8 +69,15 @@ class View:
     rendered: dict[str, bytes] = field(default_factory=dict)
 
 
-def dependencies(policy: Policy, advisories: Iterable[Advisory]) -> tuple[object, ...]:
-    return (policy.entries, tuple((a.id, a.modified) for a in advisories))
+def own_entries(project: str, policy: Policy) -> tuple[Entry, ...]:
+    """The entries naming `project`: an entry for another project changes nothing on its page."""
+    name = str(canonicalize_name(project))
+    return tuple(e for e in policy.entries if e.name == name)
+
+
+def dependencies(project: str, policy: Policy, advisories: Iterable[Advisory]) -> tuple[object, ...]:
+    """What a judgement of `project`'s page read besides the page: its entries and advisories."""
+    return (own_entries(project, policy), tuple((a.id, a.modified) for a in advisories))
 
 
 def judge(page: ProjectPage, policy: Policy, advisories: list[Advisory], token: object) -> View:
@@ -87,7 +95,7 @@ def judge(page: ProjectPage, policy: Policy, advisories: list[Advisory], token: 
         else None
     )
     cooldown = policy.cooldown_for(page.name)
-    changes = [e.until for e in policy.entries if e.until is not None and e.until > now]
+    changes = [e.until for e in own_entries(page.name, policy) if e.until is not None and e.until > now]
     judged = []
     for entry in page.files:
         parsed = project_of(entry.filename)
@@ -99,7 +107,7 @@ def judge(page: ProjectPage, policy: Policy, advisories: list[Advisory], token: 
         upstream=page,
         judged=tuple(judged),
         policy=policy,
-        depends=dependencies(policy, advisories),
+        depends=dependencies(page.name, policy, advisories),
         token=token,
         valid_until=min(changes, default=now + timedelta(days=365)),
     )
@@ -214,7 +222,7 @@ class Views:
             if cached.token == token:
                 return cached
             policy, advisories = await self._dependencies(page.name)
-            if dependencies(policy, advisories) == cached.depends:  # a change elsewhere
+            if dependencies(page.name, policy, advisories) == cached.depends:  # a change elsewhere
                 cached.token = token
                 return cached
         else:
