@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 from custody.advisories import AdvisoryError, AdvisoryStore, default_store_path
 from custody.advisories.model import Advisory
 from custody.artifacts.index import MAX_DOWNLOAD, IndexFile, cache_dir, choose_files
+from custody.gate.changes import LoopTokens
 from custody.gate.decide import (
     Decision,
     Listing,
@@ -41,7 +42,7 @@ from custody.gate.scanning import ScanOutcome, ScanPool
 from custody.gate.simple import FileEntry, ProjectPage, project_of
 from custody.gate.store import Claim, DecisionRow, GateStore, StoredVerdict, data_dir
 from custody.gate.upstream import DEFAULT_UPSTREAM, MAX_PAGE_BYTES, Upstream, UpstreamError, open_upstream
-from custody.gate.views import Judged, Views, shown_page
+from custody.gate.views import Coalesced, Judged, Views, shown_page
 from custody.inventory import Ecosystem
 from custody.policy import Policy, same_version
 
@@ -153,6 +154,8 @@ class Gate:
         # the recorder's batch writes and signing, or a scan lease, on the db thread.
         self._read_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="custody-gate-read")
         self._read_store: GateStore | None = None
+        self._loop_tokens: LoopTokens | None = None
+        self._thread_token = Coalesced(lambda: self._read(self._change_token))
         self.views: Views | None = None
         self._flights: dict[str, asyncio.Future[_Prepared]] = {}
         self._refusals: collections.OrderedDict[str, Refusal] = collections.OrderedDict()
@@ -176,7 +179,7 @@ class Gate:
         await self._read(self._open_read_stores)
         self.views = Views(
             self._fetch_page,
-            token=lambda: self._read(self._change_token),
+            token=self._token,
             dependencies=lambda name: self._read(self._policy_and_advisories, name),
             ttl=self.config.page_ttl,
             stale_limit=self.config.policy.stale_page_limit.total_seconds(),
@@ -200,11 +203,14 @@ class Gate:
     def _open_read_stores(self) -> None:
         # On the read thread: a second connection to the gate store, and the advisory store
         # (read only by page judging).
-        self._read_store = GateStore.open(self.config.store or os.path.join(self.data_dir, "gate.sqlite"))
+        target = self.config.store or os.path.join(self.data_dir, "gate.sqlite")
+        self._read_store = GateStore.open(target)
         path = self.config.advisory_db or default_store_path()
-        if os.path.exists(path):
+        exists = os.path.exists(path)
+        if exists:
             self.advisories = AdvisoryStore.open(path)
-        else:
+        self._loop_tokens = LoopTokens.open(target, path if exists else None)
+        if not exists:
             LOG.warning(
                 "no advisory store at %s: MAL- advisories are not checked (run `custody db update`)", path
             )
@@ -242,10 +248,10 @@ class Gate:
         self.store = self._ledger = None
 
     def _close_read_stores(self) -> None:
-        for resource in (self._read_store, self.advisories):
+        for resource in (self._read_store, self.advisories, self._loop_tokens):
             if resource is not None:
                 resource.close()
-        self._read_store = self.advisories = None
+        self._read_store = self.advisories = self._loop_tokens = None
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._db_executor, fn, *args)
@@ -286,6 +292,16 @@ class Gate:
             page,
             files=tuple(replace(f, upload_time=f.upload_time or times.get(f.filename)) for f in page.files),
         )
+
+    async def _token(self) -> object:
+        """The stores' change token: on the event loop when it can be read there at once
+        (`custody.gate.changes`), else on the read thread (shared by concurrent requests)."""
+        if self._loop_tokens is not None:
+            try:
+                return ("loop", self._loop_tokens.read())
+            except Exception as exc:  # a lock or an error: the read thread waits, or fails closed
+                LOG.debug("change token on the read thread: %s", exc)
+        return ("thread", await self._thread_token())
 
     def _change_token(self) -> object:
         # On the read thread: two one-row reads, whatever the number of entries or advisories.

@@ -188,9 +188,9 @@ def _copy(source: asyncio.Future[T], target: asyncio.Future[T]) -> None:
 class Views:
     """The judged pages of a gate: what requests for index pages, files and metadata decide by.
 
-    `fetch(name)` gets an upstream page; `token()` reads the stores' change token and
-    `dependencies(name)` the policy with the store's entries and the project's advisories (both
-    off the event loop, on the gate's read thread)."""
+    `fetch(name)` gets an upstream page; `token()` reads the stores' change token
+    (`custody.gate.changes`) and `dependencies(name)` the policy with the store's entries and the
+    project's advisories (on the gate's read thread)."""
 
     def __init__(
         self,
@@ -203,7 +203,7 @@ class Views:
         keep: int,
     ) -> None:
         self.pages = PageCache(fetch, ttl=ttl, stale_limit=stale_limit, keep=keep, refreshed=self._refreshed)
-        self._token = Coalesced(token)
+        self._token = token
         self._dependencies = dependencies
         self._views: dict[str, View] = {}
         self._keep = keep
