@@ -6,10 +6,10 @@ policy with the store's allow/deny entries, and the project's advisories. It hol
 
 - the upstream page is the same object (a refresh makes a new one, judged and rendered in the
   background before requests see it),
-- nothing it was judged from changed: every request reads a **change token** from the stores
-  (the allow/deny entries' count and newest id, the advisory store's SQLite `data_version`),
-  one small read shared by the requests that arrive while it runs; only when the token moved are
-  the project's entries and advisories read again and, if they differ, the page judged again,
+- nothing it was judged from changed: every request reads a **change token** of the stores
+  (`custody.gate.changes`: the allow/deny entries' count and newest id, the advisory store's
+  SQLite `data_version`); only when the token moved are the project's entries and advisories
+  read again and, if those differ, the page judged again,
 - and no cooldown end or entry expiry has passed since it was judged.
 
 So a page request from cache costs one change-token read and a dictionary lookup; judging and
