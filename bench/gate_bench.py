@@ -2,7 +2,7 @@
 the cold path's own overhead and memory on a large wheel.
 
     python bench/gate_bench.py [--mirror ~/.cache/custody-bench/gate-mirror] [--runs 3]
-                               [--large PATH.whl] [--clients 50] [--requests 40]
+                               [--large PATH.whl] [--clients 50] [--requests 40] [--page-rounds 3]
                                [--proxpi-venv ~/.cache/custody-bench/proxpi-venv]
                                [--skip-install] [--skip-page] [--skip-cold]
 
@@ -24,11 +24,12 @@ workers, ledger on) and proxpi (gunicorn, 1 worker, 4 threads) sit in front of t
   time is reported too), then --runs timed runs alternating gate/proxpi. Wall time, pip's CPU
   time (getrusage of the child) and the proxy's CPU time (utime+stime of its process tree from
   /proc). Medians; ratio gate/proxpi.
-- page: a synthetic project with 100 wheels; after a warm-up, --clients concurrent clients (each
-  its own httpx.AsyncClient) each ask --requests times for its PEP 691 JSON page, once as fast as
-  answers come (closed loop: the latency is then mostly queueing for CPU) and once paced at one
-  request per --interval seconds per client; p50/p99/max latency and CPU per request of server
-  and client (the gate reuses upstream pages for 30 s: all of it is served from its page cache).
+- page: a synthetic project with 100 wheels; after a warm-up, --clients keep-alive connections
+  driven by bench/loadgen.py (its own process: one thread, selectors, h11) each ask --requests
+  times for its PEP 691 JSON page, once as fast as answers come (closed loop: the latency is then
+  mostly queueing for CPU) and once paced at one request per --interval seconds per client;
+  --page-rounds rounds alternating gate and proxpi; p50/p99/max, CPU per request of server and
+  client, the upstream page fetches during each run and the load average.
 - cold: a fresh gate (empty cache and store) asked for --large (default: the largest wheel in
   ~/.cache/custody-bench/ai-stack, no download); its Server-Timing header says how long it spent
   getting the upstream page, fetching the file from upstream and scanning it; the overhead is the
