@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from custody.advisories import AdvisoryStore
-from custody.gate import GateConfig, GateStore
+from custody.gate import GateConfig, GateStore, create_app
+from custody.gate.server import GateH11Protocol
 from custody.gate.simple import JSON_V1
 from custody.policy import Action, Entry, EntryKind, Policy, Rule
 from tests.gate.builders import add_wheel, json_upstream, mal_record
@@ -98,11 +99,30 @@ def test_an_expired_page_is_served_from_cache_while_one_refresh_runs(
         answers = concurrently(10, lambda: filenames(client, gate))
         assert answers == [["gateok-1.0.0-py3-none-any.whl"]] * 10
         until(lambda: upstream.pages == 2)  # one refresh under way for all of them
-        assert not upstream.open.is_set()
+        time.sleep(0.1)
+        assert upstream.pages == 2 and not upstream.open.is_set()
 
         upstream.release()
         until(lambda: len(filenames(client, gate)) == 2)  # the refreshed page replaces the kept one
-    assert upstream.pages == 2
+
+
+def test_a_refreshed_page_is_judged_before_requests_see_it(tmp_path: Path) -> None:
+    add_wheel(tmp_path / "up", "gateok", "1.0.0")
+    app = create_app(gate_config(tmp_path, str(tmp_path / "up"), page_ttl=1.0))
+    with (
+        serve_asgi(app, lifespan="on", http=GateH11Protocol) as gate,
+        httpx.Client(trust_env=False, timeout=PATIENCE) as client,
+    ):
+        views = app.state.gate.views
+        assert filenames(client, gate) == ["gateok-1.0.0-py3-none-any.whl"]
+        assert (views.pages.fetches, views.judgements) == (1, 1)
+        add_wheel(tmp_path / "up", "gateok", "1.1.0")
+        time.sleep(1.1)  # past page_ttl: this request is answered from the kept page
+        assert filenames(client, gate) == ["gateok-1.0.0-py3-none-any.whl"]
+        until(lambda: views.pages.fetches == 2)
+        until(lambda: views.judgements == 2)  # the refresh judged the new page ...
+        assert len(filenames(client, gate)) == 2  # ... which requests now get
+        assert views.judgements == 2  # without judging it themselves
 
 
 def test_concurrent_first_requests_fetch_the_page_once(
