@@ -2,7 +2,7 @@
 the cold path's own overhead and memory on a large wheel.
 
     python bench/gate_bench.py [--mirror ~/.cache/custody-bench/gate-mirror] [--runs 3]
-                               [--large PATH.whl] [--clients 50] [--requests 40]
+                               [--large PATH.whl] [--clients 50] [--requests 40] [--page-rounds 3]
                                [--proxpi-venv ~/.cache/custody-bench/proxpi-venv]
                                [--skip-install] [--skip-page] [--skip-cold]
 
@@ -24,11 +24,12 @@ workers, ledger on) and proxpi (gunicorn, 1 worker, 4 threads) sit in front of t
   time is reported too), then --runs timed runs alternating gate/proxpi. Wall time, pip's CPU
   time (getrusage of the child) and the proxy's CPU time (utime+stime of its process tree from
   /proc). Medians; ratio gate/proxpi.
-- page: a synthetic project with 100 wheels; after a warm-up, --clients concurrent clients (each
-  its own httpx.AsyncClient) each ask --requests times for its PEP 691 JSON page, once as fast as
-  answers come (closed loop: the latency is then mostly queueing for CPU) and once paced at one
-  request per --interval seconds per client; p50/p99/max latency and CPU per request of server
-  and client (the gate reuses upstream pages for 30 s: all of it is served from its page cache).
+- page: a synthetic project with 100 wheels; after a warm-up, --clients keep-alive connections
+  driven by bench/loadgen.py (its own process: one thread, selectors, h11) each ask --requests
+  times for its PEP 691 JSON page, once as fast as answers come (closed loop: the latency is then
+  mostly queueing for CPU) and once paced at one request per --interval seconds per client;
+  --page-rounds rounds alternating gate and proxpi; p50/p99/max, CPU per request of server and
+  client, the upstream page fetches during each run and the load average.
 - cold: a fresh gate (empty cache and store) asked for --large (default: the largest wheel in
   ~/.cache/custody-bench/ai-stack, no download); its Server-Timing header says how long it spent
   getting the upstream page, fetching the file from upstream and scanning it; the overhead is the
@@ -44,7 +45,6 @@ Results: bench/out/gate/results.json and results.md (the block for bench/RESULTS
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import contextlib
 import csv
@@ -415,44 +415,57 @@ def bench_install(args: argparse.Namespace, upstream: str, requirements: Path) -
 # -- (b) page latency ------------------------------------------------------------------------------
 
 
-async def hammer(url: str, clients: int, requests: int, interval: float = 0.0) -> list[float]:
-    """`clients` concurrent clients, each its own httpx.AsyncClient (one connection, kept alive,
-    as each pip or uv process has its own), each asking `requests` times in a row. One shared
-    client with a 50-connection pool costs more CPU per request than the server does (httpcore
-    scans its pool), and on a loaded machine that would measure the client, not the gate.
-    `interval` > 0 paces each client to one request per `interval` seconds (spread evenly over the
-    clients), instead of asking again as soon as an answer arrives."""
-    latencies: list[float] = []
-    headers = {"Accept": "application/vnd.pypi.simple.v1+json"}
-    ready = asyncio.Event()
-    connected = [0]
-
-    async def one(number: int) -> None:
-        async with httpx.AsyncClient(trust_env=False, timeout=30) as client:
-            await client.get(url, headers=headers)  # connect first: the figure is per request
-            connected[0] += 1
-            if connected[0] == clients:
-                ready.set()  # all connected: start together
-            await ready.wait()
-            phase = interval * number / clients  # the clients' schedules spread over one interval
-            begin = time.perf_counter() + phase
-            for index in range(requests):
-                if interval > 0:
-                    await asyncio.sleep(max(0.0, begin + index * interval - time.perf_counter()))
-                started = time.perf_counter()
-                response = await client.get(url, headers=headers)
-                latencies.append(time.perf_counter() - started)
-                if response.status_code != 200:
-                    raise RuntimeError(f"{url}: {response.status_code}")
-
-    await asyncio.gather(*(one(number) for number in range(clients)))
-    return latencies
+def loadgen(url: str, clients: int, requests: int, interval: float) -> dict[str, Any]:
+    """Run bench/loadgen.py (its own process: one thread, keep-alive sockets, h11) against `url`."""
+    command = [
+        sys.executable, str(HERE / "loadgen.py"), url, "--clients", str(clients),
+        "--requests", str(requests), "--interval", str(interval),
+    ]  # fmt: skip
+    done = subprocess.run(command, env=clean_env(), capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"loadgen against {url} failed:\n{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
 
 
-def percentiles(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000  # noqa: E731
-    return {"n": len(ordered), "p50_ms": pick(0.50), "p99_ms": pick(0.99), "max_ms": ordered[-1] * 1000}
+def percentiles(values_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(values_ms)
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return {"n": len(ordered), "p50_ms": pick(0.50), "p99_ms": pick(0.99), "max_ms": ordered[-1]}
+
+
+def page_fetches(project: str) -> int:
+    """Upstream fetches of `project`'s page so far (the upstream server's access log)."""
+    log = OUT / "upstream.log"
+    return sum(f"/simple/{project}/ " in line for line in log.read_text().splitlines()) if log.exists() else 0
+
+
+def page_run(
+    url: str, proc: subprocess.Popen[bytes], args: argparse.Namespace, interval: float
+) -> dict[str, Any]:
+    cpu0, fetches0 = tree_cpu(proc.pid), page_fetches(PAGE_PROJECT)
+    load = loadgen(url, args.clients, args.requests, interval)
+    server_cpu = tree_cpu(proc.pid) - cpu0
+    row: dict[str, Any] = percentiles(load["latencies_ms"])
+    lags = sorted(load["send_lag_ms"])
+    row.update(
+        seconds=load["wall_s"],
+        server_cpu_ms_per_request=server_cpu / row["n"] * 1000,
+        client_cpu_ms_per_request=load["cpu_s"] / row["n"] * 1000,
+        send_lag_p99_ms=lags[min(len(lags) - 1, int(0.99 * len(lags)))] if lags else 0.0,
+        upstream_page_fetches=page_fetches(PAGE_PROJECT) - fetches0,
+        load_average=os.getloadavg()[0],
+    )
+    return row
+
+
+def summary_line(row: dict[str, Any]) -> str:
+    return (
+        f"p50 {row['p50_ms']:.1f} p99 {row['p99_ms']:.1f} max {row['max_ms']:.1f} ms; CPU/request "
+        f"server {row['server_cpu_ms_per_request']:.2f} client {row['client_cpu_ms_per_request']:.2f} ms; "
+        f"send lag p99 {row['send_lag_p99_ms']:.1f} ms; upstream page fetches "
+        f"{row['upstream_page_fetches']}; load {row['load_average']:.1f}"
+    )
 
 
 def bench_page(args: argparse.Namespace, upstream: str) -> dict[str, Any]:
@@ -461,32 +474,48 @@ def bench_page(args: argparse.Namespace, upstream: str) -> dict[str, Any]:
         "requests_per_client": args.requests,
         "interval_s": args.interval,
         "files": PAGE_FILES,
+        "rounds": args.page_rounds,
+        "load_average_before": os.getloadavg(),
     }
     with (
         gate_server(upstream, OUT / "state-page-gate") as (gate, gate_proc),
         proxpi_server(args.proxpi_venv, upstream, OUT / "state-page-proxpi") as (proxpi, proxpi_proc),
     ):
-        servers = (
-            ("gate", f"{gate}/simple/{PAGE_PROJECT}/", gate_proc),
-            ("proxpi", f"{proxpi}/index/{PAGE_PROJECT}/", proxpi_proc),
-        )
-        for name, url, proc in servers:
+        servers = {
+            "gate": (f"{gate}/simple/{PAGE_PROJECT}/", gate_proc),
+            "proxpi": (f"{proxpi}/index/{PAGE_PROJECT}/", proxpi_proc),
+        }
+        for name, (url, _) in servers.items():
             page = httpx.get(
                 url, headers={"Accept": "application/vnd.pypi.simple.v1+json"}, trust_env=False
             ).json()
             if len(page["files"]) != PAGE_FILES:
                 raise RuntimeError(f"{name}: {len(page['files'])} files on the page, not {PAGE_FILES}")
-            asyncio.run(hammer(url, 5, 5))  # warm connections and code paths
-            for mode, interval in (("closed", 0.0), ("paced", args.interval)):
-                cpu0, client0 = tree_cpu(proc.pid), time.process_time()
-                started = time.perf_counter()
-                latencies = asyncio.run(hammer(url, args.clients, args.requests, interval))
-                row = percentiles(latencies)
-                row["seconds"] = time.perf_counter() - started
-                row["server_cpu_ms_per_request"] = (tree_cpu(proc.pid) - cpu0) / len(latencies) * 1000
-                row["client_cpu_ms_per_request"] = (time.process_time() - client0) / len(latencies) * 1000
-                result.setdefault(name, {})[mode] = row
-            print(f"  {name}: {result[name]}", flush=True)
+            loadgen(url, 5, 5, 0.0)  # warm connections and code paths
+        runs: dict[str, dict[str, list[dict[str, Any]]]] = {n: {"closed": [], "paced": []} for n in servers}
+        for number in range(args.page_rounds):  # alternate which server goes first
+            order = list(servers) if number % 2 == 0 else list(reversed(servers))
+            for name in order:
+                url, proc = servers[name]
+                for mode, interval in (("closed", 0.0), ("paced", args.interval)):
+                    row = page_run(url, proc, args, interval)
+                    runs[name][mode].append(row)
+                    print(f"  round {number + 1} {name} {mode}: {summary_line(row)}", flush=True)
+    for name, modes in runs.items():
+        for mode, rows in modes.items():
+            summary = {
+                key: statistics.median(r[key] for r in rows)
+                for key in (
+                    "p50_ms",
+                    "p99_ms",
+                    "max_ms",
+                    "server_cpu_ms_per_request",
+                    "client_cpu_ms_per_request",
+                )
+            }
+            summary["runs"] = rows
+            result.setdefault(name, {})[mode] = summary
+    result["load_average_after"] = os.getloadavg()
     return result
 
 
@@ -600,19 +629,27 @@ def markdown(results: dict[str, Any], command: str) -> str:
     if page:
         lines += [
             f"**Project page from cache** ({page['files']} files, PEP 691 JSON, {page['clients']} concurrent "
-            f"clients x {page['requests_per_client']} requests, each client its own httpx.AsyncClient on "
-            f"loopback; closed: each client asks again as soon as answered; paced: each client asks once "
-            f"every {page['interval_s']} s):",
+            f"clients x {page['requests_per_client']} requests, keep-alive connections driven by "
+            f"bench/loadgen.py in its own process; closed: each client asks again as soon as answered; "
+            f"paced: each client asks once every {page['interval_s']} s; medians of {page.get('rounds', 1)} "
+            f"rounds, gate and proxpi alternating; load average before "
+            f"{', '.join(f'{x:.1f}' for x in page.get('load_average_before', []))}, after "
+            f"{', '.join(f'{x:.1f}' for x in page.get('load_average_after', []))}):",
             "",
-            "| | load | p50 ms | p99 ms | max ms | server CPU ms/request | client CPU ms/request |",
-            "|---|---|---:|---:|---:|---:|---:|",
+            "| | load | p50 ms | p99 ms | max ms | p99 of each round | server CPU ms/request | "
+            "client CPU ms/request | upstream page fetches |",
+            "|---|---|---:|---:|---:|---|---:|---:|---|",
         ]
         for name in ("gate", "proxpi"):
             for mode in ("closed", "paced"):
                 row = page[name][mode]
+                rounds = row.get("runs", [])
+                each_p99 = " / ".join(f"{r['p99_ms']:.1f}" for r in rounds)
                 lines.append(
                     f"| {name} | {mode} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['max_ms']:.1f} | "
-                    f"{row['server_cpu_ms_per_request']:.2f} | {row['client_cpu_ms_per_request']:.2f} |"
+                    f"{each_p99} | "
+                    f"{row['server_cpu_ms_per_request']:.2f} | {row['client_cpu_ms_per_request']:.2f} | "
+                    f"{' / '.join(str(r.get('upstream_page_fetches', '')) for r in rounds)} |"
                 )
         lines.append("")
     cold = results.get("cold")
@@ -649,6 +686,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument(
+        "--page-rounds", type=int, default=3, help="Rounds of the page runs (gate and proxpi alternate)."
+    )
     parser.add_argument(
         "--interval",
         type=float,

@@ -25,6 +25,7 @@ from custody.advisories import (
 from custody.advisories.sources import export_url
 from custody.audit import group_by_alias
 from custody.inventory import Ecosystem
+from tests.gate.builders import mal_record
 from tests.servers import free_port
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "advisories"
@@ -183,3 +184,13 @@ def test_update_never_deletes_what_is_not_a_broken_advisory_store(tmp_path: Path
         with pytest.raises(AdvisoryError, match="not replacing it"):
             update_store(path=str(path), sources=[str(tmp_path)])
         assert path.read_bytes() == before
+
+
+def test_data_version_moves_when_another_connection_loads(tmp_path: Path) -> None:
+    path = str(tmp_path / "advisories.sqlite")
+    with AdvisoryStore.open(path, create=True) as reader:
+        before = reader.data_version()
+        assert reader.data_version() == before  # stable while nothing changes
+        with AdvisoryStore.open(path) as writer:  # `custody db update` in another process
+            writer.load([mal_record("MAL-2026-0001", "pkg", ("1.0",))], origin="test")
+        assert reader.data_version() != before

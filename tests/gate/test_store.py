@@ -81,3 +81,23 @@ def test_scan_leases_let_one_replica_scan_and_survive_a_dead_one(backend: str, t
         # a scan that erred gives the lease up: another replica may try at once
         second.release_lease(other, "replica-b")
         assert first.claim_scan(other, "s1", "replica-a", 30).leased
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_entries_version_moves_with_every_change(backend: str, tmp_path: Path) -> None:
+    with (
+        store_target(backend, tmp_path, "gate.sqlite") as target,
+        GateStore.open(target) as store,
+        GateStore.open(target) as other,  # another replica, or `custody gate deny`
+    ):
+        seen = [store.entries_version()]
+        other.add_entry(Entry(kind=EntryKind.DENY, name="pkg", reason="pulled"))
+        seen.append(store.entries_version())
+        other.add_entry(Entry(kind=EntryKind.ALLOW, name="lib", reason="ok"))
+        seen.append(store.entries_version())
+        other.remove_entries(EntryKind.DENY, "pkg", None)
+        seen.append(store.entries_version())
+        other.add_entry(Entry(kind=EntryKind.DENY, name="pkg", reason="again"))  # same count as before
+        seen.append(store.entries_version())
+        assert store.entries_version() == seen[-1]  # stable while nothing changes
+    assert len(set(seen)) == len(seen)

@@ -113,6 +113,7 @@ def test_defaults_fail_closed() -> None:
     assert policy.unknown_upload_time is UnknownUploadTime.TOO_NEW
     assert policy.action(Rule.COOLDOWN) is Action.HIDE
     assert policy.action(Rule.DENY) is Action.REFUSE
+    assert policy.stale_page_limit == timedelta(minutes=10)
     assert FailOn.MALICIOUS.reached("malicious") and not FailOn.MALICIOUS.reached("suspicious")
     assert FailOn.SUSPICIOUS.reached("suspicious") and not FailOn.SUSPICIOUS.reached("clean")
 
@@ -122,6 +123,8 @@ def test_defaults_fail_closed() -> None:
     [
         ({"cooldwn": "3d"}, "unknown key"),
         ({"cooldown": "soon"}, "cooldown"),
+        ({"stale_page_limit": True}, "stale_page_limit"),
+        ({"stale_page_limit": "forever"}, "stale_page_limit"),
         ({"fail_on": "bad"}, "fail_on"),
         ({"actions": {"cooldown": "ignore"}}, "actions.cooldown"),
         ({"projects": {"x": {"fail_on": "malicious", "extra": 1}}}, "per project"),
@@ -134,9 +137,15 @@ def test_bad_policies_name_the_field(doc: dict[str, object], message: str) -> No
         policy_from_mapping(doc)
 
 
+def test_stale_page_limit() -> None:
+    assert policy_from_mapping({"stale_page_limit": "90m"}).stale_page_limit == timedelta(minutes=90)
+    assert policy_from_mapping({"stale_page_limit": "0"}).stale_page_limit == timedelta(0)
+
+
 def test_the_example_policy_loads() -> None:
     policy = load_policy(str(EXAMPLE))
     assert policy.cooldown == timedelta(days=3)
+    assert policy.stale_page_limit == timedelta(minutes=10)
     assert any(e.kind is EntryKind.DENY for e in policy.entries)
 
 

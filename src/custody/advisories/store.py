@@ -141,6 +141,14 @@ class AdvisoryStore:
             (str(o), float(t), int(n)) for o, t, n in self.conn.execute("SELECT * FROM feed ORDER BY origin")
         ]
 
+    def data_version(self) -> int:
+        """SQLite's `data_version`: changes when another connection (`custody db update`) has
+        committed to the store since this connection last asked. A cheap "did anything change"."""
+        try:
+            return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+        except sqlite3.DatabaseError as exc:
+            raise AdvisoryError(f"advisory store unusable ({exc}): {REBUILD_HINT}") from exc
+
     def lookup(self, ecosystem: Ecosystem, name: str) -> list[Advisory]:
         """Every stored advisory naming `name` in `ecosystem` (affected or not: see `osv.affects`)."""
         key = canonical_name(name, ecosystem)

@@ -111,6 +111,12 @@ def gate() -> None:
     "--replica",
     help="This gate's name among replicas sharing a --store (default: host name, pid and a random suffix).",
 )
+@click.option(
+    "--access-log/--no-access-log",
+    default=False,
+    show_default=True,
+    help="Log every HTTP request (uvicorn's access log). File decisions are always recorded.",
+)
 def serve(
     upstream: str,
     policy_path: str | None,
@@ -126,6 +132,7 @@ def serve(
     scan_timeout: float,
     rule_dirs: tuple[str, ...],
     replica: str | None,
+    access_log: bool,
 ) -> None:
     """Run the gate; point pip/uv at http://HOST:PORT/simple/ (see `custody gate pip-conf`).
 
@@ -152,7 +159,7 @@ def serve(
     # The gate's own log (refusals at INFO, suspicious files served and store trouble at WARNING).
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
     click.echo(f"custody gate: http://{host}:{port}/simple/ in front of {upstream}", err=True)
-    run(create_app(config), host=host, port=port)
+    run(create_app(config), host=host, port=port, access_log=access_log)
 
 
 def _preflight(config: Any) -> None:

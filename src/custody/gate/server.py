@@ -55,7 +55,16 @@ def uvicorn_config(app: Any, *, host: str = "127.0.0.1", port: int = 8070, **opt
     return uvicorn.Config(app, host=host, port=port, http=GateH11Protocol, **options)
 
 
-def serve(app: Any, *, host: str = "127.0.0.1", port: int = 8070, sock: socket.socket | None = None) -> None:
-    """Serve until interrupted."""
-    server = uvicorn.Server(uvicorn_config(app, host=host, port=port))
+def serve(
+    app: Any,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8070,
+    sock: socket.socket | None = None,
+    access_log: bool = False,
+) -> None:
+    """Serve until interrupted. The access log is off by default: every file decision is in the
+    gate's decision log and ledger already, and a log line per index-page request cost about a
+    quarter of the gate's CPU per cached page (0.25 ms of ~1.1 ms under 50 paced clients)."""
+    server = uvicorn.Server(uvicorn_config(app, host=host, port=port, access_log=access_log))
     server.run(sockets=[sock] if sock is not None else None)

@@ -22,28 +22,27 @@ import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from packaging.version import InvalidVersion, Version
-
-from custody.advisories import AdvisoryError, AdvisoryStore, affects, default_store_path
+from custody.advisories import AdvisoryError, AdvisoryStore, default_store_path
 from custody.advisories.model import Advisory
 from custody.artifacts.index import MAX_DOWNLOAD, IndexFile, cache_dir, choose_files
+from custody.gate.changes import LoopTokens
 from custody.gate.decide import (
     Decision,
     Listing,
     Outcome,
-    judge_listing,
     judge_scan,
     refusal_text,
     short_reason,
 )
 from custody.gate.recorder import LedgerWriter, Recorder
 from custody.gate.scanning import ScanOutcome, ScanPool
-from custody.gate.simple import QUARANTINED, FileEntry, ProjectPage, project_of, render_page, with_urls
+from custody.gate.simple import FileEntry, ProjectPage, project_of
 from custody.gate.store import Claim, DecisionRow, GateStore, StoredVerdict, data_dir
 from custody.gate.upstream import DEFAULT_UPSTREAM, MAX_PAGE_BYTES, Upstream, UpstreamError, open_upstream
+from custody.gate.views import Coalesced, Judged, Views, shown_page
 from custody.inventory import Ecosystem
 from custody.policy import Policy, same_version
 
@@ -129,23 +128,6 @@ class CheckResult:
 
 
 @dataclass(frozen=True, slots=True)
-class _Judged:
-    entry: FileEntry
-    listing: Listing
-    decision: Decision
-
-
-@dataclass(slots=True, kw_only=True)
-class _IndexView:
-    upstream: ProjectPage
-    """The upstream page object this view was judged from (identity: a refetch is a new object)."""
-    depends: tuple[object, ...]
-    valid_until: datetime
-    page: ProjectPage
-    rendered: dict[str, bytes] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
 class _Prepared:
     path: str | None
     sha256: str | None
@@ -168,8 +150,13 @@ class Gate:
         self.scans: ScanPool | None = None
         self.recorder: Recorder | None = None
         self._db_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="custody-gate-db")
-        self._pages: dict[str, tuple[float, ProjectPage | None]] = {}
-        self._index_views: dict[str, _IndexView] = {}
+        # Reads for page requests get their own thread and connections: they never queue behind
+        # the recorder's batch writes and signing, or a scan lease, on the db thread.
+        self._read_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="custody-gate-read")
+        self._read_store: GateStore | None = None
+        self._loop_tokens: LoopTokens | None = None
+        self._thread_token = Coalesced(lambda: self._read(self._change_token))
+        self.views: Views | None = None
         self._flights: dict[str, asyncio.Future[_Prepared]] = {}
         self._refusals: collections.OrderedDict[str, Refusal] = collections.OrderedDict()
         self._started = False
@@ -189,6 +176,15 @@ class Gate:
         self.upstream = open_upstream(self.config.upstream, max_page_bytes=self.config.max_page_bytes)
         os.makedirs(os.path.join(self.files_dir, "tmp"), exist_ok=True)
         await self._db(self._open_stores)
+        await self._read(self._open_read_stores)
+        self.views = Views(
+            self._fetch_page,
+            token=self._token,
+            dependencies=lambda name: self._read(self._policy_and_advisories, name),
+            ttl=self.config.page_ttl,
+            stale_limit=self.config.policy.stale_page_limit.total_seconds(),
+            keep=PAGES_KEPT,
+        )
         self.scans = ScanPool(self.config.scan_workers, self.config.scan_timeout, self.config.rule_dirs)
         self.recorder = Recorder(self._db, self._record_rows)
         self.recorder.start()
@@ -203,10 +199,18 @@ class Gate:
                 self.config.key,
                 self.data_dir,
             )
+
+    def _open_read_stores(self) -> None:
+        # On the read thread: a second connection to the gate store, and the advisory store
+        # (read only by page judging).
+        target = self.config.store or os.path.join(self.data_dir, "gate.sqlite")
+        self._read_store = GateStore.open(target)
         path = self.config.advisory_db or default_store_path()
-        if os.path.exists(path):
+        exists = os.path.exists(path)
+        if exists:
             self.advisories = AdvisoryStore.open(path)
-        else:
+        self._loop_tokens = LoopTokens.open(target, path if exists else None)
+        if not exists:
             LOG.warning(
                 "no advisory store at %s: MAL- advisories are not checked (run `custody db update`)", path
             )
@@ -224,6 +228,8 @@ class Gate:
             return
         self._closed = True
         self._started = False
+        if self.views is not None:
+            await self.views.aclose()
         if self.recorder is not None:
             await self.recorder.stop()
         if self.scans is not None:
@@ -231,35 +237,42 @@ class Gate:
         if self.upstream is not None:
             await self.upstream.aclose()
         await self._db(self._close_stores)
+        await self._read(self._close_read_stores)
         self._db_executor.shutdown(wait=True)
+        self._read_executor.shutdown(wait=True)
 
     def _close_stores(self) -> None:
-        for resource in (self.store, self.advisories, self._ledger):
+        for resource in (self.store, self._ledger):
             if resource is not None:
                 resource.close()
-        self.store = self.advisories = self._ledger = None
+        self.store = self._ledger = None
+
+    def _close_read_stores(self) -> None:
+        for resource in (self._read_store, self.advisories, self._loop_tokens):
+            if resource is not None:
+                resource.close()
+        self._read_store = self.advisories = self._loop_tokens = None
 
     async def _db(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._db_executor, fn, *args)
 
+    async def _read(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._read_executor, fn, *args)
+
     # -- pages -----------------------------------------------------------------------------------
 
     async def upstream_page(self, name: str) -> ProjectPage | None:
-        """The upstream page (reused for `page_ttl` seconds). Raises UpstreamError."""
+        """The upstream page to answer from: reused for `page_ttl` seconds, then refreshed in the
+        background while the kept one is served (`custody.gate.pages`). Raises UpstreamError."""
+        assert self.views is not None
+        return await self.views.pages.get(name)
+
+    async def _fetch_page(self, name: str) -> ProjectPage | None:
         assert self.upstream is not None
-        cached = self._pages.get(name)
-        if cached is not None and time.monotonic() - cached[0] < self.config.page_ttl:
-            return cached[1]
         page = await self.upstream.project_page(name)
         ask_pypi = self.upstream.is_pypi or self.config.pypi_json_url is not None
         if page is not None and ask_pypi and any(f.upload_time is None for f in page.files):
             page = await self._fill_upload_times(page)
-        self._pages[name] = (time.monotonic(), page)
-        if len(self._pages) > PAGES_KEPT:  # bounded: drop the oldest entries
-            for stale in sorted(self._pages, key=lambda k: self._pages[k][0])[
-                : len(self._pages) - PAGES_KEPT
-            ]:
-                del self._pages[stale]
         return page
 
     async def _fill_upload_times(self, page: ProjectPage) -> ProjectPage:
@@ -280,111 +293,48 @@ class Gate:
             files=tuple(replace(f, upload_time=f.upload_time or times.get(f.filename)) for f in page.files),
         )
 
+    async def _token(self) -> object:
+        """The stores' change token: on the event loop when it can be read there at once
+        (`custody.gate.changes`), else on the read thread (shared by concurrent requests)."""
+        if self._loop_tokens is not None:
+            try:
+                return ("loop", self._loop_tokens.read())
+            except Exception as exc:  # a lock or an error: the read thread waits, or fails closed
+                LOG.debug("change token on the read thread: %s", exc)
+        return ("thread", await self._thread_token())
+
+    def _change_token(self) -> object:
+        # On the read thread: two one-row reads, whatever the number of entries or advisories.
+        assert self._read_store is not None
+        advisories = self.advisories.data_version() if self.advisories is not None else None
+        return (self._read_store.entries_version(), advisories)
+
     def _policy_and_advisories(self, name: str) -> tuple[Policy, list[Advisory]]:
-        assert self.store is not None
-        policy = self.config.policy.with_entries(self.store.entries())
+        assert self._read_store is not None
+        policy = self.config.policy.with_entries(self._read_store.entries())
         advisories = self.advisories.lookup(Ecosystem.PYPI, name) if self.advisories is not None else []
         return policy, advisories
 
-    async def judge_page(self, name: str) -> tuple[ProjectPage, list[_Judged], Policy] | None:
+    async def judge_page(self, name: str) -> tuple[ProjectPage, list[Judged], Policy] | None:
         """Every file of the page with its listing decision; None when upstream does not know `name`.
         Raises UpstreamError (upstream) or AdvisoryError/StoreError (a store that cannot be read)."""
-        found = await self._judged(name)
-        return None if found is None else found[:3]
-
-    async def _judged(
-        self, name: str
-    ) -> tuple[ProjectPage, list[_Judged], Policy, tuple[object, ...], datetime] | None:
-        """`judge_page`, plus what the judgement depends on besides the page (the store's entries,
-        the advisories' ids and modification times) and the moment it stops holding (the next
-        cooldown end or entry expiry), for the index-page cache."""
-        page = await self.upstream_page(name)
-        if page is None:
-            return None
-        policy, advisories = await self._db(self._policy_and_advisories, page.name)
-        now = datetime.now(timezone.utc)
-        judged = []
-        # PEP 792: an index must offer no file of a quarantined project. No allow entry lifts it:
-        # upstream has withdrawn every file (usually for malware), nothing is left to vouch for.
-        quarantine = (
-            Decision(
-                outcome=Outcome.HIDE,
-                rule="quarantined",
-                reason="project quarantined upstream"
-                + (f": {page.status_reason}" if page.status_reason else ""),
-            )
-            if page.status == QUARANTINED
-            else None
-        )
-        cooldown = policy.cooldown_for(page.name)
-        changes = [e.until for e in policy.entries if e.until is not None and e.until > now]
-        for entry in page.files:
-            parsed = project_of(entry.filename)
-            version = parsed[1] if parsed else None
-            listing = _listing(page.name, version, entry, advisories)
-            judged.append(_Judged(entry, listing, quarantine or judge_listing(policy, listing, now)))
-            if entry.upload_time is not None and entry.upload_time + cooldown > now:
-                changes.append(entry.upload_time + cooldown)
-        depends = (policy.entries, tuple((a.id, a.modified) for a in advisories))
-        valid_until = min(changes, default=now + timedelta(days=365))
-        return page, judged, policy, depends, valid_until
+        assert self.views is not None
+        view = await self.views.view(name)
+        return None if view is None else (view.upstream, list(view.judged), view.policy)
 
     async def index_page(self, name: str, file_url: Callable[[FileEntry], str]) -> ProjectPage | None:
         """The page clients see: hidden files left out, every URL pointing through the gate."""
-        view = await self._index_view(name, file_url)
-        return None if view is None else view.page
+        assert self.views is not None
+        view = await self.views.view(name)
+        return None if view is None else shown_page(view, file_url)
 
     async def rendered_index(
         self, name: str, media: str, file_url: Callable[[FileEntry], str]
     ) -> bytes | None:
-        """`index_page` rendered as `media`, kept while nothing it depends on changes: the same
-        upstream page object (reused for `page_ttl`), the same allow/deny entries and advisories,
-        and no cooldown end or entry expiry passed since. The store and advisories are still read
-        on every request (another replica or `custody gate allow` may have changed them); only
-        the judging of each file and the rendering are saved."""
-        view = await self._index_view(name, file_url)
-        if view is None:
-            return None
-        body = view.rendered.get(media)
-        if body is None:
-            body = view.rendered[media] = render_page(view.page, media)
-        return body
-
-    async def _index_view(self, name: str, file_url: Callable[[FileEntry], str]) -> _IndexView | None:
-        page = await self.upstream_page(name)
-        if page is None:
-            return None
-        cached = self._index_views.get(name)
-        if cached is not None and cached.upstream is page:
-            # the page is the same object: only the store's entries, the advisories and the
-            # clock can change the judgement
-            policy, advisories = await self._db(self._policy_and_advisories, page.name)
-            current: tuple[object, ...] = (policy.entries, tuple((a.id, a.modified) for a in advisories))
-            if current == cached.depends and datetime.now(timezone.utc) < cached.valid_until:
-                return cached
-        found = await self._judged(name)
-        if found is None:
-            return None
-        upstream, judged, _, depends, valid_until = found
-        visible = [j.entry for j in judged if j.decision.outcome is not Outcome.HIDE]
-        shown_versions = {j.listing.version for j in judged if j.decision.outcome is not Outcome.HIDE}
-        all_versions = {j.listing.version for j in judged}
-        # PEP 700 versions: keep versions that still have a file, and those upstream lists without
-        # files; an upstream that gave none (HTML, a directory) gets the versions of what is shown.
-        if upstream.status == QUARANTINED:
-            versions: tuple[str, ...] = ()
-        elif upstream.versions:
-            versions = tuple(v for v in upstream.versions if v in shown_versions or v not in all_versions)
-        else:
-            versions = tuple(sorted((v for v in shown_versions if v is not None), key=_sort_key))
-        shown = with_urls(
-            replace(upstream, versions=versions), visible, {f.filename: file_url(f) for f in visible}
-        )
-        view = _IndexView(upstream=upstream, depends=depends, valid_until=valid_until, page=shown)
-        self._index_views[name] = view
-        if len(self._index_views) > PAGES_KEPT:
-            self._index_views.pop(next(iter(self._index_views)))
-        return view
+        """`index_page` rendered as `media`: bytes rendered once per upstream page and kept while
+        nothing it was judged from changes (`custody.gate.views`)."""
+        assert self.views is not None
+        return await self.views.rendered(name, media, file_url)
 
     async def project_names(self) -> list[str]:
         assert self.upstream is not None
@@ -726,13 +676,6 @@ class _IntegrityError(Exception):
     pass
 
 
-def _sort_key(version: str) -> tuple[int, Version | str]:
-    try:
-        return (0, Version(version))
-    except InvalidVersion:
-        return (1, version)
-
-
 def _version(filename: str) -> str | None:
     parsed = project_of(filename)
     return parsed[1] if parsed else None
@@ -740,26 +683,3 @@ def _version(filename: str) -> str | None:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())[:300]
-
-
-def _listing(project: str, version: str | None, entry: FileEntry, advisories: list[Advisory]) -> Listing:
-    malware: list[str] = []
-    fixes = False
-    if version is not None:
-        for advisory in advisories:
-            if advisory.malware and affects(advisory, Ecosystem.PYPI, project, version):
-                malware.append(advisory.id)
-            elif not advisory.malware and not advisory.withdrawn:
-                fixes = fixes or any(
-                    e.kind == "fixed" and same_version(e.version, version)
-                    for a in advisory.affected
-                    for r in a.ranges
-                    for e in r.events
-                )
-    return Listing(
-        project=project,
-        version=version,
-        upload_time=entry.upload_time,
-        malware=tuple(malware),
-        fixes_vulnerability=fixes,
-    )

@@ -404,6 +404,12 @@ class GateStore:
             for r in rows
         )
 
+    def entries_version(self) -> tuple[int, int]:
+        """Changes whenever an entry is added or removed (count and newest id: ids are never
+        reused and entries are never updated in place); one row, however many entries."""
+        row = self.db.execute("SELECT count(*), coalesce(max(id), 0) FROM entry").fetchone()
+        return int(row[0]), int(row[1])
+
     def remove_entries(self, kind: EntryKind, name: str, version: str | None) -> int:
         """Delete the entries of `kind` for exactly `name` (and `version`, or the project-wide
         ones when None); returns how many were removed."""

@@ -34,6 +34,7 @@ _TOP_KEYS = {
     "on_error",
     "unknown_upload_time",
     "cooldown_exempt_fixes",
+    "stale_page_limit",
     "actions",
     "projects",
     "allow",
@@ -114,6 +115,8 @@ def policy_from_mapping(doc: Mapping[str, Any], source: str = "policy") -> Polic
         if not isinstance(doc["cooldown_exempt_fixes"], bool):
             raise PolicyError(f"{source}: cooldown_exempt_fixes: give true or false")
         settings["cooldown_exempt_fixes"] = doc["cooldown_exempt_fixes"]
+    if "stale_page_limit" in doc:
+        settings["stale_page_limit"] = _duration(doc["stale_page_limit"], f"{source}: stale_page_limit")
     actions = dict(DEFAULT_ACTIONS)
     raw_actions = doc.get("actions", {})
     if not isinstance(raw_actions, Mapping):

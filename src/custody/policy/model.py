@@ -19,6 +19,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 DEFAULT_COOLDOWN = timedelta(days=3)
+DEFAULT_STALE_PAGE_LIMIT = timedelta(minutes=10)
+"""As long as PyPI lets clients and CDNs cache its simple pages (`Cache-Control: max-age=600`)."""
 _SPEC = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:==\s*([A-Za-z0-9.+!_-]+))?\s*$")
 
 
@@ -146,6 +148,10 @@ class Policy:
     cooldown_exempt_fixes: bool = True
     """A release that is the fix of a known (non-malware) advisory skips the cooldown: holding back
     a security fix for days is worse than the risk the cooldown guards against."""
+    stale_page_limit: timedelta = DEFAULT_STALE_PAGE_LIMIT
+    """How long past its reuse time (30 s) the gate may keep answering from a project page it
+    fetched before while upstream cannot give a fresh one (0: not at all, an upstream failure is
+    an error at once). Only the file list can be that old: every other check runs on each request."""
     actions: Mapping[Rule, Action] = field(default_factory=lambda: dict(DEFAULT_ACTIONS))
     projects: Mapping[str, ProjectPolicy] = field(default_factory=dict)
     """Keyed by canonical project name."""
