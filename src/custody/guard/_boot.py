@@ -430,10 +430,17 @@ def _check(package: str, capability: str, key: str) -> str | None:
     if caps.get("denied"):
         return "deny-list"
     if capability in ("read", "write"):
-        group = _protected_path(key)
-        if group is not None and group not in granted:
-            return f"protected:{group}"
-        return None if _any(caps.get(capability), key) else f"{capability}-not-allowed"
+        # Both the path as given and where its symlinks lead: a link from /tmp into ~/.ssh is
+        # ~/.ssh. Resolved here only, once a package is behind the event (realpath costs a
+        # system call per component; the main program's and the quiet reads' paths are not).
+        real = os.path.realpath(key)
+        for path in (key, real) if real != key else (key,):
+            group = _protected_path(path)
+            if group is not None and group not in granted:
+                return f"protected:{group}"
+        patterns = caps.get(capability)
+        allowed = _any(patterns, key) and (real == key or _any(patterns, real))
+        return None if allowed else f"{capability}-not-allowed"
     if capability == "network":
         host = key.rsplit(":", 1)[0].strip("[]") if ":" in key else key
         group = _protected_host(host)
@@ -632,8 +639,10 @@ _HANDLERS = {
     "os.chmod": _on_path_change,
     "os.mkdir": _on_path_change,
     "os.rmdir": _on_path_change,
+    "os.truncate": _on_path_change,  # os.truncate (a path) and os.ftruncate (an fd: not checked)
     "socket.connect": _on_connect,
     "socket.sendto": _on_connect,
+    "socket.sendmsg": _on_connect,  # (socket, address or None): an address is egress like sendto's
     "socket.getaddrinfo": _on_getaddrinfo,
     "subprocess.Popen": _on_process,
     "os.system": _on_process,

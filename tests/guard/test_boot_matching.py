@@ -1,0 +1,74 @@
+"""The bootstrap's protected-path pre-filter against the plain answer (every pattern tried).
+
+In-process and without arming: `_expand` only sets the bootstrap's module state, which the
+fixture puts back afterwards."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from custody.guard import _boot
+from custody.policy.guard import guard_policy_from_mapping
+
+EXTRA = {"paths": ["*.pem", "/ro*/secret-*", "/srv/vault/?ey", "*/credentials.json"], "hosts": []}
+PATHS = [
+    "~/.ssh/id_rsa",
+    "~/.ssh",
+    "~/.sshx/id_rsa",
+    "~/.aws/credentials",
+    "~/.bashrc",
+    "~/.bashrc.bak",
+    "~/project/.env",
+    "~/project/.env.local",
+    "~/project/.envrc",
+    "/etc/cron.d/job",
+    "/etc/crontab",
+    "/etc/hosts",
+    "/etc",
+    "/run/secrets/kubernetes.io/serviceaccount/token",
+    "/var/run/secrets/x",
+    "/var/log/syslog",
+    "/tmp/cert.pem",
+    "/tmp/x",
+    "/root/secret-a",
+    "/rob/secret-b",
+    "/srv/vault/key",
+    "/srv/vault/keys",
+    "/opt/app/credentials.json",
+    "/",
+    "relative/.env",
+]
+
+
+@pytest.fixture
+def expanded(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[dict[str, Any]]:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for name in ("_config", "_heads_by_top", "_loose_prefixes", "_base_prefixes", "_regex_cache"):
+        monkeypatch.setattr(_boot, name, type(getattr(_boot, name))())
+    config = guard_policy_from_mapping({"guard": {}}).compiled()
+    config["protected"]["extra"] = dict(EXTRA)
+    _boot._expand(config)
+    _boot._config.update(config)
+    yield config
+
+
+def test_the_pre_filter_never_hides_a_protected_path(expanded: dict[str, Any]) -> None:
+    home = os.environ["HOME"]
+    for raw in PATHS:
+        path = raw.replace("~", home, 1)
+        plain = next(
+            (
+                group
+                for group, spec in expanded["protected"].items()
+                if any(_boot._matches(p, path) for p in spec["paths"])
+            ),
+            None,
+        )
+        assert _boot._protected_path(path) == plain, path
+    assert _boot._protected_path(f"{home}/.ssh/id_rsa") == "ssh-keys"
+    assert _boot._protected_path("/tmp/cert.pem") == "extra"  # a pattern with no literal head
+    assert _boot._protected_path("/tmp/x") is None
