@@ -72,3 +72,25 @@ def test_the_pre_filter_never_hides_a_protected_path(expanded: dict[str, Any]) -
     assert _boot._protected_path(f"{home}/.ssh/id_rsa") == "ssh-keys"
     assert _boot._protected_path("/tmp/cert.pem") == "extra"  # a pattern with no literal head
     assert _boot._protected_path("/tmp/x") is None
+
+
+ODD_PATHS = [
+    "/a/.b/c",
+    "/a/./b",
+    "/a/../b",
+    "/a/b/.",
+    "/a/b/..",
+    "/a//b",
+    "/a/b/",
+    "/a/..b/c",
+    "/a/b.",
+    "/..",
+]
+
+
+@pytest.mark.parametrize("path", [*ODD_PATHS, "a/b"])
+def test_a_path_taken_as_normal_is_what_normpath_makes_of_it(path: str) -> None:
+    # the fast path skips os.path.abspath for these: a `..` let through would dodge the patterns
+    assert _boot._path(path) == os.path.abspath(path) or _boot._path(path) == path.rstrip("/") + "/"
+    if _boot._is_normal(path):
+        assert os.path.normpath(path) == path.rstrip("/")

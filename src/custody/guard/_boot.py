@@ -456,9 +456,23 @@ def _check(package: str, capability: str, key: str) -> str | None:
 
 
 # ---- event handlers ---------------------------------------------------------------------------
+def _is_normal(value: Any) -> bool:
+    """An absolute str path that normpath would leave as it is (a trailing `/` aside): no `.` or
+    `..` segment, no `//`. Hidden directories (`~/.cache`, `~/.pyenv`) are normal."""
+    return (
+        type(value) is str
+        and value[:1] == "/"
+        and "//" not in value
+        and "/./" not in value
+        and "/../" not in value
+        and value[-2:] != "/."
+        and value[-3:] != "/.."
+    )
+
+
 def _path(value: Any) -> str | None:
-    if type(value) is str and value[:1] == "/" and "/." not in value and "//" not in value:
-        return value  # already absolute and normal: the common case, no posixpath calls
+    if _is_normal(value):
+        return str(value)  # already absolute and normal: the common case, no posixpath calls
     if isinstance(value, int) or value is None:
         return None
     try:
@@ -659,7 +673,8 @@ _HANDLERS = {
 
 
 def _open_is_quiet(args: tuple[Any, ...]) -> bool:
-    """A read no policy restricts (see _on_open): the bulk of all events, so checked first."""
+    """A read no policy restricts (see _on_open): the bulk of all events, so checked first, with
+    the common case (an absolute, normal path as a str, under no protected head) inlined."""
     mode = args[1]  # None for os.open: its flags tell
     if mode is not None and not (
         type(mode) is str and (mode in _READ_MODES or not _WRITE_MODE.intersection(mode))
@@ -668,10 +683,21 @@ def _open_is_quiet(args: tuple[Any, ...]) -> bool:
     flags = args[2] if len(args) > 2 else 0
     if type(flags) is not int or flags & _WRITE_FLAGS:
         return False
-    path = _path(args[0])
-    if path is None:
-        return True
-    return (_reads_unrestricted or path.startswith(_quiet_read)) and _protected_path(path) is None
+    path = args[0]
+    if not _is_normal(path):
+        path = _path(path)
+        if path is None:
+            return True
+    if not (_reads_unrestricted or path.startswith(_quiet_read)):
+        return False
+    if _POSIX and not _loose_prefixes:  # _protected_path's pre-filter, without the call
+        cut = path.find("/", 1)
+        heads = _heads_by_top.get(path[:cut] if cut > 0 else path)
+        if (heads is None or not path.startswith(heads)) and not path[path.rfind("/") + 1 :].startswith(
+            _base_prefixes
+        ):
+            return True
+    return _protected_path(path) is None
 
 
 def _import_is_quiet(args: tuple[Any, ...]) -> bool:
