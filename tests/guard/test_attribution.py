@@ -167,3 +167,27 @@ def test_a_symlink_into_a_protected_path_is_that_path(
     assert not (home / ".bashrc").exists()
     rules = sorted(e["rule"] for e in events(log) if e["decision"] == "deny")
     assert rules == ["protected:shell-startup", "protected:ssh-keys"]
+
+
+def test_a_package_imported_through_a_symlinked_directory_is_still_that_package(
+    helper_venv: Path, home: Path, tmp_path: Path, armed: None
+) -> None:
+    log = arm(helper_venv, tmp_path, GuardMode.ENFORCE)
+    site = Path(environment(venv=str(helper_venv)).site_dir)
+    alias = tmp_path / "alias"
+    alias.symlink_to(site, target_is_directory=True)  # as lib64 -> lib: file names the index lacks
+    key = home / ".ssh" / "id_rsa"
+    code = (
+        f"import sys; sys.path.insert(0, {str(alias)!r})\n"
+        "import helperpkg\n"
+        f"assert helperpkg.__file__.startswith({str(alias)!r}), helperpkg.__file__\n"
+        "try:\n"
+        f"    helperpkg.truncate({str(key)!r}); print('truncated')\n"
+        "except PermissionError:\n"
+        "    print('refused')\n"
+    )
+    done = run(helper_venv, code, home)
+    assert done.stdout.strip() == "refused", done.stderr
+    denied = [e for e in events(log) if e["decision"] == "deny"]
+    assert [e["package"] for e in denied] == ["helperpkg 1.0"]
+    assert denied[0]["where"].startswith(str(alias))

@@ -43,6 +43,7 @@ MAIN = "main program"
 _config: dict[str, Any] = {}
 _busy: set[int] = set()
 _owner_cache: dict[str, str | None] = {}
+_real_dirs: dict[str, str] = {}  # directory -> its realpath, for files the index lacks
 _index: dict[str, str] | None = None
 _seen: set[tuple[Any, ...]] = set()
 _log_fd: int | None = None
@@ -160,9 +161,16 @@ def _owner(filename: str) -> str | None:
     owner = None
     if filename and not filename.startswith("<"):
         index = _get_index()
-        owner = index.get(filename) or index.get(os.path.normpath(filename))
-        if owner is None:
-            owner = index.get(os.path.realpath(filename))
+        norm = os.path.normpath(filename)
+        owner = index.get(filename) or index.get(norm)
+        if owner is None:  # reached through a symlink (lib64 -> lib)? Directories resolved once each
+            head, tail = os.path.split(norm)
+            real_head = _real_dirs.get(head)
+            if real_head is None:
+                real_head = _real_dirs[head] = os.path.realpath(head)
+            owner = index.get(os.path.join(real_head, tail))
+            if owner is None and os.path.islink(norm):  # the file itself a link: one lstat
+                owner = index.get(os.path.realpath(norm))
     # site is frozen from 3.11 ("<frozen site>"), a plain site.py before and with -X frozen_modules=off
     if owner is None and filename.endswith(("site.py", " site>")):
         owner = _SITE
