@@ -62,7 +62,9 @@ _OWNER_CACHE_MAX = 100_000
 # ---- configuration and index ------------------------------------------------------------------
 def _load(path: str) -> Any:
     with open(path, "rb") as handle:
-        return marshal.load(handle)  # noqa: S302 - our own file, written by `custody guard install`
+        # One read, then loads: marshal.load on a file reads object by object (a read call for
+        # each of the index's ~10,000 strings, about 4 ms at the first attributed event).
+        return marshal.loads(handle.read())  # noqa: S302 - our own file, written by `custody guard install`
 
 
 def _stamp(site_dirs: list[str]) -> list[list[Any]]:
