@@ -94,3 +94,17 @@ def test_a_path_taken_as_normal_is_what_normpath_makes_of_it(path: str) -> None:
     assert _boot._path(path) == os.path.abspath(path) or _boot._path(path) == path.rstrip("/") + "/"
     if _boot._is_normal(path):
         assert os.path.normpath(path) == path.rstrip("/")
+
+
+def test_an_extension_in_site_packages_under_the_stdlib_directory_is_not_the_stdlibs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An interpreter outside a venv (`guard install --python`) keeps site-packages under the
+    # stdlib directory: its extension modules are a package loading native code, not lib-dynload.
+    monkeypatch.setattr(_boot, "_config", {"stdlib": "/py/lib/python3.11"})
+    assert _boot._import_is_quiet(("_ssl", "/py/lib/python3.11/lib-dynload/_ssl.cpython-311.so"))
+    assert _boot._import_is_quiet(("json", "/py/lib/python3.11/json/__init__.py"))
+    for packages in ("site-packages", "dist-packages"):
+        native = f"/py/lib/python3.11/{packages}/evil/_c.cpython-311.so"
+        assert not _boot._import_is_quiet(("evil._c", native))
+        assert not _boot._stdlib_file(native)

@@ -247,13 +247,17 @@ def _caller_is_import_machinery(frame: Any) -> bool:
     return frame is not None and frame.f_code.co_filename.startswith("<frozen importlib")
 
 
+def _stdlib_file(filename: str) -> bool:
+    """A file of the standard library: under its directory, but not in a site-packages or
+    dist-packages directory (an interpreter outside a venv keeps those under the same directory)."""
+    return filename.startswith(_config.get("stdlib", "\0")) and "-packages" not in filename
+
+
 def _caller_is_stdlib(frame: Any) -> bool:
     if frame is None:
         return True
     filename: str = frame.f_code.co_filename
-    if filename.startswith("<frozen"):
-        return True
-    return filename.startswith(_config.get("stdlib", "\0")) and "-packages" not in filename
+    return filename.startswith("<frozen") or _stdlib_file(filename)
 
 
 # ---- matching ---------------------------------------------------------------------------------
@@ -620,11 +624,7 @@ def _on_exec(event: str, args: tuple[Any, ...], frame: Any) -> None:
 def _on_import(event: str, args: tuple[Any, ...], frame: Any) -> None:
     filename = args[1] if len(args) > 1 else None
     # the interpreter's own extension modules (lib-dynload) are not a package loading native code
-    if (
-        isinstance(filename, str)
-        and filename.endswith(_EXT_SUFFIXES)
-        and not filename.startswith(_config.get("stdlib", "\0"))
-    ):
+    if isinstance(filename, str) and filename.endswith(_EXT_SUFFIXES) and not _stdlib_file(filename):
         _decide(event, lambda: [args[0], filename], frame, "native", filename, None)
 
 
@@ -711,8 +711,9 @@ def _open_is_quiet(args: tuple[Any, ...]) -> bool:
 
 
 def _import_is_quiet(args: tuple[Any, ...]) -> bool:
+    """Not an extension module, or one of the interpreter's own (lib-dynload)."""
     filename = args[1] if len(args) > 1 else None
-    return not (isinstance(filename, str) and filename.endswith(_EXT_SUFFIXES))
+    return not (isinstance(filename, str) and filename.endswith(_EXT_SUFFIXES)) or _stdlib_file(filename)
 
 
 def _compile_is_quiet(args: tuple[Any, ...]) -> bool:
