@@ -79,7 +79,7 @@ for _ in range(10000):
         f.read()
 server = socket.socket()
 server.bind(("127.0.0.1", 0))
-server.listen(128)
+server.listen(1024)  # above the 1,000 connects: a full backlog would drop SYNs (1 s retry)
 port = server.getsockname()[1]
 def accept():
     for _ in range(1000):

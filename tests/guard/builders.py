@@ -95,6 +95,49 @@ def benign_wheel(directory: Path) -> Path:
     return wheel(directory, "benignnet", "2.0", {"benignnet/__init__.py": BENIGN_INIT})
 
 
+HELPER_INIT = """
+import os
+import socket
+
+
+def call(function, *args):
+    return function(*args)
+
+
+def compile_many(n):
+    for i in range(n):
+        exec(compile("x = 1", f"<generated {i}>", "exec"))  # one code location, a new name each time
+
+
+def compile_once():
+    exec(compile("y = 2", "<other>", "exec"))  # a second location
+
+
+def send_datagram(port, data):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendmsg([data], [], 0, ("127.0.0.1", port))
+
+
+def truncate(path):
+    os.truncate(path, 0)
+
+
+def append(path, text):
+    with open(path, "a") as f:
+        f.write(text)
+
+
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+"""
+
+
+def helper_wheel(directory: Path) -> Path:
+    """helperpkg: calls what it is given, builds code from strings, sends, truncates, writes, reads."""
+    return wheel(directory, "helperpkg", "1.0", {"helperpkg/__init__.py": HELPER_INIT})
+
+
 class Sink:
     """A loopback TCP server that records every byte it receives."""
 

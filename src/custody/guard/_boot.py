@@ -27,6 +27,7 @@ from _thread import get_ident
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import: annotations only (they are strings here)
+    from collections.abc import Callable
     from typing import Any
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -34,6 +35,7 @@ CONFIG_NAME = "_custody_guard.cfg"
 INDEX_NAME = "_custody_guard.idx"
 _EXT_SUFFIXES = (".so", ".pyd", ".dylib", ".dll")
 _WRITE_MODE = frozenset("wax+")
+_READ_MODES = frozenset(("r", "rb", "rt", "br", "tr"))
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 UNOWNED = "unowned start-up file"
 MAIN = "main program"
@@ -41,18 +43,28 @@ MAIN = "main program"
 _config: dict[str, Any] = {}
 _busy: set[int] = set()
 _owner_cache: dict[str, str | None] = {}
+_real_dirs: dict[str, str] = {}  # directory -> its realpath, for files the index lacks
 _index: dict[str, str] | None = None
-_seen: set[tuple[str, str, str]] = set()
+_seen: set[tuple[Any, ...]] = set()
 _log_fd: int | None = None
 _regex_cache: dict[str, Any] = {}
-_prefixes: tuple[str, ...] = ()
 _base_prefixes: tuple[str, ...] = ()
+_heads_by_top: dict[str, tuple[str, ...]] = {}
+_loose_prefixes: tuple[str, ...] = ()
+_POSIX = os.sep == "/"
+_quiet_read: tuple[str, ...] = ()  # reads under the interpreter's prefixes: never restricted
+_reads_unrestricted = False  # no policy restricts reads (protected paths still apply)
+_SITE = "\0site"  # _owner's answer for the site module's own file
+_MISS = "\0miss"  # compared by identity: not a file name nor an owner
+_OWNER_CACHE_MAX = 100_000
 
 
 # ---- configuration and index ------------------------------------------------------------------
 def _load(path: str) -> Any:
     with open(path, "rb") as handle:
-        return marshal.load(handle)  # noqa: S302 - our own file, written by `custody guard install`
+        # One read, then loads: marshal.load on a file reads object by object (a read call for
+        # each of the index's ~10,000 strings, about 4 ms at the first attributed event).
+        return marshal.loads(handle.read())  # noqa: S302 - our own file, written by `custody guard install`
 
 
 def _stamp(site_dirs: list[str]) -> list[list[Any]]:
@@ -142,6 +154,8 @@ def save_index(path: str, files: dict[str, str], site_dirs: list[str]) -> None:
 
 
 def _owner(filename: str) -> str | None:
+    """The distribution ("name version") whose RECORD lists `filename`, `_SITE` for the `site`
+    module's own file (its `addpackage` runs `.pth` lines), else None; cached per file name."""
     try:
         return _owner_cache[filename]
     except KeyError:
@@ -149,50 +163,101 @@ def _owner(filename: str) -> str | None:
     owner = None
     if filename and not filename.startswith("<"):
         index = _get_index()
-        owner = index.get(filename) or index.get(os.path.normpath(filename))
-        if owner is None:
-            owner = index.get(os.path.realpath(filename))
+        norm = os.path.normpath(filename)
+        owner = index.get(filename) or index.get(norm)
+        if owner is None:  # reached through a symlink (lib64 -> lib)? Directories resolved once each
+            head, tail = os.path.split(norm)
+            real_head = _real_dirs.get(head)
+            if real_head is None:
+                real_head = _real_dirs[head] = os.path.realpath(head)
+            owner = index.get(os.path.join(real_head, tail))
+            if owner is None and os.path.islink(norm):  # the file itself a link: one lstat
+                owner = index.get(os.path.realpath(norm))
+    # site is frozen from 3.11 ("<frozen site>"), a plain site.py before and with -X frozen_modules=off
+    if owner is None and filename.endswith(("site.py", " site>")):
+        owner = _SITE
+    if len(_owner_cache) >= _OWNER_CACHE_MAX:  # code built from strings can name endless files
+        _owner_cache.clear()
     _owner_cache[filename] = owner
     return owner
 
 
 # ---- attribution ------------------------------------------------------------------------------
-def _attribute(frame: Any) -> tuple[str | None, str | None, str | None]:
-    """(package "name version", startup file, "file:line") of the code behind an event: the
-    nearest frame whose file a RECORD owns, else the `.pth` whose line is running."""
-    package = where = startup = None
+# The walk is the common path of every watched event the arguments alone cannot settle: one
+# dict lookup per frame (the owner cache, keyed by the code's file name), nothing formatted. It
+# stops at the nearest owned frame; the start-up file above it is looked for only when the event
+# is logged.
+def _nearest_package(frame: Any) -> tuple[str | None, Any, Any]:
+    """(package, its frame, the nearest `site.addpackage` frame below it) for the code behind an
+    event: the nearest frame whose file a RECORD owns, or (None, None, addpackage frame or None)."""
+    cache = _owner_cache
+    startup_frame = None
     f = frame
     while f is not None:
         code = f.f_code
-        # site is frozen from 3.11 ("<frozen site>"), a plain site.py before and with -X frozen_modules=off
-        in_site = code.co_filename.endswith(("site.py", " site>"))
-        if startup is None and in_site and code.co_name == "addpackage":
-            local = f.f_locals
-            startup = local.get("fullname")
-            n = local.get("n")
-            if package is None and isinstance(n, int):
-                where = f"{startup}:{n if sys.version_info >= (3, 13) else n + 1}"
-        if package is None:
+        owner = cache.get(code.co_filename, _MISS)
+        if owner is _MISS:
             owner = _owner(code.co_filename)
-            if owner is not None:
-                package, where = owner, f"{code.co_filename}:{f.f_lineno}"
+        if owner is not None:
+            if owner is not _SITE:
+                return owner, f, startup_frame
+            if startup_frame is None and code.co_name == "addpackage":
+                startup_frame = f
         f = f.f_back
-    if package is None and startup is not None:
-        package = _owner(startup) or UNOWNED
-    return package, startup, where
+    return None, None, startup_frame
+
+
+def _addpackage_above(frame: Any) -> Any:
+    """The nearest `site.addpackage` frame from `frame` outwards, or None."""
+    f = frame
+    while f is not None:
+        code = f.f_code
+        if code.co_name == "addpackage" and _owner(code.co_filename) is _SITE:
+            return f
+        f = f.f_back
+    return None
+
+
+def _pth_line(startup_frame: Any) -> tuple[str | None, int | None]:
+    """(the `.pth` file, the line of it) that `site.addpackage` is running."""
+    local = startup_frame.f_locals
+    startup = local.get("fullname")
+    n = local.get("n")
+    if not isinstance(n, int):
+        return startup, None
+    return startup, n if sys.version_info >= (3, 13) else n + 1
+
+
+def _attribute(frame: Any) -> tuple[str | None, str | None, str | None]:
+    """(package "name version", startup file, "file:line") of the code behind an event: the
+    nearest frame whose file a RECORD owns, else the `.pth` whose line is running."""
+    package, package_frame, startup_frame = _nearest_package(frame)
+    if startup_frame is None and package_frame is not None:
+        startup_frame = _addpackage_above(package_frame.f_back)
+    startup, line = _pth_line(startup_frame) if startup_frame is not None else (None, None)
+    if package_frame is not None:
+        return package, startup, f"{package_frame.f_code.co_filename}:{package_frame.f_lineno}"
+    if startup is None:
+        return None, None, None
+    where = f"{startup}:{line}" if line is not None else None
+    return _owner(startup) or UNOWNED, startup, where
 
 
 def _caller_is_import_machinery(frame: Any) -> bool:
     return frame is not None and frame.f_code.co_filename.startswith("<frozen importlib")
 
 
+def _stdlib_file(filename: str) -> bool:
+    """A file of the standard library: under its directory, but not in a site-packages or
+    dist-packages directory (an interpreter outside a venv keeps those under the same directory)."""
+    return filename.startswith(_config.get("stdlib", "\0")) and "-packages" not in filename
+
+
 def _caller_is_stdlib(frame: Any) -> bool:
     if frame is None:
         return True
     filename: str = frame.f_code.co_filename
-    if filename.startswith("<frozen"):
-        return True
-    return filename.startswith(_config.get("stdlib", "\0")) and "-packages" not in filename
+    return filename.startswith("<frozen") or _stdlib_file(filename)
 
 
 # ---- matching ---------------------------------------------------------------------------------
@@ -218,7 +283,20 @@ def _caps(package: str) -> dict[str, Any]:
 
 
 def _protected_path(path: str) -> str | None:
-    if not path.startswith(_prefixes) and not os.path.basename(path).startswith(_base_prefixes):
+    """The protected group `path` falls in, or None. A pre-filter on literal heads keeps most
+    paths away from the patterns: heads are grouped by their first directory (`/etc`, `/home`), so
+    a path under `/tmp` costs one dict lookup, and `*/NAME` patterns are tested on the base name."""
+    if _POSIX:
+        cut = path.find("/", 1)
+        heads = _heads_by_top.get(path[:cut] if cut > 0 else path)
+        base = path[path.rfind("/") + 1 :]
+    else:
+        heads, base = None, os.path.basename(path)
+    if (
+        (heads is None or not path.startswith(heads))
+        and not (_loose_prefixes and path.startswith(_loose_prefixes))
+        and not base.startswith(_base_prefixes)
+    ):
         return None
     for group, spec in _config["protected"].items():
         if any(_matches(p, path) for p in spec.get("paths", ())):
@@ -270,31 +348,63 @@ def _short(value: Any) -> Any:
 
 def _decide(
     event: str,
-    args: list[Any],
+    describe: Callable[[], list[Any]],
     frame: Any,
     capability: str,
     key: str,
     rule: str | None,
     finding: str | None = None,
 ) -> None:
-    """Attribute, check `rule` (None: allowed by policy) and log; raise PermissionError when enforced."""
-    package, startup, where = _attribute(frame)
+    """Attribute, check `rule` (None: allowed by policy) and log; raise PermissionError when enforced.
+
+    `describe` gives the event's arguments as logged: called only when a line is written."""
+    package, package_frame, startup_frame = _nearest_package(frame)
+    if package is None and startup_frame is not None:  # code of a `.pth` line, no package frame
+        package = _owner(_pth_line(startup_frame)[0] or "") or UNOWNED
     if package is None:
         if finding is None:
             return  # the main program or the standard library: not policed
-        # ... but an unguarded child interpreter is worth knowing about whoever starts it
-        package = MAIN
-        if frame is not None:
-            where = f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        package = MAIN  # ... but an unguarded child interpreter is worth knowing about whoever starts it
     elif rule is None:
         rule = _check(package, capability, key)
+    if rule is None and finding is None:
+        # The log keeps the first of each (package, event, resource); code built from strings
+        # (attrs, pydantic: a new name per class) the first of each (package, event, code location).
+        if capability == "dynamic_code" and package_frame is not None:
+            seen: tuple[Any, ...] = (package, event, package_frame.f_code.co_filename, package_frame.f_lineno)
+        else:
+            seen = (package, event, key)
+        if seen in _seen:
+            return
+        _seen.add(seen)
+    _log_decision(
+        event, describe(), frame, capability, key, rule, finding, package, package_frame, startup_frame
+    )
+
+
+def _log_decision(
+    event: str,
+    args: list[Any],
+    frame: Any,
+    capability: str,
+    key: str,
+    rule: str | None,
+    finding: str | None,
+    package: str,
+    package_frame: Any,
+    startup_frame: Any,
+) -> None:
+    """Write the decision's log line; raise PermissionError when it is an enforced refusal."""
+    if startup_frame is None and package_frame is not None:
+        startup_frame = _addpackage_above(package_frame.f_back)
+    startup, line = _pth_line(startup_frame) if startup_frame is not None else (None, None)
+    where_frame = package_frame if package_frame is not None else frame if package == MAIN else None
+    if where_frame is not None:
+        where: str | None = f"{where_frame.f_code.co_filename}:{where_frame.f_lineno}"
+    else:
+        where = f"{startup}:{line}" if startup is not None and line is not None else None
     enforce = _config.get("mode") == "enforce"
     decision = "deny" if rule is not None and enforce else ("allow" if rule is None else "would-deny")
-    if rule is None and finding is None:
-        seen = (package, event, key)
-        if seen in _seen:
-            return  # the log keeps the first of each (package, event, resource)
-        _seen.add(seen)
     entry: dict[str, Any] = {
         "time": _now(),
         "pid": os.getpid(),
@@ -334,10 +444,17 @@ def _check(package: str, capability: str, key: str) -> str | None:
     if caps.get("denied"):
         return "deny-list"
     if capability in ("read", "write"):
-        group = _protected_path(key)
-        if group is not None and group not in granted:
-            return f"protected:{group}"
-        return None if _any(caps.get(capability), key) else f"{capability}-not-allowed"
+        # Both the path as given and where its symlinks lead: a link from /tmp into ~/.ssh is
+        # ~/.ssh. Resolved here only, once a package is behind the event (realpath costs a
+        # system call per component; the main program's and the quiet reads' paths are not).
+        real = os.path.realpath(key)
+        for path in (key, real) if real != key else (key,):
+            group = _protected_path(path)
+            if group is not None and group not in granted:
+                return f"protected:{group}"
+        patterns = caps.get(capability)
+        allowed = _any(patterns, key) and (real == key or _any(patterns, real))
+        return None if allowed else f"{capability}-not-allowed"
     if capability == "network":
         host = key.rsplit(":", 1)[0].strip("[]") if ":" in key else key
         group = _protected_host(host)
@@ -353,9 +470,23 @@ def _check(package: str, capability: str, key: str) -> str | None:
 
 
 # ---- event handlers ---------------------------------------------------------------------------
+def _is_normal(value: Any) -> bool:
+    """An absolute str path that normpath would leave as it is (a trailing `/` aside): no `.` or
+    `..` segment, no `//`. Hidden directories (`~/.cache`, `~/.pyenv`) are normal."""
+    return (
+        type(value) is str
+        and value[:1] == "/"
+        and "//" not in value
+        and "/./" not in value
+        and "/../" not in value
+        and value[-2:] != "/."
+        and value[-3:] != "/.."
+    )
+
+
 def _path(value: Any) -> str | None:
-    if type(value) is str and value[:1] == "/" and "/." not in value and "//" not in value:
-        return value  # already absolute and normal: the common case, no posixpath calls
+    if _is_normal(value):
+        return str(value)  # already absolute and normal: the common case, no posixpath calls
     if isinstance(value, int) or value is None:
         return None
     try:
@@ -376,17 +507,17 @@ def _on_open(event: str, args: tuple[Any, ...], frame: Any) -> None:
     )
     # No policy restricts this read: not attributed, not logged (the common, cheap case; a read
     # allowlist anywhere in the policy makes every read outside the environment count).
-    unrestricted = _config["reads_unrestricted"] or path.startswith(_config["quiet_read"])
+    unrestricted = _reads_unrestricted or path.startswith(_quiet_read)
     if not write and unrestricted and _protected_path(path) is None:
         return
-    _decide(event, list(args), frame, "write" if write else "read", path, None)
+    _decide(event, lambda: list(args), frame, "write" if write else "read", path, None)
 
 
 def _on_path_change(event: str, args: tuple[Any, ...], frame: Any) -> None:
     for value in args[:2] if event == "os.rename" else args[:1]:
         path = _path(value)
         if path is not None:
-            _decide(event, list(args), frame, "write", path, None)
+            _decide(event, lambda: list(args), frame, "write", path, None)
 
 
 def _address(value: Any) -> str | None:
@@ -399,7 +530,7 @@ def _address(value: Any) -> str | None:
 def _on_connect(event: str, args: tuple[Any, ...], frame: Any) -> None:
     address = _address(args[1]) if len(args) > 1 else None
     if address is not None:
-        _decide(event, [repr(args[0])[:120], args[1]], frame, "network", address, None)
+        _decide(event, lambda: [repr(args[0])[:120], args[1]], frame, "network", address, None)
 
 
 def _on_getaddrinfo(event: str, args: tuple[Any, ...], frame: Any) -> None:
@@ -407,7 +538,7 @@ def _on_getaddrinfo(event: str, args: tuple[Any, ...], frame: Any) -> None:
     if isinstance(host, str) and host:
         port = args[1]
         key = f"{host}:{port.decode() if isinstance(port, bytes) else port}" if port is not None else host
-        _decide(event, list(args[:2]), frame, "network", key, None)
+        _decide(event, lambda: list(args[:2]), frame, "network", key, None)
 
 
 _INTERPRETERS = ("python", "pypy")
@@ -462,7 +593,7 @@ def _on_process(event: str, args: tuple[Any, ...], frame: Any) -> None:
         argv = _argv(args[2] if event == "os.spawn" else args[1])
     finding = _interpreter_finding(argv)
     key = " ".join(argv)[:300] if argv else event
-    _decide(event, [key], frame, "subprocess", key, None, finding)
+    _decide(event, lambda: [key], frame, "subprocess", key, None, finding)
 
 
 def _on_compile(event: str, args: tuple[Any, ...], frame: Any) -> None:
@@ -471,11 +602,13 @@ def _on_compile(event: str, args: tuple[Any, ...], frame: Any) -> None:
         filename = os.fsdecode(filename)
     if not isinstance(filename, str) or not filename.startswith("<") or _caller_is_stdlib(frame):
         return  # source files being imported, or the stdlib's own exec (dataclasses, namedtuple)
-    source = args[0]
-    text = (
+    _decide(event, lambda: [_source_text(args[0])[:300], filename], frame, "dynamic_code", filename, None)
+
+
+def _source_text(source: Any) -> str:
+    return (
         os.fsdecode(source) if isinstance(source, bytes) else source if isinstance(source, str) else "<ast>"
     )
-    _decide(event, [text[:300], filename], frame, "dynamic_code", filename, None)
 
 
 def _on_exec(event: str, args: tuple[Any, ...], frame: Any) -> None:
@@ -485,23 +618,19 @@ def _on_exec(event: str, args: tuple[Any, ...], frame: Any) -> None:
     filename = getattr(code, "co_filename", None)
     if not isinstance(filename, str) or not filename.startswith("<") or _caller_is_stdlib(frame):
         return
-    _decide(event, [repr(code)[:300]], frame, "dynamic_code", filename, None)
+    _decide(event, lambda: [repr(code)[:300]], frame, "dynamic_code", filename, None)
 
 
 def _on_import(event: str, args: tuple[Any, ...], frame: Any) -> None:
     filename = args[1] if len(args) > 1 else None
     # the interpreter's own extension modules (lib-dynload) are not a package loading native code
-    if (
-        isinstance(filename, str)
-        and filename.endswith(_EXT_SUFFIXES)
-        and not filename.startswith(_config.get("stdlib", "\0"))
-    ):
-        _decide(event, [args[0], filename], frame, "native", filename, None)
+    if isinstance(filename, str) and filename.endswith(_EXT_SUFFIXES) and not _stdlib_file(filename):
+        _decide(event, lambda: [args[0], filename], frame, "native", filename, None)
 
 
 def _on_dlopen(event: str, args: tuple[Any, ...], frame: Any) -> None:
     name = args[0] if args else None
-    _decide(event, [name], frame, "native", str(name), None, "ctypes")
+    _decide(event, lambda: [name], frame, "native", str(name), None, "ctypes")
 
 
 def _on_addaudithook(event: str, args: tuple[Any, ...], frame: Any) -> None:
@@ -534,8 +663,10 @@ _HANDLERS = {
     "os.chmod": _on_path_change,
     "os.mkdir": _on_path_change,
     "os.rmdir": _on_path_change,
+    "os.truncate": _on_path_change,  # os.truncate (a path) and os.ftruncate (an fd: not checked)
     "socket.connect": _on_connect,
     "socket.sendto": _on_connect,
+    "socket.sendmsg": _on_connect,  # (socket, address or None): an address is egress like sendto's
     "socket.getaddrinfo": _on_getaddrinfo,
     "subprocess.Popen": _on_process,
     "os.system": _on_process,
@@ -552,23 +683,37 @@ _HANDLERS = {
 
 
 def _open_is_quiet(args: tuple[Any, ...]) -> bool:
-    """A read no policy restricts (see _on_open): the bulk of all events, so checked first."""
+    """A read no policy restricts (see _on_open): the bulk of all events, so checked first, with
+    the common case (an absolute, normal path as a str, under no protected head) inlined."""
     mode = args[1]  # None for os.open: its flags tell
-    if mode is not None and (not isinstance(mode, str) or _WRITE_MODE.intersection(mode)):
+    if mode is not None and not (
+        type(mode) is str and (mode in _READ_MODES or not _WRITE_MODE.intersection(mode))
+    ):
         return False
     flags = args[2] if len(args) > 2 else 0
-    if isinstance(flags, int) and flags & _WRITE_FLAGS:
+    if type(flags) is not int or flags & _WRITE_FLAGS:
         return False
-    path = _path(args[0])
-    if path is None:
-        return True
-    unrestricted = _config["reads_unrestricted"] or path.startswith(_config["quiet_read"])
-    return unrestricted and _protected_path(path) is None
+    path = args[0]
+    if not _is_normal(path):
+        path = _path(path)
+        if path is None:
+            return True
+    if not (_reads_unrestricted or path.startswith(_quiet_read)):
+        return False
+    if _POSIX and not _loose_prefixes:  # _protected_path's pre-filter, without the call
+        cut = path.find("/", 1)
+        heads = _heads_by_top.get(path[:cut] if cut > 0 else path)
+        if (heads is None or not path.startswith(heads)) and not path[path.rfind("/") + 1 :].startswith(
+            _base_prefixes
+        ):
+            return True
+    return _protected_path(path) is None
 
 
 def _import_is_quiet(args: tuple[Any, ...]) -> bool:
+    """Not an extension module, or one of the interpreter's own (lib-dynload)."""
     filename = args[1] if len(args) > 1 else None
-    return not (isinstance(filename, str) and filename.endswith(_EXT_SUFFIXES))
+    return not (isinstance(filename, str) and filename.endswith(_EXT_SUFFIXES)) or _stdlib_file(filename)
 
 
 def _compile_is_quiet(args: tuple[Any, ...]) -> bool:
@@ -593,14 +738,20 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
     handler = _HANDLERS.get(event)
     if handler is None:
         return  # the vast majority of events: one dict lookup
+    quiet = _QUIET.get(event)
+    if quiet is not None:
+        # Decided from the arguments alone: no frame, no stack walk, and no re-entrancy guard
+        # either (these checks raise no audit event). Should one fail, the full path decides.
+        try:
+            if quiet(args):
+                return
+        except Exception:  # noqa: S110 - the handler below decides, and reports its own failure
+            pass
     me = get_ident()
     if me in _busy:
         return  # our own opens and writes, and events raised while we decide
     _busy.add(me)
     try:
-        quiet = _QUIET.get(event)
-        if quiet is not None and quiet(args):
-            return  # decided from the arguments alone: no frame, no stack walk
         try:
             frame = sys._getframe(1)
         except ValueError:  # raised from C with no Python frame (interpreter start, shutdown)
@@ -643,10 +794,12 @@ def _guard_error(event: str, exc: Exception) -> None:
 
 def _expand(config: dict[str, Any]) -> None:
     """Resolve `~` against this process's HOME and note the prefixes protected paths start with."""
-    global _prefixes
     global _base_prefixes
+    global _heads_by_top
+    global _loose_prefixes
     home = os.path.expanduser("~")
-    prefixes: list[str] = []
+    by_top: dict[str, list[str]] = {}
+    loose: list[str] = []
     base_prefixes: list[str] = []
     for spec in config["protected"].values():
         paths = [os.path.normpath(p.replace("~", home, 1)) if p.startswith("~") else p for p in spec["paths"]]
@@ -656,13 +809,19 @@ def _expand(config: dict[str, Any]) -> None:
             # its literal head: most paths then never reach a regex (and `re` is not even imported)
             if p.startswith("*/"):
                 base_prefixes.append(_literal_head(p[2:]))
-            else:
-                prefixes.append(_literal_head(p))
+                continue
+            head = _literal_head(p)
+            cut = head.find("/", 1) if _POSIX and head.startswith("/") else -1
+            if cut > 0:  # a whole first directory: only paths under it can match
+                by_top.setdefault(head[:cut], []).append(head)
+            else:  # "/ro*", "*.pem", a Windows path: tested against every path
+                loose.append(head)
     for caps in [config["default"], *config["packages"].values()]:
         for key in ("read", "write"):
             if caps.get(key) is not None:
                 caps[key] = [p.replace("~", home, 1) if p.startswith("~") else p for p in caps[key]]
-    _prefixes = tuple(prefixes)
+    _heads_by_top = {top: tuple(heads) for top, heads in by_top.items()}
+    _loose_prefixes = tuple(loose)
     _base_prefixes = tuple(base_prefixes)
 
 
@@ -672,6 +831,8 @@ def _literal_head(pattern: str) -> str:
 
 def arm(config_path: str | None = None) -> bool:
     """Install the audit hook once per interpreter; False when already armed or not configured."""
+    global _quiet_read
+    global _reads_unrestricted
     if getattr(sys, "_custody_guard_armed", False):
         return False  # the same site dir reached twice (lib and lib64), or a re-import
     try:
@@ -687,6 +848,8 @@ def arm(config_path: str | None = None) -> bool:
     _config["reads_unrestricted"] = all(
         caps.get("read") is None for caps in [config["default"], *config["packages"].values()]
     )
+    _quiet_read = _config["quiet_read"]  # module globals: read on every open, a dict lookup less
+    _reads_unrestricted = _config["reads_unrestricted"]
     sys._custody_guard_armed = True  # type: ignore[attr-defined]
     sys.addaudithook(_hook)
     return True

@@ -1,0 +1,110 @@
+"""The bootstrap's protected-path pre-filter against the plain answer (every pattern tried).
+
+In-process and without arming: `_expand` only sets the bootstrap's module state, which the
+fixture puts back afterwards."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from custody.guard import _boot
+from custody.policy.guard import guard_policy_from_mapping
+
+EXTRA = {"paths": ["*.pem", "/ro*/secret-*", "/srv/vault/?ey", "*/credentials.json"], "hosts": []}
+PATHS = [
+    "~/.ssh/id_rsa",
+    "~/.ssh",
+    "~/.sshx/id_rsa",
+    "~/.aws/credentials",
+    "~/.bashrc",
+    "~/.bashrc.bak",
+    "~/project/.env",
+    "~/project/.env.local",
+    "~/project/.envrc",
+    "/etc/cron.d/job",
+    "/etc/crontab",
+    "/etc/hosts",
+    "/etc",
+    "/run/secrets/kubernetes.io/serviceaccount/token",
+    "/var/run/secrets/x",
+    "/var/log/syslog",
+    "/tmp/cert.pem",
+    "/tmp/x",
+    "/root/secret-a",
+    "/rob/secret-b",
+    "/srv/vault/key",
+    "/srv/vault/keys",
+    "/opt/app/credentials.json",
+    "/",
+    "relative/.env",
+]
+
+
+@pytest.fixture
+def expanded(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[dict[str, Any]]:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for name in ("_config", "_heads_by_top", "_loose_prefixes", "_base_prefixes", "_regex_cache"):
+        monkeypatch.setattr(_boot, name, type(getattr(_boot, name))())
+    config = guard_policy_from_mapping({"guard": {}}).compiled()
+    config["protected"]["extra"] = dict(EXTRA)
+    _boot._expand(config)
+    _boot._config.update(config)
+    yield config
+
+
+def test_the_pre_filter_never_hides_a_protected_path(expanded: dict[str, Any]) -> None:
+    home = os.environ["HOME"]
+    for raw in PATHS:
+        path = raw.replace("~", home, 1)
+        plain = next(
+            (
+                group
+                for group, spec in expanded["protected"].items()
+                if any(_boot._matches(p, path) for p in spec["paths"])
+            ),
+            None,
+        )
+        assert _boot._protected_path(path) == plain, path
+    assert _boot._protected_path(f"{home}/.ssh/id_rsa") == "ssh-keys"
+    assert _boot._protected_path("/tmp/cert.pem") == "extra"  # a pattern with no literal head
+    assert _boot._protected_path("/tmp/x") is None
+
+
+ODD_PATHS = [
+    "/a/.b/c",
+    "/a/./b",
+    "/a/../b",
+    "/a/b/.",
+    "/a/b/..",
+    "/a//b",
+    "/a/b/",
+    "/a/..b/c",
+    "/a/b.",
+    "/..",
+]
+
+
+@pytest.mark.parametrize("path", [*ODD_PATHS, "a/b"])
+def test_a_path_taken_as_normal_is_what_normpath_makes_of_it(path: str) -> None:
+    # the fast path skips os.path.abspath for these: a `..` let through would dodge the patterns
+    assert _boot._path(path) == os.path.abspath(path) or _boot._path(path) == path.rstrip("/") + "/"
+    if _boot._is_normal(path):
+        assert os.path.normpath(path) == path.rstrip("/")
+
+
+def test_an_extension_in_site_packages_under_the_stdlib_directory_is_not_the_stdlibs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # An interpreter outside a venv (`guard install --python`) keeps site-packages under the
+    # stdlib directory: its extension modules are a package loading native code, not lib-dynload.
+    monkeypatch.setattr(_boot, "_config", {"stdlib": "/py/lib/python3.11"})
+    assert _boot._import_is_quiet(("_ssl", "/py/lib/python3.11/lib-dynload/_ssl.cpython-311.so"))
+    assert _boot._import_is_quiet(("json", "/py/lib/python3.11/json/__init__.py"))
+    for packages in ("site-packages", "dist-packages"):
+        native = f"/py/lib/python3.11/{packages}/evil/_c.cpython-311.so"
+        assert not _boot._import_is_quiet(("evil._c", native))
+        assert not _boot._stdlib_file(native)
