@@ -6,9 +6,11 @@ Nothing is imported or executed: files are hashed and start-up files are read as
 from __future__ import annotations
 
 import base64
+import dataclasses
 import enum
 import functools
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +21,13 @@ from custody.inventory._parallel import run_parts
 from custody.inventory.digest_cache import DigestCache, DigestGroup, Entries
 from custody.inventory.environment import distributions
 from custody.inventory.os_packages import os_owner
-from custody.startup_files import pth_executed_lines, site_toml_entries, start_entries
+from custody.startup_files import (
+    PythonVersion,
+    pth_executed_by,
+    pth_name_skipped,
+    site_toml_entries,
+    start_entries,
+)
 
 
 class IssueType(str, enum.Enum):
@@ -63,6 +71,9 @@ class StartupHook:
     owner_version: str | None = None
     note: str | None = None
     """What else is known about an unowned hook (an OS package lists it with other content)."""
+    unread: str | None = None
+    """Why the file could not be read whole (not a regular file, unreadable, too large): what it
+    runs is unknown, so it is reported as a hook whoever owns it."""
 
 
 def _record_full(site_dir: str, entry: RecordEntry) -> str:
@@ -398,25 +409,62 @@ def _files_by_path(directory: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
                 yield item.path, item
 
 
-# The start-up file grammar lives in custody.startup_files (shared with guard; scan keeps its own).
-_pth_lines = pth_executed_lines
-_site_toml_lines = site_toml_entries
-_start_lines = start_entries
+MAX_STARTUP_BYTES = 64 * 1024 * 1024
+"""The largest start-up file read: `site` reads any size, so a larger one is reported unread."""
+_SITE_VERSION = re.compile(r"^python(\d+)\.(\d+)t?$")
 
 
-def _read_text(path: str) -> str:
+def site_python_version(site_dir: str) -> PythonVersion | None:
+    """The (major, minor) of the interpreter a `.../lib/pythonX.Y/site-packages` directory belongs
+    to; None when the path does not say (then every version's start-up rules apply)."""
+    found = _SITE_VERSION.match(os.path.basename(os.path.dirname(os.path.abspath(site_dir))))
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def _read_startup(path: str) -> tuple[bytes, str | None]:
+    """(bytes, why not read whole) of a start-up file. A symbolic link is followed, as `site`
+    follows it; a FIFO or device is not waited on, and is itself a reason to report the file."""
     try:
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-        with os.fdopen(os.open(path, flags), "rb") as handle:
-            return handle.read(1 << 20).decode("utf-8", errors="replace")
-    except OSError:
-        return ""
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        return b"", f"unreadable: {exc.strerror or exc}"
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return b"", "not a regular file (a FIFO or device feeds whatever is written to it)"
+        try:
+            data = handle.read(MAX_STARTUP_BYTES + 1)
+        except OSError as exc:
+            return b"", f"unreadable: {exc.strerror or exc}"
+    if len(data) > MAX_STARTUP_BYTES:
+        return data[:MAX_STARTUP_BYTES], f"larger than {MAX_STARTUP_BYTES} bytes: read only that far"
+    return data, None
 
 
-def find_startup_hooks(site_dir: str, dists: list[InstalledDistribution] | None = None) -> list[StartupHook]:
-    """Every start-up entry at the root of `site_dir` that executes code, with its RECORD owner."""
+def _hook_lines(
+    path: str, rel: str, version: PythonVersion | None
+) -> tuple[str, list[tuple[int, str]], str | None]:
+    """(kind, executing lines, why unread) of one start-up file."""
+    if rel.endswith((".pth", ".site.toml", ".start")):
+        data, unread = _read_startup(path)
+        if rel.endswith(".pth"):
+            return "pth", pth_executed_by(data, version), unread
+        text = data.decode("utf-8", errors="replace")
+        if rel.endswith(".site.toml"):
+            return "site-toml", site_toml_entries(text), unread
+        return "start", start_entries(text), unread
+    return rel.split(".", 1)[0], [(0, "<module>")], None
+
+
+def find_startup_hooks(
+    site_dir: str,
+    dists: list[InstalledDistribution] | None = None,
+    version: PythonVersion | None = None,
+) -> list[StartupHook]:
+    """Every start-up entry at the root of `site_dir` that executes code, with its RECORD owner,
+    read as `site` of Python `version` reads it (default: the version the path names, else all)."""
     site_dir = os.path.abspath(site_dir)
     dists = distributions(site_dir) if dists is None else dists
+    version = version or site_python_version(site_dir)
     # only rows that can name a start-up file: at the site root, or inside sitecustomize/usercustomize
     owners = {
         _record_full(site_dir, e): d
@@ -434,20 +482,13 @@ def find_startup_hooks(site_dir: str, dists: list[InstalledDistribution] | None 
         candidates: list[tuple[str, str]] = []
         if entry in STARTUP_MODULES and os.path.isdir(full):
             candidates = [(os.path.join(full, "__init__.py"), entry)]
-        elif is_startup_file(entry) and not os.path.isdir(full):
+        elif is_startup_file(entry) and not os.path.isdir(full) and not pth_name_skipped(entry, version):
             candidates = [(full, entry)]
         for path, rel in candidates:
             if not os.path.lexists(path):
                 continue
-            if rel.endswith(".pth"):
-                kind, lines = "pth", _pth_lines(_read_text(path))
-            elif rel.endswith(".site.toml"):
-                kind, lines = "site-toml", _site_toml_lines(_read_text(path))
-            elif rel.endswith(".start"):
-                kind, lines = "start", _start_lines(_read_text(path))
-            else:
-                kind, lines = rel.split(".", 1)[0], [(0, "<module>")]
-            if not lines:
+            kind, lines, unread = _hook_lines(path, rel, version)
+            if not lines and unread is None:
                 continue  # a .pth of plain path entries runs nothing
             owner = owners.get(os.path.normpath(path))
             if owner is not None:
@@ -459,10 +500,12 @@ def find_startup_hooks(site_dir: str, dists: list[InstalledDistribution] | None 
                         owner=owner.entry,
                         owner_name=owner.name,
                         owner_version=owner.version,
+                        unread=unread,
                     )
                 )
             else:
-                hooks.append(_os_owned_or_unowned(path, kind, tuple(lines), site_dir))
+                hook = _os_owned_or_unowned(path, kind, tuple(lines), site_dir)
+                hooks.append(dataclasses.replace(hook, unread=unread) if unread else hook)
     return hooks
 
 
