@@ -108,6 +108,17 @@ def test_clean_litellm_is_not_malware(tmp_path: Path, store: str) -> None:
     assert report.findings == [] and report.errors == []
 
 
+def test_a_bad_include_is_an_error_and_the_pins_beside_it_are_still_audited(
+    tmp_path: Path, store: str
+) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("-r missing.txt\njinja2==2.10\n", encoding="utf-8")
+    report = audit(AuditRequest(lockfiles=[str(requirements)], store_path=store))
+    assert [f.id for f in report.findings] == ["PYSEC-2019-217"]
+    [error] = report.errors
+    assert error.startswith(f"{requirements}:1: include not read: ") and "missing.txt" in error
+
+
 def test_empty_store_offline_is_a_clear_error_not_a_crash(tmp_path: Path, site: Path) -> None:
     empty = tmp_path / "empty.sqlite"
     open_for_update(str(empty))[0].close()
