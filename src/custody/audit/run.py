@@ -124,6 +124,8 @@ def _lockfiles(request: AuditRequest, report: AuditReport) -> tuple[list[Package
         except InventoryError as exc:
             report.errors.append(str(exc))
             continue
+        if not found:  # an empty or truncated lock audits nothing: say so rather than pass quietly
+            report.notes.append(f"{path}: lists no third-party package, so nothing in it was audited")
         for package in found:
             if package.unpinned is not None:
                 report.findings.append(
