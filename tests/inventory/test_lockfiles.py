@@ -285,6 +285,5 @@ def test_malformed_entries_are_problems_and_the_rest_is_kept(tmp_path: Path, nam
     with pytest.raises(PartialInventory) as caught:
         read_lockfile(str(path))
     assert {(p.name, p.version) for p in caught.value.packages} == packages
-    assert len(caught.value.problems) == len(problems)
-    for problem, expected in zip(caught.value.problems, problems):
+    for problem, expected in zip(caught.value.problems, problems, strict=True):
         assert problem.startswith(f"{path}: {expected}")
