@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -131,3 +135,26 @@ def test_a_long_token_is_read_in_linear_time(tmp_path: Path) -> None:
     assert error.problems == [
         f"{tmp_path / 'requirements.txt'}:2: option line of 4000003 characters not read"
     ]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/environ"), reason="no /proc here")
+def test_an_include_of_a_secret_file_never_echoes_its_lines(tmp_path: Path) -> None:
+    secret = "s3cr3t-" + "".join(random.Random(3).choice("abcdefghijkmnop") for _ in range(24))
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine example.org login me password {secret}\nTOKEN={secret}\n", encoding="utf-8")
+    (tmp_path / "requirements.txt").write_text(f"-r {netrc}\n-r /proc/self/environ\n", encoding="utf-8")
+    env = {**os.environ, "CUSTODY_TEST_SECRET": secret}
+    script = "import json, sys; from custody.inventory.requirements import read_requirements as r; "
+    script += "print(json.dumps([repr(p) for p in r(sys.argv[1])]))"
+    # a child process, so /proc/self/environ holds the secret
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "requirements.txt")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert secret not in done.stdout and "CUSTODY_TEST_SECRET" not in done.stdout
+    packages = json.loads(done.stdout)
+    assert len(packages) >= 2 and all("<unparseable line>" in p for p in packages)

@@ -172,14 +172,7 @@ def _requirement(line: str, where: str) -> Package:
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
-        words = (text or line).split()  # text is empty when the line held only options
-        return Package(
-            name=words[0] if words else line,
-            version=None,
-            ecosystem=Ecosystem.PYPI,
-            source=where,
-            unpinned=f"unparseable requirement: {exc}",
-        )
+        return _unparseable(where, exc)
     marker = str(req.marker) if req.marker else None
     if req.url:
         kind = "VCS reference" if _VCS.match(req.url) else "URL"
@@ -214,6 +207,23 @@ def _requirement(line: str, where: str) -> Package:
         hashes=tuple(hashes),
         unpinned=reason,
         marker=marker,
+    )
+
+
+def _unparseable(where: str, exc: InvalidRequirement) -> Package:
+    """A line that is not a requirement. Its text is never echoed: an include such as
+    `-r /proc/self/environ` or `-r ~/.netrc` makes any file a requirements file, and its lines
+    would carry secrets into the report (even a leading word: in a key file it is key material).
+    Only the place and the parser's reason are kept."""
+    # the parser's own message holds no source text when it is a syntax error (packaging >= 26.4
+    # keeps the source apart); any other reason may quote the line, so it is not shown
+    reason = exc.message if getattr(exc, "source", None) is not None else "not a PEP 508 requirement"
+    return Package(
+        name="<unparseable line>",
+        version=None,
+        ecosystem=Ecosystem.PYPI,
+        source=where,
+        unpinned=f"unparseable requirement ({reason}; the line is not shown)",
     )
 
 
