@@ -11,7 +11,8 @@ _INTEGRITY_SEVERITY = {
     IssueType.MODIFIED: "high",
     IssueType.MISSING: "medium",
     IssueType.UNLISTED: "low",
-    IssueType.NO_RECORD: "low",
+    IssueType.NO_RECORD: "high",  # a deleted RECORD hides a tampered file: not a low note
+    IssueType.LEGACY: "low",
 }
 
 HookScan = Callable[[str], tuple[str, str]]

@@ -38,7 +38,10 @@ class IssueType(str, enum.Enum):
     UNLISTED = "unlisted"
     """Inside a distribution's package directory but in no RECORD."""
     NO_RECORD = "no-record"
-    """A .dist-info without RECORD: nothing can be verified."""
+    """A .dist-info without RECORD: nothing can be verified (installers always write one, so a
+    missing RECORD may hide any change to the distribution's files)."""
+    LEGACY = "legacy"
+    """An old layout (.egg-info, .egg) that never had a RECORD: its files cannot be verified."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -257,9 +260,11 @@ def _plan(
     for dist in dists:
         if not dist.has_record:
             if dist.entry.endswith(".dist-info"):
-                issues.append(
-                    _issue(IssueType.NO_RECORD, dist.path, dist, "no RECORD: files cannot be verified")
-                )
+                detail = "no RECORD (installers always write one): its files cannot be verified"
+                issues.append(_issue(IssueType.NO_RECORD, dist.path, dist, detail))
+            else:
+                detail = "old install layout without RECORD: its files cannot be verified"
+                issues.append(_issue(IssueType.LEGACY, dist.path, dist, detail))
             unverifiable.update(_record_full(site_dir, entry) for entry in dist.record)
             continue
         for entry in dist.record:
