@@ -13,6 +13,7 @@ _INTEGRITY_SEVERITY = {
     IssueType.UNLISTED: "low",
     IssueType.NO_RECORD: "high",  # a deleted RECORD hides a tampered file: not a low note
     IssueType.LEGACY: "low",
+    IssueType.BYTECODE: "high",
 }
 
 HookScan = Callable[[str], tuple[str, str]]

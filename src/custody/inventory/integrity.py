@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from custody.artifacts import STARTUP_MODULES, InstalledDistribution, RecordEntry, is_startup_file
 from custody.inventory._files import file_digest
 from custody.inventory._parallel import run_parts
+from custody.inventory.bytecode import bytecode_problem
 from custody.inventory.digest_cache import DigestCache, DigestGroup, Entries
 from custody.inventory.environment import distributions
 from custody.inventory.os_packages import os_owner
@@ -40,6 +41,8 @@ class IssueType(str, enum.Enum):
     NO_RECORD = "no-record"
     """A .dist-info without RECORD: nothing can be verified (installers always write one, so a
     missing RECORD may hide any change to the distribution's files)."""
+    BYTECODE = "bytecode"
+    """A `.pyc` that `import` runs without comparing it to a source (see `inventory.bytecode`)."""
     LEGACY = "legacy"
     """An old layout (.egg-info, .egg) that never had a RECORD: its files cannot be verified."""
 
@@ -323,6 +326,11 @@ def _check_part(
                 pending[full] = (dist, entry)
         for full, item in _package_files(directory):
             hit = pending.pop(full, None)
+            if full.endswith(".pyc") and (hit is None or not hit[1].digest):
+                problem = bytecode_problem(full)  # RECORD never hashes byte code: is it checked?
+                if problem is not None:
+                    issues.append(_issue(IssueType.BYTECODE, full, hit[0] if hit else owner_of_dir, problem))
+                    continue
             if hit is None:
                 if not full.endswith((".pyc", ".pyo")) and full not in part.unverifiable:
                     detail = f"in a directory installed by {owner_of_dir.entry} but listed in no RECORD"
