@@ -13,24 +13,26 @@ mismatch is recompiled); a swapped one that copies a matching header is not dete
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 _UNCHECKED_HASH = 0b01
 """PEP 552 flags: bit 0 hash-based, bit 1 check_source. Hash-based without check_source."""
 
 
-def bytecode_problem(path: str) -> str | None:
+def bytecode_problem(path: str, exists: Callable[[str], bool] = os.path.lexists) -> str | None:
     """Why the `.pyc` at `path` would run unverified, or None when `import` checks it (or never
-    loads it: a `__pycache__` file without its source is ignored)."""
-    parent = os.path.dirname(path)
-    name = os.path.basename(path)
-    if os.path.basename(parent) != "__pycache__":
-        if os.path.exists(path[:-1]):  # mod.py beside mod.pyc: the source is found first
+    loads it: a `__pycache__` file without its source is ignored). `exists` tells whether a path
+    is there (a caller that has just listed the directory passes membership in that listing)."""
+    parent, _, name = path.rpartition(os.sep)
+    grandparent, _, folder = parent.rpartition(os.sep)
+    if folder != "__pycache__":
+        if exists(path[:-1]):  # mod.py beside mod.pyc: the source is found first
             return None
         return "sourceless byte code: `import` runs it, and there is no source to compare it with"
-    source = os.path.join(os.path.dirname(parent), name.split(".", 1)[0] + ".py")
-    if not os.path.exists(source):
+    source = f"{grandparent}{os.sep}{name.split('.', 1)[0]}.py"
+    if not exists(source):
         return None
-    flags = _flags(path)
+    flags = pyc_flags(path)
     if flags is not None and flags & 0b11 == _UNCHECKED_HASH:
         return (
             f"unchecked-hash byte code: `import` runs it without comparing it with {os.path.basename(source)}"
@@ -38,7 +40,7 @@ def bytecode_problem(path: str) -> str | None:
     return None
 
 
-def _flags(path: str) -> int | None:
+def pyc_flags(path: str) -> int | None:
     """The PEP 552 flags word of a `.pyc` header (bytes 4-8); None when it cannot be read."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))

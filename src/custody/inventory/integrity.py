@@ -324,13 +324,13 @@ def _check_part(
                 lookups.append((full, dist, entry))  # listed twice: the second row is looked up
             else:
                 pending[full] = (dist, entry)
+        walked: set[str] = set()
+        byte_code: list[tuple[str, InstalledDistribution]] = []
         for full, item in _package_files(directory):
+            walked.add(full)
             hit = pending.pop(full, None)
             if full.endswith(".pyc") and (hit is None or not hit[1].digest):
-                problem = bytecode_problem(full)  # RECORD never hashes byte code: is it checked?
-                if problem is not None:
-                    issues.append(_issue(IssueType.BYTECODE, full, hit[0] if hit else owner_of_dir, problem))
-                    continue
+                byte_code.append((full, hit[0] if hit else owner_of_dir))  # RECORD never hashes it
             if hit is None:
                 if not full.endswith((".pyc", ".pyo")) and full not in part.unverifiable:
                     detail = f"in a directory installed by {owner_of_dir.entry} but listed in no RECORD"
@@ -347,6 +347,11 @@ def _check_part(
             found = _compare(full, info, dist, entry, digests)
             if found is not None:
                 issues.append(found)
+        # after the walk: a .pyc's source is then known present or not without another lstat
+        for full, dist in byte_code:
+            problem = bytecode_problem(full, walked.__contains__)
+            if problem is not None:
+                issues.append(_issue(IssueType.BYTECODE, full, dist, problem))
         lookups.extend((full, dist, entry) for full, (dist, entry) in pending.items())
     by_dist: dict[str, DigestGroup | None] = {}
     for known, dist, entry in lookups:
