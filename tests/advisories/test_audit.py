@@ -108,6 +108,30 @@ def test_clean_litellm_is_not_malware(tmp_path: Path, store: str) -> None:
     assert report.findings == [] and report.errors == []
 
 
+def test_a_bad_include_is_an_error_and_the_pins_beside_it_are_still_audited(
+    tmp_path: Path, store: str
+) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("-r missing.txt\njinja2==2.10\n", encoding="utf-8")
+    report = audit(AuditRequest(lockfiles=[str(requirements)], store_path=store))
+    assert [f.id for f in report.findings] == ["PYSEC-2019-217"]
+    [error] = report.errors
+    assert error.startswith(f"{requirements}:1: include not read: ") and "missing.txt" in error
+
+
+def test_a_tampered_file_with_its_record_deleted_is_high(tmp_path: Path, store: str) -> None:
+    site = make_site(tmp_path)
+    dist_info = write_dist(site, "goodpkg", "1.0", {"goodpkg/__init__.py": b"VALUE = 1\n"})
+    (site / "goodpkg" / "__init__.py").write_bytes(b"VALUE = 666\n")
+    (dist_info / "RECORD").unlink()  # what a tamperer does next, so the change cannot be seen
+    (site / "old-1.0-py3.11.egg-info").write_text("Name: old\nVersion: 1.0\n", encoding="utf-8")
+    report = audit(AuditRequest(site_dirs=[str(site)], store_path=store))
+    assert sorted((f.id, f.package, f.severity) for f in report.findings) == [
+        ("record-legacy", "old", "low"),  # an old layout never had a RECORD: a note, not an alarm
+        ("record-no-record", "goodpkg", "high"),
+    ]
+
+
 def test_empty_store_offline_is_a_clear_error_not_a_crash(tmp_path: Path, site: Path) -> None:
     empty = tmp_path / "empty.sqlite"
     open_for_update(str(empty))[0].close()

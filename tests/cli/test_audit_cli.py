@@ -7,6 +7,7 @@ litellm replica's start-up hook is inert (temporary HOME, posts to the discard p
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -218,6 +219,44 @@ def test_usage_and_unreadable_targets(tmp_path: Path, loaded: dict[str, str]) ->
     bad.write_text("version = [", encoding="utf-8")
     result = run(["audit", str(bad)], loaded)
     assert result.exit_code == 3 and "not valid TOML" in result.output
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "dangling"])
+def test_a_target_that_is_neither_file_nor_directory_says_what_it_is(
+    tmp_path: Path, loaded: dict[str, str], kind: str
+) -> None:
+    target = tmp_path / "requirements.txt"
+    if kind == "fifo":
+        os.mkfifo(target)  # nobody writes to it: reading it would wait forever
+    elif kind == "device":
+        target = Path("/dev/null")
+    else:
+        target.symlink_to(tmp_path / "gone.txt")
+    result = run(["audit", str(target)], loaded)
+    assert result.exit_code == 2
+    expected = {"fifo": "a FIFO, not a regular file", "device": "a device, not a regular file"}
+    assert expected.get(kind, "broken symbolic link") in result.output
+    assert "no such file" not in result.output
+
+
+def test_malformed_lock_entries_are_errors_and_an_empty_lock_a_note(
+    tmp_path: Path, loaded: dict[str, str]
+) -> None:
+    lock = tmp_path / "uv.lock"
+    lock.write_text(
+        'version = 1\n[[package]]\nname = "jinja2"\nversion = "2.10"\n[[package]]\nversion = "1.23"\n',
+        encoding="utf-8",
+    )
+    result = run(["audit", "--format", "json", str(lock)], loaded)
+    doc = json.loads(result.output)
+    assert {f["package"] for f in doc["findings"]} == {"jinja2"}  # the good entry is still audited
+    assert doc["errors"] == [f"{lock}: package entry 2 has no string `name`: not audited"]
+    assert result.exit_code == 1
+    lock.write_text("version = 1\n", encoding="utf-8")
+    empty = run(["audit", "--format", "json", str(lock)], loaded)
+    assert json.loads(empty.output)["notes"] == [
+        f"{lock}: lists no third-party package, so nothing in it was audited"
+    ]
 
 
 def test_python_option_reads_a_venv_without_running_it(tmp_path: Path, loaded: dict[str, str]) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from custody.inventory import Ecosystem, InventoryError, find_lockfiles, read_lockfile
+from custody.inventory import Ecosystem, InventoryError, PartialInventory, find_lockfiles, read_lockfile
 
 H1 = "sha256:" + "1" * 64
 H2 = "sha256:" + "2" * 64
@@ -245,3 +245,45 @@ def test_find_lockfiles(tmp_path: Path) -> None:
         (tmp_path / name).write_text("", encoding="utf-8")
     found = [Path(p).name for p in find_lockfiles(str(tmp_path))]
     assert found == ["package-lock.json", "pylock.toml", "requirements-dev.txt", "uv.lock"]
+
+
+MALFORMED = {
+    "uv.lock": (
+        'version = 1\n[[package]]\nname = "urllib3"\nversion = "1.23"\n'
+        '[[package]]\nname = 7\nversion = "1.0"\n[[package]]\nname = "six"\nversion = 1\n',
+        ["package entry 2 has no string `name`", "package entry 3 (six): `version` is not a string"],
+        {("urllib3", "1.23"), ("six", None)},
+    ),
+    "poetry.lock": (
+        '[[package]]\nname = "flask"\nversion = "0.12.2"\n[[package]]\nversion = "2.0"\n',
+        ["package entry 2 has no string `name`"],
+        {("flask", "0.12.2")},
+    ),
+    "Pipfile.lock": (
+        json.dumps({"default": {"flask": {"version": "==0.12.2"}, "urllib3": "==1.23"}, "develop": []}),
+        ["default.urllib3 is not an object", "`develop` is not an object"],
+        {("flask", "0.12.2")},
+    ),
+    "package-lock.json": (
+        json.dumps(
+            {
+                "lockfileVersion": 3,
+                "packages": {"node_modules/a": {"version": "1.0.0"}, "node_modules/b": "1.0.0"},
+            }
+        ),
+        ["packages['node_modules/b'] is not an object"],
+        {("a", "1.0.0")},
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MALFORMED))
+def test_malformed_entries_are_problems_and_the_rest_is_kept(tmp_path: Path, name: str) -> None:
+    text, problems, packages = MALFORMED[name]
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(PartialInventory) as caught:
+        read_lockfile(str(path))
+    assert {(p.name, p.version) for p in caught.value.packages} == packages
+    for problem, expected in zip(caught.value.problems, problems, strict=True):
+        assert problem.startswith(f"{path}: {expected}")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
+import random
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from custody.inventory import Ecosystem, InventoryError, read_lockfile
+from custody.inventory import Ecosystem, InventoryError, PartialInventory, read_lockfile
 from custody.inventory.requirements import read_requirements
 
 SHA_A = "a" * 64
@@ -63,3 +68,93 @@ def test_missing_include_is_an_inventory_error(tmp_path: Path) -> None:
     (tmp_path / "requirements.txt").write_text("-r nowhere.txt\n", encoding="utf-8")
     with pytest.raises(InventoryError, match=r"nowhere\.txt"):
         read_lockfile(str(tmp_path / "requirements.txt"))
+
+
+def _partial(path: Path) -> PartialInventory:
+    with pytest.raises(PartialInventory) as caught:
+        read_lockfile(str(path))
+    return caught.value
+
+
+@pytest.mark.parametrize("include", ["missing.txt", "/dev/zero", "https://example.invalid/reqs.txt", ""])
+def test_a_bad_include_is_reported_and_every_other_pin_still_read(tmp_path: Path, include: str) -> None:
+    (tmp_path / "base.txt").write_text("jinja2==2.10\n", encoding="utf-8")
+    (tmp_path / "requirements.txt").write_text(
+        f"flask==0.12.2\n-r {include}\nurllib3==1.23\n-r base.txt\n", encoding="utf-8"
+    )
+    error = _partial(tmp_path / "requirements.txt")
+    pins = {(p.name, p.version) for p in error.packages}
+    assert pins == {("flask", "0.12.2"), ("urllib3", "1.23"), ("jinja2", "2.10")}
+    [problem] = error.problems
+    assert problem.startswith(f"{tmp_path / 'requirements.txt'}:2: ")
+
+
+def test_every_include_is_read_however_many_there_are(tmp_path: Path) -> None:
+    # a flat list of 40 includes (pip reads them all); the old cap counted files, not depth
+    lines = []
+    for i in range(40):
+        (tmp_path / f"part{i}.txt").write_text(f"pkg{i}==1.{i}\n", encoding="utf-8")
+        lines.append(f"-r part{i}.txt")
+    (tmp_path / "requirements.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    found = read_requirements(str(tmp_path / "requirements.txt"))
+    assert sorted(p.name for p in found) == sorted(f"pkg{i}" for i in range(40))
+
+
+def test_nesting_past_the_cap_fails_closed(tmp_path: Path) -> None:
+    depth = 70
+    for i in range(depth):
+        (tmp_path / f"level{i}.txt").write_text(f"-r level{i + 1}.txt\nlib{i}==1.0\n", encoding="utf-8")
+    (tmp_path / f"level{depth}.txt").write_text("deepest==1.0\n", encoding="utf-8")
+    error = _partial(tmp_path / "level0.txt")
+    assert len(error.packages) == 65  # lib0..lib63 and the pins of the 65th file, in reading order
+    [problem] = error.problems
+    assert "nested deeper than 64" in problem and "level65.txt" in problem
+
+
+def test_random_bytes_are_an_error_not_a_stream_of_findings(tmp_path: Path) -> None:
+    junk = tmp_path / "requirements.txt"
+    junk.write_bytes(bytes(random.Random(12).randrange(256) for _ in range(4096)))
+    with pytest.raises(InventoryError, match="not a text requirements file") as caught:
+        read_lockfile(str(junk))
+    assert not isinstance(caught.value, PartialInventory)
+
+
+def test_a_bom_names_the_encoding(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_bytes("flask==0.12.2\r\n".encode("utf-16"))  # with its BOM
+    [flask] = read_requirements(str(tmp_path / "requirements.txt"))
+    assert (flask.name, flask.version) == ("flask", "0.12.2")
+
+
+def test_a_long_token_is_read_in_linear_time(tmp_path: Path) -> None:
+    # shlex.split is quadratic in a token's length (4 MB took minutes): requirement lines never go
+    # through it, and an option line that long is reported instead
+    name = "a" * 4_000_000
+    (tmp_path / "requirements.txt").write_text(f"{name}\n-r {name}\n", encoding="utf-8")
+    error = _partial(tmp_path / "requirements.txt")
+    assert [p.unpinned for p in error.packages] == ["no version given"]
+    assert error.problems == [
+        f"{tmp_path / 'requirements.txt'}:2: option line of 4000003 characters not read"
+    ]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/environ"), reason="no /proc here")
+def test_an_include_of_a_secret_file_never_echoes_its_lines(tmp_path: Path) -> None:
+    secret = "s3cr3t-" + "".join(random.Random(3).choice("abcdefghijkmnop") for _ in range(24))
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine example.org login me password {secret}\nTOKEN={secret}\n", encoding="utf-8")
+    (tmp_path / "requirements.txt").write_text(f"-r {netrc}\n-r /proc/self/environ\n", encoding="utf-8")
+    env = {**os.environ, "CUSTODY_TEST_SECRET": secret}
+    script = "import json, sys; from custody.inventory.requirements import read_requirements as r; "
+    script += "print(json.dumps([repr(p) for p in r(sys.argv[1])]))"
+    # a child process, so /proc/self/environ holds the secret
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "requirements.txt")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert secret not in done.stdout and "CUSTODY_TEST_SECRET" not in done.stdout
+    packages = json.loads(done.stdout)
+    assert len(packages) >= 2 and all("<unparseable line>" in p for p in packages)

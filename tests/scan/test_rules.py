@@ -130,13 +130,17 @@ def test_benign_fixtures_are_clean(tmp_path: Path, scanner: Scanner) -> None:
     ("member", "content"),
     [
         ("fixturepkg_hook.pth", "import fixturepkg\n"),
+        # Python 3.13+ strips a byte-order mark and runs the line; 3.11/3.12 do not
+        ("fixturepkg_bom.pth", b"\xef\xbb\xbfimport fixturepkg\n"),
+        # str.splitlines() (3.13+) ends a line at a form feed; a text stream (3.11/3.12) does not
+        ("fixturepkg_ff.pth", b"vendor\x0cimport fixturepkg\n"),
         ("fixturepkg.site.toml", '[entrypoints]\ninit = ["fixturepkg:add"]\n'),
         ("fixturepkg.start", "fixturepkg:add\n"),
         ("sitecustomize.py", "import os\nos.environ.setdefault('FIXTURE_STARTUP', '1')\n"),
     ],
-    ids=["pth", "site-toml", "start", "sitecustomize"],
+    ids=["pth", "pth-bom", "pth-form-feed", "site-toml", "start", "sitecustomize"],
 )
-def test_startup_hook_fires(tmp_path: Path, scanner: Scanner, member: str, content: str) -> None:
+def test_startup_hook_fires(tmp_path: Path, scanner: Scanner, member: str, content: str | bytes) -> None:
     result = scan(write_wheel(tmp_path, {member: content}), scanner)
     found = assert_fires(result, "startup-hook", Verdict.CLEAN, severity=Severity.MEDIUM)
     assert {f.file for f in found} == {member}

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from custody.artifacts._collect import Collector, StopReading, read_regular_file
+from custody.artifacts.eggs import egg_info_dirs
 from custody.artifacts.limits import DEFAULT_LIMITS, Limits
 from custody.artifacts.metadata import NAME_VERSION, metadata_headers
 from custody.artifacts.model import Artifact, ArtifactError, ArtifactKind, IssueKind, Unread
@@ -89,16 +90,22 @@ def _record_paths(dist_dir: str) -> list[str]:
 def _dist_name_version(dist_dir: str) -> tuple[str | None, str | None]:
     for meta in ("METADATA", "PKG-INFO"):
         path = os.path.join(dist_dir, meta)
-        if not os.path.isfile(path):  # also keeps a FIFO planted as METADATA from blocking the read
-            continue
-        try:
-            with open(path, encoding="utf-8", errors="replace") as handle:
-                text = handle.read(65536)
-        except OSError:
-            continue
-        headers = metadata_headers(text, NAME_VERSION)
-        return headers.get("name"), headers.get("version")
+        if os.path.isfile(path):  # also keeps a FIFO planted as METADATA from blocking the read
+            found = _file_name_version(path)
+            if found is not None:
+                return found
     return None, None
+
+
+def _file_name_version(path: str) -> tuple[str | None, str | None] | None:
+    """Name and version from a METADATA / PKG-INFO file; None when it cannot be read."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            text = handle.read(65536)
+    except OSError:
+        return None
+    headers = metadata_headers(text, NAME_VERSION)
+    return headers.get("name"), headers.get("version")
 
 
 def _linked_parent(full: str, site_dir: str) -> str | None:
@@ -306,7 +313,9 @@ def read_record(dist_dir: str) -> tuple[tuple[RecordEntry, ...], bool]:
 
 
 def list_distributions(site_dir: str) -> list[InstalledDistribution]:
-    """Every distribution in `site_dir` with its name, version and RECORD rows (sorted by entry)."""
+    """Every distribution `importlib.metadata` finds through `site_dir`, with its name, version and
+    RECORD rows: `.dist-info` and `.egg-info` directories, `.egg-info` files, and the `EGG-INFO` of
+    each `.egg` a `.pth` there puts on `sys.path` (sorted by entry, eggs last)."""
     try:
         entries = sorted(os.listdir(site_dir))
     except OSError as exc:
@@ -314,22 +323,37 @@ def list_distributions(site_dir: str) -> list[InstalledDistribution]:
     found: list[InstalledDistribution] = []
     for entry in entries:
         dist_dir = os.path.join(site_dir, entry)
-        if not entry.endswith((".dist-info", ".egg-info")) or not os.path.isdir(dist_dir):
+        if not entry.endswith((".dist-info", ".egg-info")):
             continue
-        name, version = _dist_name_version(dist_dir)
-        record, has_record = read_record(dist_dir)
-        found.append(
-            InstalledDistribution(
-                site_dir=site_dir,
-                entry=entry,
-                name=name,
-                version=version,
-                record=record,
-                has_record=has_record,
-                installer=_installer(dist_dir),
+        if os.path.isdir(dist_dir):
+            found.append(_distribution(site_dir, entry))
+        elif entry.endswith(".egg-info") and os.path.isfile(dist_dir):
+            name, version = _file_name_version(dist_dir) or (None, None)
+            found.append(
+                InstalledDistribution(
+                    site_dir=site_dir, entry=entry, name=name, version=version, record=(), has_record=False
+                )
             )
-        )
+    # an egg's EGG-INFO may lie outside site_dir: its entry is then a relative path with `..`
+    found.extend(
+        _distribution(site_dir, os.path.relpath(info, site_dir)) for info in egg_info_dirs(site_dir, entries)
+    )
     return found
+
+
+def _distribution(site_dir: str, entry: str) -> InstalledDistribution:
+    dist_dir = os.path.join(site_dir, entry)
+    name, version = _dist_name_version(dist_dir)
+    record, has_record = read_record(dist_dir)
+    return InstalledDistribution(
+        site_dir=site_dir,
+        entry=entry,
+        name=name,
+        version=version,
+        record=record,
+        has_record=has_record,
+        installer=_installer(dist_dir),
+    )
 
 
 def _installer(dist_dir: str) -> str | None:

@@ -11,7 +11,9 @@ _INTEGRITY_SEVERITY = {
     IssueType.MODIFIED: "high",
     IssueType.MISSING: "medium",
     IssueType.UNLISTED: "low",
-    IssueType.NO_RECORD: "low",
+    IssueType.NO_RECORD: "high",  # a deleted RECORD hides a tampered file: not a low note
+    IssueType.LEGACY: "low",
+    IssueType.BYTECODE: "high",
 }
 
 HookScan = Callable[[str], tuple[str, str]]
@@ -50,10 +52,30 @@ def _lines(hook: StartupHook) -> str:
     return shown + (f" (+{len(hook.lines) - 3} more)" if len(hook.lines) > 3 else "")
 
 
+def _unread_hook(hook: StartupHook) -> Finding:
+    """A start-up file `site` would open but audit could not read whole: what it runs is unknown,
+    so it is high whoever owns it (fail closed)."""
+    shown = f"; runs at least: {_lines(hook)}" if hook.lines else ""
+    return Finding(
+        kind=FindingKind.STARTUP_HOOK,
+        id="startup-hook-unread",
+        aliases=(),
+        package=hook.owner_name,
+        version=hook.owner_version,
+        severity="high",
+        path=hook.path,
+        fix="inspect the file (and what it links to); remove it unless you put it there",
+        detail=f"{hook.kind} start-up file that Python reads at every start, {hook.unread}{shown}",
+    )
+
+
 def hook_findings(hooks: list[StartupHook], scan_hook: HookScan | None) -> list[Finding]:
     """Unowned hooks are high severity; owned ones carry their owner and the scan engine's verdict."""
     found: list[Finding] = []
     for hook in hooks:
+        if hook.unread is not None:
+            found.append(_unread_hook(hook))
+            continue
         if hook.owner is None:
             found.append(
                 Finding(

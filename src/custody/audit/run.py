@@ -21,6 +21,7 @@ from custody.inventory import (
     Ecosystem,
     InventoryError,
     Package,
+    PartialInventory,
     find_startup_hooks,
     installed_packages,
     read_lockfile,
@@ -117,9 +118,14 @@ def _lockfiles(request: AuditRequest, report: AuditReport) -> tuple[list[Package
         report.targets.append(path)
         try:
             found = read_lockfile(path)
+        except PartialInventory as exc:  # what could be read is audited; each gap is an error
+            report.errors.extend(exc.problems)
+            found = exc.packages
         except InventoryError as exc:
             report.errors.append(str(exc))
             continue
+        if not found:  # an empty or truncated lock audits nothing: say so rather than pass quietly
+            report.notes.append(f"{path}: lists no third-party package, so nothing in it was audited")
         for package in found:
             if package.unpinned is not None:
                 report.findings.append(

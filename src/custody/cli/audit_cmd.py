@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -68,12 +69,24 @@ def plan_targets(paths: Sequence[str], pythons: Sequence[str]) -> tuple[list[str
                 _fail(f"{path}: neither an environment nor a directory with lock files")
             site_dirs.extend(found_sites)
             lockfiles.extend(found_locks)
+        elif os.path.lexists(path):  # exists, but is neither: say what it is, not "no such file"
+            _fail(f"{path}: {_not_readable(path)}")
         else:
             _fail(f"{path}: no such file or directory")
     if not paths and not pythons:
         site_dirs.extend(running_site_dirs())
         lockfiles.extend(find_lockfiles(os.getcwd()))
     return list(dict.fromkeys(site_dirs)), list(dict.fromkeys(lockfiles))
+
+
+def _not_readable(path: str) -> str:
+    """Why an existing path that is neither a regular file nor a directory is not audited."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        return f"cannot be used ({exc.strerror or exc}; a broken symbolic link?)"
+    kind = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    return f"{kind}, not a regular file or directory: not read"
 
 
 def exit_code(report: AuditReport, fail_on: str) -> int:

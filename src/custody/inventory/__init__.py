@@ -14,7 +14,7 @@ from custody.inventory.integrity import (
     find_startup_hooks,
     verify_records,
 )
-from custody.inventory.model import Ecosystem, InventoryError, Package, canonical_name
+from custody.inventory.model import Ecosystem, InventoryError, Package, PartialInventory, canonical_name
 
 __all__ = [
     "LOCKFILE_NAMES",
@@ -23,6 +23,7 @@ __all__ = [
     "InventoryError",
     "IssueType",
     "Package",
+    "PartialInventory",
     "StartupHook",
     "canonical_name",
     "check_site_dir",

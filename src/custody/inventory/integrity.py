@@ -6,9 +6,11 @@ Nothing is imported or executed: files are hashed and start-up files are read as
 from __future__ import annotations
 
 import base64
+import dataclasses
 import enum
 import functools
 import os
+import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,10 +18,17 @@ from dataclasses import dataclass, field
 from custody.artifacts import STARTUP_MODULES, InstalledDistribution, RecordEntry, is_startup_file
 from custody.inventory._files import file_digest
 from custody.inventory._parallel import run_parts
+from custody.inventory.bytecode import bytecode_problem
 from custody.inventory.digest_cache import DigestCache, DigestGroup, Entries
 from custody.inventory.environment import distributions
 from custody.inventory.os_packages import os_owner
-from custody.startup_files import pth_executed_lines, site_toml_entries, start_entries
+from custody.startup_files import (
+    PythonVersion,
+    pth_executed_by,
+    pth_name_skipped,
+    site_toml_entries,
+    start_entries,
+)
 
 
 class IssueType(str, enum.Enum):
@@ -30,7 +39,12 @@ class IssueType(str, enum.Enum):
     UNLISTED = "unlisted"
     """Inside a distribution's package directory but in no RECORD."""
     NO_RECORD = "no-record"
-    """A .dist-info without RECORD: nothing can be verified."""
+    """A .dist-info without RECORD: nothing can be verified (installers always write one, so a
+    missing RECORD may hide any change to the distribution's files)."""
+    BYTECODE = "bytecode"
+    """A `.pyc` that `import` runs without comparing it to a source (see `inventory.bytecode`)."""
+    LEGACY = "legacy"
+    """An old layout (.egg-info, .egg) that never had a RECORD: its files cannot be verified."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,6 +77,9 @@ class StartupHook:
     owner_version: str | None = None
     note: str | None = None
     """What else is known about an unowned hook (an OS package lists it with other content)."""
+    unread: str | None = None
+    """Why the file could not be read whole (not a regular file, unreadable, too large): what it
+    runs is unknown, so it is reported as a hook whoever owns it."""
 
 
 def _record_full(site_dir: str, entry: RecordEntry) -> str:
@@ -246,9 +263,11 @@ def _plan(
     for dist in dists:
         if not dist.has_record:
             if dist.entry.endswith(".dist-info"):
-                issues.append(
-                    _issue(IssueType.NO_RECORD, dist.path, dist, "no RECORD: files cannot be verified")
-                )
+                detail = "no RECORD (installers always write one): its files cannot be verified"
+                issues.append(_issue(IssueType.NO_RECORD, dist.path, dist, detail))
+            else:
+                detail = "old install layout without RECORD: its files cannot be verified"
+                issues.append(_issue(IssueType.LEGACY, dist.path, dist, detail))
             unverifiable.update(_record_full(site_dir, entry) for entry in dist.record)
             continue
         for entry in dist.record:
@@ -305,8 +324,13 @@ def _check_part(
                 lookups.append((full, dist, entry))  # listed twice: the second row is looked up
             else:
                 pending[full] = (dist, entry)
+        walked: set[str] = set()
+        byte_code: list[tuple[str, InstalledDistribution]] = []
         for full, item in _package_files(directory):
+            walked.add(full)
             hit = pending.pop(full, None)
+            if full.endswith(".pyc") and (hit is None or not hit[1].digest):
+                byte_code.append((full, hit[0] if hit else owner_of_dir))  # RECORD never hashes it
             if hit is None:
                 if not full.endswith((".pyc", ".pyo")) and full not in part.unverifiable:
                     detail = f"in a directory installed by {owner_of_dir.entry} but listed in no RECORD"
@@ -323,6 +347,11 @@ def _check_part(
             found = _compare(full, info, dist, entry, digests)
             if found is not None:
                 issues.append(found)
+        # after the walk: a .pyc's source is then known present or not without another lstat
+        for full, dist in byte_code:
+            problem = bytecode_problem(full, walked.__contains__)
+            if problem is not None:
+                issues.append(_issue(IssueType.BYTECODE, full, dist, problem))
         lookups.extend((full, dist, entry) for full, (dist, entry) in pending.items())
     by_dist: dict[str, DigestGroup | None] = {}
     for known, dist, entry in lookups:
@@ -398,25 +427,62 @@ def _files_by_path(directory: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
                 yield item.path, item
 
 
-# The start-up file grammar lives in custody.startup_files (shared with guard; scan keeps its own).
-_pth_lines = pth_executed_lines
-_site_toml_lines = site_toml_entries
-_start_lines = start_entries
+MAX_STARTUP_BYTES = 64 * 1024 * 1024
+"""The largest start-up file read: `site` reads any size, so a larger one is reported unread."""
+_SITE_VERSION = re.compile(r"^python(\d+)\.(\d+)t?$")
 
 
-def _read_text(path: str) -> str:
+def site_python_version(site_dir: str) -> PythonVersion | None:
+    """The (major, minor) of the interpreter a `.../lib/pythonX.Y/site-packages` directory belongs
+    to; None when the path does not say (then every version's start-up rules apply)."""
+    found = _SITE_VERSION.match(os.path.basename(os.path.dirname(os.path.abspath(site_dir))))
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def _read_startup(path: str) -> tuple[bytes, str | None]:
+    """(bytes, why not read whole) of a start-up file. A symbolic link is followed, as `site`
+    follows it; a FIFO or device is not waited on, and is itself a reason to report the file."""
     try:
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-        with os.fdopen(os.open(path, flags), "rb") as handle:
-            return handle.read(1 << 20).decode("utf-8", errors="replace")
-    except OSError:
-        return ""
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        return b"", f"unreadable: {exc.strerror or exc}"
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return b"", "not a regular file (a FIFO or device feeds whatever is written to it)"
+        try:
+            data = handle.read(MAX_STARTUP_BYTES + 1)
+        except OSError as exc:
+            return b"", f"unreadable: {exc.strerror or exc}"
+    if len(data) > MAX_STARTUP_BYTES:
+        return data[:MAX_STARTUP_BYTES], f"larger than {MAX_STARTUP_BYTES} bytes: read only that far"
+    return data, None
 
 
-def find_startup_hooks(site_dir: str, dists: list[InstalledDistribution] | None = None) -> list[StartupHook]:
-    """Every start-up entry at the root of `site_dir` that executes code, with its RECORD owner."""
+def _hook_lines(
+    path: str, rel: str, version: PythonVersion | None
+) -> tuple[str, list[tuple[int, str]], str | None]:
+    """(kind, executing lines, why unread) of one start-up file."""
+    if rel.endswith((".pth", ".site.toml", ".start")):
+        data, unread = _read_startup(path)
+        if rel.endswith(".pth"):
+            return "pth", pth_executed_by(data, version), unread
+        text = data.decode("utf-8", errors="replace")
+        if rel.endswith(".site.toml"):
+            return "site-toml", site_toml_entries(text), unread
+        return "start", start_entries(text), unread
+    return rel.split(".", 1)[0], [(0, "<module>")], None
+
+
+def find_startup_hooks(
+    site_dir: str,
+    dists: list[InstalledDistribution] | None = None,
+    version: PythonVersion | None = None,
+) -> list[StartupHook]:
+    """Every start-up entry at the root of `site_dir` that executes code, with its RECORD owner,
+    read as `site` of Python `version` reads it (default: the version the path names, else all)."""
     site_dir = os.path.abspath(site_dir)
     dists = distributions(site_dir) if dists is None else dists
+    version = version or site_python_version(site_dir)
     # only rows that can name a start-up file: at the site root, or inside sitecustomize/usercustomize
     owners = {
         _record_full(site_dir, e): d
@@ -434,20 +500,13 @@ def find_startup_hooks(site_dir: str, dists: list[InstalledDistribution] | None 
         candidates: list[tuple[str, str]] = []
         if entry in STARTUP_MODULES and os.path.isdir(full):
             candidates = [(os.path.join(full, "__init__.py"), entry)]
-        elif is_startup_file(entry) and not os.path.isdir(full):
+        elif is_startup_file(entry) and not os.path.isdir(full) and not pth_name_skipped(entry, version):
             candidates = [(full, entry)]
         for path, rel in candidates:
             if not os.path.lexists(path):
                 continue
-            if rel.endswith(".pth"):
-                kind, lines = "pth", _pth_lines(_read_text(path))
-            elif rel.endswith(".site.toml"):
-                kind, lines = "site-toml", _site_toml_lines(_read_text(path))
-            elif rel.endswith(".start"):
-                kind, lines = "start", _start_lines(_read_text(path))
-            else:
-                kind, lines = rel.split(".", 1)[0], [(0, "<module>")]
-            if not lines:
+            kind, lines, unread = _hook_lines(path, rel, version)
+            if not lines and unread is None:
                 continue  # a .pth of plain path entries runs nothing
             owner = owners.get(os.path.normpath(path))
             if owner is not None:
@@ -459,10 +518,12 @@ def find_startup_hooks(site_dir: str, dists: list[InstalledDistribution] | None 
                         owner=owner.entry,
                         owner_name=owner.name,
                         owner_version=owner.version,
+                        unread=unread,
                     )
                 )
             else:
-                hooks.append(_os_owned_or_unowned(path, kind, tuple(lines), site_dir))
+                hook = _os_owned_or_unowned(path, kind, tuple(lines), site_dir)
+                hooks.append(dataclasses.replace(hook, unread=unread) if unread else hook)
     return hooks
 
 

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from custody.inventory._files import read_declared
-from custody.inventory.model import Ecosystem, InventoryError, Package
+from custody.inventory.model import Ecosystem, InventoryError, Package, PartialInventory
 
 _REGISTRY_PREFIXES = ("https://registry.npmjs.org/", "https://registry.yarnpkg.com/")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -41,12 +41,15 @@ def read_pipfile_lock(path: str, shown: str) -> list[Package]:
     """Pipfile.lock: `default` and `develop` maps of name -> {version: "==X", hashes, markers}."""
     doc = _load_json(path, shown)
     out: list[Package] = []
+    problems: list[str] = []
     for section in ("default", "develop"):
         entries = doc.get(section, {})
         if not isinstance(entries, dict):
+            problems.append(f"{shown}: `{section}` is not an object: none of it audited")
             continue
         for name, entry in entries.items():
             if not isinstance(entry, dict):
+                problems.append(f"{shown}: {section}.{name} is not an object: not audited")
                 continue
             raw = entry.get("version")
             version = raw[2:] if isinstance(raw, str) and raw.startswith("==") else None
@@ -71,6 +74,8 @@ def read_pipfile_lock(path: str, shown: str) -> list[Package]:
                     marker=marker,
                 )
             )
+    if problems:
+        raise PartialInventory(out, problems)
     return out
 
 
@@ -82,8 +87,12 @@ def read_package_lock(path: str, shown: str) -> list[Package]:
         version = doc.get("lockfileVersion")
         raise InventoryError(f"{shown}: lockfileVersion {version} has no `packages` map (v2/v3 supported)")
     out: list[Package] = []
+    problems: list[str] = []
     for key, entry in packages.items():
-        if not key or not isinstance(entry, dict) or entry.get("link"):
+        if not isinstance(entry, dict):
+            problems.append(f"{shown}: packages[{key!r}] is not an object: not audited")
+            continue
+        if not key or entry.get("link"):
             continue  # "" is the project itself; links point at workspace folders
         if "node_modules/" not in key:
             continue  # workspace member folder
@@ -108,4 +117,6 @@ def read_package_lock(path: str, shown: str) -> list[Package]:
                 unpinned=unpinned,
             )
         )
+    if problems:
+        raise PartialInventory(out, problems)
     return out

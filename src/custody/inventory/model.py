@@ -20,6 +20,17 @@ class InventoryError(Exception):
     """A lockfile or environment could not be read at all (the message says which and why)."""
 
 
+class PartialInventory(InventoryError):
+    """A file was read, but not all of it could be: `packages` holds every package that could be
+    read, `problems` one message for each part that could not (a bad include, a malformed entry,
+    a cap reached). A caller audits the packages and reports every problem: never a silent drop."""
+
+    def __init__(self, packages: list[Package], problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.packages = packages
+        self.problems = problems
+
+
 _NPM_SPACE = re.compile(r"\s+")
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from custody.inventory._files import read_declared
 from custody.inventory._toml import load_toml
-from custody.inventory.model import InventoryError, Package
+from custody.inventory.model import InventoryError, Package, PartialInventory
 from custody.inventory.requirements import parse_requirement, read_requirements
 
 
@@ -168,14 +168,21 @@ def read_setup_cfg(path: str, shown: str) -> list[Package]:
             declared.append((f"options.extras_require.{extra}", value))
     locate = _Locator(text, shown)
     out: list[Package] = []
+    problems: list[str] = []
     for section, value in declared:
         if value.strip().startswith("file:"):
             for name in value.strip()[len("file:") :].split(","):
                 included = os.path.join(os.path.dirname(path), name.strip())
                 if not os.path.isfile(included):
                     raise InventoryError(f"{shown}: `{section}` names {name.strip()}, which does not exist")
-                out.extend(read_requirements(included))
+                try:
+                    out.extend(read_requirements(included))
+                except PartialInventory as exc:  # the rest of setup.cfg is still read
+                    out.extend(exc.packages)
+                    problems.extend(exc.problems)
             continue
         for item in _setup_items(value):
             out.append(parse_requirement(item, locate.where([item], section)))
+    if problems:
+        raise PartialInventory(out, problems)
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from custody.inventory._toml import load_toml
-from custody.inventory.model import Ecosystem, InventoryError, Package
+from custody.inventory.model import Ecosystem, InventoryError, Package, PartialInventory
 
 
 def _hash_items(hashes: Any) -> list[str]:
@@ -20,11 +20,29 @@ def _colon_hash(value: Any) -> list[str]:
     return [value] if isinstance(value, str) and ":" in value else []
 
 
-def _packages(doc: dict[str, Any], key: str, shown: str) -> list[dict[str, Any]]:
+def _packages(doc: dict[str, Any], key: str, shown: str, problems: list[str]) -> list[dict[str, Any]]:
+    """The `[[key]]` tables that name a package; each other entry is added to `problems` (a
+    malformed entry may be the pin an audit exists to find: never dropped without a word)."""
     items = doc.get(key, [])
     if not isinstance(items, list):
         raise InventoryError(f"{shown}: `{key}` is not an array of tables")
-    return [p for p in items if isinstance(p, dict) and isinstance(p.get("name"), str)]
+    found = []
+    for number, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            problems.append(f"{shown}: {key} entry {number} is not a table: not audited")
+        elif not isinstance(item.get("name"), str):
+            problems.append(f"{shown}: {key} entry {number} has no string `name`: not audited")
+        else:
+            if "version" in item and not isinstance(item["version"], str):
+                problems.append(f"{shown}: {key} entry {number} ({item['name']}): `version` is not a string")
+            found.append(item)
+    return found
+
+
+def _finish(out: list[Package], problems: list[str]) -> list[Package]:
+    if problems:
+        raise PartialInventory(out, problems)
+    return out
 
 
 def _pypi_package(
@@ -52,7 +70,8 @@ def read_pylock(path: str, shown: str) -> list[Package]:
     if "lock-version" not in doc:
         raise InventoryError(f"{shown}: no `lock-version`, not a PEP 751 lock file")
     out: list[Package] = []
-    for pkg in _packages(doc, "packages", shown):
+    problems: list[str] = []
+    for pkg in _packages(doc, "packages", shown, problems):
         hashes: list[str] = []
         for part in ("archive", "sdist"):
             if isinstance(pkg.get(part), dict):
@@ -71,14 +90,15 @@ def read_pylock(path: str, shown: str) -> list[Package]:
             unpinned = "no version in lock"
         marker = pkg.get("marker") if isinstance(pkg.get("marker"), str) else None
         out.append(_pypi_package(pkg, version, shown, hashes, unpinned, marker))
-    return out
+    return _finish(out, problems)
 
 
 def read_uv_lock(path: str, shown: str) -> list[Package]:
     """uv.lock: `[[package]]` with `source` registry/git/url; own project (editable, virtual) skipped."""
     doc = load_toml(path, shown)
     out: list[Package] = []
-    for pkg in _packages(doc, "package", shown):
+    problems: list[str] = []
+    for pkg in _packages(doc, "package", shown, problems):
         source = pkg.get("source", {}) if isinstance(pkg.get("source"), dict) else {}
         if any(k in source for k in ("editable", "virtual", "directory", "path")):
             continue  # the workspace's own code, not a third-party pin
@@ -95,14 +115,15 @@ def read_uv_lock(path: str, shown: str) -> list[Package]:
         elif version is None:
             unpinned = "no version in lock"
         out.append(_pypi_package(pkg, version, shown, hashes, unpinned))
-    return out
+    return _finish(out, problems)
 
 
 def read_poetry_lock(path: str, shown: str) -> list[Package]:
     """poetry.lock: `[[package]]` with `files = [{file, hash}]` and an optional `[package.source]`."""
     doc = load_toml(path, shown)
     out: list[Package] = []
-    for pkg in _packages(doc, "package", shown):
+    problems: list[str] = []
+    for pkg in _packages(doc, "package", shown, problems):
         hashes: list[str] = []
         for item in pkg.get("files", []) if isinstance(pkg.get("files"), list) else []:
             if isinstance(item, dict):
@@ -117,4 +138,4 @@ def read_poetry_lock(path: str, shown: str) -> list[Package]:
             unpinned = f"{kind}: {source.get('url')}"
         version = pkg.get("version") if isinstance(pkg.get("version"), str) else None
         out.append(_pypi_package(pkg, version, shown, hashes, unpinned))
-    return out
+    return _finish(out, problems)

@@ -30,7 +30,7 @@ from custody.scan.roles import (
     relative_path,
 )
 from custody.scan.yara_rules import PatternTimeout, YaraHit, YaraRules
-from custody.startup_files import pth_executed_lines, site_toml_entries, start_entries
+from custody.startup_files import pth_executed_by, site_toml_entries, start_entries
 
 if sys.version_info >= (3, 11):
     pass
@@ -533,9 +533,10 @@ class Collector:
     # ---- start-up files ----------------------------------------------------------------------
     def _startup_file(self, member: Member, info: FileInfo) -> None:
         # The grammar is custody.startup_files' (shared with audit and guard): what `site` runs.
+        # A package may be installed under any version, so a .pth line counts when any runs it.
         text = member.data.decode("utf-8", "replace")
         if info.type is FileType.PTH:
-            for number, line in pth_executed_lines(text):
+            for number, line in pth_executed_by(member.data, None):
                 self.out.startup_lines.append((member.path, number, line))
                 self.out.facts.append(
                     Fact(Cap.STARTUP_CODE, member.path, number, Context.STARTUP, "executable .pth line")

@@ -1,0 +1,84 @@
+"""Byte code that `import` runs unverified is reported; byte code `import` checks is not.
+Each case is confirmed by importing the module in a real interpreter (the code only prints)."""
+
+from __future__ import annotations
+
+import importlib.util
+import py_compile
+import subprocess
+import sys
+from pathlib import Path
+
+from custody.inventory import IssueType, check_site_dir
+from tests.inventory.builders import make_site, write_dist
+
+TAG = sys.implementation.cache_tag
+
+
+def _compile(source: str, target: Path, tmp: Path, mode: py_compile.PycInvalidationMode) -> None:
+    staged = tmp / f"staged-{target.stem}.py"
+    staged.write_text(source, encoding="utf-8")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    py_compile.compile(str(staged), cfile=str(target), doraise=True, invalidation_mode=mode)
+
+
+def _imports(site: Path, module: str) -> str:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-S",
+            "-B",
+            "-c",
+            f"import sys; sys.path.insert(0, {str(site)!r}); import {module}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def test_swapped_or_sourceless_byte_code_is_reported(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    pycache = site / "pkg" / "__pycache__"
+    rows = {
+        "pkg/__init__.py": b"",
+        "pkg/good.py": b"print('good source')\n",
+        "pkg/swapped.py": b"print('intact source')\n",
+    }
+    write_dist(site, "pkg", "1.0", rows)
+    unchecked = py_compile.PycInvalidationMode.UNCHECKED_HASH
+    timestamp = py_compile.PycInvalidationMode.TIMESTAMP
+    # the .py stays intact; its byte code is replaced by an unchecked-hash .pyc of other code
+    _compile("print('swapped byte code')\n", pycache / f"swapped.{TAG}.pyc", tmp_path, unchecked)
+    with (site / "pkg-1.0.dist-info" / "RECORD").open("a", encoding="utf-8") as record:
+        record.write(f"pkg/__pycache__/swapped.{TAG}.pyc,,\n")  # as pip lists byte code: no hash
+    # byte code written from the real source, as pip writes it: checked by import, not reported
+    py_compile.compile(
+        str(site / "pkg" / "good.py"), cfile=str(pycache / f"good.{TAG}.pyc"), invalidation_mode=timestamp
+    )
+    # a legacy-location .pyc without a .py beside it
+    _compile("print('sourceless byte code')\n", site / "pkg" / "planted.pyc", tmp_path, timestamp)
+    assert _imports(site, "pkg.swapped") == "swapped byte code"
+    assert _imports(site, "pkg.planted") == "sourceless byte code"
+    assert _imports(site, "pkg.good") == "good source"
+    _, issues, _ = check_site_dir(str(site))
+    found = {(Path(i.path).name, i.kind, i.package) for i in issues}
+    assert found == {
+        (f"swapped.{TAG}.pyc", IssueType.BYTECODE, "pkg"),
+        ("planted.pyc", IssueType.BYTECODE, "pkg"),
+    }
+
+
+def test_checked_hash_byte_code_is_not_reported(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    write_dist(site, "pkg", "1.0", {"pkg/__init__.py": b"", "pkg/mod.py": b"print('mod')\n"})
+    checked = py_compile.PycInvalidationMode.CHECKED_HASH
+    target = site / "pkg" / "__pycache__" / f"mod.{TAG}.pyc"
+    _compile("print('other')\n", target, tmp_path, checked)  # import sees the hash differ and recompiles
+    assert importlib.util.source_hash(b"print('mod')\n") != target.read_bytes()[8:16]
+    assert _imports(site, "pkg.mod") == "mod"
+    _, issues, _ = check_site_dir(str(site))
+    assert issues == []
