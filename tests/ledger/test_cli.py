@@ -324,3 +324,13 @@ def test_witness_cosigns_and_bundles_need_the_quorum(env) -> None:
     assert code == 0, out
     assert run(*base, "--witness", "keys/w1.pub", "--min-witnesses", "2")[0] == 2
     assert run("log", "verify")[1].startswith("OK: 2 entries")  # cosigned checkpoints are kept too
+
+
+@pytest.mark.parametrize("origin", ["", "log.example\n7", "log\tx", "vendor example"])
+def test_log_checkpoint_refuses_a_bad_origin_before_signing(env, origin: str) -> None:
+    # Regression (issue 11): these origins were signed into checkpoints.
+    assert run(*ADD, "--key", "keys/vendor.key")[0] == 0
+    code, out = run("log", "checkpoint", "--origin", origin, "--key", "keys/log.example.key")
+    assert code == 2 and "bad origin" in out
+    code, out = run("log", "verify")
+    assert code == 0 and ", 0 checkpoints" in out

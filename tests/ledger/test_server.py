@@ -219,3 +219,13 @@ def test_concurrent_reads_and_writes_stay_consistent(client: httpx.Client, alice
     assert indexes == list(range(20, 30))
     final = open_checkpoint(client.get("/t/acme/checkpoint", headers=_h(A)).text, [log_key.verifier])
     assert final.size == 30
+
+
+@pytest.mark.parametrize(
+    ("prefix", "name"), [("ledger.example\n9", "a"), ("ledger.example", "a b"), ("x", "a+b")]
+)
+def test_tenants_file_with_a_bad_origin_is_refused(prefix: str, name: str) -> None:
+    # Regression (issue 11): the tenant's origin `PREFIX/NAME` went unchecked into every checkpoint.
+    tenant = {"ledger": "a.db", "writers": [token_hash("t")]}
+    with pytest.raises(ConfigError, match="bad origin"):
+        load_tenants({"origin_prefix": prefix, "tenants": {name: tenant}})

@@ -21,7 +21,7 @@ from custody.ledger.api import checkpoint
 from custody.ledger.bundle import BundleError, make_bundle, verify_bundle
 from custody.ledger.evidence import EvidenceError, write_evidence
 from custody.ledger.merkle import ProofError
-from custody.ledger.signing import SignatureError, open_checkpoint
+from custody.ledger.signing import SignatureError, check_origin, open_checkpoint
 from custody.ledger.tiles import export_tiles
 from custody.ledger.verify import verify_log
 from custody.ledger.witness import WitnessError, last_seen, require_witnesses, witness
@@ -48,6 +48,10 @@ def log() -> None:
 @LEDGER_OPTION
 def log_checkpoint(origin: str, key_paths: Sequence[str], output: str | None, ledger_path: str) -> None:
     """Sign the current tree head as a C2SP checkpoint, keep it in the log and print it."""
+    try:
+        check_origin(origin)  # before the ledger is touched: a usage error, exit 2
+    except SignatureError as exc:
+        _fail(str(exc))
     signers = _signers(key_paths)
     with _open(ledger_path) as store:
         try:

@@ -16,7 +16,7 @@ from typing import Any
 from custody.ledger import merkle
 from custody.ledger.attest import refs_of, statement, statement_bytes
 from custody.ledger.keys import SigningKey
-from custody.ledger.signing import Checkpoint, envelope_bytes, sign_envelope
+from custody.ledger.signing import Checkpoint, check_origin, envelope_bytes, sign_envelope
 from custody.ledger.store import LedgerStore, NewEntry
 
 
@@ -41,7 +41,11 @@ def record(store: LedgerStore, records: Sequence[Record], signers: Sequence[Sign
 
 
 def checkpoint(store: LedgerStore, origin: str, keys: Sequence[SigningKey]) -> str:
-    """Sign the current tree head as a C2SP checkpoint and keep it in the log."""
+    """Sign the current tree head as a C2SP checkpoint and keep it in the log.
+
+    Raises SignatureError for an origin c2sp.org/tlog-checkpoint does not allow (`check_origin`).
+    """
+    check_origin(origin)
     size = store.size()
     root = store.root(size)  # nodes are never rewritten, so a concurrent append cannot skew this
     previous = store.checkpoints()

@@ -42,7 +42,7 @@ from custody.ledger.api import checkpoint
 from custody.ledger.attest import KIND_OF, refs_of
 from custody.ledger.bundle import BundleError, make_bundle
 from custody.ledger.keys import BadKey, SigningKey, VerifierKey
-from custody.ledger.signing import SignatureError, envelope_bytes, open_envelope
+from custody.ledger.signing import SignatureError, check_origin, envelope_bytes, open_envelope
 from custody.ledger.store import LedgerStore, NewEntry
 from custody.ledger.tiles import HEIGHT, WIDTH
 from custody.store import StoreError
@@ -98,6 +98,10 @@ def load_tenants(data: dict[str, Any]) -> tuple[str, dict[str, Tenant]]:
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"tenants file: {exc}") from exc
     for t in tenants.values():
+        try:
+            check_origin(f"{prefix}/{t.name}")  # every checkpoint this tenant gets carries it
+        except SignatureError as exc:
+            raise ConfigError(f"tenant {t.name!r} with origin_prefix {prefix!r}: {exc}") from exc
         for h in t.writers + t.auditors:
             if not re.fullmatch(r"sha256:[0-9a-f]{64}", h):
                 raise ConfigError(f"tenant {t.name}: tokens must be given as sha256:<64 hex>, not in clear")
