@@ -229,3 +229,22 @@ def test_tenants_file_with_a_bad_origin_is_refused(prefix: str, name: str) -> No
     tenant = {"ledger": "a.db", "writers": [token_hash("t")]}
     with pytest.raises(ConfigError, match="bad origin"):
         load_tenants({"origin_prefix": prefix, "tenants": {name: tenant}})
+
+
+def test_a_retried_batch_with_an_idempotency_key_lands_once(client: httpx.Client, alice, log_key) -> None:
+    # Regression (issue 11): a client retrying a POST whose answer it lost appended the batch twice.
+    client.post("/t/acme/keys", json={"key": alice.verifier.text()}, headers=_h(W))
+    batch = {"envelopes": [_envelope(alice), _envelope(alice, "ds2")]}
+    first = client.post("/t/acme/entries", json=batch, headers={**_h(W), "Idempotency-Key": "job-7/1"})
+    again = client.post("/t/acme/entries", json=batch, headers={**_h(W), "Idempotency-Key": "job-7/1"})
+    assert first.status_code == again.status_code == 200, again.text
+    assert first.json()["indexes"] == again.json()["indexes"] == [0, 1]
+    assert open_checkpoint(again.json()["checkpoint"], [log_key.verifier]).size == 2
+    other = {"envelopes": [_envelope(alice, "ds3")]}
+    r = client.post("/t/acme/entries", json=other, headers={**_h(W), "Idempotency-Key": "job-7/1"})
+    assert r.status_code == 422 and "different batch" in r.json()["error"]
+    r = client.post("/t/acme/entries", json=other, headers={**_h(W), "Idempotency-Key": "bad key"})
+    assert r.status_code == 400 and "Idempotency-Key" in r.json()["error"]
+    r = client.post("/t/acme/entries", json=other, headers={**_h(W), "Idempotency-Key": "job-7/2"})
+    assert r.json()["indexes"] == [2]
+    assert client.post("/t/acme/entries", json=other, headers=_h(W)).json()["indexes"] == [3]

@@ -8,11 +8,13 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 
 import pytest
 
 from custody.ledger import merkle
-from custody.ledger.store import LedgerStore, NewEntry, commitment_of, node_key
+from custody.ledger.api import checkpoint
+from custody.ledger.store import IdempotencyConflict, LedgerStore, NewEntry, commitment_of, node_key
 from custody.ledger.verify import verify_log
 from custody.store import StoreError
 
@@ -217,3 +219,110 @@ def test_low_proof_nodes_are_hashed_from_their_stored_leaf_block(
     assert store.inclusion_proof(96, 100)[1] == bytes(32)  # leaves 96..99: border, stored nodes
     store.conn.execute("DELETE FROM node WHERE id = ?", (node_key((0, 7)),))
     assert store.inclusion_proof(0, 100)[2] == bytes(32)  # block 0 incomplete: stored (2, 1)
+
+
+CHILD_CHECKPOINTER = textwrap.dedent(
+    """
+    import sys
+    from custody.ledger.api import checkpoint
+    from custody.ledger.keys import SigningKey
+    from custody.ledger.store import LedgerStore, NewEntry
+    store = LedgerStore.open(sys.argv[1])
+    name, key = sys.argv[2], SigningKey.generate("log.example")
+    for b in range(60):
+        store.append([NewEntry("accessed", f"{name}-{b}".encode(), {"principal": [name]})])
+        checkpoint(store, "log.example/race", [key])
+    """
+)
+
+
+def test_two_processes_checkpointing_at_once_never_see_the_log_shrink(ledger_url: str) -> None:
+    # Regression (issue 11): the head and the last checkpoint were read outside the writer lock,
+    # so a checkpoint by the other process in between made an intact log look as if it shrank.
+    path = ledger_url
+    LedgerStore.open(path).close()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD_CHECKPOINTER, path, name],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("c1", "c2")
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    with LedgerStore.open(path) as store:
+        assert store.size() == 120
+        assert len(store.checkpoints()) == 120
+        sizes = [size for size, _, _ in store.checkpoints()]
+        assert sizes == sorted(sizes)  # each checkpoint was signed over the head it saw, in order
+        assert verify_log(store).ok
+
+
+def test_an_append_retried_with_its_idempotency_key_is_not_duplicated(store: LedgerStore) -> None:
+    assert store.append(_entries(3), idempotency=("req-1", "d1")) == range(0, 3)
+    assert store.append(_entries(3), idempotency=("req-1", "d1")) == range(0, 3)
+    assert store.size() == 3
+    with pytest.raises(IdempotencyConflict, match="req-1"):
+        store.append(_entries(2), idempotency=("req-1", "d2"))
+    assert store.append(_entries(2), idempotency=("req-2", "d2")) == range(3, 5)
+    assert store.append(_entries(1)) == range(5, 6)  # without a key, always appended
+    assert store.size() == 6 and verify_log(store).ok
+
+
+def test_latest_checkpoint_is_the_largest_and_newest(store: LedgerStore) -> None:
+    store.append(_entries(4))
+    for size, tag in ((2, "a"), (4, "b"), (3, "c"), (4, "d")):
+        store.save_checkpoint(size, store.root(size), tag)
+    assert store.latest_checkpoint() == (4, store.root(4), "d")
+    assert store.latest_checkpoint(below=2) == (4, store.root(4), "d")
+    assert store.latest_checkpoint(below=4) is None
+
+
+def _vm_steps(store: LedgerStore, action: Callable[[], object]) -> int:
+    """SQLite virtual-machine steps (in units of 100) an action takes: a measure of rows visited
+    that does not depend on how busy the machine is."""
+    raw = store.conn._sqlite()
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    raw.set_progress_handler(count, 100)
+    try:
+        action()
+    finally:
+        raw.set_progress_handler(None, 100)
+    return steps
+
+
+def test_reading_and_signing_checkpoints_does_not_scan_every_stored_one(tmp_path, log_key) -> None:
+    # Regression (issue 11): every POST, checkpoint read and bundle of the HTTP service read all
+    # stored checkpoints (one is stored per POST), so each request grew slower without bound.
+    with LedgerStore.open(str(tmp_path / "l.db")) as store:
+        store.append(_entries(8))
+        root = store.root(8)
+
+        def fill(n: int) -> None:
+            rows = [(1 + i % 8, root if i % 8 == 7 else store.root(1 + i % 8), "n") for i in range(n)]
+            with store.conn.transaction():
+                store.conn.executemany(
+                    "INSERT INTO checkpoint(size, root, note, created_at) VALUES (?, ?, ?, 't')", rows
+                )
+
+        fill(80)
+        few = [
+            _vm_steps(store, store.latest_checkpoint),
+            _vm_steps(store, lambda: store.latest_checkpoint(3)),
+        ]
+        few.append(_vm_steps(store, lambda: checkpoint(store, "log.example/x", [log_key])))
+        fill(20_000)
+        many = [
+            _vm_steps(store, store.latest_checkpoint),
+            _vm_steps(store, lambda: store.latest_checkpoint(3)),
+        ]
+        many.append(_vm_steps(store, lambda: checkpoint(store, "log.example/x", [log_key])))
+        assert all(m <= f + 2 for f, m in zip(few, many, strict=True)), (few, many)

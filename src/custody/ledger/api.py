@@ -17,7 +17,7 @@ from custody.ledger import merkle
 from custody.ledger.attest import refs_of, statement, statement_bytes
 from custody.ledger.keys import SigningKey
 from custody.ledger.signing import Checkpoint, check_origin, envelope_bytes, sign_envelope
-from custody.ledger.store import LedgerStore, NewEntry
+from custody.ledger.store import CheckpointRow, LedgerStore, NewEntry
 
 
 @dataclass(frozen=True)
@@ -46,24 +46,27 @@ def checkpoint(store: LedgerStore, origin: str, keys: Sequence[SigningKey]) -> s
     Raises SignatureError for an origin c2sp.org/tlog-checkpoint does not allow (`check_origin`).
     """
     check_origin(origin)
-    size = store.size()
-    root = store.root(size)  # nodes are never rewritten, so a concurrent append cannot skew this
-    previous = store.checkpoints()
-    if previous:
-        # Never sign a head that does not extend the last one signed: that would bless a rewrite.
-        last_size, last_root, _ = max(previous, key=lambda c: c[0])
-        if last_size > size:
-            raise merkle.ProofError(f"refusing to sign: the log shrank from {last_size} to {size} entries")
-        proof = store.consistency_proof(last_size, size)
-        try:
-            merkle.verify_consistency(last_size, size, proof, last_root, root)
-        except merkle.ProofError as exc:
-            raise merkle.ProofError(
-                f"refusing to sign: not consistent with checkpoint {last_size}: {exc}"
-            ) from exc
-    note = Checkpoint(origin, size, root).sign(keys)
-    store.save_checkpoint(size, root, note)
-    return note
+
+    def make_note(size: int, root: bytes, last: CheckpointRow | None) -> str:
+        if last is not None:
+            # Never sign a head that does not extend the last one signed: that would bless a
+            # rewrite. Both are read under the store's writer lock, so a concurrent append or
+            # checkpoint cannot make an intact log look as if it shrank.
+            last_size, last_root, _ = last
+            if last_size > size:
+                raise merkle.ProofError(
+                    f"refusing to sign: the log shrank from {last_size} to {size} entries"
+                )
+            proof = store.consistency_proof(last_size, size)
+            try:
+                merkle.verify_consistency(last_size, size, proof, last_root, root)
+            except merkle.ProofError as exc:
+                raise merkle.ProofError(
+                    f"refusing to sign: not consistent with checkpoint {last_size}: {exc}"
+                ) from exc
+        return Checkpoint(origin, size, root).sign(keys)
+
+    return store.add_checkpoint(make_note)
 
 
 def statement_of(body: bytes) -> dict[str, Any]:

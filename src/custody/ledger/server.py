@@ -10,6 +10,7 @@ Routes, all under /t/{tenant}/ with `Authorization: Bearer TOKEN` (writers may a
 
     POST keys                 writer   {"key": "NAME+HASH+BASE64"} registers a signer's public key
     POST entries              writer   {"envelopes": [DSSE, ...]} -> {"indexes": [...], "checkpoint": note}
+                                       (an `Idempotency-Key` header makes a retried batch land once)
     GET  entries/{i}          reader   kind, time, refs, body (base64) or the redaction record
     GET  checkpoint           reader   the newest signed checkpoint (text)
     GET  proof/inclusion?index=I&size=S, proof/consistency?first=A&second=B   reader
@@ -43,7 +44,7 @@ from custody.ledger.attest import KIND_OF, refs_of
 from custody.ledger.bundle import BundleError, make_bundle
 from custody.ledger.keys import BadKey, SigningKey, VerifierKey
 from custody.ledger.signing import SignatureError, check_origin, envelope_bytes, open_envelope
-from custody.ledger.store import LedgerStore, NewEntry
+from custody.ledger.store import IdempotencyConflict, LedgerStore, NewEntry
 from custody.ledger.tiles import HEIGHT, WIDTH
 from custody.store import StoreError
 
@@ -145,10 +146,21 @@ def create_app(tenants: dict[str, Tenant], log_key: SigningKey, origin_prefix: s
                 raise ValueError(f"envelopes must be a list of 1..{MAX_BATCH}")
             ring = {k: VerifierKey.parse(v) for k, (v, _) in store.keys().items() if v}
             entries = [_entry(env, ring) for env in envelopes]
+            idempotency = _idempotency(request.headers.get("idempotency-key"), entries)
         except (KeyError, TypeError, ValueError, SignatureError) as exc:
             return JSONResponse({"error": str(exc)}, 400)
-        indexes = store.append(entries)
-        note = checkpoint(store, f"{origin_prefix}/{tenant.name}", [log_key])
+        try:
+            indexes = store.append(entries, idempotency=idempotency)
+        except IdempotencyConflict as exc:
+            return JSONResponse({"error": str(exc)}, 422)
+        try:
+            note = checkpoint(store, f"{origin_prefix}/{tenant.name}", [log_key])
+        except merkle.ProofError as exc:
+            # The entries are committed; a retry with the same Idempotency-Key gets these indexes
+            # again instead of appending the batch twice.
+            return JSONResponse(
+                {"error": f"appended, but not checkpointed: {exc}", "indexes": list(indexes)}, 500
+            )
         return JSONResponse({"indexes": list(indexes), "checkpoint": note})
 
     async def read_entry(request: Request) -> Response:
@@ -238,6 +250,22 @@ def create_app(tenants: dict[str, Tenant], log_key: SigningKey, origin_prefix: s
             Route("/t/{tenant}/tile/{path:path}", tile),
         ]
     )
+
+
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+
+def _idempotency(header: str | None, entries: list[NewEntry]) -> tuple[str, str] | None:
+    """(key, batch digest) from an `Idempotency-Key` header (printable ASCII, 1 to 255 chars, as
+    the IETF httpapi idempotency-key draft suggests), or None when the client sent none."""
+    if header is None:
+        return None
+    if not _IDEMPOTENCY_KEY.fullmatch(header):
+        raise ValueError("Idempotency-Key must be 1 to 255 printable ASCII characters")
+    digest = hashlib.sha256()
+    for entry in entries:  # bodies are canonical JSON (no newline), so this framing is unambiguous
+        digest.update(entry.body + b"\n")
+    return header, digest.hexdigest()
 
 
 def _entry(envelope: Any, ring: dict[str, VerifierKey]) -> NewEntry:

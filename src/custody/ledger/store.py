@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -56,12 +56,29 @@ CREATE TABLE IF NOT EXISTS checkpoint (
     note TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS checkpoint_size ON checkpoint(size, id);
 CREATE TABLE IF NOT EXISTS signer_key (
     keyid TEXT PRIMARY KEY,
     verifier TEXT NOT NULL,
     compromised_since TEXT
 );
 """
+
+# Added after schema version 1 shipped: created (IF NOT EXISTS) inside the first write transaction
+# that needs them, so stores written by earlier versions gain them without a migration step.
+_CHECKPOINT_INDEX = "CREATE INDEX IF NOT EXISTS checkpoint_size ON checkpoint(size, id)"
+_APPEND_KEY_TABLE = (
+    "CREATE TABLE IF NOT EXISTS append_key (idem_key TEXT PRIMARY KEY, digest TEXT NOT NULL,"
+    " first_idx INTEGER NOT NULL, n INTEGER NOT NULL)"
+)
+
+CheckpointRow = tuple[int, bytes, str]
+"""(size, root, signed note) of a stored checkpoint."""
+
+
+class IdempotencyConflict(StoreError):
+    """An idempotency key came back with a different batch than the one it was first used for."""
+
 
 _CHUNK = 2000  # rows per executemany inside a batch: bounds memory for huge batches
 _UPPER_NODES = 1 << 16  # upper tree levels kept in memory for proofs: at most ~2 MiB of hashes
@@ -197,13 +214,28 @@ class LedgerStore:
 
     # -- append -------------------------------------------------------------------------------
 
-    def append(self, entries: Iterable[NewEntry]) -> range:
+    def append(self, entries: Iterable[NewEntry], *, idempotency: tuple[str, str] | None = None) -> range:
         """Append a batch atomically; returns the indexes it got.
 
         `entries` is consumed inside the transaction, chunk by chunk, so a huge batch does not
         have to sit in memory, and a writer that dies halfway leaves nothing behind.
+
+        `idempotency` is (client key, digest of the batch): a batch sent again with the same key
+        (a client retrying after a lost answer) is not appended again; the indexes it got the
+        first time are returned. The same key with another digest raises IdempotencyConflict.
         """
         with self.conn.transaction():
+            if idempotency is not None:
+                self.conn.execute(self.conn.dialect.ddl(_APPEND_KEY_TABLE)[0])
+                row = self.conn.execute(
+                    "SELECT digest, first_idx, n FROM append_key WHERE idem_key = ?", (idempotency[0],)
+                ).fetchone()
+                if row is not None:
+                    if str(row[0]) != idempotency[1]:
+                        raise IdempotencyConflict(
+                            f"idempotency key {idempotency[0]!r} was used for a different batch"
+                        )
+                    return range(int(row[1]), int(row[1]) + int(row[2]))
             start = self.size()
             plan = merkle.range_nodes(0, start)
             found = self.get(plan)
@@ -229,6 +261,11 @@ class LedgerStore:
                 if len(leaves) >= _CHUNK:
                     self._flush(leaves, metas, refs, nodes)
             self._flush(leaves, metas, refs, nodes)
+            if idempotency is not None:
+                self.conn.execute(
+                    "INSERT INTO append_key(idem_key, digest, first_idx, n) VALUES (?, ?, ?, ?)",
+                    (idempotency[0], idempotency[1], start, index - start),
+                )
         return range(start, index)
 
     def _flush(
@@ -315,23 +352,40 @@ class LedgerStore:
 
     def save_checkpoint(self, size: int, root_hash: bytes, note: str) -> None:
         with self.conn.transaction():
-            self.conn.execute(
-                "INSERT INTO checkpoint(size, root, note, created_at) VALUES (?, ?, ?, ?)",
-                (size, root_hash, note, utc_now()),
-            )
+            self._insert_checkpoint(size, root_hash, note)
 
-    def checkpoints(self) -> list[tuple[int, bytes, str]]:
+    def _insert_checkpoint(self, size: int, root_hash: bytes, note: str) -> None:
+        self.conn.execute(_CHECKPOINT_INDEX)  # stores from before the index: made once, then a no-op
+        self.conn.execute(
+            "INSERT INTO checkpoint(size, root, note, created_at) VALUES (?, ?, ?, ?)",
+            (size, root_hash, note, utc_now()),
+        )
+
+    def add_checkpoint(self, make_note: Callable[[int, bytes, CheckpointRow | None], str]) -> str:
+        """Sign and keep the current head in one write transaction: `make_note(size, root, last)`
+        gets the head and the largest stored checkpoint, read under the writer lock (so no append
+        or other checkpoint lands in between), and returns the signed note, or raises to refuse."""
+        with self.conn.transaction():
+            size = self.size()
+            root_hash = self.root(size)
+            note = make_note(size, root_hash, self.latest_checkpoint())
+            self._insert_checkpoint(size, root_hash, note)
+        return note
+
+    def checkpoints(self) -> list[CheckpointRow]:
+        """Every stored checkpoint, oldest first (for whole-log verification)."""
         rows = self.conn.execute("SELECT size, root, note FROM checkpoint ORDER BY id")
         return [(int(s), bytes(r), str(n)) for s, r, n in rows]
 
-    def latest_checkpoint(self, below: int | None = None) -> tuple[int, bytes, str] | None:
+    def latest_checkpoint(self, below: int | None = None) -> CheckpointRow | None:
         """(size, root, note) of the largest stored checkpoint (of size > `below`, if given); of
-        several for that size, the newest, which is the one carrying witness cosignatures."""
-        found: tuple[int, bytes, str] | None = None
-        for item in self.checkpoints():
-            if (below is None or item[0] > below) and (found is None or item[0] >= found[0]):
-                found = item
-        return found
+        several for that size, the newest, which is the one carrying witness cosignatures.
+        One read through the (size, id) index, however many checkpoints are stored."""
+        row = self.conn.execute(
+            "SELECT size, root, note FROM checkpoint WHERE size > ? ORDER BY size DESC, id DESC LIMIT 1",
+            (-1 if below is None else below,),
+        ).fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]), str(row[2]))
 
     def register_key(self, keyid: str, verifier: str) -> None:
         with self.conn.transaction():
