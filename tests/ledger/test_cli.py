@@ -334,3 +334,47 @@ def test_log_checkpoint_refuses_a_bad_origin_before_signing(env, origin: str) ->
     assert code == 2 and "bad origin" in out
     code, out = run("log", "verify")
     assert code == 0 and ", 0 checkpoints" in out
+
+
+def test_key_gen_takes_url_style_names_and_never_writes_outside_dir(env) -> None:
+    # Regression (issue 11): `key gen example.com/w1` was a traceback (no such directory) and
+    # `key gen ../x --dir keys` wrote keys/../x.key.
+    code, out = run("key", "gen", "example.com/w1", "--dir", "keys")
+    assert code == 0, out
+    assert "key id:      example.com/w1+" in out
+    assert Path("keys/example.com_w1.pub").read_text().startswith("example.com/w1+")
+    code, out = run("key", "gen", "../x", "--dir", "keys")
+    assert code == 0, out
+    assert not Path("x.key").exists() and not Path("x.pub").exists()
+    assert sorted(p.name for p in Path("keys").glob("*x.key")) == ["_.._x.key"]
+    code, out = run("key", "gen", "example.com/w1", "--dir", "keys")
+    assert code == 2 and "refusing to overwrite" in out
+
+
+def test_log_prove_names_a_missing_entry_and_a_truncated_log(env) -> None:
+    # Regression (issue 11): `log prove N` past the end said to make a checkpoint, and on a log
+    # truncated below its newest checkpoint it was a traceback.
+    assert run(*ADD, "--key", "keys/vendor.key")[0] == 0
+    assert run(*ADD, "--key", "keys/vendor.key")[0] == 0
+    assert run("log", "checkpoint", "--origin", "o", "--key", "keys/log.example.key")[0] == 0
+    code, out = run("log", "prove", "7")
+    assert code == 2 and "no entry 7: the log holds 2 entries" in out
+    from custody.ledger.store import LedgerStore
+
+    with LedgerStore.open(os.environ["CUSTODY_LEDGER"]) as store, store.conn.transaction():
+        store.conn.execute("DELETE FROM leaf WHERE idx = 1")
+    code, out = run("log", "prove", "0")
+    assert code == 2 and "holds only 1 entries (truncated)" in out
+
+
+@pytest.mark.parametrize("index", ["00", "01", "\u0660", "\u00b2", "+0", " 0", "18446744073709551616"])
+def test_a_bundle_index_in_another_spelling_is_refused(env, index: str) -> None:
+    # Regression (issue 11): a zero-padded index was accepted and a non-ASCII digit crashed.
+    assert run(*ADD, "--key", "keys/vendor.key")[0] == 0
+    assert run("log", "checkpoint", "--origin", "o", "--key", "keys/log.example.key")[0] == 0
+    assert run("log", "prove", "0", "-o", "b.txt")[0] == 0
+    text = Path("b.txt").read_text(encoding="utf-8")
+    assert "\nindex 0\n" in text
+    Path("b2.txt").write_text(text.replace("\nindex 0\n", f"\nindex {index}\n"), encoding="utf-8")
+    code, out = run("verify", "b2.txt", "--key", "keys/log.example.pub", "--origin", "o")
+    assert code == 1 and "no valid index line" in out, out

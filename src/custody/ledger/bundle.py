@@ -37,10 +37,18 @@ class BundleError(ValueError):
 
 def make_bundle(store: LedgerStore, index: int) -> str:
     """Bundle entry `index` with the newest stored checkpoint that covers it."""
+    held = store.size()
+    if not 0 <= index < held:
+        raise BundleError(f"no entry {index}: the log holds {held} entries")
     latest = store.latest_checkpoint(below=index)
     if latest is None:
         raise BundleError(f"no checkpoint covers entry {index} yet: run `custody log checkpoint` first")
     size, _root, note = latest
+    if size > held:
+        raise BundleError(
+            f"a checkpoint of size {size} is stored but the log holds only {held} entries "
+            "(truncated): run `custody log verify`"
+        )
     entry = store.entry(index)
     if entry.body is None or entry.salt is None:
         raise BundleError(f"entry {index} is redacted: its content can no longer be bundled")
@@ -54,7 +62,10 @@ def make_bundle(store: LedgerStore, index: int) -> str:
         "refs": entry.refs,
         "keys": {k: keys[k][0] for k in signers if k in keys and keys[k][0]},
     }
-    proof = store.inclusion_proof(index, size)
+    try:
+        proof = store.inclusion_proof(index, size)
+    except merkle.ProofError as exc:  # nodes missing from a damaged store
+        raise BundleError(f"entry {index}: no inclusion proof ({exc}): run `custody log verify`") from exc
     lines = [HEADER, "extra " + base64.b64encode(json.dumps(opening, sort_keys=True).encode()).decode()]
     lines.append(f"index {index}")
     lines.extend(base64.b64encode(h).decode() for h in proof)
@@ -82,9 +93,17 @@ def verify_bundle(text: str, log_keys: Sequence[VerifierKey], origin: str | None
     if len(lines) < 3 or not lines[1].startswith("extra "):
         raise BundleError("bundle has no entry (extra line): custody bundles carry the entry itself")
     opening = _opening(lines[1][len("extra ") :])
-    if not lines[2].startswith("index ") or not lines[2][6:].isdigit():
-        raise BundleError("bundle has no valid index line")
-    index = int(lines[2][6:])
+    digits = lines[2][len("index ") :]
+    # ASCII digits without leading zeros, as tlog-proof writes a uint64: str.isdigit() would also
+    # take other scripts' digits and superscripts, and "007" would name entry 7 a second way.
+    if (
+        not lines[2].startswith("index ")
+        or not (digits.isascii() and digits.isdigit())
+        or (digits != "0" and digits.startswith("0"))
+        or int(digits) >= 1 << 64
+    ):
+        raise BundleError("bundle has no valid index line (index N, a decimal uint64 without leading zeros)")
+    index = int(digits)
     try:
         proof = [base64.b64decode(h, validate=True) for h in lines[3:]]
         cp = open_checkpoint(note, log_keys, origin)
