@@ -20,11 +20,12 @@ from custody.cli.output import check_output_dir, check_output_file, fail_output,
 from custody.ledger.api import checkpoint
 from custody.ledger.bundle import BundleError, make_bundle, verify_bundle
 from custody.ledger.evidence import EvidenceError, write_evidence
+from custody.ledger.keys import BadKey
 from custody.ledger.merkle import ProofError
 from custody.ledger.signing import SignatureError, check_origin, open_checkpoint
 from custody.ledger.tiles import export_tiles
 from custody.ledger.verify import verify_log
-from custody.ledger.witness import WitnessError, last_seen, require_witnesses, witness
+from custody.ledger.witness import WitnessError, last_seen, load_witness_key, require_witnesses, witness
 from custody.store import StoreError
 
 # -- log ------------------------------------------------------------------------------------------
@@ -239,7 +240,10 @@ def verify(
     """Check an offline proof bundle with nothing but the log's public key (and, with --witness, a
     quorum of witness cosignatures on its checkpoint). Exit 1 if it fails."""
     verifiers = _verifiers(keys)
-    witnesses = _verifiers(witness_keys) if witness_keys else []
+    try:
+        witnesses = [load_witness_key(w) for w in witness_keys]
+    except (BadKey, OSError) as exc:
+        _fail(str(exc))
     quorum = len(witnesses) if min_witnesses is None else min_witnesses
     if quorum > len(witnesses):
         _fail(f"--min-witnesses {quorum} needs at least that many --witness keys")
