@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -95,7 +96,9 @@ def test_auth_errors(client: httpx.Client, alice) -> None:
     assert client.get("/t/acme/checkpoint").status_code == 401
     assert client.get("/t/acme/checkpoint", headers=_h("wrong")).status_code == 401
     assert client.get("/t/acme/checkpoint", headers=_h(W2)).status_code == 401  # other tenant's token
-    assert client.get("/t/nobody/checkpoint", headers=_h(W)).status_code == 404
+    # an unknown tenant answers as an unknown token does: tenant names cannot be enumerated
+    assert client.get("/t/nobody/checkpoint", headers=_h(W)).status_code == 401
+    assert client.get("/t/nobody/checkpoint").json() == client.get("/t/acme/checkpoint").json()
     r = client.post("/t/acme/keys", json={"key": alice.verifier.text()}, headers=_h(A))
     assert r.status_code == 403 and "read-only" in r.json()["error"]
     r = client.post("/t/acme/entries", json={"envelopes": [_envelope(alice)]}, headers=_h(A))
@@ -248,3 +251,69 @@ def test_a_retried_batch_with_an_idempotency_key_lands_once(client: httpx.Client
     r = client.post("/t/acme/entries", json=other, headers={**_h(W), "Idempotency-Key": "job-7/2"})
     assert r.json()["indexes"] == [2]
     assert client.post("/t/acme/entries", json=other, headers=_h(W)).json()["indexes"] == [3]
+
+
+def test_huge_indexes_deep_json_and_malformed_statements_are_client_errors(
+    client: httpx.Client, alice
+) -> None:
+    # Regression (issue 11): these answered 500, or (the statements) were appended.
+    client.post("/t/acme/keys", json={"key": alice.verifier.text()}, headers=_h(W))
+    huge = str(1 << 63)
+    assert client.get(f"/t/acme/entries/{huge}", headers=_h(A)).status_code == 404
+    assert client.get(f"/t/acme/bundle/{huge}", headers=_h(A)).status_code == 404
+    r = client.get(f"/t/acme/proof/inclusion?index={huge}", headers=_h(A))
+    assert r.status_code == 400 and "not an index" in r.json()["error"]
+    deep = b'{"envelopes": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    r = client.post("/t/acme/entries", content=deep, headers={**_h(W), "Content-Type": "application/json"})
+    assert r.status_code == 400 and "nested too deeply" in r.json()["error"]
+    good = json.loads(statement_bytes(statement("accessed", [{"name": "d", "digest": {"sha256": "ab"}}], {})))
+    bad_statements = [
+        {**good, "_type": "https://in-toto.io/Statement/v0.1"},
+        {**good, "subject": []},
+        {**good, "subject": [{"name": "d"}]},
+        {**good, "subject": [{"name": "d", "digest": {"sha256": 5}}]},
+        {**good, "subject": [{"name": 7, "digest": {"sha256": "ab"}}]},
+        {**good, "predicate": ["not", "an", "object"]},
+        [good],
+    ]
+    for stmt in bad_statements:
+        env = sign_envelope(json.dumps(stmt).encode(), [alice])
+        r = client.post("/t/acme/entries", json={"envelopes": [env]}, headers=_h(W))
+        assert r.status_code == 400 and "not a custody in-toto statement" in r.json()["error"], stmt
+    other_type = sign_envelope(json.dumps(good).encode(), [alice], payload_type="text/plain")
+    r = client.post("/t/acme/entries", json={"envelopes": [other_type]}, headers=_h(W))
+    assert r.status_code == 400 and "payloadType" in r.json()["error"]
+    assert client.get("/t/acme/checkpoint", headers=_h(A)).status_code == 404  # nothing appended
+
+
+@pytest.fixture
+def small_server(tmp_path, log_key, asgi_server) -> Iterator[str]:
+    """The service with a 4 KiB body limit and a 1 s body timeout."""
+    prefix, tenants = load_tenants(
+        {"tenants": {"acme": {"ledger": str(tmp_path / "acme.db"), "writers": [token_hash(W)]}}}
+    )
+    yield asgi_server(create_app(tenants, log_key, prefix, max_body=4096, body_timeout=1.0))
+    for tenant in tenants.values():
+        tenant.close()
+
+
+def test_writer_bodies_are_bounded_in_size_and_time(small_server: str) -> None:
+    # Regression (issue 11): an authenticated writer could send any amount of body, as slowly as it
+    # liked (a 200 MB body grew the server by 340 MB).
+    with httpx.Client(base_url=small_server, timeout=10.0, trust_env=False) as http:
+        r = http.post("/t/acme/entries", content=b"x" * 5000, headers=_h(W))
+        assert r.status_code == 413 and "over 4096 bytes" in r.json()["error"]
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: the limit holds while streaming
+            for _ in range(10):
+                yield b"x" * 1000
+
+        r = http.post("/t/acme/entries", content=chunks(), headers=_h(W))
+        assert r.status_code == 413
+        assert http.post("/t/acme/keys", content=b"x" * 5000, headers=_h(W)).status_code == 413
+    host, port = small_server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=20) as sock:
+        head = f"POST /t/acme/entries HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {W}\r\n"
+        sock.sendall((head + "Content-Length: 100\r\n\r\n").encode() + b'{"envelopes": ')
+        answer = sock.recv(4096).decode()  # the server gives up on the rest of the body
+    assert answer.startswith("HTTP/1.1 408"), answer
