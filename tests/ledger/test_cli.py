@@ -255,7 +255,7 @@ def test_ledger_evidence(env) -> None:
     assert run("log", "checkpoint", "--origin", "o", "--key", "keys/log.example.key")[0] == 0
     code, out = run("ledger", "evidence", "--dataset", "ds", "-o", "pack")
     assert code == 0 and "1 entries about ds, 1 with proof bundles" in out
-    assert run("verify", "pack/entries/0.proof", "--key", "keys/log.example.pub")[0] == 0
+    assert run("verify", "pack/entries/0.proof", "--key", "keys/log.example.pub", "--origin", "o")[0] == 0
     code, out = run("ledger", "evidence", "--dataset", "nope", "-o", "pack2")
     assert code == 2 and "no entry about dataset" in out
 
@@ -315,7 +315,7 @@ def test_witness_cosigns_and_bundles_need_the_quorum(env) -> None:
     assert code == 1 and "rollback" in out
 
     assert run("log", "prove", "1", "-o", "b.txt")[0] == 0
-    base = ("verify", "b.txt", "--key", "keys/log.example.pub")
+    base = ("verify", "b.txt", "--key", "keys/log.example.pub", "--origin", "o")
     code, out = run(*base, "--witness", "keys/w1.pub")
     assert code == 0 and "cosigned by: w1+" in out, out
     code, out = run(*base, "--witness", "keys/w1.pub", "--witness", "keys/w2.pub")  # both required
@@ -378,3 +378,34 @@ def test_a_bundle_index_in_another_spelling_is_refused(env, index: str) -> None:
     Path("b2.txt").write_text(text.replace("\nindex 0\n", f"\nindex {index}\n"), encoding="utf-8")
     code, out = run("verify", "b2.txt", "--key", "keys/log.example.pub", "--origin", "o")
     assert code == 1 and "no valid index line" in out, out
+
+
+def test_verify_checks_the_origin_by_default(env) -> None:
+    # Design gap (issue 11): without --origin, a bundle of any log signed by the key passed.
+    assert run("key", "gen", "vendor.example/custody", "--dir", "keys")[0] == 0
+    assert run(*ADD, "--key", "keys/vendor.key")[0] == 0
+    assert (
+        run("log", "checkpoint", "--origin", "vendor.example/custody", "--key", "keys/log.example.key")[0]
+        == 0
+    )
+    assert run("log", "prove", "0", "-o", "b.txt")[0] == 0
+    code, out = run("verify", "b.txt", "--key", "keys/log.example.pub")
+    assert code == 1 and "checkpoint is for log 'vendor.example/custody'" in out
+    assert "--origin vendor.example/custody" in out
+    code, out = run("verify", "b.txt", "--key", "keys/log.example.pub", "--origin", "vendor.example/custody")
+    assert code == 0 and "is in vendor.example/custody at size 1" in out
+    # a log key named like its origin (as the checkpoint spec recommends) needs no --origin
+    assert (
+        run(
+            "log",
+            "checkpoint",
+            "--origin",
+            "vendor.example/custody",
+            "--key",
+            "keys/vendor.example_custody.key",
+        )[0]
+        == 0
+    )
+    assert run("log", "prove", "0", "-o", "c.txt")[0] == 0
+    code, out = run("verify", "c.txt", "--key", "keys/vendor.example_custody.pub")
+    assert code == 0, out

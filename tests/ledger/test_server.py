@@ -15,7 +15,7 @@ import pytest
 
 from custody.ledger import merkle
 from custody.ledger.attest import statement, statement_bytes
-from custody.ledger.bundle import verify_bundle
+from custody.ledger.bundle import BundleError, verify_bundle
 from custody.ledger.server import ConfigError, create_app, load_tenants, token_hash
 from custody.ledger.signing import open_checkpoint, sign_envelope
 from tests.servers import ServerError, free_port, wait_http
@@ -79,7 +79,7 @@ def test_append_read_prove_and_roles(client: httpx.Client, alice, log_key) -> No
     merkle.verify_inclusion(1, 2, merkle.leaf_hash(bytes.fromhex(entry["commitment"])), proof, cp.root)
     assert client.get("/t/acme/checkpoint", headers=_h(A)).text == r.json()["checkpoint"]
     bundle = client.get("/t/acme/bundle/0", headers=_h(A)).text
-    assert verify_bundle(bundle, [log_key.verifier]).index == 0
+    assert verify_bundle(bundle, [log_key.verifier], "ledger.example/acme").index == 0
     tile = client.get("/t/acme/tile/0/000.p/2", headers=_h(A))
     assert tile.status_code == 200 and len(tile.content) == 64
     entries_tile = client.get("/t/acme/tile/entries/000.p/2", headers=_h(A)).content
@@ -174,7 +174,12 @@ def test_cli_serve_end_to_end(tmp_path, alice, log_key) -> None:
             assert entry["kind"] == "accessed" and entry["refs"]["dataset"] == ["ds-cli"]
             assert http.get("/t/acme/checkpoint", headers=_h(A)).text == r.json()["checkpoint"]
             assert (
-                verify_bundle(http.get("/t/acme/bundle/0", headers=_h(A)).text, [log_key.verifier]).index == 0
+                verify_bundle(
+                    http.get("/t/acme/bundle/0", headers=_h(A)).text,
+                    [log_key.verifier],
+                    "ledger.example/acme",
+                ).index
+                == 0
             )
             assert http.get("/t/acme/checkpoint").status_code == 401
     finally:
@@ -317,3 +322,20 @@ def test_writer_bodies_are_bounded_in_size_and_time(small_server: str) -> None:
         sock.sendall((head + "Content-Length: 100\r\n\r\n").encode() + b'{"envelopes": ')
         answer = sock.recv(4096).decode()  # the server gives up on the rest of the body
     assert answer.startswith("HTTP/1.1 408"), answer
+
+
+def test_one_tenants_bundle_does_not_verify_as_anothers_by_default(
+    client: httpx.Client, alice, log_key
+) -> None:
+    # Design gap (issue 11): one server key signs every tenant's checkpoints, so a bundle from
+    # tenant acme verified as globex's unless the reader named the origin.
+    client.post("/t/acme/keys", json={"key": alice.verifier.text()}, headers=_h(W))
+    client.post("/t/acme/entries", json={"envelopes": [_envelope(alice)]}, headers=_h(W))
+    bundle = client.get("/t/acme/bundle/0", headers=_h(A)).text
+    with pytest.raises(BundleError, match=r"checkpoint is for log 'ledger\.example/acme'"):
+        verify_bundle(bundle, [log_key.verifier])
+    with pytest.raises(BundleError, match=r"not 'ledger\.example/globex'"):
+        verify_bundle(bundle, [log_key.verifier], "ledger.example/globex")
+    assert verify_bundle(bundle, [log_key.verifier], "ledger.example/acme").checkpoint.origin == (
+        "ledger.example/acme"
+    )

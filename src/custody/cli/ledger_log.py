@@ -222,7 +222,11 @@ def log_redact(index: int, reason: str, ledger_path: str) -> None:
 @click.command("verify")
 @click.argument("bundle", type=click.Path(exists=True, dir_okay=False))
 @click.option("--key", "keys", multiple=True, required=True, help="Log public key (file or text).")
-@click.option("--origin", default=None, help="Require this log origin.")
+@click.option(
+    "--origin",
+    default=None,
+    help="The log the bundle must come from (default: the name of the --key that signed it).",
+)
 @click.option("--witness", "witness_keys", multiple=True, help="A trusted witness's public key (repeatable).")
 @click.option(
     "--min-witnesses",

@@ -25,7 +25,14 @@ from typing import Any
 
 from custody.ledger import merkle
 from custody.ledger.keys import BadKey, VerifierKey
-from custody.ledger.signing import Checkpoint, OpenedEnvelope, SignatureError, open_checkpoint, open_envelope
+from custody.ledger.signing import (
+    Checkpoint,
+    OpenedEnvelope,
+    SignatureError,
+    open_checkpoint,
+    open_envelope,
+    open_note,
+)
 from custody.ledger.store import LedgerStore, commitment_of
 
 HEADER = "c2sp.org/tlog-proof@v1"
@@ -84,6 +91,13 @@ class VerifiedBundle:
 
 
 def verify_bundle(text: str, log_keys: Sequence[VerifierKey], origin: str | None = None) -> VerifiedBundle:
+    """Check a bundle offline; BundleError/SignatureError say what failed.
+
+    The checkpoint must be for log `origin`; without one, for the log named like the key that
+    signed it (c2sp.org/tlog-checkpoint: the log's key name SHOULD match the origin). A server
+    that signs several tenants' logs with one key so never passes one tenant's bundle off as
+    another's: its readers name the tenant's origin.
+    """
     head, sep, note = text.partition("\n\n")
     if not sep:
         raise BundleError("bundle is truncated: no checkpoint after the proof")
@@ -124,6 +138,13 @@ def verify_bundle(text: str, log_keys: Sequence[VerifierKey], origin: str | None
     opened = _open_body(body, opening.get("keys", {}))
     statement = json.loads(opened.payload) if opened is not None else None
     signers = opened.signers if opened is not None else []
+    if origin is None:
+        signed_by = {k.name for k in log_keys if k.keyid in open_note(note, log_keys).verified_by}
+        if cp.origin not in signed_by:
+            raise BundleError(
+                f"checkpoint is for log {cp.origin!r}, signed by key {', '.join(sorted(signed_by))}, "
+                f"which names another log: give the origin you expect (--origin {cp.origin} if that is it)"
+            )
     return VerifiedBundle(index, cp, kind, when, refs, statement, signers)
 
 
