@@ -3,6 +3,7 @@ evidence packs and the HTTP service. Thin: the work is in `custody.ledger`."""
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import sys
@@ -145,7 +146,8 @@ def log_verify(keys: Sequence[str], saved: Sequence[str], origin: str | None, le
         click.echo(f"PROBLEM: {problem}")
     for flag in report.flagged:
         click.echo(f"FLAGGED: {flag}")
-    summary = f"{report.size} entries, root {report.root.hex()}, {report.checkpoints} checkpoints"
+    root = base64.b64encode(report.root).decode()  # as checkpoints carry it, so the two compare
+    summary = f"{report.size} entries, root {root}, {report.checkpoints} checkpoints"
     summary += f", {report.redacted} redacted" if report.redacted else ""
     if not verifiers and report.checkpoints:
         summary += " (checkpoint signatures not checked: no --key)"
