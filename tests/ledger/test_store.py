@@ -11,6 +11,8 @@ import textwrap
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from custody.ledger import merkle
 from custody.ledger.api import checkpoint
@@ -326,3 +328,55 @@ def test_reading_and_signing_checkpoints_does_not_scan_every_stored_one(tmp_path
         ]
         many.append(_vm_steps(store, lambda: checkpoint(store, "log.example/x", [log_key])))
         assert all(m <= f + 2 for f, m in zip(few, many, strict=True)), (few, many)
+
+
+def canonical_json_reference(
+    kind: str, integrated_at: str, salt: bytes, body: bytes, refs: dict[str, list[str]]
+) -> bytes:
+    """The commitment as first specified: SHA-256 of json.dumps(..., sort_keys=True, compact)."""
+    import hashlib
+    import json
+
+    doc = {
+        "v": 1,
+        "kind": kind,
+        "time": integrated_at,
+        "salt": salt.hex(),
+        "body_sha256": hashlib.sha256(body).hexdigest(),
+        "refs": {k: sorted(v) for k, v in sorted(refs.items())},
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).digest()
+
+
+@pytest.mark.parametrize(
+    "refs",
+    [
+        {},
+        {"principal": ["ann"], "dataset": ["ds9", "ds1"]},
+        {"key": ['a"b\\c', "\u00e9t\u00e9 \u2014 \U0001f600", "tab\there\nnl\x00\x1f\x7f", "\ud800"]},
+        {"z": ["1"], "a": ["2"], "\u00e4": ["3"], "A": []},
+    ],
+)
+def test_commitments_are_the_canonical_json_they_always_were(refs: dict[str, list[str]]) -> None:
+    # commitment_of builds its canonical JSON by hand for speed: it must stay byte-identical
+    # to json.dumps, or every existing log would stop verifying.
+    for kind, when in (("accessed", "2026-01-01T00:00:00.000000Z"), ('we"ird\u2028', "t\\")):
+        salt, body = os.urandom(16), os.urandom(40)
+        assert commitment_of(kind, when, salt, body, refs) == canonical_json_reference(
+            kind, when, salt, body, refs
+        )
+
+
+@given(
+    kind=st.text(),
+    when=st.text(),
+    refs=st.dictionaries(st.text(), st.lists(st.text(), max_size=4), max_size=4),
+)
+@settings(max_examples=300, deadline=None)
+def test_commitment_matches_json_dumps_for_any_strings(
+    kind: str, when: str, refs: dict[str, list[str]]
+) -> None:
+    salt, body = b"\x01" * 16, b"body"
+    assert commitment_of(kind, when, salt, body, refs) == canonical_json_reference(
+        kind, when, salt, body, refs
+    )
