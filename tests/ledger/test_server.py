@@ -16,7 +16,8 @@ import pytest
 from custody.ledger import merkle
 from custody.ledger.attest import statement, statement_bytes
 from custody.ledger.bundle import BundleError, verify_bundle
-from custody.ledger.server import ConfigError, create_app, load_tenants, token_hash
+from custody.ledger.keys import SigningKey
+from custody.ledger.server import ConfigError, Tenant, create_app, load_tenants, token_hash
 from custody.ledger.signing import open_checkpoint, sign_envelope
 from tests.servers import ServerError, free_port, wait_http
 
@@ -237,6 +238,8 @@ def test_tenants_file_with_a_bad_origin_is_refused(prefix: str, name: str) -> No
     tenant = {"ledger": "a.db", "writers": [token_hash("t")]}
     with pytest.raises(ConfigError, match="bad origin"):
         load_tenants({"origin_prefix": prefix, "tenants": {name: tenant}})
+    with pytest.raises(ConfigError, match="bad origin"):  # the library entry point checks too
+        create_app({name: Tenant(name, "a.db")}, SigningKey.generate("log.example"), prefix)
 
 
 def test_a_retried_batch_with_an_idempotency_key_lands_once(client: httpx.Client, alice, log_key) -> None:

@@ -138,7 +138,13 @@ def create_app(
     body_timeout: float = BODY_TIMEOUT,
 ) -> Starlette:
     """The service; `max_body` bytes and `body_timeout` seconds bound what one writer's request
-    may cost the server (an authenticated writer is still not trusted with unbounded memory)."""
+    may cost the server (an authenticated writer is still not trusted with unbounded memory).
+    Raises ConfigError for a tenant whose origin `PREFIX/NAME` is not a valid checkpoint origin."""
+    for name in tenants:
+        try:
+            check_origin(f"{origin_prefix}/{name}")
+        except SignatureError as exc:
+            raise ConfigError(f"tenant {name!r}: {exc}") from exc
 
     async def read_json(request: Request) -> Any:
         declared = request.headers.get("content-length", "")
