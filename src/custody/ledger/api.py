@@ -18,6 +18,7 @@ from custody.ledger.attest import refs_of, statement, statement_bytes
 from custody.ledger.keys import SigningKey
 from custody.ledger.signing import Checkpoint, check_origin, envelope_bytes, sign_envelope
 from custody.ledger.store import CheckpointRow, LedgerStore, NewEntry
+from custody.ledger.verify import verify_extension
 
 
 @dataclass(frozen=True)
@@ -48,22 +49,32 @@ def checkpoint(store: LedgerStore, origin: str, keys: Sequence[SigningKey]) -> s
     check_origin(origin)
 
     def make_note(size: int, root: bytes, last: CheckpointRow | None) -> str:
-        if last is not None:
-            # Never sign a head that does not extend the last one signed: that would bless a
-            # rewrite. Both are read under the store's writer lock, so a concurrent append or
-            # checkpoint cannot make an intact log look as if it shrank.
-            last_size, last_root, _ = last
-            if last_size > size:
-                raise merkle.ProofError(
-                    f"refusing to sign: the log shrank from {last_size} to {size} entries"
-                )
+        # Never sign a head that does not extend the last one signed (that would bless a
+        # rewrite), nor one over entries that fail verification: what was added since the last
+        # checkpoint (the whole log for the first) is recomputed from the stored commitments.
+        # All of it is read under the store's writer lock, so a concurrent append or checkpoint
+        # cannot make an intact log look as if it shrank.
+        last_size, last_root = (0, merkle.EMPTY_ROOT) if last is None else (last[0], last[1])
+        if last_size > size:
+            raise merkle.ProofError(f"refusing to sign: the log shrank from {last_size} to {size} entries")
+        try:
             proof = store.consistency_proof(last_size, size)
-            try:
-                merkle.verify_consistency(last_size, size, proof, last_root, root)
-            except merkle.ProofError as exc:
-                raise merkle.ProofError(
-                    f"refusing to sign: not consistent with checkpoint {last_size}: {exc}"
-                ) from exc
+            merkle.verify_consistency(last_size, size, proof, last_root, root)
+        except merkle.ProofError as exc:
+            raise merkle.ProofError(
+                f"refusing to sign: not consistent with checkpoint {last_size}: {exc}"
+            ) from exc
+        try:
+            recomputed = verify_extension(store, last_size, last_root, size)
+        except merkle.ProofError as exc:
+            raise merkle.ProofError(
+                f"refusing to sign: entries {last_size}..{size} since the last checkpoint fail "
+                f"verification: {exc} (run `custody log verify`)"
+            ) from exc
+        if recomputed != root:
+            raise merkle.ProofError(
+                f"refusing to sign: the stored root at size {size} differs from the recomputed one"
+            )
         return Checkpoint(origin, size, root).sign(keys)
 
     return store.add_checkpoint(make_note)

@@ -210,3 +210,36 @@ def _check_signatures(
                 f"entry {entry.index}: signed by {keyid} at {entry.integrated_at},"
                 f" after its compromise at {since}"
             )
+
+
+def verify_extension(store: LedgerStore, start: int, start_root: bytes, size: int) -> bytes:
+    """Recompute what was added to the log between sizes `start` (whose signed root is
+    `start_root`) and `size` from the stored commitments, and return the root at `size`.
+
+    Raises merkle.ProofError naming the first fault: the stored border at `start` does not give
+    `start_root`, a leaf is missing, or a stored leaf or node hash differs from its recomputed
+    one. Cost is O(size - start), so a checkpoint after each batch checks only that batch.
+    """
+    plan = merkle.range_nodes(0, start)
+    border = store.get(plan)
+    if len(border) != len(plan):
+        raise merkle.ProofError(f"tree nodes at size {start} are missing")
+    rng = merkle.CompactRange(start, [border[n] for n in plan])
+    if rng.root() != start_root:
+        raise merkle.ProofError(f"the stored tree at size {start} no longer has the root signed then")
+    rows = store.conn.stream(
+        "SELECT idx, commitment FROM leaf WHERE idx >= ? AND idx < ? ORDER BY idx", (start, size), _CHUNK
+    )
+    while batch := list(itertools.islice(rows, _CHUNK)):
+        made: list[tuple[merkle.NodeId, bytes]] = []
+        for idx, commitment in batch:
+            if idx != rng.size:
+                raise merkle.ProofError(f"leaf {rng.size} is missing")
+            made.extend(rng.append(merkle.leaf_hash(bytes(commitment))))
+        stored = store.get([n for n, _ in made])
+        for node, h in made:
+            if stored.get(node) != h:
+                raise merkle.ProofError(f"stored hash of node {node} differs from its recomputed hash")
+    if rng.size != size:
+        raise merkle.ProofError(f"leaf {rng.size} is missing")
+    return rng.root()
