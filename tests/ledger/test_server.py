@@ -342,3 +342,48 @@ def test_one_tenants_bundle_does_not_verify_as_anothers_by_default(
     assert verify_bundle(bundle, [log_key.verifier], "ledger.example/acme").checkpoint.origin == (
         "ledger.example/acme"
     )
+
+
+def test_a_third_party_witness_takes_its_proof_from_the_service_or_a_file(
+    client: httpx.Client, alice, log_key, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Design gap (issue 11): a witness needed the log's database for the consistency proof.
+    from click.testing import CliRunner
+
+    from custody.cli.main import cli
+    from custody.ledger.keys import write_key_pair
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CUSTODY_LEDGER", str(tmp_path / "no-such-ledger.db"))  # never opened
+    write_key_pair(log_key, "keys")
+    witness_key = SigningKey.generate("witness.example/w1")
+    write_key_pair(witness_key, "keys")
+    client.post("/t/acme/keys", json={"key": alice.verifier.text()}, headers=_h(W))
+
+    def post_and_save(name: str) -> None:
+        r = client.post("/t/acme/entries", json={"envelopes": [_envelope(alice)]}, headers=_h(W))
+        (tmp_path / name).write_text(r.json()["checkpoint"])
+
+    base = ["log", "witness", "--log-key", "keys/log.example.pub", "--key", "keys/witness.example_w1.key"]
+    base += ["--state", "w.json"]
+    post_and_save("cp1")
+    assert CliRunner().invoke(cli, [*base, "cp1"]).exit_code == 0  # first sight: nothing to prove
+    post_and_save("cp2")
+    url = str(client.base_url.join("/t/acme"))
+    monkeypatch.setenv("CUSTODY_LEDGER_TOKEN", A)  # an auditor's token is enough to read proofs
+    result = CliRunner().invoke(cli, [*base, "cp2", "--log-url", url])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("\u2014 ") == 2
+    post_and_save("cp3")
+    (tmp_path / "p.json").write_text(
+        client.get("/t/acme/proof/consistency?first=2&second=3", headers=_h(A)).text
+    )
+    result = CliRunner().invoke(cli, [*base, "cp3", "--proof", "p.json"])
+    assert result.exit_code == 0, result.output
+    post_and_save("cp4")
+    result = CliRunner().invoke(cli, [*base, "cp4", "--proof", "p.json"])  # a proof for other sizes
+    assert result.exit_code == 1 and "not cosigned" in result.output
+    monkeypatch.setenv("CUSTODY_LEDGER_TOKEN", "wrong")
+    result = CliRunner().invoke(cli, [*base, "cp4", "--log-url", url])
+    assert result.exit_code == 1 and "HTTP 401" in result.output
+    assert not (tmp_path / "no-such-ledger.db").exists()

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from custody.ledger.api import checkpoint
 from custody.ledger.keys import BadKey, SigningKey
+from custody.ledger.proof_source import parse_proof
 from custody.ledger.signing import SignatureError, open_checkpoint
 from custody.ledger.store import LedgerStore, NewEntry
 from custody.ledger.witness import (
@@ -148,3 +149,20 @@ def test_a_witness_key_in_the_tlog_cosignature_form_is_accepted(w1: SigningKey, 
         parse_witness_key(wrong_hash)
     with pytest.raises(BadKey):
         parse_witness_key(f"bad name+{cosignature_key_id(pub).hex()}+{blob}")
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        [],
+        {"proof": "ab"},
+        {"proof": ["zz" * 32]},
+        {"proof": ["ab"]},
+        {"proof": [1]},
+        {"proof": ["00" * 32] * 129},
+    ],
+)
+def test_a_proof_document_that_is_not_a_consistency_proof_is_refused(doc: object) -> None:
+    with pytest.raises(WitnessError):
+        parse_proof(doc, "p.json")
+    assert parse_proof({"proof": ["00" * 32]}, "p.json") == [bytes(32)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import secrets
 import sys
 from collections.abc import Sequence
@@ -23,6 +24,7 @@ from custody.ledger.bundle import BundleError, make_bundle, verify_bundle
 from custody.ledger.evidence import EvidenceError, write_evidence
 from custody.ledger.keys import BadKey
 from custody.ledger.merkle import ProofError
+from custody.ledger.proof_source import proof_from_file, proof_from_service
 from custody.ledger.signing import SignatureError, check_origin, open_checkpoint
 from custody.ledger.tiles import export_tiles
 from custody.ledger.verify import verify_log
@@ -86,6 +88,20 @@ def log_checkpoint(origin: str, key_paths: Sequence[str], output: str | None, le
     is_flag=True,
     help="Also keep the cosigned checkpoint in the ledger, so proof bundles carry the cosignature.",
 )
+@click.option(
+    "--proof",
+    "proof_file",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Consistency proof from the last cosigned size, as the HTTP service answers it (JSON), "
+    "instead of reading the ledger.",
+)
+@click.option(
+    "--log-url",
+    default=None,
+    help="Ask the log's HTTP service for the proof (https://HOST/t/NAME; token in "
+    "$CUSTODY_LEDGER_TOKEN), instead of reading the ledger.",
+)
 @LEDGER_OPTION
 def log_witness(
     checkpoint_file: str,
@@ -94,11 +110,18 @@ def log_witness(
     state_path: str,
     output: str | None,
     record: bool,
+    proof_file: str | None,
+    log_url: str | None,
     ledger_path: str,
 ) -> None:
     """Cosign a checkpoint (c2sp.org/tlog-cosignature) after checking it extends the last one this
-    witness cosigned for that log, with a consistency proof from the ledger. Exit 1 on a rollback,
-    a fork or a failed proof (nothing is cosigned, the witness state is unchanged)."""
+    witness cosigned for that log, with a consistency proof from the ledger (or --proof FILE, or
+    --log-url: a third-party witness needs no database). Exit 1 on a rollback, a fork or a failed
+    proof (nothing is cosigned, the witness state is unchanged)."""
+    if proof_file and log_url:
+        _fail("give --proof or --log-url, not both")
+    if record and (proof_file or log_url):
+        _fail("--record writes to the ledger: use it where the ledger is, not with --proof/--log-url")
     signers = _signers(key_paths)
     if len(signers) != 1:
         _fail("give exactly one witness key")
@@ -110,8 +133,14 @@ def log_witness(
         seen = last_seen(state_path, cp.origin)
         proof: list[bytes] = []
         if seen is not None and cp.size > seen.size:
-            with _open(ledger_path) as store:
-                proof = store.consistency_proof(seen.size, cp.size)
+            if proof_file:
+                proof = proof_from_file(proof_file)
+            elif log_url:
+                token = os.environ.get("CUSTODY_LEDGER_TOKEN")
+                proof = proof_from_service(log_url, seen.size, cp.size, token)
+            else:
+                with _open(ledger_path) as store:
+                    proof = store.consistency_proof(seen.size, cp.size)
         cosigned = witness(note, verifiers, signers[0], state_path, proof)
         if record:
             with _open(ledger_path) as store:
