@@ -161,7 +161,7 @@ def test_proofs_from_the_upper_levels_in_memory_follow_appends(
     store: LedgerStore, ledger_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Proofs read the top of the tree from memory (levels >= 4 here); appends extend it."""
-    monkeypatch.setattr("custody.ledger.store._UPPER_NODES", 1 << 6)
+    monkeypatch.setattr("custody.ledger.proof_nodes._UPPER_NODES", 1 << 6)
     store.append(_entries(300))
     for round_size in (300, 301, 517, 1024, 1500):
         store.append(_entries(round_size - store.size()))
@@ -181,7 +181,7 @@ def test_proofs_from_the_upper_levels_in_memory_follow_appends(
 def test_roots_and_verification_read_the_store_not_the_proof_cache(
     store: LedgerStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("custody.ledger.store._UPPER_NODES", 1 << 6)
+    monkeypatch.setattr("custody.ledger.proof_nodes._UPPER_NODES", 1 << 6)
     store.append(_entries(600))
     ref = _reference(store)
     assert store.inclusion_proof(5, 600) == ref.inclusion_proof(5, 600)  # levels >= 5 now held
@@ -208,7 +208,7 @@ def test_low_proof_nodes_are_hashed_from_their_stored_leaf_block(
 ) -> None:
     """Below level 5 a proof node comes from its complete block of 32 stored leaf hashes (one
     range read); on the right border, or with a leaf row missing, from the stored nodes."""
-    monkeypatch.setattr("custody.ledger.store._UPPER_NODES", 1 << 2)  # only levels >= 6 in memory
+    monkeypatch.setattr("custody.ledger.proof_nodes._UPPER_NODES", 1 << 2)  # only levels >= 6 in memory
     store.append(_entries(100))
     ref = _reference(store)
     store.conn.execute("UPDATE node SET hash = ? WHERE id = ?", (bytes(32), node_key((2, 1))))

@@ -6,7 +6,8 @@ log's integration time); `node` holds every perfect subtree hash so proofs are O
 for exposure lookups; both are kept apart so one record can be redacted (body, salt and refs
 deleted) while every proof stays valid, because proofs only ever touch
 `leaf` and `node`. Proofs read the top of the tree from memory and hash the lowest levels from
-adjacent leaf rows (`_UpperLevels`), so one proof is a few reads even with a cold page cache.
+adjacent leaf rows (`custody.ledger.proof_nodes.UpperLevels`), so one proof is a few reads even
+with a cold page cache.
 
 A batch is one write transaction (`Database.transaction()`): either every leaf, node and metadata
 row of the batch is committed or none is (SQLite's WAL, or the PostgreSQL server, rolls back a
@@ -21,13 +22,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from json.encoder import encode_basestring_ascii as _quote  # what json.dumps uses (ensure_ascii)
 
 from custody.ledger import merkle
+from custody.ledger.proof_nodes import UpperLevels, node_key
 from custody.store import Database, StoreError, open_database
 
 KIND = "ledger"
@@ -82,14 +83,7 @@ class IdempotencyConflict(StoreError):
 
 
 _CHUNK = 2000  # rows per executemany inside a batch: bounds memory for huge batches
-_UPPER_NODES = 1 << 16  # upper tree levels kept in memory for proofs: at most ~2 MiB of hashes
-_BLOCK_LEVELS = 5  # proof nodes below this level are hashed from their block of 32 stored leaves
 _CACHE_KIB = 65536  # SQLite page cache (grows as used): all of `node`'s interior pages at 10M
-_LEVEL_SHIFT = 48  # node id = level << 48 | index: one integer primary key, 2**48 leaves
-
-
-def node_key(node: merkle.NodeId) -> int:
-    return (node[0] << _LEVEL_SHIFT) | node[1]
 
 
 def utc_now() -> str:
@@ -173,7 +167,7 @@ class LedgerStore:
     def __init__(self, conn: Database, path: str) -> None:
         self.conn = conn
         self.path = conn.name  # the path, or the URL without its password
-        self._upper = _UpperLevels(self)
+        self._upper = UpperLevels(self)
         if conn.dialect.name == "sqlite":
             conn.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
 
@@ -436,116 +430,6 @@ class LedgerStore:
         """keyid -> (verifier key text, compromised since or None)."""
         rows = self.conn.execute("SELECT keyid, verifier, compromised_since FROM signer_key")
         return {str(k): (str(v), None if c is None else str(c)) for k, v, c in rows}
-
-
-class _UpperLevels:
-    """Where proofs get their nodes: the `merkle.NodeSource` behind `inclusion_proof` and
-    `consistency_proof`, so that one proof touches a handful of pages even with a cold cache.
-
-    - The top of the tree is held in memory: every stored node at the levels that together hold
-      at most `_UPPER_NODES` nodes (levels >= 9 at 10M entries, ~1.2 MiB), one bytearray of
-      32-byte hashes per level, read in one range scan (levels are contiguous in `node`'s key).
-      Perfect nodes are written once and never change, so an append only extends the levels: a
-      node past a level's end is read (and its level extended) when a proof first needs it.
-    - Nodes below `_BLOCK_LEVELS` are hashed from their complete block of 32 stored leaf hashes,
-      one range read of adjacent rows, instead of a point read (a page when cold) per level; on
-      the right border, or if a leaf row is missing, they are read as stored.
-    - The levels in between are one batched point read, as before.
-
-    `LedgerStore.root` (what a checkpoint signs) and `LedgerStore.get` (and so `custody log
-    verify`) always read the stored nodes, so an edited node is still found; and a proof from
-    memory or from the leaves, checked against a root from the store, fails safe: it cannot
-    reach a root computed from different nodes.
-    """
-
-    def __init__(self, store: LedgerStore) -> None:
-        self._store = store
-        self._lowest = -1  # lowest level held; -1: nothing loaded yet
-        self._bits = 0  # bit length of the tree size the levels were chosen for
-        self._lock = threading.Lock()  # a store shared by threads must not extend a level twice
-        self._levels: dict[int, bytearray] = {}
-
-    def source(self, size: int) -> merkle.NodeSource:
-        with self._lock:
-            self._choose(size)
-        return self
-
-    def _choose(self, size: int) -> None:
-        if self._lowest < 0 or size.bit_length() > self._bits:  # first use, or the tree grew
-            self._bits = max(size, self._store.size()).bit_length()
-            lowest = max(0, self._bits + 2 - _UPPER_NODES.bit_length())  # <= 2 * 2**bits >> lowest
-            if lowest != self._lowest:
-                self._levels = {}
-                self._lowest = lowest
-                self._extend(lowest, None)
-
-    def get(self, ids: Sequence[merkle.NodeId]) -> Mapping[merkle.NodeId, bytes]:
-        with self._lock:
-            return self._get(ids)
-
-    def _get(self, ids: Sequence[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
-        out: dict[merkle.NodeId, bytes] = {}
-        rest: list[merkle.NodeId] = []
-        for node in ids:
-            level, index = node
-            if level >= self._lowest:
-                held = self._levels.get(level)
-                if held is None or len(held) < (index + 1) * merkle.HASH_SIZE:
-                    self._extend(level, index)
-                    held = self._levels.get(level)
-                if held is not None and len(held) >= (index + 1) * merkle.HASH_SIZE:
-                    out[node] = bytes(held[index * merkle.HASH_SIZE : (index + 1) * merkle.HASH_SIZE])
-                    continue
-            rest.append(node)
-        blocks = {index >> (_BLOCK_LEVELS - level) for level, index in rest if level < _BLOCK_LEVELS}
-        for block in blocks:
-            self._from_leaves(block, rest, out)
-        rest = [n for n in rest if n not in out]
-        if rest:
-            out.update(self._store.get(rest))
-        return out
-
-    def _from_leaves(
-        self, block: int, wanted: Sequence[merkle.NodeId], out: dict[merkle.NodeId, bytes]
-    ) -> None:
-        """The nodes below `_BLOCK_LEVELS` in one complete block of stored leaf hashes: one range
-        read of adjacent rows instead of a point read (a page, when cold) per level."""
-        width = 1 << _BLOCK_LEVELS
-        rows = self._store.conn.execute(
-            "SELECT id, hash FROM node WHERE id >= ? AND id < ? ORDER BY id",
-            (node_key((0, block * width)), node_key((0, (block + 1) * width))),
-        ).fetchall()
-        if len(rows) != width or any(len(h) != merkle.HASH_SIZE for _, h in rows):
-            return  # the right border (or a damaged store): point reads
-        levels = [[bytes(h) for _, h in rows]]
-        while len(levels[-1]) > 1:
-            below = levels[-1]
-            levels.append([merkle.node_hash(below[j], below[j + 1]) for j in range(0, len(below), 2)])
-        for level, index in wanted:
-            if level < _BLOCK_LEVELS and index >> (_BLOCK_LEVELS - level) == block:
-                out[(level, index)] = levels[level][index - (block << (_BLOCK_LEVELS - level))]
-
-    def _extend(self, level: int, upto: int | None) -> None:
-        """Append the stored nodes after each held level's end: from `level` to the top when
-        `upto` is None, else level `level` up to index `upto`. Stops at a gap or a hash of the
-        wrong size (a damaged store), leaving those nodes to `LedgerStore.get`."""
-        held = self._levels.get(level)
-        first = node_key((level, 0 if held is None else len(held) // merkle.HASH_SIZE))
-        last = (1 << 62) if upto is None else node_key((level, upto))
-        mask = (1 << _LEVEL_SHIFT) - 1
-        broken: set[int] = set()
-        rows = self._store.conn.execute(
-            "SELECT id, hash FROM node WHERE id >= ? AND id <= ? ORDER BY id", (first, last)
-        )
-        for key, value in rows:
-            lv, ix = int(key) >> _LEVEL_SHIFT, int(key) & mask
-            if lv in broken:
-                continue
-            arr = self._levels.setdefault(lv, bytearray())
-            if ix != len(arr) // merkle.HASH_SIZE or len(value) != merkle.HASH_SIZE:
-                broken.add(lv)
-                continue
-            arr += value
 
 
 def _refs_json(refs: Mapping[str, Sequence[str]]) -> str:
