@@ -147,11 +147,12 @@ def test_bundle_round_trip_redact_and_errors(env) -> None:
     Path("short.txt").write_text(Path("b.txt").read_text()[:200])
     code, out = run("verify", "short.txt", "--key", "keys/log.example.pub")
     assert code == 1 and "truncated" in out
-    assert run("log", "redact", "0", "--reason", "erasure #7")[0] == 0
-    assert run("log", "verify")[1].startswith("OK: 1 entries")
+    assert run("log", "redact", "0", "--reason", "erasure #7")[0] == 2  # who redacts must sign
+    assert run("log", "redact", "0", "--reason", "erasure #7", "--key", "keys/vendor.key")[0] == 0
+    assert run("log", "verify")[1].startswith("OK: 2 entries")  # the entry and the signed redaction
     code, out = run("log", "prove", "0")
     assert code == 2 and "redacted" in out
-    assert run("log", "redact", "5", "--reason", "x")[0] == 2
+    assert run("log", "redact", "5", "--reason", "x", "--key", "keys/vendor.key")[0] == 2
 
 
 def test_data_open(env) -> None:

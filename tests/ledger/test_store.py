@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custody.ledger import merkle
-from custody.ledger.api import checkpoint
+from custody.ledger.api import checkpoint, redact
 from custody.ledger.store import IdempotencyConflict, LedgerStore, NewEntry, commitment_of, node_key
 from custody.ledger.verify import verify_log
 from custody.store import StoreError
@@ -63,20 +63,36 @@ def test_entry_metadata_round_trips_and_matches_commitment(store: LedgerStore) -
         store.entry(2)
 
 
-def test_redaction_keeps_every_proof_valid(store: LedgerStore) -> None:
+def test_redaction_keeps_every_proof_valid(store: LedgerStore, alice) -> None:
     store.append(_entries(20))
-    root = store.root()
-    proof = store.inclusion_proof(7)
-    store.redact(7, "GDPR erasure request 42")
+    root = store.root(20)
+    proof = store.inclusion_proof(7, 20)
+    assert redact(store, 7, "GDPR erasure request 42", [alice]) == 20  # the signed statement
     e = store.entry(7)
     assert e.body is None and e.salt is None and e.refs == {}
     assert e.redaction_reason == "GDPR erasure request 42"
-    assert store.root() == root
-    assert store.inclusion_proof(7) == proof
+    assert store.root(20) == root
+    assert store.inclusion_proof(7, 20) == proof
     merkle.verify_inclusion(7, 20, merkle.leaf_hash(e.commitment), proof, root)
     report = verify_log(store)
     assert report.ok, report.problems
     assert report.redacted == 1
+    statement = store.entry(20)
+    assert statement.kind == "redacted" and statement.refs["key"] == [alice.keyid]
+    with pytest.raises(StoreError, match="already redacted"):
+        redact(store, 7, "again", [alice])
+
+
+def test_an_erasure_made_behind_the_logs_back_is_found(store: LedgerStore, alice) -> None:
+    # Design gap (issue 11): redactions were not in the log, so an SQL update could erase an
+    # entry (or clear the mark) and `log verify` said OK.
+    store.append(_entries(5))
+    redact(store, 1, "erasure request 7", [alice])
+    store.redact(3, "no statement")  # what an SQL update can do: the store alone, no statement
+    problems = verify_log(store).problems
+    assert problems == [
+        "entry 3: redacted without a signed redaction statement in the log (erased behind the log's back)"
+    ]
 
 
 def test_failed_batch_leaves_nothing(store: LedgerStore) -> None:
@@ -226,7 +242,7 @@ def test_low_proof_nodes_are_hashed_from_their_stored_leaf_block(
 CHILD_CHECKPOINTER = textwrap.dedent(
     """
     import sys
-    from custody.ledger.api import checkpoint
+    from custody.ledger.api import checkpoint, redact
     from custody.ledger.keys import SigningKey
     from custody.ledger.store import LedgerStore, NewEntry
     store = LedgerStore.open(sys.argv[1])

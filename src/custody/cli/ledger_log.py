@@ -19,7 +19,7 @@ from custody.cli.ledger_common import open_ledger as _open
 from custody.cli.ledger_common import signers_from as _signers
 from custody.cli.ledger_common import verifiers_from as _verifiers
 from custody.cli.output import check_output_dir, check_output_file, fail_output, write_output
-from custody.ledger.api import checkpoint
+from custody.ledger.api import checkpoint, redact
 from custody.ledger.bundle import BundleError, make_bundle, verify_bundle
 from custody.ledger.evidence import EvidenceError, write_evidence
 from custody.ledger.keys import BadKey
@@ -239,15 +239,20 @@ def log_tiles(output: str, ledger_path: str) -> None:
 @log.command("redact")
 @click.argument("index", type=click.IntRange(min=0))
 @click.option("--reason", required=True, help="Why (kept with the record, e.g. an erasure request id).")
+@click.option(
+    "--key", "key_paths", multiple=True, help="Who redacts: private key (default $CUSTODY_SIGNING_KEY)."
+)
 @LEDGER_OPTION
-def log_redact(index: int, reason: str, ledger_path: str) -> None:
-    """Erase entry INDEX's readable metadata; its commitment and every proof stay valid."""
+def log_redact(index: int, reason: str, key_paths: Sequence[str], ledger_path: str) -> None:
+    """Erase entry INDEX's readable metadata, after logging a signed statement of who did it and
+    why (`log verify` requires one per erased entry); its commitment and every proof stay valid."""
+    signers = _signers(key_paths)
     with _open(ledger_path) as store:
         try:
-            store.redact(index, reason)
+            at = redact(store, index, reason, signers)
         except StoreError as exc:
             _fail(str(exc))
-    click.echo(f"entry {index} redacted")
+    click.echo(f"entry {index} redacted (statement: entry {at})")
 
 
 @click.command("verify")

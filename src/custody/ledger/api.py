@@ -19,6 +19,7 @@ from custody.ledger.keys import SigningKey
 from custody.ledger.signing import Checkpoint, check_origin, envelope_bytes, sign_envelope
 from custody.ledger.store import CheckpointRow, LedgerStore, NewEntry
 from custody.ledger.verify import verify_extension
+from custody.store import StoreError
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,25 @@ def checkpoint(store: LedgerStore, origin: str, keys: Sequence[SigningKey]) -> s
         return Checkpoint(origin, size, root).sign(keys)
 
     return store.add_checkpoint(make_note)
+
+
+def redact(store: LedgerStore, index: int, reason: str, signers: Sequence[SigningKey]) -> int:
+    """Erase entry `index`'s readable metadata, first recording who erased it and why as a signed
+    `redacted` statement in the log (`custody log verify` requires one for every erased entry, so
+    an erasure made behind the log's back, in SQL, is found). Returns the statement's index.
+
+    Two transactions: a crash between them leaves the statement with the entry still readable,
+    which verifies and can simply be redacted again; never an erasure without its statement.
+    """
+    if not signers:
+        raise ValueError("a redaction is recorded as a signed statement: give a key")
+    entry = store.entry(index)  # StoreError if there is no such entry
+    if entry.redacted_at is not None:
+        raise StoreError(f"{store.path}: entry {index} is already redacted")
+    subject = {"digest": {"sha256": entry.commitment.hex()}}
+    at = record(store, [Record("redacted", [subject], {"entry": index, "reason": reason})], signers)
+    store.redact(index, reason)
+    return at.start
 
 
 def statement_of(body: bytes) -> dict[str, Any]:

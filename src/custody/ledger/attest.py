@@ -21,6 +21,9 @@ TRANSFORMED = f"{_BASE}/transformed/v1"
 LABELED = f"{_BASE}/labeled/v1"
 ACCESSED = f"{_BASE}/accessed/v1"
 EXPORTED = f"{_BASE}/exported/v1"
+REDACTED = f"{_BASE}/redacted/v1"
+"""A record's readable metadata was erased: predicate `{entry, reason}`, subject the erased
+entry's commitment (`sha256`); who is the signer, when the log's integration time."""
 GATE_DECISION = f"{_BASE}/gate-decision/v1"
 GUARD_EVENT = f"{_BASE}/guard-event/v1"
 """`custody gate`: one file served or refused at install time (predicate: project, version,
@@ -31,6 +34,7 @@ PREDICATE_TYPES = {
     "labeled": LABELED,
     "accessed": ACCESSED,
     "exported": EXPORTED,
+    "redacted": REDACTED,
     "gate-decision": GATE_DECISION,
     "guard-event": GUARD_EVENT,
 }

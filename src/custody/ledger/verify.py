@@ -148,18 +148,42 @@ def _check_records(store: LedgerStore, report: LogReport) -> None:
             except BadKey as exc:
                 report.problems.append(f"registered key {keyid}: {exc}")
     compromised = {k: since for k, (_, since) in keys.items() if since}
+    erased: dict[int, bytes] = {}  # redacted entry -> its commitment
+    vouched: set[tuple[int, bytes]] = set()  # (entry, commitment) named by a signed redaction
     for entry in store.entries():
         if entry.body is None or entry.salt is None:
             if entry.redacted_at is None:
                 report.problems.append(f"entry {entry.index}: metadata missing without a redaction record")
             else:
                 report.redacted += 1
+                erased[entry.index] = entry.commitment
             continue
         expected = commitment_of(entry.kind, entry.integrated_at, entry.salt, entry.body, entry.refs)
         if expected != entry.commitment:
             report.problems.append(f"entry {entry.index}: metadata does not match its commitment (edited)")
             continue
         _check_signatures(entry, keyring, compromised, report)
+        if entry.kind == "redacted":
+            vouched.update(_redaction_named(entry, keyring))
+    for index, commitment in sorted(erased.items()):
+        if (index, commitment) not in vouched:
+            report.problems.append(
+                f"entry {index}: redacted without a signed redaction statement in the log"
+                " (erased behind the log's back)"
+            )
+
+
+def _redaction_named(entry: StoredEntry, keyring: dict[str, VerifierKey]) -> list[tuple[int, bytes]]:
+    """(entry, commitment) a validly signed `redacted` statement names; none if it does not verify
+    (that is reported by the signature check)."""
+    try:
+        opened = open_envelope(json.loads(entry.body or b""), keyring)
+        stmt = json.loads(opened.payload)
+        target = int(stmt["predicate"]["entry"])
+        digests = [bytes.fromhex(s["digest"]["sha256"]) for s in stmt["subject"]]
+    except (SignatureError, ValueError, KeyError, TypeError):
+        return []
+    return [(target, d) for d in digests]
 
 
 def _check_ref_index(store: LedgerStore, report: LogReport) -> None:
