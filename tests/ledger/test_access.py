@@ -88,3 +88,18 @@ def test_explicit_manifest(dataset, store: LedgerStore, bob) -> None:
     os.remove(default_manifest_path(str(dataset)))
     with _open(dataset / "sub" / "a.jsonl", store, bob, manifest=m) as handle:
         assert handle.read(2) == b'{"'
+
+
+def test_unchanged_file_of_a_records_dataset_opens(tmp_path, store: LedgerStore, alice, bob) -> None:
+    # Regression (issue 11): a dataset added with --records lists a records root per shard, and
+    # open_verified compared the whole entry, so every unchanged shard was refused.
+    root = tmp_path / "recs"
+    root.mkdir()
+    (root / "a.jsonl").write_bytes(b'{"a": 1}\n{"a": 2}\n')
+    m = build_manifest(str(root), records=True)
+    assert m.files[0].records_root is not None
+    m.save(default_manifest_path(str(root)))
+    record(store, [Record("produced", [{"name": "recs", "digest": {MERKLE_DIGEST: m.root}}], {})], [alice])
+    with _open(root / "a.jsonl", store, bob) as handle:
+        assert handle.read() == b'{"a": 1}\n{"a": 2}\n'
+    assert store.size() == 2

@@ -147,11 +147,12 @@ def test_bundle_round_trip_redact_and_errors(env) -> None:
     Path("short.txt").write_text(Path("b.txt").read_text()[:200])
     code, out = run("verify", "short.txt", "--key", "keys/log.example.pub")
     assert code == 1 and "truncated" in out
-    assert run("log", "redact", "0", "--reason", "erasure #7")[0] == 0
-    assert run("log", "verify")[1].startswith("OK: 1 entries")
+    assert run("log", "redact", "0", "--reason", "erasure #7")[0] == 2  # who redacts must sign
+    assert run("log", "redact", "0", "--reason", "erasure #7", "--key", "keys/vendor.key")[0] == 0
+    assert run("log", "verify")[1].startswith("OK: 2 entries")  # the entry and the signed redaction
     code, out = run("log", "prove", "0")
     assert code == 2 and "redacted" in out
-    assert run("log", "redact", "5", "--reason", "x")[0] == 2
+    assert run("log", "redact", "5", "--reason", "x", "--key", "keys/vendor.key")[0] == 2
 
 
 def test_data_open(env) -> None:
@@ -255,7 +256,7 @@ def test_ledger_evidence(env) -> None:
     assert run("log", "checkpoint", "--origin", "o", "--key", "keys/log.example.key")[0] == 0
     code, out = run("ledger", "evidence", "--dataset", "ds", "-o", "pack")
     assert code == 0 and "1 entries about ds, 1 with proof bundles" in out
-    assert run("verify", "pack/entries/0.proof", "--key", "keys/log.example.pub")[0] == 0
+    assert run("verify", "pack/entries/0.proof", "--key", "keys/log.example.pub", "--origin", "o")[0] == 0
     code, out = run("ledger", "evidence", "--dataset", "nope", "-o", "pack2")
     assert code == 2 and "no entry about dataset" in out
 
@@ -315,7 +316,7 @@ def test_witness_cosigns_and_bundles_need_the_quorum(env) -> None:
     assert code == 1 and "rollback" in out
 
     assert run("log", "prove", "1", "-o", "b.txt")[0] == 0
-    base = ("verify", "b.txt", "--key", "keys/log.example.pub")
+    base = ("verify", "b.txt", "--key", "keys/log.example.pub", "--origin", "o")
     code, out = run(*base, "--witness", "keys/w1.pub")
     assert code == 0 and "cosigned by: w1+" in out, out
     code, out = run(*base, "--witness", "keys/w1.pub", "--witness", "keys/w2.pub")  # both required
@@ -324,3 +325,88 @@ def test_witness_cosigns_and_bundles_need_the_quorum(env) -> None:
     assert code == 0, out
     assert run(*base, "--witness", "keys/w1.pub", "--min-witnesses", "2")[0] == 2
     assert run("log", "verify")[1].startswith("OK: 2 entries")  # cosigned checkpoints are kept too
+
+
+@pytest.mark.parametrize("origin", ["", "log.example\n7", "log\tx", "vendor example"])
+def test_log_checkpoint_refuses_a_bad_origin_before_signing(env, origin: str) -> None:
+    # Regression (issue 11): these origins were signed into checkpoints.
+    assert run(*ADD, "--key", "keys/vendor.key")[0] == 0
+    code, out = run("log", "checkpoint", "--origin", origin, "--key", "keys/log.example.key")
+    assert code == 2 and "bad origin" in out
+    code, out = run("log", "verify")
+    assert code == 0 and ", 0 checkpoints" in out
+
+
+def test_key_gen_takes_url_style_names_and_never_writes_outside_dir(env) -> None:
+    # Regression (issue 11): `key gen example.com/w1` was a traceback (no such directory) and
+    # `key gen ../x --dir keys` wrote keys/../x.key.
+    code, out = run("key", "gen", "example.com/w1", "--dir", "keys")
+    assert code == 0, out
+    assert "key id:      example.com/w1+" in out
+    assert Path("keys/example.com_w1.pub").read_text().startswith("example.com/w1+")
+    code, out = run("key", "gen", "../x", "--dir", "keys")
+    assert code == 0, out
+    assert not Path("x.key").exists() and not Path("x.pub").exists()
+    assert sorted(p.name for p in Path("keys").glob("*x.key")) == ["_.._x.key"]
+    code, out = run("key", "gen", "example.com/w1", "--dir", "keys")
+    assert code == 2 and "refusing to overwrite" in out
+
+
+def test_log_prove_names_a_missing_entry_and_a_truncated_log(env) -> None:
+    # Regression (issue 11): `log prove N` past the end said to make a checkpoint, and on a log
+    # truncated below its newest checkpoint it was a traceback.
+    assert run(*ADD, "--key", "keys/vendor.key")[0] == 0
+    assert run(*ADD, "--key", "keys/vendor.key")[0] == 0
+    assert run("log", "checkpoint", "--origin", "o", "--key", "keys/log.example.key")[0] == 0
+    code, out = run("log", "prove", "7")
+    assert code == 2 and "no entry 7: the log holds 2 entries" in out
+    from custody.ledger.store import LedgerStore
+
+    with LedgerStore.open(os.environ["CUSTODY_LEDGER"]) as store, store.conn.transaction():
+        store.conn.execute("DELETE FROM leaf WHERE idx = 1")
+    code, out = run("log", "prove", "0")
+    assert code == 2 and "holds only 1 entries (truncated)" in out
+
+
+@pytest.mark.parametrize("index", ["00", "01", "\u0660", "\u00b2", "+0", " 0", "18446744073709551616"])
+def test_a_bundle_index_in_another_spelling_is_refused(env, index: str) -> None:
+    # Regression (issue 11): a zero-padded index was accepted and a non-ASCII digit crashed.
+    assert run(*ADD, "--key", "keys/vendor.key")[0] == 0
+    assert run("log", "checkpoint", "--origin", "o", "--key", "keys/log.example.key")[0] == 0
+    assert run("log", "prove", "0", "-o", "b.txt")[0] == 0
+    text = Path("b.txt").read_text(encoding="utf-8")
+    assert "\nindex 0\n" in text
+    Path("b2.txt").write_text(text.replace("\nindex 0\n", f"\nindex {index}\n"), encoding="utf-8")
+    code, out = run("verify", "b2.txt", "--key", "keys/log.example.pub", "--origin", "o")
+    assert code == 1 and "no valid index line" in out, out
+
+
+def test_verify_checks_the_origin_by_default(env) -> None:
+    # Design gap (issue 11): without --origin, a bundle of any log signed by the key passed.
+    assert run("key", "gen", "vendor.example/custody", "--dir", "keys")[0] == 0
+    assert run(*ADD, "--key", "keys/vendor.key")[0] == 0
+    assert (
+        run("log", "checkpoint", "--origin", "vendor.example/custody", "--key", "keys/log.example.key")[0]
+        == 0
+    )
+    assert run("log", "prove", "0", "-o", "b.txt")[0] == 0
+    code, out = run("verify", "b.txt", "--key", "keys/log.example.pub")
+    assert code == 1 and "checkpoint is for log 'vendor.example/custody'" in out
+    assert "--origin vendor.example/custody" in out
+    code, out = run("verify", "b.txt", "--key", "keys/log.example.pub", "--origin", "vendor.example/custody")
+    assert code == 0 and "is in vendor.example/custody at size 1" in out
+    # a log key named like its origin (as the checkpoint spec recommends) needs no --origin
+    assert (
+        run(
+            "log",
+            "checkpoint",
+            "--origin",
+            "vendor.example/custody",
+            "--key",
+            "keys/vendor.example_custody.key",
+        )[0]
+        == 0
+    )
+    assert run("log", "prove", "0", "-o", "c.txt")[0] == 0
+    code, out = run("verify", "c.txt", "--key", "keys/vendor.example_custody.pub")
+    assert code == 0, out

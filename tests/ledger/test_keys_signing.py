@@ -24,6 +24,7 @@ from custody.ledger.keys import (
 from custody.ledger.signing import (
     Checkpoint,
     SignatureError,
+    check_origin,
     open_checkpoint,
     open_envelope,
     open_note,
@@ -147,3 +148,36 @@ def test_envelope_multiple_signers_unknown_signer_and_tamper(alice: SigningKey, 
     assert refs["key"] == [alice.keyid, bob.keyid]
     with pytest.raises(ValueError, match="unknown custody predicate"):
         statement("stolen", [{"name": "x", "digest": {}}], {})
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["", "log.example\n5\nAAAA", "log.example\r", "log\x00example", "log\x7f", "a b", "a+b", "log\u2028x"],
+)
+def test_origins_the_checkpoint_spec_forbids_are_never_signed(log_key: SigningKey, origin: str) -> None:
+    # Regression (issue 11): an origin with a newline made the log key sign a note that parses
+    # as another size and root; empty origins and control characters were signed too.
+    with pytest.raises(SignatureError, match="origin"):
+        check_origin(origin)
+    if origin in ("a b", "a+b", "log\u2028x"):
+        return  # a SHOULD of the spec: still parsed in others' checkpoints (Go's sumdb has spaces)
+    with pytest.raises(SignatureError):
+        Checkpoint(origin, 1, b"\x00" * 32).sign([log_key])
+
+
+def test_forged_size_through_an_origin_newline_cannot_be_signed(log_key: SigningKey) -> None:
+    forged = "log.example\n999\n" + base64.b64encode(b"\x11" * 32).decode()
+    with pytest.raises(SignatureError):
+        Checkpoint(forged, 1, b"\x00" * 32).sign([log_key])
+    with pytest.raises(SignatureError, match="control characters"):
+        sign_note("log.example\x1b[2J\n1\n", [log_key])
+    assert check_origin("example.com/log42") == "example.com/log42"
+    assert Checkpoint("go.sum database tree", 1, b"\x00" * 32).origin == "go.sum database tree"
+
+
+def test_checkpoint_parse_refuses_control_characters_and_non_ascii_sizes(log_key: SigningKey) -> None:
+    root = base64.b64encode(b"\x00" * 32).decode()
+    with pytest.raises(SignatureError):
+        Checkpoint.parse(f"log\x01x\n1\n{root}\n")
+    with pytest.raises(SignatureError, match="size"):
+        Checkpoint.parse(f"log.example\n\u0661\n{root}\n")  # ARABIC-INDIC DIGIT ONE

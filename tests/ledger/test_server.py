@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,8 +15,9 @@ import pytest
 
 from custody.ledger import merkle
 from custody.ledger.attest import statement, statement_bytes
-from custody.ledger.bundle import verify_bundle
-from custody.ledger.server import ConfigError, create_app, load_tenants, token_hash
+from custody.ledger.bundle import BundleError, verify_bundle
+from custody.ledger.keys import SigningKey
+from custody.ledger.server import ConfigError, Tenant, create_app, load_tenants, token_hash
 from custody.ledger.signing import open_checkpoint, sign_envelope
 from tests.servers import ServerError, free_port, wait_http
 
@@ -78,7 +80,7 @@ def test_append_read_prove_and_roles(client: httpx.Client, alice, log_key) -> No
     merkle.verify_inclusion(1, 2, merkle.leaf_hash(bytes.fromhex(entry["commitment"])), proof, cp.root)
     assert client.get("/t/acme/checkpoint", headers=_h(A)).text == r.json()["checkpoint"]
     bundle = client.get("/t/acme/bundle/0", headers=_h(A)).text
-    assert verify_bundle(bundle, [log_key.verifier]).index == 0
+    assert verify_bundle(bundle, [log_key.verifier], "ledger.example/acme").index == 0
     tile = client.get("/t/acme/tile/0/000.p/2", headers=_h(A))
     assert tile.status_code == 200 and len(tile.content) == 64
     entries_tile = client.get("/t/acme/tile/entries/000.p/2", headers=_h(A)).content
@@ -95,7 +97,9 @@ def test_auth_errors(client: httpx.Client, alice) -> None:
     assert client.get("/t/acme/checkpoint").status_code == 401
     assert client.get("/t/acme/checkpoint", headers=_h("wrong")).status_code == 401
     assert client.get("/t/acme/checkpoint", headers=_h(W2)).status_code == 401  # other tenant's token
-    assert client.get("/t/nobody/checkpoint", headers=_h(W)).status_code == 404
+    # an unknown tenant answers as an unknown token does: tenant names cannot be enumerated
+    assert client.get("/t/nobody/checkpoint", headers=_h(W)).status_code == 401
+    assert client.get("/t/nobody/checkpoint").json() == client.get("/t/acme/checkpoint").json()
     r = client.post("/t/acme/keys", json={"key": alice.verifier.text()}, headers=_h(A))
     assert r.status_code == 403 and "read-only" in r.json()["error"]
     r = client.post("/t/acme/entries", json={"envelopes": [_envelope(alice)]}, headers=_h(A))
@@ -171,7 +175,12 @@ def test_cli_serve_end_to_end(tmp_path, alice, log_key) -> None:
             assert entry["kind"] == "accessed" and entry["refs"]["dataset"] == ["ds-cli"]
             assert http.get("/t/acme/checkpoint", headers=_h(A)).text == r.json()["checkpoint"]
             assert (
-                verify_bundle(http.get("/t/acme/bundle/0", headers=_h(A)).text, [log_key.verifier]).index == 0
+                verify_bundle(
+                    http.get("/t/acme/bundle/0", headers=_h(A)).text,
+                    [log_key.verifier],
+                    "ledger.example/acme",
+                ).index
+                == 0
             )
             assert http.get("/t/acme/checkpoint").status_code == 401
     finally:
@@ -219,3 +228,162 @@ def test_concurrent_reads_and_writes_stay_consistent(client: httpx.Client, alice
     assert indexes == list(range(20, 30))
     final = open_checkpoint(client.get("/t/acme/checkpoint", headers=_h(A)).text, [log_key.verifier])
     assert final.size == 30
+
+
+@pytest.mark.parametrize(
+    ("prefix", "name"), [("ledger.example\n9", "a"), ("ledger.example", "a b"), ("x", "a+b")]
+)
+def test_tenants_file_with_a_bad_origin_is_refused(prefix: str, name: str) -> None:
+    # Regression (issue 11): the tenant's origin `PREFIX/NAME` went unchecked into every checkpoint.
+    tenant = {"ledger": "a.db", "writers": [token_hash("t")]}
+    with pytest.raises(ConfigError, match="bad origin"):
+        load_tenants({"origin_prefix": prefix, "tenants": {name: tenant}})
+    with pytest.raises(ConfigError, match="bad origin"):  # the library entry point checks too
+        create_app({name: Tenant(name, "a.db")}, SigningKey.generate("log.example"), prefix)
+
+
+def test_a_retried_batch_with_an_idempotency_key_lands_once(client: httpx.Client, alice, log_key) -> None:
+    # Regression (issue 11): a client retrying a POST whose answer it lost appended the batch twice.
+    client.post("/t/acme/keys", json={"key": alice.verifier.text()}, headers=_h(W))
+    batch = {"envelopes": [_envelope(alice), _envelope(alice, "ds2")]}
+    first = client.post("/t/acme/entries", json=batch, headers={**_h(W), "Idempotency-Key": "job-7/1"})
+    again = client.post("/t/acme/entries", json=batch, headers={**_h(W), "Idempotency-Key": "job-7/1"})
+    assert first.status_code == again.status_code == 200, again.text
+    assert first.json()["indexes"] == again.json()["indexes"] == [0, 1]
+    assert open_checkpoint(again.json()["checkpoint"], [log_key.verifier]).size == 2
+    other = {"envelopes": [_envelope(alice, "ds3")]}
+    r = client.post("/t/acme/entries", json=other, headers={**_h(W), "Idempotency-Key": "job-7/1"})
+    assert r.status_code == 422 and "different batch" in r.json()["error"]
+    r = client.post("/t/acme/entries", json=other, headers={**_h(W), "Idempotency-Key": "bad key"})
+    assert r.status_code == 400 and "Idempotency-Key" in r.json()["error"]
+    r = client.post("/t/acme/entries", json=other, headers={**_h(W), "Idempotency-Key": "job-7/2"})
+    assert r.json()["indexes"] == [2]
+    assert client.post("/t/acme/entries", json=other, headers=_h(W)).json()["indexes"] == [3]
+
+
+def test_huge_indexes_deep_json_and_malformed_statements_are_client_errors(
+    client: httpx.Client, alice
+) -> None:
+    # Regression (issue 11): these answered 500, or (the statements) were appended.
+    client.post("/t/acme/keys", json={"key": alice.verifier.text()}, headers=_h(W))
+    huge = str(1 << 63)
+    assert client.get(f"/t/acme/entries/{huge}", headers=_h(A)).status_code == 404
+    assert client.get(f"/t/acme/bundle/{huge}", headers=_h(A)).status_code == 404
+    r = client.get(f"/t/acme/proof/inclusion?index={huge}", headers=_h(A))
+    assert r.status_code == 400 and "not an index" in r.json()["error"]
+    deep = b'{"envelopes": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    r = client.post("/t/acme/entries", content=deep, headers={**_h(W), "Content-Type": "application/json"})
+    assert r.status_code == 400 and "nested too deeply" in r.json()["error"]
+    good = json.loads(statement_bytes(statement("accessed", [{"name": "d", "digest": {"sha256": "ab"}}], {})))
+    bad_statements = [
+        {**good, "_type": "https://in-toto.io/Statement/v0.1"},
+        {**good, "subject": []},
+        {**good, "subject": [{"name": "d"}]},
+        {**good, "subject": [{"name": "d", "digest": {"sha256": 5}}]},
+        {**good, "subject": [{"name": 7, "digest": {"sha256": "ab"}}]},
+        {**good, "predicate": ["not", "an", "object"]},
+        [good],
+    ]
+    for stmt in bad_statements:
+        env = sign_envelope(json.dumps(stmt).encode(), [alice])
+        r = client.post("/t/acme/entries", json={"envelopes": [env]}, headers=_h(W))
+        assert r.status_code == 400 and "not a custody in-toto statement" in r.json()["error"], stmt
+    other_type = sign_envelope(json.dumps(good).encode(), [alice], payload_type="text/plain")
+    r = client.post("/t/acme/entries", json={"envelopes": [other_type]}, headers=_h(W))
+    assert r.status_code == 400 and "payloadType" in r.json()["error"]
+    assert client.get("/t/acme/checkpoint", headers=_h(A)).status_code == 404  # nothing appended
+
+
+@pytest.fixture
+def small_server(tmp_path, log_key, asgi_server) -> Iterator[str]:
+    """The service with a 4 KiB body limit and a 1 s body timeout."""
+    prefix, tenants = load_tenants(
+        {"tenants": {"acme": {"ledger": str(tmp_path / "acme.db"), "writers": [token_hash(W)]}}}
+    )
+    yield asgi_server(create_app(tenants, log_key, prefix, max_body=4096, body_timeout=1.0))
+    for tenant in tenants.values():
+        tenant.close()
+
+
+def test_writer_bodies_are_bounded_in_size_and_time(small_server: str) -> None:
+    # Regression (issue 11): an authenticated writer could send any amount of body, as slowly as it
+    # liked (a 200 MB body grew the server by 340 MB).
+    with httpx.Client(base_url=small_server, timeout=10.0, trust_env=False) as http:
+        r = http.post("/t/acme/entries", content=b"x" * 5000, headers=_h(W))
+        assert r.status_code == 413 and "over 4096 bytes" in r.json()["error"]
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: the limit holds while streaming
+            for _ in range(10):
+                yield b"x" * 1000
+
+        r = http.post("/t/acme/entries", content=chunks(), headers=_h(W))
+        assert r.status_code == 413
+        assert http.post("/t/acme/keys", content=b"x" * 5000, headers=_h(W)).status_code == 413
+    host, port = small_server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=20) as sock:
+        head = f"POST /t/acme/entries HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {W}\r\n"
+        sock.sendall((head + "Content-Length: 100\r\n\r\n").encode() + b'{"envelopes": ')
+        answer = sock.recv(4096).decode()  # the server gives up on the rest of the body
+    assert answer.startswith("HTTP/1.1 408"), answer
+
+
+def test_one_tenants_bundle_does_not_verify_as_anothers_by_default(
+    client: httpx.Client, alice, log_key
+) -> None:
+    # Design gap (issue 11): one server key signs every tenant's checkpoints, so a bundle from
+    # tenant acme verified as globex's unless the reader named the origin.
+    client.post("/t/acme/keys", json={"key": alice.verifier.text()}, headers=_h(W))
+    client.post("/t/acme/entries", json={"envelopes": [_envelope(alice)]}, headers=_h(W))
+    bundle = client.get("/t/acme/bundle/0", headers=_h(A)).text
+    with pytest.raises(BundleError, match=r"checkpoint is for log 'ledger\.example/acme'"):
+        verify_bundle(bundle, [log_key.verifier])
+    with pytest.raises(BundleError, match=r"not 'ledger\.example/globex'"):
+        verify_bundle(bundle, [log_key.verifier], "ledger.example/globex")
+    assert verify_bundle(bundle, [log_key.verifier], "ledger.example/acme").checkpoint.origin == (
+        "ledger.example/acme"
+    )
+
+
+def test_a_third_party_witness_takes_its_proof_from_the_service_or_a_file(
+    client: httpx.Client, alice, log_key, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Design gap (issue 11): a witness needed the log's database for the consistency proof.
+    from click.testing import CliRunner
+
+    from custody.cli.main import cli
+    from custody.ledger.keys import write_key_pair
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CUSTODY_LEDGER", str(tmp_path / "no-such-ledger.db"))  # never opened
+    write_key_pair(log_key, "keys")
+    witness_key = SigningKey.generate("witness.example/w1")
+    write_key_pair(witness_key, "keys")
+    client.post("/t/acme/keys", json={"key": alice.verifier.text()}, headers=_h(W))
+
+    def post_and_save(name: str) -> None:
+        r = client.post("/t/acme/entries", json={"envelopes": [_envelope(alice)]}, headers=_h(W))
+        (tmp_path / name).write_text(r.json()["checkpoint"])
+
+    base = ["log", "witness", "--log-key", "keys/log.example.pub", "--key", "keys/witness.example_w1.key"]
+    base += ["--state", "w.json"]
+    post_and_save("cp1")
+    assert CliRunner().invoke(cli, [*base, "cp1"]).exit_code == 0  # first sight: nothing to prove
+    post_and_save("cp2")
+    url = str(client.base_url.join("/t/acme"))
+    monkeypatch.setenv("CUSTODY_LEDGER_TOKEN", A)  # an auditor's token is enough to read proofs
+    result = CliRunner().invoke(cli, [*base, "cp2", "--log-url", url])
+    assert result.exit_code == 0, result.output
+    assert result.output.count("\u2014 ") == 2
+    post_and_save("cp3")
+    (tmp_path / "p.json").write_text(
+        client.get("/t/acme/proof/consistency?first=2&second=3", headers=_h(A)).text
+    )
+    result = CliRunner().invoke(cli, [*base, "cp3", "--proof", "p.json"])
+    assert result.exit_code == 0, result.output
+    post_and_save("cp4")
+    result = CliRunner().invoke(cli, [*base, "cp4", "--proof", "p.json"])  # a proof for other sizes
+    assert result.exit_code == 1 and "not cosigned" in result.output
+    monkeypatch.setenv("CUSTODY_LEDGER_TOKEN", "wrong")
+    result = CliRunner().invoke(cli, [*base, "cp4", "--log-url", url])
+    assert result.exit_code == 1 and "HTTP 401" in result.output
+    assert not (tmp_path / "no-such-ledger.db").exists()

@@ -8,11 +8,15 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from custody.ledger import merkle
-from custody.ledger.store import LedgerStore, NewEntry, commitment_of, node_key
+from custody.ledger.api import checkpoint, redact
+from custody.ledger.store import IdempotencyConflict, LedgerStore, NewEntry, commitment_of, node_key
 from custody.ledger.verify import verify_log
 from custody.store import StoreError
 
@@ -59,20 +63,36 @@ def test_entry_metadata_round_trips_and_matches_commitment(store: LedgerStore) -
         store.entry(2)
 
 
-def test_redaction_keeps_every_proof_valid(store: LedgerStore) -> None:
+def test_redaction_keeps_every_proof_valid(store: LedgerStore, alice) -> None:
     store.append(_entries(20))
-    root = store.root()
-    proof = store.inclusion_proof(7)
-    store.redact(7, "GDPR erasure request 42")
+    root = store.root(20)
+    proof = store.inclusion_proof(7, 20)
+    assert redact(store, 7, "GDPR erasure request 42", [alice]) == 20  # the signed statement
     e = store.entry(7)
     assert e.body is None and e.salt is None and e.refs == {}
     assert e.redaction_reason == "GDPR erasure request 42"
-    assert store.root() == root
-    assert store.inclusion_proof(7) == proof
+    assert store.root(20) == root
+    assert store.inclusion_proof(7, 20) == proof
     merkle.verify_inclusion(7, 20, merkle.leaf_hash(e.commitment), proof, root)
     report = verify_log(store)
     assert report.ok, report.problems
     assert report.redacted == 1
+    statement = store.entry(20)
+    assert statement.kind == "redacted" and statement.refs["key"] == [alice.keyid]
+    with pytest.raises(StoreError, match="already redacted"):
+        redact(store, 7, "again", [alice])
+
+
+def test_an_erasure_made_behind_the_logs_back_is_found(store: LedgerStore, alice) -> None:
+    # Design gap (issue 11): redactions were not in the log, so an SQL update could erase an
+    # entry (or clear the mark) and `log verify` said OK.
+    store.append(_entries(5))
+    redact(store, 1, "erasure request 7", [alice])
+    store.redact(3, "no statement")  # what an SQL update can do: the store alone, no statement
+    problems = verify_log(store).problems
+    assert problems == [
+        "entry 3: redacted without a signed redaction statement in the log (erased behind the log's back)"
+    ]
 
 
 def test_failed_batch_leaves_nothing(store: LedgerStore) -> None:
@@ -157,7 +177,7 @@ def test_proofs_from_the_upper_levels_in_memory_follow_appends(
     store: LedgerStore, ledger_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Proofs read the top of the tree from memory (levels >= 4 here); appends extend it."""
-    monkeypatch.setattr("custody.ledger.store._UPPER_NODES", 1 << 6)
+    monkeypatch.setattr("custody.ledger.proof_nodes._UPPER_NODES", 1 << 6)
     store.append(_entries(300))
     for round_size in (300, 301, 517, 1024, 1500):
         store.append(_entries(round_size - store.size()))
@@ -177,7 +197,7 @@ def test_proofs_from_the_upper_levels_in_memory_follow_appends(
 def test_roots_and_verification_read_the_store_not_the_proof_cache(
     store: LedgerStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("custody.ledger.store._UPPER_NODES", 1 << 6)
+    monkeypatch.setattr("custody.ledger.proof_nodes._UPPER_NODES", 1 << 6)
     store.append(_entries(600))
     ref = _reference(store)
     assert store.inclusion_proof(5, 600) == ref.inclusion_proof(5, 600)  # levels >= 5 now held
@@ -204,7 +224,7 @@ def test_low_proof_nodes_are_hashed_from_their_stored_leaf_block(
 ) -> None:
     """Below level 5 a proof node comes from its complete block of 32 stored leaf hashes (one
     range read); on the right border, or with a leaf row missing, from the stored nodes."""
-    monkeypatch.setattr("custody.ledger.store._UPPER_NODES", 1 << 2)  # only levels >= 6 in memory
+    monkeypatch.setattr("custody.ledger.proof_nodes._UPPER_NODES", 1 << 2)  # only levels >= 6 in memory
     store.append(_entries(100))
     ref = _reference(store)
     store.conn.execute("UPDATE node SET hash = ? WHERE id = ?", (bytes(32), node_key((2, 1))))
@@ -217,3 +237,162 @@ def test_low_proof_nodes_are_hashed_from_their_stored_leaf_block(
     assert store.inclusion_proof(96, 100)[1] == bytes(32)  # leaves 96..99: border, stored nodes
     store.conn.execute("DELETE FROM node WHERE id = ?", (node_key((0, 7)),))
     assert store.inclusion_proof(0, 100)[2] == bytes(32)  # block 0 incomplete: stored (2, 1)
+
+
+CHILD_CHECKPOINTER = textwrap.dedent(
+    """
+    import sys
+    from custody.ledger.api import checkpoint, redact
+    from custody.ledger.keys import SigningKey
+    from custody.ledger.store import LedgerStore, NewEntry
+    store = LedgerStore.open(sys.argv[1])
+    name, key = sys.argv[2], SigningKey.generate("log.example")
+    for b in range(60):
+        store.append([NewEntry("accessed", f"{name}-{b}".encode(), {"principal": [name]})])
+        checkpoint(store, "log.example/race", [key])
+    """
+)
+
+
+def test_two_processes_checkpointing_at_once_never_see_the_log_shrink(ledger_url: str) -> None:
+    # Regression (issue 11): the head and the last checkpoint were read outside the writer lock,
+    # so a checkpoint by the other process in between made an intact log look as if it shrank.
+    path = ledger_url
+    LedgerStore.open(path).close()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CHILD_CHECKPOINTER, path, name],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("c1", "c2")
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], errors
+    with LedgerStore.open(path) as store:
+        assert store.size() == 120
+        assert len(store.checkpoints()) == 120
+        sizes = [size for size, _, _ in store.checkpoints()]
+        assert sizes == sorted(sizes)  # each checkpoint was signed over the head it saw, in order
+        assert verify_log(store).ok
+
+
+def test_an_append_retried_with_its_idempotency_key_is_not_duplicated(store: LedgerStore) -> None:
+    assert store.append(_entries(3), idempotency=("req-1", "d1")) == range(0, 3)
+    assert store.append(_entries(3), idempotency=("req-1", "d1")) == range(0, 3)
+    assert store.size() == 3
+    with pytest.raises(IdempotencyConflict, match="req-1"):
+        store.append(_entries(2), idempotency=("req-1", "d2"))
+    assert store.append(_entries(2), idempotency=("req-2", "d2")) == range(3, 5)
+    assert store.append(_entries(1)) == range(5, 6)  # without a key, always appended
+    assert store.size() == 6 and verify_log(store).ok
+
+
+def test_latest_checkpoint_is_the_largest_and_newest(store: LedgerStore) -> None:
+    store.append(_entries(4))
+    for size, tag in ((2, "a"), (4, "b"), (3, "c"), (4, "d")):
+        store.save_checkpoint(size, store.root(size), tag)
+    assert store.latest_checkpoint() == (4, store.root(4), "d")
+    assert store.latest_checkpoint(below=2) == (4, store.root(4), "d")
+    assert store.latest_checkpoint(below=4) is None
+
+
+def _vm_steps(store: LedgerStore, action: Callable[[], object]) -> int:
+    """SQLite virtual-machine steps (in units of 100) an action takes: a measure of rows visited
+    that does not depend on how busy the machine is."""
+    raw = store.conn._sqlite()
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    raw.set_progress_handler(count, 100)
+    try:
+        action()
+    finally:
+        raw.set_progress_handler(None, 100)
+    return steps
+
+
+def test_reading_and_signing_checkpoints_does_not_scan_every_stored_one(tmp_path, log_key) -> None:
+    # Regression (issue 11): every POST, checkpoint read and bundle of the HTTP service read all
+    # stored checkpoints (one is stored per POST), so each request grew slower without bound.
+    with LedgerStore.open(str(tmp_path / "l.db")) as store:
+        store.append(_entries(8))
+        root = store.root(8)
+
+        def fill(n: int) -> None:
+            rows = [(1 + i % 8, root if i % 8 == 7 else store.root(1 + i % 8), "n") for i in range(n)]
+            with store.conn.transaction():
+                store.conn.executemany(
+                    "INSERT INTO checkpoint(size, root, note, created_at) VALUES (?, ?, ?, 't')", rows
+                )
+
+        fill(80)
+        few = [
+            _vm_steps(store, store.latest_checkpoint),
+            _vm_steps(store, lambda: store.latest_checkpoint(3)),
+        ]
+        few.append(_vm_steps(store, lambda: checkpoint(store, "log.example/x", [log_key])))
+        fill(20_000)
+        many = [
+            _vm_steps(store, store.latest_checkpoint),
+            _vm_steps(store, lambda: store.latest_checkpoint(3)),
+        ]
+        many.append(_vm_steps(store, lambda: checkpoint(store, "log.example/x", [log_key])))
+        assert all(m <= f + 2 for f, m in zip(few, many, strict=True)), (few, many)
+
+
+def canonical_json_reference(
+    kind: str, integrated_at: str, salt: bytes, body: bytes, refs: dict[str, list[str]]
+) -> bytes:
+    """The commitment as first specified: SHA-256 of json.dumps(..., sort_keys=True, compact)."""
+    import hashlib
+    import json
+
+    doc = {
+        "v": 1,
+        "kind": kind,
+        "time": integrated_at,
+        "salt": salt.hex(),
+        "body_sha256": hashlib.sha256(body).hexdigest(),
+        "refs": {k: sorted(v) for k, v in sorted(refs.items())},
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()).digest()
+
+
+@pytest.mark.parametrize(
+    "refs",
+    [
+        {},
+        {"principal": ["ann"], "dataset": ["ds9", "ds1"]},
+        {"key": ['a"b\\c', "\u00e9t\u00e9 \u2014 \U0001f600", "tab\there\nnl\x00\x1f\x7f", "\ud800"]},
+        {"z": ["1"], "a": ["2"], "\u00e4": ["3"], "A": []},
+    ],
+)
+def test_commitments_are_the_canonical_json_they_always_were(refs: dict[str, list[str]]) -> None:
+    # commitment_of builds its canonical JSON by hand for speed: it must stay byte-identical
+    # to json.dumps, or every existing log would stop verifying.
+    for kind, when in (("accessed", "2026-01-01T00:00:00.000000Z"), ('we"ird\u2028', "t\\")):
+        salt, body = os.urandom(16), os.urandom(40)
+        assert commitment_of(kind, when, salt, body, refs) == canonical_json_reference(
+            kind, when, salt, body, refs
+        )
+
+
+@given(
+    kind=st.text(),
+    when=st.text(),
+    refs=st.dictionaries(st.text(), st.lists(st.text(), max_size=4), max_size=4),
+)
+@settings(max_examples=300, deadline=None)
+def test_commitment_matches_json_dumps_for_any_strings(
+    kind: str, when: str, refs: dict[str, list[str]]
+) -> None:
+    salt, body = b"\x01" * 16, b"body"
+    assert commitment_of(kind, when, salt, body, refs) == canonical_json_reference(
+        kind, when, salt, body, refs
+    )

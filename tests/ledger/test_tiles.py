@@ -9,7 +9,7 @@ import pytest
 from custody.ledger import merkle
 from custody.ledger.api import checkpoint
 from custody.ledger.signing import open_checkpoint
-from custody.ledger.store import LedgerStore, NewEntry
+from custody.ledger.store import LedgerStore, NewEntry, node_key
 from custody.ledger.tiles import TileReader, export_tiles, index_path, tile_path
 
 
@@ -73,3 +73,19 @@ def test_checkpoint_of_another_log_and_damaged_tile(store: LedgerStore, log_key,
     (out / "tile" / "0" / "001.p" / "44").write_bytes(b"short")
     with pytest.raises(merkle.ProofError, match="has 5 bytes"):
         merkle.inclusion_proof(0, 300, TileReader(str(out), 300))
+
+
+def test_tiles_of_a_log_that_fails_verification_are_not_published(
+    store: LedgerStore, log_key, tmp_path
+) -> None:
+    # Design gap (issue 11): `log tiles` exported the stored hashes as they were, so an edited
+    # leaf hash off the right border (the root still matched) went out as a corrupt tile.
+    store.append(NewEntry("accessed", b"e%d" % i) for i in range(300))
+    note = checkpoint(store, "log.example/tiles", [log_key])
+    with store.conn.transaction():
+        store.conn.execute("UPDATE node SET hash = ? WHERE id = ?", (bytes(32), node_key((0, 5))))
+    assert store.root(300) == open_checkpoint(note, [log_key.verifier]).root  # the border is intact
+    out = tmp_path / "public"
+    with pytest.raises(merkle.ProofError, match="refusing to publish tiles"):
+        export_tiles(store, str(out), note)
+    assert not out.exists() or not any(out.iterdir())

@@ -151,3 +151,27 @@ def test_edited_exposure_index_is_named(log: LedgerStore, log_key: SigningKey) -
         "entry 6: exposure index differs from its record (index edited)",
         "exposure index names entry 99, which does not exist",
     ]
+
+
+def test_checkpoint_refuses_to_sign_over_a_missing_or_edited_leaf_since_the_last_one(
+    log: LedgerStore, alice: SigningKey, log_key: SigningKey
+) -> None:
+    # Design gap (issue 11): `log checkpoint` signed the head of a log that failed verification
+    # (a missing leaf), because it only checked consistency of the stored nodes.
+    record(log, _records(5), [alice])  # entries 20..24, not yet checkpointed
+    log.conn.execute("DELETE FROM leaf WHERE idx = 22")
+    assert log.size() == 25  # the highest leaf is still there, so the size looks whole
+    with pytest.raises(
+        merkle.ProofError, match=r"since the last checkpoint fail verification: leaf 22 is missing"
+    ):
+        checkpoint(log, ORIGIN, [log_key])
+    assert log.latest_checkpoint() is not None and log.latest_checkpoint()[0] == 20  # nothing signed
+
+
+def test_checkpoint_refuses_to_sign_over_an_edited_commitment(
+    log: LedgerStore, alice: SigningKey, log_key: SigningKey
+) -> None:
+    record(log, _records(3), [alice])
+    log.conn.execute("UPDATE leaf SET commitment = ? WHERE idx = 21", (bytes(32),))
+    with pytest.raises(merkle.ProofError, match="differs from its recomputed hash"):
+        checkpoint(log, ORIGIN, [log_key])

@@ -10,7 +10,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from custody.ledger.api import checkpoint
-from custody.ledger.keys import SigningKey
+from custody.ledger.keys import BadKey, SigningKey
+from custody.ledger.proof_source import parse_proof
 from custody.ledger.signing import SignatureError, open_checkpoint
 from custody.ledger.store import LedgerStore, NewEntry
 from custody.ledger.witness import (
@@ -19,6 +20,8 @@ from custody.ledger.witness import (
     cosignature_key_id,
     cosignatures,
     last_seen,
+    load_witness_key,
+    parse_witness_key,
     require_witnesses,
     witness,
 )
@@ -129,3 +132,37 @@ def test_the_newest_note_of_the_largest_size_is_served(
     assert latest is not None and cosignatures(latest[2], [w1.verifier])  # bundles, tiles, the server
     assert store.latest_checkpoint(below=4) is None  # nothing covers entry 4 yet
     store.close()
+
+
+def test_a_witness_key_in_the_tlog_cosignature_form_is_accepted(w1: SigningKey, tmp_path: Path) -> None:
+    # Regression (issue 11): `custody verify --witness` refused a vkey with type byte 0x04, the form
+    # c2sp.org/tlog-cosignature gives witness keys (its hash is the cosignature key ID).
+    pub = w1.verifier
+    blob = base64.b64encode(bytes([0x04]) + pub.public).decode()
+    vkey = f"{pub.name}+{cosignature_key_id(pub).hex()}+{blob}"
+    assert parse_witness_key(vkey) == pub
+    (tmp_path / "w1.vkey").write_text(vkey + "\n")
+    assert load_witness_key(str(tmp_path / "w1.vkey")) == pub
+    assert load_witness_key(pub.text()) == pub  # the custody form (0x01) still works
+    wrong_hash = f"{pub.name}+{pub.hash.hex()}+{blob}"
+    with pytest.raises(BadKey, match="does not match"):
+        parse_witness_key(wrong_hash)
+    with pytest.raises(BadKey):
+        parse_witness_key(f"bad name+{cosignature_key_id(pub).hex()}+{blob}")
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        [],
+        {"proof": "ab"},
+        {"proof": ["zz" * 32]},
+        {"proof": ["ab"]},
+        {"proof": [1]},
+        {"proof": ["00" * 32] * 129},
+    ],
+)
+def test_a_proof_document_that_is_not_a_consistency_proof_is_refused(doc: object) -> None:
+    with pytest.raises(WitnessError):
+        parse_proof(doc, "p.json")
+    assert parse_proof({"proof": ["00" * 32]}, "p.json") == [bytes(32)]

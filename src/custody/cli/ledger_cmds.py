@@ -34,6 +34,7 @@ from custody.ledger.exposure import exposure as exposure_query
 from custody.ledger.keys import (
     BadKey,
     SigningKey,
+    key_file_stem,
     load_verifier,
     write_key_pair,
 )
@@ -50,7 +51,13 @@ def key() -> None:
 
 @key.command("gen")
 @click.argument("name")
-@click.option("--dir", "directory", default=".", show_default=True, help="Where NAME.key and NAME.pub go.")
+@click.option(
+    "--dir",
+    "directory",
+    default=".",
+    show_default=True,
+    help="Where NAME.key and NAME.pub go ('/' in NAME becomes '_').",
+)
 def key_gen(name: str, directory: str) -> None:
     """Generate a key: NAME.key (private, mode 0600, never overwritten) and NAME.pub."""
     try:
@@ -58,7 +65,9 @@ def key_gen(name: str, directory: str) -> None:
     except BadKey as exc:
         _fail(str(exc))
     except FileExistsError:
-        _fail(f"{os.path.join(directory, name + '.key')} exists; refusing to overwrite a key")
+        _fail(f"{os.path.join(directory, key_file_stem(name) + '.key')} exists; refusing to overwrite a key")
+    except OSError as exc:
+        _fail(f"{directory}: cannot write the key: {exc.strerror or exc}")
     click.echo(f"private key: {private}\npublic key:  {public}\nkey id:      {load_verifier(public).keyid}")
 
 

@@ -3,7 +3,9 @@ evidence packs and the HTTP service. Thin: the work is in `custody.ledger`."""
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import secrets
 import sys
 from collections.abc import Sequence
@@ -17,14 +19,16 @@ from custody.cli.ledger_common import open_ledger as _open
 from custody.cli.ledger_common import signers_from as _signers
 from custody.cli.ledger_common import verifiers_from as _verifiers
 from custody.cli.output import check_output_dir, check_output_file, fail_output, write_output
-from custody.ledger.api import checkpoint
+from custody.ledger.api import checkpoint, redact
 from custody.ledger.bundle import BundleError, make_bundle, verify_bundle
 from custody.ledger.evidence import EvidenceError, write_evidence
+from custody.ledger.keys import BadKey
 from custody.ledger.merkle import ProofError
-from custody.ledger.signing import SignatureError, open_checkpoint
+from custody.ledger.proof_source import proof_from_file, proof_from_service
+from custody.ledger.signing import SignatureError, check_origin, open_checkpoint
 from custody.ledger.tiles import export_tiles
 from custody.ledger.verify import verify_log
-from custody.ledger.witness import WitnessError, last_seen, require_witnesses, witness
+from custody.ledger.witness import WitnessError, last_seen, load_witness_key, require_witnesses, witness
 from custody.store import StoreError
 
 # -- log ------------------------------------------------------------------------------------------
@@ -48,6 +52,10 @@ def log() -> None:
 @LEDGER_OPTION
 def log_checkpoint(origin: str, key_paths: Sequence[str], output: str | None, ledger_path: str) -> None:
     """Sign the current tree head as a C2SP checkpoint, keep it in the log and print it."""
+    try:
+        check_origin(origin)  # before the ledger is touched: a usage error, exit 2
+    except SignatureError as exc:
+        _fail(str(exc))
     signers = _signers(key_paths)
     with _open(ledger_path) as store:
         try:
@@ -80,6 +88,20 @@ def log_checkpoint(origin: str, key_paths: Sequence[str], output: str | None, le
     is_flag=True,
     help="Also keep the cosigned checkpoint in the ledger, so proof bundles carry the cosignature.",
 )
+@click.option(
+    "--proof",
+    "proof_file",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Consistency proof from the last cosigned size, as the HTTP service answers it (JSON), "
+    "instead of reading the ledger.",
+)
+@click.option(
+    "--log-url",
+    default=None,
+    help="Ask the log's HTTP service for the proof (https://HOST/t/NAME; token in "
+    "$CUSTODY_LEDGER_TOKEN), instead of reading the ledger.",
+)
 @LEDGER_OPTION
 def log_witness(
     checkpoint_file: str,
@@ -88,11 +110,18 @@ def log_witness(
     state_path: str,
     output: str | None,
     record: bool,
+    proof_file: str | None,
+    log_url: str | None,
     ledger_path: str,
 ) -> None:
     """Cosign a checkpoint (c2sp.org/tlog-cosignature) after checking it extends the last one this
-    witness cosigned for that log, with a consistency proof from the ledger. Exit 1 on a rollback,
-    a fork or a failed proof (nothing is cosigned, the witness state is unchanged)."""
+    witness cosigned for that log, with a consistency proof from the ledger (or --proof FILE, or
+    --log-url: a third-party witness needs no database). Exit 1 on a rollback, a fork or a failed
+    proof (nothing is cosigned, the witness state is unchanged)."""
+    if proof_file and log_url:
+        _fail("give --proof or --log-url, not both")
+    if record and (proof_file or log_url):
+        _fail("--record writes to the ledger: use it where the ledger is, not with --proof/--log-url")
     signers = _signers(key_paths)
     if len(signers) != 1:
         _fail("give exactly one witness key")
@@ -104,8 +133,14 @@ def log_witness(
         seen = last_seen(state_path, cp.origin)
         proof: list[bytes] = []
         if seen is not None and cp.size > seen.size:
-            with _open(ledger_path) as store:
-                proof = store.consistency_proof(seen.size, cp.size)
+            if proof_file:
+                proof = proof_from_file(proof_file)
+            elif log_url:
+                token = os.environ.get("CUSTODY_LEDGER_TOKEN")
+                proof = proof_from_service(log_url, seen.size, cp.size, token)
+            else:
+                with _open(ledger_path) as store:
+                    proof = store.consistency_proof(seen.size, cp.size)
         cosigned = witness(note, verifiers, signers[0], state_path, proof)
         if record:
             with _open(ledger_path) as store:
@@ -140,7 +175,8 @@ def log_verify(keys: Sequence[str], saved: Sequence[str], origin: str | None, le
         click.echo(f"PROBLEM: {problem}")
     for flag in report.flagged:
         click.echo(f"FLAGGED: {flag}")
-    summary = f"{report.size} entries, root {report.root.hex()}, {report.checkpoints} checkpoints"
+    root = base64.b64encode(report.root).decode()  # as checkpoints carry it, so the two compare
+    summary = f"{report.size} entries, root {root}, {report.checkpoints} checkpoints"
     summary += f", {report.redacted} redacted" if report.redacted else ""
     if not verifiers and report.checkpoints:
         summary += " (checkpoint signatures not checked: no --key)"
@@ -203,21 +239,30 @@ def log_tiles(output: str, ledger_path: str) -> None:
 @log.command("redact")
 @click.argument("index", type=click.IntRange(min=0))
 @click.option("--reason", required=True, help="Why (kept with the record, e.g. an erasure request id).")
+@click.option(
+    "--key", "key_paths", multiple=True, help="Who redacts: private key (default $CUSTODY_SIGNING_KEY)."
+)
 @LEDGER_OPTION
-def log_redact(index: int, reason: str, ledger_path: str) -> None:
-    """Erase entry INDEX's readable metadata; its commitment and every proof stay valid."""
+def log_redact(index: int, reason: str, key_paths: Sequence[str], ledger_path: str) -> None:
+    """Erase entry INDEX's readable metadata, after logging a signed statement of who did it and
+    why (`log verify` requires one per erased entry); its commitment and every proof stay valid."""
+    signers = _signers(key_paths)
     with _open(ledger_path) as store:
         try:
-            store.redact(index, reason)
+            at = redact(store, index, reason, signers)
         except StoreError as exc:
             _fail(str(exc))
-    click.echo(f"entry {index} redacted")
+    click.echo(f"entry {index} redacted (statement: entry {at})")
 
 
 @click.command("verify")
 @click.argument("bundle", type=click.Path(exists=True, dir_okay=False))
 @click.option("--key", "keys", multiple=True, required=True, help="Log public key (file or text).")
-@click.option("--origin", default=None, help="Require this log origin.")
+@click.option(
+    "--origin",
+    default=None,
+    help="The log the bundle must come from (default: the name of the --key that signed it).",
+)
 @click.option("--witness", "witness_keys", multiple=True, help="A trusted witness's public key (repeatable).")
 @click.option(
     "--min-witnesses",
@@ -235,7 +280,10 @@ def verify(
     """Check an offline proof bundle with nothing but the log's public key (and, with --witness, a
     quorum of witness cosignatures on its checkpoint). Exit 1 if it fails."""
     verifiers = _verifiers(keys)
-    witnesses = _verifiers(witness_keys) if witness_keys else []
+    try:
+        witnesses = [load_witness_key(w) for w in witness_keys]
+    except (BadKey, OSError) as exc:
+        _fail(str(exc))
     quorum = len(witnesses) if min_witnesses is None else min_witnesses
     if quorum > len(witnesses):
         _fail(f"--min-witnesses {quorum} needs at least that many --witness keys")

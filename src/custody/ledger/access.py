@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 from custody.ledger.api import Record, record
 from custody.ledger.attest import MERKLE_DIGEST, PRODUCED
-from custody.ledger.dataset import DatasetError, FileEntry, Manifest, default_manifest_path
+from custody.ledger.dataset import DatasetError, Manifest, default_manifest_path
 from custody.ledger.keys import BadKey, SigningKey, VerifierKey
 from custody.ledger.signing import SignatureError, open_envelope
 from custody.ledger.store import LedgerStore
@@ -121,7 +121,9 @@ def open_verified(
     handle = open(path, "rb")  # noqa: SIM115 - returned to the caller, who closes it
     try:
         digest, size = _hash_handle(handle)
-        if FileEntry(rel, digest, size) not in manifest.files:
+        # Compare what the handle can show (path, digest, size): an entry hashed with
+        # `--records` also carries a records root, which the digest already pins down.
+        if not any((f.path, f.sha256, f.size) == (rel, digest, size) for f in manifest.files):
             raise AccessRefused(f"{path}: content (sha256 {digest}) is not what the signed manifest lists")
         produced_at, dataset = attested_dataset(ledger, manifest.root)
         predicate = {

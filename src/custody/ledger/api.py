@@ -16,8 +16,10 @@ from typing import Any
 from custody.ledger import merkle
 from custody.ledger.attest import refs_of, statement, statement_bytes
 from custody.ledger.keys import SigningKey
-from custody.ledger.signing import Checkpoint, envelope_bytes, sign_envelope
-from custody.ledger.store import LedgerStore, NewEntry
+from custody.ledger.signing import Checkpoint, check_origin, envelope_bytes, sign_envelope
+from custody.ledger.store import CheckpointRow, LedgerStore, NewEntry
+from custody.ledger.verify import verify_extension
+from custody.store import StoreError
 
 
 @dataclass(frozen=True)
@@ -41,25 +43,61 @@ def record(store: LedgerStore, records: Sequence[Record], signers: Sequence[Sign
 
 
 def checkpoint(store: LedgerStore, origin: str, keys: Sequence[SigningKey]) -> str:
-    """Sign the current tree head as a C2SP checkpoint and keep it in the log."""
-    size = store.size()
-    root = store.root(size)  # nodes are never rewritten, so a concurrent append cannot skew this
-    previous = store.checkpoints()
-    if previous:
-        # Never sign a head that does not extend the last one signed: that would bless a rewrite.
-        last_size, last_root, _ = max(previous, key=lambda c: c[0])
+    """Sign the current tree head as a C2SP checkpoint and keep it in the log.
+
+    Raises SignatureError for an origin c2sp.org/tlog-checkpoint does not allow (`check_origin`).
+    """
+    check_origin(origin)
+
+    def make_note(size: int, root: bytes, last: CheckpointRow | None) -> str:
+        # Never sign a head that does not extend the last one signed (that would bless a
+        # rewrite), nor one over entries that fail verification: what was added since the last
+        # checkpoint (the whole log for the first) is recomputed from the stored commitments.
+        # All of it is read under the store's writer lock, so a concurrent append or checkpoint
+        # cannot make an intact log look as if it shrank.
+        last_size, last_root = (0, merkle.EMPTY_ROOT) if last is None else (last[0], last[1])
         if last_size > size:
             raise merkle.ProofError(f"refusing to sign: the log shrank from {last_size} to {size} entries")
-        proof = store.consistency_proof(last_size, size)
         try:
+            proof = store.consistency_proof(last_size, size)
             merkle.verify_consistency(last_size, size, proof, last_root, root)
         except merkle.ProofError as exc:
             raise merkle.ProofError(
                 f"refusing to sign: not consistent with checkpoint {last_size}: {exc}"
             ) from exc
-    note = Checkpoint(origin, size, root).sign(keys)
-    store.save_checkpoint(size, root, note)
-    return note
+        try:
+            recomputed = verify_extension(store, last_size, last_root, size)
+        except merkle.ProofError as exc:
+            raise merkle.ProofError(
+                f"refusing to sign: entries {last_size}..{size} since the last checkpoint fail "
+                f"verification: {exc} (run `custody log verify`)"
+            ) from exc
+        if recomputed != root:
+            raise merkle.ProofError(
+                f"refusing to sign: the stored root at size {size} differs from the recomputed one"
+            )
+        return Checkpoint(origin, size, root).sign(keys)
+
+    return store.add_checkpoint(make_note)
+
+
+def redact(store: LedgerStore, index: int, reason: str, signers: Sequence[SigningKey]) -> int:
+    """Erase entry `index`'s readable metadata, first recording who erased it and why as a signed
+    `redacted` statement in the log (`custody log verify` requires one for every erased entry, so
+    an erasure made behind the log's back, in SQL, is found). Returns the statement's index.
+
+    Two transactions: a crash between them leaves the statement with the entry still readable,
+    which verifies and can simply be redacted again; never an erasure without its statement.
+    """
+    if not signers:
+        raise ValueError("a redaction is recorded as a signed statement: give a key")
+    entry = store.entry(index)  # StoreError if there is no such entry
+    if entry.redacted_at is not None:
+        raise StoreError(f"{store.path}: entry {index} is already redacted")
+    subject = {"digest": {"sha256": entry.commitment.hex()}}
+    at = record(store, [Record("redacted", [subject], {"entry": index, "reason": reason})], signers)
+    store.redact(index, reason)
+    return at.start
 
 
 def statement_of(body: bytes) -> dict[str, Any]:

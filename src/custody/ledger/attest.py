@@ -21,6 +21,9 @@ TRANSFORMED = f"{_BASE}/transformed/v1"
 LABELED = f"{_BASE}/labeled/v1"
 ACCESSED = f"{_BASE}/accessed/v1"
 EXPORTED = f"{_BASE}/exported/v1"
+REDACTED = f"{_BASE}/redacted/v1"
+"""A record's readable metadata was erased: predicate `{entry, reason}`, subject the erased
+entry's commitment (`sha256`); who is the signer, when the log's integration time."""
 GATE_DECISION = f"{_BASE}/gate-decision/v1"
 GUARD_EVENT = f"{_BASE}/guard-event/v1"
 """`custody gate`: one file served or refused at install time (predicate: project, version,
@@ -31,6 +34,7 @@ PREDICATE_TYPES = {
     "labeled": LABELED,
     "accessed": ACCESSED,
     "exported": EXPORTED,
+    "redacted": REDACTED,
     "gate-decision": GATE_DECISION,
     "guard-event": GUARD_EVENT,
 }
@@ -58,6 +62,37 @@ def statement(
         "predicateType": PREDICATE_TYPES[kind],
         "predicate": dict(predicate),
     }
+
+
+def check_statement(stmt: object) -> str:
+    """The custody kind of an in-toto Statement v1 that is well formed, else ValueError naming
+    the first fault. Per the in-toto v1 spec: `_type` is the Statement type, `subject` a non-empty
+    list of objects each with a non-empty `digest` object of string values (and `name`, when
+    present, a string), `predicateType` a string (here one of custody's), `predicate` an object."""
+    if not isinstance(stmt, dict):
+        raise ValueError("statement is not a JSON object")
+    if stmt.get("_type") != STATEMENT_TYPE:
+        raise ValueError(f"statement _type must be {STATEMENT_TYPE}")
+    subjects = stmt.get("subject")
+    if not isinstance(subjects, list) or not subjects:
+        raise ValueError("statement subject must be a non-empty list")
+    for number, subj in enumerate(subjects):
+        digest = subj.get("digest") if isinstance(subj, dict) else None
+        if (
+            not isinstance(subj, dict)
+            or not isinstance(digest, dict)
+            or not digest
+            or not all(isinstance(k, str) and k and isinstance(v, str) and v for k, v in digest.items())
+            or not isinstance(subj.get("name", ""), str)
+        ):
+            raise ValueError(f"statement subject {number}: needs a digest of algorithm -> value strings")
+    predicate_type = stmt.get("predicateType")
+    kind = KIND_OF.get(predicate_type) if isinstance(predicate_type, str) else None
+    if kind is None:
+        raise ValueError("statement predicateType is not a custody predicate type")
+    if not isinstance(stmt.get("predicate", {}), dict):
+        raise ValueError("statement predicate must be a JSON object")
+    return kind
 
 
 def statement_bytes(stmt: Mapping[str, Any]) -> bytes:

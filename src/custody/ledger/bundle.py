@@ -25,7 +25,14 @@ from typing import Any
 
 from custody.ledger import merkle
 from custody.ledger.keys import BadKey, VerifierKey
-from custody.ledger.signing import Checkpoint, OpenedEnvelope, SignatureError, open_checkpoint, open_envelope
+from custody.ledger.signing import (
+    Checkpoint,
+    OpenedEnvelope,
+    SignatureError,
+    open_checkpoint,
+    open_envelope,
+    open_note,
+)
 from custody.ledger.store import LedgerStore, commitment_of
 
 HEADER = "c2sp.org/tlog-proof@v1"
@@ -37,10 +44,18 @@ class BundleError(ValueError):
 
 def make_bundle(store: LedgerStore, index: int) -> str:
     """Bundle entry `index` with the newest stored checkpoint that covers it."""
+    held = store.size()
+    if not 0 <= index < held:
+        raise BundleError(f"no entry {index}: the log holds {held} entries")
     latest = store.latest_checkpoint(below=index)
     if latest is None:
         raise BundleError(f"no checkpoint covers entry {index} yet: run `custody log checkpoint` first")
     size, _root, note = latest
+    if size > held:
+        raise BundleError(
+            f"a checkpoint of size {size} is stored but the log holds only {held} entries "
+            "(truncated): run `custody log verify`"
+        )
     entry = store.entry(index)
     if entry.body is None or entry.salt is None:
         raise BundleError(f"entry {index} is redacted: its content can no longer be bundled")
@@ -54,7 +69,10 @@ def make_bundle(store: LedgerStore, index: int) -> str:
         "refs": entry.refs,
         "keys": {k: keys[k][0] for k in signers if k in keys and keys[k][0]},
     }
-    proof = store.inclusion_proof(index, size)
+    try:
+        proof = store.inclusion_proof(index, size)
+    except merkle.ProofError as exc:  # nodes missing from a damaged store
+        raise BundleError(f"entry {index}: no inclusion proof ({exc}): run `custody log verify`") from exc
     lines = [HEADER, "extra " + base64.b64encode(json.dumps(opening, sort_keys=True).encode()).decode()]
     lines.append(f"index {index}")
     lines.extend(base64.b64encode(h).decode() for h in proof)
@@ -73,6 +91,13 @@ class VerifiedBundle:
 
 
 def verify_bundle(text: str, log_keys: Sequence[VerifierKey], origin: str | None = None) -> VerifiedBundle:
+    """Check a bundle offline; BundleError/SignatureError say what failed.
+
+    The checkpoint must be for log `origin`; without one, for the log named like the key that
+    signed it (c2sp.org/tlog-checkpoint: the log's key name SHOULD match the origin). A server
+    that signs several tenants' logs with one key so never passes one tenant's bundle off as
+    another's: its readers name the tenant's origin.
+    """
     head, sep, note = text.partition("\n\n")
     if not sep:
         raise BundleError("bundle is truncated: no checkpoint after the proof")
@@ -82,9 +107,17 @@ def verify_bundle(text: str, log_keys: Sequence[VerifierKey], origin: str | None
     if len(lines) < 3 or not lines[1].startswith("extra "):
         raise BundleError("bundle has no entry (extra line): custody bundles carry the entry itself")
     opening = _opening(lines[1][len("extra ") :])
-    if not lines[2].startswith("index ") or not lines[2][6:].isdigit():
-        raise BundleError("bundle has no valid index line")
-    index = int(lines[2][6:])
+    digits = lines[2][len("index ") :]
+    # ASCII digits without leading zeros, as tlog-proof writes a uint64: str.isdigit() would also
+    # take other scripts' digits and superscripts, and "007" would name entry 7 a second way.
+    if (
+        not lines[2].startswith("index ")
+        or not (digits.isascii() and digits.isdigit())
+        or (digits != "0" and digits.startswith("0"))
+        or int(digits) >= 1 << 64
+    ):
+        raise BundleError("bundle has no valid index line (index N, a decimal uint64 without leading zeros)")
+    index = int(digits)
     try:
         proof = [base64.b64decode(h, validate=True) for h in lines[3:]]
         cp = open_checkpoint(note, log_keys, origin)
@@ -105,6 +138,13 @@ def verify_bundle(text: str, log_keys: Sequence[VerifierKey], origin: str | None
     opened = _open_body(body, opening.get("keys", {}))
     statement = json.loads(opened.payload) if opened is not None else None
     signers = opened.signers if opened is not None else []
+    if origin is None:
+        signed_by = {k.name for k in log_keys if k.keyid in open_note(note, log_keys).verified_by}
+        if cp.origin not in signed_by:
+            raise BundleError(
+                f"checkpoint is for log {cp.origin!r}, signed by key {', '.join(sorted(signed_by))}, "
+                f"which names another log: give the origin you expect (--origin {cp.origin} if that is it)"
+            )
     return VerifiedBundle(index, cp, kind, when, refs, statement, signers)
 
 

@@ -128,11 +128,22 @@ def _b64(blob: str) -> bytes:
         raise BadKey(f"bad base64 in key: {exc}") from exc
 
 
+def key_file_stem(name: str) -> str:
+    """The file name (without .key/.pub) for key NAME: path separators become '_', so a URL-style
+    name such as `example.com/w1` (what c2sp.org/signed-note recommends) is one file inside the
+    key directory, and no name can write outside it."""
+    _check_name(name)
+    stem = name.replace("/", "_").replace(os.sep, "_").replace(os.altsep or "/", "_")
+    return "_" + stem if stem.startswith(".") else stem  # never a hidden file, never ".." itself
+
+
 def write_key_pair(key: SigningKey, directory: str) -> tuple[str, str]:
-    """Write NAME.key (0600, created exclusively: never overwrites a key) and NAME.pub."""
+    """Write STEM.key (0600, created exclusively: never overwrites a key) and STEM.pub, STEM
+    being `key_file_stem(key.name)`."""
     os.makedirs(directory, exist_ok=True)
-    private_path = os.path.join(directory, f"{key.name}.key")
-    public_path = os.path.join(directory, f"{key.name}.pub")
+    stem = key_file_stem(key.name)
+    private_path = os.path.join(directory, f"{stem}.key")
+    public_path = os.path.join(directory, f"{stem}.pub")
     fd = os.open(private_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(key.text() + "\n")

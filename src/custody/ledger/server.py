@@ -10,6 +10,7 @@ Routes, all under /t/{tenant}/ with `Authorization: Bearer TOKEN` (writers may a
 
     POST keys                 writer   {"key": "NAME+HASH+BASE64"} registers a signer's public key
     POST entries              writer   {"envelopes": [DSSE, ...]} -> {"indexes": [...], "checkpoint": note}
+                                       (an `Idempotency-Key` header makes a retried batch land once)
     GET  entries/{i}          reader   kind, time, refs, body (base64) or the redaction record
     GET  checkpoint           reader   the newest signed checkpoint (text)
     GET  proof/inclusion?index=I&size=S, proof/consistency?first=A&second=B   reader
@@ -24,6 +25,7 @@ A batch is one append (one transaction) followed by one checkpoint signed with t
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -39,15 +41,26 @@ from starlette.routing import Route
 
 from custody.ledger import merkle
 from custody.ledger.api import checkpoint
-from custody.ledger.attest import KIND_OF, refs_of
+from custody.ledger.attest import check_statement, refs_of
 from custody.ledger.bundle import BundleError, make_bundle
 from custody.ledger.keys import BadKey, SigningKey, VerifierKey
-from custody.ledger.signing import SignatureError, envelope_bytes, open_envelope
-from custody.ledger.store import LedgerStore, NewEntry
+from custody.ledger.signing import (
+    IN_TOTO_PAYLOAD_TYPE,
+    SignatureError,
+    check_origin,
+    envelope_bytes,
+    open_envelope,
+)
+from custody.ledger.store import IdempotencyConflict, LedgerStore, NewEntry
 from custody.ledger.tiles import HEIGHT, WIDTH
 from custody.store import StoreError
 
 MAX_BATCH = 10_000
+MAX_BODY = 32 << 20
+"""Bytes in one request body: a full batch of ordinary envelopes (a few KiB each) fits."""
+BODY_TIMEOUT = 30.0
+"""Seconds a client has to send its whole request body (a slow-loris writer holds no more)."""
+_MAX_INDEX = (1 << 63) - 1  # the stores' signed 64-bit integer columns
 
 
 class ConfigError(ValueError):
@@ -98,21 +111,70 @@ def load_tenants(data: dict[str, Any]) -> tuple[str, dict[str, Tenant]]:
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"tenants file: {exc}") from exc
     for t in tenants.values():
+        try:
+            check_origin(f"{prefix}/{t.name}")  # every checkpoint this tenant gets carries it
+        except SignatureError as exc:
+            raise ConfigError(f"tenant {t.name!r} with origin_prefix {prefix!r}: {exc}") from exc
         for h in t.writers + t.auditors:
             if not re.fullmatch(r"sha256:[0-9a-f]{64}", h):
                 raise ConfigError(f"tenant {t.name}: tokens must be given as sha256:<64 hex>, not in clear")
     return prefix, tenants
 
 
-def create_app(tenants: dict[str, Tenant], log_key: SigningKey, origin_prefix: str = "custody") -> Starlette:
+class _BodyRefused(Exception):
+    """A request body too large (413) or too slow to arrive (408)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def create_app(
+    tenants: dict[str, Tenant],
+    log_key: SigningKey,
+    origin_prefix: str = "custody",
+    *,
+    max_body: int = MAX_BODY,
+    body_timeout: float = BODY_TIMEOUT,
+) -> Starlette:
+    """The service; `max_body` bytes and `body_timeout` seconds bound what one writer's request
+    may cost the server (an authenticated writer is still not trusted with unbounded memory).
+    Raises ConfigError for a tenant whose origin `PREFIX/NAME` is not a valid checkpoint origin."""
+    for name in tenants:
+        try:
+            check_origin(f"{origin_prefix}/{name}")
+        except SignatureError as exc:
+            raise ConfigError(f"tenant {name!r}: {exc}") from exc
+
+    async def read_json(request: Request) -> Any:
+        declared = request.headers.get("content-length", "")
+        if declared.isascii() and declared.isdigit() and int(declared) > max_body:
+            raise _BodyRefused(f"request body over {max_body} bytes", 413)
+
+        async def collect() -> bytes:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > max_body:
+                    raise _BodyRefused(f"request body over {max_body} bytes", 413)
+                chunks.append(chunk)
+            return b"".join(chunks)
+
+        try:
+            body = await asyncio.wait_for(collect(), body_timeout)
+        except asyncio.TimeoutError as exc:
+            raise _BodyRefused(f"request body not received within {body_timeout:g} s", 408) from exc
+        return _loads(body)
+
     def auth(request: Request, need: str) -> tuple[Tenant, LedgerStore] | Response:
         tenant = tenants.get(request.path_params["tenant"])
-        if tenant is None:
-            return JSONResponse({"error": "no such tenant"}, 404)
         header = request.headers.get("authorization", "")
         token = header[7:] if header.lower().startswith("bearer ") else None
-        role = tenant.role(token)
-        if role is None:
+        # An unknown tenant answers exactly as an unknown token does, so tenant names cannot be
+        # enumerated without a token for them.
+        role = None if tenant is None else tenant.role(token)
+        if tenant is None or role is None:
             return JSONResponse({"error": "missing or unknown token"}, 401)
         if need == "writer" and role != "writer":
             return JSONResponse({"error": "auditors are read-only"}, 403)
@@ -124,7 +186,9 @@ def create_app(tenants: dict[str, Tenant], log_key: SigningKey, origin_prefix: s
             return got
         _, store = got
         try:
-            key = VerifierKey.parse(str((await request.json())["key"]))
+            key = VerifierKey.parse(str((await read_json(request))["key"]))
+        except _BodyRefused as exc:
+            return JSONResponse({"error": str(exc)}, exc.status)
         except (BadKey, KeyError, TypeError, ValueError) as exc:
             return JSONResponse({"error": f"bad key: {exc}"}, 400)
         store.register_key(key.keyid, key.text())
@@ -136,15 +200,28 @@ def create_app(tenants: dict[str, Tenant], log_key: SigningKey, origin_prefix: s
             return got
         tenant, store = got
         try:
-            envelopes = (await request.json())["envelopes"]
+            envelopes = (await read_json(request))["envelopes"]
             if not isinstance(envelopes, list) or not 0 < len(envelopes) <= MAX_BATCH:
                 raise ValueError(f"envelopes must be a list of 1..{MAX_BATCH}")
             ring = {k: VerifierKey.parse(v) for k, (v, _) in store.keys().items() if v}
             entries = [_entry(env, ring) for env in envelopes]
+            idempotency = _idempotency(request.headers.get("idempotency-key"), entries)
+        except _BodyRefused as exc:
+            return JSONResponse({"error": str(exc)}, exc.status)
         except (KeyError, TypeError, ValueError, SignatureError) as exc:
             return JSONResponse({"error": str(exc)}, 400)
-        indexes = store.append(entries)
-        note = checkpoint(store, f"{origin_prefix}/{tenant.name}", [log_key])
+        try:
+            indexes = store.append(entries, idempotency=idempotency)
+        except IdempotencyConflict as exc:
+            return JSONResponse({"error": str(exc)}, 422)
+        try:
+            note = checkpoint(store, f"{origin_prefix}/{tenant.name}", [log_key])
+        except merkle.ProofError as exc:
+            # The entries are committed; a retry with the same Idempotency-Key gets these indexes
+            # again instead of appending the batch twice.
+            return JSONResponse(
+                {"error": f"appended, but not checkpointed: {exc}", "indexes": list(indexes)}, 500
+            )
         return JSONResponse({"indexes": list(indexes), "checkpoint": note})
 
     async def read_entry(request: Request) -> Response:
@@ -153,7 +230,10 @@ def create_app(tenants: dict[str, Tenant], log_key: SigningKey, origin_prefix: s
             return got
         _, store = got
         try:
-            e = store.entry(int(request.path_params["index"]))
+            index = int(request.path_params["index"])
+            if index > _MAX_INDEX:  # past what the store's integer column holds: no such entry
+                raise StoreError(f"no entry {index}")
+            e = store.entry(index)
         except StoreError:
             return JSONResponse({"error": "no such entry"}, 404)
         return JSONResponse(
@@ -188,12 +268,12 @@ def create_app(tenants: dict[str, Tenant], log_key: SigningKey, origin_prefix: s
         try:
             size = store.size()
             if request.path_params["kind"] == "inclusion":
-                index, at = int(q["index"]), int(q.get("size", size))
+                index, at = _uint(q["index"]), _uint(q.get("size", str(size)))
                 if at > size:
                     raise merkle.ProofError(f"the log has only {size} entries")
                 hashes = store.inclusion_proof(index, at)
             elif request.path_params["kind"] == "consistency":
-                first, second = int(q["first"]), int(q.get("second", size))
+                first, second = _uint(q["first"]), _uint(q.get("second", str(size)))
                 if second > size:
                     raise merkle.ProofError(f"the log has only {size} entries")
                 hashes = store.consistency_proof(first, second)
@@ -236,15 +316,49 @@ def create_app(tenants: dict[str, Tenant], log_key: SigningKey, origin_prefix: s
     )
 
 
+_IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+
+def _idempotency(header: str | None, entries: list[NewEntry]) -> tuple[str, str] | None:
+    """(key, batch digest) from an `Idempotency-Key` header (printable ASCII, 1 to 255 chars, as
+    the IETF httpapi idempotency-key draft suggests), or None when the client sent none."""
+    if header is None:
+        return None
+    if not _IDEMPOTENCY_KEY.fullmatch(header):
+        raise ValueError("Idempotency-Key must be 1 to 255 printable ASCII characters")
+    digest = hashlib.sha256()
+    for entry in entries:  # bodies are canonical JSON (no newline), so this framing is unambiguous
+        digest.update(entry.body + b"\n")
+    return header, digest.hexdigest()
+
+
 def _entry(envelope: Any, ring: dict[str, VerifierKey]) -> NewEntry:
     if not isinstance(envelope, dict):
         raise ValueError("each envelope must be a JSON object")
     opened = open_envelope(envelope, ring)
-    stmt = json.loads(opened.payload)
-    kind = KIND_OF.get(stmt.get("predicateType", "")) if isinstance(stmt, dict) else None
-    if kind is None:
-        raise ValueError("envelope payload is not a custody in-toto statement")
+    if opened.payload_type != IN_TOTO_PAYLOAD_TYPE:
+        raise ValueError(f"envelope payloadType must be {IN_TOTO_PAYLOAD_TYPE}")
+    stmt = _loads(opened.payload)
+    try:
+        kind = check_statement(stmt)
+    except ValueError as exc:
+        raise ValueError(f"envelope payload is not a custody in-toto statement: {exc}") from exc
     return NewEntry(kind, envelope_bytes(envelope), refs_of(stmt, envelope))
+
+
+def _uint(text: str) -> int:
+    """A query parameter that is a log index or size: ASCII digits, at most 2**63 - 1."""
+    if not (text.isascii() and text.isdigit()) or int(text) > _MAX_INDEX:
+        raise ValueError(f"{text[:30]!r} is not an index (0 to {_MAX_INDEX})")
+    return int(text)
+
+
+def _loads(data: bytes) -> Any:
+    """JSON, with nesting too deep for the parser reported as bad input (a ValueError), not a 500."""
+    try:
+        return json.loads(data)
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
 
 
 _TILE = re.compile(r"(entries|\d+)/((?:x\d{3}/)*\d{3})(?:\.p/(\d+))?")

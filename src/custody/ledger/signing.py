@@ -27,12 +27,41 @@ class SignatureError(ValueError):
     """A note, checkpoint or envelope is malformed, unsigned by a known key, or forged."""
 
 
+def _has_control(text: str) -> bool:
+    """ASCII control characters other than newline (c2sp.org/signed-note forbids them in notes)."""
+    return any((ord(ch) < 0x20 and ch != "\n") or ch == "\x7f" for ch in text)
+
+
+def check_origin(origin: str, *, strict: bool = True) -> str:
+    """Return `origin` if it may stand as a checkpoint's first line, else raise SignatureError.
+
+    c2sp.org/tlog-checkpoint: the origin MUST be non-empty (and, being one line of a signed note,
+    holds no newline or other control character: an origin with a newline would let the log key
+    sign a note that parses as another size and root). `strict` (for origins custody signs) also
+    applies the spec's SHOULD: a schema-less URL without Unicode spaces or '+', such as
+    `example.com/log42`. Parsing stays lenient there, because real logs use spaces (Go's sumdb
+    origin is `go.sum database tree`).
+    """
+    if not origin:
+        raise SignatureError("bad origin: it must not be empty")
+    if "\n" in origin or _has_control(origin):
+        raise SignatureError(f"bad origin {origin!r}: no newline or other control character")
+    if strict and ("+" in origin or not origin.isprintable() or any(ch.isspace() for ch in origin)):
+        raise SignatureError(
+            f"bad origin {origin!r}: use a schema-less URL such as example.com/log42 "
+            "(printable, no spaces, no '+')"
+        )
+    return origin
+
+
 # -- signed notes ---------------------------------------------------------------------------------
 
 
 def sign_note(text: str, keys: Sequence[SigningKey]) -> str:
     if not text.endswith("\n"):
         raise SignatureError("note text must end with a newline")
+    if _has_control(text):
+        raise SignatureError("note text must not contain control characters other than newline")
     lines = [
         f"{SIG_PREFIX}{k.name} {base64.b64encode(k.verifier.hash + k.sign(text.encode())).decode()}\n"
         for k in keys
@@ -91,6 +120,11 @@ class Checkpoint:
     root: bytes
     extensions: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        check_origin(self.origin, strict=False)
+        if any(not e or "\n" in e for e in self.extensions):
+            raise SignatureError("malformed checkpoint: an extension line is empty or holds a newline")
+
     def text(self) -> str:
         body = f"{self.origin}\n{self.size}\n{base64.b64encode(self.root).decode()}\n"
         return body + "".join(f"{e}\n" for e in self.extensions)
@@ -104,12 +138,17 @@ class Checkpoint:
         if len(lines) < 4 or lines[-1] != "":
             raise SignatureError("malformed checkpoint: needs origin, size and root lines")
         origin, size_text, root_text = lines[0], lines[1], lines[2]
-        if not origin or not size_text.isdigit() or (size_text != "0" and size_text.startswith("0")):
+        if not origin or not _is_decimal(size_text):
             raise SignatureError("malformed checkpoint: bad origin or size line")
         root = _b64(root_text, "checkpoint root")
         if len(root) != 32:
             raise SignatureError("malformed checkpoint: root hash is not 32 bytes")
         return cls(origin, int(size_text), root, tuple(lines[3:-1]))
+
+
+def _is_decimal(text: str) -> bool:
+    """ASCII digits without leading zeros (str.isdigit also accepts other scripts' digits)."""
+    return text.isascii() and text.isdigit() and (text == "0" or not text.startswith("0"))
 
 
 def open_checkpoint(note: str, verifiers: Sequence[VerifierKey], origin: str | None = None) -> Checkpoint:

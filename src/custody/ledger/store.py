@@ -6,7 +6,8 @@ log's integration time); `node` holds every perfect subtree hash so proofs are O
 for exposure lookups; both are kept apart so one record can be redacted (body, salt and refs
 deleted) while every proof stays valid, because proofs only ever touch
 `leaf` and `node`. Proofs read the top of the tree from memory and hash the lowest levels from
-adjacent leaf rows (`_UpperLevels`), so one proof is a few reads even with a cold page cache.
+adjacent leaf rows (`custody.ledger.proof_nodes.UpperLevels`), so one proof is a few reads even
+with a cold page cache.
 
 A batch is one write transaction (`Database.transaction()`): either every leaf, node and metadata
 row of the batch is committed or none is (SQLite's WAL, or the PostgreSQL server, rolls back a
@@ -21,12 +22,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from json.encoder import encode_basestring_ascii as _quote  # what json.dumps uses (ensure_ascii)
 
 from custody.ledger import merkle
+from custody.ledger.proof_nodes import UpperLevels, node_key
 from custody.store import Database, StoreError, open_database
 
 KIND = "ledger"
@@ -56,6 +58,7 @@ CREATE TABLE IF NOT EXISTS checkpoint (
     note TEXT NOT NULL,
     created_at TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS checkpoint_size ON checkpoint(size, id);
 CREATE TABLE IF NOT EXISTS signer_key (
     keyid TEXT PRIMARY KEY,
     verifier TEXT NOT NULL,
@@ -63,15 +66,24 @@ CREATE TABLE IF NOT EXISTS signer_key (
 );
 """
 
+# Added after schema version 1 shipped: created (IF NOT EXISTS) inside the first write transaction
+# that needs them, so stores written by earlier versions gain them without a migration step.
+_CHECKPOINT_INDEX = "CREATE INDEX IF NOT EXISTS checkpoint_size ON checkpoint(size, id)"
+_APPEND_KEY_TABLE = (
+    "CREATE TABLE IF NOT EXISTS append_key (idem_key TEXT PRIMARY KEY, digest TEXT NOT NULL,"
+    " first_idx INTEGER NOT NULL, n INTEGER NOT NULL)"
+)
+
+CheckpointRow = tuple[int, bytes, str]
+"""(size, root, signed note) of a stored checkpoint."""
+
+
+class IdempotencyConflict(StoreError):
+    """An idempotency key came back with a different batch than the one it was first used for."""
+
+
 _CHUNK = 2000  # rows per executemany inside a batch: bounds memory for huge batches
-_UPPER_NODES = 1 << 16  # upper tree levels kept in memory for proofs: at most ~2 MiB of hashes
-_BLOCK_LEVELS = 5  # proof nodes below this level are hashed from their block of 32 stored leaves
 _CACHE_KIB = 65536  # SQLite page cache (grows as used): all of `node`'s interior pages at 10M
-_LEVEL_SHIFT = 48  # node id = level << 48 | index: one integer primary key, 2**48 leaves
-
-
-def node_key(node: merkle.NodeId) -> int:
-    return (node[0] << _LEVEL_SHIFT) | node[1]
 
 
 def utc_now() -> str:
@@ -116,20 +128,34 @@ def commitment_of(
     kind: str, integrated_at: str, salt: bytes, body: bytes, refs: Mapping[str, Sequence[str]]
 ) -> bytes:
     """What the log commits to. Salted so that a redacted record cannot be guessed back from its
-    commitment; covers the integration time so that compromise windows cannot be dodged later."""
-    canonical = json.dumps(
-        {
-            "v": 1,
-            "kind": kind,
-            "time": integrated_at,
-            "salt": salt.hex(),
-            "body_sha256": hashlib.sha256(body).hexdigest(),
-            "refs": {k: sorted(v) for k, v in sorted(refs.items())},
-        },
-        sort_keys=True,
-        separators=(",", ":"),
-    ).encode()
-    return hashlib.sha256(canonical).digest()
+    commitment; covers the integration time so that compromise windows cannot be dodged later.
+
+    The preimage is canonical JSON, byte for byte what `json.dumps({"v": 1, "kind", "time",
+    "salt": HEX, "body_sha256": HEX, "refs": {k: sorted(v)}}, sort_keys=True,
+    separators=(",", ":"))` gives (`canonical_json_reference` in the tests keeps it so); it is
+    written out here with the same C string encoder because building a json encoder per entry was
+    a quarter of an append's CPU time.
+    """
+    return _commitment(_quote(kind), _quote(integrated_at), salt, body, _refs_text(refs, sort_values=True))
+
+
+def _commitment(kind_json: str, time_json: str, salt: bytes, body: bytes, refs_json: str) -> bytes:
+    """`commitment_of` from its parts already JSON-encoded (refs with sorted values)."""
+    canonical = (
+        f'{{"body_sha256":"{hashlib.sha256(body).hexdigest()}","kind":{kind_json},'
+        f'"refs":{refs_json},"salt":"{salt.hex()}","time":{time_json},"v":1}}'
+    )
+    return hashlib.sha256(canonical.encode()).digest()
+
+
+def _refs_text(refs: Mapping[str, Sequence[str]], *, sort_values: bool) -> str:
+    """`json.dumps(refs, sort_keys=True, separators=(",", ":"))` for a str -> [str] mapping
+    (values sorted too when asked), with json's own ASCII string encoder."""
+    parts = [
+        _quote(key) + ":[" + ",".join(_quote(v) for v in (sorted(values) if sort_values else values)) + "]"
+        for key, values in sorted(refs.items())
+    ]
+    return "{" + ",".join(parts) + "}"
 
 
 class LedgerStore:
@@ -141,7 +167,7 @@ class LedgerStore:
     def __init__(self, conn: Database, path: str) -> None:
         self.conn = conn
         self.path = conn.name  # the path, or the URL without its password
-        self._upper = _UpperLevels(self)
+        self._upper = UpperLevels(self)
         if conn.dialect.name == "sqlite":
             conn.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
 
@@ -197,13 +223,28 @@ class LedgerStore:
 
     # -- append -------------------------------------------------------------------------------
 
-    def append(self, entries: Iterable[NewEntry]) -> range:
+    def append(self, entries: Iterable[NewEntry], *, idempotency: tuple[str, str] | None = None) -> range:
         """Append a batch atomically; returns the indexes it got.
 
         `entries` is consumed inside the transaction, chunk by chunk, so a huge batch does not
         have to sit in memory, and a writer that dies halfway leaves nothing behind.
+
+        `idempotency` is (client key, digest of the batch): a batch sent again with the same key
+        (a client retrying after a lost answer) is not appended again; the indexes it got the
+        first time are returned. The same key with another digest raises IdempotencyConflict.
         """
         with self.conn.transaction():
+            if idempotency is not None:
+                self.conn.execute(self.conn.dialect.ddl(_APPEND_KEY_TABLE)[0])
+                row = self.conn.execute(
+                    "SELECT digest, first_idx, n FROM append_key WHERE idem_key = ?", (idempotency[0],)
+                ).fetchone()
+                if row is not None:
+                    if str(row[0]) != idempotency[1]:
+                        raise IdempotencyConflict(
+                            f"idempotency key {idempotency[0]!r} was used for a different batch"
+                        )
+                    return range(int(row[1]), int(row[1]) + int(row[2]))
             start = self.size()
             plan = merkle.range_nodes(0, start)
             found = self.get(plan)
@@ -216,19 +257,35 @@ class LedgerStore:
             refs: list[tuple[int, str, str]] = []
             nodes: list[tuple[int, bytes]] = []
             index = start
+            now_json = _quote(now)
+            salts, used = b"", 0
             for item in entries:
-                salt = os.urandom(16)
+                if used == len(salts):  # one urandom call per chunk of salts, not one per entry
+                    salts, used = os.urandom(16 * _CHUNK), 0
+                salt = salts[used : used + 16]
+                used += 16
                 # an empty ref list would be committed to but leaves no row to read back
                 item_refs = {k: list(v) for k, v in item.refs.items() if v}
-                commitment = commitment_of(item.kind, now, salt, item.body, item_refs)
+                refs_json = _refs_json(item_refs)
+                # the commitment sorts each ref list; most are already sorted (one value)
+                if any(len(v) > 1 and v != sorted(v) for v in item_refs.values()):
+                    committed_refs = _refs_text(item_refs, sort_values=True)
+                else:
+                    committed_refs = refs_json
+                commitment = _commitment(_quote(item.kind), now_json, salt, item.body, committed_refs)
                 leaves.append((index, commitment, now))
-                metas.append((index, item.kind, salt, item.body, _refs_json(item_refs)))
+                metas.append((index, item.kind, salt, item.body, refs_json))
                 refs.extend((index, k, v) for k, values in item_refs.items() for v in values)
                 nodes.extend((node_key(n), h) for n, h in border.append(merkle.leaf_hash(commitment)))
                 index += 1
                 if len(leaves) >= _CHUNK:
                     self._flush(leaves, metas, refs, nodes)
             self._flush(leaves, metas, refs, nodes)
+            if idempotency is not None:
+                self.conn.execute(
+                    "INSERT INTO append_key(idem_key, digest, first_idx, n) VALUES (?, ?, ?, ?)",
+                    (idempotency[0], idempotency[1], start, index - start),
+                )
         return range(start, index)
 
     def _flush(
@@ -315,23 +372,40 @@ class LedgerStore:
 
     def save_checkpoint(self, size: int, root_hash: bytes, note: str) -> None:
         with self.conn.transaction():
-            self.conn.execute(
-                "INSERT INTO checkpoint(size, root, note, created_at) VALUES (?, ?, ?, ?)",
-                (size, root_hash, note, utc_now()),
-            )
+            self._insert_checkpoint(size, root_hash, note)
 
-    def checkpoints(self) -> list[tuple[int, bytes, str]]:
+    def _insert_checkpoint(self, size: int, root_hash: bytes, note: str) -> None:
+        self.conn.execute(_CHECKPOINT_INDEX)  # stores from before the index: made once, then a no-op
+        self.conn.execute(
+            "INSERT INTO checkpoint(size, root, note, created_at) VALUES (?, ?, ?, ?)",
+            (size, root_hash, note, utc_now()),
+        )
+
+    def add_checkpoint(self, make_note: Callable[[int, bytes, CheckpointRow | None], str]) -> str:
+        """Sign and keep the current head in one write transaction: `make_note(size, root, last)`
+        gets the head and the largest stored checkpoint, read under the writer lock (so no append
+        or other checkpoint lands in between), and returns the signed note, or raises to refuse."""
+        with self.conn.transaction():
+            size = self.size()
+            root_hash = self.root(size)
+            note = make_note(size, root_hash, self.latest_checkpoint())
+            self._insert_checkpoint(size, root_hash, note)
+        return note
+
+    def checkpoints(self) -> list[CheckpointRow]:
+        """Every stored checkpoint, oldest first (for whole-log verification)."""
         rows = self.conn.execute("SELECT size, root, note FROM checkpoint ORDER BY id")
         return [(int(s), bytes(r), str(n)) for s, r, n in rows]
 
-    def latest_checkpoint(self, below: int | None = None) -> tuple[int, bytes, str] | None:
+    def latest_checkpoint(self, below: int | None = None) -> CheckpointRow | None:
         """(size, root, note) of the largest stored checkpoint (of size > `below`, if given); of
-        several for that size, the newest, which is the one carrying witness cosignatures."""
-        found: tuple[int, bytes, str] | None = None
-        for item in self.checkpoints():
-            if (below is None or item[0] > below) and (found is None or item[0] >= found[0]):
-                found = item
-        return found
+        several for that size, the newest, which is the one carrying witness cosignatures.
+        One read through the (size, id) index, however many checkpoints are stored."""
+        row = self.conn.execute(
+            "SELECT size, root, note FROM checkpoint WHERE size > ? ORDER BY size DESC, id DESC LIMIT 1",
+            (-1 if below is None else below,),
+        ).fetchone()
+        return None if row is None else (int(row[0]), bytes(row[1]), str(row[2]))
 
     def register_key(self, keyid: str, verifier: str) -> None:
         with self.conn.transaction():
@@ -358,118 +432,8 @@ class LedgerStore:
         return {str(k): (str(v), None if c is None else str(c)) for k, v, c in rows}
 
 
-class _UpperLevels:
-    """Where proofs get their nodes: the `merkle.NodeSource` behind `inclusion_proof` and
-    `consistency_proof`, so that one proof touches a handful of pages even with a cold cache.
-
-    - The top of the tree is held in memory: every stored node at the levels that together hold
-      at most `_UPPER_NODES` nodes (levels >= 9 at 10M entries, ~1.2 MiB), one bytearray of
-      32-byte hashes per level, read in one range scan (levels are contiguous in `node`'s key).
-      Perfect nodes are written once and never change, so an append only extends the levels: a
-      node past a level's end is read (and its level extended) when a proof first needs it.
-    - Nodes below `_BLOCK_LEVELS` are hashed from their complete block of 32 stored leaf hashes,
-      one range read of adjacent rows, instead of a point read (a page when cold) per level; on
-      the right border, or if a leaf row is missing, they are read as stored.
-    - The levels in between are one batched point read, as before.
-
-    `LedgerStore.root` (what a checkpoint signs) and `LedgerStore.get` (and so `custody log
-    verify`) always read the stored nodes, so an edited node is still found; and a proof from
-    memory or from the leaves, checked against a root from the store, fails safe: it cannot
-    reach a root computed from different nodes.
-    """
-
-    def __init__(self, store: LedgerStore) -> None:
-        self._store = store
-        self._lowest = -1  # lowest level held; -1: nothing loaded yet
-        self._bits = 0  # bit length of the tree size the levels were chosen for
-        self._lock = threading.Lock()  # a store shared by threads must not extend a level twice
-        self._levels: dict[int, bytearray] = {}
-
-    def source(self, size: int) -> merkle.NodeSource:
-        with self._lock:
-            self._choose(size)
-        return self
-
-    def _choose(self, size: int) -> None:
-        if self._lowest < 0 or size.bit_length() > self._bits:  # first use, or the tree grew
-            self._bits = max(size, self._store.size()).bit_length()
-            lowest = max(0, self._bits + 2 - _UPPER_NODES.bit_length())  # <= 2 * 2**bits >> lowest
-            if lowest != self._lowest:
-                self._levels = {}
-                self._lowest = lowest
-                self._extend(lowest, None)
-
-    def get(self, ids: Sequence[merkle.NodeId]) -> Mapping[merkle.NodeId, bytes]:
-        with self._lock:
-            return self._get(ids)
-
-    def _get(self, ids: Sequence[merkle.NodeId]) -> dict[merkle.NodeId, bytes]:
-        out: dict[merkle.NodeId, bytes] = {}
-        rest: list[merkle.NodeId] = []
-        for node in ids:
-            level, index = node
-            if level >= self._lowest:
-                held = self._levels.get(level)
-                if held is None or len(held) < (index + 1) * merkle.HASH_SIZE:
-                    self._extend(level, index)
-                    held = self._levels.get(level)
-                if held is not None and len(held) >= (index + 1) * merkle.HASH_SIZE:
-                    out[node] = bytes(held[index * merkle.HASH_SIZE : (index + 1) * merkle.HASH_SIZE])
-                    continue
-            rest.append(node)
-        blocks = {index >> (_BLOCK_LEVELS - level) for level, index in rest if level < _BLOCK_LEVELS}
-        for block in blocks:
-            self._from_leaves(block, rest, out)
-        rest = [n for n in rest if n not in out]
-        if rest:
-            out.update(self._store.get(rest))
-        return out
-
-    def _from_leaves(
-        self, block: int, wanted: Sequence[merkle.NodeId], out: dict[merkle.NodeId, bytes]
-    ) -> None:
-        """The nodes below `_BLOCK_LEVELS` in one complete block of stored leaf hashes: one range
-        read of adjacent rows instead of a point read (a page, when cold) per level."""
-        width = 1 << _BLOCK_LEVELS
-        rows = self._store.conn.execute(
-            "SELECT id, hash FROM node WHERE id >= ? AND id < ? ORDER BY id",
-            (node_key((0, block * width)), node_key((0, (block + 1) * width))),
-        ).fetchall()
-        if len(rows) != width or any(len(h) != merkle.HASH_SIZE for _, h in rows):
-            return  # the right border (or a damaged store): point reads
-        levels = [[bytes(h) for _, h in rows]]
-        while len(levels[-1]) > 1:
-            below = levels[-1]
-            levels.append([merkle.node_hash(below[j], below[j + 1]) for j in range(0, len(below), 2)])
-        for level, index in wanted:
-            if level < _BLOCK_LEVELS and index >> (_BLOCK_LEVELS - level) == block:
-                out[(level, index)] = levels[level][index - (block << (_BLOCK_LEVELS - level))]
-
-    def _extend(self, level: int, upto: int | None) -> None:
-        """Append the stored nodes after each held level's end: from `level` to the top when
-        `upto` is None, else level `level` up to index `upto`. Stops at a gap or a hash of the
-        wrong size (a damaged store), leaving those nodes to `LedgerStore.get`."""
-        held = self._levels.get(level)
-        first = node_key((level, 0 if held is None else len(held) // merkle.HASH_SIZE))
-        last = (1 << 62) if upto is None else node_key((level, upto))
-        mask = (1 << _LEVEL_SHIFT) - 1
-        broken: set[int] = set()
-        rows = self._store.conn.execute(
-            "SELECT id, hash FROM node WHERE id >= ? AND id <= ? ORDER BY id", (first, last)
-        )
-        for key, value in rows:
-            lv, ix = int(key) >> _LEVEL_SHIFT, int(key) & mask
-            if lv in broken:
-                continue
-            arr = self._levels.setdefault(lv, bytearray())
-            if ix != len(arr) // merkle.HASH_SIZE or len(value) != merkle.HASH_SIZE:
-                broken.add(lv)
-                continue
-            arr += value
-
-
 def _refs_json(refs: Mapping[str, Sequence[str]]) -> str:
-    return json.dumps({k: list(v) for k, v in refs.items()}, sort_keys=True, separators=(",", ":"))
+    return _refs_text(refs, sort_values=False)
 
 
 def _parse_refs(value: object) -> dict[str, list[str]]:

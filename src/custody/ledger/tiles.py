@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from custody.ledger import merkle
 from custody.ledger.signing import Checkpoint
 from custody.ledger.store import LedgerStore
+from custody.ledger.verify import verify_extension
 
 WIDTH = 256
 HEIGHT = 8
@@ -49,10 +50,23 @@ def _write(root: str, rel: str, data: bytes) -> None:
 
 
 def export_tiles(store: LedgerStore, out_dir: str, checkpoint_note: str) -> int:
-    """Write the tiles for the checkpoint's tree size, then the checkpoint; returns files written."""
+    """Write the tiles for the checkpoint's tree size, then the checkpoint; returns files written.
+
+    Nothing is written unless the whole tree up to the checkpoint's size recomputes from the
+    stored commitments to the checkpoint's root (O(size)): tiles are read by clients that trust
+    them as the log, so an edited or missing stored hash must stop the export, not be published.
+    """
     cp = Checkpoint.parse(checkpoint_note.split("\n\n", 1)[0] + "\n")
     if cp.size > store.size() or store.root(cp.size) != cp.root:
         raise merkle.ProofError(f"checkpoint of size {cp.size} does not match this log")
+    try:
+        recomputed = verify_extension(store, 0, merkle.EMPTY_ROOT, cp.size)
+    except merkle.ProofError as exc:
+        raise merkle.ProofError(f"refusing to publish tiles: the log fails verification: {exc}") from exc
+    if recomputed != cp.root:
+        raise merkle.ProofError(
+            "refusing to publish tiles: the recomputed root differs from the checkpoint's"
+        )
     written = 0
     level = 0
     while cp.size >> (HEIGHT * level):

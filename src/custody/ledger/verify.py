@@ -148,18 +148,42 @@ def _check_records(store: LedgerStore, report: LogReport) -> None:
             except BadKey as exc:
                 report.problems.append(f"registered key {keyid}: {exc}")
     compromised = {k: since for k, (_, since) in keys.items() if since}
+    erased: dict[int, bytes] = {}  # redacted entry -> its commitment
+    vouched: set[tuple[int, bytes]] = set()  # (entry, commitment) named by a signed redaction
     for entry in store.entries():
         if entry.body is None or entry.salt is None:
             if entry.redacted_at is None:
                 report.problems.append(f"entry {entry.index}: metadata missing without a redaction record")
             else:
                 report.redacted += 1
+                erased[entry.index] = entry.commitment
             continue
         expected = commitment_of(entry.kind, entry.integrated_at, entry.salt, entry.body, entry.refs)
         if expected != entry.commitment:
             report.problems.append(f"entry {entry.index}: metadata does not match its commitment (edited)")
             continue
         _check_signatures(entry, keyring, compromised, report)
+        if entry.kind == "redacted":
+            vouched.update(_redaction_named(entry, keyring))
+    for index, commitment in sorted(erased.items()):
+        if (index, commitment) not in vouched:
+            report.problems.append(
+                f"entry {index}: redacted without a signed redaction statement in the log"
+                " (erased behind the log's back)"
+            )
+
+
+def _redaction_named(entry: StoredEntry, keyring: dict[str, VerifierKey]) -> list[tuple[int, bytes]]:
+    """(entry, commitment) a validly signed `redacted` statement names; none if it does not verify
+    (that is reported by the signature check)."""
+    try:
+        opened = open_envelope(json.loads(entry.body or b""), keyring)
+        stmt = json.loads(opened.payload)
+        target = int(stmt["predicate"]["entry"])
+        digests = [bytes.fromhex(s["digest"]["sha256"]) for s in stmt["subject"]]
+    except (SignatureError, ValueError, KeyError, TypeError):
+        return []
+    return [(target, d) for d in digests]
 
 
 def _check_ref_index(store: LedgerStore, report: LogReport) -> None:
@@ -210,3 +234,36 @@ def _check_signatures(
                 f"entry {entry.index}: signed by {keyid} at {entry.integrated_at},"
                 f" after its compromise at {since}"
             )
+
+
+def verify_extension(store: LedgerStore, start: int, start_root: bytes, size: int) -> bytes:
+    """Recompute what was added to the log between sizes `start` (whose signed root is
+    `start_root`) and `size` from the stored commitments, and return the root at `size`.
+
+    Raises merkle.ProofError naming the first fault: the stored border at `start` does not give
+    `start_root`, a leaf is missing, or a stored leaf or node hash differs from its recomputed
+    one. Cost is O(size - start), so a checkpoint after each batch checks only that batch.
+    """
+    plan = merkle.range_nodes(0, start)
+    border = store.get(plan)
+    if len(border) != len(plan):
+        raise merkle.ProofError(f"tree nodes at size {start} are missing")
+    rng = merkle.CompactRange(start, [border[n] for n in plan])
+    if rng.root() != start_root:
+        raise merkle.ProofError(f"the stored tree at size {start} no longer has the root signed then")
+    rows = store.conn.stream(
+        "SELECT idx, commitment FROM leaf WHERE idx >= ? AND idx < ? ORDER BY idx", (start, size), _CHUNK
+    )
+    while batch := list(itertools.islice(rows, _CHUNK)):
+        made: list[tuple[merkle.NodeId, bytes]] = []
+        for idx, commitment in batch:
+            if idx != rng.size:
+                raise merkle.ProofError(f"leaf {rng.size} is missing")
+            made.extend(rng.append(merkle.leaf_hash(bytes(commitment))))
+        stored = store.get([n for n, _ in made])
+        for node, h in made:
+            if stored.get(node) != h:
+                raise merkle.ProofError(f"stored hash of node {node} differs from its recomputed hash")
+    if rng.size != size:
+        raise merkle.ProofError(f"leaf {rng.size} is missing")
+    return rng.root()

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from custody.ledger import merkle
-from custody.ledger.keys import SigningKey, VerifierKey
+from custody.ledger.keys import BadKey, SigningKey, VerifierKey
 from custody.ledger.signing import SIG_PREFIX, Checkpoint, SignatureError, open_checkpoint, split_note
 
 COSIGNATURE_ALG = 0x04
@@ -41,6 +41,33 @@ class WitnessError(ValueError):
 
 def cosignature_key_id(key: VerifierKey) -> bytes:
     return hashlib.sha256(key.name.encode() + b"\n" + bytes([COSIGNATURE_ALG]) + key.public).digest()[:4]
+
+
+def parse_witness_key(text: str) -> VerifierKey:
+    """A witness's public key: a custody key (`NAME+HASH+BASE64(0x01 || key)`) or the
+    tlog-cosignature form `NAME+HASH+BASE64(0x04 || key)`, whose HASH is the cosignature key ID.
+    Raises BadKey when it is neither or its hash does not match."""
+    parts = text.strip().split("+", 2)
+    if len(parts) == 3:
+        try:
+            raw = base64.b64decode(parts[2], validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise BadKey(f"bad base64 in witness key: {exc}") from exc
+        if len(raw) == 33 and raw[0] == COSIGNATURE_ALG:
+            key = VerifierKey(parts[0], raw[1:])
+            VerifierKey.parse(key.text())  # the name rules of every custody key
+            if cosignature_key_id(key).hex() != parts[1].lower():
+                raise BadKey(f"witness key {parts[0]}: key hash {parts[1]} does not match the key")
+            return key
+    return VerifierKey.parse(text)
+
+
+def load_witness_key(path_or_text: str) -> VerifierKey:
+    """`parse_witness_key` of a file's content, or of the text itself."""
+    if os.path.exists(path_or_text):
+        with open(path_or_text, encoding="ascii") as handle:
+            return parse_witness_key(handle.read())
+    return parse_witness_key(path_or_text)
 
 
 def _message(body: str, timestamp: int) -> bytes:
