@@ -445,6 +445,45 @@ def test_disguised_file_alone_is_noted_and_real_images_are_quiet(tmp_path: Path,
     assert_quiet(scan(write_wheel(tmp_path, {f"{PKG}/icon.png": PNG}), scanner), "disguised-file")
 
 
+def test_zip_under_a_certificate_name_imported_by_a_library_function_is_reported(
+    tmp_path: Path, scanner: Scanner
+) -> None:
+    # what a loader really loads: zipimport does not care for the name, so neither may we
+    routes = (
+        "import os, zipimport\n"
+        "def get(path):\n"
+        "    cert = zipimport.zipimporter(f'{os.path.dirname(__file__)}/server.crt').load_module('tls')\n"
+        "    return cert.route(path)\n"
+    )
+    path = write_wheel(tmp_path, {f"{PKG}/server.crt": _zip_with_module(), f"{PKG}/routes.py": routes})
+    found = assert_fires(scan(path, scanner), "disguised-file", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+    assert [(f.file.rsplit("/", 1)[-1], f.line) for f in found] == [("routes.py", 3)]
+    # the same archive never loaded is nobody's business; nor is a zip under an archive's name
+    assert_quiet(
+        scan(write_wheel(tmp_path, {f"{PKG}/server.crt": _zip_with_module()}), scanner), "disguised-file"
+    )
+    honest = routes.replace("server.crt", "plugins.zip")
+    path = write_wheel(tmp_path, {f"{PKG}/plugins.zip": _zip_with_module(), f"{PKG}/routes.py": honest})
+    assert_quiet(scan(path, scanner), "disguised-file")
+
+
+def test_model_saves_beside_import_path_changes_are_not_disguised(tmp_path: Path, scanner: Scanner) -> None:
+    # an example that extends sys.path and loads a numpy or torch save (both are zips) loads data
+    loader = (
+        "import os, sys\n"
+        "import numpy as np\n"
+        "sys.path.insert(0, os.path.dirname(__file__))\n"
+        "WEIGHTS = np.load(os.path.join(os.path.dirname(__file__), 'weights.npz'))\n"
+        "STATE = os.path.join(os.path.dirname(__file__), 'state.pt')\n"
+    )
+    files = {
+        f"{PKG}/weights.npz": _zip_with_module(),
+        f"{PKG}/state.pt": _zip_with_module(),
+        f"{PKG}/w.py": loader,
+    }
+    assert_quiet(scan(write_wheel(tmp_path, files), scanner), "disguised-file")
+
+
 def test_only_carriers_are_loaded_beyond_their_magic_number() -> None:
     big = 50 * 1024 * 1024
     assert scan_selector("pkg/model.pkl", big) == CARRIER_BYTES

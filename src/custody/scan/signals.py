@@ -204,9 +204,18 @@ def renamed_copy(artifact: Artifact, declared: Declarations, popular: frozenset[
     url_names = set().union(*(_url_project_names(u) for u in declared.urls)) if declared.urls else set()
     for module, has_code in sorted(top_level_packages(artifact).items()):
         target = str(canonicalize_name(module))
-        if len(target) < 4 or target not in popular or own in target or _variant_of(own, target):
+        if len(target) < 4 or own in target or _variant_of(own, target):
             continue
-        if target in own:
+        if target not in popular:
+            # Any project, popular or not, when everything says so: the package is the project's
+            # (its URLs name it) and the name is the project's plus an "upgrade" or "fix".
+            if not (has_code and target in own and target in url_names):
+                continue
+            evidence = (
+                f"its project URLs name {target!r} and its name is that plus words that do not "
+                "name a build of it"
+            )
+        elif target in own:
             evidence = f"its name is {target!r} plus words that do not name a build of it"
             if not has_code:
                 continue  # a namespace or plugin folder, not the project's package
@@ -336,7 +345,15 @@ _CONCEAL = re.compile(
     r"|\b(the\s+)?user\s+(must|should)\s+not\s+(know|see|be\s+told)",
     re.IGNORECASE,
 )
-_FAKE_TAG = re.compile(r"<\s*/?\s*(important|system|instructions?|hidden|secret)\s*>", re.IGNORECASE)
+# `<system>`, `<IMPORTANT>`, and their dressed-up two-word forms (`<SYSTEM_DIRECTIVE>`,
+# `<system-prompt>`, `<critical_instructions>`): one word of the tag is a tell, the other at most a
+# word that adds authority. A placeholder (`<prompt>`, `<system_id>`, `<secret_name>`) is not one.
+_TAG_TELL = r"(?:important|system|instructions?|directives?|hidden|secret)"
+_TAG_ADDED = rf"(?:{_TAG_TELL}|prompt|note|message|rules|critical|mandatory|admin|override)"
+_FAKE_TAG = re.compile(
+    rf"<\s*/?\s*(?:{_TAG_TELL}|{_TAG_TELL}[_\- ]{_TAG_ADDED}|{_TAG_ADDED}[_\- ]{_TAG_TELL})\s*>",
+    re.IGNORECASE,
+)
 _SECRET_PATH = re.compile(
     r"~/\.ssh|\bid_(rsa|ed25519|ecdsa)\b|\.aws/credentials|\.npmrc|\.pypirc|\.netrc|\bmcp\.json"
     r"|\.cursor/|\.env\b|private\s+key",

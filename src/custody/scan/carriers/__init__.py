@@ -105,6 +105,51 @@ _ARCHIVE_MAGIC = (
     (b"7z\xbc\xaf\x27\x1c", "7-Zip archive"),
     (b"Rar!\x1a\x07", "RAR archive"),
 )
+# Names that say "archive": a zip under one of these is what it claims to be (python wheels and
+# eggs, zip apps, Java archives, numpy and torch saves, office documents, ebooks, browser add-ons).
+ARCHIVE_SUFFIXES = (
+    ".zip",
+    ".whl",
+    ".egg",
+    ".pyz",
+    ".pyzw",
+    ".jar",
+    ".war",
+    ".ear",
+    ".aar",
+    ".apk",
+    ".npz",
+    ".pt",
+    ".pth",
+    ".ckpt",
+    ".bin",
+    ".keras",
+    ".nemo",
+    ".mar",
+    ".xlsx",
+    ".xlsm",
+    ".docx",
+    ".pptx",
+    ".odt",
+    ".ods",
+    ".odp",
+    ".epub",
+    ".xpi",
+    ".crx",
+    ".vsix",
+    ".nupkg",
+    ".kmz",
+    ".gz",
+    ".tgz",
+    ".bz2",
+    ".xz",
+    ".7z",
+    ".rar",
+    ".tar",
+)
+MAX_IMPORTED_ARCHIVE_CHECKS = 64
+"""Archives under other names whose loaders are looked for, per artifact (each look is a search
+of every Python file for the name)."""
 _NPY_MAGIC = b"\x93NUMPY"
 MAX_INFLATED = 4 * 1024 * 1024
 MAX_LOADER_HITS = 20
@@ -114,6 +159,11 @@ LOADER_WINDOW = 15
 _CODE_LOADING = re.compile(
     rb"sys\.path\.(insert|append|extend)|zipimport|\bCDLL\b|cdll\.|WinDLL|windll\.|LoadLibrary|dlopen"
     rb"|spec_from_file_location|subprocess|os\.system|Popen|startfile|os\.exec|os\.spawn"
+)
+# Calls that put an archive's modules on the import path: whatever the file is named, what
+# they load is code.
+_IMPORT_LOADING = re.compile(
+    rb"zipimport|sys\.path\.(insert|append|extend)|spec_from_file_location|spec_from_loader|load_module"
 )
 _YAML_TAG = re.compile(
     rb"(?:!!|tag:yaml\.org,2002:)python/(object/apply|object/new|object|name|module)\s*:\s*([A-Za-z_][\w.]*)"
@@ -421,6 +471,25 @@ def _disguised_facts(
             return
 
 
+def _imported_archive_facts(member: Member, info: FileInfo, loaders: _Loaders, out: list[Fact]) -> None:
+    """A zip under a name that is neither data nor an archive name (a `.crt`, a `.so`, no suffix)
+    is only worth a word once code imports from it: zipimport, or a place on `sys.path`."""
+    if not member.data.startswith(b"PK\x03\x04"):
+        return
+    name = info.rel.rsplit("/", 1)[-1]
+    for loader, line, context in loaders.references(name):
+        lines = loader.data.split(b"\n")
+        window = b"\n".join(lines[max(0, line - 1 - LOADER_WINDOW) : line + LOADER_WINDOW])
+        match = _IMPORT_LOADING.search(window)
+        if match is not None:
+            detail = (
+                f"{name} (a zip archive under a name that does not say so) is imported from "
+                f"({match.group(0).decode('latin-1')}) by {loader.rel}"
+            )
+            out.append(Fact(Cap.DISGUISED_LOAD, loader.path, line, context, detail))
+            return
+
+
 def _is_binary_model(data: bytes) -> bool:
     # A torch `.pth` is a zip or a pickle; a start-up `.pth` is text (and stays with the
     # start-up analysis either way).
@@ -445,6 +514,7 @@ def carrier_facts(
         (m.path[: len(m.path) - len(i.rel)] for m, i in files if "!/" not in m.path and i.rel),
         "",
     )
+    imported_checks = 0
     for member, info in files:
         lower = info.rel.rsplit("/", 1)[-1].lower()
         if not member.data:
@@ -458,6 +528,14 @@ def carrier_facts(
             _yaml_facts(member, info, base, loaders, out)
         if lower.endswith(DATA_SUFFIXES):
             _disguised_facts(member, info, base, loaders, out)
+        elif (
+            info.type is not FileType.PYTHON
+            and not lower.endswith(ARCHIVE_SUFFIXES)
+            and member.data.startswith(b"PK\x03\x04")
+            and imported_checks < MAX_IMPORTED_ARCHIVE_CHECKS
+        ):
+            imported_checks += 1
+            _imported_archive_facts(member, info, loaders, out)
     return out
 
 
