@@ -518,7 +518,7 @@ class Collector:
             if comment and hit.cap is not Cap.OBFUSCATOR:
                 continue  # a comment describes, it does not act
             # An obfuscator banner is kept, marked as prose: next to obfuscated code it names the
-            # tool that wrapped the payload; alone it is just words (verdict._obfuscation).
+            # tool that wrapped the payload; alone it is just words (judging.hiding.judge_obfuscation).
             if hit.cap is None:
                 self.out.user_hits.append((info.path, hit, line))
                 continue
