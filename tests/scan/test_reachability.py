@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from custody.scan import Scanner, ScanTask, Verdict
-from custody.scan.roles import module_level_calls
+from custody.scan.roles import extension_module_path, module_level_calls, top_level_imported_modules
 from tests.scan.builders import DEFAULT_NAME, write_sdist
 
 PKG = DEFAULT_NAME
@@ -186,3 +186,15 @@ def test_a_tests_folder_inside_the_package_stays_test_code(tmp_path: Path) -> No
     path = write_sdist(tmp_path, {f"{PKG}/tests/test_probe.py": PROBE, f"{PKG}/tests/__init__.py": ""})
     (result,) = Scanner().scan_task(ScanTask(str(path)))
     assert result.verdict is not Verdict.MALICIOUS, result.findings
+
+
+def test_top_level_imports_with_their_lines_and_extension_module_paths() -> None:
+    source = b'"""doc"""\nimport os, json as j\nfrom ._core import (_init, VALUE)\n'
+    source += b"def f():\n    import lazy\n"
+    found = top_level_imported_modules(source, "pkg")
+    assert found == {"os": 2, "json": 2, "pkg._core": 3, "pkg._core._init": 3, "pkg._core.VALUE": 3}
+    assert extension_module_path("pkg/_core.cpython-310-x86_64-linux-gnu.so") == "pkg/_core"
+    assert extension_module_path("pkg/_speed.cp311-win_amd64.pyd") == "pkg/_speed"
+    assert extension_module_path("_top.abi3.so") == "_top"
+    assert extension_module_path("pkg/libfoo-1.2.so") is None  # not an importable module name
+    assert extension_module_path("pkg/core.py") is None

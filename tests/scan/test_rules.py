@@ -1916,6 +1916,40 @@ def test_embedded_executable_benign(tmp_path: Path, scanner: Scanner) -> None:
     assert_quiet(scan(platform_wheel, scanner), "embedded-executable")
 
 
+SAMPLE_ELF = b"\x7fELF\x02\x01\x01" + bytes(57) + b"compiled module body"
+EXTENSION = f"{DEFAULT_NAME}/_core.cpython-310-x86_64-linux-gnu.so"
+
+
+def test_compiled_module_imported_at_import_from_a_pure_wheel_fires(tmp_path: Path, scanner: Scanner) -> None:
+    # a wheel tagged for every platform whose package imports a compiled module for one of them at
+    # import: the module's native initialisation (a Cython module's whole body) runs unreviewed
+    init = "from ._core import _initialize\n_initialize()\n"
+    files = {EXTENSION: SAMPLE_ELF, f"{DEFAULT_NAME}/__init__.py": init}
+    result = scan(write_wheel(tmp_path, files), scanner)
+    found = assert_fires(result, "embedded-executable", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+    assert found[0].file.endswith(".so") and "imports the compiled module" in found[0].reason
+    # the same from an sdist (which promises source)
+    sdist = scan(write_sdist(tmp_path, {EXTENSION: SAMPLE_ELF, f"{DEFAULT_NAME}/__init__.py": init}), scanner)
+    assert_fires(sdist, "embedded-executable", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+
+
+def test_compiled_module_benign(tmp_path: Path, scanner: Scanner) -> None:
+    init = "from ._core import _initialize\n_initialize()\n"
+    platform_wheel = write_wheel(
+        tmp_path,
+        {EXTENSION: SAMPLE_ELF, f"{DEFAULT_NAME}/__init__.py": init},
+        filename=f"{DEFAULT_NAME}-1.0.0-cp310-cp310-manylinux_2_17_x86_64.whl",
+    )
+    assert_quiet(scan(platform_wheel, scanner), "embedded-executable")  # that is what platform wheels are
+    # a pure wheel that loads its optional accelerator only when asked (debuggers, profilers)
+    lazy = "def speedups():\n    from ._core import _initialize\n    return _initialize\n"
+    result = scan(
+        write_wheel(tmp_path, {EXTENSION: SAMPLE_ELF, f"{DEFAULT_NAME}/__init__.py": lazy}), scanner
+    )
+    assert [f.severity for f in hits(result, "embedded-executable")] == [Severity.LOW], describe(result)
+    assert result.verdict is Verdict.CLEAN
+
+
 # ---- metadata ------------------------------------------------------------------------------------
 def test_typosquat_fires(tmp_path: Path, scanner: Scanner) -> None:
     result = scan(write_sdist(tmp_path, name="reqeusts"), scanner)

@@ -23,11 +23,13 @@ from custody.scan.roles import (
     FileType,
     classify,
     executable_kind,
+    extension_module_path,
     imported_modules,
     module_file_candidates,
     module_level_calls,
     package_dirs,
     relative_path,
+    top_level_imported_modules,
 )
 from custody.scan.yara_rules import PatternTimeout, YaraHit, YaraRules
 from custody.startup_files import pth_executed_by, site_toml_entries, start_entries
@@ -205,9 +207,38 @@ class Collector:
             if member.path in done or info.type in (FileType.PTH, FileType.SITE_TOML, FileType.START):
                 continue
             self._guarded(member, partial(self._member, member, info))
+        self._compiled_modules_imported(infos, by_rel)
         # Pickles, YAML, sourceless bytecode, disguised archives: after the contexts are final,
         # since a carrier takes the context of the code that loads it.
         self.out.facts.extend(carrier_facts(self.artifact.kind, infos, self.yara))
+
+    def _compiled_modules_imported(
+        self, infos: list[tuple[Member, FileInfo]], by_rel: dict[str, FileInfo]
+    ) -> None:
+        """Importing a compiled extension module runs its native initialisation (a Cython or
+        Nuitka module runs its whole module body): a shipped one that unasked code imports at its
+        top level is native code run at that time. The fact sits on the compiled file."""
+        extensions: dict[str, str] = {}
+        for member, info in infos:
+            key = extension_module_path(info.rel)
+            if key is not None and executable_kind(member.data[:64]) is not None:
+                extensions.setdefault(key, member.path)
+                extensions.setdefault(key.removeprefix("src/"), member.path)
+        if not extensions:
+            return
+        for info in by_rel.values():
+            if info.context not in UNASKED_CONTEXTS:
+                continue
+            package = info.rel.rsplit("/", 1)[0] if "/" in info.rel else ""
+            for module, line in top_level_imported_modules(info.data, package).items():
+                target = extensions.get(module.replace(".", "/"))
+                if target is not None:
+                    detail = (
+                        f"{info.rel}:{line} imports the compiled module {module} at {info.context.value} time"
+                    )
+                    self.out.facts.append(
+                        Fact(Cap.NATIVE_LOAD, target, None, info.context, detail, trait=Trait.COMPILED_MODULE)
+                    )
 
     def _library_imports_of_dev_files(self, by_rel: dict[str, FileInfo]) -> None:
         """A test or docs module that library code imports is library code: otherwise a package

@@ -94,6 +94,7 @@ class Trait(str, enum.Enum):
     BIDI = "bidi"  # INVISIBLE_CHAR: a bidirectional control (Trojan Source), not a zero-width space
     LOOK_ALIKE = "look-alike"  # ODD_IDENTIFIER: letters Python folds (NFKC) to another identifier
     SELF_DELETE = "self-delete"  # ANTI_ANALYSIS: code that removes its own source file
+    COMPILED_MODULE = "compiled-module"  # NATIVE_LOAD: a shipped compiled extension module imported
 
 
 @dataclass(frozen=True, slots=True)

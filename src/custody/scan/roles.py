@@ -258,6 +258,55 @@ def imported_modules(source: bytes, package: str) -> set[str]:
     return found
 
 
+_TOP_FROM_IMPORT = re.compile(rb"\nfrom[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w, \t*]+)")
+_TOP_PLAIN_IMPORT = re.compile(rb"\nimport[ \t]+([\w., \t]+)")
+
+
+def top_level_imported_modules(source: bytes, package: str) -> dict[str, int]:
+    """Dotted modules imported by lines at column 0 (they run whenever this module is imported),
+    each with the line of its first such import; `from pkg import name` also as `pkg.name`."""
+    found: dict[str, int] = {}
+    base = [p for p in package.split("/") if p]
+    text = b"\n" + source
+
+    def add(name: str, offset: int) -> None:
+        if name not in found:
+            found[name] = text.count(b"\n", 0, offset + 1)
+
+    for match in _TOP_FROM_IMPORT.finditer(text):
+        dots, module, names = match.groups()
+        stem = _import_stem(dots, module, base)
+        if not stem:
+            continue
+        add(stem, match.start())
+        for item in names.decode().replace("(", " ").split(","):
+            name = item.strip().split(" ")[0]
+            if name.isidentifier():
+                add(f"{stem}.{name}", match.start())
+    for match in _TOP_PLAIN_IMPORT.finditer(text):
+        for item in match.group(1).decode().split(","):
+            name = item.strip().split(" ")[0]
+            if name:
+                add(name, match.start())
+    return found
+
+
+EXTENSION_SUFFIXES = (".so", ".pyd")
+
+
+def extension_module_path(rel: str) -> str | None:
+    """The module path (`pkg/_core`) a compiled extension module file (`pkg/_core.cpython-310-
+    x86_64-linux-gnu.so`, `pkg/_core.cp311-win_amd64.pyd`, `pkg/_core.abi3.so`) is imported as;
+    None for other files."""
+    if not rel.lower().endswith(EXTENSION_SUFFIXES):
+        return None
+    folder, _, base = rel.rpartition("/")
+    stem = base.split(".", 1)[0]
+    if not stem.isidentifier():
+        return None
+    return f"{folder}/{stem}" if folder else stem
+
+
 # Anchored on a literal newline (the text is given one in front) so the engine can search for
 # it: a `^` in MULTILINE mode is tried at every byte.
 _FROM_IMPORT_AS = re.compile(

@@ -4,7 +4,7 @@ user YARA rules."""
 from __future__ import annotations
 
 from custody.artifacts import ArtifactKind, IssueKind
-from custody.scan.facts import Cap
+from custody.scan.facts import Cap, Trait
 from custody.scan.judging.base import LIVE, RUN_EARLY, UNASKED, Judgement
 from custody.scan.model import Context, Severity
 from custody.scan.roles import ExecutableFormat
@@ -20,10 +20,27 @@ def judge_binaries(j: Judgement) -> None:
         for p in j.facts.get(Cap.PROCESS, RUN_EARLY)
         if p.file in j.collected.files
     )
+    # A compiled module imported unasked, from an artifact that promises source (an sdist) or code
+    # for every platform (a pure wheel): native code nobody can review runs at import. (Checkouts
+    # hold in-place builds next to their sources, so a source tree is left out.)
+    imported = {
+        fact.file: fact
+        for fact in j.facts.get(Cap.NATIVE_LOAD, UNASKED)
+        if fact.trait is Trait.COMPILED_MODULE and (kind is ArtifactKind.SDIST or pure_wheel)
+    }
     for path, binary in j.collected.executables:
         label = binary.value
         name = path.rsplit("/", 1)[-1]
-        if name and name in launched:
+        compiled = imported.get(path)
+        if compiled is not None:
+            j.add(
+                "embedded-executable",
+                Severity.HIGH,
+                compiled,
+                f"{label} compiled module inside a {kind.value}, which promises "
+                f"{'source' if kind is ArtifactKind.SDIST else 'no platform code'}: {compiled.detail}",
+            )
+        elif name and name in launched:
             j.add(
                 "embedded-executable",
                 Severity.HIGH,
