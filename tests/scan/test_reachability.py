@@ -87,6 +87,36 @@ def test_large_module_calling_its_own_function_after_blank_lines_is_parsed(
     assert beacons_at_import(findings), findings
 
 
+@pytest.mark.parametrize(
+    "call",
+    [
+        "if beacon():\n    pass\n",
+        "print(beacon())\n",
+        "CONFIG = {'ready': beacon()}\n",
+        "assert beacon() is None\n",
+    ],
+    ids=["if", "argument", "dict", "assert"],
+)
+def test_large_module_calling_its_own_function_inside_a_statement_is_parsed(
+    tmp_path: Path, call: str
+) -> None:
+    # the call need not start its line: any top-level statement that calls it runs it at import
+    net = BEACON + PADDING + "\n" + call
+    _, findings = scan_files(tmp_path, {f"{PKG}/__init__.py": "from . import net\n", f"{PKG}/net.py": net})
+    assert beacons_at_import(findings), findings
+
+
+def test_large_module_method_or_definition_of_the_same_name_is_not_a_call(tmp_path: Path) -> None:
+    # `client.beacon()` is another object's method, `def beacon(` a definition: neither runs ours
+    net = (
+        BEACON
+        + PADDING
+        + "\nclass Client:\n    def beacon(self):\n        return 1\n\nVALUE = Client().beacon()\n"
+    )
+    _, findings = scan_files(tmp_path, {f"{PKG}/__init__.py": "from . import net\n", f"{PKG}/net.py": net})
+    assert not beacons_at_import(findings), findings
+
+
 def test_star_import_of_a_module_runs_it_at_import(tmp_path: Path) -> None:
     # `tools/` has no __init__.py, so only the package's own import makes its module run at import
     init = "try:\n    from .tools.net import *\nexcept Exception:\n    pass\n"

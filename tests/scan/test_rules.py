@@ -226,6 +226,28 @@ def test_decode_exec_fires_for_hidden_payload_in_uncalled_function(tmp_path: Pat
     assert_fires(result, "decode-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)
 
 
+def _codes(text: str) -> str:
+    return repr([ord(c) for c in text])
+
+
+@pytest.mark.parametrize(
+    "spelled",
+    ["''.join(map(chr, _CODES))", "''.join(chr(c) for c in _CODES)", "bytes(_CODES).decode()"],
+    ids=["map", "generator", "bytes"],
+)
+def test_decode_exec_fires_for_code_spelled_as_numbers_in_a_constant(
+    tmp_path: Path, scanner: Scanner, spelled: str
+) -> None:
+    module = f"_CODES = {_codes(INERT_CODE)}\nexec({spelled})\n"
+    result = scan(write_sdist(tmp_path, {INIT: module}), scanner)
+    assert_fires(result, "decode-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)
+
+
+def test_decode_exec_benign_numbers_spelled_into_a_label(tmp_path: Path, scanner: Scanner) -> None:
+    module = f"_CODES = {_codes('build-label')}\nLABEL = ''.join(map(chr, _CODES))\nprint(bytes(_CODES))\n"
+    assert_quiet(scan(write_sdist(tmp_path, {INIT: module}), scanner), "decode-exec")
+
+
 DECODE_EXEC_RUNTIME_DATA = """import base64
 
 

@@ -65,6 +65,8 @@ class LimitKind(str, enum.Enum):
     """The per-target time budget (`custody scan --timeout`) ran out."""
     AST_SIZE = "ast-size"
     """A source too large for the syntax-tree analysis got the coarser text analysis only."""
+    FLOW_SIZE = "flow-size"
+    """A module too large to follow value by value: every other rule still read it."""
     PATTERN_TIME = "pattern-time"
     """Pattern (YARA) matching over one member hit its time limit."""
 

@@ -401,6 +401,10 @@ class Collector:
             if len(raw) <= MAX_AST_BYTES
             else None
         )
+        if depth == 0 and analysis is not None and analysis.flow_skipped:
+            self.out.unread.append(
+                Unread(path=info.path, limit=LimitKind.FLOW_SIZE, size=len(raw), loaded=len(raw))
+            )
         if depth == 0 and len(raw) > MAX_AST_BYTES:
             # Text patterns still see every byte, but encoded payloads are not decoded and
             # contexts are estimated: the coverage check decides whether that matters here.

@@ -72,6 +72,8 @@ def role_of(path: str, artifact: Artifact) -> Role | None:
 def _describe(gap: Unread) -> str:
     if gap.limit is LimitKind.AST_SIZE:
         return f"{gap.size}-byte source got the text analysis only (too large to parse)"
+    if gap.limit is LimitKind.FLOW_SIZE:
+        return f"{gap.size}-byte source was not followed value by value (too large); every other rule read it"
     if gap.loaded and gap.size >= 0:
         return f"only {gap.loaded} of {gap.size} bytes read"
     return "not read"
@@ -152,7 +154,7 @@ class _Assessor:
             # Installers never unpack archives inside an artifact (test fixtures, vendored wheels).
             self.groups[(gap.limit, role, Severity.LOW)].append(gap)
             return
-        if gap.limit is LimitKind.AST_SIZE:
+        if gap.limit in (LimitKind.AST_SIZE, LimitKind.FLOW_SIZE):
             # Every byte was still pattern-matched: only run-early code must not escape the full
             # analysis; a large generated module at import is ordinary.
             early = role in (Role.STARTUP, Role.INSTALL)

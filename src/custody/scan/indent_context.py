@@ -114,8 +114,12 @@ def sink_may_run_unasked(
             return False
         seen |= fresh
         alternatives = b"|".join(re.escape(n) for n in sorted(fresh))
+        # A call anywhere in a line, not only at its start: `if _init():`, `print(_init())`,
+        # `CONFIG = {"ready": _init()}` run it just the same. (Not `def f(` and not `x.f(`,
+        # another object's method.) A miss here leaves the module unparsed; a wrong hit only
+        # costs a parse.
         callers = re.compile(
-            rb"(?m)^[ \t]*(?:[\w.]+[ \t]*=[ \t]*)?(?:"
+            rb"(?<![\w.])(?<!def )(?<!class )(?:"
             + alternatives
             + rb")\s*\(|(?:target\s*=|atexit\.register\()\s*(?:"
             + alternatives

@@ -16,7 +16,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from custody.scan.facts import Cap, Fact, FlowFact, Trait
-from custody.scan.flow import IDENTITY_COMMANDS, UNAME_CALLS, UNAME_PLATFORM_FIELDS, analyse_flows
+from custody.scan.flow import (
+    IDENTITY_COMMANDS,
+    MAX_FLOW_NODES,
+    UNAME_CALLS,
+    UNAME_PLATFORM_FIELDS,
+    analyse_flows,
+)
 from custody.scan.model import Context
 from custody.scan.scopes import ScopeMap
 from custody.scan.static_decode import StaticDecoder
@@ -509,6 +515,8 @@ class PythonAnalysis:
     """module -> names imported from it with `from module import name` (relative ones included)."""
     flows: list[FlowFact] = field(default_factory=list)
     """Values followed from a source (secret, identity, download) to a sink (network, exec, process)."""
+    flow_skipped: bool = False
+    """The module was too large to follow value by value (`flow.MAX_FLOW_NODES`)."""
 
     def in_text(self, line: int) -> bool:
         return any(start <= line <= end for start, end in self.text_ranges)
@@ -863,12 +871,11 @@ class _Analyzer:
                 )
             ):
                 return True
-        if (
-            resolved in ("bytes", "bytearray")
-            and node.args
-            and isinstance(node.args[0], (ast.List, ast.Tuple))
-        ):
-            return len(node.args[0].elts) > 16
+        if resolved in ("bytes", "bytearray") and node.args:
+            codes = node.args[0]
+            if isinstance(codes, ast.Name) and codes.id in self.constants:
+                codes = self.constants[codes.id]  # the numbers kept in a module constant
+            return isinstance(codes, (ast.List, ast.Tuple)) and len(codes.elts) > 16
         return False
 
     def _reverses_text(self, node: ast.Subscript) -> bool:
@@ -1939,6 +1946,7 @@ def analyze_python(
         analyzer.reachable_ranges()
         analyzer.scan()
         result = analyzer.result
+        result.flow_skipped = len(analyzer.nodes) > MAX_FLOW_NODES
         for flow in analyse_flows(tree, analyzer.resolve, analyzer.constants, result.imports, analyzer.nodes):
             result.flows.append(FlowFact(flow, file, result.context_at(flow.line)))
     except RecursionError:

@@ -126,17 +126,23 @@ class StaticDecoder:
             and len(arg.args) == 2
         ):
             if isinstance(arg.args[0], ast.Name) and arg.args[0].id == "chr":
-                codes = _ints(arg.args[1])
+                codes = self._codes(arg.args[1])
         elif isinstance(arg, (ast.GeneratorExp, ast.ListComp)) and len(arg.generators) == 1:
             elt = arg.elt
             if isinstance(elt, ast.Call) and isinstance(elt.func, ast.Name) and elt.func.id == "chr":
-                codes = _ints(arg.generators[0].iter)
+                codes = self._codes(arg.generators[0].iter)
         if codes is None:
             return None
         try:
             return sep.join(chr(c) for c in codes)
         except (ValueError, OverflowError):
             return None
+
+    def _codes(self, node: ast.expr) -> list[int] | None:
+        """A literal list of integers, given in place or through a module constant."""
+        if isinstance(node, ast.Name) and node.id in self.constants:
+            node = self.constants[node.id]
+        return _ints(node)
 
     def _eval_literal(self, text: str) -> Value | None:
         """`eval('\\x6d\\x61...')`: the escaped text is an expression over names and calls this
@@ -162,6 +168,11 @@ class StaticDecoder:
             return _apply_codec(inner, codec or "utf-8", decode=attr == "decode")
         if not node.args:
             return None
+        if attr in ("bytes", "bytearray") and isinstance(func, ast.Name):
+            codes = self._codes(node.args[0])
+            if codes is not None:
+                # `bytes([105, 109, ...])`: a byte string spelled as numbers
+                return bytes(codes) if all(0 <= c < 256 for c in codes) else None
         arg = self.evaluate(node.args[0])
         if arg is None:
             return None
