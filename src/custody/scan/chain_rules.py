@@ -132,6 +132,19 @@ CHAIN_RULES: tuple[ChainRule, ...] = (
     ),
     ChainRule(
         "exfil-flow",
+        frozenset({Source.CREDENTIAL}),
+        Sink.NETWORK,
+        Reach.FOREIGN,
+        {
+            Context.STARTUP: Severity.CRITICAL,
+            Context.INSTALL: Severity.CRITICAL,
+            Context.IMPORT: Severity.CRITICAL,
+        },
+        "a password, token or API key is sent to a hard-coded host that is not the package's own by code "
+        "that runs unasked (start-up, install, import); API clients send credentials only when called",
+    ),
+    ChainRule(
+        "exfil-flow",
         frozenset({Source.CALLER_SOURCE, Source.SECRET_FILE}),
         Sink.NETWORK,
         Reach.FOREIGN,

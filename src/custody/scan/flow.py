@@ -525,6 +525,16 @@ class FlowAnalysis:
                 return True
         return self._nodes(scope)[2]
 
+    @staticmethod
+    def _names_secret_env(call: ast.Call) -> bool:
+        """`os.getenv("GITHUB_TOKEN")`: a credential taken from the environment by name."""
+        key = call.args[0] if call.args else None
+        return (
+            isinstance(key, ast.Constant)
+            and isinstance(key.value, str)
+            and bool(_SECRET_ENV.search(key.value))
+        )
+
     def _callees(self, scope: _Scope) -> set[str]:
         names: set[str] = set()
         for call in self._nodes(scope)[1]:
@@ -571,6 +581,7 @@ class FlowAnalysis:
                     or resolved in _IDENTITY_CALLS
                     or _decoded_literal(call) is not None
                     or _builds_shifted_text(call)
+                    or (resolved in _ENV_GETTERS and self._names_secret_env(call))
                     or (
                         resolved in _PROCESS_CALLS
                         and call.args
