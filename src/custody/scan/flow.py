@@ -311,7 +311,14 @@ _PROCESS_CALLS = frozenset(
         "subprocess.getoutput",
         "subprocess.getstatusoutput",
         "os.startfile",
+        "asyncio.create_subprocess_shell",
+        "asyncio.create_subprocess_exec",
     }
+)
+# Programs that run what they read on standard input: `[python, "-"]`, `sh`, `powershell -`.
+_INTERPRETERS = re.compile(
+    r"(^|[/\\])(python[\d.]*|pythonw|py|sh|bash|zsh|dash|ksh|powershell|pwsh|cmd|node|perl|ruby|php)(\.exe)?$",
+    re.IGNORECASE,
 )
 _MUTATORS = frozenset({"append", "extend", "update", "add", "insert", "setdefault", "appendleft", "write"})
 _ADDRESS_KEYWORDS = ("url", "host", "address", "endpoint", "webhook_url", "uri")
@@ -524,6 +531,16 @@ class FlowAnalysis:
             ):
                 return True
         return self._nodes(scope)[2]
+
+    def _runs_its_input(self, command: ast.expr) -> bool:
+        """The program of this command is an interpreter or a shell, which runs what it reads on
+        standard input (`[sys.executable, "-"]`, `["bash"]`, `"sh -s"`)."""
+        program = command.elts[0] if isinstance(command, (ast.List, ast.Tuple)) and command.elts else command
+        if self.resolve(program) == "sys.executable":
+            return True
+        text = program.value if isinstance(program, ast.Constant) and isinstance(program.value, str) else ""
+        words = text.split()
+        return bool(words) and _INTERPRETERS.search(words[0]) is not None
 
     @staticmethod
     def _names_secret_env(call: ast.Call) -> bool:
@@ -1041,6 +1058,9 @@ class FlowAnalysis:
             self._record(carried, Sink.EXEC, _downloaded_from(carried), -1, node, scope, resolved)
         elif resolved in _PROCESS_CALLS and node.args:
             carried = self.labels(_program_of(node.args[0]), env, scope)
+            fed = next((k.value for k in node.keywords if k.arg == "input"), None)
+            if fed is not None and self._runs_its_input(node.args[0]):
+                carried |= self.labels(fed, env, scope)  # `python -` runs the text it is fed
             self._record(carried, Sink.PROCESS, _downloaded_from(carried), -1, node, scope, resolved)
         callee = self._local_callee(node)
         if callee is None:
