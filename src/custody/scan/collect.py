@@ -12,6 +12,7 @@ from functools import partial
 from custody.artifacts import NO_DEADLINE, Artifact, Deadline, LimitKind, Member, Unread
 from custody.scan.carriers import carrier_facts
 from custody.scan.facts import Cap, Fact, FlowFact, Trait
+from custody.scan.flow import Summary
 from custody.scan.indent_context import IndentContext, in_docstring, sink_may_run_unasked
 from custody.scan.install_hooks import install_hooks
 from custody.scan.model import Context
@@ -24,6 +25,7 @@ from custody.scan.roles import (
     classify,
     executable_kind,
     extension_module_path,
+    from_imports,
     imported_modules,
     module_file_candidates,
     module_level_calls,
@@ -116,6 +118,11 @@ class _OutOfTime(Exception):
     """The target's deadline passed: stop analysing and report the rest as unread."""
 
 
+def _flow_key(fact: FlowFact) -> tuple[str, str, str, int, str | None]:
+    flow = fact.flow
+    return (fact.file, flow.source.value, flow.sink.value, flow.line, flow.destination.host)
+
+
 def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
@@ -132,6 +139,12 @@ class Collector:
         # YARA results of top-level Python files, scanned once up front (their internal marks
         # decide contexts before any file is analysed) and used again by `_python`.
         self.prescanned: dict[str, tuple[list[YaraHit], list[int], frozenset[str]]] = {}
+        # Value flow across modules: the files other modules import names from (analysed with
+        # `export`), and the function summaries they gave.
+        self.imported_from: dict[str, list[tuple[str, str, str]]] = {}
+        self.exporters: set[str] = set()
+        self.summaries: dict[str, dict[str, Summary]] = {}
+        self.by_module: dict[str, FileInfo] = {}
 
     def run(self) -> Collected:
         try:
@@ -177,6 +190,7 @@ class Collector:
             if info.type in (FileType.PTH, FileType.SITE_TOML, FileType.START):
                 self._guarded(member, partial(self._startup_file, member, info))
         by_rel = {info.rel: info for _, info in infos if info.type is FileType.PYTHON}
+        self._find_exporters(by_rel)
         self._library_imports_of_dev_files(by_rel)
         self._imported_by_packages(by_rel)
         self._called_across_modules(by_rel)
@@ -207,10 +221,95 @@ class Collector:
             if member.path in done or info.type in (FileType.PTH, FileType.SITE_TOML, FileType.START):
                 continue
             self._guarded(member, partial(self._member, member, info))
+        self._flows_across_modules(infos)
         self._compiled_modules_imported(infos, by_rel)
         # Pickles, YAML, sourceless bytecode, disguised archives: after the contexts are final,
         # since a carrier takes the context of the code that loads it.
         self.out.facts.extend(carrier_facts(self.artifact.kind, infos, self.yara))
+
+    def _module_file(self, module: str) -> FileInfo | None:
+        """The Python file of this artifact a dotted module name imports, if any."""
+        for candidate in module_file_candidates(module):
+            found = self.by_module.get(candidate) or self.by_module.get(f"src/{candidate}")
+            if found is not None:
+                return found
+        return None
+
+    def _find_exporters(self, by_rel: dict[str, FileInfo]) -> None:
+        """Which modules other modules import names from: those are analysed with `export`, so
+        their functions' summaries can follow values across the module boundary."""
+        self.by_module = by_rel
+        for rel, info in by_rel.items():
+            if info.context is Context.DEV:
+                continue
+            package = rel.rsplit("/", 1)[0] if "/" in rel else ""
+            imports = from_imports(info.data, package)
+            if not imports:
+                continue
+            self.imported_from[info.path] = imports
+            for module, name, _ in imports:
+                target = self._module_file(f"{module}.{name}") if name != "*" else None
+                target = target or self._module_file(module)
+                if target is not None and target is not info:
+                    self.exporters.add(target.path)
+
+    def _imported_summaries(self, info: FileInfo) -> dict[str, Summary]:
+        """Summaries this module may call, by the name it calls them."""
+        imported: dict[str, Summary] = {}
+        for module, name, local in self.imported_from.get(info.path, ()):
+            submodule = self._module_file(f"{module}.{name}") if name != "*" else None
+            if submodule is not None and submodule is not info:
+                for function, summary in self.summaries.get(submodule.path, {}).items():
+                    imported[f"{local}.{function}"] = summary  # `from . import m; m.f()`
+                continue
+            owner = self._module_file(module)
+            if owner is None or owner is info:
+                continue
+            exported = self.summaries.get(owner.path, {})
+            if name == "*":
+                imported.update(exported)
+            elif name in exported:
+                imported[local] = exported[name]
+        return imported
+
+    def _flows_across_modules(self, infos: list[tuple[Member, FileInfo]]) -> None:
+        """Follow values into functions of other modules: a module that calls an imported helper
+        whose summary reaches a hard-coded host, code or a process (or returns a secret) is
+        followed again with those summaries (one level: the helper's own module was followed
+        with the summaries it could see then)."""
+        if not self.summaries:
+            return
+        known = {
+            (f.file, f.flow.source, f.flow.sink, f.flow.line, f.flow.destination.host) for f in self.out.flows
+        }
+        for member, info in infos:
+            if info.type is not FileType.PYTHON or info.context is Context.DEV:
+                continue
+            imported = self._imported_summaries(info)
+            called = {name for name in imported if name.encode() + b"(" in member.data}
+            if not called:
+                continue
+            self._tick()
+            analysis = analyze_python(
+                member.data,
+                info.path,
+                info.context,
+                frozenset(self.roots.get(info.path, ())),
+                imported={name: imported[name] for name in called},
+            )
+            if analysis is None:
+                continue
+            for fact in analysis.flows:
+                key = (
+                    fact.file,
+                    fact.flow.source,
+                    fact.flow.sink,
+                    fact.flow.line,
+                    fact.flow.destination.host,
+                )
+                if key not in known:
+                    known.add(key)
+                    self.out.flows.append(fact)
 
     def _compiled_modules_imported(
         self, infos: list[tuple[Member, FileInfo]], by_rel: dict[str, FileInfo]
@@ -396,11 +495,14 @@ class Collector:
                 or any(info.rel == m or info.rel.endswith("/" + m) for m in self.as_main)
             )
         )
+        export = depth == 0 and info.path in self.exporters
         analysis = (
-            analyze_python(raw, info.path, base, roots, runs_as_main=as_main)
+            analyze_python(raw, info.path, base, roots, runs_as_main=as_main, export=export)
             if len(raw) <= MAX_AST_BYTES
             else None
         )
+        if analysis is not None and analysis.exports:
+            self.summaries[info.path] = analysis.exports
         if depth == 0 and analysis is not None and analysis.flow_skipped:
             self.out.unread.append(
                 Unread(path=info.path, limit=LimitKind.FLOW_SIZE, size=len(raw), loaded=len(raw))

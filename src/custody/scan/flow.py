@@ -20,7 +20,7 @@ import base64
 import binascii
 import enum
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from custody.scan.hosts import HostClass, classify_host, host_of
@@ -431,8 +431,18 @@ class FlowAnalysis:
         constants: dict[str, ast.expr],
         imports: set[str],
         nodes: list[ast.AST] | None = None,
+        *,
+        imported: Mapping[str, Summary] | None = None,
+        export: bool = False,
     ) -> None:
         self.tree = tree
+        self.imported: Mapping[str, Summary] = imported or {}
+        """Summaries of functions other modules of the package define, by the name this module
+        calls them (`send` for `from ._report import send`, `_report.send` for `from . import
+        _report`): what this module passes them reaches their sinks, what they return carries."""
+        self.export = export
+        """Other modules import names from this one: follow it to summarise its functions even
+        when no chain is complete inside it."""
         self.all_nodes = nodes
         self.resolve = resolve
         self.constants = constants
@@ -529,6 +539,8 @@ class FlowAnalysis:
         ):
             return True
         for call in self._nodes(scope)[1]:
+            if self.imported and self._imported_callee(call) is not None:
+                return True
             resolved = self.resolve(call.func)
             short = resolved.rsplit(".", 1)[-1] if resolved else ""
             if (
@@ -601,6 +613,12 @@ class FlowAnalysis:
             if kind is ast.Call:
                 call: ast.Call = node  # type: ignore[assignment]
                 resolved = self.resolve(call.func)
+                callee = self._imported_callee(call) if self.imported else None
+                if callee is not None:
+                    sinks = {sink for found in callee.param_sinks.values() for sink, _, _ in found}
+                    sends = sends or Sink.NETWORK in sinks
+                    runs = runs or bool(sinks - {Sink.NETWORK})
+                    sources = sources or any(label in _SOURCE_VALUES for label in callee.returns)
                 if resolved in _EXEC_CALLS or resolved in _PROCESS_CALLS:
                     runs = True
                 elif self._is_send(call, resolved):
@@ -638,6 +656,9 @@ class FlowAnalysis:
                     sources = True
         if self.chat_bot:
             sources = True
+        if self.export:
+            # summaries for the modules that import this one: a sink or a source is enough here
+            return sends or runs or sources
         # As the chain rules pair them: the network sinks take stolen values, identity, files and
         # requests; a process or exec sink takes only what arrived over the network (a download, a
         # received or chat command), so it needs a send or a receive in the same module.
@@ -1005,13 +1026,19 @@ class FlowAnalysis:
     def _local_callee(self, node: ast.Call) -> _Summary | None:
         func = node.func
         if isinstance(func, ast.Name):
-            return self.functions.get(func.id)
-        if (
-            isinstance(func, ast.Attribute)
-            and isinstance(func.value, ast.Name)
-            and func.value.id in ("self", "cls")
-        ):
-            return self.functions.get(func.attr)
+            return self.functions.get(func.id) or self.imported.get(func.id)
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            if func.value.id in ("self", "cls"):
+                return self.functions.get(func.attr)
+            return self.imported.get(f"{func.value.id}.{func.attr}")
+        return None
+
+    def _imported_callee(self, node: ast.Call) -> _Summary | None:
+        func = node.func
+        if isinstance(func, ast.Name) and func.id not in self.functions:
+            return self.imported.get(func.id)
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            return self.imported.get(f"{func.value.id}.{func.attr}")
         return None
 
     def _client_labels(self, resolved: str) -> set[Label]:
@@ -1424,6 +1451,45 @@ def _callee_name(node: ast.Call) -> str:
     if isinstance(func, ast.Attribute):
         return func.attr
     return "call"
+
+
+Summary = _Summary
+"""What a function does with its parameters (which reach which sink, sent where) and what its
+result carries: computed per module, handed to the modules that import the function."""
+_SOURCE_VALUES = frozenset(s.value for s in Source if s is not Source.REQUEST)
+
+
+def interesting(summary: Summary) -> bool:
+    """A summary worth handing to importers: a parameter reaches a hard-coded host, code or a
+    process, or the result carries a source (API clients that send to the caller's URL are not)."""
+    if any(label in _SOURCE_VALUES for label in summary.returns):
+        return True
+    return any(
+        destination.hard_coded or destination.hidden or sink is not Sink.NETWORK
+        for found in summary.param_sinks.values()
+        for sink, destination, _ in found
+    )
+
+
+def module_flows(
+    tree: ast.Module,
+    resolve: Callable[[ast.expr], str],
+    constants: dict[str, ast.expr],
+    imports: set[str],
+    nodes: list[ast.AST] | None = None,
+    *,
+    imported: Mapping[str, Summary] | None = None,
+    export: bool = False,
+) -> tuple[list[Flow], dict[str, Summary]]:
+    """Every source-to-sink flow of one module, and (with `export`) the summaries of its
+    module-level functions that other modules may use (see `interesting`)."""
+    analysis = FlowAnalysis(tree, resolve, constants, imports, nodes, imported=imported, export=export)
+    flows = analysis.run()
+    if not export:
+        return flows, {}
+    top = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    exported = {name: summary for name, summary in analysis.functions.items() if name in top}
+    return flows, {name: summary for name, summary in exported.items() if interesting(summary)}
 
 
 def analyse_flows(

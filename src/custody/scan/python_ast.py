@@ -13,6 +13,7 @@ import builtins
 import math
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from custody.scan.facts import Cap, Fact, FlowFact, Trait
@@ -21,7 +22,8 @@ from custody.scan.flow import (
     MAX_FLOW_NODES,
     UNAME_CALLS,
     UNAME_PLATFORM_FIELDS,
-    analyse_flows,
+    Summary,
+    module_flows,
 )
 from custody.scan.model import Context
 from custody.scan.scopes import ScopeMap
@@ -517,6 +519,8 @@ class PythonAnalysis:
     """Values followed from a source (secret, identity, download) to a sink (network, exec, process)."""
     flow_skipped: bool = False
     """The module was too large to follow value by value (`flow.MAX_FLOW_NODES`)."""
+    exports: dict[str, Summary] = field(default_factory=dict)
+    """Summaries of this module's functions for the modules that import them (asked with `export`)."""
 
     def in_text(self, line: int) -> bool:
         return any(start <= line <= end for start, end in self.text_ranges)
@@ -1929,11 +1933,15 @@ def analyze_python(
     roots: frozenset[str] = frozenset(),
     *,
     runs_as_main: bool = False,
+    imported: Mapping[str, Summary] | None = None,
+    export: bool = False,
 ) -> PythonAnalysis | None:
     """Facts for one Python source; None when it does not parse (caller falls back to text rules).
 
     `roots` are function names another file calls in `base` context (setup.py importing its own
-    package, a .pth start-up entry point), so their bodies run in that context too.
+    package, a .pth start-up entry point), so their bodies run in that context too. `imported`
+    are summaries of functions other modules define, by the name this module calls them;
+    `export` asks for this module's own (`PythonAnalysis.exports`).
     """
     tree = parse_python(source)
     if tree is None:
@@ -1947,7 +1955,16 @@ def analyze_python(
         analyzer.scan()
         result = analyzer.result
         result.flow_skipped = len(analyzer.nodes) > MAX_FLOW_NODES
-        for flow in analyse_flows(tree, analyzer.resolve, analyzer.constants, result.imports, analyzer.nodes):
+        flows, result.exports = module_flows(
+            tree,
+            analyzer.resolve,
+            analyzer.constants,
+            result.imports,
+            analyzer.nodes,
+            imported=imported,
+            export=export,
+        )
+        for flow in flows:
             result.flows.append(FlowFact(flow, file, result.context_at(flow.line)))
     except RecursionError:
         return None

@@ -291,6 +291,28 @@ def top_level_imported_modules(source: bytes, package: str) -> dict[str, int]:
     return found
 
 
+_FROM_IMPORT_NAMES = re.compile(rb"(?m)^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?[ \t]*([\w \t,*]+)")
+
+
+def from_imports(source: bytes, package: str) -> list[tuple[str, str, str]]:
+    """(dotted module, imported name, local name) of every `from M import a, b as c` line,
+    relative modules resolved against `package` (the file's folder as a slash path); `from . import
+    x` gives the package and `x` (which may be a submodule)."""
+    found: list[tuple[str, str, str]] = []
+    base = [p for p in package.split("/") if p]
+    for dots, module, names in _FROM_IMPORT_NAMES.findall(source):
+        stem = _import_stem(dots, module, base)
+        if not stem:
+            continue
+        for item in names.decode().split(","):
+            words = item.split()
+            if not words or not (words[0].isidentifier() or words[0] == "*"):
+                continue
+            local = words[2] if len(words) == 3 and words[1] == "as" else words[0]
+            found.append((stem, words[0], local))
+    return found
+
+
 EXTENSION_SUFFIXES = (".so", ".pyd")
 
 
