@@ -47,8 +47,24 @@ def beacons_at_import(findings: list[str]) -> bool:
         f"from {PKG}.net import beacon\nimport threading\nthreading.Thread(target=beacon).start()\n",
         "from .net import beacon\nimport atexit\natexit.register(beacon)\n",
         "from .net import beacon\n\n@beacon\ndef decorated():\n    pass\n",
+        "from . import net\nnet.beacon()\n",
+        "from . import net\nimport threading\nthreading.Thread(target=net.beacon).start()\n",
+        "from . import net\nimport atexit\natexit.register(net.beacon)\n",
+        "from . import net as n\nimport threading\nthreading.Timer(5.0, n.beacon).start()\n",
+        "from .net import beacon\nimport threading\nthreading.Timer(5.0, beacon).start()\n",
     ],
-    ids=["call", "alias", "thread", "atexit", "decorator"],
+    ids=[
+        "call",
+        "alias",
+        "thread",
+        "atexit",
+        "decorator",
+        "module-attribute",
+        "module-thread",
+        "module-atexit",
+        "module-timer",
+        "timer",
+    ],
 )
 def test_function_called_at_import_from_another_module_runs_at_import(tmp_path: Path, init: str) -> None:
     verdict, findings = scan_files(tmp_path, {f"{PKG}/__init__.py": init, f"{PKG}/net.py": BEACON})

@@ -336,8 +336,16 @@ _FROM_IMPORT_AS = re.compile(
 )
 # Lines at column 0 that are not definitions, imports or comments, each with its newline.
 _TOP_LEVEL_LINE = re.compile(rb"\n(?![ \t#\r\n]|def[ \t]|class[ \t]|async[ \t]|from[ \t]|import[ \t])[^\n]+")
-# A name used as a decorator or handed to a thread or atexit (group 1), or called (group 2).
-_CALLED_OR_HANDED = re.compile(rb"(?:@|target[ \t]*=|register\()[ \t]*([A-Za-z_]\w*)|([A-Za-z_]\w*)[ \t]*\(")
+# A name used as a decorator or handed to a thread, timer or atexit (group 1), or called (group
+# 2); either may be an attribute of an imported module (`m.f`: groups 1/2 name `m`, 3 names `f`).
+_CALLED_OR_HANDED = re.compile(
+    rb"(?:@|target[ \t]*=)[ \t]*([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?(?![\w.(])"
+    rb"|(?<![\w.])([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?[ \t]*\("
+)
+# `atexit.register(m.f)` and `Timer(5, m.f)`: the call pattern takes `register(` and `Timer(`
+_REGISTERED_FUNCTION = re.compile(
+    rb"(?:register\(|Timer\([^,\n()]*,)[ \t]*()()([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?(?![\w.(])"
+)
 _IDENTIFIER = re.compile(rb"[A-Za-z_]\w*")
 
 
@@ -364,8 +372,16 @@ def module_level_calls(source: bytes, package: str) -> dict[str, set[str]]:
         return {}
     found: dict[str, set[str]] = {}
     top_level = b"".join(_TOP_LEVEL_LINE.findall(b"\n" + source))
-    for match in _CALLED_OR_HANDED.finditer(top_level):
-        target = imported.get(match.group(1) or match.group(2))
-        if target is not None:
+    matches = [*_CALLED_OR_HANDED.finditer(top_level), *_REGISTERED_FUNCTION.finditer(top_level)]
+    for match in matches:
+        local = match.group(1) or match.group(3)
+        attribute = match.group(2) or match.group(4)
+        target = imported.get(local)
+        if target is None:
+            continue
+        if attribute:
+            # `from . import m` then `m.f()`: f of the submodule m (or of the module m names)
+            found.setdefault(f"{target[0]}.{target[1]}", set()).add(attribute.decode())
+        else:
             found.setdefault(target[0], set()).add(target[1])
     return found
