@@ -20,13 +20,16 @@ def judge_binaries(j: Judgement) -> None:
         for p in j.facts.get(Cap.PROCESS, RUN_EARLY)
         if p.file in j.collected.files
     )
-    # A compiled module imported unasked, from an artifact that promises source (an sdist) or code
-    # for every platform (a pure wheel): native code nobody can review runs at import. (Checkouts
-    # hold in-place builds next to their sources, so a source tree is left out.)
+    # A compiled module imported unasked, from a wheel that declares code for every platform:
+    # native code nobody can review runs at import, against the wheel's own tag (high). An sdist
+    # that ships one prebuilt promises less (some vendor their engine that way): medium. Checkouts
+    # hold in-place builds next to their sources, and installers never unpack nested archives.
     imported = {
         fact.file: fact
         for fact in j.facts.get(Cap.NATIVE_LOAD, UNASKED)
-        if fact.trait is Trait.COMPILED_MODULE and (kind is ArtifactKind.SDIST or pure_wheel)
+        if fact.trait is Trait.COMPILED_MODULE
+        and "!/" not in fact.file
+        and (kind is ArtifactKind.SDIST or pure_wheel)
     }
     for path, binary in j.collected.executables:
         label = binary.value
@@ -35,7 +38,7 @@ def judge_binaries(j: Judgement) -> None:
         if compiled is not None:
             j.add(
                 "embedded-executable",
-                Severity.HIGH,
+                Severity.HIGH if pure_wheel else Severity.MEDIUM,
                 compiled,
                 f"{label} compiled module inside a {kind.value}, which promises "
                 f"{'source' if kind is ArtifactKind.SDIST else 'no platform code'}: {compiled.detail}",
