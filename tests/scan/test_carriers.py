@@ -221,6 +221,23 @@ def test_pickle_scanner_torch_globals_are_not_dangerous() -> None:
     assert classify_callable("urllib.request", "urlopen") is Danger.RISKY
 
 
+@pytest.mark.parametrize(
+    ("module", "name"),
+    [
+        ("pydoc", "pipepager"),
+        ("pydoc", "tempfilepager"),
+        ("distutils.spawn", "spawn"),
+        ("setuptools._distutils.spawn", "spawn"),
+        ("imaplib", "IMAP4_stream"),
+    ],
+)
+def test_standard_library_helpers_that_start_a_command_are_exec(module: str, name: str) -> None:
+    # a pickle may reduce to any importable callable: these start the command they are given
+    assert classify_callable(module, name) is Danger.EXEC
+    reduce = f"c{module}\n{name}\n(Vtext\nVsh -c true\ntR.".encode()
+    assert scan_pickle(reduce).calls, reduce
+
+
 def test_pickle_scanner_bound_method_lookup_alone_is_not_a_call() -> None:
     # pickling a bound method gives getattr(obj, name): a lookup whose result nobody calls
     report = scan_pickle(pickle.dumps([1, 2].append, protocol=2))

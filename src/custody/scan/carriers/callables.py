@@ -90,6 +90,13 @@ _EXEC: dict[str, frozenset[str]] = {
     "ensurepip": frozenset({_EVERY_NAME}),
     "pip": frozenset({_EVERY_NAME}),
     "numpy.testing._private.utils": frozenset({"runstring"}),
+    # standard-library helpers that start a command given as text
+    "pydoc": frozenset({"pipepager", "tempfilepager", "pager", "getpager"}),
+    "distutils.spawn": frozenset({"spawn"}),
+    "setuptools._distutils.spawn": frozenset({"spawn"}),
+    "imaplib": frozenset({"IMAP4_stream"}),
+    "_osx_support": frozenset({"_read_output", "_find_build_tool"}),
+    "test.support.script_helper": frozenset({_EVERY_NAME}),
     "torch.hub": frozenset({"load", "load_state_dict_from_url", "download_url_to_file"}),
     "torch.serialization": frozenset({"load"}),
     "torch": frozenset({"load"}),
