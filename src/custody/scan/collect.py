@@ -12,11 +12,17 @@ from functools import partial
 from custody.artifacts import NO_DEADLINE, Artifact, Deadline, LimitKind, Member, Unread
 from custody.scan.carriers import carrier_facts
 from custody.scan.facts import Cap, Fact, FlowFact, Trait
-from custody.scan.flow import Summary
+from custody.scan.flow import Summary, returns_source
 from custody.scan.indent_context import IndentContext, in_docstring, sink_may_run_unasked
 from custody.scan.install_hooks import install_hooks
 from custody.scan.model import Context
-from custody.scan.python_ast import PythonAnalysis, analyze_python, entropy
+from custody.scan.python_ast import (
+    PythonAnalysis,
+    analyze_python,
+    entropy,
+    flow_summaries,
+    flows_with_imports,
+)
 from custody.scan.python_text import FOLDING_BYTES, folded_identifier, text_facts
 from custody.scan.roles import (
     SOURCE_KINDS,
@@ -118,6 +124,16 @@ class _OutOfTime(Exception):
     """The target's deadline passed: stop analysing and report the rest as unread."""
 
 
+# `f(` or `m.g(` (not `x.m.g(`): the names a module calls, for matching its imports
+_CALL_NAMES = re.compile(rb"(?<![\w.])([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?[ \t]*\(")
+# Words that name a source a chain could start from (a pre-check, not a rule: a module without
+# any of them and without a sink cannot hold either end of a chain across modules).
+_SOURCE_HINT = re.compile(
+    rb"environ|getenv|expanduser|home\(\)|\.ssh|\.aws|\.kube|\.env\b|gethostname|getuser|getlogin|getpass|"
+    rb"private_?key|mnemonic|seed_?phrase|wallet|keyring|inspect\.stack|_getframe|Login Data|Local State"
+)
+
+
 def _flow_key(fact: FlowFact) -> tuple[str, str, str, int, str | None]:
     flow = fact.flow
     return (fact.file, flow.source.value, flow.sink.value, flow.line, flow.destination.host)
@@ -139,10 +155,10 @@ class Collector:
         # YARA results of top-level Python files, scanned once up front (their internal marks
         # decide contexts before any file is analysed) and used again by `_python`.
         self.prescanned: dict[str, tuple[list[YaraHit], list[int], frozenset[str]]] = {}
-        # Value flow across modules: the files other modules import names from (analysed with
-        # `export`), and the function summaries they gave.
+        # Value flow across modules: each module's from-imports, the modules the pattern scan saw
+        # a sink in, and function summaries computed when an importer needs them.
         self.imported_from: dict[str, list[tuple[str, str, str]]] = {}
-        self.exporters: set[str] = set()
+        self.sinks_in: set[str] = set()
         self.summaries: dict[str, dict[str, Summary]] = {}
         self.by_module: dict[str, FileInfo] = {}
 
@@ -190,7 +206,7 @@ class Collector:
             if info.type in (FileType.PTH, FileType.SITE_TOML, FileType.START):
                 self._guarded(member, partial(self._startup_file, member, info))
         by_rel = {info.rel: info for _, info in infos if info.type is FileType.PYTHON}
-        self._find_exporters(by_rel)
+        self._find_imports(by_rel)
         self._library_imports_of_dev_files(by_rel)
         self._imported_by_packages(by_rel)
         self._called_across_modules(by_rel)
@@ -235,78 +251,97 @@ class Collector:
                 return found
         return None
 
-    def _find_exporters(self, by_rel: dict[str, FileInfo]) -> None:
-        """Which modules other modules import names from: those are analysed with `export`, so
-        their functions' summaries can follow values across the module boundary."""
+    def _find_imports(self, by_rel: dict[str, FileInfo]) -> None:
+        """Every module's `from M import name` lines, for following values across modules."""
         self.by_module = by_rel
         for rel, info in by_rel.items():
             if info.context is Context.DEV:
                 continue
             package = rel.rsplit("/", 1)[0] if "/" in rel else ""
             imports = from_imports(info.data, package)
-            if not imports:
-                continue
-            self.imported_from[info.path] = imports
-            for module, name, _ in imports:
-                target = self._module_file(f"{module}.{name}") if name != "*" else None
-                target = target or self._module_file(module)
-                if target is not None and target is not info:
-                    self.exporters.add(target.path)
+            if imports:
+                self.imported_from[info.path] = imports
 
-    def _imported_summaries(self, info: FileInfo) -> dict[str, Summary]:
-        """Summaries this module may call, by the name it calls them."""
-        imported: dict[str, Summary] = {}
-        for module, name, local in self.imported_from.get(info.path, ()):
+    def _may_flow(self, info: FileInfo) -> bool:
+        """Whether a module can hold one end of a chain: a sink the pattern scan saw, or a word
+        that names a source. Only such modules are summarised or followed again across modules."""
+        return info.path in self.sinks_in or _SOURCE_HINT.search(info.data) is not None
+
+    def _called_helpers(self, info: FileInfo) -> list[tuple[str, FileInfo, str]]:
+        """(name this module calls, module that defines it, its name there) for every imported
+        helper the module calls: `f(` for `from m import f`, `m.g(` for `from . import m`, any
+        called name for `from m import *`."""
+        imports = self.imported_from.get(info.path, ())
+        if not imports:
+            return []
+        called: set[str] = set()  # `f` and `m.g` for every `f(` and `m.g(` in the text, one pass
+        for found in _CALL_NAMES.finditer(info.data):
+            head, attribute = found.group(1).decode(), found.group(2)
+            called.add(f"{head}.{attribute.decode()}" if attribute else head)
+        heads = {name.split(".", 1)[0] for name in called}
+        calls: list[tuple[str, FileInfo, str]] = []
+        for module, name, local in imports:
+            if name != "*" and local not in heads:
+                continue
             submodule = self._module_file(f"{module}.{name}") if name != "*" else None
             if submodule is not None and submodule is not info:
-                for function, summary in self.summaries.get(submodule.path, {}).items():
-                    imported[f"{local}.{function}"] = summary  # `from . import m; m.f()`
+                prefix = f"{local}."
+                calls.extend((c, submodule, c[len(prefix) :]) for c in called if c.startswith(prefix))
                 continue
             owner = self._module_file(module)
             if owner is None or owner is info:
                 continue
-            exported = self.summaries.get(owner.path, {})
             if name == "*":
-                imported.update(exported)
-            elif name in exported:
-                imported[local] = exported[name]
-        return imported
+                calls.extend((c, owner, c) for c in called if "." not in c)
+            elif local in called:
+                calls.append((local, owner, name))
+        return calls
 
     def _flows_across_modules(self, infos: list[tuple[Member, FileInfo]]) -> None:
-        """Follow values into functions of other modules: a module that calls an imported helper
-        whose summary reaches a hard-coded host, code or a process (or returns a secret) is
-        followed again with those summaries (one level: the helper's own module was followed
-        with the summaries it could see then)."""
-        if not self.summaries:
-            return
-        known = {
-            (f.file, f.flow.source, f.flow.sink, f.flow.line, f.flow.destination.host) for f in self.out.flows
-        }
-        for member, info in infos:
+        """Follow values into functions of other modules. The helpers each module calls are
+        summarised in their own module, only those and what they call (which parameter reaches
+        which sink and host, what the result carries); a module whose helpers can complete a
+        chain there (one that sends or runs what it is given, next to a source: a source word in
+        the module or a helper that returns one; or the other way round) is followed again with
+        those summaries. One level: a helper is summarised without the helpers it imports. A
+        helper module with neither a sink nor a source word is not summarised."""
+        calls: dict[str, list[tuple[str, FileInfo, str]]] = {}
+        wanted: dict[str, set[str]] = {}
+        owners: dict[str, FileInfo] = {}
+        for _, info in infos:
             if info.type is not FileType.PYTHON or info.context is Context.DEV:
                 continue
-            imported = self._imported_summaries(info)
-            called = {name for name in imported if name.encode() + b"(" in member.data}
-            if not called:
+            found = self._called_helpers(info)
+            if found and (self._may_flow(info) or len({owner.path for _, owner, _ in found}) > 1):
+                calls[info.path] = found
+                for _, owner, name in found:
+                    wanted.setdefault(owner.path, set()).add(name)
+                    owners[owner.path] = owner
+        for path, names in wanted.items():
+            owner = owners[path]
+            if self._may_flow(owner):
+                self._tick()
+                self.summaries[path] = flow_summaries(owner.data, owner.path, owner.context, frozenset(names))
+        if not any(self.summaries.values()):
+            return
+        known = {_flow_key(f) for f in self.out.flows}
+        for member, info in infos:
+            imported = {
+                local: summary
+                for local, owner, name in calls.get(info.path, ())
+                if (summary := self.summaries.get(owner.path, {}).get(name)) is not None
+            }
+            if not imported:
+                continue
+            sinks = any(summary.param_sinks for summary in imported.values())
+            sources = any(returns_source(summary) for summary in imported.values())
+            hinted = self._may_flow(info)
+            if not ((sinks and (hinted or sources)) or (sources and (hinted or sinks))):
                 continue
             self._tick()
-            analysis = analyze_python(
-                member.data,
-                info.path,
-                info.context,
-                frozenset(self.roots.get(info.path, ())),
-                imported={name: imported[name] for name in called},
-            )
-            if analysis is None:
-                continue
-            for fact in analysis.flows:
-                key = (
-                    fact.file,
-                    fact.flow.source,
-                    fact.flow.sink,
-                    fact.flow.line,
-                    fact.flow.destination.host,
-                )
+            roots = frozenset(self.roots.get(info.path, ()))
+            for fact in flows_with_imports(member.data, info.path, info.context, roots, imported):
+                key = _flow_key(fact)
                 if key not in known:
                     known.add(key)
                     self.out.flows.append(fact)
@@ -478,6 +513,8 @@ class Collector:
         cached = self.prescanned.pop(info.path, None) if depth == 0 else None
         hits, sinks, marks = cached if cached is not None else self.yara.scan_with_sinks(raw, self.deadline)
         prefix = "decoded payload: " if depth > 0 else ""
+        if depth == 0 and sinks:
+            self.sinks_in.add(info.path)
         if depth == 0 and not self._needs_ast(raw, info, base, sinks, hits, marks):
             # Library or dev code whose dangerous calls all sit in function bodies: strings and
             # text patterns with an indentation-based context are enough, and far cheaper.
@@ -495,14 +532,11 @@ class Collector:
                 or any(info.rel == m or info.rel.endswith("/" + m) for m in self.as_main)
             )
         )
-        export = depth == 0 and info.path in self.exporters
         analysis = (
-            analyze_python(raw, info.path, base, roots, runs_as_main=as_main, export=export)
+            analyze_python(raw, info.path, base, roots, runs_as_main=as_main)
             if len(raw) <= MAX_AST_BYTES
             else None
         )
-        if analysis is not None and analysis.exports:
-            self.summaries[info.path] = analysis.exports
         if depth == 0 and analysis is not None and analysis.flow_skipped:
             self.out.unread.append(
                 Unread(path=info.path, limit=LimitKind.FLOW_SIZE, size=len(raw), loaded=len(raw))

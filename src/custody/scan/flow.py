@@ -433,7 +433,7 @@ class FlowAnalysis:
         nodes: list[ast.AST] | None = None,
         *,
         imported: Mapping[str, Summary] | None = None,
-        export: bool = False,
+        export: frozenset[str] | None = None,
     ) -> None:
         self.tree = tree
         self.imported: Mapping[str, Summary] = imported or {}
@@ -441,8 +441,8 @@ class FlowAnalysis:
         calls them (`send` for `from ._report import send`, `_report.send` for `from . import
         _report`): what this module passes them reaches their sinks, what they return carries."""
         self.export = export
-        """Other modules import names from this one: follow it to summarise its functions even
-        when no chain is complete inside it."""
+        """Functions other modules call: follow only them (and what they call) to summarise them,
+        even when no chain is complete inside this module."""
         self.all_nodes = nodes
         self.resolve = resolve
         self.constants = constants
@@ -514,6 +514,8 @@ class FlowAnalysis:
         for scope in self.scopes:
             if isinstance(scope.node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 named.setdefault(scope.node.name, []).append(scope)
+        if self.export is not None:
+            return self._exported_scopes(named)
         relevant = {id(s) for s in self.scopes if self._direct(s)}
         names = {n for n, scopes in named.items() if any(id(s) in relevant for s in scopes)}
         callees = {id(s): self._callees(s) for s in self.scopes}
@@ -530,6 +532,23 @@ class FlowAnalysis:
             if name not in names:
                 del self.functions[name]
         return [s for s in self.scopes if id(s) in relevant]
+
+    def _exported_scopes(self, named: dict[str, list[_Scope]]) -> list[_Scope]:
+        """The functions other modules call and the functions they call, transitively, plus the
+        module's own statements (module-level names they read)."""
+        wanted = set(self.export or ())
+        todo = list(wanted)
+        while todo:
+            for scope in named.get(todo.pop(), ()):
+                for callee in self._callees(scope) - wanted:
+                    if callee in named:
+                        wanted.add(callee)
+                        todo.append(callee)
+        for name in list(self.functions):
+            if name not in wanted:
+                del self.functions[name]
+        keep = {id(scope) for scope in _scopes_of(named, wanted)}
+        return [s for s in self.scopes if s.node is self.tree or id(s) in keep]
 
     def _direct(self, scope: _Scope) -> bool:
         """A scope that itself holds a source or a sink (cheap, by names: a guess that errs wide)."""
@@ -656,7 +675,7 @@ class FlowAnalysis:
                     sources = True
         if self.chat_bot:
             sources = True
-        if self.export:
+        if self.export is not None:
             # summaries for the modules that import this one: a sink or a source is enough here
             return sends or runs or sources
         # As the chain rules pair them: the network sinks take stolen values, identity, files and
@@ -1453,16 +1472,25 @@ def _callee_name(node: ast.Call) -> str:
     return "call"
 
 
+def _scopes_of(named: dict[str, list[_Scope]], names: set[str]) -> list[_Scope]:
+    return [scope for name in names for scope in named.get(name, ())]
+
+
 Summary = _Summary
 """What a function does with its parameters (which reach which sink, sent where) and what its
 result carries: computed per module, handed to the modules that import the function."""
 _SOURCE_VALUES = frozenset(s.value for s in Source if s is not Source.REQUEST)
 
 
+def returns_source(summary: Summary) -> bool:
+    """The function's result carries a source (a secret, the environment, identity, a download)."""
+    return any(label in _SOURCE_VALUES for label in summary.returns)
+
+
 def interesting(summary: Summary) -> bool:
     """A summary worth handing to importers: a parameter reaches a hard-coded host, code or a
     process, or the result carries a source (API clients that send to the caller's URL are not)."""
-    if any(label in _SOURCE_VALUES for label in summary.returns):
+    if returns_source(summary):
         return True
     return any(
         destination.hard_coded or destination.hidden or sink is not Sink.NETWORK
@@ -1479,13 +1507,13 @@ def module_flows(
     nodes: list[ast.AST] | None = None,
     *,
     imported: Mapping[str, Summary] | None = None,
-    export: bool = False,
+    export: frozenset[str] | None = None,
 ) -> tuple[list[Flow], dict[str, Summary]]:
-    """Every source-to-sink flow of one module, and (with `export`) the summaries of its
-    module-level functions that other modules may use (see `interesting`)."""
+    """Every source-to-sink flow of one module, and (with `export`, the names other modules call)
+    the summaries of those module-level functions that are worth handing on (see `interesting`)."""
     analysis = FlowAnalysis(tree, resolve, constants, imports, nodes, imported=imported, export=export)
     flows = analysis.run()
-    if not export:
+    if export is None:
         return flows, {}
     top = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
     exported = {name: summary for name, summary in analysis.functions.items() if name in top}

@@ -519,8 +519,6 @@ class PythonAnalysis:
     """Values followed from a source (secret, identity, download) to a sink (network, exec, process)."""
     flow_skipped: bool = False
     """The module was too large to follow value by value (`flow.MAX_FLOW_NODES`)."""
-    exports: dict[str, Summary] = field(default_factory=dict)
-    """Summaries of this module's functions for the modules that import them (asked with `export`)."""
 
     def in_text(self, line: int) -> bool:
         return any(start <= line <= end for start, end in self.text_ranges)
@@ -624,7 +622,9 @@ class _Analyzer:
         self.runs_as_main = False
 
     # ---- pass 1: names, aliases, constants, reachability -------------------------------------
-    def prepare(self) -> None:
+    def prepare(self, *, names_only: bool = False) -> None:
+        """Index the module: imports and aliases, constants, functions, classes, then (unless
+        `names_only`, all value-flow summaries need) written paths, handles, decoders and taint."""
         self.nodes = walk(self.tree)
         calls: list[ast.Call] = []
         handles: list[ast.withitem | ast.Assign] = []
@@ -671,7 +671,8 @@ class _Analyzer:
             elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 self.functions.setdefault(node.name, []).append(node)
             elif isinstance(node, ast.Call):
-                self._note_written(node)
+                if not names_only:
+                    self._note_written(node)
             elif isinstance(node, ast.ClassDef):
                 self.classes[node.name] = node
             elif (
@@ -695,6 +696,8 @@ class _Analyzer:
         # Aliases are complete from here on: names resolve the same way every time, so remember
         # them (the later passes resolve the same call nodes over and over).
         self.resolved = {}
+        if names_only:
+            return
         unames = {id(c) for c in calls if self.resolve(c.func) in UNAME_CALLS}
         if unames:  # rare: find the field each is read for
             for node in self.nodes:
@@ -1926,6 +1929,43 @@ def parse_python(source: bytes | str) -> ast.Module | None:
         return None
 
 
+def flow_summaries(source: bytes, file: str, base: Context, names: frozenset[str]) -> dict[str, Summary]:
+    """Summaries of the functions `names` of a module, for the modules that call them (those
+    worth handing on: see `custody.scan.flow.interesting`), from the names and value flow alone."""
+    tree = parse_python(source)
+    if tree is None:
+        return {}
+    analyzer = _Analyzer(tree, file, base)
+    try:
+        analyzer.prepare(names_only=True)
+        return module_flows(
+            tree, analyzer.resolve, analyzer.constants, analyzer.result.imports, analyzer.nodes, export=names
+        )[1]
+    except RecursionError:
+        return {}
+
+
+def flows_with_imports(
+    source: bytes, file: str, base: Context, roots: frozenset[str], imported: Mapping[str, Summary]
+) -> list[FlowFact]:
+    """A module's value flows followed again with the summaries of the helpers it imports."""
+    tree = parse_python(source)
+    if tree is None:
+        return []
+    analyzer = _Analyzer(tree, file, base)
+    analyzer.extra_roots = set(roots)
+    try:
+        analyzer.prepare(names_only=True)
+        analyzer.reachable_ranges()
+        result = analyzer.result
+        flows, _ = module_flows(
+            tree, analyzer.resolve, analyzer.constants, result.imports, analyzer.nodes, imported=imported
+        )
+    except RecursionError:
+        return []
+    return [FlowFact(flow, file, result.context_at(flow.line)) for flow in flows]
+
+
 def analyze_python(
     source: bytes | str,
     file: str,
@@ -1933,15 +1973,11 @@ def analyze_python(
     roots: frozenset[str] = frozenset(),
     *,
     runs_as_main: bool = False,
-    imported: Mapping[str, Summary] | None = None,
-    export: bool = False,
 ) -> PythonAnalysis | None:
     """Facts for one Python source; None when it does not parse (caller falls back to text rules).
 
     `roots` are function names another file calls in `base` context (setup.py importing its own
-    package, a .pth start-up entry point), so their bodies run in that context too. `imported`
-    are summaries of functions other modules define, by the name this module calls them;
-    `export` asks for this module's own (`PythonAnalysis.exports`).
+    package, a .pth start-up entry point), so their bodies run in that context too.
     """
     tree = parse_python(source)
     if tree is None:
@@ -1955,15 +1991,7 @@ def analyze_python(
         analyzer.scan()
         result = analyzer.result
         result.flow_skipped = len(analyzer.nodes) > MAX_FLOW_NODES
-        flows, result.exports = module_flows(
-            tree,
-            analyzer.resolve,
-            analyzer.constants,
-            result.imports,
-            analyzer.nodes,
-            imported=imported,
-            export=export,
-        )
+        flows, _ = module_flows(tree, analyzer.resolve, analyzer.constants, result.imports, analyzer.nodes)
         for flow in flows:
             result.flows.append(FlowFact(flow, file, result.context_at(flow.line)))
     except RecursionError:
