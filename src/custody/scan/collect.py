@@ -124,6 +124,10 @@ class _OutOfTime(Exception):
     """The target's deadline passed: stop analysing and report the rest as unread."""
 
 
+MAX_CROSS_MODULE_IMPORTERS = 24
+"""Modules per artifact followed again with their imported helpers' summaries (see
+`Collector._flows_across_modules`)."""
+_CONTEXT_ORDER = {Context.STARTUP: 0, Context.INSTALL: 1, Context.IMPORT: 2, Context.CALL: 3, Context.DEV: 4}
 # `f(` or `m.g(` (not `x.m.g(`): the names a module calls, for matching its imports
 _CALL_NAMES = re.compile(rb"(?<![\w.])([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?[ \t]*\(")
 # Words that name a source a chain could start from (a pre-check, not a rule: a module without
@@ -159,6 +163,7 @@ class Collector:
         # a sink in, and function summaries computed when an importer needs them.
         self.imported_from: dict[str, list[tuple[str, str, str]]] = {}
         self.sinks_in: set[str] = set()
+        self._chain_ends: dict[str, tuple[bool, bool]] = {}
         self.summaries: dict[str, dict[str, Summary]] = {}
         self.by_module: dict[str, FileInfo] = {}
 
@@ -262,39 +267,57 @@ class Collector:
             if imports:
                 self.imported_from[info.path] = imports
 
-    def _may_flow(self, info: FileInfo) -> bool:
-        """Whether a module can hold one end of a chain: a sink the pattern scan saw, or a word
-        that names a source. Only such modules are summarised or followed again across modules."""
-        return info.path in self.sinks_in or _SOURCE_HINT.search(info.data) is not None
+    def _ends(self, info: FileInfo) -> tuple[bool, bool]:
+        """(a sink the pattern scan saw, a word that names a source) in a module: whether it can
+        hold either end of a chain across modules (memoised per file)."""
+        known = self._chain_ends.get(info.path)
+        if known is None:
+            known = (info.path in self.sinks_in, _SOURCE_HINT.search(info.data) is not None)
+            self._chain_ends[info.path] = known
+        return known
 
     def _called_helpers(self, info: FileInfo) -> list[tuple[str, FileInfo, str]]:
         """(name this module calls, module that defines it, its name there) for every imported
         helper the module calls: `f(` for `from m import f`, `m.g(` for `from . import m`, any
         called name for `from m import *`."""
-        imports = self.imported_from.get(info.path, ())
-        if not imports:
-            return []
-        called: set[str] = set()  # `f` and `m.g` for every `f(` and `m.g(` in the text, one pass
-        for found in _CALL_NAMES.finditer(info.data):
-            head, attribute = found.group(1).decode(), found.group(2)
-            called.add(f"{head}.{attribute.decode()}" if attribute else head)
-        heads = {name.split(".", 1)[0] for name in called}
-        calls: list[tuple[str, FileInfo, str]] = []
-        for module, name, local in imports:
-            if name != "*" and local not in heads:
-                continue
+        # (local name, the module file, True when the local name is that module itself)
+        targets: list[tuple[str, FileInfo, bool, str]] = []
+        for module, name, local in self.imported_from.get(info.path, ()):
             submodule = self._module_file(f"{module}.{name}") if name != "*" else None
-            if submodule is not None and submodule is not info:
-                prefix = f"{local}."
-                calls.extend((c, submodule, c[len(prefix) :]) for c in called if c.startswith(prefix))
+            if submodule is not None:
+                if submodule is not info:
+                    targets.append((local, submodule, True, name))
                 continue
             owner = self._module_file(module)
-            if owner is None or owner is info:
-                continue
-            if name == "*":
-                calls.extend((c, owner, c) for c in called if "." not in c)
-            elif local in called:
-                calls.append((local, owner, name))
+            if owner is not None and owner is not info:
+                targets.append((local, owner, False, name))
+        # Only helpers whose module holds a sink or a source can carry a chain; a module with
+        # neither itself must call both kinds to wire one.
+        targets = [t for t in targets if any(self._ends(t[1]))]
+        sink, source = self._ends(info)
+        if not targets or not (
+            sink
+            or source
+            or (any(self._ends(t[1])[0] for t in targets) and any(self._ends(t[1])[1] for t in targets))
+        ):
+            return []
+        by_head: dict[str, set[str]] = {}  # `f` -> {""}, `m` -> {"g"} for every `f(` and `m.g(`
+        if any(name == "*" for _, _, _, name in targets):
+            pattern = _CALL_NAMES  # a star import: any name may be one of its helpers
+        else:
+            names = b"|".join(sorted({re.escape(local.encode()) for local, _, _, _ in targets}))
+            pattern = re.compile(rb"(?<![\w.])(" + names + rb")(?:\.([A-Za-z_]\w*))?[ \t]*\(")
+        for found in pattern.finditer(info.data):
+            attribute = found.group(2)
+            by_head.setdefault(found.group(1).decode(), set()).add(attribute.decode() if attribute else "")
+        calls: list[tuple[str, FileInfo, str]] = []
+        for local, target, is_module, name in targets:
+            if is_module:
+                calls.extend((f"{local}.{a}", target, a) for a in by_head.get(local, ()) if a)
+            elif name == "*":
+                calls.extend((head, target, head) for head, attrs in by_head.items() if "" in attrs)
+            elif "" in by_head.get(local, ()):
+                calls.append((local, target, name))
         return calls
 
     def _flows_across_modules(self, infos: list[tuple[Member, FileInfo]]) -> None:
@@ -304,24 +327,30 @@ class Collector:
         chain there (one that sends or runs what it is given, next to a source: a source word in
         the module or a helper that returns one; or the other way round) is followed again with
         those summaries. One level: a helper is summarised without the helpers it imports. A
-        helper module with neither a sink nor a source word is not summarised."""
+        helper module with neither a sink nor a source word is not summarised.
+
+        A bound, like the three levels of helpers within a module: at most
+        `MAX_CROSS_MODULE_IMPORTERS` importers per artifact, those that run earliest first
+        (start-up, install, import, then call), and as many helper modules summarised. Packages
+        with more are large libraries; the malware this is for wires a handful of modules."""
         calls: dict[str, list[tuple[str, FileInfo, str]]] = {}
         wanted: dict[str, set[str]] = {}
         owners: dict[str, FileInfo] = {}
-        for _, info in infos:
-            if info.type is not FileType.PYTHON or info.context is Context.DEV:
-                continue
+        python = [i for _, i in infos if i.type is FileType.PYTHON and i.context is not Context.DEV]
+        python.sort(key=lambda i: _CONTEXT_ORDER[i.context])
+        for info in python:
+            if len(calls) >= MAX_CROSS_MODULE_IMPORTERS:
+                break
             found = self._called_helpers(info)
-            if found and (self._may_flow(info) or len({owner.path for _, owner, _ in found}) > 1):
+            if found:
                 calls[info.path] = found
                 for _, owner, name in found:
                     wanted.setdefault(owner.path, set()).add(name)
                     owners[owner.path] = owner
-        for path, names in wanted.items():
+        for path, names in list(wanted.items())[:MAX_CROSS_MODULE_IMPORTERS]:
+            self._tick()
             owner = owners[path]
-            if self._may_flow(owner):
-                self._tick()
-                self.summaries[path] = flow_summaries(owner.data, owner.path, owner.context, frozenset(names))
+            self.summaries[path] = flow_summaries(owner.data, owner.path, owner.context, frozenset(names))
         if not any(self.summaries.values()):
             return
         known = {_flow_key(f) for f in self.out.flows}
@@ -335,7 +364,7 @@ class Collector:
                 continue
             sinks = any(summary.param_sinks for summary in imported.values())
             sources = any(returns_source(summary) for summary in imported.values())
-            hinted = self._may_flow(info)
+            hinted = any(self._ends(info))
             if not ((sinks and (hinted or sources)) or (sources and (hinted or sinks))):
                 continue
             self._tick()

@@ -291,7 +291,8 @@ def top_level_imported_modules(source: bytes, package: str) -> dict[str, int]:
     return found
 
 
-_FROM_IMPORT_NAMES = re.compile(rb"(?m)^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?[ \t]*([\w \t,*]+)")
+# anchored on a newline (the text is given one in front): a MULTILINE `^` is tried at every byte
+_FROM_IMPORT_NAMES = re.compile(rb"\n[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?[ \t]*([\w \t,*]+)")
 
 
 def from_imports(source: bytes, package: str) -> list[tuple[str, str, str]]:
@@ -300,7 +301,9 @@ def from_imports(source: bytes, package: str) -> list[tuple[str, str, str]]:
     x` gives the package and `x` (which may be a submodule)."""
     found: list[tuple[str, str, str]] = []
     base = [p for p in package.split("/") if p]
-    for dots, module, names in _FROM_IMPORT_NAMES.findall(source):
+    if b"from" not in source:
+        return found
+    for dots, module, names in _FROM_IMPORT_NAMES.findall(b"\n" + source):
         stem = _import_stem(dots, module, base)
         if not stem:
             continue
