@@ -13,6 +13,11 @@ import re
 from custody.scan.model import Context
 
 _FUNC_HEADERS = (b"def ", b"async def ", b"if __name__")
+_SKIPPED_STARTS = (b"#", b")", b"]", b"}")
+"""Lines that can never be the header of the block around a line: comments, and lines that start
+with a closing bracket (no statement does; they end a bracketed expression begun above, most often
+a long signature formatted one parameter a line, whose `) -> T:` would otherwise be taken for the
+header and hide the `def` above it)."""
 
 MAX_WALK = 20_000
 """Lines walked up from one line looking for its enclosing blocks. Past it the line counts as
@@ -47,7 +52,7 @@ class IndentContext:
             index -= 1
             text = self.lines[index]
             stripped = text.lstrip()
-            if not stripped or stripped.startswith(b"#"):
+            if not stripped or stripped.startswith(_SKIPPED_STARTS):
                 continue
             indent = len(text) - len(stripped)
             if indent < current:
