@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import sys
@@ -15,7 +16,7 @@ from custody.scan.facts import Cap, Fact, FlowFact, Trait
 from custody.scan.indent_context import IndentContext, in_docstring, sink_may_run_unasked
 from custody.scan.install_hooks import install_hooks
 from custody.scan.model import Context
-from custody.scan.python_ast import PythonAnalysis, analyze_python, entropy
+from custody.scan.python_ast import PythonAnalysis, analyze_python, entropy, parse_python, within_prose
 from custody.scan.python_text import FOLDING_BYTES, folded_identifier, text_facts
 from custody.scan.roles import (
     SOURCE_KINDS,
@@ -130,6 +131,8 @@ class Collector:
         # YARA results of top-level Python files, scanned once up front (their internal marks
         # decide contexts before any file is analysed) and used again by `_python`.
         self.prescanned: dict[str, tuple[list[YaraHit], list[int], frozenset[str]]] = {}
+        # Syntax trees a pre-check parsed (`_only_in_prose`), handed to the analysis of that file.
+        self.parsed: dict[str, ast.Module] = {}
 
     def run(self) -> Collected:
         try:
@@ -349,6 +352,7 @@ class Collector:
         hits, sinks, marks = cached if cached is not None else self.yara.scan_with_sinks(raw, self.deadline)
         prefix = "decoded payload: " if depth > 0 else ""
         if depth == 0 and not self._needs_ast(raw, info, base, sinks, hits, marks):
+            self.parsed.pop(info.path, None)
             # Library or dev code whose dangerous calls all sit in function bodies: strings and
             # text patterns with an indentation-based context are enough, and far cheaper.
             estimate = IndentContext(raw, base)
@@ -365,8 +369,9 @@ class Collector:
                 or any(info.rel == m or info.rel.endswith("/" + m) for m in self.as_main)
             )
         )
+        tree = self.parsed.pop(info.path, None) if depth == 0 else None
         analysis = (
-            analyze_python(raw, info.path, base, roots, runs_as_main=as_main)
+            analyze_python(raw, info.path, base, roots, runs_as_main=as_main, tree=tree)
             if len(raw) <= MAX_AST_BYTES
             else None
         )
@@ -424,7 +429,8 @@ class Collector:
             return True
         if base in (Context.STARTUP, Context.INSTALL) or marks & _ANALYSE_ANYWHERE:
             return True
-        if any(hit.cap in STRONG_TEXT_CAPS for hit in hits):
+        strong = [(hit.offset, hit.length) for hit in hits if hit.cap in STRONG_TEXT_CAPS]
+        if strong and not self._only_in_prose(raw, info, strong):
             # A module naming an exfiltration endpoint or a Windows program to fetch gets the full
             # data-flow analysis even when everything sits in functions: few libraries do either.
             return True
@@ -435,6 +441,19 @@ class Collector:
         # functions another module runs at import count as called at the top of this one
         roots = frozenset(self.roots.get(info.path, ()))
         return sink_may_run_unasked(raw, sinks, IndentContext(raw, base), called=roots)
+
+    def _only_in_prose(self, raw: bytes, info: FileInfo, spans: list[tuple[int, int]]) -> bool:
+        """Whether all these matches sit in docstrings (`curl https://...` in a usage example),
+        which the analysis ignores too: then they are no reason to analyse the module. Checked on
+        the syntax tree, only when the cheap triple-quote count says docstring for every one; the
+        tree is kept for the analysis if it runs after all."""
+        if not all(in_docstring(raw, offset) for offset, _ in spans):
+            return False
+        tree = parse_python(raw) if len(raw) <= MAX_AST_BYTES else None
+        if tree is None:
+            return False
+        self.parsed[info.path] = tree
+        return within_prose(raw, tree, spans)
 
     def _nested(self, analysis: PythonAnalysis, info: FileInfo, depth: int, line_base: int | None) -> None:
         for line, context, value in analysis.decoded[:20]:

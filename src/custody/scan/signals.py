@@ -31,6 +31,7 @@ from custody.inventory import Ecosystem
 from custody.scan.declared import Declarations, DependencyKind
 from custody.scan.install_time import direct_url
 from custody.scan.model import Basis, Finding, Severity
+from custody.scan.python_ast import walk
 from custody.scan.roles import DEV_DIRS, is_dev_dir, relative_path
 
 MAX_MCP_SOURCE = 512 * 1024
@@ -437,7 +438,7 @@ def _dotted(node: ast.expr) -> str:
 def _tool_texts(tree: ast.Module) -> Iterator[tuple[int, str]]:
     """(line, text) of tool descriptions: docstrings of functions with a `*tool*` decorator and
     `description=` strings given to a `*tool*`/`*Tool*` call."""
-    for node in ast.walk(tree):
+    for node in walk(tree):  # the same order as ast.walk, ~3x faster
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if any("tool" in _dotted(d).lower() for d in node.decorator_list):
                 doc = ast.get_docstring(node)
@@ -446,7 +447,7 @@ def _tool_texts(tree: ast.Module) -> Iterator[tuple[int, str]]:
         elif isinstance(node, ast.Call) and "tool" in _dotted(node.func).lower():
             for keyword in node.keywords:
                 if keyword.arg == "description":
-                    for sub in ast.walk(keyword.value):
+                    for sub in walk(keyword.value):
                         if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
                             yield sub.lineno, sub.value
 
