@@ -166,6 +166,10 @@ def test_module_level_calls_reads_imports_and_top_level_uses() -> None:
     )
     assert module_level_calls(source, "pkg") == {"pkg.utils": {"f", "g"}, "pkg.net": {"send"}}
     assert module_level_calls(b"from .utils import f\n\ndef k():\n    f()\n", "pkg") == {}
+    # a called name that merely ends like an imported one is another name; `target=` and
+    # decorators are found inside longer text too
+    suffixes = b"from .utils import f, g\nelf()\nmytarget = x\nx.target=g\n"
+    assert module_level_calls(suffixes, "pkg") == {"pkg.utils": {"g"}}
 
 
 PROBE = (
