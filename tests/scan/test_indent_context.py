@@ -63,3 +63,20 @@ def test_module_level_block_after_a_closing_bracket_stays_module_level() -> None
     source = "import os\nif True:\n    x = dict(\n        a=1,\n)\n    os.system('id')\n"
     estimate = IndentContext(source.encode(), Context.IMPORT)
     assert estimate.at(_line(source, "os.system")) is Context.IMPORT
+
+
+def test_a_sink_pattern_inside_a_defined_name_is_no_call() -> None:
+    source = (
+        "import socket\n\n\nclass Cipher:\n    def RC4_decrypt(key, data):\n        return data\n\n"
+        "    def _create_connection(self):\n        return None\n"
+    )
+    data = source.encode()
+    sinks = [data.index(b"decrypt("), data.index(b"create_connection(")]
+    assert not sink_may_run_unasked(data, sinks, IndentContext(data, Context.IMPORT))
+
+
+def test_a_call_in_a_default_argument_still_runs_at_definition() -> None:
+    source = "import os\n\n\nclass C:\n    def f(self, x=os.system('id')):\n        return x\n"
+    data = source.encode()
+    sinks = [data.index(b"os.system(")]
+    assert sink_may_run_unasked(data, sinks, IndentContext(data, Context.IMPORT))

@@ -25,6 +25,8 @@ module level, which only ever sends a file to the full analysis: a hostile file 
 lines inside one function would otherwise cost a million steps for each of its 200 sinks."""
 
 _DEF_NAME = re.compile(rb"(?:async\s+)?def\s+([A-Za-z_]\w*)|class\s+([A-Za-z_]\w*)")
+_DEFINED_NAME = re.compile(rb"(?:(?:async[ \t]+)?def|class)[ \t]+\w+")
+"""A line's text up to a sink match that lies inside the name a `def` or `class` defines."""
 
 
 class IndentContext:
@@ -106,6 +108,8 @@ def sink_may_run_unasked(
         head = before.rstrip()
         if head.endswith(b"def") and (len(head) == 3 or head[-4:-3] in (b" ", b"\t")):
             continue  # `def eval(self, ...)`: a method named like a sink is defined here, not called
+        if _DEFINED_NAME.fullmatch(before):
+            continue  # `def RC4_decrypt(`, `class Popen(`: the sink pattern matched inside the name
         ctx, names = context.enclosing(line)
         if ctx is not Context.CALL or run_elsewhere.intersection(names):
             return True
