@@ -80,3 +80,18 @@ def test_a_call_in_a_default_argument_still_runs_at_definition() -> None:
     data = source.encode()
     sinks = [data.index(b"os.system(")]
     assert sink_may_run_unasked(data, sinks, IndentContext(data, Context.IMPORT))
+
+
+def test_a_call_in_a_usage_example_is_no_caller() -> None:
+    # the class wraps a sink; its docstring shows how to call it, which runs nothing
+    source = (
+        "import requests\n\n\nclass Session:\n"
+        '    """An authorised session.\n\n    Usage::\n\n        session = Session(token)\n    """\n\n'
+        "    def send(self, url):\n        return requests.get(url)\n"
+    )
+    data = source.encode()
+    sinks = [data.index(b"requests.get(")]
+    assert not sink_may_run_unasked(data, sinks, IndentContext(data, Context.IMPORT))
+    called = source + "\n\nSESSION = Session(None)\n"
+    data = called.encode()
+    assert sink_may_run_unasked(data, [data.index(b"requests.get(")], IndentContext(data, Context.IMPORT))

@@ -133,7 +133,12 @@ def sink_may_run_unasked(
         for count, match in enumerate(callers.finditer(data)):
             if count >= limit:
                 return True
-            ctx, names = context.enclosing(data.count(b"\n", 0, match.start()) + 1)
+            start = match.start()
+            if data[data.rfind(b"\n", 0, start) + 1 : start].lstrip().startswith(b"#") or in_docstring(
+                data, start
+            ):
+                continue  # a usage example in a docstring or comment calls nothing, as above for sinks
+            ctx, names = context.enclosing(data.count(b"\n", 0, start) + 1)
             if ctx is not Context.CALL or run_elsewhere.intersection(names):
                 return True
             if names:
