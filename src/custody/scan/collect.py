@@ -133,6 +133,7 @@ class Collector:
         self.prescanned: dict[str, tuple[list[YaraHit], list[int], frozenset[str]]] = {}
         # Syntax trees a pre-check parsed (`_only_in_prose`), handed to the analysis of that file.
         self.parsed: dict[str, ast.Module] = {}
+        self._split: tuple[bytes, list[bytes]] | None = None  # the last source split, see `_lines`
 
     def run(self) -> Collected:
         try:
@@ -355,7 +356,7 @@ class Collector:
             self.parsed.pop(info.path, None)
             # Library or dev code whose dangerous calls all sit in function bodies: strings and
             # text patterns with an indentation-based context are enough, and far cheaper.
-            estimate = IndentContext(raw, base)
+            estimate = self._estimate(raw, base)
             hits = [h for h in hits if not in_docstring(raw, h.offset)]
             self._yara_hits(raw, hits, info, estimate, None)
             self._text_obfuscation(raw, info, base, None)
@@ -382,7 +383,7 @@ class Collector:
                 Unread(path=info.path, limit=LimitKind.AST_SIZE, size=len(raw), loaded=len(raw))
             )
         if analysis is None:
-            estimate = IndentContext(raw, base)
+            estimate = self._estimate(raw, base)
             facts = text_facts(raw, info.path, base)
             if line_base is not None:
                 facts = [replace(f, line=line_base, detail=prefix + f.detail) for f in facts]
@@ -440,7 +441,17 @@ class Collector:
             return True  # parsing a small module costs less than guessing about it
         # functions another module runs at import count as called at the top of this one
         roots = frozenset(self.roots.get(info.path, ()))
-        return sink_may_run_unasked(raw, sinks, IndentContext(raw, base), called=roots)
+        return sink_may_run_unasked(raw, sinks, self._estimate(raw, base), called=roots)
+
+    def _lines(self, raw: bytes) -> list[bytes]:
+        """`raw` split into lines, once per source: the pre-check, the text analysis and the long-line
+        check all need them, and splitting a large module costs more than any of them."""
+        if self._split is None or self._split[0] is not raw:
+            self._split = (raw, raw.split(b"\n"))
+        return self._split[1]
+
+    def _estimate(self, raw: bytes, base: Context) -> IndentContext:
+        return IndentContext(raw, base, self._lines(raw))
 
     def _only_in_prose(self, raw: bytes, info: FileInfo, spans: list[tuple[int, int]]) -> bool:
         """Whether all these matches sit in docstrings (`curl https://...` in a usage example),
@@ -503,11 +514,11 @@ class Collector:
             if line_base is not None:
                 ctx = base
             else:
-                ctx = analysis.context_at(line) if analysis else IndentContext(raw, base)(line)
+                ctx = analysis.context_at(line) if analysis else self._estimate(raw, base)(line)
             detail = "code pushed far to the right of a line, out of an editor's view"
             self.out.facts.append(Fact(Cap.WHITESPACE_HIDDEN, info.path, line, ctx, detail))
         if len(raw) > HUGE_LINE:
-            lines = raw.split(b"\n")
+            lines = self._lines(raw)
             lengths = list(map(len, lines))  # C-level passes: this runs on every large file
             size = max(lengths)
             if size > HUGE_LINE:

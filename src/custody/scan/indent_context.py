@@ -30,8 +30,9 @@ _DEFINED_NAME = re.compile(rb"(?:(?:async[ \t]+)?def|class)[ \t]+\w+")
 
 
 class IndentContext:
-    def __init__(self, data: bytes, base: Context) -> None:
-        self.lines = data.split(b"\n")
+    def __init__(self, data: bytes, base: Context, lines: list[bytes] | None = None) -> None:
+        """`lines`: `data.split(b"\n")` if the caller already has it."""
+        self.lines = data.split(b"\n") if lines is None else lines
         self.base = base
 
     def at(self, line: int | None) -> Context:
