@@ -15,7 +15,12 @@ from pathlib import Path
 import pytest
 
 from custody.scan import Scanner, ScanTask, Verdict
-from custody.scan.roles import extension_module_path, module_level_calls, top_level_imported_modules
+from custody.scan.roles import (
+    extension_module_path,
+    imported_modules,
+    module_level_calls,
+    top_level_imported_modules,
+)
 from tests.scan.builders import DEFAULT_NAME, write_sdist
 
 PKG = DEFAULT_NAME
@@ -212,6 +217,22 @@ def test_module_level_calls_reads_imports_and_top_level_uses() -> None:
     )
     assert module_level_calls(source, "pkg") == {"pkg.utils": {"f", "g"}, "pkg.net": {"send"}}
     assert module_level_calls(b"from .utils import f\n\ndef k():\n    f()\n", "pkg") == {}
+    # a called name that merely ends like an imported one is another name; `target=` and
+    # decorators are found inside longer text too
+    suffixes = b"from .utils import f, g\nelf()\nmytarget = x\nx.target=g\n"
+    assert module_level_calls(suffixes, "pkg") == {"pkg.utils": {"g"}}
+
+
+def test_imported_modules_on_the_first_line_and_indented() -> None:
+    source = b"from .a import b, c\nimport os, sys as s\nif x:\n  from ..x import *\ny = 1  # import no\n"
+    assert imported_modules(source, "pkg/sub") == {
+        "pkg.sub.a",
+        "pkg.sub.a.b",
+        "pkg.sub.a.c",
+        "os",
+        "sys",
+        "pkg.x",
+    }
 
 
 PROBE = (

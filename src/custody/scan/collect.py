@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import sys
@@ -22,6 +23,8 @@ from custody.scan.python_ast import (
     entropy,
     flow_summaries,
     flows_with_imports,
+    parse_python,
+    within_prose,
 )
 from custody.scan.python_text import FOLDING_BYTES, folded_identifier, text_facts
 from custody.scan.roles import (
@@ -166,6 +169,9 @@ class Collector:
         self._chain_ends: dict[str, tuple[bool, bool]] = {}
         self.summaries: dict[str, dict[str, Summary]] = {}
         self.by_module: dict[str, FileInfo] = {}
+        # Syntax trees a pre-check parsed (`_only_in_prose`), handed to the analysis of that file.
+        self.parsed: dict[str, ast.Module] = {}
+        self._split: tuple[bytes, list[bytes]] | None = None  # the last source split, see `_lines`
 
     def run(self) -> Collected:
         try:
@@ -545,9 +551,10 @@ class Collector:
         if depth == 0 and sinks:
             self.sinks_in.add(info.path)
         if depth == 0 and not self._needs_ast(raw, info, base, sinks, hits, marks):
+            self.parsed.pop(info.path, None)
             # Library or dev code whose dangerous calls all sit in function bodies: strings and
             # text patterns with an indentation-based context are enough, and far cheaper.
-            estimate = IndentContext(raw, base)
+            estimate = self._estimate(raw, base)
             hits = [h for h in hits if not in_docstring(raw, h.offset)]
             self._yara_hits(raw, hits, info, estimate, None)
             self._text_obfuscation(raw, info, base, None)
@@ -561,8 +568,9 @@ class Collector:
                 or any(info.rel == m or info.rel.endswith("/" + m) for m in self.as_main)
             )
         )
+        tree = self.parsed.pop(info.path, None) if depth == 0 else None
         analysis = (
-            analyze_python(raw, info.path, base, roots, runs_as_main=as_main)
+            analyze_python(raw, info.path, base, roots, runs_as_main=as_main, tree=tree)
             if len(raw) <= MAX_AST_BYTES
             else None
         )
@@ -577,7 +585,7 @@ class Collector:
                 Unread(path=info.path, limit=LimitKind.AST_SIZE, size=len(raw), loaded=len(raw))
             )
         if analysis is None:
-            estimate = IndentContext(raw, base)
+            estimate = self._estimate(raw, base)
             facts = text_facts(raw, info.path, base)
             if line_base is not None:
                 facts = [replace(f, line=line_base, detail=prefix + f.detail) for f in facts]
@@ -624,7 +632,8 @@ class Collector:
             return True
         if base in (Context.STARTUP, Context.INSTALL) or marks & _ANALYSE_ANYWHERE:
             return True
-        if any(hit.cap in STRONG_TEXT_CAPS for hit in hits):
+        strong = [(hit.offset, hit.length) for hit in hits if hit.cap in STRONG_TEXT_CAPS]
+        if strong and not self._only_in_prose(raw, info, strong):
             # A module naming an exfiltration endpoint or a Windows program to fetch gets the full
             # data-flow analysis even when everything sits in functions: few libraries do either.
             return True
@@ -634,7 +643,30 @@ class Collector:
             return True  # parsing a small module costs less than guessing about it
         # functions another module runs at import count as called at the top of this one
         roots = frozenset(self.roots.get(info.path, ()))
-        return sink_may_run_unasked(raw, sinks, IndentContext(raw, base), called=roots)
+        return sink_may_run_unasked(raw, sinks, self._estimate(raw, base), called=roots)
+
+    def _lines(self, raw: bytes) -> list[bytes]:
+        """`raw` split into lines, once per source: the pre-check, the text analysis and the long-line
+        check all need them, and splitting a large module costs more than any of them."""
+        if self._split is None or self._split[0] is not raw:
+            self._split = (raw, raw.split(b"\n"))
+        return self._split[1]
+
+    def _estimate(self, raw: bytes, base: Context) -> IndentContext:
+        return IndentContext(raw, base, self._lines(raw))
+
+    def _only_in_prose(self, raw: bytes, info: FileInfo, spans: list[tuple[int, int]]) -> bool:
+        """Whether all these matches sit in docstrings (`curl https://...` in a usage example),
+        which the analysis ignores too: then they are no reason to analyse the module. Checked on
+        the syntax tree, only when the cheap triple-quote count says docstring for every one; the
+        tree is kept for the analysis if it runs after all."""
+        if not all(in_docstring(raw, offset) for offset, _ in spans):
+            return False
+        tree = parse_python(raw) if len(raw) <= MAX_AST_BYTES else None
+        if tree is None:
+            return False
+        self.parsed[info.path] = tree
+        return within_prose(raw, tree, spans)
 
     def _nested(self, analysis: PythonAnalysis, info: FileInfo, depth: int, line_base: int | None) -> None:
         for line, context, value in analysis.decoded[:20]:
@@ -684,11 +716,11 @@ class Collector:
             if line_base is not None:
                 ctx = base
             else:
-                ctx = analysis.context_at(line) if analysis else IndentContext(raw, base)(line)
+                ctx = analysis.context_at(line) if analysis else self._estimate(raw, base)(line)
             detail = "code pushed far to the right of a line, out of an editor's view"
             self.out.facts.append(Fact(Cap.WHITESPACE_HIDDEN, info.path, line, ctx, detail))
         if len(raw) > HUGE_LINE:
-            lines = raw.split(b"\n")
+            lines = self._lines(raw)
             lengths = list(map(len, lines))  # C-level passes: this runs on every large file
             size = max(lengths)
             if size > HUGE_LINE:

@@ -13,6 +13,11 @@ import re
 from custody.scan.model import Context
 
 _FUNC_HEADERS = (b"def ", b"async def ", b"if __name__")
+_SKIPPED_STARTS = (b"#", b")", b"]", b"}")
+"""Lines that can never be the header of the block around a line: comments, and lines that start
+with a closing bracket (no statement does; they end a bracketed expression begun above, most often
+a long signature formatted one parameter a line, whose `) -> T:` would otherwise be taken for the
+header and hide the `def` above it)."""
 
 MAX_WALK = 20_000
 """Lines walked up from one line looking for its enclosing blocks. Past it the line counts as
@@ -20,11 +25,14 @@ module level, which only ever sends a file to the full analysis: a hostile file 
 lines inside one function would otherwise cost a million steps for each of its 200 sinks."""
 
 _DEF_NAME = re.compile(rb"(?:async\s+)?def\s+([A-Za-z_]\w*)|class\s+([A-Za-z_]\w*)")
+_DEFINED_NAME = re.compile(rb"(?:(?:async[ \t]+)?def|class)[ \t]+\w+")
+"""A line's text up to a sink match that lies inside the name a `def` or `class` defines."""
 
 
 class IndentContext:
-    def __init__(self, data: bytes, base: Context) -> None:
-        self.lines = data.split(b"\n")
+    def __init__(self, data: bytes, base: Context, lines: list[bytes] | None = None) -> None:
+        """`lines`: `data.split(b"\n")` if the caller already has it."""
+        self.lines = data.split(b"\n") if lines is None else lines
         self.base = base
 
     def at(self, line: int | None) -> Context:
@@ -47,7 +55,7 @@ class IndentContext:
             index -= 1
             text = self.lines[index]
             stripped = text.lstrip()
-            if not stripped or stripped.startswith(b"#"):
+            if not stripped or stripped.startswith(_SKIPPED_STARTS):
                 continue
             indent = len(text) - len(stripped)
             if indent < current:
@@ -101,6 +109,8 @@ def sink_may_run_unasked(
         head = before.rstrip()
         if head.endswith(b"def") and (len(head) == 3 or head[-4:-3] in (b" ", b"\t")):
             continue  # `def eval(self, ...)`: a method named like a sink is defined here, not called
+        if _DEFINED_NAME.fullmatch(before):
+            continue  # `def RC4_decrypt(`, `class Popen(`: the sink pattern matched inside the name
         ctx, names = context.enclosing(line)
         if ctx is not Context.CALL or run_elsewhere.intersection(names):
             return True
@@ -128,7 +138,12 @@ def sink_may_run_unasked(
         for count, match in enumerate(callers.finditer(data)):
             if count >= limit:
                 return True
-            ctx, names = context.enclosing(data.count(b"\n", 0, match.start()) + 1)
+            start = match.start()
+            if data[data.rfind(b"\n", 0, start) + 1 : start].lstrip().startswith(b"#") or in_docstring(
+                data, start
+            ):
+                continue  # a usage example in a docstring or comment calls nothing, as above for sinks
+            ctx, names = context.enclosing(data.count(b"\n", 0, start) + 1)
             if ctx is not Context.CALL or run_elsewhere.intersection(names):
                 return True
             if names:

@@ -1966,6 +1966,40 @@ def flows_with_imports(
     return [FlowFact(flow, file, result.context_at(flow.line)) for flow in flows]
 
 
+def within_prose(source: bytes, tree: ast.Module, spans: list[tuple[int, int]]) -> bool:
+    """Whether every (offset, length) byte span of `source` lies inside a bare string statement
+    (a docstring or any string expression whose value is dropped), as `tree` parsed it.
+
+    Such text is prose to the analysis too (`PythonAnalysis.text_ranges`). Exact byte positions,
+    not lines: a statement after the string on its line is code. False when the positions cannot
+    be trusted (a lone carriage return ends a line for the parser but not for this count) or when
+    the source reads a docstring back (`__doc__`), which makes that prose data."""
+    if b"__doc__" in source or b"\r" in source.replace(b"\r\n", b""):
+        return False
+    starts = [0]
+    find = source.find
+    at = find(b"\n")
+    while at >= 0:
+        starts.append(at + 1)
+        at = find(b"\n", at + 1)
+    prose: list[tuple[int, int]] = []
+    for node in walk(tree):
+        if (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+            and node.end_lineno is not None
+            and node.end_col_offset is not None
+        ):
+            # CPython's column offsets count UTF-8 bytes
+            prose.append(
+                (starts[node.lineno - 1] + node.col_offset, starts[node.end_lineno - 1] + node.end_col_offset)
+            )
+    return all(
+        any(start <= offset and offset + length <= end for start, end in prose) for offset, length in spans
+    )
+
+
 def analyze_python(
     source: bytes | str,
     file: str,
@@ -1973,13 +2007,15 @@ def analyze_python(
     roots: frozenset[str] = frozenset(),
     *,
     runs_as_main: bool = False,
+    tree: ast.Module | None = None,
 ) -> PythonAnalysis | None:
     """Facts for one Python source; None when it does not parse (caller falls back to text rules).
 
     `roots` are function names another file calls in `base` context (setup.py importing its own
-    package, a .pth start-up entry point), so their bodies run in that context too.
+    package, a .pth start-up entry point), so their bodies run in that context too. `tree`: the
+    source already parsed (by a pre-check), so it is not parsed twice.
     """
-    tree = parse_python(source)
+    tree = parse_python(source) if tree is None else tree
     if tree is None:
         return None
     analyzer = _Analyzer(tree, file, base)

@@ -31,6 +31,7 @@ from custody.inventory import Ecosystem
 from custody.scan.declared import Declarations, DependencyKind
 from custody.scan.install_time import direct_url
 from custody.scan.model import Basis, Finding, Severity
+from custody.scan.python_ast import walk
 from custody.scan.roles import DEV_DIRS, is_dev_dir, relative_path
 
 MAX_MCP_SOURCE = 512 * 1024
@@ -365,18 +366,79 @@ _HAND_OVER = re.compile(
 )
 
 
+_PHRASE_CHECKS = (
+    (_OVERRIDE, "tells the model to ignore its instructions"),
+    (_CONCEAL, "tells the model to hide something from the user"),
+    (_FAKE_TAG, "carries a tag dressed up as system text"),
+)
+_SECRET_LABEL = "asks the model to read a secret file and hand its content over"  # noqa: S105 - a label
+# The same patterns as bytes, without IGNORECASE, over a folded copy of the source (`_fold`): they
+# match wherever the text patterns do, 2-3x faster. Used to rule whole source files out before
+# any parse. The patterns are written in lowercase (a test keeps them so).
+_LOWER_CHECKS = tuple(re.compile(p.pattern.encode()) for p, _ in _PHRASE_CHECKS)
+_LOWER_SECRET_PATH = re.compile(_SECRET_PATH.pattern.encode())
+_LOWER_HAND_OVER = re.compile(_HAND_OVER.pattern.encode())
+_SECRET_WORDS = (
+    b"~/.ssh",
+    b"id_",
+    b".aws/",
+    b".npmrc",
+    b".pypirc",
+    b".netrc",
+    b"mcp.json",
+    b".cursor/",
+    b".env",
+    b"private",
+)
+"""A word each alternative of `_SECRET_PATH` contains (substring tests are far cheaper)."""
+# ASCII case folding is lowercasing; str `\s` also matches \x1c-\x1f, bytes `\s` does not.
+_FOLD_BYTES = bytes.maketrans(
+    bytes(range(0x41, 0x5B)) + bytes(range(0x1C, 0x20)), bytes(range(0x61, 0x7B)) + b"    "
+)
+# Non-ASCII characters the text patterns treat as ASCII: under IGNORECASE these fold onto i, s
+# and k, and `\s` matches these spaces.
+_FOLD_CHARS = {0x130: "i", 0x131: "i", 0x17F: "s", 0x212A: "k"} | {
+    cp: " " for cp in (0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000)
+}
+_FOLD_UTF8 = re.compile(b"|".join(re.escape(chr(cp).encode()) for cp in sorted(_FOLD_CHARS)))
+
+
 def injection_phrase(text: str) -> str | None:
     """What in a tool description speaks to the model instead of describing the tool, if any."""
-    for pattern, label in (
-        (_OVERRIDE, "tells the model to ignore its instructions"),
-        (_CONCEAL, "tells the model to hide something from the user"),
-        (_FAKE_TAG, "carries a tag dressed up as system text"),
-    ):
+    for pattern, label in _PHRASE_CHECKS:
         if pattern.search(text):
             return label
     if _SECRET_PATH.search(text) and _HAND_OVER.search(text):
-        return "asks the model to read a secret file and hand its content over"
+        return _SECRET_LABEL
     return None
+
+
+def _fold(data: bytes) -> bytes:
+    """`data` as the text patterns see it, for the byte patterns: decoded as the phrase search
+    decodes it, the characters that fold onto ASCII replaced by their ASCII letter or a space,
+    every other non-ASCII character by one `?` (what stood there matters to the patterns only as
+    one character that is neither a dot nor a newline, matched by `[^.\n]`; as a non-word
+    character it can only add `\b` boundaries, never remove one), then lowercased."""
+    if not data.isascii():
+        text = data.decode("utf-8", "replace")
+        if _FOLD_UTF8.search(data):
+            text = text.translate(_FOLD_CHARS)
+        data = text.encode("ascii", "replace")
+    return data.translate(_FOLD_BYTES)
+
+
+def _may_hold_injection(data: bytes) -> bool:
+    """Whether `injection_phrase` could find anything in the source `data` (an over-approximation:
+    the byte patterns over `_fold(data)` match wherever the text patterns match the text)."""
+    folded = _fold(data)
+    if any(pattern.search(folded) for pattern in _LOWER_CHECKS):
+        return True
+    # the hand-over pattern first: it is several times cheaper than the path one
+    return bool(
+        _LOWER_HAND_OVER.search(folded)
+        and any(word in folded for word in _SECRET_WORDS)
+        and _LOWER_SECRET_PATH.search(folded)
+    )
 
 
 def _dotted(node: ast.expr) -> str:
@@ -393,7 +455,7 @@ def _dotted(node: ast.expr) -> str:
 def _tool_texts(tree: ast.Module) -> Iterator[tuple[int, str]]:
     """(line, text) of tool descriptions: docstrings of functions with a `*tool*` decorator and
     `description=` strings given to a `*tool*`/`*Tool*` call."""
-    for node in ast.walk(tree):
+    for node in walk(tree):  # the same order as ast.walk, ~3x faster
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             if any("tool" in _dotted(d).lower() for d in node.decorator_list):
                 doc = ast.get_docstring(node)
@@ -402,7 +464,7 @@ def _tool_texts(tree: ast.Module) -> Iterator[tuple[int, str]]:
         elif isinstance(node, ast.Call) and "tool" in _dotted(node.func).lower():
             for keyword in node.keywords:
                 if keyword.arg == "description":
-                    for sub in ast.walk(keyword.value):
+                    for sub in walk(keyword.value):
                         if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
                             yield sub.lineno, sub.value
 
@@ -414,12 +476,13 @@ def mcp_tool_injection(artifact: Artifact) -> list[Finding]:
         if not member.path.endswith(".py") or not member.complete or member.size > MAX_MCP_SOURCE:
             continue
         data = member.data
-        if b"mcp" not in data.lower() or b"tool" not in data.lower():
+        lowered = data.lower()
+        if b"mcp" not in lowered or b"tool" not in lowered:
             continue
         rel = relative_path(member.path, artifact.strip_prefix)
         if any(is_dev_dir(p) for p in rel.split("/")[:-1]):
             continue
-        if injection_phrase(data.decode("utf-8", "replace")) is None:
+        if not _may_hold_injection(data):
             continue  # no such phrase anywhere in the file: no description can hold one (parsing costs)
         try:
             tree = ast.parse(data)

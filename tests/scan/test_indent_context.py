@@ -1,0 +1,97 @@
+"""The indentation-based context estimate used for modules that are not parsed."""
+
+from __future__ import annotations
+
+import textwrap
+
+from custody.scan.indent_context import IndentContext, sink_may_run_unasked
+from custody.scan.model import Context
+
+LONG_SIGNATURE = textwrap.dedent(
+    """\
+    import subprocess
+
+
+    class Runner:
+        def run(
+            self,
+            command: list[str],
+            timeout: float = 1.0,
+        ) -> int:
+            return subprocess.call(command)
+
+
+    def helper(
+        value: int,
+    ):
+        return subprocess.call(["true", str(value)])
+    """
+)
+
+
+def _line(source: str, needle: str) -> int:
+    return next(i for i, text in enumerate(source.split("\n"), 1) if needle in text)
+
+
+def _sinks(source: str) -> list[int]:
+    data = source.encode()
+    return [data.index(b"subprocess.call(", start) for start in (0, data.index(b"def helper"))]
+
+
+def test_body_under_a_signature_split_over_lines_is_in_the_function() -> None:
+    estimate = IndentContext(LONG_SIGNATURE.encode(), Context.IMPORT)
+    context, names = estimate.enclosing(_line(LONG_SIGNATURE, "return subprocess.call(command)"))
+    assert context is Context.CALL
+    assert names == [b"run", b"Runner"]
+    context, names = estimate.enclosing(_line(LONG_SIGNATURE, "str(value)"))
+    assert (context, names) == (Context.CALL, [b"helper"])
+
+
+def test_sinks_in_functions_with_long_signatures_do_not_run_unasked() -> None:
+    data = LONG_SIGNATURE.encode()
+    assert not sink_may_run_unasked(data, _sinks(LONG_SIGNATURE), IndentContext(data, Context.IMPORT))
+
+
+def test_a_call_of_such_a_function_at_module_level_still_runs_unasked() -> None:
+    source = LONG_SIGNATURE + "\n\nhelper(\n    1,\n)\n"
+    data = source.encode()
+    assert sink_may_run_unasked(data, _sinks(source), IndentContext(data, Context.IMPORT))
+
+
+def test_module_level_block_after_a_closing_bracket_stays_module_level() -> None:
+    # the `)` line is skipped, and the `if` header above it still decides
+    source = "import os\nif True:\n    x = dict(\n        a=1,\n)\n    os.system('id')\n"
+    estimate = IndentContext(source.encode(), Context.IMPORT)
+    assert estimate.at(_line(source, "os.system")) is Context.IMPORT
+
+
+def test_a_sink_pattern_inside_a_defined_name_is_no_call() -> None:
+    source = (
+        "import socket\n\n\nclass Cipher:\n    def RC4_decrypt(key, data):\n        return data\n\n"
+        "    def _create_connection(self):\n        return None\n"
+    )
+    data = source.encode()
+    sinks = [data.index(b"decrypt("), data.index(b"create_connection(")]
+    assert not sink_may_run_unasked(data, sinks, IndentContext(data, Context.IMPORT))
+
+
+def test_a_call_in_a_default_argument_still_runs_at_definition() -> None:
+    source = "import os\n\n\nclass C:\n    def f(self, x=os.system('id')):\n        return x\n"
+    data = source.encode()
+    sinks = [data.index(b"os.system(")]
+    assert sink_may_run_unasked(data, sinks, IndentContext(data, Context.IMPORT))
+
+
+def test_a_call_in_a_usage_example_is_no_caller() -> None:
+    # the class wraps a sink; its docstring shows how to call it, which runs nothing
+    source = (
+        "import requests\n\n\nclass Session:\n"
+        '    """An authorised session.\n\n    Usage::\n\n        session = Session(token)\n    """\n\n'
+        "    def send(self, url):\n        return requests.get(url)\n"
+    )
+    data = source.encode()
+    sinks = [data.index(b"requests.get(")]
+    assert not sink_may_run_unasked(data, sinks, IndentContext(data, Context.IMPORT))
+    called = source + "\n\nSESSION = Session(None)\n"
+    data = called.encode()
+    assert sink_may_run_unasked(data, [data.index(b"requests.get(")], IndentContext(data, Context.IMPORT))
