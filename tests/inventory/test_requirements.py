@@ -111,6 +111,23 @@ def test_nesting_past_the_cap_fails_closed(tmp_path: Path) -> None:
     assert "nested deeper than 64" in problem and "level65.txt" in problem
 
 
+def test_includes_past_the_file_cap_are_reported_not_dropped(tmp_path: Path) -> None:
+    # 1,001 flat includes: the first 999 are read (with the including file, 1,000 files), the
+    # last two are past the cap and each one is named, so the audit fails closed
+    lines = []
+    for i in range(1001):
+        (tmp_path / f"part{i}.txt").write_text(f"pkg{i}==1.0\n", encoding="utf-8")
+        lines.append(f"-r part{i}.txt")
+    (tmp_path / "requirements.txt").write_text("\n".join(lines) + "\nlast==2.0\n", encoding="utf-8")
+    error = _partial(tmp_path / "requirements.txt")
+    assert sorted(p.name for p in error.packages) == sorted([*(f"pkg{i}" for i in range(999)), "last"])
+    shown = tmp_path / "requirements.txt"
+    assert error.problems == [
+        f"{shown}:1000: more than 1000 files included: part999.txt not read",
+        f"{shown}:1001: more than 1000 files included: part1000.txt not read",
+    ]
+
+
 def test_random_bytes_are_an_error_not_a_stream_of_findings(tmp_path: Path) -> None:
     junk = tmp_path / "requirements.txt"
     junk.write_bytes(bytes(random.Random(12).randrange(256) for _ in range(4096)))
