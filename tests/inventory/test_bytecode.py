@@ -9,7 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from custody.inventory import IssueType, check_site_dir
+from custody.inventory import IssueType, check_site_dir, verify_records
+from custody.inventory.digest_cache import DigestCache
 from tests.inventory.builders import make_site, write_dist
 
 TAG = sys.implementation.cache_tag
@@ -82,3 +83,25 @@ def test_checked_hash_byte_code_is_not_reported(tmp_path: Path) -> None:
     assert _imports(site, "pkg.mod") == "mod"
     _, issues, _ = check_site_dir(str(site))
     assert issues == []
+
+
+def test_a_pyc_swapped_after_an_audit_is_read_again_not_taken_from_the_cache(tmp_path: Path) -> None:
+    # the flags word is kept in the digest cache by the .pyc's stamp (size, mtime, ctime, inode):
+    # a warm run answers from it, and a .pyc rewritten since is read again, not trusted
+    site = make_site(tmp_path)
+    write_dist(site, "pkg", "1.0", {"pkg/__init__.py": b"", "pkg/mod.py": b"print('mod')\n"})
+    target = site / "pkg" / "__pycache__" / f"mod.{TAG}.pyc"
+    py_compile.compile(
+        str(site / "pkg" / "mod.py"),
+        cfile=str(target),
+        invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP,
+    )
+    cache_path = str(tmp_path / "digests.sqlite")
+    cache = DigestCache(cache_path)
+    assert verify_records(str(site), cache=cache) == []  # the flags word is now in the cache
+    cache.close()
+    _compile("print('swapped')\n", target, tmp_path, py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    cache = DigestCache(cache_path)
+    issues = verify_records(str(site), cache=cache)
+    cache.close()
+    assert [(Path(i.path).name, i.kind) for i in issues] == [(target.name, IssueType.BYTECODE)]

@@ -19,10 +19,15 @@ _UNCHECKED_HASH = 0b01
 """PEP 552 flags: bit 0 hash-based, bit 1 check_source. Hash-based without check_source."""
 
 
-def bytecode_problem(path: str, exists: Callable[[str], bool] = os.path.lexists) -> str | None:
+def bytecode_problem(
+    path: str,
+    exists: Callable[[str], bool] = os.path.lexists,
+    flags: Callable[[str], int | None] | None = None,
+) -> str | None:
     """Why the `.pyc` at `path` would run unverified, or None when `import` checks it (or never
     loads it: a `__pycache__` file without its source is ignored). `exists` tells whether a path
-    is there (a caller that has just listed the directory passes membership in that listing)."""
+    is there (a caller that has just listed the directory passes membership in that listing);
+    `flags` reads a `.pyc`'s flags word (default `pyc_flags`; a caller may answer from a cache)."""
     parent, _, name = path.rpartition(os.sep)
     grandparent, _, folder = parent.rpartition(os.sep)
     if folder != "__pycache__":
@@ -32,8 +37,8 @@ def bytecode_problem(path: str, exists: Callable[[str], bool] = os.path.lexists)
     source = f"{grandparent}{os.sep}{name.split('.', 1)[0]}.py"
     if not exists(source):
         return None
-    flags = pyc_flags(path)
-    if flags is not None and flags & 0b11 == _UNCHECKED_HASH:
+    word = (flags or pyc_flags)(path)
+    if word is not None and word & 0b11 == _UNCHECKED_HASH:
         return (
             f"unchecked-hash byte code: `import` runs it without comparing it with {os.path.basename(source)}"
         )
