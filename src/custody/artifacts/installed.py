@@ -300,15 +300,22 @@ def read_record(dist_dir: str) -> tuple[tuple[RecordEntry, ...], bool]:
             RecordEntry(path=p, algorithm=None, digest=None, size=None) for p in _record_paths(dist_dir)
         ), False
     rows: list[RecordEntry] = []
+    append = rows.append
+    # tuple.__new__ builds the named tuple in C (its generated __new__ is a Python call per row,
+    # and an audit reads ~100k rows before it can start checking files)
+    new = tuple.__new__
     with open(record, encoding="utf-8", errors="replace", newline="") as handle:
         for row in csv.reader(handle):
             if not row or not row[0]:
                 continue
+            count = len(row)
             algorithm = digest = None
-            if len(row) > 1 and "=" in row[1]:
-                algorithm, digest = row[1].split("=", 1)
-            size = int(row[2]) if len(row) > 2 and row[2].strip().isdigit() else None
-            rows.append(RecordEntry(row[0], algorithm, digest, size))
+            if count > 1:
+                algorithm, sep, digest = row[1].partition("=")
+                if not sep:
+                    algorithm = digest = None
+            size = int(row[2]) if count > 2 and row[2].strip().isdigit() else None
+            append(new(RecordEntry, (row[0], algorithm, digest, size)))
     return tuple(rows), True
 
 
