@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from custody.inventory import Ecosystem, InventoryError, PartialInventory, read_lockfile
+from custody.inventory import Ecosystem, InventoryError, PartialInventory, read_lockfile, requirements
 from custody.inventory.requirements import read_requirements
 
 SHA_A = "a" * 64
@@ -175,3 +177,22 @@ def test_an_include_of_a_secret_file_never_echoes_its_lines(tmp_path: Path) -> N
     assert secret not in done.stdout and "CUSTODY_TEST_SECRET" not in done.stdout
     packages = json.loads(done.stdout)
     assert len(packages) >= 2 and all("<unparseable line>" in p for p in packages)
+
+
+_NAME = st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,12}[A-Za-z0-9])?", fullmatch=True)
+_VERSION = st.from_regex(
+    r"[0-9]{1,4}(\.[0-9]{1,4}){0,3}((a|b|rc)[0-9]{1,3})?(\.post[0-9]{1,3})?(\.dev[0-9]{1,3})?", fullmatch=True
+)
+_NOISE = st.sampled_from(
+    ["", " ", "==", "[x]", ";python_version<'3'", ".*", "+local", "-1", "rc", "!", "@", "~=", "\\t"]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_NAME, _VERSION, _NOISE, _NOISE)
+def test_the_plain_pin_shortcut_reads_what_the_parser_reads(name: str, version: str, a: str, b: str) -> None:
+    # the shortcut for `name==version` must give exactly the parser's Package, and lines around
+    # it (extras, markers, wildcards, local versions, spaces) must still reach the parser
+    for written in (f"{name}=={version}", f"{name}{a}=={version}{b}", f"{name}=={a}{version}"):
+        line = written.strip()  # as _logical_lines hands lines over
+        assert requirements._requirement(line, "r.txt:1") == requirements._parsed_requirement(line, "r.txt:1")
