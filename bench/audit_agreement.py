@@ -414,6 +414,11 @@ def main() -> int:
     parser.add_argument("--live-runs", type=int, default=1, help="runs of custody --live (network; 0 = skip)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the environment")
     parser.add_argument(
+        "--pure-python-fill",
+        action="store_true",
+        help="fill with pure-Python wheels only (the environment of the 2026-11-28 run)",
+    )
+    parser.add_argument(
         "--boundary-pins",
         type=int,
         default=10,
@@ -425,7 +430,7 @@ def main() -> int:
     sources = args.advisories or [ROOT.parent / "shared" / "advisories" / n for n in ("pypa-osv", "mal-osv")]
     args.work.mkdir(parents=True, exist_ok=True)
 
-    venv = build_env(args.work, args.dists, args.fill_wheels, args.rebuild)
+    venv = build_env(args.work, args.dists, args.fill_wheels, args.rebuild, native=not args.pure_python_fill)
     site = site_packages(venv)
     dists = installed(site)
     pip_audit = build_pip_audit(args.work)
