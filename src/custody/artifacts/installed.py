@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from custody.artifacts._collect import Collector, StopReading, read_regular_file
-from custody.artifacts.eggs import egg_info_dirs
+from custody.artifacts.eggs import egg_info_dirs, zipped_egg_infos
 from custody.artifacts.limits import DEFAULT_LIMITS, Limits
 from custody.artifacts.metadata import NAME_VERSION, metadata_headers
 from custody.artifacts.model import Artifact, ArtifactError, ArtifactKind, IssueKind, Unread
@@ -322,7 +322,8 @@ def read_record(dist_dir: str) -> tuple[tuple[RecordEntry, ...], bool]:
 def list_distributions(site_dir: str) -> list[InstalledDistribution]:
     """Every distribution `importlib.metadata` finds through `site_dir`, with its name, version and
     RECORD rows: `.dist-info` and `.egg-info` directories, `.egg-info` files, and the `EGG-INFO` of
-    each `.egg` a `.pth` there puts on `sys.path` (sorted by entry, eggs last)."""
+    each `.egg` a `.pth` there puts on `sys.path` (sorted by entry, egg directories, then zipped
+    eggs, last)."""
     try:
         entries = sorted(os.listdir(site_dir))
     except OSError as exc:
@@ -345,6 +346,18 @@ def list_distributions(site_dir: str) -> list[InstalledDistribution]:
     found.extend(
         _distribution(site_dir, os.path.relpath(info, site_dir)) for info in egg_info_dirs(site_dir, entries)
     )
+    for egg, pkg_info in zipped_egg_infos(site_dir, entries):
+        headers = metadata_headers(pkg_info, NAME_VERSION)
+        found.append(
+            InstalledDistribution(
+                site_dir=site_dir,
+                entry=os.path.relpath(egg, site_dir),
+                name=headers.get("name"),
+                version=headers.get("version"),
+                record=(),
+                has_record=False,
+            )
+        )
     return found
 
 
