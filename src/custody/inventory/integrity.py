@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from custody.artifacts import STARTUP_MODULES, InstalledDistribution, RecordEntry, is_startup_file
 from custody.inventory._files import file_digest
 from custody.inventory._parallel import run_parts
-from custody.inventory.bytecode import bytecode_problem, pyc_flags
+from custody.inventory.bytecode import bytecode_problem, compiled_differs, pyc_flags, pyc_source
 from custody.inventory.digest_cache import DigestCache, DigestGroup, Entries, _stamp
 from custody.inventory.environment import distributions
 from custody.inventory.os_packages import os_owner
@@ -376,9 +376,11 @@ def _check_part(
                 if found is not None:
                     issues.append(found)
         # after the walk: a .pyc's source is then known present or not without another lstat
-        flags = functools.partial(_cached_pyc_flags, digests, pyc_stats)
+        checks = _PycChecks(digests, pyc_stats)
         for full, dist in byte_code:
-            problem = bytecode_problem(full, sources.__contains__, flags)
+            problem = bytecode_problem(full, sources.__contains__, checks.flags)
+            if problem is None and full in checks.rewritten:
+                problem = checks.verdict(full, pyc_source(full))
             if problem is not None:
                 issues.append(_issue(IssueType.BYTECODE, full, dist, problem))
         lookups.extend((full, dist, entry) for full, (dist, entry) in pending.items())
@@ -402,19 +404,52 @@ _PYC_FLAGS = "pyc-flags"
 """Digest-cache "algorithm" under which a `.pyc`'s PEP 552 flags word is kept (by its stamp)."""
 
 
-def _cached_pyc_flags(digests: DigestGroup | None, stats: dict[str, os.stat_result], path: str) -> int | None:
-    """A `.pyc`'s flags word, from the digest cache while the file is unchanged (size, mtime,
-    ctime, inode: a swapped `.pyc` is read again), else from its header."""
-    info = stats.get(path)
-    if digests is None or info is None:
-        return pyc_flags(path)
-    known = digests.lookup(path, info, _PYC_FLAGS)
-    if known is not None and known.isdigit():
-        return int(known)
-    value = pyc_flags(path)
-    if value is not None:
-        digests.remember(path, info, _PYC_FLAGS, str(value))
-    return value
+_PYC_SWAPPED = "swapped:"
+"""Prefix of a cached flags word whose `.pyc` failed the comparison with its source: kept so the
+next audit reports it again while the file is unchanged."""
+
+
+@dataclass(slots=True)
+class _PycChecks:
+    """The byte-code checks of one package directory, with what the digest cache knows.
+
+    The flags word of a `.pyc` is cached by its stamp (size, mtime, ctime, inode). A `.pyc` first
+    seen is taken as it is (comparing every `.pyc` with a compile of its source costs ~2 ms each,
+    a minute for a large environment); one whose stamp changed since an earlier audit was
+    rewritten, and is compared with a compile of its source (`compiled_differs`): a swap with a
+    header copied from the intact `.py` loads without `import` noticing."""
+
+    digests: DigestGroup | None
+    stats: dict[str, os.stat_result] = field(default_factory=dict)
+    rewritten: set[str] = field(default_factory=set)
+    """`.pyc` files whose cached stamp differs (or that failed the comparison before)."""
+
+    def flags(self, path: str) -> int | None:
+        info = self.stats.get(path)
+        if self.digests is None or info is None:
+            return pyc_flags(path)
+        known = self.digests.lookup(path, info, _PYC_FLAGS)
+        if known is not None and known.isdigit():
+            return int(known)
+        if known is not None or path in self.digests.known:
+            self.rewritten.add(path)
+            return pyc_flags(path)  # remembered once compared (`verdict`)
+        value = pyc_flags(path)
+        if value is not None:
+            self.digests.remember(path, info, _PYC_FLAGS, str(value))
+        return value
+
+    def verdict(self, path: str, source: str) -> str | None:
+        """For a rewritten `.pyc` that passed the header checks: why its code is not its source's."""
+        if path not in self.rewritten or self.digests is None:
+            return None
+        problem = compiled_differs(path, source)
+        value = pyc_flags(path)
+        info = self.stats[path]
+        if value is not None:
+            mark = _PYC_SWAPPED if problem else ""
+            self.digests.remember(path, info, _PYC_FLAGS, f"{mark}{value}")
+        return problem
 
 
 def _package_dirs(directory: str) -> Iterator[tuple[str, list[os.DirEntry[str]]]]:
