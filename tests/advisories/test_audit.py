@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -255,3 +256,19 @@ def test_min_release_age_reports_releases_inside_the_cooldown(
     (finding,) = [f for f in audit(week).findings if f.kind is FindingKind.RELEASE_AGE]
     assert finding.package == "goodpkg" and finding.severity == "medium"
     assert "3.0 hours" in finding.detail and "7-day cooldown" in finding.detail
+
+
+def test_a_zipped_egg_on_sys_path_is_audited(tmp_path: Path, store: str) -> None:
+    # easy_install's zipped egg, put on sys.path by easy-install.pth: importlib.metadata (hence pip
+    # list and pip-audit) lists it, so its known vulnerability must be reported too
+    site = make_site(tmp_path)
+    with zipfile.ZipFile(site / "Jinja2-2.10-py3.11.egg", "w") as egg:
+        egg.writestr("EGG-INFO/PKG-INFO", "Metadata-Version: 1.1\nName: Jinja2\nVersion: 2.10\n")
+        egg.writestr("jinja2/__init__.py", "")
+    (site / "easy-install.pth").write_text("./Jinja2-2.10-py3.11.egg\n", encoding="utf-8")
+    report = audit(AuditRequest(site_dirs=[str(site)], store_path=store))
+    assert sorted((f.id, f.package, f.severity) for f in report.findings) == [
+        ("PYSEC-2019-217", "Jinja2", "high"),
+        ("record-legacy", "Jinja2", "low"),  # an old layout never had a RECORD: a note
+    ]
+    assert report.errors == []

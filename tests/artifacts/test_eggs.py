@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 from custody.inventory import installed_packages
@@ -40,8 +41,13 @@ def _old_layouts(site: Path, elsewhere: Path) -> None:
     (site / "stray-9.9-py3.11.egg" / "EGG-INFO" / "PKG-INFO").write_text(
         _pkg_info("stray", "9.9"), encoding="utf-8"
     )
+    # easy_install's default: a zipped egg (importlib.metadata reads a zip on sys.path as a folder)
+    with zipfile.ZipFile(site / "Werkzeug-0.15.3-py3.11.egg", "w") as egg:
+        egg.writestr("EGG-INFO/PKG-INFO", _pkg_info("Werkzeug", "0.15.3"))
+        egg.writestr("werkzeug/__init__.py", "")
     (site / "easy-install.pth").write_text(
-        f"./Jinja2-2.10-py3.11.egg\n{elsewhere / 'urllib3-1.23-py3.11.egg'}\n", encoding="utf-8"
+        f"./Jinja2-2.10-py3.11.egg\n{elsewhere / 'urllib3-1.23-py3.11.egg'}\n./Werkzeug-0.15.3-py3.11.egg\n",
+        encoding="utf-8",
     )
 
 
@@ -62,5 +68,6 @@ def test_old_layouts_are_listed_as_importlib_metadata_lists_them(tmp_path: Path)
     )
     expected = {tuple(pair) for pair in json.loads(listed.stdout)}
     assert {("Jinja2", "2.10"), ("urllib3", "1.23"), ("oldfile", "1.0"), ("olddir", "2.0")} <= expected
+    assert ("Werkzeug", "0.15.3") in expected
     assert ("stray", "9.9") not in expected
     assert {(p.name, p.version) for p in installed_packages(str(site))} == expected

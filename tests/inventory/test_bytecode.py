@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import importlib.util
 import py_compile
+import struct
 import subprocess
 import sys
 from pathlib import Path
 
-from custody.inventory import IssueType, check_site_dir
+from custody.inventory import IssueType, check_site_dir, verify_records
+from custody.inventory.digest_cache import DigestCache
 from tests.inventory.builders import make_site, write_dist
 
 TAG = sys.implementation.cache_tag
@@ -82,3 +84,68 @@ def test_checked_hash_byte_code_is_not_reported(tmp_path: Path) -> None:
     assert _imports(site, "pkg.mod") == "mod"
     _, issues, _ = check_site_dir(str(site))
     assert issues == []
+
+
+def test_a_pyc_swapped_after_an_audit_is_read_again_not_taken_from_the_cache(tmp_path: Path) -> None:
+    # the flags word is kept in the digest cache by the .pyc's stamp (size, mtime, ctime, inode):
+    # a warm run answers from it, and a .pyc rewritten since is read again, not trusted
+    site = make_site(tmp_path)
+    write_dist(site, "pkg", "1.0", {"pkg/__init__.py": b"", "pkg/mod.py": b"print('mod')\n"})
+    target = site / "pkg" / "__pycache__" / f"mod.{TAG}.pyc"
+    py_compile.compile(
+        str(site / "pkg" / "mod.py"),
+        cfile=str(target),
+        invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP,
+    )
+    cache_path = str(tmp_path / "digests.sqlite")
+    cache = DigestCache(cache_path)
+    assert verify_records(str(site), cache=cache) == []  # the flags word is now in the cache
+    cache.close()
+    _compile("print('swapped')\n", target, tmp_path, py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    cache = DigestCache(cache_path)
+    issues = verify_records(str(site), cache=cache)
+    cache.close()
+    assert [(Path(i.path).name, i.kind) for i in issues] == [(target.name, IssueType.BYTECODE)]
+
+
+def _swap_keeping_header(pyc: Path, source: Path, code: str, tmp_path: Path) -> None:
+    """A timestamp .pyc of other code whose header copies the intact source's mtime and size:
+    `import` finds the header current and runs the byte code."""
+    _compile(code, pyc, tmp_path, py_compile.PycInvalidationMode.TIMESTAMP)
+    data = bytearray(pyc.read_bytes())
+    info = source.stat()
+    data[8:16] = struct.pack("<II", int(info.st_mtime) & 0xFFFFFFFF, info.st_size & 0xFFFFFFFF)
+    pyc.write_bytes(bytes(data))
+
+
+def _audit(site: Path, cache_path: str) -> list[tuple[str, IssueType, str]]:
+    cache = DigestCache(cache_path)
+    try:
+        issues = verify_records(str(site), cache=cache)
+    finally:
+        cache.close()
+    return [(Path(i.path).name, i.kind, i.detail.split(":")[0]) for i in issues]
+
+
+def test_a_pyc_swapped_since_the_last_audit_is_compared_with_its_source(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    write_dist(site, "pkg", "1.0", {"pkg/__init__.py": b"", "pkg/mod.py": b"print('intact source')\n"})
+    source = site / "pkg" / "mod.py"
+    pyc = site / "pkg" / "__pycache__" / f"mod.{TAG}.pyc"
+    py_compile.compile(
+        str(source), cfile=str(pyc), invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP
+    )
+    cache_path = str(tmp_path / "digests.sqlite")
+    assert _audit(site, cache_path) == []  # first sight: taken as it is (and remembered)
+    _swap_keeping_header(pyc, source, "print('swapped byte code')\n", tmp_path)
+    assert _imports(site, "pkg.mod") == "swapped byte code"
+    swapped = [(pyc.name, IssueType.BYTECODE, "swapped byte code")]
+    assert _audit(site, cache_path) == swapped
+    assert _audit(site, cache_path) == swapped  # reported again while the file stays as it is
+    # rewritten with the source's own code (as import or pip would): compared, found equal
+    py_compile.compile(
+        str(source), cfile=str(pyc), invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP
+    )
+    assert _imports(site, "pkg.mod") == "intact source"
+    assert _audit(site, cache_path) == []
+    assert _audit(site, cache_path) == []

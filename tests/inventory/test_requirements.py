@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from custody.inventory import Ecosystem, InventoryError, PartialInventory, read_lockfile
+from custody.inventory import Ecosystem, InventoryError, PartialInventory, read_lockfile, requirements
 from custody.inventory.requirements import read_requirements
 
 SHA_A = "a" * 64
@@ -111,6 +113,23 @@ def test_nesting_past_the_cap_fails_closed(tmp_path: Path) -> None:
     assert "nested deeper than 64" in problem and "level65.txt" in problem
 
 
+def test_includes_past_the_file_cap_are_reported_not_dropped(tmp_path: Path) -> None:
+    # 1,001 flat includes: the first 999 are read (with the including file, 1,000 files), the
+    # last two are past the cap and each one is named, so the audit fails closed
+    lines = []
+    for i in range(1001):
+        (tmp_path / f"part{i}.txt").write_text(f"pkg{i}==1.0\n", encoding="utf-8")
+        lines.append(f"-r part{i}.txt")
+    (tmp_path / "requirements.txt").write_text("\n".join(lines) + "\nlast==2.0\n", encoding="utf-8")
+    error = _partial(tmp_path / "requirements.txt")
+    assert sorted(p.name for p in error.packages) == sorted([*(f"pkg{i}" for i in range(999)), "last"])
+    shown = tmp_path / "requirements.txt"
+    assert error.problems == [
+        f"{shown}:1000: more than 1000 files included: part999.txt not read",
+        f"{shown}:1001: more than 1000 files included: part1000.txt not read",
+    ]
+
+
 def test_random_bytes_are_an_error_not_a_stream_of_findings(tmp_path: Path) -> None:
     junk = tmp_path / "requirements.txt"
     junk.write_bytes(bytes(random.Random(12).randrange(256) for _ in range(4096)))
@@ -158,3 +177,22 @@ def test_an_include_of_a_secret_file_never_echoes_its_lines(tmp_path: Path) -> N
     assert secret not in done.stdout and "CUSTODY_TEST_SECRET" not in done.stdout
     packages = json.loads(done.stdout)
     assert len(packages) >= 2 and all("<unparseable line>" in p for p in packages)
+
+
+_NAME = st.from_regex(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,12}[A-Za-z0-9])?", fullmatch=True)
+_VERSION = st.from_regex(
+    r"[0-9]{1,4}(\.[0-9]{1,4}){0,3}((a|b|rc)[0-9]{1,3})?(\.post[0-9]{1,3})?(\.dev[0-9]{1,3})?", fullmatch=True
+)
+_NOISE = st.sampled_from(
+    ["", " ", "==", "[x]", ";python_version<'3'", ".*", "+local", "-1", "rc", "!", "@", "~=", "\\t"]
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_NAME, _VERSION, _NOISE, _NOISE)
+def test_the_plain_pin_shortcut_reads_what_the_parser_reads(name: str, version: str, a: str, b: str) -> None:
+    # the shortcut for `name==version` must give exactly the parser's Package, and lines around
+    # it (extras, markers, wildcards, local versions, spaces) must still reach the parser
+    for written in (f"{name}=={version}", f"{name}{a}=={version}{b}", f"{name}=={a}{version}"):
+        line = written.strip()  # as _logical_lines hands lines over
+        assert requirements._requirement(line, "r.txt:1") == requirements._parsed_requirement(line, "r.txt:1")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from custody.artifacts._collect import Collector, StopReading, read_regular_file
-from custody.artifacts.eggs import egg_info_dirs
+from custody.artifacts.eggs import egg_info_dirs, zipped_egg_infos
 from custody.artifacts.limits import DEFAULT_LIMITS, Limits
 from custody.artifacts.metadata import NAME_VERSION, metadata_headers
 from custody.artifacts.model import Artifact, ArtifactError, ArtifactKind, IssueKind, Unread
@@ -300,22 +300,30 @@ def read_record(dist_dir: str) -> tuple[tuple[RecordEntry, ...], bool]:
             RecordEntry(path=p, algorithm=None, digest=None, size=None) for p in _record_paths(dist_dir)
         ), False
     rows: list[RecordEntry] = []
+    append = rows.append
+    # tuple.__new__ builds the named tuple in C (its generated __new__ is a Python call per row,
+    # and an audit reads ~100k rows before it can start checking files)
+    new = tuple.__new__
     with open(record, encoding="utf-8", errors="replace", newline="") as handle:
         for row in csv.reader(handle):
             if not row or not row[0]:
                 continue
+            count = len(row)
             algorithm = digest = None
-            if len(row) > 1 and "=" in row[1]:
-                algorithm, digest = row[1].split("=", 1)
-            size = int(row[2]) if len(row) > 2 and row[2].strip().isdigit() else None
-            rows.append(RecordEntry(row[0], algorithm, digest, size))
+            if count > 1:
+                algorithm, sep, digest = row[1].partition("=")
+                if not sep:
+                    algorithm = digest = None
+            size = int(row[2]) if count > 2 and row[2].strip().isdigit() else None
+            append(new(RecordEntry, (row[0], algorithm, digest, size)))
     return tuple(rows), True
 
 
 def list_distributions(site_dir: str) -> list[InstalledDistribution]:
     """Every distribution `importlib.metadata` finds through `site_dir`, with its name, version and
     RECORD rows: `.dist-info` and `.egg-info` directories, `.egg-info` files, and the `EGG-INFO` of
-    each `.egg` a `.pth` there puts on `sys.path` (sorted by entry, eggs last)."""
+    each `.egg` a `.pth` there puts on `sys.path` (sorted by entry, egg directories, then zipped
+    eggs, last)."""
     try:
         entries = sorted(os.listdir(site_dir))
     except OSError as exc:
@@ -338,6 +346,18 @@ def list_distributions(site_dir: str) -> list[InstalledDistribution]:
     found.extend(
         _distribution(site_dir, os.path.relpath(info, site_dir)) for info in egg_info_dirs(site_dir, entries)
     )
+    for egg, pkg_info in zipped_egg_infos(site_dir, entries):
+        headers = metadata_headers(pkg_info, NAME_VERSION)
+        found.append(
+            InstalledDistribution(
+                site_dir=site_dir,
+                entry=os.path.relpath(egg, site_dir),
+                name=headers.get("name"),
+                version=headers.get("version"),
+                record=(),
+                has_record=False,
+            )
+        )
     return found
 
 

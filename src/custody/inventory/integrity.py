@@ -6,6 +6,7 @@ Nothing is imported or executed: files are hashed and start-up files are read as
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import enum
 import functools
@@ -18,8 +19,8 @@ from dataclasses import dataclass, field
 from custody.artifacts import STARTUP_MODULES, InstalledDistribution, RecordEntry, is_startup_file
 from custody.inventory._files import file_digest
 from custody.inventory._parallel import run_parts
-from custody.inventory.bytecode import bytecode_problem
-from custody.inventory.digest_cache import DigestCache, DigestGroup, Entries
+from custody.inventory.bytecode import bytecode_problem, compiled_differs, pyc_flags, pyc_source
+from custody.inventory.digest_cache import DigestCache, DigestGroup, Entries, _stamp
 from custody.inventory.environment import distributions
 from custody.inventory.os_packages import os_owner
 from custody.startup_files import (
@@ -260,6 +261,7 @@ def _plan(
     lookups: list[_Listed] = []
     unverifiable: set[str] = set()
     prefix = site_dir + os.sep
+    plain_sep = os.sep == "/"
     for dist in dists:
         if not dist.has_record:
             if dist.entry.endswith(".dist-info"):
@@ -272,8 +274,11 @@ def _plan(
             continue
         for entry in dist.record:
             full: str | None = None
-            top, slash, _ = entry.path.partition("/")
-            if not _is_plain(entry.path):
+            path = entry.path
+            top, slash, _ = path.partition("/")
+            # most rows are plain: tested inline before the call (this runs for every RECORD row)
+            inline = plain_sep and "/." not in path and "//" not in path and path[:1] not in "./"
+            if not (inline and path[-1:] != "/") and not _is_plain(path):
                 full = _full_path(site_dir, entry.path)
                 inside = full.startswith(prefix)
                 top, slash, _ = full[len(prefix) :].partition(os.sep) if inside else ("", "", "")
@@ -324,32 +329,58 @@ def _check_part(
                 lookups.append((full, dist, entry))  # listed twice: the second row is looked up
             else:
                 pending[full] = (dist, entry)
-        walked: set[str] = set()
+        sources: set[str] = set()  # the .py files seen: whether a .pyc has its source
         byte_code: list[tuple[str, InstalledDistribution]] = []
-        for full, item in _package_files(directory):
-            walked.add(full)
-            hit = pending.pop(full, None)
-            if full.endswith(".pyc") and (hit is None or not hit[1].digest):
-                byte_code.append((full, hit[0] if hit else owner_of_dir))  # RECORD never hashes it
-            if hit is None:
-                if not full.endswith((".pyc", ".pyo")) and full not in part.unverifiable:
-                    detail = f"in a directory installed by {owner_of_dir.entry} but listed in no RECORD"
-                    issues.append(_issue(IssueType.UNLISTED, full, owner_of_dir, detail))
-                continue
-            dist, entry = hit
-            if not entry.digest and not item.is_symlink():
-                continue  # a row without hash (byte code): being there is all it can say
-            try:
-                info = item.stat(follow_symlinks=False)
-            except OSError:
-                lookups.append((full, dist, entry))  # gone since the listing: looked up again
-                continue
-            found = _compare(full, info, dist, entry, digests)
-            if found is not None:
-                issues.append(found)
+        pyc_stats: dict[str, os.stat_result] = {}
+        known_digests = digests.known if digests is not None else {}
+        for folder, items in _package_dirs(directory):
+            in_pycache = digests is not None and folder.endswith(f"{os.sep}__pycache__")
+            for item in items:
+                name = item.name
+                full = f"{folder}{os.sep}{name}"
+                hit = pending.pop(full, None)
+                if name.endswith(".py"):
+                    sources.add(full)
+                elif name.endswith(".pyc") and (hit is None or not hit[1].digest):
+                    byte_code.append((full, hit[0] if hit else owner_of_dir))  # RECORD never hashes it
+                    if in_pycache:  # stat'ed while its directory is open: its flags may be cached
+                        with contextlib.suppress(OSError):
+                            pyc_stats[full] = item.stat(follow_symlinks=False)
+                if hit is None:
+                    if not name.endswith((".pyc", ".pyo")) and full not in part.unverifiable:
+                        detail = f"in a directory installed by {owner_of_dir.entry} but listed in no RECORD"
+                        issues.append(_issue(IssueType.UNLISTED, full, owner_of_dir, detail))
+                    continue
+                dist, entry = hit
+                if not entry.digest and not item.is_symlink():
+                    continue  # a row without hash (byte code): being there is all it can say
+                try:
+                    info = item.stat(follow_symlinks=False)
+                except OSError:
+                    lookups.append((full, dist, entry))  # gone since the listing: looked up again
+                    continue
+                # the common case inline (a regular file of the recorded size whose digest is
+                # cached under the same stamp): the same test as _compare and DigestGroup.lookup
+                cached = known_digests.get(full)
+                if (
+                    cached is not None
+                    and digests is not None
+                    and stat.S_ISREG(info.st_mode)
+                    and (entry.size is None or entry.size == info.st_size)
+                    and cached[1] == entry.digest
+                    and cached[0] == _stamp(info, entry.algorithm or "")
+                ):
+                    digests.current[full] = cached
+                    continue
+                found = _compare(full, info, dist, entry, digests)
+                if found is not None:
+                    issues.append(found)
         # after the walk: a .pyc's source is then known present or not without another lstat
+        checks = _PycChecks(digests, pyc_stats)
         for full, dist in byte_code:
-            problem = bytecode_problem(full, walked.__contains__)
+            problem = bytecode_problem(full, sources.__contains__, checks.flags)
+            if problem is None and full in checks.rewritten:
+                problem = checks.verdict(full, pyc_source(full))
             if problem is not None:
                 issues.append(_issue(IssueType.BYTECODE, full, dist, problem))
         lookups.extend((full, dist, entry) for full, (dist, entry) in pending.items())
@@ -369,22 +400,76 @@ _FD_DEPTH = 64
 """Deeper directories are listed by path: each level of descriptors costs a generator frame."""
 
 
-def _package_files(directory: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
-    """(path, entry) of every non-directory under `directory` (`__pycache__` included: a file
-    hidden there that is not byte code is unlisted too); symbolic links are reported, never followed.
+_PYC_FLAGS = "pyc-flags"
+"""Digest-cache "algorithm" under which a `.pyc`'s PEP 552 flags word is kept (by its stamp)."""
+
+
+_PYC_SWAPPED = "swapped:"
+"""Prefix of a cached flags word whose `.pyc` failed the comparison with its source: kept so the
+next audit reports it again while the file is unchanged."""
+
+
+@dataclass(slots=True)
+class _PycChecks:
+    """The byte-code checks of one package directory, with what the digest cache knows.
+
+    The flags word of a `.pyc` is cached by its stamp (size, mtime, ctime, inode). A `.pyc` first
+    seen is taken as it is (comparing every `.pyc` with a compile of its source costs ~2 ms each,
+    a minute for a large environment); one whose stamp changed since an earlier audit was
+    rewritten, and is compared with a compile of its source (`compiled_differs`): a swap with a
+    header copied from the intact `.py` loads without `import` noticing."""
+
+    digests: DigestGroup | None
+    stats: dict[str, os.stat_result] = field(default_factory=dict)
+    rewritten: set[str] = field(default_factory=set)
+    """`.pyc` files whose cached stamp differs (or that failed the comparison before)."""
+
+    def flags(self, path: str) -> int | None:
+        info = self.stats.get(path)
+        if self.digests is None or info is None:
+            return pyc_flags(path)
+        known = self.digests.lookup(path, info, _PYC_FLAGS)
+        if known is not None and known.isdigit():
+            return int(known)
+        if known is not None or path in self.digests.known:
+            self.rewritten.add(path)
+            return pyc_flags(path)  # remembered once compared (`verdict`)
+        value = pyc_flags(path)
+        if value is not None:
+            self.digests.remember(path, info, _PYC_FLAGS, str(value))
+        return value
+
+    def verdict(self, path: str, source: str) -> str | None:
+        """For a rewritten `.pyc` that passed the header checks: why its code is not its source's."""
+        if path not in self.rewritten or self.digests is None:
+            return None
+        problem = compiled_differs(path, source)
+        value = pyc_flags(path)
+        info = self.stats[path]
+        if value is not None:
+            mark = _PYC_SWAPPED if problem else ""
+            self.digests.remember(path, info, _PYC_FLAGS, f"{mark}{value}")
+        return problem
+
+
+def _package_dirs(directory: str) -> Iterator[tuple[str, list[os.DirEntry[str]]]]:
+    """(path, entries that are not directories) of `directory` and every directory under it
+    (`__pycache__` included: a file hidden there that is not byte code is unlisted too); symbolic
+    links are entries, never followed. A directory's entries are handed over while it is open.
 
     Where the platform allows, each directory is listed through an open descriptor, so the lstat of
-    an entry resolves one name rather than the whole path (a fifth faster on 100k files).
+    an entry resolves one name rather than the whole path (a fifth faster on 100k files). One
+    directory at a time, not one file: a generator resumed per file cost more than the lstat.
     """
     if os.scandir not in os.supports_fd or os.open not in os.supports_dir_fd:
-        yield from _files_by_path(directory)
+        yield from _dirs_by_path(directory)
         return
     try:
         fd = os.open(directory, _DIR_FLAGS)
     except OSError:
         return  # absent or unreadable: its listed files are looked up (and reported) one by one
     try:
-        yield from _files_by_fd(directory, fd, 0)
+        yield from _dirs_by_fd(directory, fd, 0)
     finally:
         os.close(fd)
 
@@ -399,32 +484,42 @@ def _entries(directory: int | str) -> list[os.DirEntry[str]]:
         return []
 
 
-def _files_by_fd(path: str, fd: int, depth: int) -> Iterator[tuple[str, os.DirEntry[str]]]:
-    for item in _entries(fd):
-        full = f"{path}{os.sep}{item.name}"
+def _dirs_by_fd(path: str, fd: int, depth: int) -> Iterator[tuple[str, list[os.DirEntry[str]]]]:
+    items = _entries(fd)
+    files = [item for item in items if not item.is_dir(follow_symlinks=False)]
+    if files:
+        yield path, files
+    if len(files) == len(items):
+        return
+    for item in items:
         if not item.is_dir(follow_symlinks=False):
-            yield full, item
-        elif depth >= _FD_DEPTH:
-            yield from _files_by_path(full)
-        else:
-            try:
-                sub = os.open(item.name, _DIR_FLAGS, dir_fd=fd)
-            except OSError:
-                continue
-            try:
-                yield from _files_by_fd(full, sub, depth + 1)
-            finally:
-                os.close(sub)
+            continue
+        full = f"{path}{os.sep}{item.name}"
+        if depth >= _FD_DEPTH:
+            yield from _dirs_by_path(full)
+            continue
+        try:
+            sub = os.open(item.name, _DIR_FLAGS, dir_fd=fd)
+        except OSError:
+            continue
+        try:
+            yield from _dirs_by_fd(full, sub, depth + 1)
+        finally:
+            os.close(sub)
 
 
-def _files_by_path(directory: str) -> Iterator[tuple[str, os.DirEntry[str]]]:
+def _dirs_by_path(directory: str) -> Iterator[tuple[str, list[os.DirEntry[str]]]]:
     pending = [directory]
     while pending:
-        for item in _entries(pending.pop()):
+        path = pending.pop()
+        files = []
+        for item in _entries(path):
             if item.is_dir(follow_symlinks=False):
                 pending.append(item.path)
             else:
-                yield item.path, item
+                files.append(item)
+        if files:
+            yield path, files
 
 
 MAX_STARTUP_BYTES = 64 * 1024 * 1024
