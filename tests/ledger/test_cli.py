@@ -105,9 +105,20 @@ def test_log_checkpoint_verify_compromise_and_exposure(env) -> None:
     assert (got["datasets"], got["clients"], got["projects"]) == (["ds"], ["acme"], ["p1"])
     assert run("exposure", "--host", "box1")[1].startswith("host box1: 1 entries")
     vendor = _keyid("keys/vendor.pub")
-    assert run("key", "compromised", vendor, "--since", "2000-01-01")[0] == 0
+    code, out = run("key", "compromised", vendor, "--since", "2000-01-01", "--reason", "leaked")
+    assert code == 2 and "no signing key" in out  # who marks it must sign
+    assert run("key", "compromised", vendor, "--since", "2000-01-01", "--key", "keys/other.key")[0] == 2
+    code, out = run(
+        "key", "compromised", vendor, "--since", "soon", "--reason", "x", "--key", "keys/other.key"
+    )
+    assert code == 2 and "bad time" in out
+    code, out = run(
+        "key", "compromised", vendor, "--since", "2000-01-01", "--reason", "leaked", "--key", "keys/other.key"
+    )
+    assert code == 0 and out.endswith("(statement: entry 1)\n"), out
     code, out = run("log", "verify", "--key", "keys/log.example.pub")
     assert code == 1 and f"FLAGGED: entry 0: signed by {vendor}" in out
+    assert "PROBLEM" not in out
     assert run("exposure", "--key", vendor, "--since", "2000-01-01")[1].startswith(f"key {vendor}: 1 entries")
     code, out = run("exposure", "--principal", "ann", "--host", "box1")
     assert code == 2 and "exactly one" in out

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from custody.ledger import merkle
-from custody.ledger.api import Record, checkpoint, record
+from custody.ledger.api import Record, checkpoint, mark_compromised, record, redact, statement_of
 from custody.ledger.keys import SigningKey
 from custody.ledger.signing import Checkpoint
 from custody.ledger.store import LedgerStore, node_key
 from custody.ledger.verify import verify_log
+from custody.store import StoreError
 
 ORIGIN = "log.example/custody"
 
@@ -128,11 +129,95 @@ def test_compromised_key_flags_later_signatures_only(store: LedgerStore, alice, 
     late = record(store, _records(3), [alice, bob])
     since = store.entry(late[0]).integrated_at
     assert store.entry(early[-1]).integrated_at < since
-    store.mark_compromised(alice.keyid, since)
+    at = mark_compromised(store, alice.keyid, since, "laptop stolen", [bob])
     report = verify_log(store)
-    assert report.ok
+    assert report.ok, report.problems
     assert [f.split(":")[0] for f in report.flagged] == [f"entry {i}" for i in late]
-    assert all(alice.keyid in f for f in report.flagged)
+    assert all(alice.keyid in f and f"marked in entry {at}" in f for f in report.flagged)
+    mark = store.entry(at)  # who (the signer), when (the log's time) and why, in the log
+    assert mark.kind == "key-compromised" and mark.refs["key"] == [bob.keyid]
+    assert mark.refs["compromised_key"] == [alice.keyid]
+    assert statement_of(mark.body or b"")["predicate"]["reason"] == "laptop stolen"
+
+
+@pytest.fixture
+def marked(store: LedgerStore, alice, bob) -> tuple[LedgerStore, list[int], int]:
+    """Three entries by alice (one batch, then two), then alice marked compromised by bob from
+    the second batch on."""
+    signed = [*record(store, _records(1), [alice]), *record(store, _records(2), [alice])]
+    since = store.entry(signed[1]).integrated_at
+    assert store.entry(signed[0]).integrated_at < since
+    return store, signed, mark_compromised(store, alice.keyid, since, "key leaked", [bob])
+
+
+def test_a_compromise_mark_added_in_sql_is_reported_and_flags_nothing(store: LedgerStore, alice, bob) -> None:
+    # Design gap (issue 11): marks lived only in the key table, so an SQL update could add one
+    # (or clear one) and `log verify` said OK. Marks now come from signed statements in the log.
+    record(store, _records(2), [alice])
+    store.conn.execute(
+        "UPDATE signer_key SET compromised_since = '2000-01-01T00:00:00.000000Z' WHERE keyid = ?",
+        (alice.keyid,),
+    )
+    report = verify_log(store)
+    assert report.problems == [
+        f"key {alice.keyid}: the key table marks it compromised since 2000-01-01T00:00:00.000000Z, but no"
+        " signed statement in the log does (added behind the log's back, or marked by an older custody:"
+        " mark it again with `custody key compromised --key`)"
+    ]
+    assert report.flagged == []  # flags follow the log
+    mark_compromised(store, alice.keyid, "2000-01-01", "the old mark, now signed", [bob])
+    report = verify_log(store)
+    assert report.ok, report.problems
+    assert len(report.flagged) == 2
+
+
+def test_a_compromise_mark_cleared_or_moved_in_sql_is_reported_and_still_flags(marked) -> None:
+    store, signed, at = marked
+    assert verify_log(store).ok
+    store.conn.execute("UPDATE signer_key SET compromised_since = NULL")
+    report = verify_log(store)
+    assert len(report.problems) == 1 and "the key table says no mark" in report.problems[0]
+    assert f"(entry {at})" in report.problems[0]
+    assert [f.split(":")[0] for f in report.flagged] == [f"entry {i}" for i in signed[1:]]
+    store.conn.execute("UPDATE signer_key SET compromised_since = '2999-01-01T00:00:00.000000Z'")
+    report = verify_log(store)
+    assert "the key table says since 2999-01-01T00:00:00.000000Z" in report.problems[0]
+    assert len(report.flagged) == 2
+
+
+def test_a_compromise_statement_erased_or_edited_in_sql_is_reported(marked) -> None:
+    store, _, at = marked
+    store.conn.execute("UPDATE entry SET body = NULL, salt = NULL, refs = NULL WHERE idx = ?", (at,))
+    problems = verify_log(store).problems
+    assert f"entry {at}: metadata missing without a redaction record" in problems
+    assert any("the key table marks it compromised" in p for p in problems)  # the mark is gone
+
+
+def test_a_compromise_statement_is_never_redacted(marked, bob) -> None:
+    store, _, at = marked
+    with pytest.raises(StoreError, match="key-compromise statement: it is never redacted"):
+        redact(store, at, "erasure request", [bob])
+    store.redact(at, "behind the log's back")  # what SQL can do
+    problems = verify_log(store).problems
+    assert f"entry {at}: a key-compromise statement was redacted (its mark is lost)" in problems
+
+
+def test_a_backdated_mark_flags_what_was_logged_before_it_and_the_earliest_holds(marked, alice, bob) -> None:
+    store, signed, _ = marked
+    mark_compromised(store, alice.keyid, "2999-01-01", "a later, narrower mark", [bob])
+    report = verify_log(store)
+    assert report.ok, report.problems  # the earliest mark holds, in the log and in the table
+    assert [f.split(":")[0] for f in report.flagged] == [f"entry {i}" for i in signed[1:]]
+
+
+def test_a_mark_needs_a_signer_a_reason_and_a_valid_time(store: LedgerStore, alice, bob) -> None:
+    with pytest.raises(ValueError, match="give a key"):
+        mark_compromised(store, alice.keyid, "2000-01-01", "why", [])
+    with pytest.raises(ValueError, match="reason"):
+        mark_compromised(store, alice.keyid, "2000-01-01", "", [bob])
+    with pytest.raises(ValueError, match="bad time"):
+        mark_compromised(store, alice.keyid, "yesterday", "why", [bob])
+    assert store.size() == 0
 
 
 def test_unknown_signer_is_a_problem(log: LedgerStore, alice, log_key) -> None:

@@ -223,7 +223,13 @@ class LedgerStore:
 
     # -- append -------------------------------------------------------------------------------
 
-    def append(self, entries: Iterable[NewEntry], *, idempotency: tuple[str, str] | None = None) -> range:
+    def append(
+        self,
+        entries: Iterable[NewEntry],
+        *,
+        idempotency: tuple[str, str] | None = None,
+        compromised: Sequence[tuple[str, str]] = (),
+    ) -> range:
         """Append a batch atomically; returns the indexes it got.
 
         `entries` is consumed inside the transaction, chunk by chunk, so a huge batch does not
@@ -232,60 +238,80 @@ class LedgerStore:
         `idempotency` is (client key, digest of the batch): a batch sent again with the same key
         (a client retrying after a lost answer) is not appended again; the indexes it got the
         first time are returned. The same key with another digest raises IdempotencyConflict.
+
+        `compromised` is (key id, since) of each signed key-compromise statement in the batch
+        (`custody.ledger.api.compromise_marks_in`): noted in the key table in the same
+        transaction, so the table never disagrees with the log, which `custody log verify`
+        reports. Of several marks of one key the earliest `since` holds (a later mark cannot
+        shrink the window); a key never seen is recorded without its public half, so a leak can
+        be declared before the key is ever used.
         """
         with self.conn.transaction():
-            if idempotency is not None:
-                self.conn.execute(self.conn.dialect.ddl(_APPEND_KEY_TABLE)[0])
-                row = self.conn.execute(
-                    "SELECT digest, first_idx, n FROM append_key WHERE idem_key = ?", (idempotency[0],)
-                ).fetchone()
-                if row is not None:
-                    if str(row[0]) != idempotency[1]:
-                        raise IdempotencyConflict(
-                            f"idempotency key {idempotency[0]!r} was used for a different batch"
-                        )
-                    return range(int(row[1]), int(row[1]) + int(row[2]))
-            start = self.size()
-            plan = merkle.range_nodes(0, start)
-            found = self.get(plan)
-            if len(found) != len(plan):
-                raise StoreError(f"{self.path}: tree nodes missing at size {start}; run `custody log verify`")
-            border = merkle.CompactRange(start, [found[n] for n in plan])
-            now = utc_now()
-            leaves: list[tuple[int, bytes, str]] = []
-            metas: list[tuple[int, str, bytes, bytes, str]] = []
-            refs: list[tuple[int, str, str]] = []
-            nodes: list[tuple[int, bytes]] = []
-            index = start
-            now_json = _quote(now)
-            salts, used = b"", 0
-            for item in entries:
-                if used == len(salts):  # one urandom call per chunk of salts, not one per entry
-                    salts, used = os.urandom(16 * _CHUNK), 0
-                salt = salts[used : used + 16]
-                used += 16
-                # an empty ref list would be committed to but leaves no row to read back
-                item_refs = {k: list(v) for k, v in item.refs.items() if v}
-                refs_json = _refs_json(item_refs)
-                # the commitment sorts each ref list; most are already sorted (one value)
-                if any(len(v) > 1 and v != sorted(v) for v in item_refs.values()):
-                    committed_refs = _refs_text(item_refs, sort_values=True)
-                else:
-                    committed_refs = refs_json
-                commitment = _commitment(_quote(item.kind), now_json, salt, item.body, committed_refs)
-                leaves.append((index, commitment, now))
-                metas.append((index, item.kind, salt, item.body, refs_json))
-                refs.extend((index, k, v) for k, values in item_refs.items() for v in values)
-                nodes.extend((node_key(n), h) for n, h in border.append(merkle.leaf_hash(commitment)))
-                index += 1
-                if len(leaves) >= _CHUNK:
-                    self._flush(leaves, metas, refs, nodes)
-            self._flush(leaves, metas, refs, nodes)
-            if idempotency is not None:
+            got = self._append_locked(entries, idempotency)
+            for keyid, since in compromised:
                 self.conn.execute(
-                    "INSERT INTO append_key(idem_key, digest, first_idx, n) VALUES (?, ?, ?, ?)",
-                    (idempotency[0], idempotency[1], start, index - start),
+                    "INSERT INTO signer_key(keyid, verifier, compromised_since) VALUES (?, '', ?)"
+                    " ON CONFLICT(keyid) DO UPDATE SET compromised_since = excluded.compromised_since"
+                    " WHERE signer_key.compromised_since IS NULL"
+                    " OR signer_key.compromised_since > excluded.compromised_since",
+                    (keyid, since),
                 )
+        return got
+
+    def _append_locked(self, entries: Iterable[NewEntry], idempotency: tuple[str, str] | None) -> range:
+        """`append` inside a write transaction the caller holds."""
+        if idempotency is not None:
+            self.conn.execute(self.conn.dialect.ddl(_APPEND_KEY_TABLE)[0])
+            row = self.conn.execute(
+                "SELECT digest, first_idx, n FROM append_key WHERE idem_key = ?", (idempotency[0],)
+            ).fetchone()
+            if row is not None:
+                if str(row[0]) != idempotency[1]:
+                    raise IdempotencyConflict(
+                        f"idempotency key {idempotency[0]!r} was used for a different batch"
+                    )
+                return range(int(row[1]), int(row[1]) + int(row[2]))
+        start = self.size()
+        plan = merkle.range_nodes(0, start)
+        found = self.get(plan)
+        if len(found) != len(plan):
+            raise StoreError(f"{self.path}: tree nodes missing at size {start}; run `custody log verify`")
+        border = merkle.CompactRange(start, [found[n] for n in plan])
+        now = utc_now()
+        leaves: list[tuple[int, bytes, str]] = []
+        metas: list[tuple[int, str, bytes, bytes, str]] = []
+        refs: list[tuple[int, str, str]] = []
+        nodes: list[tuple[int, bytes]] = []
+        index = start
+        now_json = _quote(now)
+        salts, used = b"", 0
+        for item in entries:
+            if used == len(salts):  # one urandom call per chunk of salts, not one per entry
+                salts, used = os.urandom(16 * _CHUNK), 0
+            salt = salts[used : used + 16]
+            used += 16
+            # an empty ref list would be committed to but leaves no row to read back
+            item_refs = {k: list(v) for k, v in item.refs.items() if v}
+            refs_json = _refs_json(item_refs)
+            # the commitment sorts each ref list; most are already sorted (one value)
+            if any(len(v) > 1 and v != sorted(v) for v in item_refs.values()):
+                committed_refs = _refs_text(item_refs, sort_values=True)
+            else:
+                committed_refs = refs_json
+            commitment = _commitment(_quote(item.kind), now_json, salt, item.body, committed_refs)
+            leaves.append((index, commitment, now))
+            metas.append((index, item.kind, salt, item.body, refs_json))
+            refs.extend((index, k, v) for k, values in item_refs.items() for v in values)
+            nodes.extend((node_key(n), h) for n, h in border.append(merkle.leaf_hash(commitment)))
+            index += 1
+            if len(leaves) >= _CHUNK:
+                self._flush(leaves, metas, refs, nodes)
+        self._flush(leaves, metas, refs, nodes)
+        if idempotency is not None:
+            self.conn.execute(
+                "INSERT INTO append_key(idem_key, digest, first_idx, n) VALUES (?, ?, ?, ?)",
+                (idempotency[0], idempotency[1], start, index - start),
+            )
         return range(start, index)
 
     def _flush(
@@ -316,14 +342,20 @@ class LedgerStore:
             raise StoreError(f"{self.path}: no entry {index}")
         return self._entry(row)
 
-    def entries(self, start: int = 0, end: int | None = None) -> Iterator[StoredEntry]:
+    def entries(
+        self, start: int = 0, end: int | None = None, *, kind: str | None = None
+    ) -> Iterator[StoredEntry]:
+        """Entries [start, end) in log order (only those of `kind`, if given)."""
         stop = self.size() if end is None else end
-        rows = self.conn.stream(
+        query = (
             "SELECT l.idx, e.kind, l.integrated_at, l.commitment, e.body, e.redacted_at,"
             " e.redaction_reason, e.salt, e.refs FROM leaf l LEFT JOIN entry e ON e.idx = l.idx"
-            " WHERE l.idx >= ? AND l.idx < ? ORDER BY l.idx",
-            (start, stop),
+            " WHERE l.idx >= ? AND l.idx < ?"
         )
+        if kind is None:
+            rows = self.conn.stream(query + " ORDER BY l.idx", (start, stop))
+        else:
+            rows = self.conn.stream(query + " AND e.kind = ? ORDER BY l.idx", (start, stop, kind))
         for row in rows:
             yield self._entry(row)
 
@@ -414,16 +446,6 @@ class LedgerStore:
                 " ON CONFLICT(keyid) DO UPDATE SET verifier = excluded.verifier"
                 " WHERE signer_key.verifier = ''",
                 (keyid, verifier),
-            )
-
-    def mark_compromised(self, keyid: str, since: str) -> None:
-        """From `since` on, everything this key signs is flagged; a key never seen before is recorded
-        too (without its public half), so a leak can be declared before the key is ever used."""
-        with self.conn.transaction():
-            self.conn.execute(
-                "INSERT INTO signer_key(keyid, verifier, compromised_since) VALUES (?, '', ?)"
-                " ON CONFLICT(keyid) DO UPDATE SET compromised_since = excluded.compromised_since",
-                (keyid, since),
             )
 
     def keys(self) -> dict[str, tuple[str, str | None]]:
