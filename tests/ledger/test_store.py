@@ -8,10 +8,11 @@ import signal
 import subprocess
 import sys
 import textwrap
+import uuid
 from collections.abc import Callable
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from custody.ledger import merkle
@@ -396,3 +397,73 @@ def test_commitment_matches_json_dumps_for_any_strings(
     assert commitment_of(kind, when, salt, body, refs) == canonical_json_reference(
         kind, when, salt, body, refs
     )
+
+
+_REF_VALUES = st.lists(st.text(max_size=6), max_size=3)
+
+
+@given(
+    batch=st.lists(
+        st.tuples(
+            st.sampled_from(["accessed", "produced", 'we"ird\u2028']),
+            st.binary(max_size=20),
+            st.dictionaries(st.text(max_size=6), st.one_of(_REF_VALUES, _REF_VALUES.map(tuple)), max_size=3),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_appended_commitments_are_the_canonical_json(tmp_path, batch) -> None:
+    # The append path encodes a chunk at a time (json's C encoder for the refs, one comprehension
+    # per hash): every commitment must still be byte for byte the canonical JSON's, the stored
+    # refs exactly the non-empty ones given (lists in their order), and the index their rows.
+    path = tmp_path / f"{uuid.uuid4().hex}.db"
+    with LedgerStore.open(str(path)) as store:
+        got = store.append(NewEntry(kind, body, refs) for kind, body, refs in batch)
+        for index, (kind, body, refs) in zip(got, batch, strict=True):
+            e = store.entry(index)
+            kept = {k: list(v) for k, v in refs.items() if v}
+            assert e.refs == kept and e.body == body and e.kind == kind
+            assert e.commitment == canonical_json_reference(kind, e.integrated_at, e.salt or b"", body, kept)
+        rows = store.conn.execute("SELECT idx, field, value FROM entry_ref ORDER BY idx, field, value")
+        expected = {
+            (i, k, v) for i, (_, _, refs) in zip(got, batch, strict=True) for k in refs for v in refs[k]
+        }
+        assert [tuple(r) for r in rows] == sorted(expected)  # a repeated value is indexed once
+        assert verify_log(store).ok
+
+
+def test_refs_that_are_not_lists_of_str_are_refused_or_kept_as_lists(store: LedgerStore) -> None:
+    with pytest.raises(TypeError):
+        store.append([NewEntry("accessed", b"x", {"principal": [7]})])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        store.append([NewEntry("accessed", b"x", {3: ["a"]})])  # type: ignore[dict-item]
+    assert store.size() == 0
+    # a str is a sequence of str: indexed, stored and committed as the list of its characters,
+    # as appends always did
+    at = store.append([NewEntry("accessed", b"x", {"principal": "ab"})])
+    assert store.entry(at[0]).refs == {"principal": ["a", "b"]}
+    assert store.append([NewEntry("accessed", b"y")]) == range(1, 2)  # default refs: none
+    assert verify_log(store).ok
+
+
+def test_a_store_with_the_first_exposure_index_layout_keeps_working(tmp_path) -> None:
+    # Stores made before entry_ref was keyed by (field, value, idx) have a rowid table and a
+    # separate index, which may hold a repeated value twice: appends, lookups, redaction and
+    # verification work on them as they are.
+    path = str(tmp_path / "old.db")
+    with LedgerStore.open(path) as store:
+        store.conn.execute("DROP TABLE entry_ref")
+        store.conn.execute(
+            "CREATE TABLE entry_ref (idx INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL)"
+        )
+        store.conn.execute("CREATE INDEX entry_ref_lookup ON entry_ref(field, value, idx)")
+    with LedgerStore.open(path) as store:
+        store.append([NewEntry("accessed", b"a", {"digest": ["x", "x"], "principal": ["ann"]})])
+        store.conn.execute("INSERT INTO entry_ref(idx, field, value) VALUES (0, 'digest', 'x')")  # as before
+        store.append([NewEntry("accessed", b"b", {"principal": ["ann"]})])
+        assert store.find("principal", "ann") == [0, 1] and store.find("digest", "x") == [0]
+        assert verify_log(store).ok
+        store.redact(1, "erasure")
+        assert store.find("principal", "ann") == [0]

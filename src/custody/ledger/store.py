@@ -19,13 +19,18 @@ portable subset of `custody.store.dialect` (`?` placeholders, INTEGER/TEXT/BLOB)
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
 import json
+import operator
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from json.encoder import encode_basestring_ascii as _quote  # what json.dumps uses (ensure_ascii)
+from types import MappingProxyType
+from typing import NamedTuple
 
 from custody.ledger import merkle
 from custody.ledger.proof_nodes import UpperLevels, node_key
@@ -49,8 +54,12 @@ CREATE TABLE IF NOT EXISTS entry (
     redacted_at TEXT,
     redaction_reason TEXT
 );
-CREATE TABLE IF NOT EXISTS entry_ref (idx INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS entry_ref_lookup ON entry_ref(field, value, idx);
+CREATE TABLE IF NOT EXISTS entry_ref (
+    field TEXT NOT NULL,
+    value TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    PRIMARY KEY (field, value, idx)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoint (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     size INTEGER NOT NULL,
@@ -73,6 +82,11 @@ _APPEND_KEY_TABLE = (
     "CREATE TABLE IF NOT EXISTS append_key (idem_key TEXT PRIMARY KEY, digest TEXT NOT NULL,"
     " first_idx INTEGER NOT NULL, n INTEGER NOT NULL)"
 )
+
+# `entry_ref` is one B-tree keyed by what exposure queries look up (SQLite WITHOUT ROWID; on
+# PostgreSQL a table with its primary key index): each ref row is written once, not to a table
+# and again to an index. Stores made before this keep their rowid table and its
+# `entry_ref_lookup(field, value, idx)` index; every statement reads and writes both alike.
 
 CheckpointRow = tuple[int, bytes, str]
 """(size, root, signed note) of a stored checkpoint."""
@@ -102,13 +116,15 @@ def normalize_time(text: str) -> str:
     return when.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-@dataclass(frozen=True)
-class NewEntry:
-    """One record to append: a kind (produced, accessed, ...), an opaque body, exposure refs."""
+class NewEntry(NamedTuple):
+    """One record to append: a kind (produced, accessed, ...), an opaque body, exposure refs.
+
+    A named tuple rather than a frozen dataclass: building one per record was a tenth of an
+    append's CPU time (a frozen dataclass sets each field through object.__setattr__)."""
 
     kind: str
     body: bytes
-    refs: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    refs: Mapping[str, Sequence[str]] = MappingProxyType({})
 
 
 @dataclass(frozen=True)
@@ -278,35 +294,11 @@ class LedgerStore:
             raise StoreError(f"{self.path}: tree nodes missing at size {start}; run `custody log verify`")
         border = merkle.CompactRange(start, [found[n] for n in plan])
         now = utc_now()
-        leaves: list[tuple[int, bytes, str]] = []
-        metas: list[tuple[int, str, bytes, bytes, str]] = []
-        refs: list[tuple[int, str, str]] = []
-        nodes: list[tuple[int, bytes]] = []
         index = start
-        now_json = _quote(now)
-        salts, used = b"", 0
-        for item in entries:
-            if used == len(salts):  # one urandom call per chunk of salts, not one per entry
-                salts, used = os.urandom(16 * _CHUNK), 0
-            salt = salts[used : used + 16]
-            used += 16
-            # an empty ref list would be committed to but leaves no row to read back
-            item_refs = {k: list(v) for k, v in item.refs.items() if v}
-            refs_json = _refs_json(item_refs)
-            # the commitment sorts each ref list; most are already sorted (one value)
-            if any(len(v) > 1 and v != sorted(v) for v in item_refs.values()):
-                committed_refs = _refs_text(item_refs, sort_values=True)
-            else:
-                committed_refs = refs_json
-            commitment = _commitment(_quote(item.kind), now_json, salt, item.body, committed_refs)
-            leaves.append((index, commitment, now))
-            metas.append((index, item.kind, salt, item.body, refs_json))
-            refs.extend((index, k, v) for k, values in item_refs.items() for v in values)
-            nodes.extend((node_key(n), h) for n, h in border.append(merkle.leaf_hash(commitment)))
-            index += 1
-            if len(leaves) >= _CHUNK:
-                self._flush(leaves, metas, refs, nodes)
-        self._flush(leaves, metas, refs, nodes)
+        items = iter(entries)
+        while chunk := list(itertools.islice(items, _CHUNK)):
+            self._append_chunk(chunk, index, now, border)
+            index += len(chunk)
         if idempotency is not None:
             self.conn.execute(
                 "INSERT INTO append_key(idem_key, digest, first_idx, n) VALUES (?, ?, ?, ?)",
@@ -314,20 +306,47 @@ class LedgerStore:
             )
         return range(start, index)
 
-    def _flush(
-        self,
-        leaves: list[tuple[int, bytes, str]],
-        metas: list[tuple[int, str, bytes, bytes, str]],
-        refs: list[tuple[int, str, str]],
-        nodes: list[tuple[int, bytes]],
-    ) -> None:
+    def _append_chunk(self, chunk: list[NewEntry], first: int, now: str, border: merkle.CompactRange) -> None:
+        """Write one chunk of a batch: each column is computed for the whole chunk at once (one
+        list comprehension per hash, one `CompactRange.extend` per tree level, one bulk insert
+        per table), so the per-entry Python is only the refs. Commitments are byte for byte
+        `commitment_of` (property-tested)."""
+        n = len(chunk)
+        indexes = range(first, first + n)
+        salt_bytes = os.urandom(16 * n)  # one urandom call per chunk, not one per entry
+        salts = [salt_bytes[i : i + 16] for i in range(0, 16 * n, 16)]
+        columns = _refs_columns(chunk, first, normalize=False)
+        if columns is None:  # a ref list that is not a list (a tuple, ...): as lists, like before
+            columns = _refs_columns(chunk, first, normalize=True)
+        assert columns is not None
+        kind_json, stored_refs, committed_refs, ref_rows = columns
+        sha = hashlib.sha256
+        bodies = [e.body for e in chunk]
+        time_json = _quote(now)
+        commitments = [
+            sha(
+                f'{{"body_sha256":"{sha(body).hexdigest()}","kind":{kind},"refs":{refs},'
+                f'"salt":"{salt.hex()}","time":{time_json},"v":1}}'.encode()
+            ).digest()
+            for body, kind, refs, salt in zip(bodies, kind_json, committed_refs, salts, strict=True)
+        ]
+        nodes: list[tuple[int, bytes]] = []
+        for level, index, hashes in border.extend([sha(b"\x00" + c).digest() for c in commitments]):
+            key = node_key((level, index))  # a level's keys are consecutive integers
+            nodes.extend(zip(range(key, key + len(hashes)), hashes, strict=True))
         c = self.conn
-        c.insert_rows("leaf", ("idx", "commitment", "integrated_at"), leaves)
-        c.insert_rows("entry", ("idx", "kind", "salt", "body", "refs"), metas)
-        c.insert_rows("entry_ref", ("idx", "field", "value"), refs)
+        c.insert_rows(
+            "leaf",
+            ("idx", "commitment", "integrated_at"),
+            list(zip(indexes, commitments, [now] * n, strict=True)),
+        )
+        c.insert_rows(
+            "entry",
+            ("idx", "kind", "salt", "body", "refs"),
+            list(zip(indexes, [e.kind for e in chunk], salts, bodies, stored_refs, strict=True)),
+        )
+        c.insert_rows("entry_ref", ("idx", "field", "value"), ref_rows)
         c.insert_rows("node", ("id", "hash"), nodes)
-        for rows in (leaves, metas, refs, nodes):
-            rows.clear()
 
     # -- metadata -----------------------------------------------------------------------------
 
@@ -454,8 +473,83 @@ class LedgerStore:
         return {str(k): (str(v), None if c is None else str(c)) for k, v, c in rows}
 
 
-def _refs_json(refs: Mapping[str, Sequence[str]]) -> str:
-    return _refs_text(refs, sort_values=False)
+_FIELD, _VALUE, _values = operator.itemgetter(1), operator.itemgetter(2), operator.methodcaller("values")
+
+
+_RefsColumns = tuple[list[str], list[str], list[str], list[tuple[int, str, str]]]
+
+
+def _refs_columns(chunk: Sequence[NewEntry], first: int, *, normalize: bool) -> _RefsColumns | None:
+    """Per entry of a chunk: its kind as JSON, its refs as stored (JSON) and as committed to
+    (JSON, each list sorted), and its `entry_ref` rows. The only per-entry Python of an append,
+    so the common case (a dict of non-empty lists) goes straight to json's C encoder; returns
+    None when some ref list is not a list, and `normalize` then makes every one a list first
+    (a str would otherwise be encoded as a string but indexed as its characters)."""
+    kinds: dict[str, str] = {}
+    kind_json: list[str] = []
+    stored: list[str] = []
+    committed: list[str] = []
+    rows: list[tuple[int, str, str]] = []
+    seen: list[Mapping[str, Sequence[str]]] = []
+    for index, (kind, _body, given) in enumerate(chunk, first):
+        quoted = kinds.get(kind)
+        if quoted is None:
+            quoted = kinds[kind] = _quote(kind)
+        kind_json.append(quoted)
+        # an empty list would be committed to but leave no row to read back
+        if normalize:
+            refs: Mapping[str, Sequence[str]] = {k: list(v) for k, v in given.items() if v}
+        elif type(given) is dict and all(given.values()):
+            refs = given
+        else:
+            refs = {k: v for k, v in given.items() if v}
+        seen.append(refs)
+        text = _encode_refs(refs)
+        stored.append(text)
+        before = len(rows)
+        rows.extend([(index, k, v) for k, values in refs.items() for v in values])
+        if len(rows) - before > len(refs):  # some field has several values (one is the norm)
+            # the index holds each (field, value) of an entry once: it is its primary key
+            rows[before:] = sorted(set(rows[before:]))
+            # the commitment sorts each ref list
+            if any(list(v) != sorted(v) for v in refs.values()):
+                text = _refs_text(refs, sort_values=True)
+        committed.append(text)
+    # both checks in C (map/set), not a Python generator step per value: they ran per ref
+    if not normalize and set(map(type, itertools.chain.from_iterable(map(_values, seen)))) - {list}:
+        return None
+    if (set(map(type, map(_FIELD, rows))) | set(map(type, map(_VALUE, rows)))) - {str} and not all(
+        isinstance(k, str) and isinstance(v, str) for _, k, v in rows
+    ):
+        raise TypeError("exposure refs map str to a list of str")
+    return kind_json, stored, committed, rows
+
+
+def _reject(value: object) -> object:
+    raise TypeError(f"exposure refs map str to a list of str, not {type(value).__name__}")
+
+
+def _encode_refs_c() -> Callable[[Mapping[str, Sequence[str]]], str] | None:
+    """json's C encoder, made once (json.dumps builds a new encoder on every call, which cost
+    more than the encoding): `json.dumps(refs, sort_keys=True, separators=(",", ":"))`. None if
+    this Python's private `c_make_encoder` is missing or encodes differently."""
+    try:
+        from json.encoder import c_make_encoder  # type: ignore[attr-defined]  # noqa: PLC0415
+
+        encoder = c_make_encoder(None, _reject, _quote, None, ":", ",", True, False, True)
+        sample = {"b": ["\u00e9", 'q"'], "a": []}
+
+        def encode(refs: Mapping[str, Sequence[str]]) -> str:
+            return "".join(encoder(refs, 0))
+
+        if encode(sample) != _refs_text(sample, sort_values=False):
+            return None
+    except Exception:  # any surprise means: use the portable encoder
+        return None
+    return encode
+
+
+_encode_refs = _encode_refs_c() or functools.partial(_refs_text, sort_values=False)
 
 
 def _parse_refs(value: object) -> dict[str, list[str]]:

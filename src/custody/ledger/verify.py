@@ -254,9 +254,11 @@ def _check_ref_index(store: LedgerStore, report: LogReport) -> None:
             pending = next(groups, None)
         indexed: list[tuple[str, str]] = []
         if pending is not None and pending[0] == entry.index:
-            indexed = [(str(f), str(v)) for _, f, v in pending[1]]
+            # as a set: a store made before entry_ref was keyed by (field, value, idx) may hold
+            # a repeated value twice, which answers every query alike
+            indexed = sorted({(str(f), str(v)) for _, f, v in pending[1]})
             pending = next(groups, None)
-        expected = sorted((k, v) for k, values in entry.refs.items() for v in values)
+        expected = sorted({(k, v) for k, values in entry.refs.items() for v in values})
         if indexed != expected:
             report.problems.append(
                 f"entry {entry.index}: exposure index differs from its record (index edited)"
