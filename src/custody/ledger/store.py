@@ -19,7 +19,6 @@ portable subset of `custody.store.dialect` (`?` placeholders, INTEGER/TEXT/BLOB)
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import itertools
 import json
@@ -473,7 +472,9 @@ class LedgerStore:
         return {str(k): (str(v), None if c is None else str(c)) for k, v, c in rows}
 
 
-_FIELD, _VALUE, _values = operator.itemgetter(1), operator.itemgetter(2), operator.methodcaller("values")
+_KIND, _REFS = operator.itemgetter(0), operator.itemgetter(2)  # of a NewEntry
+_FIELD, _VALUE = operator.itemgetter(1), operator.itemgetter(2)  # of an entry_ref row
+_values = operator.methodcaller("values")
 
 
 _RefsColumns = tuple[list[str], list[str], list[str], list[tuple[int, str, str]]]
@@ -481,43 +482,40 @@ _RefsColumns = tuple[list[str], list[str], list[str], list[tuple[int, str, str]]
 
 def _refs_columns(chunk: Sequence[NewEntry], first: int, *, normalize: bool) -> _RefsColumns | None:
     """Per entry of a chunk: its kind as JSON, its refs as stored (JSON) and as committed to
-    (JSON, each list sorted), and its `entry_ref` rows. The only per-entry Python of an append,
-    so the common case (a dict of non-empty lists) goes straight to json's C encoder; returns
-    None when some ref list is not a list, and `normalize` then makes every one a list first
-    (a str would otherwise be encoded as a string but indexed as its characters)."""
-    kinds: dict[str, str] = {}
-    kind_json: list[str] = []
-    stored: list[str] = []
-    committed: list[str] = []
-    rows: list[tuple[int, str, str]] = []
-    seen: list[Mapping[str, Sequence[str]]] = []
-    for index, (kind, _body, given) in enumerate(chunk, first):
-        quoted = kinds.get(kind)
-        if quoted is None:
-            quoted = kinds[kind] = _quote(kind)
-        kind_json.append(quoted)
-        # an empty list would be committed to but leave no row to read back
-        if normalize:
-            refs: Mapping[str, Sequence[str]] = {k: list(v) for k, v in given.items() if v}
-        elif type(given) is dict and all(given.values()):
-            refs = given
-        else:
-            refs = {k: v for k, v in given.items() if v}
-        seen.append(refs)
-        text = _encode_refs(refs)
-        stored.append(text)
-        before = len(rows)
-        rows.extend([(index, k, v) for k, values in refs.items() for v in values])
-        if len(rows) - before > len(refs):  # some field has several values (one is the norm)
-            # the index holds each (field, value) of an entry once: it is its primary key
-            rows[before:] = sorted(set(rows[before:]))
-            # the commitment sorts each ref list
-            if any(list(v) != sorted(v) for v in refs.values()):
-                text = _refs_text(refs, sort_values=True)
-        committed.append(text)
-    # both checks in C (map/set), not a Python generator step per value: they ran per ref
-    if not normalize and set(map(type, itertools.chain.from_iterable(map(_values, seen)))) - {list}:
-        return None
+    (JSON, each list sorted), and its `entry_ref` rows. Column by column over the whole chunk,
+    mostly through C (map, json's C encoder, one comprehension for all rows): this was most of
+    an append's Python. Returns None when some ref list is not a list, and `normalize` then
+    makes every one a list first (a str would otherwise be encoded as a string but indexed as
+    its characters)."""
+    kinds = list(map(_KIND, chunk))
+    quoted = {kind: _quote(kind) for kind in set(kinds)}
+    kind_json = list(map(quoted.__getitem__, kinds))
+    # an empty list would be committed to but leave no row to read back
+    seen: list[Mapping[str, Sequence[str]]]
+    if normalize:
+        seen = [{k: list(v) for k, v in given.items() if v} for given in map(_REFS, chunk)]
+    else:
+        seen = [
+            given if type(given) is dict and all(given.values()) else {k: v for k, v in given.items() if v}
+            for given in map(_REFS, chunk)
+        ]
+        if set(map(type, itertools.chain.from_iterable(map(_values, seen)))) - {list}:
+            return None
+    stored = _encode_many(seen)
+    committed = stored
+    indexes = range(first, first + len(chunk))
+    rows = [
+        (i, k, v) for i, refs in zip(indexes, seen, strict=True) for k, values in refs.items() for v in values
+    ]
+    if len(rows) != sum(map(len, seen)):  # some field has several values (one is the norm)
+        committed, rows = list(stored), []
+        for position, (i, refs) in enumerate(zip(indexes, seen, strict=True)):
+            mine = [(i, k, v) for k, values in refs.items() for v in values]
+            if len(mine) > len(refs):
+                mine = sorted(set(mine))  # the index holds each (field, value) of an entry once
+                if any(list(v) != sorted(v) for v in refs.values()):  # the commitment sorts them
+                    committed[position] = _refs_text(refs, sort_values=True)
+            rows.extend(mine)
     if (set(map(type, map(_FIELD, rows))) | set(map(type, map(_VALUE, rows)))) - {str} and not all(
         isinstance(k, str) and isinstance(v, str) for _, k, v in rows
     ):
@@ -529,27 +527,32 @@ def _reject(value: object) -> object:
     raise TypeError(f"exposure refs map str to a list of str, not {type(value).__name__}")
 
 
-def _encode_refs_c() -> Callable[[Mapping[str, Sequence[str]]], str] | None:
+def _encode_many_c() -> Callable[[list[Mapping[str, Sequence[str]]]], list[str]] | None:
     """json's C encoder, made once (json.dumps builds a new encoder on every call, which cost
-    more than the encoding): `json.dumps(refs, sort_keys=True, separators=(",", ":"))`. None if
-    this Python's private `c_make_encoder` is missing or encodes differently."""
+    more than the encoding) and mapped over a chunk's refs without a Python frame per entry:
+    `json.dumps(refs, sort_keys=True, separators=(",", ":"))` each. None if this Python's
+    private `c_make_encoder` is missing or encodes differently."""
     try:
         from json.encoder import c_make_encoder  # type: ignore[attr-defined]  # noqa: PLC0415
 
         encoder = c_make_encoder(None, _reject, _quote, None, ":", ",", True, False, True)
-        sample = {"b": ["\u00e9", 'q"'], "a": []}
 
-        def encode(refs: Mapping[str, Sequence[str]]) -> str:
-            return "".join(encoder(refs, 0))
+        def encode_many(many: list[Mapping[str, Sequence[str]]]) -> list[str]:
+            return list(map("".join, map(encoder, many, itertools.repeat(0, len(many)))))
 
-        if encode(sample) != _refs_text(sample, sort_values=False):
+        sample: list[Mapping[str, Sequence[str]]] = [{"b": ["\u00e9", 'q"'], "a": []}, {}]
+        if encode_many(sample) != [_refs_text(r, sort_values=False) for r in sample]:
             return None
     except Exception:  # any surprise means: use the portable encoder
         return None
-    return encode
+    return encode_many
 
 
-_encode_refs = _encode_refs_c() or functools.partial(_refs_text, sort_values=False)
+def _encode_many_py(many: list[Mapping[str, Sequence[str]]]) -> list[str]:
+    return [_refs_text(refs, sort_values=False) for refs in many]
+
+
+_encode_many = _encode_many_c() or _encode_many_py
 
 
 def _parse_refs(value: object) -> dict[str, list[str]]:
