@@ -236,7 +236,7 @@ def test_low_proof_nodes_are_hashed_from_their_stored_leaf_block(
     )
     store.conn.execute("UPDATE node SET hash = ? WHERE id = ?", (bytes(32), node_key((1, 49))))
     assert store.inclusion_proof(96, 100)[1] == bytes(32)  # leaves 96..99: border, stored nodes
-    store.conn.execute("DELETE FROM node WHERE id = ?", (node_key((0, 7)),))
+    store.conn.execute("DELETE FROM leaf WHERE idx = 7")
     assert store.inclusion_proof(0, 100)[2] == bytes(32)  # block 0 incomplete: stored (2, 1)
 
 
@@ -467,3 +467,29 @@ def test_a_store_with_the_first_exposure_index_layout_keeps_working(tmp_path) ->
         assert verify_log(store).ok
         store.redact(1, "erasure")
         assert store.find("principal", "ann") == [0]
+
+
+def test_leaf_hashes_come_from_the_commitments_not_from_stored_rows(
+    ledger_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Leaf hashes are SHA-256(0x00 || commitment): appends store no level-0 node rows (one row
+    # per entry less to write), and the level-0 rows of stores made before are never read.
+    with LedgerStore.open(ledger_url) as store:
+        store.append(_entries(70))
+        ref = _reference(store)
+        level_1 = node_key((1, 0))
+        assert store.conn.execute("SELECT count(*) FROM node WHERE id < ?", (level_1,)).fetchone()[0] == 0
+        store.conn.executemany(  # what an older store holds, here stale: nothing may read it
+            "INSERT INTO node(id, hash) VALUES (?, ?)", [(node_key((0, i)), bytes(32)) for i in range(70)]
+        )
+    for upper in (1 << 16, 1 << 2):  # level 0 held in memory; or proofs from blocks of leaves
+        monkeypatch.setattr("custody.ledger.proof_nodes._UPPER_NODES", upper)
+        with LedgerStore.open(ledger_url) as store:
+            assert store.leaf_hash(69) == ref.levels[0][69] and store.root(69) == ref.root(69)
+            for index in (0, 33, 68):
+                assert store.inclusion_proof(index, 70) == ref.inclusion_proof(index, 70)
+            assert store.consistency_proof(5, 70) == ref.consistency_proof(5, 70)
+            assert verify_log(store).ok
+            held = store.size()
+            assert store.append(_entries(3)) == range(held, held + 3)
+            assert verify_log(store).ok

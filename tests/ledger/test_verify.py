@@ -72,7 +72,7 @@ def test_edited_entry_is_named(log: LedgerStore, log_key: SigningKey) -> None:
 def test_edited_leaf_is_named_even_with_a_consistent_tree(log: LedgerStore, log_key: SigningKey) -> None:
     log.conn.execute("UPDATE leaf SET commitment = ? WHERE idx = 4", (bytes(32),))
     problems = _problems(log, log_key)
-    assert "leaf 4: stored hash differs from its recomputed hash" in problems
+    assert "node level 1 over leaves 4..5: stored hash differs from its recomputed hash" in problems
     assert "entry 4: metadata does not match its commitment (edited)" in problems
     _rebuild_nodes(log)
     problems = _problems(log, log_key)
@@ -90,7 +90,11 @@ def test_reordered_leaves_are_named(log: LedgerStore, log_key: SigningKey) -> No
     log.conn.execute("UPDATE leaf SET commitment = ? WHERE idx = 5", (two,))
     problems = _problems(log, log_key)
     for index in (2, 5):
-        assert f"leaf {index}: stored hash differs from its recomputed hash" in problems
+        pair = index & ~1
+        assert (
+            f"node level 1 over leaves {pair}..{pair + 1}: stored hash differs from its recomputed hash"
+            in problems
+        )
         assert f"entry {index}: metadata does not match its commitment (edited)" in problems
 
 

@@ -32,7 +32,7 @@ class UpperLevels:
       32-byte hashes per level, read in one range scan (levels are contiguous in `node`'s key).
       Perfect nodes are written once and never change, so an append only extends the levels: a
       node past a level's end is read (and its level extended) when a proof first needs it.
-    - Nodes below `_BLOCK_LEVELS` are hashed from their complete block of 32 stored leaf hashes,
+    - Nodes below `_BLOCK_LEVELS` are hashed from their complete block of 32 stored commitments,
       one range read of adjacent rows, instead of a point read (a page when cold) per level; on
       the right border, or if a leaf row is missing, they are read as stored.
     - The levels in between are one batched point read, as before.
@@ -97,12 +97,12 @@ class UpperLevels:
         read of adjacent rows instead of a point read (a page, when cold) per level."""
         width = 1 << _BLOCK_LEVELS
         rows = self._store.conn.execute(
-            "SELECT id, hash FROM node WHERE id >= ? AND id < ? ORDER BY id",
-            (node_key((0, block * width)), node_key((0, (block + 1) * width))),
+            "SELECT idx, commitment FROM leaf WHERE idx >= ? AND idx < ? ORDER BY idx",
+            (block * width, (block + 1) * width),
         ).fetchall()
-        if len(rows) != width or any(len(h) != merkle.HASH_SIZE for _, h in rows):
+        if len(rows) != width:
             return  # the right border (or a damaged store): point reads
-        levels = [[bytes(h) for _, h in rows]]
+        levels = [[merkle.leaf_hash(bytes(c)) for _, c in rows]]
         while len(levels[-1]) > 1:
             below = levels[-1]
             levels.append([merkle.node_hash(below[j], below[j + 1]) for j in range(0, len(below), 2)])
@@ -113,7 +113,13 @@ class UpperLevels:
     def _extend(self, level: int, upto: int | None) -> None:
         """Append the stored nodes after each held level's end: from `level` to the top when
         `upto` is None, else level `level` up to index `upto`. Stops at a gap or a hash of the
-        wrong size (a damaged store), leaving those nodes to `LedgerStore.get`."""
+        wrong size (a damaged store), leaving those nodes to `LedgerStore.get`. Level 0 (small
+        trees only) is hashed from the stored commitments, as `LedgerStore.get` does."""
+        if level == 0:
+            self._extend_leaves(upto)
+            if upto is not None:
+                return
+            level = 1
         held = self._levels.get(level)
         first = node_key((level, 0 if held is None else len(held) // merkle.HASH_SIZE))
         last = (1 << 62) if upto is None else node_key((level, upto))
@@ -131,3 +137,15 @@ class UpperLevels:
                 broken.add(lv)
                 continue
             arr += value
+
+    def _extend_leaves(self, upto: int | None) -> None:
+        held = self._levels.setdefault(0, bytearray())
+        first = len(held) // merkle.HASH_SIZE
+        last = (1 << 62) if upto is None else upto
+        rows = self._store.conn.execute(
+            "SELECT idx, commitment FROM leaf WHERE idx >= ? AND idx <= ? ORDER BY idx", (first, last)
+        )
+        for index, commitment in rows:
+            if int(index) != len(held) // merkle.HASH_SIZE:
+                break  # a missing leaf: the rest is left to `LedgerStore.get`
+            held += merkle.leaf_hash(bytes(commitment))

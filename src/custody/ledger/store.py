@@ -1,7 +1,10 @@
 """The append-only log on SQLite or PostgreSQL, through `custody.store`.
 
 Tables: `leaf` holds what the Merkle tree commits to (one 32-byte commitment per entry plus the
-log's integration time); `node` holds every perfect subtree hash so proofs are O(log n) reads;
+log's integration time), which also gives each leaf hash (RFC 6962: SHA-256(0x00 || commitment));
+`node` holds every perfect subtree hash above the leaves so proofs are O(log n) reads (stores made
+before this also hold level-0 rows there, which nothing reads any more: a second copy of what the
+commitments say was one more row per entry to write, and one more thing to tamper with);
 `entry` holds the readable metadata (body, salt, refs as JSON) and `entry_ref` indexes the refs
 for exposure lookups; both are kept apart so one record can be redacted (body, salt and refs
 deleted) while every proof stays valid, because proofs only ever touch
@@ -207,8 +210,11 @@ class LedgerStore:
         return 0 if row is None or row[0] is None else int(row[0]) + 1
 
     def get(self, ids: Sequence[merkle.NodeId]) -> Mapping[merkle.NodeId, bytes]:
-        """`merkle.NodeSource`: one query for all wanted nodes."""
-        keys = {node_key(n): n for n in ids}
+        """`merkle.NodeSource`: one query for all wanted nodes of each kind. Leaf hashes (level
+        0) are hashed from the stored commitments, which determine them; higher nodes are read
+        from `node`."""
+        keys = {node_key(n): n for n in ids if n[0] > 0}
+        leaves = sorted({index for level, index in ids if level == 0})
         out: dict[merkle.NodeId, bytes] = {}
         items = list(keys)
         for start in range(0, len(items), 500):  # stay below SQLite's bound-parameter limit
@@ -216,6 +222,12 @@ class LedgerStore:
             marks = ",".join("?" * len(part))
             for key, value in self.conn.execute(f"SELECT id, hash FROM node WHERE id IN ({marks})", part):  # noqa: S608
                 out[keys[key]] = bytes(value)
+        for start in range(0, len(leaves), 500):
+            part = leaves[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows = self.conn.execute(f"SELECT idx, commitment FROM leaf WHERE idx IN ({marks})", part)  # noqa: S608
+            for index, commitment in rows:
+                out[(0, int(index))] = merkle.leaf_hash(bytes(commitment))
         return out
 
     def root(self, size: int | None = None) -> bytes:
@@ -331,6 +343,8 @@ class LedgerStore:
         ]
         nodes: list[tuple[int, bytes]] = []
         for level, index, hashes in border.extend([sha(b"\x00" + c).digest() for c in commitments]):
+            if level == 0:  # leaf hashes are not stored: the commitments determine them
+                continue
             key = node_key((level, index))  # a level's keys are consecutive integers
             nodes.extend(zip(range(key, key + len(hashes)), hashes, strict=True))
         c = self.conn
