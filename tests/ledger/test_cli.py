@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -11,6 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from custody.cli.main import cli
+from custody.ledger.keys import load_verifier
+from custody.ledger.witness import cosignature_key_id
 
 
 @pytest.fixture
@@ -336,6 +339,14 @@ def test_witness_cosigns_and_bundles_need_the_quorum(env) -> None:
     assert code == 0, out
     assert run(*base, "--witness", "keys/w1.pub", "--min-witnesses", "2")[0] == 2
     assert run("log", "verify")[1].startswith("OK: 2 entries")  # cosigned checkpoints are kept too
+
+    # Regression (issue 11): `custody verify --witness` refused w1's key in the tlog-cosignature
+    # form (type byte 0x04, its hash the cosignature key ID), which is how witnesses publish keys.
+    pub = load_verifier("keys/w1.pub")
+    blob = base64.b64encode(bytes([0x04]) + pub.public).decode()
+    Path("w1.vkey").write_text(f"{pub.name}+{cosignature_key_id(pub).hex()}+{blob}\n")
+    code, out = run(*base, "--witness", "w1.vkey")
+    assert code == 0 and "cosigned by: w1+" in out, out
 
 
 @pytest.mark.parametrize("origin", ["", "log.example\n7", "log\tx", "vendor example"])
