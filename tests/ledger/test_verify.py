@@ -264,3 +264,18 @@ def test_checkpoint_refuses_to_sign_over_an_edited_commitment(
     log.conn.execute("UPDATE leaf SET commitment = ? WHERE idx = 21", (bytes(32),))
     with pytest.raises(merkle.ProofError, match="differs from its recomputed hash"):
         checkpoint(log, ORIGIN, [log_key])
+
+
+def test_an_edited_commitment_no_stored_node_covers_is_refused(
+    log: LedgerStore, alice: SigningKey, log_key: SigningKey
+) -> None:
+    # Leaf hashes are hashed from the commitments, so at an odd size the last commitment is
+    # covered by no stored node: an edit there must not be signed, nor built into the tree.
+    record(log, _records(1), [alice])  # entry 20: size 21
+    log.conn.execute("UPDATE leaf SET commitment = ? WHERE idx = 20", (bytes(32),))
+    with pytest.raises(merkle.ProofError, match="entry 20: its commitment does not match its metadata"):
+        checkpoint(log, ORIGIN, [log_key])
+    with pytest.raises(StoreError, match="entry 20: its commitment does not match its metadata"):
+        record(log, _records(1), [alice])
+    assert log.size() == 21 and log.latest_checkpoint()[0] == 20  # type: ignore[index]
+    assert "entry 20: metadata does not match its commitment (edited)" in _problems(log, log_key)

@@ -74,7 +74,8 @@ def checkpoint(store: LedgerStore, origin: str, keys: Sequence[SigningKey]) -> s
             ) from exc
         try:
             recomputed = verify_extension(store, last_size, last_root, size)
-        except merkle.ProofError as exc:
+            store.check_unpinned_leaf(size)
+        except (merkle.ProofError, StoreError) as exc:
             raise merkle.ProofError(
                 f"refusing to sign: entries {last_size}..{size} since the last checkpoint fail "
                 f"verification: {exc} (run `custody log verify`)"

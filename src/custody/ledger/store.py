@@ -242,6 +242,22 @@ class LedgerStore:
         n = self.size() if size2 is None else size2
         return merkle.consistency_proof(size1, n, self._upper.source(n))
 
+    def check_unpinned_leaf(self, size: int) -> None:
+        """Leaf hashes are not stored, so at an odd size no stored node covers the last leaf:
+        its commitment must still match its entry's metadata before an append builds nodes on
+        it or a checkpoint signs it (else an edited commitment there would be taken into the
+        tree). StoreError if it does not; a redacted entry is left to `custody log verify`."""
+        if size % 2 == 0:
+            return
+        e = self.entry(size - 1)
+        if e.body is None or e.salt is None:
+            return
+        if commitment_of(e.kind, e.integrated_at, e.salt, e.body, e.refs) != e.commitment:
+            raise StoreError(
+                f"{self.path}: entry {size - 1}: its commitment does not match its metadata (edited);"
+                " run `custody log verify`"
+            )
+
     def leaf_hash(self, index: int) -> bytes:
         found = self.get([(0, index)])
         if (0, index) not in found:
@@ -299,6 +315,7 @@ class LedgerStore:
                     )
                 return range(int(row[1]), int(row[1]) + int(row[2]))
         start = self.size()
+        self.check_unpinned_leaf(start)
         plan = merkle.range_nodes(0, start)
         found = self.get(plan)
         if len(found) != len(plan):
