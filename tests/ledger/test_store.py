@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from custody.ledger import merkle
 from custody.ledger.api import checkpoint, redact
+from custody.ledger.proof_nodes import BLOCK_LEVELS
 from custody.ledger.store import IdempotencyConflict, LedgerStore, NewEntry, commitment_of, node_key
 from custody.ledger.verify import verify_log
 from custody.store import StoreError
@@ -177,7 +178,7 @@ def test_two_processes_appending_at_once(ledger_url: str) -> None:
 def test_proofs_from_the_upper_levels_in_memory_follow_appends(
     store: LedgerStore, ledger_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Proofs read the top of the tree from memory (levels >= 4 here); appends extend it."""
+    """Proofs read the top of the tree from memory (levels >= 5 here); appends extend it."""
     monkeypatch.setattr("custody.ledger.proof_nodes._UPPER_NODES", 1 << 6)
     store.append(_entries(300))
     for round_size in (300, 301, 517, 1024, 1500):
@@ -190,7 +191,7 @@ def test_proofs_from_the_upper_levels_in_memory_follow_appends(
                 assert store.inclusion_proof(index, size) == ref.inclusion_proof(index, size)
             for size1 in (1, size // 2, size):
                 assert store.consistency_proof(size1, size) == ref.consistency_proof(size1, size)
-        assert store._upper._lowest == max(0, round_size.bit_length() + 2 - 7)
+        assert store._upper._lowest == max(BLOCK_LEVELS, round_size.bit_length() + 2 - 7)
     with LedgerStore.open(ledger_url) as fresh:
         assert fresh.inclusion_proof(1000, 1500) == store.inclusion_proof(1000, 1500)
 
@@ -220,24 +221,26 @@ def test_roots_and_verification_read_the_store_not_the_proof_cache(
         store.inclusion_proof(600, 1024)
 
 
-def test_low_proof_nodes_are_hashed_from_their_stored_leaf_block(
+def test_low_nodes_are_hashed_from_their_block_of_stored_commitments(
     store: LedgerStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Below level 5 a proof node comes from its complete block of 32 stored leaf hashes (one
-    range read); on the right border, or with a leaf row missing, from the stored nodes."""
+    """Below level 5 a node comes from its block of 32 stored commitments (one range read), in a
+    complete block and on the right border alike; none is stored, and a missing leaf row makes
+    the nodes over it missing, not wrong."""
     monkeypatch.setattr("custody.ledger.proof_nodes._UPPER_NODES", 1 << 2)  # only levels >= 6 in memory
     store.append(_entries(100))
     ref = _reference(store)
-    store.conn.execute("UPDATE node SET hash = ? WHERE id = ?", (bytes(32), node_key((2, 1))))
-    assert store.inclusion_proof(0, 100) == ref.inclusion_proof(0, 100)  # block 0 is complete
-    assert (
-        "node level 2 over leaves 4..7: stored hash differs from its recomputed hash"
-        in verify_log(store).problems
-    )
-    store.conn.execute("UPDATE node SET hash = ? WHERE id = ?", (bytes(32), node_key((1, 49))))
-    assert store.inclusion_proof(96, 100)[1] == bytes(32)  # leaves 96..99: border, stored nodes
+    below = node_key((BLOCK_LEVELS, 0))
+    assert store.conn.execute("SELECT count(*) FROM node WHERE id < ?", (below,)).fetchone()[0] == 0
+    assert store.conn.execute("SELECT count(*) FROM node").fetchone()[0] == 4  # (5, 0..2), (6, 0)
+    for index in (0, 7, 95, 96, 99):  # complete blocks, then the border block 96..99
+        assert store.inclusion_proof(index, 100) == ref.inclusion_proof(index, 100)
+    assert store.get([(2, 1), (1, 49), (0, 99)]) == ref.get([(2, 1), (1, 49), (0, 99)])
     store.conn.execute("DELETE FROM leaf WHERE idx = 7")
-    assert store.inclusion_proof(0, 100)[2] == bytes(32)  # block 0 incomplete: stored (2, 1)
+    assert (0, 7) not in store.get([(0, 7)]) and (2, 1) not in store.get([(2, 1)])
+    assert store.get([(2, 0)]) == ref.get([(2, 0)])  # leaves 0..3 are all there
+    with pytest.raises(merkle.ProofError, match="missing node"):
+        store.inclusion_proof(0, 100)
 
 
 CHILD_CHECKPOINTER = textwrap.dedent(

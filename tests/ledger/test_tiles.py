@@ -83,7 +83,7 @@ def test_tiles_of_a_log_that_fails_verification_are_not_published(
     store.append(NewEntry("accessed", b"e%d" % i) for i in range(300))
     note = checkpoint(store, "log.example/tiles", [log_key])
     with store.conn.transaction():
-        store.conn.execute("UPDATE node SET hash = ? WHERE id = ?", (bytes(32), node_key((1, 2))))
+        store.conn.execute("UPDATE node SET hash = ? WHERE id = ?", (bytes(32), node_key((5, 2))))
     assert store.root(300) == open_checkpoint(note, [log_key.verifier]).root  # the border is intact
     out = tmp_path / "public"
     with pytest.raises(merkle.ProofError, match="refusing to publish tiles"):

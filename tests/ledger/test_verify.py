@@ -72,8 +72,13 @@ def test_edited_entry_is_named(log: LedgerStore, log_key: SigningKey) -> None:
 def test_edited_leaf_is_named_even_with_a_consistent_tree(log: LedgerStore, log_key: SigningKey) -> None:
     log.conn.execute("UPDATE leaf SET commitment = ? WHERE idx = 4", (bytes(32),))
     problems = _problems(log, log_key)
-    assert "node level 1 over leaves 4..5: stored hash differs from its recomputed hash" in problems
-    assert "entry 4: metadata does not match its commitment (edited)" in problems
+    # no stored node covers leaves 0..19 (nodes below level 5 are hashed from the commitments):
+    # the entry and both checkpoints over it name the edit
+    assert problems == [
+        "stored checkpoint #0 of size 10: its root differs from the log's (history rewritten)",
+        "stored checkpoint #1 of size 20: its root differs from the log's (history rewritten)",
+        "entry 4: metadata does not match its commitment (edited)",
+    ]
     _rebuild_nodes(log)
     problems = _problems(log, log_key)
     assert any("checkpoint #0 of size 10" in p and "history rewritten" in p for p in problems)
@@ -89,13 +94,17 @@ def test_reordered_leaves_are_named(log: LedgerStore, log_key: SigningKey) -> No
     log.conn.execute("UPDATE leaf SET commitment = ? WHERE idx = 2", (five,))
     log.conn.execute("UPDATE leaf SET commitment = ? WHERE idx = 5", (two,))
     problems = _problems(log, log_key)
+    assert any("checkpoint #0 of size 10" in p and "history rewritten" in p for p in problems)
     for index in (2, 5):
-        pair = index & ~1
-        assert (
-            f"node level 1 over leaves {pair}..{pair + 1}: stored hash differs from its recomputed hash"
-            in problems
-        )
         assert f"entry {index}: metadata does not match its commitment (edited)" in problems
+
+
+def test_an_edited_commitment_under_a_stored_node_names_the_node(log: LedgerStore, alice, log_key) -> None:
+    record(log, _records(20), [alice])  # size 40: leaves 0..31 under the stored node (5, 0)
+    log.conn.execute("UPDATE leaf SET commitment = ? WHERE idx = 4", (bytes(32),))
+    problems = _problems(log, log_key)
+    assert "node level 5 over leaves 0..31: stored hash differs from its recomputed hash" in problems
+    assert "entry 4: metadata does not match its commitment (edited)" in problems
 
 
 def test_truncated_tail_is_named(log: LedgerStore, log_key: SigningKey) -> None:
@@ -260,17 +269,18 @@ def test_checkpoint_refuses_to_sign_over_a_missing_or_edited_leaf_since_the_last
 def test_checkpoint_refuses_to_sign_over_an_edited_commitment(
     log: LedgerStore, alice: SigningKey, log_key: SigningKey
 ) -> None:
-    record(log, _records(3), [alice])
-    log.conn.execute("UPDATE leaf SET commitment = ? WHERE idx = 21", (bytes(32),))
-    with pytest.raises(merkle.ProofError, match="differs from its recomputed hash"):
+    record(log, _records(45), [alice])  # size 65: leaves 32..63 are under the stored node (5, 1)
+    log.conn.execute("UPDATE leaf SET commitment = ? WHERE idx = 40", (bytes(32),))
+    with pytest.raises(merkle.ProofError, match=r"node \(5, 1\) differs from its recomputed hash"):
         checkpoint(log, ORIGIN, [log_key])
 
 
 def test_an_edited_commitment_no_stored_node_covers_is_refused(
     log: LedgerStore, alice: SigningKey, log_key: SigningKey
 ) -> None:
-    # Leaf hashes are hashed from the commitments, so at an odd size the last commitment is
-    # covered by no stored node: an edit there must not be signed, nor built into the tree.
+    # Nodes below level 5 are hashed from the commitments, so the commitments of the last,
+    # incomplete block of 32 are covered by no stored node: an edit there must not be signed,
+    # nor built into the tree.
     record(log, _records(1), [alice])  # entry 20: size 21
     log.conn.execute("UPDATE leaf SET commitment = ? WHERE idx = 20", (bytes(32),))
     with pytest.raises(merkle.ProofError, match="entry 20: its commitment does not match its metadata"):

@@ -56,7 +56,7 @@ def checkpoint(store: LedgerStore, origin: str, keys: Sequence[SigningKey]) -> s
     """
     check_origin(origin)
 
-    def make_note(size: int, root: bytes, last: CheckpointRow | None) -> str:
+    def make_note(size: int, root: bytes | None, last: CheckpointRow | None) -> str:
         # Never sign a head that does not extend the last one signed (that would bless a
         # rewrite), nor one over entries that fail verification: what was added since the last
         # checkpoint (the whole log for the first) is recomputed from the stored commitments.
@@ -65,6 +65,17 @@ def checkpoint(store: LedgerStore, origin: str, keys: Sequence[SigningKey]) -> s
         last_size, last_root = (0, merkle.EMPTY_ROOT) if last is None else (last[0], last[1])
         if last_size > size:
             raise merkle.ProofError(f"refusing to sign: the log shrank from {last_size} to {size} entries")
+        if root is None:  # a leaf or node the head needs is missing: recompute to name it
+            try:
+                verify_extension(store, last_size, last_root, size)
+            except merkle.ProofError as exc:
+                raise merkle.ProofError(
+                    f"refusing to sign: entries {last_size}..{size} since the last checkpoint fail "
+                    f"verification: {exc} (run `custody log verify`)"
+                ) from exc
+            raise merkle.ProofError(
+                f"refusing to sign: tree nodes at size {size} are missing (run `custody log verify`)"
+            )
         try:
             proof = store.consistency_proof(last_size, size)
             merkle.verify_consistency(last_size, size, proof, last_root, root)
@@ -74,7 +85,7 @@ def checkpoint(store: LedgerStore, origin: str, keys: Sequence[SigningKey]) -> s
             ) from exc
         try:
             recomputed = verify_extension(store, last_size, last_root, size)
-            store.check_unpinned_leaf(size)
+            store.check_unpinned_leaves(size)
         except (merkle.ProofError, StoreError) as exc:
             raise merkle.ProofError(
                 f"refusing to sign: entries {last_size}..{size} since the last checkpoint fail "

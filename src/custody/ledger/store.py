@@ -1,10 +1,11 @@
 """The append-only log on SQLite or PostgreSQL, through `custody.store`.
 
 Tables: `leaf` holds what the Merkle tree commits to (one 32-byte commitment per entry plus the
-log's integration time), which also gives each leaf hash (RFC 6962: SHA-256(0x00 || commitment));
-`node` holds every perfect subtree hash above the leaves so proofs are O(log n) reads (stores made
-before this also hold level-0 rows there, which nothing reads any more: a second copy of what the
-commitments say was one more row per entry to write, and one more thing to tamper with);
+log's integration time), which also gives each leaf hash (RFC 6962: SHA-256(0x00 || commitment))
+and every node below level 5 (`BLOCK_LEVELS`: hashed from a block of 32 adjacent commitments);
+`node` holds every perfect subtree hash from level 5 up, so proofs are O(log n) reads (stores made
+before this also hold rows for the lower levels, which nothing reads any more: copies of what the
+commitments say were two more rows per entry to write, and more to tamper with);
 `entry` holds the readable metadata (body, salt, refs as JSON) and `entry_ref` indexes the refs
 for exposure lookups; both are kept apart so one record can be redacted (body, salt and refs
 deleted) while every proof stays valid, because proofs only ever touch
@@ -35,7 +36,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from custody.ledger import merkle
-from custody.ledger.proof_nodes import UpperLevels, node_key
+from custody.ledger.proof_nodes import BLOCK_LEVELS, UpperLevels, block_nodes, node_key
 from custody.store import Database, StoreError, open_database
 
 KIND = "ledger"
@@ -210,11 +211,11 @@ class LedgerStore:
         return 0 if row is None or row[0] is None else int(row[0]) + 1
 
     def get(self, ids: Sequence[merkle.NodeId]) -> Mapping[merkle.NodeId, bytes]:
-        """`merkle.NodeSource`: one query for all wanted nodes of each kind. Leaf hashes (level
-        0) are hashed from the stored commitments, which determine them; higher nodes are read
-        from `node`."""
-        keys = {node_key(n): n for n in ids if n[0] > 0}
-        leaves = sorted({index for level, index in ids if level == 0})
+        """`merkle.NodeSource`. Nodes from `BLOCK_LEVELS` up are read from `node`, in one query;
+        the lower ones (leaf hashes included) are hashed from the stored commitments of their
+        block of 32 leaves, which determine them: one range read per block."""
+        keys = {node_key(n): n for n in ids if n[0] >= BLOCK_LEVELS}
+        blocks = sorted({index >> (BLOCK_LEVELS - level) for level, index in ids if level < BLOCK_LEVELS})
         out: dict[merkle.NodeId, bytes] = {}
         items = list(keys)
         for start in range(0, len(items), 500):  # stay below SQLite's bound-parameter limit
@@ -222,12 +223,18 @@ class LedgerStore:
             marks = ",".join("?" * len(part))
             for key, value in self.conn.execute(f"SELECT id, hash FROM node WHERE id IN ({marks})", part):  # noqa: S608
                 out[keys[key]] = bytes(value)
-        for start in range(0, len(leaves), 500):
-            part = leaves[start : start + 500]
-            marks = ",".join("?" * len(part))
-            rows = self.conn.execute(f"SELECT idx, commitment FROM leaf WHERE idx IN ({marks})", part)  # noqa: S608
-            for index, commitment in rows:
-                out[(0, int(index))] = merkle.leaf_hash(bytes(commitment))
+        if blocks:
+            width = 1 << BLOCK_LEVELS
+            wanted: dict[int, set[merkle.NodeId]] = {}
+            for level, index in ids:
+                if level < BLOCK_LEVELS:
+                    wanted.setdefault(index >> (BLOCK_LEVELS - level), set()).add((level, index))
+            for block in blocks:
+                rows = self.conn.execute(
+                    "SELECT idx, commitment FROM leaf WHERE idx >= ? AND idx < ? ORDER BY idx",
+                    (block * width, (block + 1) * width),
+                ).fetchall()
+                out.update(block_nodes(block * width, rows, wanted[block]))
         return out
 
     def root(self, size: int | None = None) -> bytes:
@@ -242,21 +249,20 @@ class LedgerStore:
         n = self.size() if size2 is None else size2
         return merkle.consistency_proof(size1, n, self._upper.source(n))
 
-    def check_unpinned_leaf(self, size: int) -> None:
-        """Leaf hashes are not stored, so at an odd size no stored node covers the last leaf:
-        its commitment must still match its entry's metadata before an append builds nodes on
-        it or a checkpoint signs it (else an edited commitment there would be taken into the
-        tree). StoreError if it does not; a redacted entry is left to `custody log verify`."""
-        if size % 2 == 0:
-            return
-        e = self.entry(size - 1)
-        if e.body is None or e.salt is None:
-            return
-        if commitment_of(e.kind, e.integrated_at, e.salt, e.body, e.refs) != e.commitment:
-            raise StoreError(
-                f"{self.path}: entry {size - 1}: its commitment does not match its metadata (edited);"
-                " run `custody log verify`"
-            )
+    def check_unpinned_leaves(self, size: int) -> None:
+        """Nodes below `BLOCK_LEVELS` are not stored, so no stored node covers the leaves of the
+        last, incomplete block of 32: their commitments must still match their entries'
+        metadata before an append builds nodes on them or a checkpoint signs them (else an
+        edited commitment there would be taken into the tree). StoreError naming the first that
+        does not; a redacted entry is left to `custody log verify`."""
+        for e in self.entries(size >> BLOCK_LEVELS << BLOCK_LEVELS, size):
+            if e.body is None or e.salt is None:
+                continue
+            if commitment_of(e.kind, e.integrated_at, e.salt, e.body, e.refs) != e.commitment:
+                raise StoreError(
+                    f"{self.path}: entry {e.index}: its commitment does not match its metadata (edited);"
+                    " run `custody log verify`"
+                )
 
     def leaf_hash(self, index: int) -> bytes:
         found = self.get([(0, index)])
@@ -315,7 +321,7 @@ class LedgerStore:
                     )
                 return range(int(row[1]), int(row[1]) + int(row[2]))
         start = self.size()
-        self.check_unpinned_leaf(start)
+        self.check_unpinned_leaves(start)
         plan = merkle.range_nodes(0, start)
         found = self.get(plan)
         if len(found) != len(plan):
@@ -360,7 +366,7 @@ class LedgerStore:
         ]
         nodes: list[tuple[int, bytes]] = []
         for level, index, hashes in border.extend([sha(b"\x00" + c).digest() for c in commitments]):
-            if level == 0:  # leaf hashes are not stored: the commitments determine them
+            if level < BLOCK_LEVELS:  # not stored: their block of commitments determines them
                 continue
             key = node_key((level, index))  # a level's keys are consecutive integers
             nodes.extend(zip(range(key, key + len(hashes)), hashes, strict=True))
@@ -462,14 +468,21 @@ class LedgerStore:
             (size, root_hash, note, utc_now()),
         )
 
-    def add_checkpoint(self, make_note: Callable[[int, bytes, CheckpointRow | None], str]) -> str:
+    def add_checkpoint(self, make_note: Callable[[int, bytes | None, CheckpointRow | None], str]) -> str:
         """Sign and keep the current head in one write transaction: `make_note(size, root, last)`
         gets the head and the largest stored checkpoint, read under the writer lock (so no append
-        or other checkpoint lands in between), and returns the signed note, or raises to refuse."""
+        or other checkpoint lands in between), and returns the signed note, or raises to refuse.
+        `root` is None when the store cannot give it (a missing leaf or node): `make_note` then
+        names what is wrong, and must refuse."""
         with self.conn.transaction():
             size = self.size()
-            root_hash = self.root(size)
+            try:
+                root_hash: bytes | None = self.root(size)
+            except merkle.ProofError:
+                root_hash = None
             note = make_note(size, root_hash, self.latest_checkpoint())
+            if root_hash is None:
+                raise merkle.ProofError(f"refusing to sign: no root at size {size}")
             self._insert_checkpoint(size, root_hash, note)
         return note
 

@@ -4,7 +4,7 @@ Checks, each reported with where it happened:
 - leaves are numbered 0..n-1 without gaps;
 - every stored node equals the one recomputed from the commitments (an edited or reordered
   commitment shows up as the lowest stored node over it, and as its entry's metadata no longer
-  matching); leaf hashes themselves are not stored, the commitments determine them;
+  matching); nodes below level 5 are not stored, the commitments determine them;
 - every unredacted record still matches its commitment (an edited body, time or ref);
 - every checkpoint (stored in the log, or saved elsewhere and passed in) is signed by the log
   key, is not beyond the log's end (truncation), and its root is the recomputed root at its size
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from custody.ledger import merkle
 from custody.ledger.attest import compromise_of
 from custody.ledger.keys import BadKey, VerifierKey
-from custody.ledger.proof_nodes import node_key
+from custody.ledger.proof_nodes import BLOCK_LEVELS, node_key
 from custody.ledger.signing import Checkpoint, SignatureError, open_checkpoint, open_envelope
 from custody.ledger.store import LedgerStore, StoredEntry, commitment_of
 
@@ -118,9 +118,9 @@ def _check_tree(store: LedgerStore, sizes: set[int], report: LogReport) -> dict[
             made.extend(rng.append(merkle.leaf_hash(bytes(commitment))))
             if rng.size in sizes:
                 roots[rng.size] = rng.root()
-        # leaf hashes are not stored (the commitments just read determine them): the nodes above
-        # them are what can disagree
-        made = [(node, h) for node, h in made if node[0] > 0]
+        # nodes below BLOCK_LEVELS are not stored (the commitments just read determine them):
+        # the stored nodes above them are what can disagree
+        made = [(node, h) for node, h in made if node[0] >= BLOCK_LEVELS]
         stored = store.get([n for n, _ in made])
         expected_nodes += len(made)
         for node, h in made:
@@ -131,8 +131,10 @@ def _check_tree(store: LedgerStore, sizes: set[int], report: LogReport) -> dict[
                 what = f"leaf {first}" if level == 0 else f"node level {level} over leaves {first}..{last}"
                 state = "missing" if got is None else "differs from its recomputed hash"
                 report.problems.append(f"{what}: stored hash {state}")
-    # level-0 rows of stores made before leaf hashes were derived are not read by anything
-    count = store.conn.execute("SELECT count(*) FROM node WHERE id >= ?", (node_key((1, 0)),)).fetchone()[0]
+    # rows below BLOCK_LEVELS (stores made before they were derived) are not read by anything
+    count = store.conn.execute(
+        "SELECT count(*) FROM node WHERE id >= ?", (node_key((BLOCK_LEVELS, 0)),)
+    ).fetchone()[0]
     if count != expected_nodes:
         report.problems.append(
             f"node table holds {count} hashes, a log of {rng.size} entries has {expected_nodes}"
@@ -326,7 +328,7 @@ def verify_extension(store: LedgerStore, start: int, start_root: bytes, size: in
             if idx != rng.size:
                 raise merkle.ProofError(f"leaf {rng.size} is missing")
             made.extend(rng.append(merkle.leaf_hash(bytes(commitment))))
-        made = [(node, h) for node, h in made if node[0] > 0]  # leaf hashes are not stored
+        made = [(node, h) for node, h in made if node[0] >= BLOCK_LEVELS]  # the stored ones
         stored = store.get([n for n, _ in made])
         for node, h in made:
             if stored.get(node) != h:
