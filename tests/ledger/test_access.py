@@ -8,7 +8,7 @@ import os
 import pytest
 
 from custody.ledger.access import AccessRefused, open_verified
-from custody.ledger.api import Record, record
+from custody.ledger.api import Record, mark_compromised, record
 from custody.ledger.attest import MERKLE_DIGEST
 from custody.ledger.dataset import Manifest, build_manifest, default_manifest_path
 from custody.ledger.exposure import exposure
@@ -70,7 +70,17 @@ def test_unlisted_file_and_unattested_manifest_are_refused(
 
 
 def test_manifest_signed_by_a_compromised_key_is_refused(dataset, store: LedgerStore, alice, bob) -> None:
-    store.mark_compromised(alice.keyid, "2000-01-01T00:00:00.000000Z")
+    mark_compromised(store, alice.keyid, "2000-01-01", "key leaked", [bob])
+    with pytest.raises(AccessRefused, match=r"compromised key\(s\) alice\+"):
+        _open(dataset / "b.csv", store, bob)
+    # the mark is the signed statement in the log: clearing the key table's copy changes nothing
+    store.conn.execute("UPDATE signer_key SET compromised_since = NULL")
+    with pytest.raises(AccessRefused, match=r"compromised key\(s\) alice\+"):
+        _open(dataset / "b.csv", store, bob)
+
+
+def test_a_mark_from_before_marks_were_logged_still_refuses(dataset, store: LedgerStore, bob) -> None:
+    store.conn.execute("UPDATE signer_key SET compromised_since = '2000-01-01T00:00:00.000000Z'")
     with pytest.raises(AccessRefused, match=r"compromised key\(s\) alice\+"):
         _open(dataset / "b.csv", store, bob)
 

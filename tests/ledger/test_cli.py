@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -11,6 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from custody.cli.main import cli
+from custody.ledger.keys import load_verifier
+from custody.ledger.witness import cosignature_key_id
 
 
 @pytest.fixture
@@ -105,9 +108,20 @@ def test_log_checkpoint_verify_compromise_and_exposure(env) -> None:
     assert (got["datasets"], got["clients"], got["projects"]) == (["ds"], ["acme"], ["p1"])
     assert run("exposure", "--host", "box1")[1].startswith("host box1: 1 entries")
     vendor = _keyid("keys/vendor.pub")
-    assert run("key", "compromised", vendor, "--since", "2000-01-01")[0] == 0
+    code, out = run("key", "compromised", vendor, "--since", "2000-01-01", "--reason", "leaked")
+    assert code == 2 and "no signing key" in out  # who marks it must sign
+    assert run("key", "compromised", vendor, "--since", "2000-01-01", "--key", "keys/other.key")[0] == 2
+    code, out = run(
+        "key", "compromised", vendor, "--since", "soon", "--reason", "x", "--key", "keys/other.key"
+    )
+    assert code == 2 and "bad time" in out
+    code, out = run(
+        "key", "compromised", vendor, "--since", "2000-01-01", "--reason", "leaked", "--key", "keys/other.key"
+    )
+    assert code == 0 and out.endswith("(statement: entry 1)\n"), out
     code, out = run("log", "verify", "--key", "keys/log.example.pub")
     assert code == 1 and f"FLAGGED: entry 0: signed by {vendor}" in out
+    assert "PROBLEM" not in out
     assert run("exposure", "--key", vendor, "--since", "2000-01-01")[1].startswith(f"key {vendor}: 1 entries")
     code, out = run("exposure", "--principal", "ann", "--host", "box1")
     assert code == 2 and "exactly one" in out
@@ -325,6 +339,14 @@ def test_witness_cosigns_and_bundles_need_the_quorum(env) -> None:
     assert code == 0, out
     assert run(*base, "--witness", "keys/w1.pub", "--min-witnesses", "2")[0] == 2
     assert run("log", "verify")[1].startswith("OK: 2 entries")  # cosigned checkpoints are kept too
+
+    # Regression (issue 11): `custody verify --witness` refused w1's key in the tlog-cosignature
+    # form (type byte 0x04, its hash the cosignature key ID), which is how witnesses publish keys.
+    pub = load_verifier("keys/w1.pub")
+    blob = base64.b64encode(bytes([0x04]) + pub.public).decode()
+    Path("w1.vkey").write_text(f"{pub.name}+{cosignature_key_id(pub).hex()}+{blob}\n")
+    code, out = run(*base, "--witness", "w1.vkey")
+    assert code == 0 and "cosigned by: w1+" in out, out
 
 
 @pytest.mark.parametrize("origin", ["", "log.example\n7", "log\tx", "vendor example"])

@@ -274,3 +274,21 @@ def test_compact_range_resumes_from_border() -> None:
         resumed.append(leaf_hash(bytes([i])))
     assert resumed.root() == full.root()
     assert node_hash(b"a", b"b") == hashlib.sha256(b"\x01ab").digest()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 300), st.lists(st.integers(0, 70), min_size=1, max_size=6))
+def test_extend_completes_the_same_nodes_as_append(start: int, batches: list[int]) -> None:
+    """`CompactRange.extend` (a batch hashed a level at a time) against `append` leaf by leaf,
+    from any size: the same nodes, the same border and the same root after every batch."""
+    one, bulk = CompactRange(), CompactRange()
+    counter = 0
+    for n in [start, *batches]:
+        leaves = [leaf_hash(b"%d" % (counter + i)) for i in range(n)]
+        counter += n
+        expected = [node for h in leaves for node in one.append(h)]
+        got = [
+            ((lv, first + i), h) for lv, first, hashes in bulk.extend(leaves) for i, h in enumerate(hashes)
+        ]
+        assert sorted(got) == sorted(expected)
+        assert bulk.size == one.size and bulk.root() == one.root()

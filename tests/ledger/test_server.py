@@ -14,11 +14,13 @@ import httpx
 import pytest
 
 from custody.ledger import merkle
-from custody.ledger.attest import statement, statement_bytes
+from custody.ledger.attest import compromise_statement, statement, statement_bytes
 from custody.ledger.bundle import BundleError, verify_bundle
 from custody.ledger.keys import SigningKey
 from custody.ledger.server import ConfigError, Tenant, create_app, load_tenants, token_hash
 from custody.ledger.signing import open_checkpoint, sign_envelope
+from custody.ledger.store import LedgerStore
+from custody.ledger.verify import verify_log
 from tests.servers import ServerError, free_port, wait_http
 
 W, A, W2 = "writer-token", "auditor-token", "other-tenant-writer"
@@ -387,3 +389,26 @@ def test_a_third_party_witness_takes_its_proof_from_the_service_or_a_file(
     result = CliRunner().invoke(cli, [*base, "cp4", "--log-url", url])
     assert result.exit_code == 1 and "HTTP 401" in result.output
     assert not (tmp_path / "no-such-ledger.db").exists()
+
+
+def test_a_compromise_mark_sent_over_http_is_logged_and_noted(
+    client: httpx.Client, alice, bob, tmp_path
+) -> None:
+    # A writer may declare a key compromised over HTTP: the key table is updated with the batch, so
+    # `log verify` finds table and log in agreement (and a malformed mark is a client error).
+    for key in (alice, bob):
+        client.post("/t/acme/keys", json={"key": key.verifier.text()}, headers=_h(W))
+    client.post("/t/acme/entries", json={"envelopes": [_envelope(alice)]}, headers=_h(W))
+    subjects, predicate = compromise_statement(alice.keyid, "2000-01-01T00:00:00.000000Z", "leaked")
+    mark = sign_envelope(statement_bytes(statement("key-compromised", subjects, predicate)), [bob])
+    r = client.post("/t/acme/entries", json={"envelopes": [mark]}, headers=_h(W))
+    assert r.status_code == 200 and r.json()["indexes"] == [1], r.text
+    bad = statement("key-compromised", subjects, {**predicate, "since": "2000-01-01"})
+    r = client.post(
+        "/t/acme/entries", json={"envelopes": [sign_envelope(statement_bytes(bad), [bob])]}, headers=_h(W)
+    )
+    assert r.status_code == 400 and "log's format" in r.json()["error"]
+    with LedgerStore.open(str(tmp_path / "acme.db"), create=False) as store:
+        report = verify_log(store)
+    assert report.ok, report.problems
+    assert [f.split(":")[0] for f in report.flagged] == ["entry 0"]

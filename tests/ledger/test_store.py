@@ -8,14 +8,16 @@ import signal
 import subprocess
 import sys
 import textwrap
+import uuid
 from collections.abc import Callable
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from custody.ledger import merkle
 from custody.ledger.api import checkpoint, redact
+from custody.ledger.proof_nodes import BLOCK_LEVELS
 from custody.ledger.store import IdempotencyConflict, LedgerStore, NewEntry, commitment_of, node_key
 from custody.ledger.verify import verify_log
 from custody.store import StoreError
@@ -176,7 +178,7 @@ def test_two_processes_appending_at_once(ledger_url: str) -> None:
 def test_proofs_from_the_upper_levels_in_memory_follow_appends(
     store: LedgerStore, ledger_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Proofs read the top of the tree from memory (levels >= 4 here); appends extend it."""
+    """Proofs read the top of the tree from memory (levels >= 5 here); appends extend it."""
     monkeypatch.setattr("custody.ledger.proof_nodes._UPPER_NODES", 1 << 6)
     store.append(_entries(300))
     for round_size in (300, 301, 517, 1024, 1500):
@@ -189,7 +191,7 @@ def test_proofs_from_the_upper_levels_in_memory_follow_appends(
                 assert store.inclusion_proof(index, size) == ref.inclusion_proof(index, size)
             for size1 in (1, size // 2, size):
                 assert store.consistency_proof(size1, size) == ref.consistency_proof(size1, size)
-        assert store._upper._lowest == max(0, round_size.bit_length() + 2 - 7)
+        assert store._upper._lowest == max(BLOCK_LEVELS, round_size.bit_length() + 2 - 7)
     with LedgerStore.open(ledger_url) as fresh:
         assert fresh.inclusion_proof(1000, 1500) == store.inclusion_proof(1000, 1500)
 
@@ -219,24 +221,26 @@ def test_roots_and_verification_read_the_store_not_the_proof_cache(
         store.inclusion_proof(600, 1024)
 
 
-def test_low_proof_nodes_are_hashed_from_their_stored_leaf_block(
+def test_low_nodes_are_hashed_from_their_block_of_stored_commitments(
     store: LedgerStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Below level 5 a proof node comes from its complete block of 32 stored leaf hashes (one
-    range read); on the right border, or with a leaf row missing, from the stored nodes."""
+    """Below level 5 a node comes from its block of 32 stored commitments (one range read), in a
+    complete block and on the right border alike; none is stored, and a missing leaf row makes
+    the nodes over it missing, not wrong."""
     monkeypatch.setattr("custody.ledger.proof_nodes._UPPER_NODES", 1 << 2)  # only levels >= 6 in memory
     store.append(_entries(100))
     ref = _reference(store)
-    store.conn.execute("UPDATE node SET hash = ? WHERE id = ?", (bytes(32), node_key((2, 1))))
-    assert store.inclusion_proof(0, 100) == ref.inclusion_proof(0, 100)  # block 0 is complete
-    assert (
-        "node level 2 over leaves 4..7: stored hash differs from its recomputed hash"
-        in verify_log(store).problems
-    )
-    store.conn.execute("UPDATE node SET hash = ? WHERE id = ?", (bytes(32), node_key((1, 49))))
-    assert store.inclusion_proof(96, 100)[1] == bytes(32)  # leaves 96..99: border, stored nodes
-    store.conn.execute("DELETE FROM node WHERE id = ?", (node_key((0, 7)),))
-    assert store.inclusion_proof(0, 100)[2] == bytes(32)  # block 0 incomplete: stored (2, 1)
+    below = node_key((BLOCK_LEVELS, 0))
+    assert store.conn.execute("SELECT count(*) FROM node WHERE id < ?", (below,)).fetchone()[0] == 0
+    assert store.conn.execute("SELECT count(*) FROM node").fetchone()[0] == 4  # (5, 0..2), (6, 0)
+    for index in (0, 7, 95, 96, 99):  # complete blocks, then the border block 96..99
+        assert store.inclusion_proof(index, 100) == ref.inclusion_proof(index, 100)
+    assert store.get([(2, 1), (1, 49), (0, 99)]) == ref.get([(2, 1), (1, 49), (0, 99)])
+    store.conn.execute("DELETE FROM leaf WHERE idx = 7")
+    assert (0, 7) not in store.get([(0, 7)]) and (2, 1) not in store.get([(2, 1)])
+    assert store.get([(2, 0)]) == ref.get([(2, 0)])  # leaves 0..3 are all there
+    with pytest.raises(merkle.ProofError, match="missing node"):
+        store.inclusion_proof(0, 100)
 
 
 CHILD_CHECKPOINTER = textwrap.dedent(
@@ -396,3 +400,99 @@ def test_commitment_matches_json_dumps_for_any_strings(
     assert commitment_of(kind, when, salt, body, refs) == canonical_json_reference(
         kind, when, salt, body, refs
     )
+
+
+_REF_VALUES = st.lists(st.text(max_size=6), max_size=3)
+
+
+@given(
+    batch=st.lists(
+        st.tuples(
+            st.sampled_from(["accessed", "produced", 'we"ird\u2028']),
+            st.binary(max_size=20),
+            st.dictionaries(st.text(max_size=6), st.one_of(_REF_VALUES, _REF_VALUES.map(tuple)), max_size=3),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_appended_commitments_are_the_canonical_json(tmp_path, batch) -> None:
+    # The append path encodes a chunk at a time (json's C encoder for the refs, one comprehension
+    # per hash): every commitment must still be byte for byte the canonical JSON's, the stored
+    # refs exactly the non-empty ones given (lists in their order), and the index their rows.
+    path = tmp_path / f"{uuid.uuid4().hex}.db"
+    with LedgerStore.open(str(path)) as store:
+        got = store.append(NewEntry(kind, body, refs) for kind, body, refs in batch)
+        for index, (kind, body, refs) in zip(got, batch, strict=True):
+            e = store.entry(index)
+            kept = {k: list(v) for k, v in refs.items() if v}
+            assert e.refs == kept and e.body == body and e.kind == kind
+            assert e.commitment == canonical_json_reference(kind, e.integrated_at, e.salt or b"", body, kept)
+        rows = store.conn.execute("SELECT idx, field, value FROM entry_ref ORDER BY idx, field, value")
+        expected = {
+            (i, k, v) for i, (_, _, refs) in zip(got, batch, strict=True) for k in refs for v in refs[k]
+        }
+        assert [tuple(r) for r in rows] == sorted(expected)  # a repeated value is indexed once
+        assert verify_log(store).ok
+
+
+def test_refs_that_are_not_lists_of_str_are_refused_or_kept_as_lists(store: LedgerStore) -> None:
+    with pytest.raises(TypeError):
+        store.append([NewEntry("accessed", b"x", {"principal": [7]})])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        store.append([NewEntry("accessed", b"x", {3: ["a"]})])  # type: ignore[dict-item]
+    assert store.size() == 0
+    # a str is a sequence of str: indexed, stored and committed as the list of its characters,
+    # as appends always did
+    at = store.append([NewEntry("accessed", b"x", {"principal": "ab"})])
+    assert store.entry(at[0]).refs == {"principal": ["a", "b"]}
+    assert store.append([NewEntry("accessed", b"y")]) == range(1, 2)  # default refs: none
+    assert verify_log(store).ok
+
+
+def test_a_store_with_the_first_exposure_index_layout_keeps_working(tmp_path) -> None:
+    # Stores made before entry_ref was keyed by (field, value, idx) have a rowid table and a
+    # separate index, which may hold a repeated value twice: appends, lookups, redaction and
+    # verification work on them as they are.
+    path = str(tmp_path / "old.db")
+    with LedgerStore.open(path) as store:
+        store.conn.execute("DROP TABLE entry_ref")
+        store.conn.execute(
+            "CREATE TABLE entry_ref (idx INTEGER NOT NULL, field TEXT NOT NULL, value TEXT NOT NULL)"
+        )
+        store.conn.execute("CREATE INDEX entry_ref_lookup ON entry_ref(field, value, idx)")
+    with LedgerStore.open(path) as store:
+        store.append([NewEntry("accessed", b"a", {"digest": ["x", "x"], "principal": ["ann"]})])
+        store.conn.execute("INSERT INTO entry_ref(idx, field, value) VALUES (0, 'digest', 'x')")  # as before
+        store.append([NewEntry("accessed", b"b", {"principal": ["ann"]})])
+        assert store.find("principal", "ann") == [0, 1] and store.find("digest", "x") == [0]
+        assert verify_log(store).ok
+        store.redact(1, "erasure")
+        assert store.find("principal", "ann") == [0]
+
+
+def test_leaf_hashes_come_from_the_commitments_not_from_stored_rows(
+    ledger_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Leaf hashes are SHA-256(0x00 || commitment): appends store no level-0 node rows (one row
+    # per entry less to write), and the level-0 rows of stores made before are never read.
+    with LedgerStore.open(ledger_url) as store:
+        store.append(_entries(70))
+        ref = _reference(store)
+        level_1 = node_key((1, 0))
+        assert store.conn.execute("SELECT count(*) FROM node WHERE id < ?", (level_1,)).fetchone()[0] == 0
+        store.conn.executemany(  # what an older store holds, here stale: nothing may read it
+            "INSERT INTO node(id, hash) VALUES (?, ?)", [(node_key((0, i)), bytes(32)) for i in range(70)]
+        )
+    for upper in (1 << 16, 1 << 2):  # level 0 held in memory; or proofs from blocks of leaves
+        monkeypatch.setattr("custody.ledger.proof_nodes._UPPER_NODES", upper)
+        with LedgerStore.open(ledger_url) as store:
+            assert store.leaf_hash(69) == ref.levels[0][69] and store.root(69) == ref.root(69)
+            for index in (0, 33, 68):
+                assert store.inclusion_proof(index, 70) == ref.inclusion_proof(index, 70)
+            assert store.consistency_proof(5, 70) == ref.consistency_proof(5, 70)
+            assert verify_log(store).ok
+            held = store.size()
+            assert store.append(_entries(3)) == range(held, held + 3)
+            assert verify_log(store).ok

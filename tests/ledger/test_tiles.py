@@ -79,11 +79,11 @@ def test_tiles_of_a_log_that_fails_verification_are_not_published(
     store: LedgerStore, log_key, tmp_path
 ) -> None:
     # Design gap (issue 11): `log tiles` exported the stored hashes as they were, so an edited
-    # leaf hash off the right border (the root still matched) went out as a corrupt tile.
+    # node hash off the right border (the root still matched) went out as a corrupt tile.
     store.append(NewEntry("accessed", b"e%d" % i) for i in range(300))
     note = checkpoint(store, "log.example/tiles", [log_key])
     with store.conn.transaction():
-        store.conn.execute("UPDATE node SET hash = ? WHERE id = ?", (bytes(32), node_key((0, 5))))
+        store.conn.execute("UPDATE node SET hash = ? WHERE id = ?", (bytes(32), node_key((5, 2))))
     assert store.root(300) == open_checkpoint(note, [log_key.verifier]).root  # the border is intact
     out = tmp_path / "public"
     with pytest.raises(merkle.ProofError, match="refusing to publish tiles"):

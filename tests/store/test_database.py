@@ -103,6 +103,9 @@ def test_dialect_translation() -> None:
     )
     assert SQLITE.ddl(SCHEMA)[0].startswith("CREATE TABLE IF NOT EXISTS item (id INTEGER PRIMARY KEY, name")
     assert SQLITE.sql("SELECT ?") == "SELECT ?"
+    keyed = "CREATE TABLE IF NOT EXISTS k (a TEXT, b INTEGER, PRIMARY KEY (a, b)) WITHOUT ROWID;"
+    assert POSTGRES.ddl(keyed) == ["CREATE TABLE IF NOT EXISTS k (a TEXT, b BIGINT, PRIMARY KEY (a, b));"]
+    assert SQLITE.ddl(keyed) == [keyed]
 
 
 def test_unreachable_server_is_a_store_error() -> None:

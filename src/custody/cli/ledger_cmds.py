@@ -28,8 +28,8 @@ from custody.cli.ledger_records import DATA_COMMANDS
 from custody.cli.output import check_output_file, open_output
 from custody.ledger import dataset
 from custody.ledger.access import AccessRefused, open_verified
-from custody.ledger.api import Record, record
-from custody.ledger.attest import MERKLE_DIGEST
+from custody.ledger.api import Record, mark_compromised, record
+from custody.ledger.attest import MERKLE_DIGEST, compromise_statement
 from custody.ledger.exposure import exposure as exposure_query
 from custody.ledger.keys import (
     BadKey,
@@ -74,16 +74,23 @@ def key_gen(name: str, directory: str) -> None:
 @key.command("compromised")
 @click.argument("keyid")
 @click.option("--since", required=True, help="ISO 8601 time from which the key is no longer trusted.")
+@click.option("--reason", required=True, help="Why (kept in the signed statement, e.g. an incident id).")
+@click.option(
+    "--key", "key_paths", multiple=True, help="Who marks it: private key (default $CUSTODY_SIGNING_KEY)."
+)
 @LEDGER_OPTION
-def key_compromised(keyid: str, since: str, ledger_path: str) -> None:
-    """Mark KEYID compromised from --since: `custody log verify` flags what it signed afterwards."""
+def key_compromised(keyid: str, since: str, reason: str, key_paths: Sequence[str], ledger_path: str) -> None:
+    """Mark KEYID compromised from --since with a signed statement in the log (who, when, why):
+    `custody log verify` flags what it signed afterwards, `data open` refuses what it vouched for."""
     try:
         when = normalize_time(since)
+        compromise_statement(keyid, when, reason)  # a usage error before anything is signed
     except ValueError as exc:
         _fail(str(exc))
+    signers = _signers(key_paths)
     with _open(ledger_path) as store:
-        store.mark_compromised(keyid, when)
-    click.echo(f"{keyid} marked compromised since {when}")
+        at = mark_compromised(store, keyid, when, reason, signers)
+    click.echo(f"{keyid} marked compromised since {when} (statement: entry {at})")
 
 
 # -- data -----------------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 A file passes when (1) its content hashes to the digest a manifest lists for it, (2) that
 manifest's root is the subject of a `produced` attestation in the ledger whose envelope verifies
 against the registered keys, and (3) none of that attestation's signers was compromised when the
-log took it in. Then an `accessed` attestation (principal, host, purpose, file digest) signed by
+log took it in (by the signed key-compromise statements in the log, or an older mark in the key
+table: the earlier). Then an `accessed` attestation (principal, host, purpose, file digest) signed by
 the reader is appended before the handle is returned, so there is no unlogged read.
 
 The file is hashed through the very handle that is returned (then rewound), so a file swapped on
@@ -20,10 +21,10 @@ import socket
 from collections.abc import Sequence
 from typing import BinaryIO
 
-from custody.ledger.api import Record, record
+from custody.ledger.api import Record, compromised_since, keyring, record
 from custody.ledger.attest import MERKLE_DIGEST, PRODUCED
 from custody.ledger.dataset import DatasetError, Manifest, default_manifest_path
-from custody.ledger.keys import BadKey, SigningKey, VerifierKey
+from custody.ledger.keys import SigningKey
 from custody.ledger.signing import SignatureError, open_envelope
 from custody.ledger.store import LedgerStore
 
@@ -65,14 +66,7 @@ def _hash_handle(handle: BinaryIO) -> tuple[str, int]:
 
 def attested_dataset(store: LedgerStore, root: str) -> tuple[int, str]:
     """(log index, dataset name) of a valid `produced` attestation of manifest root `root`."""
-    keys = store.keys()
-    ring: dict[str, VerifierKey] = {}
-    for keyid, (text, _since) in keys.items():
-        try:
-            if text:
-                ring[keyid] = VerifierKey.parse(text)
-        except BadKey:
-            continue
+    ring = keyring(store)
     reasons: list[str] = []
     for index in store.find("digest", f"{MERKLE_DIGEST}:{root}"):
         entry = store.entry(index)
@@ -87,7 +81,8 @@ def attested_dataset(store: LedgerStore, root: str) -> tuple[int, str]:
             continue
         if stmt.get("predicateType") != PRODUCED:
             continue
-        burnt = [k for k in opened.signers if keys[k][1] and entry.integrated_at >= str(keys[k][1])]
+        marks = compromised_since(store, opened.signers, ring)
+        burnt = [k for k in opened.signers if k in marks and entry.integrated_at >= marks[k]]
         if burnt:
             reasons.append(f"entry {index} was signed by compromised key(s) {', '.join(burnt)}")
             continue

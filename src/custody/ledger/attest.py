@@ -8,11 +8,13 @@ parsing every body again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from custody.ledger.signing import envelope_signers
+from custody.ledger.store import normalize_time
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 _BASE = "https://custody.dev/ledger"  # custody's predicate namespace (documented in README.md)
@@ -24,6 +26,10 @@ EXPORTED = f"{_BASE}/exported/v1"
 REDACTED = f"{_BASE}/redacted/v1"
 """A record's readable metadata was erased: predicate `{entry, reason}`, subject the erased
 entry's commitment (`sha256`); who is the signer, when the log's integration time."""
+KEY_COMPROMISED = f"{_BASE}/key-compromised/v1"
+"""A signing key is no longer trusted: predicate `{compromised_key, since, reason}`, subject the
+SHA-256 of the key id; who is the signer, when the log's integration time. `custody log verify`
+derives compromise flags from these statements, not from the key table."""
 GATE_DECISION = f"{_BASE}/gate-decision/v1"
 GUARD_EVENT = f"{_BASE}/guard-event/v1"
 """`custody gate`: one file served or refused at install time (predicate: project, version,
@@ -35,6 +41,7 @@ PREDICATE_TYPES = {
     "accessed": ACCESSED,
     "exported": EXPORTED,
     "redacted": REDACTED,
+    "key-compromised": KEY_COMPROMISED,
     "gate-decision": GATE_DECISION,
     "guard-event": GUARD_EVENT,
 }
@@ -42,7 +49,16 @@ KIND_OF = {v: k for k, v in PREDICATE_TYPES.items()}
 MERKLE_DIGEST = "custodyMerkleSha256"
 """Digest name for a dataset version: the RFC 6962 root over its sorted files (see dataset.py)."""
 
-REF_FIELDS = ("principal", "host", "dataset", "client", "project", "producer", "contractor")
+REF_FIELDS = (
+    "principal",
+    "host",
+    "dataset",
+    "client",
+    "project",
+    "producer",
+    "contractor",
+    "compromised_key",  # how open_verified finds a key's compromise statements
+)
 
 
 def subject(name: str, digests: Mapping[str, str]) -> dict[str, Any]:
@@ -126,3 +142,28 @@ def refs_of(stmt: Mapping[str, Any], envelope: Mapping[str, object] | None = Non
         if keyids:
             refs["key"] = keyids
     return refs
+
+
+def compromise_statement(keyid: str, since: str, reason: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """(subjects, predicate) of a `key-compromised` statement. `since` must already be in the
+    log's time format (`custody.ledger.store.normalize_time`), so marks compare as strings."""
+    mark = {"compromised_key": keyid, "since": since, "reason": reason}
+    compromise_of({"predicateType": KEY_COMPROMISED, "predicate": mark})  # the same checks as on read
+    return [{"digest": {"sha256": hashlib.sha256(keyid.encode()).hexdigest()}}], mark
+
+
+def compromise_of(stmt: Mapping[str, Any]) -> tuple[str, str]:
+    """(key id, since) a `key-compromised` statement declares, else ValueError: the key id must be
+    a non-empty string and `since` a time in the log's own format, which is what makes marks and
+    integration times comparable as strings."""
+    if stmt.get("predicateType") != KEY_COMPROMISED:
+        raise ValueError("not a key-compromise statement")
+    predicate = stmt.get("predicate")
+    if not isinstance(predicate, Mapping):
+        raise ValueError("key-compromise statement without a predicate object")
+    keyid, since, reason = predicate.get("compromised_key"), predicate.get("since"), predicate.get("reason")
+    if not isinstance(keyid, str) or not keyid or not isinstance(reason, str) or not reason:
+        raise ValueError("key-compromise statement needs a compromised_key and a reason")
+    if not isinstance(since, str) or normalize_time(since) != since:
+        raise ValueError(f"key-compromise statement: since {since!r} is not a time in the log's format")
+    return keyid, since

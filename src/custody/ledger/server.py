@@ -40,7 +40,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from custody.ledger import merkle
-from custody.ledger.api import checkpoint
+from custody.ledger.api import checkpoint, compromise_marks_in
 from custody.ledger.attest import check_statement, refs_of
 from custody.ledger.bundle import BundleError, make_bundle
 from custody.ledger.keys import BadKey, SigningKey, VerifierKey
@@ -205,13 +205,14 @@ def create_app(
                 raise ValueError(f"envelopes must be a list of 1..{MAX_BATCH}")
             ring = {k: VerifierKey.parse(v) for k, (v, _) in store.keys().items() if v}
             entries = [_entry(env, ring) for env in envelopes]
+            marks = compromise_marks_in(entries)  # noted in the key table with the batch
             idempotency = _idempotency(request.headers.get("idempotency-key"), entries)
         except _BodyRefused as exc:
             return JSONResponse({"error": str(exc)}, exc.status)
         except (KeyError, TypeError, ValueError, SignatureError) as exc:
             return JSONResponse({"error": str(exc)}, 400)
         try:
-            indexes = store.append(entries, idempotency=idempotency)
+            indexes = store.append(entries, idempotency=idempotency, compromised=marks)
         except IdempotencyConflict as exc:
             return JSONResponse({"error": str(exc)}, 422)
         try:

@@ -3,14 +3,17 @@
 Checks, each reported with where it happened:
 - leaves are numbered 0..n-1 without gaps;
 - every stored node equals the one recomputed from the commitments (an edited or reordered
-  leaf shows up as the leaf index whose hash changed);
+  commitment shows up as the lowest stored node over it, and as its entry's metadata no longer
+  matching); nodes below level 5 are not stored, the commitments determine them;
 - every unredacted record still matches its commitment (an edited body, time or ref);
 - every checkpoint (stored in the log, or saved elsewhere and passed in) is signed by the log
   key, is not beyond the log's end (truncation), and its root is the recomputed root at its size
   (rewritten history); two checkpoints of one size with different roots are a fork;
 - every signed record verifies against the registered keys; signatures by a key after its
   compromise time (judged by the log's integration time, which the signer cannot backdate)
-  are flagged, earlier ones are not.
+  are flagged, earlier ones are not. Compromise marks come from the signed `key-compromised`
+  statements in the log; the key table's copy must agree (a mark added or cleared in SQL is
+  named), and a redacted key-compromise statement is a problem.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from custody.ledger import merkle
+from custody.ledger.attest import compromise_of
 from custody.ledger.keys import BadKey, VerifierKey
+from custody.ledger.proof_nodes import BLOCK_LEVELS, node_key
 from custody.ledger.signing import Checkpoint, SignatureError, open_checkpoint, open_envelope
 from custody.ledger.store import LedgerStore, StoredEntry, commitment_of
 
@@ -113,6 +118,9 @@ def _check_tree(store: LedgerStore, sizes: set[int], report: LogReport) -> dict[
             made.extend(rng.append(merkle.leaf_hash(bytes(commitment))))
             if rng.size in sizes:
                 roots[rng.size] = rng.root()
+        # nodes below BLOCK_LEVELS are not stored (the commitments just read determine them):
+        # the stored nodes above them are what can disagree
+        made = [(node, h) for node, h in made if node[0] >= BLOCK_LEVELS]
         stored = store.get([n for n, _ in made])
         expected_nodes += len(made)
         for node, h in made:
@@ -123,7 +131,10 @@ def _check_tree(store: LedgerStore, sizes: set[int], report: LogReport) -> dict[
                 what = f"leaf {first}" if level == 0 else f"node level {level} over leaves {first}..{last}"
                 state = "missing" if got is None else "differs from its recomputed hash"
                 report.problems.append(f"{what}: stored hash {state}")
-    count = store.conn.execute("SELECT count(*) FROM node").fetchone()[0]
+    # rows below BLOCK_LEVELS (stores made before they were derived) are not read by anything
+    count = store.conn.execute(
+        "SELECT count(*) FROM node WHERE id >= ?", (node_key((BLOCK_LEVELS, 0)),)
+    ).fetchone()[0]
     if count != expected_nodes:
         report.problems.append(
             f"node table holds {count} hashes, a log of {rng.size} entries has {expected_nodes}"
@@ -147,7 +158,8 @@ def _check_records(store: LedgerStore, report: LogReport) -> None:
                 keyring[keyid] = VerifierKey.parse(text)
             except BadKey as exc:
                 report.problems.append(f"registered key {keyid}: {exc}")
-    compromised = {k: since for k, (_, since) in keys.items() if since}
+    compromised = _compromise_marks(store, keyring, report)
+    _check_key_table(keys, compromised, report)
     erased: dict[int, bytes] = {}  # redacted entry -> its commitment
     vouched: set[tuple[int, bytes]] = set()  # (entry, commitment) named by a signed redaction
     for entry in store.entries():
@@ -157,6 +169,10 @@ def _check_records(store: LedgerStore, report: LogReport) -> None:
             else:
                 report.redacted += 1
                 erased[entry.index] = entry.commitment
+                if entry.kind == "key-compromised":
+                    report.problems.append(
+                        f"entry {entry.index}: a key-compromise statement was redacted (its mark is lost)"
+                    )
             continue
         expected = commitment_of(entry.kind, entry.integrated_at, entry.salt, entry.body, entry.refs)
         if expected != entry.commitment:
@@ -170,6 +186,53 @@ def _check_records(store: LedgerStore, report: LogReport) -> None:
             report.problems.append(
                 f"entry {index}: redacted without a signed redaction statement in the log"
                 " (erased behind the log's back)"
+            )
+
+
+def _compromise_marks(
+    store: LedgerStore, keyring: dict[str, VerifierKey], report: LogReport
+) -> dict[str, tuple[str, int]]:
+    """Key id -> (earliest compromise time, the statement's index), from the validly signed
+    `key-compromised` statements in the log whose metadata matches its commitment: the only
+    source of compromise flags (the key table is checked against it, not trusted). Read before
+    the other records because a mark covers signatures logged before it (a backdated `since`).
+    Statements that fail are reported by the record checks."""
+    marks: dict[str, tuple[str, int]] = {}
+    for entry in store.entries(kind="key-compromised"):
+        if entry.body is None or entry.salt is None:
+            continue
+        expected = commitment_of(entry.kind, entry.integrated_at, entry.salt, entry.body, entry.refs)
+        if expected != entry.commitment:
+            continue
+        try:
+            opened = open_envelope(json.loads(entry.body), keyring)
+            keyid, since = compromise_of(json.loads(opened.payload))
+        except (SignatureError, ValueError, TypeError):
+            continue
+        if keyid not in marks or since < marks[keyid][0]:
+            marks[keyid] = (since, entry.index)
+    return marks
+
+
+def _check_key_table(
+    keys: dict[str, tuple[str, str | None]], marks: dict[str, tuple[str, int]], report: LogReport
+) -> None:
+    """The key table's compromise column must say what the log's statements say: a mark added,
+    moved or cleared there behind the log's back is named (flags follow the log either way)."""
+    for keyid in sorted(set(marks) | {k for k, (_, since) in keys.items() if since}):
+        table = keys.get(keyid, ("", None))[1]
+        logged = marks.get(keyid)
+        if logged is None:
+            report.problems.append(
+                f"key {keyid}: the key table marks it compromised since {table}, but no signed"
+                " statement in the log does (added behind the log's back, or marked by an older"
+                " custody: mark it again with `custody key compromised --key`)"
+            )
+        elif table != logged[0]:
+            said = "no mark" if table is None else f"since {table}"
+            report.problems.append(
+                f"key {keyid}: the log marks it compromised since {logged[0]} (entry {logged[1]}),"
+                f" the key table says {said} (edited behind the log's back; flags follow the log)"
             )
 
 
@@ -199,9 +262,11 @@ def _check_ref_index(store: LedgerStore, report: LogReport) -> None:
             pending = next(groups, None)
         indexed: list[tuple[str, str]] = []
         if pending is not None and pending[0] == entry.index:
-            indexed = [(str(f), str(v)) for _, f, v in pending[1]]
+            # as a set: a store made before entry_ref was keyed by (field, value, idx) may hold
+            # a repeated value twice, which answers every query alike
+            indexed = sorted({(str(f), str(v)) for _, f, v in pending[1]})
             pending = next(groups, None)
-        expected = sorted((k, v) for k, values in entry.refs.items() for v in values)
+        expected = sorted({(k, v) for k, values in entry.refs.items() for v in values})
         if indexed != expected:
             report.problems.append(
                 f"entry {entry.index}: exposure index differs from its record (index edited)"
@@ -212,7 +277,10 @@ def _check_ref_index(store: LedgerStore, report: LogReport) -> None:
 
 
 def _check_signatures(
-    entry: StoredEntry, keyring: dict[str, VerifierKey], compromised: dict[str, str], report: LogReport
+    entry: StoredEntry,
+    keyring: dict[str, VerifierKey],
+    compromised: dict[str, tuple[str, int]],
+    report: LogReport,
 ) -> None:
     if entry.body is None or not entry.body.startswith(b"{"):
         return
@@ -228,11 +296,11 @@ def _check_signatures(
         report.problems.append(f"entry {entry.index}: {exc}")
         return
     for keyid in opened.signers:
-        since = compromised.get(keyid)
-        if since is not None and entry.integrated_at >= since:
+        mark = compromised.get(keyid)
+        if mark is not None and entry.integrated_at >= mark[0]:
             report.flagged.append(
                 f"entry {entry.index}: signed by {keyid} at {entry.integrated_at},"
-                f" after its compromise at {since}"
+                f" after its compromise at {mark[0]} (marked in entry {mark[1]})"
             )
 
 
@@ -260,6 +328,7 @@ def verify_extension(store: LedgerStore, start: int, start_root: bytes, size: in
             if idx != rng.size:
                 raise merkle.ProofError(f"leaf {rng.size} is missing")
             made.extend(rng.append(merkle.leaf_hash(bytes(commitment))))
+        made = [(node, h) for node, h in made if node[0] >= BLOCK_LEVELS]  # the stored ones
         stored = store.get([n for n, _ in made])
         for node, h in made:
             if stored.get(node) != h:
