@@ -458,17 +458,7 @@ def _disguised_facts(
         return
     name = info.rel.rsplit("/", 1)[-1]
     out.append(Fact(cap, member.path, None, base, f"{name} is named like data but holds a {label}"))
-    for loader, line, context in loaders.references(name):
-        lines = loader.data.split(b"\n")
-        window = b"\n".join(lines[max(0, line - 1 - LOADER_WINDOW) : line + LOADER_WINDOW])
-        match = _CODE_LOADING.search(window)
-        if match is not None:
-            detail = (
-                f"{name} (a {label} named like data) is loaded as code "
-                f"({match.group(0).decode('latin-1')}) by {loader.rel}"
-            )
-            out.append(Fact(Cap.DISGUISED_LOAD, loader.path, line, context, detail))
-            return
+    _load_fact(name, f"a {label} named like data", "is loaded as code", _CODE_LOADING, loaders, out)
 
 
 def _imported_archive_facts(member: Member, info: FileInfo, loaders: _Loaders, out: list[Fact]) -> None:
@@ -477,15 +467,21 @@ def _imported_archive_facts(member: Member, info: FileInfo, loaders: _Loaders, o
     if not member.data.startswith(b"PK\x03\x04"):
         return
     name = info.rel.rsplit("/", 1)[-1]
+    what = "a zip archive under a name that does not say so"
+    _load_fact(name, what, "is imported from", _IMPORT_LOADING, loaders, out)
+
+
+def _load_fact(
+    name: str, what: str, verb: str, loading: re.Pattern[bytes], loaders: _Loaders, out: list[Fact]
+) -> None:
+    """A DISGUISED_LOAD fact at the first place library code names `name` within `LOADER_WINDOW`
+    lines of a call `loading` matches."""
     for loader, line, context in loaders.references(name):
         lines = loader.data.split(b"\n")
         window = b"\n".join(lines[max(0, line - 1 - LOADER_WINDOW) : line + LOADER_WINDOW])
-        match = _IMPORT_LOADING.search(window)
+        match = loading.search(window)
         if match is not None:
-            detail = (
-                f"{name} (a zip archive under a name that does not say so) is imported from "
-                f"({match.group(0).decode('latin-1')}) by {loader.rel}"
-            )
+            detail = f"{name} ({what}) {verb} ({match.group(0).decode('latin-1')}) by {loader.rel}"
             out.append(Fact(Cap.DISGUISED_LOAD, loader.path, line, context, detail))
             return
 
