@@ -322,21 +322,6 @@ _INTERPRETERS = re.compile(
     re.IGNORECASE,
 )
 _MUTATORS = frozenset({"append", "extend", "update", "add", "insert", "setdefault", "appendleft", "write"})
-# Methods that put what they are given into their object, by their name's first word: an email's
-# `add_attachment`, a form's `add_field`, a zip's `writestr`, a buffer's `write_bytes`, a queue's
-# `put_nowait` (the object then carries it to wherever it is sent).
-_MUTATOR_PREFIXES = (
-    "add_",
-    "attach",
-    "append",
-    "extend",
-    "insert",
-    "write",
-    "put_",
-    "push",
-    "set_payload",
-    "feed",
-)
 _ADDRESS_KEYWORDS = ("url", "host", "address", "endpoint", "webhook_url", "uri")
 
 Label = str
@@ -870,7 +855,7 @@ class FlowAnalysis:
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
-            and (node.func.attr in _MUTATORS or node.func.attr.startswith(_MUTATOR_PREFIXES))
+            and node.func.attr in _MUTATORS
             and (node.args or node.keywords)
         ):
             self._assign(node.func.value, self._arguments(node, env, scope), env, scope)
