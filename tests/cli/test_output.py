@@ -11,8 +11,8 @@ from click.testing import CliRunner, Result
 
 from custody.cli import exit_codes
 from custody.cli.main import cli
-from custody.errors import OutputError
 from custody.cli.output import output_dir_problem, output_problem, write_output
+from custody.errors import OutputError
 
 
 def _run(args: list[str], tmp_path: Path) -> Result:
