@@ -16,10 +16,10 @@ from custody.artifacts import find_site_dirs, running_site_dirs
 from custody.audit import AuditReport, AuditRequest, audit, severity_rank
 from custody.audit.environment import HookScan
 from custody.audit.hook_verdicts import remembered
-from custody.audit.report import report_to_json, report_to_sarif, report_to_text
+from custody.audit.report import report_to_json, report_to_sarif, report_to_text, sorted_findings
 from custody.audit.run import default_digest_cache_path
 from custody.cli import exit_codes
-from custody.cli.output import check_output_file, write_output
+from custody.cli.output import check_output_file, emit
 from custody.cli.progress import progress_display, wanted
 from custody.inventory import InventoryError, find_lockfiles, python_site_dirs
 from custody.inventory.discover import reader_for
@@ -132,9 +132,10 @@ def exit_code(report: AuditReport, fail_on: str) -> int:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "sarif", "cyclonedx"]),
+    type=click.Choice(["text", "json", "sarif", "cyclonedx", "html"]),
     default="text",
     show_default=True,
+    help="html: a single-file report to open in a browser (best with -o FILE).",
 )
 @click.option(
     "--fail-on",
@@ -236,12 +237,13 @@ def audit_command(
         from custody.audit.cyclonedx import report_to_cyclonedx  # noqa: PLC0415
 
         text = report_to_cyclonedx(report)
+    elif fmt == "html":
+        from custody.report import audit_to_html  # noqa: PLC0415 - only for this format
+
+        text = audit_to_html(report, sorted_findings(report))
     else:
         text = report_to_text(report, verbose=verbose)
-    if output is None:
-        click.echo(text)
-    else:
-        write_output(output, text + "\n")
+    emit(text, output)
     sys.exit(exit_code(report, fail_on))
 
 

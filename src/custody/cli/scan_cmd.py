@@ -12,11 +12,12 @@ from rich.console import Console
 from custody.artifacts import ArtifactError, running_site_dirs
 from custody.artifacts.index import download, parse_spec
 from custody.cli import exit_codes
-from custody.cli.output import check_output_file, fail_output, open_output, write_output
+from custody.cli.output import check_output_file, emit, emit_rich
 from custody.cli.progress import progress_display, wanted
 from custody.cli.render import render_text
+from custody.errors import NoTargetsError
 from custody.progress import report
-from custody.report import results_to_json, results_to_sarif
+from custody.report import results_to_json, results_to_sarif, scan_to_html
 from custody.scan import RuleLoadError, ScanResult, ScanTask, Verdict, error_result, expand_target, scan_tasks
 from custody.scan.engine import DEFAULT_TIMEOUT
 from custody.scan.yara_rules import YaraRules, default_rule_dirs
@@ -27,7 +28,12 @@ FAIL_LEVELS = {"malicious": Verdict.MALICIOUS, "suspicious": Verdict.SUSPICIOUS}
 @click.command()
 @click.argument("targets", nargs=-1)
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif", "html"]),
+    default="text",
+    show_default=True,
+    help="html: a single-file report to open in a browser (best with -o FILE).",
 )
 @click.option(
     "--fail-on",
@@ -91,6 +97,10 @@ def scan(
         err.print(f"[red]error:[/red] cannot load rules: {exc}")
         sys.exit(exit_codes.USAGE)
     tasks, early = _plan(list(targets) or running_site_dirs(), index_url, err)
+    if not tasks and not early:
+        # an empty report would read as "all clean" when nothing was looked at
+        named = ", ".join(targets) if targets else "the running environment"
+        raise NoTargetsError(f"nothing to scan in {named} (no package archive, directory or environment)")
     results: list[ScanResult] = list(early)
     with progress_display(wanted(fmt, output) and len(tasks) > 1) as progress:
         for done, result in enumerate(
@@ -129,24 +139,13 @@ def _exists(path: str) -> bool:
 
 def _emit(results: list[ScanResult], fmt: str, output: str | None, verbose: bool) -> None:
     if fmt == "json":
-        text = results_to_json(results)
+        emit(results_to_json(results), output)
     elif fmt == "sarif":
-        text = results_to_sarif(results)
+        emit(results_to_sarif(results), output)
+    elif fmt == "html":
+        emit(scan_to_html(results), output)
     else:
-        if output is None:
-            render_text(results, Console(), verbose=verbose)
-            return
-        handle = open_output(output)
-        try:
-            with handle:
-                render_text(results, Console(file=handle, width=160), verbose=verbose)
-        except OSError as exc:
-            fail_output(output, exc.strerror or str(exc))
-        return
-    if output is None:
-        click.echo(text)
-    else:
-        write_output(output, text + "\n")
+        emit_rich(lambda console: render_text(results, console, verbose=verbose), output)
 
 
 def _exit_code(results: list[ScanResult], level: Verdict) -> int:
