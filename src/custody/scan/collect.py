@@ -685,7 +685,7 @@ class Collector:
         return self._split[1]
 
     def _estimate(self, raw: bytes, base: Context) -> IndentContext:
-        return IndentContext(raw, base, self._lines(raw))
+        return IndentContext(raw, base, partial(self._lines, raw))
 
     def _only_in_prose(self, raw: bytes, info: FileInfo, spans: list[tuple[int, int]]) -> bool:
         """Whether all these matches sit in docstrings (`curl https://...` in a usage example),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Callable
 from functools import lru_cache
 
 from custody.scan.model import Context
@@ -32,11 +33,25 @@ _DEFINED_NAME = re.compile(rb"(?:(?:async[ \t]+)?def|class)[ \t]+\w+")
 
 
 class IndentContext:
-    def __init__(self, data: bytes, base: Context, lines: list[bytes] | None = None) -> None:
-        """`lines`: `data.split(b"\n")` if the caller already has it."""
-        self.lines = data.split(b"\n") if lines is None else lines
+    def __init__(
+        self, data: bytes, base: Context, lines: list[bytes] | Callable[[], list[bytes]] | None = None
+    ) -> None:
+        """`lines`: `data.split(b"\n")` if the caller already has it, or a function that gives it
+        (called on first use: most modules are never asked about a line)."""
+        self._data = data
+        self._lines = lines
         self.base = base
         self._starts: list[int] | None = None
+
+    @property
+    def lines(self) -> list[bytes]:
+        """The source split into lines, on first use."""
+        lines = self._lines
+        if lines is None:
+            lines = self._lines = self._data.split(b"\n")
+        elif callable(lines):
+            lines = self._lines = lines()
+        return lines
 
     def line_of(self, offset: int) -> int:
         """The 1-based line of a byte offset (line starts computed once, on first use)."""
