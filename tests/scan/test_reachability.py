@@ -57,6 +57,9 @@ def beacons_at_import(findings: list[str]) -> bool:
         "from . import net\nimport atexit\natexit.register(net.beacon)\n",
         "from . import net as n\nimport threading\nthreading.Timer(5.0, n.beacon).start()\n",
         "from .net import beacon\nimport threading\nthreading.Timer(5.0, beacon).start()\n",
+        "from . import net\nimport functools, threading\n"
+        "threading.Timer(5.0, functools.partial(net.beacon, 'x')).start()\n",
+        "from .net import beacon as _b\ndef norm(path, _config=_b()):\n    return path\n",
     ],
     ids=[
         "call",
@@ -69,12 +72,71 @@ def beacons_at_import(findings: list[str]) -> bool:
         "module-atexit",
         "module-timer",
         "timer",
+        "timer-partial",
+        "default-argument",
     ],
 )
 def test_function_called_at_import_from_another_module_runs_at_import(tmp_path: Path, init: str) -> None:
     verdict, findings = scan_files(tmp_path, {f"{PKG}/__init__.py": init, f"{PKG}/net.py": BEACON})
     assert verdict is Verdict.MALICIOUS, findings
     assert beacons_at_import(findings), findings
+
+
+CLASS_TIME_HELPERS = BEACON + """
+class Base:
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        beacon()
+
+class Field:
+    def __set_name__(self, owner, name):
+        beacon()
+
+class Meta(type):
+    def __new__(mcs, name, bases, namespace):
+        beacon()
+        return super().__new__(mcs, name, bases, namespace)
+"""
+
+
+@pytest.mark.parametrize(
+    "init",
+    [
+        "from .net import Base\n\nclass Plugin(Base):\n    pass\n",
+        "from . import net\n\nclass Plugin(net.Base):\n    pass\n",
+        "from .net import Field\n\nclass Config:\n    # a comment first\n\n    name = Field()\n",
+        "from .net import Meta\n\nclass Model(object, metaclass=Meta):\n    pass\n",
+    ],
+    ids=["init-subclass", "module-base", "set-name", "metaclass"],
+)
+def test_class_statement_runs_imported_class_time_hooks_at_import(tmp_path: Path, init: str) -> None:
+    files = {f"{PKG}/__init__.py": init, f"{PKG}/net.py": CLASS_TIME_HELPERS}
+    verdict, findings = scan_files(tmp_path, files)
+    assert verdict is Verdict.MALICIOUS, findings
+    assert beacons_at_import(findings), findings
+
+
+def test_class_statement_benign_twin_only_its_hooks_run(tmp_path: Path) -> None:
+    # the base's __init_subclass__ only registers; a method that beacons runs when called
+    helpers = BEACON + (
+        "REGISTRY = []\n\nclass Base:\n    def __init_subclass__(cls, **kwargs):\n"
+        "        REGISTRY.append(cls)\n\n    def report(self):\n        beacon()\n"
+    )
+    init = "from .net import Base\n\nclass Plugin(Base):\n    def run(self):\n        self.report()\n"
+    verdict, findings = scan_files(tmp_path, {f"{PKG}/__init__.py": init, f"{PKG}/net.py": helpers})
+    assert not beacons_at_import(findings), findings
+    assert verdict is not Verdict.MALICIOUS
+
+
+def test_pth_dynamic_import_call_runs_the_reexported_function_at_startup(tmp_path: Path) -> None:
+    files = {
+        "zz_fast.pth": "import sys; __import__('zz_fast_rt').boot()\n",
+        "zz_fast_rt/__init__.py": "from ._impl import beacon as boot\n",
+        "zz_fast_rt/_impl.py": BEACON,
+    }
+    verdict, findings = scan_files(tmp_path, files)
+    assert verdict is Verdict.MALICIOUS, findings
+    assert any(f.startswith("install-beacon:critical:Context.STARTUP") for f in findings), findings
 
 
 PADDING = "".join(

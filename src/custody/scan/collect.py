@@ -141,6 +141,9 @@ _SOURCE_HINT = re.compile(
 )
 
 
+_PTH_DYNAMIC_IMPORT = re.compile(
+    r"(?:__import__|import_module)\(\s*['\"]([A-Za-z_][\w.]*)['\"]\s*\)(?:\s*\.\s*([A-Za-z_]\w*)\s*\()?"
+)
 _CALL_AFTER_NAME = re.compile(rb"[ \t]*\(|\.([A-Za-z_]\w*)[ \t]*\(")
 
 
@@ -242,8 +245,9 @@ class Collector:
         self._find_imports(by_rel)
         self._library_imports_of_dev_files(by_rel)
         self._imported_by_packages(by_rel)
-        self._called_across_modules(by_rel)
+        # start-up modules first: what they call at their top level runs at start-up too
         self._promote(self.startup_modules, by_rel, Context.STARTUP)
+        self._called_across_modules(by_rel)
         # setup.py next: the package modules it imports run at install time too.
         done: set[str] = set()
         for member, info in infos:
@@ -499,7 +503,13 @@ class Collector:
                 continue
             seen.add(importer.path)
             package = importer.rel.rsplit("/", 1)[0] if "/" in importer.rel else ""
-            for module, names in module_level_calls(importer.data, package).items():
+            calls = module_level_calls(importer.data, package)
+            for module, name, local in self.imported_from.get(importer.path, ()):
+                # a root of this module that it only imports (`from ._impl import sync as boot`,
+                # `boot` run by a .pth line) runs in the module that defines it
+                if local in self.roots.get(importer.path, ()):
+                    calls.setdefault(module, set()).add(name)
+            for module, names in calls.items():
                 for candidate in module_file_candidates(module):
                     for rel in (candidate, f"src/{candidate}"):
                         target = by_rel.get(rel)
@@ -807,6 +817,10 @@ class Collector:
                 )
                 for match in re.finditer(r"(?:^|;)\s*import\s+([A-Za-z_][\w.]*)", line):
                     self.startup_modules.setdefault(match.group(1), set())
+                for match in _PTH_DYNAMIC_IMPORT.finditer(line):
+                    # `__import__('m').f()`, `importlib.import_module("m").f()`: m runs, and f in it
+                    called = {match.group(2)} if match.group(2) else set()
+                    self.startup_modules.setdefault(match.group(1), set()).update(called)
                 self._python(line.encode(), info, Context.STARTUP, depth=0, line_base=number)
             self._yara(member.data, info, lambda _line: Context.STARTUP, None)
             return

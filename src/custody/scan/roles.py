@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable
+from functools import lru_cache
 
 from custody.artifacts import ArtifactKind
 from custody.scan.model import Context
@@ -348,10 +350,21 @@ _CALLED_OR_HANDED = re.compile(
     rb"(?:@|target[ \t]*=)[ \t]*([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?(?![\w.(])"
     rb"|(?<![\w.])([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?[ \t]*\("
 )
-# `atexit.register(m.f)` and `Timer(5, m.f)`: the call pattern takes `register(` and `Timer(`
+# `atexit.register(m.f)` and `Timer(5, m.f)`: the call pattern takes `register(` and `Timer(`; a
+# function wrapped in `functools.partial(m.f, ...)` is still that function, handed on or called
 _REGISTERED_FUNCTION = re.compile(
-    rb"(?:register\(|Timer\([^,\n()]*,)[ \t]*()()([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?(?![\w.(])"
+    rb"(?:register\(|Timer\([^,\n()]*,|partial\()[ \t]*(?:(?:functools\.)?partial\([ \t]*)?"
+    rb"()()([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?(?![\w.(])"
 )
+# The header of a function or class at column 0: what runs when the statement runs is in it
+# (default argument values, decorators' calls; a class's bases and metaclass).
+_DEF_HEADER = re.compile(rb"\n(?:async[ \t]+)?def[ \t]+\w+[ \t]*(\([^\n]*)")
+_CLASS_HEADER = re.compile(rb"\nclass[ \t]+\w+[ \t]*(?:\(([^\n]*))?")
+_NEXT_TOP_LEVEL = re.compile(rb"\n(?=[^ \t\r\n#)\]}])")
+_BODY_INDENT = re.compile(rb"\n([ \t]+)(?=[^ \t\r\n#])")
+_BASE = re.compile(rb"(?<![\w.=])([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?[ \t]*(?=[,)])")
+_METACLASS = re.compile(rb"metaclass[ \t]*=[ \t]*([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?")
+_INDENTED_DEF = re.compile(rb"(?:async[ \t]+)?def[ \t]+\w+[ \t]*")
 _IDENTIFIER = re.compile(rb"[A-Za-z_]\w*")
 
 
@@ -377,17 +390,57 @@ def module_level_calls(source: bytes, package: str) -> dict[str, set[str]]:
     if not imported:
         return {}
     found: dict[str, set[str]] = {}
-    top_level = b"".join(_TOP_LEVEL_LINE.findall(b"\n" + source))
-    matches = [*_CALLED_OR_HANDED.finditer(top_level), *_REGISTERED_FUNCTION.finditer(top_level)]
-    for match in matches:
-        local = match.group(1) or match.group(3)
-        attribute = match.group(2) or match.group(4)
+
+    def add(local: bytes, attribute: bytes | None, name: str | None = None) -> None:
+        """`name` (default: the imported function itself) of what `local` names runs."""
         target = imported.get(local)
         if target is None:
-            continue
+            return
         if attribute:
             # `from . import m` then `m.f()`: f of the submodule m (or of the module m names)
-            found.setdefault(f"{target[0]}.{target[1]}", set()).add(attribute.decode())
+            found.setdefault(f"{target[0]}.{target[1]}", set()).add(name or attribute.decode())
         else:
-            found.setdefault(target[0], set()).add(target[1])
+            found.setdefault(target[0], set()).add(name or target[1])
+
+    text = b"\n" + source
+    top_level = b"".join(
+        [*_TOP_LEVEL_LINE.findall(text), *_DEF_HEADER.findall(text), *_class_time_lines(text, add)]
+    )
+    matches = [*_CALLED_OR_HANDED.finditer(top_level), *_REGISTERED_FUNCTION.finditer(top_level)]
+    for match in matches:
+        add(match.group(1) or match.group(3), match.group(2) or match.group(4))
     return found
+
+
+def _class_time_lines(text: bytes, add: Callable[[bytes, bytes | None, str | None], None]) -> list[bytes]:
+    """What a class statement at column 0 runs when it runs, at import: the bases' (imported)
+    `__init_subclass__` and the metaclass (given to `add`), and the lines of the class body at its
+    first indentation (assignments such as `field = Descriptor()`, whose `__init__` and
+    `__set_name__` run then; decorators and default values of its methods), returned for the
+    call search. One line each: a statement continued on further lines is read by its first."""
+    lines: list[bytes] = []
+    for header in _CLASS_HEADER.finditer(text):
+        arguments = header.group(1) or b""
+        lines.append(b"\n" + arguments)
+        metaclass = _METACLASS.search(arguments)
+        if metaclass is not None:
+            add(metaclass.group(1), metaclass.group(2), None)
+        for base in _BASE.finditer(arguments.split(b"metaclass", 1)[0]):
+            add(base.group(1), base.group(2), "__init_subclass__")
+        start = header.end()
+        following = _NEXT_TOP_LEVEL.search(text, start)
+        end = following.start() if following is not None else len(text)
+        indent = _BODY_INDENT.search(text, start, end)
+        if indent is None:
+            continue
+        for line in _body_lines(indent.group(1)).findall(text, start, end):
+            body = line.lstrip()
+            heading = _INDENTED_DEF.match(body)
+            lines.append(b"\n" + (body[heading.end() :] if heading is not None else body))
+    return lines
+
+
+@lru_cache(maxsize=64)
+def _body_lines(indent: bytes) -> re.Pattern[bytes]:
+    """Lines at exactly this indentation that are not comments or nested classes."""
+    return re.compile(rb"\n" + re.escape(indent) + rb"(?![ \t#\r\n]|class[ \t])[^\n]+")
