@@ -19,10 +19,16 @@ from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 from packaging.utils import canonicalize_name
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+
+from custody.errors import MissingExtraError
+
+try:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+    from starlette.routing import Route
+except ModuleNotFoundError as exc:  # `pip install custody` leaves the servers out
+    raise MissingExtraError("server", exc.name or "starlette") from exc
 
 from custody.gate.service import FileAnswer, Gate, GateConfig, Refusal
 from custody.gate.simple import JSON_V1, TEXT_HTML, negotiate, render_project_list

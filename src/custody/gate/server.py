@@ -12,11 +12,16 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-import h11
-import uvicorn
-from h11._connection import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
-from h11._events import Event
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from custody.errors import MissingExtraError
+
+try:
+    import h11
+    import uvicorn
+    from h11._connection import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
+    from h11._events import Event
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+except ModuleNotFoundError as exc:  # `pip install custody` leaves the servers out
+    raise MissingExtraError("server", exc.name or "uvicorn") from exc
 
 from custody.gate.app import REASON_HEADER
 

@@ -15,10 +15,19 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from custody.errors import MissingExtraError
 from custody.store.dialect import SQLITE, Dialect
-from custody.store.sqlite import open_store, transaction
+from custody.store.sqlite import StoreError, open_store, transaction
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+class DriverMissing(MissingExtraError, StoreError):
+    """A `postgresql://` store was asked for, but the 'postgres' extra (psycopg) is not installed.
+
+    Both a `MissingExtraError` (the message names the extra to install) and a `StoreError`, so
+    every caller that already turns an unusable store into a one-line error handles it too.
+    """
 
 
 class Cursor(Protocol):

@@ -20,10 +20,14 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
-from psycopg import sql
+from custody.store.database import Cursor, Database, DriverMissing
 
-from custody.store.database import Cursor, Database
+try:
+    import psycopg
+    from psycopg import sql
+except ModuleNotFoundError as exc:  # `pip install custody` leaves the PostgreSQL driver out
+    raise DriverMissing("postgres", exc.name or "psycopg") from exc
+
 from custody.store.dialect import POSTGRES
 from custody.store.sqlite import SchemaMismatch, StoreError
 
