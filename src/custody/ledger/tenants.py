@@ -27,11 +27,15 @@ class ConfigError(ValueError):
 
 
 def token_hash(token: str) -> str:
+    """How a bearer token is kept in the tenants file: `sha256:` and the hex SHA-256 of the token."""
     return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass
 class Tenant:
+    """One tenant of the ledger server: its name, its log (a path or URL) and the token hashes of its
+    writers and auditors. The log is opened on first use and closed when the server stops."""
+
     name: str
     ledger: str
     writers: list[str] = field(default_factory=list)
@@ -39,6 +43,7 @@ class Tenant:
     store: LedgerStore | None = None
 
     def role(self, token: str | None) -> str | None:
+        """`"writer"`, `"auditor"` or None for a bearer token (compared in constant time)."""
         if not token:
             return None
         digest = token_hash(token)
@@ -49,6 +54,7 @@ class Tenant:
         return None
 
     def open(self) -> LedgerStore:
+        """The tenant's log, opened on first use; raises StoreError when it cannot be opened."""
         if self.store is None:
             self.store = LedgerStore.open(self.ledger)
         return self.store
@@ -61,6 +67,8 @@ class Tenant:
 
 
 def load_tenants(data: dict[str, Any]) -> tuple[str, dict[str, Tenant]]:
+    """(origin prefix, tenants by name) from a parsed tenants file. Raises ConfigError for a malformed
+    file, a tenant whose checkpoint origin `PREFIX/NAME` is not valid, or a token not given as a hash."""
     try:
         prefix = str(data.get("origin_prefix", "custody"))
         tenants = {
