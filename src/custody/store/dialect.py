@@ -48,6 +48,9 @@ class Dialect:
 
 
 class PostgresDialect(Dialect):
+    """PostgreSQL's spelling of the portable SQL: `%s` placeholders, INSERT OR IGNORE as ON
+    CONFLICT DO NOTHING, BIGINT identity columns, BYTEA for BLOB."""
+
     name = "postgresql"
 
     def sql(self, text: str) -> str:

@@ -35,6 +35,9 @@ _META = "CREATE TABLE IF NOT EXISTS custody_meta (key TEXT PRIMARY KEY, value TE
 
 
 class PostgresDatabase(Database):
+    """`Database` on a psycopg connection in autocommit mode; write transactions hold an advisory lock
+    keyed by the store so that writers are serialised as SQLite's are."""
+
     dialect = POSTGRES
 
     def __init__(self, name: str, pg: psycopg.Connection, lock_key: int) -> None:
@@ -99,6 +102,9 @@ class PostgresDatabase(Database):
 
 
 def open_postgres(url: str, *, kind: str, schema_version: int, schema: str, create: bool) -> PostgresDatabase:
+    """Open (and create, when allowed, in an empty database or schema) the PostgreSQL store at `url`
+    for capability `kind`. Raises StoreError for an unreachable server, failed authentication or a
+    foreign database, SchemaMismatch for another schema version."""
     conn, key = connect(url, kind=kind, schema_version=schema_version, schema=schema, create=create)
     return PostgresDatabase(display_url(url), conn, key)
 
