@@ -45,6 +45,8 @@ def _reason_phrase(text: str) -> str:
 
 
 def refusal_response(refusal: Refusal) -> Response:
+    """The HTTP answer for a refusal: its status, the full reason as the body and the one-line reason
+    as the status line's reason phrase (see `custody.gate.server`)."""
     return PlainTextResponse(
         refusal.body,
         status_code=refusal.status,

@@ -32,6 +32,8 @@ class ReasonConnection(h11.Connection):
     """An h11 server connection whose responses may carry their own reason phrase."""
 
     def send_with_data_passthrough(self, event: Event) -> list[bytes] | None:
+        """h11's send path: a response carrying the internal reason header gets that reason in its status
+        line, without the header."""
         # h11's `send` goes through here for every event.
         if isinstance(event, h11.Response):
             reason = next((value for name, value in event.headers if name == _HEADER), None)
