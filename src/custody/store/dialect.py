@@ -54,9 +54,11 @@ class PostgresDialect(Dialect):
     name = "postgresql"
 
     def sql(self, text: str) -> str:
+        """A portable statement in PostgreSQL's spelling."""
         return _to_postgres(text)
 
     def ddl(self, schema: str) -> list[str]:
+        """A portable schema as PostgreSQL statements, one by one."""
         return [_postgres_ddl(statement) for statement in split_statements(schema)]
 
 

@@ -47,12 +47,14 @@ class PostgresDatabase(Database):
         self._streams = 0
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        """`Database.execute` on PostgreSQL; a lost or refused connection is a StoreError."""
         try:
             return self._pg.execute(self.dialect.sql(sql), params)
         except psycopg.OperationalError as exc:
             raise StoreError(f"{self.name}: {exc}") from exc
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """`Database.executemany` on PostgreSQL; a lost or refused connection is a StoreError."""
         if not rows:
             return
         try:
@@ -62,6 +64,7 @@ class PostgresDatabase(Database):
             raise StoreError(f"{self.name}: {exc}") from exc
 
     def stream(self, sql: str, params: Sequence[Any] = (), size: int = 5000) -> Iterator[Any]:
+        """`Database.stream` through a server-side cursor; a lost connection is a StoreError."""
         # A named (server-side) cursor: psycopg's ordinary cursor would hold the whole result in
         # this process. WITH HOLD lets it live outside a transaction (the connection autocommits),
         # so several streams can be read interleaved; the server keeps the result, not the client.
@@ -76,6 +79,7 @@ class PostgresDatabase(Database):
             raise StoreError(f"{self.name}: {exc}") from exc
 
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """`Database.insert_rows` through COPY; a lost connection is a StoreError."""
         if not rows:
             return
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
@@ -90,6 +94,7 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:
+        """`Database.transaction` holding the store's advisory lock until COMMIT or ROLLBACK."""
         try:
             with self._pg.transaction():
                 self._pg.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
@@ -98,6 +103,7 @@ class PostgresDatabase(Database):
             raise StoreError(f"{self.name}: {exc}") from exc
 
     def close(self) -> None:
+        """Close the connection."""
         self._pg.close()
 
 
