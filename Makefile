@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[all,dev]'  # every extra: the tests run the servers
 	touch $(STAMP)
 
 ## demo: install, then scan an inert replica of the trojaned litellm 1.82.8 wheel and the real,

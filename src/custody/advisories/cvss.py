@@ -40,6 +40,8 @@ def cvss3_score(vector: str) -> float | None:
 
 
 def rating(score: float) -> str:
+    """The CVSS qualitative rating of a base score: critical (9.0+), high (7.0+), medium (4.0+), else
+    low."""
     if score >= 9.0:
         return "critical"
     if score >= 7.0:

@@ -11,6 +11,8 @@ class AdvisoryError(Exception):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
+    """One OSV range event: a version where the range is introduced, fixed, last affected or limited."""
+
     kind: str
     """`introduced`, `fixed`, `last_affected` or `limit`."""
     version: str
@@ -18,6 +20,8 @@ class Event:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Range:
+    """One OSV affected range: its type and events, in the record's order."""
+
     type: str
     """`ECOSYSTEM`, `SEMVER` or `GIT` (GIT ranges are kept but never match a version)."""
     events: tuple[Event, ...]
@@ -25,6 +29,8 @@ class Range:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Affected:
+    """The versions of one package an advisory affects: explicit versions and/or ranges."""
+
     ecosystem: str
     name: str
     ranges: tuple[Range, ...] = ()
@@ -33,6 +39,9 @@ class Affected:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Advisory:
+    """One advisory (an OSV record as the store keeps it): id, aliases, texts, severity, the affected
+    packages and the most useful reference URL; a withdrawn advisory never matches."""
+
     id: str
     aliases: tuple[str, ...] = ()
     summary: str = ""

@@ -114,6 +114,8 @@ def _ecosystem_matches(affected: Affected, ecosystem: Ecosystem, key: str) -> bo
 
 
 def range_contains(rng: Range, ecosystem: Ecosystem, version: str) -> bool:
+    """True when `version` of `ecosystem` falls in the ECOSYSTEM or SEMVER range `rng` (a GIT range,
+    or a version that cannot be parsed for the range's type, never does)."""
     if rng.type not in ("ECOSYSTEM", "SEMVER"):
         return False
     current = parse_version(ecosystem.value, version, range_type=rng.type)

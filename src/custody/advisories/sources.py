@@ -37,6 +37,9 @@ _SUFFIXES = (".json", ".yaml", ".yml")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RawRecord:
+    """One record read from an advisory source: where it came from, its parsed document, or the error
+    that made it unreadable."""
+
     origin: str
     """File (or `zip!member`) the record came from, for error messages."""
     document: dict[str, Any] | None

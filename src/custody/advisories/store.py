@@ -52,6 +52,8 @@ def default_store_path() -> str:
 
 @dataclass(slots=True)
 class LoadStats:
+    """What loading one source did: records loaded and failed, and the first few failures."""
+
     origin: str
     loaded: int = 0
     failed: int = 0
@@ -73,10 +75,12 @@ def _name_key(ecosystem: str, name: str) -> str:
 
 
 def to_json(advisory: Advisory) -> str:
+    """The advisory as compact JSON (how the store keeps it)."""
     return json.dumps(asdict(advisory), separators=(",", ":"))
 
 
 def from_json(text: str) -> Advisory:
+    """An advisory from the store's JSON (`to_json`'s inverse)."""
     raw: dict[str, Any] = json.loads(text)
     affected = tuple(
         Affected(
@@ -127,9 +131,11 @@ class AdvisoryStore:
         self.close()
 
     def close(self) -> None:
+        """Close the store."""
         self.conn.close()
 
     def count(self) -> int:
+        """How many advisories the store holds. Raises AdvisoryError for an unusable store."""
         try:
             row = self.conn.execute("SELECT count(*) FROM advisory").fetchone()
         except sqlite3.DatabaseError as exc:
@@ -137,6 +143,7 @@ class AdvisoryStore:
         return int(row[0])
 
     def feeds(self) -> list[tuple[str, float, int]]:
+        """(origin, load time as Unix seconds, records loaded) of each source loaded, by origin."""
         return [
             (str(o), float(t), int(n)) for o, t, n in self.conn.execute("SELECT * FROM feed ORDER BY origin")
         ]

@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
 @dataclass(slots=True)
 class UpdateResult:
+    """What `update_store` did: the store's path, per-source load statistics, why the old store was
+    rebuilt (if it was) and how many advisories it holds now."""
+
     path: str
     loaded: list[LoadStats] = field(default_factory=list)
     rebuilt: str | None = None

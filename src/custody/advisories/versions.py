@@ -11,6 +11,8 @@ from packaging.version import InvalidVersion, Version
 
 
 class Comparable(Protocol):
+    """A version value that orders (`<`, `<=`): what the range matcher compares."""
+
     def __lt__(self, other: Any, /) -> bool: ...
     def __le__(self, other: Any, /) -> bool: ...
 
@@ -36,6 +38,7 @@ class SemVer:
 
 
 def parse_semver(text: str) -> SemVer | None:
+    """A SemVer 2.0 version (a leading `v` or `=` allowed), or None when `text` is not one."""
     match = _SEMVER.match(text)
     if match is None:
         return None
@@ -51,6 +54,7 @@ def parse_semver(text: str) -> SemVer | None:
 
 
 def parse_pep440(text: str) -> Version | None:
+    """A PEP 440 version, or None when `text` is not one."""
     try:
         return Version(text)
     except (InvalidVersion, ValueError):  # ValueError: a number with too many digits for int()

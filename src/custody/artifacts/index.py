@@ -41,6 +41,8 @@ SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 
 @dataclass(frozen=True, slots=True)
 class IndexFile:
+    """One file of a release on a package index: its name, absolute URL and published sha256 (if any)."""
+
     filename: str
     url: str
     sha256: str | None
@@ -53,11 +55,14 @@ def parse_spec(text: str) -> tuple[str, str] | None:
 
 
 def index_url(explicit: str | None = None) -> str:
+    """The package index base URL (PEP 691): `explicit`, else `CUSTODY_INDEX_URL`, `PIP_INDEX_URL` or
+    PyPI, with a trailing slash."""
     url = explicit or os.environ.get("CUSTODY_INDEX_URL") or os.environ.get("PIP_INDEX_URL") or DEFAULT_INDEX
     return url.rstrip("/") + "/"
 
 
 def cache_dir() -> str:
+    """custody's cache directory: `CUSTODY_CACHE_DIR`, else the user cache directory."""
     return os.environ.get("CUSTODY_CACHE_DIR") or platformdirs.user_cache_dir("custody")
 
 
@@ -123,6 +128,8 @@ def project_page(
 def release_files(
     name: str, version: str, index: str | None = None, client: httpx.Client | None = None
 ) -> list[IndexFile]:
+    """The files of `name==version` on the index (absolute URLs). Raises ArtifactError when the
+    project or the version has no files there, or the index cannot be read."""
     import httpx  # noqa: PLC0415 - on first use: httpx costs ~45 ms of every start
 
     url = f"{index_url(index)}{canonicalize_name(name)}/"

@@ -38,6 +38,8 @@ def is_startup_file(rel_path: str) -> bool:
 
 
 def looks_like_site_dir(path: str) -> bool:
+    """True for a directory that holds distribution metadata or `.pth` files, or is named
+    site-packages or dist-packages."""
     try:
         names = os.listdir(path)
     except OSError:
@@ -289,6 +291,7 @@ class InstalledDistribution:
 
     @property
     def path(self) -> str:
+        """The absolute path of the distribution's metadata directory."""
         return os.path.join(self.site_dir, self.entry)
 
 

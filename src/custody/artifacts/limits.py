@@ -17,6 +17,9 @@ GiB = 1024 * MiB
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Limits:
+    """Bounds on what reading one artifact may cost (members, bytes, compression ratio, nesting); what
+    a limit cuts is reported, never silently dropped."""
+
     max_members: int = 200_000
     """Members per archive (nested ones included)."""
     max_total_bytes: int = 8 * GiB
@@ -57,6 +60,7 @@ class Deadline:
         self.at = None if seconds is None else time.process_time() + seconds
 
     def expired(self) -> bool:
+        """True once the CPU-time budget is spent (never for an unbounded deadline)."""
         return self.at is not None and time.process_time() >= self.at
 
     def remaining(self) -> float | None:

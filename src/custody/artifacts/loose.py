@@ -18,6 +18,8 @@ from custody.artifacts.model import (
 
 
 def read_loose_file(path: str, *, limits: Limits = DEFAULT_LIMITS) -> Artifact:
+    """A single file that is not an archive as a one-member artifact (up to the member byte limit;
+    the rest flagged as unread). Raises ArtifactError when it cannot be read."""
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as handle:

@@ -43,6 +43,7 @@ def sniff_format(head: bytes) -> str | None:
 
 
 def is_archive_name(path: str) -> bool:
+    """True when the file name has an archive suffix custody reads (wheel, egg, zip, tarballs)."""
     return path.lower().endswith(ARCHIVE_SUFFIXES)
 
 

@@ -67,6 +67,8 @@ NESTED_ARCHIVE_SUFFIXES = (".whl", ".egg", ".zip", ".tar.gz", ".tgz", ".tar.bz2"
 
 
 class Selector(Protocol):
+    """Decides how many bytes of each archive member to load."""
+
     def __call__(self, path: str, size: int) -> int:
         """Return how many bytes of the member at `path` (of `size` bytes) to load; 0 loads nothing."""
         ...
@@ -77,6 +79,7 @@ def _basename(path: str) -> str:
 
 
 def is_text_candidate(path: str) -> bool:
+    """True for members whose name says text worth scanning (source, scripts, metadata)."""
     base = _basename(path)
     if base in TEXT_BASENAMES:
         return True
@@ -85,6 +88,7 @@ def is_text_candidate(path: str) -> bool:
 
 
 def is_nested_archive(path: str) -> bool:
+    """True for members whose name says archive (wheel, egg, zip, tarball)."""
     return path.lower().endswith(NESTED_ARCHIVE_SUFFIXES)
 
 

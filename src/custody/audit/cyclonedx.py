@@ -69,6 +69,9 @@ def _ref(ecosystem: str | None, name: str, version: str) -> tuple[str, str, str]
 
 
 def report_to_cyclonedx(report: AuditReport) -> str:
+    """The report as a CycloneDX 1.6 JSON SBOM: every audited package with an exact version as a
+    component (purl, hashes where known), and the vulnerability and malware findings as
+    vulnerabilities affecting them (malware marked by the property `custody:kind`)."""
     components: dict[tuple[str, str, str], Component] = {}
     for package in report.inventory:
         if package.version is None:

@@ -16,10 +16,13 @@ MALWARE_REMEDIATION = (
 
 
 def severity_rank(severity: str) -> int:
+    """The rank of a severity name (info lowest, critical highest); an unknown name ranks as medium."""
     return SEVERITIES.index(severity) if severity in SEVERITIES else SEVERITIES.index("medium")
 
 
 class FindingKind(str, enum.Enum):
+    """What an audit finding is about (the `kind` field of JSON and SARIF output)."""
+
     MALWARE = "malware"
     """A MAL- advisory names this release: it is malware, not a bug."""
     VULNERABILITY = "vulnerability"
@@ -41,6 +44,9 @@ class FindingKind(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
+    """One audit finding: what kind, which advisory or rule, the package and version, how severe,
+    where, the fix and a one-line detail."""
+
     kind: FindingKind
     id: str | None
     """Advisory id (MAL-, GHSA-, PYSEC-...), scan rule, or None."""
@@ -60,6 +66,9 @@ class Finding:
 
 @dataclass(slots=True, kw_only=True)
 class AuditReport:
+    """Everything one audit found: findings, errors (targets or sources that could not be checked),
+    notes, how many packages were audited, the audited inventory and the targets given."""
+
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     """Targets or sources that could not be read or checked (exit code 3 when nothing else fails)."""
@@ -72,4 +81,5 @@ class AuditReport:
     targets: list[str] = field(default_factory=list)
 
     def worst(self) -> int:
+        """The rank (`severity_rank`) of the most severe finding, -1 when there is none."""
         return max((severity_rank(f.severity) for f in self.findings), default=-1)

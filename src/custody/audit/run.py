@@ -41,6 +41,10 @@ _NAMED_UNPINNED = ("range ", "no version given", "no version in lock")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditRequest:
+    """What to audit and how: environments (`site_dirs`) and lock or requirements files, the advisory
+    store, and the optional live, integrity, release-age and start-up-scan checks; `run_audit`
+    takes it and returns an `AuditReport`."""
+
     site_dirs: Sequence[str] = ()
     lockfiles: Sequence[str] = ()
     store_path: str | None = None

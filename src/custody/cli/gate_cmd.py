@@ -138,9 +138,15 @@ def serve(
 
     Several gates may share one --store postgresql://... (replicas behind a load balancer): they
     share verdicts, allow/deny entries and the decision log, and scan each file once between them."""
-    from custody.gate import GateConfig, create_app  # noqa: PLC0415
-    from custody.gate.server import serve as run  # noqa: PLC0415
+    from custody.errors import MissingExtraError  # noqa: PLC0415
+    from custody.gate import GateConfig  # noqa: PLC0415
     from custody.scan.yara_rules import default_rule_dirs  # noqa: PLC0415
+
+    try:
+        from custody.gate import create_app  # noqa: PLC0415
+        from custody.gate.server import serve as run  # noqa: PLC0415
+    except MissingExtraError as exc:
+        _fail(str(exc))
 
     config = GateConfig(
         upstream=upstream,

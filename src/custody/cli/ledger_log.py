@@ -339,7 +339,7 @@ def ledger_evidence(dataset_name: str, output: str, ledger_path: str) -> None:
 @ledger_group.command("token")
 def ledger_token() -> None:
     """Print a new random access token and the hash to put in the tenants file."""
-    from custody.ledger.server import token_hash  # noqa: PLC0415 - starlette only when serving
+    from custody.ledger.tenants import token_hash  # noqa: PLC0415
 
     token = secrets.token_urlsafe(32)
     click.echo(f"token: {token}\ntenants file entry: {token_hash(token)}")
@@ -354,9 +354,16 @@ def ledger_token() -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 def ledger_serve(tenants_path: str, key_paths: Sequence[str], bind: str, port: int) -> None:
     """Serve each tenant's log over HTTP: appends for writers, proofs, bundles and tiles for auditors."""
-    import uvicorn  # noqa: PLC0415 - heavy, only when serving
+    from custody.errors import MissingExtraError  # noqa: PLC0415
 
-    from custody.ledger.server import ConfigError, create_app, load_tenants  # noqa: PLC0415
+    try:
+        import uvicorn  # noqa: PLC0415 - heavy, only when serving
+
+        from custody.ledger.server import ConfigError, create_app, load_tenants  # noqa: PLC0415
+    except MissingExtraError as exc:  # starlette, from custody.ledger.server
+        _fail(str(exc))
+    except ModuleNotFoundError as exc:  # uvicorn, the other half of the 'server' extra
+        _fail(str(MissingExtraError("server", exc.name or "uvicorn")))
 
     signers = _signers(key_paths)
     try:

@@ -19,10 +19,16 @@ from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 from packaging.utils import canonicalize_name
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import Route
+
+from custody.errors import MissingExtraError
+
+try:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+    from starlette.routing import Route
+except ModuleNotFoundError as exc:  # `pip install custody` leaves the servers out
+    raise MissingExtraError("server", exc.name or "starlette") from exc
 
 from custody.gate.service import FileAnswer, Gate, GateConfig, Refusal
 from custody.gate.simple import JSON_V1, TEXT_HTML, negotiate, render_project_list
@@ -39,6 +45,8 @@ def _reason_phrase(text: str) -> str:
 
 
 def refusal_response(refusal: Refusal) -> Response:
+    """The HTTP answer for a refusal: its status, the full reason as the body and the one-line reason
+    as the status line's reason phrase (see `custody.gate.server`)."""
     return PlainTextResponse(
         refusal.body,
         status_code=refusal.status,

@@ -51,6 +51,7 @@ class LoopTokens:
         return (self._store.entries_version(), advisories)
 
     def close(self) -> None:
+        """Close the store connections the token reads."""
         self._store.close()
         if self._advisories is not None:
             self._advisories.close()

@@ -19,6 +19,9 @@ from custody.policy import Action, Entry, EntryKind, OnError, Policy, Rule, Unkn
 
 
 class Outcome(str, enum.Enum):
+    """What the gate does with a file: serve it, refuse it (listed, but the download is refused) or
+    hide it (left out of the project page)."""
+
     SERVE = "served"
     REFUSE = "refused"
     HIDE = "hidden"
@@ -59,6 +62,7 @@ class Listing:
 
 
 def override_hint(project: str, version: str | None) -> str:
+    """The `custody gate allow` command that would let this project (version) through, for refusal texts."""
     spec = f"{project}=={version}" if version else project
     return f'custody gate allow {spec} --reason "..."'
 

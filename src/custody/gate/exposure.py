@@ -49,6 +49,7 @@ class Fetch:
     redacted: bool = False
 
     def as_json(self) -> dict[str, Any]:
+        """The fetch as `custody gate exposure --format json` prints it."""
         return {
             "index": self.index,
             "integrated_at": self.integrated_at,
@@ -82,6 +83,7 @@ class GateExposure:
         return sorted({f.client for f in self.fetches if f.decision == "served" and f.client})
 
     def as_json(self) -> dict[str, Any]:
+        """The exposure answer as `custody gate exposure --format json` prints it."""
         return {
             "query": self.query,
             "sha256": list(self.sha256),
@@ -176,6 +178,7 @@ class Condemned:
     served_to: tuple[Recipient, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
+        """The condemned file as `custody gate recheck --format json` prints it."""
         return {
             "project": self.project,
             "version": self.version,
@@ -203,6 +206,7 @@ class RecheckReport:
     advisories_checked: bool = True
 
     def as_json(self) -> dict[str, Any]:
+        """The recheck report as `custody gate recheck --format json` prints it."""
         return {
             "files": self.files,
             "advisories_checked": self.advisories_checked,

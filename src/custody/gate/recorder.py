@@ -70,9 +70,11 @@ class LedgerWriter:
         self.store = LedgerStore.open(ledger)
 
     def append(self, rows: Sequence[DecisionRow]) -> range:
+        """Sign the decisions into the ledger as one batch; returns their log indexes."""
         return record(self.store, [decision_record(r) for r in rows], [self.key])
 
     def close(self) -> None:
+        """Close the ledger."""
         self.store.close()
 
 
@@ -92,9 +94,11 @@ class Recorder:
         self.written = 0
 
     def start(self) -> None:
+        """Start the background task that writes queued decisions (needs a running event loop)."""
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="custody-gate-recorder")
 
     def add(self, row: DecisionRow) -> None:
+        """Queue one decision for writing (never blocks)."""
         self._queue.put_nowait(row)
 
     async def flush(self) -> None:
@@ -102,6 +106,7 @@ class Recorder:
         await self._queue.join()
 
     async def stop(self) -> None:
+        """Write what is queued, then end the background task."""
         if self._task is None:
             return
         self._queue.put_nowait(None)

@@ -94,6 +94,8 @@ class ScanPool:
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
 
     async def scan(self, path: str) -> ScanOutcome:
+        """Scan the file at `path` in a worker; any failure (a dead worker included) is an `error`
+        outcome, never a cleared file."""
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, scan_file, path, self.timeout, self.rule_dirs)
@@ -106,4 +108,5 @@ class ScanPool:
             )
 
     def close(self) -> None:
+        """Stop the workers without waiting for scans in progress."""
         self._executor.shutdown(wait=False, cancel_futures=True)

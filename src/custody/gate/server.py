@@ -12,11 +12,16 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-import h11
-import uvicorn
-from h11._connection import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
-from h11._events import Event
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from custody.errors import MissingExtraError
+
+try:
+    import h11
+    import uvicorn
+    from h11._connection import DEFAULT_MAX_INCOMPLETE_EVENT_SIZE
+    from h11._events import Event
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+except ModuleNotFoundError as exc:  # `pip install custody` leaves the servers out
+    raise MissingExtraError("server", exc.name or "uvicorn") from exc
 
 from custody.gate.app import REASON_HEADER
 
@@ -27,6 +32,8 @@ class ReasonConnection(h11.Connection):
     """An h11 server connection whose responses may carry their own reason phrase."""
 
     def send_with_data_passthrough(self, event: Event) -> list[bytes] | None:
+        """h11's send path: a response carrying the internal reason header gets that reason in its status
+        line, without the header."""
         # h11's `send` goes through here for every event.
         if isinstance(event, h11.Response):
             reason = next((value for name, value in event.headers if name == _HEADER), None)

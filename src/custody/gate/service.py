@@ -168,6 +168,8 @@ class Gate:
     # -- life cycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Open the stores, the upstream and the scan pool once (concurrent callers wait for the first);
+        raises what opening them raises (StoreError, UpstreamError, BadKey, ...)."""
         async with self._start_lock:
             if not self._started:
                 await self._start()
@@ -337,6 +339,7 @@ class Gate:
         return await self.views.rendered(name, media, file_url)
 
     async def project_names(self) -> list[str]:
+        """Every project name the upstream lists (its root page). Raises UpstreamError."""
         assert self.upstream is not None
         return await self.upstream.project_names()
 
@@ -455,6 +458,7 @@ class Gate:
         return checked
 
     def refusal(self, token: str) -> Refusal | None:
+        """The refusal issued under `token` (what `/refused/TOKEN/...` explains), or None when unknown."""
         return self._refusals.get(token)
 
     def _refuse(

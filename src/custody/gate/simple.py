@@ -72,6 +72,7 @@ class FileEntry:
 
     @property
     def sha256(self) -> str | None:
+        """The file's sha256 from the index page, when it gives one."""
         return self.hashes.get("sha256")
 
 
@@ -463,6 +464,7 @@ def render_project_list(names: Iterable[str], media_type: str) -> bytes:
 
 
 def render_page(page: ProjectPage, media_type: str) -> bytes:
+    """The page as PEP 691 JSON when `media_type` is the JSON v1 type, else as PEP 503 HTML."""
     return render_json_page(page) if media_type == JSON_V1 else render_html_page(page)
 
 

@@ -80,6 +80,7 @@ def data_dir() -> str:
 
 
 def default_store() -> str:
+    """`gate.sqlite` in the gate's data directory."""
     return os.path.join(data_dir(), "gate.sqlite")
 
 
@@ -167,6 +168,7 @@ class DecisionRow:
     reason: str
 
     def as_json(self) -> dict[str, object]:
+        """The decision as the decision log's JSON output prints it."""
         return {
             "at": _iso(self.at),
             "client": self.client,
@@ -206,11 +208,14 @@ class GateStore:
         self.close()
 
     def close(self) -> None:
+        """Close the store."""
         self.db.close()
 
     # -- verdicts --------------------------------------------------------------------------------
 
     def verdict(self, sha256: str, scanner: str) -> StoredVerdict | None:
+        """The stored verdict on the file `sha256` by scanner fingerprint `scanner`, or None (not scanned
+        by that scanner yet)."""
         row = self.db.execute(
             "SELECT verdict, rule, location, summary FROM verdict WHERE sha256 = ? AND scanner = ?",
             (sha256, scanner),
@@ -305,6 +310,7 @@ class GateStore:
     # -- decisions -------------------------------------------------------------------------------
 
     def add_decisions(self, rows: Sequence[DecisionRow]) -> None:
+        """Append decisions to the decision log in one bulk insert."""
         columns = (
             "at",
             "client",
@@ -338,6 +344,7 @@ class GateStore:
             db.insert_rows("decision", columns, values)
 
     def decisions(self, *, since: datetime | None = None, decision: str | None = None) -> list[DecisionRow]:
+        """The decision log from `since` (default: all), optionally only one outcome, oldest first."""
         sql = (
             "SELECT at, client, user_agent, project, version, filename, sha256, verdict, rule, decision, "
             "reason FROM decision WHERE at >= ?"
@@ -371,6 +378,7 @@ class GateStore:
     # -- allow/deny entries ----------------------------------------------------------------------
 
     def add_entry(self, entry: Entry) -> None:
+        """Keep an allow or deny entry (its `added` time defaults to now)."""
         added = entry.added or datetime.now(timezone.utc)
         with self.db.transaction() as db:
             db.execute(
@@ -388,6 +396,7 @@ class GateStore:
             )
 
     def entries(self) -> tuple[Entry, ...]:
+        """Every allow and deny entry, in the order they were added (expired ones included)."""
         rows = self.db.execute(
             "SELECT kind, name, version, reason, author, until, added FROM entry ORDER BY id"
         ).fetchall()

@@ -55,13 +55,17 @@ class Upstream(Protocol):
         """The page of `name`; None when upstream does not know the project."""
         ...
 
-    async def project_names(self) -> list[str]: ...
+    async def project_names(self) -> list[str]:
+        """Every project the upstream lists. Raises UpstreamError when it cannot be read."""
+        ...
 
     def open_file(self, entry: FileEntry, *, metadata: bool = False) -> AsyncIterator[bytes]:
         """The bytes of `entry` (or of its PEP 658 `.metadata` file), in chunks."""
         ...
 
-    async def aclose(self) -> None: ...
+    async def aclose(self) -> None:
+        """Release the upstream's connections."""
+        ...
 
 
 class HttpUpstream:
@@ -103,6 +107,8 @@ class HttpUpstream:
             raise UpstreamError(f"upstream unreachable: {url}: {type(exc).__name__}: {exc}") from exc
 
     async def project_page(self, name: str) -> ProjectPage | None:
+        """The parsed page of `name`; None on 404. Raises UpstreamError when the index is unreachable or
+        the page unreadable."""
         url = f"{self.base}{canonicalize_name(name)}/"
         status, body, content_type, final_url = await self._read(url, self.max_page_bytes, UPSTREAM_ACCEPT)
         if status == 404:
@@ -113,6 +119,7 @@ class HttpUpstream:
             raise UpstreamError(f"upstream page for {name} unreadable: {exc}") from exc
 
     async def project_names(self) -> list[str]:
+        """The project names on the index's root page ([] on 404). Raises UpstreamError."""
         status, body, content_type, _ = await self._read(self.base, MAX_ROOT_BYTES, UPSTREAM_ACCEPT)
         if status == 404:
             return []
@@ -122,6 +129,8 @@ class HttpUpstream:
             raise UpstreamError(f"upstream root page unreadable: {exc}") from exc
 
     async def open_file(self, entry: FileEntry, *, metadata: bool = False) -> AsyncIterator[bytes]:
+        """Stream `entry` (or its `.metadata` file) from its URL. Raises UpstreamError for a status other
+        than 200 or a transport failure."""
         url = entry.url + (".metadata" if metadata else "")
         try:
             async with self.http.stream("GET", url) as response:
@@ -133,6 +142,7 @@ class HttpUpstream:
             raise UpstreamError(f"upstream unreachable: {url}: {type(exc).__name__}: {exc}") from exc
 
     async def aclose(self) -> None:
+        """Close the HTTP client."""
         await self.http.aclose()
 
 
@@ -197,15 +207,20 @@ class DirectoryUpstream:
         return ProjectPage(name=canonical, files=tuple(files)) if files else None
 
     async def project_page(self, name: str) -> ProjectPage | None:
+        """The page of `name` built from the distribution files found for it; None when there are none."""
         return await asyncio.to_thread(self._page, name)
 
     async def project_names(self) -> list[str]:
+        """The projects the folder's distribution file names belong to, sorted."""
+
         def names() -> list[str]:
             return sorted({p[0] for p in (project_of(f.name) for f in self._files()) if p is not None})
 
         return await asyncio.to_thread(names)
 
     async def open_file(self, entry: FileEntry, *, metadata: bool = False) -> AsyncIterator[bytes]:
+        """Stream `entry` (or its `.metadata` file) from the folder. Raises UpstreamError for a path
+        outside the folder or an unreadable file."""
         path = Path(unquote(urlsplit(entry.url).path) + (".metadata" if metadata else ""))
         if not path.resolve().is_relative_to(self.root):
             raise UpstreamError(f"{entry.filename}: outside the upstream directory")
@@ -220,6 +235,7 @@ class DirectoryUpstream:
             handle.close()
 
     async def aclose(self) -> None:
+        """Nothing to release."""
         return None
 
 

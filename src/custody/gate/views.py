@@ -269,6 +269,7 @@ class Views:
             self._views.pop(next(iter(self._views)))
 
     async def aclose(self) -> None:
+        """Cancel the page cache's refreshes under way."""
         await self.pages.aclose()
 
 

@@ -47,6 +47,8 @@ class DigestGroup:
         self.changed = False
 
     def lookup(self, path: str, info: os.stat_result, algorithm: str) -> str | None:
+        """The cached digest of `path` when its stat stamp (size, times, inode) and algorithm are
+        unchanged, else None; a hit is kept for the next run."""
         hit = self.known.get(path)
         if hit is None or hit[0] != _stamp(info, algorithm):
             return None
@@ -54,6 +56,7 @@ class DigestGroup:
         return hit[1]
 
     def remember(self, path: str, info: os.stat_result, algorithm: str, digest: str) -> None:
+        """Keep the digest just computed for `path` with its stat stamp."""
         self.current[path] = (_stamp(info, algorithm), digest)
         self.changed = True
 

@@ -35,6 +35,8 @@ DECLARATION_NAMES: tuple[tuple[str, Reader], ...] = (
 
 
 def reader_for(path: str) -> Reader | None:
+    """The reader for a lock, requirements or project file by its name, or None for a name it does
+    not know."""
     base = os.path.basename(path)
     for pattern, reader in LOCKFILE_NAMES + DECLARATION_NAMES:
         if fnmatch.fnmatchcase(base, pattern):

@@ -48,6 +48,7 @@ def python_site_dirs(python: str, *, timeout: float = 20.0) -> list[str]:
 
 
 def distributions(site_dir: str) -> list[InstalledDistribution]:
+    """The distributions installed in `site_dir`. Raises InventoryError when it cannot be listed."""
     try:
         return list_distributions(site_dir)
     except ArtifactError as exc:

@@ -33,6 +33,8 @@ from custody.startup_files import (
 
 
 class IssueType(str, enum.Enum):
+    """What is wrong with an installed file or distribution."""
+
     MODIFIED = "modified"
     """Content differs from the RECORD hash or size (or the file became a link)."""
     MISSING = "missing"
@@ -50,6 +52,9 @@ class IssueType(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IntegrityIssue:
+    """One integrity problem: its type, the file (or .dist-info), the owning distribution and
+    version, a detail, and whether the OS package manager installed that distribution."""
+
     kind: IssueType
     path: str
     """Absolute path of the file concerned (or of the .dist-info for NO_RECORD)."""

@@ -63,4 +63,5 @@ class Package:
 
     @property
     def key(self) -> str:
+        """The canonical name (PEP 503 for PyPI, lower case for npm): what advisories are matched by."""
         return canonical_name(self.name, self.ecosystem)

@@ -21,6 +21,9 @@ DPKG_INFO = "/var/lib/dpkg/info"
 
 @dataclass(frozen=True, slots=True)
 class OsOwner:
+    """The OS package that owns a file: the package manager, the package, and whether the file still
+    matches the manager's recorded checksum."""
+
     manager: str
     """`dpkg`."""
     package: str

@@ -31,12 +31,17 @@ from custody.store import StoreError
 
 @dataclass(frozen=True)
 class Record:
+    """What to log: a custody predicate kind (one of `attest.PREDICATE_TYPES`), the in-toto subjects
+    and the predicate."""
+
     kind: str  # one of attest.PREDICATE_TYPES
     subjects: Sequence[Mapping[str, Any]]
     predicate: Mapping[str, Any]
 
 
 def signed_entry(record: Record, signers: Sequence[SigningKey]) -> NewEntry:
+    """The log entry for `record`: its in-toto statement in a DSSE envelope signed by `signers`, with
+    the exposure refs derived from the statement. Raises ValueError for an unknown kind or no subject."""
     stmt = statement(record.kind, record.subjects, record.predicate)
     envelope = sign_envelope(statement_bytes(stmt), signers)
     return NewEntry(record.kind, envelope_bytes(envelope), refs_of(stmt, envelope))

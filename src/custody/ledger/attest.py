@@ -62,12 +62,15 @@ REF_FIELDS = (
 
 
 def subject(name: str, digests: Mapping[str, str]) -> dict[str, Any]:
+    """An in-toto subject: a name and its digests (algorithm -> hex value)."""
     return {"name": name, "digest": dict(digests)}
 
 
 def statement(
     kind: str, subjects: Sequence[Mapping[str, Any]], predicate: Mapping[str, Any]
 ) -> dict[str, Any]:
+    """An in-toto Statement v1 of custody predicate `kind` about `subjects`. Raises ValueError for an
+    unknown kind or no subject."""
     if kind not in PREDICATE_TYPES:
         raise ValueError(f"unknown custody predicate kind {kind!r} (one of {', '.join(PREDICATE_TYPES)})")
     if not subjects:
@@ -112,6 +115,7 @@ def check_statement(stmt: object) -> str:
 
 
 def statement_bytes(stmt: Mapping[str, Any]) -> bytes:
+    """The statement as canonical JSON bytes (sorted keys, no spaces): the DSSE payload."""
     return json.dumps(stmt, sort_keys=True, separators=(",", ":")).encode()
 
 

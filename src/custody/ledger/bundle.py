@@ -81,6 +81,10 @@ def make_bundle(store: LedgerStore, index: int) -> str:
 
 @dataclass(frozen=True)
 class VerifiedBundle:
+    """What an offline proof bundle proved: the entry's index, the checkpoint it is included under,
+    its kind, integration time, exposure refs, the statement (None for a redacted entry) and the key
+    ids that signed its envelope."""
+
     index: int
     checkpoint: Checkpoint
     kind: str

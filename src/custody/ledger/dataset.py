@@ -35,6 +35,9 @@ class DatasetError(ValueError):
 
 @dataclass(frozen=True)
 class FileEntry:
+    """One file of a dataset manifest: its path relative to the dataset root, SHA-256, size and, for a
+    line-oriented shard hashed with records, the Merkle root and count of its records."""
+
     path: str  # POSIX path relative to the dataset root (the file name for a single file)
     sha256: str
     size: int
@@ -42,12 +45,14 @@ class FileEntry:
     records: int | None = None
 
     def leaf(self) -> bytes:
+        """The file's leaf in the manifest's Merkle tree (path, NUL, digest, size, records root if any)."""
         # The path is NUL-terminated and the rest fixed-size, so with or without a records root
         # the encoding stays unambiguous.
         data = self.path.encode() + b"\x00" + bytes.fromhex(self.sha256) + self.size.to_bytes(8, "big")
         return data + bytes.fromhex(self.records_root) if self.records_root else data
 
     def to_json(self) -> dict[str, Any]:
+        """The entry as it appears in a manifest file."""
         out: dict[str, Any] = {"path": self.path, "sha256": self.sha256, "size": self.size}
         if self.records_root is not None:
             out["records_root"], out["records"] = self.records_root, self.records
@@ -56,15 +61,20 @@ class FileEntry:
 
 @dataclass
 class Manifest:
+    """A dataset's manifest: its files in path order, the Merkle root over them, free-form metadata and
+    the paths skipped (symbolic links, special files)."""
+
     files: list[FileEntry]
     root: str
     meta: dict[str, str] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
 
     def tree(self) -> merkle.MemoryTree:
+        """The Merkle tree over the files' leaves (its root is `root`)."""
         return merkle.MemoryTree(merkle.leaf_hash(f.leaf()) for f in self.files)
 
     def to_json(self) -> dict[str, Any]:
+        """The manifest as it is saved (with its media type)."""
         return {
             "mediaType": MEDIA_TYPE,
             "root": self.root,
@@ -75,6 +85,8 @@ class Manifest:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Manifest:
+        """Read a saved manifest; raises DatasetError when it is not a custody manifest, is malformed, or
+        its root does not match its own file list (the manifest was edited)."""
         if data.get("mediaType") != MEDIA_TYPE:
             raise DatasetError(f"not a custody manifest (mediaType {data.get('mediaType')!r})")
         try:
@@ -98,12 +110,15 @@ class Manifest:
         return manifest
 
     def save(self, path: str) -> None:
+        """Write the manifest to `path` as JSON (OSError when it cannot be written)."""
         with open(path, "w", encoding="utf-8") as handle:
             json.dump(self.to_json(), handle, indent=1, sort_keys=True)
             handle.write("\n")
 
     @classmethod
     def load(cls, path: str) -> Manifest:
+        """Read a manifest file; raises DatasetError when it cannot be read, is not JSON or not a valid
+        manifest."""
         try:
             with open(path, encoding="utf-8") as handle:
                 return cls.from_json(json.load(handle))
@@ -121,6 +136,7 @@ def default_manifest_path(path: str) -> str:
 
 
 def hash_file(path: str) -> tuple[str, int]:
+    """(hex SHA-256, size in bytes) of a file, read in large unbuffered chunks."""
     digest = hashlib.sha256()
     buffer = bytearray(_BUFFER)
     view = memoryview(buffer)
@@ -136,6 +152,7 @@ RECORD_SUFFIXES = (".jsonl", ".ndjson", ".csv", ".tsv")
 
 
 def is_record_file(path: str) -> bool:
+    """True for files hashed record by record with `records=True` (JSON lines, CSV, TSV)."""
     return path.lower().endswith(RECORD_SUFFIXES)
 
 
@@ -147,6 +164,8 @@ def iter_records(path: str) -> Iterator[bytes]:
 
 
 def hash_entry(rel: str, full: str, records: bool) -> FileEntry:
+    """The manifest entry of one file (`rel` its path in the manifest, `full` where to read it); with
+    `records`, a record file also gets the Merkle root of its lines."""
     digest, size = hash_file(full)
     if not (records and is_record_file(rel)):
         return FileEntry(rel, digest, size)
@@ -189,6 +208,9 @@ def _rel(rel_dir: str, name: str) -> str:
 def build_manifest(
     path: str, *, meta: Mapping[str, str] | None = None, jobs: int | None = None, records: bool = False
 ) -> Manifest:
+    """Hash a file or directory tree (regular files only, on `jobs` threads) into a manifest with
+    `meta`; with `records`, record files also get per-line Merkle roots. Raises DatasetError for a
+    missing path or an unreadable file."""
     files, skipped = list_files(path)
     workers = jobs or min(32, (os.cpu_count() or 1) * 2)
     try:
@@ -203,6 +225,8 @@ def build_manifest(
 
 @dataclass
 class Diff:
+    """How a tree differs from its manifest: changed, added and removed paths, and the tree's root now."""
+
     changed: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -210,6 +234,7 @@ class Diff:
 
     @property
     def ok(self) -> bool:
+        """True when nothing changed, appeared or vanished."""
         return not (self.changed or self.added or self.removed)
 
 

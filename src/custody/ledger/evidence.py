@@ -23,6 +23,10 @@ class EvidenceError(ValueError):
 
 
 def write_evidence(store: LedgerStore, dataset: str, out_dir: str) -> dict[str, Any]:
+    """Write an evidence pack about `dataset` into `out_dir` (new or empty): every entry that names it,
+    each with its proof bundle where one can be made, the newest checkpoint and an `index.json`
+    summary, which is also returned. Raises EvidenceError when the ledger has no such entry or
+    `out_dir` is not empty, OSError when it cannot be written."""
     indexes = store.find("dataset", dataset)
     if not indexes:
         raise EvidenceError(f"the ledger has no entry about dataset {dataset!r}")

@@ -18,6 +18,9 @@ FIELDS = ("principal", "host", "key")
 
 @dataclass
 class Hit:
+    """One log entry an exposure query found: its index, kind, integration time, exposure refs and the
+    inclusion proof (hex hashes) of its leaf under the query's tree head."""
+
     index: int
     kind: str
     integrated_at: str
@@ -27,6 +30,9 @@ class Hit:
 
 @dataclass
 class Exposure:
+    """The answer to "what did this principal, host or key touch": the query, the tree head it was
+    answered under (size and hex root) and the matching entries."""
+
     by: str  # principal | host | key
     value: str
     tree_size: int
@@ -34,9 +40,11 @@ class Exposure:
     hits: list[Hit] = field(default_factory=list)
 
     def touched(self, ref: str) -> list[str]:
+        """Each value of ref field `ref` (dataset, client, project, ...) across the hits, sorted."""
         return sorted({v for h in self.hits for v in h.refs.get(ref, [])})
 
     def to_json(self) -> dict[str, Any]:
+        """The answer as `custody exposure --format json` prints it."""
         return {
             "query": {self.by: self.value},
             "tree_size": self.tree_size,
@@ -60,6 +68,9 @@ class Exposure:
 def exposure(
     store: LedgerStore, field_name: str, value: str, *, since: str | None = None, until: str | None = None
 ) -> Exposure:
+    """Every entry whose ref `field_name` (one of `FIELDS`) equals `value`, integrated in
+    [`since`, `until`) when given, each with its inclusion proof under the current tree head.
+    Raises ValueError for an unknown field or a malformed time."""
     if field_name not in FIELDS:
         raise ValueError(f"exposure starts from one of {', '.join(FIELDS)}, not {field_name!r}")
     low = normalize_time(since) if since else None

@@ -32,6 +32,8 @@ class BadKey(ValueError):
 
 
 def key_hash(name: str, public: bytes) -> bytes:
+    """The 4-byte key hash of a signed-note key (C2SP signed-note: SHA-256 of name, newline, algorithm
+    byte and public key, first four bytes); it tells a verifier which of its keys made a signature."""
     return hashlib.sha256(name.encode() + b"\n" + bytes([ALG_ED25519]) + public).digest()[:4]
 
 
@@ -42,21 +44,27 @@ def _check_name(name: str) -> None:
 
 @dataclass(frozen=True)
 class VerifierKey:
+    """An Ed25519 public key with its signed-note name: verifies checkpoints, envelopes and cosignatures."""
+
     name: str
     public: bytes
 
     @property
     def hash(self) -> bytes:
+        """The key's 4-byte signed-note key hash (`key_hash`)."""
         return key_hash(self.name, self.public)
 
     @property
     def keyid(self) -> str:
+        """`NAME+HASHHEX`: how signatures, envelopes and the ledger's key table name this key."""
         return f"{self.name}+{self.hash.hex()}"
 
     def text(self) -> str:
+        """The public key in signed-note verifier form, `NAME+HASH+BASE64` (what `parse` reads)."""
         return f"{self.keyid}+{base64.b64encode(bytes([ALG_ED25519]) + self.public).decode()}"
 
     def verify(self, signature: bytes, message: bytes) -> bool:
+        """True when `signature` is this key's Ed25519 signature of `message`; never raises."""
         try:
             Ed25519PublicKey.from_public_bytes(self.public).verify(signature, message)
         except InvalidSignature:
@@ -65,6 +73,8 @@ class VerifierKey:
 
     @classmethod
     def parse(cls, text: str) -> VerifierKey:
+        """Read a `NAME+HASH+BASE64` public key; raises BadKey for a malformed text, a key of another
+        algorithm or a hash that does not match the key."""
         parts = text.strip().split("+", 2)
         if len(parts) != 3:
             raise BadKey("public key must look like NAME+HASH+BASE64")
@@ -81,32 +91,41 @@ class VerifierKey:
 
 @dataclass(frozen=True)
 class SigningKey:
+    """An Ed25519 private key (its 32-byte seed) with its signed-note name; `verifier` is its public half."""
+
     name: str
     seed: bytes
 
     @classmethod
     def generate(cls, name: str) -> SigningKey:
+        """A new random key named `name`; raises BadKey for an empty name or one with spaces or '+'."""
         _check_name(name)
         return cls(name, os.urandom(32))
 
     @property
     def verifier(self) -> VerifierKey:
+        """The public half, for verifiers and the ledger's key table."""
         public = Ed25519PrivateKey.from_private_bytes(self.seed).public_key()
         return VerifierKey(self.name, public.public_bytes(Encoding.Raw, PublicFormat.Raw))
 
     @property
     def keyid(self) -> str:
+        """`NAME+HASHHEX` of the public half (`VerifierKey.keyid`)."""
         return self.verifier.keyid
 
     def sign(self, message: bytes) -> bytes:
+        """The 64-byte Ed25519 signature of `message`."""
         return Ed25519PrivateKey.from_private_bytes(self.seed).sign(message)
 
     def text(self) -> str:
+        """The private key as `PRIVATE+KEY+NAME+HASH+BASE64` (key files, $CUSTODY_SIGNING_KEY)."""
         blob = base64.b64encode(bytes([ALG_ED25519]) + self.seed).decode()
         return f"PRIVATE+KEY+{self.name}+{self.verifier.hash.hex()}+{blob}"
 
     @classmethod
     def parse(cls, text: str) -> SigningKey:
+        """Read a `PRIVATE+KEY+NAME+HASH+BASE64` private key; raises BadKey for a malformed text, a key of
+        another algorithm or a hash that does not match the key."""
         parts = text.strip().split("+", 4)  # base64 may itself contain "+"
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise BadKey("private key must look like PRIVATE+KEY+NAME+HASH+BASE64")

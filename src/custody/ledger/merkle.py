@@ -28,17 +28,22 @@ class ProofError(ValueError):
 
 
 def leaf_hash(data: bytes) -> bytes:
+    """RFC 6962 leaf hash: SHA-256 of 0x00 and the leaf data."""
     return hashlib.sha256(b"\x00" + data).digest()
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
+    """RFC 6962 interior node hash: SHA-256 of 0x01, the left and the right child hashes."""
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
 class NodeSource(Protocol):
     """Where perfect subtree hashes live; `get` is batched so a store answers in one query."""
 
-    def get(self, ids: Sequence[NodeId]) -> Mapping[NodeId, bytes]: ...
+    def get(self, ids: Sequence[NodeId]) -> Mapping[NodeId, bytes]:
+        """The hashes of the perfect subtrees `ids` (level, index) that the source holds; missing
+        ones are left out of the mapping."""
+        ...
 
 
 def _split_point(size: int) -> int:
@@ -67,6 +72,7 @@ def fold(hashes: Sequence[bytes]) -> bytes:
 
 
 def root_plan(size: int) -> list[NodeId]:
+    """The perfect subtrees whose hashes fold into the root of a tree of `size` leaves."""
     return range_nodes(0, size)
 
 
@@ -124,16 +130,22 @@ def materialize(plan: Sequence[Sequence[NodeId]], source: NodeSource) -> list[by
 
 
 def root(size: int, source: NodeSource) -> bytes:
+    """RFC 6962 root hash of the first `size` leaves, from the nodes `source` holds. Raises ProofError
+    when a node it needs is missing."""
     if size == 0:
         return EMPTY_ROOT
     return materialize([root_plan(size)], source)[0]
 
 
 def inclusion_proof(index: int, size: int, source: NodeSource) -> list[bytes]:
+    """RFC 6962 inclusion proof (audit path) of leaf `index` in the tree of `size` leaves. Raises
+    ProofError for an index outside the tree or a missing node."""
     return materialize(inclusion_plan(index, size), source)
 
 
 def consistency_proof(size1: int, size2: int, source: NodeSource) -> list[bytes]:
+    """RFC 6962 consistency proof that the tree of `size1` leaves is a prefix of the one of `size2`.
+    Raises ProofError for sizes out of order or a missing node."""
     return materialize(consistency_plan(size1, size2), source)
 
 
@@ -290,6 +302,7 @@ class CompactRange:
         return made
 
     def root(self) -> bytes:
+        """The root hash of the leaves appended so far (the empty tree's root before any)."""
         return fold([h for _, _, h in self._stack]) if self._stack else EMPTY_ROOT
 
 
@@ -304,15 +317,18 @@ class MemoryTree:
 
     @property
     def size(self) -> int:
+        """Number of leaves."""
         return len(self.levels[0])
 
     def append(self, leaf: bytes) -> None:
+        """Append a leaf hash (already `leaf_hash`ed), keeping every perfect node it completes."""
         for (level, _index), h in self._range.append(leaf):
             if level == len(self.levels):
                 self.levels.append([])
             self.levels[level].append(h)
 
     def get(self, ids: Sequence[NodeId]) -> Mapping[NodeId, bytes]:
+        """`NodeSource.get` over the nodes kept in memory."""
         out: dict[NodeId, bytes] = {}
         for level, index in ids:
             if level < len(self.levels) and index < len(self.levels[level]):
@@ -320,10 +336,13 @@ class MemoryTree:
         return out
 
     def root(self, size: int | None = None) -> bytes:
+        """The root hash of the first `size` leaves (default: all)."""
         return root(self.size if size is None else size, self)
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        """`inclusion_proof` of leaf `index` in the first `size` leaves (default: all)."""
         return inclusion_proof(index, self.size if size is None else size, self)
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
+        """`consistency_proof` from `size1` leaves to `size2` (default: all)."""
         return consistency_proof(size1, self.size if size2 is None else size2, self)

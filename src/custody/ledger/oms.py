@@ -20,6 +20,9 @@ OMS_PREDICATE_TYPE = "https://model_signing/signature/v1.0"
 
 
 def oms_statement(manifest: Manifest, name: str) -> dict[str, Any]:
+    """An OpenSSF Model Signing (OMS) v1.0 in-toto statement for a dataset manifest, named `name`:
+    the flat SHA-256 over the files' digests in path order plus the manifest's Merkle root as
+    subject digests, the file list as the predicate's resources."""
     files = sorted(manifest.files, key=lambda f: f.path)  # code-point order, as OMS canonicalises
     flat = hashlib.sha256(b"".join(bytes.fromhex(f.sha256) for f in files)).hexdigest()
     return {

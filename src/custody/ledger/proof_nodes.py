@@ -85,6 +85,8 @@ class UpperLevels:
         self._levels: dict[int, bytearray] = {}
 
     def source(self, size: int) -> merkle.NodeSource:
+        """This cache as the node source for proofs in a tree of `size` leaves (widened first when the
+        tree has grown past what it covers)."""
         with self._lock:
             self._choose(size)
         return self
@@ -100,6 +102,7 @@ class UpperLevels:
                 self._extend(lowest, None)
 
     def get(self, ids: Sequence[merkle.NodeId]) -> Mapping[merkle.NodeId, bytes]:
+        """`merkle.NodeSource.get`: upper nodes from memory, the rest from the store."""
         with self._lock:
             return self._get(ids)
 

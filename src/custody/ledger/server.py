@@ -28,16 +28,19 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
-import hmac
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from custody.errors import MissingExtraError
+
+try:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse, PlainTextResponse, Response
+    from starlette.routing import Route
+except ModuleNotFoundError as exc:  # `pip install custody` leaves the servers out
+    raise MissingExtraError("server", exc.name or "starlette") from exc
 
 from custody.ledger import merkle
 from custody.ledger.api import checkpoint, compromise_marks_in
@@ -52,8 +55,12 @@ from custody.ledger.signing import (
     open_envelope,
 )
 from custody.ledger.store import IdempotencyConflict, LedgerStore, NewEntry
+from custody.ledger.tenants import ConfigError, Tenant, load_tenants, token_hash
 from custody.ledger.tiles import HEIGHT, WIDTH
 from custody.store import StoreError
+
+# the tenants file's API lives in `custody.ledger.tenants` (no starlette); re-exported here
+__all__ = ["ConfigError", "Tenant", "create_app", "load_tenants", "token_hash"]
 
 MAX_BATCH = 10_000
 MAX_BODY = 32 << 20
@@ -61,64 +68,6 @@ MAX_BODY = 32 << 20
 BODY_TIMEOUT = 30.0
 """Seconds a client has to send its whole request body (a slow-loris writer holds no more)."""
 _MAX_INDEX = (1 << 63) - 1  # the stores' signed 64-bit integer columns
-
-
-class ConfigError(ValueError):
-    """The tenants file is malformed."""
-
-
-def token_hash(token: str) -> str:
-    return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass
-class Tenant:
-    name: str
-    ledger: str
-    writers: list[str] = field(default_factory=list)
-    auditors: list[str] = field(default_factory=list)
-    store: LedgerStore | None = None
-
-    def role(self, token: str | None) -> str | None:
-        if not token:
-            return None
-        digest = token_hash(token)
-        if any(hmac.compare_digest(digest, w) for w in self.writers):
-            return "writer"
-        if any(hmac.compare_digest(digest, a) for a in self.auditors):
-            return "auditor"
-        return None
-
-    def open(self) -> LedgerStore:
-        if self.store is None:
-            self.store = LedgerStore.open(self.ledger)
-        return self.store
-
-    def close(self) -> None:
-        """Close the tenant's log (when the server has stopped)."""
-        if self.store is not None:
-            self.store.close()
-            self.store = None
-
-
-def load_tenants(data: dict[str, Any]) -> tuple[str, dict[str, Tenant]]:
-    try:
-        prefix = str(data.get("origin_prefix", "custody"))
-        tenants = {
-            name: Tenant(name, str(t["ledger"]), list(t.get("writers", [])), list(t.get("auditors", [])))
-            for name, t in dict(data["tenants"]).items()
-        }
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ConfigError(f"tenants file: {exc}") from exc
-    for t in tenants.values():
-        try:
-            check_origin(f"{prefix}/{t.name}")  # every checkpoint this tenant gets carries it
-        except SignatureError as exc:
-            raise ConfigError(f"tenant {t.name!r} with origin_prefix {prefix!r}: {exc}") from exc
-        for h in t.writers + t.auditors:
-            if not re.fullmatch(r"sha256:[0-9a-f]{64}", h):
-                raise ConfigError(f"tenant {t.name}: tokens must be given as sha256:<64 hex>, not in clear")
-    return prefix, tenants
 
 
 class _BodyRefused(Exception):

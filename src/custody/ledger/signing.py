@@ -58,6 +58,8 @@ def check_origin(origin: str, *, strict: bool = True) -> str:
 
 
 def sign_note(text: str, keys: Sequence[SigningKey]) -> str:
+    """A C2SP signed note: `text` (which must end with a newline and hold no other control character),
+    a blank line and one signature line per key. Raises SignatureError for a text it cannot sign."""
     if not text.endswith("\n"):
         raise SignatureError("note text must end with a newline")
     if _has_control(text):
@@ -71,6 +73,9 @@ def sign_note(text: str, keys: Sequence[SigningKey]) -> str:
 
 @dataclass(frozen=True)
 class OpenedNote:
+    """A signed note that verified: its text, the key ids that signed it validly, and the signers
+    (`name+hash`) the verifier had no key for (ignored, as C2SP signed-note allows)."""
+
     text: str
     verified_by: list[str]  # key ids whose signatures verified
     unknown: list[str] = field(default_factory=list)  # "name+hash" of signers we have no key for
@@ -115,6 +120,10 @@ def open_note(note: str, verifiers: Sequence[VerifierKey]) -> OpenedNote:
 
 @dataclass(frozen=True)
 class Checkpoint:
+    """A transparency-log tree head (C2SP tlog-checkpoint): the log's origin, its size and root hash,
+    and optional extension lines. Raises SignatureError when built with an origin or extension the
+    format does not allow."""
+
     origin: str
     size: int
     root: bytes
@@ -126,14 +135,18 @@ class Checkpoint:
             raise SignatureError("malformed checkpoint: an extension line is empty or holds a newline")
 
     def text(self) -> str:
+        """The checkpoint body as it is signed: origin, size and base64 root on their own lines, then the
+        extension lines."""
         body = f"{self.origin}\n{self.size}\n{base64.b64encode(self.root).decode()}\n"
         return body + "".join(f"{e}\n" for e in self.extensions)
 
     def sign(self, keys: Sequence[SigningKey]) -> str:
+        """The checkpoint as a signed note, signed by every key in `keys`."""
         return sign_note(self.text(), keys)
 
     @classmethod
     def parse(cls, text: str) -> Checkpoint:
+        """Read a checkpoint body (the text of an opened note); raises SignatureError for a malformed one."""
         lines = text.split("\n")
         if len(lines) < 4 or lines[-1] != "":
             raise SignatureError("malformed checkpoint: needs origin, size and root lines")
@@ -152,6 +165,9 @@ def _is_decimal(text: str) -> bool:
 
 
 def open_checkpoint(note: str, verifiers: Sequence[VerifierKey], origin: str | None = None) -> Checkpoint:
+    """Verify a signed checkpoint note with `verifiers` and parse it; with `origin`, also require that
+    it is this log's. Raises SignatureError for a bad signature, no trusted signer, a malformed body
+    or another log's checkpoint."""
     opened = open_note(note, verifiers)
     cp = Checkpoint.parse(opened.text)
     if origin is not None and cp.origin != origin:
@@ -163,6 +179,7 @@ def open_checkpoint(note: str, verifiers: Sequence[VerifierKey], origin: str | N
 
 
 def pae(payload_type: str, payload: bytes) -> bytes:
+    """DSSE's pre-authentication encoding of a payload and its type: the bytes a DSSE signature covers."""
     kind = payload_type.encode()
     return b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
 
@@ -170,6 +187,8 @@ def pae(payload_type: str, payload: bytes) -> bytes:
 def sign_envelope(
     payload: bytes, keys: Sequence[SigningKey], payload_type: str = IN_TOTO_PAYLOAD_TYPE
 ) -> dict[str, object]:
+    """A DSSE envelope (JSON-ready dict) of `payload`, signed by every key in `keys`. Raises
+    SignatureError without a key."""
     if not keys:
         raise SignatureError("an envelope needs at least one signer")
     message = pae(payload_type, payload)
@@ -182,6 +201,8 @@ def sign_envelope(
 
 @dataclass(frozen=True)
 class OpenedEnvelope:
+    """A DSSE envelope whose signatures all verified: its payload type, payload and signer key ids."""
+
     payload_type: str
     payload: bytes
     signers: list[str]  # key ids whose signatures verified
@@ -225,6 +246,7 @@ def open_envelope(envelope: Mapping[str, object], keyring: Mapping[str, Verifier
 
 
 def envelope_bytes(envelope: Mapping[str, object]) -> bytes:
+    """The envelope as canonical JSON bytes (sorted keys, no spaces): what the log stores and hashes."""
     return json.dumps(envelope, sort_keys=True, separators=(",", ":")).encode()
 
 

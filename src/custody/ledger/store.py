@@ -104,6 +104,7 @@ _CACHE_KIB = 65536  # SQLite page cache (grows as used): all of `node`'s interio
 
 
 def utc_now() -> str:
+    """The current UTC time in the log's format (ISO 8601, microseconds, `Z`)."""
     return datetime.now(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
@@ -132,6 +133,9 @@ class NewEntry(NamedTuple):
 
 @dataclass(frozen=True)
 class StoredEntry:
+    """One entry as the log holds it: index, kind, integration time, the commitment its leaf hashes,
+    the body (None once redacted) and its exposure refs, plus redaction time and reason and the salt."""
+
     index: int
     kind: str
     integrated_at: str
@@ -192,10 +196,14 @@ class LedgerStore:
 
     @classmethod
     def open(cls, path: str, *, create: bool = True) -> LedgerStore:
+        """Open the ledger at `path` (a file path, `sqlite:///PATH` or `postgresql://...`), creating it
+        unless `create` is False. Raises StoreError for a missing (with create=False), unreadable,
+        corrupt or foreign store, or a missing PostgreSQL driver (`custody[postgres]`)."""
         conn = open_database(path, kind=KIND, schema_version=SCHEMA_VERSION, schema=SCHEMA, create=create)
         return cls(conn, path)
 
     def close(self) -> None:
+        """Close the connection."""
         self.conn.close()
 
     def __enter__(self) -> LedgerStore:
@@ -207,6 +215,7 @@ class LedgerStore:
     # -- tree ---------------------------------------------------------------------------------
 
     def size(self) -> int:
+        """Number of entries in the log (the current tree size)."""
         row = self.conn.execute("SELECT max(idx) FROM leaf").fetchone()
         return 0 if row is None or row[0] is None else int(row[0]) + 1
 
@@ -242,10 +251,14 @@ class LedgerStore:
         return merkle.root(self.size() if size is None else size, self)
 
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        """RFC 6962 inclusion proof of entry `index` under the tree of `size` entries (default: now).
+        Raises ProofError for an index outside that tree."""
         n = self.size() if size is None else size
         return merkle.inclusion_proof(index, n, self._upper.source(n))
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
+        """RFC 6962 consistency proof from `size1` entries to `size2` (default: now). Raises ProofError
+        for sizes out of order."""
         n = self.size() if size2 is None else size2
         return merkle.consistency_proof(size1, n, self._upper.source(n))
 
@@ -265,6 +278,7 @@ class LedgerStore:
                 )
 
     def leaf_hash(self, index: int) -> bytes:
+        """The leaf hash of entry `index`; raises StoreError when there is no such entry."""
         found = self.get([(0, index)])
         if (0, index) not in found:
             raise StoreError(f"{self.path}: no entry {index}")
@@ -387,6 +401,7 @@ class LedgerStore:
     # -- metadata -----------------------------------------------------------------------------
 
     def entry(self, index: int) -> StoredEntry:
+        """Entry `index` with its metadata; raises StoreError when there is no such entry."""
         row = self.conn.execute(
             "SELECT l.idx, e.kind, l.integrated_at, l.commitment, e.body, e.redacted_at,"
             " e.redaction_reason, e.salt, e.refs FROM leaf l LEFT JOIN entry e ON e.idx = l.idx"
@@ -449,6 +464,7 @@ class LedgerStore:
             )
 
     def find(self, field_name: str, value: str) -> list[int]:
+        """Indexes of the entries whose exposure ref `field_name` has `value`, in log order."""
         rows = self.conn.execute(
             "SELECT DISTINCT idx FROM entry_ref WHERE field = ? AND value = ? ORDER BY idx",
             (field_name, value),
@@ -458,6 +474,7 @@ class LedgerStore:
     # -- checkpoints and keys -----------------------------------------------------------------
 
     def save_checkpoint(self, size: int, root_hash: bytes, note: str) -> None:
+        """Keep a signed checkpoint note for the tree of `size` entries with root `root_hash`."""
         with self.conn.transaction():
             self._insert_checkpoint(size, root_hash, note)
 
@@ -502,6 +519,8 @@ class LedgerStore:
         return None if row is None else (int(row[0]), bytes(row[1]), str(row[2]))
 
     def register_key(self, keyid: str, verifier: str) -> None:
+        """Record a signer's public key (`VerifierKey.text()`) under its key id; a key id already holding
+        a key keeps it (a key is never silently replaced)."""
         with self.conn.transaction():
             self.conn.execute(
                 "INSERT INTO signer_key(keyid, verifier) VALUES (?, ?)"

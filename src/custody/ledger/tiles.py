@@ -27,6 +27,8 @@ HEIGHT = 8
 
 
 def index_path(n: int) -> str:
+    """A tile index as C2SP tlog-tiles writes it in paths: groups of three digits, all but the last
+    prefixed with `x` (1234067 -> `x001/x234/067`)."""
     groups = [n % 1000]
     n //= 1000
     while n:
@@ -36,6 +38,8 @@ def index_path(n: int) -> str:
 
 
 def tile_path(level: int | str, n: int, width: int = WIDTH) -> str:
+    """The path of hash tile `n` at tile level `level` (`entries` for data tiles), with the `.p/WIDTH`
+    suffix of a partial tile."""
     path = f"tile/{level}/{index_path(n)}"
     return path if width == WIDTH else f"{path}.p/{width}"
 
@@ -122,6 +126,8 @@ class TileReader:
         return self._cache[key]
 
     def get(self, ids: Sequence[merkle.NodeId]) -> Mapping[merkle.NodeId, bytes]:
+        """`merkle.NodeSource.get` from the tiles: each node hashed up from its tile's hashes. Raises
+        ProofError when a tile is missing or too short."""
         out: dict[merkle.NodeId, bytes] = {}
         for level, index in ids:
             tile_level, k = divmod(level, HEIGHT)

@@ -35,6 +35,10 @@ _CHUNK = 5000
 
 @dataclass
 class LogReport:
+    """What `verify_log` found: the log's size and recomputed root, problems (anything wrong makes the
+    log not ok), entries flagged as signed by a key compromised by then, and counts of redacted
+    entries and checkpoints checked."""
+
     size: int = 0
     root: bytes = merkle.EMPTY_ROOT
     problems: list[str] = field(default_factory=list)
@@ -44,6 +48,7 @@ class LogReport:
 
     @property
     def ok(self) -> bool:
+        """True when no problem was found."""
         return not self.problems
 
 
@@ -54,6 +59,9 @@ def verify_log(
     saved_checkpoints: Sequence[str] = (),
     origin: str | None = None,
 ) -> LogReport:
+    """Recompute the whole log: every entry's commitment and signatures, the tree from the leaves up,
+    and every stored or `saved_checkpoints` checkpoint (signed by `log_keys`, for `origin` when
+    given) against it. Problems are collected in the report, not raised."""
     report = LogReport()
     notes = [("stored", n) for _, _, n in store.checkpoints()] + [("saved", n) for n in saved_checkpoints]
     cps = _open_checkpoints(notes, log_keys, origin, report)

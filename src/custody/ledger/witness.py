@@ -40,6 +40,7 @@ class WitnessError(ValueError):
 
 
 def cosignature_key_id(key: VerifierKey) -> bytes:
+    """The 4-byte key ID a C2SP tlog-cosignature line carries for witness key `key`."""
     return hashlib.sha256(key.name.encode() + b"\n" + bytes([COSIGNATURE_ALG]) + key.public).digest()[:4]
 
 
@@ -90,6 +91,8 @@ def cosign(note: str, key: SigningKey, *, timestamp: int | None = None) -> str:
 
 @dataclass(frozen=True)
 class Cosignature:
+    """A verified witness cosignature: the witness's key id and when it cosigned (Unix seconds)."""
+
     witness: str
     """The witness's key id (`NAME+HASH`, as `custody key gen` prints it)."""
     timestamp: int

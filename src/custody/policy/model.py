@@ -81,6 +81,8 @@ DEFAULT_ACTIONS: Mapping[Rule, Action] = {
 
 
 class EntryKind(str, enum.Enum):
+    """An allow entry (let through what the rules would stop) or a deny entry (always refuse)."""
+
     ALLOW = "allow"
     DENY = "deny"
 
@@ -116,12 +118,15 @@ class Entry:
 
     @property
     def spec(self) -> str:
+        """`NAME==VERSION`, or `NAME` for an entry about every version."""
         return f"{self.name}=={self.version}" if self.version else self.name
 
     def active(self, now: datetime) -> bool:
+        """True until the entry's expiry (always, without one)."""
         return self.until is None or now < self.until
 
     def matches(self, name: str, version: str | None) -> bool:
+        """True when the entry names this project and, if it names one, this version (PEP 440 equality)."""
         if canonicalize_name(name) != self.name:
             return False
         return self.version is None or (version is not None and same_version(self.version, version))
@@ -161,16 +166,20 @@ class Policy:
         return self.projects.get(str(canonicalize_name(name)), _NO_OVERRIDE)
 
     def cooldown_for(self, name: str) -> timedelta:
+        """The cooldown for project `name` (its own override, else the global one)."""
         own = self._project(name).cooldown
         return self.cooldown if own is None else own
 
     def fail_on_for(self, name: str) -> FailOn:
+        """The verdict that makes a file of project `name` refused (its own override, else the global one)."""
         return self._project(name).fail_on or self.fail_on
 
     def on_error_for(self, name: str) -> OnError:
+        """What to do with a file of project `name` that could not be scanned (override, else global)."""
         return self._project(name).on_error or self.on_error
 
     def action(self, rule: Rule) -> Action:
+        """How a file `rule` stops is kept out: hidden or refused (the rule's default unless set)."""
         return self.actions.get(rule, DEFAULT_ACTIONS[rule])
 
     def entry_for(self, name: str, version: str | None, now: datetime | None = None) -> Entry | None:

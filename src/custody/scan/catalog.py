@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class RuleInfo:
+    """A rule's stable id, short title and one-paragraph description (what `custody rules` lists)."""
+
     id: str
     title: str
     description: str

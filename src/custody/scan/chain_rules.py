@@ -40,6 +40,10 @@ class Reach(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class ChainRule:
+    """A value-flow rule: which sources reaching which sink, toward which kind of destination
+    (`reach`), is a finding, and how severe in each context (a context left out: no finding);
+    `except_hosts` are host classes it leaves out."""
+
     id: str
     sources: frozenset[Source]
     sink: Sink
@@ -50,6 +54,7 @@ class ChainRule:
     """Host classes the rule leaves out (a bot token sent to the chat service it belongs to)."""
 
     def severity_in(self, context: Context) -> Severity | None:
+        """The rule's severity for code running in `context`, or None when it reports nothing there."""
         return self.severity.get(context)
 
 
@@ -254,6 +259,8 @@ CHAIN_RULES: tuple[ChainRule, ...] = (
 
 @dataclass(frozen=True, slots=True)
 class ChainFinding:
+    """A value flow that matched a chain rule, with the severity for the context it runs in."""
+
     rule: ChainRule
     fact: FlowFact
     severity: Severity

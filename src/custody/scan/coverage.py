@@ -45,6 +45,9 @@ class Role(str, enum.Enum):
 
 @dataclass(slots=True)
 class Coverage:
+    """What the scan could not read or analyse: findings about it and, when the verdict must be
+    `error`, why."""
+
     findings: list[Finding] = field(default_factory=list)
     error: str | None = None
     """Set when the verdict must be `error` (unless the target is already malicious)."""

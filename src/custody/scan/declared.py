@@ -87,6 +87,9 @@ class InstallHook:
 
 @dataclass(slots=True)
 class Declarations:
+    """What a package declares rather than does: its requirements, install hooks, summary, project
+    URLs, where its core metadata lives and whether its requirements are computed at build time."""
+
     requirements: list[Requirement] = field(default_factory=list)
     hooks: list[InstallHook] = field(default_factory=list)
     summary: str = ""

@@ -49,6 +49,9 @@ class Scanner:
     def scan_artifact(
         self, artifact: Artifact, started: float | None = None, deadline: Deadline | None = None
     ) -> ScanResult:
+        """Judge one artifact already read: collect its facts, assess what could not be read, apply the
+        rules and decide the verdict. What could not be read or analysed makes the verdict `error`
+        unless the target is already malicious (fail closed). Never raises for bad content."""
         started = time.perf_counter() if started is None else started
         deadline = Deadline(self.timeout) if deadline is None else deadline
         collected = collect(artifact, self.yara, deadline)
@@ -77,6 +80,9 @@ class Scanner:
         )
 
     def scan_task(self, task: ScanTask) -> list[ScanResult]:
+        """Read and judge one task (archive, loose file, source tree or installed distribution); one
+        result per artifact it covers. An unreadable target, or an internal error, is an `error`
+        result, never an exception."""
         started = time.perf_counter()
         deadline = Deadline(self.timeout)
         try:
@@ -91,6 +97,8 @@ class Scanner:
             ]
 
     def scan_site_dir(self, site_dir: str) -> list[ScanResult]:
+        """Judge every distribution installed in `site_dir` (one result each); an unreadable directory
+        is one `error` result."""
         started = time.perf_counter()
         try:
             found = artifacts.read_installed(site_dir, selector=scan_selector)
@@ -122,6 +130,7 @@ def _sniff(path: str) -> bool:
 
 
 def error_result(target: str, message: str, seconds: float = 0.0) -> ScanResult:
+    """An `error` result for `target`, which could not be scanned, with `message` as its error."""
     return ScanResult(
         target=target,
         name=None,

@@ -99,6 +99,9 @@ class Trait(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Fact:
+    """One capability seen in one place: which capability, the file and line, when that code runs, a
+    short text of what showed it, whether it was only in a comment, and its trait where kinds differ."""
+
     cap: Cap
     file: str
     line: int | None

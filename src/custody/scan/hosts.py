@@ -15,6 +15,9 @@ from urllib.parse import urlsplit
 
 
 class HostClass(str, enum.Enum):
+    """What kind of destination a host is (a raw IP, a tunnel, a request catcher, a paste site, a
+    dynamic-DNS name, ...): chain rules and verdicts weigh sends by it."""
+
     RAW_IP = "raw-ip"
     """A literal public IP address."""
     LOCAL = "local"

@@ -33,6 +33,10 @@ _DEFINED_NAME = re.compile(rb"(?:(?:async[ \t]+)?def|class)[ \t]+\w+")
 
 
 class IndentContext:
+    """When each line of a Python file runs, estimated from indentation alone (no parse): lines
+    in a function body run when called, the rest in the file's `base` context. Wrong guesses only
+    ever send a file to the full AST analysis."""
+
     def __init__(
         self, data: bytes, base: Context, lines: list[bytes] | Callable[[], list[bytes]] | None = None
     ) -> None:
@@ -64,6 +68,7 @@ class IndentContext:
         return bisect.bisect_right(self._starts, offset)
 
     def at(self, line: int | None) -> Context:
+        """The context `line` runs in (the file's base context for None or a line out of range)."""
         return self.enclosing(line)[0]
 
     def enclosing(self, line: int | None) -> tuple[Context, list[bytes]]:

@@ -57,6 +57,7 @@ _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 @lru_cache(maxsize=1)
 def popular_names() -> frozenset[str]:
+    """The most downloaded PyPI project names (packaged data), for typosquat checks."""
     text = (resources.files("custody.scan") / "data" / "popular-pypi.txt").read_text(encoding="utf-8")
     return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
 

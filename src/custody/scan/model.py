@@ -9,6 +9,8 @@ from custody.artifacts import LimitKind
 
 
 class Severity(str, enum.Enum):
+    """How much one finding weighs, from info (context only) to critical (malware on its own)."""
+
     INFO = "info"
     LOW = "low"
     MEDIUM = "medium"
@@ -17,6 +19,7 @@ class Severity(str, enum.Enum):
 
     @property
     def rank(self) -> int:
+        """0 (info) to 4 (critical), for comparisons."""
         return _SEVERITY_RANK[self]
 
 
@@ -30,6 +33,9 @@ _SEVERITY_RANK = {
 
 
 class Verdict(str, enum.Enum):
+    """A target's verdict: malicious, suspicious, clean, or error (not fully read or analysed: never
+    reported clean)."""
+
     MALICIOUS = "malicious"
     SUSPICIOUS = "suspicious"
     CLEAN = "clean"
@@ -37,6 +43,7 @@ class Verdict(str, enum.Enum):
 
     @property
     def rank(self) -> int:
+        """-1 (error), 0 (clean), 1 (suspicious), 2 (malicious), for comparisons."""
         return {"error": -1, "clean": 0, "suspicious": 1, "malicious": 2}[self.value]
 
 
@@ -72,6 +79,10 @@ class Basis(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Finding:
+    """One thing the scan saw: the rule, how severe, where (member path and line), the code snippet,
+    a one-line reason, when that code runs, which limit left content unread (if any), and whether it
+    was read from code or from metadata."""
+
     rule: str
     """Stable rule id, e.g. `startup-hook-exec`."""
     severity: Severity
@@ -89,6 +100,10 @@ class Finding:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ScanResult:
+    """One scanned target: what was scanned (path, name, version, artifact kind), its verdict and
+    score, the findings, the error that made it  (if any), the time it took, and a summary
+    of why."""
+
     target: str
     name: str | None
     version: str | None

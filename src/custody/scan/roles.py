@@ -47,6 +47,9 @@ SETUP_RUNS = SOURCE_KINDS | {ArtifactKind.FILE, ArtifactKind.EGG}
 
 
 class FileType(str, enum.Enum):
+    """What a member is, by name and place: Python, a start-up file (.pth, .site.toml, .start),
+    JavaScript, package.json, a script, metadata, a binary, or other."""
+
     PYTHON = "python"
     PTH = "pth"
     SITE_TOML = "site-toml"

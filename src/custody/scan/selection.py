@@ -43,6 +43,9 @@ MAX_NESTED_ARCHIVE = 64 * 1024 * 1024
 
 
 def scan_selector(path: str, size: int) -> int:
+    """How many bytes of member `path` (of `size` bytes) the scan reads (the artifact reader's
+    selector): all of code, metadata and nested archives up to a bound, what payload carriers
+    (pickles, models, YAML, bytecode) need, and only the leading bytes of anything else."""
     base = path.rsplit("/", 1)[-1]
     lower = base.lower()
     if lower.endswith(CODE_SUFFIXES) or base in METADATA_NAMES:

@@ -66,6 +66,8 @@ class StaticDecoder:
         self.depth = 0
 
     def evaluate(self, node: ast.expr) -> Value | None:
+        """The value of `node` when it can be computed statically (literals, decoders, joins, known
+        helpers), or None; never runs any code."""
         self.depth += 1
         try:
             if self.depth > 24:

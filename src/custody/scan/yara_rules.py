@@ -46,6 +46,9 @@ MATCHES_PER_PATTERN = 4
 
 @dataclass(frozen=True, slots=True)
 class YaraHit:
+    """One YARA rule match: the rule, the capability (and trait) its meta names, the matched text,
+    the rule's severity, and where it matched."""
+
     rule: str
     cap: Cap | None
     detail: str
@@ -92,6 +95,8 @@ class YaraRules:
         self.scanner.set_timeout(self.timeout)
 
     def scan(self, data: bytes, deadline: Deadline = NO_DEADLINE) -> list[YaraHit]:
+        """The rule hits in `data` (`scan_with_sinks` without the internal marks). Raises PatternTimeout
+        when matching stops at its time limit."""
         return self.scan_with_sinks(data, deadline)[0]
 
     def _set_timeout(self, deadline: Deadline) -> bool:

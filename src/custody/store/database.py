@@ -15,20 +15,35 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from custody.errors import MissingExtraError
 from custody.store.dialect import SQLITE, Dialect
-from custody.store.sqlite import open_store, transaction
+from custody.store.sqlite import StoreError, open_store, transaction
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+class DriverMissing(MissingExtraError, StoreError):
+    """A `postgresql://` store was asked for, but the 'postgres' extra (psycopg) is not installed.
+
+    Both a `MissingExtraError` (the message names the extra to install) and a `StoreError`, so
+    every caller that already turns an unusable store into a one-line error handles it too.
+    """
 
 
 class Cursor(Protocol):
     """What both drivers' cursors give back."""
 
-    def fetchone(self) -> Any: ...
+    def fetchone(self) -> Any:
+        """The next row, or None when there is none."""
+        ...
 
-    def fetchall(self) -> list[Any]: ...
+    def fetchall(self) -> list[Any]:
+        """Every remaining row."""
+        ...
 
-    def fetchmany(self, size: int) -> list[Any]: ...
+    def fetchmany(self, size: int) -> list[Any]:
+        """Up to `size` of the remaining rows (an empty list at the end)."""
+        ...
 
     def __iter__(self) -> Iterator[Any]: ...
 
@@ -46,9 +61,11 @@ class Database:
         self._conn = conn
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        """Run one statement (portable SQL, `?` placeholders) and return its cursor."""
         return self._sqlite().execute(sql, params)
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement once per row of parameters (nothing for no rows)."""
         if rows:
             self._sqlite().executemany(sql, rows)
 
@@ -73,6 +90,7 @@ class Database:
             yield self
 
     def close(self) -> None:
+        """Close the connection (a second close does nothing)."""
         if self._conn is not None:
             self._conn.close()
 
@@ -82,6 +100,7 @@ class Database:
 
 
 def is_postgres_url(target: str) -> bool:
+    """True for a `postgresql://` or `postgres://` URL: a store `open_database` opens with psycopg."""
     return target.startswith(POSTGRES_SCHEMES)
 
 

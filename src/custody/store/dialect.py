@@ -48,12 +48,17 @@ class Dialect:
 
 
 class PostgresDialect(Dialect):
+    """PostgreSQL's spelling of the portable SQL: `%s` placeholders, INSERT OR IGNORE as ON
+    CONFLICT DO NOTHING, BIGINT identity columns, BYTEA for BLOB."""
+
     name = "postgresql"
 
     def sql(self, text: str) -> str:
+        """A portable statement in PostgreSQL's spelling."""
         return _to_postgres(text)
 
     def ddl(self, schema: str) -> list[str]:
+        """A portable schema as PostgreSQL statements, one by one."""
         return [_postgres_ddl(statement) for statement in split_statements(schema)]
 
 

@@ -20,10 +20,14 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
-from psycopg import sql
+from custody.store.database import Cursor, Database, DriverMissing
 
-from custody.store.database import Cursor, Database
+try:
+    import psycopg
+    from psycopg import sql
+except ModuleNotFoundError as exc:  # `pip install custody` leaves the PostgreSQL driver out
+    raise DriverMissing("postgres", exc.name or "psycopg") from exc
+
 from custody.store.dialect import POSTGRES
 from custody.store.sqlite import SchemaMismatch, StoreError
 
@@ -31,6 +35,9 @@ _META = "CREATE TABLE IF NOT EXISTS custody_meta (key TEXT PRIMARY KEY, value TE
 
 
 class PostgresDatabase(Database):
+    """`Database` on a psycopg connection in autocommit mode; write transactions hold an advisory lock
+    keyed by the store so that writers are serialised as SQLite's are."""
+
     dialect = POSTGRES
 
     def __init__(self, name: str, pg: psycopg.Connection, lock_key: int) -> None:
@@ -40,12 +47,14 @@ class PostgresDatabase(Database):
         self._streams = 0
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        """`Database.execute` on PostgreSQL; a lost or refused connection is a StoreError."""
         try:
             return self._pg.execute(self.dialect.sql(sql), params)
         except psycopg.OperationalError as exc:
             raise StoreError(f"{self.name}: {exc}") from exc
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """`Database.executemany` on PostgreSQL; a lost or refused connection is a StoreError."""
         if not rows:
             return
         try:
@@ -55,6 +64,7 @@ class PostgresDatabase(Database):
             raise StoreError(f"{self.name}: {exc}") from exc
 
     def stream(self, sql: str, params: Sequence[Any] = (), size: int = 5000) -> Iterator[Any]:
+        """`Database.stream` through a server-side cursor; a lost connection is a StoreError."""
         # A named (server-side) cursor: psycopg's ordinary cursor would hold the whole result in
         # this process. WITH HOLD lets it live outside a transaction (the connection autocommits),
         # so several streams can be read interleaved; the server keeps the result, not the client.
@@ -69,6 +79,7 @@ class PostgresDatabase(Database):
             raise StoreError(f"{self.name}: {exc}") from exc
 
     def insert_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """`Database.insert_rows` through COPY; a lost connection is a StoreError."""
         if not rows:
             return
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
@@ -83,6 +94,7 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:
+        """`Database.transaction` holding the store's advisory lock until COMMIT or ROLLBACK."""
         try:
             with self._pg.transaction():
                 self._pg.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
@@ -91,10 +103,14 @@ class PostgresDatabase(Database):
             raise StoreError(f"{self.name}: {exc}") from exc
 
     def close(self) -> None:
+        """Close the connection."""
         self._pg.close()
 
 
 def open_postgres(url: str, *, kind: str, schema_version: int, schema: str, create: bool) -> PostgresDatabase:
+    """Open (and create, when allowed, in an empty database or schema) the PostgreSQL store at `url`
+    for capability `kind`. Raises StoreError for an unreachable server, failed authentication or a
+    foreign database, SchemaMismatch for another schema version."""
     conn, key = connect(url, kind=kind, schema_version=schema_version, schema=schema, create=create)
     return PostgresDatabase(display_url(url), conn, key)
 

@@ -14,6 +14,9 @@ import enum
 
 
 class Danger(str, enum.Enum):
+    """How dangerous a callable reached from a pickle or YAML document is: it executes, it is a risky
+    building block, or it looks another callable up by name."""
+
     EXEC = "exec"
     """Runs code or a program: exec/eval, os.system, subprocess, runpy, code objects..."""
     RISKY = "risky"

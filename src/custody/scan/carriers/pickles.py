@@ -70,12 +70,16 @@ class PickleCall:
 
     @property
     def text(self) -> str:
+        """`module.name(args)` when called, `module.name` when only referenced."""
         target = f"{self.module}.{self.name}"
         return f"{target}({self.args})" if self.called else target
 
 
 @dataclass(slots=True)
 class PickleReport:
+    """What a pickle stream would do when loaded: the callables it imports and calls, opcode and
+    pickle counts, whether a call target was computed, and why reading stopped early (if it did)."""
+
     calls: list[PickleCall] = field(default_factory=list)
     opcodes: int = 0
     pickles: int = 0

@@ -11,6 +11,9 @@ from custody.scan.roles import ExecutableFormat
 
 
 def judge_binaries(j: Judgement) -> None:
+    """`embedded-executable`: compiled modules or executables shipped in an sdist, source tree, egg or
+    pure wheel where they do not belong, weighed by whether code that runs unasked imports or starts
+    them."""
     kind = j.artifact.kind
     pure_wheel = kind is ArtifactKind.WHEEL and j.artifact.source.endswith("-none-any.whl")
     if kind not in (ArtifactKind.SDIST, ArtifactKind.SOURCE, ArtifactKind.EGG) and not pure_wheel:
@@ -96,6 +99,8 @@ def judge_carriers(j: Judgement) -> None:
 
 
 def judge_archive(j: Judgement) -> None:
+    """`archive-*` findings from the reader's issues: unsafe paths, links, special files, bombs,
+    header confusion, unreadable members and limits reached."""
     mapping = {
         IssueKind.PATH_TRAVERSAL: ("archive-unsafe-path", Severity.HIGH),
         IssueKind.ABSOLUTE_PATH: ("archive-unsafe-path", Severity.HIGH),
@@ -126,6 +131,7 @@ def judge_archive(j: Judgement) -> None:
 
 
 def judge_user_rules(j: Judgement) -> None:
+    """Findings from user-supplied YARA rules (`--rules`), at the severity their meta gives."""
     for path, hit, line in j.collected.user_hits:
         try:
             severity = Severity(hit.severity.lower())

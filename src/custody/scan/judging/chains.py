@@ -33,6 +33,8 @@ DANGEROUS_AT_STARTUP = frozenset(
 
 
 def judge_flows(j: Judgement) -> None:
+    """One finding per value flow that matches a chain rule (`custody.scan.chain_rules`), at the
+    rule's severity for where the code runs; the package's own project URLs are its own hosts."""
     urls = project_urls(j.artifact)
     for match in match_flows(j.collected.flows, j.artifact.name, urls):
         flow = match.fact.flow
@@ -49,6 +51,9 @@ def judge_flows(j: Judgement) -> None:
 
 
 def judge_startup(j: Judgement) -> None:
+    """`startup-hook` for code run at every interpreter start, `startup-hook-dangerous` when that
+    code executes or does something dangerous, and `install-beacon` for DNS tunnelling in code
+    that runs unasked."""
     f = j.facts
     for fact in f.get(Cap.STARTUP_CODE, frozenset({Context.STARTUP})):
         j.add(
@@ -69,6 +74,8 @@ def judge_startup(j: Judgement) -> None:
 
 
 def judge_exec(j: Judgement) -> None:
+    """Executed code that runs unasked: decoded payloads run (`decode-exec`), downloads run
+    (`download-exec`), dynamic exec of computed text (`dynamic-exec`)."""
     f = j.facts
     for fact in f.get(Cap.DECODE_EXEC, UNASKED):
         j.add(

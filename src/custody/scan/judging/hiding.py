@@ -8,6 +8,8 @@ from custody.scan.model import Context, Severity
 
 
 def judge_obfuscation(j: Judgement) -> None:
+    """`obfuscated-exec`: obfuscator output, blobs or very long lines in files whose unasked code also
+    executes code."""
     f = j.facts
     runs = f.files((Cap.EXEC, Cap.DECODE_EXEC), UNASKED)
     for fact in f.get((Cap.OBFUSCATOR, Cap.BLOB, Cap.HUGE_LINE), UNASKED):

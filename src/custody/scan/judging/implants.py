@@ -15,6 +15,8 @@ IMPLANTING = frozenset({Trait.AUTOSTART_COMMAND, Trait.AUTOSTART_DOWNLOAD, Trait
 
 
 def judge_implants(j: Judgement) -> None:
+    """`reverse-shell` (a socket wired to a shell or interpreter) and `anti-analysis` (sandbox and
+    debugger checks, self-deleting code) in code that runs unasked."""
     f = j.facts
     sockets = defaultdict(list)
     for fact in f.get(Cap.NETWORK):
@@ -70,6 +72,7 @@ def judge_implants(j: Judgement) -> None:
 
 
 def judge_recipient_swaps(j: Judgement) -> None:
+    """`recipient-swap`: code that replaces the address money or a transfer goes to."""
     # The caller chose where the money goes and the code sends it elsewhere: theft whenever it
     # runs; in tests it is a fixture.
     for fact in j.facts.get(Cap.RECIPIENT_SWAP):

@@ -14,6 +14,8 @@ _EXECUTABLE_HINT = re.compile(r"\.(exe|scr|bat|cmd|vbs|ps1|pyw|jar|msi)\b|\bstar
 
 
 def judge_processes(j: Judgement) -> None:
+    """Processes started by code that runs unasked: hidden shells, download-and-run commands, detached
+    background processes, pip installs at run time, and processes or network use at install."""
     f = j.facts
     markers = (Cap.DOWNLOAD_TOOL, Cap.HIDDEN_SHELL, Cap.RAW_IP_URL, Cap.EXFIL_SINK)
     for fact in f.get(Cap.PROCESS, UNASKED):

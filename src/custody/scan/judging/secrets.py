@@ -9,6 +9,8 @@ from custody.scan.model import Context, Severity
 
 
 def judge_secrets(j: Judgement) -> None:
+    """`secret-access` and `secret-exfiltration`: credentials, keys and wallets read by code that runs
+    early, and sent when that code also sends data."""
     f = j.facts
     early_sends = f.get(SENDS, RUN_EARLY) + [
         p for p in f.get(Cap.PROCESS, RUN_EARLY) if f.files(Cap.DOWNLOAD_TOOL, RUN_EARLY)
@@ -63,6 +65,8 @@ def judge_secrets(j: Judgement) -> None:
 
 
 def judge_beacons(j: Judgement) -> None:
+    """`install-beacon`: machine identity (host, user, addresses) gathered and sent by code that runs
+    at install, start-up or import."""
     f = j.facts
     recon = f.get(Cap.RECON, RUN_EARLY)
     sends = f.get(SENDS, RUN_EARLY)
@@ -118,6 +122,9 @@ def judge_beacons(j: Judgement) -> None:
 
 
 def judge_sinks(j: Judgement) -> None:
+    """`exfil-sink` (known exfiltration destinations, weighed by where they run and whether the
+    file sends), `secret-exfiltration` (such a send while installing or starting), `raw-ip-url` by
+    context and `install-process` (a download tool run early)."""
     f = j.facts
     early_net = f.files(Cap.NETWORK, RUN_EARLY)
     for fact in f.get(Cap.EXFIL_SINK, RUN_EARLY):
