@@ -425,6 +425,22 @@ def test_direct_url_build_requirement_fires(tmp_path: Path, scanner: Scanner) ->
     assert all(f.file.endswith("pyproject.toml") and f.line for f in found)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://192.0.2.7:8000/helper-1.0.tar.gz",
+        "https://fixture-helper.duckdns.org/helper-1.0.tar.gz",
+        "https://gist.githubusercontent.com/someone/abc/raw/helper.py",
+    ],
+)
+def test_build_requirement_from_a_throwaway_host_is_malicious(
+    tmp_path: Path, scanner: Scanner, url: str
+) -> None:
+    pyproject = BUILD_FROM_URL.replace("https://files.example.invalid/helper-1.0.tar.gz", url)
+    result = scan(write_sdist(tmp_path, {"pyproject.toml": pyproject}), scanner)
+    assert_fires(result, "direct-url-dependency", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
 def test_direct_url_runtime_from_raw_ip_fires(tmp_path: Path, scanner: Scanner) -> None:
     setup = (
         "from setuptools import setup\n\n"

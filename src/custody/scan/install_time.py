@@ -66,10 +66,18 @@ def url_risk(url: str) -> UrlRisk:
     return UrlRisk.UNKNOWN
 
 
+_THROWAWAY = (UrlRisk.RAW_IP, UrlRisk.DROP, UrlRisk.RAW_FILE)
+
+
 def _severity(requirement: Requirement, risk: UrlRisk) -> Severity:
+    if requirement.kind is DependencyKind.BUILD and risk in _THROWAWAY:
+        # The build backend imports it, so code from a bare IP, a paste, tunnel or dynamic-DNS
+        # host, or a single raw file runs on install: a complete chain on its own (a project's
+        # real build helpers come from the index or its own repository).
+        return Severity.CRITICAL
     if requirement.kind is DependencyKind.BUILD and risk is not UrlRisk.LOCAL:
         return Severity.HIGH  # the build backend imports it: its code runs on install
-    if risk in (UrlRisk.RAW_IP, UrlRisk.DROP, UrlRisk.RAW_FILE):
+    if risk in _THROWAWAY:
         return Severity.HIGH
     if risk is UrlRisk.UNKNOWN:
         return Severity.MEDIUM
