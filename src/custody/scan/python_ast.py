@@ -943,6 +943,12 @@ class _Analyzer:
             elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 value = node.value
+                if isinstance(value, ast.Call) and self.resolve(value.func).endswith(TEMP_FILES):
+                    # `fd, path = mkstemp()`, `handle = NamedTemporaryFile(delete=False)`: a file
+                    # made to be written, as the `with` form above
+                    for target in targets:
+                        elements = target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]
+                        self.written_names.update(qualify(e) for e in elements if isinstance(e, ast.Name))
             else:
                 continue
             if value is None:
@@ -1515,14 +1521,28 @@ class _Analyzer:
             mode = node.args[1]
             if isinstance(mode, ast.Constant) and isinstance(mode.value, int) and mode.value & 0o111:
                 self.emit(Cap.WRITE_EXEC, node, "marks a file executable")
-        if short in ("write", "write_text") and node.args:
-            self._note_written_code(node, node.args[0])
+        # what is written: the first argument, or the second of `os.write(fd, data)`
+        written = (
+            node.args[1]
+            if resolved == "os.write" and len(node.args) > 1
+            else node.args[0]
+            if node.args
+            else None
+        )
+        if short in ("write", "write_text") and written is not None:
+            self._note_written_code(node, written)
             self._startup_file_write(node)
-        if short == "write" and node.args and self._contains(node.args[0], self.network_names, "network"):
+        if (
+            short == "write"
+            and written is not None
+            and self._contains(written, self.network_names, "network")
+        ):
             self.emit(Cap.DROP, node, "writes downloaded bytes to a file")
-        elif short == "write" and node.args and self._contains(node.args[0], self.decoded_names, "decode"):
+        elif (
+            short == "write" and written is not None and self._contains(written, self.decoded_names, "decode")
+        ):
             self.emit(Cap.DROP_DECODED, node, "writes decoded bytes to a file")
-            value = decoder.evaluate(node.args[0])
+            value = decoder.evaluate(written)
             if value is not None and len(value) >= 24:
                 self.result.decoded.append((node.lineno, self.result.context_at(node.lineno), value))
         elif resolved in ("urllib.request.urlretrieve", "urllib.urlretrieve", "urlretrieve", "wget.download"):
