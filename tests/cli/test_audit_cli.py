@@ -31,6 +31,7 @@ FINDING_KEYS = {
     "fix",
     "detail",
     "ecosystem",
+    "suppression",
 }
 KINDS = {
     "malware",

@@ -8,6 +8,7 @@ from typing import Any
 
 from custody import __version__
 from custody.audit.model import AuditReport, Finding, FindingKind, severity_rank
+from custody.report.sarif_format import sarif_suppressions
 
 SCHEMA_VERSION = 1
 _SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
@@ -32,6 +33,7 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "fix": finding.fix,
         "detail": finding.detail,
         "ecosystem": finding.ecosystem,
+        "suppression": finding.suppression.as_dict() if finding.suppression else None,
     }
 
 
@@ -63,6 +65,7 @@ def report_to_sarif(report: AuditReport) -> str:
             "level": _SARIF_LEVEL.get(finding.severity, "warning"),
             "message": {"text": _line(finding)},
             "properties": finding_dict(finding),
+            "suppressions": sarif_suppressions(finding.suppression),
         }
         if finding.path:
             result["locations"] = [{"physicalLocation": _location(finding.path)}]
