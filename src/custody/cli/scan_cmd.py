@@ -229,4 +229,4 @@ def _text(results: list[ScanResult], out: Console, view: TextView) -> None:
         "suppressed": suppressed,
     }
     style = "bold red" if counts["malicious"] else "yellow" if counts["suspicious"] else "green"
-    out.print(Text(summary_line("scan", counts, view.seconds), style=style))
+    out.print(Text(summary_line("scan", counts, view.seconds), style=style), soft_wrap=True)  # one line
