@@ -327,3 +327,12 @@ def test_no_color_is_honoured_on_a_terminal(good_wheel: Path) -> None:
     assert "\x1b[" in coloured and "custody scan: 1 targets" in coloured
     plain = _on_a_terminal(["scan", str(good_wheel)], {"NO_COLOR": "1"})
     assert "\x1b[" not in plain and "custody scan: 1 targets" in plain
+
+
+def test_audit_does_not_import_the_scan_engine() -> None:
+    """Suppressions and the shared controls must not cost audit the scan engine's start-up."""
+    probe = "import sys, custody.cli.audit_cmd; print('custody.scan.engine' in sys.modules)"
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "False"

@@ -1,12 +1,12 @@
-"""custody.config.apply: suppressions decided on typed fields, kept on the finding, verdict re-judged."""
+"""custody.config.scan_apply: suppressions decided on typed fields, kept on the finding, verdict re-judged."""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 from custody.config import ScanIgnore, SuppressionKind
-from custody.config.apply import ScanSuppressions, scan_reached, suppress_scan
 from custody.config.baseline import Baseline, scan_key
+from custody.config.scan_apply import ScanSuppressions, scan_reached, suppress_scan
 from custody.scan.model import Finding, ScanResult, Severity, Verdict
 
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)

@@ -8,7 +8,6 @@ from typing import Any
 
 from custody import __version__
 from custody.audit.model import AuditReport, Finding, FindingKind, severity_rank
-from custody.report.sarif_format import sarif_suppressions
 
 SCHEMA_VERSION = 1
 _SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
@@ -65,7 +64,7 @@ def report_to_sarif(report: AuditReport) -> str:
             "level": _SARIF_LEVEL.get(finding.severity, "warning"),
             "message": {"text": _line(finding)},
             "properties": finding_dict(finding),
-            "suppressions": sarif_suppressions(finding.suppression),
+            "suppressions": finding.suppression.as_sarif() if finding.suppression else [],
         }
         if finding.path:
             result["locations"] = [{"physicalLocation": _location(finding.path)}]

@@ -39,7 +39,7 @@ from custody.cli.controls import (
 from custody.cli.output import check_output_file, write_output
 from custody.cli.progress import progress_display, wanted
 from custody.config import VERDICT_SEVERITY, ConfigError
-from custody.config.apply import AuditSuppressions, audit_reached, suppress_audit
+from custody.config.audit_apply import AuditSuppressions, audit_reached, suppress_audit
 from custody.config.baseline import load_baseline
 from custody.config.suppression import AuditIgnore
 from custody.inventory import InventoryError, find_lockfiles, python_site_dirs

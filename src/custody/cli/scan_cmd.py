@@ -32,8 +32,8 @@ from custody.cli.output import check_output_file, fail_output, open_output, writ
 from custody.cli.progress import progress_display, wanted
 from custody.cli.render import render_text
 from custody.config import ConfigError
-from custody.config.apply import ScanSuppressions, scan_reached, suppress_scan
 from custody.config.baseline import load_baseline
+from custody.config.scan_apply import ScanSuppressions, scan_reached, suppress_scan
 from custody.progress import report
 from custody.report import results_to_json, results_to_sarif
 from custody.scan import (

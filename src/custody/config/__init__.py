@@ -6,8 +6,9 @@ baselines, as typed data.
     config.defaults_for("scan")            # {"fail_on": "suspicious", ...}
     config.scan_ignores                    # ScanIgnore(rule, package, file, reason, until, source)
 
-Applying suppressions and baselines to results lives in `custody.config.apply` (it imports the
-scan and audit models, which import `Suppression` from here).
+Applying suppressions and baselines lives in `custody.config.scan_apply` and
+`custody.config.audit_apply` (they import the scan and audit models, which import `Suppression`
+from here; kept apart so an audit never imports the scan engine).
 """
 
 from custody.config.errors import ConfigError

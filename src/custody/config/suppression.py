@@ -48,6 +48,18 @@ class Suppression:
             "source": self.source,
         }
 
+    def as_sarif(self) -> list[dict[str, object]]:
+        """SARIF `suppressions` of a result: one accepted external entry with the reason as its
+        justification (code-scanning dashboards show the result as dismissed, with that text)."""
+        return [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": self.reason,
+                "properties": self.as_dict(),
+            }
+        ]
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ScanIgnore:
@@ -104,6 +116,21 @@ class AuditIgnore:
 
     def describe(self) -> str:
         return f"advisory {self.id}" + (f" in {self.package}" if self.package else "")
+
+
+def excluded(source: str) -> Suppression:
+    """The mark of a finding whose rule is excluded."""
+    return Suppression(kind=SuppressionKind.EXCLUDED, reason="rule excluded", until=None, source=source)
+
+
+def in_baseline(source: str) -> Suppression:
+    """The mark of a finding already in the baseline report `source`."""
+    return Suppression(
+        kind=SuppressionKind.BASELINE,
+        reason="already in the baseline report",
+        until=None,
+        source=source,
+    )
 
 
 Ignore = ScanIgnore | AuditIgnore

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from custody import __version__
-from custody.config.suppression import Suppression
 from custody.scan.catalog import RULES
 from custody.scan.model import ScanResult, Severity
 
@@ -25,21 +24,6 @@ _SECURITY_SEVERITY = {
     Severity.LOW: "2.0",
     Severity.INFO: "0.0",
 }
-
-
-def sarif_suppressions(suppression: Suppression | None) -> list[dict[str, Any]]:
-    """SARIF `suppressions` of a result: empty when it counts, else one accepted external entry
-    carrying the reason (code-scanning dashboards show it as dismissed, with the justification)."""
-    if suppression is None:
-        return []
-    return [
-        {
-            "kind": "external",
-            "status": "accepted",
-            "justification": suppression.reason,
-            "properties": suppression.as_dict(),
-        }
-    ]
 
 
 def results_to_sarif(results: Iterable[ScanResult]) -> str:
@@ -71,7 +55,7 @@ def results_to_sarif(results: Iterable[ScanResult]) -> str:
                     "level": _LEVEL[finding.severity],
                     "message": {"text": finding.reason},
                     "locations": [{"physicalLocation": location}],
-                    "suppressions": sarif_suppressions(finding.suppression),
+                    "suppressions": finding.suppression.as_sarif() if finding.suppression else [],
                     "properties": {
                         "severity": finding.severity.value,
                         "security-severity": _SECURITY_SEVERITY[finding.severity],
