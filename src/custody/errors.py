@@ -1,19 +1,26 @@
 """The one base of errors custody reports to its user.
 
 Every library error that should reach a person as a one-line message (not a traceback) derives
-from `CustodyError`; the CLI's single top-level handler prints `str(error)` and exits with
-`error.exit_code`. The codes are the documented ones (README.md, "Exit codes").
+from `CustodyError`; the CLI's single top-level handler (`custody.cli.main`) prints
+`error: {error}` on stderr and exits with `error.exit_code`. The codes are the documented ones
+(README.md, "Exit codes"): 2 for what the user can correct (usage), 3 for what could not be done
+(an unusable store, an unreadable input the command needed).
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+EXIT_USAGE = 2
+"""Bad command line, missing or unusable input path, unwritable output, unreadable config."""
+EXIT_ERROR = 3
+"""The work could not be done: a corrupt or foreign store, a source that could not be read."""
+
 
 class CustodyError(Exception):
     """An error with a one-line message for the user and a documented exit code."""
 
-    exit_code: ClassVar[int] = 2
+    exit_code: ClassVar[int] = EXIT_USAGE
     """Usage-class errors by default: bad input the user can correct."""
 
 
@@ -27,3 +34,33 @@ class MissingExtraError(CustodyError):
         )
         self.extra = extra
         self.module = module
+
+
+class OutputError(CustodyError):
+    """A report, key or document cannot be written to the path the user gave (`-o`)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"cannot write {path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class InputError(CustodyError):
+    """A path the user gave does not exist or cannot be read as what the command needs."""
+
+
+class NoTargetsError(CustodyError):
+    """The command line named places to look, but nothing in them can be scanned or audited.
+
+    An empty report would read as "all clean" when nothing was checked: a usage error instead."""
+
+
+class ConfigError(CustodyError):
+    """A configuration file, suppression or baseline that cannot be read or holds a value custody
+    does not accept: one line naming the file, the key and the fix (custody.config raises it)."""
+
+
+class StoreUnusableError(CustodyError):
+    """A local store (advisories, gate decisions, ledger) is corrupt, foreign or unreachable."""
+
+    exit_code: ClassVar[int] = EXIT_ERROR

@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 
 from custody.cli.main import cli
 from tests.inventory.builders import ORPHAN_PTH, make_site, write_dist
+from tests.report.schema_check import assert_valid
 from tests.scan.builders import LITELLM_INIT, LITELLM_PTH, litellm_pth, write_site_packages
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "advisories"
@@ -91,6 +92,7 @@ def loaded(env: dict[str, str], shared_store: Path) -> dict[str, str]:
 
 
 def check_schema(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    assert_valid("audit", doc)  # the schema shipped in the package, then the details below
     assert doc["schema_version"] == 1
     for finding in doc["findings"]:
         assert set(finding) == FINDING_KEYS

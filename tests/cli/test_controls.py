@@ -22,6 +22,7 @@ from custody.cli.main import cli
 from custody.config import FAIL_LEVELS, VERDICT_SEVERITY, load_config, markdown_tables
 from custody.config.fail_on import fail_on_table
 from custody.scan import Verdict
+from tests.report.schema_check import assert_valid
 from tests.scan.builders import BENIGN_INIT, write_litellm_wheel, write_wheel
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -187,12 +188,15 @@ def test_suppressed_findings_stay_in_json_and_sarif_with_their_reason(project: P
     after = run(["scan", str(bad_wheel), "--format", "json"])
     assert after.exit_code == 0, after.output
     assert json.loads(after.stdout)["targets"][0]["verdict"] == "clean"
+    assert_valid("scan", json.loads(after.stdout))  # the shipped schema knows `suppression`
     kept = findings(after)
     assert len(kept) == len(findings(before))
     assert {f["suppression"]["reason"] for f in kept} == {"lab replica, reviewed"}
     sarif = json.loads(run(["scan", str(bad_wheel), "--format", "sarif"]).stdout)
     results = sarif["runs"][0]["results"]
     assert results and all(r["suppressions"][0]["justification"] == "lab replica, reviewed" for r in results)
+    assert {r["suppressions"][0]["properties"]["kind"] for r in results} == {"ignored"}
+    assert results[0]["suppressions"][0]["properties"]["source"].endswith("custody.toml")
     text = run(["scan", str(bad_wheel)])
     match = SUMMARY.search(text.stdout)
     assert match and match.group(2) == "0" and int(match.group(5)) == len(kept)
@@ -225,6 +229,11 @@ def test_audit_ignore_by_alias_until_and_expiry(tmp_path: Path, advisory_env: di
     sarif = json.loads(run([*args, "--format", "sarif"], advisory_env).stdout)
     (result,) = sarif["runs"][0]["results"]
     assert result["suppressions"][0]["justification"] == "not reachable"
+    assert result["suppressions"][0]["properties"]["source"] == "--ignore"
+    assert sarif["runs"][0]["automationDetails"]["id"] == "custody/audit/"  # the one SARIF writer
+    kept = run([*args, "--format", "json"], advisory_env)
+    assert_valid("audit", json.loads(kept.stdout))
+    assert json.loads(kept.stdout)["findings"][0]["suppression"]["reason"] == "not reachable"
 
 
 def test_baseline_counts_only_new_findings(tmp_path: Path, bad_wheel: Path, good_wheel: Path) -> None:

@@ -23,6 +23,7 @@ from custody.ledger.store import LedgerStore
 from custody.policy import policy_from_mapping
 from tests.gate.builders import EXEC_PTH, add_wheel, mal_record
 from tests.gate.conftest import pip_install, running_gate
+from tests.report.schema_check import assert_valid
 from tests.servers import free_port, wait_http
 
 
@@ -66,6 +67,7 @@ def test_serve_process_with_pip_then_log(tmp_path: Path, gate_env: dict[str, str
     refused = runner.invoke(cli, ["gate", "log", "--decision", "refused", "--format", "json"])
     assert refused.exit_code == 0, refused.output
     rows = json.loads(refused.output)
+    assert_valid("gate-decisions", rows)
     assert [(r["filename"], r["rule"]) for r in rows] == [
         ("gatehook-1.0.0-py3-none-any.whl", "scan:startup-hook-dangerous")
     ]
@@ -83,6 +85,7 @@ def test_allow_list_and_check(tmp_path: Path, gate_env: dict[str, str]) -> None:
     refused = runner.invoke(cli, check)
     assert refused.exit_code == 1, refused.output
     assert json.loads(refused.output)["files"][0]["rule"] == "scan:startup-hook-dangerous"
+    assert_valid("gate-check", json.loads(refused.output))
 
     added = runner.invoke(
         cli,

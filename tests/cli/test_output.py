@@ -12,6 +12,7 @@ from click.testing import CliRunner, Result
 from custody.cli import exit_codes
 from custody.cli.main import cli
 from custody.cli.output import output_dir_problem, output_problem, write_output
+from custody.errors import OutputError
 
 
 def _run(args: list[str], tmp_path: Path) -> Result:
@@ -82,12 +83,11 @@ def test_no_permission_is_refused(tmp_path: Path) -> None:
     assert output_problem(str(readonly)) == "permission denied"
 
 
-def test_a_write_that_fails_late_is_the_same_one_line_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """Between the check and the write the path may go away (or the disk fill up)."""
-    with pytest.raises(SystemExit) as exited:
-        write_output(str(tmp_path / "gone" / "r.json"), "{}")
-    assert exited.value.code == exit_codes.USAGE
-    err = capsys.readouterr().err
-    assert err.startswith(f"error: cannot write {tmp_path / 'gone' / 'r.json'}: ") and err.count("\n") == 1
+def test_a_write_that_fails_late_is_the_same_one_line_error(tmp_path: Path) -> None:
+    """Between the check and the write the path may go away (or the disk fill up): the same
+    OutputError, which the CLI's top-level handler prints as one line with exit code 2."""
+    path = str(tmp_path / "gone" / "r.json")
+    with pytest.raises(OutputError) as raised:
+        write_output(path, "{}")
+    assert raised.value.exit_code == exit_codes.USAGE
+    assert str(raised.value).startswith(f"cannot write {path}: ") and "\n" not in str(raised.value)

@@ -14,6 +14,7 @@ import pytest
 from custody.guard import GuardMode, environment, install, status, uninstall
 from tests.guard.builders import sink
 from tests.guard.conftest import pip_install
+from tests.report.schema_check import assert_valid
 
 ENFORCE_POLICY = """
 [guard.default]
@@ -43,7 +44,10 @@ def run(venv: Path, code: str, home: Path, port: int | None = None) -> subproces
 def events(log: Path) -> list[dict[str, Any]]:
     if not log.exists():
         return []
-    return [json.loads(line) for line in log.read_text().splitlines()]
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    for line in lines:
+        assert_valid("guard-log", line)  # every real log line the guard tests read
+    return lines
 
 
 def arm(venv: Path, tmp_path: Path, mode: GuardMode, policy: str | None = None) -> Path:

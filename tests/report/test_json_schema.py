@@ -24,6 +24,7 @@ from custody.scan import (
     error_result,
     scan_tasks,
 )
+from tests.report.schema_check import assert_valid
 from tests.scan.builders import litellm_pth, write_litellm_wheel, write_site_packages, write_wheel
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -50,6 +51,7 @@ LIMITS = {kind.value for kind in LimitKind} | {None}
 
 
 def check_document(document: dict[str, Any]) -> None:
+    assert_valid("scan", document)  # the schema shipped in the package, then the details below
     assert set(document) == DOCUMENT_KEYS
     assert document["custody_version"] == __version__
     assert document["schema_version"] == SCHEMA_VERSION == 1

@@ -1,19 +1,18 @@
-"""Audit reports as JSON (stable, schema_version 1), SARIF 2.1.0 and plain text."""
+"""Audit reports as JSON (stable, schema_version 1), SARIF 2.1.0 (custody.report's writer) and plain text."""
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from custody import __version__
 from custody.audit.model import AuditReport, Finding, FindingKind, severity_rank
 
 SCHEMA_VERSION = 1
-_SARIF_LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 
 
-def _sorted(report: AuditReport) -> list[Finding]:
+def sorted_findings(report: AuditReport) -> list[Finding]:
+    """The report's findings worst first (then by kind, package, path): the order every format shows."""
     return sorted(
         report.findings,
         key=lambda f: (-severity_rank(f.severity), f.kind.value, f.package or "", f.path or ""),
@@ -43,7 +42,7 @@ def report_to_json(report: AuditReport) -> str:
             "schema_version": SCHEMA_VERSION,
             "targets": report.targets,
             "packages": report.packages,
-            "findings": [finding_dict(f) for f in _sorted(report)],
+            "findings": [finding_dict(f) for f in sorted_findings(report)],
             "errors": report.errors,
             "notes": report.notes,
         },
@@ -52,71 +51,18 @@ def report_to_json(report: AuditReport) -> str:
 
 
 def report_to_sarif(report: AuditReport) -> str:
-    rules: dict[str, dict[str, Any]] = {}
-    results = []
-    for finding in _sorted(report):
-        rule_id = finding.id or finding.kind.value
-        rules.setdefault(
-            rule_id, {"id": rule_id, "shortDescription": {"text": f"{finding.kind.value}: {rule_id}"}}
-        )
-        result: dict[str, Any] = {
-            "ruleId": rule_id,
-            "level": _SARIF_LEVEL.get(finding.severity, "warning"),
-            "message": {"text": _line(finding)},
-            "properties": finding_dict(finding),
-            "suppressions": finding.suppression.as_sarif() if finding.suppression else [],
-        }
-        if finding.path:
-            result["locations"] = [{"physicalLocation": _location(finding.path)}]
-        results.append(result)
-    doc = {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "custody-audit",
-                        "version": __version__,
-                        "informationUri": "https://github.com/",
-                        "rules": list(rules.values()),
-                    }
-                },
-                "results": results,
-            }
-        ],
-    }
-    return json.dumps(doc, indent=2)
+    """SARIF 2.1.0 through custody's one SARIF writer (custody.report), findings worst first."""
+    # imported here: custody.report's SARIF writer imports custody.audit.model, whose package
+    # imports this module
+    from custody.report.sarif_format import audit_to_sarif  # noqa: PLC0415
 
-
-def _location(path: str) -> dict[str, Any]:
-    """`FILE:LINE`, `FILE#section` and `SITE_DIR::NAME.dist-info` as a SARIF physical location."""
-    if "::" in path:
-        site_dir, entry = path.split("::", 1)
-        return {"artifactLocation": {"uri": f"{site_dir}/{entry}"}}
-    path = path.split("#", 1)[0]
-    match = re.match(r"^(.*):(\d+)$", path)
-    if match:
-        return {"artifactLocation": {"uri": match.group(1)}, "region": {"startLine": int(match.group(2))}}
-    return {"artifactLocation": {"uri": path}}
-
-
-def _line(finding: Finding) -> str:
-    who = (
-        f"{finding.package}=={finding.version}"
-        if finding.package and finding.version
-        else finding.package or ""
-    )
-    ident = finding.id or ""
-    if finding.aliases:
-        ident += f" ({', '.join(finding.aliases[:4])})"
-    head = " ".join(p for p in (who, ident) if p)
-    return f"{head}: {finding.detail}" if head else finding.detail
+    return audit_to_sarif(sorted_findings(report))
 
 
 def report_to_text(report: AuditReport, *, verbose: bool = False) -> str:
     lines: list[str] = []
-    shown = [f for f in _sorted(report) if verbose or severity_rank(f.severity) >= severity_rank("low")]
+    low = severity_rank("low")
+    shown = [f for f in sorted_findings(report) if verbose or severity_rank(f.severity) >= low]
     for finding in shown:
         head = f"[{finding.severity.upper()}] {finding.kind.value}"
         who = (

@@ -19,7 +19,7 @@ from custody.audit import AuditReport, AuditRequest, audit
 from custody.audit.environment import HookScan
 from custody.audit.hook_verdicts import remembered
 from custody.audit.model import FindingKind
-from custody.audit.report import report_to_json, report_to_sarif, report_to_text
+from custody.audit.report import report_to_json, report_to_sarif, report_to_text, sorted_findings
 from custody.audit.run import default_digest_cache_path
 from custody.cli import exit_codes
 from custody.cli.controls import (
@@ -28,17 +28,14 @@ from custody.cli.controls import (
     cli_ignore,
     current_config,
     exit_status,
-    fail,
-    is_terminal,
     now,
     report_expired,
     shared_controls,
     summary_line,
-    wants_color,
 )
-from custody.cli.output import check_output_file, write_output
+from custody.cli.output import check_output_file, emit, is_terminal, wants_color
 from custody.cli.progress import progress_display, wanted
-from custody.config import VERDICT_SEVERITY, ConfigError
+from custody.config import VERDICT_SEVERITY
 from custody.config.audit_apply import AuditSuppressions, audit_reached, suppress_audit
 from custody.config.baseline import load_baseline
 from custody.config.suppression import AuditIgnore
@@ -145,9 +142,10 @@ def _hook_scan(rule_dirs: tuple[str, ...], digest_cache: str | None) -> HookScan
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "sarif", "cyclonedx"]),
+    type=click.Choice(["text", "json", "sarif", "cyclonedx", "html"]),
     default="text",
     show_default=True,
+    help="html: a single-file report to open in a browser (best with -o FILE).",
 )
 @shared_controls(
     "medium",
@@ -262,12 +260,13 @@ def audit_command(
         from custody.audit.cyclonedx import report_to_cyclonedx  # noqa: PLC0415
 
         text = report_to_cyclonedx(report)
+    elif fmt == "html":
+        from custody.report import audit_to_html  # noqa: PLC0415 - only for this format
+
+        text = audit_to_html(report, sorted_findings(report))
     else:
         text = _text(report, fail_on, verbose, quiet, color, output, time.perf_counter() - started)
-    if output is None:
-        click.echo(text, color=True if color == "always" else None)  # click strips colour off a pipe
-    else:
-        write_output(output, text + "\n")
+    emit(text, output, color=True if color == "always" else None)  # click strips colour off a pipe
     sys.exit(exit_status(audit_reached(report.findings, fail_on), bool(report.errors), exit_zero))
 
 
@@ -281,10 +280,7 @@ def _suppressions(exclude: Sequence[str], ignore: CliIgnore, baseline: str | Non
 
     config = current_config()
     excluded = check_rules(exclude, {k.value for k in FindingKind} | set(RULES), "--exclude-rule")
-    try:
-        loaded = load_baseline(baseline, "audit") if baseline else None
-    except ConfigError as exc:
-        fail(exc)
+    loaded = load_baseline(baseline, "audit") if baseline else None
     return AuditSuppressions(
         ignores=config.audit_ignores + ignore.audit(), exclude_rules=excluded, baseline=loaded
     )

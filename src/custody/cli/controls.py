@@ -4,15 +4,12 @@ meaning in both. The logic lives in custody.config; this module only parses and 
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import IO, Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
-from rich.console import Console
 
 from custody.cli import exit_codes
 from custody.config import FAIL_LEVELS, Config, ConfigError, load_config, parse_until
@@ -22,18 +19,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 CONFIG_KEY = "custody.config"
 
 
-def fail(error: ConfigError) -> NoReturn:
-    """One line and the error's exit code (until the CLI's top-level handler catches CustodyError)."""
-    click.echo(f"error: {error}", err=True)
-    sys.exit(error.exit_code)
-
-
 def _load(ctx: click.Context, _param: click.Parameter, value: str | None) -> Config:
-    """Eager: read the configuration before any other option, and make it their defaults."""
-    try:
-        config = load_config(value)
-    except ConfigError as exc:
-        fail(exc)
+    """Eager: read the configuration before any other option, and make it their defaults.
+
+    A `ConfigError` propagates to the CLI's top-level handler (one line, exit 2)."""
+    config = load_config(value)
     command = ctx.command_path.split(" ", 1)[1] if " " in ctx.command_path else ctx.info_name or ""
     defaults = dict(ctx.default_map or {})
     if isinstance(ctx.command, click.Group):  # gate, guard: a default map per sub-command
@@ -133,21 +123,18 @@ class CliIgnore:
 
 def cli_ignore(ids: Sequence[str], reason: str | None, until: str | None) -> CliIgnore:
     """The command line's suppressions; a missing reason is a usage error (a decision needs a why)."""
-    try:
-        if ids and not (reason and reason.strip()):
-            raise ConfigError("--ignore needs --reason TEXT (why the finding does not count)")
-        if not ids and (reason is not None or until is not None):
-            raise ConfigError("--reason and --until go with --ignore ID")
-        return CliIgnore(ids=tuple(ids), reason=(reason or "").strip(), until=parse_until(until, "--until"))
-    except ConfigError as exc:
-        fail(exc)
+    if ids and not (reason and reason.strip()):
+        raise ConfigError("--ignore needs --reason TEXT (why the finding does not count)")
+    if not ids and (reason is not None or until is not None):
+        raise ConfigError("--reason and --until go with --ignore ID")
+    return CliIgnore(ids=tuple(ids), reason=(reason or "").strip(), until=parse_until(until, "--until"))
 
 
 def check_rules(ids: Sequence[str], known: set[str], what: str) -> frozenset[str]:
     """Refuse an id no rule has: a typo in --exclude-rule or --ignore must not go unnoticed."""
     for rule in ids:
         if rule not in known:
-            fail(ConfigError(f"{what} {rule!r}: no such rule (`custody rules` lists them)"))
+            raise ConfigError(f"{what} {rule!r}: no such rule (`custody rules` lists them)")
     return frozenset(ids)
 
 
@@ -159,26 +146,6 @@ def report_expired(descriptions: Sequence[str]) -> None:
     """Expired suppressions are not applied, and said so (stderr: every format, CI logs)."""
     for line in descriptions:
         click.echo(f"warning: suppression expired, no longer applied: {line}", err=True)
-
-
-def wants_color(choice: str, terminal: bool) -> bool:
-    """`--color`: always/never as said; auto on a terminal unless NO_COLOR is set (no-color.org)."""
-    if choice != "auto":
-        return choice == "always"
-    return terminal and not os.environ.get("NO_COLOR", "")
-
-
-def is_terminal(stream: IO[str] | None) -> bool:
-    """Whether `stream` (None: stdout) is a terminal."""
-    stream = sys.stdout if stream is None else stream
-    return hasattr(stream, "isatty") and stream.isatty()
-
-
-def console(choice: str, file: IO[str] | None = None, width: int | None = None) -> Console:
-    """A rich console that colours exactly when `--color` says so (a flag beats NO_COLOR)."""
-    if wants_color(choice, is_terminal(file)):
-        return Console(file=file, width=width, force_terminal=True, no_color=False, color_system="standard")
-    return Console(file=file, width=width, color_system=None, force_terminal=False)
 
 
 def exit_status(found: bool, errors: bool, exit_zero: bool) -> int:

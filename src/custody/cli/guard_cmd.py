@@ -11,6 +11,7 @@ import click
 
 from custody.cli import exit_codes
 from custody.cli.controls import config_option
+from custody.cli.output import check_output_file, emit
 from custody.guard import (
     Environment,
     GuardError,
@@ -179,16 +180,15 @@ def report_cmd(log: str, as_json: bool) -> None:
 @guard.command("learn")
 @click.argument("log", type=click.Path(exists=True, dir_okay=False))
 @click.option(
-    "-o", "--output", type=click.Path(dir_okay=False), help="Write the draft here (default: stdout)."
+    "-o",
+    "--output",
+    metavar="FILE",
+    callback=check_output_file,
+    help="Write the draft here (default: stdout).",
 )
 def learn_cmd(log: str, output: str | None) -> None:
     """Draft a [guard] policy from a monitor log (review it before enforcing)."""
-    text = learn(list(read_log(log)))
-    if output:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    else:
-        click.echo(text)
+    emit(learn(list(read_log(log))), output)
 
 
 @guard.command("seal")

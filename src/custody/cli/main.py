@@ -3,6 +3,10 @@
 Sub-commands are imported when they run, not at start-up: `custody audit` of a large environment
 is expected back in well under a second, and the ledger, scan and HTTP stacks cost a third of that
 to import.
+
+Errors: the group's `invoke` is the one top-level handler. A `CustodyError` raised anywhere below
+it (while options are parsed, e.g. an unwritable `-o`, or while the command runs) becomes
+`error: MESSAGE` on one line of stderr and the error's documented exit code, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import sys
 import click
 
 from custody import __version__
+from custody.errors import CustodyError
 
 _COMMANDS = {
     "audit": "custody.cli.audit_cmd:audit_command",
@@ -46,6 +51,14 @@ class _LazyGroup(click.Group):
             raise TypeError(f"{target} is not a click command")
         return command
 
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the sub-command; a `CustodyError` becomes one line on stderr and its exit code."""
+        try:
+            return super().invoke(ctx)
+        except CustodyError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
 
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="custody")
@@ -54,6 +67,7 @@ def cli() -> None:
 
 
 def main() -> None:
+    """The `custody` console script."""
     try:
         cli(standalone_mode=True)
     except KeyboardInterrupt:

@@ -19,23 +19,21 @@ from custody.cli.controls import (
     CliIgnore,
     check_rules,
     cli_ignore,
-    console,
     current_config,
     exit_status,
-    fail,
     now,
     report_expired,
     shared_controls,
     summary_line,
 )
-from custody.cli.output import check_output_file, fail_output, open_output, write_output
+from custody.cli.output import check_output_file, emit, emit_rich
 from custody.cli.progress import progress_display, wanted
 from custody.cli.render import render_text
-from custody.config import ConfigError
 from custody.config.baseline import load_baseline
 from custody.config.scan_apply import ScanSuppressions, scan_reached, suppress_scan
+from custody.errors import NoTargetsError
 from custody.progress import report
-from custody.report import results_to_json, results_to_sarif
+from custody.report import results_to_json, results_to_sarif, scan_to_html
 from custody.scan import (
     RULES,
     RuleLoadError,
@@ -53,7 +51,12 @@ from custody.scan.yara_rules import YaraRules, default_rule_dirs
 @click.command()
 @click.argument("targets", nargs=-1)
 @click.option(
-    "--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "sarif", "html"]),
+    default="text",
+    show_default=True,
+    help="html: a single-file report to open in a browser (best with -o FILE).",
 )
 @shared_controls(
     "malicious",
@@ -125,6 +128,10 @@ def scan(
         err.print(f"[red]error:[/red] cannot load rules: {exc}")
         sys.exit(exit_codes.USAGE)
     tasks, early = _plan(list(targets) or running_site_dirs(), index_url, err)
+    if not tasks and not early:
+        # an empty report would read as "all clean" when nothing was looked at
+        named = ", ".join(targets) if targets else "the running environment"
+        raise NoTargetsError(f"nothing to scan in {named} (no package archive, directory or environment)")
     results: list[ScanResult] = list(early)
     with progress_display(wanted(fmt, output) and len(tasks) > 1 and not quiet) as progress:
         for done, result in enumerate(
@@ -148,10 +155,7 @@ def _suppressions(exclude: Sequence[str], ignore: CliIgnore, baseline: str | Non
     known = set(RULES)
     excluded = check_rules(exclude, known, "--exclude-rule")
     check_rules([i.rule for i in config.scan_ignores] + list(ignore.ids), known, "ignore rule")
-    try:
-        loaded = load_baseline(baseline, "scan") if baseline else None
-    except ConfigError as exc:
-        fail(exc)
+    loaded = load_baseline(baseline, "scan") if baseline else None
     return ScanSuppressions(
         ignores=config.scan_ignores + ignore.scan(), exclude_rules=excluded, baseline=loaded
     )
@@ -194,24 +198,13 @@ class TextView:
 
 def _emit(results: list[ScanResult], fmt: str, output: str | None, view: TextView) -> None:
     if fmt == "json":
-        text = results_to_json(results)
+        emit(results_to_json(results), output)
     elif fmt == "sarif":
-        text = results_to_sarif(results)
+        emit(results_to_sarif(results), output)
+    elif fmt == "html":
+        emit(scan_to_html(results), output)
     else:
-        if output is None:
-            _text(results, console(view.color), view)
-            return
-        handle = open_output(output)
-        try:
-            with handle:
-                _text(results, console(view.color, handle, 160), view)
-        except OSError as exc:
-            fail_output(output, exc.strerror or str(exc))
-        return
-    if output is None:
-        click.echo(text)
-    else:
-        write_output(output, text + "\n")
+        emit_rich(lambda console: _text(results, console, view), output, color=view.color)
 
 
 def _text(results: list[ScanResult], out: Console, view: TextView) -> None:

@@ -11,7 +11,6 @@ Applying suppressions and baselines lives in `custody.config.scan_apply` and
 from here; kept apart so an audit never imports the scan engine).
 """
 
-from custody.config.errors import ConfigError
 from custody.config.fail_on import FAIL_LEVELS, LEVEL_SEVERITY, VERDICT_SEVERITY, threshold
 from custody.config.load import Config, config_from_mapping, find_config, load_config, load_suppressions
 from custody.config.schema import ENV_VARS, OPTIONS, EnvVar, Kind, Option, markdown_tables
@@ -25,6 +24,7 @@ from custody.config.suppression import (
     parse_until,
     scan_ignore,
 )
+from custody.errors import ConfigError
 
 __all__ = [
     "ENV_VARS",

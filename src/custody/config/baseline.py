@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from packaging.utils import canonicalize_name
 
-from custody.config.errors import ConfigError
+from custody.errors import ConfigError
 
 Key = tuple[str, ...]
 ReportKind = Literal["scan", "audit"]

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from custody.config.errors import ConfigError
 from custody.config.schema import IGNORE_TABLES, SECTIONS, check_section, check_value, options_of
 from custody.config.suppression import AuditIgnore, ScanIgnore, audit_ignore, scan_ignore
+from custody.errors import ConfigError
 
 if sys.version_info >= (3, 11):
     import tomllib

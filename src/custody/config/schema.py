@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from custody.config.errors import ConfigError
 from custody.config.fail_on import FAIL_LEVELS
+from custody.errors import ConfigError
 
 
 class Kind(str, enum.Enum):

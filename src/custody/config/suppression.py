@@ -14,7 +14,7 @@ from fnmatch import fnmatchcase
 
 from packaging.utils import canonicalize_name
 
-from custody.config.errors import ConfigError
+from custody.errors import ConfigError
 
 
 class SuppressionKind(str, enum.Enum):
@@ -47,18 +47,6 @@ class Suppression:
             "until": self.until.isoformat() if self.until else None,
             "source": self.source,
         }
-
-    def as_sarif(self) -> list[dict[str, object]]:
-        """SARIF `suppressions` of a result: one accepted external entry with the reason as its
-        justification (code-scanning dashboards show the result as dismissed, with that text)."""
-        return [
-            {
-                "kind": "external",
-                "status": "accepted",
-                "justification": self.reason,
-                "properties": self.as_dict(),
-            }
-        ]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

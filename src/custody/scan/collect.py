@@ -8,7 +8,7 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import lru_cache, partial
 
 from custody.artifacts import NO_DEADLINE, Artifact, Deadline, LimitKind, Member, Unread
 from custody.scan.carriers import carrier_facts
@@ -23,7 +23,6 @@ from custody.scan.python_ast import (
     entropy,
     flow_summaries,
     flows_with_imports,
-    parse_python,
     within_prose,
 )
 from custody.scan.python_text import FOLDING_BYTES, folded_identifier, text_facts
@@ -42,6 +41,7 @@ from custody.scan.roles import (
     relative_path,
     top_level_imported_modules,
 )
+from custody.scan.syntax import parse_python
 from custody.scan.yara_rules import PatternTimeout, YaraHit, YaraRules
 from custody.startup_files import pth_executed_by, site_toml_entries, start_entries
 
@@ -141,6 +141,14 @@ _SOURCE_HINT = re.compile(
 )
 
 
+@lru_cache(maxsize=1024)
+def _calls_of(names: frozenset[str]) -> re.Pattern[bytes]:
+    """A pattern for `f(` and `m.g(` calls of these names (memoised: modules of one package import
+    the same helpers, and compiling the pattern costs more than running it)."""
+    alternatives = b"|".join(sorted(re.escape(name.encode()) for name in names))
+    return re.compile(rb"(?<![\w.])(" + alternatives + rb")(?:\.([A-Za-z_]\w*))?[ \t]*\(")
+
+
 def _flow_key(fact: FlowFact) -> tuple[str, str, str, int, str | None]:
     flow = fact.flow
     return (fact.file, flow.source.value, flow.sink.value, flow.line, flow.destination.host)
@@ -169,6 +177,7 @@ class Collector:
         self._chain_ends: dict[str, tuple[bool, bool]] = {}
         self.summaries: dict[str, dict[str, Summary]] = {}
         self.by_module: dict[str, FileInfo] = {}
+        self._module_files: dict[str, FileInfo | None] = {}
         # Syntax trees a pre-check parsed (`_only_in_prose`), handed to the analysis of that file.
         self.parsed: dict[str, ast.Module] = {}
         self._split: tuple[bytes, list[bytes]] | None = None  # the last source split, see `_lines`
@@ -255,16 +264,22 @@ class Collector:
         self.out.facts.extend(carrier_facts(self.artifact.kind, infos, self.yara))
 
     def _module_file(self, module: str) -> FileInfo | None:
-        """The Python file of this artifact a dotted module name imports, if any."""
+        """The Python file of this artifact a dotted module name imports, if any (memoised: the
+        modules of a package import the same few modules, name by name)."""
+        if module in self._module_files:
+            return self._module_files[module]
+        found: FileInfo | None = None
         for candidate in module_file_candidates(module):
             found = self.by_module.get(candidate) or self.by_module.get(f"src/{candidate}")
             if found is not None:
-                return found
-        return None
+                break
+        self._module_files[module] = found
+        return found
 
     def _find_imports(self, by_rel: dict[str, FileInfo]) -> None:
         """Every module's `from M import name` lines, for following values across modules."""
         self.by_module = by_rel
+        self._module_files = {}
         for rel, info in by_rel.items():
             if info.context is Context.DEV:
                 continue
@@ -277,7 +292,7 @@ class Collector:
         """(a sink the pattern scan saw, a word that names a source) in a module: whether it can
         hold either end of a chain across modules (memoised per file)."""
         known = self._chain_ends.get(info.path)
-        if known is None:
+        if known is None:  # not pattern-scanned (its analysis stopped early): look again here
             known = (info.path in self.sinks_in, _SOURCE_HINT.search(info.data) is not None)
             self._chain_ends[info.path] = known
         return known
@@ -311,8 +326,7 @@ class Collector:
         if any(name == "*" for _, _, _, name in targets):
             pattern = _CALL_NAMES  # a star import: any name may be one of its helpers
         else:
-            names = b"|".join(sorted({re.escape(local.encode()) for local, _, _, _ in targets}))
-            pattern = re.compile(rb"(?<![\w.])(" + names + rb")(?:\.([A-Za-z_]\w*))?[ \t]*\(")
+            pattern = _calls_of(frozenset(local for local, _, _, _ in targets))
         for found in pattern.finditer(info.data):
             attribute = found.group(2)
             by_head.setdefault(found.group(1).decode(), set()).add(attribute.decode() if attribute else "")
@@ -548,8 +562,10 @@ class Collector:
         cached = self.prescanned.pop(info.path, None) if depth == 0 else None
         hits, sinks, marks = cached if cached is not None else self.yara.scan_with_sinks(raw, self.deadline)
         prefix = "decoded payload: " if depth > 0 else ""
-        if depth == 0 and sinks:
-            self.sinks_in.add(info.path)
+        if depth == 0:
+            if sinks:
+                self.sinks_in.add(info.path)
+            self._chain_ends[info.path] = (bool(sinks), "source-hint" in marks)
         if depth == 0 and not self._needs_ast(raw, info, base, sinks, hits, marks):
             self.parsed.pop(info.path, None)
             # Library or dev code whose dangerous calls all sit in function bodies: strings and

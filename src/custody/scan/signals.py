@@ -31,8 +31,8 @@ from custody.inventory import Ecosystem
 from custody.scan.declared import Declarations, DependencyKind
 from custody.scan.install_time import direct_url
 from custody.scan.model import Basis, Finding, Severity
-from custody.scan.python_ast import walk
 from custody.scan.roles import DEV_DIRS, is_dev_dir, relative_path
+from custody.scan.syntax import walk
 
 MAX_MCP_SOURCE = 512 * 1024
 # Files that describe or build a package rather than make it up.

