@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import textwrap
 
-from custody.scan.indent_context import IndentContext, sink_may_run_unasked
+from hypothesis import given
+from hypothesis import strategies as st
+
+from custody.scan.indent_context import IndentContext, in_docstring, sink_may_run_unasked
 from custody.scan.model import Context
 
 LONG_SIGNATURE = textwrap.dedent(
@@ -95,3 +98,21 @@ def test_a_call_in_a_usage_example_is_no_caller() -> None:
     called = source + "\n\nSESSION = Session(None)\n"
     data = called.encode()
     assert sink_may_run_unasked(data, [data.index(b"requests.get(")], IndentContext(data, Context.IMPORT))
+
+
+def _in_docstring_by_counting(data: bytes, offset: int) -> bool:
+    """The definition `in_docstring` memoises: count the triple quotes before `offset`."""
+    for quote in (b'"""', b"'''"):
+        if data.count(quote, 0, offset) % 2 == 1:
+            start = data.rfind(quote, 0, offset)
+            line_start = data.rfind(b"\n", 0, start) + 1
+            if not data[line_start:start].strip(b" \trRbBuUfF"):
+                return True
+    return False
+
+
+@given(st.lists(st.sampled_from([b'"', b"'", b"\n", b" ", b"x", b"r", b'"""', b"'''"]), max_size=40))
+def test_in_docstring_from_remembered_quote_positions_agrees_with_counting(parts: list[bytes]) -> None:
+    data = b"".join(parts)
+    for offset in range(len(data) + 1):
+        assert in_docstring(data, offset) == _in_docstring_by_counting(data, offset), (data, offset)

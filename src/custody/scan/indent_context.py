@@ -8,7 +8,9 @@ file to the full AST analysis, never away from it.
 
 from __future__ import annotations
 
+import bisect
 import re
+from functools import lru_cache
 
 from custody.scan.model import Context
 
@@ -34,6 +36,17 @@ class IndentContext:
         """`lines`: `data.split(b"\n")` if the caller already has it."""
         self.lines = data.split(b"\n") if lines is None else lines
         self.base = base
+        self._starts: list[int] | None = None
+
+    def line_of(self, offset: int) -> int:
+        """The 1-based line of a byte offset (line starts computed once, on first use)."""
+        if self._starts is None:
+            starts, at = [0], 0
+            for text in self.lines[:-1]:
+                at += len(text) + 1
+                starts.append(at)
+            self._starts = starts
+        return bisect.bisect_right(self._starts, offset)
 
     def at(self, line: int | None) -> Context:
         return self.enclosing(line)[0]
@@ -73,16 +86,56 @@ class IndentContext:
         return self.at(line)
 
 
+_QUOTES = (b'"""', b"'''")
+_quote_positions: tuple[bytes, tuple[list[int], list[int]]] | None = None
+"""Where each kind of triple quote starts in the last source asked about, as `bytes.count` finds
+them (left to right, not overlapping): the same source is asked about for each of its sinks."""
+
+
+def _positions(data: bytes) -> tuple[list[int], list[int]]:
+    global _quote_positions  # noqa: PLW0603 - a one-entry cache, see above
+    cached = _quote_positions  # read once: another thread may replace it meanwhile
+    if cached is None or cached[0] is not data:
+        found: list[list[int]] = []
+        for quote in _QUOTES:
+            at, positions = data.find(quote), []
+            while at >= 0:
+                positions.append(at)
+                at = data.find(quote, at + 3)
+            found.append(positions)
+        cached = (data, (found[0], found[1]))
+        _quote_positions = cached
+    return cached[1]
+
+
 def in_docstring(data: bytes, offset: int) -> bool:
     """Inside a docstring-like string: an odd number of triple quotes precede and the opening one
     starts its line (a triple-quoted string handed to a call is code, not prose)."""
-    for quote in (b'"""', b"'''"):
-        if data.count(quote, 0, offset) % 2 == 1:
+    for quote, positions in zip(_QUOTES, _positions(data), strict=True):
+        # quotes wholly before `offset`, as data.count(quote, 0, offset) counts them
+        if bisect.bisect_right(positions, offset - 3) % 2 == 1:
             start = data.rfind(quote, 0, offset)
             line_start = data.rfind(b"\n", 0, start) + 1
             if not data[line_start:start].strip(b" \trRbBuUfF"):
                 return True
     return False
+
+
+@lru_cache(maxsize=512)
+def _callers_pattern(alternatives: bytes) -> re.Pattern[bytes]:
+    """Calls of these names anywhere in a line, or hand-offs to a thread or atexit (memoised:
+    compiling costs more than matching)."""
+    # A call anywhere in a line, not only at its start: `if _init():`, `print(_init())`,
+    # `CONFIG = {"ready": _init()}` run it just the same. (Not `def f(` and not `x.f(`,
+    # another object's method.) A miss here leaves the module unparsed; a wrong hit only
+    # costs a parse.
+    return re.compile(
+        rb"(?<![\w.])(?<!def )(?<!class )(?:"
+        + alternatives
+        + rb")\s*\(|(?:target\s*=|atexit\.register\()\s*(?:"
+        + alternatives
+        + rb")\b"
+    )
 
 
 def sink_may_run_unasked(
@@ -123,18 +176,7 @@ def sink_may_run_unasked(
         if not fresh:
             return False
         seen |= fresh
-        alternatives = b"|".join(re.escape(n) for n in sorted(fresh))
-        # A call anywhere in a line, not only at its start: `if _init():`, `print(_init())`,
-        # `CONFIG = {"ready": _init()}` run it just the same. (Not `def f(` and not `x.f(`,
-        # another object's method.) A miss here leaves the module unparsed; a wrong hit only
-        # costs a parse.
-        callers = re.compile(
-            rb"(?<![\w.])(?<!def )(?<!class )(?:"
-            + alternatives
-            + rb")\s*\(|(?:target\s*=|atexit\.register\()\s*(?:"
-            + alternatives
-            + rb")\b"
-        )
+        callers = _callers_pattern(b"|".join(re.escape(n) for n in sorted(fresh)))
         for count, match in enumerate(callers.finditer(data)):
             if count >= limit:
                 return True
@@ -143,7 +185,7 @@ def sink_may_run_unasked(
                 data, start
             ):
                 continue  # a usage example in a docstring or comment calls nothing, as above for sinks
-            ctx, names = context.enclosing(data.count(b"\n", 0, start) + 1)
+            ctx, names = context.enclosing(context.line_of(start))
             if ctx is not Context.CALL or run_elsewhere.intersection(names):
                 return True
             if names:
