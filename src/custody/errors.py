@@ -56,7 +56,8 @@ class NoTargetsError(CustodyError):
 
 
 class ConfigError(CustodyError):
-    """A configuration file cannot be read or holds a value custody does not accept."""
+    """A configuration file, suppression or baseline that cannot be read or holds a value custody
+    does not accept: one line naming the file, the key and the fix (custody.config raises it)."""
 
 
 class StoreUnusableError(CustodyError):

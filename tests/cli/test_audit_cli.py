@@ -32,6 +32,7 @@ FINDING_KEYS = {
     "fix",
     "detail",
     "ecosystem",
+    "suppression",
 }
 KINDS = {
     "malware",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -15,6 +16,7 @@ from click.testing import CliRunner
 from custody.audit.model import AuditReport, FindingKind
 from custody.audit.model import Finding as AuditFinding
 from custody.cli.main import cli
+from custody.config import Suppression, SuppressionKind
 from custody.report import audit_to_html, scan_to_html
 from custody.scan import Context, Finding, ScanResult, Severity, Verdict
 from tests.report.browser import Page, render_dom
@@ -160,3 +162,62 @@ def test_audit_html_from_the_command_line(tmp_path: Path) -> None:
     text = out.read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and "custody audit report" in text
     assert str(lock) in text
+
+
+def test_suppressed_findings_are_shown_as_suppressed_with_their_reason(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / ".ssh").mkdir(parents=True)
+    bad = write_litellm_wheel(tmp_path, home=str(home))
+    code, stdout = _scan_cli(["--format", "json", str(bad)], home)
+    assert code == 1
+    found = [f["rule"] for t in json.loads(stdout)["targets"] for f in t["findings"]]
+    ignores = [arg for rule in sorted(set(found)) for arg in ("--ignore", rule)]
+    report = tmp_path / "report.html"
+    args = ["--format", "html", "-o", str(report), *ignores, "--reason", "lab replica, reviewed", str(bad)]
+    code, _ = _scan_cli(args, home)
+    assert code == 0
+    dom = render_dom(report)
+    page = Page(dom)
+    assert "litellm 1.82.8 clean" in page.text  # suppressed findings do not make the verdict
+    assert f"0 findings ({len(found)} suppressed)" in page.text  # the clean package's summary line
+    # kept under it (closed, as every clean package), each marked with the reason
+    marked = re.findall(r'<div class="why-suppressed">(.*?)</div>', dom)
+    assert len(marked) == len(found)
+    assert {" ".join(Page(m).text.split()) for m in marked} == {
+        "suppressed lab replica, reviewed (ignored, --ignore)"
+    }
+
+
+def test_audit_report_counts_only_findings_not_suppressed(tmp_path: Path) -> None:
+    def finding(ident: str, suppression: Suppression | None) -> AuditFinding:
+        return AuditFinding(
+            kind=FindingKind.VULNERABILITY,
+            id=ident,
+            aliases=(),
+            package="jinja2",
+            version="2.10",
+            severity="high",
+            path="requirements.txt:3",
+            fix=None,
+            detail=f"flaw {ident}",
+            ecosystem="PyPI",
+            suppression=suppression,
+        )
+
+    accepted = Suppression(
+        kind=SuppressionKind.IGNORED,
+        reason="the filter is never used",
+        until=datetime(2099, 12, 31, tzinfo=timezone.utc),
+        source="custody.toml",
+    )
+    report = AuditReport(
+        findings=[finding("PYSEC-1", None), finding("PYSEC-2", accepted)], packages=1, targets=["r.txt"]
+    )
+    page_file = tmp_path / "audit.html"
+    page_file.write_text(audit_to_html(report, report.findings), encoding="utf-8")
+    page = Page(render_dom(page_file))
+    assert "1 package(s) audited in 1 target(s): 1 vulnerability (1 suppressed)." in page.text
+    assert "Suppressed (1, not counted)" in page.text
+    assert "suppressed the filter is never used (ignored, custody.toml, until 2099-12-31)" in page.text
+    findings_part, suppressed_part = page.text.split("Suppressed (1, not counted)")
+    assert "PYSEC-1" in findings_part and "PYSEC-2" not in findings_part and "PYSEC-2" in suppressed_part

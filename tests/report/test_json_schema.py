@@ -42,7 +42,7 @@ TARGET_KEYS = {
     "error",
     "seconds",
 }
-FINDING_KEYS = {"rule", "severity", "file", "line", "snippet", "reason", "context", "limit"}
+FINDING_KEYS = {"rule", "severity", "file", "line", "snippet", "reason", "context", "limit", "suppression"}
 VERDICTS = {"malicious", "suspicious", "clean", "error"}
 KINDS = {"wheel", "sdist", "egg", "npm", "installed", "file", None}
 SEVERITIES = {"critical", "high", "medium", "low", "info"}
@@ -141,6 +141,7 @@ def test_keys_of_a_constructed_result() -> None:
         "reason": "executable .pth line",
         "context": "startup",
         "limit": None,
+        "suppression": None,
     }
     assert target["findings"][1]["line"] is None and target["findings"][1]["context"] is None
 

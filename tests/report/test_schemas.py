@@ -12,6 +12,7 @@ from jsonschema import Draft202012Validator
 
 from custody.artifacts import LimitKind
 from custody.audit.model import SEVERITIES, FindingKind
+from custody.config import SuppressionKind
 from custody.report.schema_files import SCHEMA_NAMES, load_schema
 from custody.scan import Context, Severity, Verdict
 from tests.report.schema_check import assert_valid
@@ -47,6 +48,9 @@ def test_enumerations_match_the_code() -> None:
     audit = load_schema("audit")
     assert _enum(audit, "$defs", "finding", "properties", "kind") == {k.value for k in FindingKind}
     assert _enum(audit, "$defs", "finding", "properties", "severity") == set(SEVERITIES)
+    for schema in (scan, audit):
+        suppression = schema["$defs"]["suppression"]["oneOf"][1]
+        assert _enum(suppression, "properties", "kind") == {k.value for k in SuppressionKind}
 
 
 def test_a_renamed_field_is_caught() -> None:

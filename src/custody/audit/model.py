@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from custody.config.suppression import Suppression
 from custody.inventory import Package
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -62,6 +63,9 @@ class Finding:
     detail: str
     ecosystem: str | None = None
     """`PyPI` or `npm` for package findings (advisories, yanked, unpinned), else None."""
+    suppression: Suppression | None = None
+    """Set when an ignore entry, `--exclude-rule` or the baseline covers this finding: reported
+    (JSON, SARIF) but not counted for `--fail-on`."""
 
 
 @dataclass(slots=True, kw_only=True)

@@ -31,6 +31,7 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "fix": finding.fix,
         "detail": finding.detail,
         "ecosystem": finding.ecosystem,
+        "suppression": finding.suppression.as_dict() if finding.suppression else None,
     }
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import stat
 import sys
+import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from typing import NoReturn
 
@@ -13,19 +15,33 @@ import click
 
 from custody.advisories import ECOSYSTEMS, AdvisoryError, AdvisoryStore, update_store
 from custody.artifacts import find_site_dirs, running_site_dirs
-from custody.audit import AuditReport, AuditRequest, audit, severity_rank
+from custody.audit import AuditReport, AuditRequest, audit
 from custody.audit.environment import HookScan
 from custody.audit.hook_verdicts import remembered
+from custody.audit.model import FindingKind
 from custody.audit.report import report_to_json, report_to_sarif, report_to_text, sorted_findings
 from custody.audit.run import default_digest_cache_path
 from custody.cli import exit_codes
-from custody.cli.output import check_output_file, emit
+from custody.cli.controls import (
+    CliIgnore,
+    check_rules,
+    cli_ignore,
+    current_config,
+    exit_status,
+    now,
+    report_expired,
+    shared_controls,
+    summary_line,
+)
+from custody.cli.output import check_output_file, emit, is_terminal, wants_color
 from custody.cli.progress import progress_display, wanted
+from custody.config import VERDICT_SEVERITY
+from custody.config.audit_apply import AuditSuppressions, audit_reached, suppress_audit
+from custody.config.baseline import load_baseline
+from custody.config.suppression import AuditIgnore
 from custody.inventory import InventoryError, find_lockfiles, python_site_dirs
 from custody.inventory.discover import reader_for
 from custody.policy import DurationError, parse_duration
-
-FAIL_ON = ("critical", "high", "medium", "low")
 
 
 def _age(text: str | None, live: bool) -> timedelta | None:
@@ -118,12 +134,6 @@ def _hook_scan(rule_dirs: tuple[str, ...], digest_cache: str | None) -> HookScan
     return remembered(engine, store, rule_dirs)
 
 
-def exit_code(report: AuditReport, fail_on: str) -> int:
-    if report.worst() >= severity_rank(fail_on):
-        return exit_codes.FOUND
-    return exit_codes.SCAN_ERROR if report.errors else exit_codes.OK
-
-
 @click.command("audit")
 @click.argument("paths", nargs=-1)
 @click.option(
@@ -137,12 +147,10 @@ def exit_code(report: AuditReport, fail_on: str) -> int:
     show_default=True,
     help="html: a single-file report to open in a browser (best with -o FILE).",
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice(FAIL_ON),
-    default="medium",
-    show_default=True,
-    help="Exit 1 when any finding has at least this severity.",
+@shared_controls(
+    "medium",
+    ignore_help="Suppress this advisory id or alias in every package (repeatable; with --reason).",
+    exclude_help="Do not count findings of this kind (unpinned, release-age...) or id (repeatable).",
 )
 @click.option(
     "--scan", "run_scan", is_flag=True, help="Also run the scan engine over every installed distribution."
@@ -190,6 +198,14 @@ def audit_command(
     pythons: Sequence[str],
     fmt: str,
     fail_on: str,
+    exit_zero: bool,
+    quiet: bool,
+    color: str,
+    exclude_rules: Sequence[str],
+    ignores: Sequence[str],
+    reason: str | None,
+    until: str | None,
+    baseline: str | None,
     run_scan: bool,
     live: bool,
     index_url: str | None,
@@ -206,10 +222,12 @@ def audit_command(
     PATH is a venv, a site-packages dir, a lock/requirements file, or a directory holding lock files.
     With none, audits the running environment plus the lock files in the current directory.
     """
+    started = time.perf_counter()
+    rules = _suppressions(exclude_rules, cli_ignore(ignores, reason, until), baseline)
     site_dirs, lockfiles = plan_targets(paths, pythons)
     rule_dirs = _rule_dirs()
     digest_cache = None if rehash else default_digest_cache_path()
-    with progress_display(wanted(fmt, output)) as progress:
+    with progress_display(wanted(fmt, output) and not quiet) as progress:
         request = AuditRequest(
             site_dirs=site_dirs,
             lockfiles=lockfiles,
@@ -228,6 +246,11 @@ def audit_command(
             from custody.audit.scanning import scan_site_dirs  # noqa: PLC0415 - see _hook_scan
 
             scan_site_dirs(site_dirs, report, jobs=jobs, rule_dirs=rule_dirs, progress=progress)
+    outcome = suppress_audit(report, rules, now())
+    report = outcome.report
+    for entry in outcome.expired:
+        report.notes.append(f"suppression expired, no longer applied: {_expired(entry)}")
+    report_expired([_expired(e) for e in outcome.expired])
     if fmt == "json":
         text = report_to_json(report)
     elif fmt == "sarif":
@@ -242,9 +265,61 @@ def audit_command(
 
         text = audit_to_html(report, sorted_findings(report))
     else:
-        text = report_to_text(report, verbose=verbose)
-    emit(text, output)
-    sys.exit(exit_code(report, fail_on))
+        text = _text(report, fail_on, verbose, quiet, color, output, time.perf_counter() - started)
+    emit(text, output, color=True if color == "always" else None)  # click strips colour off a pipe
+    sys.exit(exit_status(audit_reached(report.findings, fail_on), bool(report.errors), exit_zero))
+
+
+def _expired(entry: AuditIgnore) -> str:
+    return entry.describe() + (f" (until {entry.until:%Y-%m-%d}; {entry.source})" if entry.until else "")
+
+
+def _suppressions(exclude: Sequence[str], ignore: CliIgnore, baseline: str | None) -> AuditSuppressions:
+    """The config's and the command line's suppressions, checked before any work."""
+    from custody.scan.catalog import RULES  # noqa: PLC0415 - only the catalog, not the engine
+
+    config = current_config()
+    excluded = check_rules(exclude, {k.value for k in FindingKind} | set(RULES), "--exclude-rule")
+    loaded = load_baseline(baseline, "audit") if baseline else None
+    return AuditSuppressions(
+        ignores=config.audit_ignores + ignore.audit(), exclude_rules=excluded, baseline=loaded
+    )
+
+
+def _text(
+    report: AuditReport,
+    fail_on: str,
+    verbose: bool,
+    quiet: bool,
+    color: str,
+    output: str | None,
+    seconds: float,
+) -> str:
+    """The text report of the counted findings (quiet: only those reaching --fail-on), then the
+    one-line summary; suppressed findings are counted there, listed in JSON and SARIF."""
+    counted = [f for f in report.findings if f.suppression is None]
+    shown = [f for f in counted if audit_reached([f], fail_on)] if quiet else counted
+    body = report_to_text(replace(report, findings=shown), verbose=verbose)
+    malicious = sum(
+        f.kind is FindingKind.MALWARE
+        or (f.severity == VERDICT_SEVERITY["malicious"] and f.kind is FindingKind.SCAN)
+        for f in counted
+    )
+    suspicious = sum(
+        f.kind is FindingKind.SCAN and f.severity == VERDICT_SEVERITY["suspicious"] for f in counted
+    )
+    counts = {
+        "targets": len(report.targets),
+        "malicious": malicious,
+        "suspicious": suspicious,
+        "other findings": len(counted) - malicious - suspicious,
+        "errors": len(report.errors),
+        "suppressed": len(report.findings) - len(counted),
+    }
+    line = summary_line("audit", counts, seconds)
+    if wants_color(color, output is None and is_terminal(None)):  # a file is never a terminal
+        line = click.style(line, fg="red" if audit_reached(counted, fail_on) else "green", bold=True)
+    return f"{body}\n{line}" if body else line
 
 
 @click.group("db")

@@ -16,6 +16,7 @@ from typing import Any, NoReturn
 import click
 
 from custody.cli import exit_codes
+from custody.cli.controls import config_option
 from custody.policy import (
     Entry,
     EntryKind,
@@ -75,6 +76,7 @@ def _open_store(target: str | None) -> Any:
 
 
 @click.group()
+@config_option
 def gate() -> None:
     """Install-time firewall: a package index proxy that pip and uv install through."""
 

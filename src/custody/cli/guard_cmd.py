@@ -10,6 +10,7 @@ from typing import NoReturn
 import click
 
 from custody.cli import exit_codes
+from custody.cli.controls import config_option
 from custody.cli.output import check_output_file, emit
 from custody.guard import (
     Environment,
@@ -46,6 +47,7 @@ def _env(python: str | None, venv: str | None) -> Environment:
 
 
 @click.group("guard")
+@config_option
 def guard() -> None:
     """Runtime guard: audit hooks that log (monitor) or refuse (enforce) what packages do."""
 

@@ -6,12 +6,14 @@ anything: a scan is not run for nothing, and a ledger checkpoint or a witness co
 made and then lost. A write that fails later anyway (disk full, a race) raises the same error; the
 CLI's top-level handler turns it into one line on stderr.
 
-`emit` is the one place a command's report goes to stdout or to its `-o` file.
+`emit` is the one place a command's report goes to stdout or to its `-o` file; `--color`
+(auto/always/never, NO_COLOR) is decided here too, so every text report colours the same way.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from typing import IO, Any, Literal, NoReturn, overload
 
@@ -100,22 +102,46 @@ def write_output(path: str, text: str) -> None:
         fail_output(path, exc.strerror or str(exc))
 
 
-def emit(text: str, output: str | None) -> None:
-    """A command's report: `text` and a newline on stdout, or into the file `output`."""
+def emit(text: str, output: str | None, *, color: bool | None = None) -> None:
+    """A command's report: `text` and a newline on stdout, or into the file `output`.
+
+    `color=True` keeps colour codes on stdout even when it is not a terminal (`--color always`);
+    None lets click strip them off a pipe."""
     if output is None:
-        click.echo(text)
+        click.echo(text, color=color)
     else:
         write_output(output, text if text.endswith("\n") else text + "\n")
 
 
-def emit_rich(render: Callable[[Console], None], output: str | None) -> None:
-    """A rich report: drawn on the terminal, or as plain text (no colour codes) into `output`."""
+def emit_rich(render: Callable[[Console], None], output: str | None, *, color: str = "auto") -> None:
+    """A rich report: drawn on the terminal, or into `output`, coloured as `--color` says
+    (auto: only on a terminal, so a file gets plain text)."""
     if output is None:
-        render(Console())
+        render(console(color))
         return
     handle = open_output(output)
     try:
         with handle:
-            render(Console(file=handle, width=REPORT_WIDTH))
+            render(console(color, handle, REPORT_WIDTH))
     except OSError as exc:
         fail_output(output, exc.strerror or str(exc))
+
+
+def wants_color(choice: str, terminal: bool) -> bool:
+    """`--color`: always/never as said; auto on a terminal unless NO_COLOR is set (no-color.org)."""
+    if choice != "auto":
+        return choice == "always"
+    return terminal and not os.environ.get("NO_COLOR", "")
+
+
+def is_terminal(stream: IO[str] | None) -> bool:
+    """Whether `stream` (None: stdout) is a terminal."""
+    stream = sys.stdout if stream is None else stream
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+def console(choice: str, file: IO[str] | None = None, width: int | None = None) -> Console:
+    """A rich console that colours exactly when `--color` says so (a flag beats NO_COLOR)."""
+    if wants_color(choice, is_terminal(file)):
+        return Console(file=file, width=width, force_terminal=True, no_color=False, color_system="standard")
+    return Console(file=file, width=width, color_system=None, force_terminal=False)

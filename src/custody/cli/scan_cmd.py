@@ -4,25 +4,48 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from custody.artifacts import ArtifactError, running_site_dirs
 from custody.artifacts.index import download, parse_spec
 from custody.cli import exit_codes
+from custody.cli.controls import (
+    CliIgnore,
+    check_rules,
+    cli_ignore,
+    current_config,
+    exit_status,
+    now,
+    report_expired,
+    shared_controls,
+    summary_line,
+)
 from custody.cli.output import check_output_file, emit, emit_rich
 from custody.cli.progress import progress_display, wanted
 from custody.cli.render import render_text
+from custody.config.baseline import load_baseline
+from custody.config.scan_apply import ScanSuppressions, scan_reached, suppress_scan
 from custody.errors import NoTargetsError
 from custody.progress import report
 from custody.report import results_to_json, results_to_sarif, scan_to_html
-from custody.scan import RuleLoadError, ScanResult, ScanTask, Verdict, error_result, expand_target, scan_tasks
+from custody.scan import (
+    RULES,
+    RuleLoadError,
+    ScanResult,
+    ScanTask,
+    Verdict,
+    error_result,
+    expand_target,
+    scan_tasks,
+)
 from custody.scan.engine import DEFAULT_TIMEOUT
 from custody.scan.yara_rules import YaraRules, default_rule_dirs
-
-FAIL_LEVELS = {"malicious": Verdict.MALICIOUS, "suspicious": Verdict.SUSPICIOUS}
 
 
 @click.command()
@@ -35,12 +58,10 @@ FAIL_LEVELS = {"malicious": Verdict.MALICIOUS, "suspicious": Verdict.SUSPICIOUS}
     show_default=True,
     help="html: a single-file report to open in a browser (best with -o FILE).",
 )
-@click.option(
-    "--fail-on",
-    type=click.Choice(["malicious", "suspicious"]),
-    default="malicious",
-    show_default=True,
-    help="Exit 1 when any target reaches this verdict.",
+@shared_controls(
+    "malicious",
+    ignore_help="Suppress this rule's findings in every package (repeatable; with --reason).",
+    exclude_help="Do not count this rule (repeatable); its findings stay in JSON/SARIF, marked.",
 )
 @click.option(
     "--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes (default: all cores)."
@@ -75,6 +96,14 @@ def scan(
     targets: Sequence[str],
     fmt: str,
     fail_on: str,
+    exit_zero: bool,
+    quiet: bool,
+    color: str,
+    exclude_rules: Sequence[str],
+    ignores: Sequence[str],
+    reason: str | None,
+    until: str | None,
+    baseline: str | None,
     jobs: int | None,
     rule_dirs: Sequence[str],
     index_url: str | None,
@@ -89,7 +118,9 @@ def scan(
     other directory, every archive under it. With no TARGET, scans the running Python
     environment. Never executes package code.
     """
+    started = time.perf_counter()
     err = Console(stderr=True)
+    rules = _suppressions(exclude_rules, cli_ignore(ignores, reason, until), baseline)
     all_rule_dirs = tuple(rule_dirs) + default_rule_dirs()
     try:
         YaraRules(all_rule_dirs)  # fail fast on bad user rules, before any worker starts
@@ -102,14 +133,32 @@ def scan(
         named = ", ".join(targets) if targets else "the running environment"
         raise NoTargetsError(f"nothing to scan in {named} (no package archive, directory or environment)")
     results: list[ScanResult] = list(early)
-    with progress_display(wanted(fmt, output) and len(tasks) > 1) as progress:
+    with progress_display(wanted(fmt, output) and len(tasks) > 1 and not quiet) as progress:
         for done, result in enumerate(
             scan_tasks(tasks, jobs=jobs, rule_dirs=all_rule_dirs, timeout=timeout), 1
         ):
             results.append(result)
             report(progress, "scanning", done, len(tasks))
-    _emit(results, fmt, output, verbose)
-    sys.exit(_exit_code(results, FAIL_LEVELS[fail_on]))
+    outcome = suppress_scan(results, rules, now())
+    report_expired(
+        [e.describe() + f" (until {e.until:%Y-%m-%d}; {e.source})" for e in outcome.expired if e.until]
+    )
+    view = TextView(verbose=verbose, quiet=quiet, color=color, seconds=time.perf_counter() - started)
+    _emit(outcome.results, fmt, output, view)
+    errors = any(r.verdict is Verdict.ERROR for r in outcome.results)
+    sys.exit(exit_status(scan_reached(outcome.results, fail_on), errors, exit_zero))
+
+
+def _suppressions(exclude: Sequence[str], ignore: CliIgnore, baseline: str | None) -> ScanSuppressions:
+    """The config's and the command line's suppressions, checked before any work."""
+    config = current_config()
+    known = set(RULES)
+    excluded = check_rules(exclude, known, "--exclude-rule")
+    check_rules([i.rule for i in config.scan_ignores] + list(ignore.ids), known, "ignore rule")
+    loaded = load_baseline(baseline, "scan") if baseline else None
+    return ScanSuppressions(
+        ignores=config.scan_ignores + ignore.scan(), exclude_rules=excluded, baseline=loaded
+    )
 
 
 def _plan(targets: list[str], index_url: str | None, err: Console) -> tuple[list[ScanTask], list[ScanResult]]:
@@ -137,7 +186,17 @@ def _exists(path: str) -> bool:
     return os.path.exists(path)
 
 
-def _emit(results: list[ScanResult], fmt: str, output: str | None, verbose: bool) -> None:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TextView:
+    """How the text report is shown."""
+
+    verbose: bool
+    quiet: bool
+    color: str
+    seconds: float
+
+
+def _emit(results: list[ScanResult], fmt: str, output: str | None, view: TextView) -> None:
     if fmt == "json":
         emit(results_to_json(results), output)
     elif fmt == "sarif":
@@ -145,12 +204,22 @@ def _emit(results: list[ScanResult], fmt: str, output: str | None, verbose: bool
     elif fmt == "html":
         emit(scan_to_html(results), output)
     else:
-        emit_rich(lambda console: render_text(results, console, verbose=verbose), output)
+        emit_rich(lambda console: _text(results, console, view), output, color=view.color)
 
 
-def _exit_code(results: list[ScanResult], level: Verdict) -> int:
-    if any(r.verdict.rank >= level.rank for r in results):
-        return exit_codes.FOUND
-    if any(r.verdict is Verdict.ERROR for r in results):
-        return exit_codes.SCAN_ERROR
-    return exit_codes.OK
+def _text(results: list[ScanResult], out: Console, view: TextView) -> None:
+    """The table and findings (suppressed ones left out, counted), then the one-line summary."""
+    counted = [replace(r, findings=tuple(f for f in r.findings if f.suppression is None)) for r in results]
+    shown = [r for r in counted if r.verdict is not Verdict.CLEAN] if view.quiet else counted
+    if shown:
+        render_text(shown, out, verbose=view.verbose)
+    suppressed = sum(1 for r in results for f in r.findings if f.suppression is not None)
+    counts = {
+        "targets": len(results),
+        "malicious": sum(r.verdict is Verdict.MALICIOUS for r in results),
+        "suspicious": sum(r.verdict is Verdict.SUSPICIOUS for r in results),
+        "errors": sum(r.verdict is Verdict.ERROR for r in results),
+        "suppressed": suppressed,
+    }
+    style = "bold red" if counts["malicious"] else "yellow" if counts["suspicious"] else "green"
+    out.print(Text(summary_line("scan", counts, view.seconds), style=style), soft_wrap=True)  # one line

@@ -20,6 +20,7 @@ from html import escape
 from custody import __version__
 from custody.audit.model import AuditReport, FindingKind, severity_rank
 from custody.audit.model import Finding as AuditFinding
+from custody.config.suppression import Suppression
 from custody.scan.catalog import RULES
 from custody.scan.model import Context, Finding, ScanResult, Verdict
 
@@ -55,7 +56,8 @@ border-bottom:1px solid var(--line);vertical-align:top}th{font-weight:600}
 .badge{display:inline-block;border-radius:4px;padding:0 .4rem;font-weight:600;color:#fff}
 .malicious,.critical{background:var(--bad)}.suspicious,.high{background:#d93025}
 .medium{background:var(--warn)}.clean{background:var(--ok)}.error{background:var(--err)}
-.low,.info{background:var(--mute)}
+.low,.info,.suppressed{background:var(--mute)}
+.finding.muted,tr.muted{color:var(--mute)}
 section.pkg{border:1px solid var(--line);border-radius:8px;padding:.5rem 1rem;margin:1rem 0}
 .finding{border-top:1px solid var(--line);padding:.5rem 0}
 .where{color:var(--mute)}.reason{margin:.25rem 0}
@@ -115,6 +117,18 @@ def _code(snippet: str, line: int | None) -> str:
     return f"<pre><code>{gutter}{highlighted(snippet)}</code></pre>"
 
 
+def _suppression(suppression: Suppression | None) -> str:
+    """The line saying why a finding does not count (shown, never hidden: a reviewer can disagree)."""
+    if suppression is None:
+        return ""
+    until = f", until {suppression.until:%Y-%m-%d}" if suppression.until else ""
+    origin = f"{suppression.kind.value}, {suppression.source}{until}"
+    return (
+        f'<div class="why-suppressed">{_badge("suppressed")} {_e(suppression.reason)} '
+        f'<span class="small">({_e(origin)})</span></div>'
+    )
+
+
 # ---- scan ---------------------------------------------------------------------------------------
 def _package(result: ScanResult) -> str:
     return f"{result.name or '?'} {result.version or ''}".strip()
@@ -160,21 +174,27 @@ def _finding(finding: Finding) -> str:
         else '<span class="ctx">where it runs: not applicable</span>'
     )
     snippet = _code(finding.snippet, finding.line) if finding.snippet else ""
+    muted = " muted" if finding.suppression else ""
     return (
-        f'<div class="finding">{_badge(finding.severity.value)} <code>{_e(finding.rule)}</code>{title}'
+        f'<div class="finding{muted}">{_badge(finding.severity.value)} <code>{_e(finding.rule)}</code>{title}'
+        f"{_suppression(finding.suppression)}"
         f'<div class="where"><code>{_e(where)}</code> · {runs}</div>'
         f'<p class="reason">{_e(finding.reason)}</p>{snippet}</div>'
     )
 
 
 def _scan_section(result: ScanResult) -> str:
-    findings = sorted(result.findings, key=lambda f: -f.severity.rank)
+    # counted findings first (worst first), then the suppressed ones, marked with their reason
+    findings = sorted(result.findings, key=lambda f: (f.suppression is not None, -f.severity.rank))
     body = "".join(_finding(f) for f in findings)
     error = f'<p class="reason">error: {_e(result.error)}</p>' if result.error else ""
     flagged = result.verdict is not Verdict.CLEAN
+    suppressed = sum(f.suppression is not None for f in findings)
+    counted = len(findings) - suppressed
+    also = f" ({suppressed} suppressed)" if suppressed else ""
     head = (
         f"<summary><strong>{_e(_package(result))}</strong> {_badge(result.verdict.value)} "
-        f'<span class="small">{len(findings)} finding{"s" if len(findings) != 1 else ""} · '
+        f'<span class="small">{counted} finding{"s" if counted != 1 else ""}{also} · '
         f"{_e(result.target)}</span></summary>"
     )
     summary = f"<p>{_e(result.summary)}</p>" if result.summary else ""
@@ -222,24 +242,38 @@ def _fix(finding: AuditFinding) -> str:
 def _audit_row(finding: AuditFinding) -> str:
     who = f"{finding.package or ''} {finding.version or ''}".strip()
     path = f'<div class="small"><code>{_e(finding.path)}</code></div>' if finding.path else ""
+    muted = ' class="muted"' if finding.suppression else ""
     return (
-        f"<tr><td>{_badge(finding.severity)}</td><td>{_e(finding.kind.value)}</td><td>{_e(who)}</td>"
-        f"<td>{_advisory(finding)}</td><td>{_fix(finding)}</td><td>{_e(finding.detail)}{path}</td></tr>"
+        f"<tr{muted}><td>{_badge(finding.severity)}</td><td>{_e(finding.kind.value)}</td><td>{_e(who)}</td>"
+        f"<td>{_advisory(finding)}</td><td>{_fix(finding)}</td><td>{_e(finding.detail)}{path}"
+        f"{_suppression(finding.suppression)}</td></tr>"
+    )
+
+
+def _audit_table(findings: Sequence[AuditFinding]) -> str:
+    rows = "".join(_audit_row(f) for f in findings)
+    return (
+        "<table><thead><tr><th>severity</th><th>kind</th><th>package</th><th>advisory</th>"
+        f"<th>fix</th><th>detail</th></tr></thead><tbody>{rows}</tbody></table>"
     )
 
 
 def audit_to_html(report: AuditReport, findings: Sequence[AuditFinding]) -> str:
     """The audit report: counts by severity and kind, then every finding (worst first) with the
-    advisory, its aliases and the version that fixes it, then errors and notes."""
-    by_severity = Counter(f.severity for f in findings)
-    kinds = Counter(f.kind.value for f in findings)
+    advisory, its aliases and the version that fixes it, then the suppressed findings (not
+    counted, each with its reason), then errors and notes."""
+    counted = [f for f in findings if f.suppression is None]
+    suppressed = [f for f in findings if f.suppression is not None]
+    by_severity = Counter(f.severity for f in counted)
+    kinds = Counter(f.kind.value for f in counted)
     kind_line = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items())) or "no findings"
-    rows = "".join(_audit_row(f) for f in findings)
-    table = (
-        "<table><thead><tr><th>severity</th><th>kind</th><th>package</th><th>advisory</th>"
-        f"<th>fix</th><th>detail</th></tr></thead><tbody>{rows}</tbody></table>"
-        if findings
-        else "<p>No findings.</p>"
+    if suppressed:
+        kind_line += f" ({len(suppressed)} suppressed)"
+    table = _audit_table(counted) if counted else "<p>No findings.</p>"
+    hidden = (
+        f"<h2>Suppressed ({len(suppressed)}, not counted)</h2>{_audit_table(suppressed)}"
+        if suppressed
+        else ""
     )
     errors = "".join(f"<li>{_e(e)}</li>" for e in report.errors)
     notes = "".join(f"<li>{_e(n)}</li>" for n in report.notes)
@@ -253,6 +287,7 @@ def audit_to_html(report: AuditReport, findings: Sequence[AuditFinding]) -> str:
             _cards(by_severity, severities),
             "<h2>Findings</h2>",
             table,
+            hidden,
             f'<h2>Errors</h2><ul class="errors">{errors}</ul>' if errors else "",
             f"<h2>Notes</h2><ul>{notes}</ul>" if notes else "",
             f"<h2>Targets</h2><ul>{targets}</ul>" if targets else "",

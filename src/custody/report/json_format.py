@@ -25,6 +25,7 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
         "reason": finding.reason,
         "context": finding.context.value if finding.context else None,
         "limit": finding.limit.value if finding.limit else None,
+        "suppression": finding.suppression.as_dict() if finding.suppression else None,
     }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from custody import __version__
 from custody.audit.model import Finding as AuditFinding
 from custody.audit.model import FindingKind
+from custody.config.suppression import Suppression
 from custody.scan.catalog import RULES
 from custody.scan.model import ScanResult, Severity
 
@@ -54,6 +55,8 @@ class SarifSuppression:
     status: str = "accepted"
     until: str | None = None
     """ISO date after which the suppression stops applying, if any."""
+    properties: Mapping[str, Any] = field(default_factory=dict)
+    """custody's own record of it (how it came about, where it was declared)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -144,9 +147,26 @@ def _suppression(suppression: SarifSuppression) -> dict[str, Any]:
         "status": suppression.status,
         "justification": suppression.justification,
     }
+    properties = {**suppression.properties}
     if suppression.until is not None:
-        entry["properties"] = {"until": suppression.until}
+        properties["until"] = suppression.until
+    if properties:
+        entry["properties"] = properties
     return entry
+
+
+def sarif_suppressions(suppression: Suppression | None) -> tuple[SarifSuppression, ...]:
+    """A finding's suppression (custody.config: an ignore entry with its reason, an excluded rule,
+    the baseline) as SARIF `suppressions`: dashboards show the result as dismissed, with the reason."""
+    if suppression is None:
+        return ()
+    return (
+        SarifSuppression(
+            justification=suppression.reason,
+            until=suppression.until.isoformat() if suppression.until else None,
+            properties={"kind": suppression.kind.value, "source": suppression.source},
+        ),
+    )
 
 
 # ---- scan ---------------------------------------------------------------------------------------
@@ -213,6 +233,7 @@ def scan_sarif_results(results: Iterable[ScanResult]) -> list[SarifResult]:
                         "package": result.name,
                         "version": result.version,
                     },
+                    suppressions=sarif_suppressions(finding.suppression),
                 )
             )
     return out
@@ -314,6 +335,7 @@ def audit_to_sarif(findings: Iterable[AuditFinding]) -> str:
                     "detail": finding.detail,
                     "ecosystem": finding.ecosystem,
                 },
+                suppressions=sarif_suppressions(finding.suppression),
             )
         )
     return to_sarif(results, rules, category="audit")

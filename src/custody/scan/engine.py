@@ -15,7 +15,7 @@ from custody.scan.coverage import assess
 from custody.scan.metadata import metadata_findings
 from custody.scan.model import ScanResult, Verdict
 from custody.scan.selection import scan_selector
-from custody.scan.verdict import decide, judge
+from custody.scan.verdict import judge, settle
 from custody.scan.yara_rules import YaraRules
 
 DEFAULT_TIMEOUT = 60.0
@@ -60,12 +60,8 @@ class Scanner:
             collected.unread.append(Unread(path="", limit=LimitKind.SCAN_TIME, rest=True))
         coverage = assess(artifact, collected, self.timeout)
         findings = judge(artifact, collected, [*metadata_findings(artifact), *coverage.findings])
-        verdict, score, summary = decide(findings)
         error = artifact.error or coverage.error
-        if error is not None and verdict is not Verdict.MALICIOUS:
-            # Fail closed: what could not be read or analysed is not declared harmless.
-            verdict = Verdict.ERROR
-            summary = f"error: {error}"
+        verdict, score, summary = settle(findings, error)
         return ScanResult(
             target=artifact.source,
             name=artifact.name,

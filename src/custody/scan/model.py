@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 
 from custody.artifacts import LimitKind
+from custody.config.suppression import Suppression
 
 
 class Severity(str, enum.Enum):
@@ -96,6 +97,9 @@ class Finding:
     limit: LimitKind | None = None
     """For findings about content a limit or timeout left unread: which one (typed, for policy)."""
     basis: Basis = Basis.CODE
+    suppression: Suppression | None = None
+    """Set when a config/`--ignore` entry, `--exclude-rule` or the baseline covers this finding:
+    it is still reported (JSON, SARIF) but counts for nothing (verdict, `--fail-on`)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

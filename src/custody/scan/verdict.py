@@ -40,6 +40,15 @@ BAIT_PARTNERS = frozenset(
 )
 
 
+def settle(findings: list[Finding], error: str | None) -> tuple[Verdict, float, str]:
+    """`decide`, then fail closed: what could not be read or analysed (`error`) is not declared
+    harmless, so the verdict is `error` unless the findings already make it malicious."""
+    verdict, score, summary = decide(findings)
+    if error is not None and verdict is not Verdict.MALICIOUS:
+        return Verdict.ERROR, score, f"error: {error}"
+    return verdict, score, summary
+
+
 def decide(findings: list[Finding]) -> tuple[Verdict, float, str]:
     """Verdict, score (0-10) and a one-line explanation."""
     by_rule: dict[str, Severity] = {}
