@@ -1572,8 +1572,37 @@ def test_hidden_shell_fires(tmp_path: Path, scanner: Scanner) -> None:
 
 
 def test_hidden_shell_fires_for_encoded_powershell(tmp_path: Path, scanner: Scanner) -> None:
+    # a script hidden in base64 at install time: critical on its own
     result = scan(write_sdist(tmp_path, setup_py=POWERSHELL_SETUP), scanner)
-    assert_fires(result, "hidden-shell", Verdict.MALICIOUS, severity=Severity.HIGH)
+    assert_fires(result, "hidden-shell", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        f'["powershell", "-NoP", "-W", "Hidden", "-e", "{ENCODED_PS}"]',
+        '["pwsh.exe", "-NonInteractive", "-enc", ENCODED]',
+    ],
+    ids=["abbreviated-flags", "constant-script"],
+)
+def test_hidden_shell_fires_for_encoded_powershell_argument_list(
+    tmp_path: Path, scanner: Scanner, argv: str
+) -> None:
+    setup = setup_py(f"subprocess.Popen({argv})\n", imports=f'import subprocess\nENCODED = "{ENCODED_PS}"\n')
+    result = scan(write_sdist(tmp_path, setup_py=setup), scanner)
+    assert_fires(result, "hidden-shell", Verdict.MALICIOUS, severity=Severity.CRITICAL)
+
+
+def test_hidden_shell_benign_plain_powershell_argument_list_at_install(
+    tmp_path: Path, scanner: Scanner
+) -> None:
+    setup = setup_py(
+        'subprocess.run(["powershell", "-NoProfile", "-Command", "Get-ChildItem", "-Recurse"])\n',
+        imports="import subprocess\n",
+    )
+    result = scan(write_sdist(tmp_path, setup_py=setup), scanner)
+    assert not hits(result, "hidden-shell"), describe(result)
+    assert result.verdict is not Verdict.MALICIOUS, describe(result)
 
 
 def test_hidden_shell_benign_called_only(tmp_path: Path, scanner: Scanner) -> None:

@@ -83,6 +83,7 @@ class Trait(str, enum.Enum):
 
     COMPUTED_NAME = "computed-name"  # EXEC: a function reached through a name built at run time
     DECODED_COMMAND = "decoded-command"  # DECODE_EXEC: a process started with a decoded command line
+    ENCODED_COMMAND = "encoded-command"  # HIDDEN_SHELL: PowerShell given its script base64-encoded
     STEALER_TARGET = "stealer-target"  # SECRET: browser, chat-token, wallet or game-session stores
     OBFUSCATOR_MARKER = "obfuscator-marker"  # OBFUSCATOR: an obfuscator's banner or runtime marker
     DIRECT_URL = "direct-url"  # PIP_INSTALL: pip install of a direct URL

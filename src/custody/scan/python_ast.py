@@ -355,6 +355,10 @@ INSTALL_HOOKS = frozenset(
         "orig_install",
     }
 )
+_POWERSHELL = re.compile(r"(^|[\s/\\])(powershell|pwsh)(\.exe)?(\s|$)", re.IGNORECASE)
+# -EncodedCommand and any abbreviation PowerShell accepts (-e, -ec, -enc, ...), then the script
+_PS_ENCODED = re.compile(r"\s-(e|ec|en[a-z]*|encodedcommand)\s+[A-Za-z0-9+/=]{20,}", re.IGNORECASE)
+_PS_HIDDEN = re.compile(r"\s-(w|wi|win[a-z]*)\s+hidden\b", re.IGNORECASE)
 DYNAMIC_IMPORTS = frozenset(
     {
         "__import__",
@@ -1815,6 +1819,19 @@ class _Analyzer:
         elif name != "compile":
             self.emit(Cap.EXEC, node, f"{name}() of computed code")
 
+    def _hidden_powershell(self, node: ast.Call, command: list[ast.expr]) -> None:
+        """PowerShell started with its script base64-encoded (`-e`, `-enc`, any abbreviation of
+        `-EncodedCommand`) or with a hidden window, written as an argument list (the pattern rules
+        read the same thing written as one command line)."""
+        words = self._command_words(command)
+        if not _POWERSHELL.search(words):
+            return
+        if _PS_ENCODED.search(words):
+            detail = "starts PowerShell with a base64-encoded script"
+            self.emit(Cap.HIDDEN_SHELL, node, detail, Trait.ENCODED_COMMAND)
+        elif _PS_HIDDEN.search(words):
+            self.emit(Cap.HIDDEN_SHELL, node, "starts PowerShell with a hidden window")
+
     def _process(self, node: ast.Call, resolved: str) -> None:
         self.emit(Cap.PROCESS, node, resolved)
         if self._detached(node):
@@ -1824,6 +1841,7 @@ class _Analyzer:
         elif node.args and self._program_is_variable(node.args[0]):
             self.emit(Cap.RUN_VARIABLE, node, f"{resolved}() runs a program named by a variable")
         command = list(node.args[:1]) + [k.value for k in node.keywords if k.arg == "args"]
+        self._hidden_powershell(node, command)
         if any(self._holds_identity(arg) for arg in command):
             tool = NETWORK_TOOL.search(self._command_words(command))
             if tool:

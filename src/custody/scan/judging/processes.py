@@ -143,7 +143,10 @@ def judge_processes(j: Judgement) -> None:
             f"{fact.detail} at {fact.context.value} time",
         )
     for fact in f.get(Cap.HIDDEN_SHELL, UNASKED):
-        j.add("hidden-shell", Severity.HIGH, fact, f"{fact.detail} at {fact.context.value} time")
+        # A script hidden in base64 and handed to PowerShell when nobody asked is a dropper's
+        # launch, not a build step: no installer needs to hide what it runs.
+        severity = Severity.CRITICAL if fact.trait is Trait.ENCODED_COMMAND else Severity.HIGH
+        j.add("hidden-shell", severity, fact, f"{fact.detail} at {fact.context.value} time")
     for fact in f.get(Cap.HIDDEN_SHELL, frozenset({Context.CALL})):
         j.add("hidden-shell", Severity.MEDIUM, fact, fact.detail)
 
