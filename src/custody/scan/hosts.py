@@ -158,6 +158,8 @@ _SUFFIXES: dict[HostClass, tuple[str, ...]] = {
         "surge.sh",
         "github.io",
         "workers.cloudflare.com",
+        "script.google.com",  # Apps Script web apps: anyone deploys one, anonymously, for free
+        "script.googleusercontent.com",
         "lambda-url.us-east-1.on.aws",
         "script.google.com",
     ),
