@@ -1,7 +1,7 @@
 """What `custody guard` costs: the same workloads in identical venvs, unguarded and armed (monitor).
 
     python bench/guard_bench.py [--dir DIR] [--runs 31] [--import-runs 21] [--io-runs 31]
-                                [--peer-ref REF]
+                                [--peer-ref REF] [--workloads start-up,imports,io]
 
 Builds (once, reused) two venvs under DIR (default ~/.cache/custody-bench/guard) with the same
 popular libraries installed from the configured index, arms one with `custody guard install
@@ -192,6 +192,8 @@ def _markdown(results: dict[str, Any], armed: list[str]) -> str:
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, key, target in ROWS:
+        if key not in results:
+            continue
         r = results[key]
         load = f"{r['load_before']:.1f}–{r['load_after']:.1f}"
         lines.append(
@@ -219,7 +221,14 @@ def main() -> None:
     parser.add_argument("--import-runs", type=int, default=21)
     parser.add_argument("--io-runs", type=int, default=31)
     parser.add_argument("--peer-ref", help="also measure the bootstrap at this git ref (a third venv)")
+    parser.add_argument(
+        "--workloads", default="start-up,imports,io", help="comma-separated subset of start-up,imports,io"
+    )
     args = parser.parse_args()
+    chosen = args.workloads.split(",")
+    unknown = [key for key in chosen if key not in ("start-up", "imports", "io")]
+    if unknown:
+        parser.error(f"unknown workload {unknown[0]!r} (start-up, imports, io)")
     base = Path(args.dir)
     base.mkdir(parents=True, exist_ok=True)
     log = base / "guard.jsonl"
@@ -237,10 +246,15 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "commit": head.stdout.strip(),
         "peer_ref": args.peer_ref,
-        "start-up": _measure(pythons, "pass", args.runs),
-        "imports": _measure(pythons, IMPORT_CODE, args.import_runs),
-        "io": _measure(pythons, IO_CODE, args.io_runs),
     }
+    workloads = {
+        "start-up": ("pass", args.runs),
+        "imports": (IMPORT_CODE, args.import_runs),
+        "io": (IO_CODE, args.io_runs),
+    }
+    for key in chosen:
+        code, runs = workloads[key]
+        results[key] = _measure(pythons, code, runs)
     results["log_lines"] = sum(1 for _ in log.open()) if log.exists() else 0
     out = ROOT / "bench" / "out"
     out.mkdir(exist_ok=True)
