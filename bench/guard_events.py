@@ -112,10 +112,17 @@ def main() -> None:
         config = Path(tmp, "guard.cfg")
         settings = {"version": 1, "mode": "monitor", "log": str(Path(tmp, "guard.jsonl")), "site_dirs": []}
         config.write_bytes(marshal.dumps({**settings, **GuardPolicy().compiled()}, 4))
-        Path(tmp, "peer").mkdir()
-        Path(tmp, "peer", "_boot.py").write_bytes(peer_source)
-        peer = _load("_custody_guard_peer", Path(tmp, "peer", "_boot.py"), config)
-        this = _load("_custody_guard_this", ROOT / "src" / "custody" / "guard" / "_boot.py", config)
+        # Each copy in a directory of its own: a bootstrap writes its index next to itself.
+        sources = {
+            "peer": peer_source,
+            "this": (ROOT / "src" / "custody" / "guard" / "_boot.py").read_bytes(),
+        }
+        loaded: dict[str, ModuleType] = {}
+        for name, source in sources.items():
+            Path(tmp, name).mkdir()
+            Path(tmp, name, "_boot.py").write_bytes(source)
+            loaded[name] = _load(f"_custody_guard_{name}", Path(tmp, name, "_boot.py"), config)
+        peer, this = loaded["peer"], loaded["this"]
         hooks: dict[str, Hook] = {"no-op hook": lambda event, a: None, "peer": peer._hook, "this": this._hook}
         current: list[Hook] = [hooks["no-op hook"]]
 
