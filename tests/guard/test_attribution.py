@@ -234,3 +234,29 @@ def test_a_read_the_main_program_made_quietly_does_not_let_a_package_read_a_key(
         ("helperpkg 1.0", str(key), "protected:ssh-keys"),
         ("helperpkg 1.0", str(key), "protected:ssh-keys"),
     ]
+
+
+def test_a_path_that_compares_equal_to_a_quiet_read_is_still_checked(
+    helper_venv: Path, home: Path, tmp_path: Path, armed: None
+) -> None:
+    # A str subclass hashing and comparing like the decoy the main program read quietly, but
+    # naming the SSH key: a lookup by open() arguments alone would let the package read it.
+    log = arm(helper_venv, tmp_path, GuardMode.ENFORCE)
+    decoy = tmp_path / "decoy"
+    decoy.write_bytes(b"decoy\n")
+    key = home / ".ssh" / "id_rsa"
+    code = (
+        "import helperpkg\n"
+        "class LookAlike(str):\n"
+        f"    def __hash__(self): return hash({str(decoy)!r})\n"
+        "    def __eq__(self, other): return True\n"
+        f"for _ in range(2): open({str(decoy)!r}, 'rb').close()\n"
+        "try:\n"
+        f"    print(helperpkg.read(LookAlike({str(key)!r}))[:11])\n"
+        "except PermissionError:\n"
+        "    print('refused')\n"
+    )
+    done = run(helper_venv, code, home)
+    assert done.stdout.strip() == "refused", done.stderr
+    denied = [e for e in events(log) if e["decision"] == "deny"]
+    assert [(e["package"], e["rule"]) for e in denied] == [("helperpkg 1.0", "protected:ssh-keys")]

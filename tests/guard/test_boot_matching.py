@@ -142,6 +142,35 @@ def test_the_quiet_open_cache_is_bounded_and_reset_with_the_configuration(
     assert not quiet_reads
 
 
+class LookAlike(str):
+    """A path that hashes and compares equal to another while naming its own file."""
+
+    decoy = ""
+
+    def __hash__(self) -> int:
+        return hash(self.decoy)
+
+    def __eq__(self, other: object) -> bool:
+        return True
+
+
+def test_a_str_subclass_that_looks_like_a_remembered_path_is_decided_afresh(
+    quiet_reads: set[tuple[Any, ...]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flags = os.O_RDONLY | os.O_CLOEXEC
+    assert _boot._open_is_quiet(("/tmp/decoy.txt", "r", flags))
+    LookAlike.decoy = "/tmp/decoy.txt"
+    key = LookAlike(os.path.join(os.environ["HOME"], ".ssh", "id_rsa"))
+    assert (key, "r", flags) in quiet_reads  # what a lookup by arguments alone would answer
+    decided: list[Any] = []
+    monkeypatch.setattr(_boot, "_HANDLERS", {"open": lambda event, args, frame: decided.append(args[0])})
+    _boot._hook("open", ("/tmp/decoy.txt", "r", flags))
+    assert decided == []  # remembered: no handler
+    _boot._hook("open", (key, "r", flags))
+    assert decided == [key]  # the key went to the handler (which refuses it for a package)
+    assert not _boot._open_is_quiet((key, "r", flags))
+
+
 def test_an_unhashable_path_like_is_still_decided(quiet_reads: set[tuple[Any, ...]]) -> None:
     class Unhashable:
         __hash__ = None  # type: ignore[assignment]

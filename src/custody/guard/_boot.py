@@ -768,9 +768,11 @@ _QUIET = {
 def _hook(event: str, args: tuple[Any, ...]) -> None:
     if event == "open":  # the bulk of all events: a read already found quiet costs one set lookup
         try:
-            if args in _quiet_opens:
+            # Exact str only: a str subclass can compare and hash equal to a remembered path while
+            # naming another file (and the other arguments, from C, are a str or None and an int).
+            if type(args[0]) is str and args in _quiet_opens:
                 return
-        except TypeError:  # an unhashable path-like: decided below like any other
+        except Exception:  # noqa: S110 - sys.audit("open") with odd arguments: decided below
             pass
     handler = _HANDLERS.get(event)
     if handler is None:
