@@ -191,3 +191,72 @@ def test_a_package_imported_through_a_symlinked_directory_is_still_that_package(
     denied = [e for e in events(log) if e["decision"] == "deny"]
     assert [e["package"] for e in denied] == ["helperpkg 1.0"]
     assert denied[0]["where"].startswith(str(alias))
+
+
+def test_a_read_the_main_program_made_quietly_does_not_let_a_package_read_a_key(
+    helper_venv: Path, home: Path, tmp_path: Path, armed: None
+) -> None:
+    # Quiet reads are remembered by their open() arguments, but only absolute ones: "id_rsa" is an
+    # ordinary file in one directory and the SSH key in another, and a protected file is never quiet.
+    log = arm(helper_venv, tmp_path, GuardMode.ENFORCE)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "id_rsa").write_text("not a key either\n")
+    key = home / ".ssh" / "id_rsa"
+    code = (
+        "import os, helperpkg\n"
+        f"os.chdir({str(elsewhere)!r})\n"
+        "results = []\n"
+        "def attempt(label, call):\n"
+        "    try:\n"
+        "        call(); results.append(label + ':ok')\n"
+        "    except PermissionError:\n"
+        "        results.append(label + ':refused')\n"
+        "for _ in range(3):\n"
+        "    attempt('main-relative', lambda: open('id_rsa', 'rb').close())\n"
+        "attempt('package-relative-elsewhere', lambda: helperpkg.read('id_rsa'))\n"
+        f"os.chdir({str(key.parent)!r})\n"
+        "attempt('package-relative-key', lambda: helperpkg.read('id_rsa'))\n"
+        f"attempt('main-key', lambda: open({str(key)!r}, 'rb').close())\n"
+        f"attempt('package-key', lambda: helperpkg.read({str(key)!r}))\n"
+        "print(' '.join(results))\n"
+    )
+    done = run(helper_venv, code, home)
+    assert done.stdout.split() == [
+        *["main-relative:ok"] * 3,
+        "package-relative-elsewhere:ok",
+        "package-relative-key:refused",
+        "main-key:ok",
+        "package-key:refused",
+    ], done.stderr
+    denied = [e for e in events(log) if e["decision"] == "deny"]
+    assert [(e["package"], e["resource"], e["rule"]) for e in denied] == [
+        ("helperpkg 1.0", str(key), "protected:ssh-keys"),
+        ("helperpkg 1.0", str(key), "protected:ssh-keys"),
+    ]
+
+
+def test_a_path_that_compares_equal_to_a_quiet_read_is_still_checked(
+    helper_venv: Path, home: Path, tmp_path: Path, armed: None
+) -> None:
+    # A str subclass hashing and comparing like the decoy the main program read quietly, but
+    # naming the SSH key: a lookup by open() arguments alone would let the package read it.
+    log = arm(helper_venv, tmp_path, GuardMode.ENFORCE)
+    decoy = tmp_path / "decoy"
+    decoy.write_bytes(b"decoy\n")
+    key = home / ".ssh" / "id_rsa"
+    code = (
+        "import helperpkg\n"
+        "class LookAlike(str):\n"
+        f"    def __hash__(self): return hash({str(decoy)!r})\n"
+        "    def __eq__(self, other): return True\n"
+        f"for _ in range(2): open({str(decoy)!r}, 'rb').close()\n"
+        "try:\n"
+        f"    print(helperpkg.read(LookAlike({str(key)!r}))[:11])\n"
+        "except PermissionError:\n"
+        "    print('refused')\n"
+    )
+    done = run(helper_venv, code, home)
+    assert done.stdout.strip() == "refused", done.stderr
+    denied = [e for e in events(log) if e["decision"] == "deny"]
+    assert [(e["package"], e["rule"]) for e in denied] == [("helperpkg 1.0", "protected:ssh-keys")]
