@@ -6,7 +6,6 @@ Nothing is imported or executed: files are hashed and start-up files are read as
 from __future__ import annotations
 
 import base64
-import contextlib
 import dataclasses
 import enum
 import functools
@@ -19,8 +18,14 @@ from dataclasses import dataclass, field
 from custody.artifacts import STARTUP_MODULES, InstalledDistribution, RecordEntry, is_startup_file
 from custody.inventory._files import file_digest
 from custody.inventory._parallel import run_parts
-from custody.inventory.bytecode import bytecode_problem, compiled_differs, pyc_flags, pyc_source
-from custody.inventory.digest_cache import DigestCache, DigestGroup, Entries, _stamp
+from custody.inventory.bytecode import (
+    UNCHECKED_HASH,
+    bytecode_problem,
+    compiled_differs,
+    pyc_flags,
+    pyc_source,
+)
+from custody.inventory.digest_cache import DigestCache, DigestGroup, Entries
 from custody.inventory.environment import distributions
 from custody.inventory.os_packages import os_owner
 from custody.startup_files import (
@@ -324,71 +329,8 @@ def _check_part(
         return groups[-1]
 
     lookups = list(part.lookups)
-    prefix = part.site_dir + os.sep
     for directory, owner_of_dir, listed in part.tops:
-        digests = group(directory)
-        pending: dict[str, tuple[InstalledDistribution, RecordEntry]] = {}
-        for known, dist, entry in listed:
-            full = known or prefix + entry.path
-            if full in pending:
-                lookups.append((full, dist, entry))  # listed twice: the second row is looked up
-            else:
-                pending[full] = (dist, entry)
-        sources: set[str] = set()  # the .py files seen: whether a .pyc has its source
-        byte_code: list[tuple[str, InstalledDistribution]] = []
-        pyc_stats: dict[str, os.stat_result] = {}
-        known_digests = digests.known if digests is not None else {}
-        for folder, items in _package_dirs(directory):
-            in_pycache = digests is not None and folder.endswith(f"{os.sep}__pycache__")
-            for item in items:
-                name = item.name
-                full = f"{folder}{os.sep}{name}"
-                hit = pending.pop(full, None)
-                if name.endswith(".py"):
-                    sources.add(full)
-                elif name.endswith(".pyc") and (hit is None or not hit[1].digest):
-                    byte_code.append((full, hit[0] if hit else owner_of_dir))  # RECORD never hashes it
-                    if in_pycache:  # stat'ed while its directory is open: its flags may be cached
-                        with contextlib.suppress(OSError):
-                            pyc_stats[full] = item.stat(follow_symlinks=False)
-                if hit is None:
-                    if not name.endswith((".pyc", ".pyo")) and full not in part.unverifiable:
-                        detail = f"in a directory installed by {owner_of_dir.entry} but listed in no RECORD"
-                        issues.append(_issue(IssueType.UNLISTED, full, owner_of_dir, detail))
-                    continue
-                dist, entry = hit
-                if not entry.digest and not item.is_symlink():
-                    continue  # a row without hash (byte code): being there is all it can say
-                try:
-                    info = item.stat(follow_symlinks=False)
-                except OSError:
-                    lookups.append((full, dist, entry))  # gone since the listing: looked up again
-                    continue
-                # the common case inline (a regular file of the recorded size whose digest is
-                # cached under the same stamp): the same test as _compare and DigestGroup.lookup
-                cached = known_digests.get(full)
-                if (
-                    cached is not None
-                    and digests is not None
-                    and stat.S_ISREG(info.st_mode)
-                    and (entry.size is None or entry.size == info.st_size)
-                    and cached[1] == entry.digest
-                    and cached[0] == _stamp(info, entry.algorithm or "")
-                ):
-                    digests.current[full] = cached
-                    continue
-                found = _compare(full, info, dist, entry, digests)
-                if found is not None:
-                    issues.append(found)
-        # after the walk: a .pyc's source is then known present or not without another lstat
-        checks = _PycChecks(digests, pyc_stats)
-        for full, dist in byte_code:
-            problem = bytecode_problem(full, sources.__contains__, checks.flags)
-            if problem is None and full in checks.rewritten:
-                problem = checks.verdict(full, pyc_source(full))
-            if problem is not None:
-                issues.append(_issue(IssueType.BYTECODE, full, dist, problem))
-        lookups.extend((full, dist, entry) for full, (dist, entry) in pending.items())
+        _check_top(part, directory, owner_of_dir, listed, group(directory), issues, lookups)
     by_dist: dict[str, DigestGroup | None] = {}
     for known, dist, entry in lookups:
         if dist.path not in by_dist:
@@ -398,6 +340,91 @@ def _check_part(
             issues.append(found)
     changed = {g.key: entries for g in groups if (entries := g.update()) is not None}
     return issues, changed
+
+
+def _check_top(
+    part: _Part,
+    directory: str,
+    owner_of_dir: InstalledDistribution,
+    listed: list[_Listed],
+    digests: DigestGroup | None,
+    issues: list[IntegrityIssue],
+    lookups: list[_Listed],
+) -> None:
+    """Walk one package directory: unlisted files, listed files against RECORD, byte code. Rows
+    whose file the walk does not meet are added to `lookups` (looked up, and reported, one by one).
+
+    The loop runs once per installed file (~100k in a large environment), so the common cases are
+    tested inline: a listed file whose cached `stamp=digest` string equals the one its lstat and
+    RECORD row give (the same test as `_compare` with `DigestGroup.lookup`), and a `__pycache__`
+    file whose flags word is cached under its stamp and is not unchecked-hash (the same answer as
+    `bytecode_problem` with `_PycChecks.flags`). Everything else takes the general path."""
+    sep = os.sep
+    prefix = part.site_dir + sep
+    pending: dict[str, tuple[InstalledDistribution, RecordEntry]] = {}
+    for known, dist, entry in listed:
+        full = known or prefix + entry.path
+        if full in pending:
+            lookups.append((full, dist, entry))  # listed twice: the second row is looked up
+        else:
+            pending[full] = (dist, entry)
+    sources: set[str] = set()  # the .py files seen: whether a .pyc has its source
+    byte_code: list[tuple[str, InstalledDistribution]] = []
+    pyc_stats: dict[str, os.stat_result] = {}
+    known_digests = digests.known if digests is not None else {}
+    current = digests.current if digests is not None else {}
+    is_reg = stat.S_ISREG
+    unverifiable = part.unverifiable
+    for folder, items in _package_dirs(directory):
+        in_pycache = digests is not None and folder.endswith(f"{sep}__pycache__")
+        folder_sep = folder + sep
+        for item in items:
+            name = item.name
+            full = folder_sep + name
+            hit = pending.pop(full, None)
+            if name.endswith(".py"):
+                sources.add(full)
+            elif (
+                name.endswith(".pyc")
+                and (hit is None or not hit[1].digest)  # RECORD never hashes it
+                # cleared here when unchanged since an audit found `import` compares it with its source
+                and not (in_pycache and _pyc_flags_cleared(item, full, known_digests, current, pyc_stats))
+            ):
+                byte_code.append((full, hit[0] if hit else owner_of_dir))
+            if hit is None:
+                if not name.endswith((".pyc", ".pyo")) and full not in unverifiable:
+                    detail = f"in a directory installed by {owner_of_dir.entry} but listed in no RECORD"
+                    issues.append(_issue(IssueType.UNLISTED, full, owner_of_dir, detail))
+                continue
+            dist, entry = hit
+            if not entry.digest and not item.is_symlink():
+                continue  # a row without hash (byte code): being there is all it can say
+            try:
+                info = item.stat(follow_symlinks=False)
+            except OSError:
+                lookups.append((full, dist, entry))  # gone since the listing: looked up again
+                continue
+            stamp = f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}:{entry.algorithm}"
+            value = f"{stamp}={entry.digest}"
+            if (
+                is_reg(info.st_mode)
+                and (entry.size is None or entry.size == info.st_size)
+                and known_digests.get(full) == value
+            ):
+                current[full] = value
+                continue
+            found = _compare(full, info, dist, entry, digests)
+            if found is not None:
+                issues.append(found)
+    # after the walk: a .pyc's source is then known present or not without another lstat
+    checks = _PycChecks(digests, pyc_stats)
+    for full, dist in byte_code:
+        problem = bytecode_problem(full, sources.__contains__, checks.flags)
+        if problem is None and full in checks.rewritten:
+            problem = checks.verdict(full, pyc_source(full))
+        if problem is not None:
+            issues.append(_issue(IssueType.BYTECODE, full, dist, problem))
+    lookups.extend((full, dist, entry) for full, (dist, entry) in pending.items())
 
 
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
@@ -455,6 +482,31 @@ class _PycChecks:
             mark = _PYC_SWAPPED if problem else ""
             self.digests.remember(path, info, _PYC_FLAGS, f"{mark}{value}")
         return problem
+
+
+def _pyc_flags_cleared(
+    item: os.DirEntry[str],
+    full: str,
+    known: dict[str, object],
+    current: Entries,
+    stats: dict[str, os.stat_result],
+) -> bool:
+    """Whether the `__pycache__` file `item` is known not to be unchecked-hash byte code: its flags
+    word is cached under its current stamp (size, mtime, ctime, inode) and `import` compares it
+    with its source. Otherwise its lstat is kept in `stats` for the full check (`_PycChecks`)."""
+    try:
+        info = item.stat(follow_symlinks=False)
+    except OSError:
+        return False
+    stamp = f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}:{_PYC_FLAGS}="
+    cached = known.get(full)
+    if type(cached) is str and cached.startswith(stamp):
+        word = cached[len(stamp) :]
+        if word.isdigit() and int(word) & 0b11 != UNCHECKED_HASH:
+            current[full] = cached
+            return True
+    stats[full] = info
+    return False
 
 
 def _package_dirs(directory: str) -> Iterator[tuple[str, list[os.DirEntry[str]]]]:
