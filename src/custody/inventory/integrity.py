@@ -282,21 +282,35 @@ def _plan(
                 issues.append(_issue(IssueType.LEGACY, dist.path, dist, detail))
             unverifiable.update(_record_full(site_dir, entry) for entry in dist.record)
             continue
+        # this runs for every RECORD row (~100k): most rows are plain, tested inline before the
+        # call, and a distribution's rows come grouped by directory, so the last one is kept
+        last_top: str | None = None
+        bucket: list[_Listed] | None = None
         for entry in dist.record:
             full: str | None = None
             path = entry.path
             top, slash, _ = path.partition("/")
-            # most rows are plain: tested inline before the call (this runs for every RECORD row)
             inline = plain_sep and "/." not in path and "//" not in path and path[:1] not in "./"
             if not (inline and path[-1:] != "/") and not _is_plain(path):
                 full = _full_path(site_dir, entry.path)
                 inside = full.startswith(prefix)
                 top, slash, _ = full[len(prefix) :].partition(os.sep) if inside else ("", "", "")
-            if not slash or top == "__pycache__" or top.endswith((".dist-info", ".egg-info", ".data")):
+            if not slash:
                 lookups.append((full, dist, entry))
                 continue
-            under.setdefault(top, []).append((full, dist, entry))
-            top_owner.setdefault(top, dist)
+            if top != last_top:
+                last_top = top
+                if top == "__pycache__" or top.endswith((".dist-info", ".egg-info", ".data")):
+                    bucket = None
+                else:
+                    bucket = under.get(top)
+                    if bucket is None:
+                        bucket = under[top] = []
+                        top_owner[top] = dist
+            if bucket is None:
+                lookups.append((full, dist, entry))
+            else:
+                bucket.append((full, dist, entry))
     frozen = frozenset(unverifiable)
     parts = [_Part(site_dir, frozen) for _ in range(count)]
     # largest directories first, each to the lightest part: parts of about equal size
