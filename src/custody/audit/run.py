@@ -24,6 +24,7 @@ from custody.inventory import (
     PartialInventory,
     find_startup_hooks,
     installed_packages,
+    paused_collection,
     read_lockfile,
     verify_records,
 )
@@ -91,7 +92,8 @@ def _open_digest_cache(request: AuditRequest, report: AuditReport) -> DigestCach
 def _environment(request: AuditRequest, report: AuditReport) -> list[Package]:
     cache = _open_digest_cache(request, report)
     try:
-        return _environment_with(request, report, cache)
+        with paused_collection():  # RECORD rows and stat results only: no cycles to collect
+            return _environment_with(request, report, cache)
     finally:
         if cache is not None:
             cache.close()
