@@ -312,24 +312,36 @@ def _classify(
     return under, lookups
 
 
-_ODD_PATH = re.compile(r"^(?=[./]|[^,\r\n]*(?:/\.|//|/(?=[,\r\n]|\Z)))([^,\r\n]*)", re.MULTILINE)
-"""The path of each row whose path is not plain (leading `.` or `/`, `/.`, `//`, trailing `/`):
-`../../bin/tool` and the like, resolved one by one."""
-_TOP_OF_ROW = re.compile(r"^([^/\n,]*)/", re.MULTILINE)
+# Each pattern starts with one literal character, which the regex engine scans for (a pattern
+# with alternatives at its start is tried at every character: 10x slower on ~10 MB of RECORDs).
+_LONE_CR = re.compile(r"\r(?!\n)")
+_TRAILING_SLASH = re.compile(r"/[,\r\n]")
+_ODD_START = re.compile(r"\n[./]")
+_ODD_MARK = re.compile(r"/[./]")
+_PATH_AT = re.compile(r"[^,\r\n]*")
+_TOP_OF_ROW = re.compile(r"\n([^/\n,]*)/")
 
 
 def _text_tops(site_dir: str, text: str) -> collections.Counter[str] | None:
     """Rows per package directory of a RECORD's text, found without parsing it (C-level scans
     instead of ~100k rows in Python before the work can be split); None when the text is CSV this
-    cannot read exactly (quoting, NUL, a lone carriage return), then `_classify` sorts it row by
-    row. Otherwise the directories are those `_classify` finds after `parse_record`: a row is a
-    line, its path what precedes the first comma, its directory what precedes the path's first
-    `/` (resolved as `_classify` resolves it where the path is not plain)."""
-    if os.sep != "/" or '"' in text or "\x00" in text or text.count("\r") != text.count("\r\n"):
+    cannot read exactly (quoting, NUL, a lone carriage return) or holds a path with a leading or
+    trailing `/`: `_classify` then sorts it row by row. Otherwise the directories are those
+    `_classify` finds after `parse_record`: a row is a line, its path what precedes the first
+    comma, its directory what precedes the path's first `/` (resolved as `_classify` resolves it
+    where the path is not plain)."""
+    if os.sep != "/" or '"' in text or "\x00" in text or _LONE_CR.search(text):
         return None
-    tops = collections.Counter(_TOP_OF_ROW.findall(text))
+    # digests and sizes hold no `/` (urlsafe base64, hex, digits): a `/` is in a path
+    if _TRAILING_SLASH.search(text) or text.endswith("/"):
+        return None  # a path with a trailing `/`: row by row
+    lines = "\n" + text
+    odd = _odd_paths(lines)
+    if odd is None:
+        return None
+    tops = collections.Counter(_TOP_OF_ROW.findall(lines))
     prefix = site_dir + os.sep
-    for path in _ODD_PATH.findall(text):
+    for path in odd:
         raw, slash, _ = path.partition("/")
         if slash:
             tops[raw] -= 1
@@ -341,6 +353,26 @@ def _text_tops(site_dir: str, text: str) -> collections.Counter[str] | None:
     for top in [t for t, n in tops.items() if n <= 0 or t in _LOOKUP_TOPS or t.endswith(_LOOKUP_SUFFIXES)]:
         del tops[top]
     return tops
+
+
+def _odd_paths(lines: str) -> list[str] | None:
+    """The paths of the rows in `lines` (a RECORD's text after a newline) that start with `.` or
+    hold `/.` or `//` (`../../../bin/tool`, `./x`, `pkg/../y`): not plain, resolved one by one;
+    None when a path starts with `/`. Found from the marks (a few per distribution), not by
+    trying a pattern at every character. A mark outside a path (there is none in urlsafe base64,
+    hex or digits) only adds a plain path, which resolves to the directory it was counted under."""
+    starts = set()
+    for found in _ODD_START.finditer(lines):
+        if lines[found.end() - 1] == "/":
+            return None
+        starts.add(found.start() + 1)
+    for found in _ODD_MARK.finditer(lines):
+        starts.add(lines.rfind("\n", 0, found.start()) + 1)
+    paths = []
+    for start in starts:
+        path = _PATH_AT.match(lines, start)  # always matches (possibly empty)
+        paths.append(path.group() if path else "")
+    return paths
 
 
 def _plan(
