@@ -542,7 +542,8 @@ def main() -> int:
     for key in custody_all:
         if matches(key, pa_found):
             continue
-        source = [label for label in ("store", "live") if matches(key, reports[label])]
+        # without --live runs (--live-runs 0) only the store's findings are known
+        source = [label for label in ("store", "live") if matches(key, reports.get(label, []))]
         if key[0] in pa_skipped:
             reason = f"pip-audit skipped {key[0]}: {pa_skipped[key[0]]}"
         else:
@@ -645,7 +646,7 @@ def main() -> int:
             f"{100 * ratio['wall']:.0f} % of pip-audit's wall, {100 * ratio['cpu']:.0f} % of its CPU"
             + (f"; errors: {results[label]['errors']}" if results[label]["errors"] else "")
         )
-    for note in results["store+live"]["notes"]:
+    for note in results.get("store+live", {}).get("notes", []):
         print(f"  custody note (store+live): {note}")
     print(f"matched {len(matched)}, missed by custody {len(missed)}, extra in custody {len(extra)}")
     for key in missed:
