@@ -4,6 +4,7 @@ Each case is confirmed by importing the module in a real interpreter (the code o
 from __future__ import annotations
 
 import importlib.util
+import os
 import py_compile
 import struct
 import subprocess
@@ -149,3 +150,28 @@ def test_a_pyc_swapped_since_the_last_audit_is_compared_with_its_source(tmp_path
     assert _imports(site, "pkg.mod") == "intact source"
     assert _audit(site, cache_path) == []
     assert _audit(site, cache_path) == []
+
+
+def test_a_pyc_made_unchecked_in_place_keeping_size_and_mtime_is_reported(tmp_path: Path) -> None:
+    # a warm audit clears a __pycache__ file whose flags word is cached under its stamp; flipping
+    # the flags word in place keeps size, mtime (put back) and inode: only ctime tells
+    site = make_site(tmp_path)
+    write_dist(site, "pkg", "1.0", {"pkg/__init__.py": b"", "pkg/mod.py": b"print('mod')\n"})
+    pyc = site / "pkg" / "__pycache__" / f"mod.{TAG}.pyc"
+    py_compile.compile(
+        str(site / "pkg" / "mod.py"),
+        cfile=str(pyc),
+        invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP,
+    )
+    cache_path = str(tmp_path / "digests.sqlite")
+    assert _audit(site, cache_path) == []
+    assert _audit(site, cache_path) == []  # now answered from the cache
+    before = pyc.stat()
+    with pyc.open("r+b") as handle:
+        handle.seek(4)
+        handle.write(struct.pack("<I", 0b01))  # hash-based, check_source off: import runs it as is
+    os.utime(pyc, ns=(before.st_atime_ns, before.st_mtime_ns))
+    after = pyc.stat()
+    kept = (before.st_size, before.st_mtime_ns, before.st_ino)
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == kept
+    assert _audit(site, cache_path) == [(pyc.name, IssueType.BYTECODE, "unchecked-hash byte code")]

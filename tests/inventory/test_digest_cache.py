@@ -89,3 +89,34 @@ def test_deleted_files_leave_the_cache_and_a_damaged_group_is_rehashed(tmp_path:
     assert cache.group(str(site / "demo")).known == {}
     assert _modified(site, cache) == ["a.py"]
     cache.close()
+
+
+def test_a_stored_value_that_is_not_a_stamp_string_is_never_trusted(tmp_path: Path) -> None:
+    # a group is loaded as stored, without checking each row: a value of another type (here the
+    # [stamp, digest] pair of schema 3, naming the file's current stamp and RECORD's digest) must
+    # still lead to hashing the file, not to taking its digest as verified
+    import json
+    import sqlite3
+
+    from custody.inventory.digest_cache import _stamp
+
+    site = make_site(tmp_path)
+    write_dist(site, "demo", "1.0", {"demo/a.py": b"A = 1\n"})
+    cache_path = str(tmp_path / "digests.sqlite")
+    cache = DigestCache(cache_path)
+    assert _modified(site, cache) == []
+    cache.close()
+    target = site / "demo" / "a.py"
+    target.write_bytes(b"A = 2\n")
+    recorded = next(e.digest for d in distributions(str(site)) for e in d.record if e.path == "demo/a.py")
+    pair = [_stamp(os.lstat(target), "sha256"), recorded]
+    conn = sqlite3.connect(cache_path)
+    conn.execute(
+        "UPDATE digest_group SET entries = ? WHERE grp = ?",
+        (json.dumps({str(target): pair}), str(site / "demo")),
+    )
+    conn.commit()
+    conn.close()
+    cache = DigestCache(cache_path)
+    assert _modified(site, cache) == ["a.py"]
+    cache.close()

@@ -148,3 +148,27 @@ def test_a_refused_fork_runs_that_share_here() -> None:
         "print(json.dumps({'forked': can_fork(), 'results': run_parts([lambda: 1, lambda: 2, lambda: 3])}))\n"
     )
     assert answer == {"forked": True, "results": [1, 2, 3]}
+
+
+def test_paused_collection_pauses_and_restores_the_collector() -> None:
+    import gc
+
+    from custody.inventory import paused_collection
+
+    assert gc.isenabled()
+    with paused_collection():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with paused_collection():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
+    try:
+        with paused_collection():
+            raise KeyError("boom")
+    except KeyError:
+        pass
+    assert gc.isenabled()

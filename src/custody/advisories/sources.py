@@ -10,8 +10,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from custody.advisories.model import AdvisoryError
 from custody.progress import Progress, report
 
@@ -50,8 +48,13 @@ def _decode(name: str, data: bytes) -> dict[str, Any] | None:
     if name.lower().endswith(".json"):
         doc = json.loads(data)
     else:
+        import yaml  # noqa: PLC0415 - YAML records are read by `db update` only, not on an audit
+
         # BaseLoader keeps every scalar a string: versions such as 1.10 must not become floats.
-        doc = yaml.load(data, Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader))  # noqa: S506
+        try:
+            doc = yaml.load(data, Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader))  # noqa: S506
+        except yaml.YAMLError as exc:
+            raise ValueError(str(exc)) from exc
     return doc if isinstance(doc, dict) else None
 
 
@@ -60,7 +63,7 @@ def _record(origin: str, data: bytes) -> RawRecord:
         return RawRecord(origin=origin, document=None, error="record too large")
     try:
         doc = _decode(origin, data)
-    except (ValueError, yaml.YAMLError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError) as exc:  # a YAML error arrives as ValueError
         return RawRecord(origin=origin, document=None, error=f"unparseable: {exc}")
     except RecursionError:
         return RawRecord(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import io
 import os
 import site
 import sys
@@ -284,49 +285,72 @@ class InstalledDistribution:
     name: str | None
     version: str | None
     record: tuple[RecordEntry, ...]
+    """RECORD rows; empty while `record_text` holds them unparsed (see `rows()`)."""
     has_record: bool
     """False for legacy installs without RECORD (then `record` comes from installed-files.txt, no hashes)."""
     installer: str | None = None
     """The INSTALLER file's first line (`pip`, `uv`, `rpm`...); None when there is none."""
+    record_text: str | None = None
+    """RECORD as read, not yet parsed (`list_distributions(parse_records=False)`): a large
+    environment's ~100k rows are then parsed where they are checked, by the forked workers."""
 
     @property
     def path(self) -> str:
         """The absolute path of the distribution's metadata directory."""
         return os.path.join(self.site_dir, self.entry)
 
+    def rows(self) -> tuple[RecordEntry, ...]:
+        """The RECORD rows, parsed from `record_text` when they were not parsed on reading (each
+        call parses again: keep the result)."""
+        return self.record if self.record_text is None else parse_record(self.record_text)
 
-def read_record(dist_dir: str) -> tuple[tuple[RecordEntry, ...], bool]:
-    """RECORD rows of one distribution, and whether a RECORD (rather than installed-files.txt) exists."""
-    record = os.path.join(dist_dir, "RECORD")
-    if not os.path.isfile(record):
-        return tuple(
-            RecordEntry(path=p, algorithm=None, digest=None, size=None) for p in _record_paths(dist_dir)
-        ), False
+
+def parse_record(text: str) -> tuple[RecordEntry, ...]:
+    """The rows of a RECORD file's text (CSV as pip writes it; rows without a path are skipped)."""
     rows: list[RecordEntry] = []
     append = rows.append
     # tuple.__new__ builds the named tuple in C (its generated __new__ is a Python call per row,
     # and an audit reads ~100k rows before it can start checking files)
     new = tuple.__new__
+    for row in csv.reader(io.StringIO(text, newline="")):
+        if not row or not row[0]:
+            continue
+        count = len(row)
+        algorithm = digest = None
+        if count > 1:
+            algorithm, sep, digest = row[1].partition("=")
+            if not sep:
+                algorithm = digest = None
+        size = int(row[2]) if count > 2 and row[2].strip().isdigit() else None
+        append(new(RecordEntry, (row[0], algorithm, digest, size)))
+    return tuple(rows)
+
+
+def _record_text(dist_dir: str) -> str | None:
+    """The text of `dist_dir`'s RECORD, or None when there is no RECORD file."""
+    record = os.path.join(dist_dir, "RECORD")
+    if not os.path.isfile(record):
+        return None
     with open(record, encoding="utf-8", errors="replace", newline="") as handle:
-        for row in csv.reader(handle):
-            if not row or not row[0]:
-                continue
-            count = len(row)
-            algorithm = digest = None
-            if count > 1:
-                algorithm, sep, digest = row[1].partition("=")
-                if not sep:
-                    algorithm = digest = None
-            size = int(row[2]) if count > 2 and row[2].strip().isdigit() else None
-            append(new(RecordEntry, (row[0], algorithm, digest, size)))
-    return tuple(rows), True
+        return handle.read()
 
 
-def list_distributions(site_dir: str) -> list[InstalledDistribution]:
+def read_record(dist_dir: str) -> tuple[tuple[RecordEntry, ...], bool]:
+    """RECORD rows of one distribution, and whether a RECORD (rather than installed-files.txt) exists."""
+    text = _record_text(dist_dir)
+    if text is None:
+        return tuple(
+            RecordEntry(path=p, algorithm=None, digest=None, size=None) for p in _record_paths(dist_dir)
+        ), False
+    return parse_record(text), True
+
+
+def list_distributions(site_dir: str, *, parse_records: bool = True) -> list[InstalledDistribution]:
     """Every distribution `importlib.metadata` finds through `site_dir`, with its name, version and
     RECORD rows: `.dist-info` and `.egg-info` directories, `.egg-info` files, and the `EGG-INFO` of
     each `.egg` a `.pth` there puts on `sys.path` (sorted by entry, egg directories, then zipped
-    eggs, last)."""
+    eggs, last). With `parse_records` False, a RECORD is read but left as text (`record_text`,
+    `InstalledDistribution.rows()`)."""
     try:
         entries = sorted(os.listdir(site_dir))
     except OSError as exc:
@@ -337,7 +361,7 @@ def list_distributions(site_dir: str) -> list[InstalledDistribution]:
         if not entry.endswith((".dist-info", ".egg-info")):
             continue
         if os.path.isdir(dist_dir):
-            found.append(_distribution(site_dir, entry))
+            found.append(_distribution(site_dir, entry, parse_records))
         elif entry.endswith(".egg-info") and os.path.isfile(dist_dir):
             name, version = _file_name_version(dist_dir) or (None, None)
             found.append(
@@ -347,7 +371,8 @@ def list_distributions(site_dir: str) -> list[InstalledDistribution]:
             )
     # an egg's EGG-INFO may lie outside site_dir: its entry is then a relative path with `..`
     found.extend(
-        _distribution(site_dir, os.path.relpath(info, site_dir)) for info in egg_info_dirs(site_dir, entries)
+        _distribution(site_dir, os.path.relpath(info, site_dir), parse_records)
+        for info in egg_info_dirs(site_dir, entries)
     )
     for egg, pkg_info in zipped_egg_infos(site_dir, entries):
         headers = metadata_headers(pkg_info, NAME_VERSION)
@@ -364,10 +389,14 @@ def list_distributions(site_dir: str) -> list[InstalledDistribution]:
     return found
 
 
-def _distribution(site_dir: str, entry: str) -> InstalledDistribution:
+def _distribution(site_dir: str, entry: str, parse_records: bool = True) -> InstalledDistribution:
     dist_dir = os.path.join(site_dir, entry)
     name, version = _dist_name_version(dist_dir)
-    record, has_record = read_record(dist_dir)
+    text = None if parse_records else _record_text(dist_dir)
+    if text is None:
+        record, has_record = read_record(dist_dir)
+    else:
+        record, has_record = (), True
     return InstalledDistribution(
         site_dir=site_dir,
         entry=entry,
@@ -376,6 +405,7 @@ def _distribution(site_dir: str, entry: str) -> InstalledDistribution:
         record=record,
         has_record=has_record,
         installer=_installer(dist_dir),
+        record_text=text,
     )
 
 

@@ -24,6 +24,7 @@ from custody.inventory import (
     PartialInventory,
     find_startup_hooks,
     installed_packages,
+    paused_collection,
     read_lockfile,
     verify_records,
 )
@@ -91,7 +92,8 @@ def _open_digest_cache(request: AuditRequest, report: AuditReport) -> DigestCach
 def _environment(request: AuditRequest, report: AuditReport) -> list[Package]:
     cache = _open_digest_cache(request, report)
     try:
-        return _environment_with(request, report, cache)
+        with paused_collection():  # RECORD rows and stat results only: no cycles to collect
+            return _environment_with(request, report, cache)
     finally:
         if cache is not None:
             cache.close()
@@ -102,7 +104,10 @@ def _environment_with(request: AuditRequest, report: AuditReport, cache: DigestC
     for site_dir in request.site_dirs:
         report.targets.append(site_dir)
         try:
-            dists = distributions(os.path.abspath(site_dir))
+            # RECORDs are left as text: the integrity check parses each in the worker that checks
+            # its rows (~100k rows in a large environment), the start-up hook check only those
+            # that can list a start-up file
+            dists = distributions(os.path.abspath(site_dir), parse_records=False)
         except InventoryError as exc:
             report.errors.append(str(exc))
             continue

@@ -4,6 +4,7 @@ Everything is read as data: no package code runs, no resolver is invoked. Each s
 `Package` records with the place they were declared, so findings can point back to that line.
 """
 
+from custody.inventory._parallel import paused_collection
 from custody.inventory.discover import LOCKFILE_NAMES, find_lockfiles, read_lockfile
 from custody.inventory.environment import installed_packages, python_site_dirs
 from custody.inventory.integrity import (
@@ -30,6 +31,7 @@ __all__ = [
     "find_lockfiles",
     "find_startup_hooks",
     "installed_packages",
+    "paused_collection",
     "python_site_dirs",
     "read_lockfile",
     "verify_records",

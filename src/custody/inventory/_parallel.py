@@ -9,15 +9,33 @@ child fails for any reason, its share is run here: the result is always the seri
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def paused_collection() -> Iterator[None]:
+    """Run the block with the cyclic garbage collector paused (restored after, if it was on).
+
+    Reading a large environment allocates ~10^5 RECORD rows that live to the end, then ~10^5
+    short-lived stat results and strings, none in reference cycles: the collector only re-walks
+    the rows (~0.08 s of CPU over an audit of 92k files), and in a forked worker it also writes to
+    every object it visits, copying pages the worker would otherwise share with its parent."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def can_fork() -> bool:

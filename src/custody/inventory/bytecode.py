@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 MAX_PYC_BYTES = 16 * 1024 * 1024
 """Larger `.pyc` or source files are not compared (import would still load them)."""
-_UNCHECKED_HASH = 0b01
+UNCHECKED_HASH = 0b01
 """PEP 552 flags: bit 0 hash-based, bit 1 check_source. Hash-based without check_source."""
 
 
@@ -43,7 +43,7 @@ def bytecode_problem(
     if not exists(source):
         return None
     word = (flags or pyc_flags)(path)
-    if word is not None and word & 0b11 == _UNCHECKED_HASH:
+    if word is not None and word & 0b11 == UNCHECKED_HASH:
         return (
             f"unchecked-hash byte code: `import` runs it without comparing it with {os.path.basename(source)}"
         )

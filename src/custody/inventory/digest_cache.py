@@ -27,22 +27,25 @@ CREATE TABLE IF NOT EXISTS digest_group (
     entries TEXT NOT NULL
 );
 """
-_SCHEMA_VERSION = 3
-Entries = dict[str, tuple[str, str]]
-"""path -> (stamp, digest)."""
+_SCHEMA_VERSION = 4
+Entries = dict[str, str]
+"""path -> `stamp=digest` (see `_stamp`): one string per file, so a warm audit checks a file with
+one string comparison and loads a group without converting each row."""
 
 
 def _stamp(info: os.stat_result, algorithm: str) -> str:
-    """What must be unchanged for a digest to be reused."""
+    """What must be unchanged for a digest to be reused (RECORD's algorithm names never hold `=`,
+    so the first `=` of a stored value ends its stamp)."""
     return f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}:{algorithm}"
 
 
 class DigestGroup:
     """The cached digests of one group, and what this run saw of it."""
 
-    def __init__(self, key: str, known: Entries) -> None:
+    def __init__(self, key: str, known: dict[str, object]) -> None:
         self.key = key
         self.known = known
+        """As stored: a value that is not a string never equals a stamp, so it is never reused."""
         self.current: Entries = {}
         self.changed = False
 
@@ -50,14 +53,15 @@ class DigestGroup:
         """The cached digest of `path` when its stat stamp (size, times, inode) and algorithm are
         unchanged, else None; a hit is kept for the next run."""
         hit = self.known.get(path)
-        if hit is None or hit[0] != _stamp(info, algorithm):
+        stamp = f"{_stamp(info, algorithm)}="
+        if type(hit) is not str or not hit.startswith(stamp):
             return None
         self.current[path] = hit
-        return hit[1]
+        return hit[len(stamp) :]
 
     def remember(self, path: str, info: os.stat_result, algorithm: str, digest: str) -> None:
         """Keep the digest just computed for `path` with its stat stamp."""
-        self.current[path] = (_stamp(info, algorithm), digest)
+        self.current[path] = f"{_stamp(info, algorithm)}={digest}"
         self.changed = True
 
     def update(self) -> Entries | None:
@@ -98,15 +102,9 @@ class DigestCache:
             stored = json.loads(row[0]) if row else {}
         except (sqlite3.Error, StoreError, ValueError, RecursionError):
             stored = {}
-        if not isinstance(stored, dict):
-            return DigestGroup(key, {})
-        # one comprehension with exact type tests: a warm audit loads ~100k rows here
-        known: Entries = {
-            path: (value[0], value[1])
-            for path, value in stored.items()
-            if type(value) is list and len(value) == 2 and type(value[0]) is str and type(value[1]) is str
-        }
-        return DigestGroup(key, known)
+        # no per-row conversion (a warm audit loads ~100k rows): a value of another type is
+        # never equal to the stamp it is compared with, so it is hashed again, never trusted
+        return DigestGroup(key, stored if type(stored) is dict else {})
 
     def save(self, key: str, entries: Entries) -> None:
         """Queue `entries` as the new content of group `key` (written by `close()`)."""

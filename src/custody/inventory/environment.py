@@ -47,10 +47,12 @@ def python_site_dirs(python: str, *, timeout: float = 20.0) -> list[str]:
     return dirs
 
 
-def distributions(site_dir: str) -> list[InstalledDistribution]:
-    """The distributions installed in `site_dir`. Raises InventoryError when it cannot be listed."""
+def distributions(site_dir: str, *, parse_records: bool = True) -> list[InstalledDistribution]:
+    """The distributions installed in `site_dir`. Raises InventoryError when it cannot be listed.
+    With `parse_records` False each RECORD is left as text, for the integrity check to parse in its
+    workers (`InstalledDistribution.rows()`)."""
     try:
-        return list_distributions(site_dir)
+        return list_distributions(site_dir, parse_records=parse_records)
     except ArtifactError as exc:
         raise InventoryError(str(exc)) from exc
 

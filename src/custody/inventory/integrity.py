@@ -6,7 +6,7 @@ Nothing is imported or executed: files are hashed and start-up files are read as
 from __future__ import annotations
 
 import base64
-import contextlib
+import collections
 import dataclasses
 import enum
 import functools
@@ -19,8 +19,14 @@ from dataclasses import dataclass, field
 from custody.artifacts import STARTUP_MODULES, InstalledDistribution, RecordEntry, is_startup_file
 from custody.inventory._files import file_digest
 from custody.inventory._parallel import run_parts
-from custody.inventory.bytecode import bytecode_problem, compiled_differs, pyc_flags, pyc_source
-from custody.inventory.digest_cache import DigestCache, DigestGroup, Entries, _stamp
+from custody.inventory.bytecode import (
+    UNCHECKED_HASH,
+    bytecode_problem,
+    compiled_differs,
+    pyc_flags,
+    pyc_source,
+)
+from custody.inventory.digest_cache import DigestCache, DigestGroup, Entries
 from custody.inventory.environment import distributions
 from custody.inventory.os_packages import os_owner
 from custody.startup_files import (
@@ -212,20 +218,27 @@ _ROWS_PER_WORKER = 5000
 """Below this many RECORD rows a second process costs more than it saves."""
 _Listed = tuple[str | None, InstalledDistribution, RecordEntry]
 """A RECORD row with its resolved path, or None where the part resolves it (plain rows)."""
+_Share = tuple[InstalledDistribution, list[_Listed] | None]
+"""Rows of one distribution in a directory (or to look up): classified already, or None when its
+RECORD is still text, classified in the part that checks them (see `_Classified`)."""
+_LOOKUP_TOPS = ("__pycache__",)
+_LOOKUP_SUFFIXES = (".dist-info", ".egg-info", ".data")
 
 
 @dataclass(slots=True)
 class _Part:
     """A share of the work: package directories to walk with the RECORD rows under them, and rows
     to look up one by one. Parts share no file, so they can be checked in parallel; a part resolves
-    its own rows' paths, which keeps the serial planning short."""
+    its own rows' paths, and parses the RECORDs left as text, which keeps the serial planning short."""
 
     site_dir: str
     unverifiable: frozenset[str]
     """Paths listed by a distribution without RECORD: owned (not unlisted), nothing to compare."""
-    tops: list[tuple[str, InstalledDistribution, list[_Listed]]] = field(default_factory=list)
-    """(directory, the distribution that installed it, rows under it)."""
-    lookups: list[_Listed] = field(default_factory=list)
+    tops: list[tuple[str, InstalledDistribution, list[_Share]]] = field(default_factory=list)
+    """(directory, the distribution that installed it, each distribution's rows under it)."""
+    lookups: list[tuple[_Share, frozenset[str] | None]] = field(default_factory=list)
+    """Rows to look up, by distribution; for a RECORD still text, the directories the plan found
+    in it (a row the part finds under another directory is looked up here: never left out)."""
     size: int = 0
 
 
@@ -242,10 +255,12 @@ def verify_records(
     One pass over each package directory both finds unlisted files and gives the lstat() of the
     listed ones; only listed files outside those directories are looked up one by one. With
     `workers` > 1 the work is split over forked processes where that is safe (see `_parallel`).
+    Distributions whose RECORD is still text (`distributions(parse_records=False)`) are parsed by
+    the part that checks their rows.
     """
     site_dir = os.path.abspath(site_dir)
     dists = distributions(site_dir) if dists is None else dists
-    rows = sum(len(dist.record) for dist in dists)
+    rows = sum(len(d.record) if d.record_text is None else d.record_text.count("\n") for d in dists)
     issues, parts = _plan(site_dir, dists, max(1, workers) if rows >= _ROWS_PER_WORKER else 1)
     root = os.path.join(_env_root(site_dir), "")
     for found, updates in run_parts([functools.partial(_check_part, root, part, cache) for part in parts]):
@@ -257,16 +272,118 @@ def verify_records(
     return issues
 
 
+def _classify(
+    site_dir: str, dist: InstalledDistribution, rows: tuple[RecordEntry, ...]
+) -> tuple[dict[str, list[_Listed]], list[_Listed]]:
+    """(rows by the site-packages directory they lie in, rows to look up one by one) of one
+    distribution: files at the root, in `__pycache__`, `.dist-info` or `.data`, or outside."""
+    prefix = site_dir + os.sep
+    plain_sep = os.sep == "/"
+    under: dict[str, list[_Listed]] = {}
+    lookups: list[_Listed] = []
+    # this runs for every RECORD row (~100k): most rows are plain, tested inline before the
+    # call, and a distribution's rows come grouped by directory, so the last one is kept
+    last_top: str | None = None
+    bucket: list[_Listed] | None = None
+    for entry in rows:
+        full: str | None = None
+        path = entry.path
+        top, slash, _ = path.partition("/")
+        inline = plain_sep and "/." not in path and "//" not in path and path[:1] not in "./"
+        if not (inline and path[-1:] != "/") and not _is_plain(path):
+            full = _full_path(site_dir, entry.path)
+            inside = full.startswith(prefix)
+            top, slash, _ = full[len(prefix) :].partition(os.sep) if inside else ("", "", "")
+        if not slash:
+            lookups.append((full, dist, entry))
+            continue
+        if top != last_top:
+            last_top = top
+            if top in _LOOKUP_TOPS or top.endswith(_LOOKUP_SUFFIXES):
+                bucket = None
+            else:
+                bucket = under.get(top)
+                if bucket is None:
+                    bucket = under[top] = []
+        if bucket is None:
+            lookups.append((full, dist, entry))
+        else:
+            bucket.append((full, dist, entry))
+    return under, lookups
+
+
+# Each pattern starts with one literal character, which the regex engine scans for (a pattern
+# with alternatives at its start is tried at every character: 10x slower on ~10 MB of RECORDs).
+_LONE_CR = re.compile(r"\r(?!\n)")
+_TRAILING_SLASH = re.compile(r"/[,\r\n]")
+_ODD_START = re.compile(r"\n[./]")
+_ODD_MARK = re.compile(r"/[./]")
+_PATH_AT = re.compile(r"[^,\r\n]*")
+_TOP_OF_ROW = re.compile(r"\n([^/\n,]*)/")
+
+
+def _text_tops(site_dir: str, text: str) -> collections.Counter[str] | None:
+    """Rows per package directory of a RECORD's text, found without parsing it (C-level scans
+    instead of ~100k rows in Python before the work can be split); None when the text is CSV this
+    cannot read exactly (quoting, NUL, a lone carriage return) or holds a path with a leading or
+    trailing `/`: `_classify` then sorts it row by row. Otherwise the directories are those
+    `_classify` finds after `parse_record`: a row is a line, its path what precedes the first
+    comma, its directory what precedes the path's first `/` (resolved as `_classify` resolves it
+    where the path is not plain)."""
+    if os.sep != "/" or '"' in text or "\x00" in text or _LONE_CR.search(text):
+        return None
+    # digests and sizes hold no `/` (urlsafe base64, hex, digits): a `/` is in a path
+    if _TRAILING_SLASH.search(text) or text.endswith("/"):
+        return None  # a path with a trailing `/`: row by row
+    lines = "\n" + text
+    odd = _odd_paths(lines)
+    if odd is None:
+        return None
+    tops = collections.Counter(_TOP_OF_ROW.findall(lines))
+    prefix = site_dir + os.sep
+    for path in odd:
+        raw, slash, _ = path.partition("/")
+        if slash:
+            tops[raw] -= 1
+        full = _full_path(site_dir, path)
+        if full.startswith(prefix):
+            top, slash, _ = full[len(prefix) :].partition(os.sep)
+            if slash:
+                tops[top] += 1
+    for top in [t for t, n in tops.items() if n <= 0 or t in _LOOKUP_TOPS or t.endswith(_LOOKUP_SUFFIXES)]:
+        del tops[top]
+    return tops
+
+
+def _odd_paths(lines: str) -> list[str] | None:
+    """The paths of the rows in `lines` (a RECORD's text after a newline) that start with `.` or
+    hold `/.` or `//` (`../../../bin/tool`, `./x`, `pkg/../y`): not plain, resolved one by one;
+    None when a path starts with `/`. Found from the marks (a few per distribution), not by
+    trying a pattern at every character. A mark outside a path (there is none in urlsafe base64,
+    hex or digits) only adds a plain path, which resolves to the directory it was counted under."""
+    starts = set()
+    for found in _ODD_START.finditer(lines):
+        if lines[found.end() - 1] == "/":
+            return None
+        starts.add(found.start() + 1)
+    for found in _ODD_MARK.finditer(lines):
+        starts.add(lines.rfind("\n", 0, found.start()) + 1)
+    paths = []
+    for start in starts:
+        path = _PATH_AT.match(lines, start)  # always matches (possibly empty)
+        paths.append(path.group() if path else "")
+    return paths
+
+
 def _plan(
     site_dir: str, dists: list[InstalledDistribution], count: int
 ) -> tuple[list[IntegrityIssue], list[_Part]]:
     issues: list[IntegrityIssue] = []
-    under: dict[str, list[_Listed]] = {}
+    under: dict[str, list[_Share]] = {}
+    sizes: collections.Counter[str] = collections.Counter()
     top_owner: dict[str, InstalledDistribution] = {}
-    lookups: list[_Listed] = []
+    lookups: list[tuple[_Share, frozenset[str] | None, int, list[str]]] = []
     unverifiable: set[str] = set()
-    prefix = site_dir + os.sep
-    plain_sep = os.sep == "/"
     for dist in dists:
         if not dist.has_record:
             if dist.entry.endswith(".dist-info"):
@@ -275,39 +392,68 @@ def _plan(
             else:
                 detail = "old install layout without RECORD: its files cannot be verified"
                 issues.append(_issue(IssueType.LEGACY, dist.path, dist, detail))
-            unverifiable.update(_record_full(site_dir, entry) for entry in dist.record)
+            unverifiable.update(_record_full(site_dir, entry) for entry in dist.rows())
             continue
-        for entry in dist.record:
-            full: str | None = None
-            path = entry.path
-            top, slash, _ = path.partition("/")
-            # most rows are plain: tested inline before the call (this runs for every RECORD row)
-            inline = plain_sep and "/." not in path and "//" not in path and path[:1] not in "./"
-            if not (inline and path[-1:] != "/") and not _is_plain(path):
-                full = _full_path(site_dir, entry.path)
-                inside = full.startswith(prefix)
-                top, slash, _ = full[len(prefix) :].partition(os.sep) if inside else ("", "", "")
-            if not slash or top == "__pycache__" or top.endswith((".dist-info", ".egg-info", ".data")):
-                lookups.append((full, dist, entry))
-                continue
-            under.setdefault(top, []).append((full, dist, entry))
+        text = dist.record_text
+        found = None if text is None else _text_tops(site_dir, text)
+        if found is None:  # parsed already, or text that is not plain: row by row here
+            by_top, looked = _classify(site_dir, dist, dist.rows())
+            for top, listed in by_top.items():
+                under.setdefault(top, []).append((dist, listed))
+                top_owner.setdefault(top, dist)
+                sizes[top] += len(listed)
+            lookups.append(((dist, looked), None, len(looked), list(by_top)))
+            continue
+        for top, rows in found.items():
+            under.setdefault(top, []).append((dist, None))
             top_owner.setdefault(top, dist)
+            sizes[top] += rows
+        estimate = (text or "").count("\n") - sum(found.values())
+        lookups.append(((dist, None), frozenset(found), estimate, list(found)))
     frozen = frozenset(unverifiable)
     parts = [_Part(site_dir, frozen) for _ in range(count)]
+    prefix = site_dir + os.sep
+    part_of: dict[str, _Part] = {}
     # largest directories first, each to the lightest part: parts of about equal size
-    for top in sorted(under, key=lambda t: (-len(under[t]), t)):
+    for top in sorted(under, key=lambda t: (-sizes[t], t)):
         part = min(parts, key=lambda p: p.size)
         part.tops.append((prefix + top, top_owner[top], under[top]))
-        part.size += len(under[top])
-    # a distribution's other files (one digest group) all go to the same part
-    by_dist: dict[str, list[_Listed]] = {}
-    for lookup in lookups:
-        by_dist.setdefault(lookup[1].path, []).append(lookup)
-    for rows in by_dist.values():
-        part = min(parts, key=lambda p: p.size)
-        part.lookups.extend(rows)
-        part.size += len(rows)
+        part.size += sizes[top]
+        part_of[top] = part
+    # a distribution's other files (one digest group) go to the part holding its largest
+    # directory: a RECORD left as text is then parsed by one part only, as a rule
+    for share, expected, size, tops in lookups:
+        biggest = max(tops, key=lambda t: (sizes[t], t), default=None)
+        part = part_of[biggest] if biggest is not None else min(parts, key=lambda p: p.size)
+        part.lookups.append((share, expected))
+        part.size += size
     return issues, [p for p in parts if p.tops or p.lookups]
+
+
+@dataclass(slots=True)
+class _Classified:
+    """A part's view of the RECORDs it parses: each distribution's rows classified once."""
+
+    site_dir: str
+    done: dict[str, tuple[dict[str, list[_Listed]], list[_Listed]]] = field(default_factory=dict)
+
+    def of(self, dist: InstalledDistribution) -> tuple[dict[str, list[_Listed]], list[_Listed]]:
+        if dist.path not in self.done:
+            self.done[dist.path] = _classify(self.site_dir, dist, dist.rows())
+        return self.done[dist.path]
+
+    def under(self, share: _Share, top: str) -> list[_Listed]:
+        dist, rows = share
+        return rows if rows is not None else self.of(dist)[0].get(top, [])
+
+    def looked_up(self, share: _Share, expected: frozenset[str] | None) -> list[_Listed]:
+        dist, rows = share
+        if rows is not None:
+            return rows
+        by_top, looked = self.of(dist)
+        # a directory the plan did not see in the text (it cannot, for plain text): looked up
+        stray = [row for top, listed in by_top.items() if top not in (expected or ()) for row in listed]
+        return looked + stray
 
 
 def _check_part(
@@ -323,72 +469,13 @@ def _check_part(
         groups.append(cache.group(key))
         return groups[-1]
 
-    lookups = list(part.lookups)
+    rows = _Classified(part.site_dir)
+    lookups = [row for share, expected in part.lookups for row in rows.looked_up(share, expected)]
     prefix = part.site_dir + os.sep
-    for directory, owner_of_dir, listed in part.tops:
-        digests = group(directory)
-        pending: dict[str, tuple[InstalledDistribution, RecordEntry]] = {}
-        for known, dist, entry in listed:
-            full = known or prefix + entry.path
-            if full in pending:
-                lookups.append((full, dist, entry))  # listed twice: the second row is looked up
-            else:
-                pending[full] = (dist, entry)
-        sources: set[str] = set()  # the .py files seen: whether a .pyc has its source
-        byte_code: list[tuple[str, InstalledDistribution]] = []
-        pyc_stats: dict[str, os.stat_result] = {}
-        known_digests = digests.known if digests is not None else {}
-        for folder, items in _package_dirs(directory):
-            in_pycache = digests is not None and folder.endswith(f"{os.sep}__pycache__")
-            for item in items:
-                name = item.name
-                full = f"{folder}{os.sep}{name}"
-                hit = pending.pop(full, None)
-                if name.endswith(".py"):
-                    sources.add(full)
-                elif name.endswith(".pyc") and (hit is None or not hit[1].digest):
-                    byte_code.append((full, hit[0] if hit else owner_of_dir))  # RECORD never hashes it
-                    if in_pycache:  # stat'ed while its directory is open: its flags may be cached
-                        with contextlib.suppress(OSError):
-                            pyc_stats[full] = item.stat(follow_symlinks=False)
-                if hit is None:
-                    if not name.endswith((".pyc", ".pyo")) and full not in part.unverifiable:
-                        detail = f"in a directory installed by {owner_of_dir.entry} but listed in no RECORD"
-                        issues.append(_issue(IssueType.UNLISTED, full, owner_of_dir, detail))
-                    continue
-                dist, entry = hit
-                if not entry.digest and not item.is_symlink():
-                    continue  # a row without hash (byte code): being there is all it can say
-                try:
-                    info = item.stat(follow_symlinks=False)
-                except OSError:
-                    lookups.append((full, dist, entry))  # gone since the listing: looked up again
-                    continue
-                # the common case inline (a regular file of the recorded size whose digest is
-                # cached under the same stamp): the same test as _compare and DigestGroup.lookup
-                cached = known_digests.get(full)
-                if (
-                    cached is not None
-                    and digests is not None
-                    and stat.S_ISREG(info.st_mode)
-                    and (entry.size is None or entry.size == info.st_size)
-                    and cached[1] == entry.digest
-                    and cached[0] == _stamp(info, entry.algorithm or "")
-                ):
-                    digests.current[full] = cached
-                    continue
-                found = _compare(full, info, dist, entry, digests)
-                if found is not None:
-                    issues.append(found)
-        # after the walk: a .pyc's source is then known present or not without another lstat
-        checks = _PycChecks(digests, pyc_stats)
-        for full, dist in byte_code:
-            problem = bytecode_problem(full, sources.__contains__, checks.flags)
-            if problem is None and full in checks.rewritten:
-                problem = checks.verdict(full, pyc_source(full))
-            if problem is not None:
-                issues.append(_issue(IssueType.BYTECODE, full, dist, problem))
-        lookups.extend((full, dist, entry) for full, (dist, entry) in pending.items())
+    for directory, owner_of_dir, shares in part.tops:
+        top = directory[len(prefix) :]
+        listed = [row for share in shares for row in rows.under(share, top)]
+        _check_top(part, directory, owner_of_dir, listed, group(directory), issues, lookups)
     by_dist: dict[str, DigestGroup | None] = {}
     for known, dist, entry in lookups:
         if dist.path not in by_dist:
@@ -398,6 +485,91 @@ def _check_part(
             issues.append(found)
     changed = {g.key: entries for g in groups if (entries := g.update()) is not None}
     return issues, changed
+
+
+def _check_top(
+    part: _Part,
+    directory: str,
+    owner_of_dir: InstalledDistribution,
+    listed: list[_Listed],
+    digests: DigestGroup | None,
+    issues: list[IntegrityIssue],
+    lookups: list[_Listed],
+) -> None:
+    """Walk one package directory: unlisted files, listed files against RECORD, byte code. Rows
+    whose file the walk does not meet are added to `lookups` (looked up, and reported, one by one).
+
+    The loop runs once per installed file (~100k in a large environment), so the common cases are
+    tested inline: a listed file whose cached `stamp=digest` string equals the one its lstat and
+    RECORD row give (the same test as `_compare` with `DigestGroup.lookup`), and a `__pycache__`
+    file whose flags word is cached under its stamp and is not unchecked-hash (the same answer as
+    `bytecode_problem` with `_PycChecks.flags`). Everything else takes the general path."""
+    sep = os.sep
+    prefix = part.site_dir + sep
+    pending: dict[str, tuple[InstalledDistribution, RecordEntry]] = {}
+    for known, dist, entry in listed:
+        full = known or prefix + entry.path
+        if full in pending:
+            lookups.append((full, dist, entry))  # listed twice: the second row is looked up
+        else:
+            pending[full] = (dist, entry)
+    sources: set[str] = set()  # the .py files seen: whether a .pyc has its source
+    byte_code: list[tuple[str, InstalledDistribution]] = []
+    pyc_stats: dict[str, os.stat_result] = {}
+    known_digests = digests.known if digests is not None else {}
+    current = digests.current if digests is not None else {}
+    is_reg = stat.S_ISREG
+    unverifiable = part.unverifiable
+    for folder, items in _package_dirs(directory):
+        in_pycache = digests is not None and folder.endswith(f"{sep}__pycache__")
+        folder_sep = folder + sep
+        for item in items:
+            name = item.name
+            full = folder_sep + name
+            hit = pending.pop(full, None)
+            if name.endswith(".py"):
+                sources.add(full)
+            elif (
+                name.endswith(".pyc")
+                and (hit is None or not hit[1].digest)  # RECORD never hashes it
+                # cleared here when unchanged since an audit found `import` compares it with its source
+                and not (in_pycache and _pyc_flags_cleared(item, full, known_digests, current, pyc_stats))
+            ):
+                byte_code.append((full, hit[0] if hit else owner_of_dir))
+            if hit is None:
+                if not name.endswith((".pyc", ".pyo")) and full not in unverifiable:
+                    detail = f"in a directory installed by {owner_of_dir.entry} but listed in no RECORD"
+                    issues.append(_issue(IssueType.UNLISTED, full, owner_of_dir, detail))
+                continue
+            dist, entry = hit
+            if not entry.digest and not item.is_symlink():
+                continue  # a row without hash (byte code): being there is all it can say
+            try:
+                info = item.stat(follow_symlinks=False)
+            except OSError:
+                lookups.append((full, dist, entry))  # gone since the listing: looked up again
+                continue
+            stamp = f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}:{entry.algorithm}"
+            value = f"{stamp}={entry.digest}"
+            if (
+                is_reg(info.st_mode)
+                and (entry.size is None or entry.size == info.st_size)
+                and known_digests.get(full) == value
+            ):
+                current[full] = value
+                continue
+            found = _compare(full, info, dist, entry, digests)
+            if found is not None:
+                issues.append(found)
+    # after the walk: a .pyc's source is then known present or not without another lstat
+    checks = _PycChecks(digests, pyc_stats)
+    for full, dist in byte_code:
+        problem = bytecode_problem(full, sources.__contains__, checks.flags)
+        if problem is None and full in checks.rewritten:
+            problem = checks.verdict(full, pyc_source(full))
+        if problem is not None:
+            issues.append(_issue(IssueType.BYTECODE, full, dist, problem))
+    lookups.extend((full, dist, entry) for full, (dist, entry) in pending.items())
 
 
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
@@ -455,6 +627,31 @@ class _PycChecks:
             mark = _PYC_SWAPPED if problem else ""
             self.digests.remember(path, info, _PYC_FLAGS, f"{mark}{value}")
         return problem
+
+
+def _pyc_flags_cleared(
+    item: os.DirEntry[str],
+    full: str,
+    known: dict[str, object],
+    current: Entries,
+    stats: dict[str, os.stat_result],
+) -> bool:
+    """Whether the `__pycache__` file `item` is known not to be unchecked-hash byte code: its flags
+    word is cached under its current stamp (size, mtime, ctime, inode) and `import` compares it
+    with its source. Otherwise its lstat is kept in `stats` for the full check (`_PycChecks`)."""
+    try:
+        info = item.stat(follow_symlinks=False)
+    except OSError:
+        return False
+    stamp = f"{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}:{info.st_ino}:{_PYC_FLAGS}="
+    cached = known.get(full)
+    if type(cached) is str and cached.startswith(stamp):
+        word = cached[len(stamp) :]
+        if word.isdigit() and int(word) & 0b11 != UNCHECKED_HASH:
+            current[full] = cached
+            return True
+    stats[full] = info
+    return False
 
 
 def _package_dirs(directory: str) -> Iterator[tuple[str, list[os.DirEntry[str]]]]:
@@ -583,18 +780,12 @@ def find_startup_hooks(
     site_dir = os.path.abspath(site_dir)
     dists = distributions(site_dir) if dists is None else dists
     version = version or site_python_version(site_dir)
-    # only rows that can name a start-up file: at the site root, or inside sitecustomize/usercustomize
-    owners = {
-        _record_full(site_dir, e): d
-        for d in dists
-        for e in d.record
-        if "/" not in e.path or e.path.startswith(STARTUP_MODULES) or e.path.startswith(("./", "../"))
-    }
     hooks: list[StartupHook] = []
     try:
         entries = sorted(os.listdir(site_dir))
     except OSError:
         return hooks
+    owners = _hook_owners(site_dir, dists, [e for e in entries if e in STARTUP_MODULES or is_startup_file(e)])
     for entry in entries:
         full = os.path.join(site_dir, entry)
         candidates: list[tuple[str, str]] = []
@@ -625,6 +816,24 @@ def find_startup_hooks(
                 hook = _os_owned_or_unowned(path, kind, tuple(lines), site_dir)
                 hooks.append(dataclasses.replace(hook, unread=unread) if unread else hook)
     return hooks
+
+
+def _hook_owners(
+    site_dir: str, dists: list[InstalledDistribution], names: list[str]
+) -> dict[str, InstalledDistribution]:
+    """Resolved path -> distribution, for the RECORD rows that can name a start-up file: at the
+    site root, or inside sitecustomize/usercustomize. A RECORD still text is parsed only when it
+    holds one of `names` (the start-up entries present), as any row naming one must."""
+    wanted = [n for name in names for n in (name, name.replace('"', '""'))]  # CSV doubles quotes
+    owners: dict[str, InstalledDistribution] = {}
+    for dist in dists:
+        text = dist.record_text
+        if text is not None and not any(name in text for name in wanted):
+            continue
+        for e in dist.rows():
+            if "/" not in e.path or e.path.startswith(STARTUP_MODULES) or e.path.startswith(("./", "../")):
+                owners[_record_full(site_dir, e)] = dist
+    return owners
 
 
 def _os_owned_or_unowned(
