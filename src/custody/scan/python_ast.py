@@ -1658,9 +1658,14 @@ class _Analyzer:
         it as running where the write happens (the usual next step is to start it)."""
         if isinstance(arg, ast.Name) and arg.id in self.constants:
             arg = self.constants[arg.id]
-        if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
-            return
-        code = arg.value
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            code = arg.value
+        else:
+            # a template filled from constants (`f"...{HOST}..."`, `TEMPLATE % HOST`) is as literal
+            value = self.decoder.evaluate(arg) if self.decoder is not None else None
+            if not isinstance(value, str):
+                return
+            code = value
         if len(code) > MAX_WRITTEN_CODE:
             return
         python = "\n" in code and "import" in code and parse_python(code) is not None
