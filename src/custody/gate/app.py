@@ -132,7 +132,9 @@ def create_app(config: GateConfig | None = None, *, gate: Gate | None = None) ->
             headers["Server-Timing"] = ", ".join(
                 f"{name};dur={seconds * 1000:.3f}" for name, seconds in result.timings.items()
             )
-        return FileResponse(result.path, media_type=_media_type(filename), headers=headers)
+        return FileResponse(
+            result.path, media_type=_media_type(filename), headers=headers, stat_result=result.stat
+        )
 
     async def refused(request: Request) -> Response:
         refusal = the_gate.refusal(request.path_params["token"])

@@ -124,10 +124,13 @@ class HttpUpstream:
     async def open_file(self, entry: FileEntry, *, metadata: bool = False) -> AsyncIterator[bytes]:
         url = entry.url + (".metadata" if metadata else "")
         try:
-            async with self.http.stream("GET", url) as response:
+            # The bytes as sent, as pip reads them (identity asked for, nothing decoded): the
+            # published sha256 is over the file, and re-chunking into fixed sizes (`aiter_bytes(n)`
+            # copies every byte two or three times) made a large download ~1.5x slower.
+            async with self.http.stream("GET", url, headers={"Accept-Encoding": "identity"}) as response:
                 if response.status_code != 200:
                     raise UpstreamError(f"upstream answered {response.status_code} for {url}")
-                async for chunk in response.aiter_bytes(CHUNK):
+                async for chunk in response.aiter_raw():
                     yield chunk
         except httpx.HTTPError as exc:
             raise UpstreamError(f"upstream unreachable: {url}: {type(exc).__name__}: {exc}") from exc
