@@ -49,6 +49,15 @@ def refusal_response(refusal: Refusal) -> Response:
     )
 
 
+class _FileResponse(FileResponse):
+    """starlette's FileResponse reading 1 MiB at a time (its default is 64 KiB): each read is a
+    thread hop and each chunk one ASGI send, and at 64 KiB a 683 MiB wheel took 2.3 s and 1.4 s of
+    server CPU to send on loopback, at 1 MiB 0.3 s and 0.2 s (measured, alternating; 3 MiB more
+    peak RSS)."""
+
+    chunk_size = 1 << 20
+
+
 def _media_type(filename: str) -> str:
     if filename.endswith(".whl") or filename.endswith(".zip"):
         return "application/zip"
@@ -132,7 +141,7 @@ def create_app(config: GateConfig | None = None, *, gate: Gate | None = None) ->
             headers["Server-Timing"] = ", ".join(
                 f"{name};dur={seconds * 1000:.3f}" for name, seconds in result.timings.items()
             )
-        return FileResponse(
+        return _FileResponse(
             result.path, media_type=_media_type(filename), headers=headers, stat_result=result.stat
         )
 
