@@ -88,6 +88,37 @@ def test_hash_mismatch_is_refused_and_nothing_is_kept(tmp_path: Path, gate_serve
     assert not list(Path(config.cache_dir or "").rglob(WHEEL))
 
 
+@pytest.mark.parametrize("over_http", [True, False])
+def test_a_file_over_the_size_limit_is_refused_and_not_kept(
+    tmp_path: Path, gate_server: GateServer, over_http: bool
+) -> None:
+    upstream = tmp_path / "up"
+    size = add_wheel(upstream, "gateok", "1.0.0").stat().st_size
+    with serve_asgi(json_upstream(upstream)) as upstream_url:
+        config = gate_config(
+            tmp_path, f"{upstream_url}/simple/" if over_http else str(upstream), max_file_bytes=size - 1
+        )
+        gate = gate_server(config)
+        with _client() as client:
+            response = client.get(f"{gate}/files/gateok/{WHEEL}")
+    assert response.status_code == 502
+    assert f"larger than {size - 1} bytes" in response.text
+    assert not list(Path(config.cache_dir or "").rglob("*.whl"))
+    assert not list(Path(config.cache_dir or "").rglob("*.part"))
+
+
+def test_an_upstream_error_status_for_the_file_is_refused(tmp_path: Path, gate_server: GateServer) -> None:
+    upstream = tmp_path / "up"
+    add_wheel(upstream, "gateok", "1.0.0")
+    with serve_asgi(json_upstream(upstream)) as upstream_url:
+        gate = gate_server(gate_config(tmp_path, f"{upstream_url}/simple/"))
+        with _client() as client:
+            assert WHEEL in client.get(f"{gate}/simple/gateok/").text  # the page, kept by the gate
+            (upstream / WHEEL).unlink()  # listed, then gone: upstream answers 404 for the file
+            response = client.get(f"{gate}/files/gateok/{WHEEL}")
+    assert response.status_code == 502 and "upstream answered 404" in response.text
+
+
 def test_a_failed_download_gives_back_the_scan_lease(tmp_path: Path) -> None:
     # The published sha256 is claimed (scan lease) while the file downloads; a download that
     # fails must not leave the lease held, or other replicas would wait on it for nothing.

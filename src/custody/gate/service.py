@@ -52,6 +52,8 @@ T = TypeVar("T")
 MAX_METADATA = 16 * 1024 * 1024
 REFUSALS_KEPT = 10_000
 PAGES_KEPT = 2_000
+DOWNLOADS = 16
+"""Upstream downloads at once (more wait for a thread)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -162,6 +164,8 @@ class Gate:
         # the recorder's batch writes and signing, or a scan lease, on the db thread.
         self._read_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="custody-gate-read")
         self._read_store: GateStore | None = None
+        # Upstream downloads: blocking transfers, one thread each (a slow upstream holds one).
+        self._downloads = ThreadPoolExecutor(DOWNLOADS, thread_name_prefix="custody-gate-download")
         self._loop_tokens: LoopTokens | None = None
         self._thread_token = Coalesced(lambda: self._read(self._change_token))
         self.views: Views | None = None
@@ -252,6 +256,7 @@ class Gate:
         await self._read(self._close_read_stores)
         self._db_executor.shutdown(wait=True)
         self._read_executor.shutdown(wait=True)
+        self._downloads.shutdown(wait=False, cancel_futures=True)  # running ones stop at their next chunk
 
     def _close_stores(self) -> None:
         for resource in (self.store, self._ledger):
@@ -711,25 +716,14 @@ class Gate:
     async def _download(self, entry: FileEntry) -> tuple[str, str, os.stat_result]:
         """Stream the file to a temporary file, hashing as it comes, then move it into the cache
         under its sha256 (returned with the file's stat). Never held whole in memory; a mismatch
-        leaves nothing behind."""
+        leaves nothing behind. The transfer runs in a download thread (`Upstream.fetch`)."""
         assert self.upstream is not None
         tmp_dir = os.path.join(self.files_dir, "tmp")
         fd, partial = tempfile.mkstemp(dir=tmp_dir, suffix=".part")
-        digest = hashlib.sha256()
-        size = 0
+        os.close(fd)
         try:
-            with os.fdopen(fd, "wb") as out:
-                async for chunk in self.upstream.open_file(entry):
-                    size += len(chunk)
-                    if size > self.config.max_file_bytes:
-                        raise UpstreamError(
-                            f"{entry.filename}: larger than {self.config.max_file_bytes} bytes"
-                        )
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                stat = os.fstat(out.fileno())
-            actual = digest.hexdigest()
+            loop = asyncio.get_running_loop()
+            actual, stat = await loop.run_in_executor(self._downloads, self._fetch_to, entry, partial)
             if entry.sha256 and actual != entry.sha256:
                 raise _IntegrityError(
                     f"sha256 mismatch: upstream lists {entry.sha256[:16]}..., the file is {actual[:16]}..."
@@ -741,6 +735,28 @@ class Gate:
         finally:
             if os.path.exists(partial):
                 os.unlink(partial)
+
+    def _fetch_to(self, entry: FileEntry, partial: str) -> tuple[str, os.stat_result]:
+        """In a download thread: the file into `partial`, its sha256 and stat."""
+        assert self.upstream is not None
+        digest = hashlib.sha256()
+        size = 0
+        limit = self.config.max_file_bytes
+        with open(partial, "wb") as out:
+
+            def sink(chunk: bytes) -> None:
+                nonlocal size
+                if self._closed:
+                    raise UpstreamError(f"{entry.filename}: the gate is shutting down")
+                size += len(chunk)
+                if size > limit:
+                    raise UpstreamError(f"{entry.filename}: larger than {limit} bytes")
+                digest.update(chunk)
+                out.write(chunk)
+
+            self.upstream.fetch(entry, sink)
+            out.flush()
+            return digest.hexdigest(), os.fstat(out.fileno())
 
 
 class _IntegrityError(Exception):
