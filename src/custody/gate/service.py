@@ -364,14 +364,18 @@ class Gate:
     ) -> FileAnswer:
         """Decide on one file; download, verify and scan it when the page allows; record it."""
         started = time.perf_counter()
+        # Judging starts at once (on a first request its store reads overlap the page fetch);
+        # the upstream page is timed on its own (upstream transfer, not gate work): both wait on
+        # the same page fetch.
+        judging = asyncio.ensure_future(self.judge_page(name))
+        judging.add_done_callback(lambda done: done.cancelled() or done.exception())  # seen if unused
         try:
-            # the upstream page first, timed on its own (it is upstream transfer, not gate work);
-            # judge_page below reuses it from the page cache
             await self.upstream_page(name)
             page_seconds = time.perf_counter() - started
-            result = await self.judge_page(name)
+            result = await judging
             judge_seconds = time.perf_counter() - started - page_seconds
         except (UpstreamError, AdvisoryError, Exception) as exc:
+            judging.cancel()
             listing = Listing(project=name, version=_version(filename), upload_time=None)
             status = 502 if isinstance(exc, UpstreamError) else 503
             decision = Decision(
