@@ -18,6 +18,7 @@ import re
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
+import anyio
 from packaging.utils import canonicalize_name
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -56,6 +57,17 @@ class _FileResponse(FileResponse):
     peak RSS)."""
 
     chunk_size = 1 << 20
+
+    @contextlib.asynccontextmanager
+    async def _open_file(self) -> AsyncIterator[anyio.AsyncFile[bytes]]:
+        # Opened on the loop (starlette opens it in a thread, one more hop before the first body
+        # byte): the gate has just checked this cached file, it opens in microseconds. Starlette
+        # versions without this hook open it their way.
+        file = anyio.wrap_file(open(self.path, "rb"))  # noqa: SIM115 - closed below
+        try:
+            yield file
+        finally:
+            file.wrapped.close()
 
 
 def _media_type(filename: str) -> str:
