@@ -2,7 +2,8 @@
 the cold path's own overhead and memory on a large wheel.
 
     python bench/gate_bench.py [--mirror ~/.cache/custody-bench/gate-mirror] [--runs 3]
-                               [--large PATH.whl] [--clients 50] [--requests 40] [--page-rounds 3]
+                               [--large PATH.whl] [--cold-runs 5] [--clients 50] [--requests 40]
+                               [--page-rounds 3]
                                [--proxpi-venv ~/.cache/custody-bench/proxpi-venv]
                                [--skip-install] [--skip-page] [--skip-cold]
 
@@ -30,14 +31,14 @@ workers, ledger on) and proxpi (gunicorn, 1 worker, 4 threads) sit in front of t
   mostly queueing for CPU) and once paced at one request per --interval seconds per client;
   --page-rounds rounds alternating gate and proxpi; p50/p99/max, CPU per request of server and
   client, the upstream page fetches during each run and the load average.
-- cold: a fresh gate (empty cache and store) asked for --large (default: the largest wheel in
-  ~/.cache/custody-bench/ai-stack, no download); its Server-Timing header says how long it spent
-  getting the upstream page, fetching the file from upstream and scanning it; the overhead is the
-  client's time to the first byte minus those three (and the gate's own total minus them). Peak
-  RSS of the gate server process (VmHWM) and of its scan workers (sampled every 20 ms) while it
-  fetches, scans and serves the file. The bench policy allows that exact release so that a
-  verdict on it (torch's test helpers trip a rule) does not stop the figure: the file is still
-  downloaded, hashed and scanned in full.
+- cold: --cold-runs times, alternating: a plain download of --large from the upstream (hashed,
+  written), and a fresh gate (empty cache and store, scan workers idle) asked for it over a plain
+  socket. Time beyond upstream transfer + scan = client first byte - Server-Timing page - fetch -
+  scan (scan timed in the worker); also split inside/outside the handler, to the first body byte,
+  and cross-checked against the plain download. Peak RSS: VmHWM of the server and each child, and
+  the summed tree sampled every 20 ms by a separate process (--sample-memory). The bench policy
+  allows that exact release so that a verdict on it does not stop the figure: the file is still
+  downloaded, hashed and scanned in full. See bench/README.md.
 
 Results: bench/out/gate/results.json and results.md (the block for bench/RESULTS.md).
 """
