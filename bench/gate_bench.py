@@ -2,7 +2,8 @@
 the cold path's own overhead and memory on a large wheel.
 
     python bench/gate_bench.py [--mirror ~/.cache/custody-bench/gate-mirror] [--runs 3]
-                               [--large PATH.whl] [--clients 50] [--requests 40] [--page-rounds 3]
+                               [--large PATH.whl] [--cold-runs 5] [--clients 50] [--requests 40]
+                               [--page-rounds 3]
                                [--proxpi-venv ~/.cache/custody-bench/proxpi-venv]
                                [--skip-install] [--skip-page] [--skip-cold]
 
@@ -30,14 +31,14 @@ workers, ledger on) and proxpi (gunicorn, 1 worker, 4 threads) sit in front of t
   mostly queueing for CPU) and once paced at one request per --interval seconds per client;
   --page-rounds rounds alternating gate and proxpi; p50/p99/max, CPU per request of server and
   client, the upstream page fetches during each run and the load average.
-- cold: a fresh gate (empty cache and store) asked for --large (default: the largest wheel in
-  ~/.cache/custody-bench/ai-stack, no download); its Server-Timing header says how long it spent
-  getting the upstream page, fetching the file from upstream and scanning it; the overhead is the
-  client's time to the first byte minus those three (and the gate's own total minus them). Peak
-  RSS of the gate server process (VmHWM) and of its scan workers (sampled every 20 ms) while it
-  fetches, scans and serves the file. The bench policy allows that exact release so that a
-  verdict on it (torch's test helpers trip a rule) does not stop the figure: the file is still
-  downloaded, hashed and scanned in full.
+- cold: --cold-runs times, alternating: a plain download of --large from the upstream (hashed,
+  written), and a fresh gate (empty cache and store, scan workers idle) asked for it over a plain
+  socket. Time beyond upstream transfer + scan = client first byte - Server-Timing page - fetch -
+  scan (scan timed in the worker); also split inside/outside the handler, to the first body byte,
+  and cross-checked against the plain download. Peak RSS: VmHWM of the server and each child, and
+  the summed tree sampled every 20 ms by a separate process (--sample-memory). The bench policy
+  allows that exact release so that a verdict on it does not stop the figure: the file is still
+  downloaded, hashed and scanned in full. See bench/README.md.
 
 Results: bench/out/gate/results.json and results.md (the block for bench/RESULTS.md).
 """
@@ -57,6 +58,7 @@ import os
 import re
 import resource
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -264,6 +266,12 @@ def rss_kib(pid: int, key: str = "VmRSS") -> int:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith(key + ":"):
                 return int(line.split()[1])
+    return 0
+
+
+def statm_rss_pages(pid: int) -> int:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        return int(Path(f"/proc/{pid}/statm").read_text().split()[1])
     return 0
 
 
@@ -531,73 +539,222 @@ def server_timing(header: str) -> dict[str, float]:
     return found
 
 
-def bench_cold(upstream: str, large: Path) -> dict[str, Any]:
+def sample_memory(pid: int, out: Path, interval: float) -> None:
+    """`--sample-memory`: in its own process (never a thread of the process that times requests),
+    sample the RSS of process `pid` and its descendants until SIGTERM or until `pid` is gone;
+    write the peaks to `out` as JSON: the largest sum over the tree at one sample, and each
+    process's largest."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    peak_sum, peak_each, samples = 0, {}, 0
+    page_kib = os.sysconf("SC_PAGE_SIZE") // 1024
+    pids: list[int] = []
+    while not stop.is_set() and os.path.exists(f"/proc/{pid}"):
+        # cheap, as the sampler shares the cores with what it measures: the process tree is
+        # looked up every 25th sample (it changes only when a scan worker is replaced), and each
+        # sample reads statm (resident pages) rather than parsing status
+        if samples % 25 == 0:
+            pids = tree_pids(pid)
+        sizes = {p: statm_rss_pages(p) * page_kib for p in pids}
+        peak_sum = max(peak_sum, sum(sizes.values()))
+        for p, kib in sizes.items():
+            peak_each[p] = max(peak_each.get(p, 0), kib)
+        samples += 1
+        stop.wait(interval)
+    out.write_text(json.dumps({"tree_peak_kib": peak_sum, "each_peak_kib": peak_each, "samples": samples}))
+
+
+@contextlib.contextmanager
+def memory_sampler(pid: int, interval: float = 0.02) -> Iterator[dict[str, Any]]:
+    out = OUT / f"memory-{pid}.json"
+    out.unlink(missing_ok=True)
+    command = [
+        sys.executable, str(Path(__file__).resolve()), "--sample-memory", str(pid),
+        "--sample-out", str(out), "--sample-interval", str(interval),
+    ]  # fmt: skip
+    proc = subprocess.Popen(command)
+    found: dict[str, Any] = {}
+    try:
+        yield found
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if out.exists():
+            found.update(json.loads(out.read_text()))
+
+
+def wait_idle(pid: int, quiet: float = 0.5, timeout: float = 30) -> None:
+    """Until the gate's process tree stops using CPU (its scan workers start and make their
+    scanners when it starts): the cold figure is a first request for a file, not a first request
+    to a process still starting."""
+    deadline = time.monotonic() + timeout
+    last = tree_cpu(pid)
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        now = tree_cpu(pid)
+        if now - last < 0.02 * quiet:
+            return
+        last = now
+
+
+def direct_download(url: str, client: httpx.Client) -> dict[str, float]:
+    """A plain download of the file from the same upstream, doing what the gate does with the
+    bytes (sha256, written to a file on the same disk); the client is made before the clock starts."""
+    sink = OUT / "direct.part"
+    digest = hashlib.sha256()
+    cpu0, started = time.process_time(), time.perf_counter()
+    with (
+        client.stream("GET", url, headers={"Accept-Encoding": "identity"}) as response,
+        sink.open("wb") as out,
+    ):
+        for chunk in response.iter_raw():
+            digest.update(chunk)
+            out.write(chunk)
+    seconds = time.perf_counter() - started
+    sink.unlink()
+    return {"seconds": seconds, "cpu_s": time.process_time() - cpu0}
+
+
+def raw_get(port: int, path: str) -> dict[str, Any]:
+    """One GET on a plain socket (no client library set-up inside the timing): seconds from
+    sending the request to the first byte of the answer and to the first byte of its body, the
+    head, and the body's length (read to the end, not kept)."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    request = f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode()
+    buffer = bytearray(1 << 20)
+    started = time.perf_counter()
+    sock.sendall(request)
+    data = sock.recv(1 << 16)
+    first_byte = time.perf_counter() - started
+    while b"\r\n\r\n" not in data:
+        more = sock.recv(1 << 16)
+        if not more:
+            raise RuntimeError(f"{path}: connection closed inside the head")
+        data += more
+    head, _, body = data.partition(b"\r\n\r\n")
+    received = len(body)
+    if not body:
+        received = sock.recv_into(buffer)
+    first_body = time.perf_counter() - started
+    while n := sock.recv_into(buffer):
+        received += n
+    total = time.perf_counter() - started
+    sock.close()
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    return {
+        "status": int(status_line.split()[1]),
+        "reason": status_line,
+        "headers": headers,
+        "first_byte_s": first_byte,
+        "first_body_byte_s": first_body,
+        "total_s": total,
+        "received": received,
+    }
+
+
+def cold_once(upstream: str, large: Path, project: str, version: str, run: int) -> dict[str, Any]:
+    """One fresh gate (empty cache and store), one request for `large`."""
+    state = OUT / "state-cold-gate"
+    with gate_server(upstream, state, allow=f"{project}=={version}") as (gate, proc):
+        wait_idle(proc.pid)
+        port = int(gate.rsplit(":", 1)[1])
+        before_kib = rss_kib(proc.pid)
+        load = os.getloadavg()
+        with memory_sampler(proc.pid) as memory:
+            got = raw_get(port, f"/files/{project}/{large.name}")
+        workers = tree_pids(proc.pid)[1:]
+        worker_hwm = [rss_kib(pid, "VmHWM") for pid in workers]
+        server_hwm = rss_kib(proc.pid, "VmHWM")
+    if got["status"] != 200:
+        raise RuntimeError(f"{large.name}: {got['reason']}")
+    if got["received"] != large.stat().st_size:
+        raise RuntimeError(f"served {got['received']} bytes of {large.stat().st_size}")
+    timing = server_timing(got["headers"].get("server-timing", ""))
+    upstream_and_scan = timing["page"] + timing["fetch"] + timing["scan"]
+    row = {
+        "run": run,
+        "verdict": got["headers"].get("x-custody-verdict"),
+        "timing_s": timing,
+        "first_byte_s": got["first_byte_s"],
+        "first_body_byte_s": got["first_body_byte_s"],
+        "whole_response_s": got["total_s"],
+        "overhead_ms": (got["first_byte_s"] - upstream_and_scan) * 1000,
+        "overhead_body_ms": (got["first_body_byte_s"] - upstream_and_scan) * 1000,
+        "in_gate_ms": (timing["gate"] - upstream_and_scan) * 1000,
+        "outside_gate_ms": (got["first_byte_s"] - timing["gate"]) * 1000,
+        "serve_body_s": got["total_s"] - got["first_byte_s"],
+        "gate_rss_before_mib": before_kib / 1024,
+        "gate_peak_rss_mib": server_hwm / 1024,
+        "worker_peak_rss_mib": [k / 1024 for k in worker_hwm],
+        "sum_of_peaks_mib": (server_hwm + sum(worker_hwm)) / 1024,
+        "tree_peak_sampled_mib": memory.get("tree_peak_kib", 0) / 1024,
+        "memory_samples": memory.get("samples", 0),
+        "load_average": load,
+    }
+    return row
+
+
+def bench_cold(upstream: str, large: Path, runs: int) -> dict[str, Any]:
+    """--cold-runs times, alternating which goes first: a plain download of `large` from the
+    upstream, and a fresh gate asked for it (see `cold_once`)."""
     match = _NAME.match(large.name)
     assert match is not None
     project, version = canonical(match.group(1)), match.group(2)
-    result: dict[str, Any] = {"file": large.name, "bytes": large.stat().st_size}
-    # the upstream alone, as the gate reads it: streamed to a file on the same disk while hashed
-    sink = OUT / "direct.part"
-    digest = hashlib.sha256()
-    started = time.perf_counter()
-    with (
-        httpx.stream(
-            "GET", f"{upstream.removesuffix('simple/')}files/{large.name}", trust_env=False
-        ) as response,
-        sink.open("wb") as out,
+    result: dict[str, Any] = {"file": large.name, "bytes": large.stat().st_size, "runs": []}
+    url = f"{upstream.removesuffix('simple/')}files/{large.name}"
+    with httpx.Client(trust_env=False, timeout=900) as client:
+        for run in range(runs):
+            direct = gate = None
+            for step in ("direct", "gate") if run % 2 == 0 else ("gate", "direct"):
+                if step == "direct":
+                    direct = direct_download(url, client)
+                else:
+                    gate = cold_once(upstream, large, project, version, run + 1)
+            assert direct is not None and gate is not None
+            gate["direct_download_s"] = direct["seconds"]
+            gate["direct_download_cpu_s"] = direct["cpu_s"]
+            gate["fetch_over_direct"] = gate["timing_s"]["fetch"] / direct["seconds"]
+            gate["overhead_by_direct_ms"] = (
+                gate["first_byte_s"] - gate["timing_s"]["page"] - direct["seconds"] - gate["timing_s"]["scan"]
+            ) * 1000
+            result["runs"].append(gate)
+            t = gate["timing_s"]
+            print(
+                f"  run {run + 1}: first byte {gate['first_byte_s']:.3f} s = "
+                f"page {t['page'] * 1000:.1f} ms + "
+                f"fetch {t['fetch']:.3f} s (direct {direct['seconds']:.3f} s) + scan {t['scan']:.3f} s + "
+                f"{gate['overhead_ms']:.1f} ms (in gate {gate['in_gate_ms']:.1f}, outside "
+                f"{gate['outside_gate_ms']:.1f}); body {gate['serve_body_s']:.2f} s; server peak "
+                f"{gate['gate_peak_rss_mib']:.0f} MiB, tree {gate['tree_peak_sampled_mib']:.0f} MiB; "
+                f"load {gate['load_average'][0]:.1f}",
+                flush=True,
+            )
+    rows = result["runs"]
+    for key in (
+        "overhead_ms",
+        "overhead_body_ms",
+        "in_gate_ms",
+        "outside_gate_ms",
+        "overhead_by_direct_ms",
+        "first_byte_s",
+        "serve_body_s",
+        "direct_download_s",
+        "fetch_over_direct",
+        "gate_peak_rss_mib",
+        "sum_of_peaks_mib",
+        "tree_peak_sampled_mib",
     ):
-        for chunk in response.iter_bytes(1 << 16):
-            digest.update(chunk)
-            out.write(chunk)
-    result["direct_download_s"] = time.perf_counter() - started
-    sink.unlink()
-    with gate_server(upstream, OUT / "state-cold-gate", allow=f"{project}=={version}") as (gate, proc):
-        peak = {"workers_kib": 0}
-        stop = threading.Event()
-
-        def sample() -> None:
-            while not stop.is_set():
-                for pid in tree_pids(proc.pid)[1:]:
-                    peak["workers_kib"] = max(peak["workers_kib"], rss_kib(pid))
-                stop.wait(0.02)
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        before_kib = rss_kib(proc.pid)
-        url = f"{gate}/files/{project}/{large.name}"
-        started = time.perf_counter()
-        received = 0
-        with httpx.stream("GET", url, trust_env=False, timeout=900) as response:
-            first_byte = time.perf_counter() - started
-            if response.status_code != 200:
-                raise RuntimeError(f"{url}: {response.status_code} {response.reason_phrase}")
-            timing = server_timing(response.headers.get("server-timing", ""))
-            verdict = response.headers.get("x-custody-verdict")
-            for chunk in response.iter_raw(1 << 16):
-                received += len(chunk)
-        total = time.perf_counter() - started
-        stop.set()
-        sampler.join()
-        # upstream transfer: the project page (a cold gate has none cached) and the file
-        upstream_and_scan = timing["page"] + timing["fetch"] + timing["scan"]
-        if received != result["bytes"]:
-            raise RuntimeError(f"served {received} bytes of {result['bytes']}")
-        result.update(
-            verdict=verdict,
-            page_s=timing.get("page"),
-            fetch_s=timing.get("fetch"),
-            scan_s=timing.get("scan"),
-            gate_total_s=timing.get("gate"),
-            first_byte_s=first_byte,
-            whole_response_s=total,
-            overhead_first_byte_ms=(first_byte - upstream_and_scan) * 1000,
-            overhead_in_gate_ms=(timing["gate"] - upstream_and_scan) * 1000,
-            serve_body_s=total - first_byte,
-            gate_rss_before_mib=before_kib / 1024,
-            gate_peak_rss_mib=rss_kib(proc.pid, "VmHWM") / 1024,
-            scan_worker_peak_rss_mib=peak["workers_kib"] / 1024,
-        )
-        print(f"  {result}", flush=True)
+        values = [r[key] for r in rows]
+        result[key] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
+    for key in sorted({k for r in rows for k in r["timing_s"]}):
+        values = [r["timing_s"][key] for r in rows if key in r["timing_s"]]
+        result.setdefault("timing_s", {})[key] = {
+            "median": statistics.median(values),
+            "min": min(values),
+            "max": max(values),
+        }
+    result["verdict"] = rows[0]["verdict"]
     return result
 
 
@@ -654,24 +811,59 @@ def markdown(results: dict[str, Any], command: str) -> str:
         lines.append("")
     cold = results.get("cold")
     if cold:
-        mib = cold["bytes"] / 2**20
-        lines += [
-            f"**Cold artifact** `{cold['file']}` ({mib:.0f} MiB, verdict {cold['verdict']}, "
-            "served by an exact allow):",
-            "",
-            f"- upstream page {cold['page_s'] * 1000:.1f} ms, upstream fetch {cold['fetch_s']:.2f} s "
-            f"(direct download of the same file: "
-            f"{cold['direct_download_s']:.2f} s), scan {cold['scan_s']:.2f} s, "
-            f"first byte at {cold['first_byte_s']:.2f} s",
-            f"- **time beyond upstream transfer + scan: {cold['overhead_first_byte_ms']:.1f} ms** to the "
-            f"first byte ({cold['overhead_in_gate_ms']:.1f} ms inside the gate); sending the body then "
-            f"took {cold['serve_body_s']:.2f} s",
-            f"- **peak gate server RSS {cold['gate_peak_rss_mib']:.0f} MiB** (VmHWM; "
-            f"{cold['gate_rss_before_mib']:.0f} MiB before the request); scan worker peak "
-            f"{cold['scan_worker_peak_rss_mib']:.0f} MiB",
-            "",
-        ]
+        lines += cold_markdown(cold)
     return "\n".join(lines)
+
+
+def spread(item: dict[str, float], scale: float = 1.0, digits: int = 1) -> str:
+    low, high = item["min"] * scale, item["max"] * scale
+    return f"{item['median'] * scale:.{digits}f} ({low:.{digits}f}-{high:.{digits}f})"
+
+
+def cold_markdown(cold: dict[str, Any]) -> list[str]:
+    rows = cold["runs"]
+    t = cold["timing_s"]
+    loads = [r["load_average"][0] for r in rows]
+    lines = [
+        f"**Cold artifact** `{cold['file']}` ({cold['bytes'] / 2**20:.0f} MiB, verdict {cold['verdict']}, "
+        f"served by an exact allow), {len(rows)} runs, each a fresh gate (empty cache and store, scan "
+        f"workers started) and a plain download of the same file from the same upstream, alternating "
+        f"which goes first; median (min-max); 1-minute load average at the runs "
+        f"{min(loads):.1f}-{max(loads):.1f}:",
+        "",
+        "| | median (min-max) |",
+        "|---|---:|",
+        f"| client: first byte of the answer, s | {spread(cold['first_byte_s'], digits=3)} |",
+        f"| gate: upstream page (`page`), ms | {spread(t['page'], 1000)} |",
+        f"| gate: upstream file received, hashed, written (`fetch`), s | {spread(t['fetch'], digits=3)} |",
+        f"| client: plain download of the same file, hashed, written, s | "
+        f"{spread(cold['direct_download_s'], digits=3)} |",
+        f"| `fetch` / plain download | {spread(cold['fetch_over_direct'], digits=2)} |",
+        f"| scan worker: the scan itself (`scan`), s | {spread(t['scan'], digits=3)} |",
+        f"| **time beyond upstream transfer + scan** (first byte - page - fetch - scan), ms | "
+        f"**{spread(cold['overhead_ms'])}** |",
+        f"| of it inside the gate's handler (`gate` - page - fetch - scan), ms | "
+        f"{spread(cold['in_gate_ms'])} |",
+        f"| of it outside (first byte - `gate`: connection, request, response start), ms | "
+        f"{spread(cold['outside_gate_ms'])} |",
+        f"| same, to the first byte of the body, ms | {spread(cold['overhead_body_ms'])} |",
+        f"| cross-check: first byte - page - plain download - scan, ms | "
+        f"{spread(cold['overhead_by_direct_ms'])} |",
+        f"| sending the body after the first byte, s | {spread(cold['serve_body_s'], digits=2)} |",
+        f"| **gate server peak RSS** (VmHWM), MiB | **{spread(cold['gate_peak_rss_mib'], digits=0)}** |",
+        f"| gate process tree, peak of summed RSS (sampled every 20 ms by a separate process), MiB | "
+        f"{spread(cold['tree_peak_sampled_mib'], digits=0)} |",
+        f"| gate process tree, sum of each process's VmHWM (upper bound), MiB | "
+        f"{spread(cold['sum_of_peaks_mib'], digits=0)} |",
+        "",
+        "Inside the gate, medians in ms (Server-Timing): "
+        + ", ".join(
+            f"{name} {t[name]['median'] * 1000:.1f}" for name in ("judge", "claim", "pool") if name in t
+        )
+        + ".",
+        "",
+    ]
+    return lines
 
 
 def main() -> None:
@@ -701,7 +893,14 @@ def main() -> None:
     parser.add_argument("--skip-install", action="store_true")
     parser.add_argument("--skip-page", action="store_true")
     parser.add_argument("--skip-cold", action="store_true")
+    parser.add_argument("--cold-runs", type=int, default=5, help="Fresh gates asked for --large.")
+    parser.add_argument("--sample-memory", type=int, help=argparse.SUPPRESS)  # the sampler process
+    parser.add_argument("--sample-out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--sample-interval", type=float, default=0.02, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.sample_memory is not None:
+        sample_memory(args.sample_memory, args.sample_out, args.sample_interval)
+        return
     if args.report is not None:
         saved = json.loads(args.report.read_text())
         saved.get("page", {}).setdefault("interval_s", args.interval)  # runs before it was recorded
@@ -735,7 +934,7 @@ def main() -> None:
             results["page"] = bench_page(args, upstream)
         if not args.skip_cold and large is not None:
             print(f"cold: {large.name}", flush=True)
-            results["cold"] = bench_cold(upstream, large)
+            results["cold"] = bench_cold(upstream, large, args.cold_runs)
     (OUT / "results.json").write_text(json.dumps(results, indent=2))
     block = markdown(results, command)
     (OUT / "results.md").write_text(block + "\n")

@@ -125,12 +125,15 @@ def json_upstream(
     page_body: bytes | None = None,
     html: bool = False,
     status: Mapping[str, Mapping[str, str]] | None = None,
+    file_headers: Mapping[str, str] | None = None,
+    requests: list[Request] | None = None,
 ) -> Starlette:
     """A tiny PEP 691 JSON index over `directory` (relative file URLs, PEP 700 upload times from
     mtimes). `tamper` maps a file name to the sha256 the page claims instead of the real one;
     `downloads` counts file requests by name; `page_body` replaces every project page (garbage);
     `html` serves PEP 503 HTML instead (which has no upload times); `status` maps a project to its
-    PEP 792 `project-status` object."""
+    PEP 792 `project-status` object; `file_headers` are added to every file response and
+    `requests` collects the file requests."""
 
     def files_of(project: str) -> Iterator[Path]:
         for path in sorted(directory.glob("*.whl")):
@@ -186,8 +189,10 @@ def json_upstream(
         path = directory / request.path_params["filename"]
         if downloads is not None:
             downloads[path.name] = downloads.get(path.name, 0) + 1
+        if requests is not None:
+            requests.append(request)
         if not path.is_file():
             return PlainTextResponse("not found", status_code=404)
-        return FileResponse(path)
+        return FileResponse(path, headers=dict(file_headers or {}))
 
     return Starlette(routes=[Route("/simple/{project}/", page), Route("/files/{filename}", file)])

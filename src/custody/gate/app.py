@@ -18,6 +18,7 @@ import re
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
+import anyio
 from packaging.utils import canonicalize_name
 
 from custody.errors import MissingExtraError
@@ -55,6 +56,26 @@ def refusal_response(refusal: Refusal) -> Response:
             "X-Custody-Reason": _reason_phrase(refusal.short),
         },
     )
+
+
+class _FileResponse(FileResponse):
+    """starlette's FileResponse reading 1 MiB at a time (its default is 64 KiB): each read is a
+    thread hop and each chunk one ASGI send, and at 64 KiB a 683 MiB wheel took 2.3 s and 1.4 s of
+    server CPU to send on loopback, at 1 MiB 0.3 s and 0.2 s (measured, alternating; 3 MiB more
+    peak RSS)."""
+
+    chunk_size = 1 << 20
+
+    @contextlib.asynccontextmanager
+    async def _open_file(self) -> AsyncIterator[anyio.AsyncFile[bytes]]:
+        # Opened on the loop (starlette opens it in a thread, one more hop before the first body
+        # byte): the gate has just checked this cached file, it opens in microseconds. Starlette
+        # versions without this hook open it their way.
+        file = anyio.wrap_file(open(self.path, "rb"))  # noqa: SIM115 - closed below
+        try:
+            yield file
+        finally:
+            file.wrapped.close()
 
 
 def _media_type(filename: str) -> str:
@@ -140,7 +161,9 @@ def create_app(config: GateConfig | None = None, *, gate: Gate | None = None) ->
             headers["Server-Timing"] = ", ".join(
                 f"{name};dur={seconds * 1000:.3f}" for name, seconds in result.timings.items()
             )
-        return FileResponse(result.path, media_type=_media_type(filename), headers=headers)
+        return _FileResponse(
+            result.path, media_type=_media_type(filename), headers=headers, stat_result=result.stat
+        )
 
     async def refused(request: Request) -> Response:
         refusal = the_gate.refusal(request.path_params["token"])

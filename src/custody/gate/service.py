@@ -19,10 +19,11 @@ import secrets
 import socket
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from stat import S_ISREG
 from typing import Any, TypeVar
 
 from custody.advisories import AdvisoryError, AdvisoryStore, default_store_path
@@ -51,6 +52,8 @@ T = TypeVar("T")
 MAX_METADATA = 16 * 1024 * 1024
 REFUSALS_KEPT = 10_000
 PAGES_KEPT = 2_000
+DOWNLOADS = 16
+"""Upstream downloads at once (more wait for a thread)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -112,10 +115,16 @@ class FileAnswer:
     token: str | None = None
     """Key of the refusal, for the explanation URL."""
     sha256: str | None = None
+    stat: os.stat_result | None = None
+    """The served file's stat, taken when the gate last checked it was there (the response needs
+    no second look)."""
     timings: Mapping[str, float] = field(default_factory=dict)
-    """Seconds spent: `page` (getting the upstream page, from the page cache when fresh), `fetch`
-    (upstream download) and `scan` when this request waited on them, `gate` in all (the app sends
-    them as a Server-Timing header)."""
+    """Seconds spent, in order (the app sends them as a Server-Timing header): `page` (getting
+    the upstream page, from the page cache when fresh), `judge` (the page's listing decisions),
+    then, when this request waited on them, `fetch` (upstream download: request to the last byte
+    written and hashed), `claim` (the store's verdict lookup or scan lease), `scan` (the scan
+    itself, timed in the scan worker) and `pool` (the file's way to and from the scan worker),
+    and `gate`: everything from the request reaching the gate to its decision."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,7 +143,8 @@ class _Prepared:
     outcome: ScanOutcome | None
     failure: Decision | None
     timings: Mapping[str, float] = field(default_factory=dict)
-    """Seconds this flight spent on `fetch` (upstream download and hashing) and `scan`."""
+    """Seconds this flight spent on `fetch`, `claim`, `scan` and `pool` (see `FileAnswer`)."""
+    stat: os.stat_result | None = None
 
 
 class Gate:
@@ -154,10 +164,14 @@ class Gate:
         # the recorder's batch writes and signing, or a scan lease, on the db thread.
         self._read_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="custody-gate-read")
         self._read_store: GateStore | None = None
+        # Upstream downloads: blocking transfers, one thread each (a slow upstream holds one).
+        self._downloads = ThreadPoolExecutor(DOWNLOADS, thread_name_prefix="custody-gate-download")
         self._loop_tokens: LoopTokens | None = None
         self._thread_token = Coalesced(lambda: self._read(self._change_token))
         self.views: Views | None = None
         self._flights: dict[str, asyncio.Future[_Prepared]] = {}
+        self._tasks: set[asyncio.Future[None]] = set()
+        """Work a request started and does not wait for (keeping a verdict)."""
         self._refusals: collections.OrderedDict[str, Refusal] = collections.OrderedDict()
         self._started = False
         self._start_lock = asyncio.Lock()
@@ -230,6 +244,8 @@ class Gate:
             return
         self._closed = True
         self._started = False
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.views is not None:
             await self.views.aclose()
         if self.recorder is not None:
@@ -242,6 +258,7 @@ class Gate:
         await self._read(self._close_read_stores)
         self._db_executor.shutdown(wait=True)
         self._read_executor.shutdown(wait=True)
+        self._downloads.shutdown(wait=False, cancel_futures=True)  # running ones stop at their next chunk
 
     def _close_stores(self) -> None:
         for resource in (self.store, self._ledger):
@@ -350,13 +367,18 @@ class Gate:
     ) -> FileAnswer:
         """Decide on one file; download, verify and scan it when the page allows; record it."""
         started = time.perf_counter()
+        # Judging starts at once (on a first request its store reads overlap the page fetch);
+        # the upstream page is timed on its own (upstream transfer, not gate work): both wait on
+        # the same page fetch.
+        judging = asyncio.ensure_future(self.judge_page(name))
+        judging.add_done_callback(lambda done: done.cancelled() or done.exception())  # seen if unused
         try:
-            # the upstream page first, timed on its own (it is upstream transfer, not gate work);
-            # judge_page below reuses it from the page cache
             await self.upstream_page(name)
             page_seconds = time.perf_counter() - started
-            result = await self.judge_page(name)
+            result = await judging
+            judge_seconds = time.perf_counter() - started - page_seconds
         except (UpstreamError, AdvisoryError, Exception) as exc:
+            judging.cancel()
             listing = Listing(project=name, version=_version(filename), upload_time=None)
             status = 502 if isinstance(exc, UpstreamError) else 503
             decision = Decision(
@@ -393,8 +415,19 @@ class Gate:
         if decision.warning:
             LOG.warning("serving %s with a warning: %s", filename, decision.reason)
         self._record(item.listing, filename, decision, prepared.sha256, client, user_agent)
-        timings = {"page": page_seconds, **prepared.timings, "gate": time.perf_counter() - started}
-        return FileAnswer(path=prepared.path, decision=decision, sha256=prepared.sha256, timings=timings)
+        timings = {
+            "page": page_seconds,
+            "judge": judge_seconds,
+            **prepared.timings,
+            "gate": time.perf_counter() - started,
+        }
+        return FileAnswer(
+            path=prepared.path,
+            decision=decision,
+            sha256=prepared.sha256,
+            stat=prepared.stat,
+            timings=timings,
+        )
 
     async def get_metadata(self, name: str, filename: str) -> bytes | Refusal | None:
         """The PEP 658 metadata of a listed file (sha256-verified); None when not listed or none."""
@@ -525,32 +558,29 @@ class Gate:
 
     async def _download_and_scan(self, entry: FileEntry) -> _Prepared:
         assert self.upstream is not None and self.scans is not None
-        path: str | None = None
         sha256 = entry.sha256
         timings: dict[str, float] = {}
-        if sha256 and os.path.isfile(self._cached_path(sha256, entry.filename)):
+        stat = _regular_file(self._cached_path(sha256, entry.filename)) if sha256 else None
+        ahead: asyncio.Future[_Held] | None = None
+        if sha256 and stat is not None:
             path = self._cached_path(sha256, entry.filename)
         else:
+            # The published sha256 is claimed while the file downloads (its stored verdict, or the
+            # scan lease, held and renewed from then on): no store round trip after the transfer.
+            ahead = asyncio.ensure_future(self._claim_ahead(sha256)) if sha256 else None
             try:
                 fetch_started = time.perf_counter()
-                path, sha256 = await self._download(entry)
+                path, sha256, stat = await self._download(entry)
                 timings["fetch"] = time.perf_counter() - fetch_started
-            except UpstreamError as exc:
-                return _Prepared(
-                    None,
-                    entry.sha256,
-                    None,
-                    Decision(outcome=Outcome.REFUSE, rule="upstream", reason=_one_line(str(exc)), status=502),
-                )
-            except _IntegrityError as exc:
-                return _Prepared(
-                    None,
-                    entry.sha256,
-                    None,
-                    Decision(outcome=Outcome.REFUSE, rule="hash-mismatch", reason=str(exc), status=502),
-                )
+            except BaseException as exc:
+                if ahead is not None:
+                    self._background(self._let_go(ahead, entry.sha256 or ""))
+                failure = _download_failure(exc)
+                if failure is None:
+                    raise
+                return _Prepared(None, entry.sha256, None, failure)
         try:
-            outcome = await self._verdict_once(path, sha256, timings)
+            outcome = await self._verdict_once(path, sha256, timings, ahead)
         except Exception as exc:
             return _Prepared(
                 path,
@@ -563,20 +593,54 @@ class Gate:
                     status=503,
                 ),
             )
-        return _Prepared(path, sha256, outcome, None, timings)
+        return _Prepared(path, sha256, outcome, None, timings, stat)
 
-    async def _verdict_once(self, path: str, sha256: str, timings: dict[str, float]) -> ScanOutcome:
+    async def _claim_ahead(self, sha256: str) -> _Held:
+        lease = self.config.scan_lease
+        claim = await self._db(self._claim, sha256, lease)
+        renewing = asyncio.ensure_future(self._renew(sha256, lease)) if claim.leased else None
+        return _Held(claim, renewing)
+
+    async def _let_go(self, ahead: asyncio.Future[_Held], sha256: str) -> None:
+        """The download failed: give back a lease claimed ahead of it (others may scan)."""
+        try:
+            held = await ahead
+        except Exception:  # the claim itself failed: nothing is held
+            return
+        if held.renewing is not None:
+            held.renewing.cancel()
+        if held.claim.leased:
+            try:
+                await self._db(self._release, sha256)
+            except Exception as exc:
+                LOG.warning("could not release the scan lease of %s: %s", sha256, exc)
+
+    async def _verdict_once(
+        self,
+        path: str,
+        sha256: str,
+        timings: dict[str, float],
+        ahead: asyncio.Future[_Held] | None = None,
+    ) -> ScanOutcome:
         """The file's verdict, scanned at most once across every gate sharing the store: the stored
         verdict if any, else scan under a lease, else wait for the replica that holds the lease.
-        Raises when the store cannot be used (the caller refuses the file)."""
+        `ahead` is a claim made while the file downloaded. Raises when the store cannot be used
+        (the caller refuses the file)."""
         assert self.scans is not None
         lease = self.config.scan_lease
         # the longest a live lease can be renewed for one scan, then a margin: past it, fail closed
         patience = (self.config.scan_timeout or 3600.0) * 2 + lease * 2
         waited = 0.0
         poll = 0.05
+        claim_started = time.perf_counter()
+        renewing: asyncio.Future[None] | None = None
         while True:
-            claim = await self._db(self._claim, sha256, lease)
+            if ahead is not None:
+                held, ahead = await ahead, None
+                claim, renewing = held.claim, held.renewing
+            else:
+                claim = await self._db(self._claim, sha256, lease)
+            timings["claim"] = time.perf_counter() - claim_started - waited
             if claim.verdict is not None:
                 stored = claim.verdict
                 return ScanOutcome(
@@ -594,13 +658,22 @@ class Gate:
             await asyncio.sleep(poll)
             waited += poll
             poll = min(poll * 2, 1.0)
-        renewing = asyncio.ensure_future(self._renew(sha256, lease))
+        renewing = renewing or asyncio.ensure_future(self._renew(sha256, lease))
         scan_started = time.perf_counter()
         try:
             outcome = await self.scans.scan(path)
         finally:
             renewing.cancel()
-            timings["scan"] = time.perf_counter() - scan_started
+            on_loop = time.perf_counter() - scan_started
+        worker = outcome.seconds if outcome.seconds is not None else on_loop
+        timings.update(scan=worker, pool=max(0.0, on_loop - worker))
+        # Keeping the verdict (or releasing the lease after an error) does not hold up the answer:
+        # it is queued on the db thread, ahead of any later request's claim on this gate, and
+        # other replicas wait on the lease until it lands. `aclose` waits for it.
+        self._background(self._keep_verdict(sha256, outcome))
+        return outcome
+
+    async def _keep_verdict(self, sha256: str, outcome: ScanOutcome) -> None:
         try:
             if outcome.verdict != "error":  # errors (timeouts, a busy machine) are tried again next time
                 await self._db(self._save_verdict, sha256, outcome)
@@ -608,7 +681,11 @@ class Gate:
                 await self._db(self._release, sha256)
         except Exception as exc:
             LOG.warning("could not keep the verdict of %s: %s", sha256, exc)
-        return outcome
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _renew(self, sha256: str, lease: float) -> None:
         while True:
@@ -644,25 +721,17 @@ class Gate:
             by=self.replica,
         )
 
-    async def _download(self, entry: FileEntry) -> tuple[str, str]:
+    async def _download(self, entry: FileEntry) -> tuple[str, str, os.stat_result]:
         """Stream the file to a temporary file, hashing as it comes, then move it into the cache
-        under its sha256. Never held whole in memory; a mismatch leaves nothing behind."""
+        under its sha256 (returned with the file's stat). Never held whole in memory; a mismatch
+        leaves nothing behind. The transfer runs in a download thread (`Upstream.fetch`)."""
         assert self.upstream is not None
         tmp_dir = os.path.join(self.files_dir, "tmp")
         fd, partial = tempfile.mkstemp(dir=tmp_dir, suffix=".part")
-        digest = hashlib.sha256()
-        size = 0
+        os.close(fd)
         try:
-            with os.fdopen(fd, "wb") as out:
-                async for chunk in self.upstream.open_file(entry):
-                    size += len(chunk)
-                    if size > self.config.max_file_bytes:
-                        raise UpstreamError(
-                            f"{entry.filename}: larger than {self.config.max_file_bytes} bytes"
-                        )
-                    digest.update(chunk)
-                    out.write(chunk)
-            actual = digest.hexdigest()
+            loop = asyncio.get_running_loop()
+            actual, stat = await loop.run_in_executor(self._downloads, self._fetch_to, entry, partial)
             if entry.sha256 and actual != entry.sha256:
                 raise _IntegrityError(
                     f"sha256 mismatch: upstream lists {entry.sha256[:16]}..., the file is {actual[:16]}..."
@@ -670,14 +739,62 @@ class Gate:
             target = self._cached_path(actual, entry.filename)
             os.makedirs(os.path.dirname(target), exist_ok=True)
             os.replace(partial, target)
-            return target, actual
+            return target, actual, stat
         finally:
             if os.path.exists(partial):
                 os.unlink(partial)
 
+    def _fetch_to(self, entry: FileEntry, partial: str) -> tuple[str, os.stat_result]:
+        """In a download thread: the file into `partial`, its sha256 and stat."""
+        assert self.upstream is not None
+        digest = hashlib.sha256()
+        size = 0
+        limit = self.config.max_file_bytes
+        with open(partial, "wb") as out:
+
+            def sink(chunk: bytes) -> None:
+                nonlocal size
+                if self._closed:
+                    raise UpstreamError(f"{entry.filename}: the gate is shutting down")
+                size += len(chunk)
+                if size > limit:
+                    raise UpstreamError(f"{entry.filename}: larger than {limit} bytes")
+                digest.update(chunk)
+                out.write(chunk)
+
+            self.upstream.fetch(entry, sink)
+            out.flush()
+            return digest.hexdigest(), os.fstat(out.fileno())
+
 
 class _IntegrityError(Exception):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """A claim made ahead of a download, with the renewal of its lease when it got one."""
+
+    claim: Claim
+    renewing: asyncio.Future[None] | None
+
+
+def _download_failure(exc: BaseException) -> Decision | None:
+    """The refusal for a failed download; None for anything else (it propagates)."""
+    if isinstance(exc, UpstreamError):
+        return Decision(outcome=Outcome.REFUSE, rule="upstream", reason=_one_line(str(exc)), status=502)
+    if isinstance(exc, _IntegrityError):
+        return Decision(outcome=Outcome.REFUSE, rule="hash-mismatch", reason=str(exc), status=502)
+    return None
+
+
+def _regular_file(path: str) -> os.stat_result | None:
+    """`path`'s stat if it is a regular file (what `os.path.isfile` checks), else None."""
+    try:
+        stat = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return stat if S_ISREG(stat.st_mode) else None
 
 
 def _version(filename: str) -> str | None:

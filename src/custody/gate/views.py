@@ -24,7 +24,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
@@ -38,6 +38,8 @@ from custody.inventory import Ecosystem
 from custody.policy import Entry, Policy, same_version
 
 T = TypeVar("T")
+INLINE_FILES = 32
+"""Pages with at most this many files are judged on the event loop; larger ones in a thread."""
 FileUrl = Callable[[FileEntry], str]
 
 
@@ -174,6 +176,12 @@ class Coalesced(Generic[T]):
         self._start().add_done_callback(lambda done: _copy(done, waiter))
 
 
+def _consume(future: asyncio.Future[Any]) -> None:
+    """Mark the outcome of a read nobody may await as seen (no "never retrieved" warning)."""
+    if not future.cancelled():
+        future.exception()
+
+
 def _copy(source: asyncio.Future[T], target: asyncio.Future[T]) -> None:
     if target.done():
         return
@@ -213,9 +221,24 @@ class Views:
     async def view(self, name: str) -> View | None:
         """The current view of project `name`; None when upstream does not know it. Raises the
         upstream's error (no usable page) or the stores' (they cannot be read)."""
-        page = await self.pages.get(name)
+        ahead = None
+        if name not in self._views:  # a first request: the stores are read while the page comes
+            token = await self._token()  # before the read, as below: the read is at least as new
+            ahead = asyncio.ensure_future(self._dependencies(name))
+            ahead.add_done_callback(_consume)
+        try:
+            page = await self.pages.get(name)
+        except BaseException:
+            if ahead is not None:
+                ahead.cancel()
+            raise
         if page is None:
             return None
+        if ahead is not None and page.name == name and name not in self._views:
+            policy, advisories = await ahead
+            return self._judged(name, page, await self._judge(page, policy, advisories, token))
+        if ahead is not None:
+            ahead.cancel()
         token = await self._token()
         cached = self._views.get(name)
         if cached is not None and cached.upstream is page and datetime.now(timezone.utc) < cached.valid_until:
@@ -227,7 +250,9 @@ class Views:
                 return cached
         else:
             policy, advisories = await self._dependencies(page.name)
-        view = await self._judge(page, policy, advisories, token)
+        return self._judged(name, page, await self._judge(page, policy, advisories, token))
+
+    def _judged(self, name: str, page: ProjectPage, view: View) -> View:
         if self.pages.current(name) is page:  # not a view of a page a refresh replaced meanwhile
             self._remember(name, view)
         return view
@@ -246,6 +271,8 @@ class Views:
         self, page: ProjectPage, policy: Policy, advisories: list[Advisory], token: object
     ) -> View:
         self.judgements += 1
+        if len(page.files) <= INLINE_FILES:  # microseconds: cheaper than the thread hop
+            return judge(page, policy, advisories, token)
         return await asyncio.to_thread(judge, page, policy, advisories, token)
 
     async def _refreshed(self, name: str, page: ProjectPage | None) -> None:
