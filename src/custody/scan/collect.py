@@ -200,6 +200,8 @@ class Collector:
         self.summaries: dict[str, dict[str, Summary]] = {}
         self.by_module: dict[str, FileInfo] = {}
         self._module_files: dict[str, FileInfo | None] = {}
+        self._module_dirs: set[str] | None = None
+        self._level_calls: dict[str, dict[str, set[str]]] = {}
         # Syntax trees a pre-check parsed (`_only_in_prose`), handed to the analysis of that file.
         self.parsed: dict[str, ast.Module] = {}
         self._split: tuple[bytes, list[bytes]] | None = None  # the last source split, see `_lines`
@@ -299,10 +301,26 @@ class Collector:
         self._module_files[module] = found
         return found
 
+    def _names_a_module_here(self, module: str) -> bool:
+        """A dotted module name that is, or is inside, a module of this artifact (`from . import m`
+        names the package, whose submodule m may be the file)."""
+        if self._module_file(module) is not None:
+            return True
+        if self._module_dirs is None:  # folders holding this artifact's Python files, once
+            self._module_dirs = set()
+            for rel in self.by_module:
+                parts = rel.split("/")[:-1]
+                for end in range(1, len(parts) + 1):
+                    self._module_dirs.add("/".join(parts[:end]))
+                    if parts[0] == "src" and end > 1:
+                        self._module_dirs.add("/".join(parts[1:end]))
+        return module.replace(".", "/") in self._module_dirs
+
     def _find_imports(self, by_rel: dict[str, FileInfo]) -> None:
         """Every module's `from M import name` lines, for following values across modules."""
         self.by_module = by_rel
         self._module_files = {}
+        self._module_dirs = None
         for rel, info in by_rel.items():
             if info.context is Context.DEV:
                 continue
@@ -509,7 +527,11 @@ class Collector:
                 continue
             seen.add(importer.path)
             package = importer.rel.rsplit("/", 1)[0] if "/" in importer.rel else ""
-            calls = module_level_calls(importer.data, package)
+            found = self._level_calls.get(importer.path)
+            if found is None:  # a module comes back here when its roots grow: read its text once
+                found = module_level_calls(importer.data, package, keep=self._names_a_module_here)
+                self._level_calls[importer.path] = found
+            calls = {module: set(names) for module, names in found.items()}
             for module, name, local in self.imported_from.get(importer.path, ()):
                 # a root of this module that it only imports (`from ._impl import sync as boot`,
                 # `boot` run by a .pth line) runs in the module that defines it

@@ -367,22 +367,26 @@ _NEXT_TOP_LEVEL = re.compile(rb"\n(?=[^ \t\r\n#)\]}])")
 _BODY_INDENT = re.compile(rb"\n([ \t]+)(?=[^ \t\r\n#])")
 _BASE = re.compile(rb"(?<![\w.=])([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?[ \t]*(?=[,)])")
 _METACLASS = re.compile(rb"metaclass[ \t]*=[ \t]*([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?")
-_INDENTED_DEF = re.compile(rb"(?:async[ \t]+)?def[ \t]+\w+[ \t]*")
+_INDENTED_DEF = re.compile(rb"\n[ \t]+(?:async[ \t]+)?def[ \t]+\w+[ \t]*")
 _IDENTIFIER = re.compile(rb"[A-Za-z_]\w*")
 
 
-def module_level_calls(source: bytes, package: str) -> dict[str, set[str]]:
+def module_level_calls(
+    source: bytes, package: str, keep: Callable[[str], bool] | None = None
+) -> dict[str, set[str]]:
     """Names imported from other modules that this module calls (or hands to a thread, timer or
     atexit, or uses as a decorator) at its top level: module -> names as the imported module
     defines them. Those functions run when this module is imported, whatever module holds them.
 
     A text pass, not a parse: it runs on every module of a package to decide which ones need the
-    full analysis. Top level means a line that starts at column 0 (decorator lines included)."""
+    full analysis. Top level means a line that starts at column 0 (decorator lines included).
+    `keep`: which imported modules matter (those of the artifact); the text passes are skipped
+    when no import names one."""
     imported: dict[bytes, tuple[str, str]] = {}
     base = [p for p in package.split("/") if p]
     for dots, module, names in _FROM_IMPORT_AS.findall(b"\n" + source + b"\n"):
         stem = _import_stem(dots, module, base)
-        if not stem:
+        if not stem or (keep is not None and not keep(stem)):
             continue
         for item in names.replace(b"\n", b" ").split(b","):
             words = item.split()
@@ -409,9 +413,16 @@ def module_level_calls(source: bytes, package: str) -> dict[str, set[str]]:
     top_level = b"".join(
         [*_TOP_LEVEL_LINE.findall(text), *_DEF_HEADER.findall(text), *_class_time_lines(text, add)]
     )
-    matches = [*_CALLED_OR_HANDED.finditer(top_level), *_REGISTERED_FUNCTION.finditer(top_level)]
-    for match in matches:
-        add(match.group(1) or match.group(3), match.group(2) or match.group(4))
+    if not any(local in top_level for local in imported):
+        return found  # none of the imported names appears where code runs at import
+    # findall gives plain tuples: no match object per call, most of which name nothing imported
+    for handed, handed_attribute, called, called_attribute in [
+        *_CALLED_OR_HANDED.findall(top_level),
+        *_REGISTERED_FUNCTION.findall(top_level),
+    ]:
+        local = handed or called
+        if local in imported:
+            add(local, handed_attribute or called_attribute)
     return found
 
 
@@ -436,14 +447,14 @@ def _class_time_lines(text: bytes, add: Callable[[bytes, bytes | None, str | Non
         indent = _BODY_INDENT.search(text, start, end)
         if indent is None:
             continue
-        for line in _body_lines(indent.group(1)).findall(text, start, end):
-            body = line.lstrip()
-            heading = _INDENTED_DEF.match(body)
-            lines.append(b"\n" + (body[heading.end() :] if heading is not None else body))
+        body = b"".join(_body_lines(indent.group(1)).findall(text, start, end))
+        # a method's header keeps its decorators' and defaults' calls, not its own name
+        lines.append(_INDENTED_DEF.sub(b"\n", body))
     return lines
 
 
 @lru_cache(maxsize=64)
 def _body_lines(indent: bytes) -> re.Pattern[bytes]:
-    """Lines at exactly this indentation that are not comments or nested classes."""
-    return re.compile(rb"\n" + re.escape(indent) + rb"(?![ \t#\r\n]|class[ \t])[^\n]+")
+    """Lines at exactly this indentation that are not comments or nested classes, and that call
+    something or decorate (the others run nothing another module defines)."""
+    return re.compile(rb"\n" + re.escape(indent) + rb"(?:@[^\n]*|(?![ \t#\r\n]|class[ \t])[^\n(]*\([^\n]*)")
