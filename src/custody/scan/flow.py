@@ -626,7 +626,7 @@ class FlowAnalysis:
                 if resolved in _EXEC_CALLS or resolved in _PROCESS_CALLS:
                     runs = True
                     sends = sends or (resolved in _PROCESS_CALLS and self._runs_upload_tool(call))
-                elif self._is_send(call, resolved):
+                elif resolved in _DNS_LOOKUPS or self._is_send(call, resolved):
                     sends = True
                 elif isinstance(call.func, ast.Attribute) and call.func.attr in _RECEIVERS:
                     receives = True
@@ -1085,6 +1085,8 @@ class FlowAnalysis:
         args = [*node.args, *(k.value for k in node.keywords)]
         if not args:
             return
+        if resolved in _DNS_LOOKUPS and node.args:
+            self._dns_send(node, env, scope, resolved)
         if self._is_send(node, resolved, env, scope):
             destination, via = self._destination(node, env, scope)
             carried: set[Label] = set()
@@ -1128,6 +1130,41 @@ class FlowAnalysis:
                 elif not destination.hard_coded and 0 <= via < len(node.args):
                     where, where_via = self._destination_of(node.args[via], env, scope)
                 self._record(carried, sink, where, where_via, node, scope, f"{_callee_name(node)}()")
+
+    def _dns_send(self, node: ast.Call, env: dict[str, set[Label]], scope: _Scope, resolved: str) -> None:
+        """A name looked up in DNS leaves the machine: its labels go to the server of the domain the
+        name ends in (`f"{hex_chunk}.{i}.t.example.xyz"`). Only what the name carries counts: an
+        ordinary lookup of a host name sends nothing of the machine."""
+        carried = self.labels(node.args[0], env, scope)
+        if not carried:
+            return
+        domain = self._name_suffix(node.args[0], 0)
+        host = domain.strip(".").lower() if domain else ""
+        if "." not in host:
+            return
+        self._record(carried, Sink.NETWORK, Destination(host, classify_host(host)), -1, node, scope, resolved)
+
+    def _name_suffix(self, node: ast.expr, depth: int) -> str | None:
+        """The constant end of a name built from parts (an f-string, `+`): where a DNS query goes."""
+        if depth > 6:
+            return None
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.Name) and node.id in self.constants:
+            return self._name_suffix(self.constants[node.id], depth + 1)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            return self._name_suffix(node.right, depth + 1)
+        if isinstance(node, ast.JoinedStr):
+            suffix = ""
+            for part in reversed(node.values):
+                text = self._name_suffix(
+                    part.value if isinstance(part, ast.FormattedValue) else part, depth + 1
+                )
+                if text is None:
+                    break
+                suffix = text + suffix
+            return suffix or None
+        return None
 
     def _runs_upload_tool(self, call: ast.Call) -> bool:
         """The process is a program that sends what it is given (see `_upload_tool`)."""
@@ -1446,6 +1483,15 @@ def _interesting_text(value: str) -> bool:
     return host is not None and classify_host(host).throwaway
 
 
+_DNS_LOOKUPS = frozenset(
+    {
+        "socket.gethostbyname",
+        "socket.gethostbyname_ex",
+        "socket.getaddrinfo",
+        "dns.resolver.resolve",
+        "dns.resolver.query",
+    }
+)
 _UPLOAD_TOOLS = re.compile(
     r"(^|[/\\])(curl|wget|scp|sftp|rsync|ftp|tftp|nc|ncat|netcat)(\.exe)?$", re.IGNORECASE
 )

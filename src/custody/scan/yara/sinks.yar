@@ -13,6 +13,7 @@ rule custody_sink_calls {
     $misc = /(import_module|gethostname|getuser|getlogin|platform\.node|environ\.copy|pty\.spawn|pip\.main|memfd_create|get_credentials|get_frozen_credentials)\s*\(/
     $env = /os\.environ\s*\)/
     $native = /(CDLL|WinDLL|PyDLL|LoadLibrary)\s*\(/
+    $dns = /(gethostbyname(_ex)?|getaddrinfo|resolver\.(resolve|query))\s*\(/
     $mail = /((ftplib|smtplib|poplib|imaplib|telnetlib)\.\w+|\b(FTP|FTP_TLS|SMTP|SMTP_SSL|LMTP))\s*\(/
     $selfremove = /(remove|unlink|rmtree)\s*\([^)\n]{0,60}__file__|__file__[^\n]{0,40}\.unlink\(/
     $alias1 = /from\s+(os|subprocess|posix|nt)\s+import\s[^\n]{0,80}\b(system|popen|Popen|call|run|check_output|startfile|spawn\w*|exec\w*)\s+as\s/
