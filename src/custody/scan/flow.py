@@ -444,6 +444,7 @@ class FlowAnalysis:
         """Labels added so far, anywhere: a pass that adds none has reached the fixed point."""
         self._texts: dict[int, str] = {}
         self._bindings: dict[str, ast.expr] | None = None
+        self._secret_loops: frozenset[str] | None = None
         self._scope_nodes: dict[int, tuple[list[ast.AST], list[ast.Call], bool]] = {}
         """(scope, handle name) -> name of the path the handle was opened on for writing."""
 
@@ -575,15 +576,34 @@ class FlowAnalysis:
         words = text.split()
         return bool(words) and _INTERPRETERS.search(words[0]) is not None
 
-    @staticmethod
-    def _names_secret_env(call: ast.Call) -> bool:
-        """`os.getenv("GITHUB_TOKEN")`: a credential taken from the environment by name."""
+    def _names_secret_env(self, call: ast.Call) -> bool:
+        """`os.getenv("GITHUB_TOKEN")`, or `os.getenv(n)` for `n` in a list naming one: a credential
+        taken from the environment by name."""
         key = call.args[0] if call.args else None
-        return (
-            isinstance(key, ast.Constant)
-            and isinstance(key.value, str)
-            and bool(_SECRET_ENV.search(key.value))
-        )
+        if isinstance(key, ast.Name):
+            return key.id in self._secret_name_loops()
+        return key is not None and _secret_env_name(key)
+
+    def _secret_name_loops(self) -> frozenset[str]:
+        """Loop variables that iterate a constant list naming a secret environment variable (`for
+        n in ["AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN"]`, directly or through a module constant):
+        `os.getenv(n)` then reads credentials by name, as `os.getenv("GITHUB_TOKEN")` does."""
+        if self._secret_loops is None:
+            found: set[str] = set()
+            for node in self.all_nodes if self.all_nodes is not None else ast.walk(self.tree):
+                if not isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+                    continue
+                target, values = node.target, node.iter
+                if isinstance(values, ast.Name) and values.id in self.constants:
+                    values = self.constants[values.id]
+                if (
+                    isinstance(target, ast.Name)
+                    and isinstance(values, (ast.List, ast.Tuple, ast.Set))
+                    and any(_secret_env_name(e) for e in values.elts)
+                ):
+                    found.add(target.id)
+            self._secret_loops = frozenset(found)
+        return self._secret_loops
 
     def _callees(self, scope: _Scope) -> set[str]:
         names: set[str] = set()
@@ -945,6 +965,8 @@ class FlowAnalysis:
             default = self.labels(node.args[1], env, scope, depth + 1) if len(node.args) > 1 else set()
             if isinstance(key, ast.Constant) and isinstance(key.value, str):
                 return ({Source.CREDENTIAL.value} if _SECRET_ENV.search(key.value) else set()) | default
+            if isinstance(key, ast.Name) and key.id in self._secret_name_loops():
+                return {Source.CREDENTIAL.value} | default  # `for n in ["AWS_SECRET_ACCESS_KEY", ...]`
             return (self.labels(key, env, scope, depth + 1) if key is not None else set()) | default
         if resolved in _PROCESS_CALLS and node.args:
             command = self._text(node.args[0])
@@ -1496,6 +1518,15 @@ _UPLOAD_TOOLS = re.compile(
     r"(^|[/\\])(curl|wget|scp|sftp|rsync|ftp|tftp|nc|ncat|netcat)(\.exe)?$", re.IGNORECASE
 )
 _URL_ARGUMENT = re.compile(r"([a-z][a-z0-9+.-]*://|[\w.-]+@[\w.-]+:)", re.IGNORECASE)
+
+
+def _secret_env_name(node: ast.expr) -> bool:
+    """A string literal that names a secret environment variable (`"AWS_SECRET_ACCESS_KEY"`)."""
+    return (
+        isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and bool(_SECRET_ENV.search(node.value))
+    )
 
 
 def _program_of(command: ast.expr) -> ast.expr:
