@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import click
 
-from custody.advisories import ECOSYSTEMS, AdvisoryError, AdvisoryStore, update_store
+from custody.advisories import ECOSYSTEMS, AdvisoryStore, update_store
 from custody.artifacts import find_site_dirs, running_site_dirs
 from custody.audit import AuditReport, AuditRequest, audit
 from custody.audit.environment import HookScan
@@ -38,8 +38,8 @@ from custody.config import VERDICT_SEVERITY
 from custody.config.audit_apply import AuditSuppressions, audit_reached, suppress_audit
 from custody.config.baseline import load_baseline
 from custody.config.suppression import AuditIgnore
-from custody.errors import OperationError, UsageError
-from custody.inventory import InventoryError, find_lockfiles, python_site_dirs
+from custody.errors import UsageError
+from custody.inventory import find_lockfiles, python_site_dirs
 from custody.inventory.discover import reader_for
 from custody.policy import DurationError, parse_duration
 
@@ -61,10 +61,7 @@ def plan_targets(paths: Sequence[str], pythons: Sequence[str]) -> tuple[list[str
     site_dirs: list[str] = []
     lockfiles: list[str] = []
     for python in pythons:
-        try:
-            site_dirs.extend(python_site_dirs(python))
-        except InventoryError as exc:
-            raise UsageError(str(exc)) from exc
+        site_dirs.extend(python_site_dirs(python))
     for path in paths:
         if os.path.isfile(path):
             if reader_for(path) is None:
@@ -338,13 +335,10 @@ def db_group() -> None:
 )
 def db_update(sources: Sequence[str], ecosystems: Sequence[str], db_path: str | None) -> None:
     """Fill the store from OSV's per-ecosystem exports, or offline from --from PATH."""
-    try:
-        with progress_display(sys.stderr.isatty()) as progress:
-            result = update_store(
-                path=db_path, sources=sources, ecosystems=ecosystems or ECOSYSTEMS, progress=progress
-            )
-    except AdvisoryError as exc:
-        raise OperationError(str(exc)) from exc
+    with progress_display(sys.stderr.isatty()) as progress:
+        result = update_store(
+            path=db_path, sources=sources, ecosystems=ecosystems or ECOSYSTEMS, progress=progress
+        )
     if result.rebuilt:
         click.echo(f"rebuilt the advisory store: {result.rebuilt}", err=True)
     failed = 0
@@ -363,10 +357,7 @@ def db_update(sources: Sequence[str], ecosystems: Sequence[str], db_path: str | 
 )
 def db_status(db_path: str | None) -> None:
     """Where the store is, how many advisories it holds and where they came from."""
-    try:
-        with AdvisoryStore.open(db_path) as store:
-            click.echo(f"{store.path}: {store.count()} advisories")
-            for origin, _loaded_at, records in store.feeds():
-                click.echo(f"  {origin}: {records} record(s)")
-    except AdvisoryError as exc:
-        raise OperationError(str(exc)) from exc
+    with AdvisoryStore.open(db_path) as store:
+        click.echo(f"{store.path}: {store.count()} advisories")
+        for origin, _loaded_at, records in store.feeds():
+            click.echo(f"  {origin}: {records} record(s)")

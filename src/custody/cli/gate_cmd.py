@@ -22,7 +22,6 @@ from custody.policy import (
     Entry,
     EntryKind,
     Policy,
-    PolicyError,
     load_policy,
     parse_duration,
     parse_spec,
@@ -52,12 +51,9 @@ STORE = click.option(
 
 
 def _policy(path: str | None, cooldown: str | None) -> Policy:
-    try:
-        policy = load_policy(path) if path else Policy()
-        if cooldown is not None:
-            policy = dataclasses.replace(policy, cooldown=parse_duration(cooldown))
-    except (PolicyError, DurationError) as exc:
-        raise UsageError(str(exc)) from exc
+    policy = load_policy(path) if path else Policy()
+    if cooldown is not None:
+        policy = dataclasses.replace(policy, cooldown=parse_duration(cooldown))
     return policy
 
 
@@ -136,15 +132,10 @@ def serve(
 
     Several gates may share one --store postgresql://... (replicas behind a load balancer): they
     share verdicts, allow/deny entries and the decision log, and scan each file once between them."""
-    from custody.errors import MissingExtraError  # noqa: PLC0415
-    from custody.gate import GateConfig  # noqa: PLC0415
+    # a MissingExtraError ('server' extra) from these reaches the top-level handler: exit 2
+    from custody.gate import GateConfig, create_app  # noqa: PLC0415
+    from custody.gate.server import serve as run  # noqa: PLC0415
     from custody.scan.yara_rules import default_rule_dirs  # noqa: PLC0415
-
-    try:
-        from custody.gate import create_app  # noqa: PLC0415
-        from custody.gate.server import serve as run  # noqa: PLC0415
-    except MissingExtraError as exc:
-        raise UsageError(str(exc)) from exc
 
     config = GateConfig(
         upstream=upstream,
@@ -257,10 +248,7 @@ def check(
 
 
 def _spec(text: str) -> tuple[str, str | None]:
-    try:
-        return parse_spec(text)
-    except PolicyError as exc:
-        raise UsageError(str(exc)) from exc
+    return parse_spec(text)
 
 
 def _entry_command(kind: EntryKind) -> click.Command:
@@ -274,10 +262,7 @@ def _entry_command(kind: EntryKind) -> click.Command:
         name, version = _spec(spec)
         if not reason.strip():
             raise UsageError("--reason must say why")
-        try:
-            expiry = parse_time(until) if until else None
-        except PolicyError as exc:
-            raise UsageError(str(exc)) from exc
+        expiry = parse_time(until) if until else None
         entry = Entry(
             kind=kind,
             name=name,

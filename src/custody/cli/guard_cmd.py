@@ -14,7 +14,6 @@ from custody.cli.output import check_output_file, emit
 from custody.errors import UsageError
 from custody.guard import (
     Environment,
-    GuardError,
     GuardMode,
     environment,
     install,
@@ -26,7 +25,6 @@ from custody.guard import (
     summarise,
     uninstall,
 )
-from custody.policy import PolicyError
 
 PYTHON = click.option("--python", "python", help="Interpreter of the environment (default: this one).")
 VENV = click.option("--venv", "venv", type=click.Path(file_okay=False), help="Virtual environment directory.")
@@ -35,10 +33,7 @@ VENV = click.option("--venv", "venv", type=click.Path(file_okay=False), help="Vi
 def _env(python: str | None, venv: str | None) -> Environment:
     if python and venv:
         raise UsageError("give --python or --venv, not both")
-    try:
-        return environment(python=python, venv=venv)
-    except GuardError as exc:
-        raise UsageError(str(exc)) from exc
+    return environment(python=python, venv=venv)
 
 
 @click.group("guard")
@@ -65,15 +60,12 @@ def install_cmd(
 ) -> None:
     """Arm an environment: every interpreter started from it runs the guard first."""
     env = _env(python, venv)
-    try:
-        chosen = GuardMode(mode) if mode else None
-        if chosen is None and policy_path:
-            from custody.policy.guard import load_guard_policy  # noqa: PLC0415
+    chosen = GuardMode(mode) if mode else None
+    if chosen is None and policy_path:
+        from custody.policy.guard import load_guard_policy  # noqa: PLC0415
 
-            chosen = load_guard_policy(policy_path).mode
-        log_path = install(env, mode=chosen or GuardMode.MONITOR, policy_path=policy_path, log=log)
-    except (GuardError, PolicyError) as exc:
-        raise UsageError(str(exc)) from exc
+        chosen = load_guard_policy(policy_path).mode
+    log_path = install(env, mode=chosen or GuardMode.MONITOR, policy_path=policy_path, log=log)
     click.echo(f"armed {env.site_dir} ({(chosen or GuardMode.MONITOR).value}); log: {log_path}")
     before = status(env).before
     for path in before:
@@ -86,10 +78,7 @@ def install_cmd(
 def uninstall_cmd(python: str | None, venv: str | None) -> None:
     """Disarm an environment (the log is kept)."""
     env = _env(python, venv)
-    try:
-        removed = uninstall(env)
-    except GuardError as exc:
-        raise UsageError(str(exc)) from exc
+    removed = uninstall(env)
     click.echo(f"disarmed {env.site_dir}" if removed else f"{env.site_dir}: not armed")
 
 

@@ -140,10 +140,7 @@ def data_add(
     signers = _signers(key_paths)
     dataset_name = name or os.path.basename(os.path.normpath(os.path.abspath(path)))
     meta = {"producer": producer, "project": project, "client": client, "protocol": protocol}
-    try:
-        manifest = dataset.build_manifest(path, meta=meta, jobs=jobs, records=records)
-    except dataset.DatasetError as exc:
-        raise UsageError(str(exc)) from exc
+    manifest = dataset.build_manifest(path, meta=meta, jobs=jobs, records=records)
     out = manifest_path or dataset.default_manifest_path(path)
     manifest.save(out)
     predicate = {
@@ -168,11 +165,8 @@ def data_add(
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None)
 def data_verify(path: str, manifest_path: str | None, jobs: int | None) -> None:
     """Rehash PATH; exit 1 and name every changed, added or removed file if it differs."""
-    try:
-        manifest = dataset.Manifest.load(manifest_path or dataset.default_manifest_path(path))
-        diff = dataset.verify_tree(path, manifest, jobs=jobs)
-    except dataset.DatasetError as exc:
-        raise UsageError(str(exc)) from exc
+    manifest = dataset.Manifest.load(manifest_path or dataset.default_manifest_path(path))
+    diff = dataset.verify_tree(path, manifest, jobs=jobs)
     for label, items in (("changed", diff.changed), ("added", diff.added), ("removed", diff.removed)):
         for item in items:
             click.echo(f"{label}: {item}")
@@ -237,10 +231,7 @@ def data_open(
 ) -> None:
     """Output FILE only if a signed manifest in the ledger vouches for it; log the read. Exit 1 if refused."""
     signers = _signers(key_paths)
-    try:
-        manifest = dataset.Manifest.load(manifest_path) if manifest_path else None
-    except dataset.DatasetError as exc:
-        raise UsageError(str(exc)) from exc
+    manifest = dataset.Manifest.load(manifest_path) if manifest_path else None
     with _open(ledger_path) as store:
         try:
             handle = open_verified(

@@ -32,10 +32,7 @@ def open_ledger(path: str, *, create: bool = False) -> LedgerStore:
 
 def signers_from(paths: Sequence[str]) -> list[SigningKey]:
     """Private keys from files, or the one in $CUSTODY_SIGNING_KEY when none is given."""
-    try:
-        return [load_signing_key(p) for p in paths] if paths else [load_signing_key(None)]
-    except BadKey as exc:
-        raise UsageError(str(exc)) from exc
+    return [load_signing_key(p) for p in paths] if paths else [load_signing_key(None)]
 
 
 def verifiers_from(items: Sequence[str]) -> list[VerifierKey]:

@@ -103,10 +103,7 @@ def transform(
     """Record that OUTPUT was made from the --from datasets by --tool (writes OUTPUT's manifest)."""
     sources = [_subject(p, _checked_manifest(p)) for p in inputs]
     meta = {k: v for k, v in (("project", project), ("client", client)) if v}
-    try:
-        manifest = dataset.build_manifest(output, meta=meta, records=records)
-    except dataset.DatasetError as exc:
-        raise UsageError(str(exc)) from exc
+    manifest = dataset.build_manifest(output, meta=meta, records=records)
     manifest.save(dataset.default_manifest_path(output))
     predicate: dict[str, Any] = {"inputs": sources, "tool": tool, **meta}
     index = _record(
