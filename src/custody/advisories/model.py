@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
+
+from custody.errors import EXIT_ERROR, CustodyError
 
 
-class AdvisoryError(Exception):
+class AdvisoryError(CustodyError):
     """An advisory source or the advisory store could not be used; the message says what to do."""
+
+    exit_code: ClassVar[int] = EXIT_ERROR
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

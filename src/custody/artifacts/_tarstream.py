@@ -14,15 +14,19 @@ import lzma
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, ClassVar
+
+from custody.errors import EXIT_ERROR, CustodyError
 
 _ZLIB_DECOMPRESS = type(zlib.decompressobj())
 BLOCK = 512
 CHUNK = 1 << 16
 
 
-class TarError(Exception):
+class TarError(CustodyError):
     """Corrupt or truncated tar stream."""
+
+    exit_code: ClassVar[int] = EXIT_ERROR
 
 
 class _Inflater:

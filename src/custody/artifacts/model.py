@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import ClassVar
+
+from custody.errors import EXIT_ERROR, CustodyError
 
 
 class ArtifactKind(str, enum.Enum):
@@ -134,5 +137,7 @@ class Artifact:
     """Reader-specific facts (e.g. the RECORD owner map summary); informational only."""
 
 
-class ArtifactError(Exception):
+class ArtifactError(CustodyError):
     """An artifact could not be read at all (not an archive, unreadable file)."""
+
+    exit_code: ClassVar[int] = EXIT_ERROR

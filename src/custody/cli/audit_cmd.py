@@ -9,11 +9,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
-from typing import NoReturn
 
 import click
 
-from custody.advisories import ECOSYSTEMS, AdvisoryError, AdvisoryStore, update_store
+from custody.advisories import ECOSYSTEMS, AdvisoryStore, update_store
 from custody.artifacts import find_site_dirs, running_site_dirs
 from custody.audit import AuditReport, AuditRequest, audit
 from custody.audit.environment import HookScan
@@ -39,7 +38,8 @@ from custody.config import VERDICT_SEVERITY
 from custody.config.audit_apply import AuditSuppressions, audit_reached, suppress_audit
 from custody.config.baseline import load_baseline
 from custody.config.suppression import AuditIgnore
-from custody.inventory import InventoryError, find_lockfiles, python_site_dirs
+from custody.errors import UsageError
+from custody.inventory import find_lockfiles, python_site_dirs
 from custody.inventory.discover import reader_for
 from custody.policy import DurationError, parse_duration
 
@@ -49,16 +49,11 @@ def _age(text: str | None, live: bool) -> timedelta | None:
     if text is None:
         return None
     if not live:
-        _fail("--min-release-age needs --live (release dates come from PyPI's JSON API)")
+        raise UsageError("--min-release-age needs --live (release dates come from PyPI's JSON API)")
     try:
         return parse_duration(text)
     except DurationError as exc:
-        _fail(f"--min-release-age {exc}")
-
-
-def _fail(message: str, code: int = exit_codes.USAGE) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
+        raise UsageError(f"--min-release-age {exc}") from exc
 
 
 def plan_targets(paths: Sequence[str], pythons: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -66,14 +61,11 @@ def plan_targets(paths: Sequence[str], pythons: Sequence[str]) -> tuple[list[str
     site_dirs: list[str] = []
     lockfiles: list[str] = []
     for python in pythons:
-        try:
-            site_dirs.extend(python_site_dirs(python))
-        except InventoryError as exc:
-            _fail(str(exc))
+        site_dirs.extend(python_site_dirs(python))
     for path in paths:
         if os.path.isfile(path):
             if reader_for(path) is None:
-                _fail(f"{path}: not a requirements or lock file this version knows")
+                raise UsageError(f"{path}: not a requirements or lock file this version knows")
             lockfiles.append(path)
         elif os.path.isdir(path):
             found_sites = find_site_dirs(path)
@@ -82,13 +74,13 @@ def plan_targets(paths: Sequence[str], pythons: Sequence[str]) -> tuple[list[str
                     found_sites = find_site_dirs(os.path.join(path, venv))
             found_locks = find_lockfiles(path)
             if not found_sites and not found_locks:
-                _fail(f"{path}: neither an environment nor a directory with lock files")
+                raise UsageError(f"{path}: neither an environment nor a directory with lock files")
             site_dirs.extend(found_sites)
             lockfiles.extend(found_locks)
         elif os.path.lexists(path):  # exists, but is neither: say what it is, not "no such file"
-            _fail(f"{path}: {_not_readable(path)}")
+            raise UsageError(f"{path}: {_not_readable(path)}")
         else:
-            _fail(f"{path}: no such file or directory")
+            raise UsageError(f"{path}: no such file or directory")
     if not paths and not pythons:
         site_dirs.extend(running_site_dirs())
         lockfiles.extend(find_lockfiles(os.getcwd()))
@@ -343,13 +335,10 @@ def db_group() -> None:
 )
 def db_update(sources: Sequence[str], ecosystems: Sequence[str], db_path: str | None) -> None:
     """Fill the store from OSV's per-ecosystem exports, or offline from --from PATH."""
-    try:
-        with progress_display(sys.stderr.isatty()) as progress:
-            result = update_store(
-                path=db_path, sources=sources, ecosystems=ecosystems or ECOSYSTEMS, progress=progress
-            )
-    except AdvisoryError as exc:
-        _fail(str(exc), exit_codes.SCAN_ERROR)
+    with progress_display(sys.stderr.isatty()) as progress:
+        result = update_store(
+            path=db_path, sources=sources, ecosystems=ecosystems or ECOSYSTEMS, progress=progress
+        )
     if result.rebuilt:
         click.echo(f"rebuilt the advisory store: {result.rebuilt}", err=True)
     failed = 0
@@ -368,10 +357,7 @@ def db_update(sources: Sequence[str], ecosystems: Sequence[str], db_path: str | 
 )
 def db_status(db_path: str | None) -> None:
     """Where the store is, how many advisories it holds and where they came from."""
-    try:
-        with AdvisoryStore.open(db_path) as store:
-            click.echo(f"{store.path}: {store.count()} advisories")
-            for origin, _loaded_at, records in store.feeds():
-                click.echo(f"  {origin}: {records} record(s)")
-    except AdvisoryError as exc:
-        _fail(str(exc), exit_codes.SCAN_ERROR)
+    with AdvisoryStore.open(db_path) as store:
+        click.echo(f"{store.path}: {store.count()} advisories")
+        for origin, _loaded_at, records in store.feeds():
+            click.echo(f"  {origin}: {records} record(s)")

@@ -11,17 +11,17 @@ import os
 import re
 import sys
 from datetime import datetime, timezone
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 
 from custody.cli import exit_codes
 from custody.cli.controls import config_option
+from custody.errors import OperationError, UsageError
 from custody.policy import (
     Entry,
     EntryKind,
     Policy,
-    PolicyError,
     load_policy,
     parse_duration,
     parse_spec,
@@ -50,18 +50,10 @@ STORE = click.option(
 )
 
 
-def _fail(message: str, code: int = exit_codes.USAGE) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
 def _policy(path: str | None, cooldown: str | None) -> Policy:
-    try:
-        policy = load_policy(path) if path else Policy()
-        if cooldown is not None:
-            policy = dataclasses.replace(policy, cooldown=parse_duration(cooldown))
-    except (PolicyError, DurationError) as exc:
-        _fail(str(exc))
+    policy = load_policy(path) if path else Policy()
+    if cooldown is not None:
+        policy = dataclasses.replace(policy, cooldown=parse_duration(cooldown))
     return policy
 
 
@@ -72,7 +64,7 @@ def _open_store(target: str | None) -> Any:
     try:
         return GateStore.open(target)
     except StoreError as exc:
-        _fail(f"gate store unusable: {exc}", exit_codes.SCAN_ERROR)
+        raise OperationError(f"gate store unusable: {exc}") from exc
 
 
 @click.group()
@@ -140,15 +132,10 @@ def serve(
 
     Several gates may share one --store postgresql://... (replicas behind a load balancer): they
     share verdicts, allow/deny entries and the decision log, and scan each file once between them."""
-    from custody.errors import MissingExtraError  # noqa: PLC0415
-    from custody.gate import GateConfig  # noqa: PLC0415
+    # a MissingExtraError ('server' extra) from these reaches the top-level handler: exit 2
+    from custody.gate import GateConfig, create_app  # noqa: PLC0415
+    from custody.gate.server import serve as run  # noqa: PLC0415
     from custody.scan.yara_rules import default_rule_dirs  # noqa: PLC0415
-
-    try:
-        from custody.gate import create_app  # noqa: PLC0415
-        from custody.gate.server import serve as run  # noqa: PLC0415
-    except MissingExtraError as exc:
-        _fail(str(exc))
 
     config = GateConfig(
         upstream=upstream,
@@ -185,7 +172,7 @@ def _preflight(config: Any) -> None:
     try:
         asyncio.run(run())
     except Exception as exc:
-        _fail(f"cannot start the gate: {exc}", exit_codes.SCAN_ERROR)
+        raise OperationError(f"cannot start the gate: {exc}") from exc
 
 
 @gate.command("check")
@@ -216,7 +203,7 @@ def check(
 
     name, version = _spec(spec)
     if version is None:
-        _fail("give NAME==VERSION")
+        raise UsageError("give NAME==VERSION")
     config = GateConfig(
         upstream=upstream,
         policy=_policy(policy_path, cooldown),
@@ -237,9 +224,9 @@ def check(
     try:
         results = asyncio.run(run())
     except Exception as exc:
-        _fail(f"{spec}: {exc}", exit_codes.SCAN_ERROR)
+        raise OperationError(f"{spec}: {exc}") from exc
     if not results:
-        _fail(f"{spec}: no such release on {upstream}", exit_codes.SCAN_ERROR)
+        raise OperationError(f"{spec}: no such release on {upstream}")
     rows = [
         {
             "filename": r.filename,
@@ -261,10 +248,7 @@ def check(
 
 
 def _spec(text: str) -> tuple[str, str | None]:
-    try:
-        return parse_spec(text)
-    except PolicyError as exc:
-        _fail(str(exc))
+    return parse_spec(text)
 
 
 def _entry_command(kind: EntryKind) -> click.Command:
@@ -277,11 +261,8 @@ def _entry_command(kind: EntryKind) -> click.Command:
     def command(spec: str, reason: str, author: str | None, until: str | None, store: str | None) -> None:
         name, version = _spec(spec)
         if not reason.strip():
-            _fail("--reason must say why")
-        try:
-            expiry = parse_time(until) if until else None
-        except PolicyError as exc:
-            _fail(str(exc))
+            raise UsageError("--reason must say why")
+        expiry = parse_time(until) if until else None
         entry = Entry(
             kind=kind,
             name=name,
@@ -363,7 +344,7 @@ def log(store: str | None, since: str | None, decision: str | None, fmt: str) ->
     try:
         start = datetime.now(timezone.utc) - parse_duration(since) if since else None
     except DurationError as exc:
-        _fail(f"--since {exc}")
+        raise UsageError(f"--since {exc}") from exc
     with _open_store(store) as opened:
         rows = opened.decisions(since=start, decision=decision)
     if fmt == "json":
@@ -397,16 +378,16 @@ def exposure(spec: str | None, digest: str | None, store: str | None, ledger: st
     from custody.ledger.store import LedgerStore  # noqa: PLC0415
 
     if (spec is None) == (digest is None):
-        _fail("give NAME==VERSION or --sha256 HEX")
+        raise UsageError("give NAME==VERSION or --sha256 HEX")
     query: dict[str, str]
     if digest is not None:
         if not re.fullmatch(r"[0-9a-fA-F]{64}", digest):
-            _fail("--sha256 takes 64 hex digits")
+            raise UsageError("--sha256 takes 64 hex digits")
         digests, query = [digest.lower()], {"sha256": digest.lower()}
     else:
         name, version = _spec(spec or "")
         if version is None:
-            _fail("give NAME==VERSION")
+            raise UsageError("give NAME==VERSION")
         with _open_store(store) as opened:
             digests = file_digests(opened, name, version)
         query = {"project": name, "version": version}
@@ -415,7 +396,7 @@ def exposure(spec: str | None, digest: str | None, store: str | None, ledger: st
         with LedgerStore.open(target, create=False) as opened_ledger:
             answer = file_exposure(opened_ledger, digests, query)
     except Exception as exc:
-        _fail(f"ledger {target}: {exc}", exit_codes.SCAN_ERROR)
+        raise OperationError(f"ledger {target}: {exc}") from exc
     if fmt == "json":
         click.echo(json.dumps(answer.as_json(), indent=2))
         return
@@ -470,9 +451,9 @@ def recheck(
         try:
             advisories = AdvisoryStore.open(path)
         except Exception as exc:
-            _fail(f"advisory store {path}: {exc}", exit_codes.SCAN_ERROR)
+            raise OperationError(f"advisory store {path}: {exc}") from exc
     elif not rescan:
-        _fail(f"no advisory store at {path}: run `custody db update` first", exit_codes.SCAN_ERROR)
+        raise OperationError(f"no advisory store at {path}: run `custody db update` first")
     rules = tuple(rule_dirs) + default_rule_dirs()
     files_dir = cache_dir or os.path.join(custody_cache_dir(), "gate-files")
     try:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import NoReturn
 
 import click
 
 from custody.cli import exit_codes
 from custody.cli.controls import config_option
 from custody.cli.output import check_output_file, emit
+from custody.errors import UsageError
 from custody.guard import (
     Environment,
-    GuardError,
     GuardMode,
     environment,
     install,
@@ -26,24 +25,15 @@ from custody.guard import (
     summarise,
     uninstall,
 )
-from custody.policy import PolicyError
 
 PYTHON = click.option("--python", "python", help="Interpreter of the environment (default: this one).")
 VENV = click.option("--venv", "venv", type=click.Path(file_okay=False), help="Virtual environment directory.")
 
 
-def _fail(message: str, code: int = exit_codes.USAGE) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
 def _env(python: str | None, venv: str | None) -> Environment:
     if python and venv:
-        _fail("give --python or --venv, not both")
-    try:
-        return environment(python=python, venv=venv)
-    except GuardError as exc:
-        _fail(str(exc))
+        raise UsageError("give --python or --venv, not both")
+    return environment(python=python, venv=venv)
 
 
 @click.group("guard")
@@ -70,15 +60,12 @@ def install_cmd(
 ) -> None:
     """Arm an environment: every interpreter started from it runs the guard first."""
     env = _env(python, venv)
-    try:
-        chosen = GuardMode(mode) if mode else None
-        if chosen is None and policy_path:
-            from custody.policy.guard import load_guard_policy  # noqa: PLC0415
+    chosen = GuardMode(mode) if mode else None
+    if chosen is None and policy_path:
+        from custody.policy.guard import load_guard_policy  # noqa: PLC0415
 
-            chosen = load_guard_policy(policy_path).mode
-        log_path = install(env, mode=chosen or GuardMode.MONITOR, policy_path=policy_path, log=log)
-    except (GuardError, PolicyError) as exc:
-        _fail(str(exc))
+        chosen = load_guard_policy(policy_path).mode
+    log_path = install(env, mode=chosen or GuardMode.MONITOR, policy_path=policy_path, log=log)
     click.echo(f"armed {env.site_dir} ({(chosen or GuardMode.MONITOR).value}); log: {log_path}")
     before = status(env).before
     for path in before:
@@ -91,10 +78,7 @@ def install_cmd(
 def uninstall_cmd(python: str | None, venv: str | None) -> None:
     """Disarm an environment (the log is kept)."""
     env = _env(python, venv)
-    try:
-        removed = uninstall(env)
-    except GuardError as exc:
-        _fail(str(exc))
+    removed = uninstall(env)
     click.echo(f"disarmed {env.site_dir}" if removed else f"{env.site_dir}: not armed")
 
 
@@ -107,7 +91,7 @@ def refresh_cmd(python: str | None, venv: str | None) -> None:
     try:
         count = refresh_index(env)
     except OSError as exc:
-        _fail(f"{env.site_dir}: {exc}")
+        raise UsageError(f"{env.site_dir}: {exc}") from exc
     click.echo(f"{env.site_dir}: {count} files indexed")
 
 

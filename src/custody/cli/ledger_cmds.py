@@ -20,12 +20,12 @@ import click
 
 from custody.cli import exit_codes
 from custody.cli.ledger_common import LEDGER_OPTION
-from custody.cli.ledger_common import fail as _fail
 from custody.cli.ledger_common import open_ledger as _open
 from custody.cli.ledger_common import signers_from as _signers
 from custody.cli.ledger_log import ledger_group, log, verify
 from custody.cli.ledger_records import DATA_COMMANDS
 from custody.cli.output import check_output_file, open_output
+from custody.errors import CheckFailedError, UsageError
 from custody.ledger import dataset
 from custody.ledger.access import AccessRefused, open_verified
 from custody.ledger.api import Record, mark_compromised, record
@@ -63,11 +63,13 @@ def key_gen(name: str, directory: str) -> None:
     try:
         private, public = write_key_pair(SigningKey.generate(name), directory)
     except BadKey as exc:
-        _fail(str(exc))
+        raise UsageError(str(exc)) from exc
     except FileExistsError:
-        _fail(f"{os.path.join(directory, key_file_stem(name) + '.key')} exists; refusing to overwrite a key")
+        raise UsageError(
+            f"{os.path.join(directory, key_file_stem(name) + '.key')} exists; refusing to overwrite a key"
+        ) from None
     except OSError as exc:
-        _fail(f"{directory}: cannot write the key: {exc.strerror or exc}")
+        raise UsageError(f"{directory}: cannot write the key: {exc.strerror or exc}") from exc
     click.echo(f"private key: {private}\npublic key:  {public}\nkey id:      {load_verifier(public).keyid}")
 
 
@@ -86,7 +88,7 @@ def key_compromised(keyid: str, since: str, reason: str, key_paths: Sequence[str
         when = normalize_time(since)
         compromise_statement(keyid, when, reason)  # a usage error before anything is signed
     except ValueError as exc:
-        _fail(str(exc))
+        raise UsageError(str(exc)) from exc
     signers = _signers(key_paths)
     with _open(ledger_path) as store:
         at = mark_compromised(store, keyid, when, reason, signers)
@@ -138,10 +140,7 @@ def data_add(
     signers = _signers(key_paths)
     dataset_name = name or os.path.basename(os.path.normpath(os.path.abspath(path)))
     meta = {"producer": producer, "project": project, "client": client, "protocol": protocol}
-    try:
-        manifest = dataset.build_manifest(path, meta=meta, jobs=jobs, records=records)
-    except dataset.DatasetError as exc:
-        _fail(str(exc))
+    manifest = dataset.build_manifest(path, meta=meta, jobs=jobs, records=records)
     out = manifest_path or dataset.default_manifest_path(path)
     manifest.save(out)
     predicate = {
@@ -166,11 +165,8 @@ def data_add(
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None)
 def data_verify(path: str, manifest_path: str | None, jobs: int | None) -> None:
     """Rehash PATH; exit 1 and name every changed, added or removed file if it differs."""
-    try:
-        manifest = dataset.Manifest.load(manifest_path or dataset.default_manifest_path(path))
-        diff = dataset.verify_tree(path, manifest, jobs=jobs)
-    except dataset.DatasetError as exc:
-        _fail(str(exc))
+    manifest = dataset.Manifest.load(manifest_path or dataset.default_manifest_path(path))
+    diff = dataset.verify_tree(path, manifest, jobs=jobs)
     for label, items in (("changed", diff.changed), ("added", diff.added), ("removed", diff.removed)):
         for item in items:
             click.echo(f"{label}: {item}")
@@ -200,7 +196,7 @@ def data_prove(path: str, file: str, manifest_path: str | None, record: int | No
         if record is not None:
             proof = dataset.prove_record(manifest, rel, file, record)
     except (dataset.DatasetError, ProofError) as exc:
-        _fail(str(exc), exit_codes.FOUND)
+        raise CheckFailedError(str(exc)) from exc
     click.echo(json.dumps(proof, indent=1))
 
 
@@ -235,10 +231,7 @@ def data_open(
 ) -> None:
     """Output FILE only if a signed manifest in the ledger vouches for it; log the read. Exit 1 if refused."""
     signers = _signers(key_paths)
-    try:
-        manifest = dataset.Manifest.load(manifest_path) if manifest_path else None
-    except dataset.DatasetError as exc:
-        _fail(str(exc))
+    manifest = dataset.Manifest.load(manifest_path) if manifest_path else None
     with _open(ledger_path) as store:
         try:
             handle = open_verified(
@@ -286,13 +279,13 @@ def exposure(
     """Datasets, clients and projects a principal, host or key touched, each with a log proof."""
     given = [(f, v) for f, v in (("principal", principal), ("host", host), ("key", keyid)) if v]
     if len(given) != 1:
-        _fail("give exactly one of --principal, --host, --key")
+        raise UsageError("give exactly one of --principal, --host, --key")
     field_name, value = given[0]
     with _open(ledger_path) as store:
         try:
             result = exposure_query(store, field_name, value, since=since, until=until)
         except ValueError as exc:
-            _fail(str(exc))
+            raise UsageError(str(exc)) from exc
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), indent=1))
         return

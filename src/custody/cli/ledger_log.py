@@ -14,11 +14,11 @@ import click
 
 from custody.cli import exit_codes
 from custody.cli.ledger_common import LEDGER_OPTION
-from custody.cli.ledger_common import fail as _fail
 from custody.cli.ledger_common import open_ledger as _open
 from custody.cli.ledger_common import signers_from as _signers
 from custody.cli.ledger_common import verifiers_from as _verifiers
 from custody.cli.output import check_output_dir, check_output_file, fail_output, write_output
+from custody.errors import CheckFailedError, UsageError
 from custody.ledger.api import checkpoint, redact
 from custody.ledger.bundle import BundleError, make_bundle, verify_bundle
 from custody.ledger.evidence import EvidenceError, write_evidence
@@ -55,13 +55,13 @@ def log_checkpoint(origin: str, key_paths: Sequence[str], output: str | None, le
     try:
         check_origin(origin)  # before the ledger is touched: a usage error, exit 2
     except SignatureError as exc:
-        _fail(str(exc))
+        raise UsageError(str(exc)) from exc
     signers = _signers(key_paths)
     with _open(ledger_path) as store:
         try:
             note = checkpoint(store, origin, signers)
         except ProofError as exc:
-            _fail(str(exc), exit_codes.FOUND)
+            raise CheckFailedError(str(exc)) from exc
     if output:
         write_output(output, note)
     click.echo(note, nl=False)
@@ -119,12 +119,14 @@ def log_witness(
     --log-url: a third-party witness needs no database). Exit 1 on a rollback, a fork or a failed
     proof (nothing is cosigned, the witness state is unchanged)."""
     if proof_file and log_url:
-        _fail("give --proof or --log-url, not both")
+        raise UsageError("give --proof or --log-url, not both")
     if record and (proof_file or log_url):
-        _fail("--record writes to the ledger: use it where the ledger is, not with --proof/--log-url")
+        raise UsageError(
+            "--record writes to the ledger: use it where the ledger is, not with --proof/--log-url"
+        )
     signers = _signers(key_paths)
     if len(signers) != 1:
-        _fail("give exactly one witness key")
+        raise UsageError("give exactly one witness key")
     with open(checkpoint_file, encoding="utf-8") as handle:
         note = handle.read()
     verifiers = _verifiers(log_keys)
@@ -146,7 +148,7 @@ def log_witness(
             with _open(ledger_path) as store:
                 store.save_checkpoint(cp.size, cp.root, cosigned)
     except (WitnessError, SignatureError, ProofError, StoreError) as exc:
-        _fail(f"not cosigned: {exc}", exit_codes.FOUND)
+        raise CheckFailedError(f"not cosigned: {exc}") from exc
     if output:
         write_output(output, cosigned)
     else:
@@ -204,7 +206,7 @@ def log_prove(index: int, output: str | None, ledger_path: str) -> None:
         try:
             text = make_bundle(store, index)
         except (BundleError, StoreError) as exc:
-            _fail(str(exc))
+            raise UsageError(str(exc)) from exc
     if output:
         write_output(output, text)
     else:
@@ -225,12 +227,12 @@ def log_tiles(output: str, ledger_path: str) -> None:
     with _open(ledger_path) as store:
         latest = store.latest_checkpoint()
         if latest is None:
-            _fail("no checkpoint yet: run `custody log checkpoint` first")
+            raise UsageError("no checkpoint yet: run `custody log checkpoint` first")
         size, _root, note = latest
         try:
             written = export_tiles(store, output, note)
         except ProofError as exc:
-            _fail(str(exc), exit_codes.FOUND)
+            raise CheckFailedError(str(exc)) from exc
         except OSError as exc:
             fail_output(output, exc.strerror or str(exc))
     click.echo(f"{output}: tiles for size {size} ({written} files written)")
@@ -251,7 +253,7 @@ def log_redact(index: int, reason: str, key_paths: Sequence[str], ledger_path: s
         try:
             at = redact(store, index, reason, signers)
         except StoreError as exc:
-            _fail(str(exc))
+            raise UsageError(str(exc)) from exc
     click.echo(f"entry {index} redacted (statement: entry {at})")
 
 
@@ -283,10 +285,10 @@ def verify(
     try:
         witnesses = [load_witness_key(w) for w in witness_keys]
     except (BadKey, OSError) as exc:
-        _fail(str(exc))
+        raise UsageError(str(exc)) from exc
     quorum = len(witnesses) if min_witnesses is None else min_witnesses
     if quorum > len(witnesses):
-        _fail(f"--min-witnesses {quorum} needs at least that many --witness keys")
+        raise UsageError(f"--min-witnesses {quorum} needs at least that many --witness keys")
     with open(bundle, encoding="utf-8", errors="replace") as handle:
         text = handle.read()
     try:
@@ -324,7 +326,7 @@ def ledger_evidence(dataset_name: str, output: str, ledger_path: str) -> None:
         try:
             summary = write_evidence(store, dataset_name, output)
         except EvidenceError as exc:
-            _fail(str(exc))
+            raise UsageError(str(exc)) from exc
         except OSError as exc:
             fail_output(output, exc.strerror or str(exc))
     bundled = sum(1 for e in summary["entries"] if e["bundle"])
@@ -361,14 +363,14 @@ def ledger_serve(tenants_path: str, key_paths: Sequence[str], bind: str, port: i
 
         from custody.ledger.server import ConfigError, create_app, load_tenants  # noqa: PLC0415
     except MissingExtraError as exc:  # starlette, from custody.ledger.server
-        _fail(str(exc))
+        raise UsageError(str(exc)) from exc
     except ModuleNotFoundError as exc:  # uvicorn, the other half of the 'server' extra
-        _fail(str(MissingExtraError("server", exc.name or "uvicorn")))
+        raise UsageError(str(MissingExtraError("server", exc.name or "uvicorn"))) from exc
 
     signers = _signers(key_paths)
     try:
         with open(tenants_path, encoding="utf-8") as handle:
             prefix, tenants = load_tenants(json.load(handle))
     except (ConfigError, ValueError) as exc:
-        _fail(str(exc))
+        raise UsageError(str(exc)) from exc
     uvicorn.run(create_app(tenants, signers[0], prefix), host=bind, port=port)

@@ -18,8 +18,9 @@ from typing import Any
 import click
 
 from custody.cli import exit_codes
-from custody.cli.ledger_common import LEDGER_OPTION, fail, open_ledger, signers_from
+from custody.cli.ledger_common import LEDGER_OPTION, open_ledger, signers_from
 from custody.cli.output import check_output_file, write_output
+from custody.errors import UsageError
 from custody.ledger import dataset
 from custody.ledger.api import Record, record
 from custody.ledger.attest import MERKLE_DIGEST, statement_bytes
@@ -43,7 +44,7 @@ def _checked_manifest(path: str) -> dataset.Manifest:
         manifest = dataset.Manifest.load(dataset.default_manifest_path(path))
         diff = dataset.verify_tree(path, manifest)
     except dataset.DatasetError as exc:
-        fail(f"{exc} (run `custody data add` first)")
+        raise UsageError(f"{exc} (run `custody data add` first)") from exc
     if not diff.ok:
         changed = ", ".join(diff.changed + diff.added + diff.removed)
         click.echo(f"REFUSED: {path} no longer matches its manifest ({changed})", err=True)
@@ -102,10 +103,7 @@ def transform(
     """Record that OUTPUT was made from the --from datasets by --tool (writes OUTPUT's manifest)."""
     sources = [_subject(p, _checked_manifest(p)) for p in inputs]
     meta = {k: v for k, v in (("project", project), ("client", client)) if v}
-    try:
-        manifest = dataset.build_manifest(output, meta=meta, records=records)
-    except dataset.DatasetError as exc:
-        fail(str(exc))
+    manifest = dataset.build_manifest(output, meta=meta, records=records)
     manifest.save(dataset.default_manifest_path(output))
     predicate: dict[str, Any] = {"inputs": sources, "tool": tool, **meta}
     index = _record(

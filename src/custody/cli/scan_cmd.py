@@ -14,7 +14,6 @@ from rich.text import Text
 
 from custody.artifacts import ArtifactError, running_site_dirs
 from custody.artifacts.index import download, parse_spec
-from custody.cli import exit_codes
 from custody.cli.controls import (
     CliIgnore,
     check_rules,
@@ -31,7 +30,7 @@ from custody.cli.progress import progress_display, wanted
 from custody.cli.render import render_text
 from custody.config.baseline import load_baseline
 from custody.config.scan_apply import ScanSuppressions, scan_reached, suppress_scan
-from custody.errors import NoTargetsError
+from custody.errors import InputError, NoTargetsError, UsageError
 from custody.progress import report
 from custody.report import results_to_json, results_to_sarif, scan_to_html
 from custody.scan import (
@@ -119,15 +118,13 @@ def scan(
     environment. Never executes package code.
     """
     started = time.perf_counter()
-    err = Console(stderr=True)
     rules = _suppressions(exclude_rules, cli_ignore(ignores, reason, until), baseline)
     all_rule_dirs = tuple(rule_dirs) + default_rule_dirs()
     try:
         YaraRules(all_rule_dirs)  # fail fast on bad user rules, before any worker starts
     except (RuleLoadError, OSError) as exc:
-        err.print(f"[red]error:[/red] cannot load rules: {exc}")
-        sys.exit(exit_codes.USAGE)
-    tasks, early = _plan(list(targets) or running_site_dirs(), index_url, err)
+        raise UsageError(f"cannot load rules: {exc}") from exc
+    tasks, early = _plan(list(targets) or running_site_dirs(), index_url)
     if not tasks and not early:
         # an empty report would read as "all clean" when nothing was looked at
         named = ", ".join(targets) if targets else "the running environment"
@@ -161,7 +158,7 @@ def _suppressions(exclude: Sequence[str], ignore: CliIgnore, baseline: str | Non
     )
 
 
-def _plan(targets: list[str], index_url: str | None, err: Console) -> tuple[list[ScanTask], list[ScanResult]]:
+def _plan(targets: list[str], index_url: str | None) -> tuple[list[ScanTask], list[ScanResult]]:
     tasks: list[ScanTask] = []
     early: list[ScanResult] = []
     for target in targets:
@@ -176,9 +173,8 @@ def _plan(targets: list[str], index_url: str | None, err: Console) -> tuple[list
             continue
         try:
             tasks.extend(expand_target(target))
-        except ArtifactError as exc:
-            err.print(f"[red]error:[/red] {exc}")
-            sys.exit(exit_codes.USAGE)
+        except ArtifactError as exc:  # a target that names nothing readable: usage, not exit 3
+            raise InputError(str(exc)) from exc
     return tasks, early
 
 

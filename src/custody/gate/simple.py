@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from html.parser import HTMLParser
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import unquote, urljoin, urlsplit
 
 from packaging.utils import (
@@ -34,6 +34,8 @@ from packaging.utils import (
     parse_sdist_filename,
     parse_wheel_filename,
 )
+
+from custody.errors import EXIT_ERROR, CustodyError
 
 JSON_V1 = "application/vnd.pypi.simple.v1+json"
 HTML_V1 = "application/vnd.pypi.simple.v1+html"
@@ -49,8 +51,10 @@ STATUSES = frozenset({"active", "archived", "quarantined", "deprecated"})
 QUARANTINED = "quarantined"
 
 
-class PageError(ValueError):
+class PageError(CustodyError, ValueError):
     """An upstream page that is not a simple-API page the gate can read."""
+
+    exit_code: ClassVar[int] = EXIT_ERROR
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,13 +15,14 @@ import os
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 from urllib.parse import unquote, urlsplit
 
 import httpx
 from packaging.utils import canonicalize_name
 
 from custody import __version__
+from custody.errors import EXIT_ERROR, CustodyError
 from custody.gate.simple import (
     UPSTREAM_ACCEPT,
     FileEntry,
@@ -41,9 +42,11 @@ _IDENTITY = {"Accept-Encoding": "identity"}
 _DIST_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar")
 
 
-class UpstreamError(Exception):
+class UpstreamError(CustodyError):
     """The upstream could not give an answer the gate can trust (unreachable, error status,
     oversized or unreadable page). The message is one line, fit for a client."""
+
+    exit_code: ClassVar[int] = EXIT_ERROR
 
 
 class Upstream(Protocol):

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from custody.artifacts import find_site_dirs, list_distributions
+from custody.errors import CustodyError
 from custody.guard import _boot
 from custody.policy.guard import GuardMode, GuardPolicy, load_guard_policy
 from custody.startup_files import startup_order
@@ -43,7 +44,7 @@ _PROBE = (
 )
 
 
-class GuardError(Exception):
+class GuardError(CustodyError):
     """An environment that cannot be armed, disarmed or read; the message says why."""
 
 

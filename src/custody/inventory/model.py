@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from packaging.utils import canonicalize_name
 
+from custody.errors import CustodyError
+
 
 class Ecosystem(str, enum.Enum):
     """Package ecosystems, spelled as OSV spells them."""
@@ -16,7 +18,7 @@ class Ecosystem(str, enum.Enum):
     NPM = "npm"
 
 
-class InventoryError(Exception):
+class InventoryError(CustodyError):
     """A lockfile or environment could not be read at all (the message says which and why)."""
 
 

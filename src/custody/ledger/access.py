@@ -19,8 +19,9 @@ import json
 import os
 import socket
 from collections.abc import Sequence
-from typing import BinaryIO
+from typing import BinaryIO, ClassVar
 
+from custody.errors import EXIT_FOUND, CustodyError
 from custody.ledger.api import Record, compromised_since, keyring, record
 from custody.ledger.attest import MERKLE_DIGEST, PRODUCED
 from custody.ledger.dataset import DatasetError, Manifest, default_manifest_path
@@ -31,8 +32,10 @@ from custody.ledger.store import LedgerStore
 _BUFFER = 1 << 20
 
 
-class AccessRefused(Exception):
+class AccessRefused(CustodyError):
     """The file is not vouched for by a signed manifest in the ledger; the message says why."""
+
+    exit_code: ClassVar[int] = EXIT_FOUND
 
 
 def find_manifest(path: str) -> tuple[Manifest, str]:

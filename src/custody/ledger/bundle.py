@@ -21,8 +21,9 @@ import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
+from custody.errors import EXIT_FOUND, CustodyError
 from custody.ledger import merkle
 from custody.ledger.keys import BadKey, VerifierKey
 from custody.ledger.signing import (
@@ -38,8 +39,10 @@ from custody.ledger.store import LedgerStore, commitment_of
 HEADER = "c2sp.org/tlog-proof@v1"
 
 
-class BundleError(ValueError):
+class BundleError(CustodyError, ValueError):
     """A bundle is malformed, truncated, or does not verify; the message says which part."""
+
+    exit_code: ClassVar[int] = EXIT_FOUND
 
 
 def make_bundle(store: LedgerStore, index: int) -> str:

@@ -23,13 +23,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from custody.errors import CustodyError
 from custody.ledger import merkle
 
 MEDIA_TYPE = "application/vnd.custody.manifest.v1+json"
 _BUFFER = 1 << 20
 
 
-class DatasetError(ValueError):
+class DatasetError(CustodyError, ValueError):
     """A path or manifest cannot be used (missing, unreadable, malformed, not in the manifest)."""
 
 

@@ -14,11 +14,12 @@ import json
 import os
 from typing import Any
 
+from custody.errors import CustodyError
 from custody.ledger.bundle import BundleError, make_bundle
 from custody.ledger.store import LedgerStore, utc_now
 
 
-class EvidenceError(ValueError):
+class EvidenceError(CustodyError, ValueError):
     """Nothing to pack, or the output directory is not usable."""
 
 

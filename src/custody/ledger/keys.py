@@ -22,12 +22,14 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from custody.errors import CustodyError
+
 ALG_ED25519 = 0x01
 ENV_SIGNING_KEY = "CUSTODY_SIGNING_KEY"
 """Environment variable holding a private key's text, for CI and services that get secrets injected."""
 
 
-class BadKey(ValueError):
+class BadKey(CustodyError, ValueError):
     """A key text is malformed, a key file is unsafe, or no key was given."""
 
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Protocol
+from typing import ClassVar, Protocol
+
+from custody.errors import EXIT_FOUND, CustodyError
 
 NodeId = tuple[int, int]
 """(level, index): level 0 holds leaf hashes."""
@@ -23,8 +25,10 @@ HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 
-class ProofError(ValueError):
+class ProofError(CustodyError, ValueError):
     """A proof does not verify, or was asked for with impossible sizes."""
+
+    exit_code: ClassVar[int] = EXIT_FOUND
 
 
 def leaf_hash(data: bytes) -> bytes:

@@ -16,15 +16,19 @@ import binascii
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
+from custody.errors import EXIT_FOUND, CustodyError
 from custody.ledger.keys import SigningKey, VerifierKey
 
 SIG_PREFIX = "\u2014 "  # em dash + space, as the signed-note spec writes it
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 
 
-class SignatureError(ValueError):
+class SignatureError(CustodyError, ValueError):
     """A note, checkpoint or envelope is malformed, unsigned by a known key, or forged."""
+
+    exit_code: ClassVar[int] = EXIT_FOUND
 
 
 def _has_control(text: str) -> bool:

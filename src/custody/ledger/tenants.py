@@ -18,11 +18,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from custody.errors import CustodyError
 from custody.ledger.signing import SignatureError, check_origin
 from custody.ledger.store import LedgerStore
 
 
-class ConfigError(ValueError):
+class ConfigError(CustodyError, ValueError):
     """The tenants file is malformed."""
 
 

@@ -25,7 +25,9 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
+from custody.errors import EXIT_FOUND, CustodyError
 from custody.ledger import merkle
 from custody.ledger.keys import BadKey, SigningKey, VerifierKey
 from custody.ledger.signing import SIG_PREFIX, Checkpoint, SignatureError, open_checkpoint, split_note
@@ -35,8 +37,10 @@ _HEADER = b"cosignature/v1\n"
 _MAX_TIMESTAMP = (1 << 63) - 1
 
 
-class WitnessError(ValueError):
+class WitnessError(CustodyError, ValueError):
     """The witness refuses to cosign: bad signature, rollback, fork or a failed consistency proof."""
+
+    exit_code: ClassVar[int] = EXIT_FOUND
 
 
 def cosignature_key_id(key: VerifierKey) -> bytes:

@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from custody.errors import CustodyError
+
 _DURATION = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([dhm]?)\s*")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
 
-class DurationError(ValueError):
+class DurationError(CustodyError, ValueError):
     """Text that is not a duration; the message says what is accepted."""
 
 

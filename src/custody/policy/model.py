@@ -18,13 +18,15 @@ from datetime import datetime, timedelta, timezone
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from custody.errors import CustodyError
+
 DEFAULT_COOLDOWN = timedelta(days=3)
 DEFAULT_STALE_PAGE_LIMIT = timedelta(minutes=10)
 """As long as PyPI lets clients and CDNs cache its simple pages (`Cache-Control: max-age=600`)."""
 _SPEC = re.compile(r"^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:==\s*([A-Za-z0-9.+!_-]+))?\s*$")
 
 
-class PolicyError(ValueError):
+class PolicyError(CustodyError, ValueError):
     """A policy file or entry that cannot be used; the message names the field and the fix."""
 
 

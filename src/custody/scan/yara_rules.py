@@ -17,6 +17,7 @@ from pathlib import Path
 import yara_x
 
 from custody.artifacts import NO_DEADLINE, Deadline
+from custody.errors import CustodyError
 from custody.scan.facts import Cap, Trait
 
 YARA_TIMEOUT_SECONDS = 20
@@ -27,7 +28,7 @@ SINK_OFFSETS = 256
 and a file of a million `exec(` calls must not cost a million Python objects."""
 
 
-class RuleLoadError(Exception):
+class RuleLoadError(CustodyError):
     """A rules directory or file could not be compiled."""
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
-from custody.errors import MissingExtraError
+from custody.errors import EXIT_USAGE, MissingExtraError
 from custody.store.dialect import SQLITE, Dialect
 from custody.store.sqlite import StoreError, open_store, transaction
 
@@ -27,7 +27,11 @@ class DriverMissing(MissingExtraError, StoreError):
 
     Both a `MissingExtraError` (the message names the extra to install) and a `StoreError`, so
     every caller that already turns an unusable store into a one-line error handles it too.
+    Uncaught, it exits 2 as every `MissingExtraError` does (the MRO would otherwise give
+    `StoreError`'s 3): installing the extra is something the user can do.
     """
+
+    exit_code: ClassVar[int] = EXIT_USAGE
 
 
 class Cursor(Protocol):

@@ -13,10 +13,11 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from custody.errors import StoreUnusableError
 from custody.store.dialect import SQLITE
 
 
-class StoreError(Exception):
+class StoreError(StoreUnusableError):
     """The store file is missing, unreadable, corrupt, or belongs to something else."""
 
 
