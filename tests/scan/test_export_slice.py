@@ -100,6 +100,9 @@ def test_a_column_zero_line_inside_a_function_does_not_cut_it() -> None:
 def test_a_definition_look_alike_in_a_string_does_not_hide_the_real_one() -> None:
     source = 'DOC = """\ndef send(payload):\n    pass\n"""\n' + HELPER
     _same_as_whole(source, frozenset({"send"}))
+    tree = exported_tree(source.encode(), frozenset({"send"}))
+    assert _functions(tree) == ["_post", "send"]  # the real one and what it calls
+    assert tree is not None and isinstance(tree.body[0], ast.Assign)  # DOC stays a string
 
 
 def test_a_module_that_defines_none_of_the_names_gives_nothing() -> None:

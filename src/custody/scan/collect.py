@@ -137,10 +137,6 @@ _CONTEXT_ORDER = {Context.STARTUP: 0, Context.INSTALL: 1, Context.IMPORT: 2, Con
 _CALL_NAMES = re.compile(rb"(?<![\w.])([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?[ \t]*\(")
 # Words that name a source a chain could start from (a pre-check, not a rule: a module without
 # any of them and without a sink cannot hold either end of a chain across modules).
-_SOURCE_HINT = re.compile(
-    rb"environ|getenv|expanduser|home\(\)|\.ssh|\.aws|\.kube|\.env\b|gethostname|getuser|getlogin|getpass|"
-    rb"private_?key|mnemonic|seed_?phrase|wallet|keyring|inspect\.stack|_getframe|Login Data|Local State"
-)
 
 
 _EXEC_LINE = re.compile(rb"(?<![\w.])(?:exec|eval|compile)\s*\(([^\n]*)")
@@ -333,8 +329,10 @@ class Collector:
         """(a sink the pattern scan saw, a word that names a source) in a module: whether it can
         hold either end of a chain across modules (memoised per file)."""
         known = self._chain_ends.get(info.path)
-        if known is None:  # not pattern-scanned (its analysis stopped early): look again here
-            known = (info.path in self.sinks_in, _SOURCE_HINT.search(info.data) is not None)
+        if known is None:
+            # not pattern-scanned (its analysis stopped early, and is reported unread): it may
+            # hold either end, so its helpers are followed rather than assumed harmless
+            known = (True, True)
             self._chain_ends[info.path] = known
         return known
 

@@ -646,7 +646,7 @@ class FlowAnalysis:
                 if resolved in _EXEC_CALLS or resolved in _PROCESS_CALLS:
                     runs = True
                     sends = sends or (resolved in _PROCESS_CALLS and self._runs_upload_tool(call))
-                elif resolved in _DNS_LOOKUPS or self._is_send(call, resolved):
+                elif resolved in DNS_LOOKUPS or self._is_send(call, resolved):
                     sends = True
                 elif isinstance(call.func, ast.Attribute) and call.func.attr in _RECEIVERS:
                     receives = True
@@ -1107,7 +1107,7 @@ class FlowAnalysis:
         args = [*node.args, *(k.value for k in node.keywords)]
         if not args:
             return
-        if resolved in _DNS_LOOKUPS and node.args:
+        if resolved in DNS_LOOKUPS and node.args:
             self._dns_send(node, env, scope, resolved)
         if self._is_send(node, resolved, env, scope):
             destination, via = self._destination(node, env, scope)
@@ -1505,15 +1505,18 @@ def _interesting_text(value: str) -> bool:
     return host is not None and classify_host(host).throwaway
 
 
-_DNS_LOOKUPS = frozenset(
+DNS_LOOKUPS = frozenset(
     {
         "socket.gethostbyname",
         "socket.gethostbyname_ex",
         "socket.getaddrinfo",
         "dns.resolver.resolve",
         "dns.resolver.query",
+        "gethostbyname",
+        "getaddrinfo",
     }
 )
+"""Calls that look a name up in DNS: the query itself leaves the machine (shared with python_ast)."""
 _UPLOAD_TOOLS = re.compile(
     r"(^|[/\\])(curl|wget|scp|sftp|rsync|ftp|tftp|nc|ncat|netcat)(\.exe)?$", re.IGNORECASE
 )

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from custody.scan.export_slice import exported_tree
 from custody.scan.facts import Cap, Fact, FlowFact, Trait
 from custody.scan.flow import (
+    DNS_LOOKUPS,
     IDENTITY_COMMANDS,
     MAX_FLOW_NODES,
     UNAME_CALLS,
@@ -274,17 +275,6 @@ INSTANCE_TIME_METHODS = frozenset(
         "load_module",
         "exec_module",
         "create_module",
-    }
-)
-DNS_LOOKUPS = frozenset(
-    {
-        "socket.gethostbyname",
-        "socket.gethostbyname_ex",
-        "socket.getaddrinfo",
-        "dns.resolver.resolve",
-        "dns.resolver.query",
-        "gethostbyname",
-        "getaddrinfo",
     }
 )
 EXEC_NAMES = frozenset({"exec", "eval", "execfile", "compile"})
