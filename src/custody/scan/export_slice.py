@@ -17,13 +17,38 @@ module); telling the two apart needs the tokenizer, which costs what the parse c
 from __future__ import annotations
 
 import ast
+import re
 
 from custody.scan.syntax import parse_python, walk
+
+# What separates `async`, `def` and the name: blanks, form feeds, or a backslash line join
+_GAP = rb"(?:[ \t\f]|\\\r?\n|\\\r)+"
+# The start of a top-level `def`: at column 0 (after form feeds, which reset the column)
+_DEF_START = rb"^\f*(?:async" + _GAP + rb")?def" + _GAP
+
+
+def may_define(source: bytes, names: frozenset[str]) -> bool:
+    """False only when `source` certainly defines none of `names` as a top-level function.
+
+    Most helpers a module calls are classes or re-exported names, whose module has no such `def`;
+    parsing a large module only to find that out cost most of the cross-module summaries. A
+    top-level `def NAME` always starts at column 0 with those bytes, except for a non-ASCII
+    spelling of the name that NFKC folds to it (`def ｓend`) or a byte-order mark: a module with
+    non-ASCII bytes is parsed. A look-alike inside a string only makes this True (the parse then decides)."""
+    if not names:
+        return False
+    if not source.isascii():
+        return True
+    alternatives = b"|".join(re.escape(name.encode("ascii", "replace")) for name in sorted(names))
+    pattern = re.compile(_DEF_START + rb"(?:" + alternatives + rb")(?![\w])", re.MULTILINE)
+    return pattern.search(source) is not None
 
 
 def exported_tree(source: bytes, names: frozenset[str]) -> ast.Module | None:
     """`exported_slice` of the parsed `source`; None when it does not parse or defines none of
     `names` at top level."""
+    if not may_define(source, names):
+        return None
     parsed = parse_python(source)
     return exported_slice(parsed, names) if parsed is not None else None
 

@@ -141,21 +141,37 @@ def in_docstring(data: bytes, offset: int) -> bool:
     return False
 
 
+_NAME_OR_DOT = frozenset(b"._0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+"""Bytes that, just before a called name, make it part of another name or an attribute."""
+
+
 @lru_cache(maxsize=512)
 def _callers_pattern(alternatives: bytes) -> re.Pattern[bytes]:
-    """Calls of these names anywhere in a line, or hand-offs to a thread or atexit (memoised:
-    compiling costs more than matching)."""
+    """Calls of these names anywhere in a line (group `called`), or hand-offs to a thread or
+    atexit (memoised: compiling costs more than matching)."""
     # A call anywhere in a line, not only at its start: `if _init():`, `print(_init())`,
-    # `CONFIG = {"ready": _init()}` run it just the same. (Not `def f(` and not `x.f(`,
-    # another object's method.) A miss here leaves the module unparsed; a wrong hit only
-    # costs a parse.
+    # `CONFIG = {"ready": _init()}` run it just the same. A miss here leaves the module unparsed;
+    # a wrong hit only costs a parse. No look-behind in front (`_is_call_of_name` checks what
+    # precedes): the engine then finds candidates by their first byte instead of trying the
+    # look-behinds at every position, three times faster on a large module.
     return re.compile(
-        rb"(?<![\w.])(?<!def )(?<!class )(?:"
+        rb"(?P<called>(?:"
         + alternatives
-        + rb")\s*\(|(?:target\s*=|atexit\.register\()\s*(?:"
+        + rb")\s*\()|(?:target\s*=|atexit\.register\()\s*(?:"
         + alternatives
         + rb")\b"
     )
+
+
+def _is_call_of_name(data: bytes, match: re.Match[bytes]) -> bool:
+    """A hand-off, or a call of the name itself: not `x.f(` (another object's method), not a name
+    that merely ends with it, and not `def f(` or `class f(`."""
+    start = match.start()
+    if match.group("called") is None or start == 0:
+        return True
+    if data[start - 1] in _NAME_OR_DOT:
+        return False
+    return not (data.endswith(b"def ", 0, start) or data.endswith(b"class ", 0, start))
 
 
 def sink_may_run_unasked(
@@ -197,8 +213,12 @@ def sink_may_run_unasked(
             return False
         seen |= fresh
         callers = _callers_pattern(b"|".join(re.escape(n) for n in sorted(fresh)))
-        for count, match in enumerate(callers.finditer(data)):
-            if count >= limit:
+        count = 0
+        for match in callers.finditer(data):
+            if not _is_call_of_name(data, match):
+                continue
+            count += 1
+            if count > limit:
                 return True
             start = match.start()
             if data[data.rfind(b"\n", 0, start) + 1 : start].lstrip().startswith(b"#") or in_docstring(
