@@ -2045,7 +2045,7 @@ def within_prose(source: bytes, tree: ast.Module, spans: list[tuple[int, int]]) 
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImportedDefinitions:
     """Definitions of other modules of a package under the local names a module imports them as."""
 
