@@ -52,7 +52,9 @@ def default_store_path() -> str:
 
 @dataclass(slots=True)
 class LoadStats:
-    """What loading one source did: records loaded and failed, and the first few failures."""
+    """What loading one source did: records loaded and failed, and the first few failures.
+
+    An accumulator: the loader counts failures and keeps the first few while it streams records."""
 
     origin: str
     loaded: int = 0

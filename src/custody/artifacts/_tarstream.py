@@ -143,8 +143,10 @@ class _Inflater:
         return skipped
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TarMember:
+    """One tar member's header as the stream reader parsed it."""
+
     name: str
     type: str
     """'file', 'dir', 'symlink', 'hardlink' or 'special'."""

@@ -69,7 +69,9 @@ def read_log(path: str) -> Iterator[GuardEvent]:
 
 @dataclass(slots=True)
 class PackageSummary:
-    """What one distribution did, per `custody guard report`."""
+    """What one distribution did, per `custody guard report`.
+
+    An accumulator: the report counts each audit event into its distribution's summary."""
 
     package: str
     capabilities: Counter[str] = field(default_factory=Counter)

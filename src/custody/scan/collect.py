@@ -91,6 +91,11 @@ ContextFn = Callable[[int | None], Context]
 
 @dataclass(slots=True)
 class FileInfo:
+    """One member read for analysis: where it is, its type and context, its bytes.
+
+    An accumulator: the collector moves `context` when it learns how the file runs (imported or
+    run by an install hook), and `lines` is split on first use."""
+
     path: str
     rel: str
     type: FileType
@@ -112,6 +117,9 @@ class FileInfo:
 
 @dataclass(slots=True)
 class Collected:
+    """What the analysis of one artifact collected: an accumulator every analyser adds facts,
+    files, hits, flows and gaps to, member by member."""
+
     facts: list[Fact] = field(default_factory=list)
     files: dict[str, FileInfo] = field(default_factory=dict)
     user_hits: list[tuple[str, YaraHit, int]] = field(default_factory=list)

@@ -334,6 +334,9 @@ def _param(index: int) -> Label:
 
 @dataclass(slots=True)
 class _Summary:
+    """What a function does with its parameters and returns: an accumulator the fixed-point
+    analysis grows until no summary changes."""
+
     params: list[str] = field(default_factory=list)
     returns: set[Label] = field(default_factory=set)
     param_sinks: dict[int, set[tuple[Sink, Destination, int]]] = field(default_factory=dict)
@@ -342,6 +345,9 @@ class _Summary:
 
 @dataclass(slots=True)
 class _Scope:
+    """One function, class or module body to analyse. An accumulator only in `local_names`,
+    which is filled in when the scope's nodes are first walked (that walk is cached)."""
+
     node: ast.AST
     body: list[ast.AST]
     summary: _Summary | None

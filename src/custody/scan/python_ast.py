@@ -477,6 +477,9 @@ def entropy(text: str) -> float:
 
 @dataclass(slots=True)
 class PythonAnalysis:
+    """What the analysis of one Python source found: an accumulator the syntax-tree visitor adds
+    facts, ranges, decoded payloads, imports and flows to as it walks."""
+
     facts: list[Fact] = field(default_factory=list)
     call_ranges: list[tuple[int, int, Context]] = field(default_factory=list)
     """(first line, last line, context) of code that runs in a context other than the file's base."""

@@ -78,7 +78,10 @@ class PickleCall:
 @dataclass(slots=True)
 class PickleReport:
     """What a pickle stream would do when loaded: the callables it imports and calls, opcode and
-    pickle counts, whether a call target was computed, and why reading stopped early (if it did)."""
+    pickle counts, whether a call target was computed, and why reading stopped early (if it did).
+
+    An accumulator: the opcode walk adds calls and counts as it reads, so a stream cut short still
+    reports what came before the cut."""
 
     calls: list[PickleCall] = field(default_factory=list)
     opcodes: int = 0
@@ -262,7 +265,7 @@ _SHAPES: dict[str, tuple[bool, int, bool]] = {
 
 
 class _OverBudget(Exception):
-    pass
+    """Control flow: the opcode or memo budget is spent; the walk stops and reports the stream cut."""
 
 
 def _run_one(stream: io.BytesIO, report: PickleReport) -> None:
