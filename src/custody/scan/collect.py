@@ -104,6 +104,8 @@ class FileInfo:
     data: bytes = b""
 
     def line_text(self, line: int | None) -> str:
+        """Line `line` (1-based) cut to `LINE_TEXT_BYTES` and stripped, for a finding's snippet;
+        "" when there is no such line."""
         if line is None or not self.data:
             return ""
         if self.lines is None:
@@ -185,6 +187,8 @@ def _line_of(data: bytes, offset: int) -> int:
 
 
 class Collector:
+    """Runs every analyser over one artifact's members into a `Collected`, within a deadline."""
+
     def __init__(self, artifact: Artifact, yara: YaraRules, deadline: Deadline = NO_DEADLINE) -> None:
         self.artifact = artifact
         self.yara = yara
@@ -211,6 +215,8 @@ class Collector:
         self._split: tuple[bytes, list[bytes]] | None = None  # the last source split, see `_lines`
 
     def run(self) -> Collected:
+        """Analyse the artifact and return what was collected (members past the deadline are
+        listed as unread, never dropped)."""
         try:
             self._run()
         except _OutOfTime:

@@ -62,6 +62,8 @@ class Source(str, enum.Enum):
 
 
 class Sink(str, enum.Enum):
+    """Where a followed value ends up; a flow from a source to one of these is reported."""
+
     NETWORK = "network"
     """Sent in a request, over a socket, by mail, or to a chat bot."""
     EXEC = "exec"
@@ -83,6 +85,7 @@ class Destination:
 
     @property
     def hard_coded(self) -> bool:
+        """True when the sink's address is written in the package, not computed or passed in."""
         return self.host is not None
 
 
@@ -480,6 +483,7 @@ class FlowAnalysis:
                     todo.append((child, owner))
 
     def run(self) -> list[Flow]:
+        """Every source-to-sink flow in the module (none for a module past `MAX_FLOW_NODES`)."""
         if self.all_nodes is not None and len(self.all_nodes) > MAX_FLOW_NODES:
             return []  # see MAX_FLOW_NODES
         if not self._worth_following():

@@ -468,6 +468,7 @@ def _any_between(sorted_lines: list[int], start: int, end: int) -> bool:
 
 
 def entropy(text: str) -> float:
+    """Shannon entropy of `text` in bits per character: high for encoded or encrypted payloads."""
     if not text:
         return 0.0
     counts = Counter(text)
@@ -503,9 +504,12 @@ class PythonAnalysis:
     """The module was too large to follow value by value (`flow.MAX_FLOW_NODES`)."""
 
     def in_text(self, line: int) -> bool:
+        """True when `line` is in a docstring or bare string statement (prose, not behaviour)."""
         return any(start <= line <= end for start, end in self.text_ranges)
 
     def context_at(self, line: int | None) -> Context:
+        """The context code at `line` runs in: the innermost call range holding it, else the
+        file's base context."""
         if line is None:
             return self.base
         found = self.base
