@@ -50,7 +50,7 @@ def default_store_path() -> str:
     return os.environ.get("CUSTODY_ADVISORY_DB") or os.path.join(cache_dir(), "advisories.sqlite")
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class LoadStats:
     """What loading one source did: records loaded and failed, and the first few failures.
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     import httpx
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class UpdateResult:
     """What `update_store` did: the store's path, per-source load statistics, why the old store was
     rebuilt (if it was) and how many advisories it holds now.

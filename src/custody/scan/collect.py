@@ -89,7 +89,7 @@ UNASKED_CONTEXTS = frozenset({Context.STARTUP, Context.INSTALL, Context.IMPORT})
 ContextFn = Callable[[int | None], Context]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class FileInfo:
     """One member read for analysis: where it is, its type and context, its bytes.
 
@@ -117,7 +117,7 @@ class FileInfo:
         return ""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Collected:
     """What the analysis of one artifact collected: an accumulator every analyser adds facts,
     files, hits, flows and gaps to, member by member."""
@@ -248,7 +248,7 @@ class Collector:
         hooks = install_hooks(self.artifact)
         for member, rel in zip(members, rels, strict=True):
             ftype, context = classify(rel, self.artifact.kind, packages, self.artifact.name)
-            info = FileInfo(member.path, rel, ftype, context, data=member.data)
+            info = FileInfo(path=member.path, rel=rel, type=ftype, context=context, data=member.data)
             if ftype is FileType.PYTHON and rel in hooks:
                 # a build backend or build hook of the sdist: the installer runs it, like setup.py
                 info.context = Context.INSTALL

@@ -85,7 +85,7 @@ class InstallHook:
     why: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Declarations:
     """What a package declares rather than does: its requirements, install hooks, summary, project
     URLs, where its core metadata lives and whether its requirements are computed at build time.

@@ -92,7 +92,7 @@ class Destination:
 NO_DESTINATION = Destination(None, None)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Flow:
     """A value from `source` reaches `sink` at `line` (the sink's line; the call site's line when the
     sink sits in a helper the value was passed to)."""
@@ -1259,7 +1259,11 @@ class FlowAnalysis:
             elif destination.hidden and sink is Sink.NETWORK:
                 where = " to an address decoded at run time"
             self.flows[key] = Flow(
-                source, sink, destination, node.lineno, f"{source.value} reaches {callee or 'a call'}{where}"
+                source=source,
+                sink=sink,
+                destination=destination,
+                line=node.lineno,
+                detail=f"{source.value} reaches {callee or 'a call'}{where}",
             )
 
     def _destination(

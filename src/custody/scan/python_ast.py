@@ -476,7 +476,7 @@ def entropy(text: str) -> float:
     return -sum(c / total * math.log2(c / total) for c in counts.values())
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class PythonAnalysis:
     """What the analysis of one Python source found: an accumulator the syntax-tree visitor adds
     facts, ranges, decoded payloads, imports and flows to as it walks."""
