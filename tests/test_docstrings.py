@@ -13,7 +13,8 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "custody"
 FLOOR = 0.95
-"""Measured 97.1 % when this test was written (pip-audit and sigstore-python are at 97-98 %)."""
+"""Measured 97.1 % when this test was written (pip-audit and sigstore-python are at 97-98 %), 99.8 %
+after the docstrings of the style pass (issue 13 point 7)."""
 
 
 def public_items(root: Path) -> tuple[list[str], list[str]]:

@@ -33,7 +33,7 @@ def test_bundle_format_and_verification(bundled: str, alice, bob, log_key) -> No
     assert bundled.split("\n\n", 1)[1].startswith(f"{ORIGIN}\n5\n")
     got = verify_bundle(bundled, [log_key.verifier], ORIGIN)
     assert (got.index, got.checkpoint.size, got.kind) == (3, 5, "exported")
-    assert got.signers == [alice.keyid, bob.keyid]
+    assert got.signers == (alice.keyid, bob.keyid)
     assert got.statement is not None and got.statement["subject"][0]["name"] == "ds3"
 
 

@@ -39,7 +39,7 @@ def tree(tmp_path):
 def test_manifest_lists_sorted_files_with_streamed_hashes(tree) -> None:
     m = build_manifest(str(tree), meta={"producer": "vendor"})
     assert [f.path for f in m.files] == ["README", "big.bin", "empty", "train/a.jsonl", "train/shard/b.csv"]
-    assert m.skipped == ["link"]
+    assert m.skipped == ("link",)
     big = next(f for f in m.files if f.path == "big.bin")
     assert big.sha256 == hashlib.sha256((tree / "big.bin").read_bytes()).hexdigest()
     assert big.size == 3 << 20
@@ -60,7 +60,7 @@ def test_verify_names_changed_added_removed(tree) -> None:
     (tree / "empty").unlink()
     (tree / "train" / "new.jsonl").write_bytes(b"{}\n")
     diff = verify_tree(str(tree), m)
-    assert (diff.changed, diff.added, diff.removed) == (["train/a.jsonl"], ["train/new.jsonl"], ["empty"])
+    assert (diff.changed, diff.added, diff.removed) == (("train/a.jsonl",), ("train/new.jsonl",), ("empty",))
     assert not diff.ok and diff.root != m.root
 
 
@@ -123,6 +123,6 @@ def test_record_level_leaves(tree) -> None:
     assert Manifest.from_json(m.to_json()).files == m.files
     assert verify_tree(str(tree), m).ok
     (tree / "train" / "shard" / "b.csv").write_bytes(b"a,b\n1,9\n")
-    assert verify_tree(str(tree), m).changed == ["train/shard/b.csv"]
+    assert verify_tree(str(tree), m).changed == ("train/shard/b.csv",)
     with pytest.raises(DatasetError, match="records differ"):
         prove_record(m, "train/shard/b.csv", str(tree / "train" / "shard" / "b.csv"), 1)

@@ -33,7 +33,7 @@ def test_exposure_by_principal_host_and_key_with_time_window(store: LedgerStore,
     assert exposure(store, "host", "laptop-7").touched("dataset") == ["ds-c"]
     assert exposure(store, "key", alice.keyid).touched("dataset") == ["ds-a", "ds-b"]
     since = store.entry(second[0]).integrated_at
-    assert exposure(store, "key", alice.keyid, since=since).hits == []
+    assert exposure(store, "key", alice.keyid, since=since).hits == ()
     assert [h.index for h in exposure(store, "principal", "ann", since=since).hits] == [second[0]]
     assert [h.index for h in exposure(store, "principal", "ann", until=since).hits] == [first[0]]
     json_out = got.to_json()

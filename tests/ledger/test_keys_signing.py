@@ -92,8 +92,8 @@ def test_signed_note_format_and_checks(alice: SigningKey, bob: SigningKey) -> No
     assert raw[:4] == alice.verifier.hash and len(raw) == 68
     opened = open_note(note, [alice.verifier])
     assert opened.text == "hello\nworld\n"
-    assert opened.verified_by == [alice.keyid]
-    assert opened.unknown == [f"bob+{bob.verifier.hash.hex()}"]
+    assert opened.verified_by == (alice.keyid,)
+    assert opened.unknown == (f"bob+{bob.verifier.hash.hex()}",)
     with pytest.raises(SignatureError, match="not signed by any trusted key"):
         open_note(note, [SigningKey.generate("carol").verifier])
     with pytest.raises(SignatureError, match="altered or forged"):
@@ -103,7 +103,7 @@ def test_signed_note_format_and_checks(alice: SigningKey, bob: SigningKey) -> No
 
 
 def test_checkpoint_text_and_parse(log_key: SigningKey) -> None:
-    cp = Checkpoint("log.example/custody", 12, bytes(range(32)))
+    cp = Checkpoint(origin="log.example/custody", size=12, root=bytes(range(32)))
     assert cp.text() == f"log.example/custody\n12\n{base64.b64encode(bytes(range(32))).decode()}\n"
     note = cp.sign([log_key])
     assert open_checkpoint(note, [log_key.verifier], "log.example/custody") == cp
@@ -131,7 +131,7 @@ def test_envelope_multiple_signers_unknown_signer_and_tamper(alice: SigningKey, 
     env = sign_envelope(statement_bytes(stmt), [alice, bob])
     ring = {alice.keyid: alice.verifier, bob.keyid: bob.verifier}
     opened = open_envelope(env, ring)
-    assert opened.signers == [alice.keyid, bob.keyid]
+    assert opened.signers == (alice.keyid, bob.keyid)
     assert json.loads(opened.payload) == stmt
     with pytest.raises(SignatureError, match=re.escape(f"unknown key {bob.keyid}")):
         open_envelope(env, {alice.keyid: alice.verifier})
@@ -162,17 +162,19 @@ def test_origins_the_checkpoint_spec_forbids_are_never_signed(log_key: SigningKe
     if origin in ("a b", "a+b", "log\u2028x"):
         return  # a SHOULD of the spec: still parsed in others' checkpoints (Go's sumdb has spaces)
     with pytest.raises(SignatureError):
-        Checkpoint(origin, 1, b"\x00" * 32).sign([log_key])
+        Checkpoint(origin=origin, size=1, root=b"\x00" * 32).sign([log_key])
 
 
 def test_forged_size_through_an_origin_newline_cannot_be_signed(log_key: SigningKey) -> None:
     forged = "log.example\n999\n" + base64.b64encode(b"\x11" * 32).decode()
     with pytest.raises(SignatureError):
-        Checkpoint(forged, 1, b"\x00" * 32).sign([log_key])
+        Checkpoint(origin=forged, size=1, root=b"\x00" * 32).sign([log_key])
     with pytest.raises(SignatureError, match="control characters"):
         sign_note("log.example\x1b[2J\n1\n", [log_key])
     assert check_origin("example.com/log42") == "example.com/log42"
-    assert Checkpoint("go.sum database tree", 1, b"\x00" * 32).origin == "go.sum database tree"
+    assert (
+        Checkpoint(origin="go.sum database tree", size=1, root=b"\x00" * 32).origin == "go.sum database tree"
+    )
 
 
 def test_checkpoint_parse_refuses_control_characters_and_non_ascii_sizes(log_key: SigningKey) -> None:

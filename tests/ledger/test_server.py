@@ -241,7 +241,7 @@ def test_tenants_file_with_a_bad_origin_is_refused(prefix: str, name: str) -> No
     with pytest.raises(ConfigError, match="bad origin"):
         load_tenants({"origin_prefix": prefix, "tenants": {name: tenant}})
     with pytest.raises(ConfigError, match="bad origin"):  # the library entry point checks too
-        create_app({name: Tenant(name, "a.db")}, SigningKey.generate("log.example"), prefix)
+        create_app({name: Tenant(name=name, ledger="a.db")}, SigningKey.generate("log.example"), prefix)
 
 
 def test_a_retried_batch_with_an_idempotency_key_lands_once(client: httpx.Client, alice, log_key) -> None:

@@ -92,9 +92,9 @@ def test_an_erasure_made_behind_the_logs_back_is_found(store: LedgerStore, alice
     redact(store, 1, "erasure request 7", [alice])
     store.redact(3, "no statement")  # what an SQL update can do: the store alone, no statement
     problems = verify_log(store).problems
-    assert problems == [
-        "entry 3: redacted without a signed redaction statement in the log (erased behind the log's back)"
-    ]
+    assert problems == (
+        "entry 3: redacted without a signed redaction statement in the log (erased behind the log's back)",
+    )
 
 
 def test_failed_batch_leaves_nothing(store: LedgerStore) -> None:

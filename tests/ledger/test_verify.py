@@ -36,9 +36,9 @@ def log(store: LedgerStore, alice: SigningKey, log_key: SigningKey) -> LedgerSto
 
 
 def _problems(store: LedgerStore, log_key: SigningKey, saved: list[str] | None = None) -> list[str]:
-    return verify_log(
-        store, log_keys=[log_key.verifier], saved_checkpoints=saved or [], origin=ORIGIN
-    ).problems
+    return list(
+        verify_log(store, log_keys=[log_key.verifier], saved_checkpoints=saved or [], origin=ORIGIN).problems
+    )
 
 
 def _rebuild_nodes(store: LedgerStore) -> None:
@@ -54,7 +54,7 @@ def _rebuild_nodes(store: LedgerStore) -> None:
 def test_untouched_log_verifies(log: LedgerStore, log_key: SigningKey) -> None:
     report = verify_log(log, log_keys=[log_key.verifier], origin=ORIGIN)
     assert report.ok, report.problems
-    assert (report.size, report.checkpoints, report.flagged) == (20, 2, [])
+    assert (report.size, report.checkpoints, report.flagged) == (20, 2, ())
     assert report.root == log.root()
 
 
@@ -128,7 +128,7 @@ def test_fork_two_roots_for_one_size(log: LedgerStore, log_key: SigningKey, tmp_
 
 def test_checkpoint_chain_wrong_key_and_truncated_note(log: LedgerStore, log_key: SigningKey) -> None:
     good = log.checkpoints()[0][2]
-    wrong = Checkpoint(ORIGIN, 10, log.root(10)).sign([SigningKey.generate("log.example")])
+    wrong = Checkpoint(origin=ORIGIN, size=10, root=log.root(10)).sign([SigningKey.generate("log.example")])
     problems = _problems(log, log_key, [good, wrong, good[:-30]])
     assert problems[0].startswith(
         "saved checkpoint #3: note is not signed by any trusted key (signed by log.example+"
@@ -172,12 +172,12 @@ def test_a_compromise_mark_added_in_sql_is_reported_and_flags_nothing(store: Led
         (alice.keyid,),
     )
     report = verify_log(store)
-    assert report.problems == [
+    assert report.problems == (
         f"key {alice.keyid}: the key table marks it compromised since 2000-01-01T00:00:00.000000Z, but no"
         " signed statement in the log does (added behind the log's back, or marked by an older custody:"
-        " mark it again with `custody key compromised --key`)"
-    ]
-    assert report.flagged == []  # flags follow the log
+        " mark it again with `custody key compromised --key`)",
+    )
+    assert report.flagged == ()  # flags follow the log
     mark_compromised(store, alice.keyid, "2000-01-01", "the old mark, now signed", [bob])
     report = verify_log(store)
     assert report.ok, report.problems

@@ -50,9 +50,11 @@ def default_store_path() -> str:
     return os.environ.get("CUSTODY_ADVISORY_DB") or os.path.join(cache_dir(), "advisories.sqlite")
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class LoadStats:
-    """What loading one source did: records loaded and failed, and the first few failures."""
+    """What loading one source did: records loaded and failed, and the first few failures.
+
+    An accumulator: the loader counts failures and keeps the first few while it streams records."""
 
     origin: str
     loaded: int = 0

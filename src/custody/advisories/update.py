@@ -21,10 +21,13 @@ if TYPE_CHECKING:
     import httpx
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class UpdateResult:
     """What `update_store` did: the store's path, per-source load statistics, why the old store was
-    rebuilt (if it was) and how many advisories it holds now."""
+    rebuilt (if it was) and how many advisories it holds now.
+
+    An accumulator: `update_store` appends each source's statistics as it loads it and sets the
+    total at the end, so a failure part way still shows what was loaded."""
 
     path: str
     loaded: list[LoadStats] = field(default_factory=list)

@@ -27,7 +27,7 @@ _SEMVER = re.compile(
 PreKey = tuple[int, tuple[tuple[int, int | str], ...]]
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True, kw_only=True, order=True)
 class SemVer:
     """SemVer 2.0 precedence: a pre-release sorts before its release; build metadata is ignored."""
 
@@ -48,7 +48,7 @@ def parse_semver(text: str) -> SemVer | None:
             key: PreKey = (1, ())
         else:
             key = (0, tuple((0, int(p)) if p.isdigit() else (1, p) for p in pre.split(".")))
-        return SemVer(int(major), int(minor), int(patch), key)
+        return SemVer(major=int(major), minor=int(minor), patch=int(patch), pre=key)
     except ValueError:
         return None
 

@@ -36,6 +36,7 @@ class Collector:
         self.nested_loaded = 0
 
     def issue(self, kind: IssueKind, path: str, detail: str, limit: LimitKind | None = None) -> None:
+        """Record a safety issue (what was skipped or cut, and which limit); reading goes on."""
         self.issues.append(SafetyIssue(kind=kind, path=path, detail=detail, limit=limit))
 
     def stop(self, kind: IssueKind, path: str, detail: str, limit: LimitKind) -> NoReturn:
@@ -76,6 +77,8 @@ class Collector:
         return True
 
     def account_inflated(self, size: int, path: str) -> None:
+        """Count `size` decompressed bytes toward the archive's total, and stop reading once it
+        passes `max_total_bytes` (a decompression bomb is cut, and the cut reported)."""
         self.inflated_bytes += size
         if self.inflated_bytes > self.limits.max_total_bytes:
             self.stop(
@@ -98,6 +101,8 @@ class Collector:
         return max(0, min(want, room))
 
     def add(self, path: str, size: int, data: bytes, wanted_full: bool) -> None:
+        """Keep one member's bytes; when the whole was wanted but `data` is short, record the cut
+        and the unread rest (fail closed: a truncated member is never taken as complete)."""
         complete = len(data) >= size
         if wanted_full and not complete:
             cut_by_member_limit = len(data) >= self.limits.max_member_bytes

@@ -143,8 +143,10 @@ class _Inflater:
         return skipped
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TarMember:
+    """One tar member's header as the stream reader parsed it."""
+
     name: str
     type: str
     """'file', 'dir', 'symlink', 'hardlink' or 'special'."""
@@ -210,6 +212,8 @@ SKIP_STEP = 64 << 20
 
 
 class TarStream:
+    """Tar members read in one pass from a raw or compressed stream (see the module docstring)."""
+
     def __init__(self, fileobj: IO[bytes], head: bytes, tick: Callable[[], None] | None = None) -> None:
         self.stream = _Inflater(fileobj, head)
         self.remaining = 0  # data bytes of the current member not yet consumed
@@ -247,6 +251,8 @@ class TarStream:
         return data
 
     def members(self) -> Iterator[TarMember]:
+        """Each member's header in order, GNU long names and pax records applied; read a member's
+        data (`read_data`) before asking for the next, or it is skipped."""
         long_name: str | None = None
         long_link: str | None = None
         pax: dict[str, str] = {}

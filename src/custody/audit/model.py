@@ -71,7 +71,10 @@ class Finding:
 @dataclass(slots=True, kw_only=True)
 class AuditReport:
     """Everything one audit found: findings, errors (targets or sources that could not be checked),
-    notes, how many packages were audited, the audited inventory and the targets given."""
+    notes, how many packages were audited, the audited inventory and the targets given.
+
+    An accumulator: each check of the run adds its findings, errors and notes as it completes, so
+    one failing source is reported beside what the others found."""
 
     findings: list[Finding] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)

@@ -20,6 +20,7 @@ def sorted_findings(report: AuditReport) -> list[Finding]:
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
+    """One audit finding as the JSON report writes it."""
     return {
         "kind": finding.kind.value,
         "id": finding.id,
@@ -36,6 +37,7 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
 
 
 def report_to_json(report: AuditReport) -> str:
+    """The audit report as `custody audit --format json` prints it."""
     return json.dumps(
         {
             "custody_version": __version__,
@@ -60,6 +62,8 @@ def report_to_sarif(report: AuditReport) -> str:
 
 
 def report_to_text(report: AuditReport, *, verbose: bool = False) -> str:
+    """The audit report as text: findings of low severity and up (all with `verbose`), then
+    errors, notes and a summary line."""
     lines: list[str] = []
     low = severity_rank("low")
     shown = [f for f in sorted_findings(report) if verbose or severity_rank(f.severity) >= low]

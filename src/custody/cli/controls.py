@@ -107,6 +107,7 @@ class CliIgnore:
     until: datetime | None
 
     def scan(self) -> tuple[ScanIgnore, ...]:
+        """The `--ignore` ids as scan suppressions (any package, any file)."""
         return tuple(
             ScanIgnore(
                 rule=i, package=None, file=None, reason=self.reason, until=self.until, source="--ignore"
@@ -115,6 +116,7 @@ class CliIgnore:
         )
 
     def audit(self) -> tuple[AuditIgnore, ...]:
+        """The `--ignore` ids as audit suppressions (any package)."""
         return tuple(
             AuditIgnore(id=i, package=None, reason=self.reason, until=self.until, source="--ignore")
             for i in self.ids
@@ -139,6 +141,7 @@ def check_rules(ids: Sequence[str], known: set[str], what: str) -> frozenset[str
 
 
 def now() -> datetime:
+    """The current time in UTC: what suppression expiry (`until`) is judged against."""
     return datetime.now(timezone.utc)
 
 

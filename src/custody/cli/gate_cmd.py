@@ -163,6 +163,7 @@ def _preflight(config: Any) -> None:
     from custody.gate import Gate  # noqa: PLC0415
 
     async def run() -> None:
+        """Start a gate (opening its stores, keys and upstream) and close it again."""
         the_gate = Gate(config)
         try:
             await the_gate.start()
@@ -214,6 +215,7 @@ def check(
     )
 
     async def run() -> Any:
+        """Start a gate, check the one package, and close the gate again."""
         the_gate = Gate(config)
         await the_gate.start()
         try:

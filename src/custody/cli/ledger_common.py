@@ -24,6 +24,8 @@ LEDGER_OPTION = click.option(
 
 
 def open_ledger(path: str, *, create: bool = False) -> LedgerStore:
+    """The ledger store at `path` (created with `create`); one that cannot be opened is a
+    usage error (one line, exit 2)."""
     try:
         return LedgerStore.open(path, create=create)
     except StoreError as exc:
@@ -36,6 +38,7 @@ def signers_from(paths: Sequence[str]) -> list[SigningKey]:
 
 
 def verifiers_from(items: Sequence[str]) -> list[VerifierKey]:
+    """Public keys from files or key text; an unreadable or malformed one is a usage error."""
     try:
         return [load_verifier(i) for i in items]
     except (BadKey, OSError) as exc:

@@ -28,6 +28,9 @@ class AuditSuppressions:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AuditOutcome:
+    """The audit report with suppressions applied, and the ignore entries past their `until`
+    (not applied, to be reported)."""
+
     report: AuditReport
     expired: tuple[AuditIgnore, ...]
 

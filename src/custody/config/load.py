@@ -34,6 +34,7 @@ class Config:
     audit_ignores: tuple[AuditIgnore, ...] = ()
 
     def get(self, section: str, key: str, default: object = None) -> object:
+        """The value of `key` in `section` of the loaded configuration, or `default`."""
         return self.values.get((section, key), default)
 
     def defaults_for(self, command: str) -> dict[str, object]:

@@ -27,6 +27,8 @@ class ScanSuppressions:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ScanOutcome:
+    """The scan results with suppressions applied, and the ignore entries past their `until`."""
+
     results: list[ScanResult]
     expired: tuple[ScanIgnore, ...]
     """Entries past their `until`: not applied, to be reported."""

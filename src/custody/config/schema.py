@@ -46,6 +46,7 @@ class Option:
 
     @property
     def name(self) -> str:
+        """The key as users write it: `section.key`, or `key` at the top level."""
         return f"{self.section}.{self.key}" if self.section else self.key
 
     @property
@@ -229,6 +230,7 @@ ENV_VARS: tuple[EnvVar, ...] = (
 
 
 def options_of(section: str) -> dict[str, Option]:
+    """The options of one configuration section, by key."""
     return {o.key: o for o in OPTIONS if o.section == section}
 
 

@@ -71,11 +71,13 @@ class ScanIgnore:
         return self.file is None or fnmatchcase(file, self.file)
 
     def suppression(self) -> Suppression:
+        """The mark this entry puts on a finding it covers."""
         return Suppression(
             kind=SuppressionKind.IGNORED, reason=self.reason, until=self.until, source=self.source
         )
 
     def describe(self) -> str:
+        """What the entry covers, for messages about it (an expired entry)."""
         where = f" in {self.package}" if self.package else ""
         return f"rule {self.rule}{where}" + (f" at {self.file}" if self.file else "")
 
@@ -98,11 +100,13 @@ class AuditIgnore:
         return self.package is None or (package is not None and canonicalize_name(package) == self.package)
 
     def suppression(self) -> Suppression:
+        """The mark this entry puts on a finding it covers."""
         return Suppression(
             kind=SuppressionKind.IGNORED, reason=self.reason, until=self.until, source=self.source
         )
 
     def describe(self) -> str:
+        """What the entry covers, for messages about it (an expired entry)."""
         return f"advisory {self.id}" + (f" in {self.package}" if self.package else "")
 
 

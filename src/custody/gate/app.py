@@ -92,6 +92,7 @@ def create_app(config: GateConfig | None = None, *, gate: Gate | None = None) ->
     the_gate = gate or Gate(config)
 
     async def started() -> Gate:
+        """The gate, started on first use when the server runs without a lifespan."""
         await the_gate.start()
         return the_gate
 
@@ -100,12 +101,15 @@ def create_app(config: GateConfig | None = None, *, gate: Gate | None = None) ->
         return f"../../files/{quote(project)}/{quote(filename)}"
 
     async def root(request: Request) -> Response:
+        """GET /: a one-line pointer to /simple/."""
         return PlainTextResponse("custody gate: point pip or uv at /simple/\n")
 
     async def health(request: Request) -> Response:
+        """GET /health: a liveness probe."""
         return PlainTextResponse("ok\n")
 
     async def project_list(request: Request) -> Response:
+        """GET /simple/: the project list in the negotiated format (406 when none fits)."""
         media = negotiate(request.headers.get("accept"))
         if not media:
             return PlainTextResponse("not acceptable\n", status_code=406)
@@ -117,6 +121,8 @@ def create_app(config: GateConfig | None = None, *, gate: Gate | None = None) ->
         return Response(render_project_list(names, media), media_type=media, headers={"Vary": "Accept"})
 
     async def project_page(request: Request) -> Response:
+        """GET /simple/PROJECT/: the judged page clients see (a redirect to the canonical name,
+        406 when no format fits, 502 when upstream fails)."""
         project = request.path_params["project"]
         canonical = str(canonicalize_name(project))
         if canonical != project:
@@ -137,6 +143,8 @@ def create_app(config: GateConfig | None = None, *, gate: Gate | None = None) ->
         )
 
     async def file(request: Request) -> Response:
+        """GET /files/PROJECT/FILE: an allowed file from the cache, its metadata, or a redirect
+        to the page saying why it was refused."""
         project = str(canonicalize_name(request.path_params["project"]))
         filename = request.path_params["filename"]
         gate = await started()
@@ -166,6 +174,7 @@ def create_app(config: GateConfig | None = None, *, gate: Gate | None = None) ->
         )
 
     async def refused(request: Request) -> Response:
+        """GET /refused/TOKEN/WHY: why a file was refused (from the URL itself after a restart)."""
         refusal = the_gate.refusal(request.path_params["token"])
         if refusal is None:  # after a restart: the URL itself still says why
             why = request.path_params["why"].replace("-", " ")
@@ -174,6 +183,7 @@ def create_app(config: GateConfig | None = None, *, gate: Gate | None = None) ->
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        """Start the gate with the server and close it on shutdown."""
         try:
             await the_gate.start()
             yield

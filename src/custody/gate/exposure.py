@@ -196,7 +196,9 @@ class Condemned:
 
 @dataclass(slots=True, kw_only=True)
 class RecheckReport:
-    """What `recheck` found."""
+    """What `recheck` found.
+
+    An accumulator: `recheck` adds condemned and unchecked files as it goes through the served ones."""
 
     files: int = 0
     """Distinct served files looked at."""
@@ -217,6 +219,8 @@ class RecheckReport:
 
 @dataclass(slots=True)
 class _Served:
+    """One served file and its decision rows: an accumulator the recheck appends rows to."""
+
     project: str
     version: str | None
     filename: str

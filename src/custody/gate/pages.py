@@ -35,6 +35,11 @@ RETRY_SECONDS = 1.0
 
 @dataclass(slots=True)
 class _Slot:
+    """One project's cached upstream page and the state of its refresh.
+
+    An accumulator of that state: the cache replaces the page, starts and clears the background
+    refresh and records failures in place, because the refresh task and readers share the slot."""
+
     page: ProjectPage | None
     fetched: float
     """`time.monotonic()` when upstream gave this page."""

@@ -24,11 +24,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from stat import S_ISREG
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from custody.advisories import AdvisoryError, AdvisoryStore, default_store_path
 from custody.advisories.model import Advisory
 from custody.artifacts.index import MAX_DOWNLOAD, IndexFile, cache_dir, choose_files
+from custody.errors import EXIT_FOUND, CustodyError
 from custody.gate.changes import LoopTokens
 from custody.gate.decide import (
     Decision,
@@ -767,8 +768,11 @@ class Gate:
             return digest.hexdigest(), os.fstat(out.fileno())
 
 
-class _IntegrityError(Exception):
-    pass
+class _IntegrityError(CustodyError):
+    """A downloaded file whose sha256 is not the one upstream listed: `_download_failure` turns it
+    into a hash-mismatch refusal; a CustodyError so that, should it ever escape, it is one line."""
+
+    exit_code: ClassVar[int] = EXIT_FOUND
 
 
 @dataclass(frozen=True, slots=True)

@@ -158,6 +158,8 @@ class HttpUpstream:
             raise UpstreamError(f"upstream unreachable: {url}: {type(exc).__name__}: {exc}") from exc
 
     def fetch(self, entry: FileEntry, sink: Callable[[bytes], None]) -> None:
+        """Stream the file `entry` names into `sink` as sent (blocking: run in a download
+        thread); UpstreamError when upstream answers other than 200 or cannot be reached."""
         # A blocking client in a worker thread: on the event loop the same download used ~45 %
         # more CPU (a loop pass and several awaits per 64 KiB) and competed with the requests the
         # loop serves. The bytes as sent, as pip reads them (identity asked for, nothing decoded):
@@ -245,6 +247,7 @@ class DirectoryUpstream:
         """The projects the folder's distribution file names belong to, sorted."""
 
         def names() -> list[str]:
+            """Projects of the folder's distribution files (run in a thread: it lists a directory)."""
             return sorted({p[0] for p in (project_of(f.name) for f in self._files()) if p is not None})
 
         return await asyncio.to_thread(names)
@@ -266,6 +269,8 @@ class DirectoryUpstream:
             handle.close()
 
     def fetch(self, entry: FileEntry, sink: Callable[[bytes], None]) -> None:
+        """Copy the folder's file `entry` names into `sink`; UpstreamError for a path outside the
+        folder or a file that cannot be read."""
         path = Path(unquote(urlsplit(entry.url).path))
         if not path.resolve().is_relative_to(self.root):
             raise UpstreamError(f"{entry.filename}: outside the upstream directory")

@@ -54,7 +54,11 @@ class Judged:
 
 @dataclass(slots=True, kw_only=True)
 class View:
-    """One upstream page judged, and (once asked for) the page clients see, rendered."""
+    """One upstream page judged, and (once asked for) the page clients see, rendered.
+
+    An accumulator: the judgement is fixed when the view is made, but the shown page and its
+    renderings are added on first request per media type, and `token` moves forward each time
+    `depends` is found still current (a cache entry, rebuilt only when the judgement changes)."""
 
     upstream: ProjectPage
     """The upstream page object this view was judged from (identity: a refresh is a new object)."""

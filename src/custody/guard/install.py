@@ -59,6 +59,7 @@ class Environment:
 
     @property
     def site_dir(self) -> str:
+        """The first site directory: where the guard's files go."""
         return self.site_dirs[0]
 
 

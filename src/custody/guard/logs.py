@@ -67,9 +67,11 @@ def read_log(path: str) -> Iterator[GuardEvent]:
                 continue
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class PackageSummary:
-    """What one distribution did, per `custody guard report`."""
+    """What one distribution did, per `custody guard report`.
+
+    An accumulator: the report counts each audit event into its distribution's summary."""
 
     package: str
     capabilities: Counter[str] = field(default_factory=Counter)
@@ -83,7 +85,7 @@ def summarise(events: Sequence[GuardEvent]) -> list[PackageSummary]:
     """Per distribution: capability counts, refusals (or would-be refusals), findings, resources."""
     by_package: dict[str, PackageSummary] = {}
     for event in events:
-        summary = by_package.setdefault(event.package, PackageSummary(event.package))
+        summary = by_package.setdefault(event.package, PackageSummary(package=event.package))
         summary.capabilities[event.capability] += 1
         summary.resources[event.capability].add(event.resource)
         if event.decision in ("deny", "would-deny"):

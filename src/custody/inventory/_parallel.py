@@ -39,6 +39,8 @@ def paused_collection() -> Iterator[None]:
 
 
 def can_fork() -> bool:
+    """True when forking is safe here: Linux with a single thread (a fork while other threads
+    hold locks can deadlock the child)."""
     return sys.platform == "linux" and hasattr(os, "fork") and threading.active_count() == 1
 
 

@@ -17,6 +17,8 @@ __all__ = ["load_toml", "tomllib"]
 
 
 def load_toml(path: str, shown: str) -> dict[str, Any]:
+    """The TOML document at `path` (`shown` names it in errors); InventoryError when it is
+    missing, too large or not valid TOML."""
     data = read_declared(path, shown)
     try:
         doc: dict[str, Any] = tomllib.loads(data.decode("utf-8"))

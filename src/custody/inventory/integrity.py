@@ -229,7 +229,10 @@ _LOOKUP_SUFFIXES = (".dist-info", ".egg-info", ".data")
 class _Part:
     """A share of the work: package directories to walk with the RECORD rows under them, and rows
     to look up one by one. Parts share no file, so they can be checked in parallel; a part resolves
-    its own rows' paths, and parses the RECORDs left as text, which keeps the serial planning short."""
+    its own rows' paths, and parses the RECORDs left as text, which keeps the serial planning short.
+
+    An accumulator: the planner deals directories and lookups into the parts one by one, keeping
+    their sizes even."""
 
     site_dir: str
     unverifiable: frozenset[str]
@@ -432,7 +435,9 @@ def _plan(
 
 @dataclass(slots=True)
 class _Classified:
-    """A part's view of the RECORDs it parses: each distribution's rows classified once."""
+    """A part's view of the RECORDs it parses: each distribution's rows classified once.
+
+    An accumulator (a memo): `done` fills in as distributions are first asked for."""
 
     site_dir: str
     done: dict[str, tuple[dict[str, list[_Listed]], list[_Listed]]] = field(default_factory=dict)
@@ -594,7 +599,10 @@ class _PycChecks:
     seen is taken as it is (comparing every `.pyc` with a compile of its source costs ~2 ms each,
     a minute for a large environment); one whose stamp changed since an earlier audit was
     rewritten, and is compared with a compile of its source (`compiled_differs`): a swap with a
-    header copied from the intact `.py` loads without `import` noticing."""
+    header copied from the intact `.py` loads without `import` noticing.
+
+    An accumulator: the directory walk adds each file's stat, and `flags` marks rewritten files
+    for `verdict` to compare later."""
 
     digests: DigestGroup | None
     stats: dict[str, os.stat_result] = field(default_factory=dict)

@@ -37,7 +37,8 @@ _BOMS = (
 
 @dataclass(slots=True)
 class _Reading:
-    """What one `read_requirements` call has found so far, across all its includes."""
+    """What one `read_requirements` call has found so far, across all its includes: an accumulator
+    the reader and its nested includes add packages, problems and seen files to."""
 
     out: list[Package] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)

@@ -29,7 +29,7 @@ from custody.ledger.verify import verify_extension
 from custody.store import StoreError
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     """What to log: a custody predicate kind (one of `attest.PREDICATE_TYPES`), the in-toto subjects
     and the predicate."""
@@ -100,7 +100,7 @@ def checkpoint(store: LedgerStore, origin: str, keys: Sequence[SigningKey]) -> s
             raise merkle.ProofError(
                 f"refusing to sign: the stored root at size {size} differs from the recomputed one"
             )
-        return Checkpoint(origin, size, root).sign(keys)
+        return Checkpoint(origin=origin, size=size, root=root).sign(keys)
 
     return store.add_checkpoint(make_note)
 

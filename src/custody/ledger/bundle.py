@@ -82,7 +82,7 @@ def make_bundle(store: LedgerStore, index: int) -> str:
     return "\n".join(lines) + "\n\n" + note
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class VerifiedBundle:
     """What an offline proof bundle proved: the entry's index, the checkpoint it is included under,
     its kind, integration time, exposure refs, the statement (None for a redacted entry) and the key
@@ -94,7 +94,7 @@ class VerifiedBundle:
     integrated_at: str
     refs: dict[str, list[str]]
     statement: dict[str, Any] | None
-    signers: list[str]
+    signers: tuple[str, ...]
 
 
 def verify_bundle(text: str, log_keys: Sequence[VerifierKey], origin: str | None = None) -> VerifiedBundle:
@@ -144,7 +144,7 @@ def verify_bundle(text: str, log_keys: Sequence[VerifierKey], origin: str | None
         raise BundleError(f"entry {index} is not in the signed log of size {cp.size}: {exc}") from exc
     opened = _open_body(body, opening.get("keys", {}))
     statement = json.loads(opened.payload) if opened is not None else None
-    signers = opened.signers if opened is not None else []
+    signers = opened.signers if opened is not None else ()
     if origin is None:
         signed_by = {k.name for k in log_keys if k.keyid in open_note(note, log_keys).verified_by}
         if cp.origin not in signed_by:
@@ -152,7 +152,15 @@ def verify_bundle(text: str, log_keys: Sequence[VerifierKey], origin: str | None
                 f"checkpoint is for log {cp.origin!r}, signed by key {', '.join(sorted(signed_by))}, "
                 f"which names another log: give the origin you expect (--origin {cp.origin} if that is it)"
             )
-    return VerifiedBundle(index, cp, kind, when, refs, statement, signers)
+    return VerifiedBundle(
+        index=index,
+        checkpoint=cp,
+        kind=kind,
+        integrated_at=when,
+        refs=refs,
+        statement=statement,
+        signers=signers,
+    )
 
 
 def _opening(blob: str) -> dict[str, Any]:

@@ -21,6 +21,7 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from custody.errors import CustodyError
@@ -34,7 +35,7 @@ class DatasetError(CustodyError, ValueError):
     """A path or manifest cannot be used (missing, unreadable, malformed, not in the manifest)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FileEntry:
     """One file of a dataset manifest: its path relative to the dataset root, SHA-256, size and, for a
     line-oriented shard hashed with records, the Merkle root and count of its records."""
@@ -60,19 +61,28 @@ class FileEntry:
         return out
 
 
-@dataclass
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Manifest:
     """A dataset's manifest: its files in path order, the Merkle root over them, free-form metadata and
-    the paths skipped (symbolic links, special files)."""
+    the paths skipped (symbolic links, special files). `Manifest.of` builds one with its root."""
 
-    files: list[FileEntry]
+    files: tuple[FileEntry, ...]
     root: str
-    meta: dict[str, str] = field(default_factory=dict)
-    skipped: list[str] = field(default_factory=list)
+    meta: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    skipped: tuple[str, ...] = ()
+
+    @classmethod
+    def of(
+        cls, files: Sequence[FileEntry], meta: Mapping[str, str] | None = None, skipped: Sequence[str] = ()
+    ) -> Manifest:
+        """A manifest over `files` (already in path order) with its Merkle root computed."""
+        entries = tuple(files)
+        root = _tree_of(entries).root().hex()
+        return cls(files=entries, root=root, meta=_frozen_meta(meta), skipped=tuple(skipped))
 
     def tree(self) -> merkle.MemoryTree:
         """The Merkle tree over the files' leaves (its root is `root`)."""
-        return merkle.MemoryTree(merkle.leaf_hash(f.leaf()) for f in self.files)
+        return _tree_of(self.files)
 
     def to_json(self) -> dict[str, Any]:
         """The manifest as it is saved (with its media type)."""
@@ -91,18 +101,11 @@ class Manifest:
         if data.get("mediaType") != MEDIA_TYPE:
             raise DatasetError(f"not a custody manifest (mediaType {data.get('mediaType')!r})")
         try:
-            files = [
-                FileEntry(
-                    str(f["path"]),
-                    str(f["sha256"]),
-                    int(f["size"]),
-                    None if f.get("records_root") is None else str(f["records_root"]),
-                    None if f.get("records") is None else int(f["records"]),
-                )
-                for f in data["files"]
-            ]
             manifest = cls(
-                files, str(data["root"]), dict(data.get("meta", {})), list(data.get("skipped", []))
+                files=tuple(_entry_of(f) for f in data["files"]),
+                root=str(data["root"]),
+                meta=_frozen_meta(dict(data.get("meta", {}))),
+                skipped=tuple(data.get("skipped", [])),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DatasetError(f"malformed manifest: {exc}") from exc
@@ -129,6 +132,27 @@ class Manifest:
             if isinstance(exc, DatasetError):
                 raise
             raise DatasetError(f"{path}: not JSON: {exc}") from exc
+
+
+def _tree_of(files: Sequence[FileEntry]) -> merkle.MemoryTree:
+    return merkle.MemoryTree(merkle.leaf_hash(f.leaf()) for f in files)
+
+
+def _frozen_meta(meta: Mapping[str, str] | None) -> Mapping[str, str]:
+    # a read-only copy: the caller's dict may change later, a frozen manifest must not
+    return MappingProxyType(dict(meta or {}))
+
+
+def _entry_of(data: Mapping[str, Any]) -> FileEntry:
+    """A file entry from its JSON form (a manifest's `files` item or a file proof); KeyError,
+    TypeError or ValueError when a field is missing or of the wrong type."""
+    return FileEntry(
+        path=str(data["path"]),
+        sha256=str(data["sha256"]),
+        size=int(data["size"]),
+        records_root=None if data.get("records_root") is None else str(data["records_root"]),
+        records=None if data.get("records") is None else int(data["records"]),
+    )
 
 
 def default_manifest_path(path: str) -> str:
@@ -169,11 +193,11 @@ def hash_entry(rel: str, full: str, records: bool) -> FileEntry:
     `records`, a record file also gets the Merkle root of its lines."""
     digest, size = hash_file(full)
     if not (records and is_record_file(rel)):
-        return FileEntry(rel, digest, size)
+        return FileEntry(path=rel, sha256=digest, size=size)
     rng = merkle.CompactRange()
     for line in iter_records(full):
         rng.append(merkle.leaf_hash(line))
-    return FileEntry(rel, digest, size, rng.root().hex(), rng.size)
+    return FileEntry(path=rel, sha256=digest, size=size, records_root=rng.root().hex(), records=rng.size)
 
 
 def list_files(root: str) -> tuple[list[tuple[str, str]], list[str]]:
@@ -219,18 +243,16 @@ def build_manifest(
             entries = list(pool.map(lambda item: hash_entry(item[0], item[1], records), files))
     except OSError as exc:
         raise DatasetError(f"cannot read {exc.filename}: {exc.strerror}") from exc
-    manifest = Manifest(entries, "", dict(meta or {}), skipped)
-    manifest.root = manifest.tree().root().hex()
-    return manifest
+    return Manifest.of(entries, meta, skipped)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Diff:
     """How a tree differs from its manifest: changed, added and removed paths, and the tree's root now."""
 
-    changed: list[str] = field(default_factory=list)
-    added: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
+    changed: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
     root: str = ""
 
     @property
@@ -245,9 +267,9 @@ def verify_tree(path: str, manifest: Manifest, *, jobs: int | None = None) -> Di
     old = {f.path: f for f in manifest.files}
     new = {f.path: f for f in current.files}
     return Diff(
-        changed=sorted(p for p in old.keys() & new.keys() if old[p] != new[p]),
-        added=sorted(new.keys() - old.keys()),
-        removed=sorted(old.keys() - new.keys()),
+        changed=tuple(sorted(p for p in old.keys() & new.keys() if old[p] != new[p])),
+        added=tuple(sorted(new.keys() - old.keys())),
+        removed=tuple(sorted(old.keys() - new.keys())),
         root=current.root,
     )
 
@@ -297,13 +319,7 @@ def check_file_proof(
 ) -> None:
     """Raise ProofError/DatasetError unless the proof ties the file to its root (and, given the
     file's content or the proven record's bytes, that they are what the proof names)."""
-    entry = FileEntry(
-        str(proof["path"]),
-        str(proof["sha256"]),
-        int(proof["size"]),
-        None if proof.get("records_root") is None else str(proof["records_root"]),
-        None if proof.get("records") is None else int(proof["records"]),
-    )
+    entry = _entry_of(proof)
     if content_path is not None:
         digest, size = hash_file(content_path)
         if (digest, size) != (entry.sha256, entry.size):

@@ -7,7 +7,8 @@ checkpoint.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from custody.ledger import merkle
@@ -16,7 +17,7 @@ from custody.ledger.store import LedgerStore, normalize_time
 FIELDS = ("principal", "host", "key")
 
 
-@dataclass
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Hit:
     """One log entry an exposure query found: its index, kind, integration time, exposure refs and the
     inclusion proof (hex hashes) of its leaf under the query's tree head."""
@@ -24,11 +25,11 @@ class Hit:
     index: int
     kind: str
     integrated_at: str
-    refs: dict[str, list[str]]
-    proof: list[str]
+    refs: Mapping[str, Sequence[str]]
+    proof: tuple[str, ...]
 
 
-@dataclass
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Exposure:
     """The answer to "what did this principal, host or key touch": the query, the tree head it was
     answered under (size and hex root) and the matching entries."""
@@ -37,7 +38,7 @@ class Exposure:
     value: str
     tree_size: int
     root: str
-    hits: list[Hit] = field(default_factory=list)
+    hits: tuple[Hit, ...] = ()
 
     def touched(self, ref: str) -> list[str]:
         """Each value of ref field `ref` (dataset, client, project, ...) across the hits, sorted."""
@@ -57,8 +58,8 @@ class Exposure:
                     "index": h.index,
                     "kind": h.kind,
                     "integrated_at": h.integrated_at,
-                    "refs": h.refs,
-                    "proof": h.proof,
+                    "refs": {k: list(v) for k, v in h.refs.items()},
+                    "proof": list(h.proof),
                 }
                 for h in self.hits
             ],
@@ -77,7 +78,7 @@ def exposure(
     high = normalize_time(until) if until else None
     size = store.size()
     root = store.root(size)
-    result = Exposure(field_name, value, size, root.hex())
+    hits: list[Hit] = []
     for index in store.find(field_name, value):
         if index >= size:
             continue  # appended after we fixed the tree head; the next query will include it
@@ -86,5 +87,13 @@ def exposure(
             continue
         proof = store.inclusion_proof(index, size)
         merkle.verify_inclusion(index, size, merkle.leaf_hash(entry.commitment), proof, root)
-        result.hits.append(Hit(index, entry.kind, entry.integrated_at, entry.refs, [p.hex() for p in proof]))
-    return result
+        hits.append(
+            Hit(
+                index=index,
+                kind=entry.kind,
+                integrated_at=entry.integrated_at,
+                refs=entry.refs,
+                proof=tuple(p.hex() for p in proof),
+            )
+        )
+    return Exposure(by=field_name, value=value, tree_size=size, root=root.hex(), hits=tuple(hits))

@@ -44,7 +44,7 @@ def _check_name(name: str) -> None:
         raise BadKey(f"bad key name {name!r}: non-empty, printable, no spaces and no '+'")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VerifierKey:
     """An Ed25519 public key with its signed-note name: verifies checkpoints, envelopes and cosignatures."""
 
@@ -91,7 +91,7 @@ class VerifierKey:
         return key
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SigningKey:
     """An Ed25519 private key (its 32-byte seed) with its signed-note name; `verifier` is its public half."""
 

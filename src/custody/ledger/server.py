@@ -96,11 +96,14 @@ def create_app(
             raise ConfigError(f"tenant {name!r}: {exc}") from exc
 
     async def read_json(request: Request) -> Any:
+        """The request body as JSON, bounded by `max_body` bytes and `body_timeout` seconds
+        (`_BodyRefused` with 413 or 408 otherwise)."""
         declared = request.headers.get("content-length", "")
         if declared.isascii() and declared.isdigit() and int(declared) > max_body:
             raise _BodyRefused(f"request body over {max_body} bytes", 413)
 
         async def collect() -> bytes:
+            """The body chunk by chunk, refused as soon as it passes `max_body`."""
             chunks: list[bytes] = []
             size = 0
             async for chunk in request.stream():
@@ -130,6 +133,7 @@ def create_app(
         return tenant, tenant.open()
 
     async def add_key(request: Request) -> Response:
+        """POST /t/T/keys (writers): register a signer's public key."""
         got = auth(request, "writer")
         if isinstance(got, Response):
             return got
@@ -144,6 +148,8 @@ def create_app(
         return JSONResponse({"keyid": key.keyid})
 
     async def append(request: Request) -> Response:
+        """POST /t/T/entries (writers): append a batch of signed envelopes and checkpoint it; a
+        retry with the same Idempotency-Key gets the same indexes."""
         got = auth(request, "writer")
         if isinstance(got, Response):
             return got
@@ -175,6 +181,7 @@ def create_app(
         return JSONResponse({"indexes": list(indexes), "checkpoint": note})
 
     async def read_entry(request: Request) -> Response:
+        """GET /t/T/entries/N: one entry with its commitment and, unless redacted, its body."""
         got = auth(request, "reader")
         if isinstance(got, Response):
             return got
@@ -200,6 +207,7 @@ def create_app(
         )
 
     async def latest_checkpoint(request: Request) -> Response:
+        """GET /t/T/checkpoint: the latest signed checkpoint note."""
         got = auth(request, "reader")
         if isinstance(got, Response):
             return got
@@ -210,6 +218,7 @@ def create_app(
         return PlainTextResponse(latest[2])
 
     async def proof(request: Request) -> Response:
+        """GET /t/T/proof/inclusion or /consistency: the proof's hashes (hex)."""
         got = auth(request, "reader")
         if isinstance(got, Response):
             return got
@@ -234,6 +243,7 @@ def create_app(
         return JSONResponse({"proof": [h.hex() for h in hashes]})
 
     async def bundle(request: Request) -> Response:
+        """GET /t/T/bundle/N: the offline proof bundle of entry N."""
         got = auth(request, "reader")
         if isinstance(got, Response):
             return got
@@ -244,6 +254,7 @@ def create_app(
             return JSONResponse({"error": str(exc)}, 404)
 
     async def tile(request: Request) -> Response:
+        """GET /t/T/tile/...: a tlog tile (C2SP tlog-tiles) for Go-compatible clients."""
         got = auth(request, "reader")
         if isinstance(got, Response):
             return got

@@ -15,7 +15,7 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 from custody.errors import EXIT_FOUND, CustodyError
@@ -75,14 +75,14 @@ def sign_note(text: str, keys: Sequence[SigningKey]) -> str:
     return text + "\n" + "".join(lines)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OpenedNote:
     """A signed note that verified: its text, the key ids that signed it validly, and the signers
     (`name+hash`) the verifier had no key for (ignored, as C2SP signed-note allows)."""
 
     text: str
-    verified_by: list[str]  # key ids whose signatures verified
-    unknown: list[str] = field(default_factory=list)  # "name+hash" of signers we have no key for
+    verified_by: tuple[str, ...]  # key ids whose signatures verified
+    unknown: tuple[str, ...] = ()  # "name+hash" of signers we have no key for
 
 
 def split_note(note: str) -> tuple[str, list[str]]:
@@ -116,13 +116,13 @@ def open_note(note: str, verifiers: Sequence[VerifierKey]) -> OpenedNote:
     if not verified:
         who = ", ".join(unknown) or "nobody"
         raise SignatureError(f"note is not signed by any trusted key (signed by {who})")
-    return OpenedNote(text, verified, unknown)
+    return OpenedNote(text, tuple(verified), tuple(unknown))
 
 
 # -- checkpoints ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Checkpoint:
     """A transparency-log tree head (C2SP tlog-checkpoint): the log's origin, its size and root hash,
     and optional extension lines. Raises SignatureError when built with an origin or extension the
@@ -160,7 +160,7 @@ class Checkpoint:
         root = _b64(root_text, "checkpoint root")
         if len(root) != 32:
             raise SignatureError("malformed checkpoint: root hash is not 32 bytes")
-        return cls(origin, int(size_text), root, tuple(lines[3:-1]))
+        return cls(origin=origin, size=int(size_text), root=root, extensions=tuple(lines[3:-1]))
 
 
 def _is_decimal(text: str) -> bool:
@@ -203,13 +203,13 @@ def sign_envelope(
     }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OpenedEnvelope:
     """A DSSE envelope whose signatures all verified: its payload type, payload and signer key ids."""
 
     payload_type: str
     payload: bytes
-    signers: list[str]  # key ids whose signatures verified
+    signers: tuple[str, ...]  # key ids whose signatures verified
 
 
 def envelope_signers(envelope: Mapping[str, object]) -> list[str]:
@@ -246,7 +246,7 @@ def open_envelope(envelope: Mapping[str, object], keyring: Mapping[str, Verifier
         if not key.verify(_b64(sig["sig"], "envelope signature"), message):
             raise SignatureError(f"signature by {keyid} does not verify: the envelope was altered or forged")
         signers.append(keyid)
-    return OpenedEnvelope(payload_type, payload, signers)
+    return OpenedEnvelope(payload_type, payload, tuple(signers))
 
 
 def envelope_bytes(envelope: Mapping[str, object]) -> bytes:

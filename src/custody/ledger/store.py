@@ -131,7 +131,7 @@ class NewEntry(NamedTuple):
     refs: Mapping[str, Sequence[str]] = MappingProxyType({})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StoredEntry:
     """One entry as the log holds it: index, kind, integration time, the commitment its leaf hashes,
     the body (None once redacted) and its exposure refs, plus redaction time and reason and the salt."""

@@ -32,16 +32,31 @@ def token_hash(token: str) -> str:
     return "sha256:" + hashlib.sha256(token.encode()).hexdigest()
 
 
-@dataclass
+class _OpenLog:
+    """The one mutable part of a tenant: its log once opened (a handle, not data)."""
+
+    __slots__ = ("store",)
+
+    def __init__(self) -> None:
+        self.store: LedgerStore | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Tenant:
     """One tenant of the ledger server: its name, its log (a path or URL) and the token hashes of its
     writers and auditors. The log is opened on first use and closed when the server stops."""
 
     name: str
     ledger: str
-    writers: list[str] = field(default_factory=list)
-    auditors: list[str] = field(default_factory=list)
-    store: LedgerStore | None = None
+    writers: tuple[str, ...] = ()
+    auditors: tuple[str, ...] = ()
+    _log: _OpenLog = field(default_factory=_OpenLog, init=False, repr=False, compare=False)
+    """The log opened by `open`: kept apart so that who may do what stays frozen."""
+
+    @property
+    def store(self) -> LedgerStore | None:
+        """The tenant's log while it is open, else None."""
+        return self._log.store
 
     def role(self, token: str | None) -> str | None:
         """`"writer"`, `"auditor"` or None for a bearer token (compared in constant time)."""
@@ -56,15 +71,15 @@ class Tenant:
 
     def open(self) -> LedgerStore:
         """The tenant's log, opened on first use; raises StoreError when it cannot be opened."""
-        if self.store is None:
-            self.store = LedgerStore.open(self.ledger)
-        return self.store
+        if self._log.store is None:
+            self._log.store = LedgerStore.open(self.ledger)
+        return self._log.store
 
     def close(self) -> None:
         """Close the tenant's log (when the server has stopped)."""
-        if self.store is not None:
-            self.store.close()
-            self.store = None
+        if self._log.store is not None:
+            self._log.store.close()
+            self._log.store = None
 
 
 def load_tenants(data: dict[str, Any]) -> tuple[str, dict[str, Tenant]]:
@@ -73,7 +88,12 @@ def load_tenants(data: dict[str, Any]) -> tuple[str, dict[str, Tenant]]:
     try:
         prefix = str(data.get("origin_prefix", "custody"))
         tenants = {
-            name: Tenant(name, str(t["ledger"]), list(t.get("writers", [])), list(t.get("auditors", [])))
+            name: Tenant(
+                name=name,
+                ledger=str(t["ledger"]),
+                writers=tuple(t.get("writers", [])),
+                auditors=tuple(t.get("auditors", [])),
+            )
             for name, t in dict(data["tenants"]).items()
         }
     except (KeyError, TypeError, ValueError) as exc:

@@ -33,7 +33,7 @@ from custody.ledger.store import LedgerStore, StoredEntry, commitment_of
 _CHUNK = 5000
 
 
-@dataclass
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LogReport:
     """What `verify_log` found: the log's size and recomputed root, problems (anything wrong makes the
     log not ok), entries flagged as signed by a key compromised by then, and counts of redacted
@@ -41,8 +41,8 @@ class LogReport:
 
     size: int = 0
     root: bytes = merkle.EMPTY_ROOT
-    problems: list[str] = field(default_factory=list)
-    flagged: list[str] = field(default_factory=list)  # valid signatures by keys compromised by then
+    problems: tuple[str, ...] = ()
+    flagged: tuple[str, ...] = ()  # valid signatures by keys compromised by then
     redacted: int = 0
     checkpoints: int = 0
 
@@ -50,6 +50,30 @@ class LogReport:
     def ok(self) -> bool:
         """True when no problem was found."""
         return not self.problems
+
+
+@dataclass(slots=True)
+class _Findings:
+    """An accumulator: the checks of one `verify_log` run add to it as they go (a check reports
+    every disagreement, it does not stop at the first); the run then freezes it into a LogReport."""
+
+    size: int = 0
+    root: bytes = merkle.EMPTY_ROOT
+    problems: list[str] = field(default_factory=list)
+    flagged: list[str] = field(default_factory=list)
+    redacted: int = 0
+    checkpoints: int = 0
+
+    def frozen(self) -> LogReport:
+        """The findings as the report `verify_log` returns."""
+        return LogReport(
+            size=self.size,
+            root=self.root,
+            problems=tuple(self.problems),
+            flagged=tuple(self.flagged),
+            redacted=self.redacted,
+            checkpoints=self.checkpoints,
+        )
 
 
 def verify_log(
@@ -62,7 +86,7 @@ def verify_log(
     """Recompute the whole log: every entry's commitment and signatures, the tree from the leaves up,
     and every stored or `saved_checkpoints` checkpoint (signed by `log_keys`, for `origin` when
     given) against it. Problems are collected in the report, not raised."""
-    report = LogReport()
+    report = _Findings()
     notes = [("stored", n) for _, _, n in store.checkpoints()] + [("saved", n) for n in saved_checkpoints]
     cps = _open_checkpoints(notes, log_keys, origin, report)
     wanted_sizes = {cp.size for _, cp in cps}
@@ -85,11 +109,11 @@ def verify_log(
     report.checkpoints = len(cps)
     _check_records(store, report)
     _check_ref_index(store, report)
-    return report
+    return report.frozen()
 
 
 def _open_checkpoints(
-    notes: Sequence[tuple[str, str]], log_keys: Sequence[VerifierKey], origin: str | None, report: LogReport
+    notes: Sequence[tuple[str, str]], log_keys: Sequence[VerifierKey], origin: str | None, report: _Findings
 ) -> list[tuple[str, Checkpoint]]:
     out: list[tuple[str, Checkpoint]] = []
     for number, (where, note) in enumerate(notes):
@@ -107,7 +131,7 @@ def _open_checkpoints(
     return out
 
 
-def _check_tree(store: LedgerStore, sizes: set[int], report: LogReport) -> dict[int, bytes]:
+def _check_tree(store: LedgerStore, sizes: set[int], report: _Findings) -> dict[int, bytes]:
     """Recompute leaf and node hashes chunk by chunk and compare with the stored ones."""
     rng = merkle.CompactRange()
     roots: dict[int, bytes] = {0: merkle.EMPTY_ROOT} if 0 in sizes else {}
@@ -157,7 +181,7 @@ def _check_tree(store: LedgerStore, sizes: set[int], report: LogReport) -> dict[
     return roots
 
 
-def _check_records(store: LedgerStore, report: LogReport) -> None:
+def _check_records(store: LedgerStore, report: _Findings) -> None:
     keys = store.keys()
     keyring: dict[str, VerifierKey] = {}
     for keyid, (text, _) in keys.items():
@@ -198,7 +222,7 @@ def _check_records(store: LedgerStore, report: LogReport) -> None:
 
 
 def _compromise_marks(
-    store: LedgerStore, keyring: dict[str, VerifierKey], report: LogReport
+    store: LedgerStore, keyring: dict[str, VerifierKey], report: _Findings
 ) -> dict[str, tuple[str, int]]:
     """Key id -> (earliest compromise time, the statement's index), from the validly signed
     `key-compromised` statements in the log whose metadata matches its commitment: the only
@@ -223,7 +247,7 @@ def _compromise_marks(
 
 
 def _check_key_table(
-    keys: dict[str, tuple[str, str | None]], marks: dict[str, tuple[str, int]], report: LogReport
+    keys: dict[str, tuple[str, str | None]], marks: dict[str, tuple[str, int]], report: _Findings
 ) -> None:
     """The key table's compromise column must say what the log's statements say: a mark added,
     moved or cleared there behind the log's back is named (flags follow the log either way)."""
@@ -257,7 +281,7 @@ def _redaction_named(entry: StoredEntry, keyring: dict[str, VerifierKey]) -> lis
     return [(target, d) for d in digests]
 
 
-def _check_ref_index(store: LedgerStore, report: LogReport) -> None:
+def _check_ref_index(store: LedgerStore, report: _Findings) -> None:
     """The exposure index (entry_ref) must say exactly what each record's committed refs say:
     a row added or removed there would make an exposure query lie while proofs still pass.
     Both sides are read in index order and merged, so memory stays flat on a big log."""
@@ -288,7 +312,7 @@ def _check_signatures(
     entry: StoredEntry,
     keyring: dict[str, VerifierKey],
     compromised: dict[str, tuple[str, int]],
-    report: LogReport,
+    report: _Findings,
 ) -> None:
     if entry.body is None or not entry.body.startswith(b"{"):
         return

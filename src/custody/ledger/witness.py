@@ -93,7 +93,7 @@ def cosign(note: str, key: SigningKey, *, timestamp: int | None = None) -> str:
     return body + "\n" + "\n".join(lines) + "\n"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cosignature:
     """A verified witness cosignature: the witness's key id and when it cosigned (Unix seconds)."""
 
@@ -194,7 +194,7 @@ def witness(
 def last_seen(state_path: str, origin: str) -> Checkpoint | None:
     """The checkpoint this witness last cosigned for `origin` (size and root only)."""
     seen = _load_state(state_path).get(origin)
-    return None if seen is None else Checkpoint(origin, seen[0], seen[1])
+    return None if seen is None else Checkpoint(origin=origin, size=seen[0], root=seen[1])
 
 
 def _load_state(path: str) -> dict[str, tuple[int, bytes]]:

@@ -16,6 +16,7 @@ SCHEMA_VERSION = 1
 
 
 def finding_to_dict(finding: Finding) -> dict[str, Any]:
+    """One scan finding as the JSON report writes it."""
     return {
         "rule": finding.rule,
         "severity": finding.severity.value,
@@ -30,6 +31,7 @@ def finding_to_dict(finding: Finding) -> dict[str, Any]:
 
 
 def result_to_dict(result: ScanResult) -> dict[str, Any]:
+    """One scan result as the JSON report writes it."""
     return {
         "target": result.target,
         "name": result.name,
@@ -45,6 +47,7 @@ def result_to_dict(result: ScanResult) -> dict[str, Any]:
 
 
 def results_to_json(results: Iterable[ScanResult]) -> str:
+    """Scan results as `custody scan --format json` prints them."""
     document = {
         "custody_version": __version__,
         "schema_version": SCHEMA_VERSION,

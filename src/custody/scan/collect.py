@@ -89,8 +89,13 @@ UNASKED_CONTEXTS = frozenset({Context.STARTUP, Context.INSTALL, Context.IMPORT})
 ContextFn = Callable[[int | None], Context]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class FileInfo:
+    """One member read for analysis: where it is, its type and context, its bytes.
+
+    An accumulator: the collector moves `context` when it learns how the file runs (imported or
+    run by an install hook), and `lines` is split on first use."""
+
     path: str
     rel: str
     type: FileType
@@ -99,6 +104,8 @@ class FileInfo:
     data: bytes = b""
 
     def line_text(self, line: int | None) -> str:
+        """Line `line` (1-based) cut to `LINE_TEXT_BYTES` and stripped, for a finding's snippet;
+        "" when there is no such line."""
         if line is None or not self.data:
             return ""
         if self.lines is None:
@@ -110,8 +117,11 @@ class FileInfo:
         return ""
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Collected:
+    """What the analysis of one artifact collected: an accumulator every analyser adds facts,
+    files, hits, flows and gaps to, member by member."""
+
     facts: list[Fact] = field(default_factory=list)
     files: dict[str, FileInfo] = field(default_factory=dict)
     user_hits: list[tuple[str, YaraHit, int]] = field(default_factory=list)
@@ -177,6 +187,8 @@ def _line_of(data: bytes, offset: int) -> int:
 
 
 class Collector:
+    """Runs every analyser over one artifact's members into a `Collected`, within a deadline."""
+
     def __init__(self, artifact: Artifact, yara: YaraRules, deadline: Deadline = NO_DEADLINE) -> None:
         self.artifact = artifact
         self.yara = yara
@@ -203,6 +215,8 @@ class Collector:
         self._split: tuple[bytes, list[bytes]] | None = None  # the last source split, see `_lines`
 
     def run(self) -> Collected:
+        """Analyse the artifact and return what was collected (members past the deadline are
+        listed as unread, never dropped)."""
         try:
             self._run()
         except _OutOfTime:
@@ -234,7 +248,7 @@ class Collector:
         hooks = install_hooks(self.artifact)
         for member, rel in zip(members, rels, strict=True):
             ftype, context = classify(rel, self.artifact.kind, packages, self.artifact.name)
-            info = FileInfo(member.path, rel, ftype, context, data=member.data)
+            info = FileInfo(path=member.path, rel=rel, type=ftype, context=context, data=member.data)
             if ftype is FileType.PYTHON and rel in hooks:
                 # a build backend or build hook of the sdist: the installer runs it, like setup.py
                 info.context = Context.INSTALL

@@ -46,7 +46,9 @@ class Role(str, enum.Enum):
 @dataclass(slots=True)
 class Coverage:
     """What the scan could not read or analyse: findings about it and, when the verdict must be
-    `error`, why."""
+    `error`, why.
+
+    An accumulator: each gap found while reading and analysing adds its finding."""
 
     findings: list[Finding] = field(default_factory=list)
     error: str | None = None

@@ -85,10 +85,13 @@ class InstallHook:
     why: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Declarations:
     """What a package declares rather than does: its requirements, install hooks, summary, project
-    URLs, where its core metadata lives and whether its requirements are computed at build time."""
+    URLs, where its core metadata lives and whether its requirements are computed at build time.
+
+    An accumulator: each metadata file the package carries (PKG-INFO or METADATA, requires.txt,
+    pyproject.toml, setup.cfg, setup.py) adds what it declares."""
 
     requirements: list[Requirement] = field(default_factory=list)
     hooks: list[InstallHook] = field(default_factory=list)

@@ -62,6 +62,8 @@ class Source(str, enum.Enum):
 
 
 class Sink(str, enum.Enum):
+    """Where a followed value ends up; a flow from a source to one of these is reported."""
+
     NETWORK = "network"
     """Sent in a request, over a socket, by mail, or to a chat bot."""
     EXEC = "exec"
@@ -83,13 +85,14 @@ class Destination:
 
     @property
     def hard_coded(self) -> bool:
+        """True when the sink's address is written in the package, not computed or passed in."""
         return self.host is not None
 
 
 NO_DESTINATION = Destination(None, None)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Flow:
     """A value from `source` reaches `sink` at `line` (the sink's line; the call site's line when the
     sink sits in a helper the value was passed to)."""
@@ -334,6 +337,9 @@ def _param(index: int) -> Label:
 
 @dataclass(slots=True)
 class _Summary:
+    """What a function does with its parameters and returns: an accumulator the fixed-point
+    analysis grows until no summary changes."""
+
     params: list[str] = field(default_factory=list)
     returns: set[Label] = field(default_factory=set)
     param_sinks: dict[int, set[tuple[Sink, Destination, int]]] = field(default_factory=dict)
@@ -342,6 +348,9 @@ class _Summary:
 
 @dataclass(slots=True)
 class _Scope:
+    """One function, class or module body to analyse. An accumulator only in `local_names`,
+    which is filled in when the scope's nodes are first walked (that walk is cached)."""
+
     node: ast.AST
     body: list[ast.AST]
     summary: _Summary | None
@@ -474,6 +483,7 @@ class FlowAnalysis:
                     todo.append((child, owner))
 
     def run(self) -> list[Flow]:
+        """Every source-to-sink flow in the module (none for a module past `MAX_FLOW_NODES`)."""
         if self.all_nodes is not None and len(self.all_nodes) > MAX_FLOW_NODES:
             return []  # see MAX_FLOW_NODES
         if not self._worth_following():
@@ -1249,7 +1259,11 @@ class FlowAnalysis:
             elif destination.hidden and sink is Sink.NETWORK:
                 where = " to an address decoded at run time"
             self.flows[key] = Flow(
-                source, sink, destination, node.lineno, f"{source.value} reaches {callee or 'a call'}{where}"
+                source=source,
+                sink=sink,
+                destination=destination,
+                line=node.lineno,
+                detail=f"{source.value} reaches {callee or 'a call'}{where}",
             )
 
     def _destination(

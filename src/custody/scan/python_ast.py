@@ -468,6 +468,7 @@ def _any_between(sorted_lines: list[int], start: int, end: int) -> bool:
 
 
 def entropy(text: str) -> float:
+    """Shannon entropy of `text` in bits per character: high for encoded or encrypted payloads."""
     if not text:
         return 0.0
     counts = Counter(text)
@@ -475,8 +476,11 @@ def entropy(text: str) -> float:
     return -sum(c / total * math.log2(c / total) for c in counts.values())
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class PythonAnalysis:
+    """What the analysis of one Python source found: an accumulator the syntax-tree visitor adds
+    facts, ranges, decoded payloads, imports and flows to as it walks."""
+
     facts: list[Fact] = field(default_factory=list)
     call_ranges: list[tuple[int, int, Context]] = field(default_factory=list)
     """(first line, last line, context) of code that runs in a context other than the file's base."""
@@ -500,9 +504,12 @@ class PythonAnalysis:
     """The module was too large to follow value by value (`flow.MAX_FLOW_NODES`)."""
 
     def in_text(self, line: int) -> bool:
+        """True when `line` is in a docstring or bare string statement (prose, not behaviour)."""
         return any(start <= line <= end for start, end in self.text_ranges)
 
     def context_at(self, line: int | None) -> Context:
+        """The context code at `line` runs in: the innermost call range holding it, else the
+        file's base context."""
         if line is None:
             return self.base
         found = self.base
@@ -2045,7 +2052,7 @@ def within_prose(source: bytes, tree: ast.Module, spans: list[tuple[int, int]]) 
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ImportedDefinitions:
     """Definitions of other modules of a package under the local names a module imports them as."""
 

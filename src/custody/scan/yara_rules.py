@@ -45,7 +45,7 @@ class PatternTimeout(Exception):
 MATCHES_PER_PATTERN = 4
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class YaraHit:
     """One YARA rule match: the rule, the capability (and trait) its meta names, the matched text,
     the rule's severity, and where it matched."""
@@ -156,13 +156,30 @@ class YaraRules:
                         first = (match.offset, match.length)
                     if cap is not None:
                         hits.append(
-                            YaraHit(rule.identifier, cap, detail, severity, match.offset, match.length, trait)
+                            YaraHit(
+                                rule=rule.identifier,
+                                cap=cap,
+                                detail=detail,
+                                severity=severity,
+                                offset=match.offset,
+                                length=match.length,
+                                trait=trait,
+                            )
                         )
                     if index + 1 >= MATCHES_PER_PATTERN:
                         break
             if cap is None:
                 offset, length = first or (0, 0)
-                hits.append(YaraHit(rule.identifier, None, detail, severity, offset, length))
+                hits.append(
+                    YaraHit(
+                        rule=rule.identifier,
+                        cap=None,
+                        detail=detail,
+                        severity=severity,
+                        offset=offset,
+                        length=length,
+                    )
+                )
         sinks.sort()
         return hits, sinks, frozenset(marks)
 

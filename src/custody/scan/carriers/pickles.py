@@ -56,7 +56,7 @@ _MARK = _Mark()
 _Value = object
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PickleCall:
     """A dangerous callable a pickle names; `called` when a call opcode takes it as the callee."""
 
@@ -75,10 +75,13 @@ class PickleCall:
         return f"{target}({self.args})" if self.called else target
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class PickleReport:
     """What a pickle stream would do when loaded: the callables it imports and calls, opcode and
-    pickle counts, whether a call target was computed, and why reading stopped early (if it did)."""
+    pickle counts, whether a call target was computed, and why reading stopped early (if it did).
+
+    An accumulator: the opcode walk adds calls and counts as it reads, so a stream cut short still
+    reports what came before the cut."""
 
     calls: list[PickleCall] = field(default_factory=list)
     opcodes: int = 0
@@ -135,7 +138,9 @@ class _Machine:
         danger = classify_callable(module, name)
         if danger is not None and (module, name) not in self.named and len(self.report.calls) < MAX_CALLS:
             self.named[(module, name)] = len(self.report.calls)
-            self.report.calls.append(PickleCall(module, name, danger, called=False, offset=offset))
+            self.report.calls.append(
+                PickleCall(module=module, name=name, danger=danger, called=False, offset=offset)
+            )
         return _Global(module, name)
 
     def _called(self, callee: _Value, args: _Value, offset: int) -> None:
@@ -148,7 +153,12 @@ class _Machine:
         seen = self.report.calls[index]
         if not seen.called:
             self.report.calls[index] = PickleCall(
-                seen.module, seen.name, seen.danger, called=True, offset=offset, args=_args_text(args)
+                module=seen.module,
+                name=seen.name,
+                danger=seen.danger,
+                called=True,
+                offset=offset,
+                args=_args_text(args),
             )
 
     def step(self, op: pickletools.OpcodeInfo, arg: object, offset: int) -> None:
@@ -262,7 +272,7 @@ _SHAPES: dict[str, tuple[bool, int, bool]] = {
 
 
 class _OverBudget(Exception):
-    pass
+    """Control flow: the opcode or memo budget is spent; the walk stops and reports the stream cut."""
 
 
 def _run_one(stream: io.BytesIO, report: PickleReport) -> None:
