@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from custody.scan import Verdict
-from custody.scan.export_slice import exported_slice, exported_tree, may_define
+from custody.scan.export_slice import exported_slice, exported_tree, may_define, slice_may_hold
 from tests.scan.builders import DEFAULT_NAME
 from tests.scan.test_flow import scan_package
 
@@ -172,3 +172,56 @@ def test_may_define_is_never_false_for_a_name_the_parser_defines(
     functions = (ast.FunctionDef, ast.AsyncFunctionDef)
     defined = {s.name for s in ast.parse(source).body if isinstance(s, functions)}
     assert may_define(source, frozenset({wanted})) == (wanted in defined)
+
+
+def _offsets(source: str, *words: str) -> list[int]:
+    return sorted(source.index(word) for word in words)
+
+
+def test_words_only_in_left_out_code_cannot_reach_the_summaries() -> None:
+    # HELPER's requests sit in class Unrelated and in `_post`: summarising `unrelated` meets
+    # neither, summarising `send` meets the one in `_post` (which `send` calls)
+    words = _offsets(HELPER, "requests.get", "requests.post")
+    assert not slice_may_hold(HELPER.encode(), frozenset({"unrelated"}), words)
+    assert slice_may_hold(HELPER.encode(), frozenset({"send"}), words)
+    assert not slice_may_hold(HELPER.encode(), frozenset({"send"}), words[:1])
+
+
+def test_a_word_at_module_level_may_reach_every_summary() -> None:
+    source = "import os\nTOKEN = os.environ['T']\n\ndef helper(x):\n    return x\n"
+    assert slice_may_hold(source.encode(), frozenset({"helper"}), _offsets(source, "environ"))
+
+
+def test_a_column_zero_line_in_a_kept_docstring_makes_the_module_parsed() -> None:
+    # read by lines, the request would belong to the look-alike `def send` (not called, so left
+    # out); `documented`'s own text is cut at that line, does not parse alone, and so the module
+    # is parsed: the request is in `documented`
+    source = textwrap.dedent(
+        '''
+        def documented(payload):
+            """Sends it.
+        def send(payload): pass
+            """
+            requests.post("https://192.0.2.7/c", data=payload)
+        '''
+    )
+    offsets = _offsets(source, "requests.post")
+    assert slice_may_hold(source.encode(), frozenset({"documented"}), offsets)
+    assert _functions(exported_tree(source.encode(), frozenset({"documented"}))) == ["documented"]
+
+
+def test_a_definition_the_text_reading_cannot_see_makes_the_module_parsed() -> None:
+    source = "class C:\n    def m(self):\n        requests.get('x')\n\ndef \\\nsend(p):\n    return p\n"
+    assert slice_may_hold(source.encode(), frozenset({"send"}), _offsets(source, "requests.get"))
+    plain = source.replace("def \\\nsend", "def send")
+    assert not slice_may_hold(plain.encode(), frozenset({"send"}), _offsets(plain, "requests.get"))
+
+
+def test_decorators_and_non_ascii_text() -> None:
+    source = "@register(requests.post('https://192.0.2.7'))\ndef other():\n    pass\n\n"
+    source += "def send(p):\n    return p\n"
+    offsets = _offsets(source, "requests.post")
+    assert not slice_may_hold(source.encode(), frozenset({"send"}), offsets)  # another's decorator
+    assert slice_may_hold(source.encode(), frozenset({"other"}), offsets)
+    accented = "# café\n" + source
+    assert slice_may_hold(accented.encode(), frozenset({"send"}), _offsets(accented, "requests.post"))

@@ -12,6 +12,7 @@ from functools import partial
 
 from custody.artifacts import NO_DEADLINE, Artifact, Deadline, LimitKind, Member, Unread
 from custody.scan.carriers import carrier_facts
+from custody.scan.export_slice import slice_may_hold
 from custody.scan.facts import Cap, Fact, FlowFact, Trait
 from custody.scan.flow import Summary, returns_source
 from custody.scan.indent_context import IndentContext, in_docstring, sink_may_run_unasked
@@ -44,7 +45,7 @@ from custody.scan.roles import (
     top_level_imported_modules,
 )
 from custody.scan.syntax import parse_python
-from custody.scan.yara_rules import PatternTimeout, YaraHit, YaraRules
+from custody.scan.yara_rules import SOURCE_HINT, PatternScan, PatternTimeout, YaraHit, YaraRules
 from custody.startup_files import pth_executed_by, site_toml_entries, start_entries
 
 if sys.version_info >= (3, 11):
@@ -199,12 +200,14 @@ class Collector:
         self.as_main: set[str] = set()
         # YARA results of top-level Python files, scanned once up front (their internal marks
         # decide contexts before any file is analysed) and used again by `_python`.
-        self.prescanned: dict[str, tuple[list[YaraHit], list[int], frozenset[str]]] = {}
+        self.prescanned: dict[str, PatternScan] = {}
         # Value flow across modules: each module's from-imports, the modules the pattern scan saw
         # a sink in, and function summaries computed when an importer needs them.
         self.imported_from: dict[str, list[tuple[str, str, str]]] = {}
         self.sinks_in: set[str] = set()
         self._chain_ends: dict[str, tuple[bool, bool]] = {}
+        # where in a module either end of a chain could sit (PatternScan.ends), for summaries
+        self._end_offsets: dict[str, tuple[int, ...] | None] = {}
         self.summaries: dict[str, dict[str, Summary]] = {}
         self.by_module: dict[str, FileInfo] = {}
         self._module_files: dict[str, FileInfo | None] = {}
@@ -408,7 +411,9 @@ class Collector:
         chain there (one that sends or runs what it is given, next to a source: a source word in
         the module or a helper that returns one; or the other way round) is followed again with
         those summaries. One level: a helper is summarised without the helpers it imports. A
-        helper module with neither a sink nor a source word is not summarised.
+        helper module with neither a sink nor a source word is not summarised, nor one whose sink
+        and source words all sit in functions and classes the summaries leave out
+        (`custody.scan.export_slice.slice_may_hold`).
 
         A bound, like the three levels of helpers within a module: at most
         `MAX_CROSS_MODULE_IMPORTERS` importers per artifact, those that run earliest first
@@ -431,6 +436,11 @@ class Collector:
         for path, names in list(wanted.items())[:MAX_CROSS_MODULE_IMPORTERS]:
             self._tick()
             owner = owners[path]
+            ends = self._end_offsets.get(owner.path)
+            if ends is not None and not slice_may_hold(owner.data, frozenset(names), ends):
+                # every sink and source word of the helper sits in code the summaries leave out
+                self.summaries[path] = {}
+                continue
             self.summaries[path] = flow_summaries(owner.data, owner.path, owner.context, frozenset(names))
         if not any(self.summaries.values()):
             return
@@ -505,7 +515,7 @@ class Collector:
             except PatternTimeout:
                 continue  # scanned again (and reported if it times out again) by `_python`
             self.prescanned[info.path] = scanned
-            if "dev-import" not in scanned[2]:
+            if "dev-import" not in scanned.marks:
                 continue
             package = rel.rsplit("/", 1)[0] if "/" in rel else ""
             for module in imported_modules(info.data, package):
@@ -631,12 +641,14 @@ class Collector:
     ) -> PythonAnalysis | None:
         raw = data if isinstance(data, bytes) else data.encode("utf-8", "replace")
         cached = self.prescanned.pop(info.path, None) if depth == 0 else None
-        hits, sinks, marks = cached if cached is not None else self.yara.scan_with_sinks(raw, self.deadline)
+        scanned = cached if cached is not None else self.yara.scan_with_sinks(raw, self.deadline)
+        hits, sinks, marks = scanned.hits, scanned.sinks, scanned.marks
         prefix = "decoded payload: " if depth > 0 else ""
         if depth == 0:
             if sinks:
                 self.sinks_in.add(info.path)
-            self._chain_ends[info.path] = (bool(sinks), "source-hint" in marks)
+            self._chain_ends[info.path] = (bool(sinks), SOURCE_HINT in marks)
+            self._end_offsets[info.path] = scanned.ends
         if depth == 0 and not self._needs_ast(raw, info, base, sinks, hits, marks):
             self.parsed.pop(info.path, None)
             # Library or dev code whose dangerous calls all sit in function bodies: strings and

@@ -17,7 +17,9 @@ module); telling the two apart needs the tokenizer, which costs what the parse c
 from __future__ import annotations
 
 import ast
+import bisect
 import re
+from collections.abc import Sequence
 
 from custody.scan.syntax import parse_python, walk
 
@@ -86,3 +88,91 @@ def exported_slice(tree: ast.Module, names: frozenset[str]) -> ast.Module | None
         or (not isinstance(statement, ast.ClassDef) and statement.name in wanted)
     ]
     return ast.Module(body=body, type_ignores=[])
+
+
+# A line that may start a top-level statement: at column 0, not blank, not a comment, and not a
+# closing bracket (which ends an expression begun above: `) -> int:` of a long signature)
+_TOP_LINE = re.compile(rb"\n(?=[^ \t\f\r\n#)\]}])")
+_ANY_DEF = re.compile(_DEF_START + rb"([A-Za-z_]\w*)", re.MULTILINE)
+_DEF_OR_CLASS = re.compile(rb"(?:async[ \t]+)?def[ \t]+([A-Za-z_]\w*)|class[ \t(:]")
+
+
+def slice_may_hold(source: bytes, names: frozenset[str], offsets: Sequence[int]) -> bool:
+    """False only when every offset lies in a top-level function or class that `exported_slice`
+    leaves out for `names`: then words found there (a sink, a source) cannot reach the summaries.
+
+    Decided from the text, without parsing the module: most helper modules are large and what
+    the summaries need is a few small functions. The functions the slice keeps (the called ones
+    and those they call) are found at their column-0 `def` lines and parsed alone; each must parse
+    to exactly that function. That check is what makes the text reading safe. A function that
+    goes on past a column-0 line inside one of its strings (a docstring with a line at column 0,
+    perhaps one that looks like a definition) is cut there, and a cut inside a string or a bracket
+    never parses: the answer is then True and the whole module is parsed as before. A look-alike
+    definition inside a string elsewhere can only move words of that string, or of code after it
+    that is not in a kept function, out of view; no kept function and no sink call of its own.
+    Non-ASCII modules are always parsed (an identifier may fold to a called name)."""
+    if not source.isascii():
+        return True
+    starts = [match.start() for match in _TOP_LINE.finditer(b"\n" + source)]
+    defs: dict[str, list[tuple[int, int]]] = {}
+    left_out: list[tuple[int, int]] = []  # classes, then functions the slice does not keep
+    decorated: int | None = None  # where the decorators of the next definition begin
+    for index, start in enumerate(starts):
+        end = starts[index + 1] if index + 1 < len(starts) else len(source)
+        if source.startswith(b"@", start):
+            decorated = start if decorated is None else decorated
+            continue
+        match = _DEF_OR_CLASS.match(source, start)
+        window = (start if decorated is None else decorated, end)
+        decorated = None
+        if match is None:
+            continue
+        if match.group(1) is None:
+            left_out.append(window)
+        else:
+            defs.setdefault(match.group(1).decode(), []).append(window)
+    if any(name not in defs for name in names) and not names.isdisjoint(
+        name.decode() for name in _ANY_DEF.findall(source) if name.decode() not in defs
+    ):
+        return True  # a definition this reading does not see (a name joined to `def` by `\`)
+    kept = _kept_functions(source, defs, [name for name in names if name in defs])
+    if kept is None:
+        return True
+    left_out.extend(w for name, windows in defs.items() if name not in kept for w in windows)
+    left_out.sort()
+    window_starts = [start for start, _ in left_out]
+    for offset in offsets:
+        at = bisect.bisect_right(window_starts, offset) - 1
+        if at < 0 or offset >= left_out[at][1]:
+            return True
+    return False
+
+
+def _kept_functions(
+    source: bytes, defs: dict[str, list[tuple[int, int]]], names: list[str]
+) -> set[str] | None:
+    """The functions `exported_slice` keeps: `names` and those they call by name, each parsed from
+    its own text. None when a text does not parse to exactly that function."""
+    kept = set(names)
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        for start, end in defs[name]:
+            tree = parse_python(source[start:end])
+            if (
+                tree is None
+                or len(tree.body) != 1
+                or not isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef))
+                or tree.body[0].name != name
+            ):
+                return None
+            for node in walk(tree.body[0]):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id in defs
+                    and node.func.id not in kept
+                ):
+                    kept.add(node.func.id)
+                    todo.append(node.func.id)
+    return kept

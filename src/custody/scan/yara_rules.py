@@ -43,6 +43,8 @@ class PatternTimeout(Exception):
 
 
 MATCHES_PER_PATTERN = 4
+SOURCE_HINT = "source-hint"
+"""The internal mark of words that name a source a chain could start from (sinks.yar)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,6 +59,20 @@ class YaraHit:
     offset: int
     length: int
     trait: Trait | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PatternScan:
+    """What one pattern pass over a source found: rule hits, and the internal marks."""
+
+    hits: list[YaraHit]
+    sinks: list[int]
+    """Offsets of dangerous calls (internal `sink` rules), sorted; at most SINK_OFFSETS a pattern."""
+    marks: frozenset[str]
+    """Names of the other internal marks that matched (`dev-import`, `source-hint`...)."""
+    ends: tuple[int, ...] | None
+    """Offsets of every sink and source-hint match (where either end of a chain across modules
+    could sit), sorted; None when a pattern matched more often than SINK_OFFSETS (then anywhere)."""
 
 
 def _builtin_sources() -> list[tuple[str, str]]:
@@ -98,7 +114,7 @@ class YaraRules:
     def scan(self, data: bytes, deadline: Deadline = NO_DEADLINE) -> list[YaraHit]:
         """The rule hits in `data` (`scan_with_sinks` without the internal marks). Raises PatternTimeout
         when matching stops at its time limit."""
-        return self.scan_with_sinks(data, deadline)[0]
+        return self.scan_with_sinks(data, deadline).hits
 
     def _set_timeout(self, deadline: Deadline) -> bool:
         """Set the scan timeout; True when the deadline, not YARA_TIMEOUT_SECONDS, set it."""
@@ -111,11 +127,8 @@ class YaraRules:
             self.timeout = seconds
         return seconds < YARA_TIMEOUT_SECONDS
 
-    def scan_with_sinks(
-        self, data: bytes, deadline: Deadline = NO_DEADLINE
-    ) -> tuple[list[YaraHit], list[int], frozenset[str]]:
-        """Rule hits, the offsets of dangerous calls (internal sink rules), and the names of the
-        other internal marks that matched (e.g. `dev-import`).
+    def scan_with_sinks(self, data: bytes, deadline: Deadline = NO_DEADLINE) -> PatternScan:
+        """Rule hits and internal marks (see `PatternScan`).
 
         Raises PatternTimeout when matching stops at its time limit (at most YARA_TIMEOUT_SECONDS,
         less when `deadline` is nearer), or fails: the caller must treat the input as unread."""
@@ -128,60 +141,69 @@ class YaraRules:
             raise PatternTimeout(str(exc), by_deadline=False) from exc
         hits: list[YaraHit] = []
         sinks: list[int] = []
+        sources: list[int] = []
+        complete = True
         marks: set[str] = set()
         for rule in results.matching_rules:
             meta = dict(rule.metadata)
             internal = meta.get("internal")
-            if internal == "sink":
+            if internal in ("sink", SOURCE_HINT):
+                kept = sinks if internal == "sink" else sources
                 for pattern in rule.patterns:
-                    sinks.extend(m.offset for m in itertools.islice(pattern.matches, SINK_OFFSETS))
-                continue
+                    matches = pattern.matches
+                    complete = complete and len(matches) <= SINK_OFFSETS
+                    kept.extend(m.offset for m in itertools.islice(matches, SINK_OFFSETS))
+                if internal == "sink":
+                    continue
             if isinstance(internal, str):
                 marks.add(internal)
                 continue
-            cap_name = meta.get("cap")
-            try:
-                cap = Cap(cap_name) if isinstance(cap_name, str) else None
-            except ValueError:
-                cap = None
-            detail = str(meta.get("detail") or meta.get("description") or rule.identifier)
-            trait = _trait(meta.get("trait"))
-            severity = str(meta.get("severity", "high"))
-            first: tuple[int, int] | None = None
-            for pattern in rule.patterns:
-                # A few matches per pattern, not one: the first may sit in a comment the engine
-                # discards while a live copy follows (`# exec(...)` above `exec(...)`).
-                for index, match in enumerate(pattern.matches):
-                    if first is None or match.offset < first[0]:
-                        first = (match.offset, match.length)
-                    if cap is not None:
-                        hits.append(
-                            YaraHit(
-                                rule=rule.identifier,
-                                cap=cap,
-                                detail=detail,
-                                severity=severity,
-                                offset=match.offset,
-                                length=match.length,
-                                trait=trait,
-                            )
-                        )
-                    if index + 1 >= MATCHES_PER_PATTERN:
-                        break
-            if cap is None:
-                offset, length = first or (0, 0)
+            hits.extend(_rule_hits(rule, meta))
+        sinks.sort()
+        ends = tuple(sorted(sinks + sources)) if complete else None
+        return PatternScan(hits=hits, sinks=sinks, marks=frozenset(marks), ends=ends)
+
+
+def _rule_hits(rule: yara_x.Rule, meta: dict[str, object]) -> list[YaraHit]:
+    """The hits of a matching rule that is not internal."""
+    hits: list[YaraHit] = []
+    cap_name = meta.get("cap")
+    try:
+        cap = Cap(cap_name) if isinstance(cap_name, str) else None
+    except ValueError:
+        cap = None
+    detail = str(meta.get("detail") or meta.get("description") or rule.identifier)
+    trait = _trait(meta.get("trait"))
+    severity = str(meta.get("severity", "high"))
+    first: tuple[int, int] | None = None
+    for pattern in rule.patterns:
+        # A few matches per pattern, not one: the first may sit in a comment the engine
+        # discards while a live copy follows (`# exec(...)` above `exec(...)`).
+        for index, match in enumerate(pattern.matches):
+            if first is None or match.offset < first[0]:
+                first = (match.offset, match.length)
+            if cap is not None:
                 hits.append(
                     YaraHit(
                         rule=rule.identifier,
-                        cap=None,
+                        cap=cap,
                         detail=detail,
                         severity=severity,
-                        offset=offset,
-                        length=length,
+                        offset=match.offset,
+                        length=match.length,
+                        trait=trait,
                     )
                 )
-        sinks.sort()
-        return hits, sinks, frozenset(marks)
+            if index + 1 >= MATCHES_PER_PATTERN:
+                break
+    if cap is None:
+        offset, length = first or (0, 0)
+        hits.append(
+            YaraHit(
+                rule=rule.identifier, cap=None, detail=detail, severity=severity, offset=offset, length=length
+            )
+        )
+    return hits
 
 
 def _trait(name: object) -> Trait | None:
