@@ -145,7 +145,7 @@ MAX_CROSS_MODULE_IMPORTERS = 24
 `Collector._flows_across_modules`)."""
 _CONTEXT_ORDER = {Context.STARTUP: 0, Context.INSTALL: 1, Context.IMPORT: 2, Context.CALL: 3, Context.DEV: 4}
 # `f(` or `m.g(` (not `x.m.g(`): the names a module calls, for matching its imports
-_CALL_NAMES = re.compile(rb"(?<![\w.])([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?[ \t]*\(")
+_CALL_NAMES = re.compile(rb"(?<![\w.])([A-Za-z_]\w*+)(?:\.([A-Za-z_]\w*+))?[ \t]*\(")
 # Words that name a source a chain could start from (a pre-check, not a rule: a module without
 # any of them and without a sink cannot hold either end of a chain across modules).
 
@@ -181,6 +181,15 @@ def _calls_of(data: bytes, names: frozenset[str]) -> Iterator[tuple[str, str]]:
 def _flow_key(fact: FlowFact) -> tuple[str, str, str, int, str | None]:
     flow = fact.flow
     return (fact.file, flow.source.value, flow.sink.value, flow.line, flow.destination.host)
+
+
+def _may_have_huge_line(raw: bytes) -> bool:
+    """Whether a line of `raw` may be longer than HUGE_LINE: a line that long holds a whole aligned
+    stretch of HUGE_LINE/2 bytes without a newline. Looking for one costs a few bytes per stretch
+    (the search stops at the first newline); splitting every large file into lines cost seconds."""
+    half = HUGE_LINE // 2
+    find = raw.find
+    return any(find(b"\n", start, start + half) < 0 for start in range(0, len(raw) - half + 1, half))
 
 
 def _line_of(data: bytes, offset: int) -> int:
@@ -849,7 +858,7 @@ class Collector:
                 ctx = analysis.context_at(line) if analysis else self._estimate(raw, base)(line)
             detail = "code pushed far to the right of a line, out of an editor's view"
             self.out.facts.append(Fact(Cap.WHITESPACE_HIDDEN, info.path, line, ctx, detail))
-        if len(raw) > HUGE_LINE:
+        if len(raw) > HUGE_LINE and _may_have_huge_line(raw):
             lines = self._lines(raw)
             lengths = list(map(len, lines))  # C-level passes: this runs on every large file
             size = max(lengths)
