@@ -57,6 +57,9 @@ MAX_NESTED_DEPTH = 3
 SMALL_SOURCE = 3 * 1024
 MAX_AST_BYTES = 2 * 1024 * 1024
 """Larger sources get the text analysis: parsing them costs seconds and they are data, not code."""
+KEPT_TREE_BYTES = 4 << 20
+"""Source bytes per artifact whose syntax trees are kept after their analysis for the value flow
+across modules, which would otherwise parse them again (a tree takes about 15 times its source)."""
 HUGE_LINE = 20_000
 LINE_TEXT_BYTES = 8192
 """Bytes of a line decoded for snippets and comment checks."""
@@ -224,6 +227,9 @@ class Collector:
         self._level_calls: dict[str, dict[str, set[str]]] = {}
         # Syntax trees a pre-check parsed (`_only_in_prose`), handed to the analysis of that file.
         self.parsed: dict[str, ast.Module] = {}
+        # Syntax trees of analysed modules, for the value flow across modules (KEPT_TREE_BYTES).
+        self._trees: dict[str, ast.Module] = {}
+        self._tree_bytes = 0
         self._split: tuple[bytes, list[bytes]] | None = None  # the last source split, see `_lines`
 
     def run(self) -> Collected:
@@ -450,7 +456,9 @@ class Collector:
                 # every sink and source word of the helper sits in code the summaries leave out
                 self.summaries[path] = {}
                 continue
-            self.summaries[path] = flow_summaries(owner.data, owner.path, owner.context, frozenset(names))
+            self.summaries[path] = flow_summaries(
+                owner.data, owner.path, owner.context, frozenset(names), tree=self._trees.get(owner.path)
+            )
         if not any(self.summaries.values()):
             return
         known = {_flow_key(f) for f in self.out.flows}
@@ -469,7 +477,8 @@ class Collector:
                 continue
             self._tick()
             roots = frozenset(self.roots.get(info.path, ()))
-            for fact in flows_with_imports(member.data, info.path, info.context, roots, imported):
+            tree = self._trees.get(info.path)
+            for fact in flows_with_imports(member.data, info.path, info.context, roots, imported, tree=tree):
                 key = _flow_key(fact)
                 if key not in known:
                     known.add(key)
@@ -678,11 +687,17 @@ class Collector:
         )
         tree = self.parsed.pop(info.path, None) if depth == 0 else None
         imported = self._imported_definitions(raw, info) if depth == 0 else None
+        if tree is None and len(raw) <= MAX_AST_BYTES:
+            tree = parse_python(raw)
         analysis = (
             analyze_python(raw, info.path, base, roots, runs_as_main=as_main, tree=tree, imported=imported)
-            if len(raw) <= MAX_AST_BYTES
+            if tree is not None
             else None
         )
+        if depth == 0 and tree is not None and self._tree_bytes + len(raw) <= KEPT_TREE_BYTES:
+            # the value flow across modules may summarise or follow this module again
+            self._trees[info.path] = tree
+            self._tree_bytes += len(raw)
         if depth == 0 and analysis is not None and analysis.flow_skipped:
             self.out.unread.append(
                 Unread(path=info.path, limit=LimitKind.FLOW_SIZE, size=len(raw), loaded=len(raw))

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from custody.scan.export_slice import exported_tree
+from custody.scan.export_slice import exported_slice, exported_tree
 from custody.scan.facts import Cap, Fact, FlowFact, Trait
 from custody.scan.flow import (
     DNS_LOOKUPS,
@@ -1981,10 +1981,13 @@ def _fold_text(node: ast.expr, depth: int = 0) -> str | None:
     return None
 
 
-def flow_summaries(source: bytes, file: str, base: Context, names: frozenset[str]) -> dict[str, Summary]:
+def flow_summaries(
+    source: bytes, file: str, base: Context, names: frozenset[str], *, tree: ast.Module | None = None
+) -> dict[str, Summary]:
     """Summaries of the functions `names` of a module, for the modules that call them (those
-    worth handing on: see `custody.scan.flow.interesting`), from the names and value flow alone."""
-    tree = exported_tree(source, names)
+    worth handing on: see `custody.scan.flow.interesting`), from the names and value flow alone.
+    `tree`: the module already parsed, if it was."""
+    tree = exported_tree(source, names) if tree is None else exported_slice(tree, names)
     if tree is None:
         return {}
     analyzer = _Analyzer(tree, file, base)
@@ -1998,10 +2001,17 @@ def flow_summaries(source: bytes, file: str, base: Context, names: frozenset[str
 
 
 def flows_with_imports(
-    source: bytes, file: str, base: Context, roots: frozenset[str], imported: Mapping[str, Summary]
+    source: bytes,
+    file: str,
+    base: Context,
+    roots: frozenset[str],
+    imported: Mapping[str, Summary],
+    *,
+    tree: ast.Module | None = None,
 ) -> list[FlowFact]:
-    """A module's value flows followed again with the summaries of the helpers it imports."""
-    tree = parse_python(source)
+    """A module's value flows followed again with the summaries of the helpers it imports
+    (`tree`: the module already parsed, if it was)."""
+    tree = parse_python(source) if tree is None else tree
     if tree is None:
         return []
     analyzer = _Analyzer(tree, file, base)
