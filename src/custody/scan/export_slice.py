@@ -110,9 +110,8 @@ def slice_may_hold(source: bytes, names: frozenset[str], offsets: Sequence[int])
     never parses: the answer is then True and the whole module is parsed as before. A look-alike
     definition inside a string elsewhere can only move words of that string, or of code after it
     that is not in a kept function, out of view; no kept function and no sink call of its own.
-    Non-ASCII modules are always parsed (an identifier may fold to a called name)."""
-    if not source.isascii():
-        return True
+    A definition whose name is not ASCII (`def ｓend`, which the parser folds to `send`) is not
+    read as one: its text counts as module level, whose words are never left out."""
     starts = [match.start() for match in _TOP_LINE.finditer(b"\n" + source)]
     defs: dict[str, list[tuple[int, int]]] = {}
     left_out: list[tuple[int, int]] = []  # classes, then functions the slice does not keep
