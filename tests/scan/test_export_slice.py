@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import keyword
 import textwrap
 from pathlib import Path
 
@@ -156,14 +157,12 @@ def test_a_non_ascii_module_is_parsed_for_names_that_fold_to_the_called_one() ->
     assert _functions(exported_tree(source.encode(), frozenset({"send"}))) == ["send"]
 
 
+_NAMES = st.from_regex(r"[a-z_]{1,6}", fullmatch=True).filter(lambda name: not keyword.iskeyword(name))
+
+
 @given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(["def", "async def", "class"]), st.from_regex(r"[a-z_]{1,6}", fullmatch=True)
-        ),
-        max_size=6,
-    ),
-    st.from_regex(r"[a-z_]{1,6}", fullmatch=True),
+    st.lists(st.tuples(st.sampled_from(["def", "async def", "class"]), _NAMES), max_size=6),
+    _NAMES,
 )
 def test_may_define_is_never_false_for_a_name_the_parser_defines(
     definitions: list[tuple[str, str]], wanted: str
