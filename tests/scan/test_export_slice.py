@@ -228,3 +228,17 @@ def test_decorators_and_non_ascii_names() -> None:
     folded = source.replace("def other", "def ｏther").replace("def send", "def ｓend")
     offsets = [folded.encode().index(b"requests.post")]
     assert slice_may_hold(folded.encode(), frozenset({"other"}), offsets)
+
+
+def test_a_test_module_that_library_code_imports_is_followed_across_modules(tmp_path: Path) -> None:
+    # the payload's first half kept in `pkg/tests/`, run at import by `from .tests import probe`:
+    # that module is library code, and so are its own imports, which carry the send
+    files = {
+        f"{DEFAULT_NAME}/__init__.py": "from .tests import probe\n",
+        f"{DEFAULT_NAME}/tests/__init__.py": "",
+        f"{DEFAULT_NAME}/tests/probe.py": "import os\nfrom .._net import send\n\nsend(dict(os.environ))\n",
+        f"{DEFAULT_NAME}/_net.py": HELPER,
+    }
+    verdict, findings = scan_package(tmp_path, files)
+    assert verdict is Verdict.MALICIOUS, findings
+    assert any(f.startswith("exfil-flow") for f in findings), findings

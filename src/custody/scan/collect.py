@@ -278,8 +278,10 @@ class Collector:
             if info.type in (FileType.PTH, FileType.SITE_TOML, FileType.START):
                 self._guarded(member, partial(self._startup_file, member, info))
         by_rel = {info.rel: info for _, info in infos if info.type is FileType.PYTHON}
-        self._find_imports(by_rel)
+        # test or docs modules that library code imports first: they are library code, whose
+        # from-imports the value flow across modules follows
         self._library_imports_of_dev_files(by_rel)
+        self._find_imports(by_rel)
         self._imported_by_packages(by_rel)
         # start-up modules first: what they call at their top level runs at start-up too
         self._promote(self.startup_modules, by_rel, Context.STARTUP)
