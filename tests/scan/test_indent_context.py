@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -116,3 +117,25 @@ def test_in_docstring_from_remembered_quote_positions_agrees_with_counting(parts
     data = b"".join(parts)
     for offset in range(len(data) + 1):
         assert in_docstring(data, offset) == _in_docstring_by_counting(data, offset), (data, offset)
+
+
+@pytest.mark.parametrize("functions", [1, 3, 12])  # one pass a name, or one for all past 8
+@pytest.mark.parametrize(
+    ("call", "runs"),
+    [
+        ("fetch_{last}()\n", True),
+        ("value = [fetch_{last} (1)]\n", True),
+        ("threading.Thread(target=fetch_{last}).start()\n", True),
+        ("client.fetch_{last}()\n", False),  # another object's method
+        ("prefetch_{last}()\n", False),  # a longer name
+        ("# fetch_{last}()\n", False),
+    ],
+)
+def test_callers_of_the_functions_holding_sinks(functions: int, call: str, runs: bool) -> None:
+    defs = "".join(f"def fetch_{i}(u):\n    return urlopen(u)\n\n\n" for i in range(functions))
+    source = (
+        "import threading\nfrom urllib.request import urlopen\n\n\n" + defs + call.format(last=functions - 1)
+    )
+    data = source.encode()
+    sinks = [i for i in range(len(data)) if data.startswith(b"urlopen(", i)]
+    assert sink_may_run_unasked(data, sinks, IndentContext(data, Context.IMPORT)) is runs

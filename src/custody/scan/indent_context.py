@@ -145,33 +145,45 @@ _NAME_OR_DOT = frozenset(b"._0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNO
 """Bytes that, just before a called name, make it part of another name or an attribute."""
 
 
-@lru_cache(maxsize=512)
-def _callers_pattern(alternatives: bytes) -> re.Pattern[bytes]:
-    """Calls of these names anywhere in a line (group `called`), or hand-offs to a thread or
-    atexit (memoised: compiling costs more than matching)."""
-    # A call anywhere in a line, not only at its start: `if _init():`, `print(_init())`,
-    # `CONFIG = {"ready": _init()}` run it just the same. A miss here leaves the module unparsed;
-    # a wrong hit only costs a parse. No look-behind in front (`_is_call_of_name` checks what
-    # precedes): the engine then finds candidates by their first byte instead of trying the
-    # look-behinds at every position, three times faster on a large module.
-    return re.compile(
-        rb"(?P<called>(?:"
-        + alternatives
-        + rb")\s*\()|(?:target\s*=|atexit\.register\()\s*(?:"
-        + alternatives
-        + rb")\b"
+@lru_cache(maxsize=4096)
+def _calls_of(name: bytes) -> re.Pattern[bytes]:
+    """Calls of `name` anywhere in a line: `if _init():`, `print(_init())`, `CONFIG = {"ready":
+    _init()}` run it just the same (memoised per name: the same few names, `main`, `run`, `setup`,
+    come back in module after module, while a pattern of all of a module's names was compiled
+    again for each module, which cost as much as the matching)."""
+    # A miss here leaves the module unparsed; a wrong hit only costs a parse. The name first, a
+    # literal the engine searches for quickly; `_call_start` checks what precedes it.
+    return re.compile(re.escape(name) + rb"\s*\(")
+
+
+MAX_NAME_PASSES = 8
+"""Names searched one pass each; more are searched together, in one pass of one pattern compiled
+for them (a file with hundreds of such functions must not cost hundreds of passes)."""
+_HAND_OFF = re.compile(rb"(?:target\s*=|atexit\.register\()\s*([A-Za-z_]\w*+)")
+"""A function handed to a thread or to atexit, which runs it as if called there."""
+
+
+def _caller_sites(data: bytes, names: set[bytes]) -> list[int]:
+    """Where `names` are called or handed on, in order: not `x.f(` (another object's method), not
+    a longer name that ends with one, and not `def f(` or `class f(`."""
+    sites = [match.start() for match in _HAND_OFF.finditer(data) if match.group(1) in names]
+    patterns = (
+        [_calls_of(name) for name in names]
+        if len(names) <= MAX_NAME_PASSES
+        else [re.compile(rb"(?:" + b"|".join(re.escape(n) for n in sorted(names)) + rb")\s*\(")]
     )
-
-
-def _is_call_of_name(data: bytes, match: re.Match[bytes]) -> bool:
-    """A hand-off, or a call of the name itself: not `x.f(` (another object's method), not a name
-    that merely ends with it, and not `def f(` or `class f(`."""
-    start = match.start()
-    if match.group("called") is None or start == 0:
-        return True
-    if data[start - 1] in _NAME_OR_DOT:
-        return False
-    return not (data.endswith(b"def ", 0, start) or data.endswith(b"class ", 0, start))
+    for pattern in patterns:
+        for match in pattern.finditer(data):
+            start = match.start()
+            if start and (
+                data[start - 1] in _NAME_OR_DOT
+                or data.endswith(b"def ", 0, start)
+                or data.endswith(b"class ", 0, start)
+            ):
+                continue
+            sites.append(start)
+    sites.sort()
+    return sites
 
 
 def sink_may_run_unasked(
@@ -212,15 +224,9 @@ def sink_may_run_unasked(
         if not fresh:
             return False
         seen |= fresh
-        callers = _callers_pattern(b"|".join(re.escape(n) for n in sorted(fresh)))
-        count = 0
-        for match in callers.finditer(data):
-            if not _is_call_of_name(data, match):
-                continue
-            count += 1
-            if count > limit:
+        for count, start in enumerate(_caller_sites(data, fresh)):
+            if count >= limit:
                 return True
-            start = match.start()
             if data[data.rfind(b"\n", 0, start) + 1 : start].lstrip().startswith(b"#") or in_docstring(
                 data, start
             ):
