@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from functools import lru_cache
 
 from custody.artifacts import ArtifactKind
@@ -413,7 +413,7 @@ def module_level_calls(
 
     text = b"\n" + source
     top_level = b"".join(
-        [*_TOP_LEVEL_LINE.findall(text), *_DEF_HEADER.findall(text), *_class_time_lines(text, add)]
+        [*_TOP_LEVEL_LINE.findall(text), *_DEF_HEADER.findall(text), *_class_time_lines(text, add, imported)]
     )
     if not any(local in top_level for local in imported):
         return found  # none of the imported names appears where code runs at import
@@ -428,12 +428,15 @@ def module_level_calls(
     return found
 
 
-def _class_time_lines(text: bytes, add: Callable[[bytes, bytes | None, str | None], None]) -> list[bytes]:
+def _class_time_lines(
+    text: bytes, add: Callable[[bytes, bytes | None, str | None], None], names: Collection[bytes]
+) -> list[bytes]:
     """What a class statement at column 0 runs when it runs, at import: the bases' (imported)
     `__init_subclass__` and the metaclass (given to `add`), and the lines of the class body at its
     first indentation (assignments such as `field = Descriptor()`, whose `__init__` and
     `__set_name__` run then; decorators and default values of its methods), returned for the
-    call search. One line each: a statement continued on further lines is read by its first."""
+    call search, from class bodies that mention one of `names` (the imported names). One line
+    each: a statement continued on further lines is read by its first."""
     lines: list[bytes] = []
     for header in _CLASS_HEADER.finditer(text):
         arguments = header.group(1) or b""
@@ -446,6 +449,8 @@ def _class_time_lines(text: bytes, add: Callable[[bytes, bytes | None, str | Non
         start = header.end()
         following = _NEXT_TOP_LEVEL.search(text, start)
         end = following.start() if following is not None else len(text)
+        if not any(text.find(name, start, end) >= 0 for name in names):
+            continue  # nothing imported is named in it: none of its lines can run an import
         indent = _BODY_INDENT.search(text, start, end)
         if indent is None:
             continue
