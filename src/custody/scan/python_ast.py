@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from custody.scan.callables import bind_callables, constant_getattr, dispatched
 from custody.scan.export_slice import exported_slice, exported_tree
 from custody.scan.facts import Cap, Fact, FlowFact, Trait
 from custody.scan.flow import (
@@ -522,9 +523,17 @@ class PythonAnalysis:
 
 def _dotted(node: ast.expr) -> str:
     parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
+    while True:
+        if isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+            continue
+        attr = constant_getattr(node)
+        if attr is None:
+            break
+        # `getattr(os, "system")` is `os.system` spelled so that no `os.system(` appears
+        parts.append(attr)
+        node = node.args[0]  # type: ignore[attr-defined]
     if isinstance(node, ast.Name):
         parts.append(node.id)
     elif isinstance(node, ast.Call):
@@ -541,6 +550,16 @@ def _dotted(node: ast.expr) -> str:
     else:
         return ""
     return ".".join(reversed(parts))
+
+
+def sink_callable(resolved: str) -> bool:
+    """Whether a resolved name is a callable the analysis treats as a sink when called: a process
+    runner, a code runner or dynamic import, a DNS lookup, or a send of a network library."""
+    if resolved in PROCESS_CALLS or resolved in EXEC_NAMES or resolved in DYNAMIC_IMPORTS:
+        return True
+    if resolved in DNS_LOOKUPS or resolved in ("urlopen", "urlretrieve"):
+        return True
+    return resolved.startswith(NETWORK_PREFIXES) and resolved.rsplit(".", 1)[-1] not in NOT_SENDS
 
 
 INTERPRETERS = frozenset(
@@ -601,6 +620,8 @@ class _Analyzer:
         self.decoder: StaticDecoder | None = None
         self.written_names: set[str] = set()
         self.handles: dict[str, ast.expr] = {}
+        self.tables: dict[str, ast.Dict] = {}
+        """Names bound once to a dispatch table that holds a sink (see `custody.scan.callables`)."""
         self.resolved: dict[int, str] | None = None  # memo of `resolve`, once aliases are known
         self.written_literals: set[str] = set()
         self.nodes: list[ast.AST] = []
@@ -683,6 +704,15 @@ class _Analyzer:
             if name not in self.aliases and name not in self.functions and name not in self.classes:
                 self.aliases[name] = star_target
         self._alias_returners(handles)
+        bind_callables(
+            self.nodes,
+            [h for h in handles if isinstance(h, ast.Assign)],
+            calls,
+            self.resolve,
+            sink_callable,
+            self.aliases,
+            self.tables,
+        )
         # Aliases are complete from here on: names resolve the same way every time, so remember
         # them (the later passes resolve the same call nodes over and over).
         self.resolved = {}
@@ -810,10 +840,11 @@ class _Analyzer:
             known = self.resolved.get(id(node))
             if known is not None:
                 return known
-        name = _dotted(node)
-        if not name:
-            resolved = ""
+        if isinstance(node, ast.Subscript):
+            # `{"x": os.system}[key]`: a dispatch table's entry, already resolved
+            resolved = dispatched(node, self.tables, self.resolve, sink_callable)
         else:
+            name = _dotted(node)
             head, _, rest = name.partition(".")
             if head in self.aliases:
                 head = self.aliases[head]

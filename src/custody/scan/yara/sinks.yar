@@ -23,6 +23,13 @@ rule custody_sink_calls {
     $alias4 = /import\s+(subprocess|base64|marshal|ctypes|builtins)\s+as\s/
     // bare names imported from os (`from os import startfile`): the call site then has no prefix
     $bare = /from\s+(os|posix|nt)\s+import\s[^\n]{0,80}\b(system|popen|startfile|spawn\w*|exec[lv]\w*)\b/
+    // a sink callable kept without being called: bound to a name (`_post = requests.post`), put in a
+    // dispatch table (`{"x": os.system}`), partially applied or handed over (`target=os.system`);
+    // python_ast resolves the later call through it (callables.py)
+    $ref = /(=|["']\s*:|partial(method)?\()\s*(subprocess\.(Popen|run|call|check_call|check_output|getoutput|getstatusoutput)|os\.(system|popen|startfile|exec[lv]\w*|spawn[lv]\w*|posix_spawnp?)|requests\.(get|post|put|patch|delete|request)|httpx\.(get|post|put|patch|delete|request|stream)|urlopen|urlretrieve|socket\.create_connection|pty\.spawn)\s*[,)\]}\n;#]/
+    // the same fetched by a constant name (`getattr(os, "system")`) or called by name on a module
+    $getattr = /getattr\(\s*(os|subprocess|requests|httpx|socket|pty)\s*,\s*["'](system|popen|startfile|exec[lv]\w*|spawn[lv]\w*|Popen|run|call|check_call|check_output|getoutput|get|post|put|patch|delete|request|stream|create_connection)["']/
+    $caller = /methodcaller\(\s*["'](system|popen|startfile|Popen|run|call|check_call|check_output|get|post|put|patch|request|urlopen|urlretrieve|create_connection)["']/
   condition: any of them
 }
 

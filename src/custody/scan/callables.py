@@ -1,0 +1,184 @@
+"""Dangerous callables reached without their usual call spelling.
+
+`os.system(cmd)` and `requests.post(url, data=x)` are what the rules look for; the same calls can be
+made through a name bound to the function (`_sh = os.system`, `fn = getattr(os, "system")`), a
+dispatch table (`{"x": os.system}[key](cmd)`), a partial application (`functools.partial(
+requests.post, URL)(data=x)`) or a method caller (`operator.methodcaller("post", URL)(requests)`).
+This module turns each of these back into the direct spelling, so every rule and the value flow
+judge the chain exactly as they judge the direct call, no more and no less: a build helper's
+`run = subprocess.run` is as harmless as its `subprocess.run(...)`.
+
+Python's scoping is not modelled: a name counts only when the module binds it exactly once (one
+assignment, and no parameter, import, definition or loop variable of the same name anywhere), so
+what the name holds at the call is what that one assignment gave it.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+from collections.abc import Callable
+
+Resolver = Callable[[ast.expr], str]
+SinkTest = Callable[[str], bool]
+
+_PARTIALS = frozenset({"functools.partial", "functools.partialmethod"})
+_METHOD_CALLERS = frozenset({"operator.methodcaller"})
+
+
+def constant_getattr(node: ast.expr) -> str | None:
+    """The attribute `getattr(obj, "name")` (or with a default) reads, when its name is a constant
+    identifier; None for anything else (`getattr(os, name)` in a compatibility shim)."""
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "getattr"
+        and 2 <= len(node.args) <= 3
+        and not node.keywords
+    ):
+        return None
+    name = node.args[1]
+    if isinstance(name, ast.Constant) and isinstance(name.value, str) and name.value.isidentifier():
+        return name.value
+    return None
+
+
+def dispatched(node: ast.Subscript, tables: dict[str, ast.Dict], resolve: Resolver, is_sink: SinkTest) -> str:
+    """What a lookup in a dispatch table resolves to: the entry under a constant key; under a key
+    chosen at run time, the first entry that is a sink (the table can hand out that one); "" when
+    the subscripted value is not a table literal or a name bound once to one."""
+    table: ast.expr | None = node.value
+    if isinstance(table, ast.Name):
+        table = tables.get(table.id)
+    if not isinstance(table, ast.Dict):
+        return ""
+    key = node.slice
+    entries = [(k, v) for k, v in zip(table.keys, table.values, strict=False) if k is not None]
+    if isinstance(key, ast.Constant):
+        for entry_key, value in entries:
+            if isinstance(entry_key, ast.Constant) and entry_key.value == key.value:
+                return _resolve_entry(value, resolve)
+        return ""
+    for _, value in entries:
+        resolved = _resolve_entry(value, resolve)
+        if is_sink(resolved):
+            return resolved
+    return ""
+
+
+def _resolve_entry(value: ast.expr, resolve: Resolver) -> str:
+    # a table whose entry is a lookup in the same table would recurse without end
+    return "" if isinstance(value, ast.Subscript) else resolve(value)
+
+
+def bind_callables(
+    nodes: list[ast.AST],
+    assigns: list[ast.Assign],
+    calls: list[ast.Call],
+    resolve: Resolver,
+    is_sink: SinkTest,
+    aliases: dict[str, str],
+    tables: dict[str, ast.Dict],
+) -> None:
+    """Record in `tables` the names bound once to a dispatch table holding a sink, in `aliases`
+    the names bound once to a sink callable (directly, through `getattr` or a table lookup), then
+    rewrite in place the calls of partial applications and method callers of sinks as the direct
+    call they make. `nodes` is every node of the module, `assigns` its assignments, `calls` its
+    calls; `resolve` must see `aliases` and `tables` as they grow."""
+    pairs = _assigned_pairs(assigns)
+    if not pairs:
+        return
+    once = _bound_once(nodes, {name for name, _ in pairs})
+    values = {name: value for name, value in pairs if name in once}
+    for name, value in values.items():
+        if isinstance(value, ast.Dict) and any(
+            v is not None and is_sink(_resolve_entry(v, resolve)) for v in value.values
+        ):
+            tables[name] = value
+    for name, value in values.items():
+        if isinstance(value, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
+            resolved = resolve(value)
+            if resolved != name and is_sink(resolved):
+                aliases.setdefault(name, resolved)
+    wrappers = {
+        name: value
+        for name, value in values.items()
+        if isinstance(value, ast.Call) and resolve(value.func) in _PARTIALS | _METHOD_CALLERS
+    }
+    for call in calls:
+        _desugar(call, wrappers, resolve, is_sink)
+
+
+def _assigned_pairs(assigns: list[ast.Assign]) -> list[tuple[str, ast.expr]]:
+    """(name, value) of each `name = value`, and of each element of `a, b = x, y`."""
+    pairs: list[tuple[str, ast.expr]] = []
+    for assign in assigns:
+        if len(assign.targets) != 1:
+            continue
+        target, value = assign.targets[0], assign.value
+        if isinstance(target, ast.Name):
+            pairs.append((target.id, value))
+        elif (
+            isinstance(target, (ast.Tuple, ast.List))
+            and isinstance(value, (ast.Tuple, ast.List))
+            and len(target.elts) == len(value.elts)
+        ):
+            pairs.extend(
+                (t.id, v) for t, v in zip(target.elts, value.elts, strict=True) if isinstance(t, ast.Name)
+            )
+    return pairs
+
+
+def _bound_once(nodes: list[ast.AST], names: set[str]) -> set[str]:
+    """Those of `names` that the module binds exactly once, counting every way of binding a name."""
+    counts: Counter[str] = Counter()
+    for node in nodes:
+        kind = type(node)
+        if kind is ast.Name:
+            if type(node.ctx) is not ast.Load and node.id in names:  # type: ignore[attr-defined]
+                counts[node.id] += 1  # type: ignore[attr-defined]
+        elif kind is ast.arg:
+            if node.arg in names:  # type: ignore[attr-defined]
+                counts[node.arg] += 2  # type: ignore[attr-defined]
+        elif kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.ExceptHandler):
+            name = node.name  # type: ignore[attr-defined]
+            if name in names:
+                counts[name] += 2
+        elif kind is ast.alias:
+            bound = node.asname or node.name.split(".")[0]  # type: ignore[attr-defined]
+            if bound in names:
+                counts[bound] += 2
+        elif kind in (ast.Global, ast.Nonlocal):
+            for name in node.names:  # type: ignore[attr-defined]
+                if name in names:
+                    counts[name] += 2  # rebound from elsewhere: no single assignment to trust
+    return {name for name in names if counts[name] == 1}
+
+
+def _desugar(call: ast.Call, wrappers: dict[str, ast.Call], resolve: Resolver, is_sink: SinkTest) -> None:
+    """Rewrite `call` as the direct call it makes, when it calls a partial application of a sink
+    (inline or through a name bound once) or a method caller with a constant method name."""
+    wrapper = call.func
+    if isinstance(wrapper, ast.Name):
+        wrapper = wrappers.get(wrapper.id, wrapper)
+    if not isinstance(wrapper, ast.Call) or not wrapper.args:
+        return
+    maker = resolve(wrapper.func)
+    if maker in _PARTIALS:
+        target = wrapper.args[0]
+        if not is_sink(resolve(target)):
+            return
+        call.func = target
+        call.args = [*wrapper.args[1:], *call.args]
+        call.keywords = [*wrapper.keywords, *call.keywords]
+    elif maker in _METHOD_CALLERS and len(call.args) == 1 and not call.keywords:
+        method = wrapper.args[0]
+        if not (isinstance(method, ast.Constant) and isinstance(method.value, str)):
+            return
+        if not method.value.isidentifier():
+            return
+        # `methodcaller("post", URL)(requests)` is `requests.post(URL)`
+        attribute = ast.Attribute(value=call.args[0], attr=method.value, ctx=ast.Load())
+        call.func = ast.copy_location(attribute, call)
+        call.args = list(wrapper.args[1:])
+        call.keywords = list(wrapper.keywords)
