@@ -24,6 +24,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from custody.scan.hosts import HostClass, classify_host, host_of
+from custody.scan.publish import (
+    UNKNOWN,
+    Publish,
+    git_remotes,
+    parse_publish,
+    parse_shell_publishes,
+    sending_program,
+    url_host,
+)
 
 
 class Source(str, enum.Enum):
@@ -221,6 +230,8 @@ _SEND_METHODS = frozenset(
         "stream",
         "upload",
         "upload_file",
+        "upload_fileobj",
+        "put_object",
     }
 )
 _HANDLER_DECORATORS = frozenset(
@@ -240,6 +251,21 @@ SHELL = "shell"
 CLIENT = "client"
 """An object that talks to the network: what its send methods are given leaves the machine."""
 CHAT_CLIENT = "chat-client"
+KEYED_CLIENT = "keyed-client"
+"""A cloud client built with an access key written in the package: what it stores or sends goes to
+the account that key belongs to, which is not the user's."""
+CLOUD_ACCOUNT = Destination("amazonaws.com", HostClass.OTHER)
+"""Where a keyed client's uploads go: the key owner's account on the cloud provider."""
+_CLOUD_CLIENTS = frozenset(
+    {
+        "boto3.client",
+        "boto3.resource",
+        "boto3.Session",
+        "boto3.session.Session",
+        "boto3.session.Session.client",
+    }
+)
+_AWS_KEY_ID = re.compile(r"(AKIA|ASIA)[A-Z0-9]{16}")
 HIDDEN_TEXT = "hidden-text"
 """Internal label: text decoded at run time from a literal (base64, character shifts, reversal)."""
 _SEND_MODULES = (
@@ -323,6 +349,22 @@ _PROCESS_CALLS = frozenset(
 _INTERPRETERS = re.compile(
     r"(^|[/\\])(python[\d.]*|pythonw|py|sh|bash|zsh|dash|ksh|powershell|pwsh|cmd|node|perl|ruby|php)(\.exe)?$",
     re.IGNORECASE,
+)
+_COPIES = frozenset(
+    {
+        "shutil.copy",
+        "shutil.copy2",
+        "shutil.copyfile",
+        "shutil.copytree",
+        "shutil.move",
+        "os.rename",
+        "os.replace",
+    }
+)
+"""Calls that put the content of their first path at their second."""
+_PATH_WRITERS = frozenset({"write_text", "write_bytes"})
+_PATH_BUILDERS = frozenset(
+    {"os.path.join", "posixpath.join", "ntpath.join", "pathlib.Path", "Path", "pathlib.PurePath"}
 )
 _MUTATORS = frozenset({"append", "extend", "update", "add", "insert", "setdefault", "appendleft", "write"})
 _ADDRESS_KEYWORDS = ("url", "host", "address", "endpoint", "webhook_url", "uri")
@@ -440,7 +482,7 @@ class FlowAnalysis:
         self.all_nodes = nodes
         self.resolve = resolve
         self.constants = constants
-        self.networked = any(_from_module(i, (*_SEND_MODULES, "socket")) for i in imports)
+        self.networked = any(_from_module(i, (*_SEND_MODULES, "socket", "boto3")) for i in imports)
         self.chat_bot = any(i.split(".")[0] in _CHAT_MODULES for i in imports)
         self.functions: dict[str, _Summary] = {}
         self.scopes: list[_Scope] = []
@@ -454,6 +496,7 @@ class FlowAnalysis:
         self._texts: dict[int, str] = {}
         self._bindings: dict[str, ast.expr] | None = None
         self._secret_loops: frozenset[str] | None = None
+        self._remotes: dict[str, str] | None = None
         self._scope_nodes: dict[int, tuple[list[ast.AST], list[ast.Call], bool]] = {}
         """(scope, handle name) -> name of the path the handle was opened on for writing."""
 
@@ -804,8 +847,7 @@ class FlowAnalysis:
             path = self.written_paths.get((id(scope), target.id))
             if path is not None:
                 # What is written through a handle ends up in its file: running that path runs it.
-                home = env if path in env or env is self.module_env else self.module_env
-                self._add(home, path, labels)
+                self._fill(path, labels, env, scope)
         elif isinstance(target, (ast.Tuple, ast.List)):
             for element in target.elts:
                 self._assign(element, labels, env, scope)
@@ -830,13 +872,38 @@ class FlowAnalysis:
         for keyword in value.keywords:
             if keyword.arg == "mode":
                 mode = keyword.value
+        root = self._path_root(path, 0)
         if (
-            isinstance(path, ast.Name)
+            root is not None
             and isinstance(mode, ast.Constant)
             and isinstance(mode.value, str)
             and any(c in mode.value for c in "wax")
         ):
-            self.written_paths[(id(scope), target.id)] = path.id
+            # `open(os.path.join(folder, "x"), "w")` writes into `folder`: what is written there
+            # goes wherever the folder goes (a push, an archive sent off)
+            self.written_paths[(id(scope), target.id)] = root
+
+    def _path_root(self, path: ast.expr, depth: int) -> str | None:
+        """The name a path expression is built on: `p`, `folder` of `os.path.join(folder, "x")`,
+        `Path(folder) / "x"`, `folder + "/x"` or `f"{folder}/x"`."""
+        if depth > 4:
+            return None
+        if isinstance(path, ast.Name):
+            return path.id
+        if isinstance(path, ast.BinOp) and isinstance(path.op, (ast.Div, ast.Add)):
+            return self._path_root(path.left, depth + 1)
+        if isinstance(path, ast.JoinedStr) and path.values and isinstance(path.values[0], ast.FormattedValue):
+            return self._path_root(path.values[0].value, depth + 1)
+        if isinstance(path, ast.Call) and path.args and self.resolve(path.func) in _PATH_BUILDERS:
+            return self._path_root(path.args[0], depth + 1)
+        return None
+
+    def _fill(self, root: str, labels: set[Label], env: dict[str, set[Label]], scope: _Scope) -> None:
+        """What is copied or written into the path `root` names: it now holds those values."""
+        if not labels:
+            return
+        local = env is self.module_env or root in env or root in scope.local_names
+        self._add(env if local else self.module_env, root, labels)
 
     def _arguments(self, call: ast.Call, env: dict[str, set[Label]], scope: _Scope) -> set[Label]:
         found: set[Label] = set()
@@ -883,6 +950,14 @@ class FlowAnalysis:
             call = node.value
             assert isinstance(call.func, ast.Attribute)
             self._assign(call.func.value, self._arguments(call, env, scope), env, scope)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and self._fills_path(node):
+            # `shutil.copy(src, folder)`, `(Path(folder) / "x").write_text(data)`
+            copy = len(node.args) >= 2 and node.func.attr not in _PATH_WRITERS
+            target = node.args[1] if copy else node.func.value
+            root = self._path_root(target, 0)
+            if root is not None:
+                source = node.args[0] if node.args else node.keywords[0].value
+                self._fill(root, self.labels(source, env, scope), env, scope)
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -890,6 +965,13 @@ class FlowAnalysis:
             and (node.args or node.keywords)
         ):
             self._assign(node.func.value, self._arguments(node, env, scope), env, scope)
+
+    def _fills_path(self, call: ast.Call) -> bool:
+        """A copy into a path, or a write of a path object."""
+        assert isinstance(call.func, ast.Attribute)
+        if call.func.attr in _PATH_WRITERS:
+            return bool(call.args or call.keywords)
+        return len(call.args) >= 2 and self.resolve(call.func) in _COPIES
 
     # ---- expressions ------------------------------------------------------------------------
     def labels(self, node: ast.expr, env: dict[str, set[Label]], scope: _Scope, depth: int = 0) -> set[Label]:
@@ -997,6 +1079,8 @@ class FlowAnalysis:
             found.add(HIDDEN_TEXT)
         if resolved in ("socket.create_connection", "create_connection") and node.args:
             return self._peer_labels(node.args[0], env, scope) | {CLIENT}
+        if resolved in _CLOUD_CLIENTS and _keyed(node, self.constants):
+            return {CLIENT, KEYED_CLIENT}
         client = self._client_labels(resolved)
         if client:
             return client
@@ -1146,6 +1230,7 @@ class FlowAnalysis:
                 carried |= self.labels(fed, env, scope)  # `python -` runs the text it is fed
             self._record(carried, Sink.PROCESS, _downloaded_from(carried), -1, node, scope, resolved)
             self._upload_tool(node, node.args[0], env, scope)
+            self._publish(node, env, scope)
         callee = self._local_callee(node)
         if callee is None:
             return
@@ -1199,8 +1284,16 @@ class FlowAnalysis:
         return None
 
     def _runs_upload_tool(self, call: ast.Call) -> bool:
-        """The process is a program that sends what it is given (see `_upload_tool`)."""
+        """The process is a program that sends what it is given (see `_upload_tool`, `_publish`)."""
         command = call.args[0] if call.args else None
+        if command is not None:
+            listed = _listed(command, self.constants)
+            if isinstance(listed, (ast.List, ast.Tuple)):
+                text = " ".join(self._spelled(e) or UNKNOWN for e in listed.elts[:8])
+            else:
+                text = self._spelled(listed) or ""
+            if sending_program(text):
+                return True
         if not (isinstance(command, (ast.List, ast.Tuple)) and len(command.elts) > 1):
             return False
         return _UPLOAD_TOOLS.search(self._address_text(command.elts[0], {}, 0) or "") is not None
@@ -1227,6 +1320,91 @@ class FlowAnalysis:
         for element in command.elts[1:]:
             carried |= self.labels(element, env, scope)
         self._record(carried, Sink.NETWORK, destination, -1, node, scope, program.rsplit("/", 1)[-1])
+
+    def _publish(self, node: ast.Call, env: dict[str, set[Label]], scope: _Scope) -> None:
+        """`git push URL`, `gh repo create --source DIR --push`, `gh api -f body=...`: a tool whose
+        job is to send is a send to the host the command names (a git remote the module adds, the
+        GitHub CLI's host), carrying what its arguments carry and what was written into the
+        folder it publishes (`cwd=`, `-C DIR`, `--source DIR`). A push to the repository's own
+        remote names no host in the code and is not followed."""
+        command = _listed(node.args[0], self.constants)
+        found: list[tuple[Publish, list[ast.expr]]] = []
+        if isinstance(command, (ast.List, ast.Tuple)):
+            publish = parse_publish([self._spelled(element) for element in command.elts])
+            if publish is not None:
+                found.append((publish, list(command.elts)))
+        else:
+            text = self._spelled(command)
+            if text:
+                found.extend((publish, [command]) for publish in parse_shell_publishes(text))
+        cwd = next((k.value for k in node.keywords if k.arg == "cwd"), None)
+        for publish, elements in found:
+            destination = self._published_to(publish)
+            if destination is None:
+                continue
+            carried: set[Label] = set()
+            for element in elements[1:] if len(elements) > 1 else elements:
+                carried |= self.labels(element, env, scope)
+            if publish.folder is None and cwd is not None:
+                carried |= self.labels(cwd, env, scope)
+            self._record(carried, Sink.NETWORK, destination, -1, node, scope, publish.tool)
+
+    def _published_to(self, publish: Publish) -> Destination | None:
+        """Where a sending command goes; None when the code names no address for it."""
+        if publish.host is not None:
+            return Destination(publish.host, classify_host(publish.host))
+        address = publish.url
+        if publish.remote is not None:
+            address = self._git_remotes().get(publish.remote)
+        if address is None:
+            return None
+        host = url_host(address)
+        return Destination(host, classify_host(host)) if host is not None else NO_DESTINATION
+
+    def _git_remotes(self) -> dict[str, str]:
+        """Remote name -> address, from every `git remote add NAME URL` the module runs."""
+        if self._remotes is None:
+            self._remotes = {}
+            for node in self.all_nodes if self.all_nodes is not None else ast.walk(self.tree):
+                if not (
+                    isinstance(node, ast.Call) and node.args and self.resolve(node.func) in _PROCESS_CALLS
+                ):
+                    continue
+                command = _listed(node.args[0], self.constants)
+                if isinstance(command, (ast.List, ast.Tuple)):
+                    commands = [[self._spelled(element) for element in command.elts]]
+                else:
+                    text = self._spelled(command) or ""
+                    commands = [list(part.split()) for part in re.split(r"&&|;|\n", text)]
+                for words in commands:
+                    remote = git_remotes(words)
+                    if remote is not None:
+                        self._remotes.setdefault(*remote)
+        return self._remotes
+
+    def _spelled(self, node: ast.expr, depth: int = 0) -> str | None:
+        """A word as far as the code spells it, `UNKNOWN` for each computed part
+        (`f"https://{token}@host/r.git"`); None when nothing of it is spelled."""
+        if depth > 6:
+            return None
+        if isinstance(node, ast.Constant):
+            return node.value if isinstance(node.value, str) else None
+        if isinstance(node, ast.Name) and node.id in self.constants:
+            return self._spelled(self.constants[node.id], depth + 1)
+        if isinstance(node, ast.JoinedStr):
+            parts = [
+                part.value
+                if isinstance(part, ast.Constant) and isinstance(part.value, str)
+                else (self._spelled(part.value, depth + 1) if isinstance(part, ast.FormattedValue) else None)
+                for part in node.values
+            ]
+            return "".join(UNKNOWN if part is None else part for part in parts)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left, right = self._spelled(node.left, depth + 1), self._spelled(node.right, depth + 1)
+            if left is None and right is None:
+                return None
+            return (left if left is not None else UNKNOWN) + (right if right is not None else UNKNOWN)
+        return None
 
     def _record(
         self,
@@ -1291,6 +1469,8 @@ class FlowAnalysis:
                 return found, -1
             hidden = hidden or found.hidden
             via = param if via < 0 else via
+        if isinstance(func, ast.Attribute) and KEYED_CLIENT in self.labels(func.value, env, scope):
+            return CLOUD_ACCOUNT, -1
         if isinstance(func, ast.Attribute) and CHAT_CLIENT in self.labels(func.value, env, scope):
             return Destination("chat bot API", HostClass.CHAT), -1
         if hidden:
@@ -1556,6 +1736,31 @@ def _program_of(command: ast.expr) -> ast.expr:
             if isinstance(element, ast.Constant) and element.value in ("-c", "/c", "-Command", "-e"):
                 return elements[index + 1]
         return elements[0]
+    return command
+
+
+def _keyed(call: ast.Call, constants: dict[str, ast.expr]) -> bool:
+    """`boto3.client("s3", aws_access_key_id="AKIA...")`: an access key id written in the code (a
+    literal or a module constant), and no endpoint of the code's choosing."""
+    keywords = {k.arg: k.value for k in call.keywords if k.arg}
+    if "endpoint_url" in keywords:
+        return False
+    key = keywords.get("aws_access_key_id")
+    if isinstance(key, ast.Name):
+        key = constants.get(key.id)
+    return (
+        isinstance(key, ast.Constant)
+        and isinstance(key.value, str)
+        and _AWS_KEY_ID.fullmatch(key.value) is not None
+    )
+
+
+def _listed(command: ast.expr, constants: dict[str, ast.expr]) -> ast.expr:
+    """A command held in a module constant (`CMD = ["git", "push", URL]`) as the list it is."""
+    if isinstance(command, ast.Name):
+        bound = constants.get(command.id)
+        if isinstance(bound, (ast.List, ast.Tuple)):
+            return bound
     return command
 
 

@@ -29,6 +29,9 @@ rule custody_sink_calls {
     $ref = /(=|["']\s*:|partial(method)?\()\s*(subprocess\.(Popen|run|call|check_call|check_output|getoutput|getstatusoutput)|os\.(system|popen|startfile|exec[lv]\w*|spawn[lv]\w*|posix_spawnp?)|requests\.(get|post|put|patch|delete|request)|httpx\.(get|post|put|patch|delete|request|stream)|urlopen|urlretrieve|socket\.create_connection|pty\.spawn)\s*[,)\]}\n;#]/
     // the same fetched by a constant name (`getattr(os, "system")`) or called by name on a module
     $getattr = /getattr\(\s*(os|subprocess|requests|httpx|socket|pty)\s*,\s*["'](system|popen|startfile|exec[lv]\w*|spawn[lv]\w*|Popen|run|call|check_call|check_output|getoutput|get|post|put|patch|delete|request|stream|create_connection)["']/
+    // an access key id written in the code (for a cloud client, directly or through a constant):
+    // a client built with it uploads to that key's account (flow.py, KEYED_CLIENT)
+    $cloudkey = /["'](AKIA|ASIA)[A-Z0-9]{16}["']/
     $caller = /methodcaller\(\s*["'](system|popen|startfile|Popen|run|call|check_call|check_output|get|post|put|patch|request|urlopen|urlretrieve|create_connection)["']/
   condition: any of them
 }
