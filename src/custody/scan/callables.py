@@ -88,25 +88,45 @@ def bind_callables(
     pairs = _assigned_pairs(assigns)
     if not pairs:
         return
-    once = _bound_once(nodes, {name for name, _ in pairs})
-    values = {name: value for name, value in pairs if name in once}
-    for name, value in values.items():
-        if isinstance(value, ast.Dict) and any(
-            v is not None and is_sink(_resolve_entry(v, resolve)) for v in value.values
-        ):
-            tables[name] = value
-    for name, value in values.items():
-        if isinstance(value, (ast.Name, ast.Attribute, ast.Call, ast.Subscript)):
-            resolved = resolve(value)
-            if resolved != name and is_sink(resolved):
-                aliases.setdefault(name, resolved)
-    wrappers = {
+    # tables first: an alias may be a lookup in one (`sender = TABLE["up"]`)
+    found_tables = {
         name: value
-        for name, value in values.items()
-        if isinstance(value, ast.Call) and resolve(value.func) in _PARTIALS | _METHOD_CALLERS
+        for name, value in pairs
+        if isinstance(value, ast.Dict)
+        and any(v is not None and is_sink(_resolve_entry(v, resolve)) for v in value.values)
     }
+    if found_tables:
+        once = _bound_once(nodes, set(found_tables))
+        tables.update((name, value) for name, value in found_tables.items() if name in once)
+    found: dict[str, str] = {}
+    wrappers: dict[str, ast.Call] = {}
+    for name, value in pairs:
+        if isinstance(value, ast.Call):
+            if _may_wrap(value.func):
+                if resolve(value.func) in _PARTIALS | _METHOD_CALLERS:
+                    wrappers[name] = value
+                continue
+            if constant_getattr(value) is None:
+                continue  # what an ordinary call returns is not followed here
+        elif not isinstance(value, (ast.Name, ast.Attribute, ast.Subscript)):
+            continue
+        resolved = resolve(value)
+        if resolved != name and is_sink(resolved):
+            found[name] = resolved
+    if found or wrappers:
+        once = _bound_once(nodes, set(found) | set(wrappers))
+        for name, resolved in found.items():
+            if name in once:
+                aliases.setdefault(name, resolved)
+        wrappers = {name: value for name, value in wrappers.items() if name in once}
     for call in calls:
         _desugar(call, wrappers, resolve, is_sink)
+
+
+def _may_wrap(func: ast.expr) -> bool:
+    """Spelled like `partial`, `partialmethod` or `methodcaller` (resolved only then: cheap)."""
+    spelled = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    return spelled in ("partial", "partialmethod", "methodcaller")
 
 
 def _assigned_pairs(assigns: list[ast.Assign]) -> list[tuple[str, ast.expr]]:
@@ -161,7 +181,7 @@ def _desugar(call: ast.Call, wrappers: dict[str, ast.Call], resolve: Resolver, i
     wrapper = call.func
     if isinstance(wrapper, ast.Name):
         wrapper = wrappers.get(wrapper.id, wrapper)
-    if not isinstance(wrapper, ast.Call) or not wrapper.args:
+    if not isinstance(wrapper, ast.Call) or not wrapper.args or not _may_wrap(wrapper.func):
         return
     maker = resolve(wrapper.func)
     if maker in _PARTIALS:
