@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Container, Sequence
 
 from custody.scan.syntax import parse_python, walk
 
@@ -66,20 +66,8 @@ def exported_slice(tree: ast.Module, names: frozenset[str]) -> ast.Module | None
     for statement in tree.body:
         if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
             defs.setdefault(statement.name, []).append(statement)
-    wanted = {name for name in names if name in defs}
-    todo = list(wanted)
-    while todo:
-        for definition in defs[todo.pop()]:
-            for node in walk(definition):
-                if (
-                    isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Name)
-                    and node.func.id in defs
-                    and node.func.id not in wanted
-                ):
-                    wanted.add(node.func.id)
-                    todo.append(node.func.id)
-    if not wanted:
+    wanted = _called_closure([name for name in names if name in defs], defs, defs.__getitem__)
+    if not wanted:  # (never None here: every definition is at hand)
         return None
     body = [
         statement
@@ -147,15 +135,43 @@ def slice_may_hold(source: bytes, names: frozenset[str], offsets: Sequence[int])
     return False
 
 
+_Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _called_closure(
+    names: list[str],
+    defined: Container[str],
+    definitions: Callable[[str], list[_Function] | None],
+) -> set[str] | None:
+    """`names` and the top-level functions (`defined`) they call by name, transitively, each read
+    through `definitions`; None when that cannot read one."""
+    kept = set(names)
+    todo = list(names)
+    while todo:
+        found = definitions(todo.pop())
+        if found is None:
+            return None
+        for definition in found:
+            for node in walk(definition):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id in defined
+                    and node.func.id not in kept
+                ):
+                    kept.add(node.func.id)
+                    todo.append(node.func.id)
+    return kept
+
+
 def _kept_functions(
     source: bytes, defs: dict[str, list[tuple[int, int]]], names: list[str]
 ) -> set[str] | None:
     """The functions `exported_slice` keeps: `names` and those they call by name, each parsed from
     its own text. None when a text does not parse to exactly that function."""
-    kept = set(names)
-    todo = list(names)
-    while todo:
-        name = todo.pop()
+
+    def parsed(name: str) -> list[_Function] | None:
+        functions: list[_Function] = []
         for start, end in defs[name]:
             tree = parse_python(source[start:end])
             if (
@@ -165,13 +181,7 @@ def _kept_functions(
                 or tree.body[0].name != name
             ):
                 return None
-            for node in walk(tree.body[0]):
-                if (
-                    isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Name)
-                    and node.func.id in defs
-                    and node.func.id not in kept
-                ):
-                    kept.add(node.func.id)
-                    todo.append(node.func.id)
-    return kept
+            functions.append(tree.body[0])
+        return functions
+
+    return _called_closure(names, defs, parsed)
