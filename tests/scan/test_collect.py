@@ -9,6 +9,8 @@ import ast
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from custody.scan import Scanner, ScanTask
 from custody.scan import collect as collect_module
@@ -93,3 +95,13 @@ def test_within_prose_uses_byte_offsets() -> None:
 def test_within_prose_distrusts_lone_carriage_returns() -> None:
     source = b'"""doc"""\rx = "curl y"\n'
     assert not within_prose(source, ast.parse(source.replace(b"\r", b"\n")), _spans(source, b"curl y"))
+
+
+@given(st.lists(st.integers(min_value=0, max_value=3 * collect_module.HUGE_LINE), min_size=1, max_size=12))
+def test_the_long_line_precheck_never_misses_a_long_line(lengths: list[int]) -> None:
+    # it may say "maybe" for a file without one; it must never say "no" for a file with one
+    raw = b"\n".join(b"x" * length for length in lengths)
+    if max(lengths) > collect_module.HUGE_LINE:
+        assert collect_module._may_have_huge_line(raw)
+    if len(raw) <= collect_module.HUGE_LINE // 2 or max(lengths) < collect_module.HUGE_LINE // 2:
+        assert not collect_module._may_have_huge_line(raw)
