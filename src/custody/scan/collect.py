@@ -29,6 +29,7 @@ from custody.scan.python_ast import (
     within_prose,
 )
 from custody.scan.python_text import FOLDING_BYTES, folded_identifier, text_facts
+from custody.scan.reuse import ModuleKey, ModuleMemo, ModuleResult, module_result
 from custody.scan.roles import (
     SOURCE_KINDS,
     ExecutableFormat,
@@ -202,10 +203,20 @@ def _line_of(data: bytes, offset: int) -> int:
 class Collector:
     """Runs every analyser over one artifact's members into a `Collected`, within a deadline."""
 
-    def __init__(self, artifact: Artifact, yara: YaraRules, deadline: Deadline = NO_DEADLINE) -> None:
+    def __init__(
+        self,
+        artifact: Artifact,
+        yara: YaraRules,
+        deadline: Deadline = NO_DEADLINE,
+        memo: ModuleMemo | None = None,
+    ) -> None:
         self.artifact = artifact
         self.yara = yara
         self.deadline = deadline
+        self.memo = memo
+        # set when an analysis read what sibling modules define (`_imported_definitions`): its
+        # result depends on more than the module and is not kept in the memo
+        self._read_siblings = False
         self.out = Collected()
         self.startup_modules: dict[str, set[str]] = {}
         self.roots: dict[str, set[str]] = {}
@@ -531,7 +542,7 @@ class Collector:
                 continue
             self._tick()
             try:
-                scanned = self.yara.scan_with_sinks(info.data, self.deadline)
+                scanned = self._patterns(info.data)
             except PatternTimeout:
                 continue  # scanned again (and reported if it times out again) by `_python`
             self.prescanned[info.path] = scanned
@@ -641,7 +652,7 @@ class Collector:
                 )
             )
         if info.type is FileType.PYTHON:
-            self._python(data, info, info.context, depth=0, line_base=None)
+            self._module(data, info)
             return
         if info.type in (FileType.OTHER, FileType.METADATA, FileType.BINARY) or not member.complete:
             # Data and metadata files do not run; only their magic number matters.
@@ -661,7 +672,10 @@ class Collector:
     ) -> PythonAnalysis | None:
         raw = data if isinstance(data, bytes) else data.encode("utf-8", "replace")
         cached = self.prescanned.pop(info.path, None) if depth == 0 else None
-        scanned = cached if cached is not None else self.yara.scan_with_sinks(raw, self.deadline)
+        if cached is not None:
+            scanned = cached
+        else:
+            scanned = self._patterns(raw) if depth == 0 else self.yara.scan_with_sinks(raw, self.deadline)
         hits, sinks, marks = scanned.hits, scanned.sinks, scanned.marks
         prefix = "decoded payload: " if depth > 0 else ""
         if depth == 0:
@@ -679,14 +693,7 @@ class Collector:
             self._text_obfuscation(raw, info, base, None)
             return None
         roots = frozenset(self.roots.get(info.path, ())) if depth == 0 else frozenset()
-        as_main = (
-            depth == 0
-            and base is Context.INSTALL
-            and (
-                info.rel == "setup.py"
-                or any(info.rel == m or info.rel.endswith("/" + m) for m in self.as_main)
-            )
-        )
+        as_main = depth == 0 and self._runs_as_main(info, base)
         tree = self.parsed.pop(info.path, None) if depth == 0 else None
         imported = self._imported_definitions(raw, info) if depth == 0 else None
         if tree is None and len(raw) <= MAX_AST_BYTES:
@@ -741,6 +748,71 @@ class Collector:
             self._nested(analysis, info, depth, line_base)
         return analysis
 
+    def _patterns(self, data: bytes) -> PatternScan:
+        """The pattern pass over a module's source, from the memo when the same bytes were read
+        before (the pass depends on nothing else)."""
+        scanned = self.memo.patterns(data) if self.memo is not None else None
+        if scanned is None:
+            scanned = self.yara.scan_with_sinks(data, self.deadline)
+            if self.memo is not None:
+                self.memo.keep_patterns(data, scanned)
+        return scanned
+
+    def _runs_as_main(self, info: FileInfo, base: Context) -> bool:
+        """Whether the installer runs this module as a program (setup.py, `python -m` by name)."""
+        return base is Context.INSTALL and (
+            info.rel == "setup.py" or any(info.rel == m or info.rel.endswith("/" + m) for m in self.as_main)
+        )
+
+    def _module(self, data: bytes, info: FileInfo) -> None:
+        """Analyse one Python module of the artifact, or replay the analysis of the same module
+        (same bytes, context, roots and way of running) from an artifact read before."""
+        memo = self.memo
+        if memo is None:
+            self._python(data, info, info.context, depth=0, line_base=None)
+            return
+        key = ModuleKey(
+            data=data,
+            context=info.context,
+            roots=frozenset(self.roots.get(info.path, ())),
+            as_main=self._runs_as_main(info, info.context),
+        )
+        kept = memo.result(key)
+        if kept is not None:
+            self._replay(data, info, kept)
+            return
+        out = self.out
+        marks = (len(out.facts), len(out.flows), len(out.unread), len(out.user_hits))
+        self._read_siblings = False
+        self._python(data, info, info.context, depth=0, line_base=None)
+        if self._read_siblings or self.deadline.expired():
+            return
+        result = module_result(
+            info.path,
+            out.facts[marks[0] :],
+            out.flows[marks[1] :],
+            out.unread[marks[2] :],
+            out.user_hits[marks[3] :],
+        )
+        if result is not None:
+            memo.keep_result(key, result)
+
+    def _replay(self, data: bytes, info: FileInfo, kept: ModuleResult) -> None:
+        """Add a kept analysis as if `_python` had run: its items under this module's path, and
+        the module's chain ends from its pattern pass."""
+        self.prescanned.pop(info.path, None)
+        self.parsed.pop(info.path, None)
+        scanned = self._patterns(data)
+        if scanned.sinks:
+            self.sinks_in.add(info.path)
+        self._chain_ends[info.path] = (bool(scanned.sinks), SOURCE_HINT in scanned.marks)
+        self._end_offsets[info.path] = scanned.ends
+        facts, flows, unread, user_hits = kept.under(info.path)
+        self.out.facts.extend(facts)
+        self.out.flows.extend(flows)
+        self.out.unread.extend(unread)
+        self.out.user_hits.extend(user_hits)
+
     def _imported_definitions(self, raw: bytes, info: FileInfo) -> ImportedDefinitions | None:
         """What sibling modules define under the names this module hands to exec/eval (a payload
         constant kept in `_data.py`, a decoding helper in `_util.py`): read only for names on a
@@ -754,6 +826,7 @@ class Collector:
         for module, name, local in imports:
             if local not in executed:
                 continue
+            self._read_siblings = True  # whatever the siblings hold, the result depends on them
             owner = self._module_file(module)
             if owner is None or owner is info or len(owner.data) > MAX_AST_BYTES:
                 continue
@@ -997,9 +1070,13 @@ class Collector:
                 )
 
 
-def collect(artifact: Artifact, yara: YaraRules, deadline: Deadline = NO_DEADLINE) -> Collected:
-    """Facts about every loaded member; past `deadline` the rest is recorded in `Collected.unread`."""
-    return Collector(artifact, yara, deadline).run()
+def collect(
+    artifact: Artifact, yara: YaraRules, deadline: Deadline = NO_DEADLINE, memo: ModuleMemo | None = None
+) -> Collected:
+    """Facts about every loaded member; past `deadline` the rest is recorded in `Collected.unread`.
+
+    `memo`: per-module results kept from artifacts read before (`custody.scan.reuse`)."""
+    return Collector(artifact, yara, deadline, memo).run()
 
 
 __all__ = ["Collected", "FileInfo", "collect"]

@@ -8,12 +8,21 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion
+
 from custody import artifacts
 from custody.artifacts import NO_DEADLINE, Artifact, ArtifactError, ArtifactKind, Deadline, LimitKind, Unread
 from custody.scan.collect import collect
 from custody.scan.coverage import assess
 from custody.scan.metadata import metadata_findings
 from custody.scan.model import ScanResult, Verdict
+from custody.scan.reuse import ModuleMemo
 from custody.scan.selection import scan_selector
 from custody.scan.verdict import judge, settle
 from custody.scan.yara_rules import YaraRules
@@ -39,12 +48,17 @@ class Scanner:
     """Holds compiled rules; create one per process and reuse it.
 
     `timeout` bounds each target (reading and analysis, in seconds; None: unbounded). A target
-    that runs out of it is `error` (or `malicious` if that was already certain), never `clean`."""
+    that runs out of it is `error` (or `malicious` if that was already certain), never `clean`.
+    `reuse`: keep per-module results by content for the targets scanned after (`custody.scan.reuse`:
+    the artifacts of one release share their modules); the verdicts are the same either way."""
 
-    def __init__(self, rule_dirs: tuple[str, ...] = (), timeout: float | None = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self, rule_dirs: tuple[str, ...] = (), timeout: float | None = DEFAULT_TIMEOUT, *, reuse: bool = True
+    ) -> None:
         self.rule_dirs = rule_dirs
         self.timeout = timeout
         self.yara = YaraRules(rule_dirs)
+        self.memo = ModuleMemo() if reuse else None
 
     def scan_artifact(
         self, artifact: Artifact, started: float | None = None, deadline: Deadline | None = None
@@ -54,12 +68,13 @@ class Scanner:
         unless the target is already malicious (fail closed). Never raises for bad content."""
         started = time.perf_counter() if started is None else started
         deadline = Deadline(self.timeout) if deadline is None else deadline
-        collected = collect(artifact, self.yara, deadline)
+        collected = collect(artifact, self.yara, deadline, self.memo)
         if deadline.expired() and not any(g.limit is LimitKind.SCAN_TIME for g in collected.unread):
             # Finished, but late (one step outlasted the budget): the bound is the contract.
             collected.unread.append(Unread(path="", limit=LimitKind.SCAN_TIME, rest=True))
         coverage = assess(artifact, collected, self.timeout)
-        findings = judge(artifact, collected, [*metadata_findings(artifact), *coverage.findings])
+        declared = metadata_findings(artifact, memo=self.memo)
+        findings = judge(artifact, collected, [*declared, *coverage.findings])
         error = artifact.error or coverage.error
         verdict, score, summary = settle(findings, error)
         return ScanResult(
@@ -219,9 +234,36 @@ def _init_worker(rule_dirs: tuple[str, ...], timeout: float | None) -> None:
     _WORKER = Scanner(rule_dirs, timeout)
 
 
-def _run_task(task: ScanTask) -> list[ScanResult]:
+def _run_tasks(tasks: list[ScanTask]) -> list[list[ScanResult]]:
     assert _WORKER is not None
-    return _WORKER.scan_task(task)
+    return [_WORKER.scan_task(task) for task in tasks]
+
+
+def release_of(path: str) -> tuple[str, str] | None:
+    """(normalised name, version) of a wheel or sdist file name; None for anything else."""
+    base = os.path.basename(path)
+    try:
+        if base.endswith(".whl"):
+            name, version, _, _ = parse_wheel_filename(base)
+        elif base.endswith((".tar.gz", ".zip")):
+            name, version = parse_sdist_filename(base)
+        else:
+            return None
+    except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+        return None
+    return str(name), str(version)
+
+
+def release_groups(tasks: list[ScanTask]) -> list[list[int]]:
+    """Indexes of `tasks` grouped by release (the sdist and wheels of one name and version, which
+    share their modules: one worker scans them in turn and reuses its per-module results), the
+    largest group first so that both cores stay busy to the end instead of one finishing a giant
+    alone; every other task is a group of its own."""
+    groups: dict[object, list[int]] = {}
+    for i, task in enumerate(tasks):
+        release = release_of(task.path) if task.site_entry is None and not task.tree else None
+        groups.setdefault(release if release is not None else i, []).append(i)
+    return sorted(groups.values(), key=lambda group: -sum(_size(tasks[i].path) for i in group))
 
 
 def scan_tasks(
@@ -244,19 +286,19 @@ def scan_tasks(
                     on_result(result)
                 yield result
         return
-    # Largest first keeps both cores busy to the end instead of one finishing a giant alone.
-    order = sorted(range(len(tasks)), key=lambda i: -_size(tasks[i].path))
+    groups = release_groups(tasks)
     results: dict[int, list[ScanResult]] = {}
     with ProcessPoolExecutor(
         max_workers=jobs, initializer=_init_worker, initargs=(rule_dirs, timeout)
     ) as pool:
-        futures = {i: pool.submit(_run_task, tasks[i]) for i in order}
+        futures = [pool.submit(_run_tasks, [tasks[i] for i in group]) for group in groups]
         next_index = 0
-        for i in order:
-            results[i] = futures[i].result()
-            for result in results[i]:
-                if on_result:
-                    on_result(result)
+        for group, future in zip(groups, futures, strict=True):
+            for i, found in zip(group, future.result(), strict=True):
+                results[i] = found
+                for result in found:
+                    if on_result:
+                        on_result(result)
             while next_index in results:
                 yield from results.pop(next_index)
                 next_index += 1
@@ -280,5 +322,7 @@ __all__ = [
     "error_result",
     "expand_target",
     "read_task",
+    "release_groups",
+    "release_of",
     "scan_tasks",
 ]

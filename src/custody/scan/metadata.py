@@ -21,6 +21,7 @@ from custody.artifacts import Artifact, ArtifactKind
 from custody.scan.declared import Declarations, read_declarations
 from custody.scan.install_time import direct_url_findings
 from custody.scan.model import Basis, Finding, Severity
+from custody.scan.reuse import ModuleMemo
 from custody.scan.signals import (
     MalwareLookup,
     default_malware_lookup,
@@ -145,10 +146,13 @@ def typosquat_target(name: str) -> str | None:
     return None
 
 
-def metadata_findings(artifact: Artifact, malware: MalwareLookup | Unset | None = UNSET) -> list[Finding]:
+def metadata_findings(
+    artifact: Artifact, malware: MalwareLookup | Unset | None = UNSET, memo: ModuleMemo | None = None
+) -> list[Finding]:
     """Findings from what the artifact declares: name, version, dependencies, descriptions.
 
-    `malware` looks dependencies up in an advisory store; by default the local store, if built."""
+    `malware` looks dependencies up in an advisory store; by default the local store, if built.
+    `memo`: per-module results kept across artifacts (`custody.scan.reuse`)."""
     findings: list[Finding] = []
     if artifact.kind in (ArtifactKind.INSTALLED, ArtifactKind.FILE):
         return findings
@@ -156,7 +160,7 @@ def metadata_findings(artifact: Artifact, malware: MalwareLookup | Unset | None 
     findings.extend(direct_url_findings(declared))
     lookup = default_malware_lookup() if isinstance(malware, Unset) else malware
     findings.extend(malicious_dependencies(declared, lookup))
-    findings.extend(mcp_tool_injection(artifact))
+    findings.extend(mcp_tool_injection(artifact, memo))
     findings.extend(_squatted_dependencies(declared))
     for signal in (
         empty_package(artifact, declared, popular_names()),

@@ -19,6 +19,7 @@ import ast
 import os
 import re
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from packaging.requirements import Requirement as PackagingRequirement
@@ -33,6 +34,9 @@ from custody.scan.install_time import direct_url
 from custody.scan.model import Basis, Finding, Severity
 from custody.scan.roles import DEV_DIRS, is_dev_dir, relative_path
 from custody.scan.syntax import walk
+
+if TYPE_CHECKING:
+    from custody.scan.reuse import ModuleMemo
 
 MAX_MCP_SOURCE = 512 * 1024
 # Files that describe or build a package rather than make it up.
@@ -469,42 +473,52 @@ def _tool_texts(tree: ast.Module) -> Iterator[tuple[int, str]]:
                             yield sub.lineno, sub.value
 
 
-def mcp_tool_injection(artifact: Artifact) -> list[Finding]:
-    """Findings for MCP servers whose tool descriptions carry instructions to the model."""
+def tool_injection(data: bytes) -> tuple[int, str, str] | None:
+    """(line, description, what it does) of the first MCP tool description in the Python source
+    `data` that speaks to the model instead of describing the tool; None when there is none."""
+    lowered = data.lower()
+    if b"mcp" not in lowered or b"tool" not in lowered:
+        return None
+    if not _may_hold_injection(data):
+        return None  # no such phrase anywhere in the file: no description can hold one (parsing costs)
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError, RecursionError):
+        return None
+    for line, text in _tool_texts(tree):
+        label = injection_phrase(text)
+        if label is not None:
+            return line, text, label
+    return None
+
+
+def mcp_tool_injection(artifact: Artifact, memo: ModuleMemo | None = None) -> list[Finding]:
+    """Findings for MCP servers whose tool descriptions carry instructions to the model (one per
+    file is evidence enough). `memo`: results kept across artifacts (`custody.scan.reuse`)."""
     findings: list[Finding] = []
     for member in artifact.members:
         if not member.path.endswith(".py") or not member.complete or member.size > MAX_MCP_SOURCE:
             continue
-        data = member.data
-        lowered = data.lower()
-        if b"mcp" not in lowered or b"tool" not in lowered:
-            continue
         rel = relative_path(member.path, artifact.strip_prefix)
         if any(is_dev_dir(p) for p in rel.split("/")[:-1]):
             continue
-        if not _may_hold_injection(data):
-            continue  # no such phrase anywhere in the file: no description can hold one (parsing costs)
-        try:
-            tree = ast.parse(data)
-        except (SyntaxError, ValueError, RecursionError):
+        data = member.data
+        found = memo.derived(data, "tool-injection", tool_injection) if memo else tool_injection(data)
+        if found is None:
             continue
-        for line, text in _tool_texts(tree):
-            label = injection_phrase(text)
-            if label is None:
-                continue
-            findings.append(
-                Finding(
-                    rule="mcp-tool-injection",
-                    severity=Severity.HIGH,
-                    file=member.path,
-                    line=line,
-                    snippet=" ".join(text.split())[:200],
-                    reason=f"MCP tool description {label}: instructions to the model, hidden in "
-                    "what it reads as documentation",
-                    basis=Basis.METADATA,
-                )
+        line, text, label = found
+        findings.append(
+            Finding(
+                rule="mcp-tool-injection",
+                severity=Severity.HIGH,
+                file=member.path,
+                line=line,
+                snippet=" ".join(text.split())[:200],
+                reason=f"MCP tool description {label}: instructions to the model, hidden in "
+                "what it reads as documentation",
+                basis=Basis.METADATA,
             )
-            break  # one per file is evidence enough
+        )
     return findings
 
 
@@ -516,5 +530,6 @@ __all__ = [
     "malicious_dependencies",
     "mcp_tool_injection",
     "renamed_copy",
+    "tool_injection",
     "top_level_packages",
 ]
