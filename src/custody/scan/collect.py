@@ -182,6 +182,18 @@ def _calls_of(data: bytes, names: frozenset[str]) -> Iterator[tuple[str, str]]:
             at = data.find(encoded, end)
 
 
+def _from_imports(package: str, source: bytes) -> list[tuple[str, str, str]]:
+    return from_imports(source, package)
+
+
+@dataclass(frozen=True, slots=True)
+class _LevelCalls:
+    """A kept `module_level_calls` result with the answers its `keep` gave, in the order asked."""
+
+    asked: tuple[tuple[str, bool], ...]
+    calls: dict[str, set[str]]
+
+
 def _flow_key(fact: FlowFact) -> tuple[str, str, str, int, str | None]:
     flow = fact.flow
     return (fact.file, flow.source.value, flow.sink.value, flow.line, flow.destination.host)
@@ -366,7 +378,11 @@ class Collector:
             if info.context is Context.DEV:
                 continue
             package = rel.rsplit("/", 1)[0] if "/" in rel else ""
-            imports = from_imports(info.data, package)
+            imports = (
+                self.memo.derived(info.data, f"from-imports:{package}", partial(_from_imports, package))
+                if self.memo is not None
+                else from_imports(info.data, package)
+            )
             if imports:
                 self.imported_from[info.path] = imports
 
@@ -587,7 +603,7 @@ class Collector:
             package = importer.rel.rsplit("/", 1)[0] if "/" in importer.rel else ""
             found = self._level_calls.get(importer.path)
             if found is None:  # a module comes back here when its roots grow: read its text once
-                found = module_level_calls(importer.data, package, keep=self._names_a_module_here)
+                found = self._top_level_calls(importer.data, package)
                 self._level_calls[importer.path] = found
             calls = {module: set(names) for module, names in found.items()}
             for module, name, local in self.imported_from.get(importer.path, ()):
@@ -610,6 +626,28 @@ class Collector:
                         if len(self.roots[target.path]) != before:
                             seen.discard(target.path)
                             pending.append(target)
+
+    def _top_level_calls(self, data: bytes, package: str) -> dict[str, set[str]]:
+        """`module_level_calls` of a module of this artifact, from the memo when the same bytes in
+        the same folder were read before and each imported module it asked about is (or is not)
+        a module here as it was then: the pass then takes the same steps to the same result."""
+        keep = self._names_a_module_here
+        if self.memo is None:
+            return module_level_calls(data, package, keep=keep)
+        name = f"level-calls:{package}"
+        kept = self.memo.kept(data, name)
+        if isinstance(kept, _LevelCalls) and all(keep(stem) is answer for stem, answer in kept.asked):
+            return kept.calls
+        asked: list[tuple[str, bool]] = []
+
+        def recording(stem: str) -> bool:
+            answer = keep(stem)
+            asked.append((stem, answer))
+            return answer
+
+        calls = module_level_calls(data, package, keep=recording)
+        self.memo.keep(data, name, _LevelCalls(tuple(asked), calls))
+        return calls
 
     def _promote(
         self,
@@ -888,14 +926,21 @@ class Collector:
         """Whether all these matches sit in docstrings (`curl https://...` in a usage example),
         which the analysis ignores too: then they are no reason to analyse the module. Checked on
         the syntax tree, only when the cheap triple-quote count says docstring for every one; the
-        tree is kept for the analysis if it runs after all."""
+        tree is kept for the analysis if it runs after all. The spans come from the pattern pass,
+        so the answer depends on the bytes alone and is kept in the memo."""
         if not all(in_docstring(raw, offset) for offset, _ in spans):
             return False
+        kept = self.memo.kept(raw, "in-prose") if self.memo is not None else None
+        if isinstance(kept, bool):
+            return kept
         tree = parse_python(raw) if len(raw) <= MAX_AST_BYTES else None
         if tree is None:
             return False
         self.parsed[info.path] = tree
-        return within_prose(raw, tree, spans)
+        answer = within_prose(raw, tree, spans)
+        if self.memo is not None:
+            self.memo.keep(raw, "in-prose", answer)
+        return answer
 
     def _nested(self, analysis: PythonAnalysis, info: FileInfo, depth: int, line_base: int | None) -> None:
         for line, context, value in analysis.decoded[:20]:

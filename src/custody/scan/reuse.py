@@ -152,6 +152,19 @@ class ModuleMemo:
             entry.derived[name] = value
         return value
 
+    def kept(self, data: bytes, name: str) -> object | None:
+        """What `keep` kept under `name` for `data`, if anything."""
+        entry = self._get(data)
+        found = entry.derived.get(name) if entry is not None else None
+        self.hits += found is not None
+        return found
+
+    def keep(self, data: bytes, name: str, value: object) -> None:
+        """Keep `value` under `name` for `data` (the caller checks what it gets back)."""
+        entry = self._entry(data)
+        if entry is not None:
+            entry.derived[name] = value
+
     def _get(self, data: bytes) -> _Entry | None:
         entry = self._entries.get(data)
         if entry is not None:
