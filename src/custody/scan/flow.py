@@ -1240,7 +1240,9 @@ class FlowAnalysis:
             if index >= len(node.args):
                 continue
             carried = self.labels(node.args[index], env, scope)
-            for sink, destination, via in list(sinks):  # a recursive helper adds to its own summary
+            # a copy (a recursive helper adds to its own summary), in a fixed order: the first flow
+            # recorded at a call is the one a finding names (sets iterate in a per-process order)
+            for sink, destination, via in sorted(sinks, key=_param_sink_order):
                 where, where_via = destination, -1
                 if sink is not Sink.NETWORK and not destination.hard_coded:
                     where = _downloaded_from(carried)  # a download handed to a helper that runs it
@@ -1416,7 +1418,9 @@ class FlowAnalysis:
         scope: _Scope,
         callee: str,
     ) -> None:
-        for label in carried:
+        # in a fixed order: the first flow recorded at a call is the one a finding names, and a
+        # set of strings iterates in a different order in every process (hash randomisation)
+        for label in sorted(carried):
             if label.startswith("p:"):
                 if scope.summary is not None:
                     index = int(label[2:])
@@ -1599,6 +1603,11 @@ class FlowAnalysis:
                 if found is not None:
                     return found
         return None
+
+
+def _param_sink_order(item: tuple[Sink, Destination, int]) -> tuple[str, str, bool, int]:
+    sink, destination, via = item
+    return sink.value, destination.host or "", destination.hidden, via
 
 
 DOWNLOAD_FROM = "download@"

@@ -19,18 +19,27 @@ SECRETS = frozenset({Cap.SECRET, Cap.ENV_DUMP, Cap.CLOUD_METADATA})
 MAX_PER_RULE_FILE = 3
 
 
+def _first(item: tuple[int, Fact]) -> int:
+    return item[0]
+
+
 class Facts:
     """An artifact's facts, looked up by capability and the contexts they run in."""
 
     def __init__(self, facts: Iterable[Fact]) -> None:
-        self.by_cap: dict[Cap, list[Fact]] = defaultdict(list)
-        for fact in facts:
-            self.by_cap[fact.cap].append(fact)
+        self.by_cap: dict[Cap, list[tuple[int, Fact]]] = defaultdict(list)
+        for index, fact in enumerate(facts):
+            self.by_cap[fact.cap].append((index, fact))
 
     def get(self, caps: Cap | Iterable[Cap], contexts: frozenset[Context] = LIVE) -> list[Fact]:
-        """Facts of these capabilities in these contexts, in collection order."""
-        wanted = (caps,) if isinstance(caps, Cap) else tuple(caps)
-        return [f for cap in wanted for f in self.by_cap.get(cap, ()) if f.context in contexts]
+        """Facts of these capabilities in these contexts, in collection order (whatever order a
+        set of capabilities iterates in: enum members hash by name, which differs from process to
+        process, and the first fact is often the one a finding quotes)."""
+        if isinstance(caps, Cap):
+            return [f for _, f in self.by_cap.get(caps, ()) if f.context in contexts]
+        found = [item for cap in caps for item in self.by_cap.get(cap, ()) if item[1].context in contexts]
+        found.sort(key=_first)
+        return [f for _, f in found]
 
     def files(self, caps: Cap | Iterable[Cap], contexts: frozenset[Context] = LIVE) -> set[str]:
         """Files holding such facts."""
