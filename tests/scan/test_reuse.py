@@ -29,10 +29,7 @@ def beacon():
 
 
 def _findings(result: ScanResult) -> list[tuple[str, str, str, int | None, str]]:
-    return sorted(
-        (f.rule, f.severity.value, f.file, f.line, f.reason)
-        for f in result.findings
-    )
+    return sorted((f.rule, f.severity.value, f.file, f.line, f.reason) for f in result.findings)
 
 
 def _alone(path: Path) -> ScanResult:
@@ -87,7 +84,9 @@ def test_top_level_calls_are_replayed_only_when_the_imported_modules_are_the_sam
     # the second it is, and what `beacon()` runs at import is in it
     init = "from .net import beacon\nbeacon()\n"
     without = write_sdist(_dir(tmp_path / "a"), {f"{PKG}/__init__.py": init, f"{PKG}/other.py": BEACON})
-    with_net = write_sdist(_dir(tmp_path / "b"), _dedent({f"{PKG}/__init__.py": init, f"{PKG}/net.py": BEACON}))
+    with_net = write_sdist(
+        _dir(tmp_path / "b"), _dedent({f"{PKG}/__init__.py": init, f"{PKG}/net.py": BEACON})
+    )
     scanner = Scanner()
     scanner.scan_task(ScanTask(str(without)))
     (second,) = scanner.scan_task(ScanTask(str(with_net)))
