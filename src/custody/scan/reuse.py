@@ -33,7 +33,7 @@ Python of the largest release in the benchmark sets, so a release's second artif
 first one's modules, and small beside the memory one analysis takes."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ModuleKey:
     """Every input of one module's analysis besides rules and limits, which a scanner fixes."""
 
