@@ -369,6 +369,7 @@ def test_source_prefilter_knows_every_secret_path(path: str) -> None:
 _TRICKY = st.sampled_from(
     [
         *["ignore", "previous", "instructions", "do", "not", "tell", "the", "user", "without", "telling"],
+        *["disregard", "forget", "override", "never", "must", "inform"],
         *["<", "system", ">", "~/.ssh", "send", "content"],
         " ",
         "\n",

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import bz2
 import lzma
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, ClassVar
 
+from custody.artifacts._inflate import GzipDecoder, gzip_decoder
 from custody.errors import EXIT_ERROR, CustodyError
 
-_ZLIB_DECOMPRESS = type(zlib.decompressobj())
 BLOCK = 512
 CHUNK = 1 << 16
 
@@ -41,17 +40,14 @@ class _Inflater:
             self.kind = "bz2"
         elif head.startswith(b"\xfd7zXZ\x00"):
             self.kind = "xz"
-        self.decoder: zlib._Decompress | bz2.BZ2Decompressor | lzma.LZMADecompressor | None = (
-            self._new_decoder()
-        )
+        self.gzip: GzipDecoder | None = gzip_decoder() if self.kind == "gzip" else None
+        self.decoder: bz2.BZ2Decompressor | lzma.LZMADecompressor | None = self._new_decoder()
         self.pending = b""  # compressed input not yet fed to the decoder
         self.buffer = b""
         self.offset = 0
         self.eof = False
 
-    def _new_decoder(self) -> zlib._Decompress | bz2.BZ2Decompressor | lzma.LZMADecompressor | None:
-        if self.kind == "gzip":
-            return zlib.decompressobj(16 + zlib.MAX_WBITS)
+    def _new_decoder(self) -> bz2.BZ2Decompressor | lzma.LZMADecompressor | None:
         if self.kind == "bz2":
             return bz2.BZ2Decompressor()
         if self.kind == "xz":
@@ -61,26 +57,25 @@ class _Inflater:
     def _produce(self) -> bytes:
         """Next piece of decompressed output (at most about CHUNK bytes); b"" at the end."""
         while True:
-            if self.decoder is None:
-                return self.fileobj.read(CHUNK)
-            if self.kind == "gzip":
-                assert isinstance(self.decoder, _ZLIB_DECOMPRESS)
-                data = self.decoder.unconsumed_tail or self.pending or self.fileobj.read(CHUNK)
+            gzip = self.gzip
+            if gzip is not None:
+                data = gzip.unconsumed_tail or self.pending or self.fileobj.read(CHUNK)
                 self.pending = b""
                 if not data:
-                    if not self.decoder.eof:
+                    if not gzip.eof:
                         raise TarError("compressed stream ends early (truncated archive)")
                     return b""
-                out = self.decoder.decompress(data, CHUNK * 4)
-                if self.decoder.eof and self.decoder.unused_data:
+                out = gzip.decompress(data, CHUNK * 4)
+                if gzip.eof and gzip.unused_data:
                     # concatenated gzip members: keep going with a fresh decoder
-                    self.pending = self.decoder.unused_data
-                    self.decoder = self._new_decoder()
+                    self.pending = gzip.unused_data
+                    self.gzip = gzip_decoder()
                 if out:
                     return out
                 continue
             decoder = self.decoder
-            assert not isinstance(decoder, _ZLIB_DECOMPRESS)
+            if decoder is None:
+                return self.fileobj.read(CHUNK)
             if decoder.eof:
                 rest = decoder.unused_data
                 if rest.strip(b"\0"):

@@ -380,6 +380,13 @@ _SECRET_LABEL = "asks the model to read a secret file and hand its content over"
 # match wherever the text patterns do, 2-3x faster. Used to rule whole source files out before
 # any parse. The patterns are written in lowercase (a test keeps them so).
 _LOWER_CHECKS = tuple(re.compile(p.pattern.encode()) for p, _ in _PHRASE_CHECKS)
+_NEEDED_WORDS = (
+    (b"ignore", b"disregard", b"forget", b"override"),
+    (b"user",),
+    (b"<",),
+)
+"""For each of `_LOWER_CHECKS`, words one of which every match contains: a substring test rules
+a file out far faster than the pattern, which starts with `\b(` and is tried at every byte."""
 _LOWER_SECRET_PATH = re.compile(_SECRET_PATH.pattern.encode())
 _LOWER_HAND_OVER = re.compile(_HAND_OVER.pattern.encode())
 _SECRET_WORDS = (
@@ -435,7 +442,10 @@ def _may_hold_injection(data: bytes) -> bool:
     """Whether `injection_phrase` could find anything in the source `data` (an over-approximation:
     the byte patterns over `_fold(data)` match wherever the text patterns match the text)."""
     folded = _fold(data)
-    if any(pattern.search(folded) for pattern in _LOWER_CHECKS):
+    if any(
+        any(word in folded for word in words) and pattern.search(folded)
+        for pattern, words in zip(_LOWER_CHECKS, _NEEDED_WORDS, strict=True)
+    ):
         return True
     # the hand-over pattern first: it is several times cheaper than the path one
     return bool(
