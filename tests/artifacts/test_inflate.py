@@ -29,7 +29,7 @@ def _inflate(data: bytes, step: int) -> tuple[bytes, bytes]:
 
 @pytest.mark.parametrize("step", [1, 7, 4096, 1 << 20])
 def test_inflates_as_zlib_does_with_bounded_output(step: int) -> None:
-    payload = os.urandom(50_000) + b"a" * 300_000
+    payload = os.urandom(5_000) + b"a" * 300_000
     packed = gzip.compress(payload)
     inflated, _ = _inflate(packed + b"NEXT", step)
     assert inflated == zlib.decompressobj(GZIP_WBITS).decompress(packed) == payload
