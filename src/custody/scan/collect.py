@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 
 from custody.artifacts import NO_DEADLINE, Artifact, Deadline, LimitKind, Member, Unread
+from custody.scan.bare_sinks import with_bare_sinks
 from custody.scan.carriers import carrier_facts
 from custody.scan.export_slice import slice_may_hold
 from custody.scan.facts import Cap, Fact, FlowFact, Trait
@@ -713,7 +714,11 @@ class Collector:
         if cached is not None:
             scanned = cached
         else:
-            scanned = self._patterns(raw) if depth == 0 else self.yara.scan_with_sinks(raw, self.deadline)
+            scanned = (
+                self._patterns(raw)
+                if depth == 0
+                else with_bare_sinks(self.yara.scan_with_sinks(raw, self.deadline), raw)
+            )
         hits, sinks, marks = scanned.hits, scanned.sinks, scanned.marks
         prefix = "decoded payload: " if depth > 0 else ""
         if depth == 0:
@@ -791,7 +796,7 @@ class Collector:
         before (the pass depends on nothing else)."""
         scanned = self.memo.patterns(data) if self.memo is not None else None
         if scanned is None:
-            scanned = self.yara.scan_with_sinks(data, self.deadline)
+            scanned = with_bare_sinks(self.yara.scan_with_sinks(data, self.deadline), data)
             if self.memo is not None:
                 self.memo.keep_patterns(data, scanned)
         return scanned

@@ -36,6 +36,16 @@ rule custody_sink_calls {
   condition: any of them
 }
 
+// Internal: a from-import of a module whose functions send or run what they are given. Their calls
+// by bare name (`from requests import post`, `post(url, data=key)`) are sinks (bare_sinks.py reads
+// the imported names and finds the calls); the pattern alone cannot tell `post(` from a method.
+rule custody_bare_sink_imports {
+  meta: internal = "bare-sink"
+  strings:
+    $from = /from\s+(requests|httpx|subprocess|socket)\s+import\s/
+  condition: $from
+}
+
 // Internal: an import that names a test/docs/examples folder. Such a module, when imported by
 // library code, is library code (see collect.py).
 rule custody_dev_imports {
