@@ -286,7 +286,12 @@ class Collector:
         members = [m for m in self.artifact.members if m.data]
         infos: list[tuple[Member, FileInfo]] = []
         rels = [relative_path(m.path, self.artifact.strip_prefix) for m in members]
-        packages = package_dirs(rels) if self.artifact.kind in SOURCE_KINDS else None
+        packages = (
+            # every member: an empty `__init__.py` makes its folder a package all the same
+            package_dirs([relative_path(m.path, self.artifact.strip_prefix) for m in self.artifact.members])
+            if self.artifact.kind in SOURCE_KINDS
+            else None
+        )
         hooks = install_hooks(self.artifact)
         for member, rel in zip(members, rels, strict=True):
             ftype, context = classify(rel, self.artifact.kind, packages, self.artifact.name)

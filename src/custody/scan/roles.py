@@ -209,15 +209,20 @@ NON_PACKAGE_DIRS = frozenset(
 
 
 def _importable(rel: str, package_dirs: frozenset[str]) -> bool:
-    """Inside a package, or a plain top-level folder next to setup.py (namespace-style packages)."""
+    """Inside a package, or a plain top-level folder next to setup.py (namespace-style packages);
+    in a `src/` layout, a plain folder only under `src/`: the folders beside `src/` (a GitHub
+    Action's script, CI helpers) are not what the build installs."""
     folder = rel.rsplit("/", 1)[0]
     parts = folder.split("/")
-    if parts[0] == "src":
+    in_src = parts[0] == "src"
+    if in_src:
         parts = parts[1:]
     if parts and (parts[0].lower() in NON_PACKAGE_DIRS or parts[0].lower().startswith("vendored")):
         return False  # build tools and vendored sources next to the package are not imported
     if folder in package_dirs:
         return True
+    if not in_src and any(d.startswith("src/") for d in package_dirs):
+        return False
     return len(parts) == 1 and parts[0].lower() not in NON_PACKAGE_DIRS and not parts[0].startswith(".")
 
 
