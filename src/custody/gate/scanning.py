@@ -80,7 +80,10 @@ def _scanner(timeout: float | None, rule_dirs: tuple[str, ...]) -> Scanner:
     scanners: dict[tuple[float | None, tuple[str, ...]], Scanner] = _LOCAL.__dict__.setdefault("scanners", {})
     scanner = scanners.get((timeout, rule_dirs))
     if scanner is None:
-        scanner = scanners[(timeout, rule_dirs)] = Scanner(rule_dirs, timeout=timeout)
+        # No per-module memo: the gate scans each artifact once and keeps its decision by hash,
+        # and a worker holding up to the memo's budget of sources would break the gate's memory
+        # bound on the largest wheels.
+        scanner = scanners[(timeout, rule_dirs)] = Scanner(rule_dirs, timeout=timeout, reuse=False)
     return scanner
 
 
