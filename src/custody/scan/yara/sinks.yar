@@ -36,14 +36,16 @@ rule custody_sink_calls {
   condition: any of them
 }
 
-// Internal: a from-import of a module whose functions send or run what they are given. Their calls
-// by bare name (`from requests import post`, `post(url, data=key)`) are sinks (bare_sinks.py reads
-// the imported names and finds the calls); the pattern alone cannot tell `post(` from a method.
+// Internal: a from-import of a module whose functions send or run what they are given, or the module
+// imported under another name. Calls through those names (`from requests import post`, `post(url,
+// data=key)`; `import requests as rq`, `rq.post(...)`) are sinks (bare_sinks.py reads the imported
+// names and finds the calls); the pattern alone cannot tell `post(` from a method.
 rule custody_bare_sink_imports {
   meta: internal = "bare-sink"
   strings:
     $from = /from\s+(requests|httpx|subprocess|socket)\s+import\s/
-  condition: $from
+    $as = /import\s[^\n]{0,80}\b(requests|httpx|subprocess|socket)\s+as\s/
+  condition: any of them
 }
 
 // Internal: an import that names a test/docs/examples folder. Such a module, when imported by
