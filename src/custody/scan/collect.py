@@ -139,6 +139,10 @@ class Collected:
     unread: list[Unread] = field(default_factory=list)
     """What the analysis left out: members past the deadline, pattern timeouts, sources too large
     for the syntax tree. The reader's own gaps are in `Artifact.unread`."""
+    trees: dict[str, ast.Module] = field(default_factory=dict)
+    """Syntax trees of the analysed modules by member path (up to KEPT_TREE_BYTES of source): the
+    value flow across modules and the reader of setup.py's declarations use them instead of
+    parsing the same source again."""
 
 
 class _OutOfTime(Exception):
@@ -252,7 +256,7 @@ class Collector:
         # Syntax trees a pre-check parsed (`_only_in_prose`), handed to the analysis of that file.
         self.parsed: dict[str, ast.Module] = {}
         # Syntax trees of analysed modules, for the value flow across modules (KEPT_TREE_BYTES).
-        self._trees: dict[str, ast.Module] = {}
+        self._trees = self.out.trees
         self._tree_bytes = 0
         self._split: tuple[bytes, list[bytes]] | None = None  # the last source split, see `_lines`
 

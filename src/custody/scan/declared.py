@@ -13,11 +13,13 @@ import configparser
 import enum
 import re
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from custody.artifacts import Artifact, ArtifactKind, Member
 from custody.scan.roles import relative_path
+from custody.scan.syntax import walk
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -116,10 +118,13 @@ def _line_of(text: str, needle: str) -> int | None:
     return text.count("\n", 0, index) + 1 if index >= 0 else None
 
 
-def read_declarations(artifact: Artifact, *, with_setup_py: bool = True) -> Declarations:
+def read_declarations(
+    artifact: Artifact, *, with_setup_py: bool = True, trees: Mapping[str, ast.Module] | None = None
+) -> Declarations:
     """Everything the artifact's own metadata files declare (top-level files only).
 
-    `with_setup_py=False` skips parsing setup.py (it declares requirements, never build hooks)."""
+    `with_setup_py=False` skips reading setup.py (it declares requirements, never build hooks).
+    `trees`: syntax trees of members already parsed, by member path (setup.py's is used)."""
     out = Declarations()
     for member in artifact.members:
         rel = relative_path(member.path, artifact.strip_prefix)
@@ -146,7 +151,7 @@ def read_declarations(artifact: Artifact, *, with_setup_py: bool = True) -> Decl
             elif base == "setup.cfg":
                 _setup_cfg(text, member.path, out)
             elif base == "setup.py" and with_setup_py:
-                _setup_py(text, member.path, out)
+                _setup_py(text, member.path, out, trees.get(member.path) if trees else None)
     _dedupe(out)
     return out
 
@@ -315,17 +320,23 @@ _SETUP_KEYWORDS = {
 }
 
 
-def _setup_py(text: str, path: str, out: Declarations) -> None:
-    """Literal requirement strings given to setup() keywords (or to names assigned nearby)."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError):
+def _setup_py(text: str, path: str, out: Declarations, tree: ast.Module | None = None) -> None:
+    """Literal requirement strings given to setup() keywords (or to names assigned nearby).
+    `tree`: the file already parsed, if it was."""
+    if text.isascii() and not any(keyword in text for keyword in _SETUP_KEYWORDS):
+        # No such keyword can be given (an identifier that is not ASCII may fold to one: then the
+        # tree decides). Most of a malicious setup.py's parse went here for nothing.
         return
+    if tree is None:
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError):
+            return
     assigned: dict[str, ast.expr] = {}
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
             assigned[stmt.targets[0].id] = stmt.value
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if not isinstance(node, ast.Call):
             continue
         for keyword in node.keywords:

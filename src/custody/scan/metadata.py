@@ -3,8 +3,10 @@ and the signals of `custody.scan.signals` and `custody.scan.install_time`."""
 
 from __future__ import annotations
 
+import ast
 import enum
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from importlib import resources
 
@@ -57,10 +59,39 @@ _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 @lru_cache(maxsize=1)
+def _ranked_popular_names() -> tuple[str, ...]:
+    """The most downloaded PyPI project names (packaged data), most downloaded first."""
+    text = (resources.files("custody.scan") / "data" / "popular-pypi.txt").read_text(encoding="utf-8")
+    return tuple(
+        dict.fromkeys(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    )
+
+
+@lru_cache(maxsize=1)
 def popular_names() -> frozenset[str]:
     """The most downloaded PyPI project names (packaged data), for typosquat checks."""
-    text = (resources.files("custody.scan") / "data" / "popular-pypi.txt").read_text(encoding="utf-8")
-    return frozenset(line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#"))
+    return frozenset(_ranked_popular_names())
+
+
+def _squat_keys(name: str) -> tuple[tuple[int, str], tuple[int, str]]:
+    """The index keys of a name: its length with its first two letters, and with its last two."""
+    return (len(name), name[:2]), (len(name), "~" + name[-2:])
+
+
+@lru_cache(maxsize=1)
+def _squat_index() -> dict[tuple[int, str], tuple[int, ...]]:
+    """Ranks of the popular names (of at least MIN_SQUAT_LENGTH letters) under their
+    `_squat_keys`. Two such names one insertion, deletion, substitution or adjacent swap apart
+    differ in length by at most one and share their first two letters (an edit after them) or
+    their last two (an edit before those, since five letters leave room), so a lookup reads a few
+    dozen candidates instead of all; `_one_edit` then decides. Built in milliseconds: each
+    worker process builds its own."""
+    index: dict[tuple[int, str], list[int]] = {}
+    for rank, name in enumerate(_ranked_popular_names()):
+        if len(name) >= MIN_SQUAT_LENGTH:
+            for key in _squat_keys(name):
+                index.setdefault(key, []).append(rank)
+    return {key: tuple(ranks) for key, ranks in index.items()}
 
 
 def _one_edit(a: str, b: str) -> bool:
@@ -136,9 +167,18 @@ def typosquat_target(name: str) -> str | None:
     popular = popular_names()
     if canon in popular or len(canon) < MIN_SQUAT_LENGTH:
         return None
-    for candidate in popular:
-        if len(candidate) >= MIN_SQUAT_LENGTH and _one_edit(canon, candidate):
-            return candidate
+    index, ranked = _squat_index(), _ranked_popular_names()
+    ranks = sorted(
+        {
+            rank
+            for length in (len(canon) - 1, len(canon), len(canon) + 1)
+            for key in _squat_keys(canon)
+            for rank in index.get((length, key[1]), ())
+        }
+    )
+    for rank in ranks:  # the most downloaded of the names it imitates
+        if _one_edit(canon, ranked[rank]):
+            return ranked[rank]
     # Decorations around a popular name: python-requests, requests-py, py-requests.
     stripped = re.sub(r"^(python-|py-|py)|(-python|-py|-py3|3)$", "", canon)
     if stripped != canon and stripped in popular and len(stripped) >= MIN_SQUAT_LENGTH:
@@ -147,16 +187,20 @@ def typosquat_target(name: str) -> str | None:
 
 
 def metadata_findings(
-    artifact: Artifact, malware: MalwareLookup | Unset | None = UNSET, memo: ModuleMemo | None = None
+    artifact: Artifact,
+    malware: MalwareLookup | Unset | None = UNSET,
+    memo: ModuleMemo | None = None,
+    trees: Mapping[str, ast.Module] | None = None,
 ) -> list[Finding]:
     """Findings from what the artifact declares: name, version, dependencies, descriptions.
 
     `malware` looks dependencies up in an advisory store; by default the local store, if built.
-    `memo`: per-module results kept across artifacts (`custody.scan.reuse`)."""
+    `memo`: per-module results kept across artifacts (`custody.scan.reuse`). `trees`: syntax
+    trees of members already parsed, by member path (`Collected.trees`)."""
     findings: list[Finding] = []
     if artifact.kind in (ArtifactKind.INSTALLED, ArtifactKind.FILE):
         return findings
-    declared = read_declarations(artifact)
+    declared = read_declarations(artifact, trees=trees)
     findings.extend(direct_url_findings(declared))
     lookup = default_malware_lookup() if isinstance(malware, Unset) else malware
     findings.extend(malicious_dependencies(declared, lookup))
