@@ -27,14 +27,20 @@ from custody.scan.signals import (
     _HAND_OVER,
     _OVERRIDE,
     _SECRET_PATH,
+    MCP_TOOL_MARK,
     _may_hold_injection,
     injection_phrase,
+    mcp_tool_injection,
 )
 from custody.scan.verdict import decide
+from custody.scan.yara_rules import YaraRules
 from tests.scan.builders import DEFAULT_NAME, pkg_info, write_sdist, write_wheel
 from tests.scan.test_rules import assert_fires, assert_quiet, hits, scan
 
 INIT = f"{DEFAULT_NAME}/__init__.py"
+
+
+SCANNER_RULES = YaraRules()
 
 
 @pytest.fixture(scope="module")
@@ -295,6 +301,30 @@ def test_mcp_tool_injection_any_decorator_shape(tmp_path: Path, scanner: Scanner
     odd = POISONED_TOOL.replace("@mcp.tool()", '@servers["main"].tool(name=f"add_{1}")')
     result = scan(write_wheel(tmp_path, {f"{DEFAULT_NAME}/server.py": odd}), scanner)
     assert_fires(result, "mcp-tool-injection", Verdict.SUSPICIOUS)
+
+
+_MCP_WORDS = st.sampled_from(
+    ["mcp", "MCP", "Mcp", "m cp", "tool", "TOOL", "tOoL", "to ol", "x", "\n", "é", "ｍcp"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_MCP_WORDS, max_size=12))
+def test_the_mcp_tool_mark_is_set_wherever_the_source_names_both(words: list[str]) -> None:
+    # The pattern pass marks what `tool_injection` would read on: a member without the mark is
+    # skipped, so the mark must never be missing where both words are (in any ASCII case).
+    data = "".join(words).encode()
+    lowered = data.lower()
+    marked = MCP_TOOL_MARK in SCANNER_RULES.scan_with_sinks(data).marks
+    assert marked == (b"mcp" in lowered and b"tool" in lowered)
+
+
+def test_members_without_the_mcp_tool_mark_are_not_read_again(tmp_path: Path) -> None:
+    artifact = read_artifact(write_wheel(tmp_path, {f"{DEFAULT_NAME}/server.py": POISONED_TOOL}))
+    server = next(m.path for m in artifact.members if m.path.endswith("server.py"))
+    assert mcp_tool_injection(artifact)  # read when nothing is known of it
+    assert mcp_tool_injection(artifact, marks={server: frozenset({MCP_TOOL_MARK})})
+    assert not mcp_tool_injection(artifact, marks={server: frozenset()})  # the pass saw no mark
 
 
 def test_mcp_tool_injection_benign(tmp_path: Path, scanner: Scanner) -> None:

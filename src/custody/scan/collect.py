@@ -139,6 +139,9 @@ class Collected:
     unread: list[Unread] = field(default_factory=list)
     """What the analysis left out: members past the deadline, pattern timeouts, sources too large
     for the syntax tree. The reader's own gaps are in `Artifact.unread`."""
+    marks: dict[str, frozenset[str]] = field(default_factory=dict)
+    """The internal pattern marks (`PatternScan.marks`) of every Python member the pattern pass
+    read, by member path: later readers of the same sources skip those without their mark."""
     trees: dict[str, ast.Module] = field(default_factory=dict)
     """Syntax trees of the analysed modules by member path (up to KEPT_TREE_BYTES of source): the
     value flow across modules and the reader of setup.py's declarations use them instead of
@@ -731,6 +734,7 @@ class Collector:
         hits, sinks, marks = scanned.hits, scanned.sinks, scanned.marks
         prefix = "decoded payload: " if depth > 0 else ""
         if depth == 0:
+            self.out.marks[info.path] = marks
             if sinks:
                 self.sinks_in.add(info.path)
             self._chain_ends[info.path] = (bool(sinks), SOURCE_HINT in marks)

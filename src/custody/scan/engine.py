@@ -73,7 +73,7 @@ class Scanner:
             # Finished, but late (one step outlasted the budget): the bound is the contract.
             collected.unread.append(Unread(path="", limit=LimitKind.SCAN_TIME, rest=True))
         coverage = assess(artifact, collected, self.timeout)
-        declared = metadata_findings(artifact, memo=self.memo, trees=collected.trees)
+        declared = metadata_findings(artifact, memo=self.memo, trees=collected.trees, marks=collected.marks)
         findings = judge(artifact, collected, [*declared, *coverage.findings])
         error = artifact.error or coverage.error
         verdict, score, summary = settle(findings, error)

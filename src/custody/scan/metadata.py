@@ -191,12 +191,14 @@ def metadata_findings(
     malware: MalwareLookup | Unset | None = UNSET,
     memo: ModuleMemo | None = None,
     trees: Mapping[str, ast.Module] | None = None,
+    marks: Mapping[str, frozenset[str]] | None = None,
 ) -> list[Finding]:
     """Findings from what the artifact declares: name, version, dependencies, descriptions.
 
     `malware` looks dependencies up in an advisory store; by default the local store, if built.
-    `memo`: per-module results kept across artifacts (`custody.scan.reuse`). `trees`: syntax
-    trees of members already parsed, by member path (`Collected.trees`)."""
+    `memo`: per-module results kept across artifacts (`custody.scan.reuse`). `trees` and `marks`:
+    syntax trees and internal pattern marks of members already read, by member path
+    (`Collected.trees`, `Collected.marks`)."""
     findings: list[Finding] = []
     if artifact.kind in (ArtifactKind.INSTALLED, ArtifactKind.FILE):
         return findings
@@ -204,7 +206,7 @@ def metadata_findings(
     findings.extend(direct_url_findings(declared))
     lookup = default_malware_lookup() if isinstance(malware, Unset) else malware
     findings.extend(malicious_dependencies(declared, lookup))
-    findings.extend(mcp_tool_injection(artifact, memo))
+    findings.extend(mcp_tool_injection(artifact, memo, marks))
     findings.extend(_squatted_dependencies(declared))
     for signal in (
         empty_package(artifact, declared, popular_names()),

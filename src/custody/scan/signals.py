@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from custody.scan.reuse import ModuleMemo
 
 MAX_MCP_SOURCE = 512 * 1024
+MCP_TOOL_MARK = "mcp-tool"
+"""The internal pattern mark (sinks.yar) of a source that names MCP and a tool, in any case."""
 # Files that describe or build a package rather than make it up.
 _PACKAGING_FILES = frozenset(
     {
@@ -502,12 +504,21 @@ def tool_injection(data: bytes) -> tuple[int, str, str] | None:
     return None
 
 
-def mcp_tool_injection(artifact: Artifact, memo: ModuleMemo | None = None) -> list[Finding]:
+def mcp_tool_injection(
+    artifact: Artifact,
+    memo: ModuleMemo | None = None,
+    marks: Mapping[str, frozenset[str]] | None = None,
+) -> list[Finding]:
     """Findings for MCP servers whose tool descriptions carry instructions to the model (one per
-    file is evidence enough). `memo`: results kept across artifacts (`custody.scan.reuse`)."""
+    file is evidence enough). `memo`: results kept across artifacts (`custody.scan.reuse`).
+    `marks`: internal pattern marks of members already pattern-scanned (`Collected.marks`): one
+    without `mcp-tool` names MCP or a tool nowhere, and is not read again."""
     findings: list[Finding] = []
     for member in artifact.members:
         if not member.path.endswith(".py") or not member.complete or member.size > MAX_MCP_SOURCE:
+            continue
+        known = marks.get(member.path) if marks is not None else None
+        if known is not None and MCP_TOOL_MARK not in known:
             continue
         rel = relative_path(member.path, artifact.strip_prefix)
         if any(is_dev_dir(p) for p in rel.split("/")[:-1]):

@@ -129,3 +129,14 @@ rule custody_source_hint {
     $state = "Local State"
   condition: any of them
 }
+
+// Internal: a module that names both MCP and a tool (any case). Only such a module can declare an
+// MCP tool whose description speaks to the model (signals.py, `tool_injection`, reads those alone):
+// matched in this pass instead of lowering and searching every module again.
+rule custody_mcp_tool {
+  meta: internal = "mcp-tool"
+  strings:
+    $mcp = "mcp" nocase
+    $tool = "tool" nocase
+  condition: $mcp and $tool
+}
