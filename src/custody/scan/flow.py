@@ -33,6 +33,7 @@ from custody.scan.publish import (
     sending_program,
     url_host,
 )
+from custody.scan.syntax import children
 
 
 class Source(str, enum.Enum):
@@ -426,10 +427,9 @@ _NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
 def _own_nodes(body: list[ast.stmt]) -> list[ast.AST]:
     """Every node of a scope, not descending into nested functions, lambdas or classes (which are
-    yielded themselves). Reads `_fields` directly: ast.iter_child_nodes costs a generator a node."""
+    yielded themselves), nor into the context and operator leaves (`custody.scan.syntax.children`)."""
     out: list[ast.AST] = list(body)
     index = 0
-    ast_type = ast.AST
     while index < len(out):
         node = out[index]
         index += 1
@@ -438,12 +438,7 @@ def _own_nodes(body: list[ast.stmt]) -> list[ast.AST]:
             # defaults and bases, evaluated when the definition runs.
             out.extend(_definition_time(node))
             continue
-        for name in node._fields:
-            value = getattr(node, name, None)
-            if isinstance(value, list):
-                out.extend(item for item in value if isinstance(item, ast_type))
-            elif isinstance(value, ast_type):
-                out.append(value)
+        out.extend(children(node))
     return out
 
 
@@ -507,7 +502,7 @@ class FlowAnalysis:
         todo: list[tuple[ast.AST, str | None]] = [(self.tree, None)]
         while todo:
             parent, owner = todo.pop()
-            for child in ast.iter_child_nodes(parent):
+            for child in children(parent):
                 if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     params = [a.arg for a in child.args.posonlyargs + child.args.args]
                     if owner is not None and params and params[0] in ("self", "cls"):
@@ -1025,7 +1020,7 @@ class FlowAnalysis:
         if isinstance(node, (ast.Lambda, ast.FunctionDef)):
             return set()
         found: set[Label] = set()
-        for child in ast.iter_child_nodes(node):
+        for child in children(node):
             if isinstance(child, ast.expr):
                 found |= self.labels(child, env, scope, depth + 1)
             elif isinstance(child, ast.comprehension):

@@ -25,6 +25,20 @@ def _child_fields(kind: type) -> tuple[str, ...]:
     return fields
 
 
+def children(node: ast.AST) -> list[ast.AST]:
+    """The child nodes of `node` in `ast.iter_child_nodes` order, without the context and operator
+    leaves (see `_LEAF_FIELDS`), as a list: no generator per node."""
+    out: list[ast.AST] = []
+    ast_type = ast.AST
+    for name in _child_fields(type(node)):
+        value = getattr(node, name, None)
+        if value.__class__ is list:
+            out.extend([item for item in value if isinstance(item, ast_type)])
+        elif isinstance(value, ast_type):
+            out.append(value)
+    return out
+
+
 def walk(root: ast.AST) -> list[ast.AST]:
     """All nodes under `root` (root included) in breadth-first order, as `ast.walk` gives them but
     without its per-node generators, and without the context and operator leaves (see
