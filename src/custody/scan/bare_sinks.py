@@ -30,15 +30,16 @@ SINK_MEMBERS: dict[bytes, frozenset[bytes]] = {
 these modules hold (`Popen`, `check_output`, `create_connection`) are sink patterns by their bare
 name already."""
 
-# `from requests import get, post as p` and `from subprocess import (\n run,\n call as c,\n)`
+# `from requests import get, post as p` and `from subprocess import (\n run,\n call as c,\n)`.
+# Both patterns start at a newline (the text is given one in front), not at a MULTILINE `^`,
+# which the engine tries at every byte: four times slower over a module.
 _FROM_SINK_MODULE = re.compile(
-    rb"(?m)^[ \t]*from[ \t]+(requests|httpx|subprocess|socket)[ \t]+import[ \t]+"
-    rb"(\([^)]*\)|[^\n;#]*)"
+    rb"\n[ \t]*from[ \t]+(requests|httpx|subprocess|socket)[ \t]+import[ \t]+(\([^)]*\)|[^\n;#]*)"
 )
 _IMPORTED = re.compile(rb"([A-Za-z_]\w*|\*)(?:\s+as\s+([A-Za-z_]\w*))?")
 # `import requests as rq`, `import socket as s, os`
 _MODULE_AS = re.compile(
-    rb"(?m)^[ \t]*import[ \t]+[^\n;#]*?\b(requests|httpx|subprocess|socket)[ \t]+as[ \t]+([A-Za-z_]\w*)"
+    rb"\n[ \t]*import[ \t]+[^\n;#]*?\b(requests|httpx|subprocess|socket)[ \t]+as[ \t]+([A-Za-z_]\w*)"
 )
 
 
@@ -47,14 +48,15 @@ def bare_sink_names(data: bytes) -> frozenset[bytes]:
     its module (every sink of the module for a star import), or `ALIAS.member` for a module
     imported under another name."""
     names: set[bytes] = set()
-    for module, imported in _FROM_SINK_MODULE.findall(data):
+    text = b"\n" + data
+    for module, imported in _FROM_SINK_MODULE.findall(text):
         members = SINK_MEMBERS[module]
         for name, local in _IMPORTED.findall(imported.strip(b"()")):
             if name == b"*":
                 names.update(members)
             elif name in members:
                 names.add(local or name)
-    for module, alias in _MODULE_AS.findall(data):
+    for module, alias in _MODULE_AS.findall(text):
         if alias != module:
             names.update(alias + b"." + member for member in SINK_MEMBERS[module])
     return frozenset(names)

@@ -454,12 +454,14 @@ def _class_time_lines(
         start = header.end()
         following = _NEXT_TOP_LEVEL.search(text, start)
         end = following.start() if following is not None else len(text)
-        if not any(text.find(name, start, end) >= 0 for name in names):
-            continue  # nothing imported is named in it: none of its lines can run an import
         indent = _BODY_INDENT.search(text, start, end)
         if indent is None:
             continue
         body = b"".join(_body_lines(indent.group(1)).findall(text, start, end))
+        if not any(name in body for name in names):
+            # nothing imported is named in the lines that run: none of them can run an import
+            # (the lines first, then the names: a class body is mostly its methods' code)
+            continue
         # a method's header keeps its decorators' and defaults' calls, not its own name
         lines.append(_INDENTED_DEF.sub(b"\n", body))
     return lines
