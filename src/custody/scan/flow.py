@@ -442,6 +442,26 @@ def _own_nodes(body: list[ast.stmt]) -> list[ast.AST]:
     return out
 
 
+_STATEMENT_LISTS = frozenset({"body", "orelse", "finalbody", "handlers", "cases"})
+_STATEMENT_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _statement_children(node: ast.AST) -> list[ast.AST]:
+    """The statements (and except handlers and match cases) directly under `node`, in field order:
+    every child that can be or hold a function or class definition."""
+    kind = type(node)
+    fields = _STATEMENT_FIELDS.get(kind)
+    if fields is None:
+        fields = tuple(f for f in kind._fields if f in _STATEMENT_LISTS)
+        _STATEMENT_FIELDS[kind] = fields
+    out: list[ast.AST] = []
+    for name in fields:
+        value = getattr(node, name, None)
+        if value.__class__ is list:
+            out.extend(value)
+    return out
+
+
 def _definition_time(node: ast.AST) -> list[ast.AST]:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
         defaults = [d for d in node.args.kw_defaults if d is not None]
@@ -502,7 +522,9 @@ class FlowAnalysis:
         todo: list[tuple[ast.AST, str | None]] = [(self.tree, None)]
         while todo:
             parent, owner = todo.pop()
-            for child in children(parent):
+            # definitions are statements: only statement lists (and the handlers and match cases
+            # holding them) can hold one, in the order `ast.iter_child_nodes` gives them
+            for child in _statement_children(parent):
                 if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     params = [a.arg for a in child.args.posonlyargs + child.args.args]
                     if owner is not None and params and params[0] in ("self", "cls"):

@@ -957,6 +957,8 @@ class _Analyzer:
         records: list[tuple[set[str], set[str], bool, bool, bool]] = []
         qualify = self.scopes.qualify_node
         for node in self.nodes:
+            if type(node) not in _TAINT_KINDS:
+                continue  # most nodes are names, constants and operators
             value: ast.expr | None
             targets: list[ast.expr]
             if isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
@@ -1455,14 +1457,18 @@ class _Analyzer:
             self.emit(Cap.DYNAMIC_BUILTIN, name_node, f"{original} renamed to {name_node.id!r}")
         self._recipient_swaps()
         for node in self.nodes:
-            if isinstance(node, ast.Call):
+            # the commonest kinds first: most nodes are names and constants
+            if isinstance(node, ast.Name):
+                if not node.id.isascii():
+                    self.emit(Cap.ODD_IDENTIFIER, node, f"non-ASCII identifier {node.id!r}")
+            elif isinstance(node, ast.Constant):
+                if isinstance(node.value, str):
+                    self._string(node)
+            elif isinstance(node, ast.Call):
                 self._call(node, decoder)
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                self._string(node)
-            elif isinstance(node, ast.ClassDef) and self._is_install_command(node):
-                self.emit(Cap.CMDCLASS, node, f"class {node.name} overrides a setup command")
-            elif isinstance(node, ast.Name) and not node.id.isascii():
-                self.emit(Cap.ODD_IDENTIFIER, node, f"non-ASCII identifier {node.id!r}")
+            elif isinstance(node, ast.ClassDef):
+                if self._is_install_command(node):
+                    self.emit(Cap.CMDCLASS, node, f"class {node.name} overrides a setup command")
             elif isinstance(node, ast.While) and self._opaque_loop(node):
                 self.emit(Cap.OPAQUE_LOOP, node, "loop with a constant or self-cancelling condition")
 
@@ -1940,6 +1946,19 @@ _PREPARE_KINDS = frozenset(
         ast.withitem,
     }
 )
+_TAINT_KINDS = frozenset(
+    {
+        ast.For,
+        ast.AsyncFor,
+        ast.comprehension,
+        ast.withitem,
+        ast.Call,
+        ast.Assign,
+        ast.AnnAssign,
+        ast.AugAssign,
+    }
+)
+"""The nodes `_Analyzer._taint` reads (loops, `with` items, calls, assignments)."""
 
 
 def _xor_of_text(node: ast.BinOp, constants: dict[str, ast.expr]) -> bool:
