@@ -7,8 +7,10 @@ import ast
 from pathlib import Path
 
 from custody.artifacts import read_artifact
+from custody.scan import Scanner, ScanTask
 from custody.scan.declared import DependencyKind, read_declarations
-from tests.scan.builders import write_sdist
+from tests.artifacts.builders import tar_file
+from tests.scan.builders import sdist_bytes, write_sdist
 
 SETUP_WITH_REQUIREMENTS = """\
 from setuptools import setup
@@ -47,3 +49,29 @@ def test_a_keyword_spelt_with_other_characters_is_still_read(tmp_path: Path) -> 
 def test_a_setup_py_without_such_keywords_declares_nothing(tmp_path: Path) -> None:
     _, found = _setup_path(tmp_path, "from setuptools import setup\nsetup(name='x', version='1')\n")
     assert found == []
+
+
+def test_two_setup_py_members_of_one_path_are_both_read(tmp_path: Path) -> None:
+    # an archive may hold two members of one name: a tree kept by path would stand for both
+    first = 'from setuptools import setup\nsetup(name="fixturepkg", install_requires=["reqeusts"])\n'
+    second = 'from setuptools import setup\nsetup(name="fixturepkg", install_requires=["requests"])\n'
+    path = tmp_path / "fixturepkg-1.0.0.tar.gz"
+    path.write_bytes(
+        sdist_bytes(
+            setup_py=first, extra_tar_entries=[tar_file("fixturepkg-1.0.0/setup.py", second.encode())]
+        )
+    )
+    result = Scanner().scan_task(ScanTask(str(path)))[0]
+    squats = [f for f in result.findings if f.rule == "typosquat-dependency"]
+    assert squats and "reqeusts" in squats[0].snippet
+
+
+def test_a_tree_parsed_under_a_declared_encoding_is_not_taken_for_the_text(tmp_path: Path) -> None:
+    # the analysis parses the bytes (a coding cookie decodes them); declarations read the UTF-8 text
+    setup = "# -*- coding: utf-7 -*-\nfrom setuptools import setup\nsetup(install_requires=['+AGE-bc'])\n"
+    artifact = read_artifact(write_sdist(tmp_path, {"setup.py": setup}))
+    member = next(m for m in artifact.members if m.path.endswith("/setup.py"))
+    tree = ast.parse(member.data)
+    alone = [r.text for r in read_declarations(artifact).requirements]
+    with_tree = [r.text for r in read_declarations(artifact, trees={member.path: tree}).requirements]
+    assert alone == with_tree == ["+AGE-bc"]

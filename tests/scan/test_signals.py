@@ -7,6 +7,7 @@ Every fixture is synthetic and inert: endpoints are localhost, TEST-NET (192.0.2
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,8 @@ from custody.scan.signals import (
 )
 from custody.scan.verdict import decide
 from custody.scan.yara_rules import YaraRules
-from tests.scan.builders import DEFAULT_NAME, pkg_info, write_sdist, write_wheel
+from tests.artifacts.builders import make_zip
+from tests.scan.builders import DEFAULT_NAME, pkg_info, wheel_entries, write_sdist, write_wheel
 from tests.scan.test_rules import assert_fires, assert_quiet, hits, scan
 
 INIT = f"{DEFAULT_NAME}/__init__.py"
@@ -325,6 +327,19 @@ def test_members_without_the_mcp_tool_mark_are_not_read_again(tmp_path: Path) ->
     assert mcp_tool_injection(artifact)  # read when nothing is known of it
     assert mcp_tool_injection(artifact, marks={server: frozenset({MCP_TOOL_MARK})})
     assert not mcp_tool_injection(artifact, marks={server: frozenset()})  # the pass saw no mark
+
+
+def test_mcp_tool_injection_in_one_of_two_members_of_one_path(tmp_path: Path, scanner: Scanner) -> None:
+    # the poisoned copy first, a harmless one of the same name after it: marks kept by path would
+    # let the second stand for both
+    entries = [*wheel_entries({f"{DEFAULT_NAME}/server.py": POISONED_TOOL}).items()]
+    # larger than the poisoned copy: read after it whatever the order of reading (by size)
+    entries.append((f"{DEFAULT_NAME}/server.py", b"x = 1\n" + b"# padding\n" * 100))
+    path = tmp_path / f"{DEFAULT_NAME}-1.0.0-py3-none-any.whl"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # zipfile: "Duplicate name"
+        path.write_bytes(make_zip(entries))
+    assert_fires(scan(path, scanner), "mcp-tool-injection", Verdict.SUSPICIOUS)
 
 
 def test_mcp_tool_injection_benign(tmp_path: Path, scanner: Scanner) -> None:

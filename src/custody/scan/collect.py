@@ -6,6 +6,7 @@ import ast
 import json
 import re
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -141,11 +142,12 @@ class Collected:
     for the syntax tree. The reader's own gaps are in `Artifact.unread`."""
     marks: dict[str, frozenset[str]] = field(default_factory=dict)
     """The internal pattern marks (`PatternScan.marks`) of every Python member the pattern pass
-    read, by member path: later readers of the same sources skip those without their mark."""
+    read, by member path: later readers of the same sources skip those without their mark. Only
+    for paths one member has (never for two members of one name)."""
     trees: dict[str, ast.Module] = field(default_factory=dict)
-    """Syntax trees of the analysed modules by member path (up to KEPT_TREE_BYTES of source): the
-    value flow across modules and the reader of setup.py's declarations use them instead of
-    parsing the same source again."""
+    """Syntax trees of the analysed modules by member path (up to KEPT_TREE_BYTES of source, paths
+    one member has): the value flow across modules and the reader of setup.py's declarations use
+    them instead of parsing the same source again."""
 
 
 class _OutOfTime(Exception):
@@ -238,6 +240,10 @@ class Collector:
         # result depends on more than the module and is not kept in the memo
         self._read_siblings = False
         self.out = Collected()
+        # Paths more than one member has (an archive may hold two `pkg/x.py`): what is kept by
+        # path for later readers (`Collected.marks`, `Collected.trees`) would stand for both.
+        counts = Counter(m.path for m in artifact.members)
+        self._shared_paths = {path for path, count in counts.items() if count > 1}
         self.startup_modules: dict[str, set[str]] = {}
         self.roots: dict[str, set[str]] = {}
         self.as_main: set[str] = set()
@@ -734,7 +740,8 @@ class Collector:
         hits, sinks, marks = scanned.hits, scanned.sinks, scanned.marks
         prefix = "decoded payload: " if depth > 0 else ""
         if depth == 0:
-            self.out.marks[info.path] = marks
+            if info.path not in self._shared_paths:
+                self.out.marks[info.path] = marks
             if sinks:
                 self.sinks_in.add(info.path)
             self._chain_ends[info.path] = (bool(sinks), SOURCE_HINT in marks)
@@ -759,7 +766,12 @@ class Collector:
             if tree is not None
             else None
         )
-        if depth == 0 and tree is not None and self._tree_bytes + len(raw) <= KEPT_TREE_BYTES:
+        if (
+            depth == 0
+            and tree is not None
+            and self._tree_bytes + len(raw) <= KEPT_TREE_BYTES
+            and info.path not in self._shared_paths
+        ):
             # the value flow across modules may summarise or follow this module again
             self._trees[info.path] = tree
             self._tree_bytes += len(raw)

@@ -151,7 +151,7 @@ def read_declarations(
             elif base == "setup.cfg":
                 _setup_cfg(text, member.path, out)
             elif base == "setup.py" and with_setup_py:
-                _setup_py(text, member.path, out, trees.get(member.path) if trees else None)
+                _setup_py(text, member.path, out, _same_tree(text, member.path, trees))
     _dedupe(out)
     return out
 
@@ -318,6 +318,20 @@ _SETUP_KEYWORDS = {
     "setup_requires": DependencyKind.BUILD,
     "dependency_links": DependencyKind.RUNTIME,
 }
+
+
+# PEP 263: an encoding declared in a comment on the first or second line
+_CODING_COOKIE = re.compile(r"^[ \t\f]*#.*?coding[:=]", re.MULTILINE)
+
+
+def _same_tree(text: str, path: str, trees: Mapping[str, ast.Module] | None) -> ast.Module | None:
+    """The tree already parsed for `path`, when it is the tree of `text`: the analysis parsed the
+    bytes, which a byte-order mark or a declared encoding decode otherwise than UTF-8 does."""
+    tree = trees.get(path) if trees else None
+    if tree is None or text.startswith("\ufeff"):
+        return None
+    head = "\n".join(text.split("\n", 2)[:2])
+    return None if _CODING_COOKIE.search(head) else tree
 
 
 def _setup_py(text: str, path: str, out: Declarations, tree: ast.Module | None = None) -> None:

@@ -69,7 +69,8 @@ class Scanner:
         started = time.perf_counter() if started is None else started
         deadline = Deadline(self.timeout) if deadline is None else deadline
         collected = collect(artifact, self.yara, deadline, self.memo)
-        if deadline.expired() and not any(g.limit is LimitKind.SCAN_TIME for g in collected.unread):
+        # `remaining`, not `expired`: it reads the clock now (`expired` reads it every few ms)
+        if deadline.remaining() == 0 and not any(g.limit is LimitKind.SCAN_TIME for g in collected.unread):
             # Finished, but late (one step outlasted the budget): the bound is the contract.
             collected.unread.append(Unread(path="", limit=LimitKind.SCAN_TIME, rest=True))
         coverage = assess(artifact, collected, self.timeout)
