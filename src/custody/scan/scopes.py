@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable
 
+from custody.scan.syntax import children
+
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
 
@@ -98,10 +100,5 @@ def bound_names(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> frozenset[str]:
             continue
         if isinstance(node, ast.ExceptHandler) and node.name:
             bound.add(node.name)
-        for field in node._fields:
-            value = getattr(node, field, None)
-            if isinstance(value, list):
-                pending.extend(item for item in value if isinstance(item, ast.AST))
-            elif isinstance(value, ast.AST):
-                pending.append(value)
+        pending.extend(children(node))  # no context or operator leaves: they bind nothing
     return frozenset(bound - declared)
