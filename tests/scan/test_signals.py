@@ -339,7 +339,10 @@ def test_mcp_tool_injection_in_one_of_two_members_of_one_path(tmp_path: Path, sc
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # zipfile: "Duplicate name"
         path.write_bytes(make_zip(entries))
-    assert_fires(scan(path, scanner), "mcp-tool-injection", Verdict.SUSPICIOUS)
+    result = scan(path, scanner)
+    # the two copies differ: the archive itself is confusing, and with the poisoned tool malicious
+    assert_fires(result, "archive-confusion", Verdict.MALICIOUS)
+    assert_fires(result, "mcp-tool-injection", Verdict.MALICIOUS)
 
 
 def test_mcp_tool_injection_benign(tmp_path: Path, scanner: Scanner) -> None:

@@ -34,6 +34,8 @@ class Collector:
         self.inflated_bytes = 0
         self.loaded_bytes = 0
         self.nested_loaded = 0
+        self._added: dict[str, tuple[int, bytes]] = {}
+        """(size, loaded bytes) of the first member added under each path."""
 
     def issue(self, kind: IssueKind, path: str, detail: str, limit: LimitKind | None = None) -> None:
         """Record a safety issue (what was skipped or cut, and which limit); reading goes on."""
@@ -114,6 +116,15 @@ class Collector:
                 limit,
             )
             self.missed(path, limit, size, len(data))
+        entry = (size, data)
+        if self._added.setdefault(path, entry) != entry:
+            # Two members of one name with different content: an installer keeps one of them
+            # (which one depends on the tool), and the other can hide behind it in a review.
+            self.issue(
+                IssueKind.AMBIGUOUS_MEMBER,
+                path,
+                "a second member of this name with other content: which one is installed depends on the tool",
+            )
         self.loaded_bytes += len(data)
         if is_nested_archive(path):
             self.nested_loaded += len(data)

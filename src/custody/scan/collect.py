@@ -248,8 +248,9 @@ class Collector:
         self.roots: dict[str, set[str]] = {}
         self.as_main: set[str] = set()
         # YARA results of top-level Python files, scanned once up front (their internal marks
-        # decide contexts before any file is analysed) and used again by `_python`.
-        self.prescanned: dict[str, PatternScan] = {}
+        # decide contexts before any file is analysed) and used again by `_python`, with the
+        # bytes they were scanned from: two members may share a path, and each is judged by its own.
+        self.prescanned: dict[str, tuple[bytes, PatternScan]] = {}
         # Value flow across modules: each module's from-imports, the modules the pattern scan saw
         # a sink in, and function summaries computed when an importer needs them.
         self.imported_from: dict[str, list[tuple[str, str, str]]] = {}
@@ -580,7 +581,7 @@ class Collector:
                 scanned = self._patterns(info.data)
             except PatternTimeout:
                 continue  # scanned again (and reported if it times out again) by `_python`
-            self.prescanned[info.path] = scanned
+            self.prescanned[info.path] = (info.data, scanned)
             if "dev-import" not in scanned.marks:
                 continue
             package = rel.rsplit("/", 1)[0] if "/" in rel else ""
@@ -729,8 +730,8 @@ class Collector:
     ) -> PythonAnalysis | None:
         raw = data if isinstance(data, bytes) else data.encode("utf-8", "replace")
         cached = self.prescanned.pop(info.path, None) if depth == 0 else None
-        if cached is not None:
-            scanned = cached
+        if cached is not None and cached[0] is raw:
+            scanned = cached[1]
         else:
             scanned = (
                 self._patterns(raw)
