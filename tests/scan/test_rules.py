@@ -1983,6 +1983,19 @@ def test_compiled_module_imported_at_import_from_a_pure_wheel_fires(tmp_path: Pa
     # an sdist that ships one prebuilt promises less (vendored engines): reported, not decisive
     sdist = scan(write_sdist(tmp_path, {EXTENSION: SAMPLE_ELF, f"{DEFAULT_NAME}/__init__.py": init}), scanner)
     assert_fires(sdist, "embedded-executable", Verdict.CLEAN, severity=Severity.MEDIUM)
+    # the same under an sdist's src/ layout folder, and in one whose `src/` is the package itself
+    # (setup.py maps it to the real name; its modules import each other relatively)
+    for files in (
+        {f"src/{EXTENSION}": SAMPLE_ELF, f"src/{DEFAULT_NAME}/__init__.py": init},
+        {"src/_core.cpython-310-x86_64-linux-gnu.so": SAMPLE_ELF, "src/__init__.py": "from . import _core\n"},
+    ):
+        found = assert_fires(
+            scan(write_sdist(tmp_path, files), scanner),
+            "embedded-executable",
+            Verdict.CLEAN,
+            severity=Severity.MEDIUM,
+        )
+        assert "imports the compiled module" in found[0].reason, found
 
 
 def test_compiled_module_benign(tmp_path: Path, scanner: Scanner) -> None:

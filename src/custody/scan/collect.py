@@ -197,6 +197,13 @@ def _from_imports(package: str, source: bytes) -> list[tuple[str, str, str]]:
 
 
 @dataclass(frozen=True, slots=True)
+class _Summaries:
+    """Function summaries of a helper module as the memo keeps them (read only once made)."""
+
+    by_name: dict[str, Summary]
+
+
+@dataclass(frozen=True, slots=True)
 class _LevelCalls:
     """A kept `module_level_calls` result with the answers its `keep` gave, in the order asked."""
 
@@ -262,6 +269,7 @@ class Collector:
         self.by_module: dict[str, FileInfo] = {}
         self._module_files: dict[str, FileInfo | None] = {}
         self._module_dirs: set[str] | None = None
+        self._src_layout = False
         self._level_calls: dict[str, dict[str, set[str]]] = {}
         # Syntax trees a pre-check parsed (`_only_in_prose`), handed to the analysis of that file.
         self.parsed: dict[str, ast.Module] = {}
@@ -307,6 +315,9 @@ class Collector:
             else None
         )
         hooks = install_hooks(self.artifact)
+        # an sdist's `src/` is a layout folder unless it is a package itself (`src/__init__.py`,
+        # which setup.py then maps to the real name): see `_package_of`
+        self._src_layout = packages is not None and "src" not in packages
         for member, rel in zip(members, rels, strict=True):
             ftype, context = classify(rel, self.artifact.kind, packages, self.artifact.name)
             info = FileInfo(path=member.path, rel=rel, type=ftype, context=context, data=member.data)
@@ -361,6 +372,19 @@ class Collector:
         # since a carrier takes the context of the code that loads it.
         self.out.facts.extend(carrier_facts(self.artifact.kind, infos, self.yara))
 
+    def _package_of(self, rel: str) -> str:
+        """The folder of the module at `rel` (a slash path) that its relative imports resolve
+        against. In a source distribution a leading `src/` is the layout's folder, not part of
+        any module name (an installed `src/pkg/a.py` is `pkg.a`): leaving it out names every
+        import as the wheel of the same release names it, so the passes keyed by folder
+        (`_top_level_calls`, `from_imports`) find the wheel's results in the memo. Every lookup
+        of a named module tries it with and without `src/`. Not when `src/` is itself a package
+        (it has an `__init__.py`; its modules import each other as `from . import x`)."""
+        package = rel.rsplit("/", 1)[0] if "/" in rel else ""
+        if self._src_layout and (package == "src" or package.startswith("src/")):
+            return package[4:]
+        return package
+
     def _module_file(self, module: str) -> FileInfo | None:
         """The Python file of this artifact a dotted module name imports, if any (memoised: the
         modules of a package import the same few modules, name by name)."""
@@ -397,7 +421,7 @@ class Collector:
         for rel, info in by_rel.items():
             if info.context is Context.DEV:
                 continue
-            package = rel.rsplit("/", 1)[0] if "/" in rel else ""
+            package = self._package_of(rel)
             imports = (
                 self.memo.derived(info.data, f"from-imports:{package}", partial(_from_imports, package))
                 if self.memo is not None
@@ -499,15 +523,7 @@ class Collector:
                     owners[owner.path] = owner
         for path, names in list(wanted.items())[:MAX_CROSS_MODULE_IMPORTERS]:
             self._tick()
-            owner = owners[path]
-            ends = self._end_offsets.get(owner.path)
-            if ends is not None and not slice_may_hold(owner.data, frozenset(names), ends):
-                # every sink and source word of the helper sits in code the summaries leave out
-                self.summaries[path] = {}
-                continue
-            self.summaries[path] = flow_summaries(
-                owner.data, owner.path, owner.context, frozenset(names), tree=self._trees.get(owner.path)
-            )
+            self.summaries[path] = self._summaries_of(owners[path], frozenset(names))
         if not any(self.summaries.values()):
             return
         known = {_flow_key(f) for f in self.out.flows}
@@ -533,6 +549,28 @@ class Collector:
                     known.add(key)
                     self.out.flows.append(fact)
 
+    def _summaries_of(self, owner: FileInfo, names: frozenset[str]) -> dict[str, Summary]:
+        """`flow_summaries` of the functions `names` of the helper module `owner`: none when every
+        sink and source word of the module sits in code the summaries leave out. Kept in the memo
+        by the module's bytes, its context and the names: summaries name no file, so they are the
+        same in every artifact of a release. For that they are always made from a new parse, not
+        from the tree an analysis of the module may have left (`_trees`): the analysis rewrites
+        calls through wrappers in it with the whole module in view (`custody.scan.callables`),
+        and a module replayed from the memo in the next artifact leaves no tree at all."""
+        ends = self._end_offsets.get(owner.path)
+        key = f"summaries:{owner.context.value}:{ends is not None}:" + ",".join(sorted(names))
+        if self.memo is not None:
+            kept = self.memo.kept(owner.data, key)
+            if isinstance(kept, _Summaries):
+                return kept.by_name
+        if ends is not None and not slice_may_hold(owner.data, names, ends):
+            found: dict[str, Summary] = {}
+        else:
+            found = flow_summaries(owner.data, owner.path, owner.context, names)
+        if self.memo is not None:
+            self.memo.keep(owner.data, key, _Summaries(found))
+        return found
+
     def _compiled_modules_imported(
         self, infos: list[tuple[Member, FileInfo]], by_rel: dict[str, FileInfo]
     ) -> None:
@@ -550,7 +588,7 @@ class Collector:
         for info in by_rel.values():
             if info.context not in UNASKED_CONTEXTS:
                 continue
-            package = info.rel.rsplit("/", 1)[0] if "/" in info.rel else ""
+            package = self._package_of(info.rel)
             for module, line in top_level_imported_modules(info.data, package).items():
                 target = extensions.get(module.replace(".", "/"))
                 if target is not None:
@@ -584,7 +622,7 @@ class Collector:
             self.prescanned[info.path] = (info.data, scanned)
             if "dev-import" not in scanned.marks:
                 continue
-            package = rel.rsplit("/", 1)[0] if "/" in rel else ""
+            package = self._package_of(rel)
             for module in imported_modules(info.data, package):
                 for candidate in module_file_candidates(module):
                     for dev_info in by_suffix.get(candidate, ()):
@@ -600,7 +638,7 @@ class Collector:
         ]
         while pending:
             importer = pending.pop()
-            package = importer.rel.rsplit("/", 1)[0] if "/" in importer.rel else ""
+            package = self._package_of(importer.rel)
             for module in imported_modules(importer.data, package):
                 for candidate in module_file_candidates(module):
                     for rel in (candidate, f"src/{candidate}"):
@@ -620,7 +658,7 @@ class Collector:
             if importer.path in seen:
                 continue
             seen.add(importer.path)
-            package = importer.rel.rsplit("/", 1)[0] if "/" in importer.rel else ""
+            package = self._package_of(importer.rel)
             found = self._level_calls.get(importer.path)
             if found is None:  # a module comes back here when its roots grow: read its text once
                 found = self._top_level_calls(importer.data, package)
