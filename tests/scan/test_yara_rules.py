@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import yara_x
 
 from custody.scan.facts import Cap, Trait
-from custody.scan.yara_rules import _builtin_sources
+from custody.scan.flow import _SECRET_PATH
+from custody.scan.yara_rules import SOURCE_HINT, YaraRules, _builtin_sources
 
 
 def _metas() -> list[tuple[str, dict[str, object]]]:
@@ -35,3 +37,67 @@ def test_stealer_targets_are_marked_by_trait() -> None:
     assert traits["secret_crypto_wallets"] == Trait.STEALER_TARGET.value
     assert traits["secret_ssh_keys"] is None  # an ordinary credential name, not a stealer's loot list
     assert traits["obfuscator_markers"] == Trait.OBFUSCATOR_MARKER.value
+
+
+SECRET_PATHS = [
+    "~/.ssh/id_rsa",
+    "~/.SSH/id_ed25519",
+    "~/.aws/credentials",
+    "C:/Users/u/AppData/Roaming/aws/credentials",
+    "~/.kube/config",
+    ".env",
+    "/srv/app/.ENV.local",
+    "~/.netrc",
+    "~/.pypirc",
+    "~/.npmrc",
+    "~/.git-credentials",
+    "~/.config/gcloud/credentials.db",
+    "~/.azure/accessTokens.json",
+    "/etc/shadow",
+    "/var/run/secrets/kubernetes.io/serviceaccount/token",
+    "~/.bitcoin/wallet.dat",
+    "~/.electrum/wallets",
+    "~/.ethereum/keystore",
+    "~/.docker/config.json",
+    "~/.bash_history",
+    "Default/Login Data",
+    "User Data/Local State",
+    "Default/Local Storage/leveldb",
+]
+
+
+@pytest.mark.parametrize("path", SECRET_PATHS)
+def test_source_hint_marks_every_credential_store_the_flow_analysis_reads(path: str) -> None:
+    # the hint selects helper modules for summaries across modules: a module that reads a
+    # credential store the flow analysis knows must carry it, whatever the case of the path
+    assert _SECRET_PATH.search(path), path  # the analysis takes it as a secret file
+    code = f"def grab():\n    with open({path!r}) as f:\n        return f.read()\n".encode()
+    assert SOURCE_HINT in YaraRules().scan_with_sinks(code).marks
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import os\nx = os.environ['A']\n",
+        "from os import environ as e\n",
+        "import os\nx = os.environb\n",
+        "import os\nx = getattr(os, 'environ')\n",
+        "import os\nx = os.getenv('A')\n",
+    ],
+)
+def test_source_hint_marks_the_environment_under_any_alias(code: str) -> None:
+    assert SOURCE_HINT in YaraRules().scan_with_sinks(code.encode()).marks
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        '"""Read the build environment."""\nenvironment = load()\n',
+        "class Runner:\n    def go(self):\n        return self.env.get('x')\n",
+        "from .env.plugin import interface\n",
+    ],
+)
+def test_source_hint_passes_over_words_that_name_no_source(code: str) -> None:
+    # "environment" and attributes called env: everyday words that made most large libraries'
+    # helper modules look like the source end of a chain
+    assert SOURCE_HINT not in YaraRules().scan_with_sinks(code.encode()).marks

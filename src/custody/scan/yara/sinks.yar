@@ -106,14 +106,22 @@ rule custody_decode_and_exec {
 rule custody_source_hint {
   meta: internal = "source-hint"
   strings:
-    $environ = "environ"
+    // the name `environ` (or `environb`), not the word "environment" that docs and build tools
+    // use everywhere: the flow analysis's environment is `os.environ` under any alias
+    $environ = /environb?\b/
     $getenv = "getenv"
     $expanduser = "expanduser"
     $home = "home()"
-    $ssh = ".ssh"
-    $aws = ".aws"
-    $kube = ".kube"
-    $env = /\.env\b/
+    // credential stores as the flow analysis spells them (flow.py, `_SECRET_PATH`, which ignores
+    // case, as macOS and Windows file systems do); not "Cookies" or "Phantom", everyday words in
+    // web and database libraries, which a browser or wallet stealer names beside these anyway
+    $ssh = ".ssh" nocase
+    $aws = ".aws" nocase
+    $kube = ".kube" nocase
+    $store = /(\.netrc|\.pypirc|\.npmrc|\.git-credentials|gcloud[\/\\]|\.azure|kubeconfig|id_(rsa|dsa|ecdsa|ed25519)|application_default_credentials|\.bash_history|\.zsh_history|\/etc\/shadow|serviceaccount[\/\\]token|wallet\.dat|\.electrum|keystore|\.docker[\/\\]config|aws[\/\\]credentials|Local Storage[\/\\]leveldb|metamask|exodus)/ nocase
+    // a `.env` file named in a path (the flow analysis takes `.env` after a slash or at the
+    // start of a string), not `self.env`, `from .env import x` or any other name called env
+    $env = /(^|["'\/\\])\.env\b/ nocase
     $hostname = "gethostname"
     $getuser = "getuser"
     $getlogin = "getlogin"
@@ -125,8 +133,8 @@ rule custody_source_hint {
     $keyring = "keyring"
     $stack = "inspect.stack"
     $frame = "_getframe"
-    $login = "Login Data"
-    $state = "Local State"
+    $login = "Login Data" nocase
+    $state = "Local State" nocase
   condition: any of them
 }
 
