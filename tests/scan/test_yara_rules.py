@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yara_x
 
@@ -101,3 +103,21 @@ def test_source_hint_passes_over_words_that_name_no_source(code: str) -> None:
     # "environment" and attributes called env: everyday words that made most large libraries'
     # helper modules look like the source end of a chain
     assert SOURCE_HINT not in YaraRules().scan_with_sinks(code.encode()).marks
+
+
+def test_rules_are_compiled_once_per_process_and_again_when_a_rule_file_changes(tmp_path: Path) -> None:
+    # a scan compiles the rules to check user rules before its workers start; the scanner and
+    # the forked workers take the compiled rules from there instead of compiling them again
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    rule = folder / "mine.yar"
+    rule.write_text('rule mine { strings: $a = "first-marker" condition: $a }')
+    first = YaraRules((str(folder),))
+    assert YaraRules((str(folder),)).rules is first.rules
+    assert YaraRules().rules is not first.rules  # other sources, other rules
+    assert [h.rule for h in first.scan(b"x = 'first-marker'")] == ["mine"]
+    rule.write_text('rule mine { strings: $a = "second-marker" condition: $a }')
+    edited = YaraRules((str(folder),))
+    assert edited.rules is not first.rules
+    assert [h.rule for h in edited.scan(b"x = 'second-marker'")] == ["mine"]
+    assert edited.scan(b"x = 'first-marker'") == []

@@ -92,21 +92,45 @@ def _user_sources(directory: str) -> list[tuple[str, str]]:
     return [(str(p), p.read_text(encoding="utf-8", errors="replace")) for p in found]
 
 
+_Sources = tuple[tuple[tuple[str, str], ...], ...]
+MAX_COMPILED = 8
+_COMPILED: dict[_Sources, yara_x.Rules] = {}
+"""Rules compiled in this process, by their sources (the built-in ones, then each user folder's).
+Compiling takes about 0.1 s and a scan compiled them to check user rules before its workers
+start: the workers, forked after that, find them here and only make their own scanner."""
+
+
+def _compiled(user_dirs: tuple[str, ...]) -> yara_x.Rules:
+    """The built-in rules and those in `user_dirs`, compiled once per process for the same sources
+    (a rule file edited since is read and compiled again)."""
+    sources: _Sources = (
+        tuple(_builtin_sources()),
+        *(tuple(_user_sources(directory)) for directory in user_dirs),
+    )
+    rules = _COMPILED.get(sources)
+    if rules is not None:
+        return rules
+    compiler = yara_x.Compiler()
+    try:
+        for origin, source in sources[0]:
+            compiler.add_source(source, origin=origin)
+        for index, folder in enumerate(sources[1:]):
+            compiler.new_namespace(f"user{index}")
+            for origin, source in folder:
+                compiler.add_source(source, origin=origin)
+    except yara_x.CompileError as exc:
+        raise RuleLoadError(str(exc)) from exc
+    if len(_COMPILED) >= MAX_COMPILED:
+        _COMPILED.clear()  # a long-lived process whose user rules keep changing
+    rules = _COMPILED[sources] = compiler.build()
+    return rules
+
+
 class YaraRules:
-    """Compiled rules; build once per process (compilation is the expensive part)."""
+    """Compiled rules and a scanner over them (the rules are compiled once per process)."""
 
     def __init__(self, user_dirs: tuple[str, ...] = ()) -> None:
-        compiler = yara_x.Compiler()
-        try:
-            for origin, source in _builtin_sources():
-                compiler.add_source(source, origin=origin)
-            for index, directory in enumerate(user_dirs):
-                compiler.new_namespace(f"user{index}")
-                for origin, source in _user_sources(directory):
-                    compiler.add_source(source, origin=origin)
-        except yara_x.CompileError as exc:
-            raise RuleLoadError(str(exc)) from exc
-        self.rules = compiler.build()
+        self.rules = _compiled(user_dirs)
         self.scanner = yara_x.Scanner(self.rules)
         self.timeout = YARA_TIMEOUT_SECONDS
         self.scanner.set_timeout(self.timeout)
