@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import random
+import re
+import string
 from pathlib import Path
 
 import pytest
@@ -121,3 +124,43 @@ def test_rules_are_compiled_once_per_process_and_again_when_a_rule_file_changes(
     assert edited.rules is not first.rules
     assert [h.rule for h in edited.scan(b"x = 'second-marker'")] == ["mine"]
     assert edited.scan(b"x = 'first-marker'") == []
+
+
+# The exact address forms the constant-recipient selector used to spell out, by counted
+# repetitions (a third of the pattern pass): it must still select every module they did.
+_ADDRESS = r"""(0x[0-9a-fA-F]{40}|(bc1|tb1)[02-9ac-hj-np-z]{25,62}|[1-9A-HJ-NP-Za-km-z]{25,48})"""
+_NAMES = "(dest|destination|to|recipient|receiver|to_?address|payee|beneficiary)"
+_EXACT = [
+    re.compile(rf"""["']{_NAMES}["']\s*:\s*["']{_ADDRESS}["']""", re.IGNORECASE),
+    re.compile(rf"""\b{_NAMES}\s*=\s*["']{_ADDRESS}["']""", re.IGNORECASE),
+]
+
+
+def test_constant_recipient_selects_every_exact_address_form() -> None:
+    rng = random.Random(7)
+    rules = YaraRules()
+    names = ["dest", "destination", "to", "recipient", "receiver", "to_address", "toaddress", "payee"]
+    alphabets = [
+        "0123456789abcdefABCDEF",
+        "023456789acdefghjklmnpqrstuvwxyz",
+        string.ascii_letters + string.digits,
+    ]
+    checked = 0
+    for _ in range(3000):
+        name = "".join(c.upper() if rng.random() < 0.2 else c for c in rng.choice(names))
+        prefix = rng.choice(["0x", "bc1", "tb1", "", ""])
+        body = "".join(rng.choice(rng.choice(alphabets)) for _ in range(rng.randint(18, 66)))
+        quote = rng.choice("\"'")
+        gap = rng.choice(["", " ", "  ", "\t"])
+        if rng.random() < 0.5:
+            text = f"{name}{gap}={gap}{quote}{prefix}{body}{quote}"
+        else:
+            text = f"{{{quote}{name}{quote}{gap}:{gap}{quote}{prefix}{body}{quote}}}"
+        code = f"tx = build({text})\n".encode()
+        if any(p.search(code.decode()) for p in _EXACT):
+            checked += 1
+            assert "constant-recipient" in rules.scan_with_sinks(code).marks, code
+    assert checked > 300  # the generator does reach the exact forms
+    # and ordinary short strings stay unselected
+    for code in (b"encode(to='utf8')\n", b'convert(dest="output_directory_name")\n'):
+        assert "constant-recipient" not in rules.scan_with_sinks(code).marks

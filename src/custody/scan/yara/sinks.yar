@@ -80,12 +80,18 @@ rule custody_flow_sources {
 // Internal: a cryptocurrency address written where a transfer's recipient goes. Such a module gets
 // the full analysis wherever the code sits, so a drainer that swaps the caller's destination for
 // its own address is judged (python_ast._recipient_swaps decides; this only selects the module).
+// An address is a run of letters and digits (a 0x hex, bech32 or base58 address, any case) long
+// enough for the shortest of them (25): checked on the match's length, which costs nothing,
+// instead of a counted repetition, which made this rule a third of the whole pattern pass. It
+// selects every module the exact address forms would, and a few more.
 rule custody_constant_recipient {
   meta: internal = "constant-recipient"
   strings:
-    $entry = /["'](dest|destination|to|recipient|receiver|to_?address|payee|beneficiary)["']\s*:\s*["'](0x[0-9a-fA-F]{40}|(bc1|tb1)[02-9ac-hj-np-z]{25,62}|[1-9A-HJ-NP-Za-km-z]{25,48})["']/ nocase
-    $bind = /\b(dest|destination|to|recipient|receiver|to_?address|payee|beneficiary)\s*=\s*["'](0x[0-9a-fA-F]{40}|(bc1|tb1)[02-9ac-hj-np-z]{25,62}|[1-9A-HJ-NP-Za-km-z]{25,48})["']/ nocase
-  condition: any of them
+    $entry = /["'](dest|destination|to|recipient|receiver|to_?address|payee|beneficiary)["']\s*:\s*["'][0-9a-z]+["']/ nocase
+    $bind = /\b(dest|destination|to|recipient|receiver|to_?address|payee|beneficiary)\s*=\s*["'][0-9a-z]+["']/ nocase
+  condition:
+    // `"to":"` and `"` around 25 characters; `to="` and `"` around them
+    (for any i in (1..#entry) : (!entry[i] >= 32)) or (for any i in (1..#bind) : (!bind[i] >= 30))
 }
 
 // Internal: a module that both decodes data and executes code. A payload kept as an encoded literal
