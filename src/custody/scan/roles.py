@@ -105,12 +105,15 @@ def relative_path(path: str, strip_prefix: str) -> str:
     return path
 
 
+@lru_cache(maxsize=4096)
 def is_dev_dir(name: str) -> bool:
-    """A folder for tests, docs, examples or benchmarks, by its name."""
+    """A folder for tests, docs, examples or benchmarks, by its name (asked for every folder of
+    every member: the answers are kept)."""
     lower = name.lower()
     return lower in DEV_DIRS or _DEV_WORD.search(lower) is not None
 
 
+@lru_cache(maxsize=256)
 def own_module_name(project: str | None) -> str | None:
     """The import name a project's own package or module would have (`shoots-api-test` ->
     `shoots_api_test`)."""
