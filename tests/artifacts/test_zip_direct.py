@@ -101,3 +101,28 @@ def test_encrypted_or_other_methods_are_left_to_zipfile() -> None:
     assert [m.data for m in artifact.members if m.path == "pkg/mod.py"] == [b"x = 1\n" * 100]
     info.flag_bits |= 0x1
     assert _direct_read(io.BytesIO(data), info, info.file_size) is None
+
+
+def test_the_reader_reads_ordinary_members_directly(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the speed this path exists for: an ordinary wheel's members never go through zipfile's reader
+    members = {"pkg/__init__.py": b"x = 1\n" * 100, "pkg/data.bin": os.urandom(5000)}
+    ordinary = [_zip(members, method) for method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)]
+    unusual = _zip(members, zipfile.ZIP_BZIP2)
+    opened: list[str] = []
+    real_open = zipfile.ZipFile.open
+
+    def spying(self: zipfile.ZipFile, name: Any, *args: Any, **kwargs: Any) -> Any:
+        opened.append(name.filename if isinstance(name, zipfile.ZipInfo) else str(name))
+        return real_open(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", spying)
+    for data in ordinary:
+        artifact = read_artifact_bytes(data, "demo-1.0-py3-none-any.whl")
+        assert [m.data for m in artifact.members if m.path == "pkg/__init__.py"] == [
+            members["pkg/__init__.py"]
+        ]
+    assert opened == []
+    # and a member that needs zipfile still gets it
+    artifact = read_artifact_bytes(unusual, "demo-1.0-py3-none-any.whl")
+    assert "pkg/__init__.py" in opened
+    assert [m.data for m in artifact.members if m.path == "pkg/__init__.py"] == [members["pkg/__init__.py"]]

