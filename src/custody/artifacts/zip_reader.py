@@ -85,16 +85,19 @@ def _shared_bodies(infos: list[zipfile.ZipInfo], prefix: str, collector: Collect
             collector.issue(IssueKind.AMBIGUOUS_MEMBER, shown, f"shares its local header with {first!r}")
 
 
-def _local_name(fileobj: IO[bytes], info: zipfile.ZipInfo) -> bytes | None:
-    """The file name a member's local header gives, or None if there is no readable header."""
+def _local_header(fileobj: IO[bytes], info: zipfile.ZipInfo) -> tuple[bytes, int] | None:
+    """The file name a member's local header gives and where the member's data starts, or None
+    if there is no readable header."""
     try:
         fileobj.seek(info.header_offset)
         fields = fileobj.read(_LOCAL_HEADER.size)
         if len(fields) < _LOCAL_HEADER.size or fields[:4] != _LOCAL_SIGNATURE:
             return None
-        return fileobj.read(_LOCAL_HEADER.unpack(fields)[9])
+        name_length, extra_length = _LOCAL_HEADER.unpack(fields)[9:11]
+        name = fileobj.read(name_length)
     except (OSError, ValueError):
         return None
+    return name, info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
 
 
 def _read_member(
@@ -143,7 +146,8 @@ def _read_member(
             # Encrypted, unsupported compression, corrupt, or a local header naming another member
             # (two directory entries sharing one body): flag it, keep going, and record the
             # content as unread so unread code fails the scan closed.
-            local = _local_name(fileobj, info)
+            header = _local_header(fileobj, info)
+            local = header[0] if header is not None else None
             encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
             if local is not None and local.decode(encoding, "replace") != info.orig_filename:
                 collector.issue(
@@ -176,17 +180,13 @@ def _direct_read(fileobj: IO[bytes], info: zipfile.ZipInfo, want: int) -> bytes 
     that does not match): `zipfile` then reads the member and reports what is wrong, as before."""
     if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
         return None
+    header = _local_header(fileobj, info)
+    if header is None:
+        return None
+    name, start = header
+    if name.decode("utf-8" if info.flag_bits & 0x800 else "cp437", "replace") != info.orig_filename:
+        return None
     try:
-        fileobj.seek(info.header_offset)
-        fields = fileobj.read(_LOCAL_HEADER.size)
-        if len(fields) < _LOCAL_HEADER.size or fields[:4] != _LOCAL_SIGNATURE:
-            return None
-        name_length, extra_length = _LOCAL_HEADER.unpack(fields)[9:11]
-        name = fileobj.read(name_length)
-        encoding = "utf-8" if info.flag_bits & 0x800 else "cp437"
-        if name.decode(encoding, "replace") != info.orig_filename:
-            return None
-        start = info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
         end_offset = getattr(info, "_end_offset", None)  # Pythons that check for overlaps
         if end_offset is not None and start + info.compress_size > end_offset:
             return None
