@@ -75,7 +75,10 @@ rule executable_download_target {
 rule chat_channel_credential {
   meta: cap = "chat-credential" detail = "carries the credential of a chat channel (Telegram bot token, Discord webhook secret)"
   strings:
-    $telegram = /['"][0-9]{8,10}:AA[A-Za-z0-9_-]{32,34}['"]/
+    // 8 to 10 digits written as 7-9 and one more: the same tokens, but yara-x then searches for
+    // the `:AA` literal instead of a quote and a digit (every quoted number), which made this one
+    // pattern a tenth of the whole pattern pass
+    $telegram = /['"][0-9]{7,9}[0-9]:AA[A-Za-z0-9_-]{32,34}['"]/
     $discord = /discord(app)?\.com\/api\/webhooks\/[0-9]{17,20}\/[A-Za-z0-9_-]{60,68}/
   condition: any of them
 }
