@@ -79,6 +79,21 @@ def test_a_sink_pattern_inside_a_defined_name_is_no_call() -> None:
     assert not sink_may_run_unasked(data, sinks, IndentContext(data, Context.IMPORT))
 
 
+@pytest.mark.parametrize("keyword", ["class", "def", "async def"])
+def test_a_class_or_function_named_like_a_sink_is_defined_not_called(keyword: str) -> None:
+    # `class HTTPConnection(Base):` at module level defines the name the sink pattern matched
+    source = f"import http.client\n\n\n{keyword} HTTPConnection(http.client.HTTPConnection):\n    pass\n"
+    if keyword != "class":
+        source = source.replace("(http.client.HTTPConnection)", "(self)")
+    data = source.encode()
+    sink = data.index(b"HTTPConnection(")
+    assert not sink_may_run_unasked(data, [sink], IndentContext(data, Context.IMPORT))
+    # a sink called among the bases still runs when the class statement runs
+    built = b"import os\n\n\nclass Popen(os.popen('id')):\n    pass\n"
+    sinks = [built.index(b"Popen("), built.index(b"popen('id')") - 3]
+    assert sink_may_run_unasked(built, sinks, IndentContext(built, Context.IMPORT))
+
+
 def test_a_call_in_a_default_argument_still_runs_at_definition() -> None:
     source = "import os\n\n\nclass C:\n    def f(self, x=os.system('id')):\n        return x\n"
     data = source.encode()

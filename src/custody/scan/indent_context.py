@@ -28,6 +28,9 @@ module level, which only ever sends a file to the full analysis: a hostile file 
 lines inside one function would otherwise cost a million steps for each of its 200 sinks."""
 
 _DEF_NAME = re.compile(rb"(?:async\s+)?def\s+([A-Za-z_]\w*)|class\s+([A-Za-z_]\w*)")
+_DEFINING = re.compile(rb"(?:^|[ \t])(?:def|class)\Z")
+"""A line's text up to a sink match that ends with the `def` or `class` keyword: the match is the
+name being defined."""
 _DEFINED_NAME = re.compile(rb"(?:(?:async[ \t]+)?def|class)[ \t]+\w+")
 """A line's text up to a sink match that lies inside the name a `def` or `class` defines."""
 
@@ -207,11 +210,12 @@ def sink_may_run_unasked(
         before = data[data.rfind(b"\n", 0, offset) + 1 : offset].lstrip()
         if before.startswith(b"#") or in_docstring(data, offset):
             continue  # prose: examples in docstrings and comments do not run
-        head = before.rstrip()
-        if head.endswith(b"def") and (len(head) == 3 or head[-4:-3] in (b" ", b"\t")):
-            continue  # `def eval(self, ...)`: a method named like a sink is defined here, not called
+        if _DEFINING.search(before.rstrip()):
+            # `def eval(self, ...)`, `class HTTPConnection(Base):`: a function or class named like
+            # a sink is defined here, not called (a call among its bases is a match of its own)
+            continue
         if _DEFINED_NAME.fullmatch(before):
-            continue  # `def RC4_decrypt(`, `class Popen(`: the sink pattern matched inside the name
+            continue  # `def RC4_decrypt(`, `class PopenWrapper(`: the sink pattern matched inside the name
         ctx, names = context.enclosing(line)
         if ctx is not Context.CALL or run_elsewhere.intersection(names):
             return True
