@@ -307,8 +307,11 @@ def top_level_imported_modules(source: bytes, package: str) -> dict[str, int]:
     return found
 
 
-# anchored on a newline (the text is given one in front): a MULTILINE `^` is tried at every byte
-_FROM_IMPORT_NAMES = re.compile(rb"\n[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?[ \t]*([\w \t,*]+)")
+# Starts with the keyword, a literal the engine searches for quickly (a newline and optional
+# indentation first made it try every line); `from_imports` keeps the matches that only blanks
+# precede on their line. A match never crosses a newline, so one that starts mid-line (`raise X
+# from e`, prose) ends on its own line and hides no import on the next.
+_FROM_IMPORT_NAMES = re.compile(rb"from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?[ \t]*([\w \t,*]+)")
 
 
 def from_imports(source: bytes, package: str) -> list[tuple[str, str, str]]:
@@ -319,7 +322,12 @@ def from_imports(source: bytes, package: str) -> list[tuple[str, str, str]]:
     base = [p for p in package.split("/") if p]
     if b"from" not in source:
         return found
-    for dots, module, names in _FROM_IMPORT_NAMES.findall(b"\n" + source):
+    rfind = source.rfind
+    for match in _FROM_IMPORT_NAMES.finditer(source):
+        start = match.start()
+        if source[rfind(b"\n", 0, start) + 1 : start].strip(b" \t"):
+            continue  # not at the start of its line
+        dots, module, names = match.groups()
         stem = _import_stem(dots, module, base)
         if not stem:
             continue
