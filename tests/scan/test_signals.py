@@ -501,6 +501,16 @@ def test_direct_url_runtime_from_raw_ip_fires(tmp_path: Path, scanner: Scanner) 
     assert "bare IP" in found[0].reason
 
 
+def test_direct_url_runtime_from_a_host_dressed_as_the_index_fires(tmp_path: Path, scanner: Scanner) -> None:
+    pyproject = (
+        f'[project]\nname = "{DEFAULT_NAME}"\nversion = "1.0.0"\ndependencies = [\n'
+        '  "fixture-helpers @ https://files-pythonhosted.org.cdn-mirror.example.invalid/fixture-1.0.tar.gz",\n]\n'
+    )
+    result = scan(write_sdist(tmp_path, {"pyproject.toml": pyproject}), scanner)
+    found = assert_fires(result, "direct-url-dependency", Verdict.SUSPICIOUS, severity=Severity.HIGH)
+    assert "dressed up as the package index" in found[0].reason
+
+
 def test_direct_url_benign_repository_dependency(tmp_path: Path, scanner: Scanner) -> None:
     cfg = "[options]\ninstall_requires =\n    fixture-lib @ git+https://github.com/fixture-org/fixture-lib.git@v2\n"
     result = scan(write_sdist(tmp_path, {"setup.cfg": cfg}), scanner)
@@ -520,6 +530,11 @@ def test_direct_url_benign_repository_dependency(tmp_path: Path, scanner: Scanne
         ("https://gist.githubusercontent.com/u/1/raw/x.tar.gz", UrlRisk.RAW_FILE),
         ("file:///tmp/x", UrlRisk.LOCAL),
         ("https://downloads.example.invalid/x.tar.gz", UrlRisk.UNKNOWN),
+        ("https://files.pythonhosted.org/packages/ab/cd/x-1.0.tar.gz", UrlRisk.UNKNOWN),
+        ("https://pypi.org/packages/source/x/x/x-1.0.tar.gz", UrlRisk.UNKNOWN),
+        ("https://files-pythonhosted.org.cdn-mirror.top/packages/x-1.0.tar.gz", UrlRisk.LOOKALIKE),
+        ("https://pypi-mirror.example.invalid/x-1.0.tar.gz", UrlRisk.LOOKALIKE),
+        ("git+https://github.com.release-cdn.example.invalid/org/proj", UrlRisk.LOOKALIKE),
     ],
 )
 def test_url_risk(url: str, risk: UrlRisk) -> None:

@@ -24,6 +24,13 @@ _URL = re.compile(r"(?:[a-z][a-z0-9+.-]*\+)?(?:https?|ftp|file|git|ssh)://\S+|\b
 RAW_FILE_HOSTS = frozenset({"raw.githubusercontent.com", "gist.github.com", "gist.githubusercontent.com"})
 # Repository hosts: a requirement from one of them is normally a fork or an unreleased fix.
 CODE_HOSTS = frozenset({"github.com", "gitlab.com", "bitbucket.org", "codeberg.org", "git.sr.ht"})
+# The domains of the index and the code hosts, and the words that name them: a host that spells
+# one of the words outside those domains (`files-pythonhosted.org.cdn-mirror.top`,
+# `pypi-files.net`, `github.com.release-cdn.io`) dresses up as a place it is not.
+OFFICIAL_DOMAINS = frozenset(
+    {"pythonhosted.org", "pypi.org", "python.org", "githubusercontent.com", "github.io", *CODE_HOSTS}
+)
+_BRAND_WORDS = re.compile(r"pythonhosted|pypi|github|gitlab|bitbucket")
 
 
 class UrlRisk(enum.Enum):
@@ -35,6 +42,7 @@ class UrlRisk(enum.Enum):
     DROP = "a paste or file-drop service"
     RAW_FILE = "a single raw file or gist on a code host"
     RAW_IP = "a bare IP address"
+    LOOKALIKE = "a host dressed up as the package index or a code host"
 
 
 def direct_url(requirement: str) -> str | None:
@@ -63,10 +71,12 @@ def url_risk(url: str) -> UrlRisk:
         return UrlRisk.DROP  # paste sites, file drops, tunnels, catchers: one host table for all rules
     if host in CODE_HOSTS or host.endswith(".github.com"):
         return UrlRisk.REPOSITORY
+    if _BRAND_WORDS.search(host) and not any(host == d or host.endswith("." + d) for d in OFFICIAL_DOMAINS):
+        return UrlRisk.LOOKALIKE
     return UrlRisk.UNKNOWN
 
 
-_THROWAWAY = (UrlRisk.RAW_IP, UrlRisk.DROP, UrlRisk.RAW_FILE)
+_THROWAWAY = (UrlRisk.RAW_IP, UrlRisk.DROP, UrlRisk.RAW_FILE, UrlRisk.LOOKALIKE)
 
 
 def _severity(requirement: Requirement, risk: UrlRisk) -> Severity:
