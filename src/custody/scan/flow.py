@@ -133,7 +133,7 @@ _SECRET_PATH = re.compile(
     r"|id_(rsa|dsa|ecdsa|ed25519)\b(?!\.pub)|\.aws([/\\]|$)|aws[/\\]credentials|\.kube([/\\]|$)|kubeconfig|"
     r"\.docker[/\\]config|\.git-credentials|\.netrc|\.pypirc|\.npmrc|(^|[/\\])\.env(\.|$)|"
     r"gcloud[/\\]|application_default_credentials|\.azure([/\\]|$)|Login Data|Local State|Cookies|"
-    r"wallet\.dat|keystore|\.electrum|Exodus|MetaMask|Phantom|Local Storage[/\\]leveldb|"
+    r"wallet\.dat|keystore|\.electrum|Exodus|MetaMask|Phantom|\.config[/\\]solana|Local Storage[/\\]leveldb|"
     r"\.bash_history|\.zsh_history|/etc/shadow|serviceaccount[/\\]token|\.config[/\\]gh[/\\]hosts)",
     re.IGNORECASE,
 )

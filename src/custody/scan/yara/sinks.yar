@@ -126,7 +126,7 @@ rule custody_source_hint {
     $ssh = ".ssh" nocase
     $aws = ".aws" nocase
     $kube = ".kube" nocase
-    $store = /(\.netrc|\.pypirc|\.npmrc|\.git-credentials|gcloud[\/\\]|\.azure|kubeconfig|id_(rsa|dsa|ecdsa|ed25519)|application_default_credentials|\.bash_history|\.zsh_history|\/etc\/shadow|serviceaccount[\/\\]token|wallet\.dat|\.electrum|keystore|\.docker[\/\\]config|aws[\/\\]credentials|Local Storage[\/\\]leveldb|\.config[\/\\]gh[\/\\]hosts|metamask|exodus)/ nocase
+    $store = /(\.netrc|\.pypirc|\.npmrc|\.git-credentials|gcloud[\/\\]|\.azure|kubeconfig|id_(rsa|dsa|ecdsa|ed25519)|application_default_credentials|\.bash_history|\.zsh_history|\/etc\/shadow|serviceaccount[\/\\]token|wallet\.dat|\.electrum|keystore|\.config[\/\\]solana|\.docker[\/\\]config|aws[\/\\]credentials|Local Storage[\/\\]leveldb|\.config[\/\\]gh[\/\\]hosts|metamask|exodus)/ nocase
     // a `.env` file named in a path; also `self.env`, as the flow analysis reads every string
     // piece alone (`f"{d}{os.sep}.env"`, `"\x2f.env"`): what precedes `.env` tells nothing
     $env = /\.env\b/ nocase
