@@ -261,8 +261,24 @@ _PADDED_B64 = "\n    ".join(_ENCODED[i : i + 12] for i in range(0, len(_ENCODED)
         f"_TEXT = {_ONE_UP!r}\nexec(''.join(chr(ord(ch) - 1) for ch in _TEXT))\n",
         f"import base64\n_BLOB = '''\n    {_PADDED_B64}\n'''\n"
         "exec(base64.b64decode(''.join(_BLOB.split())))\n",
+        f"import base64\n_BLOB = '''\n    {_PADDED_B64}\n'''\n"
+        "exec(base64.b64decode(_BLOB.replace('\\n', '').replace(' ', '')))\n",
+        f"_CODES = {_SHIFTED}\nTEXT = ''.join(map(lambda c: chr(c - 3), _CODES))\nexec(TEXT)\n",
+        f"_CODES = {_XORED}\n_KEY = 7\nCODE = bytes(c ^ _KEY for c in _CODES).decode()\n"
+        "exec(compile(CODE, '<string>', 'exec'))\n",
+        f"_TEXT = {_ONE_UP!r}\n\n\ndef _d(t):\n    return ''.join([chr(ord(c) - 1) for c in t])\n\n\n"
+        "exec(_d(_TEXT))\n",
     ],
-    ids=["xor-map", "shift-generator", "shifted-text", "whitespace-padded-base64"],
+    ids=[
+        "xor-map",
+        "shift-generator",
+        "shifted-text",
+        "whitespace-padded-base64",
+        "replaced-whitespace-base64",
+        "lambda-map",
+        "bytes-of-xor",
+        "local-helper",
+    ],
 )
 def test_decode_exec_fires_for_code_spelled_with_a_key_or_padding(
     tmp_path: Path, scanner: Scanner, module: str
@@ -281,6 +297,21 @@ def test_exec_fetched_from_builtins_chosen_at_run_time_is_exec(tmp_path: Path, s
         "'ex' + 'ec')\n"
         f"_e(base64.b64decode({base64.b64encode(INERT_CODE.encode())!r}))\n"
     )
+    result = scan(write_sdist(tmp_path, {INIT: module}), scanner)
+    assert_fires(result, "decode-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)
+
+
+@pytest.mark.parametrize(
+    "fetch",
+    ['vars(builtins)["exec"]', "builtins.__dict__['ex' + 'ec']", 'globals()["__builtins__"]["exec"]'],
+)
+def test_exec_taken_from_the_builtins_namespace_by_key_in_a_large_module(
+    tmp_path: Path, scanner: Scanner, fetch: str
+) -> None:
+    # no `exec(` in the text: the key lookup itself must send the module to the full analysis
+    filler = "".join(f"\n\ndef util_{i}(values):\n    return [v * {i} for v in values]\n" for i in range(150))
+    module = f"import builtins\n_CODES = {_codes(_STAGE)}\n{filler}\n{fetch}(''.join(map(chr, _CODES)))\n"
+    assert len(module) > 4096
     result = scan(write_sdist(tmp_path, {INIT: module}), scanner)
     assert_fires(result, "decode-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)
 

@@ -7,7 +7,7 @@ import ast
 
 import pytest
 
-from custody.scan.static_decode import StaticDecoder
+from custody.scan.static_decode import StaticDecoder, one_return
 
 
 def _evaluate(expression: str, constants: str = "") -> object:
@@ -29,6 +29,10 @@ def _evaluate(expression: str, constants: str = "") -> object:
         ('"".join(chr(c - 3) for c in [104, 123, 104, 102])', "", "exec"),
         ('"".join(chr(ord(ch) - 1) for ch in "fyfd")', "", "exec"),
         ('"".join(chr((c - 97 + 13) % 26 + 97) for c in [114, 107, 114, 112])', "", "exec"),
+        ('"".join(map(lambda c: chr(c - 3), CODES))', "CODES = [104, 123, 104, 102]", "exec"),
+        ('"".join(chr(c ^ KEY) for c in CODES)', f"KEY = 7\nCODES = {[ord(c) ^ 7 for c in 'exec']}", "exec"),
+        ("bytes(c ^ 90 for c in CODES).decode()", f"CODES = {[ord(c) ^ 90 for c in 'exec']}", "exec"),
+        ('BLOB.replace("\\n", "").replace(" ", "")', 'BLOB = "aG Vs\\nbG8="', "aGVsbG8="),
     ],
 )
 def test_joins_that_decode(expression: str, constants: str, value: str) -> None:
@@ -43,6 +47,10 @@ def test_joins_that_decode(expression: str, constants: str, value: str) -> None:
         '"".join(BLOB.split(sep))',  # a separator only known at run time
         '"".join(map(chr, (c % 0 for c in [1])))',  # no division by zero
         '"".join(map(chr, (c ^ 99999999999 for c in [1])))',  # past any code point
+        '"".join(map(lambda c: chr(c ^ KEY), [1]))',  # KEY unknown
+        '"".join(map(lambda c, d: chr(c), [1]))',  # two parameters
+        '"ab".replace("", "x")',  # an empty needle
+        'BLOB.replace("a", NEW)',  # a replacement only known at run time
     ],
 )
 def test_joins_it_does_not_compute(expression: str) -> None:
@@ -60,3 +68,28 @@ def test_joins_it_does_not_compute(expression: str) -> None:
 def test_a_generator_it_cannot_follow_reads_the_listed_numbers(expression: str) -> None:
     # what the scanner always did for `chr(...) for c in CODES`: the numbers, as they are
     assert _evaluate(expression) == "hi"
+
+
+@pytest.mark.parametrize(
+    ("function", "followed"),
+    [
+        ("def d(t):\n    return ''.join(chr(ord(c) - 1) for c in t)\n", True),
+        ("def d(t):\n    '''Undo the shift.'''\n    return t[::-1]\n", True),
+        ("def d(t, key):\n    return t\n", False),  # two parameters
+        ("def d(t):\n    t = t.strip()\n    return t\n", False),  # more than a return
+        ("@cache\ndef d(t):\n    return t\n", False),  # a decorator may change what it returns
+    ],
+)
+def test_a_helper_is_inlined_only_when_it_just_returns_an_expression(function: str, followed: bool) -> None:
+    definition = ast.parse(function).body[0]
+    assert isinstance(definition, ast.FunctionDef)
+    assert (one_return(definition) is not None) is followed
+
+
+def test_an_inlined_helper_leaves_the_module_constants_as_they_were() -> None:
+    constants = {"t": ast.parse("'kept'", mode="eval").body, "TEXT": ast.parse("'fyfd'", mode="eval").body}
+    helper = one_return(ast.parse("def d(t):\n    return ''.join(chr(ord(c) - 1) for c in t)\n").body[0])  # type: ignore[arg-type]
+    assert helper is not None
+    decoder = StaticDecoder(constants, {"d"}, {"d": helper})
+    assert decoder.evaluate(ast.parse("d(TEXT)", mode="eval").body) == "exec"
+    assert decoder.evaluate(ast.parse("t", mode="eval").body) == "kept"

@@ -30,7 +30,7 @@ from custody.scan.flow import (
 )
 from custody.scan.model import Context
 from custody.scan.scopes import ScopeMap
-from custody.scan.static_decode import StaticDecoder
+from custody.scan.static_decode import StaticDecoder, one_return
 from custody.scan.syntax import parse_python, walk
 
 PROCESS_CALLS = frozenset(
@@ -899,8 +899,10 @@ class _Analyzer:
                 and isinstance(arg.func, ast.Name)
                 and arg.func.id == "map"
                 and arg.args
-                and isinstance(arg.args[0], ast.Name)
-                and arg.args[0].id == "chr"
+                and (
+                    (isinstance(arg.args[0], ast.Name) and arg.args[0].id == "chr")
+                    or _returns_chr(arg.args[0])  # `map(lambda c: chr(c - 3), CODES)`
+                )
             ):
                 return True
             if (
@@ -914,6 +916,8 @@ class _Analyzer:
                 return True
         if resolved in ("bytes", "bytearray") and node.args:
             codes = node.args[0]
+            if isinstance(codes, (ast.GeneratorExp, ast.ListComp)) and len(codes.generators) == 1:
+                codes = codes.generators[0].iter  # `bytes(c ^ 90 for c in CODES)`: the numbers looped over
             if isinstance(codes, ast.Name) and codes.id in self.constants:
                 codes = self.constants[codes.id]  # the numbers kept in a module constant
             return isinstance(codes, (ast.List, ast.Tuple)) and len(codes.elts) > 16
@@ -1464,7 +1468,13 @@ class _Analyzer:
         self.result.facts.append(Fact(cap, self.file, line, context, detail, trait=trait))
 
     def scan(self) -> None:
-        decoder = StaticDecoder(self.constants, self.decoder_funcs)
+        helpers: dict[str, tuple[str, ast.expr]] = {}
+        for name in self.decoder_funcs:
+            defined = self.functions.get(name, [])
+            found = one_return(defined[0]) if len(defined) == 1 else None  # defined twice: not followed
+            if found is not None:
+                helpers[name] = found
+        decoder = StaticDecoder(self.constants, self.decoder_funcs, helpers)
         self.decoder = decoder
         for name_node, original in self.renamed:
             self.emit(Cap.DYNAMIC_BUILTIN, name_node, f"{original} renamed to {name_node.id!r}")
@@ -1761,8 +1771,8 @@ class _Analyzer:
                 return True
             return self._contains(name, self.decoded_names, "decode")
         if isinstance(func, ast.Subscript):
-            key = func.slice
-            return isinstance(key, ast.Constant) and key.value in ("exec", "eval")
+            # `vars(builtins)["exec"]`, `builtins.__dict__["ex" + "ec"]`
+            return _fold_text(func.slice) in ("exec", "eval")
         return False
 
     def _env_dump(self, node: ast.Call, resolved: str) -> bool:
@@ -2037,6 +2047,16 @@ DANGEROUS_MODULES = frozenset(
     }
 )
 _DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
+
+
+def _returns_chr(function: ast.expr) -> bool:
+    """`lambda c: chr(...)`: a character made from each number it is mapped over."""
+    return (
+        isinstance(function, ast.Lambda)
+        and isinstance(function.body, ast.Call)
+        and isinstance(function.body.func, ast.Name)
+        and function.body.func.id == "chr"
+    )
 
 
 def _fold_text(node: ast.expr, depth: int = 0) -> str | None:

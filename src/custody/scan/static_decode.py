@@ -60,10 +60,18 @@ def _bounded_inflate(data: bytes, module: str) -> bytes | None:
 class StaticDecoder:
     """Evaluates a small, side-effect-free subset of expressions over literals."""
 
-    def __init__(self, constants: dict[str, ast.expr], wrappers: set[str] | None = None) -> None:
+    def __init__(
+        self,
+        constants: dict[str, ast.expr],
+        wrappers: set[str] | None = None,
+        helpers: dict[str, tuple[str, ast.expr]] | None = None,
+    ) -> None:
         self.constants = constants
         self.wrappers = wrappers or set()
         """Local helper functions known to decode: tried as base64, the commonest wrapper."""
+        self.helpers = helpers or {}
+        """Of those, the ones that only return an expression of their one parameter (see
+        `one_return`): evaluated with the argument in its place first."""
         self.depth = 0
 
     def evaluate(self, node: ast.expr) -> Value | None:
@@ -137,10 +145,14 @@ class StaticDecoder:
             and arg.func.id == "map"
             and len(arg.args) == 2
         ):
-            if isinstance(arg.args[0], ast.Name) and arg.args[0].id == "chr":
-                codes = self._codes(arg.args[1])
-                if codes is None and isinstance(arg.args[1], (ast.GeneratorExp, ast.ListComp)):
-                    codes = self._comprehension_codes(arg.args[1].elt, arg.args[1])
+            function, items = arg.args
+            if isinstance(function, ast.Name) and function.id == "chr":
+                codes = self._codes(items)
+                if codes is None and isinstance(items, (ast.GeneratorExp, ast.ListComp)):
+                    codes = self._comprehension_codes(items.elt, items)
+            elif (spelled := _chr_lambda(function)) is not None:
+                # `map(lambda c: chr(c - 3), CODES)`: the loop of a comprehension, spelled apart
+                codes = self._loop_codes(spelled[1], spelled[0], items)
         elif isinstance(arg, (ast.GeneratorExp, ast.ListComp)) and len(arg.generators) == 1:
             elt = arg.elt
             if (
@@ -184,19 +196,54 @@ class StaticDecoder:
         loop = comprehension.generators[0]
         if loop.ifs or loop.is_async or not isinstance(loop.target, ast.Name):
             return None
-        items: list[int] | str | None = self._codes(loop.iter)
+        return self._loop_codes(code, loop.target.id, loop.iter)
+
+    def _loop_codes(self, code: ast.expr, variable: str, iterated: ast.expr) -> list[int] | None:
+        """The code points `code` gives for each item of `iterated` (a literal list of integers
+        or a string) bound to `variable`; module constants may name integers (`c ^ KEY`)."""
+        items: list[int] | str | None = self._codes(iterated)
         if items is None:
-            text = self.evaluate(loop.iter)
+            text = self.evaluate(iterated)
             items = text if isinstance(text, str) else None
         if items is None:
             return None
         codes: list[int] = []
         for item in items:
-            value = _code_of(code, loop.target.id, item)
+            value = _code_of(code, variable, item, self._integer)
             if value is None:
                 return None
             codes.append(value)
         return codes
+
+    def _integer(self, name: str) -> int | None:
+        """The integer a module constant holds (`KEY = 0x5A`), if that is what it holds."""
+        value = self.constants.get(name)
+        return value.value if isinstance(value, ast.Constant) and type(value.value) is int else None
+
+    def _inline(self, helper: tuple[str, ast.expr], argument: ast.expr) -> Value | None:
+        """A helper's returned expression with the call's argument bound to its parameter (the
+        binding shadows a module constant of that name while it is read, never after)."""
+        parameter, returned = helper
+        shadowed = self.constants.get(parameter)
+        self.constants[parameter] = argument
+        try:
+            return self.evaluate(returned)
+        finally:
+            if shadowed is None:
+                self.constants.pop(parameter, None)
+            else:
+                self.constants[parameter] = shadowed
+
+    def _replace(self, text: ast.expr, old: ast.expr, new: ast.expr) -> Value | None:
+        """`TEXT.replace("\\n", "")`: the blob without what was put in to break it up."""
+        value, before, after = self.evaluate(text), self.evaluate(old), self.evaluate(new)
+        if isinstance(value, str) and isinstance(before, str) and isinstance(after, str) and before:
+            grown = value.count(before) * max(0, len(after) - len(before))
+            return value.replace(before, after) if len(value) + grown <= MAX_DECODED else None
+        if isinstance(value, bytes) and isinstance(before, bytes) and isinstance(after, bytes) and before:
+            grown = value.count(before) * max(0, len(after) - len(before))
+            return value.replace(before, after) if len(value) + grown <= MAX_DECODED else None
+        return None
 
     def _codes(self, node: ast.expr) -> list[int] | None:
         """A literal list of integers, given in place or through a module constant."""
@@ -228,11 +275,20 @@ class StaticDecoder:
             return _apply_codec(inner, codec or "utf-8", decode=attr == "decode")
         if not node.args:
             return None
+        if attr == "replace" and isinstance(func, ast.Attribute) and len(node.args) == 2:
+            return self._replace(func.value, node.args[0], node.args[1])
         if attr in ("bytes", "bytearray") and isinstance(func, ast.Name):
             codes = self._codes(node.args[0])
+            if codes is None and isinstance(node.args[0], (ast.GeneratorExp, ast.ListComp)):
+                # `bytes(c ^ 90 for c in CODES)`
+                codes = self._comprehension_codes(node.args[0].elt, node.args[0])
             if codes is not None:
                 # `bytes([105, 109, ...])`: a byte string spelled as numbers
                 return bytes(codes) if all(0 <= c < 256 for c in codes) else None
+        if isinstance(func, ast.Name) and func.id in self.helpers and len(node.args) == 1:
+            inlined = self._inline(self.helpers[func.id], node.args[0])
+            if inlined is not None:
+                return inlined
         arg = self.evaluate(node.args[0])
         if arg is None:
             return None
@@ -260,6 +316,26 @@ class StaticDecoder:
         return None
 
 
+def one_return(function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ast.expr] | None:
+    """(parameter, expression) of a function of one plain parameter whose body only returns an
+    expression (after a docstring, if any): `def _d(t): return "".join(chr(ord(c) - 1) for c in t)`."""
+    parameters = function.args
+    body = list(function.body)
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]
+    if (
+        isinstance(function, ast.FunctionDef)
+        and len(parameters.args) == 1
+        and not (parameters.posonlyargs or parameters.kwonlyargs or parameters.vararg or parameters.kwarg)
+        and not function.decorator_list
+        and len(body) == 1
+        and isinstance(body[0], ast.Return)
+        and body[0].value is not None
+    ):
+        return parameters.args[0].arg, body[0].value
+    return None
+
+
 def _parse_expression(text: str) -> ast.expr | None:
     try:
         return ast.parse(text.strip(), mode="eval").body
@@ -283,11 +359,35 @@ _CODE_OPERATORS: dict[type[ast.operator], Callable[[int, int], int | None]] = {
 """The arithmetic obfuscators apply to code points (a shift, an XOR key, a wrap-around)."""
 
 
-def _code_of(node: ast.expr, variable: str, item: int | str) -> int | None:
+def _chr_lambda(function: ast.expr) -> tuple[str, ast.expr] | None:
+    """(parameter, code) of `lambda c: chr(code)`."""
+    if not isinstance(function, ast.Lambda):
+        return None
+    parameters = function.args
+    body = function.body
+    if (
+        len(parameters.args) == 1
+        and not (parameters.vararg or parameters.kwarg or parameters.posonlyargs or parameters.kwonlyargs)
+        and isinstance(body, ast.Call)
+        and isinstance(body.func, ast.Name)
+        and body.func.id == "chr"
+        and len(body.args) == 1
+        and not body.keywords
+    ):
+        return parameters.args[0].arg, body.args[0]
+    return None
+
+
+def _code_of(
+    node: ast.expr, variable: str, item: int | str, integer: Callable[[str], int | None] = lambda _n: None
+) -> int | None:
     """The integer `node` computes for one item of a loop over `variable` (the item itself,
-    `ord(item)` of a character, constants, and `_CODE_OPERATORS` over those); None otherwise."""
-    if isinstance(node, ast.Name) and node.id == variable:
-        return item if isinstance(item, int) else None
+    `ord(item)` of a character, constants and the integers `integer` names, and
+    `_CODE_OPERATORS` over those); None otherwise."""
+    if isinstance(node, ast.Name):
+        if node.id == variable:
+            return item if isinstance(item, int) else None
+        return integer(node.id)
     if isinstance(node, ast.Constant) and type(node.value) is int:
         return node.value
     if (
@@ -303,8 +403,8 @@ def _code_of(node: ast.expr, variable: str, item: int | str) -> int | None:
         operator = _CODE_OPERATORS.get(type(node.op))
         if operator is None:
             return None
-        left = _code_of(node.left, variable, item)
-        right = _code_of(node.right, variable, item) if left is not None else None
+        left = _code_of(node.left, variable, item, integer)
+        right = _code_of(node.right, variable, item, integer) if left is not None else None
         if left is None or right is None or abs(left) > 1 << 32 or abs(right) > 1 << 32:
             return None
         return operator(left, right)

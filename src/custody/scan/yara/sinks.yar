@@ -7,6 +7,9 @@ rule custody_sink_calls {
   strings:
     $exec = /[^.\w](exec|eval|compile|execfile|__import__)\s*\(/
     $builtins = /getattr\s*\(\s*_*builtins/
+    // a builtin taken from the builtins namespace by key: `vars(builtins)["exec"]`,
+    // `builtins.__dict__["ex" + "ec"]`, `__builtins__["eval"]`, `globals()["__builtins__"]["exec"]`
+    $builtins_key = /(vars\(\s*_*builtins_*\s*\)|builtins_*\.__dict__|__builtins__["']?\s*\]?)\s*\[/
     $proc = /(subprocess\.\w+|os\.(system|popen|startfile|exec\w*|spawn\w*|dup2|chmod)|Popen|check_output|check_call)\s*\(/
     $net = /(socket\.socket|create_connection|urlopen|urlretrieve|requests\.(get|post|put|patch|delete|head|request|Session)|httpx\.(get|post|put|patch|delete|request|stream|Client|AsyncClient)|urllib3?\.\w+|http\.client\.\w+|HTTPS?Connection|aiohttp\.\w+)\s*\(/
     $dec = /(b64decode|b32decode|b85decode|a85decode|unhexlify|fromhex|decompress|decrypt|marshal\.loads|pickle\.loads)\s*\(/
