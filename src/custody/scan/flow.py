@@ -1253,7 +1253,12 @@ class FlowAnalysis:
             self._publish(node, env, scope)
         callee = self._local_callee(node)
         if callee is None:
-            return
+            handed = _handed_call(node, resolved)
+            if handed is None:
+                return
+            node, callee = handed, self._local_callee(handed)
+            if callee is None:
+                return
         # A helper that sends or runs its parameter: what this call passes reaches that sink, and
         # when the helper takes the address as a parameter too, this call names the destination.
         for index, sinks in list(callee.param_sinks.items()):
@@ -1803,6 +1808,46 @@ def _from_module(resolved: str, modules: tuple[str, ...]) -> bool:
 
 
 _HEADS: dict[tuple[str, ...], frozenset[str]] = {}
+
+
+_THREAD_STARTERS = frozenset(
+    {"threading.Thread", "threading.Timer", "multiprocessing.Process", "Thread", "Timer", "Process"}
+)
+"""Classes that run `target` (a Timer: its second argument) with `args` on another thread or process."""
+_ARGUMENT_RUNNERS = {"submit": 0, "to_thread": 0, "register": 0, "run_in_executor": 1, "apply_async": 0}
+"""Methods that call the function at that position with the arguments after it (`pool.submit(f, x)`,
+`asyncio.to_thread(f, x)`, `atexit.register(f, x)`, `loop.run_in_executor(None, f, x)`);
+`apply_async(f, (x,))` takes them as one tuple."""
+
+
+def _handed_call(node: ast.Call, resolved: str) -> ast.Call | None:
+    """The call a function handed to a thread, a process, an executor or atexit will be, as if
+    written here (`Thread(target=f, args=(key,))` is `f(key)`), to follow what it is given."""
+    function: ast.expr | None = None
+    arguments: list[ast.expr] = []
+    keywords = {k.arg: k.value for k in node.keywords if k.arg is not None}
+    if resolved in _THREAD_STARTERS:
+        timer = resolved.endswith("Timer")
+        function = keywords.get("function" if timer else "target")
+        if function is None and len(node.args) > 1:
+            function = node.args[1]  # `Timer(5, f)`, `Thread(None, f)`
+        given = keywords.get("args")
+        if given is None and len(node.args) > 2:
+            given = node.args[2]
+        if isinstance(given, (ast.Tuple, ast.List)):
+            arguments = list(given.elts)
+    elif isinstance(node.func, ast.Attribute) and node.func.attr in _ARGUMENT_RUNNERS:
+        at = _ARGUMENT_RUNNERS[node.func.attr]
+        if len(node.args) > at:
+            function = node.args[at]
+            rest = node.args[at + 1 :]
+            if node.func.attr == "apply_async":
+                arguments = list(rest[0].elts) if rest and isinstance(rest[0], (ast.Tuple, ast.List)) else []
+            else:
+                arguments = list(rest)
+    if function is None or any(isinstance(a, ast.Starred) for a in arguments):
+        return None
+    return ast.copy_location(ast.Call(func=function, args=arguments, keywords=[]), node)
 
 
 def _parameter_sources(function: ast.AST, params: list[str]) -> list[Source | None]:
