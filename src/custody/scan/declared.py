@@ -19,6 +19,7 @@ from typing import Any
 
 from custody.artifacts import Artifact, ArtifactKind, Member
 from custody.scan.roles import relative_path
+from custody.scan.static_decode import StaticDecoder
 from custody.scan.syntax import walk
 
 if sys.version_info >= (3, 11):
@@ -362,14 +363,34 @@ def _setup_py(text: str, path: str, out: Declarations, tree: ast.Module | None =
                 value = assigned[value.id]
             if kind is DependencyKind.RUNTIME and not isinstance(value, (ast.List, ast.Tuple, ast.Dict)):
                 out.computed_requirements = True  # read from a file or built at run time
+            optional = keyword.arg == "extras_require"
             for constant in ast.walk(value):
                 if isinstance(constant, ast.Constant) and isinstance(constant.value, str):
                     if isinstance(value, ast.Dict) and constant in value.keys:
                         continue  # extras names, not requirements
-                    optional = keyword.arg == "extras_require"
                     out.requirements.append(
                         Requirement(constant.value, kind, path, constant.lineno, optional)
                     )
+            for built, line in _built_strings(value, assigned):
+                # `"pkg @ " + MIRROR + "pkg-1.0.tar.gz"`: the requirement pip reads, where it fetches
+                out.requirements.append(Requirement(built, kind, path, line, optional))
+
+
+def _built_strings(value: ast.expr, assigned: dict[str, ast.expr]) -> list[tuple[str, int]]:
+    """Strings built from literals and module constants (`+`, f-strings) inside a setup() keyword
+    value that name a direct URL: each outermost such expression, folded (never run)."""
+    decoder = StaticDecoder(dict(assigned))
+    found: list[tuple[str, int]] = []
+    pending: list[ast.AST] = [value]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.BinOp, ast.JoinedStr)):
+            folded = decoder.evaluate(node)
+            if isinstance(folded, str) and ("://" in folded or "@" in folded):
+                found.append((folded, node.lineno))
+            continue
+        pending.extend(ast.iter_child_nodes(node))
+    return found
 
 
 def hook_roots(source: bytes, hook: InstallHook) -> frozenset[str]:
