@@ -94,6 +94,15 @@ def test_a_class_or_function_named_like_a_sink_is_defined_not_called(keyword: st
     assert sink_may_run_unasked(built, sinks, IndentContext(built, Context.IMPORT))
 
 
+@pytest.mark.parametrize("above", ["VERSION = '1.0'  # base class", "# run it", "def_ = 1  # see def"])
+def test_a_sink_match_that_starts_on_the_line_above_is_judged_on_its_own_line(above: str) -> None:
+    # `[^.\\w]exec\\(` may start with the newline that ends the line above; that line says nothing
+    source = f"import codecs\n{above}\nexec(codecs.decode(PAYLOAD, 'rot13'))\n"
+    data = source.encode()
+    sink = data.index(b"\nexec(")
+    assert sink_may_run_unasked(data, [sink], IndentContext(data, Context.IMPORT))
+
+
 def test_a_call_in_a_default_argument_still_runs_at_definition() -> None:
     source = "import os\n\n\nclass C:\n    def f(self, x=os.system('id')):\n        return x\n"
     data = source.encode()

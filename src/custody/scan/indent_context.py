@@ -28,8 +28,8 @@ module level, which only ever sends a file to the full analysis: a hostile file 
 lines inside one function would otherwise cost a million steps for each of its 200 sinks."""
 
 _DEF_NAME = re.compile(rb"(?:async\s+)?def\s+([A-Za-z_]\w*)|class\s+([A-Za-z_]\w*)")
-_DEFINING = re.compile(rb"(?:^|[ \t])(?:def|class)\Z")
-"""A line's text up to a sink match that ends with the `def` or `class` keyword: the match is the
+_DEFINING = re.compile(rb"(?:async[ \t]+)?(?:def|class)")
+"""A line's whole text up to a sink match that is the `def` or `class` keyword: the match is the
 name being defined."""
 _DEFINED_NAME = re.compile(rb"(?:(?:async[ \t]+)?def|class)[ \t]+\w+")
 """A line's text up to a sink match that lies inside the name a `def` or `class` defines."""
@@ -202,15 +202,19 @@ def sink_may_run_unasked(
     run_elsewhere = {name.encode() for name in called}
     owners: set[bytes] = set()
     previous, line = 0, 1
-    for count, offset in enumerate(sinks):
+    for count, matched in enumerate(sinks):
         if count >= limit:
             return True  # that many sinks: let the full analysis decide
+        # a pattern that starts with the character before the call (`[^.\w]exec\(`) may start with
+        # the newline that ends the line above: the call is on the next line, and the line above
+        # (a comment, a word like `class`) says nothing about it
+        offset = matched + len(data[matched : matched + 2]) - len(data[matched : matched + 2].lstrip(b"\r\n"))
         line += data.count(b"\n", previous, offset)
         previous = offset
         before = data[data.rfind(b"\n", 0, offset) + 1 : offset].lstrip()
         if before.startswith(b"#") or in_docstring(data, offset):
             continue  # prose: examples in docstrings and comments do not run
-        if _DEFINING.search(before.rstrip()):
+        if _DEFINING.fullmatch(before.rstrip()):
             # `def eval(self, ...)`, `class HTTPConnection(Base):`: a function or class named like
             # a sink is defined here, not called (a call among its bases is a match of its own)
             continue
