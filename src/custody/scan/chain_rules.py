@@ -177,14 +177,10 @@ CHAIN_RULES: tuple[ChainRule, ...] = (
         frozenset({Source.SECRET_FILE}),
         Sink.NETWORK,
         Reach.ANY,
-        {
-            Context.STARTUP: Severity.CRITICAL,
-            Context.INSTALL: Severity.CRITICAL,
-            Context.IMPORT: Severity.CRITICAL,
-        },
+        {Context.STARTUP: Severity.CRITICAL, Context.INSTALL: Severity.CRITICAL},
         "a credential file (SSH or cloud keys, a wallet, saved logins) is sent to a hard-coded host by code "
-        "that runs unasked: no library ships those at start-up, install or import, not even to its own "
-        "service (a host named after the package is what its author chose to call it)",
+        "that runs at start-up or install: no package ships those then, not even to its own service (a "
+        "host named after the package is what its author chose to call it)",
         except_hosts=frozenset({HostClass.LOCAL, HostClass.IP_LOOKUP}),
     ),
     ChainRule(

@@ -252,6 +252,10 @@ SHELL = "shell"
 CLIENT = "client"
 """An object that talks to the network: what its send methods are given leaves the machine."""
 CHAT_CLIENT = "chat-client"
+DNS_CLIENT = "dns-client"
+"""A DNS resolver object (`dns.resolver.Resolver()`): the names its lookups ask for leave the machine."""
+_DNS_RESOLVERS = frozenset({"dns.resolver.Resolver", "dns.asyncresolver.Resolver"})
+_DNS_RESOLVER_LOOKUPS = frozenset({"resolve", "query", "resolve_name", "resolve_address"})
 KEYED_CLIENT = "keyed-client"
 """A cloud client built with an access key written in the package: what it stores or sends goes to
 the account that key belongs to, which is not the user's."""
@@ -418,6 +422,8 @@ _MOVES = (
     ast.withitem,
     ast.NamedExpr,
     ast.Return,
+    ast.Yield,
+    ast.YieldFrom,
     ast.Expr,
 )
 
@@ -716,8 +722,8 @@ class FlowAnalysis:
                 if resolved in _EXEC_CALLS or resolved in _PROCESS_CALLS:
                     runs = True
                     sends = sends or (resolved in _PROCESS_CALLS and self._runs_upload_tool(call))
-                elif resolved in DNS_LOOKUPS or self._is_send(call, resolved):
-                    sends = True
+                elif resolved in DNS_LOOKUPS or resolved in _DNS_RESOLVERS or self._is_send(call, resolved):
+                    sends = True  # a resolver built here: its lookups are sends (see `_sink`)
                 elif isinstance(call.func, ast.Attribute) and call.func.attr in _RECEIVERS:
                     receives = True
                 if (
@@ -747,7 +753,7 @@ class FlowAnalysis:
                 sources = True
             elif kind in (ast.FunctionDef, ast.AsyncFunctionDef):
                 args = node.args  # type: ignore[attr-defined]
-                if _WALLET_WORDS.search(node.name) or any(  # type: ignore[attr-defined]
+                if _NAMED_FOR_A_SECRET.search(node.name) or any(  # type: ignore[attr-defined]
                     _WALLET_WORDS.search(a.arg) for a in args.args + args.kwonlyargs
                 ):
                     sources = True
@@ -947,7 +953,12 @@ class FlowAnalysis:
             self._assign(node.optional_vars, self.labels(node.context_expr, env, scope), env, scope)
         elif isinstance(node, ast.NamedExpr):
             self._assign(node.target, self.labels(node.value, env, scope), env, scope)
-        elif isinstance(node, ast.Return) and node.value is not None and scope.summary is not None:
+        elif (
+            isinstance(node, (ast.Return, ast.Yield, ast.YieldFrom))
+            and node.value is not None
+            and scope.summary is not None
+        ):
+            # what a generator yields is what iterating over its call gives (`for p in paths()`)
             scope.summary.returns.update(self.labels(node.value, env, scope))
         elif (
             isinstance(node, ast.Expr)
@@ -1099,6 +1110,8 @@ class FlowAnalysis:
             found.add(HIDDEN_TEXT)
         if resolved in ("socket.create_connection", "create_connection") and node.args:
             return self._peer_labels(node.args[0], env, scope) | {CLIENT}
+        if resolved in _DNS_RESOLVERS:
+            return {DNS_CLIENT}
         if resolved in _CLOUD_CLIENTS and _keyed(node, self.constants):
             return {CLIENT, KEYED_CLIENT}
         client = self._client_labels(resolved)
@@ -1221,8 +1234,15 @@ class FlowAnalysis:
         args = [*node.args, *(k.value for k in node.keywords)]
         if not args:
             return
-        if resolved in DNS_LOOKUPS and node.args:
-            self._dns_send(node, env, scope, resolved)
+        if node.args and (
+            resolved in DNS_LOOKUPS
+            or (
+                isinstance(node.func, ast.Attribute)
+                and node.func.attr in _DNS_RESOLVER_LOOKUPS
+                and DNS_CLIENT in self.labels(node.func.value, env, scope)
+            )
+        ):
+            self._dns_send(node, env, scope, resolved or _callee_name(node))
         if self._is_send(node, resolved, env, scope):
             destination, via = self._destination(node, env, scope)
             carried: set[Label] = set()
@@ -1308,6 +1328,14 @@ class FlowAnalysis:
                     break
                 suffix = text + suffix
             return suffix or None
+        template, values = _template(node)
+        if template is not None:
+            # `"%s.%s.%s" % (i, chunk, ZONE)`, `"{}.{}".format(chunk, ZONE)`: the text after the
+            # last placeholder, after the last value when the template ends in a placeholder
+            pieces = _PLACEHOLDER.split(template)
+            if pieces[-1] or not values:
+                return pieces[-1] or None
+            return self._name_suffix(values[-1], depth + 1)
         return None
 
     def _runs_upload_tool(self, call: ast.Call) -> bool:
@@ -1586,6 +1614,20 @@ class FlowAnalysis:
                 return True
         return False
 
+    def _constant_text(self, node: ast.expr, depth: int) -> str | None:
+        """The whole text of literals and module constants joined with `+`, or None."""
+        if depth > 12:
+            return None
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.Name) and node.id in self.constants:
+            return self._constant_text(self.constants[node.id], depth + 1)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left = self._constant_text(node.left, depth + 1)
+            right = self._constant_text(node.right, depth + 1) if left is not None else None
+            return left + right if left is not None and right is not None else None
+        return None
+
     def _address_text(self, node: ast.expr, env: dict[str, set[Label]], depth: int) -> str | None:
         """The constant prefix of an address expression: literal, constant name, f-string or `+`."""
         if depth > 6:
@@ -1611,6 +1653,12 @@ class FlowAnalysis:
                 text += folded
             return text or None
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
+            if isinstance(node.op, ast.Add):
+                # `"https://disc" + "ord.com/api/web" + "hooks/..."`: all of it when constants spell
+                # all of it (a host split in pieces is still that host), else what they begin with
+                whole = self._constant_text(node, 0)
+                if whole is not None:
+                    return whole
             return self._address_text(node.left, env, depth + 1)
         decoded = _decoded_literal(node)
         if decoded is not None:
@@ -1789,12 +1837,20 @@ def _keyed(call: ast.Call, constants: dict[str, ast.expr]) -> bool:
     )
 
 
-def _listed(command: ast.expr, constants: dict[str, ast.expr]) -> ast.expr:
-    """A command held in a module constant (`CMD = ["git", "push", URL]`) as the list it is."""
+def _listed(command: ast.expr, constants: dict[str, ast.expr], depth: int = 0) -> ast.expr:
+    """A command held in a module constant (`CMD = ["git", "push", URL]`) as the list it is, and a
+    list joined with more (`["gh", "gist", "create"] + files`) as one list whose last element
+    stands for the rest (unknown words: what they carry still counts)."""
     if isinstance(command, ast.Name):
         bound = constants.get(command.id)
         if isinstance(bound, (ast.List, ast.Tuple)):
             return bound
+    if isinstance(command, ast.BinOp) and isinstance(command.op, ast.Add) and depth < 8:
+        left = _listed(command.left, constants, depth + 1)
+        right = _listed(command.right, constants, depth + 1)
+        if isinstance(left, (ast.List, ast.Tuple)):
+            rest = list(right.elts) if isinstance(right, (ast.List, ast.Tuple)) else [right]
+            return ast.copy_location(ast.List(elts=[*left.elts, *rest], ctx=ast.Load()), command)
     return command
 
 
@@ -1832,8 +1888,9 @@ def _handed_call(node: ast.Call, resolved: str) -> ast.Call | None:
         if function is None and len(node.args) > 1:
             function = node.args[1]  # `Timer(5, f)`, `Thread(None, f)`
         given = keywords.get("args")
-        if given is None and len(node.args) > 2:
-            given = node.args[2]
+        at = 2 if timer else 3  # `Timer(5, f, args)`, `Thread(group, f, name, args)`
+        if given is None and len(node.args) > at:
+            given = node.args[at]
         if isinstance(given, (ast.Tuple, ast.List)):
             arguments = list(given.elts)
     elif isinstance(node.func, ast.Attribute) and node.func.attr in _ARGUMENT_RUNNERS:
@@ -1850,12 +1907,56 @@ def _handed_call(node: ast.Call, resolved: str) -> ast.Call | None:
     return ast.copy_location(ast.Call(func=function, args=arguments, keywords=[]), node)
 
 
+_PLACEHOLDER = re.compile(r"%[-#0 +]*\d*(?:\.\d+)?[sdrifxXo]|\{[^{}]*\}")
+"""A `%` conversion or a `str.format` field."""
+
+
+def _template(node: ast.expr) -> tuple[str | None, list[ast.expr]]:
+    """(format string, values in order) of `"..." % (a, b)` or `"...".format(a, b)`."""
+    if (
+        isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Mod)
+        and isinstance(node.left, ast.Constant)
+        and isinstance(node.left.value, str)
+    ):
+        right = node.right
+        return node.left.value, list(right.elts) if isinstance(right, ast.Tuple) else [right]
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "format"
+        and isinstance(node.func.value, ast.Constant)
+        and isinstance(node.func.value.value, str)
+        and not node.keywords
+    ):
+        return node.func.value.value, list(node.args)
+    return None, []
+
+
+_NAMED_FOR_A_SECRET = re.compile(
+    r"(^|_)(priv(ate)?_?key|privkey|secret_?key|mnemonic|seed_?phrase|seed_?words|wallet_?key|"
+    r"recovery_?phrase|passphrase|wif)$",
+    re.IGNORECASE,
+)
+"""A function name that ends with the secret it takes (`validate_mnemonic`, `import_private_key`):
+`mnemonic_wordlist(language)` or `keypair_balance(pubkey)` take something else."""
+_NOT_A_SECRET = re.compile(
+    r"pub|public|lang|path|file|dir|url|uri|address|addr|host|name|index|network|chain", re.I
+)
+"""Parameter names that say what the value is, and that it is not a secret."""
+
+
 def _parameter_sources(function: ast.AST, params: list[str]) -> list[Source | None]:
     """The source each parameter of `function` holds, by its name; and the one value a function
     named for a wallet secret takes is that secret, whatever it is called (`validate_mnemonic(
     phrase)`, `import_private_key(text)`). With more parameters the name says nothing of which."""
     sources = [_parameter_source(name) for name in params]
-    if len(params) == 1 and sources[0] is None and _WALLET_WORDS.search(getattr(function, "name", "")):
+    if (
+        len(params) == 1
+        and sources[0] is None
+        and _NAMED_FOR_A_SECRET.search(getattr(function, "name", ""))
+        and not _NOT_A_SECRET.search(params[0])
+    ):
         sources[0] = Source.WALLET_SECRET
     return sources
 

@@ -24,13 +24,18 @@ _URL = re.compile(r"(?:[a-z][a-z0-9+.-]*\+)?(?:https?|ftp|file|git|ssh)://\S+|\b
 RAW_FILE_HOSTS = frozenset({"raw.githubusercontent.com", "gist.github.com", "gist.githubusercontent.com"})
 # Repository hosts: a requirement from one of them is normally a fork or an unreleased fix.
 CODE_HOSTS = frozenset({"github.com", "gitlab.com", "bitbucket.org", "codeberg.org", "git.sr.ht"})
-# The domains of the index and the code hosts, and the words that name them: a host that spells
-# one of the words outside those domains (`files-pythonhosted.org.cdn-mirror.top`,
-# `pypi-files.net`, `github.com.release-cdn.io`) dresses up as a place it is not.
+# The domains of the index and the code hosts: a host that spells one of them and goes on past
+# it (`files.pythonhosted.org.cdn-mirror.top`, `pypi.org-simple.download`,
+# `github.com.release-cdn.io`), or wears the name of the index's file host
+# (`files-pythonhosted.net`), dresses up as a place it is not. A company's own forge or index
+# (`gitlab.corp.example`, `pypi.vendor.example`) names the brand as a word, not a domain.
 OFFICIAL_DOMAINS = frozenset(
     {"pythonhosted.org", "pypi.org", "python.org", "githubusercontent.com", "github.io", *CODE_HOSTS}
 )
-_BRAND_WORDS = re.compile(r"pythonhosted|pypi|github|gitlab|bitbucket")
+_DRESSED_UP = re.compile(
+    r"(?:^|[.-])(?:pythonhosted\.org|pypi\.org|python\.org|githubusercontent\.com|github\.com|gitlab\.com|"
+    r"bitbucket\.org)[.-]|pythonhosted|githubusercontent"
+)
 
 
 class UrlRisk(enum.Enum):
@@ -71,7 +76,7 @@ def url_risk(url: str) -> UrlRisk:
         return UrlRisk.DROP  # paste sites, file drops, tunnels, catchers: one host table for all rules
     if host in CODE_HOSTS or host.endswith(".github.com"):
         return UrlRisk.REPOSITORY
-    if _BRAND_WORDS.search(host) and not any(host == d or host.endswith("." + d) for d in OFFICIAL_DOMAINS):
+    if _DRESSED_UP.search(host) and not any(host == d or host.endswith("." + d) for d in OFFICIAL_DOMAINS):
         return UrlRisk.LOOKALIKE
     return UrlRisk.UNKNOWN
 

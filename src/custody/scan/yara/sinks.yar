@@ -16,7 +16,7 @@ rule custody_sink_calls {
     $misc = /(import_module|gethostname|getuser|getlogin|platform\.node|environ\.copy|pty\.spawn|pip\.main|memfd_create|get_credentials|get_frozen_credentials)\s*\(/
     $env = /os\.environ\s*\)/
     $native = /(CDLL|WinDLL|PyDLL|LoadLibrary)\s*\(/
-    $dns = /(gethostbyname(_ex)?|getaddrinfo|resolver\.(resolve|query))\s*\(/
+    $dns = /(gethostbyname(_ex)?|getaddrinfo|resolver\.(resolve|query|Resolver))\s*\(|from\s+dns\.(async)?resolver\s+import\s/
     $mail = /((ftplib|smtplib|poplib|imaplib|telnetlib)\.\w+|\b(FTP|FTP_TLS|SMTP|SMTP_SSL|LMTP))\s*\(/
     $selfremove = /(remove|unlink|rmtree)\s*\([^)\n]{0,60}__file__|__file__[^\n]{0,40}\.unlink\(/
     $alias1 = /from\s+(os|subprocess|posix|nt)\s+import\s[^\n]{0,80}\b(system|popen|Popen|call|run|check_output|startfile|spawn\w*|exec\w*)\s+as\s/
@@ -70,7 +70,7 @@ rule custody_flow_sources {
   strings:
     $param = /def\s+\w+\s*\([^)]{0,200}\b(priv(ate)?_?key|privkey|mnemonic|seed_?phrase|key_?pair|wallet_?key)\b/ nocase
     // a function named for such a secret (`def validate_mnemonic(phrase)`): its one value is it
-    $named = /def\s+\w*(priv(ate)?_?key|privkey|mnemonic|seed_?phrase|key_?pair|wallet_?key)\w*\s*\(/ nocase
+    $named = /def\s+\w*(priv(ate)?_?key|privkey|mnemonic|seed_?phrase|wallet_?key)\s*\(/ nocase
     $frame = /inspect\.(stack|currentframe|getouterframes)|sys\._getframe/
     $cmd = /gh\s+auth\s+token|aws\s+configure\s+(get|export)|print-access-token/
     $host = /\.(mockapi\.io|mocky\.io|ngrok(-free)?\.(io|app|dev)|trycloudflare\.com|serveo\.net|loca\.lt|workers\.dev|vercel\.app|herokuapp\.com|glitch\.me|repl\.co|onrender\.com|duckdns\.org|ddns\.net|no-ip\.(org|biz)|hopto\.org|pipedream\.net|webhook\.site|beeceptor\.com|jsonbin\.io|firebaseio\.com)\b/
