@@ -141,7 +141,8 @@ def test_large_module_with_indirect_call_in_functions_is_malicious(
     [head + body for table in (SENDS, RUNS) for head, body in table.values()]
     + ["threading.Thread(target=os.system, args=(cmd,))", 'handlers = {"sh": subprocess.Popen}']
     + ['vars(builtins)["exec"](text)', "builtins.__dict__['ex' + 'ec'](text)", '__builtins__["eval"](text)']
-    + ['globals()["__builtins__"]["exec"](text)'],
+    + ['globals()["__builtins__"]["exec"](text)']
+    + ["r = dns.resolver.Resolver()", "from dns.resolver import Resolver"],  # its lookups are sends
 )
 def test_indirect_spelling_is_a_sink_offset(line: str) -> None:
     found = YaraRules().scan_with_sinks(line.replace(FETCHED, "data").replace(SECRET, "data").encode())
@@ -368,6 +369,7 @@ def test_lambda_not_bound_once_to_a_sink_call_is_left_alone(source: str) -> None
         "make = (lambda x: lambda y: x)(1)\nmake(2)\n",  # a lambda that makes a lambda
         "run = lambda x: os.system(' '.join([x for x in ARGS]))\nrun('true')\n",  # binds its own x
         "(lambda: os.system('true'))()\n",  # no parameters, written in place
+        "run = lambda x: os.system(x" + " + 'a'" * 300 + ")\nrun('true')\n",  # too deep to copy
     ],
 )
 def test_lambda_calls_of_any_shape_are_read_without_error(source: str) -> None:

@@ -93,3 +93,37 @@ def test_an_inlined_helper_leaves_the_module_constants_as_they_were() -> None:
     decoder = StaticDecoder(constants, {"d"}, {"d": helper})
     assert decoder.evaluate(ast.parse("d(TEXT)", mode="eval").body) == "exec"
     assert decoder.evaluate(ast.parse("t", mode="eval").body) == "kept"
+
+
+def test_work_is_bounded_for_constants_that_repeat_each_other() -> None:
+    # each constant twice the one before: 2**40 characters if followed to the end
+    constants = "A0 = 'QUFB'\n" + "".join(f"A{i} = f'{{A{i - 1}}}{{A{i - 1}}}'\n" for i in range(1, 41))
+    assert _evaluate("A40", constants) is None
+
+
+def test_a_helper_that_calls_itself_is_inlined_once() -> None:
+    helper = one_return(ast.parse("def d(t):\n    return ''.join([d(t), d(t), d(t)])\n").body[0])  # type: ignore[arg-type]
+    assert helper is not None
+    decoder = StaticDecoder({}, {"d"}, {"d": helper})
+    # the calls inside are not inlined again (read as the base64 wrapper every decoding helper
+    # may be): three levels deep, twenty calls each, would otherwise be 8,000 inlinings
+    assert decoder.evaluate(ast.parse("d('aGk=')", mode="eval").body) == "hihihi"
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        '"".join(chr(c' + " + 1" * 3000 + ") for c in [64, 65])",  # arithmetic nested past any key
+        'BIG.join(["a"] * 2)',  # not a literal list: not followed
+        'BIG.join(["a", "b", "c"])',  # more than MAX_DECODED once joined
+        '"".join((BIG + BIG).split())',
+    ],
+)
+def test_deep_or_huge_results_are_not_computed(expression: str) -> None:
+    big = "x" * (3 * 1024 * 1024)
+    bound = {"BIG": ast.Constant(big)}
+    try:
+        tree = ast.parse(expression, mode="eval").body
+    except RecursionError:  # the parser's own limit: nothing to evaluate
+        return
+    assert StaticDecoder(bound).evaluate(tree) is None

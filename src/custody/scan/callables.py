@@ -130,6 +130,8 @@ def bind_callables(
         _desugar(call, wrappers, resolve, is_sink)
 
 
+MAX_INLINED_NODES = 200
+MAX_INLINED_DEPTH = 24
 _OWN_SCOPES = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.NamedExpr)
 """Expressions that bind names of their own: a body holding one is not inlined (a parameter's name
 may be rebound inside it, and a substitution there would be wrong)."""
@@ -139,12 +141,24 @@ def _calls_a_sink(function: ast.Lambda, resolve: Resolver, is_sink: SinkTest) ->
     """A lambda whose body is a call of a sink, with plain positional parameters (and `*args`),
     binding no names of its own."""
     parameters = function.args
-    return (
+    if not (
         isinstance(function.body, ast.Call)
         and not (parameters.posonlyargs or parameters.kwonlyargs or parameters.kwarg or parameters.defaults)
         and is_sink(resolve(function.body.func))
-        and not any(isinstance(node, _OWN_SCOPES) for node in ast.walk(function.body))
-    )
+    ):
+        return False
+    # small and shallow: the body is copied at each call (a deep one would exhaust the recursion
+    # a copy takes, and the module would lose its analysis)
+    level: list[ast.AST] = [function.body]
+    count = 0
+    for _ in range(MAX_INLINED_DEPTH):
+        count += len(level)
+        if count > MAX_INLINED_NODES or any(isinstance(node, _OWN_SCOPES) for node in level):
+            return False
+        level = [child for node in level for child in ast.iter_child_nodes(node)]
+        if not level:
+            return True
+    return False
 
 
 def _may_wrap(func: ast.expr) -> bool:

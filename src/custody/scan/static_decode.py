@@ -18,6 +18,8 @@ from collections.abc import Callable
 
 MAX_DECODED = 4 * 1024 * 1024
 MAX_EVAL_TEXT = 10_000
+MAX_STEPS = 10_000
+"""Expressions one evaluation may visit, all nested ones included."""
 Value = bytes | str
 
 _B64_FUNCS = {
@@ -73,13 +75,21 @@ class StaticDecoder:
         """Of those, the ones that only return an expression of their one parameter (see
         `one_return`): evaluated with the argument in its place first."""
         self.depth = 0
+        self.steps = 0
+        """Expressions evaluated since the outermost `evaluate` began (see MAX_STEPS)."""
+        self.inlining: set[str] = set()
+        """Helpers being inlined now: one that calls itself is not inlined again."""
 
     def evaluate(self, node: ast.expr) -> Value | None:
         """The value of `node` when it can be computed statically (literals, decoders, joins, known
-        helpers), or None; never runs any code."""
+        helpers), or None; never runs any code. Bounded in depth and in total work: constants
+        that repeat each other (`A1 = f"{A0}{A0}"`, ...) would otherwise double it at each step."""
+        if self.depth == 0:
+            self.steps = 0
         self.depth += 1
+        self.steps += 1
         try:
-            if self.depth > 24:
+            if self.depth > 24 or self.steps > MAX_STEPS:
                 return None
             return self._evaluate(node)
         finally:
@@ -121,7 +131,7 @@ class StaticDecoder:
                 if not isinstance(inner, str):
                     return None
                 parts.append(inner)
-            return "".join(parts)
+            return "".join(parts) if sum(map(len, parts)) <= MAX_DECODED else None
         return None
 
     def _join_chars(self, separator: ast.expr, arg: ast.expr) -> Value | None:
@@ -135,7 +145,9 @@ class StaticDecoder:
         if isinstance(arg, (ast.List, ast.Tuple)) and len(arg.elts) <= MAX_DECODED:
             pieces = [self.evaluate(elt) for elt in arg.elts]
             texts = [piece for piece in pieces if isinstance(piece, str)]
-            return sep.join(texts) if len(texts) == len(pieces) else None
+            if len(texts) != len(pieces) or _joined_size(sep, texts) > MAX_DECODED:
+                return None
+            return sep.join(texts)
         if isinstance(arg, ast.Call) and isinstance(arg.func, ast.Attribute) and arg.func.attr == "split":
             return self._join_split(sep, arg)
         codes: list[int] | None = None
@@ -168,6 +180,8 @@ class StaticDecoder:
                     codes = self._codes(arg.generators[0].iter)
         if codes is None:
             return None
+        if _joined_size(sep, codes) > MAX_DECODED:
+            return None
         try:
             return sep.join(chr(c) for c in codes)
         except (ValueError, OverflowError):
@@ -179,12 +193,10 @@ class StaticDecoder:
         text = self.evaluate(call.func.value)
         if not isinstance(text, str) or call.keywords or len(call.args) > 1:
             return None
-        if call.args:
-            by = _const_str(call.args[0])
-            if not by:
-                return None
-            return sep.join(text.split(by))
-        return sep.join(text.split())
+        pieces = text.split(_const_str(call.args[0]) or None) if call.args else text.split()
+        if call.args and not _const_str(call.args[0]):
+            return None
+        return sep.join(pieces) if _joined_size(sep, pieces) <= MAX_DECODED else None
 
     def _comprehension_codes(
         self, code: ast.expr, comprehension: ast.GeneratorExp | ast.ListComp
@@ -285,8 +297,17 @@ class StaticDecoder:
             if codes is not None:
                 # `bytes([105, 109, ...])`: a byte string spelled as numbers
                 return bytes(codes) if all(0 <= c < 256 for c in codes) else None
-        if isinstance(func, ast.Name) and func.id in self.helpers and len(node.args) == 1:
-            inlined = self._inline(self.helpers[func.id], node.args[0])
+        if (
+            isinstance(func, ast.Name)
+            and func.id in self.helpers
+            and func.id not in self.inlining
+            and len(node.args) == 1
+        ):
+            self.inlining.add(func.id)
+            try:
+                inlined = self._inline(self.helpers[func.id], node.args[0])
+            finally:
+                self.inlining.discard(func.id)
             if inlined is not None:
                 return inlined
         arg = self.evaluate(node.args[0])
@@ -336,6 +357,11 @@ def one_return(function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, a
     return None
 
 
+def _joined_size(sep: str, pieces: list[str] | list[int]) -> int:
+    """Characters `sep.join(pieces)` makes (an int stands for one character), before making it."""
+    return len(sep) * max(0, len(pieces) - 1) + sum(len(p) if isinstance(p, str) else 1 for p in pieces)
+
+
 def _parse_expression(text: str) -> ast.expr | None:
     try:
         return ast.parse(text.strip(), mode="eval").body
@@ -379,7 +405,11 @@ def _chr_lambda(function: ast.expr) -> tuple[str, ast.expr] | None:
 
 
 def _code_of(
-    node: ast.expr, variable: str, item: int | str, integer: Callable[[str], int | None] = lambda _n: None
+    node: ast.expr,
+    variable: str,
+    item: int | str,
+    integer: Callable[[str], int | None] = lambda _n: None,
+    depth: int = 0,
 ) -> int | None:
     """The integer `node` computes for one item of a loop over `variable` (the item itself,
     `ord(item)` of a character, constants and the integers `integer` names, and
@@ -399,12 +429,12 @@ def _code_of(
         and node.args[0].id == variable
     ):
         return ord(item) if isinstance(item, str) else None
-    if isinstance(node, ast.BinOp):
+    if isinstance(node, ast.BinOp) and depth < 16:
         operator = _CODE_OPERATORS.get(type(node.op))
         if operator is None:
             return None
-        left = _code_of(node.left, variable, item, integer)
-        right = _code_of(node.right, variable, item, integer) if left is not None else None
+        left = _code_of(node.left, variable, item, integer, depth + 1)
+        right = _code_of(node.right, variable, item, integer, depth + 1) if left is not None else None
         if left is None or right is None or abs(left) > 1 << 32 or abs(right) > 1 << 32:
             return None
         return operator(left, right)
