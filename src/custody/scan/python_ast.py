@@ -195,6 +195,23 @@ NATIVE_LOADERS = frozenset(
         "ctypes.CDLL.LoadLibrary",
     }
 )
+PATH_LOADERS: dict[str, int] = {
+    **dict.fromkeys(NATIVE_LOADERS, 0),
+    "importlib.util.spec_from_file_location": 1,
+    "importlib.machinery.SourceFileLoader": 1,
+    "importlib.machinery.SourcelessFileLoader": 1,
+    "importlib.machinery.ExtensionFileLoader": 1,
+    "imp.load_source": 1,
+    "imp.load_compiled": 1,
+    "imp.load_dynamic": 1,
+    "runpy.run_path": 0,
+    "zipimport.zipimporter": 0,
+}
+"""Calls that load and run code from a path, and which argument names the path."""
+_FILE_READS = frozenset({"read", "read_text", "read_bytes", "get_data", "read_binary", "readlines"})
+_PACKAGE_DATA_READS = frozenset(
+    {"pkgutil.get_data", "pkg_resources.resource_string", "pkg_resources.resource_stream"}
+)
 PROCESS_OUTPUT_CALLS = frozenset(
     {
         "os.popen",
@@ -360,6 +377,14 @@ DYNAMIC_IMPORTS = frozenset(
         "importlib.machinery.SourceFileLoader",
     }
 )
+
+
+def _names_the_package(expr: ast.expr) -> bool:
+    """A path expression built from the module's own location or the package's name."""
+    return any(
+        isinstance(sub, ast.Name) and sub.id in ("__file__", "__package__", "__name__", "__spec__")
+        for sub in walk(expr)
+    )
 
 
 def _names_own_file(expr: ast.expr) -> bool:
@@ -1247,6 +1272,60 @@ class _Analyzer:
             return any(isinstance(v, ast.FormattedValue) for v in arg.values[:2])
         return isinstance(arg, ast.Name)
 
+    def _reads_a_file(self, node: ast.expr, seen: frozenset[str] = frozenset()) -> bool:
+        """`node` is made from what a file of the package gives (`.read()`, `read_text()`,
+        `pkgutil.get_data` of a path built from `__file__`, `__package__`, `__name__`),
+        directly or through module constants bound to such a read (each followed once). A file
+        the user names (`open(sys.argv[2])`) is the user's to run."""
+        for sub in walk(node):
+            if not isinstance(sub, ast.Call):
+                pass
+            elif (resolved := self.resolve(sub.func)) in _PACKAGE_DATA_READS or resolved.startswith(
+                ("importlib.resources.", "importlib_resources.")
+            ):
+                return True  # package resources, by whatever name the package is given
+            elif resolved.rsplit(".", 1)[-1] in _FILE_READS and _names_the_package(sub):
+                return True
+            if (
+                isinstance(sub, ast.Name)
+                and sub.id in self.constants
+                and sub.id not in seen
+                and len(seen) < 4
+                and self._reads_a_file(self.constants[sub.id], seen | {sub.id})
+            ):
+                return True
+        return False
+
+    def _loads_written(self, node: ast.Call, resolved: str) -> None:
+        """A native library or a module loaded from a path this code wrote (`CDLL(saved)`,
+        `spec_from_file_location(name, saved)`): what was written runs, as a program would."""
+        at = PATH_LOADERS.get(resolved)
+        if at is None:
+            return
+        path = node.args[at] if len(node.args) > at else None
+        if path is None:
+            path = next((k.value for k in node.keywords if k.arg in ("location", "path", "name")), None)
+        # by a name bound to a written path only: a release script rewrites `setup.py` and loads
+        # it by that literal name, while a dropper keeps where it saved the download in a variable
+        if path is not None and any(
+            isinstance(sub, ast.Name) and self.scopes.qualify_node(sub) in self.written_names
+            for sub in walk(path)
+        ):
+            self.emit(Cap.RUN_WRITTEN, node, f"{resolved}() loads a file this code wrote")
+
+    def _names_written(self, target: ast.expr) -> bool:
+        """`target` names a path this code wrote (a name bound to one, or its literal)."""
+        for sub in walk(target):
+            if isinstance(sub, ast.Name) and self.scopes.qualify_node(sub) in self.written_names:
+                return True
+            if (
+                isinstance(sub, ast.Constant)
+                and isinstance(sub.value, str)
+                and any(lit in sub.value for lit in self.written_literals)
+            ):
+                return True
+        return False
+
     def _runs_written(self, node: ast.Call) -> bool:
         for arg in list(node.args[:1]) + [k.value for k in node.keywords if k.arg in ("args", "executable")]:
             if isinstance(arg, (ast.List, ast.Tuple)):
@@ -1263,15 +1342,8 @@ class _Analyzer:
                 target = program[0] if program else arg
             else:
                 target = arg
-            for sub in walk(target):
-                if isinstance(sub, ast.Name) and self.scopes.qualify_node(sub) in self.written_names:
-                    return True
-                if (
-                    isinstance(sub, ast.Constant)
-                    and isinstance(sub.value, str)
-                    and any(lit in sub.value for lit in self.written_literals)
-                ):
-                    return True
+            if self._names_written(target):
+                return True
         return False
 
     def _is_env_copy(self, value: ast.expr) -> bool:
@@ -1518,6 +1590,7 @@ class _Analyzer:
         resolved = self.resolve(func)
         short = resolved.rsplit(".", 1)[-1]
         self._own_files(node, resolved)
+        self._loads_written(node, resolved)
         self._file_run_by_path(node, resolved, decoder)
         if (
             resolved in EXEC_NAMES
@@ -1883,7 +1956,10 @@ class _Analyzer:
             literal = self._literal_payload(arg, decoder) or any(
                 isinstance(sub, ast.Name) and self._literal_constant(sub.id) for sub in walk(arg)
             )
-            if literal or context in (Context.STARTUP, Context.INSTALL):
+            # at import, decoding what a file holds and running it is a payload kept in a data file
+            # of the package (`exec(b64decode(json.loads(files(p).read_text())["k"]))`)
+            kept = context is Context.IMPORT and self._reads_a_file(arg)
+            if literal or kept or context in (Context.STARTUP, Context.INSTALL):
                 self.emit(Cap.DECODE_EXEC, node, f"{name}() of decoded data")
             else:
                 self.emit(Cap.EXEC, node, f"{name}() of data decoded at run time")
