@@ -1278,13 +1278,7 @@ class _Analyzer:
         directly or through module constants bound to such a read (each followed once). A file
         the user names (`open(sys.argv[2])`) is the user's to run."""
         for sub in walk(node):
-            if not isinstance(sub, ast.Call):
-                pass
-            elif (resolved := self.resolve(sub.func)) in _PACKAGE_DATA_READS or resolved.startswith(
-                ("importlib.resources.", "importlib_resources.")
-            ):
-                return True  # package resources, by whatever name the package is given
-            elif resolved.rsplit(".", 1)[-1] in _FILE_READS and _names_the_package(sub):
+            if isinstance(sub, ast.Call) and self._reads_package_data(sub):
                 return True
             if (
                 isinstance(sub, ast.Name)
@@ -1295,6 +1289,16 @@ class _Analyzer:
             ):
                 return True
         return False
+
+    def _reads_package_data(self, call: ast.Call) -> bool:
+        """A read of the package's resources (importlib.resources, pkgutil, pkg_resources: by
+        whatever name the package is given), or a file read of a path built from its location."""
+        resolved = self.resolve(call.func)
+        if resolved in _PACKAGE_DATA_READS or resolved.startswith(
+            ("importlib.resources.", "importlib_resources.")
+        ):
+            return True
+        return resolved.rsplit(".", 1)[-1] in _FILE_READS and _names_the_package(call)
 
     def _loads_written(self, node: ast.Call, resolved: str) -> None:
         """A native library or a module loaded from a path this code wrote (`CDLL(saved)`,
