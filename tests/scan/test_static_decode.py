@@ -127,3 +127,10 @@ def test_deep_or_huge_results_are_not_computed(expression: str) -> None:
     except RecursionError:  # the parser's own limit: nothing to evaluate
         return
     assert StaticDecoder(bound).evaluate(tree) is None
+
+
+def test_a_comprehension_over_megabytes_is_not_followed_item_by_item() -> None:
+    # one Python step per item: a hostile 4 MB string must not cost seconds per evaluation
+    bound = {"BIG": ast.Constant("x" * (4 * 1024 * 1024))}
+    expression = ast.parse('"".join(chr(ord(c) ^ 1) for c in BIG)', mode="eval").body
+    assert StaticDecoder(bound).evaluate(expression) is None

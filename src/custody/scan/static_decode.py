@@ -20,6 +20,9 @@ MAX_DECODED = 4 * 1024 * 1024
 MAX_EVAL_TEXT = 10_000
 MAX_STEPS = 10_000
 """Expressions one evaluation may visit, all nested ones included."""
+MAX_LOOPED = 256 * 1024
+"""Items a comprehension is followed over, one Python step each: a larger payload is left to the
+rules that see an encoded literal run, unread."""
 Value = bytes | str
 
 _B64_FUNCS = {
@@ -217,7 +220,7 @@ class StaticDecoder:
         if items is None:
             text = self.evaluate(iterated)
             items = text if isinstance(text, str) else None
-        if items is None:
+        if items is None or len(items) > MAX_LOOPED:
             return None
         codes: list[int] = []
         for item in items:
