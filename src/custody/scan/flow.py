@@ -44,7 +44,10 @@ class Source(str, enum.Enum):
     CREDENTIAL = "credential"
     """A password, token or API key handed to a function or read from a secret-named variable."""
     SECRET_FILE = "secret-file"  # noqa: S105
-    """Content or listing of a credential store (SSH, cloud, Kubernetes, .env, browser, wallet)."""
+    """Content or listing of a credential store (SSH, cloud, Kubernetes, browser, wallet)."""
+    ENV_FILE = "env-file"
+    """A project's `.env` file: the secrets of the application that reads it (an app may send them
+    to its own service; a user's SSH key or wallet has no such owner)."""
     ENVIRONMENT = "environment"
     """The whole process environment."""
     IDENTITY = "identity"
@@ -66,6 +69,7 @@ class Source(str, enum.Enum):
         return self in (
             Source.WALLET_SECRET,
             Source.SECRET_FILE,
+            Source.ENV_FILE,
             Source.ENVIRONMENT,
             Source.CALLER_SOURCE,
         )
@@ -137,6 +141,18 @@ _SECRET_PATH = re.compile(
     r"\.bash_history|\.zsh_history|/etc/shadow|serviceaccount[/\\]token|\.config[/\\]gh[/\\]hosts)",
     re.IGNORECASE,
 )
+_ENV_FILE = re.compile(r"(^|[/\\])\.env(\.|$)", re.IGNORECASE)
+
+
+def _secret_path_source(text: str) -> Source | None:
+    """The source a path's text names: a credential store, or only a project's `.env` file."""
+    if not _SECRET_PATH.search(text):
+        return None
+    if all(_ENV_FILE.fullmatch(match.group(0)) for match in _SECRET_PATH.finditer(text)):
+        return Source.ENV_FILE
+    return Source.SECRET_FILE
+
+
 UNAME_CALLS = frozenset({"os.uname", "platform.uname"})
 UNAME_PLATFORM_FIELDS = frozenset({"machine", "system", "sysname", "release", "version", "processor"})
 """Fields of a uname result that name the platform, not the host: what wheel tags are made of."""
@@ -252,6 +268,8 @@ SHELL = "shell"
 CLIENT = "client"
 """An object that talks to the network: what its send methods are given leaves the machine."""
 CHAT_CLIENT = "chat-client"
+MAX_ADDRESS = 4096
+"""Characters an address spelled by joined constants may have."""
 DNS_CLIENT = "dns-client"
 """A DNS resolver object (`dns.resolver.Resolver()`): the names its lookups ask for leave the machine."""
 _DNS_RESOLVERS = frozenset({"dns.resolver.Resolver", "dns.asyncresolver.Resolver"})
@@ -1024,9 +1042,12 @@ class FlowAnalysis:
             return named
         if isinstance(node, ast.Constant):
             # A path that names a credential store stands for what is read through it.
-            if isinstance(node.value, str) and len(node.value) < 300 and _SECRET_PATH.search(node.value):
-                return {Source.SECRET_FILE.value}
-            return set()
+            source = (
+                _secret_path_source(node.value)
+                if isinstance(node.value, str) and len(node.value) < 300
+                else None
+            )
+            return {source.value} if source is not None else set()
         if isinstance(node, ast.Call):
             return self._call_labels(node, env, scope, depth)
         if isinstance(node, ast.Attribute):
@@ -1136,8 +1157,9 @@ class FlowAnalysis:
         if _opens(resolved, node):
             path_text = " ".join(self._text(a) for a in args[:1]) + " " + self._text(node.func)
             path_labels = self.labels(args[0], env, scope, depth + 1) if args else set()
-            if _SECRET_PATH.search(path_text):
-                found.add(Source.SECRET_FILE.value)
+            secret = _secret_path_source(path_text)
+            if secret is not None:
+                found.add(secret.value)
             elif "frame" in path_labels:
                 found.add(Source.CALLER_SOURCE.value)
             elif resolved.rsplit(".", 1)[-1] in ("open", "read_text", "read_bytes"):
@@ -1615,18 +1637,21 @@ class FlowAnalysis:
         return False
 
     def _constant_text(self, node: ast.expr, depth: int) -> str | None:
-        """The whole text of literals and module constants joined with `+`, or None."""
+        """The whole text of literals and module constants joined with `+`, or None (also past
+        MAX_ADDRESS characters: an address is short, and doubling constants must not build a
+        gigabyte)."""
         if depth > 12:
             return None
+        text: str | None = None
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            return node.value
-        if isinstance(node, ast.Name) and node.id in self.constants:
-            return self._constant_text(self.constants[node.id], depth + 1)
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            text = node.value
+        elif isinstance(node, ast.Name) and node.id in self.constants:
+            text = self._constant_text(self.constants[node.id], depth + 1)
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             left = self._constant_text(node.left, depth + 1)
             right = self._constant_text(node.right, depth + 1) if left is not None else None
-            return left + right if left is not None and right is not None else None
-        return None
+            text = left + right if left is not None and right is not None else None
+        return text if text is not None and len(text) <= MAX_ADDRESS else None
 
     def _address_text(self, node: ast.expr, env: dict[str, set[Label]], depth: int) -> str | None:
         """The constant prefix of an address expression: literal, constant name, f-string or `+`."""
@@ -1934,14 +1959,15 @@ def _template(node: ast.expr) -> tuple[str | None, list[ast.expr]]:
 
 
 _NAMED_FOR_A_SECRET = re.compile(
-    r"(^|_)(priv(ate)?_?key|privkey|secret_?key|mnemonic|seed_?phrase|seed_?words|wallet_?key|"
-    r"recovery_?phrase|passphrase|wif)$",
+    r"(^|_)(priv(ate)?_?key|privkey|mnemonic|seed_?phrase|seed_?words|wallet_?key|recovery_?phrase|wif)$",
     re.IGNORECASE,
 )
 """A function name that ends with the secret it takes (`validate_mnemonic`, `import_private_key`):
 `mnemonic_wordlist(language)` or `keypair_balance(pubkey)` take something else."""
 _NOT_A_SECRET = re.compile(
-    r"pub|public|lang|path|file|dir|url|uri|address|addr|host|name|index|network|chain", re.I
+    r"pub|public|lang|path|file|dir|url|uri|address|addr|host|name|index|network|chain|id$|salt|"
+    r"length|strength|size|count",
+    re.IGNORECASE,
 )
 """Parameter names that say what the value is, and that it is not a secret."""
 
