@@ -103,6 +103,12 @@ def test_a_sink_match_that_starts_on_the_line_above_is_judged_on_its_own_line(ab
     assert sink_may_run_unasked(data, [sink], IndentContext(data, Context.IMPORT))
 
 
+def test_a_file_with_lone_carriage_returns_goes_to_the_full_analysis() -> None:
+    # Python takes a lone `\r` for a line end; this estimate would read one long comment line
+    data = b"# utilities\rimport os\rdef f():\r    pass\ros.system('true')\r"
+    assert sink_may_run_unasked(data, [data.index(b"os.system(")], IndentContext(data, Context.IMPORT))
+
+
 def test_a_call_in_a_default_argument_still_runs_at_definition() -> None:
     source = "import os\n\n\nclass C:\n    def f(self, x=os.system('id')):\n        return x\n"
     data = source.encode()

@@ -134,3 +134,13 @@ def test_a_comprehension_over_megabytes_is_not_followed_item_by_item() -> None:
     bound = {"BIG": ast.Constant("x" * (4 * 1024 * 1024))}
     expression = ast.parse('"".join(chr(ord(c) ^ 1) for c in BIG)', mode="eval").body
     assert StaticDecoder(bound).evaluate(expression) is None
+
+
+def test_a_large_expression_per_item_is_not_followed_over_many_items() -> None:
+    # the per-item expression is read once per item: 2,000 items of a 16,000-node tree is too much
+    leaf = "ord(c)"
+    for _ in range(12):
+        leaf = f"({leaf} ^ {leaf})"
+    bound = {"TEXT": ast.Constant("a" * 2000)}
+    expression = ast.parse(f'"".join(chr({leaf}) for c in TEXT)', mode="eval").body
+    assert StaticDecoder(bound).evaluate(expression) is None

@@ -199,6 +199,8 @@ def sink_may_run_unasked(
     """True when a dangerous call sits at module level, or in a function the module itself calls
     (or hands to a thread or atexit) at top level, or in one of `called` (functions and classes
     other modules run when they are imported): then the full AST analysis must decide."""
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return True  # lines that end in a lone `\r` (Python reads them): this estimate reads none
     run_elsewhere = {name.encode() for name in called}
     owners: set[bytes] = set()
     previous, line = 0, 1

@@ -20,6 +20,10 @@ MAX_DECODED = 4 * 1024 * 1024
 MAX_EVAL_TEXT = 10_000
 MAX_STEPS = 10_000
 """Expressions one evaluation may visit, all nested ones included."""
+MAX_CODE_NODES = 64
+"""Nodes of the per-item expression of a comprehension the decoder follows (`chr(c ^ 7)`: 4)."""
+MAX_CODE_WORK = 1_000_000
+"""Items times nodes: the per-item expression is evaluated once per item, in Python."""
 MAX_LOOPED = 256 * 1024
 """Items a comprehension is followed over, one Python step each: a larger payload is left to the
 rules that see an encoded literal run, unread."""
@@ -222,6 +226,9 @@ class StaticDecoder:
             items = text if isinstance(text, str) else None
         if items is None or len(items) > MAX_LOOPED:
             return None
+        size = _size_up_to(code, MAX_CODE_NODES + 1)
+        if size > MAX_CODE_NODES or size * len(items) > MAX_CODE_WORK:
+            return None  # the expression is read again for every item: bound the product
         codes: list[int] = []
         for item in items:
             value = _code_of(code, variable, item, self._integer)
@@ -358,6 +365,15 @@ def one_return(function: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, a
     ):
         return parameters.args[0].arg, body[0].value
     return None
+
+
+def _size_up_to(node: ast.AST, limit: int) -> int:
+    """Nodes under `node`, counted up to `limit`."""
+    count, pending = 0, [node]
+    while pending and count < limit:
+        count += 1
+        pending.extend(ast.iter_child_nodes(pending.pop()))
+    return count
 
 
 def _joined_size(sep: str, pieces: list[str] | list[int]) -> int:
