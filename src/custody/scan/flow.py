@@ -1129,7 +1129,11 @@ class FlowAnalysis:
         found: set[Label] = set()
         if _decoded_literal(node) is not None or _builds_shifted_text(node):
             found.add(HIDDEN_TEXT)
-        if resolved in ("socket.create_connection", "create_connection") and node.args:
+        if (
+            resolved in ("socket.create_connection", "create_connection", "websocket.create_connection")
+            and node.args
+        ):
+            # a socket or a websocket (websocket-client): what is sent on it goes to that peer
             return self._peer_labels(node.args[0], env, scope) | {CLIENT}
         if resolved in _DNS_RESOLVERS:
             return {DNS_CLIENT}

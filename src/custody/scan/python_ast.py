@@ -1248,7 +1248,8 @@ class _Analyzer:
             ):
                 target = node.args[0]
         elif (
-            callee.rsplit(".", 1)[-1] in ("urlretrieve", "copyfile", "copy", "copy2", "move")
+            callee.rsplit(".", 1)[-1]
+            in ("urlretrieve", "download_url_to_file", "copyfile", "copy", "copy2", "move")
             and len(node.args) > 1
         ):
             target = node.args[1]
@@ -1688,7 +1689,13 @@ class _Analyzer:
             value = decoder.evaluate(written)
             if value is not None and len(value) >= 24:
                 self.result.decoded.append((node.lineno, self.result.context_at(node.lineno), value))
-        elif resolved in ("urllib.request.urlretrieve", "urllib.urlretrieve", "urlretrieve", "wget.download"):
+        elif resolved in (
+            "urllib.request.urlretrieve",
+            "urllib.urlretrieve",
+            "urlretrieve",
+            "wget.download",
+            "torch.hub.download_url_to_file",  # what a hubconf.py fetches
+        ):
             self.emit(Cap.DROP, node, f"{resolved}() saves a download to disk")
         elif (
             resolved == "shutil.copyfileobj"

@@ -13,7 +13,7 @@ rule custody_sink_calls {
     $proc = /(subprocess\.\w+|os\.(system|popen|startfile|exec\w*|spawn\w*|dup2|chmod)|Popen|check_output|check_call)\s*\(/
     $net = /(socket\.socket|create_connection|urlopen|urlretrieve|requests\.(get|post|put|patch|delete|head|request|Session)|httpx\.(get|post|put|patch|delete|request|stream|Client|AsyncClient)|urllib3?\.\w+|http\.client\.\w+|HTTPS?Connection|aiohttp\.\w+)\s*\(/
     $dec = /(b64decode|b32decode|b85decode|a85decode|unhexlify|fromhex|decompress|decrypt|marshal\.loads|pickle\.loads)\s*\(/
-    $misc = /(import_module|gethostname|getuser|getlogin|platform\.node|environ\.copy|pty\.spawn|pip\.main|memfd_create|get_credentials|get_frozen_credentials)\s*\(/
+    $misc = /(download_url_to_file|run_path|import_module|gethostname|getuser|getlogin|platform\.node|environ\.copy|pty\.spawn|pip\.main|memfd_create|get_credentials|get_frozen_credentials)\s*\(/
     $env = /os\.environ\s*\)/
     $native = /(CDLL|WinDLL|PyDLL|LoadLibrary)\s*\(/
     $dns = /(gethostbyname(_ex)?|getaddrinfo|resolver\.(resolve|query|Resolver))\s*\(|from\s+dns\.(async)?resolver\s+import\s/
