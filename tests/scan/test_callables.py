@@ -373,8 +373,8 @@ def test_lambda_not_bound_once_to_a_sink_call_is_left_alone(source: str) -> None
     ],
 )
 def test_lambda_calls_of_any_shape_are_read_without_error(source: str) -> None:
-    facts, _ = judged("import os\nARGS = []\n" + source)
-    assert all(cap != "error" for cap, _ in facts)
+    # `judged` fails when the analysis raised or gave up (a RecursionError leaves no analysis)
+    judged("import os\nARGS = []\n" + source)
 
 
 # ---- the binding model --------------------------------------------------------------------------

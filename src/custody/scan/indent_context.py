@@ -210,7 +210,9 @@ def sink_may_run_unasked(
         # a pattern that starts with the character before the call (`[^.\w]exec\(`) may start with
         # the newline that ends the line above: the call is on the next line, and the line above
         # (a comment, a word like `class`) says nothing about it
-        offset = matched + len(data[matched : matched + 2]) - len(data[matched : matched + 2].lstrip(b"\r\n"))
+        offset = matched
+        while offset < matched + 2 and data[offset : offset + 1] in (b"\r", b"\n"):
+            offset += 1
         line += data.count(b"\n", previous, offset)
         previous = offset
         before = data[data.rfind(b"\n", 0, offset) + 1 : offset].lstrip()

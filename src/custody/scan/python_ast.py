@@ -30,7 +30,7 @@ from custody.scan.flow import (
 )
 from custody.scan.model import Context
 from custody.scan.scopes import ScopeMap
-from custody.scan.static_decode import StaticDecoder, one_return
+from custody.scan.static_decode import StaticDecoder, chr_lambda, one_return
 from custody.scan.syntax import parse_python, walk
 
 PROCESS_CALLS = frozenset(
@@ -926,7 +926,7 @@ class _Analyzer:
                 and arg.args
                 and (
                     (isinstance(arg.args[0], ast.Name) and arg.args[0].id == "chr")
-                    or _returns_chr(arg.args[0])  # `map(lambda c: chr(c - 3), CODES)`
+                    or chr_lambda(arg.args[0]) is not None  # `map(lambda c: chr(c - 3), CODES)`
                 )
             ):
                 return True
@@ -2134,16 +2134,6 @@ DANGEROUS_MODULES = frozenset(
     }
 )
 _DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
-
-
-def _returns_chr(function: ast.expr) -> bool:
-    """`lambda c: chr(...)`: a character made from each number it is mapped over."""
-    return (
-        isinstance(function, ast.Lambda)
-        and isinstance(function.body, ast.Call)
-        and isinstance(function.body.func, ast.Name)
-        and function.body.func.id == "chr"
-    )
 
 
 def _fold_text(node: ast.expr, depth: int = 0) -> str | None:

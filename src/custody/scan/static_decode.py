@@ -169,7 +169,7 @@ class StaticDecoder:
                 codes = self._codes(items)
                 if codes is None and isinstance(items, (ast.GeneratorExp, ast.ListComp)):
                     codes = self._comprehension_codes(items.elt, items)
-            elif (spelled := _chr_lambda(function)) is not None:
+            elif (spelled := chr_lambda(function)) is not None:
                 # `map(lambda c: chr(c - 3), CODES)`: the loop of a comprehension, spelled apart
                 codes = self._loop_codes(spelled[1], spelled[0], items)
         elif isinstance(arg, (ast.GeneratorExp, ast.ListComp)) and len(arg.generators) == 1:
@@ -404,7 +404,7 @@ _CODE_OPERATORS: dict[type[ast.operator], Callable[[int, int], int | None]] = {
 """The arithmetic obfuscators apply to code points (a shift, an XOR key, a wrap-around)."""
 
 
-def _chr_lambda(function: ast.expr) -> tuple[str, ast.expr] | None:
+def chr_lambda(function: ast.expr) -> tuple[str, ast.expr] | None:
     """(parameter, code) of `lambda c: chr(code)`."""
     if not isinstance(function, ast.Lambda):
         return None

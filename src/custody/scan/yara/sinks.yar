@@ -70,7 +70,8 @@ rule custody_flow_sources {
   strings:
     $param = /def\s+\w+\s*\([^)]{0,200}\b(priv(ate)?_?key|privkey|mnemonic|seed_?phrase|key_?pair|wallet_?key)\b/ nocase
     // a function named for such a secret (`def validate_mnemonic(phrase)`): its one value is it
-    $named = /def\s+\w*(priv(ate)?_?key|privkey|mnemonic|seed_?phrase|wallet_?key)\s*\(/ nocase
+    // (the names flow.py `_NAMED_FOR_A_SECRET` reads)
+    $named = /def\s+\w*(priv(ate)?_?key|privkey|mnemonic|seed_?(phrase|words)|wallet_?key|recovery_?phrase|wif)\s*\(/ nocase
     $frame = /inspect\.(stack|currentframe|getouterframes)|sys\._getframe/
     $cmd = /gh\s+auth\s+token|aws\s+configure\s+(get|export)|print-access-token/
     $host = /\.(mockapi\.io|mocky\.io|ngrok(-free)?\.(io|app|dev)|trycloudflare\.com|serveo\.net|loca\.lt|workers\.dev|vercel\.app|herokuapp\.com|glitch\.me|repl\.co|onrender\.com|duckdns\.org|ddns\.net|no-ip\.(org|biz)|hopto\.org|pipedream\.net|webhook\.site|beeceptor\.com|jsonbin\.io|firebaseio\.com)\b/
