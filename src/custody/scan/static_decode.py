@@ -200,9 +200,10 @@ class StaticDecoder:
         text = self.evaluate(call.func.value)
         if not isinstance(text, str) or call.keywords or len(call.args) > 1:
             return None
-        pieces = text.split(_const_str(call.args[0]) or None) if call.args else text.split()
-        if call.args and not _const_str(call.args[0]):
-            return None
+        by = _const_str(call.args[0]) if call.args else None
+        if call.args and not by:
+            return None  # a separator only known at run time, or an empty one (an error)
+        pieces = text.split(by)
         return sep.join(pieces) if _joined_size(sep, pieces) <= MAX_DECODED else None
 
     def _comprehension_codes(
